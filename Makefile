@@ -1,0 +1,146 @@
+# netseg — build, test, install.  `make V=1` shows full commands.
+# The chain: {tc,xdp}/*.bpf.c -> .output/*.bpf.o -> .output/*.skel.h ->
+# lib/libnetseg.a -> agentd/netsegd, ctl/netsegctl, tests.
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+OUTPUT    := .output
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+SANITIZE  ?=
+SAN_FLAGS := $(if $(SANITIZE),-fsanitize=address,undefined -fno-omit-frame-pointer,)
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	     -Iinclude -Ilib -I$(OUTPUT) $(SAN_FLAGS)
+LDLIBS    := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto
+LDFLAGS   += $(SAN_FLAGS)
+
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -I$(ARCH_INC)
+
+BPF_SRCS  := tc/policy.bpf.c xdp/prefilter.bpf.c
+BPF_OBJS  := $(patsubst %.bpf.c,$(OUTPUT)/%.bpf.o,$(notdir $(BPF_SRCS)))
+SKELS     := $(patsubst %.bpf.o,%.skel.h,$(BPF_OBJS))
+BPF_HDRS  := include/netseg/abi.h $(wildcard include/netseg/bpf/*.h)
+
+LIB_SRCS  := $(wildcard lib/*.c)
+LIB_OBJS  := $(patsubst lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+LIB       := $(OUTPUT)/libnetseg.a
+HDRS      := include/netseg/abi.h $(wildcard lib/*.h)
+
+BINS      := agentd/netsegd ctl/netsegctl
+TEST_SRCS := $(wildcard tests/unit/*.c tests/bpf/*.c)
+TEST_BINS := $(TEST_SRCS:.c=.t)
+TEST_LIB  := $(wildcard tests/lib/*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:.c=)
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test test-unit test-bpf test-e2e clean install uninstall \
+	demo bench bench-quick format format-check
+
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(BENCH_BINS)
+
+# Debian 12 packages for build, tests, demo and benchmarks.  Idempotent and
+# quick when everything is present (dpkg check before apt-get).
+DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
+	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
+	libcjson-dev libssl-dev iproute2 iputils-ping socat nftables iptables \
+	gnuplot-nox rsyslog perl procps util-linux
+deps:
+	@missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all build and test dependencies are installed"; fi
+
+$(OUTPUT) $(OUTPUT)/lib:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: tc/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(OUTPUT)/%.bpf.o: xdp/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name netseg_$* > $@
+
+$(OUTPUT)/lib/%.o: lib/%.c $(HDRS) $(SKELS) | $(OUTPUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+agentd/netsegd: $(wildcard agentd/*.c agentd/*.h) $(LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -Iagentd $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+ctl/netsegctl: $(wildcard ctl/*.c ctl/*.h) $(LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -Ictl $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+tests/%.t: tests/%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+bench/%: bench/%.c $(LIB)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+# The suite needs root (BPF, namespaces); tests fail loudly without it.
+test: all
+	prove -r tests
+
+test-unit: all
+	prove tests/unit
+test-bpf: all
+	prove tests/bpf
+test-e2e: all
+	prove tests/e2e
+
+demo: all
+	./tests/lib/demo.sh
+
+bench: all
+	./bench/run.sh full
+bench-quick: all
+	./bench/run.sh quick
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)/etc/netseg $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 agentd/netsegd $(DESTDIR)$(PREFIX)/sbin/netsegd
+	install -m 0755 ctl/netsegctl $(DESTDIR)$(PREFIX)/bin/netsegctl
+	install -m 0644 configs/netsegd.json $(DESTDIR)/etc/netseg/netsegd.json.example
+	install -m 0644 configs/netsegd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/netsegd.service
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/netsegd $(DESTDIR)$(PREFIX)/bin/netsegctl \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/netsegd.service
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf $(OUTPUT) $(BINS) $(TEST_BINS) $(BENCH_BINS)

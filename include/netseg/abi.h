@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one contract between the BPF programs and userspace: map keys and
+ * values, event records, drop reasons, reserved identities and limits.
+ *
+ * Plain C with UAPI types only: included by tc/, xdp/ (clang -target bpf)
+ * and by lib/, agentd/, ctl/, tests/ (gcc). Never copy a struct from here.
+ */
+#ifndef NETSEG_ABI_H
+#define NETSEG_ABI_H
+
+#include <linux/types.h>
+
+/* ---------------------------------------------------------------- limits */
+
+/* Each bound is a default; the loader may resize maps before load. */
+#define NETSEG_CT_MAX		262144	/* tracked flows (LRU: oldest evicted) */
+#define NETSEG_POLICY_MAX	1048576	/* compiled policy entries per inner map */
+#define NETSEG_IPCACHE_MAX	65536	/* IP/CIDR -> identity entries */
+#define NETSEG_ENDPOINT_MAX	4096	/* interfaces enforced as endpoints */
+#define NETSEG_CGROUP_MAX	4096	/* cgroups enforced as endpoints */
+#define NETSEG_IDENTITY_MAX	65536	/* identities with flags */
+#define NETSEG_FRAG_MAX		8192	/* fragmented datagrams in flight */
+#define NETSEG_PREFILTER_MAX	65536	/* prefilter deny CIDRs (v4 + v6) */
+#define NETSEG_RULE_STATS_MAX	65536	/* per-rule hit counters */
+#define NETSEG_IF_STATS_MAX	4096	/* per-interface counters */
+#define NETSEG_EVENTS_SIZE	(1U << 22) /* ring buffer bytes (power of 2) */
+#define NETSEG_CGROUP_DEPTH	16	/* ancestors searched for a cgroup identity */
+#define NETSEG_IPV6_EXT_MAX	6	/* IPv6 extension headers skipped */
+
+/* Deny-event token bucket defaults, per CPU. */
+#define NETSEG_DENY_RATE	1000	/* events per second */
+#define NETSEG_DENY_BURST	200	/* events */
+
+/* Conntrack timeouts (Cilium's defaults), nanoseconds. */
+#define NETSEG_NSEC		1000000000ULL
+#define NETSEG_CT_SYN_TIMEOUT	(60ULL * NETSEG_NSEC)
+#define NETSEG_CT_TCP_TIMEOUT	(6ULL * 3600 * NETSEG_NSEC)
+#define NETSEG_CT_CLOSE_TIMEOUT	(10ULL * NETSEG_NSEC)
+#define NETSEG_CT_ANY_TIMEOUT	(60ULL * NETSEG_NSEC)
+
+/* ------------------------------------------------------------ identities */
+
+#define NETSEG_ID_ANY		0	/* wildcard, only inside policy keys */
+#define NETSEG_ID_HOST		1	/* this node's own addresses */
+#define NETSEG_ID_WORLD		2	/* nothing else matched */
+#define NETSEG_ID_USER_MIN	256	/* first identity the daemon hands out */
+
+enum netseg_identity_flags {
+	NETSEG_IDF_ENDPOINT = 1 << 0,	/* default-deny applies to it */
+	NETSEG_IDF_AUDIT = 1 << 1,	/* log would-deny, deny nothing */
+};
+
+struct netseg_identity {
+	__u32 flags;	/* enum netseg_identity_flags */
+};
+
+/* ---------------------------------------------------------------- policy */
+
+enum netseg_verdict {
+	NETSEG_VERDICT_NONE = 0,	/* no rule: default applies */
+	NETSEG_VERDICT_ALLOW = 1,
+	NETSEG_VERDICT_DENY = 2,
+	NETSEG_VERDICT_AUDIT = 3,	/* would deny, passed (CT, events) */
+};
+
+enum netseg_rule_flags {
+	NETSEG_RULEF_AUDIT = 1 << 0,	/* allow rule in audit mode */
+	NETSEG_RULEF_LOG = 1 << 1,	/* emit an event for every new flow */
+};
+
+/*
+ * Compiled policy: an LPM trie keyed by identities (always exact), then
+ * protocol and destination port (prefix-matched, big endian so that a port
+ * range becomes a handful of prefixes).  ICMP type/code sit in dport as
+ * (type << 8 | code), so "icmp/8" is a prefix of 8 bits into the port field.
+ *
+ * prefixlen counts bits after the prefixlen field:
+ *   72 = identities only (any protocol), 80 = + protocol,
+ *   80 + n = + the first n bits of dport (n <= 16).
+ * pad is always 0 and sits inside every prefix.
+ */
+struct netseg_policy_key {
+	__u32 prefixlen;
+	__u32 dst_id;
+	__u32 src_id;
+	__u8 pad;
+	__u8 proto;
+	__be16 dport;
+};
+
+#define NETSEG_POLICY_PLEN_IDS	72
+#define NETSEG_POLICY_PLEN_PROTO 80
+#define NETSEG_POLICY_PLEN_FULL	96
+
+struct netseg_policy_val {
+	__u8 verdict;	/* enum netseg_verdict (ALLOW or DENY) */
+	__u8 flags;	/* enum netseg_rule_flags */
+	__u16 pad;
+	__u32 rule_id;
+};
+
+/* --------------------------------------------------------- address keys */
+
+#define NETSEG_AF_INET	4
+#define NETSEG_AF_INET6	6
+
+/*
+ * LPM key for the ipcache and the prefilter: family first so that v4 and
+ * v6 share one trie.  prefixlen = 32 + the address prefix length.
+ */
+struct netseg_lpm_key {
+	__u32 prefixlen;
+	__u8 pad[3];
+	__u8 family;	/* NETSEG_AF_INET or NETSEG_AF_INET6 */
+	__u8 addr[16];	/* v4 in the first 4 bytes, network order */
+};
+
+#define NETSEG_LPM_PLEN_HDR	32
+
+struct netseg_ipcache_val {
+	__u32 id;	/* identity */
+	__u32 ifindex;	/* endpoint interface owning this IP, 0 = any */
+};
+
+struct netseg_prefilter_val {
+	__u64 hits;	/* packets dropped by this entry (atomic) */
+};
+
+/* ------------------------------------------------------------- endpoints */
+
+/* ifindex -> identity (endpoint interfaces), cgroup id -> identity. */
+struct netseg_endpoint {
+	__u32 id;
+	__u32 flags;	/* reserved, 0 */
+};
+
+/* ------------------------------------------------------------ conntrack */
+
+/*
+ * Normalised 5-tuple: the endpoint with the smaller (addr, port) is "a",
+ * so both directions of a flow find the same entry.  ICMP echo uses the
+ * echo id as both ports; other ICMP types are not tracked.
+ */
+struct netseg_ct_key {
+	__u8 a_addr[16];
+	__u8 b_addr[16];
+	__be16 a_port;
+	__be16 b_port;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+enum netseg_tcp_state {
+	NETSEG_TCP_NONE = 0,	/* not TCP */
+	NETSEG_TCP_SYN_SENT,
+	NETSEG_TCP_ESTABLISHED,
+	NETSEG_TCP_CLOSING,	/* FIN or RST seen */
+};
+
+enum netseg_ct_flags {
+	NETSEG_CTF_ORIG_IS_B = 1 << 0,	/* originator is key's "b" side */
+	NETSEG_CTF_SEEN_REPLY = 1 << 1,
+	NETSEG_CTF_LOG = 1 << 2,
+};
+
+enum netseg_ct_dir {
+	NETSEG_DIR_ORIG = 0,	/* originator -> responder */
+	NETSEG_DIR_REPLY = 1,
+};
+
+struct netseg_ct_entry {
+	__u64 created_ns;	/* bpf_ktime_get_ns() */
+	__u64 last_seen_ns;
+	__u64 flow_id;		/* stable id for start/end records */
+	__u64 generation;	/* policy generation the verdict was taken at */
+	__u64 packets[2];	/* per enum netseg_ct_dir */
+	__u64 bytes[2];
+	__u32 src_id;		/* originator's identity */
+	__u32 dst_id;
+	__u32 rule_id;
+	__u32 ifindex;		/* where the flow was first decided */
+	__u8 verdict;		/* enum netseg_verdict */
+	__u8 reason;		/* enum netseg_reason when verdict is DENY */
+	__u8 tcp_state;		/* enum netseg_tcp_state */
+	__u8 flags;		/* enum netseg_ct_flags */
+	__u8 tcp_flags[2];	/* OR of TCP flags seen, per direction */
+	__u8 hook;		/* enum netseg_hook that created it */
+	__u8 pad;
+};
+
+/* ------------------------------------------------------------ fragments */
+
+struct netseg_frag_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 id;	/* IPv4 id or IPv6 fragment identification */
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+struct netseg_frag_val {
+	__be16 sport;
+	__be16 dport;
+};
+
+/* ------------------------------------------------- drop reasons, counters */
+
+enum netseg_reason {
+	NETSEG_REASON_NONE = 0,
+	NETSEG_REASON_POLICY,		/* a deny rule matched */
+	NETSEG_REASON_DEFAULT_DENY,	/* endpoint traffic no rule allowed */
+	NETSEG_REASON_MALFORMED,	/* truncated or inconsistent headers */
+	NETSEG_REASON_IMPOSSIBLE,	/* e.g. TCP SYN+FIN, port 0, martian */
+	NETSEG_REASON_SPOOFED,		/* source IP not the endpoint's */
+	NETSEG_REASON_FRAG_UNKNOWN,	/* non-first fragment, no first seen */
+	NETSEG_REASON_PREFILTER,	/* source CIDR on the deny list */
+	NETSEG_REASON_MAX,
+};
+
+/* Counter slots: one per drop reason, then the pass and bookkeeping ones. */
+enum netseg_stat {
+	NETSEG_STAT_PASS = NETSEG_REASON_NONE,
+	/* 1 .. NETSEG_REASON_MAX-1: drops by reason */
+	NETSEG_STAT_CT_NEW = NETSEG_REASON_MAX,	/* flows created */
+	NETSEG_STAT_CT_HIT,			/* decided from conntrack */
+	NETSEG_STAT_CT_REDECIDE,		/* stale generation re-decided */
+	NETSEG_STAT_CT_FAIL,			/* conntrack insert failed */
+	NETSEG_STAT_AUDIT,			/* would-deny passed */
+	NETSEG_STAT_PASS_NON_IP,		/* ARP, ND and friends */
+	NETSEG_STAT_EV_SENT,			/* events written */
+	NETSEG_STAT_EV_LOST_RING,		/* ring buffer full */
+	NETSEG_STAT_EV_LOST_RATE,		/* deny token bucket empty */
+	NETSEG_STAT_XDP_PASS,			/* XDP let through to TC */
+	NETSEG_STAT_FRAG_FAIL,			/* fragment map insert failed */
+	NETSEG_STAT_MAX,
+};
+
+struct netseg_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Per-interface counters (PERCPU_HASH, ifindex). */
+struct netseg_if_stats {
+	__u64 pass_packets;
+	__u64 drop_packets;
+	__u64 drop_bytes;
+	__u64 xdp_drop_packets;
+};
+
+/* --------------------------------------------------------------- config */
+
+/* Runtime settings, one element of an ARRAY: changed without a reload. */
+struct netseg_config {
+	__u64 generation;	/* bumped after every policy/identity change */
+	__u32 deny_rate;	/* deny events per second per CPU, 0 = none */
+	__u32 deny_burst;	/* bucket depth */
+	__u32 flags;		/* reserved */
+	__u32 pad;
+};
+
+struct netseg_bucket {
+	__u64 tokens;		/* scaled by NETSEG_NSEC */
+	__u64 last_ns;
+};
+
+/* --------------------------------------------------------------- events */
+
+enum netseg_event_type {
+	NETSEG_EV_FLOW_START = 1,	/* new flow allowed */
+	NETSEG_EV_DENY = 2,		/* packet dropped */
+	NETSEG_EV_AUDIT = 3,		/* would-deny passed */
+};
+
+/* Where a decision was taken. */
+enum netseg_hook {
+	NETSEG_HOOK_XDP = 1,
+	NETSEG_HOOK_TC_INGRESS,		/* packet arriving on the interface */
+	NETSEG_HOOK_TC_EGRESS,		/* packet leaving on the interface */
+	NETSEG_HOOK_CG_INGRESS,		/* delivered to a cgroup's socket */
+	NETSEG_HOOK_CG_EGRESS,		/* sent by a cgroup's socket */
+};
+
+struct netseg_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u64 flow_id;		/* 0 for drops of untracked packets */
+	__u8 type;		/* enum netseg_event_type */
+	__u8 reason;		/* enum netseg_reason */
+	__u8 hook;		/* enum netseg_hook */
+	__u8 family;		/* NETSEG_AF_* */
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u32 ifindex;
+	__u32 rule_id;		/* 0 = default */
+	__u32 src_id;
+	__u32 dst_id;
+	__u32 pkt_len;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u32 pad;
+};
+
+/* ------------------------------------------------------------- map names */
+
+/* Pinned under the bpffs dir by these names (lib/ derives the paths). */
+#define NETSEG_MAP_POLICY	"ns_policy"
+#define NETSEG_MAP_CONFIG	"ns_config"
+#define NETSEG_MAP_CT		"ns_ct"
+#define NETSEG_MAP_IPCACHE	"ns_ipcache"
+#define NETSEG_MAP_ENDPOINTS	"ns_endpoints"
+#define NETSEG_MAP_CGROUPS	"ns_cgroups"
+#define NETSEG_MAP_IDENTITIES	"ns_identities"
+#define NETSEG_MAP_FRAGS	"ns_frags"
+#define NETSEG_MAP_PREFILTER	"ns_prefilter"
+#define NETSEG_MAP_COUNTERS	"ns_counters"
+#define NETSEG_MAP_RULE_STATS	"ns_rule_stats"
+#define NETSEG_MAP_IF_STATS	"ns_if_stats"
+#define NETSEG_MAP_BUCKETS	"ns_buckets"
+#define NETSEG_MAP_EVENTS	"ns_events"
+
+#endif /* NETSEG_ABI_H */
