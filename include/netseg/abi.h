@@ -175,6 +175,12 @@ struct netseg_ct_entry {
 	__u64 last_seen_ns;
 	__u64 flow_id;		/* stable id for start/end records */
 	__u64 generation;	/* policy generation the verdict was taken at */
+	/*
+	 * ifindex, or cgroup id for cgroup hooks, of the hook that created the
+	 * entry: a flow between two local endpoints passes two hooks, and
+	 * only the owner's moves the counters so nothing is counted twice.
+	 */
+	__u64 owner;
 	__u64 packets[2];	/* per enum netseg_ct_dir */
 	__u64 bytes[2];
 	__u32 src_id;		/* originator's identity */
@@ -204,6 +210,9 @@ struct netseg_frag_key {
 struct netseg_frag_val {
 	__be16 sport;
 	__be16 dport;
+	__be16 policy_port;
+	__u8 tracked;
+	__u8 pad;
 };
 
 /* ------------------------------------------------- drop reasons, counters */
@@ -258,8 +267,13 @@ struct netseg_config {
 	__u64 generation;	/* bumped after every policy/identity change */
 	__u32 deny_rate;	/* deny events per second per CPU, 0 = none */
 	__u32 deny_burst;	/* bucket depth */
-	__u32 flags;		/* reserved */
+	__u32 flags;		/* enum netseg_config_flags */
 	__u32 pad;
+};
+
+enum netseg_config_flags {
+	/* Flow-start events for every allowed flow, not only --log rules. */
+	NETSEG_CFG_LOG_ALLOWED = 1 << 0,
 };
 
 struct netseg_bucket {

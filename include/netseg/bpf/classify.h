@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The one classifier.  XDP, TC and cgroup_skb entry points parse into a
+ * struct netseg_pkt and call netseg_run(); it returns a neutral
+ * NETSEG_ACT_PASS/DROP that each entry point translates for its hook.
+ */
+#ifndef NETSEG_BPF_CLASSIFY_H
+#define NETSEG_BPF_CLASSIFY_H
+
+#include <netseg/bpf/ct.h>
+#include <netseg/bpf/policy.h>
+
+enum netseg_action {
+	NETSEG_ACT_PASS = 0,
+	NETSEG_ACT_DROP = 1,
+};
+
+static __always_inline int act_drop(struct netseg_hook_ctx *h,
+				    const struct netseg_pkt *p,
+				    const struct netseg_flow_info *fi)
+{
+	count_stat(fi->reason, p->len);
+	count_if(h->ifindex, true, h->hook == NETSEG_HOOK_XDP, p->len);
+	emit_event(h, p, NETSEG_EV_DENY, fi);
+	return NETSEG_ACT_DROP;
+}
+
+static __always_inline int drop_reason(struct netseg_hook_ctx *h,
+				       const struct netseg_pkt *p, __u8 reason)
+{
+	struct netseg_flow_info fi = { .reason = reason };
+
+	return act_drop(h, p, &fi);
+}
+
+static __always_inline int act_pass(struct netseg_hook_ctx *h,
+				    const struct netseg_pkt *p)
+{
+	count_stat(NETSEG_STAT_PASS, p->len);
+	count_if(h->ifindex, false, false, p->len);
+	return NETSEG_ACT_PASS;
+}
+
+/*
+ * Non-first fragments carry no ports: take them from the first fragment,
+ * which must have been seen (and recorded) before.
+ */
+static __always_inline int frag_track(const struct netseg_pkt *p,
+				      struct netseg_pkt *out)
+{
+	struct netseg_frag_key k = {};
+	struct netseg_frag_val v = {}, *f;
+
+	if (p->frag == NETSEG_FRAG_NONE)
+		return 0;
+	__builtin_memcpy(k.saddr, p->saddr, 16);
+	__builtin_memcpy(k.daddr, p->daddr, 16);
+	k.id = p->frag_id;
+	k.proto = p->proto;
+	k.family = p->family;
+	if (p->frag == NETSEG_FRAG_FIRST) {
+		v.sport = p->sport;
+		v.dport = p->dport;
+		v.policy_port = p->policy_port;
+		v.tracked = p->tracked;
+		if (bpf_map_update_elem(&ns_frags, &k, &v, BPF_ANY))
+			count_stat(NETSEG_STAT_FRAG_FAIL, 0);
+		return 0;
+	}
+	f = bpf_map_lookup_elem(&ns_frags, &k);
+	if (!f)
+		return -1;
+	out->sport = f->sport;
+	out->dport = f->dport;
+	out->policy_port = f->policy_port;
+	out->tracked = f->tracked;
+	return 0;
+}
+
+static __always_inline void flow_info(struct netseg_flow_info *fi, __u64 flow_id,
+				      __u32 src, __u32 dst,
+				      const struct netseg_decision *d)
+{
+	fi->flow_id = flow_id;
+	fi->src_id = src;
+	fi->dst_id = dst;
+	fi->rule_id = d->rule_id;
+	fi->reason = d->reason;
+}
+
+static __always_inline bool log_allowed(struct netseg_hook_ctx *h, __u8 flags)
+{
+	return (flags & NETSEG_RULEF_LOG) || (h->cfg->flags & NETSEG_CFG_LOG_ALLOWED);
+}
+
+static __always_inline int ct_create(struct netseg_hook_ctx *h,
+				     const struct netseg_pkt *p,
+				     const struct netseg_ct_key *k, bool swapped,
+				     struct netseg_flow_info *fi,
+				     const struct netseg_decision *d)
+{
+	struct netseg_ct_entry e = {};
+
+	e.created_ns = h->now;
+	e.last_seen_ns = h->now;
+	e.flow_id = fi->flow_id;
+	e.generation = h->cfg->generation;
+	e.owner = h->owner;
+	e.packets[NETSEG_DIR_ORIG] = 1;
+	e.bytes[NETSEG_DIR_ORIG] = p->len;
+	e.src_id = fi->src_id;
+	e.dst_id = fi->dst_id;
+	e.rule_id = d->rule_id;
+	e.ifindex = h->ifindex;
+	e.verdict = d->verdict;
+	e.reason = d->reason;
+	e.tcp_state = ct_initial_tcp_state(p);
+	e.tcp_flags[NETSEG_DIR_ORIG] = p->tcp_flags;
+	e.hook = h->hook;
+	e.flags = swapped ? NETSEG_CTF_ORIG_IS_B : 0;
+	if (d->verdict == NETSEG_VERDICT_AUDIT || log_allowed(h, d->flags))
+		e.flags |= NETSEG_CTF_LOG;
+	if (bpf_map_update_elem(&ns_ct, k, &e, BPF_ANY)) {
+		count_stat(NETSEG_STAT_CT_FAIL, 0);
+		return -1;
+	}
+	count_stat(NETSEG_STAT_CT_NEW, 0);
+	return 0;
+}
+
+/* A flow with no (usable) conntrack entry: resolve, look up, record. */
+static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
+				    const struct netseg_pkt *p,
+				    const struct netseg_ct_key *k, bool swapped)
+{
+	struct netseg_flow_info fi = {};
+	struct netseg_decision d = {};
+	__u32 src, dst;
+
+	src = resolve_src(h, hook, p);
+	if (src == NETSEG_SPOOFED)
+		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
+	dst = resolve_dst(h, hook, p);
+	policy_decide(src, dst, p, &d);
+	count_rule(d.rule_id, p->len);
+	flow_info(&fi, h->now << 8 | (bpf_get_smp_processor_id() & 0xff), src,
+		  dst, &d);
+	if (d.verdict == NETSEG_VERDICT_DENY)
+		return act_drop(h, p, &fi);
+	/* XDP only drops early; TC and cgroup hooks own the flow table. */
+	if (hook == NETSEG_HOOK_XDP)
+		return act_pass(h, p);
+	if (d.verdict == NETSEG_VERDICT_AUDIT)
+		count_stat(NETSEG_STAT_AUDIT, p->len);
+	if (p->tracked)
+		ct_create(h, p, k, swapped, &fi, &d);
+	if (d.verdict == NETSEG_VERDICT_AUDIT)
+		emit_event(h, p, NETSEG_EV_AUDIT, &fi);
+	else if (log_allowed(h, d.flags))
+		emit_event(h, p, NETSEG_EV_FLOW_START, &fi);
+	return act_pass(h, p);
+}
+
+/*
+ * The policy changed since this flow was decided: decide again for its
+ * originator (identities re-resolved, in flow order) and remember it.
+ */
+static __always_inline int ct_redecide(struct netseg_hook_ctx *h, __u8 hook,
+				       const struct netseg_pkt *p,
+				       struct netseg_ct_entry *e, __u8 dir)
+{
+	struct netseg_flow_info fi = {};
+	struct netseg_decision d = {};
+	__u32 src, dst, t;
+
+	src = resolve_src(h, hook, p);
+	if (src == NETSEG_SPOOFED)
+		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
+	dst = resolve_dst(h, hook, p);
+	if (dir == NETSEG_DIR_REPLY) {
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	policy_decide(src, dst, p, &d);
+	count_stat(NETSEG_STAT_CT_REDECIDE, 0);
+	e->generation = h->cfg->generation;
+	e->verdict = d.verdict;
+	e->reason = d.reason;
+	e->rule_id = d.rule_id;
+	e->src_id = src;
+	e->dst_id = dst;
+	flow_info(&fi, e->flow_id, src, dst, &d);
+	if (d.verdict == NETSEG_VERDICT_DENY)
+		return act_drop(h, p, &fi);
+	ct_account(e, p, dir, h->owner, h->now);
+	return act_pass(h, p);
+}
+
+static __always_inline int ct_established(struct netseg_hook_ctx *h,
+					  const struct netseg_pkt *p,
+					  struct netseg_ct_entry *e, __u8 dir)
+{
+	struct netseg_flow_info fi = {};
+	struct netseg_decision d = {};
+
+	if (e->verdict == NETSEG_VERDICT_DENY) {
+		d.rule_id = e->rule_id;
+		d.reason = e->reason;
+		flow_info(&fi, e->flow_id, e->src_id, e->dst_id, &d);
+		return act_drop(h, p, &fi);
+	}
+	count_stat(NETSEG_STAT_CT_HIT, 0);
+	ct_account(e, p, dir, h->owner, h->now);
+	return act_pass(h, p);
+}
+
+static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
+				    struct netseg_pkt *p)
+{
+	struct netseg_ct_key k = {};
+	struct netseg_ct_entry *e;
+	bool swapped = false;
+
+	if (frag_track(p, p) < 0)
+		return drop_reason(h, p, NETSEG_REASON_FRAG_UNKNOWN);
+	if (!p->tracked)
+		return new_flow(h, hook, p, &k, false);
+	swapped = ct_make_key(p, &k);
+	e = bpf_map_lookup_elem(&ns_ct, &k);
+	if (!e || ct_stale(e, p, h->now))
+		return new_flow(h, hook, p, &k, swapped);
+	if (hook == NETSEG_HOOK_XDP) {
+		/* Replies and known flows go on to TC, revoked ones stop here. */
+		if (e->verdict == NETSEG_VERDICT_DENY &&
+		    e->generation == h->cfg->generation)
+			return ct_established(h, p, e, ct_dir(e, swapped));
+		count_stat(NETSEG_STAT_XDP_PASS, p->len);
+		return NETSEG_ACT_PASS;
+	}
+	if (e->generation != h->cfg->generation)
+		return ct_redecide(h, hook, p, e, ct_dir(e, swapped));
+	return ct_established(h, p, e, ct_dir(e, swapped));
+}
+
+static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx,
+				     __u8 hook, __u32 ifindex, __u64 owner)
+{
+	__u32 zero = 0;
+
+	h->cfg = bpf_map_lookup_elem(&ns_config, &zero);
+	if (!h->cfg)
+		return -1;
+	h->ctx = ctx;
+	h->now = bpf_ktime_get_ns();
+	h->ifindex = ifindex;
+	h->owner = owner;
+	h->hook = hook;
+	return 0;
+}
+
+/* `parsed` is what parse_l3() returned for the packet. */
+static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook,
+				      struct netseg_pkt *p, int parsed)
+{
+	if (parsed == NETSEG_PARSE_IMPOSSIBLE)
+		return drop_reason(h, p, NETSEG_REASON_IMPOSSIBLE);
+	if (parsed < 0)
+		return drop_reason(h, p, NETSEG_REASON_MALFORMED);
+	if (icmpv6_is_nd(p)) {
+		count_stat(NETSEG_STAT_PASS_NON_IP, p->len);
+		return NETSEG_ACT_PASS;
+	}
+	return classify(h, hook, p);
+}
+
+static __always_inline int netseg_pass_non_ip(__u32 len)
+{
+	count_stat(NETSEG_STAT_PASS_NON_IP, len);
+	return NETSEG_ACT_PASS;
+}
+
+#endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Connection tracking: one LRU hash for v4 and v6, keyed by a normalised
+ * 5-tuple so that both directions find the same entry.
+ */
+#ifndef NETSEG_BPF_CT_H
+#define NETSEG_BPF_CT_H
+
+#include <netseg/bpf/maps.h>
+#include <netseg/bpf/parse.h>
+
+/* Any consistent total order will do; compare as two 64-bit words. */
+static __always_inline int addr_cmp(const __u8 *a, const __u8 *b)
+{
+	__u64 a0 = *(__u64 *)a, a1 = *(__u64 *)(a + 8);
+	__u64 b0 = *(__u64 *)b, b1 = *(__u64 *)(b + 8);
+
+	if (a0 != b0)
+		return a0 < b0 ? -1 : 1;
+	if (a1 != b1)
+		return a1 < b1 ? -1 : 1;
+	return 0;
+}
+
+/* Returns true when the packet's source became the key's "b" side. */
+static __always_inline bool ct_make_key(const struct netseg_pkt *p,
+					struct netseg_ct_key *k)
+{
+	int c = addr_cmp(p->saddr, p->daddr);
+	bool swap = c > 0 || (c == 0 && bpf_ntohs(p->sport) > bpf_ntohs(p->dport));
+
+	if (swap) {
+		__builtin_memcpy(k->a_addr, p->daddr, 16);
+		__builtin_memcpy(k->b_addr, p->saddr, 16);
+		k->a_port = p->dport;
+		k->b_port = p->sport;
+	} else {
+		__builtin_memcpy(k->a_addr, p->saddr, 16);
+		__builtin_memcpy(k->b_addr, p->daddr, 16);
+		k->a_port = p->sport;
+		k->b_port = p->dport;
+	}
+	k->proto = p->proto;
+	k->family = p->family;
+	k->pad = 0;
+	return swap;
+}
+
+static __always_inline __u8 ct_dir(const struct netseg_ct_entry *e, bool swapped)
+{
+	bool orig_is_b = e->flags & NETSEG_CTF_ORIG_IS_B;
+
+	return orig_is_b == swapped ? NETSEG_DIR_ORIG : NETSEG_DIR_REPLY;
+}
+
+static __always_inline __u64 ct_timeout(const struct netseg_ct_entry *e)
+{
+	switch (e->tcp_state) {
+	case NETSEG_TCP_SYN_SENT:
+		return NETSEG_CT_SYN_TIMEOUT;
+	case NETSEG_TCP_ESTABLISHED:
+		return NETSEG_CT_TCP_TIMEOUT;
+	case NETSEG_TCP_CLOSING:
+		return NETSEG_CT_CLOSE_TIMEOUT;
+	default:
+		return NETSEG_CT_ANY_TIMEOUT;
+	}
+}
+
+/*
+ * An entry is unusable when it timed out, or when a closed TCP flow's
+ * 5-tuple is reused by a fresh SYN: both start a new flow.
+ */
+static __always_inline bool ct_stale(const struct netseg_ct_entry *e,
+				     const struct netseg_pkt *p, __u64 now)
+{
+	if (now - e->last_seen_ns > ct_timeout(e))
+		return true;
+	return e->tcp_state == NETSEG_TCP_CLOSING && p->proto == IPPROTO_TCP &&
+	       (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+}
+
+static __always_inline void ct_tcp_update(struct netseg_ct_entry *e,
+					  const struct netseg_pkt *p, __u8 dir)
+{
+	if (p->proto != IPPROTO_TCP)
+		return;
+	e->tcp_flags[dir & 1] |= p->tcp_flags;
+	if (p->tcp_flags & (TCPF_FIN | TCPF_RST))
+		e->tcp_state = NETSEG_TCP_CLOSING;
+	else if (e->tcp_state == NETSEG_TCP_SYN_SENT && dir == NETSEG_DIR_REPLY)
+		e->tcp_state = NETSEG_TCP_ESTABLISHED;
+}
+
+/* Counters move only at the hook that owns the flow (see abi.h). */
+static __always_inline void ct_account(struct netseg_ct_entry *e,
+				       const struct netseg_pkt *p, __u8 dir,
+				       __u64 owner, __u64 now)
+{
+	dir &= 1;
+	e->last_seen_ns = now;
+	if (dir == NETSEG_DIR_REPLY)
+		e->flags |= NETSEG_CTF_SEEN_REPLY;
+	ct_tcp_update(e, p, dir);
+	if (e->owner != owner)
+		return;
+	__sync_fetch_and_add(&e->packets[dir], 1);
+	__sync_fetch_and_add(&e->bytes[dir], p->len);
+}
+
+static __always_inline __u8 ct_initial_tcp_state(const struct netseg_pkt *p)
+{
+	if (p->proto != IPPROTO_TCP)
+		return NETSEG_TCP_NONE;
+	if ((p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
+		return NETSEG_TCP_SYN_SENT;
+	/* Picked up mid-stream (e.g. CT flushed): treat as established. */
+	return NETSEG_TCP_ESTABLISHED;
+}
+
+#endif

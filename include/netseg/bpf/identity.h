@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Identity resolution (DESIGN §2).  Source: the sending socket's cgroup,
+ * then the endpoint interface (whose IPs are checked against the ipcache:
+ * anything else is spoofed), then the ipcache, else world.  Destination:
+ * the receiving cgroup, the endpoint interface, the ipcache, else world
+ * (the node's own addresses are ipcache entries with the host identity).
+ */
+#ifndef NETSEG_BPF_IDENTITY_H
+#define NETSEG_BPF_IDENTITY_H
+
+#include <netseg/bpf/events.h>
+
+#define NETSEG_SPOOFED ((__u32)-1)
+
+static __always_inline const struct netseg_ipcache_val *
+ipcache_lookup(__u8 family, const __u8 *addr)
+{
+	struct netseg_lpm_key k = {};
+
+	k.family = family;
+	k.prefixlen = NETSEG_LPM_PLEN_HDR + (family == NETSEG_AF_INET ? 32 : 128);
+	__builtin_memcpy(k.addr, addr, 16);
+	return bpf_map_lookup_elem(&ns_ipcache, &k);
+}
+
+static __always_inline __u32 ipcache_id(__u8 family, const __u8 *addr)
+{
+	const struct netseg_ipcache_val *v = ipcache_lookup(family, addr);
+
+	return v ? v->id : NETSEG_ID_WORLD;
+}
+
+/* The most specific cgroup on the socket's path that is an endpoint. */
+static __always_inline __u32 cgroup_id_of_skb(struct __sk_buff *skb)
+{
+	struct netseg_endpoint *ep;
+	__u64 cg = bpf_skb_cgroup_id(skb);
+
+	if (!cg)
+		return NETSEG_ID_ANY;
+	ep = bpf_map_lookup_elem(&ns_cgroups, &cg);
+	if (ep)
+		return ep->id;
+	/* Deepest ancestor first; levels past the socket's depth return 0. */
+#pragma unroll
+	for (int lvl = NETSEG_CGROUP_DEPTH - 1; lvl >= 0; lvl--) {
+		cg = bpf_skb_ancestor_cgroup_id(skb, lvl);
+		if (!cg)
+			continue;
+		ep = bpf_map_lookup_elem(&ns_cgroups, &cg);
+		if (ep)
+			return ep->id;
+	}
+	return NETSEG_ID_ANY;
+}
+
+static __always_inline __u32 endpoint_id(__u32 ifindex)
+{
+	struct netseg_endpoint *ep = bpf_map_lookup_elem(&ns_endpoints, &ifindex);
+
+	return ep ? ep->id : NETSEG_ID_ANY;
+}
+
+/* Source of a packet arriving from an endpoint interface must be its own. */
+static __always_inline __u32 endpoint_src_id(__u32 ep_id, __u32 ifindex,
+					     const struct netseg_pkt *p)
+{
+	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr);
+
+	if (!v || v->id != ep_id || (v->ifindex && v->ifindex != ifindex))
+		return NETSEG_SPOOFED;
+	return ep_id;
+}
+
+/*
+ * Packet-order identities.  `hook` is a constant at every call site, so
+ * the branches for other program types (and their helpers) compile away.
+ */
+static __always_inline __u32 resolve_src(struct netseg_hook_ctx *h, __u8 hook,
+					 const struct netseg_pkt *p)
+{
+	__u32 id = NETSEG_ID_ANY;
+
+	if (hook == NETSEG_HOOK_CG_EGRESS || hook == NETSEG_HOOK_TC_EGRESS)
+		id = cgroup_id_of_skb(h->ctx);
+	if (id == NETSEG_ID_ANY && hook == NETSEG_HOOK_TC_INGRESS) {
+		id = endpoint_id(h->ifindex);
+		if (id != NETSEG_ID_ANY)
+			return endpoint_src_id(id, h->ifindex, p);
+	}
+	if (id == NETSEG_ID_ANY)
+		id = ipcache_id(p->family, p->saddr);
+	return id;
+}
+
+static __always_inline __u32 resolve_dst(struct netseg_hook_ctx *h, __u8 hook,
+					 const struct netseg_pkt *p)
+{
+	__u32 id = NETSEG_ID_ANY;
+
+	if (hook == NETSEG_HOOK_CG_INGRESS)
+		id = cgroup_id_of_skb(h->ctx);
+	if (hook == NETSEG_HOOK_TC_EGRESS)
+		id = endpoint_id(h->ifindex);
+	if (id == NETSEG_ID_ANY)
+		id = ipcache_id(p->family, p->daddr);
+	return id;
+}
+
+static __always_inline __u32 identity_flags(__u32 id)
+{
+	struct netseg_identity *i = bpf_map_lookup_elem(&ns_identities, &id);
+
+	return i ? i->flags : 0;
+}
+
+#endif

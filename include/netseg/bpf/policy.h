@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Policy lookup (DESIGN §3): four LPM lookups in the inner map held by
+ * ns_policy[0] — (dst,src), (dst,ANY), (ANY,src), (ANY,ANY).  Any deny
+ * wins (lowest rule id), else any allow (lowest rule id), else the
+ * default: deny when an endpoint identity is involved, allow otherwise.
+ * The compiler flattens deny precedence inside each pair, so the longest
+ * prefix of each lookup is already that pair's right answer.
+ */
+#ifndef NETSEG_BPF_POLICY_H
+#define NETSEG_BPF_POLICY_H
+
+#include <netseg/bpf/identity.h>
+
+struct netseg_decision {
+	__u32 rule_id;
+	__u8 verdict;	/* ALLOW, DENY or AUDIT */
+	__u8 reason;	/* for DENY and AUDIT: POLICY or DEFAULT_DENY */
+	__u8 flags;	/* rule flags */
+};
+
+struct netseg_policy_acc {
+	__u32 deny_id;
+	__u32 allow_id;
+	__u8 deny_flags;
+	__u8 allow_flags;
+	bool deny;
+	bool allow;
+};
+
+static __always_inline void policy_one(void *inner, struct netseg_policy_key *k,
+				       __u32 dst, __u32 src,
+				       struct netseg_policy_acc *a)
+{
+	struct netseg_policy_val *v;
+
+	k->dst_id = dst;
+	k->src_id = src;
+	v = bpf_map_lookup_elem(inner, k);
+	if (!v)
+		return;
+	if (v->verdict == NETSEG_VERDICT_DENY) {
+		if (!a->deny || v->rule_id < a->deny_id) {
+			a->deny_id = v->rule_id;
+			a->deny_flags = v->flags;
+		}
+		a->deny = true;
+	} else if (v->verdict == NETSEG_VERDICT_ALLOW) {
+		if (!a->allow || v->rule_id < a->allow_id) {
+			a->allow_id = v->rule_id;
+			a->allow_flags = v->flags;
+		}
+		a->allow = true;
+	}
+}
+
+static __always_inline void policy_rules(__u32 src, __u32 dst,
+					 const struct netseg_pkt *p,
+					 struct netseg_policy_acc *a)
+{
+	struct netseg_policy_key k = {};
+	__u32 zero = 0;
+	void *inner;
+
+	inner = bpf_map_lookup_elem(&ns_policy, &zero);
+	if (!inner)
+		return;	/* no rule set loaded yet: defaults only */
+	k.prefixlen = NETSEG_POLICY_PLEN_FULL;
+	k.proto = p->proto;
+	k.dport = p->policy_port;
+	policy_one(inner, &k, dst, src, a);
+	policy_one(inner, &k, dst, NETSEG_ID_ANY, a);
+	policy_one(inner, &k, NETSEG_ID_ANY, src, a);
+	policy_one(inner, &k, NETSEG_ID_ANY, NETSEG_ID_ANY, a);
+}
+
+/* src/dst are the flow originator's identities. */
+static __always_inline void policy_decide(__u32 src, __u32 dst,
+					  const struct netseg_pkt *p,
+					  struct netseg_decision *d)
+{
+	struct netseg_policy_acc a = {};
+	__u32 sf, df;
+
+	policy_rules(src, dst, p, &a);
+	if (a.allow && !a.deny) {
+		d->verdict = a.allow_flags & NETSEG_RULEF_AUDIT ?
+				     NETSEG_VERDICT_AUDIT : NETSEG_VERDICT_ALLOW;
+		d->rule_id = a.allow_id;
+		d->flags = a.allow_flags;
+		d->reason = NETSEG_REASON_NONE;
+		return;
+	}
+	sf = identity_flags(src);
+	df = identity_flags(dst);
+	if (a.deny) {
+		d->reason = NETSEG_REASON_POLICY;
+		d->rule_id = a.deny_id;
+		d->flags = a.deny_flags;
+	} else if ((sf | df) & NETSEG_IDF_ENDPOINT) {
+		d->reason = NETSEG_REASON_DEFAULT_DENY;
+		d->rule_id = 0;
+		d->flags = 0;
+	} else {
+		/* Traffic touching no endpoint: only the prefilter applies. */
+		d->verdict = NETSEG_VERDICT_ALLOW;
+		d->reason = NETSEG_REASON_NONE;
+		d->rule_id = 0;
+		d->flags = 0;
+		return;
+	}
+	d->verdict = (sf | df) & NETSEG_IDF_AUDIT ? NETSEG_VERDICT_AUDIT :
+						    NETSEG_VERDICT_DENY;
+}
+
+#endif
