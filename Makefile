@@ -19,7 +19,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 SANITIZE  ?=
-SAN_FLAGS := $(if $(SANITIZE),-fsanitize=address,undefined -fno-omit-frame-pointer,)
+comma     := ,
+SAN_FLAGS := $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer)
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	     -Iinclude -Ilib -I$(OUTPUT) $(SAN_FLAGS)

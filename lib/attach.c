@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Attachments: TCX links (clsact filter where the kernel has no TCX),
+ * cgroup_skb links, and the XDP prefilter through libxdp's dispatcher.
+ * TC and cgroup links are pinned under <pin_dir>/links so that they outlive
+ * the daemon; a restarted daemon re-points them at its freshly loaded
+ * programs with bpf_link_update, so enforcement never stops.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "policy.skel.h"
+#include "prefilter.skel.h"
+#include "dp_internal.h"
+#include "log.h"
+
+/* libbpf 1.1 predates TCX: the kernel's attach type numbers. */
+#ifndef BPF_TCX_INGRESS
+#define NETSEG_BPF_TCX_INGRESS 46
+#define NETSEG_BPF_TCX_EGRESS 47
+#else
+#define NETSEG_BPF_TCX_INGRESS BPF_TCX_INGRESS
+#define NETSEG_BPF_TCX_EGRESS BPF_TCX_EGRESS
+#endif
+
+/* clsact fallback: our filter's handle and priority. */
+#define NETSEG_TC_HANDLE 0x5e9
+#define NETSEG_TC_PRIO 1
+
+static const char *ifname(int ifindex, char *buf)
+{
+	if (!if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "ifindex %d", ifindex);
+	return buf;
+}
+
+static int link_path(struct netseg_dp *dp, char *buf, size_t len,
+		     const char *kind, unsigned long long id)
+{
+	if (!dp->pin_dir[0]) {
+		pr_err("attaching needs a bpffs pin directory (links must outlive us)");
+		return -EINVAL;
+	}
+	snprintf(buf, len, "%s/links", dp->pin_dir);
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(buf, len, "%s/links/%s-%llu", dp->pin_dir, kind, id);
+	return 0;
+}
+
+/*
+ * Point an existing pinned link at prog_fd.  Returns 1 when done, 0 when no
+ * usable link is pinned there (a stale pin is removed), or -errno.
+ */
+static int link_replace(const char *path, int prog_fd)
+{
+	int fd = bpf_obj_get(path), err;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = bpf_link_update(fd, prog_fd, NULL);
+	close(fd);
+	if (!err)
+		return 1;
+	/* The target went away (interface or cgroup deleted): start afresh. */
+	pr_debug("pinned link %s is stale (%s); replacing it", path, strerror(errno));
+	unlink(path);
+	return 0;
+}
+
+static int link_create_pinned(const char *path, int prog_fd, int target,
+			      enum bpf_attach_type type)
+{
+	int fd = bpf_link_create(prog_fd, target, type, NULL), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_pin(fd, path))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int tc_clsact_attach(int ifindex, bool ingress, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NETSEG_TC_HANDLE,
+			    .priority = NETSEG_TC_PRIO, .prog_fd = prog_fd,
+			    .flags = BPF_TC_F_REPLACE);
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+static int tc_clsact_detach(int ifindex, bool ingress)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NETSEG_TC_HANDLE,
+			    .priority = NETSEG_TC_PRIO);
+
+	return bpf_tc_detach(&hook, &opts);
+}
+
+int netseg_dp_attach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
+{
+	int hook = ingress ? NETSEG_HOOK_TC_INGRESS : NETSEG_HOOK_TC_EGRESS;
+	int prog_fd = netseg_dp_prog_fd(dp, hook);
+	const char *dir = ingress ? "ingress" : "egress";
+	char path[PATH_MAX], name[IF_NAMESIZE];
+	int err;
+
+	err = link_path(dp, path, sizeof(path), ingress ? "tc-ingress" : "tc-egress",
+			ifindex);
+	if (err)
+		return err;
+	err = link_replace(path, prog_fd);
+	if (err)
+		return err < 0 ? err : 0;
+	err = link_create_pinned(path, prog_fd, ifindex,
+				 ingress ? NETSEG_BPF_TCX_INGRESS : NETSEG_BPF_TCX_EGRESS);
+	if (err == -EINVAL || err == -EOPNOTSUPP) {
+		pr_debug("no TCX on this kernel (%s); using clsact", strerror(-err));
+		err = tc_clsact_attach(ifindex, ingress, prog_fd);
+	}
+	if (err)
+		pr_err("couldn't attach to %s %s: %s", ifname(ifindex, name), dir,
+		       err == -ENODEV || err == -ENXIO ? "interface not found" :
+							  strerror(-err));
+	return err;
+}
+
+int netseg_dp_detach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = link_path(dp, path, sizeof(path), ingress ? "tc-ingress" : "tc-egress",
+			ifindex);
+	if (err)
+		return err;
+	if (!unlink(path))
+		return 0;	/* the last reference: the kernel detaches */
+	err = tc_clsact_detach(ifindex, ingress);
+	return err == -ENOENT || err == -EINVAL || err == -ENODEV ? 0 : err;
+}
+
+int netseg_dp_attach_cgroup(struct netseg_dp *dp, const char *cgpath, __u64 *cgid)
+{
+	static const struct {
+		const char *kind;
+		int hook;
+		enum bpf_attach_type type;
+	} sides[] = {
+		{ "cg-ingress", NETSEG_HOOK_CG_INGRESS, BPF_CGROUP_INET_INGRESS },
+		{ "cg-egress", NETSEG_HOOK_CG_EGRESS, BPF_CGROUP_INET_EGRESS },
+	};
+	char path[PATH_MAX];
+	int cgfd, err, i;
+
+	err = netseg_cgroup_id(cgpath, cgid);
+	if (err) {
+		pr_err("couldn't use cgroup %s: %s", cgpath,
+		       err == -ENOTDIR ? "not a cgroup v2 directory" : strerror(-err));
+		return err;
+	}
+	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY);
+	if (cgfd < 0)
+		return -errno;
+	for (i = 0; i < 2; i++) {
+		int prog_fd = netseg_dp_prog_fd(dp, sides[i].hook);
+
+		err = link_path(dp, path, sizeof(path), sides[i].kind, *cgid);
+		if (err)
+			break;
+		err = link_replace(path, prog_fd);
+		if (err > 0) {
+			err = 0;
+			continue;
+		}
+		if (!err)
+			err = link_create_pinned(path, prog_fd, cgfd, sides[i].type);
+		if (err) {
+			pr_err("couldn't attach to cgroup %s: %s", cgpath, strerror(-err));
+			break;
+		}
+	}
+	close(cgfd);
+	return err;
+}
+
+int netseg_dp_detach_cgroup(struct netseg_dp *dp, __u64 cgid)
+{
+	char path[PATH_MAX];
+	int err;
+
+	for (int i = 0; i < 2; i++) {
+		err = link_path(dp, path, sizeof(path), i ? "cg-egress" : "cg-ingress",
+				cgid);
+		if (err)
+			return err;
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ XDP */
+
+#define NETSEG_XDP_PROG_NAME "netseg_xdp_prefilter"
+
+/* ids of netseg prefilter programs already in the dispatcher on ifindex */
+static int xdp_find_ours(int ifindex, __u32 *ids, int max)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *p = NULL;
+	int n = 0;
+
+	if (!mp || libxdp_get_error(mp))
+		return 0;
+	while ((p = xdp_multiprog__next_prog(p, mp)) && n < max) {
+		if (!strcmp(xdp_program__name(p), NETSEG_XDP_PROG_NAME))
+			ids[n++] = xdp_program__id(p);
+	}
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p && !strcmp(xdp_program__name(p), NETSEG_XDP_PROG_NAME) && n < max)
+			ids[n++] = xdp_program__id(p);
+	}
+	xdp_multiprog__close(mp);
+	return n;
+}
+
+static int xdp_detach_id(int ifindex, __u32 id)
+{
+	struct xdp_program *p = xdp_program__from_id(id);
+	int err;
+
+	if (!p || libxdp_get_error(p))
+		return -ENOENT;
+	err = xdp_program__detach(p, ifindex, XDP_MODE_UNSPEC, 0);
+	xdp_program__close(p);
+	return err;
+}
+
+static void xdp_slot_free(struct netseg_dp *dp, int i)
+{
+	if (dp->xdp_att[i].prog)
+		xdp_program__close(dp->xdp_att[i].prog);
+	netseg_prefilter__destroy(dp->xdp_att[i].skel);
+	dp->xdp_att[i].prog = NULL;
+	dp->xdp_att[i].skel = NULL;
+}
+
+static int xdp_slot(struct netseg_dp *dp, int ifindex)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++) {
+		if (dp->xdp_att[i].prog && dp->xdp_att[i].ifindex == ifindex)
+			return i;
+		if (!dp->xdp_att[i].prog && free_slot < 0)
+			free_slot = i;
+	}
+	return free_slot;
+}
+
+/* libxdp loads the program itself (as a dispatcher extension), so each
+ * attachment gets its own object instance sharing our maps. */
+static struct xdp_program *xdp_prog_new(struct netseg_dp *dp, struct netseg_prefilter **skel)
+{
+	struct xdp_program *prog;
+
+	*skel = netseg_prefilter__open();
+	if (!*skel)
+		return NULL;
+	if (netseg_dp_reuse_maps(dp, (*skel)->obj))
+		goto fail;
+	prog = xdp_program__from_bpf_obj((*skel)->obj, "xdp");
+	if (!prog || libxdp_get_error(prog))
+		goto fail;
+	return prog;
+fail:
+	netseg_prefilter__destroy(*skel);
+	*skel = NULL;
+	return NULL;
+}
+
+/*
+ * Attach the new program before detaching any old one of ours: for a moment
+ * both run (same maps, same verdicts) rather than neither.
+ */
+int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
+{
+	struct netseg_prefilter *skel;
+	struct xdp_program *prog;
+	char name[IF_NAMESIZE];
+	__u32 old[8];
+	int n, err, slot = xdp_slot(dp, ifindex);
+
+	if (slot < 0)
+		return -ENOSPC;
+	n = xdp_find_ours(ifindex, old, 8);
+	prog = xdp_prog_new(dp, &skel);
+	if (!prog) {
+		pr_err("couldn't prepare the XDP prefilter for %s", ifname(ifindex, name));
+		return -EINVAL;
+	}
+	err = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
+	if (err)
+		err = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
+	if (err) {
+		pr_err("couldn't attach the XDP prefilter to %s: %s",
+		       ifname(ifindex, name), strerror(-err));
+		xdp_program__close(prog);
+		netseg_prefilter__destroy(skel);
+		return err;
+	}
+	for (int i = 0; i < n; i++)
+		xdp_detach_id(ifindex, old[i]);
+	xdp_slot_free(dp, slot);
+	dp->xdp_att[slot].ifindex = ifindex;
+	dp->xdp_att[slot].prog = prog;
+	dp->xdp_att[slot].skel = skel;	/* owns the object prog points into */
+	return 0;
+}
+
+int netseg_dp_detach_xdp(struct netseg_dp *dp, int ifindex)
+{
+	__u32 ids[8];
+	int n = xdp_find_ours(ifindex, ids, 8), err = 0;
+
+	for (int i = 0; i < n; i++) {
+		int e = xdp_detach_id(ifindex, ids[i]);
+
+		if (e)
+			err = e;
+	}
+	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++) {
+		if (dp->xdp_att[i].prog && dp->xdp_att[i].ifindex == ifindex)
+			xdp_slot_free(dp, i);
+	}
+	return err;
+}
+
+void netseg_dp_xdp_close(struct netseg_dp *dp)
+{
+	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++)
+		xdp_slot_free(dp, i);
+}
+
+/* ------------------------------------------------------ restart, cleanup */
+
+static int link_hook(const char *name)
+{
+	if (!strncmp(name, "tc-ingress-", 11))
+		return NETSEG_HOOK_TC_INGRESS;
+	if (!strncmp(name, "tc-egress-", 10))
+		return NETSEG_HOOK_TC_EGRESS;
+	if (!strncmp(name, "cg-ingress-", 11))
+		return NETSEG_HOOK_CG_INGRESS;
+	if (!strncmp(name, "cg-egress-", 10))
+		return NETSEG_HOOK_CG_EGRESS;
+	return -1;
+}
+
+static int for_each_link(struct netseg_dp *dp, int (*fn)(struct netseg_dp *, const char *, int))
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *de;
+	int err = 0, hook;
+	DIR *d;
+
+	if (!dp->pin_dir[0])
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/links", dp->pin_dir);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		hook = link_hook(de->d_name);
+		if (hook < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		int e = fn(dp, path, hook);
+
+		if (e < 0)
+			err = e;
+	}
+	closedir(d);
+	return err;
+}
+
+static int replace_one(struct netseg_dp *dp, const char *path, int hook)
+{
+	int r = link_replace(path, netseg_dp_prog_fd(dp, hook));
+
+	return r < 0 ? r : 0;
+}
+
+int netseg_dp_replace_links(struct netseg_dp *dp)
+{
+	return for_each_link(dp, replace_one);
+}
+
+static int unlink_one(struct netseg_dp *dp, const char *path, int hook)
+{
+	const char *base = strrchr(path, '/') + 1;
+
+	if (hook == NETSEG_HOOK_TC_INGRESS || hook == NETSEG_HOOK_TC_EGRESS)
+		netseg_dp_detach_xdp(dp, atoi(strrchr(base, '-') + 1));
+	return unlink(path) ? -errno : 0;
+}
+
+int netseg_dp_cleanup(struct netseg_dp *dp)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err = for_each_link(dp, unlink_one);
+
+	if (!dp->pin_dir[0])
+		return err;
+	snprintf(path, sizeof(path), "%s/links", dp->pin_dir);
+	rmdir(path);
+	bpf_object__for_each_map(map, dp->tc->obj) {
+		if (!strncmp(bpf_map__name(map), "ns_", 3) && bpf_map__is_pinned(map))
+			bpf_map__unpin(map, NULL);
+	}
+	if (rmdir(dp->pin_dir) && errno != ENOENT)
+		pr_warn("%s is not empty after cleanup: %s", dp->pin_dir, strerror(errno));
+	return err;
+}

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Datapath handle: skeleton loading, map sharing and pinning, policy swap,
+ * identity map edits.  Attachments live in attach.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "policy.skel.h"
+#include "prefilter.skel.h"
+#include "datapath.h"
+#include "dp_internal.h"
+#include "log.h"
+
+static const char *const map_names[NETSEG_DPM_MAX] = {
+	[NETSEG_DPM_POLICY] = NETSEG_MAP_POLICY,
+	[NETSEG_DPM_CONFIG] = NETSEG_MAP_CONFIG,
+	[NETSEG_DPM_CT] = NETSEG_MAP_CT,
+	[NETSEG_DPM_IPCACHE] = NETSEG_MAP_IPCACHE,
+	[NETSEG_DPM_ENDPOINTS] = NETSEG_MAP_ENDPOINTS,
+	[NETSEG_DPM_CGROUPS] = NETSEG_MAP_CGROUPS,
+	[NETSEG_DPM_IDENTITIES] = NETSEG_MAP_IDENTITIES,
+	[NETSEG_DPM_FRAGS] = NETSEG_MAP_FRAGS,
+	[NETSEG_DPM_PREFILTER] = NETSEG_MAP_PREFILTER,
+	[NETSEG_DPM_COUNTERS] = NETSEG_MAP_COUNTERS,
+	[NETSEG_DPM_RULE_STATS] = NETSEG_MAP_RULE_STATS,
+	[NETSEG_DPM_IF_STATS] = NETSEG_MAP_IF_STATS,
+	[NETSEG_DPM_BUCKETS] = NETSEG_MAP_BUCKETS,
+	[NETSEG_DPM_EVENTS] = NETSEG_MAP_EVENTS,
+};
+
+static int check_bpffs(const char *dir)
+{
+	char parent[PATH_MAX], *slash;
+	struct statfs st;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	/* The pin dir may not exist yet: its parent must be on bpffs. */
+	while (statfs(parent, &st) && errno == ENOENT) {
+		slash = strrchr(parent, '/');
+		if (!slash || slash == parent)
+			break;
+		*slash = '\0';
+	}
+	if (statfs(parent, &st)) {
+		pr_err("couldn't check %s: %s", parent, strerror(errno));
+		return -errno;
+	}
+	if (st.f_type != BPF_FS_MAGIC) {
+		pr_err("%s is not on a bpf filesystem: mount one with "
+		       "'mount -t bpf bpf %s'", dir, parent);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int set_pin_paths(struct bpf_object *obj, const char *dir)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		if (strncmp(bpf_map__name(map), "ns_", 3))
+			continue;	/* .rodata and friends stay private */
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The XDP object shares every map with the TC object. */
+static int reuse_maps(struct bpf_object *from, struct bpf_object *to)
+{
+	struct bpf_map *map, *src;
+	int err;
+
+	bpf_object__for_each_map(map, to) {
+		if (strncmp(bpf_map__name(map), "ns_", 3))
+			continue;
+		src = bpf_object__find_map_by_name(from, bpf_map__name(map));
+		if (!src) {
+			pr_err("map %s missing from the TC object", bpf_map__name(map));
+			return -ENOENT;
+		}
+		err = bpf_map__reuse_fd(map, bpf_map__fd(src));
+		if (err) {
+			pr_err("couldn't share map %s: %s", bpf_map__name(map),
+			       strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int netseg_dp_reuse_maps(struct netseg_dp *dp, struct bpf_object *to)
+{
+	return reuse_maps(dp->tc->obj, to);
+}
+
+static int create_inner(__u32 max_entries)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	int fd;
+
+	if (!max_entries)
+		max_entries = 1;
+	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "ns_policy_rules",
+			    sizeof(struct netseg_policy_key),
+			    sizeof(struct netseg_policy_val), max_entries, &o);
+	if (fd < 0) {
+		fd = -errno;
+		pr_err("couldn't create a policy map of %u entries: %s",
+		       max_entries, strerror(-fd));
+	}
+	return fd;
+}
+
+/* A fresh (or never-initialised pinned) datapath gets an empty policy and
+ * a generation of 1; a re-opened one keeps what is enforced. */
+static int init_state(struct netseg_dp *dp, const struct netseg_dp_opts *o)
+{
+	struct netseg_config cfg = {};
+	__u32 zero = 0, inner_id;
+	int fd, err;
+
+	if (bpf_map_lookup_elem(dp->fds[NETSEG_DPM_POLICY], &zero, &inner_id)) {
+		fd = create_inner(1);
+		if (fd < 0)
+			return fd;
+		err = bpf_map_update_elem(dp->fds[NETSEG_DPM_POLICY], &zero, &fd, BPF_ANY);
+		err = err ? -errno : 0;
+		close(fd);
+		if (err) {
+			pr_err("couldn't install the empty policy: %s", strerror(-err));
+			return err;
+		}
+	}
+	if (bpf_map_lookup_elem(dp->fds[NETSEG_DPM_CONFIG], &zero, &cfg))
+		return -errno;
+	if (cfg.generation)
+		return 0;
+	cfg.generation = 1;
+	cfg.deny_rate = o->deny_rate ? o->deny_rate : NETSEG_DENY_RATE;
+	cfg.deny_burst = o->deny_burst ? o->deny_burst : NETSEG_DENY_BURST;
+	if (bpf_map_update_elem(dp->fds[NETSEG_DPM_CONFIG], &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
+{
+	int err;
+
+	dp->tc = netseg_policy__open();
+	if (!dp->tc) {
+		err = -errno;
+		pr_err("couldn't open the TC object: %s", strerror(-err));
+		return err;
+	}
+	if (o->ct_max)
+		bpf_map__set_max_entries(dp->tc->maps.ns_ct, o->ct_max);
+	if (dp->pin_dir[0]) {
+		err = set_pin_paths(dp->tc->obj, dp->pin_dir);
+		if (err)
+			return err;
+	}
+	err = netseg_policy__load(dp->tc);
+	if (err) {
+		pr_err("couldn't load the TC/cgroup programs: %s%s", strerror(-err),
+		       dp->pin_dir[0] ? " (pinned maps from an incompatible "
+					"version? see 'netsegd --cleanup')" : "");
+		return err;
+	}
+	dp->xdp = netseg_prefilter__open();
+	if (!dp->xdp)
+		return -errno;
+	err = reuse_maps(dp->tc->obj, dp->xdp->obj);
+	if (err)
+		return err;
+	err = netseg_prefilter__load(dp->xdp);
+	if (err)
+		pr_err("couldn't load the XDP prefilter: %s", strerror(-err));
+	return err;
+}
+
+int netseg_dp_open(struct netseg_dp **dpp, const struct netseg_dp_opts *opts)
+{
+	struct netseg_dp_opts none = {};
+	struct netseg_dp *dp;
+	int err, i;
+
+	if (!opts)
+		opts = &none;
+	netseg_log_hook_libs();
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	if (opts->pin_dir) {
+		if (strlen(opts->pin_dir) >= sizeof(dp->pin_dir) - 64) {
+			pr_err("bpffs directory name too long: %s", opts->pin_dir);
+			err = -ENAMETOOLONG;
+			goto out;
+		}
+		snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", opts->pin_dir);
+		err = check_bpffs(dp->pin_dir);
+		if (!err)
+			err = mkdir_p(dp->pin_dir);
+		if (err)
+			goto out;
+	}
+	err = load_objects(dp, opts);
+	if (err)
+		goto out;
+	for (i = 0; i < NETSEG_DPM_MAX; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(dp->tc->obj, map_names[i]);
+
+		dp->fds[i] = m ? bpf_map__fd(m) : -1;
+		if (dp->fds[i] < 0) {
+			pr_err("map %s is missing from the TC object", map_names[i]);
+			err = -ENOENT;
+			goto out;
+		}
+	}
+	err = init_state(dp, opts);
+	if (err)
+		goto out;
+	*dpp = dp;
+	return 0;
+out:
+	netseg_dp_close(dp);
+	return err;
+}
+
+void netseg_dp_close(struct netseg_dp *dp)
+{
+	if (!dp)
+		return;
+	netseg_dp_xdp_close(dp);
+	netseg_prefilter__destroy(dp->xdp);
+	netseg_policy__destroy(dp->tc);
+	free(dp);
+}
+
+int netseg_dp_map_fd(const struct netseg_dp *dp, enum netseg_dp_map m)
+{
+	return m < NETSEG_DPM_MAX ? dp->fds[m] : -EINVAL;
+}
+
+int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook)
+{
+	switch (hook) {
+	case NETSEG_HOOK_XDP:
+		return bpf_program__fd(dp->xdp->progs.netseg_xdp_prefilter);
+	case NETSEG_HOOK_TC_INGRESS:
+		return bpf_program__fd(dp->tc->progs.netseg_tc_ingress);
+	case NETSEG_HOOK_TC_EGRESS:
+		return bpf_program__fd(dp->tc->progs.netseg_tc_egress);
+	case NETSEG_HOOK_CG_INGRESS:
+		return bpf_program__fd(dp->tc->progs.netseg_cg_ingress);
+	case NETSEG_HOOK_CG_EGRESS:
+		return bpf_program__fd(dp->tc->progs.netseg_cg_egress);
+	}
+	return -EINVAL;
+}
+
+const char *netseg_dp_pin_dir(const struct netseg_dp *dp)
+{
+	return dp->pin_dir[0] ? dp->pin_dir : NULL;
+}
+
+/* ------------------------------------------------------------ policy */
+
+int netseg_dp_config_get(struct netseg_dp *dp, struct netseg_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(dp->fds[NETSEG_DPM_CONFIG], &zero, cfg))
+		return -errno;
+	return 0;
+}
+
+static int config_put(struct netseg_dp *dp, const struct netseg_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(dp->fds[NETSEG_DPM_CONFIG], &zero, cfg, BPF_ANY)) {
+		pr_err("couldn't update the datapath config: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Single writer (the daemon), so read-modify-write is safe; readers in the
+ * datapath only ever see whole 64-bit generations.
+ */
+int netseg_dp_bump_generation(struct netseg_dp *dp, __u64 *generation)
+{
+	struct netseg_config cfg;
+	int err = netseg_dp_config_get(dp, &cfg);
+
+	if (err)
+		return err;
+	cfg.generation++;
+	err = config_put(dp, &cfg);
+	if (!err && generation)
+		*generation = cfg.generation;
+	return err;
+}
+
+int netseg_dp_config_set_events(struct netseg_dp *dp, __u32 deny_rate,
+				__u32 deny_burst, __u32 flags)
+{
+	struct netseg_config cfg;
+	int err = netseg_dp_config_get(dp, &cfg);
+
+	if (err)
+		return err;
+	cfg.deny_rate = deny_rate;
+	cfg.deny_burst = deny_burst;
+	cfg.flags = flags;
+	return config_put(dp, &cfg);
+}
+
+static int fill_inner(int fd, const struct netseg_policy_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_update_elem(fd, &e[i].key, &e[i].val, BPF_ANY)) {
+			int err = -errno;
+
+			if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)
+				pr_err("policy map is full (%zu entries): %s", n,
+				       strerror(-err));
+			else
+				pr_err("couldn't write policy entry %zu of %zu: %s", i,
+				       n, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int netseg_dp_policy_swap(struct netseg_dp *dp,
+			  const struct netseg_policy_entry *entries, size_t n,
+			  __u64 *generation)
+{
+	__u32 zero = 0;
+	int fd, err;
+
+	if (n > NETSEG_POLICY_MAX) {
+		pr_err("policy map is full (%zu entries; at most %u)", n,
+		       NETSEG_POLICY_MAX);
+		return -E2BIG;
+	}
+	fd = create_inner(n);
+	if (fd < 0)
+		return fd;
+	err = fill_inner(fd, entries, n);
+	if (err)
+		goto out;
+	/* The swap is one update of one slot: packets see the old or the new
+	 * map, never a mix.  Only then bump the generation, so that no flow
+	 * re-decided against the old map is cached under the new generation. */
+	if (bpf_map_update_elem(dp->fds[NETSEG_DPM_POLICY], &zero, &fd, BPF_ANY)) {
+		err = -errno;
+		pr_err("couldn't swap in the new policy map: %s", strerror(-err));
+		goto out;
+	}
+	err = netseg_dp_bump_generation(dp, generation);
+out:
+	close(fd);
+	return err;
+}
+
+/* ---------------------------------------------------------- id maps */
+
+static int lpm_key(struct netseg_lpm_key *k, int family, const void *addr, int plen)
+{
+	int max = family == NETSEG_AF_INET ? 32 : 128;
+
+	if ((family != NETSEG_AF_INET && family != NETSEG_AF_INET6) || plen < 0 ||
+	    plen > max)
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = NETSEG_LPM_PLEN_HDR + plen;
+	k->family = family;
+	memcpy(k->addr, addr, max / 8);
+	return 0;
+}
+
+static int map_update(struct netseg_dp *dp, enum netseg_dp_map m, const void *k,
+		      const void *v)
+{
+	if (bpf_map_update_elem(dp->fds[m], k, v, BPF_ANY)) {
+		int err = -errno;
+
+		pr_err("couldn't update map %s: %s%s", map_names[m], strerror(-err),
+		       err == -E2BIG || err == -ENOSPC ? " (map is full)" : "");
+		return err;
+	}
+	return 0;
+}
+
+static int map_delete(struct netseg_dp *dp, enum netseg_dp_map m, const void *k)
+{
+	if (bpf_map_delete_elem(dp->fds[m], k))
+		return -errno;
+	return 0;
+}
+
+int netseg_dp_ipcache_set(struct netseg_dp *dp, int family, const void *addr,
+			  int plen, __u32 id, __u32 ifindex)
+{
+	struct netseg_ipcache_val v = { .id = id, .ifindex = ifindex };
+	struct netseg_lpm_key k;
+	int err = lpm_key(&k, family, addr, plen);
+
+	return err ? err : map_update(dp, NETSEG_DPM_IPCACHE, &k, &v);
+}
+
+int netseg_dp_ipcache_del(struct netseg_dp *dp, int family, const void *addr,
+			  int plen)
+{
+	struct netseg_lpm_key k;
+	int err = lpm_key(&k, family, addr, plen);
+
+	return err ? err : map_delete(dp, NETSEG_DPM_IPCACHE, &k);
+}
+
+int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr,
+			    int plen)
+{
+	struct netseg_prefilter_val v = {};
+	struct netseg_lpm_key k;
+	int err = lpm_key(&k, family, addr, plen);
+
+	if (err)
+		return err;
+	/* Keep the hit counter of an entry that is already there. */
+	if (!bpf_map_lookup_elem(dp->fds[NETSEG_DPM_PREFILTER], &k, &v))
+		return 0;
+	return map_update(dp, NETSEG_DPM_PREFILTER, &k, &v);
+}
+
+int netseg_dp_prefilter_del(struct netseg_dp *dp, int family, const void *addr,
+			    int plen)
+{
+	struct netseg_lpm_key k;
+	int err = lpm_key(&k, family, addr, plen);
+
+	return err ? err : map_delete(dp, NETSEG_DPM_PREFILTER, &k);
+}
+
+int netseg_dp_endpoint_set(struct netseg_dp *dp, __u32 ifindex, __u32 id)
+{
+	struct netseg_endpoint v = { .id = id };
+
+	return map_update(dp, NETSEG_DPM_ENDPOINTS, &ifindex, &v);
+}
+
+int netseg_dp_endpoint_del(struct netseg_dp *dp, __u32 ifindex)
+{
+	return map_delete(dp, NETSEG_DPM_ENDPOINTS, &ifindex);
+}
+
+int netseg_dp_cgroup_set(struct netseg_dp *dp, __u64 cgid, __u32 id)
+{
+	struct netseg_endpoint v = { .id = id };
+
+	return map_update(dp, NETSEG_DPM_CGROUPS, &cgid, &v);
+}
+
+int netseg_dp_cgroup_del(struct netseg_dp *dp, __u64 cgid)
+{
+	return map_delete(dp, NETSEG_DPM_CGROUPS, &cgid);
+}
+
+int netseg_dp_identity_set(struct netseg_dp *dp, __u32 id, __u32 flags)
+{
+	struct netseg_identity v = { .flags = flags };
+
+	return map_update(dp, NETSEG_DPM_IDENTITIES, &id, &v);
+}
+
+int netseg_dp_identity_del(struct netseg_dp *dp, __u32 id)
+{
+	return map_delete(dp, NETSEG_DPM_IDENTITIES, &id);
+}
+
+/* ---------------------------------------------------------- counters */
+
+int netseg_dp_read_counters(struct netseg_dp *dp,
+			    struct netseg_counter out[NETSEG_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct netseg_counter *per;
+
+	if (ncpu < 0)
+		return ncpu;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (__u32 i = 0; i < NETSEG_STAT_MAX; i++) {
+		out[i].packets = out[i].bytes = 0;
+		if (bpf_map_lookup_elem(dp->fds[NETSEG_DPM_COUNTERS], &i, per))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			out[i].packets += per[c].packets;
+			out[i].bytes += per[c].bytes;
+		}
+	}
+	free(per);
+	return 0;
+}
+
+const char *netseg_reason_name(int reason)
+{
+	static const char *const names[NETSEG_REASON_MAX] = {
+		[NETSEG_REASON_NONE] = "none",
+		[NETSEG_REASON_POLICY] = "policy",
+		[NETSEG_REASON_DEFAULT_DENY] = "default-deny",
+		[NETSEG_REASON_MALFORMED] = "malformed",
+		[NETSEG_REASON_IMPOSSIBLE] = "impossible",
+		[NETSEG_REASON_SPOOFED] = "spoofed",
+		[NETSEG_REASON_FRAG_UNKNOWN] = "frag-unknown",
+		[NETSEG_REASON_PREFILTER] = "prefilter",
+	};
+
+	return reason >= 0 && reason < NETSEG_REASON_MAX ? names[reason] : "unknown";
+}
+
+const char *netseg_stat_name(int stat)
+{
+	static const char *const names[NETSEG_STAT_MAX] = {
+		[NETSEG_STAT_PASS] = "pass",
+		[NETSEG_STAT_CT_NEW] = "ct-new",
+		[NETSEG_STAT_CT_HIT] = "ct-hit",
+		[NETSEG_STAT_CT_REDECIDE] = "ct-redecide",
+		[NETSEG_STAT_CT_FAIL] = "ct-insert-failed",
+		[NETSEG_STAT_AUDIT] = "audit-pass",
+		[NETSEG_STAT_PASS_NON_IP] = "pass-non-ip",
+		[NETSEG_STAT_EV_SENT] = "events-sent",
+		[NETSEG_STAT_EV_LOST_RING] = "events-lost-ring",
+		[NETSEG_STAT_EV_LOST_RATE] = "events-lost-ratelimit",
+		[NETSEG_STAT_XDP_PASS] = "xdp-pass-known-flow",
+		[NETSEG_STAT_FRAG_FAIL] = "frag-insert-failed",
+	};
+
+	if (stat > NETSEG_STAT_PASS && stat < NETSEG_REASON_MAX)
+		return netseg_reason_name(stat);
+	return stat >= 0 && stat < NETSEG_STAT_MAX && names[stat] ? names[stat] :
+								     "unknown";
+}
+
+int netseg_cgroup_id(const char *path, __u64 *cgid)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (statfs(path, &sfs) || stat(path, &st))
+		return -errno;
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+		return -ENOTDIR;
+	/* On cgroup2 the inode number is the id bpf_skb_cgroup_id returns. */
+	*cgid = st.st_ino;
+	return 0;
+}
