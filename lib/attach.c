@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <linux/pkt_cls.h>
+#include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
@@ -223,26 +224,55 @@ int netseg_dp_detach_cgroup(struct netseg_dp *dp, __u64 cgid)
 
 #define NETSEG_XDP_PROG_NAME "netseg_xdp_prefilter"
 
-/* ids of netseg prefilter programs already in the dispatcher on ifindex */
-static int xdp_find_ours(int ifindex, __u32 *ids, int max)
+/*
+ * ids of netseg prefilter programs already on ifindex.  *legacy_mode is set
+ * (to XDP_MODE_*) when ours runs as the interface's only program, without
+ * libxdp's dispatcher.
+ */
+static int xdp_find_ours(int ifindex, __u32 *ids, int max, int *legacy_mode)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *p = NULL;
 	int n = 0;
 
+	*legacy_mode = 0;
 	if (!mp || libxdp_get_error(mp))
 		return 0;
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p && !strcmp(xdp_program__name(p), NETSEG_XDP_PROG_NAME)) {
+			ids[n++] = xdp_program__id(p);
+			*legacy_mode = xdp_multiprog__attach_mode(mp);
+		}
+		xdp_multiprog__close(mp);
+		return n;
+	}
 	while ((p = xdp_multiprog__next_prog(p, mp)) && n < max) {
 		if (!strcmp(xdp_program__name(p), NETSEG_XDP_PROG_NAME))
 			ids[n++] = xdp_program__id(p);
 	}
-	if (xdp_multiprog__is_legacy(mp)) {
-		p = xdp_multiprog__main_prog(mp);
-		if (p && !strcmp(xdp_program__name(p), NETSEG_XDP_PROG_NAME) && n < max)
-			ids[n++] = xdp_program__id(p);
-	}
 	xdp_multiprog__close(mp);
 	return n;
+}
+
+/*
+ * Where the dispatcher can't be loaded (freplace programs refused, as in
+ * some sandboxes) libxdp falls back to a single program; replace ours
+ * atomically with XDP_FLAGS_REPLACE instead of detach + attach.
+ */
+static int xdp_replace_legacy(struct netseg_dp *dp, int ifindex, __u32 old_id,
+			      int mode)
+{
+	int old_fd = bpf_prog_get_fd_by_id(old_id), err;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = old_fd);
+	__u32 flags = XDP_FLAGS_REPLACE |
+		      (mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+
+	if (old_fd < 0)
+		return -errno;
+	err = bpf_xdp_attach(ifindex, netseg_dp_prog_fd(dp, NETSEG_HOOK_XDP), flags, &o);
+	close(old_fd);
+	return err;
 }
 
 static int xdp_detach_id(int ifindex, __u32 id)
@@ -310,11 +340,18 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 	struct xdp_program *prog;
 	char name[IF_NAMESIZE];
 	__u32 old[8];
-	int n, err, slot = xdp_slot(dp, ifindex);
+	int n, err, legacy, slot = xdp_slot(dp, ifindex);
 
 	if (slot < 0)
 		return -ENOSPC;
-	n = xdp_find_ours(ifindex, old, 8);
+	n = xdp_find_ours(ifindex, old, 8, &legacy);
+	if (n && legacy) {
+		err = xdp_replace_legacy(dp, ifindex, old[0], legacy);
+		if (err)
+			pr_err("couldn't replace the XDP prefilter on %s: %s",
+			       ifname(ifindex, name), strerror(-err));
+		return err;
+	}
 	prog = xdp_prog_new(dp, &skel);
 	if (!prog) {
 		pr_err("couldn't prepare the XDP prefilter for %s", ifname(ifindex, name));
@@ -342,7 +379,7 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 int netseg_dp_detach_xdp(struct netseg_dp *dp, int ifindex)
 {
 	__u32 ids[8];
-	int n = xdp_find_ours(ifindex, ids, 8), err = 0;
+	int legacy, n = xdp_find_ours(ifindex, ids, 8, &legacy), err = 0;
 
 	for (int i = 0; i < n; i++) {
 		int e = xdp_detach_id(ifindex, ids[i]);
