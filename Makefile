@@ -80,7 +80,7 @@ $(OUTPUT)/%.bpf.o: xdp/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name netseg_$* > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(OUTPUT)/lib/%.o: lib/%.c $(HDRS) $(SKELS) | $(OUTPUT)/lib
 	$(call msg,CC,$@)

@@ -291,7 +291,7 @@ static void xdp_slot_free(struct netseg_dp *dp, int i)
 {
 	if (dp->xdp_att[i].prog)
 		xdp_program__close(dp->xdp_att[i].prog);
-	netseg_prefilter__destroy(dp->xdp_att[i].skel);
+	prefilter_bpf__destroy(dp->xdp_att[i].skel);
 	dp->xdp_att[i].prog = NULL;
 	dp->xdp_att[i].skel = NULL;
 }
@@ -311,11 +311,11 @@ static int xdp_slot(struct netseg_dp *dp, int ifindex)
 
 /* libxdp loads the program itself (as a dispatcher extension), so each
  * attachment gets its own object instance sharing our maps. */
-static struct xdp_program *xdp_prog_new(struct netseg_dp *dp, struct netseg_prefilter **skel)
+static struct xdp_program *xdp_prog_new(struct netseg_dp *dp, struct prefilter_bpf **skel)
 {
 	struct xdp_program *prog;
 
-	*skel = netseg_prefilter__open();
+	*skel = prefilter_bpf__open();
 	if (!*skel)
 		return NULL;
 	if (netseg_dp_reuse_maps(dp, (*skel)->obj))
@@ -325,7 +325,7 @@ static struct xdp_program *xdp_prog_new(struct netseg_dp *dp, struct netseg_pref
 		goto fail;
 	return prog;
 fail:
-	netseg_prefilter__destroy(*skel);
+	prefilter_bpf__destroy(*skel);
 	*skel = NULL;
 	return NULL;
 }
@@ -336,7 +336,7 @@ fail:
  */
 int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 {
-	struct netseg_prefilter *skel;
+	struct prefilter_bpf *skel;
 	struct xdp_program *prog;
 	char name[IF_NAMESIZE];
 	__u32 old[8];
@@ -364,7 +364,7 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 		pr_err("couldn't attach the XDP prefilter to %s: %s",
 		       ifname(ifindex, name), strerror(-err));
 		xdp_program__close(prog);
-		netseg_prefilter__destroy(skel);
+		prefilter_bpf__destroy(skel);
 		return err;
 	}
 	for (int i = 0; i < n; i++)

@@ -182,7 +182,7 @@ static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 {
 	int err;
 
-	dp->tc = netseg_policy__open();
+	dp->tc = policy_bpf__open();
 	if (!dp->tc) {
 		err = -errno;
 		pr_err("couldn't open the TC object: %s", strerror(-err));
@@ -195,20 +195,20 @@ static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 		if (err)
 			return err;
 	}
-	err = netseg_policy__load(dp->tc);
+	err = policy_bpf__load(dp->tc);
 	if (err) {
 		pr_err("couldn't load the TC/cgroup programs: %s%s", strerror(-err),
 		       dp->pin_dir[0] ? " (pinned maps from an incompatible "
 					"version? see 'netsegd --cleanup')" : "");
 		return err;
 	}
-	dp->xdp = netseg_prefilter__open();
+	dp->xdp = prefilter_bpf__open();
 	if (!dp->xdp)
 		return -errno;
 	err = reuse_maps(dp->tc->obj, dp->xdp->obj);
 	if (err)
 		return err;
-	err = netseg_prefilter__load(dp->xdp);
+	err = prefilter_bpf__load(dp->xdp);
 	if (err)
 		pr_err("couldn't load the XDP prefilter: %s", strerror(-err));
 	return err;
@@ -267,8 +267,8 @@ void netseg_dp_close(struct netseg_dp *dp)
 	if (!dp)
 		return;
 	netseg_dp_xdp_close(dp);
-	netseg_prefilter__destroy(dp->xdp);
-	netseg_policy__destroy(dp->tc);
+	prefilter_bpf__destroy(dp->xdp);
+	policy_bpf__destroy(dp->tc);
 	free(dp);
 }
 
@@ -461,7 +461,7 @@ int netseg_dp_ipcache_del(struct netseg_dp *dp, int family, const void *addr,
 int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr,
 			    int plen)
 {
-	struct netseg_prefilter_val v = {};
+	struct prefilter_bpf_val v = {};
 	struct netseg_lpm_key k;
 	int err = lpm_key(&k, family, addr, plen);
 

@@ -24,12 +24,6 @@ struct netseg_dp_opts {
 	__u32 deny_burst;
 };
 
-/* One compiled policy entry, as written into the inner LPM trie. */
-struct netseg_policy_entry {
-	struct netseg_policy_key key;
-	struct netseg_policy_val val;
-};
-
 enum netseg_dp_map {
 	NETSEG_DPM_POLICY,
 	NETSEG_DPM_CONFIG,

@@ -6,23 +6,23 @@
 #include <limits.h>
 #include "datapath.h"
 
-struct netseg_policy;
-struct netseg_prefilter;
+struct policy_bpf;
+struct prefilter_bpf;
 struct xdp_program;
 struct bpf_object;
 
 #define NETSEG_XDP_MAX_IFACES 64
 
 struct netseg_dp {
-	struct netseg_policy *tc;
-	struct netseg_prefilter *xdp;
+	struct policy_bpf *tc;
+	struct prefilter_bpf *xdp;
 	int fds[NETSEG_DPM_MAX];
 	char pin_dir[256];	/* "" = not pinned; short enough for pin paths */
 	/* libxdp programs we attached in this process, by ifindex. */
 	struct {
 		int ifindex;
 		struct xdp_program *prog;
-		struct netseg_prefilter *skel;
+		struct prefilter_bpf *skel;
 	} xdp_att[NETSEG_XDP_MAX_IFACES];
 };
 

@@ -100,6 +100,12 @@ struct netseg_policy_val {
 	__u32 rule_id;
 };
 
+/* One compiled entry as the compiler emits it and the loader writes it. */
+struct netseg_policy_entry {
+	struct netseg_policy_key key;
+	struct netseg_policy_val val;
+};
+
 /* --------------------------------------------------------- address keys */
 
 #define NETSEG_AF_INET	4
