@@ -461,7 +461,7 @@ int netseg_dp_ipcache_del(struct netseg_dp *dp, int family, const void *addr,
 int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr,
 			    int plen)
 {
-	struct prefilter_bpf_val v = {};
+	struct netseg_prefilter_val v = {};
 	struct netseg_lpm_key k;
 	int err = lpm_key(&k, family, addr, plen);
 
