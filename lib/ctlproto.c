@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Control protocol, client side: JSON objects, one per line. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "ctlproto.h"
+
+int netseg_ctl_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int netseg_ctl_send(int fd, const struct cJSON *msg)
+{
+	char *s = cJSON_PrintUnformatted(msg);
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	err = write_all(fd, s, strlen(s));
+	if (!err)
+		err = write_all(fd, "\n", 1);
+	cJSON_free(s);
+	return err;
+}
+
+/* Byte-at-a-time would be slow for big replies: read chunks and keep the
+ * remainder in a small per-fd buffer (the client holds one fd at a time). */
+static struct {
+	int fd;
+	char *buf;
+	size_t len;
+} rx = { .fd = -1 };
+
+int netseg_ctl_recv(int fd, struct cJSON **out)
+{
+	char chunk[65536], *nl;
+	size_t linelen;
+	ssize_t n;
+
+	if (rx.fd != fd) {
+		free(rx.buf);
+		rx.buf = NULL;
+		rx.len = 0;
+		rx.fd = fd;
+	}
+	while (!(nl = rx.buf ? memchr(rx.buf, '\n', rx.len) : NULL)) {
+		if (rx.len > NETSEG_CTL_MAX_MSG)
+			return -EMSGSIZE;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		char *nb = realloc(rx.buf, rx.len + n + 1);
+
+		if (!nb)
+			return -ENOMEM;
+		rx.buf = nb;
+		memcpy(rx.buf + rx.len, chunk, n);
+		rx.len += n;
+	}
+	*nl = '\0';
+	linelen = nl - rx.buf + 1;
+	*out = cJSON_Parse(rx.buf);
+	memmove(rx.buf, rx.buf + linelen, rx.len - linelen);
+	rx.len -= linelen;
+	return *out ? 0 : -EPROTO;
+}
+
+int netseg_ctl_call(const char *path, const struct cJSON *req, struct cJSON **reply)
+{
+	int fd = netseg_ctl_connect(path), err;
+
+	if (fd < 0)
+		return fd;
+	err = netseg_ctl_send(fd, req);
+	if (!err)
+		err = netseg_ctl_recv(fd, reply);
+	close(fd);
+	return err;
+}

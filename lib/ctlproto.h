@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Control protocol between netsegctl (and tests) and netsegd.
+ *
+ * Transport: a SOCK_STREAM unix socket (default /run/netseg/netsegd.sock,
+ * mode 0660, root or group "netseg", checked with SO_PEERCRED).  One JSON
+ * object per line each way, at most NETSEG_CTL_MAX_MSG bytes per line.
+ * Every request gets exactly one reply, except "flows" with follow=true.
+ *
+ * Request:  {"cmd": "<name>", ...arguments}
+ * Reply:    {"ok": true, ...results}
+ *       or  {"ok": false, "error": "<one clear sentence>",
+ *            "kind": "rejected" | "usage" | "internal",
+ *            "errors": ["file:line:col: ...", ...]   (optional, all errors)}
+ *
+ * Commands and their arguments (all strings unless noted):
+ *   status                       -> revision, generation, rules, identities,
+ *                                   endpoints, pin_dir, uptime_s, version
+ *   stats                        -> counters {name: {packets, bytes}},
+ *                                   rules [{id, text, packets, bytes}],
+ *                                   interfaces [{ifindex, name, pass_packets,
+ *                                   drop_packets, drop_bytes, xdp_drop_packets}]
+ *   identity.add  name, ifaces [glob], cgroups [path], cidrs [cidr],
+ *                 audit (bool)   -> identity {name, id, ifaces, cgroups,
+ *                                   cidrs, audit}, revision
+ *   identity.list                -> identities [identity]
+ *   identity.remove name         -> revision (refused while rules use it)
+ *   endpoint.list                -> endpoints [{kind "iface"|"cgroup", name,
+ *                                   ifindex|cgroup_id, identity, ips [],
+ *                                   attached [hooks]}]
+ *   rule.add  action "allow"|"deny", rule (grammar text), audit (bool),
+ *             log (bool), comment -> id, existing (bool), revision
+ *   rule.remove  target (rule id as a string, or rule text)
+ *                                -> removed (id), revision
+ *   rule.list                    -> rules [{id, action, rule, audit, log,
+ *                                   comment}], revision
+ *   apply  name (file name for messages), text (.rules or JSON content),
+ *          dry_run (bool), expect_revision (number, optional)
+ *                                -> revision, rules, added, removed,
+ *                                   entries (compiled map entries)
+ *   diff   name, text            -> added [rule], removed [rule]
+ *   trace  src, dst, proto ("tcp"...), port (number)
+ *                                -> verdict "allow"|"deny"|"audit",
+ *                                   rule_id, rule, reason, explanation
+ *   prefilter.add / prefilter.remove  cidr   -> revision
+ *   prefilter.list               -> prefilter [{cidr, hits}]
+ *   attach / detach  iface       -> iface, ifindex, attached [hooks]
+ *   flows  follow (bool), verdict, identity, rule (number), format
+ *                                -> one {"ok":true,"flow":{...}} line per
+ *                                   record, then {"ok":true,"end":true}
+ *                                   unless follow
+ */
+#ifndef NETSEG_CTLPROTO_H
+#define NETSEG_CTLPROTO_H
+
+#include <stddef.h>
+
+#define NETSEG_CTL_SOCK		"/run/netseg/netsegd.sock"
+#define NETSEG_CTL_MAX_MSG	(4U << 20)	/* one request or reply line */
+
+struct cJSON;
+
+/* Client side.  Returns a connected fd or -errno. */
+int netseg_ctl_connect(const char *path);
+/* Sends one object as a line.  0 or -errno. */
+int netseg_ctl_send(int fd, const struct cJSON *msg);
+/* Reads one line and parses it; *out owned by the caller.  0, -EPROTO for
+ * a line that isn't JSON, -EMSGSIZE past NETSEG_CTL_MAX_MSG, -ECONNRESET at
+ * end of stream. */
+int netseg_ctl_recv(int fd, struct cJSON **out);
+/* One request, one reply. */
+int netseg_ctl_call(const char *path, const struct cJSON *req, struct cJSON **reply);
+
+#endif
