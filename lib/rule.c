@@ -401,9 +401,13 @@ static int parse_icmp_type(struct cur *c, struct netseg_rule *r,
 		return netseg_err_set(err, start, "%s type %.*s out of range 0-255",
 				      what, (int)n, c->s + start - 1);
 	r->icmp_type = (int)v;
+	if (peek(c) == '-')
+		return netseg_err_set(err, col(c), "%s takes at most one type",
+				      netseg_proto_name(r->proto));
+	/* Only a ',' may follow blanks: "--log" after the type is a flag. */
 	save = c->i;
 	skip_ws(c);
-	if (peek(c) == ',' || peek(c) == '-')
+	if (peek(c) == ',')
 		return netseg_err_set(err, col(c), "%s takes at most one type",
 				      netseg_proto_name(r->proto));
 	c->i = save;

@@ -281,6 +281,12 @@ static void test_lines(void)
 	       "rule errors inside a line");
 	is_int(e.col, 12, "column counts from the start of the line");
 	is_int(netseg_rule_parse_line("allowa->b", &r, &e), -EINVAL, "action must stand alone");
+	is_int(netseg_rule_parse_line("deny a->b:icmp/4 --log", &r, &e), 0,
+	       "flag after an ICMP type");
+	ok(r.icmp_type == 4 && r.flags == NETSEG_RULEF_LOG, "icmp/4 with --log");
+	is_int(netseg_rule_parse_line("allow a->b:icmp/4 , 5", &r, &e), -EINVAL,
+	       "second ICMP type after blanks");
+	is_int(e.col, 19, "second ICMP type column");
 }
 
 int main(void)
