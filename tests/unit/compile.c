@@ -219,8 +219,12 @@ static void test_flatten(void)
 		"allow a -> b:443 --log",		/* id 8: same prefix as id 4 */
 		"deny a -> b:icmp --log",		/* id 6 */
 		"allow a -> b:icmp/8",			/* id 10 */
+		"allow frontend -> db:443",		/* id 30 */
+		"allow frontend -> db:443 --log",	/* id 20: same prefix, later */
+		"deny frontend -> db:udp/53",		/* id 32 */
+		"deny frontend -> db:udp --log",	/* id 31 */
 	};
-	static const __u32 ids[] = { 5, 1, 2, 3, 9, 7, 4, 8, 6, 10 };
+	static const __u32 ids[] = { 5, 1, 2, 3, 9, 7, 4, 8, 6, 10, 30, 20, 32, 31 };
 	struct netseg_rule rules[16];
 	struct netseg_policy p = { 0 };
 	struct netseg_err e;
@@ -249,6 +253,10 @@ static void test_flatten(void)
 	    "deny icmp");
 	has(&p, 88, B, A, IPPROTO_ICMP, 8 << 8, NETSEG_VERDICT_DENY, 6, NETSEG_RULEF_LOG,
 	    "allow icmp/8 flattened to the enclosing deny");
+	has(&p, 96, DB, FRONTEND, IPPROTO_TCP, 443, NETSEG_VERDICT_ALLOW, 20, NETSEG_RULEF_LOG,
+	    "same prefix: the lower id wins, not the earlier rule");
+	has(&p, 96, DB, FRONTEND, IPPROTO_UDP, 53, NETSEG_VERDICT_DENY, 31, NETSEG_RULEF_LOG,
+	    "nested denies: the lower id wins, not the longer prefix");
 	for (i = 0; i < p.n; i++)
 		if (find(&p, p.v[i].key.prefixlen, p.v[i].key.dst_id, p.v[i].key.src_id,
 			 p.v[i].key.proto, ntohs(p.v[i].key.dport)) != &p.v[i])
