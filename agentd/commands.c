@@ -1,0 +1,838 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Control requests: a table of commands, each one JSON object in and out. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cjson/cJSON.h>
+
+#include "log.h"
+#include "netsegd.h"
+
+#define NETSEG_VERSION "0.1.0"
+
+struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
+{
+	cJSON *o = cJSON_CreateObject();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddBoolToObject(o, "ok", false);
+	cJSON_AddStringToObject(o, "error", msg);
+	cJSON_AddStringToObject(o, "kind", kind);
+	return o;
+}
+
+static cJSON *reply_ok(void)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ok", true);
+	return o;
+}
+
+static const char *arg_str(const cJSON *req, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(req, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool arg_bool(const cJSON *req, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItem(req, key));
+}
+
+static int ruleset_copy(struct netseg_ruleset *dst, const struct netseg_ruleset *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < src->n; i++)
+		if (netseg_ruleset_add(dst, &src->rules[i]))
+			return -ENOMEM;
+	return 0;
+}
+
+static const char *verdict_name(__u8 v)
+{
+	return v == NETSEG_VERDICT_ALLOW ? "allow" : v == NETSEG_VERDICT_DENY ? "deny" :
+	       v == NETSEG_VERDICT_AUDIT ? "audit" : "none";
+}
+
+static cJSON *rule_json(const struct netseg_rule *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char text[1024];
+
+	netseg_rule_format(r, text, sizeof(text));
+	cJSON_AddNumberToObject(o, "id", r->id);
+	cJSON_AddStringToObject(o, "action", verdict_name(r->action));
+	cJSON_AddStringToObject(o, "rule", text);
+	cJSON_AddBoolToObject(o, "audit", r->flags & NETSEG_RULEF_AUDIT);
+	cJSON_AddBoolToObject(o, "log", r->flags & NETSEG_RULEF_LOG);
+	cJSON_AddStringToObject(o, "comment", r->comment);
+	return o;
+}
+
+/* Candidate = current state + change, through the one commit path. */
+static cJSON *commit(struct netsegd *d, struct netseg_ruleset *rules,
+		     struct netseg_idstore *ids)
+{
+	struct netseg_err err = {};
+	int r = netsegd_commit(d, rules, ids, &err);
+	cJSON *o;
+
+	netseg_ruleset_free(rules);
+	netseg_idstore_free(ids);
+	if (r)
+		return netsegd_reply_error(r == -EINVAL || r == -ENOENT || r == -E2BIG ?
+					   "rejected" : "internal", "%s",
+					   err.msg[0] ? err.msg : strerror(-r));
+	o = reply_ok();
+	cJSON_AddNumberToObject(o, "revision", d->revision);
+	return o;
+}
+
+/* ----------------------------------------------------------- status */
+
+static cJSON *cmd_status(struct netsegd *d, const cJSON *req)
+{
+	struct netseg_config cfg = {};
+	cJSON *o = reply_ok();
+	size_t user = 0;
+
+	netseg_dp_config_get(d->dp, &cfg);
+	for (size_t i = 0; i < d->ids.n; i++)
+		user += !d->ids.v[i].cidr_only;
+	cJSON_AddStringToObject(o, "version", NETSEG_VERSION);
+	cJSON_AddStringToObject(o, "node", d->cfg.node_name);
+	cJSON_AddNumberToObject(o, "revision", d->revision);
+	cJSON_AddNumberToObject(o, "generation", cfg.generation);
+	cJSON_AddNumberToObject(o, "rules", d->rules.n);
+	cJSON_AddNumberToObject(o, "entries", d->entries);
+	cJSON_AddNumberToObject(o, "identities", user);
+	cJSON_AddNumberToObject(o, "endpoints", d->neps);
+	cJSON_AddNumberToObject(o, "uplinks", d->cfg.nuplinks);
+	cJSON_AddStringToObject(o, "pin_dir", d->cfg.pin_dir);
+	cJSON_AddNumberToObject(o, "uptime_s", time(NULL) - d->started);
+	cJSON_AddNumberToObject(o, "events_seen", d->events_seen);
+	return o;
+}
+
+static cJSON *counter_json(__u64 packets, __u64 bytes)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(c, "packets", packets);
+	cJSON_AddNumberToObject(c, "bytes", bytes);
+	return c;
+}
+
+static cJSON *rule_stats(struct netsegd *d)
+{
+	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_RULE_STATS);
+	int ncpu = libbpf_num_possible_cpus();
+	struct netseg_counter *per = calloc(ncpu, sizeof(*per));
+	cJSON *a = cJSON_CreateArray();
+	__u32 key, *prev = NULL;
+
+	while (per && !bpf_map_get_next_key(fd, prev, &key)) {
+		__u64 p = 0, b = 0;
+		cJSON *o;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, per))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			p += per[c].packets;
+			b += per[c].bytes;
+		}
+		o = counter_json(p, b);
+		cJSON_AddNumberToObject(o, "id", key);
+		cJSON_AddItemToArray(a, o);
+	}
+	free(per);
+	return a;
+}
+
+static cJSON *if_stats(struct netsegd *d)
+{
+	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_IF_STATS);
+	int ncpu = libbpf_num_possible_cpus();
+	struct netseg_if_stats *per = calloc(ncpu, sizeof(*per)), s;
+	cJSON *a = cJSON_CreateArray();
+	__u32 key, *prev = NULL;
+	char name[IF_NAMESIZE];
+
+	while (per && !bpf_map_get_next_key(fd, prev, &key)) {
+		cJSON *o;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, per))
+			continue;
+		memset(&s, 0, sizeof(s));
+		for (int c = 0; c < ncpu; c++) {
+			s.pass_packets += per[c].pass_packets;
+			s.drop_packets += per[c].drop_packets;
+			s.drop_bytes += per[c].drop_bytes;
+			s.xdp_drop_packets += per[c].xdp_drop_packets;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "ifindex", key);
+		cJSON_AddStringToObject(o, "name", if_indextoname(key, name) ? name : "");
+		cJSON_AddNumberToObject(o, "pass_packets", s.pass_packets);
+		cJSON_AddNumberToObject(o, "drop_packets", s.drop_packets);
+		cJSON_AddNumberToObject(o, "drop_bytes", s.drop_bytes);
+		cJSON_AddNumberToObject(o, "xdp_drop_packets", s.xdp_drop_packets);
+		cJSON_AddItemToArray(a, o);
+	}
+	free(per);
+	return a;
+}
+
+static cJSON *cmd_stats(struct netsegd *d, const cJSON *req)
+{
+	struct netseg_counter c[NETSEG_STAT_MAX];
+	cJSON *o, *counters = cJSON_CreateObject();
+	int err = netseg_dp_read_counters(d->dp, c);
+
+	if (err)
+		return netsegd_reply_error("internal", "couldn't read counters: %s",
+					   strerror(-err));
+	for (int i = 0; i < NETSEG_STAT_MAX; i++)
+		cJSON_AddItemToObject(counters, netseg_stat_name(i),
+				      counter_json(c[i].packets, c[i].bytes));
+	o = reply_ok();
+	cJSON_AddItemToObject(o, "counters", counters);
+	cJSON_AddItemToObject(o, "rules", rule_stats(d));
+	cJSON_AddItemToObject(o, "interfaces", if_stats(d));
+	return o;
+}
+
+/* -------------------------------------------------------- identities */
+
+static int sel_array(const cJSON *req, const char *key, char *out, size_t stride,
+		     unsigned int *n)
+{
+	const cJSON *a = cJSON_GetObjectItem(req, key);
+
+	*n = 0;
+	if (!a)
+		return 0;
+	return netseg_json_strs(a, out, stride, stride, NETSEG_SEL_MAX, n);
+}
+
+static cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req)
+{
+	const char *name = arg_str(req, "name");
+	struct netseg_iddef def = {};
+	struct netseg_ruleset rules;
+	struct netseg_idstore ids;
+	struct netseg_err err = {};
+	cJSON *o;
+	int r;
+
+	if (!name || strlen(name) >= sizeof(def.name))
+		return netsegd_reply_error("usage", "identity add needs a name (at most %zu characters)",
+					   sizeof(def.name) - 1);
+	strcpy(def.name, name);
+	def.audit = arg_bool(req, "audit");
+	if (sel_array(req, "ifaces", def.ifaces[0], sizeof(def.ifaces[0]), &def.nifaces) ||
+	    sel_array(req, "cgroups", def.cgroups[0], sizeof(def.cgroups[0]), &def.ncgroups) ||
+	    sel_array(req, "cidrs", def.cidrs[0], sizeof(def.cidrs[0]), &def.ncidrs))
+		return netsegd_reply_error("rejected", "selectors must be lists of at most %d strings, each short enough",
+					   NETSEG_SEL_MAX);
+	if (netseg_idstore_copy(&ids, &d->ids) || ruleset_copy(&rules, &d->rules))
+		return netsegd_reply_error("internal", "out of memory");
+	r = netseg_id_add(&ids, &def, &err);
+	if (r) {
+		netseg_idstore_free(&ids);
+		netseg_ruleset_free(&rules);
+		return netsegd_reply_error("rejected", "%s", err.msg);
+	}
+	o = commit(d, &rules, &ids);
+	if (cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
+		cJSON_AddItemToObject(o, "identity",
+				      netseg_iddef_to_json(netseg_id_by_name(&d->ids, def.name)));
+	return o;
+}
+
+static cJSON *cmd_identity_list(struct netsegd *d, const cJSON *req)
+{
+	cJSON *o = reply_ok(), *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < d->ids.n; i++)
+		if (!d->ids.v[i].cidr_only)
+			cJSON_AddItemToArray(a, netseg_iddef_to_json(&d->ids.v[i]));
+	cJSON_AddItemToObject(o, "identities", a);
+	return o;
+}
+
+static cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req)
+{
+	const char *name = arg_str(req, "name");
+	struct netseg_ruleset rules;
+	struct netseg_idstore ids;
+	const struct netseg_iddef *def;
+
+	if (!name)
+		return netsegd_reply_error("usage", "identity remove needs a name");
+	def = netseg_id_by_name(&d->ids, name);
+	if (!def || def->cidr_only)
+		return netsegd_reply_error("rejected", "no identity \"%s\"", name);
+	for (size_t i = 0; i < d->rules.n; i++)
+		if (!strcmp(d->rules.rules[i].src, name) || !strcmp(d->rules.rules[i].dst, name))
+			return netsegd_reply_error("rejected",
+				"identity \"%s\" is used by rule %u; remove the rule first",
+				name, d->rules.rules[i].id);
+	if (netseg_idstore_copy(&ids, &d->ids) || ruleset_copy(&rules, &d->rules))
+		return netsegd_reply_error("internal", "out of memory");
+	netseg_id_remove(&ids, name);
+	return commit(d, &rules, &ids);
+}
+
+static cJSON *cmd_endpoint_list(struct netsegd *d, const cJSON *req)
+{
+	cJSON *o = reply_ok(), *a = cJSON_CreateArray();
+	char buf[32];
+
+	for (size_t i = 0; i < d->neps; i++) {
+		const struct netsegd_endpoint *e = &d->eps[i];
+		const struct netseg_iddef *def = netseg_id_by_id(&d->ids, e->id);
+		cJSON *x = cJSON_CreateObject(), *ips = cJSON_CreateArray();
+		cJSON *att = cJSON_CreateArray();
+
+		cJSON_AddStringToObject(x, "kind", e->cgroup ? "cgroup" : "iface");
+		cJSON_AddStringToObject(x, "name", e->name);
+		if (e->cgroup)
+			cJSON_AddNumberToObject(x, "cgroup_id", e->cgid);
+		else
+			cJSON_AddNumberToObject(x, "ifindex", e->ifindex);
+		cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->ids, e->id, buf, sizeof(buf)));
+		for (unsigned int c = 0; def && c < def->ncidrs; c++)
+			cJSON_AddItemToArray(ips, cJSON_CreateString(def->cidrs[c]));
+		cJSON_AddItemToObject(x, "ips", ips);
+		cJSON_AddItemToArray(att, cJSON_CreateString(e->cgroup ? "cgroup_skb/ingress" : "tc/ingress"));
+		cJSON_AddItemToArray(att, cJSON_CreateString(e->cgroup ? "cgroup_skb/egress" : "tc/egress"));
+		cJSON_AddItemToObject(x, "attached", att);
+		cJSON_AddItemToArray(a, x);
+	}
+	cJSON_AddItemToObject(o, "endpoints", a);
+	return o;
+}
+
+/* ------------------------------------------------------------- rules */
+
+static cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req)
+{
+	const char *action = arg_str(req, "action"), *text = arg_str(req, "rule");
+	const char *comment = arg_str(req, "comment");
+	struct netseg_ruleset rules;
+	struct netseg_idstore ids;
+	struct netseg_err err = {};
+	struct netseg_rule r;
+	cJSON *o;
+
+	if (!action || (strcmp(action, "allow") && strcmp(action, "deny")) || !text)
+		return netsegd_reply_error("usage", "rule.add needs action allow|deny and a rule");
+	netseg_rule_init(&r);
+	if (netseg_rule_parse(text, &r, &err))
+		return netsegd_reply_error("rejected", "%d: %s", err.col, err.msg);
+	r.action = strcmp(action, "allow") ? NETSEG_VERDICT_DENY : NETSEG_VERDICT_ALLOW;
+	if (arg_bool(req, "audit")) {
+		if (r.action == NETSEG_VERDICT_DENY)
+			return netsegd_reply_error("rejected", "--audit applies to allow rules only; put the identity in audit mode to test denies");
+		r.flags |= NETSEG_RULEF_AUDIT;
+	}
+	if (arg_bool(req, "log"))
+		r.flags |= NETSEG_RULEF_LOG;
+	if (comment)
+		snprintf(r.comment, sizeof(r.comment), "%s", comment);
+	for (size_t i = 0; i < d->rules.n; i++) {
+		if (netseg_rule_same(&d->rules.rules[i], &r)) {
+			o = reply_ok();
+			cJSON_AddNumberToObject(o, "id", d->rules.rules[i].id);
+			cJSON_AddBoolToObject(o, "existing", true);
+			cJSON_AddNumberToObject(o, "revision", d->revision);
+			return o;
+		}
+	}
+	r.id = d->next_rule_id;
+	if (netseg_idstore_copy(&ids, &d->ids) || ruleset_copy(&rules, &d->rules) ||
+	    netseg_ruleset_add(&rules, &r))
+		return netsegd_reply_error("internal", "out of memory");
+	d->next_rule_id++;
+	o = commit(d, &rules, &ids);
+	if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "ok"))) {
+		d->next_rule_id--;
+		return o;
+	}
+	cJSON_AddNumberToObject(o, "id", r.id);
+	cJSON_AddBoolToObject(o, "existing", false);
+	return o;
+}
+
+static long find_rule(struct netsegd *d, const char *target, struct netseg_err *err)
+{
+	struct netseg_rule r;
+	char *end;
+	unsigned long id = strtoul(target, &end, 10);
+
+	if (*target && !*end) {
+		for (size_t i = 0; i < d->rules.n; i++)
+			if (d->rules.rules[i].id == id)
+				return i;
+		netseg_err_set(err, 0, "no rule with id %lu", id);
+		return -1;
+	}
+	if (!strncmp(target, "allow ", 6) || !strncmp(target, "deny ", 5))
+		target = strchr(target, ' ') + 1;
+	netseg_rule_init(&r);
+	if (netseg_rule_parse(target, &r, err))
+		return -1;
+	for (int a = NETSEG_VERDICT_ALLOW; a <= NETSEG_VERDICT_DENY; a++) {
+		r.action = a;
+		for (size_t i = 0; i < d->rules.n; i++) {
+			struct netseg_rule x = d->rules.rules[i];
+
+			x.flags = r.flags;	/* flags don't make a rule different */
+			if (netseg_rule_same(&x, &r))
+				return i;
+		}
+	}
+	netseg_err_set(err, 0, "no rule matches \"%s\"", target);
+	return -1;
+}
+
+static cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req)
+{
+	const char *target = arg_str(req, "target");
+	struct netseg_ruleset rules;
+	struct netseg_idstore ids;
+	struct netseg_err err = {};
+	long i;
+	__u32 id;
+	cJSON *o;
+
+	if (!target)
+		return netsegd_reply_error("usage", "remove needs a rule id or rule text");
+	i = find_rule(d, target, &err);
+	if (i < 0)
+		return netsegd_reply_error("rejected", "%s", err.msg);
+	id = d->rules.rules[i].id;
+	if (netseg_idstore_copy(&ids, &d->ids) || ruleset_copy(&rules, &d->rules))
+		return netsegd_reply_error("internal", "out of memory");
+	rules.rules[i] = rules.rules[--rules.n];
+	o = commit(d, &rules, &ids);
+	if (cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
+		cJSON_AddNumberToObject(o, "removed", id);
+	return o;
+}
+
+static cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req)
+{
+	cJSON *o = reply_ok(), *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < d->rules.n; i++)
+		cJSON_AddItemToArray(a, rule_json(&d->rules.rules[i]));
+	cJSON_AddItemToObject(o, "rules", a);
+	cJSON_AddNumberToObject(o, "revision", d->revision);
+	return o;
+}
+
+static cJSON *parse_error_reply(struct netseg_errlist *errs, const char *name)
+{
+	cJSON *o = netsegd_reply_error("rejected", "%s: %zu error%s; nothing applied",
+				       name, errs->n, errs->n == 1 ? "" : "s");
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < errs->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(errs->msgs[i]));
+	cJSON_AddItemToObject(o, "errors", a);
+	return o;
+}
+
+/* Parse a request's rule file; rules equal to current ones keep their id. */
+static cJSON *parse_request_rules(struct netsegd *d, const cJSON *req,
+				  struct netseg_ruleset *rs, const char **name)
+{
+	const char *text = arg_str(req, "text");
+	struct netseg_errlist errs = {};
+	cJSON *o;
+
+	*name = arg_str(req, "name") ?: "request";
+	if (!text)
+		return netsegd_reply_error("usage", "apply needs the rule file text");
+	memset(rs, 0, sizeof(*rs));
+	if (netseg_ruleset_parse_buf(*name, text, strlen(text), rs, &errs)) {
+		o = errs.n ? parse_error_reply(&errs, *name) :
+			     netsegd_reply_error("internal", "out of memory");
+		netseg_errlist_free(&errs);
+		netseg_ruleset_free(rs);
+		return o;
+	}
+	for (size_t i = 0; i < rs->n; i++) {
+		rs->rules[i].id = 0;
+		for (size_t j = 0; j < d->rules.n; j++)
+			if (netseg_rule_same(&rs->rules[i], &d->rules.rules[j]))
+				rs->rules[i].id = d->rules.rules[j].id;
+	}
+	return NULL;
+}
+
+static bool has_same(const struct netseg_ruleset *rs, const struct netseg_rule *r)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (netseg_rule_same(&rs->rules[i], r))
+			return true;
+	return false;
+}
+
+static size_t count_missing(const struct netseg_ruleset *a, const struct netseg_ruleset *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		n += !has_same(b, &a->rules[i]);
+	return n;
+}
+
+static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
+{
+	const cJSON *exp = cJSON_GetObjectItem(req, "expect_revision");
+	struct netseg_policy pol = {};
+	struct netseg_ruleset rs;
+	struct netseg_idstore ids;
+	struct netseg_resolver res;
+	struct netseg_err err = {};
+	size_t added, removed, nrules;
+	const char *name, **names;
+	cJSON *o;
+	int r;
+
+	if (exp && (!cJSON_IsNumber(exp) || exp->valuedouble != (double)d->revision))
+		return netsegd_reply_error("rejected",
+			"revision is %llu, not %s: someone else changed the rules; re-read and retry",
+			(unsigned long long)d->revision,
+			cJSON_IsNumber(exp) ? cJSON_PrintUnformatted(exp) : "a number");
+	o = parse_request_rules(d, req, &rs, &name);
+	if (o)
+		return o;
+	added = count_missing(&rs, &d->rules);
+	removed = count_missing(&d->rules, &rs);
+	nrules = rs.n;
+	netseg_ruleset_assign_ids(&rs, &d->next_rule_id);
+	if (netseg_idstore_copy(&ids, &d->ids))
+		return netsegd_reply_error("internal", "out of memory");
+	if (arg_bool(req, "dry_run")) {
+		netsegd_resolver(d, &ids, &res, &names);
+		r = netseg_compile(rs.rules, rs.n, &res, d->cfg.max_entries, &pol, &err);
+		free(names);
+		netseg_ruleset_free(&rs);
+		netseg_idstore_free(&ids);
+		if (r)
+			return netsegd_reply_error("rejected", "%s: %s", name, err.msg);
+		o = reply_ok();
+		cJSON_AddNumberToObject(o, "entries", pol.n);
+		netseg_policy_free(&pol);
+	} else {
+		o = commit(d, &rs, &ids);
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
+			return o;
+		cJSON_AddNumberToObject(o, "entries", d->entries);
+	}
+	cJSON_AddNumberToObject(o, "rules", nrules);
+	cJSON_AddNumberToObject(o, "added", added);
+	cJSON_AddNumberToObject(o, "removed", removed);
+	if (!cJSON_GetObjectItem(o, "revision"))
+		cJSON_AddNumberToObject(o, "revision", d->revision);
+	return o;
+}
+
+static cJSON *cmd_diff(struct netsegd *d, const cJSON *req)
+{
+	struct netseg_ruleset rs;
+	cJSON *o, *add, *rem;
+	const char *name;
+
+	o = parse_request_rules(d, req, &rs, &name);
+	if (o)
+		return o;
+	o = reply_ok();
+	add = cJSON_AddArrayToObject(o, "added");
+	rem = cJSON_AddArrayToObject(o, "removed");
+	for (size_t i = 0; i < rs.n; i++)
+		if (!has_same(&d->rules, &rs.rules[i]))
+			cJSON_AddItemToArray(add, rule_json(&rs.rules[i]));
+	for (size_t i = 0; i < d->rules.n; i++)
+		if (!has_same(&rs, &d->rules.rules[i]))
+			cJSON_AddItemToArray(rem, rule_json(&d->rules.rules[i]));
+	netseg_ruleset_free(&rs);
+	return o;
+}
+
+/* ------------------------------------------------------------- trace */
+
+static int proto_num(const char *p)
+{
+	static const struct { const char *n; int v; } t[] = {
+		{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "sctp", IPPROTO_SCTP },
+		{ "icmp", IPPROTO_ICMP }, { "icmpv6", IPPROTO_ICMPV6 }, { "any", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!strcmp(p, t[i].n))
+			return t[i].v;
+	return -1;
+}
+
+static int trace_id(struct netsegd *d, const char *sel, __u32 *id, struct netseg_err *err)
+{
+	struct netseg_resolver res;
+	const char **names;
+	int r = netsegd_resolver(d, &d->ids, &res, &names);
+
+	if (r)
+		return r;
+	/* A CIDR nobody uses has no identity: it resolves as world would. */
+	if (strchr(sel, '/') && !netseg_id_by_name(&d->ids, sel)) {
+		*id = NETSEG_ID_WORLD;
+		free(names);
+		return 0;
+	}
+	r = netseg_selector_resolve(&res, sel, id);
+	if (r)
+		netseg_err_set(err, 0, "unknown identity \"%s\"", sel);
+	free(names);
+	return r;
+}
+
+static cJSON *cmd_trace(struct netsegd *d, const cJSON *req)
+{
+	const char *src = arg_str(req, "src"), *dst = arg_str(req, "dst");
+	const char *proto = arg_str(req, "proto") ?: "tcp";
+	const cJSON *port = cJSON_GetObjectItem(req, "port");
+	struct netseg_policy_val v = {};
+	struct netseg_resolver res;
+	struct netseg_tuple t = {};
+	struct netseg_err err = {};
+	const struct netseg_iddef *sd, *dd;
+	__u32 sf = 0, df = 0;
+	const char **names;
+	char why[512], rule[1024] = "";
+	const char *verdict, *reason;
+	cJSON *o;
+	int p = proto_num(proto);
+
+	if (!src || !dst || p < 0 || (port && (!cJSON_IsNumber(port) ||
+			port->valuedouble < 0 || port->valuedouble > 65535)))
+		return netsegd_reply_error("usage", "trace needs src, dst, a protocol (tcp, udp, sctp, icmp, icmpv6) and a port 0-65535");
+	if (trace_id(d, src, &t.src_id, &err) || trace_id(d, dst, &t.dst_id, &err))
+		return netsegd_reply_error("rejected", "%s", err.msg);
+	t.proto = p;
+	t.port = port ? (__u16)port->valuedouble : 0;
+	if (p == IPPROTO_ICMP || p == IPPROTO_ICMPV6)
+		t.port = (__u16)(t.port << 8);	/* the type, any code */
+	netsegd_resolver(d, &d->ids, &res, &names);
+	netseg_ref_eval(d->rules.rules, d->rules.n, &res, &t, &v);
+	free(names);
+	sd = netseg_id_by_id(&d->ids, t.src_id);
+	dd = netseg_id_by_id(&d->ids, t.dst_id);
+	sf = sd ? netseg_id_flags(sd) : 0;
+	df = dd ? netseg_id_flags(dd) : 0;
+	if (v.verdict == NETSEG_VERDICT_ALLOW) {
+		verdict = v.flags & NETSEG_RULEF_AUDIT ? "audit" : "allow";
+		reason = "rule";
+		snprintf(why, sizeof(why), "rule %u allows it and no deny rule matches", v.rule_id);
+	} else if (v.verdict == NETSEG_VERDICT_DENY) {
+		verdict = "deny";
+		reason = "policy";
+		snprintf(why, sizeof(why), "deny rule %u matches (deny beats allow)", v.rule_id);
+	} else if ((sf | df) & NETSEG_IDF_ENDPOINT) {
+		verdict = "deny";
+		reason = "default-deny";
+		snprintf(why, sizeof(why), "no rule allows %s -> %s %s/%u; %s is an endpoint identity (default deny)",
+			 src, dst, proto, port ? (unsigned)port->valuedouble : 0,
+			 sf & NETSEG_IDF_ENDPOINT ? src : dst);
+	} else {
+		verdict = "allow";
+		reason = "no-endpoint";
+		snprintf(why, sizeof(why), "no rule matches and neither side is an endpoint identity: only the prefilter applies");
+	}
+	if (!strcmp(verdict, "deny") && ((sf | df) & NETSEG_IDF_AUDIT)) {
+		verdict = "audit";
+		strncat(why, "; an identity is in audit mode, so it is logged, not dropped",
+			sizeof(why) - strlen(why) - 1);
+	}
+	for (size_t i = 0; v.rule_id && i < d->rules.n; i++)
+		if (d->rules.rules[i].id == v.rule_id)
+			netseg_rule_format(&d->rules.rules[i], rule, sizeof(rule));
+	o = reply_ok();
+	cJSON_AddStringToObject(o, "verdict", verdict);
+	cJSON_AddNumberToObject(o, "rule_id", v.rule_id);
+	cJSON_AddStringToObject(o, "rule", rule);
+	cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddStringToObject(o, "explanation", why);
+	return o;
+}
+
+/* --------------------------------------------------- prefilter, attach */
+
+static cJSON *cmd_prefilter(struct netsegd *d, const cJSON *req, bool add)
+{
+	const char *cidr = arg_str(req, "cidr");
+	struct netseg_err err = {};
+	int r;
+	cJSON *o;
+
+	if (!cidr)
+		return netsegd_reply_error("usage", "prefilter add|remove needs a CIDR");
+	r = netsegd_prefilter_apply(d, cidr, add, &err);
+	if (r)
+		return netsegd_reply_error(r == -EINVAL || r == -ENOENT ? "rejected" : "internal",
+					   "%s", err.msg);
+	o = reply_ok();
+	cJSON_AddNumberToObject(o, "revision", d->revision);
+	return o;
+}
+
+static cJSON *cmd_prefilter_add(struct netsegd *d, const cJSON *req)
+{
+	return cmd_prefilter(d, req, true);
+}
+
+static cJSON *cmd_prefilter_remove(struct netsegd *d, const cJSON *req)
+{
+	return cmd_prefilter(d, req, false);
+}
+
+static cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req)
+{
+	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_PREFILTER);
+	cJSON *o = reply_ok(), *a = cJSON_AddArrayToObject(o, "prefilter");
+
+	for (size_t i = 0; i < d->nprefilter; i++) {
+		struct netseg_prefilter_val v = {};
+		struct netseg_lpm_key k = {};
+		int fam, plen;
+		cJSON *x = cJSON_CreateObject();
+
+		if (!netseg_cidr_parse(d->prefilter[i].cidr, &fam, k.addr, &plen, NULL, 0)) {
+			k.family = fam;
+			k.prefixlen = NETSEG_LPM_PLEN_HDR + plen;
+			bpf_map_lookup_elem(fd, &k, &v);
+		}
+		cJSON_AddStringToObject(x, "cidr", d->prefilter[i].cidr);
+		cJSON_AddNumberToObject(x, "hits", v.hits);
+		cJSON_AddItemToArray(a, x);
+	}
+	return o;
+}
+
+static int uplink_index(struct netsegd *d, const char *name)
+{
+	for (unsigned int i = 0; i < d->cfg.nuplinks; i++)
+		if (!strcmp(d->cfg.uplinks[i], name))
+			return i;
+	return -1;
+}
+
+static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
+{
+	const char *name = arg_str(req, "iface");
+	int ifindex = name ? if_nametoindex(name) : 0, err;
+	cJSON *o;
+
+	if (!name || strlen(name) >= IF_NAMESIZE)
+		return netsegd_reply_error("usage", "attach needs an interface name");
+	if (!ifindex)
+		return netsegd_reply_error("rejected", "couldn't attach to %s: interface not found", name);
+	err = netseg_dp_attach_xdp(d->dp, ifindex);
+	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, true);
+	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, false);
+	if (err)
+		return netsegd_reply_error("internal", "couldn't attach to %s: %s", name, strerror(-err));
+	if (uplink_index(d, name) < 0 && d->cfg.nuplinks < NETSEGD_MAX_UPLINKS) {
+		strcpy(d->cfg.uplinks[d->cfg.nuplinks++], name);
+		netsegd_state_save(d);
+	}
+	o = reply_ok();
+	cJSON_AddStringToObject(o, "iface", name);
+	cJSON_AddNumberToObject(o, "ifindex", ifindex);
+	cJSON *a = cJSON_AddArrayToObject(o, "attached");
+	cJSON_AddItemToArray(a, cJSON_CreateString("xdp"));
+	cJSON_AddItemToArray(a, cJSON_CreateString("tc/ingress"));
+	cJSON_AddItemToArray(a, cJSON_CreateString("tc/egress"));
+	return o;
+}
+
+static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
+{
+	const char *name = arg_str(req, "iface");
+	int ifindex = name ? if_nametoindex(name) : 0, i;
+
+	if (!name)
+		return netsegd_reply_error("usage", "detach needs an interface name");
+	i = uplink_index(d, name);
+	if (i < 0)
+		return netsegd_reply_error("rejected", "%s is not an attached uplink", name);
+	if (ifindex) {
+		netseg_dp_detach_xdp(d->dp, ifindex);
+		netseg_dp_detach_tc(d->dp, ifindex, true);
+		netseg_dp_detach_tc(d->dp, ifindex, false);
+	}
+	memmove(d->cfg.uplinks[i], d->cfg.uplinks[i + 1],
+		(d->cfg.nuplinks - i - 1) * sizeof(d->cfg.uplinks[0]));
+	d->cfg.nuplinks--;
+	netsegd_state_save(d);
+	return reply_ok();
+}
+
+static cJSON *cmd_unavailable(struct netsegd *d, const cJSON *req)
+{
+	return netsegd_reply_error("usage", "this command is not available in this version of netsegd");
+}
+
+static const struct {
+	const char *name;
+	cJSON *(*fn)(struct netsegd *d, const cJSON *req);
+} commands[] = {
+	{ "status", cmd_status },
+	{ "stats", cmd_stats },
+	{ "identity.add", cmd_identity_add },
+	{ "identity.list", cmd_identity_list },
+	{ "identity.remove", cmd_identity_remove },
+	{ "endpoint.list", cmd_endpoint_list },
+	{ "rule.add", cmd_rule_add },
+	{ "rule.remove", cmd_rule_remove },
+	{ "rule.list", cmd_rule_list },
+	{ "apply", cmd_apply },
+	{ "diff", cmd_diff },
+	{ "trace", cmd_trace },
+	{ "prefilter.add", cmd_prefilter_add },
+	{ "prefilter.remove", cmd_prefilter_remove },
+	{ "prefilter.list", cmd_prefilter_list },
+	{ "attach", cmd_attach },
+	{ "detach", cmd_detach },
+	{ "flows", cmd_unavailable },
+};
+
+cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req)
+{
+	const char *cmd = arg_str(req, "cmd");
+
+	if (!cmd)
+		return netsegd_reply_error("usage", "request has no \"cmd\" string");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].fn(d, req);
+	return netsegd_reply_error("usage", "unknown command \"%.64s\"", cmd);
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Daemon configuration: defaults, then the JSON file, then flags. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "ctlproto.h"
+#include "log.h"
+#include "netsegd.h"
+
+void netsegd_config_defaults(struct netsegd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->pin_dir, NETSEG_DEFAULT_PIN_DIR);
+	strcpy(c->run_dir, "/run/netseg");
+	strcpy(c->state_dir, "/var/lib/netseg");
+	c->deny_rate = NETSEG_DENY_RATE;
+	c->deny_burst = NETSEG_DENY_BURST;
+	c->max_entries = NETSEG_POLICY_MAX;
+	if (gethostname(c->node_name, sizeof(c->node_name) - 1))
+		strcpy(c->node_name, "localhost");
+}
+
+static int get_str(const cJSON *o, const char *key, char *out, size_t len,
+		   const char *path)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= len || !v->valuestring[0]) {
+		pr_err("%s: \"%s\" must be a non-empty string shorter than %zu bytes",
+		       path, key, len);
+		return -EINVAL;
+	}
+	strcpy(out, v->valuestring);
+	return 0;
+}
+
+static int get_u32(const cJSON *o, const char *key, __u32 *out, __u32 min,
+		   __u32 max, const char *path)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < min || v->valuedouble > max ||
+	    v->valuedouble != (double)(__u32)v->valuedouble) {
+		pr_err("%s: \"%s\" must be an integer from %u to %u", path, key, min, max);
+		return -EINVAL;
+	}
+	*out = v->valuedouble;
+	return 0;
+}
+
+static const char *const known_keys[] = {
+	"pin_dir", "run_dir", "state_dir", "socket", "node_name", "deny_events",
+	"log_allowed", "ct_max", "max_rules", "uplinks", "flow_logs", NULL,
+};
+
+static int check_keys(const cJSON *root, const char *path)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, root) {
+		int i;
+
+		for (i = 0; known_keys[i]; i++)
+			if (!strcmp(it->string, known_keys[i]))
+				break;
+		if (!known_keys[i]) {
+			pr_err("%s: unknown setting \"%s\"", path, it->string);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
+{
+	const cJSON *ev = cJSON_GetObjectItem(root, "deny_events");
+	const cJSON *la = cJSON_GetObjectItem(root, "log_allowed");
+	int err = check_keys(root, path);
+
+	err = err ?: get_str(root, "pin_dir", c->pin_dir, sizeof(c->pin_dir), path);
+	err = err ?: get_str(root, "run_dir", c->run_dir, sizeof(c->run_dir), path);
+	err = err ?: get_str(root, "state_dir", c->state_dir, sizeof(c->state_dir), path);
+	err = err ?: get_str(root, "socket", c->socket, sizeof(c->socket), path);
+	err = err ?: get_str(root, "node_name", c->node_name, sizeof(c->node_name), path);
+	err = err ?: get_u32(root, "ct_max", &c->ct_max, 1024, 1U << 26, path);
+	err = err ?: get_u32(root, "max_rules", &c->max_entries, 16, NETSEG_POLICY_MAX, path);
+	if (!err && ev) {
+		err = get_u32(ev, "rate", &c->deny_rate, 0, 10000000, path);
+		err = err ?: get_u32(ev, "burst", &c->deny_burst, 1, 10000000, path);
+	}
+	if (!err && la) {
+		if (!cJSON_IsBool(la)) {
+			pr_err("%s: \"log_allowed\" must be true or false", path);
+			return -EINVAL;
+		}
+		c->log_allowed = cJSON_IsTrue(la);
+	}
+	if (!err && cJSON_GetObjectItem(root, "uplinks") &&
+	    netseg_json_strs(cJSON_GetObjectItem(root, "uplinks"), c->uplinks[0],
+			     sizeof(c->uplinks[0]), 16, NETSEGD_MAX_UPLINKS,
+			     &c->nuplinks)) {
+		pr_err("%s: \"uplinks\" must be a list of at most %d interface names",
+		       path, NETSEGD_MAX_UPLINKS);
+		return -EINVAL;
+	}
+	return err;
+}
+
+int netsegd_config_load(struct netsegd_config *c, const char *path)
+{
+	struct netsegd_config tmp = *c;
+	char *buf = NULL;
+	size_t len = 0;
+	cJSON *root;
+	FILE *f;
+	int err;
+
+	f = fopen(path, "r");
+	if (!f) {
+		err = -errno;
+		pr_err("couldn't read config %s: %s", path, strerror(-err));
+		return err;
+	}
+	buf = malloc(1 << 20);
+	if (buf)
+		len = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	if (!buf)
+		return -ENOMEM;
+	buf[len] = '\0';
+	root = cJSON_Parse(buf);
+	if (!root || !cJSON_IsObject(root)) {
+		const char *at = cJSON_GetErrorPtr();
+
+		pr_err("%s: not a JSON object (error near byte %ld)", path,
+		       at ? (long)(at - buf) : 0L);
+		cJSON_Delete(root);
+		free(buf);
+		return -EINVAL;
+	}
+	err = parse(&tmp, root, path);
+	cJSON_Delete(root);
+	free(buf);
+	if (err)
+		return err;	/* nothing half-applied: the old config stays */
+	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
+	*c = tmp;
+	return 0;
+}

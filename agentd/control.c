@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Control socket: non-blocking, line-framed JSON, SO_PEERCRED checked.
+ * A bad, oversized or half-sent request costs its client an error reply or
+ * its connection, never the daemon.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "ctlproto.h"
+#include "log.h"
+#include "netsegd.h"
+
+#define NETSEG_GROUP "netseg"
+
+int netsegd_control_open(struct netsegd *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct group *gr = getgrnam(NETSEG_GROUP);
+	int fd, err;
+
+	if (strlen(d->cfg.socket) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, d->cfg.socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(d->cfg.socket);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64)) {
+		err = -errno;
+		pr_err("couldn't listen on %s: %s", d->cfg.socket, strerror(-err));
+		close(fd);
+		return err;
+	}
+	/* 0660 root:netseg — the kernel checks this before SO_PEERCRED does. */
+	if (chmod(d->cfg.socket, 0660) ||
+	    (gr && chown(d->cfg.socket, 0, gr->gr_gid)))
+		pr_warn("couldn't set owner/mode of %s: %s", d->cfg.socket, strerror(errno));
+	d->ctlfd = fd;
+	return netsegd_epoll_add(d, fd, EPOLLIN, NULL);
+}
+
+void netsegd_control_close(struct netsegd *d)
+{
+	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
+		struct netsegd_client *c = d->clients[i];
+
+		if (!c)
+			continue;
+		close(c->fd);
+		free(c->in);
+		free(c->out);
+		free(c);
+		d->clients[i] = NULL;
+	}
+	if (d->ctlfd >= 0) {
+		close(d->ctlfd);
+		unlink(d->cfg.socket);
+	}
+}
+
+static bool in_group(uid_t uid, gid_t gid)
+{
+	struct group *gr = getgrnam(NETSEG_GROUP);
+	struct passwd *pw;
+
+	if (!gr)
+		return false;
+	if (gid == gr->gr_gid)
+		return true;
+	pw = getpwuid(uid);
+	for (char **m = gr->gr_mem; pw && m && *m; m++)
+		if (!strcmp(*m, pw->pw_name))
+			return true;
+	return false;
+}
+
+static void client_free(struct netsegd *d, struct netsegd_client *c)
+{
+	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++)
+		if (d->clients[i] == c)
+			d->clients[i] = NULL;
+	close(c->fd);	/* also removes it from epoll */
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static int queue_reply(struct netsegd *d, struct netsegd_client *c, cJSON *reply)
+{
+	char *s = cJSON_PrintUnformatted(reply);
+	size_t len;
+	char *nb;
+
+	cJSON_Delete(reply);
+	if (!s)
+		return -ENOMEM;
+	len = strlen(s);
+	nb = realloc(c->out, c->out_len + len + 1);
+	if (!nb) {
+		cJSON_free(s);
+		return -ENOMEM;
+	}
+	c->out = nb;
+	memcpy(c->out + c->out_len, s, len);
+	c->out[c->out_len + len] = '\n';
+	c->out_len += len + 1;
+	cJSON_free(s);
+	return 0;
+}
+
+/* Returns false when the client is gone. */
+static bool flush_out(struct netsegd *d, struct netsegd_client *c)
+{
+	struct epoll_event ev = { .data.ptr = c };
+
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			client_free(d, c);
+			return false;
+		}
+		c->out_off += n;
+	}
+	if (c->out_off == c->out_len) {
+		c->out_off = c->out_len = 0;
+		if (c->closing) {
+			client_free(d, c);
+			return false;
+		}
+	}
+	ev.events = EPOLLIN | (c->out_len ? EPOLLOUT : 0);
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	return true;
+}
+
+static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line)
+{
+	cJSON *req = cJSON_Parse(line), *reply;
+
+	if (!req || !cJSON_IsObject(req))
+		reply = netsegd_reply_error("usage", "request is not a JSON object");
+	else
+		reply = netsegd_dispatch(d, req);
+	cJSON_Delete(req);
+	queue_reply(d, c, reply);
+}
+
+static bool read_in(struct netsegd *d, struct netsegd_client *c)
+{
+	char buf[65536], *nl;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n <= 0) {
+			/* Peer went away, maybe mid-request: drop what it sent. */
+			client_free(d, c);
+			return false;
+		}
+		char *nb = realloc(c->in, c->in_len + n + 1);
+
+		if (!nb) {
+			client_free(d, c);
+			return false;
+		}
+		c->in = nb;
+		memcpy(c->in + c->in_len, buf, n);
+		c->in_len += n;
+		c->in[c->in_len] = '\0';
+		while ((nl = memchr(c->in, '\n', c->in_len))) {
+			size_t used = nl - c->in + 1;
+
+			*nl = '\0';
+			handle_line(d, c, c->in);
+			memmove(c->in, c->in + used, c->in_len - used);
+			c->in_len -= used;
+		}
+		if (c->in_len > NETSEG_CTL_MAX_MSG) {
+			queue_reply(d, c, netsegd_reply_error("usage",
+				"request longer than %u bytes", NETSEG_CTL_MAX_MSG));
+			c->closing = true;
+			c->in_len = 0;
+			return true;
+		}
+	}
+}
+
+void netsegd_client_event(struct netsegd *d, struct netsegd_client *c, __u32 events)
+{
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing) {
+		if (!read_in(d, c))
+			return;
+	}
+	flush_out(d, c);
+}
+
+void netsegd_control_accept(struct netsegd *d)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct netsegd_client *c;
+	int fd, slot;
+
+	while ((fd = accept4(d->ctlfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		for (slot = 0; slot < NETSEGD_MAX_CLIENTS && d->clients[slot]; slot++)
+			;
+		c = slot < NETSEGD_MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+		if (!c) {
+			pr_warn("refusing control client: %d clients already", NETSEGD_MAX_CLIENTS);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		d->clients[slot] = c;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+		    (cred.uid != 0 && !in_group(cred.uid, cred.gid))) {
+			pr_warn("refused control client uid %u: not root or in group %s",
+				cred.uid, NETSEG_GROUP);
+			queue_reply(d, c, netsegd_reply_error("rejected",
+				"permission denied: netsegd accepts root and members of group '%s'",
+				NETSEG_GROUP));
+			c->closing = true;
+		}
+		c->uid = cred.uid;
+		if (netsegd_epoll_add(d, fd, EPOLLIN, c)) {
+			client_free(d, c);
+			continue;
+		}
+		if (c->closing)
+			flush_out(d, c);
+	}
+}

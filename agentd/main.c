@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * netsegd: loads (or re-opens) the datapath, restores the saved state into
+ * the maps, replaces running programs in place, and serves the control
+ * socket.  SIGTERM leaves everything enforced; --cleanup removes it all.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "ctlproto.h"
+#include "log.h"
+#include "netsegd.h"
+
+static const char usage[] =
+	"usage: netsegd [-c CONFIG] [--state-dir DIR] [--run-dir DIR] [--bpffs DIR]\n"
+	"               [--socket PATH] [-v] [--cleanup]\n"
+	"  -c, --config FILE   daemon config (JSON; see configs/netsegd.json)\n"
+	"      --state-dir DIR state file location (default /var/lib/netseg)\n"
+	"      --run-dir DIR   control socket directory (default /run/netseg)\n"
+	"      --bpffs DIR     pinned maps and links (default /sys/fs/bpf/netseg)\n"
+	"      --socket PATH   control socket (default RUN_DIR/netsegd.sock)\n"
+	"      --cleanup       detach and unpin everything netseg made, then exit\n"
+	"  -v, --verbose       more logging (twice: libbpf debug)\n";
+
+struct args {
+	const char *config, *state_dir, *run_dir, *bpffs, *socket;
+	int verbose;
+	bool cleanup;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "bpffs", required_argument, NULL, 'b' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "cleanup", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a->config = optarg; break;
+		case 's': a->state_dir = optarg; break;
+		case 'r': a->run_dir = optarg; break;
+		case 'b': a->bpffs = optarg; break;
+		case 'S': a->socket = optarg; break;
+		case 'C': a->cleanup = true; break;
+		case 'v': a->verbose++; break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: fputs(usage, stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "netsegd: unexpected argument '%s'\n%s", argv[optind], usage);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int setup_config(struct netsegd_config *c, const struct args *a)
+{
+	int err = 0;
+
+	netsegd_config_defaults(c);
+	if (a->config)
+		err = netsegd_config_load(c, a->config);
+	if (err)
+		return err;
+#define SET(field, v) if (v) snprintf(c->field, sizeof(c->field), "%s", v)
+	SET(state_dir, a->state_dir);
+	SET(run_dir, a->run_dir);
+	SET(pin_dir, a->bpffs);
+	SET(socket, a->socket);
+#undef SET
+	if (!c->socket[0])
+		snprintf(c->socket, sizeof(c->socket), "%.200s/netsegd.sock", c->run_dir);
+	return 0;
+}
+
+/* Put the saved state into the maps: recompile and swap, so maps and state
+ * agree even if we died between a swap and its state write. */
+static int restore(struct netsegd *d)
+{
+	struct netseg_ruleset rules = {};
+	struct netseg_idstore ids;
+	struct netseg_err err = {};
+	int r;
+
+	for (size_t i = 0; i < d->rules.n; i++)
+		if (netseg_ruleset_add(&rules, &d->rules.rules[i]))
+			return -ENOMEM;
+	if (netseg_idstore_copy(&ids, &d->ids))
+		return -ENOMEM;
+	d->revision--;	/* commit counts this restore as no new revision */
+	r = netsegd_commit(d, &rules, &ids, &err);
+	if (r) {
+		d->revision++;
+		pr_err("couldn't restore the saved policy: %s", err.msg);
+		return r;
+	}
+	for (size_t i = 0; i < d->nprefilter; i++) {
+		int fam, plen;
+		__u8 addr[16];
+
+		if (!netseg_cidr_parse(d->prefilter[i].cidr, &fam, addr, &plen, NULL, 0))
+			netseg_dp_prefilter_set(d->dp, fam, addr, plen);
+	}
+	for (unsigned int i = 0; i < d->cfg.nuplinks; i++) {
+		int ifindex = if_nametoindex(d->cfg.uplinks[i]);
+
+		if (!ifindex) {
+			pr_warn("uplink %s not found; not attached", d->cfg.uplinks[i]);
+			continue;
+		}
+		netseg_dp_attach_xdp(d->dp, ifindex);
+		netseg_dp_attach_tc(d->dp, ifindex, true);
+		netseg_dp_attach_tc(d->dp, ifindex, false);
+	}
+	return 0;
+}
+
+static int start(struct netsegd *d)
+{
+	struct netseg_dp_opts o = {
+		.pin_dir = d->cfg.pin_dir, .ct_max = d->cfg.ct_max,
+		.deny_rate = d->cfg.deny_rate, .deny_burst = d->cfg.deny_burst,
+	};
+	int err;
+
+	err = netsegd_state_load(d);
+	if (err)
+		return err;
+	err = netseg_dp_open(&d->dp, &o);
+	if (err) {
+		pr_err("couldn't load the datapath (bpffs %s): %s", d->cfg.pin_dir,
+		       strerror(-err));
+		return err;
+	}
+	netseg_dp_config_set_events(d->dp, d->cfg.deny_rate, d->cfg.deny_burst,
+				    d->cfg.log_allowed ? NETSEG_CFG_LOG_ALLOWED : 0);
+	/* Running links first point at the new programs: no gap. */
+	err = netseg_dp_replace_links(d->dp);
+	if (err)
+		pr_warn("couldn't replace some running programs: %s", strerror(-err));
+	err = restore(d);
+	if (err)
+		return err;
+	if (mkdir(d->cfg.run_dir, 0755) && errno != EEXIST) {
+		pr_err("couldn't create %s: %s", d->cfg.run_dir, strerror(errno));
+		return -errno;
+	}
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return -errno;
+	return netsegd_control_open(d);
+}
+
+static int cleanup(struct netsegd *d)
+{
+	struct netseg_dp_opts o = { .pin_dir = d->cfg.pin_dir };
+	int err = netseg_dp_open(&d->dp, &o);
+
+	if (err)
+		return err;
+	netsegd_state_load(d);
+	for (unsigned int i = 0; i < d->cfg.nuplinks; i++) {
+		int ifindex = if_nametoindex(d->cfg.uplinks[i]);
+
+		if (ifindex)
+			netseg_dp_detach_xdp(d->dp, ifindex);
+	}
+	err = netseg_dp_cleanup(d->dp);
+	netseg_dp_close(d->dp);
+	d->dp = NULL;
+	printf("netsegd: removed everything pinned under %s\n", d->cfg.pin_dir);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	static struct netsegd d;
+	struct args a = {};
+	int err;
+
+	netseg_log_set_ident("netsegd");
+	if (parse_args(argc, argv, &a))
+		return 2;
+	netseg_log_set_level(a.verbose > 1 ? NETSEG_LOG_DEBUG :
+			     a.verbose ? NETSEG_LOG_INFO : NETSEG_LOG_WARN);
+	if (setup_config(&d.cfg, &a))
+		return 1;
+	d.ctlfd = d.epfd = d.sigfd = d.timerfd = -1;
+	d.next_rule_id = 1;
+	d.started = time(NULL);
+	netseg_idstore_init(&d.ids);
+	d.prefilter = calloc(NETSEGD_MAX_PREFILTER, sizeof(*d.prefilter));
+	d.eps = calloc(NETSEGD_MAX_ENDPOINTS, sizeof(*d.eps));
+	if (!d.prefilter || !d.eps)
+		return 1;
+	if (a.cleanup)
+		return cleanup(&d) ? 1 : 0;
+	err = start(&d);
+	if (!err) {
+		pr_info("ready: %zu rules, revision %llu, socket %s", d.rules.n,
+			(unsigned long long)d.revision, d.cfg.socket);
+		err = netsegd_run(&d);
+	}
+	netsegd_control_close(&d);
+	ring_buffer__free(d.rb);
+	netseg_dp_close(d.dp);
+	return err ? 1 : 0;
+}

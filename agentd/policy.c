@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The one path every change takes: compile the candidate rule set against
+ * the candidate identities, write identity maps, swap the policy map
+ * (which bumps the generation), then persist.  Nothing is applied when
+ * compiling fails; when persisting fails the old state is put back.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "netsegd.h"
+
+static int resolve_cb(const char *sel, __u32 *id, void *ctx)
+{
+	struct netseg_idstore *ids = ctx;
+	const struct netseg_iddef *d;
+
+	if (strchr(sel, '/'))
+		return netseg_id_cidr(ids, sel, id);
+	d = netseg_id_by_name(ids, sel);
+	if (!d || d->cidr_only)
+		return -ENOENT;
+	*id = d->id;
+	return 0;
+}
+
+int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids,
+		     struct netseg_resolver *res, const char ***names)
+{
+	size_t n = 0;
+
+	*names = calloc(ids->n + 1, sizeof(**names));
+	if (!*names)
+		return -ENOMEM;
+	for (size_t i = 0; i < ids->n; i++)
+		if (!ids->v[i].cidr_only)
+			(*names)[n++] = ids->v[i].name;
+	res->resolve = resolve_cb;
+	res->ctx = ids;
+	res->names = *names;
+	res->nnames = n;
+	return 0;
+}
+
+static bool rules_use(const struct netseg_ruleset *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (!strcmp(rs->rules[i].src, name) || !strcmp(rs->rules[i].dst, name))
+			return true;
+	return false;
+}
+
+/* CIDR identities live exactly as long as a rule names their CIDR. */
+static void gc_cidr_ids(struct netseg_idstore *ids, const struct netseg_ruleset *rs)
+{
+	for (size_t i = 0; i < ids->n;) {
+		if (ids->v[i].cidr_only && !rules_use(rs, ids->v[i].name))
+			ids->v[i] = ids->v[--ids->n];
+		else
+			i++;
+	}
+}
+
+static int cidr_map(struct netsegd *d, const char *cidr, __u32 id, bool add)
+{
+	int fam, plen;
+	__u8 addr[16];
+
+	if (netseg_cidr_parse(cidr, &fam, addr, &plen, NULL, 0))
+		return -EINVAL;
+	if (add)
+		return netseg_dp_ipcache_set(d->dp, fam, addr, plen, id, 0);
+	return netseg_dp_ipcache_del(d->dp, fam, addr, plen);
+}
+
+static bool has_cidr(const struct netseg_iddef *def, const char *cidr)
+{
+	for (unsigned int i = 0; def && i < def->ncidrs; i++)
+		if (!strcmp(def->cidrs[i], cidr))
+			return true;
+	return false;
+}
+
+/* Identity flags and CIDR ipcache entries: add/refresh the new, drop what
+ * the old store had and the new one doesn't. */
+int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old)
+{
+	const struct netseg_idstore *ids = &d->ids;
+	int err;
+
+	for (size_t i = 0; i < ids->n; i++) {
+		const struct netseg_iddef *n = &ids->v[i];
+
+		err = netseg_dp_identity_set(d->dp, n->id, netseg_id_flags(n));
+		for (unsigned int c = 0; !err && c < n->ncidrs; c++)
+			err = cidr_map(d, n->cidrs[c], n->id, true);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; old && i < old->n; i++) {
+		const struct netseg_iddef *o = &old->v[i];
+		const struct netseg_iddef *n = netseg_id_by_id(ids, o->id);
+
+		if (!n)
+			netseg_dp_identity_del(d->dp, o->id);
+		for (unsigned int c = 0; c < o->ncidrs; c++)
+			if (!has_cidr(n, o->cidrs[c]) && !netseg_id_by_name(ids, o->cidrs[c]))
+				cidr_map(d, o->cidrs[c], o->id, false);
+	}
+	return 0;
+}
+
+static int compile_into(struct netsegd *d, struct netseg_ruleset *rules,
+			struct netseg_idstore *ids, struct netseg_policy *out,
+			struct netseg_err *err)
+{
+	struct netseg_resolver res;
+	const char **names;
+	int r = netsegd_resolver(d, ids, &res, &names);
+
+	if (r)
+		return r;
+	r = netseg_compile(rules->rules, rules->n, &res, d->cfg.max_entries, out, err);
+	free(names);
+	return r;
+}
+
+static int swap_in(struct netsegd *d, struct netseg_policy *pol)
+{
+	int err = netseg_dp_policy_swap(d->dp, pol->v, pol->n, NULL);
+
+	if (!err)
+		d->entries = pol->n;
+	return err;
+}
+
+int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
+		   struct netseg_idstore *ids, struct netseg_err *err)
+{
+	struct netseg_policy pol = {};
+	struct netseg_ruleset old_rules = d->rules;
+	struct netseg_idstore old_ids = d->ids;
+	int r;
+
+	r = compile_into(d, rules, ids, &pol, err);
+	if (r)
+		goto out;
+	gc_cidr_ids(ids, rules);
+	/* From here on the candidate is the state; undo on failure. */
+	d->rules = *rules;
+	d->ids = *ids;
+	r = netsegd_sync_identities(d, &old_ids);
+	if (!r)
+		r = netsegd_sync_endpoints(d);
+	if (!r)
+		r = swap_in(d, &pol);
+	if (!r) {
+		d->revision++;
+		r = netsegd_state_save(d);
+		if (r)
+			d->revision--;
+	}
+	if (r) {
+		netseg_err_set(err, 0, "%s: the change was not applied",
+			       r == -ENOSPC ? "no space left to save the state" :
+			       strerror(-r));
+		d->rules = old_rules;
+		d->ids = old_ids;
+		netseg_policy_free(&pol);
+		compile_into(d, &d->rules, &d->ids, &pol, NULL);
+		netsegd_sync_identities(d, ids);
+		netsegd_sync_endpoints(d);
+		swap_in(d, &pol);
+		goto out;
+	}
+	/* The candidates now own their memory; release the old state's. */
+	netseg_ruleset_free(&old_rules);
+	netseg_idstore_free(&old_ids);
+	rules->rules = NULL;
+	rules->n = rules->cap = 0;
+	ids->v = NULL;
+	ids->n = ids->cap = 0;
+out:
+	netseg_policy_free(&pol);
+	return r;
+}
+
+/* ------------------------------------------------------------ endpoints */
+
+static int ep_push(struct netsegd_endpoint *eps, size_t *n,
+		   const struct netsegd_endpoint *e)
+{
+	if (*n >= NETSEGD_MAX_ENDPOINTS)
+		return -ENOSPC;
+	eps[(*n)++] = *e;
+	return 0;
+}
+
+/* Interfaces and cgroups the identities select, as of now. */
+static int desired_endpoints(struct netsegd *d, struct netsegd_endpoint *eps, size_t *n)
+{
+	struct if_nameindex *ifs = if_nameindex(), *it;
+	int err = 0;
+
+	*n = 0;
+	for (size_t i = 0; !err && i < d->ids.n; i++) {
+		const struct netseg_iddef *def = &d->ids.v[i];
+
+		for (unsigned int g = 0; ifs && g < def->nifaces; g++)
+			for (it = ifs; !err && it->if_index; it++)
+				if (!fnmatch(def->ifaces[g], it->if_name, 0)) {
+					struct netsegd_endpoint e = { .ifindex = it->if_index,
+								      .id = def->id };
+
+					snprintf(e.name, sizeof(e.name), "%s", it->if_name);
+					err = ep_push(eps, n, &e);
+				}
+		for (unsigned int c = 0; !err && c < def->ncgroups; c++) {
+			struct netsegd_endpoint e = { .cgroup = true, .id = def->id };
+
+			snprintf(e.name, sizeof(e.name), "%s", def->cgroups[c]);
+			if (netseg_cgroup_id(e.name, &e.cgid)) {
+				pr_warn("cgroup %s of identity %s doesn't exist (yet)",
+					e.name, def->name);
+				continue;
+			}
+			err = ep_push(eps, n, &e);
+		}
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return err;
+}
+
+static bool same_ep(const struct netsegd_endpoint *a, const struct netsegd_endpoint *b)
+{
+	return a->cgroup == b->cgroup && a->ifindex == b->ifindex && a->cgid == b->cgid;
+}
+
+static int ep_attach(struct netsegd *d, const struct netsegd_endpoint *e)
+{
+	__u64 cgid;
+	int err;
+
+	if (e->cgroup) {
+		err = netseg_dp_cgroup_set(d->dp, e->cgid, e->id);
+		return err ?: netseg_dp_attach_cgroup(d->dp, e->name, &cgid);
+	}
+	err = netseg_dp_endpoint_set(d->dp, e->ifindex, e->id);
+	err = err ?: netseg_dp_attach_tc(d->dp, e->ifindex, true);
+	return err ?: netseg_dp_attach_tc(d->dp, e->ifindex, false);
+}
+
+static void ep_detach(struct netsegd *d, const struct netsegd_endpoint *e)
+{
+	if (e->cgroup) {
+		netseg_dp_detach_cgroup(d->dp, e->cgid);
+		netseg_dp_cgroup_del(d->dp, e->cgid);
+		return;
+	}
+	netseg_dp_detach_tc(d->dp, e->ifindex, true);
+	netseg_dp_detach_tc(d->dp, e->ifindex, false);
+	netseg_dp_endpoint_del(d->dp, e->ifindex);
+}
+
+/* Attach what is selected now, detach what no longer is.  Attaching an
+ * endpoint that is already attached replaces the program in place. */
+int netsegd_sync_endpoints(struct netsegd *d)
+{
+	struct netsegd_endpoint *want = calloc(NETSEGD_MAX_ENDPOINTS, sizeof(*want));
+	size_t n = 0;
+	int err;
+
+	if (!want)
+		return -ENOMEM;
+	err = desired_endpoints(d, want, &n);
+	for (size_t i = 0; !err && i < n; i++)
+		err = ep_attach(d, &want[i]);
+	if (err) {
+		free(want);
+		return err;
+	}
+	for (size_t i = 0; i < d->neps; i++) {
+		bool keep = false;
+
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = same_ep(&d->eps[i], &want[j]);
+		if (!keep)
+			ep_detach(d, &d->eps[i]);
+	}
+	memcpy(d->eps, want, n * sizeof(*want));
+	d->neps = n;
+	free(want);
+	return 0;
+}
+
+/* ------------------------------------------------------------ prefilter */
+
+int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
+			    struct netseg_err *err)
+{
+	char canon[64];
+	int fam, plen, r;
+	__u8 addr[16];
+	size_t i;
+
+	r = netseg_cidr_parse(text, &fam, addr, &plen, canon, sizeof(canon));
+	if (r)
+		return netseg_err_set(err, 0, r == -EDOM ? "host bits set in CIDR \"%s\"" :
+					  "invalid CIDR \"%s\" (expected e.g. 198.18.0.0/15)", text);
+	for (i = 0; i < d->nprefilter; i++)
+		if (!strcmp(d->prefilter[i].cidr, canon))
+			break;
+	if (add && i < d->nprefilter)
+		return 0;	/* idempotent */
+	if (!add && i == d->nprefilter) {
+		netseg_err_set(err, 0, "%s is not on the prefilter list", canon);
+		return -ENOENT;
+	}
+	if (add && d->nprefilter >= NETSEGD_MAX_PREFILTER) {
+		netseg_err_set(err, 0, "prefilter list is full (%d entries)", NETSEGD_MAX_PREFILTER);
+		return -ENOSPC;
+	}
+	r = add ? netseg_dp_prefilter_set(d->dp, fam, addr, plen) :
+		  netseg_dp_prefilter_del(d->dp, fam, addr, plen);
+	if (r) {
+		netseg_err_set(err, 0, "couldn't update the prefilter map: %s", strerror(-r));
+		return r;
+	}
+	if (add)
+		strcpy(d->prefilter[d->nprefilter++].cidr, canon);
+	else
+		d->prefilter[i] = d->prefilter[--d->nprefilter];
+	d->revision++;
+	r = netsegd_state_save(d);
+	if (r) {
+		/* Put the map back as the saved state says. */
+		if (add) {
+			netseg_dp_prefilter_del(d->dp, fam, addr, plen);
+			d->nprefilter--;
+		} else {
+			netseg_dp_prefilter_set(d->dp, fam, addr, plen);
+			strcpy(d->prefilter[d->nprefilter++].cidr, canon);
+		}
+		d->revision--;
+		netseg_err_set(err, 0, "couldn't save the state: %s; nothing changed",
+			       strerror(-r));
+	}
+	return r;
+}

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Identity store: definitions, ids, CIDR identities, JSON form. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "identity.h"
+
+void netseg_idstore_init(struct netseg_idstore *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->next_id = NETSEG_ID_USER_MIN;
+	s->next_cidr_id = NETSEG_ID_CIDR_MIN;
+}
+
+void netseg_idstore_free(struct netseg_idstore *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+int netseg_idstore_copy(struct netseg_idstore *dst, const struct netseg_idstore *src)
+{
+	*dst = *src;
+	dst->v = NULL;
+	if (!src->n)
+		return dst->cap = 0, 0;
+	dst->v = malloc(src->n * sizeof(*src->v));
+	if (!dst->v)
+		return -ENOMEM;
+	memcpy(dst->v, src->v, src->n * sizeof(*src->v));
+	dst->cap = src->n;
+	return 0;
+}
+
+struct netseg_iddef *netseg_id_by_name(const struct netseg_idstore *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].name, name))
+			return &s->v[i];
+	return NULL;
+}
+
+struct netseg_iddef *netseg_id_by_id(const struct netseg_idstore *s, __u32 id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].id == id)
+			return &s->v[i];
+	return NULL;
+}
+
+const char *netseg_id_name(const struct netseg_idstore *s, __u32 id, char *buf,
+			   size_t len)
+{
+	const struct netseg_iddef *d;
+
+	switch (id) {
+	case NETSEG_ID_ANY:
+		return "*";
+	case NETSEG_ID_HOST:
+		return "host";
+	case NETSEG_ID_WORLD:
+		return "world";
+	}
+	d = netseg_id_by_id(s, id);
+	if (d)
+		return d->name;
+	snprintf(buf, len, "id:%u", id);
+	return buf;
+}
+
+static int mask_check(__u8 *addr, int bytes, int plen)
+{
+	for (int i = 0; i < bytes; i++) {
+		int keep = plen - i * 8;
+		__u8 mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (__u8)(0xff << (8 - keep));
+
+		if (addr[i] & ~mask)
+			return -1;
+	}
+	return 0;
+}
+
+int netseg_cidr_parse(const char *text, int *family, __u8 addr[16], int *plen,
+		      char *canon, size_t canon_len)
+{
+	char buf[64], *slash, *end, out[INET6_ADDRSTRLEN];
+	long p;
+	int af;
+
+	if (strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	af = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	memset(addr, 0, 16);
+	if (inet_pton(af, buf, addr) != 1)
+		return -EINVAL;
+	errno = 0;
+	p = strtol(slash + 1, &end, 10);
+	if (!slash[1] || *end || p < 0 || p > (af == AF_INET ? 32 : 128))
+		return -EINVAL;
+	if (mask_check(addr, af == AF_INET ? 4 : 16, p))
+		return -EDOM;	/* host bits set */
+	*family = af == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;
+	*plen = p;
+	if (canon) {
+		inet_ntop(af, addr, out, sizeof(out));
+		snprintf(canon, canon_len, "%s/%ld", out, p);
+	}
+	return 0;
+}
+
+static bool valid_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (!len || len >= NETSEG_NAME_MAX || !isalnum((unsigned char)n[0]) ||
+	    n[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)n[i]) && !strchr("_.-", n[i]))
+			return false;
+	return strcmp(n, "world") && strcmp(n, "host") && strcmp(n, "any");
+}
+
+static int validate(struct netseg_iddef *d, struct netseg_err *err)
+{
+	int fam, plen;
+	__u8 addr[16];
+
+	if (!valid_name(d->name))
+		return netseg_err_set(err, 0, "invalid identity name \"%.64s\": use letters, digits, '_', '.', '-' (not world/host/any), at most %d characters",
+				      d->name, NETSEG_NAME_MAX - 1);
+	for (unsigned int i = 0; i < d->nifaces; i++) {
+		const char *g = d->ifaces[i];
+
+		if (!g[0] || strlen(g) >= 16 + 8 || strchr(g, '/'))
+			return netseg_err_set(err, 0, "invalid interface glob \"%s\"", g);
+	}
+	for (unsigned int i = 0; i < d->ncgroups; i++)
+		if (d->cgroups[i][0] != '/')
+			return netseg_err_set(err, 0, "cgroup path \"%s\" must be absolute",
+					      d->cgroups[i]);
+	for (unsigned int i = 0; i < d->ncidrs; i++) {
+		char canon[64];
+		int r = netseg_cidr_parse(d->cidrs[i], &fam, addr, &plen, canon,
+					  sizeof(canon));
+
+		if (r == -EDOM)
+			return netseg_err_set(err, 0, "host bits set in CIDR \"%s\"", d->cidrs[i]);
+		if (r)
+			return netseg_err_set(err, 0, "invalid CIDR \"%s\" (expected e.g. 198.18.0.0/15 or fd00::/8)",
+					      d->cidrs[i]);
+		strcpy(d->cidrs[i], canon);
+	}
+	return 0;
+}
+
+static int push(struct netseg_idstore *s, const struct netseg_iddef *d)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct netseg_iddef *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *d;
+	return 0;
+}
+
+int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def,
+		  struct netseg_err *err)
+{
+	int r = validate(def, err);
+
+	if (r)
+		return r;
+	if (netseg_id_by_name(s, def->name)) {
+		netseg_err_set(err, 0, "identity \"%s\" already exists", def->name);
+		return -EEXIST;
+	}
+	if (s->next_id >= NETSEG_ID_CIDR_MIN) {
+		netseg_err_set(err, 0, "out of identity ids");
+		return -ENOSPC;
+	}
+	def->id = s->next_id++;
+	def->cidr_only = false;
+	return push(s, def);
+}
+
+int netseg_id_remove(struct netseg_idstore *s, const char *name)
+{
+	struct netseg_iddef *d = netseg_id_by_name(s, name);
+
+	if (!d)
+		return -ENOENT;
+	*d = s->v[--s->n];
+	return 0;
+}
+
+int netseg_id_cidr(struct netseg_idstore *s, const char *cidr, __u32 *id)
+{
+	struct netseg_iddef d = {};
+	struct netseg_iddef *e = netseg_id_by_name(s, cidr);
+	int r;
+
+	if (e) {
+		*id = e->id;
+		return 0;
+	}
+	if (strlen(cidr) >= sizeof(d.cidrs[0]))
+		return -EINVAL;
+	snprintf(d.name, sizeof(d.name), "%s", cidr);
+	strcpy(d.cidrs[0], cidr);
+	d.ncidrs = 1;
+	d.cidr_only = true;
+	d.id = s->next_cidr_id++;
+	r = push(s, &d);
+	if (!r)
+		*id = d.id;
+	return r;
+}
+
+__u32 netseg_id_flags(const struct netseg_iddef *d)
+{
+	__u32 f = 0;
+
+	if (d->nifaces || d->ncgroups)
+		f |= NETSEG_IDF_ENDPOINT;
+	if (d->audit)
+		f |= NETSEG_IDF_AUDIT;
+	return f;
+}
+
+/* ----------------------------------------------------------------- JSON */
+
+/* Selector arrays differ in width: walk them by stride. */
+static cJSON *str_array(const char *base, unsigned int n, size_t stride)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (unsigned int i = 0; a && i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(base + i * stride));
+	return a;
+}
+
+cJSON *netseg_iddef_to_json(const struct netseg_iddef *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", d->name);
+	cJSON_AddNumberToObject(o, "id", d->id);
+	cJSON_AddBoolToObject(o, "audit", d->audit);
+	if (d->cidr_only)
+		cJSON_AddBoolToObject(o, "cidr_identity", true);
+	cJSON_AddItemToObject(o, "ifaces", str_array(d->ifaces[0], d->nifaces,
+						     sizeof(d->ifaces[0])));
+	cJSON_AddItemToObject(o, "cgroups", str_array(d->cgroups[0], d->ncgroups,
+						      sizeof(d->cgroups[0])));
+	cJSON_AddItemToObject(o, "cidrs", str_array(d->cidrs[0], d->ncidrs,
+						    sizeof(d->cidrs[0])));
+	return o;
+}
+
+cJSON *netseg_idstore_to_json(const struct netseg_idstore *s)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+
+	cJSON_AddNumberToObject(o, "next_id", s->next_id);
+	cJSON_AddNumberToObject(o, "next_cidr_id", s->next_cidr_id);
+	for (size_t i = 0; i < s->n; i++)
+		cJSON_AddItemToArray(a, netseg_iddef_to_json(&s->v[i]));
+	cJSON_AddItemToObject(o, "identities", a);
+	return o;
+}
+
+int netseg_json_strs(const cJSON *arr, char *out, size_t stride, size_t width,
+		     unsigned int max, unsigned int *n)
+{
+	const cJSON *it;
+
+	*n = 0;
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it) || *n >= max ||
+		    strlen(it->valuestring) >= width)
+			return -EINVAL;
+		strcpy(out + (*n)++ * stride, it->valuestring);
+	}
+	return 0;
+}
+
+int netseg_iddef_from_json(const cJSON *o, struct netseg_iddef *d)
+{
+	const cJSON *name = cJSON_GetObjectItem(o, "name");
+	const cJSON *id = cJSON_GetObjectItem(o, "id");
+
+	memset(d, 0, sizeof(*d));
+	if (!cJSON_IsString(name) || strlen(name->valuestring) >= NETSEG_NAME_MAX)
+		return -EINVAL;
+	strcpy(d->name, name->valuestring);
+	d->id = cJSON_IsNumber(id) ? (__u32)id->valuedouble : 0;
+	d->audit = cJSON_IsTrue(cJSON_GetObjectItem(o, "audit"));
+	d->cidr_only = cJSON_IsTrue(cJSON_GetObjectItem(o, "cidr_identity"));
+	if (netseg_json_strs(cJSON_GetObjectItem(o, "ifaces"), d->ifaces[0],
+			     sizeof(d->ifaces[0]), sizeof(d->ifaces[0]),
+			     NETSEG_SEL_MAX, &d->nifaces) ||
+	    netseg_json_strs(cJSON_GetObjectItem(o, "cgroups"), d->cgroups[0],
+			     sizeof(d->cgroups[0]), sizeof(d->cgroups[0]),
+			     NETSEG_SEL_MAX, &d->ncgroups) ||
+	    netseg_json_strs(cJSON_GetObjectItem(o, "cidrs"), d->cidrs[0],
+			     sizeof(d->cidrs[0]), sizeof(d->cidrs[0]),
+			     NETSEG_SEL_MAX, &d->ncidrs))
+		return -EINVAL;
+	return 0;
+}
+
+int netseg_idstore_from_json(struct netseg_idstore *s, const cJSON *o,
+			     struct netseg_err *err)
+{
+	const cJSON *it, *arr = cJSON_GetObjectItem(o, "identities");
+	struct netseg_iddef d;
+	int r;
+
+	netseg_idstore_init(s);
+	if (cJSON_IsNumber(cJSON_GetObjectItem(o, "next_id")))
+		s->next_id = cJSON_GetObjectItem(o, "next_id")->valuedouble;
+	if (cJSON_IsNumber(cJSON_GetObjectItem(o, "next_cidr_id")))
+		s->next_cidr_id = cJSON_GetObjectItem(o, "next_cidr_id")->valuedouble;
+	cJSON_ArrayForEach(it, arr) {
+		if (netseg_iddef_from_json(it, &d) || !d.id)
+			return netseg_err_set(err, 0, "bad identity entry in state");
+		r = push(s, &d);
+		if (r)
+			return r;
+	}
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The identity store: names, numeric ids and selectors (DESIGN §2), plus
+ * the CIDR identities the daemon creates for CIDR selectors in rules.
+ * Pure data: the daemon turns it into map entries.
+ */
+#ifndef NETSEG_IDENTITY_H
+#define NETSEG_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <netseg/abi.h>
+
+#include "errors.h"
+
+#define NETSEG_NAME_MAX		64	/* identity names incl. NUL */
+#define NETSEG_SEL_MAX		16	/* selectors of one kind per identity */
+#define NETSEG_PATH_MAX		256	/* cgroup paths incl. NUL */
+/* CIDR identities live in their own range, far above user identities. */
+#define NETSEG_ID_CIDR_MIN	(1U << 24)
+
+struct cJSON;
+
+struct netseg_iddef {
+	char name[NETSEG_NAME_MAX];
+	__u32 id;
+	bool audit;
+	bool cidr_only;		/* created for a CIDR selector in a rule */
+	unsigned int nifaces, ncgroups, ncidrs;
+	char ifaces[NETSEG_SEL_MAX][32];		/* fnmatch globs */
+	char cgroups[NETSEG_SEL_MAX][NETSEG_PATH_MAX];
+	char cidrs[NETSEG_SEL_MAX][64];			/* canonical CIDR text */
+};
+
+struct netseg_idstore {
+	struct netseg_iddef *v;
+	size_t n, cap;
+	__u32 next_id;		/* next user identity id */
+	__u32 next_cidr_id;	/* next CIDR identity id */
+};
+
+void netseg_idstore_init(struct netseg_idstore *s);
+void netseg_idstore_free(struct netseg_idstore *s);
+int netseg_idstore_copy(struct netseg_idstore *dst, const struct netseg_idstore *src);
+
+struct netseg_iddef *netseg_id_by_name(const struct netseg_idstore *s, const char *name);
+struct netseg_iddef *netseg_id_by_id(const struct netseg_idstore *s, __u32 id);
+/* Name of an id, including the reserved ones; "id:N" if unknown. */
+const char *netseg_id_name(const struct netseg_idstore *s, __u32 id, char *buf,
+			   size_t len);
+
+/* Validates the definition (name, globs, paths, CIDRs) and adds it with a
+ * fresh id.  -EEXIST if the name is taken, -EINVAL with err filled. */
+int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def,
+		  struct netseg_err *err);
+int netseg_id_remove(struct netseg_idstore *s, const char *name);
+/* The CIDR identity for a canonical CIDR, created if needed. */
+int netseg_id_cidr(struct netseg_idstore *s, const char *cidr, __u32 *id);
+
+/* Flags for the identity map: endpoints are default-deny. */
+__u32 netseg_id_flags(const struct netseg_iddef *d);
+
+/* Parses "198.18.0.0/15" or "fd00::/8" into family/addr/plen; canonical
+ * text (host bits must be zero) into canon if not NULL. */
+int netseg_cidr_parse(const char *text, int *family, __u8 addr[16], int *plen,
+		      char *canon, size_t canon_len);
+
+struct cJSON *netseg_idstore_to_json(const struct netseg_idstore *s);
+int netseg_idstore_from_json(struct netseg_idstore *s, const struct cJSON *arr,
+			     struct netseg_err *err);
+struct cJSON *netseg_iddef_to_json(const struct netseg_iddef *d);
+/* Validation of names/paths/CIDRs is left to netseg_id_add. */
+int netseg_iddef_from_json(const struct cJSON *o, struct netseg_iddef *d);
+/* A JSON array of strings into fixed-width slots; -EINVAL if any doesn't fit. */
+int netseg_json_strs(const struct cJSON *arr, char *out, size_t stride,
+		     size_t width, unsigned int max, unsigned int *n);
+
+#endif
