@@ -57,7 +57,7 @@ all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
 	libcjson-dev libssl-dev iproute2 iputils-ping socat nftables iptables \
-	gnuplot-nox rsyslog perl procps util-linux
+	gnuplot-nox rsyslog perl procps util-linux bc
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \

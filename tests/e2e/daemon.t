@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# netsegd end to end (issue: policy, daemon, atomic apply): in a node
+# namespace with its own bpffs, real TCP between pod namespaces; rules
+# survive a restart and a kill -9, and stay enforced while no daemon runs.
+# Bad input is refused with a clear message and changes nothing.
+. "$(dirname "$0")/../lib/netns.sh"
+need_root
+make_node
+make_pod frontend 1
+make_pod api 2
+serve api tcp 443
+serve api tcp 8080
+wait_port api 443 && wait_port api 8080 || bail "servers didn't start"
+API=198.18.2.2
+
+start_daemon; ok $? "netsegd starts in the node namespace"
+ctl identity add frontend --iface "$(pod_if frontend)" --cidr 198.18.1.2/32 >/dev/null
+ok $? "identity frontend (interface + its /32)"
+ctl identity add api --iface "$(pod_if api)" --cidr 198.18.2.2/32 >/dev/null
+ok $? "identity api"
+
+! reach frontend $API 443; ok $? "default deny: frontend -> api:443 blocked before any rule"
+ctl allow 'frontend->api:443' >/dev/null; ok $? "allow frontend->api:443"
+reach frontend $API 443; ok $? "frontend -> api:443 connects"
+! reach frontend $API 8080; ok $? "frontend -> api:8080 still blocked"
+! reach api 198.18.1.2 443; ok $? "api -> frontend blocked (rules are directional)"
+
+rev=$(ctl -o json status | grep -o '"revision": *[0-9]*' | grep -o '[0-9]*$')
+list_before=$(ctl list)
+
+# ---- bad input: each refused, message checked, nothing changed
+check_refused() {	# check_refused EXPECTED-EXIT PATTERN DESCRIPTION -- ARGS...
+	local want=$1 pat=$2 what=$3; shift 4
+	local out st
+	out=$(ctl "$@" 2>&1); st=$?
+	[ "$st" -eq "$want" ] && grep -q -- "$pat" <<<"$out"
+	ok $? "$what (exit $st: $(head -1 <<<"$out"))"
+}
+check_refused 1 'did you mean "frontend"' "unknown identity suggests a name" -- allow 'frontnd->api:443'
+check_refused 1 'out of range' "port 0 refused" -- allow 'frontend->api:0'
+check_refused 1 'out of range' "port 70000 refused" -- allow 'frontend->api:70000'
+check_refused 1 'revers\|greater\|before' "reversed range refused" -- allow 'frontend->api:9000-8000'
+check_refused 1 'CIDR\|address\|prefix' "bad CIDR refused" -- allow 'frontend->198.18.0.0/33:443'
+check_refused 1 'protocol' "unknown protocol refused" -- allow 'frontend->api:gre/1'
+check_refused 1 'ICMP type' "ICMP type > 255 refused" -- allow 'frontend->api:icmp/256'
+check_refused 1 'icmp' "ports on icmp refused" -- allow 'frontend->api:icmp/8,9'
+check_refused 1 'no rule' "remove of a missing id refused" -- remove 999
+printf 'allow frontend->api:70000\nallow frontend->api:80\ndeny frontend->nosuch:22\nallow frontend->api:icmp/300\n' >"$T/bad.rules"
+out=$(ctl apply -f "$T/bad.rules" 2>&1); st=$?
+n=$(grep -c "bad.rules:[0-9]*:[0-9]*:" <<<"$out")
+[ $st -eq 1 ] && [ "$n" -eq 2 ]
+ok $? "a rules file with syntax errors reports each with file:line:col ($n found) and applies nothing"
+printf 'allow frontend->api:443\nallow frontend->nosuch:22\n' >"$T/unknown.rules"
+out=$(ctl apply -f "$T/unknown.rules" 2>&1); st=$?
+[ $st -eq 1 ] && grep -q nosuch <<<"$out"
+ok $? "a rules file naming an unknown identity is refused whole"
+check_refused 1 'revision' "--expect-revision mismatch refused" -- apply -f "$T/unknown.rules" --expect-revision 12345
+out=$(ctl allow 'frontend->api:443' 2>&1); st=$?
+[ $st -eq 0 ] && grep -q '1' <<<"$out"
+ok $? "duplicate rule is idempotent and returns the existing id"
+[ "$(ctl list)" = "$list_before" ]; ok $? "rule list unchanged after all bad input"
+rev2=$(ctl -o json status | grep -o '"revision": *[0-9]*' | grep -o '[0-9]*$')
+[ "$rev" = "$rev2" ]; ok $? "revision unchanged after all bad input ($rev)"
+
+# ---- control socket abuse
+sock="$T/run/netsegd.sock"
+reply=$(echo 'this is not json' | nsx "$NODE" timeout 2 socat - "UNIX-CONNECT:$sock")
+grep -q '"ok":false' <<<"$reply"; ok $? "non-JSON request gets an error reply"
+head -c 5000000 /dev/zero | tr '\0' 'x' | nsx "$NODE" timeout 5 socat -t2 - "UNIX-CONNECT:$sock" >"$T/big.out" 2>/dev/null
+grep -q 'longer than' "$T/big.out"; ok $? "oversized request gets an error reply"
+printf '{"cmd":"sta' | nsx "$NODE" timeout 2 socat - "UNIX-CONNECT:$sock" >/dev/null 2>&1
+ctl status >/dev/null; ok $? "daemon alive after half-sent, oversized and garbage requests"
+chmod 0666 "$sock"
+out=$(nsx "$NODE" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$NETSEGCTL" -s "$sock" list 2>&1); st=$?
+[ $st -ne 0 ] && grep -qi 'permission denied' <<<"$out"
+ok $? "a non-root, non-netseg user is refused by SO_PEERCRED ($out)"
+chmod 0660 "$sock"
+
+# ---- restart: rules listed and enforced, no gap
+stop_daemon TERM
+reach frontend $API 443; ok $? "no daemon (SIGTERM): allowed flow still passes"
+! reach frontend $API 8080; ok $? "no daemon (SIGTERM): denied flow still blocked"
+start_daemon; ok $? "netsegd restarts"
+grep -q 'frontend -> api:tcp/443' <<<"$(ctl list)"; ok $? "rule still listed after restart"
+reach frontend $API 443; ok $? "still allowed after restart"
+! reach frontend $API 8080; ok $? "still denied after restart"
+
+# ---- kill -9 with a long-lived connection open
+nsx "$(pod_ns frontend)" timeout 20 socat -T15 - "TCP:$API:443" </dev/null >"$T/long.out" 2>&1 &
+stop_daemon KILL
+reach frontend $API 443; ok $? "after kill -9: allowed flow passes"
+! reach frontend $API 8080; ok $? "after kill -9: denied flow blocked"
+start_daemon; ok $? "netsegd starts after kill -9"
+grep -q 'frontend -> api:tcp/443' <<<"$(ctl list)"; ok $? "rule listed after kill -9"
+reach frontend $API 443; ok $? "enforced after kill -9 + restart"
+
+# ---- removing the allow rule cuts it; trace explains
+ctl trace frontend api tcp/443 | grep -q 'allow'; ok $? "trace: frontend api tcp/443 allowed by its rule"
+ctl remove 'frontend->api:443' >/dev/null; ok $? "remove the rule by its text"
+! reach frontend $API 443; ok $? "frontend -> api:443 blocked again"
+ctl trace frontend api tcp/443 | grep -q 'default'; ok $? "trace: now default deny"
+
+stop_daemon TERM
+nsx "$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" --bpffs "$T/bpf/netseg" --cleanup >/dev/null 2>&1
+ok $? "netsegd --cleanup"
+[ -z "$(ls -A "$T/bpf" 2>/dev/null)" ]; ok $? "nothing left pinned after --cleanup"
+reach frontend $API 8080; ok $? "after --cleanup nothing is enforced"
+done_testing

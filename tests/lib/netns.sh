@@ -1,0 +1,139 @@
+# shellcheck shell=bash
+# Helpers for the e2e tier: TAP output, per-run names, namespaces, pods,
+# a private bpffs, netsegd in the node namespace, and cleanup that runs
+# even when a test fails.  Traffic stays inside namespaces made here, on
+# 198.18.0.0/15 and fd00::/8.
+
+NS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+NETSEGD="$NS_TOP/agentd/netsegd"
+NETSEGCTL="$NS_TOP/ctl/netsegctl"
+RUN="$$$(printf '%04x' $((RANDOM)))"
+T=$(mktemp -d "/tmp/netseg-e2e-$RUN.XXXX")
+NODE="nsnode-$RUN"
+NETNSES=()
+TAP_N=0
+TAP_FAILED=0
+DAEMON_PID=
+
+ok() {	# ok COND-EXIT-STATUS DESCRIPTION
+	local st=$1; shift
+	TAP_N=$((TAP_N + 1))
+	if [ "$st" -eq 0 ]; then
+		echo "ok $TAP_N - $*"
+	else
+		echo "not ok $TAP_N - $*"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+	return "$st"
+}
+diag() { echo "# $*"; }
+bail() { echo "Bail out! $*"; exit 255; }
+done_testing() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || bail "needs root (network namespaces, BPF)"
+	[ -x "$NETSEGD" ] && [ -x "$NETSEGCTL" ] || bail "build first: make"
+	for t in ip socat timeout; do
+		command -v $t >/dev/null || bail "missing $t: run 'make deps'"
+	done
+}
+
+cleanup() {
+	local st=$?
+	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null
+	for p in $(cat "$T"/*.pid 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	for ns in "${NETNSES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	mountpoint -q "$T/bpf" && umount "$T/bpf"
+	rm -rf "$T"
+	exit $st
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# A node namespace with forwarding on, and a private bpffs on $T/bpf that
+# outlives each daemon process (pins must survive restarts).
+make_node() {
+	ip netns add "$NODE" && NETNSES+=("$NODE")
+	nsx "$NODE" ip link set lo up
+	nsx "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	mkdir -p "$T/bpf" "$T/state" "$T/run"
+	mount -t bpf bpf "$T/bpf"
+}
+
+# make_pod NAME INDEX: netns pod-NAME-$RUN, veth "v<NAME>-$RUN" on the node
+# (alias netseg:NAME), 198.18.INDEX.2/32 and fd00::INDEX:2/128, /32 routes.
+make_pod() {
+	local name=$1 i=$2 ns="pod-$1-$RUN" host="v$1${RUN:0:6}"
+	ip netns add "$ns" && NETNSES+=("$ns")
+	nsx "$NODE" ip link add "$host" type veth peer name eth0 netns "$ns"
+	nsx "$NODE" ip link set "$host" alias "netseg:$name" up
+	nsx "$NODE" ip addr add 198.18.0.1/32 dev "$host"
+	nsx "$NODE" ip -6 addr add fd00::1/128 dev "$host" nodad
+	nsx "$NODE" ip route add "198.18.$i.2/32" dev "$host"
+	nsx "$NODE" ip -6 route add "fd00::$i:2/128" dev "$host"
+	nsx "$ns" ip link set lo up
+	nsx "$ns" ip link set eth0 up
+	nsx "$ns" ip addr add "198.18.$i.2/32" dev eth0
+	nsx "$ns" ip -6 addr add "fd00::$i:2/128" dev eth0 nodad
+	nsx "$ns" ip route add 198.18.0.1/32 dev eth0
+	nsx "$ns" ip route add default via 198.18.0.1 dev eth0
+	nsx "$ns" ip -6 route add fd00::1/128 dev eth0
+	nsx "$ns" ip -6 route add default via fd00::1 dev eth0
+	eval "POD_NS_$name=$ns POD_IF_$name=$host"
+}
+pod_ns() { local v="POD_NS_$1"; echo "${!v}"; }
+pod_if() { local v="POD_IF_$1"; echo "${!v}"; }
+
+start_daemon() {
+	nsx "$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
+		--bpffs "$T/bpf/netseg" "$@" 2>>"$T/netsegd.log" &
+	DAEMON_PID=$!
+	for _ in $(seq 50); do
+		[ -S "$T/run/netsegd.sock" ] && ctl status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$T/netsegd.log" >&2
+	return 1
+}
+stop_daemon() {	# stop_daemon [SIGNAL]
+	[ -n "$DAEMON_PID" ] || return 0
+	kill -"${1:-TERM}" "$DAEMON_PID" 2>/dev/null
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+	rm -f "$T/run/netsegd.sock"
+}
+ctl() { nsx "$NODE" "$NETSEGCTL" -s "$T/run/netsegd.sock" "$@"; }
+
+# serve POD PROTO PORT: a bounded echo server in the pod (killed at cleanup).
+serve() {
+	local ns; ns=$(pod_ns "$1")
+	local addr=TCP-LISTEN; [ "$2" = udp ] && addr=UDP-RECVFROM
+	[ "$2" = tcp6 ] && addr=TCP6-LISTEN
+	[ "$2" = udp6 ] && addr=UDP6-RECVFROM
+	nsx "$ns" timeout 600 socat "$addr:$3,fork,reuseaddr" SYSTEM:'echo pong' \
+		>/dev/null 2>&1 &
+	echo $! >> "$T/servers.pid"
+}
+wait_port() {	# wait_port POD PORT
+	local ns; ns=$(pod_ns "$1")
+	for _ in $(seq 50); do
+		nsx "$ns" ss -ltn | grep -q ":$2 " && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# reach FROM-POD ADDR PORT [tcp|udp|tcp6|udp6]: exit 0 when "pong" came back.
+reach() {
+	local ns; ns=$(pod_ns "$1")
+	local proto=${4:-tcp} out
+	case $proto in
+	tcp) out=$(nsx "$ns" timeout 2 socat -T1 - "TCP:$2:$3,connect-timeout=1" </dev/null 2>/dev/null) ;;
+	tcp6) out=$(nsx "$ns" timeout 2 socat -T1 - "TCP6:[$2]:$3,connect-timeout=1" </dev/null 2>/dev/null) ;;
+	udp) out=$(echo ping | nsx "$ns" timeout 2 socat -T1 - "UDP:$2:$3" 2>/dev/null) ;;
+	udp6) out=$(echo ping | nsx "$ns" timeout 2 socat -T1 - "UDP6:[$2]:$3" 2>/dev/null) ;;
+	esac
+	[ "$out" = pong ]
+}
