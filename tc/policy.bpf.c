@@ -37,8 +37,9 @@ static __always_inline int tc_run(struct __sk_buff *skb, __u8 hook)
 	c.pos = (void *)(long)skb->data;
 	c.end = (void *)(long)skb->data_end;
 	p.len = skb->len;
+	/* A cut VLAN header is as malformed as a cut IP header. */
 	if (parse_eth(&c, &proto) < 0)
-		return TC_ACT_SHOT;	/* shorter than an Ethernet header */
+		return drop_reason(&h, &p, NETSEG_REASON_MALFORMED), TC_ACT_SHOT;
 	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
 		return netseg_pass_non_ip(p.len) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 	r = parse_l3(&c, proto, &p);

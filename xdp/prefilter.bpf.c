@@ -46,8 +46,9 @@ int netseg_xdp_prefilter(struct xdp_md *ctx)
 	c.pos = (void *)(long)ctx->data;
 	c.end = (void *)(long)ctx->data_end;
 	p.len = c.end - c.pos;
+	/* A cut VLAN header is as malformed as a cut IP header. */
 	if (parse_eth(&c, &proto) < 0)
-		return XDP_DROP;
+		return drop_reason(&h, &p, NETSEG_REASON_MALFORMED), XDP_DROP;
 	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
 		return netseg_pass_non_ip(p.len) ? XDP_DROP : XDP_PASS;
 	r = parse_l3(&c, proto, &p);

@@ -162,6 +162,21 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 }
 
 /*
+ * The port the flow's originator asked for: for a reply that is the
+ * packet's source port, or the echo request type for an echo reply.
+ */
+static __always_inline __be16 flow_policy_port(const struct netseg_pkt *p, __u8 dir)
+{
+	if (dir != NETSEG_DIR_REPLY)
+		return p->policy_port;
+	if (p->proto == IPPROTO_ICMP)
+		return bpf_htons(NETSEG_ICMP_ECHO << 8);
+	if (p->proto == IPPROTO_ICMPV6)
+		return bpf_htons(NETSEG_ICMP6_ECHO << 8);
+	return p->sport;
+}
+
+/*
  * The policy changed since this flow was decided: decide again for its
  * originator (identities re-resolved, in flow order) and remember it.
  */
@@ -171,6 +186,7 @@ static __always_inline int ct_redecide(struct netseg_hook_ctx *h, __u8 hook,
 {
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = {};
+	struct netseg_pkt fp;
 	__u32 src, dst, t;
 
 	src = resolve_src(h, hook, p);
@@ -182,7 +198,10 @@ static __always_inline int ct_redecide(struct netseg_hook_ctx *h, __u8 hook,
 		src = dst;
 		dst = t;
 	}
-	policy_decide(src, dst, p, &d);
+	/* Look the flow up as its originator opened it. */
+	fp.proto = p->proto;
+	fp.policy_port = flow_policy_port(p, dir);
+	policy_decide(src, dst, &fp, &d);
 	count_stat(NETSEG_STAT_CT_REDECIDE, 0);
 	e->generation = h->cfg->generation;
 	e->verdict = d.verdict;

@@ -163,8 +163,9 @@ static __always_inline int parse_ipv6_ext(struct netseg_cursor *c,
 	struct netseg_ipv6_frag *f;
 	__u16 off;
 
+	/* One more round than headers skipped: the last finds the L4 header. */
 #pragma unroll
-	for (int i = 0; i < NETSEG_IPV6_EXT_MAX; i++) {
+	for (int i = 0; i <= NETSEG_IPV6_EXT_MAX; i++) {
 		switch (next) {
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_ROUTING:
@@ -173,10 +174,10 @@ static __always_inline int parse_ipv6_ext(struct netseg_cursor *c,
 			o = c->pos;
 			if ((void *)(o + 1) > c->end)
 				return NETSEG_PARSE_MALFORMED;
-			next = o->nexthdr;
 			/* AH counts 4-byte units minus 2, the others 8-byte. */
 			c->pos += next == IPPROTO_AH ? (o->hdrlen + 2) * 4 :
 						       (o->hdrlen + 1) * 8;
+			next = o->nexthdr;
 			break;
 		case IPPROTO_FRAGMENT:
 			f = c->pos;
@@ -287,7 +288,8 @@ static __always_inline int parse_l4(struct netseg_cursor *c,
 	switch (p->proto) {
 	case IPPROTO_TCP:
 		th = c->pos;
-		if ((void *)(th + 1) > c->end || th->doff < 5)
+		if ((void *)(th + 1) > c->end || th->doff < 5 ||
+		    c->pos + th->doff * 4 > c->end)
 			return NETSEG_PARSE_MALFORMED;
 		flags = ((__u8 *)th)[13];
 		p->tcp_flags = flags;
