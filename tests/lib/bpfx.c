@@ -351,6 +351,8 @@ bool bpfx_event_matches_flow(const struct netseg_event *e, const struct pkt_flow
 	if (e->family != (f->af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET) ||
 	    e->proto != f->proto || e->hook != hook)
 		return false;
+	if (e->reason == NETSEG_REASON_MALFORMED || e->reason == NETSEG_REASON_IMPOSSIBLE)
+		return true;
 	if (icmp)
 		return e->icmp_type == f->icmp_type && e->icmp_code == f->icmp_code;
 	if (f->proto == IPPROTO_TCP && e->tcp_flags != f->tcp_flags)

@@ -171,7 +171,10 @@ struct bpfx_row {
 	bool keep_ct;		/* continues an earlier row's flow: no CT flush */
 };
 
-/* Checks an event's packet fields against the flow that caused it. */
+/*
+ * Checks an event's packet fields against the flow that caused it.  Drops
+ * for MALFORMED/IMPOSSIBLE headers stop parsing early: addresses only.
+ */
 bool bpfx_event_matches_flow(const struct netseg_event *e, const struct pkt_flow *f,
 			     int hook);
 
@@ -210,12 +213,16 @@ static inline bool bpfx_row_run(struct bpfx *x, const struct bpfx_row *row,
 	}
 	if (!row->ev)
 		return good;
-	if (!bpfx_expect_event(row->desc, res, row->ev, row->reason, row->rule,
-			       row->src, row->dst))
-		return false;
-	if (!bpfx_event_matches_flow(&res->ev[0], &row->f, hook)) {
-		diag("  ^ event packet fields don't match the frame");
-		bpfx_diag_event(&res->ev[0]);
+	if (!ok(res->nev == 1 &&
+			bpfx_event_is(&res->ev[0], row->ev, row->reason, row->rule,
+				      row->src, row->dst) &&
+			bpfx_event_matches_flow(&res->ev[0], &row->f, hook),
+		"%s: event", row->desc)) {
+		diag("  want 1 event type=%u reason=%u rule=%u src_id=%u dst_id=%u "
+		     "with the frame's addresses/ports, got %zu", row->ev, row->reason,
+		     row->rule, row->src, row->dst, res->nev);
+		for (size_t i = 0; i < res->nev; i++)
+			bpfx_diag_event(&res->ev[i]);
 		return false;
 	}
 	return good;
