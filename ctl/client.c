@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One request, one reply over the control socket, and what each failure
+ * means to the user: the exit code and one clear message.
+ */
+#define _GNU_SOURCE /* vasprintf */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "ctlproto.h"
+#include "log.h"
+#include "netsegctl.h"
+#include "output.h"
+
+/* A daemon that accepted but never answers must not hang scripts; a
+ * large apply compiles in well under a second, so this is generous. */
+#define CTL_REPLY_TIMEOUT_S	60
+
+cJSON *req_new(const char *name)
+{
+	cJSON *req = cJSON_CreateObject();
+
+	if (req && !cJSON_AddStringToObject(req, "cmd", name)) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	return req;
+}
+
+int proto_err(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	p_err("malformed reply from netsegd: %s", msg ? msg : "out of memory");
+	free(msg);
+	return -EPROTO;
+}
+
+static int unreachable(int err)
+{
+	const char *hint = "is it running? start it with 'systemctl start netsegd' or 'netsegd'";
+
+	if (err == EACCES || err == EPERM)
+		hint = "run as root or as a member of group 'netseg'";
+	p_err("can't reach netsegd at %s: %s (%s)", ctl.sock, strerror(err), hint);
+	return CTL_EXIT_UNREACHABLE;
+}
+
+static int io_failed(int err)
+{
+	if (err == ECONNRESET)
+		p_err("netsegd at %s closed the connection without replying", ctl.sock);
+	else if (err == EPROTO)
+		p_err("malformed reply from netsegd: not a JSON object on one line");
+	else if (err == EMSGSIZE)
+		p_err("netsegd's reply is longer than the protocol's limit (%u bytes)",
+		      NETSEG_CTL_MAX_MSG);
+	else if (err == EAGAIN || err == EWOULDBLOCK)
+		p_err("netsegd at %s didn't reply within %d s", ctl.sock,
+		      CTL_REPLY_TIMEOUT_S);
+	else
+		p_err("talking to netsegd at %s: %s", ctl.sock, strerror(err));
+	return CTL_EXIT_INTERNAL;
+}
+
+/* The request as it will travel: refused here when the daemon would
+ * have to drop it for its size (a huge rule file). */
+static int check_request(const cJSON *req)
+{
+	char *s = cJSON_PrintUnformatted(req);
+	size_t len;
+
+	if (!s)
+		return -ENOMEM;
+	len = strlen(s);
+	pr_debug("request: %s", s);
+	cJSON_free(s);
+	if (len + 1 > NETSEG_CTL_MAX_MSG) {
+		p_err("the request is %zu bytes, more than the control protocol's limit of %u",
+		      len + 1, NETSEG_CTL_MAX_MSG);
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static int exchange(int fd, const cJSON *req, cJSON **reply)
+{
+	struct timeval tv = { .tv_sec = CTL_REPLY_TIMEOUT_S };
+	int err;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		return -errno;
+	err = netseg_ctl_send(fd, req);
+	if (!err)
+		err = netseg_ctl_recv(fd, reply);
+	return err;
+}
+
+/* An "ok": false reply: its kind says whose fault it is. */
+static int refused(cJSON *reply)
+{
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(reply, "kind");
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "error");
+	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(reply, "errors");
+	const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
+	const char **v = NULL;
+	const cJSON *e;
+	size_t n = 0;
+	int code;
+
+	if (!strcmp(k, "rejected"))
+		code = CTL_EXIT_REJECTED;
+	else if (!strcmp(k, "usage"))
+		code = CTL_EXIT_USAGE;
+	else
+		code = CTL_EXIT_INTERNAL;
+	if (!cJSON_IsString(err)) {
+		proto_err("\"ok\" is false but there is no \"error\" message");
+		return CTL_EXIT_INTERNAL;
+	}
+	if (out_json()) {
+		cJSON_DeleteItemFromObjectCaseSensitive(reply, "ok");
+		print_json(reply);
+		return code;
+	}
+	if (cJSON_IsArray(errs))
+		v = calloc(cJSON_GetArraySize(errs) + 1, sizeof(*v));
+	if (v)
+		cJSON_ArrayForEach(e, errs)
+			if (cJSON_IsString(e))
+				v[n++] = e->valuestring;
+	p_err_list(err->valuestring, v, n);
+	free(v);
+	return code;
+}
+
+static int check_reply(cJSON *reply)
+{
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(reply, "ok");
+
+	if (!cJSON_IsObject(reply)) {
+		proto_err("not a JSON object");
+		return CTL_EXIT_INTERNAL;
+	}
+	if (!cJSON_IsBool(ok)) {
+		proto_err("no \"ok\": true or false");
+		return CTL_EXIT_INTERNAL;
+	}
+	return cJSON_IsTrue(ok) ? CTL_EXIT_OK : refused(reply);
+}
+
+int ctl_call(const cJSON *req, cJSON **reply)
+{
+	int fd, err, code;
+
+	*reply = NULL;
+	err = check_request(req);
+	if (err)
+		return err == -EMSGSIZE ? CTL_EXIT_REJECTED : CTL_EXIT_INTERNAL;
+	fd = netseg_ctl_connect(ctl.sock);
+	if (fd < 0)
+		return unreachable(-fd);
+	err = exchange(fd, req, reply);
+	close(fd);
+	if (err)
+		return io_failed(-err);
+	if (ctl.verbose) {
+		char *s = cJSON_PrintUnformatted(*reply);
+
+		pr_debug("reply: %s", s ? s : "(out of memory)");
+		cJSON_free(s);
+	}
+	code = check_reply(*reply);
+	if (code) {
+		cJSON_Delete(*reply);
+		*reply = NULL;
+	}
+	return code;
+}
+
+int ctl_print(cJSON *reply, reply_printer print)
+{
+	int ret;
+
+	if (out_json()) {
+		cJSON_DeleteItemFromObjectCaseSensitive(reply, "ok");
+		ret = print_json(reply);
+	} else {
+		ret = print(reply);
+	}
+	if (ret == -ENOMEM)
+		p_err("out of memory");
+	return ret ? CTL_EXIT_INTERNAL : CTL_EXIT_OK;
+}
+
+int ctl_run(cJSON *req, reply_printer print)
+{
+	cJSON *reply = NULL;
+	int code;
+
+	if (!req) {
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
+	code = ctl_call(req, &reply);
+	cJSON_Delete(req);
+	if (!code)
+		code = ctl_print(reply, print);
+	cJSON_Delete(reply);
+	return code;
+}

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * apply -f FILE [--dry-run] [--expect-revision N]
+ * diff -f FILE
+ *
+ * The file is read here and sent whole, with its name as given, so the
+ * daemon's errors read "FILE:line:col: ..." like a compiler's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "ctlproto.h"
+#include "netsegctl.h"
+#include "output.h"
+
+int read_file(const char *path, char **bufp, size_t *lenp)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = NULL, *nb;
+	int fd, err = 0;
+	ssize_t r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (!buf || len + 1 >= cap) {
+			nb = realloc(buf, buf ? (cap *= 2) : cap);
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			err = r < 0 ? -errno : 0;
+			break;
+		}
+		len += r;
+	}
+	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+struct file_args {
+	const char *file;
+	bool dry_run;
+	bool has_rev;
+	uint64_t rev;
+};
+
+/* The value of --expect-revision: 1 (a flag was taken) or -EINVAL. */
+static int set_rev(struct file_args *a, const char *s)
+{
+	char *end;
+
+	errno = 0;
+	a->rev = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || errno || *end) {
+		usage_err("--expect-revision needs a revision number, not '%s'", s);
+		return -EINVAL;
+	}
+	a->has_rev = true;
+	return 1;
+}
+
+/* -f FILE plus, for apply, --dry-run and --expect-revision.  0 or
+ * -EINVAL (reported). */
+static int file_args_parse(int argc, char **argv, bool apply,
+			   struct file_args *a)
+{
+	const char *val;
+	int i, ret;
+
+	for (i = 0; i < argc; i++) {
+		if (apply && !strcmp(argv[i], "--dry-run")) {
+			a->dry_run = true;
+			continue;
+		}
+		ret = arg_value(argc, argv, &i, "-f", &a->file);
+		if (!ret)
+			ret = arg_value(argc, argv, &i, "--file", &a->file);
+		if (!ret && apply) {
+			ret = arg_value(argc, argv, &i, "--expect-revision", &val);
+			if (ret > 0)
+				ret = set_rev(a, val);
+		}
+		if (ret < 0)
+			return ret;
+		if (!ret) {
+			usage_err("unexpected argument '%s'", argv[i]);
+			return -EINVAL;
+		}
+	}
+	if (!a->file) {
+		usage_err("missing -f FILE");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Where the first NUL is, for a message that points at it. */
+static void nul_position(const char *buf, size_t off, unsigned int *line,
+			 unsigned int *col)
+{
+	size_t i;
+
+	*line = *col = 1;
+	for (i = 0; i < off; i++) {
+		*col = buf[i] == '\n' ? 1 : *col + 1;
+		*line += buf[i] == '\n';
+	}
+}
+
+/* {"cmd": @cmd, "name": FILE, "text": content}; exit code on failure. */
+static int file_req(const char *cmd, const char *file, cJSON **reqp)
+{
+	unsigned int line, col;
+	const char *nul;
+	char *buf;
+	size_t len;
+	cJSON *req;
+	int err;
+
+	err = read_file(file, &buf, &len);
+	if (err) {
+		p_err("couldn't read %s: %s", file, strerror(-err));
+		return err == -ENOMEM ? CTL_EXIT_INTERNAL : CTL_EXIT_USAGE;
+	}
+	/* JSON strings end at a NUL here: the daemon would see less than
+	 * the file holds. */
+	nul = memchr(buf, '\0', len);
+	if (nul) {
+		nul_position(buf, nul - buf, &line, &col);
+		free(buf);
+		p_err("%s:%u:%u: the file contains a NUL byte", file, line, col);
+		return CTL_EXIT_REJECTED;
+	}
+	req = req_new(cmd);
+	if (req && (!cJSON_AddStringToObject(req, "name", file) ||
+		    !cJSON_AddStringToObject(req, "text", buf))) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	free(buf);
+	if (!req) {
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
+	*reqp = req;
+	return 0;
+}
+
+/* ------------------------------------------------------------- apply */
+
+static struct file_args apply_args;
+
+/* "added"/"removed" as counts: numbers, or the rules themselves. */
+static void count_cell(const cJSON *reply, const char *key, char *buf,
+		       size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, key);
+
+	if (cJSON_IsArray(v))
+		snprintf(buf, len, "%d", cJSON_GetArraySize(v));
+	else
+		cell_text(v, buf, len);
+}
+
+static int print_applied(const cJSON *reply)
+{
+	char rev[32], rules[32], added[32], removed[32], entries[32];
+
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "rules"), rules, sizeof(rules));
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "entries"), entries,
+		  sizeof(entries));
+	count_cell(reply, "added", added, sizeof(added));
+	count_cell(reply, "removed", removed, sizeof(removed));
+	if (apply_args.dry_run)
+		printf("dry run: %s would give %s rules (%s added, %s removed), %s policy map entries; nothing applied\n",
+		       apply_args.file, rules, added, removed, entries);
+	else
+		printf("applied %s: revision %s, %s rules (%s added, %s removed), %s policy map entries\n",
+		       apply_args.file, rev, rules, added, removed, entries);
+	return 0;
+}
+
+int do_apply(int argc, char **argv)
+{
+	struct file_args *a = &apply_args;
+	cJSON *req;
+	int code;
+
+	if (file_args_parse(argc, argv, true, a))
+		return CTL_EXIT_USAGE;
+	code = file_req("apply", a->file, &req);
+	if (code)
+		return code;
+	if (!cJSON_AddBoolToObject(req, "dry_run", a->dry_run) ||
+	    (a->has_rev && !cJSON_AddNumberToObject(req, "expect_revision", a->rev))) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	return ctl_run(req, print_applied);
+}
+
+/* -------------------------------------------------------------- diff */
+
+/* `allow frontend -> api:tcp/443 --log --comment "x"`, the .rules form. */
+static void print_rule_line(char sign, const cJSON *r)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "comment");
+	char action[16], rule[CELL_TEXT_MAX];
+	const char *s;
+
+	printf("%c ", sign);
+	if (cJSON_IsString(r)) {
+		fput_clean(r->valuestring, stdout);
+		putchar('\n');
+		return;
+	}
+	cell_text(cJSON_GetObjectItemCaseSensitive(r, "action"), action, sizeof(action));
+	cell_text(cJSON_GetObjectItemCaseSensitive(r, "rule"), rule, sizeof(rule));
+	fput_clean(action, stdout);
+	putchar(' ');
+	fput_clean(rule, stdout);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "audit")))
+		printf(" --audit");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "log")))
+		printf(" --log");
+	if (cJSON_IsString(c) && c->valuestring[0]) {
+		printf(" --comment \"");
+		for (s = c->valuestring; *s; s++)
+			printf("%s%c", *s == '"' || *s == '\\' ? "\\" : "",
+			       (unsigned char)*s < 0x20 ? '?' : *s);
+		printf("\"");
+	}
+	printf("\n");
+}
+
+static int print_diff(const cJSON *reply)
+{
+	const cJSON *added = cJSON_GetObjectItemCaseSensitive(reply, "added");
+	const cJSON *removed = cJSON_GetObjectItemCaseSensitive(reply, "removed");
+	const cJSON *r;
+
+	if (!cJSON_IsArray(added))
+		return proto_err("\"added\" is not an array");
+	if (!cJSON_IsArray(removed))
+		return proto_err("\"removed\" is not an array");
+	cJSON_ArrayForEach(r, removed)
+		print_rule_line('-', r);
+	cJSON_ArrayForEach(r, added)
+		print_rule_line('+', r);
+	if (!cJSON_GetArraySize(added) && !cJSON_GetArraySize(removed))
+		printf("no changes\n");
+	return 0;
+}
+
+int do_diff(int argc, char **argv)
+{
+	struct file_args a = { 0 };
+	cJSON *req;
+	int code;
+
+	if (file_args_parse(argc, argv, false, &a))
+		return CTL_EXIT_USAGE;
+	code = file_req("diff", a.file, &req);
+	if (code)
+		return code;
+	return ctl_run(req, print_diff);
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--audit]
+ * identity list
+ * identity remove NAME
+ * endpoint list
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "netsegctl.h"
+#include "output.h"
+
+struct ident_args {
+	const char *name;
+	cJSON *ifaces, *cgroups, *cidrs;	/* arrays owned by the request */
+	bool audit;
+};
+
+/* A selector flag at argv[*i]: 1 if it was one, 0 if not, -errno. */
+static int selector_flag(int argc, char **argv, int *i, struct ident_args *a)
+{
+	static const struct { const char *flag; size_t off; } sel[] = {
+		{ "--iface", offsetof(struct ident_args, ifaces) },
+		{ "--cgroup", offsetof(struct ident_args, cgroups) },
+		{ "--cidr", offsetof(struct ident_args, cidrs) },
+	};
+	const char *val;
+	cJSON *arr, *s;
+	size_t k;
+	int ret;
+
+	for (k = 0; k < sizeof(sel) / sizeof(sel[0]); k++) {
+		ret = arg_value(argc, argv, i, sel[k].flag, &val);
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			continue;
+		if (!*val) {
+			usage_err("%s needs a non-empty value", sel[k].flag);
+			return -EINVAL;
+		}
+		arr = *(cJSON **)((char *)a + sel[k].off);
+		s = cJSON_CreateString(val);
+		if (!s || !cJSON_AddItemToArray(arr, s)) {
+			cJSON_Delete(s);
+			return -ENOMEM;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static int ident_args_parse(int argc, char **argv, struct ident_args *a)
+{
+	int i, ret;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--audit")) {
+			a->audit = true;
+			continue;
+		}
+		ret = selector_flag(argc, argv, &i, a);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			continue;
+		if (argv[i][0] == '-') {
+			usage_err("unknown flag '%s'", argv[i]);
+			return -EINVAL;
+		}
+		if (a->name) {
+			usage_err("unexpected argument '%s' (one NAME only)", argv[i]);
+			return -EINVAL;
+		}
+		a->name = argv[i];
+	}
+	if (!a->name) {
+		usage_err("missing NAME");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void selectors_cell(const cJSON *row, char *buf, size_t len)
+{
+	static const char *const keys[] = { "ifaces", "cgroups", "cidrs" };
+	static const char *const tags[] = { "iface", "cgroup", "cidr" };
+	const cJSON *e;
+	size_t k, n = 0;
+
+	buf[0] = '\0';
+	for (k = 0; k < 3; k++)
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(row, keys[k]))
+			if (cJSON_IsString(e) && n < len)
+				n += snprintf(buf + n, len - n, "%s%s:%s", n ? " " : "",
+					      tags[k], e->valuestring);
+	if (!n)
+		snprintf(buf, len, "-");
+}
+
+static const struct out_col ident_cols[] = {
+	OUT_COL("ID", "id"),
+	OUT_COL("NAME", "name"),
+	OUT_COL("AUDIT", "audit"),
+	OUT_COL_FN("SELECTORS", selectors_cell),
+};
+
+#define NCOLS(c) (sizeof(c) / sizeof((c)[0]))
+
+static int print_added(const cJSON *reply)
+{
+	const cJSON *ident = cJSON_GetObjectItemCaseSensitive(reply, "identity");
+	char name[128], id[32], rev[32];
+
+	if (!cJSON_IsObject(ident))
+		return proto_err("\"identity\" is not an object");
+	cell_text(cJSON_GetObjectItemCaseSensitive(ident, "name"), name, sizeof(name));
+	cell_text(cJSON_GetObjectItemCaseSensitive(ident, "id"), id, sizeof(id));
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
+	printf("added identity %s (id %s, revision %s)\n", name, id, rev);
+	return 0;
+}
+
+static cJSON *ident_add_req(struct ident_args *a)
+{
+	cJSON *req = req_new("identity.add");
+
+	a->ifaces = req ? cJSON_AddArrayToObject(req, "ifaces") : NULL;
+	a->cgroups = a->ifaces ? cJSON_AddArrayToObject(req, "cgroups") : NULL;
+	a->cidrs = a->cgroups ? cJSON_AddArrayToObject(req, "cidrs") : NULL;
+	if (a->cidrs)
+		return req;
+	cJSON_Delete(req);
+	return NULL;
+}
+
+static int ident_add(int argc, char **argv)
+{
+	struct ident_args a = { 0 };
+	cJSON *req = ident_add_req(&a);
+	int ret;
+
+	if (!req) {
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
+	ret = ident_args_parse(argc, argv, &a);
+	if (!ret && (!cJSON_AddStringToObject(req, "name", a.name) ||
+		     !cJSON_AddBoolToObject(req, "audit", a.audit)))
+		ret = -ENOMEM;
+	if (ret) {
+		cJSON_Delete(req);
+		if (ret == -ENOMEM)
+			p_err("out of memory");
+		return ret == -ENOMEM ? CTL_EXIT_INTERNAL : CTL_EXIT_USAGE;
+	}
+	return ctl_run(req, print_added);
+}
+
+static int print_identities(const cJSON *reply)
+{
+	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "identities"),
+			  "identities", ident_cols, NCOLS(ident_cols));
+}
+
+static int ident_list(int argc, char **argv)
+{
+	if (no_more_args(argc, argv))
+		return CTL_EXIT_USAGE;
+	return ctl_run(req_new("identity.list"), print_identities);
+}
+
+static const char *removed_name;
+
+static int print_removed(const cJSON *reply)
+{
+	char rev[32];
+
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
+	printf("removed identity %s (revision %s)\n", removed_name, rev);
+	return 0;
+}
+
+static int ident_remove(int argc, char **argv)
+{
+	cJSON *req;
+
+	if (!argc)
+		return usage_err("missing NAME");
+	if (argv[0][0] == '-')
+		return usage_err("unknown flag '%s'", argv[0]);
+	if (no_more_args(argc - 1, argv + 1))
+		return CTL_EXIT_USAGE;
+	removed_name = argv[0];
+	req = req_new("identity.remove");
+	if (req && !cJSON_AddStringToObject(req, "name", argv[0])) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	return ctl_run(req, print_removed);
+}
+
+static const struct cmd ident_cmds[] = {
+	{ "add", ident_add,
+	  "identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--audit]" },
+	{ "list", ident_list, "identity list" },
+	{ "remove", ident_remove, "identity remove NAME" },
+	{ 0 },
+};
+
+int do_identity(int argc, char **argv)
+{
+	return cmd_select(ident_cmds, argc, argv);
+}
+
+/* ---------------------------------------------------------- endpoints */
+
+/* An interface has an ifindex, a cgroup a cgroup id: one column. */
+static void endpoint_id_cell(const cJSON *row, char *buf, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "ifindex");
+
+	if (!v)
+		v = cJSON_GetObjectItemCaseSensitive(row, "cgroup_id");
+	cell_text(v, buf, len);
+}
+
+static const struct out_col endpoint_cols[] = {
+	OUT_COL("KIND", "kind"),
+	OUT_COL("NAME", "name"),
+	OUT_COL_FN("ID", endpoint_id_cell),
+	OUT_COL("IDENTITY", "identity"),
+	OUT_COL("IPS", "ips"),
+	OUT_COL("ATTACHED", "attached"),
+};
+
+static int print_endpoints(const cJSON *reply)
+{
+	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "endpoints"),
+			  "endpoints", endpoint_cols, NCOLS(endpoint_cols));
+}
+
+static int endpoint_list(int argc, char **argv)
+{
+	if (no_more_args(argc, argv))
+		return CTL_EXIT_USAGE;
+	return ctl_run(req_new("endpoint.list"), print_endpoints);
+}
+
+static const struct cmd endpoint_cmds[] = {
+	{ "list", endpoint_list, "endpoint list" },
+	{ 0 },
+};
+
+int do_endpoint(int argc, char **argv)
+{
+	return cmd_select(endpoint_cmds, argc, argv);
+}

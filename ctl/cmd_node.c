@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * status | stats
+ * trace SRC DST [PROTO/]PORT
+ * prefilter add|remove CIDR | prefilter list
+ * attach|detach IFACE
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <cjson/cJSON.h>
+
+#include "netsegctl.h"
+#include "output.h"
+
+#define NCOLS(c) (sizeof(c) / sizeof((c)[0]))
+
+/* A request with one string argument; NULL on ENOMEM. */
+static cJSON *req_str(const char *cmd, const char *key, const char *val)
+{
+	cJSON *req = req_new(cmd);
+
+	if (req && !cJSON_AddStringToObject(req, key, val)) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	return req;
+}
+
+/* ------------------------------------------------------------ status */
+
+/* Every field of the reply, in the daemon's order: a new field shows up
+ * without a netsegctl release. */
+static int print_status(const cJSON *reply)
+{
+	struct table *t = table_new(2, NULL);
+	char val[CELL_TEXT_MAX];
+	const char *cells[2];
+	const cJSON *f;
+	int ret = 0;
+
+	if (!t)
+		return -ENOMEM;
+	cJSON_ArrayForEach(f, reply) {
+		if (!strcmp(f->string, "ok"))
+			continue;
+		cell_text(f, val, sizeof(val));
+		cells[0] = f->string;
+		cells[1] = val;
+		ret = table_add(t, cells);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		table_print(t);
+	table_free(t);
+	return ret;
+}
+
+int do_status(int argc, char **argv)
+{
+	if (no_more_args(argc, argv))
+		return CTL_EXIT_USAGE;
+	return ctl_run(req_new("status"), print_status);
+}
+
+/* ------------------------------------------------------------- stats */
+
+static int print_counters(const cJSON *counters)
+{
+	static const char *const hdr[] = { "COUNTER", "PACKETS", "BYTES" };
+	char pk[32], by[32];
+	const char *cells[3];
+	struct table *t;
+	const cJSON *c;
+	int ret = 0;
+
+	if (!cJSON_IsObject(counters))
+		return proto_err("\"counters\" is not an object");
+	t = table_new(3, hdr);
+	if (!t)
+		return -ENOMEM;
+	cJSON_ArrayForEach(c, counters) {
+		cell_text(cJSON_GetObjectItemCaseSensitive(c, "packets"), pk, sizeof(pk));
+		cell_text(cJSON_GetObjectItemCaseSensitive(c, "bytes"), by, sizeof(by));
+		cells[0] = c->string;
+		cells[1] = pk;
+		cells[2] = by;
+		ret = table_add(t, cells);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		table_print(t);
+	table_free(t);
+	return ret;
+}
+
+static const struct out_col stat_rule_cols[] = {
+	OUT_COL("RULE", "id"),
+	OUT_COL("TEXT", "text"),
+	OUT_COL("PACKETS", "packets"),
+	OUT_COL("BYTES", "bytes"),
+};
+
+static const struct out_col stat_if_cols[] = {
+	OUT_COL("IFINDEX", "ifindex"),
+	OUT_COL("INTERFACE", "name"),
+	OUT_COL("PASS", "pass_packets"),
+	OUT_COL("DROP", "drop_packets"),
+	OUT_COL("DROP_BYTES", "drop_bytes"),
+	OUT_COL("XDP_DROP", "xdp_drop_packets"),
+};
+
+/* Three tables, one blank line apart; a section the daemon left out is
+ * skipped rather than shown empty. */
+static int print_stats(const cJSON *reply)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(reply, "counters");
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(reply, "rules");
+	const cJSON *i = cJSON_GetObjectItemCaseSensitive(reply, "interfaces");
+	int ret = 0;
+
+	if (c)
+		ret = print_counters(c);
+	if (!ret && r) {
+		if (c)
+			putchar('\n');
+		ret = print_rows(r, "rules", stat_rule_cols, NCOLS(stat_rule_cols));
+	}
+	if (!ret && i) {
+		if (c || r)
+			putchar('\n');
+		ret = print_rows(i, "interfaces", stat_if_cols, NCOLS(stat_if_cols));
+	}
+	return ret;
+}
+
+int do_stats(int argc, char **argv)
+{
+	if (no_more_args(argc, argv))
+		return CTL_EXIT_USAGE;
+	return ctl_run(req_new("stats"), print_stats);
+}
+
+/* ------------------------------------------------------------- trace */
+
+struct trace_args {
+	const char *src, *dst;
+	char proto[8];
+	unsigned int port;
+};
+
+static struct trace_args trace;
+
+/* [PROTO/]PORT; a bare port is TCP, as in the rule grammar.  For ICMP
+ * the "port" is the type, 0-255. */
+static int parse_port_arg(const char *arg, struct trace_args *t)
+{
+	static const char *const protos[] = { "tcp", "udp", "sctp", "icmp", "icmpv6" };
+	const char *slash = strchr(arg, '/'), *num = slash ? slash + 1 : arg;
+	unsigned long v, max;
+	size_t k, n = slash ? (size_t)(slash - arg) : 0;
+	char *end;
+
+	snprintf(t->proto, sizeof(t->proto), "tcp");
+	if (slash) {
+		for (k = 0; k < NCOLS(protos); k++)
+			if (strlen(protos[k]) == n && !strncasecmp(arg, protos[k], n))
+				break;
+		if (k == NCOLS(protos))
+			return usage_err("unknown protocol '%.*s' (expected tcp, udp, sctp, icmp or icmpv6)",
+					 (int)n, arg);
+		snprintf(t->proto, sizeof(t->proto), "%s", protos[k]);
+	}
+	max = !strncmp(t->proto, "icmp", 4) ? 255 : 65535;
+	if (*num < '0' || *num > '9')
+		return usage_err("'%s' is not a [PROTO/]PORT", arg);
+	errno = 0;
+	v = strtoul(num, &end, 10);
+	if (errno || *end || v > max || (max == 65535 && !v))
+		return usage_err("%s '%s' out of range (%s)",
+				 max == 255 ? "ICMP type" : "port", num,
+				 max == 255 ? "0-255" : "1-65535");
+	t->port = (unsigned int)v;
+	return 0;
+}
+
+static int print_trace(const cJSON *reply)
+{
+	const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(reply, "verdict");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(reply, "rule_id");
+	const cJSON *rule = cJSON_GetObjectItemCaseSensitive(reply, "rule");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(reply, "reason");
+	const cJSON *expl = cJSON_GetObjectItemCaseSensitive(reply, "explanation");
+	char rid[32], text[CELL_TEXT_MAX];
+
+	if (!cJSON_IsString(verdict))
+		return proto_err("\"verdict\" is not a string");
+	printf("%s -> %s %s/%u: ", trace.src, trace.dst, trace.proto, trace.port);
+	fput_clean(verdict->valuestring, stdout);
+	if (cJSON_IsNumber(id) && id->valuedouble > 0) {
+		cell_text(id, rid, sizeof(rid));
+		cell_text(rule, text, sizeof(text));
+		printf(" by rule %s (", rid);
+		fput_clean(text, stdout);
+		printf(")\n");
+		return 0;
+	}
+	if (cJSON_IsString(reason) && reason->valuestring[0]) {
+		printf(": ");
+		fput_clean(reason->valuestring, stdout);
+	}
+	if (cJSON_IsString(expl) && expl->valuestring[0]) {
+		printf(" (");
+		fput_clean(expl->valuestring, stdout);
+		printf(")");
+	}
+	putchar('\n');
+	return 0;
+}
+
+int do_trace(int argc, char **argv)
+{
+	static const char *const what[] = { "SRC", "DST", "[PROTO/]PORT" };
+	cJSON *req;
+	int ret;
+
+	if (argc < 3)
+		return usage_err("missing %s", what[argc]);
+	if (argc > 3)
+		return usage_err("unexpected argument '%s'", argv[3]);
+	trace.src = argv[0];
+	trace.dst = argv[1];
+	ret = parse_port_arg(argv[2], &trace);
+	if (ret)
+		return ret;
+	req = req_new("trace");
+	if (req && (!cJSON_AddStringToObject(req, "src", trace.src) ||
+		    !cJSON_AddStringToObject(req, "dst", trace.dst) ||
+		    !cJSON_AddStringToObject(req, "proto", trace.proto) ||
+		    !cJSON_AddNumberToObject(req, "port", trace.port))) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	return ctl_run(req, print_trace);
+}
+
+/* --------------------------------------------------------- prefilter */
+
+static const char *pf_verb, *pf_cidr;
+
+static int print_pf_change(const cJSON *reply)
+{
+	char rev[32];
+
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
+	printf("%s prefilter %s (revision %s)\n", pf_verb, pf_cidr, rev);
+	return 0;
+}
+
+static int pf_change(const char *cmd, const char *verb, int argc, char **argv)
+{
+	if (!argc)
+		return usage_err("missing CIDR");
+	if (no_more_args(argc - 1, argv + 1))
+		return CTL_EXIT_USAGE;
+	pf_verb = verb;
+	pf_cidr = argv[0];
+	return ctl_run(req_str(cmd, "cidr", argv[0]), print_pf_change);
+}
+
+static int pf_add(int argc, char **argv)
+{
+	return pf_change("prefilter.add", "added", argc, argv);
+}
+
+static int pf_remove(int argc, char **argv)
+{
+	return pf_change("prefilter.remove", "removed", argc, argv);
+}
+
+static const struct out_col pf_cols[] = {
+	OUT_COL("CIDR", "cidr"),
+	OUT_COL("HITS", "hits"),
+};
+
+static int print_pf_list(const cJSON *reply)
+{
+	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "prefilter"),
+			  "prefilter", pf_cols, NCOLS(pf_cols));
+}
+
+static int pf_list(int argc, char **argv)
+{
+	if (no_more_args(argc, argv))
+		return CTL_EXIT_USAGE;
+	return ctl_run(req_new("prefilter.list"), print_pf_list);
+}
+
+static const struct cmd pf_cmds[] = {
+	{ "add", pf_add, "prefilter add CIDR" },
+	{ "remove", pf_remove, "prefilter remove CIDR" },
+	{ "list", pf_list, "prefilter list" },
+	{ 0 },
+};
+
+int do_prefilter(int argc, char **argv)
+{
+	return cmd_select(pf_cmds, argc, argv);
+}
+
+/* ---------------------------------------------------- attach, detach */
+
+static const char *link_verb;
+
+static int print_link(const cJSON *reply)
+{
+	char name[128], idx[32], hooks[CELL_TEXT_MAX];
+
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "iface"), name, sizeof(name));
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "ifindex"), idx, sizeof(idx));
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "attached"), hooks, sizeof(hooks));
+	printf("%s ", link_verb);
+	fput_clean(name, stdout);
+	printf(" (ifindex %s); attached hooks: ", idx);
+	fput_clean(hooks, stdout);
+	putchar('\n');
+	return 0;
+}
+
+static int link_cmd(const char *cmd, const char *verb, int argc, char **argv)
+{
+	if (!argc)
+		return usage_err("missing IFACE");
+	if (argv[0][0] == '-')
+		return usage_err("unknown flag '%s'", argv[0]);
+	if (no_more_args(argc - 1, argv + 1))
+		return CTL_EXIT_USAGE;
+	link_verb = verb;
+	return ctl_run(req_str(cmd, "iface", argv[0]), print_link);
+}
+
+int do_attach(int argc, char **argv)
+{
+	return link_cmd("attach", "attached", argc, argv);
+}
+
+int do_detach(int argc, char **argv)
+{
+	return link_cmd("detach", "detached", argc, argv);
+}

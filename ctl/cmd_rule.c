@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * allow RULE [--audit] [--log] [--comment TEXT]
+ * deny RULE [--log] [--comment TEXT]
+ * remove { ID | RULE }
+ * list
+ *
+ * RULE may span several words (`frontend to api port 443`); they are
+ * joined with spaces and the daemon parses them, so its messages are the
+ * same as for a rule file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "netsegctl.h"
+#include "output.h"
+
+struct rule_args {
+	char **words;		/* the rule's words, in argv */
+	int n;
+	bool audit, log;
+	const char *comment;
+};
+
+/* One flag at argv[*i]: 1 if it was one, 0 if not, -EINVAL (reported). */
+static int rule_flag(int argc, char **argv, int *i, bool allow,
+		     struct rule_args *a)
+{
+	const char *val;
+	int ret;
+
+	if (!strcmp(argv[*i], "--log")) {
+		a->log = true;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--audit")) {
+		if (!allow) {
+			usage_err("--audit applies only to allow rules");
+			return -EINVAL;
+		}
+		a->audit = true;
+		return 1;
+	}
+	ret = arg_value(argc, argv, i, "--comment", &val);
+	if (ret <= 0)
+		return ret;
+	if (a->comment) {
+		usage_err("--comment given twice");
+		return -EINVAL;
+	}
+	a->comment = val;
+	return 1;
+}
+
+/* Words and flags in any order; the words are gathered at the front of
+ * argv.  "--" ends the flags.  0 or -EINVAL (reported). */
+static int rule_args_parse(int argc, char **argv, bool allow,
+			   struct rule_args *a)
+{
+	bool flags = true;
+	int i, ret;
+
+	memset(a, 0, sizeof(*a));
+	a->words = argv;
+	for (i = 0; i < argc; i++) {
+		if (flags && !strcmp(argv[i], "--")) {
+			flags = false;
+			continue;
+		}
+		ret = flags ? rule_flag(argc, argv, &i, allow, a) : 0;
+		if (ret < 0)
+			return ret;
+		if (ret)
+			continue;
+		if (flags && !strncmp(argv[i], "--", 2)) {
+			usage_err("unknown flag '%s'", argv[i]);
+			return -EINVAL;
+		}
+		a->words[a->n++] = argv[i];
+	}
+	if (!a->n) {
+		usage_err("missing RULE");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static cJSON *rule_add_req(const char *action, const char *text,
+			   const struct rule_args *a)
+{
+	cJSON *req = req_new("rule.add");
+	bool ok;
+
+	if (!req)
+		return NULL;
+	ok = cJSON_AddStringToObject(req, "action", action) &&
+	     cJSON_AddStringToObject(req, "rule", text) &&
+	     cJSON_AddBoolToObject(req, "audit", a->audit) &&
+	     cJSON_AddBoolToObject(req, "log", a->log) &&
+	     (!a->comment || cJSON_AddStringToObject(req, "comment", a->comment));
+	if (ok)
+		return req;
+	cJSON_Delete(req);
+	return NULL;
+}
+
+static int number_field(const cJSON *reply, const char *key, char *buf,
+			size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, key);
+
+	if (!cJSON_IsNumber(v))
+		return proto_err("\"%s\" is not a number", key);
+	cell_text(v, buf, len);
+	return 0;
+}
+
+static int print_added(const cJSON *reply)
+{
+	const cJSON *existing = cJSON_GetObjectItemCaseSensitive(reply, "existing");
+	char id[32], rev[32];
+
+	if (number_field(reply, "id", id, sizeof(id)) ||
+	    number_field(reply, "revision", rev, sizeof(rev)))
+		return -EPROTO;
+	if (cJSON_IsTrue(existing))
+		printf("rule %s already exists, nothing changed (revision %s)\n", id, rev);
+	else
+		printf("added rule %s (revision %s)\n", id, rev);
+	return 0;
+}
+
+/* Send a rule-carrying request, with the note if the rule was repaired
+ * after a shell redirection. */
+static int run_rule_req(cJSON *req, const struct rule_words *rw,
+			const char *done, reply_printer print)
+{
+	cJSON *reply = NULL;
+	int code;
+
+	if (!req) {
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
+	code = ctl_call(req, &reply);
+	cJSON_Delete(req);
+	rule_words_note(rw, code ? NULL : done);
+	if (!code)
+		code = ctl_print(reply, print);
+	cJSON_Delete(reply);
+	return code;
+}
+
+static int rule_add(const char *action, int argc, char **argv)
+{
+	struct rule_words rw;
+	struct rule_args a;
+	int code;
+
+	if (rule_args_parse(argc, argv, !strcmp(action, "allow"), &a))
+		return CTL_EXIT_USAGE;
+	code = rule_words_get(action, a.words, a.n, &rw);
+	if (code)
+		return code;
+	code = run_rule_req(rule_add_req(action, rw.text, &a), &rw, "applied",
+			    print_added);
+	rule_words_free(&rw);
+	return code;
+}
+
+int do_allow(int argc, char **argv)
+{
+	return rule_add("allow", argc, argv);
+}
+
+int do_deny(int argc, char **argv)
+{
+	return rule_add("deny", argc, argv);
+}
+
+/* ------------------------------------------------------------ remove */
+
+static int print_removed(const cJSON *reply)
+{
+	char id[32], rev[32];
+
+	if (number_field(reply, "removed", id, sizeof(id)) ||
+	    number_field(reply, "revision", rev, sizeof(rev)))
+		return -EPROTO;
+	printf("removed rule %s (revision %s)\n", id, rev);
+	return 0;
+}
+
+int do_remove(int argc, char **argv)
+{
+	struct rule_words rw;
+	cJSON *req;
+	int i, code;
+
+	for (i = 0; i < argc; i++)
+		if (!strncmp(argv[i], "--", 2))
+			return usage_err("unknown flag '%s'", argv[i]);
+	if (!argc)
+		return usage_err("missing rule ID or RULE");
+	/* An id is a rule too as far as the redirection check goes: it
+	 * can't end in '-', so it passes through unchanged. */
+	code = rule_words_get("remove", argv, argc, &rw);
+	if (code)
+		return code;
+	req = req_new("rule.remove");
+	if (req && !cJSON_AddStringToObject(req, "target", rw.text)) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	code = run_rule_req(req, &rw, "removed the rule", print_removed);
+	rule_words_free(&rw);
+	return code;
+}
+
+/* -------------------------------------------------------------- list */
+
+static void flags_cell(const cJSON *row, char *buf, size_t len)
+{
+	bool audit = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "audit"));
+	bool log = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "log"));
+
+	snprintf(buf, len, "%s", audit && log ? "audit,log" :
+				 audit	      ? "audit" :
+				 log	      ? "log" : "-");
+}
+
+static const struct out_col rule_cols[] = {
+	OUT_COL("ID", "id"),
+	OUT_COL("ACTION", "action"),
+	OUT_COL("RULE", "rule"),
+	OUT_COL_FN("FLAGS", flags_cell),
+	OUT_COL("COMMENT", "comment"),
+};
+
+static int print_rules(const cJSON *reply)
+{
+	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "rules"), "rules",
+			  rule_cols, sizeof(rule_cols) / sizeof(rule_cols[0]));
+}
+
+int do_list(int argc, char **argv)
+{
+	if (no_more_args(argc, argv))
+		return CTL_EXIT_USAGE;
+	return ctl_run(req_new("rule.list"), print_rules);
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * netsegctl: command table, global options and argument helpers.
+ *
+ *   netsegctl [-o json|json-compact] [-s SOCKET] [-v] COMMAND ...
+ *
+ * Global options may also follow the command (`netsegctl list -o json`),
+ * as users of kubectl and cilium type them.
+ */
+#define _GNU_SOURCE /* vasprintf */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlproto.h"
+#include "log.h"
+#include "netsegctl.h"
+#include "output.h"
+
+struct ctl_opts ctl;
+const char *bin_name = "netsegctl";
+
+/* The subcommand running, for usage_err(). */
+static const struct cmd *cur_cmd;
+
+static int do_help(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{ "status", do_status, "status" },
+	{ "stats", do_stats, "stats" },
+	{ "identity", do_identity,
+	  "identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--audit]\n"
+	  "identity list\n"
+	  "identity remove NAME" },
+	{ "endpoint", do_endpoint, "endpoint list" },
+	{ "allow", do_allow, "allow RULE [--audit] [--log] [--comment TEXT]" },
+	{ "deny", do_deny, "deny RULE [--log] [--comment TEXT]" },
+	{ "remove", do_remove, "remove { ID | RULE }" },
+	{ "list", do_list, "list" },
+	{ "apply", do_apply, "apply -f FILE [--dry-run] [--expect-revision N]" },
+	{ "diff", do_diff, "diff -f FILE" },
+	{ "check", do_check, "check -f FILE" },
+	{ "trace", do_trace, "trace SRC DST [PROTO/]PORT" },
+	{ "flows", NULL, "flows" },
+	{ "prefilter", do_prefilter,
+	  "prefilter add CIDR\n"
+	  "prefilter remove CIDR\n"
+	  "prefilter list" },
+	{ "attach", do_attach, "attach IFACE" },
+	{ "detach", do_detach, "detach IFACE" },
+	{ "logs", NULL, "logs verify FILE" },
+	{ "help", do_help, "help" },
+	{ 0 },
+};
+
+static void print_usage_lines(FILE *f, const char *indent, const char *usage)
+{
+	const char *p = usage, *nl;
+
+	while (*p) {
+		nl = strchrnul(p, '\n');
+		fprintf(f, "%s%s %.*s\n", indent, bin_name, (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+static void print_help(FILE *f)
+{
+	const struct cmd *c;
+
+	fprintf(f,
+		"usage: %s [-o json|json-compact] [-s SOCKET] [-v] COMMAND ...\n"
+		"\n",
+		bin_name);
+	for (c = cmds; c->name; c++)
+		if (c->func && c->func != do_help)
+			print_usage_lines(f, "  ", c->usage);
+	fprintf(f,
+		"\n"
+		"  RULE  := SRC '->' DST [':' PORTS]  |  SRC 'to' DST ['port' PORTS]\n"
+		"  SRC, DST := NAME | '*' | world | host | CIDR\n"
+		"  PORTS := [PROTO '/'] SPEC [',' SPEC]...  |  PROTO\n"
+		"  SPEC  := PORT | PORT '-' PORT\n"
+		"  PROTO := tcp | udp | sctp | icmp[/TYPE] | icmpv6[/TYPE] | any\n"
+		"\n"
+		"  Quote rules: in a shell, an unquoted '>' is a redirection.\n"
+		"  The socket is -s SOCKET, else $NETSEG_SOCKET, else %s.\n"
+		"  Exit codes: 0 ok, 1 rejected, 2 usage, 3 netsegd unreachable,\n"
+		"  4 internal or protocol error.\n",
+		NETSEG_CTL_SOCK);
+}
+
+static int do_help(int argc, char **argv)
+{
+	print_help(stdout);
+	return CTL_EXIT_OK;
+}
+
+int usage_err(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	p_err("%s", msg ? msg : "out of memory");
+	free(msg);
+	if (!out_json()) {
+		if (cur_cmd) {
+			fputs("usage:\n", stderr);
+			print_usage_lines(stderr, "  ", cur_cmd->usage);
+		} else {
+			print_help(stderr);
+		}
+	}
+	return CTL_EXIT_USAGE;
+}
+
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "-h") ||
+	       !strcmp(arg, "--help");
+}
+
+int cmd_select(const struct cmd *table, int argc, char **argv)
+{
+	const struct cmd *c;
+
+	if (argc < 1)
+		return usage_err("missing %s", cur_cmd ? "subcommand" : "command");
+	for (c = table; c->name; c++) {
+		if (strcmp(argv[0], c->name))
+			continue;
+		cur_cmd = c;
+		if (!c->func) {
+			p_err("'%s' is not available in this version of %s",
+			      c->name, bin_name);
+			return CTL_EXIT_USAGE;
+		}
+		if (argc > 1 && is_help(argv[1]) && c->func != do_help) {
+			print_usage_lines(stdout, "", c->usage);
+			return CTL_EXIT_OK;
+		}
+		return c->func(argc - 1, argv + 1);
+	}
+	return usage_err("unknown %s '%s'", cur_cmd ? "subcommand" : "command",
+			 argv[0]);
+}
+
+/* --------------------------------------------------------- arguments */
+
+int arg_value(int argc, char **argv, int *i, const char *name,
+	      const char **val)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(a, name, n) || (a[n] && a[n] != '='))
+		return 0;
+	if (a[n] == '=') {
+		*val = a + n + 1;
+		return 1;
+	}
+	if (*i + 1 >= argc) {
+		usage_err("%s needs a value", name);
+		return -EINVAL;
+	}
+	*val = argv[++*i];
+	return 1;
+}
+
+int no_more_args(int argc, char **argv)
+{
+	if (argc <= 0)
+		return 0;
+	usage_err("unexpected argument '%s'", argv[0]);
+	return -EINVAL;
+}
+
+char *join_words(char **words, int n)
+{
+	size_t len = 1;
+	char *s, *p;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += strlen(words[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	p = s;
+	*p = '\0';
+	for (i = 0; i < n; i++)
+		p = stpcpy(stpcpy(p, i ? " " : ""), words[i]);
+	return s;
+}
+
+/* ------------------------------------------------------ global options */
+
+static int set_global(int opt, const char *val)
+{
+	switch (opt) {
+	case 'o':
+		if (!strcmp(val, "json"))
+			out_format = OUT_JSON;
+		else if (!strcmp(val, "json-compact"))
+			out_format = OUT_JSON_COMPACT;
+		else if (!strcmp(val, "text"))
+			out_format = OUT_TEXT;
+		else
+			return usage_err("unknown output format '%s' (expected json, json-compact or text)",
+					 val);
+		return 0;
+	case 's':
+		ctl.sock = val;
+		return 0;
+	case 'v':
+		ctl.verbose = true;
+		netseg_log_set_level(NETSEG_LOG_DEBUG);
+		return 0;
+	}
+	return usage_err("unknown option");
+}
+
+/* Subcommand flags that take a value: their value is never a global
+ * option, even when it reads "-v" (a comment, say). */
+static const char *const value_flags[] = {
+	"--comment", "--iface", "--cgroup", "--cidr", "-f", "--file",
+	"--expect-revision",
+};
+
+static bool takes_value(const char *arg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(value_flags) / sizeof(value_flags[0]); i++)
+		if (!strcmp(arg, value_flags[i]))
+			return true;
+	return false;
+}
+
+/* Global option at argv[*i] after the command: 1 (consumed), 0 (not
+ * one), or an exit code > 1 on error. */
+static int late_global(int argc, char **argv, int *i)
+{
+	static const struct { const char *s, *l; int opt; } g[] = {
+		{ "-o", "--output", 'o' },
+		{ "-s", "--socket", 's' },
+	};
+	const char *val;
+	size_t k;
+	int ret;
+
+	if (!strcmp(argv[*i], "-v") || !strcmp(argv[*i], "--verbose"))
+		return set_global('v', NULL) ? CTL_EXIT_USAGE : 1;
+	for (k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		ret = arg_value(argc, argv, i, g[k].s, &val);
+		if (!ret)
+			ret = arg_value(argc, argv, i, g[k].l, &val);
+		if (ret < 0)
+			return CTL_EXIT_USAGE;
+		if (ret)
+			return set_global(g[k].opt, val) ? CTL_EXIT_USAGE : 1;
+	}
+	return 0;
+}
+
+/* Take global options out of the command's arguments, in place. */
+static int hoist_globals(int *argc, char **argv)
+{
+	int i, n = 1, ret;
+
+	for (i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (takes_value(argv[i]) && i + 1 < *argc) {
+			argv[n++] = argv[i++];
+			argv[n++] = argv[i];
+			continue;
+		}
+		ret = late_global(*argc, argv, &i);
+		if (ret > 1)
+			return ret;
+		if (!ret)
+			argv[n++] = argv[i];
+	}
+	*argc = n;
+	return 0;
+}
+
+static int parse_globals(int *argc, char ***argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	int opt, ret;
+
+	opterr = 0;
+	/* '+': stop at the command; what follows is the command's.
+	 * ':': report a missing value apart from an unknown option. */
+	while ((opt = getopt_long(*argc, *argv, "+:o:s:vh", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			print_help(stdout);
+			exit(CTL_EXIT_OK);
+		}
+		if (opt == ':')
+			return usage_err("%s needs a value", (*argv)[optind - 1]);
+		if (opt == '?')
+			return usage_err("unknown option '%s'", (*argv)[optind - 1]);
+		ret = set_global(opt, optarg);
+		if (ret)
+			return ret;
+	}
+	*argc -= optind;
+	*argv += optind;
+	return *argc ? hoist_globals(argc, *argv) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("NETSEG_SOCKET");
+	int ret;
+
+	netseg_log_set_ident(bin_name);
+	ctl.sock = env && *env ? env : NETSEG_CTL_SOCK;
+	ret = parse_globals(&argc, &argv);
+	if (ret)
+		return ret;
+	if (!argc)
+		return usage_err("missing command");
+	if (is_help(argv[0]))
+		return do_help(argc, argv);
+	ret = cmd_select(cmds, argc, argv);
+	if (fflush(stdout) || ferror(stdout)) {
+		perror("netsegctl: writing the output");
+		if (!ret)
+			ret = CTL_EXIT_INTERNAL;
+	}
+	return ret;
+}

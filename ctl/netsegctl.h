@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * netsegctl: a thin client of netsegd's control socket (lib/ctlproto.h),
+ * plus the offline `check`.  Each subcommand is a do_*() that returns the
+ * process exit code; helpers below return 0 or -errno.
+ */
+#ifndef NETSEGCTL_H
+#define NETSEGCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cJSON;
+
+/* Exit codes: scripts rely on them, so they never change meaning. */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_REJECTED = 1,		/* the input was refused: daemon or check */
+	CTL_EXIT_USAGE = 2,		/* bad command line */
+	CTL_EXIT_UNREACHABLE = 3,	/* no daemon at the socket */
+	CTL_EXIT_INTERNAL = 4,		/* daemon error or broken reply */
+};
+
+/* Global options, set once by main(). */
+struct ctl_opts {
+	const char *sock;	/* -s, $NETSEG_SOCKET or NETSEG_CTL_SOCK */
+	bool verbose;		/* -v: show requests and replies */
+};
+
+extern struct ctl_opts ctl;
+extern const char *bin_name;
+
+/*
+ * A subcommand.  @func NULL reserves the name for a later version.
+ * @usage is its grammar, one line per form, without the program name.
+ */
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+	const char *usage;
+};
+
+/* Run the entry of @cmds named argv[0] with the remaining arguments. */
+int cmd_select(const struct cmd *cmds, int argc, char **argv);
+
+/* Print `error: ...` and the usage of the running subcommand; returns
+ * CTL_EXIT_USAGE. */
+int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Command-line helpers.  Flags are whole words ("--iface GLOB" or
+ * "--iface=GLOB"), never clusters: a rule word such as "->" must not be
+ * taken for an option.
+ */
+/* 1 if argv[*i] is flag @name, with its value in *val (next word or after
+ * '='), advancing *i; 0 if it is not; -EINVAL (usage reported) if the
+ * value is missing. */
+int arg_value(int argc, char **argv, int *i, const char *name,
+	      const char **val);
+/* 0 if nothing is left, else a usage error about argv[0]. */
+int no_more_args(int argc, char **argv);
+/* Words joined with single spaces; NULL on ENOMEM. */
+char *join_words(char **words, int n);
+
+/* ---------------------------------------------------------- client.c */
+
+/* {"cmd": @name}, or NULL on ENOMEM. */
+struct cJSON *req_new(const char *name);
+
+/*
+ * Send @req, wait for its reply.  Returns CTL_EXIT_OK with *reply a reply
+ * whose "ok" is true, or another exit code after reporting the error
+ * (daemon unreachable, "ok": false, broken reply).
+ */
+int ctl_call(const struct cJSON *req, struct cJSON **reply);
+
+/* Prints a successful reply as text; 0 or -EPROTO (reported). */
+typedef int (*reply_printer)(const struct cJSON *reply);
+
+/* A successful reply as JSON (-o json, without "ok") or through @print;
+ * returns the exit code. */
+int ctl_print(struct cJSON *reply, reply_printer print);
+
+/* ctl_call(), then the reply as JSON (-o json) or through @print.
+ * Frees @req.  Returns the exit code. */
+int ctl_run(struct cJSON *req, reply_printer print);
+
+/* `error: malformed reply from netsegd: ...`; returns -EPROTO. */
+int proto_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ------------------------------------------------------- redirect.c */
+
+/*
+ * The rule text of a command line, with recovery from the shell's
+ * redirection in an unquoted `frontend->api:443` (DESIGN.md §3).
+ */
+struct rule_words {
+	char *text;		/* the rule to send (malloc'd) */
+	char *stray;		/* the removed file, or NULL if none */
+};
+
+/* 0 with @rw filled, or an exit code (already reported); @cmd names the
+ * subcommand for the hint.  Caller frees with rule_words_free(). */
+int rule_words_get(const char *cmd, char **words, int n,
+		   struct rule_words *rw);
+/* If a rule was recovered, the note that says so; @done is what the
+ * command did with it ("applied"), NULL if the daemon refused it. */
+void rule_words_note(const struct rule_words *rw, const char *done);
+void rule_words_free(struct rule_words *rw);
+
+/* ------------------------------------------------------ subcommands */
+
+int do_status(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_identity(int argc, char **argv);
+int do_endpoint(int argc, char **argv);
+int do_allow(int argc, char **argv);
+int do_deny(int argc, char **argv);
+int do_remove(int argc, char **argv);
+int do_list(int argc, char **argv);
+int do_apply(int argc, char **argv);
+int do_diff(int argc, char **argv);
+int do_check(int argc, char **argv);
+int do_trace(int argc, char **argv);
+int do_prefilter(int argc, char **argv);
+int do_attach(int argc, char **argv);
+int do_detach(int argc, char **argv);
+
+/* Read a whole rule file: 0, or -errno (not reported). */
+int read_file(const char *path, char **buf, size_t *len);
+
+#endif /* NETSEGCTL_H */
