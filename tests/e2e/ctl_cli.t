@@ -1,0 +1,359 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# netsegctl as a user and a script see it: exit codes, messages, tables,
+# -o json, the offline check, and the recovery from an unquoted '->'.
+# The daemon is a fake: socat hands each connection to a shell responder
+# that logs the request line and answers with canned JSON (mode file).
+# Needs ctl/netsegctl built, socat and perl (JSON::PP, core); no root.
+
+cd "$(dirname "$0")/../.." || exit 255
+W=${NETSEGCTL:-$PWD/ctl/netsegctl}
+
+n=0
+failed=0
+
+ok() { # ok STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+is() { # is GOT WANT DESCRIPTION
+	[ "$1" = "$2" ]
+	ok $? "$3" || true
+	if [ "$1" != "$2" ]; then
+		printf '#   got:      %s\n' "$1" | sed '2,$s/^/#             /'
+		printf '#   expected: %s\n' "$2" | sed '2,$s/^/#             /'
+	fi
+}
+
+like() { # like GOT FIXED-SUBSTRING DESCRIPTION
+	case "$1" in
+	*"$2"*) ok 0 "$3" ;;
+	*)
+		ok 1 "$3"
+		printf '#   %s\n#   does not contain: %s\n' "$1" "$2"
+		;;
+	esac
+}
+
+bail() {
+	echo "Bail out! $*"
+	exit 255
+}
+
+[ -x "$W" ] || bail "$W is not built (make ctl/netsegctl)"
+command -v socat >/dev/null || bail "socat is not installed (make deps)"
+perl -MJSON::PP -e1 2>/dev/null || bail "perl JSON::PP is missing"
+
+T=$(mktemp -d /tmp/netseg-ctl-cli.XXXXXX) || bail "mktemp failed"
+SOCAT_PID=
+cleanup() {
+	[ -n "$SOCAT_PID" ] && kill "$SOCAT_PID" 2>/dev/null && wait "$SOCAT_PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# run ARGS...: $rc, $out (stdout), $err (stderr)
+run() {
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+}
+
+# jget JSON PERL-EXPR: evaluate EXPR with $j the decoded JSON
+jget() {
+	printf '%s' "$1" | perl -MJSON::PP -e '
+		local $/; my $j = eval { decode_json(<STDIN>) };
+		print "INVALID" and exit unless $j;
+		my $v = eval $ARGV[0]; print defined $v ? $v : "UNDEF";' "$2"
+}
+
+# ------------------------------------------------------------ no daemon
+run "$W" -s "$T/none.sock" status
+is "$rc" 3 "no daemon: exit 3"
+is "$err" "error: can't reach netsegd at $T/none.sock: No such file or directory (is it running? start it with 'systemctl start netsegd' or 'netsegd')" \
+	"no daemon: the message names the socket, the cause and the fix"
+is "$out" "" "no daemon: nothing on stdout"
+
+run env NETSEG_SOCKET="$T/env.sock" "$W" list
+like "$err" "can't reach netsegd at $T/env.sock:" "NETSEG_SOCKET picks the socket"
+
+run env NETSEG_SOCKET="$T/env.sock" "$W" -s "$T/opt.sock" list
+like "$err" "at $T/opt.sock:" "-s beats NETSEG_SOCKET"
+
+run "$W" -o json -s "$T/none.sock" list
+is "$rc" 3 "no daemon, -o json: exit 3"
+like "$(jget "$out" '$j->{error}')" "can't reach netsegd at $T/none.sock" \
+	"no daemon, -o json: {\"error\": ...} on stdout"
+
+# A socket file nobody listens on: what a crashed daemon leaves.
+perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => $ARGV[0], Listen => 1) or exit 1' "$T/stale.sock"
+run "$W" -s "$T/stale.sock" status
+is "$rc" 3 "stale socket: exit 3"
+like "$err" "Connection refused (is it running?" "stale socket: connection refused"
+
+# ------------------------------------------------------------ fake daemon
+SOCK=$T/netsegd.sock
+export FAKE_DIR=$T
+cat >"$T/fake.sh" <<'EOF'
+#!/bin/bash
+IFS= read -r line || exit 0
+printf '%s\n' "$line" >>"$FAKE_DIR/requests"
+case "$(cat "$FAKE_DIR/mode" 2>/dev/null)" in
+notjson) echo 'this is not json'; exit ;;
+noreply) exit ;;
+nook) echo '{"revision":3}'; exit ;;
+array) echo '[1,2]'; exit ;;
+noerror) echo '{"ok":false,"kind":"rejected"}'; exit ;;
+badrules) echo '{"ok":true,"rules":"nope","revision":1}'; exit ;;
+badrow) echo '{"ok":true,"rules":[1,2],"revision":1}'; exit ;;
+rejected) echo '{"ok":false,"kind":"rejected","error":"3 errors in the rule file","errors":["r.rules:1:7: one","r.rules:2:3: two","r.rules:4:1: three"]}'; exit ;;
+internal) echo '{"ok":false,"kind":"internal","error":"policy map is full (1048576 entries; raise max_rules)"}'; exit ;;
+usage) echo '{"ok":false,"kind":"usage","error":"unknown command"}'; exit ;;
+esac
+case "$line" in
+*'"cmd":"status"'*) echo '{"ok":true,"revision":7,"generation":9,"rules":2,"pin_dir":"/sys/fs/bpf/netseg","uptime_s":42}' ;;
+*'"cmd":"rule.list"'*) echo '{"ok":true,"revision":7,"rules":[{"id":1,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"web"},{"id":12,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
+*'"cmd":"rule.add"'*) echo '{"ok":true,"id":3,"existing":false,"revision":8}' ;;
+*'"cmd":"rule.remove"'*) echo '{"ok":true,"removed":3,"revision":9}' ;;
+*'"cmd":"apply"'*) echo '{"ok":true,"revision":10,"rules":4,"added":1,"removed":0,"entries":7}' ;;
+*'"cmd":"diff"'*) echo '{"ok":true,"added":[{"id":0,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"say \"hi\""}],"removed":[{"id":2,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
+*'"cmd":"trace"'*'"dst":"db"'*) echo '{"ok":true,"verdict":"deny","rule_id":0,"reason":"default-deny","explanation":"no rule allows frontend -> db tcp/5432; db is an endpoint identity"}' ;;
+*'"cmd":"trace"'*) echo '{"ok":true,"verdict":"allow","rule_id":3,"rule":"allow frontend -> api:tcp/443","reason":"rule"}' ;;
+*'"cmd":"identity.add"'*) echo '{"ok":true,"identity":{"name":"frontend","id":256,"ifaces":["veth-fe*"],"cgroups":[],"cidrs":[],"audit":false},"revision":11}' ;;
+*'"cmd":"identity.list"'*) echo '{"ok":true,"identities":[{"name":"frontend","id":256,"ifaces":["veth-fe*"],"cgroups":[],"cidrs":["198.19.0.0/16"],"audit":true}]}' ;;
+*'"cmd":"prefilter.list"'*) echo '{"ok":true,"prefilter":[{"cidr":"203.0.113.0/24","hits":12345}]}' ;;
+*) echo '{"ok":false,"kind":"usage","error":"fake: unknown request"}' ;;
+esac
+EOF
+chmod +x "$T/fake.sh"
+socat "UNIX-LISTEN:$SOCK,fork" "EXEC:$T/fake.sh" 2>"$T/socat.log" &
+SOCAT_PID=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+[ -S "$SOCK" ] || bail "the fake daemon did not start: $(cat "$T/socat.log")"
+
+mode() { printf '%s' "$1" >"$T/mode"; }
+nreq() { [ -f "$T/requests" ] && wc -l <"$T/requests" || echo 0; }
+lastreq() { tail -n 1 "$T/requests"; }
+
+C=("$W" -s "$SOCK")
+
+mode ok
+run "${C[@]}" list
+is "$rc" 0 "list: exit 0"
+is "$out" "ID  ACTION  RULE                     FLAGS  COMMENT
+1   allow   frontend -> api:tcp/443  log    web
+12  deny    * -> db                  -      -" "list: an aligned table"
+is "$(lastreq)" '{"cmd":"rule.list"}' "list: sends rule.list"
+
+run "${C[@]}" -o json list
+is "$rc" 0 "list -o json: exit 0"
+is "$(jget "$out" 'exists $j->{ok} ? "has ok" : "no ok"')" "no ok" "-o json: the reply without \"ok\""
+is "$(jget "$out" '$j->{rules}[1]{id} . "/" . $j->{revision}')" "12/7" "-o json: the reply's fields"
+ok "$([ "$(printf '%s\n' "$out" | wc -l)" -gt 1 ]; echo $?)" "-o json is indented"
+
+run "${C[@]}" list -o json-compact
+is "$(printf '%s\n' "$out" | wc -l)" 1 "-o json-compact after the command: one line"
+is "$(jget "$out" 'scalar @{$j->{rules}}')" 2 "-o json-compact: valid JSON"
+
+run "${C[@]}" status
+is "$out" "revision    7
+generation  9
+rules       2
+pin_dir     /sys/fs/bpf/netseg
+uptime_s    42" "status: every field, aligned"
+
+run "${C[@]}" allow frontend to api port 443 --log --comment "hi there"
+is "$rc" 0 "allow: exit 0"
+is "$out" "added rule 3 (revision 8)" "allow: says what happened"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{action}, $j->{rule}, $j->{log} ? "log" : "-", $j->{audit} ? "audit" : "-", $j->{comment}')" \
+	"rule.add|allow|frontend to api port 443|log|-|hi there" "allow: words joined, flags and comment sent"
+
+run "${C[@]}" deny '* -> db' --log
+is "$(jget "$(lastreq)" '$j->{action} . "|" . $j->{rule}')" "deny|* -> db" "deny: sends action deny"
+
+run "${C[@]}" remove 3
+is "$out" "removed rule 3 (revision 9)" "remove ID: output"
+is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{target}')" "rule.remove|3" "remove ID: target is the id as a string"
+
+run "${C[@]}" trace frontend api 443
+is "$out" "frontend -> api tcp/443: allow by rule 3 (allow frontend -> api:tcp/443)" "trace: allowed by a rule"
+is "$(jget "$(lastreq)" 'join "|", @$j{qw(src dst proto port)}')" "frontend|api|tcp|443" "trace: request fields"
+
+run "${C[@]}" trace frontend db tcp/5432
+is "$out" "frontend -> db tcp/5432: deny: default-deny (no rule allows frontend -> db tcp/5432; db is an endpoint identity)" \
+	"trace: default deny with the explanation"
+
+run "${C[@]}" identity add frontend --iface 'veth-fe*' --cidr 198.19.0.0/16 --cidr=198.20.0.0/16 --audit
+is "$out" "added identity frontend (id 256, revision 11)" "identity add: output"
+is "$(jget "$(lastreq)" 'join "|", $j->{name}, @{$j->{ifaces}}, scalar @{$j->{cgroups}}, @{$j->{cidrs}}, $j->{audit} ? "audit" : "-"')" \
+	"frontend|veth-fe*|0|198.19.0.0/16|198.20.0.0/16|audit" "identity add: selectors as arrays"
+
+run "${C[@]}" identity list
+is "$out" "ID   NAME      AUDIT  SELECTORS
+256  frontend  yes    iface:veth-fe* cidr:198.19.0.0/16" "identity list: table"
+
+run "${C[@]}" prefilter list
+is "$out" "CIDR            HITS
+203.0.113.0/24  12345" "prefilter list: table"
+
+printf 'allow frontend->api:443 --log\n' >"$T/r.rules"
+run "${C[@]}" apply -f "$T/r.rules" --dry-run --expect-revision 9
+is "$out" "dry run: $T/r.rules would give 4 rules (1 added, 0 removed), 7 policy map entries; nothing applied" "apply --dry-run: output"
+is "$(jget "$(lastreq)" 'join "|", $j->{name}, $j->{text}, $j->{dry_run} ? "dry" : "-", $j->{expect_revision}')" \
+	"$T/r.rules|allow frontend->api:443 --log
+|dry|9" "apply: name as given, text as in the file, flags"
+
+run "${C[@]}" diff -f "$T/r.rules"
+is "$out" '- deny * -> db
++ allow frontend -> api:tcp/443 --log --comment "say \"hi\""' "diff: removed and added rules in .rules form"
+
+run "${C[@]}" -v list
+like "$err" 'request: {"cmd":"rule.list"}' "-v shows the request"
+
+# ---------------------------------------------------------- daemon errors
+mode rejected
+run "${C[@]}" apply -f "$T/r.rules"
+is "$rc" 1 "rejected: exit 1"
+is "$err" "error: 3 errors in the rule file
+r.rules:1:7: one
+r.rules:2:3: two
+r.rules:4:1: three" "rejected: the error, then every file:line:col"
+
+run "${C[@]}" -o json apply -f "$T/r.rules"
+is "$(jget "$out" 'join "|", $j->{error}, $j->{kind}, scalar @{$j->{errors}}, exists $j->{ok} ? "ok" : "-"')" \
+	"3 errors in the rule file|rejected|3|-" "rejected, -o json: the reply without \"ok\" on stdout"
+
+mode internal
+run "${C[@]}" allow 'a -> b'
+is "$rc" 4 "internal: exit 4"
+is "$err" "error: policy map is full (1048576 entries; raise max_rules)" "internal: the daemon's message"
+
+mode usage
+run "${C[@]}" list
+is "$rc" 2 "kind usage: exit 2"
+
+for m in notjson noreply nook array noerror badrules badrow; do
+	mode $m
+	run "${C[@]}" list
+	is "$rc" 4 "malformed reply ($m): exit 4, no crash"
+	like "$err" "error: " "malformed reply ($m): an error message"
+done
+mode notjson
+run "${C[@]}" list
+like "$err" "malformed reply from netsegd" "not JSON: says the reply is malformed"
+mode noreply
+run "${C[@]}" list
+like "$err" "closed the connection without replying" "no reply: says so"
+mode badrules
+run "${C[@]}" list
+is "$err" 'error: malformed reply from netsegd: "rules" is not an array' "wrong type: names the field"
+
+# ------------------------------------------------------------ usage errors
+mode ok
+before=$(nreq)
+run "${C[@]}" identity add
+is "$rc" 2 "identity add without NAME: exit 2"
+like "$err" "  netsegctl identity add NAME [--iface GLOB]..." "usage error prints the grammar"
+run "${C[@]}" trace a b
+is "$rc" 2 "trace without PORT: exit 2"
+run "${C[@]}" trace a b udp/70000
+is "$rc" 2 "trace with port 70000: exit 2"
+run "${C[@]}" deny 'a -> b' --audit
+is "$rc" 2 "deny --audit: exit 2"
+run "${C[@]}" apply -f "$T/r.rules" --expect-revision abc
+is "$rc" 2 "apply --expect-revision abc: exit 2"
+run "${C[@]}" frobnicate
+is "$rc" 2 "unknown command: exit 2"
+run "${C[@]}" -o yaml list
+is "$rc" 2 "unknown output format: exit 2"
+run "${C[@]}" flows
+is "$rc" 2 "flows: exit 2"
+is "$err" "error: 'flows' is not available in this version of netsegctl" "flows: reserved, says so"
+run "${C[@]}" logs verify x
+like "$err" "'logs' is not available in this version" "logs: reserved, says so"
+run "${C[@]}" -o json identity remove
+is "$(jget "$out" '$j->{error}')" "missing NAME" "usage error, -o json: {\"error\"} on stdout"
+is "$(nreq)" "$before" "usage errors send nothing to the daemon"
+
+# ------------------------------------------------------------ offline check
+cat >"$T/good.rules" <<'EOF'
+# a comment
+allow frontend->api:443 --log
+allow frontend to api port 80,8080-8090 --comment "web"
+deny * -> db
+EOF
+cat >"$T/bad.rules" <<'EOF'
+allow frontend->api:443
+allow frontend=>api
+deny * -> db:99999
+
+allow a->b --audit --bogus
+EOF
+run "$W" -s "$T/none.sock" check -f "$T/good.rules"
+is "$rc" 0 "check good file: exit 0 without a daemon"
+like "$out" "$T/good.rules: 3 rules" "check good file: counts the rules"
+
+run "$W" -s "$T/none.sock" check -f "$T/bad.rules"
+is "$rc" 1 "check bad file: exit 1"
+is "$err" "error: $T/bad.rules: 3 errors
+$T/bad.rules:2:15: expected \"->\" or \"to\" after the source, found \"=>api\"
+$T/bad.rules:3:14: port 99999 out of range 1-65535
+$T/bad.rules:5:20: unknown flag \"--bogus\" (expected --audit, --log or --comment)" \
+	"check bad file: all three errors, each with file:line:col"
+
+run "$W" -o json check -f "$T/bad.rules"
+is "$(jget "$out" 'scalar @{$j->{errors}}')" 3 "check -o json: the errors array"
+
+printf '{"rules":[{"id":3,"action":"allow","rule":"a -> b:443"},{"id":3,"action":"deny","rule":"a -> c"}]}' >"$T/dup.json"
+run "$W" check -f "$T/dup.json"
+is "$rc" 1 "check: duplicate rule ids (the compiler) fail"
+like "$err" "$T/dup.json: rules[1]: rule id 3 is used by more than one rule" "check: compile error names the rule"
+
+run "$W" check -f "$T/missing.rules"
+is "$rc" 2 "check of a missing file: exit 2"
+
+# ------------------------------------------------- shell redirection recovery
+mkdir "$T/work" "$T/work/sub"
+before=$(nreq)
+run bash -c "cd '$T/work' && '$W' -s '$SOCK' allow frontend->api:443"
+is "$rc" 0 "unquoted ->: exit 0"
+is "$(jget "$(lastreq)" '$j->{rule}')" "frontend->api:443" "unquoted ->: the daemon got the whole rule"
+ok "$([ ! -e "$T/work/api:443" ]; echo $?)" "unquoted ->: the stray file is gone"
+like "$err" "note: the shell read '>' in frontend->api:443 as a redirection; removed the empty file 'api:443' and applied frontend->api:443 (quote rules to avoid this)" \
+	"unquoted ->: the note says what happened"
+like "$err" "added rule 3 (revision 8)" "unquoted ->: the output goes to stderr"
+
+run bash -c "cd '$T/work' && '$W' -s '$SOCK' deny frontend -> db --log"
+is "$(jget "$(lastreq)" '$j->{rule} . "|" . $j->{action} . "|" . ($j->{log} ? "log" : "-")')" \
+	"frontend ->db|deny|log" "unquoted ' -> ' with a flag: recovered"
+ok "$([ ! -e "$T/work/db" ]; echo $?)" "unquoted ' -> ': the stray file is gone"
+
+before=$(nreq)
+printf 'keep me\n' >"$T/work/api:443"
+run bash -c "cd '$T/work' && '$W' -s '$SOCK' allow frontend- >>api:443"
+is "$rc" 2 "non-empty stdout file: usage error"
+is "$(cat "$T/work/api:443")" "keep me" "non-empty stdout file: left alone"
+like "$err" "stdout is the file 'api:443', which is not empty, so nothing was changed" "non-empty stdout file: says why"
+is "$(nreq)" "$before" "non-empty stdout file: nothing sent"
+
+run bash -c "cd '$T/work' && '$W' -s '$SOCK' allow frontend->sub/api:443"
+is "$rc" 2 "stray file in another directory: usage error"
+ok "$([ -f "$T/work/sub/api:443" ]; echo $?)" "stray file in another directory: left alone"
+
+run bash -o pipefail -c "'$W' -s '$SOCK' allow frontend- | cat"
+is "$rc" 2 "cut rule, stdout a pipe: usage error"
+like "$err" "the rule 'frontend-' looks cut short by the shell" "cut rule, stdout a pipe: explains"
+
+is "$(nreq)" "$before" "cut rules that can't be recovered send nothing"
+
+echo "1..$n"
+[ "$failed" -eq 0 ] || echo "# $failed of $n failed"
+[ "$failed" -eq 0 ]
