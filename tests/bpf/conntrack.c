@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <linux/if_ether.h>
 
 #include "bpfx.h"
 #include "tap.h"
@@ -285,6 +286,73 @@ static void run_revoke(struct bpfx *x, __u64 gen)
 	run_steps(x, revoke + 4, 2, g);
 }
 
+/*
+ * ICMP errors about an allowed flow (nftables' "related", Cilium's
+ * CT_RELATED): a router's fragmentation-needed / packet-too-big quoting
+ * the flow's own headers must reach the originator, or path-MTU discovery
+ * breaks (IPv6 routers never fragment).  The quoted packet is A->B:443.
+ */
+static void icmp_error(struct pkt *p, int af, const char *router, const char *to,
+		       const struct pkt_flow *quoted)
+{
+	struct pkt in;
+
+	pkt_flow_build(&in, quoted);
+	pkt_init(p);
+	pkt_eth(p, af == 6 ? ETH_P_IPV6 : ETH_P_IP);
+	if (af == 6) {
+		pkt_ipv6(p, router, to, IPPROTO_ICMPV6);
+		pkt_icmp(p, 2, 0, 0, 1280);		/* packet too big, MTU 1280 */
+	} else {
+		pkt_ipv4(p, &(struct pkt_ip4){ .src = router, .dst = to,
+					       .proto = IPPROTO_ICMP });
+		pkt_icmp(p, 3, 4, 0, 1400);		/* frag needed, MTU 1400 */
+	}
+	/* The quoted IP header and the first 8 bytes of TCP. */
+	pkt_bytes(p, in.buf + in.l3_off, in.l4_off - in.l3_off + 8);
+	pkt_finish(p);
+}
+
+static void check_related(struct bpfx *x)
+{
+	static const struct {
+		int af;
+		const char *router;
+		struct pkt_flow flow;	/* the established flow */
+		struct pkt_flow quoted;	/* what the error quotes */
+		bool pass;
+		const char *desc;
+	} rows[] = {
+		{ 4, "198.18.99.1", TCP4(IP_A, IP_B, 40050, 443, SYN),
+		  TCP4(IP_A, IP_B, 40050, 443, ACK), true,
+		  "ICMP frag-needed from a router quoting established A->B:443 passes (related)" },
+		{ 6, "fd00::99:1", TCP6(IP6_A, IP6_B, 40051, 443, SYN),
+		  TCP6(IP6_A, IP6_B, 40051, 443, ACK), true,
+		  "ICMPv6 packet-too-big quoting established A->B:443 passes (related)" },
+		{ 6, "fd00::99:1", TCP6(IP6_A, IP6_B, 40052, 443, SYN),
+		  TCP6(IP6_A, IP6_B, 40053, 443, ACK), false,
+		  "ICMPv6 packet-too-big quoting an unknown flow -> default deny" },
+	};
+	struct bpfx_result r;
+	struct pkt p;
+
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		struct pkt_flow back = pkt_flow_reverse(&rows[i].flow);
+
+		bpfx_ct_flush(x);
+		pkt_flow_build(&p, &rows[i].flow);
+		bpfx_send(x, ING, &p, 0, &r);
+		back.tcp_flags = SYN | ACK;
+		pkt_flow_build(&p, &back);
+		bpfx_send(x, EGR, &p, 0, &r);
+		icmp_error(&p, rows[i].af, rows[i].router,
+			   rows[i].af == 6 ? IP6_A : IP_A, &rows[i].quoted);
+		bpfx_send(x, EGR, &p, 0, &r);
+		bpfx_expect(rows[i].desc, &r, rows[i].pass,
+			    rows[i].pass ? -1 : NETSEG_REASON_DEFAULT_DENY);
+	}
+}
+
 int main(void)
 {
 	struct bpfx x;
@@ -312,6 +380,7 @@ int main(void)
 	check_owner(&x, ifx, gen);
 	run_revoke(&x, gen);
 	run_rebump(&x);
+	check_related(&x);
 	bpfx_fini(&x);
 	return tap_done();
 }

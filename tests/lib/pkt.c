@@ -213,6 +213,11 @@ void pkt_payload(struct pkt *p, size_t n, uint8_t fill)
 	memset(room(p, n), fill, n);
 }
 
+void pkt_bytes(struct pkt *p, const void *data, size_t n)
+{
+	memcpy(room(p, n), data, n);
+}
+
 /* ------------------------------------------------------------ checksums */
 
 static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)

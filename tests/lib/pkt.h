@@ -81,6 +81,8 @@ void pkt_icmp(struct pkt *p, uint8_t type, uint8_t code, uint16_t id, uint16_t s
 /* ARP over Ethernet/IPv4 (after pkt_eth(p, ETH_P_ARP)). */
 void pkt_arp(struct pkt *p, uint16_t op, const char *spa, const char *tpa);
 void pkt_payload(struct pkt *p, size_t n, uint8_t fill);
+/* Raw bytes, e.g. the quoted packet inside an ICMP error. */
+void pkt_bytes(struct pkt *p, const void *data, size_t n);
 
 /* Lengths and checksums (see the file comment). */
 void pkt_finish(struct pkt *p);
