@@ -467,10 +467,17 @@ int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr,
 
 	if (err)
 		return err;
-	/* Keep the hit counter of an entry that is already there. */
-	if (!bpf_map_lookup_elem(dp->fds[NETSEG_DPM_PREFILTER], &k, &v))
-		return 0;
-	return map_update(dp, NETSEG_DPM_PREFILTER, &k, &v);
+	/* NOEXIST is an exact match on LPM tries (a lookup would find a covering
+	 * prefix): an entry already there keeps its hit counter. */
+	if (bpf_map_update_elem(dp->fds[NETSEG_DPM_PREFILTER], &k, &v, BPF_NOEXIST)) {
+		if (errno == EEXIST)
+			return 0;
+		err = -errno;
+		pr_err("couldn't add to the prefilter: %s%s", strerror(-err),
+		       err == -ENOSPC || err == -E2BIG ? " (map is full)" : "");
+		return err;
+	}
+	return 0;
 }
 
 int netseg_dp_prefilter_del(struct netseg_dp *dp, int family, const void *addr,
