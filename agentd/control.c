@@ -155,7 +155,11 @@ static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line)
 {
 	cJSON *req = cJSON_Parse(line), *reply;
 
-	if (!req || !cJSON_IsObject(req))
+	if (c->denied)
+		reply = netsegd_reply_error("rejected",
+			"permission denied: netsegd accepts root and members of group '%s'",
+			NETSEG_GROUP);
+	else if (!req || !cJSON_IsObject(req))
 		reply = netsegd_reply_error("usage", "request is not a JSON object");
 	else
 		reply = netsegd_dispatch(d, req);
@@ -174,8 +178,13 @@ static bool read_in(struct netsegd *d, struct netsegd_client *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return true;
-		if (n <= 0) {
-			/* Peer went away, maybe mid-request: drop what it sent. */
+		if (n == 0) {
+			/* Half-close after a request: answer, then hang up.  A
+			 * half-sent line is dropped. */
+			c->closing = true;
+			return true;
+		}
+		if (n < 0) {
 			client_free(d, c);
 			return false;
 		}
@@ -236,19 +245,15 @@ void netsegd_control_accept(struct netsegd *d)
 		d->clients[slot] = c;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
 		    (cred.uid != 0 && !in_group(cred.uid, cred.gid))) {
+			/* Every request of this client gets the refusal. */
 			pr_warn("refused control client uid %u: not root or in group %s",
 				cred.uid, NETSEG_GROUP);
-			queue_reply(d, c, netsegd_reply_error("rejected",
-				"permission denied: netsegd accepts root and members of group '%s'",
-				NETSEG_GROUP));
-			c->closing = true;
+			c->denied = true;
 		}
 		c->uid = cred.uid;
 		if (netsegd_epoll_add(d, fd, EPOLLIN, c)) {
 			client_free(d, c);
 			continue;
 		}
-		if (c->closing)
-			flush_out(d, c);
 	}
 }

@@ -45,6 +45,7 @@ struct netsegd_client {
 	char *out;
 	size_t out_len, out_off;
 	bool closing;		/* close once out is flushed */
+	bool denied;		/* failed the SO_PEERCRED check */
 };
 
 /* An interface or cgroup we enforce on, derived from identities. */
