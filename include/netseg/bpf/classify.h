@@ -234,6 +234,26 @@ static __always_inline int ct_established(struct netseg_hook_ctx *h,
 	return act_pass(h, p);
 }
 
+/* An ICMP error about a flow we let through passes with it (PMTU!). */
+static __always_inline bool icmp_related(const struct netseg_pkt *p,
+					 struct netseg_ct_key *k)
+{
+	struct netseg_ct_entry *e;
+	struct netseg_pkt q;
+
+	if (!p->inner.valid)
+		return false;
+	__builtin_memcpy(q.saddr, p->inner.saddr, 16);
+	__builtin_memcpy(q.daddr, p->inner.daddr, 16);
+	q.sport = p->inner.sport;
+	q.dport = p->inner.dport;
+	q.proto = p->inner.proto;
+	q.family = p->family;
+	ct_make_key(&q, k);
+	e = bpf_map_lookup_elem(&ns_ct, k);
+	return e && e->verdict != NETSEG_VERDICT_DENY;
+}
+
 static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 				    struct netseg_pkt *p)
 {
@@ -243,8 +263,13 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 
 	if (frag_track(p, p) < 0)
 		return drop_reason(h, p, NETSEG_REASON_FRAG_UNKNOWN);
-	if (!p->tracked)
+	if (!p->tracked) {
+		if (icmp_related(p, &k)) {
+			count_stat(NETSEG_STAT_CT_HIT, 0);
+			return act_pass(h, p);
+		}
 		return new_flow(h, hook, p, &k, false);
+	}
 	swapped = ct_make_key(p, &k);
 	e = bpf_map_lookup_elem(&ns_ct, &k);
 	if (!e || ct_stale(e, p, h->now))

@@ -60,6 +60,15 @@ struct netseg_pkt {
 	__u8 pad[3];
 	__u32 frag_id;
 	__u32 len;		/* bytes, for counters and events */
+	/* ICMP errors: the flow of the quoted packet (as it was sent). */
+	struct {
+		__u8 saddr[16];
+		__u8 daddr[16];
+		__be16 sport;
+		__be16 dport;
+		__u8 proto;
+		__u8 valid;
+	} inner;
 };
 
 struct netseg_cursor {
@@ -258,6 +267,51 @@ static __always_inline bool icmp_is_echo(__u8 proto, __u8 type)
 	return type == NETSEG_ICMP6_ECHO || type == NETSEG_ICMP6_ECHOREPLY;
 }
 
+static __always_inline bool icmp_is_error(__u8 proto, __u8 type)
+{
+	if (proto == IPPROTO_ICMP)
+		return type == 3 || type == 11 || type == 12;
+	return type >= 1 && type <= 4;
+}
+
+/*
+ * The header quoted by an ICMP error: enough to find the flow it is about
+ * in conntrack (nftables' "related").  A quote we can't read is simply not
+ * related; the error is then judged as a packet of its own.
+ */
+static __always_inline void parse_icmp_quote(struct netseg_cursor *c,
+					     struct netseg_pkt *p)
+{
+	void *q = c->pos + sizeof(struct netseg_icmp_hdr);
+	struct iphdr *ip = q;
+	struct ipv6hdr *ip6 = q;
+	__be16 *ports;
+
+	if (p->family == NETSEG_AF_INET) {
+		if ((void *)(ip + 1) > c->end || ip->ihl != 5)
+			return;
+		copy_v4(p->inner.saddr, ip->saddr);
+		copy_v4(p->inner.daddr, ip->daddr);
+		p->inner.proto = ip->protocol;
+		ports = (void *)(ip + 1);
+	} else {
+		if ((void *)(ip6 + 1) > c->end)
+			return;
+		__builtin_memcpy(p->inner.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->inner.daddr, &ip6->daddr, 16);
+		p->inner.proto = ip6->nexthdr;
+		ports = (void *)(ip6 + 1);
+	}
+	if (p->inner.proto != IPPROTO_TCP && p->inner.proto != IPPROTO_UDP &&
+	    p->inner.proto != IPPROTO_SCTP)
+		return;
+	if ((void *)(ports + 2) > c->end)
+		return;
+	p->inner.sport = ports[0];
+	p->inner.dport = ports[1];
+	p->inner.valid = 1;
+}
+
 static __always_inline int parse_icmp(struct netseg_cursor *c,
 				      struct netseg_pkt *p)
 {
@@ -272,6 +326,8 @@ static __always_inline int parse_icmp(struct netseg_cursor *c,
 		p->sport = ic->id;
 		p->dport = ic->id;
 		p->tracked = 1;
+	} else if (icmp_is_error(p->proto, ic->type)) {
+		parse_icmp_quote(c, p);
 	}
 	return 0;
 }
