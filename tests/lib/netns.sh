@@ -40,8 +40,11 @@ need_root() {
 
 cleanup() {
 	local st=$?
+	# Everything that runs in our namespaces dies with them.
+	for ns in "${NETNSES[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	done
 	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null
-	for p in $(cat "$T"/*.pid 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	for ns in "${NETNSES[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	mountpoint -q "$T/bpf" && umount "$T/bpf"
 	rm -rf "$T"
@@ -87,8 +90,10 @@ pod_ns() { local v="POD_NS_$1"; echo "${!v}"; }
 pod_if() { local v="POD_IF_$1"; echo "${!v}"; }
 
 start_daemon() {
-	nsx "$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
-		--bpffs "$T/bpf/netseg" "$@" 2>>"$T/netsegd.log" &
+	# ip netns exec execs the daemon: $! is netsegd itself.  Its output
+	# must not hold the TAP pipe open.
+	ip netns exec "$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
+		--bpffs "$T/bpf/netseg" "$@" >>"$T/netsegd.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	for _ in $(seq 50); do
 		[ -S "$T/run/netsegd.sock" ] && ctl status >/dev/null 2>&1 && return 0
@@ -112,9 +117,8 @@ serve() {
 	local addr=TCP-LISTEN; [ "$2" = udp ] && addr=UDP-RECVFROM
 	[ "$2" = tcp6 ] && addr=TCP6-LISTEN
 	[ "$2" = udp6 ] && addr=UDP6-RECVFROM
-	nsx "$ns" timeout 600 socat "$addr:$3,fork,reuseaddr" SYSTEM:'echo pong' \
-		>/dev/null 2>&1 &
-	echo $! >> "$T/servers.pid"
+	ip netns exec "$ns" timeout 600 socat "$addr:$3,fork,reuseaddr" \
+		SYSTEM:'echo pong' >/dev/null 2>&1 </dev/null &
 }
 wait_port() {	# wait_port POD PORT
 	local ns; ns=$(pod_ns "$1")
