@@ -10,7 +10,7 @@ need_root
 SIZES=${*:-10 100 1000 10000 100000}
 RES="$NS_TOP/bench/results"; mkdir -p "$RES"
 make_node
-start_daemon || bail "netsegd didn't start"
+start_daemon -v || bail "netsegd didn't start"
 for i in $(seq 0 15); do ctl identity add "svc$i" --cidr "198.19.$i.0/24" >/dev/null; done
 
 now_ns() { date +%s%N; }
@@ -36,7 +36,7 @@ for n in $SIZES; do
 		t1=$(now_ns); ms=$(( (t1 - t0) / 1000 ))
 		[ -z "$best" ] || [ "$ms" -lt "$best" ] && best=$ms
 	done
-	entries=$(ctl -o json status | grep -o '"entries": *[0-9]*' | grep -o '[0-9]*$')
+	entries=$(ctl -o json status | grep -o '"entries":[[:space:]]*[0-9]*' | grep -o '[0-9]*$')
 	t0=$(now_ns); ctl allow 'svc0->svc1:udp/53' >/dev/null; t1=$(now_ns)
 	allow=$(( (t1 - t0) / 1000 ))
 	ctl remove 'svc0->svc1:udp/53' >/dev/null
@@ -46,4 +46,5 @@ for n in $SIZES; do
 		"$(echo "$mb/$n" | bc -l)"
 	echo "$n,$entries,$(echo "$best/1000" | bc -l),$(echo "$allow/1000" | bc -l),$mb,$(echo "$mb/$n" | bc -l)" >>"$RES/apply.csv"
 done
+grep "commit of" "$T/netsegd.log" | tail -4 >&2
 stop_daemon TERM

@@ -353,7 +353,7 @@ int netseg_dp_config_set_events(struct netseg_dp *dp, __u32 deny_rate,
 	return config_put(dp, &cfg);
 }
 
-static int fill_inner(int fd, const struct netseg_policy_entry *e, size_t n)
+static int fill_one_by_one(int fd, const struct netseg_policy_entry *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (bpf_map_update_elem(fd, &e[i].key, &e[i].val, BPF_ANY)) {
@@ -369,6 +369,41 @@ static int fill_inner(int fd, const struct netseg_policy_entry *e, size_t n)
 		}
 	}
 	return 0;
+}
+
+/*
+ * One BPF_MAP_UPDATE_BATCH call instead of one syscall per entry: the map
+ * is built while the old one enforces, but applies should still be quick.
+ * Kernels without batch ops on LPM tries get the element-wise fallback.
+ */
+static int fill_inner(int fd, const struct netseg_policy_entry *e, size_t n)
+{
+	struct netseg_policy_key *keys;
+	struct netseg_policy_val *vals;
+	__u32 count = n;
+	int err;
+
+	if (!n)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
+	vals = malloc(n * sizeof(*vals));
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return fill_one_by_one(fd, e, n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = e[i].key;
+		vals[i] = e[i].val;
+	}
+	err = bpf_map_update_batch(fd, keys, vals, &count, NULL);
+	free(keys);
+	free(vals);
+	if (!err)
+		return 0;
+	pr_debug("batch update of the policy map failed (%s); one by one",
+		 strerror(errno));
+	return fill_one_by_one(fd, e, n);
 }
 
 int netseg_dp_policy_swap(struct netseg_dp *dp,

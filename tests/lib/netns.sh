@@ -119,6 +119,7 @@ serve() {
 	[ "$2" = udp6 ] && addr=UDP6-RECVFROM
 	ip netns exec "$ns" timeout 600 socat "$addr:$3,fork,reuseaddr" \
 		SYSTEM:'echo pong' >/dev/null 2>&1 </dev/null &
+	disown $!	# no "Killed" job notices at cleanup
 }
 wait_port() {	# wait_port POD PORT
 	local ns; ns=$(pod_ns "$1")
