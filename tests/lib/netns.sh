@@ -95,6 +95,7 @@ start_daemon() {
 	ip netns exec "$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
 		--bpffs "$T/bpf/netseg" "$@" >>"$T/netsegd.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
+	disown "$DAEMON_PID"	# no job notices; stop_daemon polls instead
 	for _ in $(seq 50); do
 		[ -S "$T/run/netsegd.sock" ] && ctl status >/dev/null 2>&1 && return 0
 		sleep 0.1
@@ -105,7 +106,10 @@ start_daemon() {
 stop_daemon() {	# stop_daemon [SIGNAL]
 	[ -n "$DAEMON_PID" ] || return 0
 	kill -"${1:-TERM}" "$DAEMON_PID" 2>/dev/null
-	wait "$DAEMON_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
 	DAEMON_PID=
 	rm -f "$T/run/netsegd.sock"
 }

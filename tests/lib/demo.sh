@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# `make demo`: a node namespace with pods frontend, api, db (netns + veth,
+# routed /32s, alias netseg:NAME) and a world host behind an uplink veth.
+# netsegd runs in the node; we print who can reach whom, allow one flow
+# with the exact command from the README, and print the matrix again.
+# Everything is torn down on exit, Ctrl-C or failure.
+set -u
+. "$(dirname "$0")/netns.sh"
+need_root
+
+if [ -t 1 ]; then
+	G=$'\e[32m' R=$'\e[31m' B=$'\e[1m' D=$'\e[2m' N=$'\e[0m'
+else
+	G= R= B= D= N=
+fi
+say() { printf '%s\n' "${B}==> $*${N}"; }
+
+# world: a host behind the uplink, 198.18.200.2, routed via the node.
+make_world() {
+	local ns="world-$RUN" up="upl${RUN:0:8}"
+	ip netns add "$ns" && NETNSES+=("$ns")
+	nsx "$NODE" ip link add "$up" type veth peer name eth0 netns "$ns"
+	nsx "$NODE" ip addr add 198.18.200.1/24 dev "$up"
+	nsx "$NODE" ip link set "$up" up
+	nsx "$ns" ip link set lo up
+	nsx "$ns" ip link set eth0 up
+	nsx "$ns" ip addr add 198.18.200.2/24 dev eth0
+	nsx "$ns" ip route add default via 198.18.200.1
+	POD_NS_world=$ns
+	UPLINK=$up
+}
+
+SOURCES=(frontend api db world)
+TARGETS=("api 198.18.2.2 443" "api 198.18.2.2 8080" "db 198.18.3.2 5432")
+
+# All cells probe at once (a blocked one waits out its 1 s connect timeout).
+probe_all() {
+	local i=0 s t
+	for s in "${SOURCES[@]}"; do
+		for t in "${TARGETS[@]}"; do
+			set -- $t
+			i=$((i + 1))
+			[ "$s" = "$1" ] && continue
+			( reach "$s" "$2" "$3" && echo open >"$T/cell.$i" || echo blocked >"$T/cell.$i" ) &
+		done
+	done
+	wait
+}
+
+matrix() {
+	local i=0
+	probe_all
+	printf '%s\n' "${B}$1${N}"
+	printf '  %-10s' "from \\ to"
+	for t in "${TARGETS[@]}"; do set -- $t; printf ' %-10s' "$1:$3"; done
+	printf '\n'
+	for s in "${SOURCES[@]}"; do
+		printf '  %-10s' "$s"
+		for t in "${TARGETS[@]}"; do
+			set -- $t
+			i=$((i + 1))
+			if [ "$s" = "$1" ]; then
+				printf ' %s%-10s%s' "$D" "-" "$N"
+			elif [ "$(cat "$T/cell.$i" 2>/dev/null)" = open ]; then
+				printf ' %s%-10s%s' "$G" "open" "$N"
+			else
+				printf ' %s%-10s%s' "$R" "blocked" "$N"
+			fi
+		done
+		printf '\n'
+	done
+}
+
+start=$(date +%s)
+say "building the node namespace, pods frontend/api/db and a world host"
+make_node
+make_pod frontend 1
+make_pod api 2
+make_pod db 3
+make_world
+serve api tcp 443
+serve api tcp 8080
+serve db tcp 5432
+wait_port api 443 && wait_port api 8080 && wait_port db 5432 || bail "servers didn't start"
+
+say "starting netsegd in the node namespace (own bpffs: $T/bpf)"
+start_daemon || bail "netsegd didn't start (log: $T/netsegd.log)"
+for id in frontend api db; do
+	ctl identity add "$id" >/dev/null || bail "identity add $id failed"
+done
+ctl attach "$UPLINK" >/dev/null || bail "attach $UPLINK failed"
+sleep 0.3	# netlink learning of the pods' /32 routes (aliases netseg:NAME)
+ctl endpoint list
+echo
+matrix "before: every endpoint is default-deny"
+echo
+say "netsegctl allow frontend->api:443"
+(cd "$T" && ctl allow frontend->api:443)
+echo
+matrix "after: only frontend -> api:443 is open"
+echo
+say "why is frontend -> db:5432 blocked?"
+ctl trace frontend db tcp/5432
+say "drops by reason"
+ctl stats | head -20
+if ctl flows >/dev/null 2>&1; then
+	say "flow log (last records)"
+	ctl flows | tail -5
+fi
+say "done in $(( $(date +%s) - start )) s; tearing everything down"
