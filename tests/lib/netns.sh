@@ -38,8 +38,10 @@ need_root() {
 	done
 }
 
+AT_CLEANUP=()	# extra commands for cleanup, run first: AT_CLEANUP+=("cmd")
 cleanup() {
 	local st=$?
+	for c in "${AT_CLEANUP[@]}"; do eval "$c"; done
 	# Everything that runs in our namespaces dies with them.
 	for ns in "${NETNSES[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
@@ -90,9 +92,11 @@ pod_ns() { local v="POD_NS_$1"; echo "${!v}"; }
 pod_if() { local v="POD_IF_$1"; echo "${!v}"; }
 
 start_daemon() {
-	# ip netns exec execs the daemon: $! is netsegd itself.  Its output
-	# must not hold the TAP pipe open.
-	ip netns exec "$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
+	# nsenter switches only the network namespace (ip netns exec would also
+	# remount /sys and hide cgroup2, which cgroup endpoints need) and execs
+	# the daemon: $! is netsegd itself.  Its output must not hold the TAP
+	# pipe open.
+	nsenter --net="/run/netns/$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
 		--bpffs "$T/bpf/netseg" "$@" >>"$T/netsegd.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	disown "$DAEMON_PID"	# no job notices; stop_daemon polls instead
@@ -119,9 +123,11 @@ ctl() { nsx "$NODE" "$NETSEGCTL" -s "$T/run/netsegd.sock" "$@"; }
 serve() {
 	local ns; ns=$(pod_ns "$1")
 	local addr=TCP-LISTEN; [ "$2" = udp ] && addr=UDP-RECVFROM
-	[ "$2" = tcp6 ] && addr=TCP6-LISTEN
-	[ "$2" = udp6 ] && addr=UDP6-RECVFROM
-	ip netns exec "$ns" timeout 600 socat "$addr:$3,fork,reuseaddr" \
+	local opt=fork,reuseaddr
+	# v6 sockets must not claim the v4 port the v4 server holds
+	[ "$2" = tcp6 ] && addr=TCP6-LISTEN opt=$opt,ipv6only=1
+	[ "$2" = udp6 ] && addr=UDP6-RECVFROM opt=$opt,ipv6only=1
+	ip netns exec "$ns" timeout 600 socat "$addr:$3,$opt" \
 		SYSTEM:'echo pong' >/dev/null 2>&1 </dev/null &
 	disown $!	# no "Killed" job notices at cleanup
 }
