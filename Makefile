@@ -131,7 +131,7 @@ install: all
 	install -m 0755 agentd/netsegd $(DESTDIR)$(PREFIX)/sbin/netsegd
 	install -m 0755 ctl/netsegctl $(DESTDIR)$(PREFIX)/bin/netsegctl
 	install -m 0644 configs/netsegd.json $(DESTDIR)/etc/netseg/netsegd.json.example
-	install -m 0644 configs/netsegd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/netsegd.service
+	sed 's|/usr/local|$(PREFIX)|g' configs/netsegd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/netsegd.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/netsegd $(DESTDIR)$(PREFIX)/bin/netsegctl \

@@ -47,10 +47,10 @@ check_refused 1 'protocol' "unknown protocol refused" -- allow 'frontend->api:gr
 check_refused 1 'ICMP type' "ICMP type > 255 refused" -- allow 'frontend->api:icmp/256'
 check_refused 1 'icmp' "ports on icmp refused" -- allow 'frontend->api:icmp/8,9'
 check_refused 1 'no rule' "remove of a missing id refused" -- remove 999
-printf 'allow frontend->api:70000\nallow frontend->api:80\ndeny frontend->nosuch:22\nallow frontend->api:icmp/300\n' >"$T/bad.rules"
+printf "allow frontend->api:70000\\nallow frontend->api:80\\ndeny frontend->api:tcp/9-3\\nallow frontend->api:icmp/300\\n" >"$T/bad.rules"
 out=$(ctl apply -f "$T/bad.rules" 2>&1); st=$?
 n=$(grep -c "bad.rules:[0-9]*:[0-9]*:" <<<"$out")
-[ $st -eq 1 ] && [ "$n" -eq 2 ]
+[ $st -eq 1 ] && [ "$n" -eq 3 ]
 ok $? "a rules file with syntax errors reports each with file:line:col ($n found) and applies nothing"
 printf 'allow frontend->api:443\nallow frontend->nosuch:22\n' >"$T/unknown.rules"
 out=$(ctl apply -f "$T/unknown.rules" 2>&1); st=$?
