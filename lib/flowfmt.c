@@ -1,0 +1,1233 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Flow records as SIEM lines: native JSON, OCSF 1.8.0, ECS 9.4.0, CEF:0,
+ * and the Community ID they all carry.  The mapping of record kinds to
+ * each schema's enums is the table in SIEM.md §0, kept in one place here
+ * (struct kind_map) so the formats can't drift apart.
+ *
+ * JSON is built with cJSON.  cJSON keeps numbers as doubles, exact only to
+ * 2^53; times in ns, flow ids and counters are u64, so they go in as raw
+ * decimal literals (cJSON_AddRawToObject of a PRIu64) to stay exact.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "flowrec.h"
+
+#define MS(ns) ((ns) / 1000000ULL)
+
+/* ------------------------------------------------------ the mapping table */
+
+struct kind_map {
+	int ocsf_activity;	/* 1 Open, 2 Close, 5 Refuse */
+	int ocsf_action;	/* 1 Allowed, 2 Denied, 3 Observed */
+	int ocsf_disposition;	/* 1 Allowed, 2 Blocked, 6 Dropped, 15 Detected */
+	int ocsf_severity;	/* 1 Informational, 2 Low, 3 Medium */
+	bool is_alert;
+	const char *ecs_type[3];
+	const char *ecs_action;
+	const char *cef_class;
+	const char *cef_name;
+	const char *cef_act;
+	int cef_severity;	/* 0-3 Low, 4-6 Medium, 7-8 High */
+};
+
+static const struct kind_map km_allowed = {
+	.ocsf_activity = 1, .ocsf_action = 1, .ocsf_disposition = 1, .ocsf_severity = 1,
+	.ecs_type = { "connection", "start", "allowed" }, .ecs_action = "allowed",
+	.cef_class = "flow-allow", .cef_name = "Flow allowed", .cef_act = "allow",
+	.cef_severity = 1,
+};
+
+static const struct kind_map km_denied = {
+	.ocsf_activity = 5, .ocsf_action = 2, .ocsf_disposition = 2, .ocsf_severity = 3,
+	.is_alert = true,
+	.ecs_type = { "connection", "denied" }, .ecs_action = "blocked",
+	.cef_class = "flow-deny", .cef_name = "Flow denied", .cef_act = "blocked",
+	.cef_severity = 7,
+};
+
+/*
+ * A drop that is no policy decision (malformed, spoofed, ...): OCSF has
+ * Dropped for a silent drop; the other formats keep the DENY row.
+ */
+static const struct kind_map km_dropped = {
+	.ocsf_activity = 5, .ocsf_action = 2, .ocsf_disposition = 6, .ocsf_severity = 3,
+	.is_alert = true,
+	.ecs_type = { "connection", "denied" }, .ecs_action = "blocked",
+	.cef_class = "flow-deny", .cef_name = "Flow denied", .cef_act = "blocked",
+	.cef_severity = 7,
+};
+
+/* SIEM.md §0 "AUDIT (choice)": opened, observed, detected. */
+static const struct kind_map km_audit = {
+	.ocsf_activity = 1, .ocsf_action = 3, .ocsf_disposition = 15, .ocsf_severity = 2,
+	.is_alert = true,
+	.ecs_type = { "connection", "allowed" }, .ecs_action = "audit-deny",
+	.cef_class = "flow-audit", .cef_name = "Flow audit (would be denied)", .cef_act = "audit",
+	.cef_severity = 5,
+};
+
+static const struct kind_map km_end = {
+	.ocsf_activity = 2, .ocsf_action = 1, .ocsf_disposition = 1, .ocsf_severity = 1,
+	.ecs_type = { "connection", "end" }, .ecs_action = "ended",
+	.cef_class = "flow-end", .cef_name = "Flow ended", .cef_act = "allow",
+	.cef_severity = 1,
+};
+
+/* The end of an audit flow keeps the audit row's action, of a cut flow the deny's. */
+static const struct kind_map km_end_audit = {
+	.ocsf_activity = 2, .ocsf_action = 3, .ocsf_disposition = 15, .ocsf_severity = 1,
+	.ecs_type = { "connection", "end" }, .ecs_action = "ended",
+	.cef_class = "flow-end", .cef_name = "Flow ended", .cef_act = "audit",
+	.cef_severity = 1,
+};
+
+static const struct kind_map km_end_cut = {
+	.ocsf_activity = 2, .ocsf_action = 2, .ocsf_disposition = 2, .ocsf_severity = 1,
+	.ecs_type = { "connection", "end", "denied" }, .ecs_action = "ended",
+	.cef_class = "flow-end", .cef_name = "Flow ended", .cef_act = "blocked",
+	.cef_severity = 1,
+};
+
+/* OCSF captions of the enum values used above. */
+static const char *ocsf_caption(const char *const *names, size_t n, int id)
+{
+	return id >= 0 && (size_t)id < n && names[id] ? names[id] : "Other";
+}
+
+#define CAPTION(tab, id) ocsf_caption(tab, sizeof(tab) / sizeof(tab[0]), id)
+
+static const char *const activity_names[] = { [1] = "Open", [2] = "Close", [5] = "Refuse" };
+static const char *const action_names[] = { [1] = "Allowed", [2] = "Denied", [3] = "Observed" };
+static const char *const disposition_names[] = { [1] = "Allowed", [2] = "Blocked",
+						 [6] = "Dropped", [15] = "Detected" };
+static const char *const severity_names[] = { [1] = "Informational", [2] = "Low",
+					      [3] = "Medium" };
+
+static bool policy_drop(const struct netseg_flowrec *r)
+{
+	return !r->reason[0] || !strcmp(r->reason, "policy") ||
+	       !strcmp(r->reason, "default-deny") || !strcmp(r->reason, "prefilter");
+}
+
+static const struct kind_map *kind_map(const struct netseg_flowrec *r)
+{
+	switch (r->kind) {
+	case NETSEG_FLOW_ALLOWED:
+		return &km_allowed;
+	case NETSEG_FLOW_DENIED:
+		return policy_drop(r) ? &km_denied : &km_dropped;
+	case NETSEG_FLOW_AUDIT:
+		return &km_audit;
+	case NETSEG_FLOW_END:
+		if (r->flow_verdict == NETSEG_VERDICT_DENY)
+			return &km_end_cut;
+		if (r->flow_verdict == NETSEG_VERDICT_AUDIT)
+			return &km_end_audit;
+		return &km_end;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------- shared pieces */
+
+static const char *opt(const char *v, const char *dflt)
+{
+	return v && *v ? v : dflt;
+}
+
+static const char *verdict_name(int v)
+{
+	switch (v) {
+	case NETSEG_VERDICT_ALLOW:
+		return "allowed";
+	case NETSEG_VERDICT_DENY:
+		return "denied";
+	case NETSEG_VERDICT_AUDIT:
+		return "audit";
+	}
+	return NULL;
+}
+
+static void rule_uid(const struct netseg_flowrec *r, char *buf, size_t len)
+{
+	if (r->rule_id)
+		snprintf(buf, len, "%u", r->rule_id);
+	else
+		snprintf(buf, len, "default-deny");
+}
+
+static const char *rule_name(const struct netseg_flowrec *r, char *buf, size_t len)
+{
+	if (r->rule[0])
+		return r->rule;
+	snprintf(buf, len, "rule %u", r->rule_id);
+	return buf;
+}
+
+static void ep_text(char *buf, size_t len, const char *ip, bool port, __u16 p, const char *name)
+{
+	bool v6 = strchr(ip, ':');
+	int n;
+
+	if (!ip[0])
+		n = snprintf(buf, len, "?");
+	else if (port)
+		n = snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", ip, p);
+	else
+		n = snprintf(buf, len, "%s", ip);
+	if (name[0] && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " (%s)", name);
+}
+
+/* One line for humans; the record's strings are already valid UTF-8. */
+static void message(const struct netseg_flowrec *r, char *buf, size_t len)
+{
+	char src[160], dst[160], proto[16], rn[32], tail[512] = "";
+	const char *pn = netseg_proto_name(r->proto);
+	const char *what = netseg_flowrec_kind_name(r->kind);
+
+	if (r->kind == NETSEG_FLOW_LOST) {
+		snprintf(buf, len,
+			 "%" PRIu64 " flow records lost (ring buffer full %" PRIu64
+			 ", rate limit %" PRIu64 ", sink queue full %" PRIu64 ")",
+			 (uint64_t)(r->lost_ring + r->lost_rate + r->lost_queue),
+			 (uint64_t)r->lost_ring, (uint64_t)r->lost_rate, (uint64_t)r->lost_queue);
+		return;
+	}
+	if (pn)
+		snprintf(proto, sizeof(proto), "%s", pn);
+	else
+		snprintf(proto, sizeof(proto), "proto %u", r->proto);
+	ep_text(src, sizeof(src), r->saddr, r->has_ports, r->sport, r->src_name);
+	ep_text(dst, sizeof(dst), r->daddr, r->has_ports, r->dport, r->dst_name);
+	if (r->has_icmp)
+		snprintf(tail, sizeof(tail), " type %u code %u", r->icmp_type, r->icmp_code);
+	if (r->kind == NETSEG_FLOW_END) {
+		snprintf(tail + strlen(tail), sizeof(tail) - strlen(tail),
+			 " ended after %" PRIu64 ".%03" PRIu64 " s: %" PRIu64 " packets %" PRIu64
+			 " bytes out, %" PRIu64 " packets %" PRIu64 " bytes in",
+			 (uint64_t)(r->duration_ns / NETSEG_NSEC),
+			 (uint64_t)(r->duration_ns % NETSEG_NSEC / 1000000),
+			 (uint64_t)r->packets[0], (uint64_t)r->bytes[0],
+			 (uint64_t)r->packets[1], (uint64_t)r->bytes[1]);
+		what = NULL;
+	}
+	snprintf(buf, len, "%s %s -> %s%s%s%s%s%s%s%s", proto, src, dst, tail, what ? " " : "",
+		 what ? what : "", r->reason[0] ? " (" : "", r->reason, r->reason[0] ? ")" : "",
+		 r->has_rule ? " by " : "");
+	if (r->has_rule)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s", rule_name(r, rn, sizeof(rn)));
+}
+
+static const char *tcp_flag_names[8] = { "fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr" };
+
+/* ----------------------------------------------------------- cJSON glue */
+
+/* Sticky failure: after one failed allocation the line is not written. */
+struct jb {
+	bool fail;
+};
+
+static cJSON *jobj(struct jb *j, cJSON *parent, const char *key)
+{
+	cJSON *o = cJSON_AddObjectToObject(parent, key);
+
+	if (!o)
+		j->fail = true;
+	return o;
+}
+
+static cJSON *jarr(struct jb *j, cJSON *parent, const char *key)
+{
+	cJSON *a = cJSON_AddArrayToObject(parent, key);
+
+	if (!a)
+		j->fail = true;
+	return a;
+}
+
+static void jstr(struct jb *j, cJSON *o, const char *key, const char *v)
+{
+	if (v && *v && !cJSON_AddStringToObject(o, key, v))
+		j->fail = true;
+}
+
+static void jint(struct jb *j, cJSON *o, const char *key, long long v)
+{
+	if (!cJSON_AddNumberToObject(o, key, (double)v))
+		j->fail = true;
+}
+
+static void ju64(struct jb *j, cJSON *o, const char *key, __u64 v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)v);
+	if (!cJSON_AddRawToObject(o, key, num))
+		j->fail = true;
+}
+
+static void jbool(struct jb *j, cJSON *o, const char *key, bool v)
+{
+	if (!cJSON_AddBoolToObject(o, key, v))
+		j->fail = true;
+}
+
+static void jpush_str(struct jb *j, cJSON *arr, const char *v)
+{
+	cJSON *s = cJSON_CreateString(v);
+
+	if (!s || !cJSON_AddItemToArray(arr, s)) {
+		cJSON_Delete(s);
+		j->fail = true;
+	}
+}
+
+static void jtime(struct jb *j, cJSON *o, const char *key, __u64 ns, int digits)
+{
+	char t[NETSEG_RFC3339_MAX];
+
+	if (netseg_rfc3339(t, sizeof(t), ns, digits) < 0)
+		j->fail = true;
+	else
+		jstr(j, o, key, t);
+}
+
+static void jtcp_flags(struct jb *j, cJSON *o, const char *key, __u8 flags)
+{
+	cJSON *a;
+	int i;
+
+	if (!flags)
+		return;
+	a = jarr(j, o, key);
+	for (i = 0; i < 8; i++)
+		if (flags & (1U << i))
+			jpush_str(j, a, tcp_flag_names[i]);
+}
+
+static int jfinish(struct jb *j, cJSON *root, char *buf, size_t len)
+{
+	char *s;
+	size_t n;
+	int ret;
+
+	if (j->fail || !root) {
+		cJSON_Delete(root);
+		return -ENOMEM;
+	}
+	s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!s)
+		return -ENOMEM;
+	n = strlen(s);
+	if (n + 1 > len || n > (size_t)INT32_MAX) {
+		ret = -ENOSPC;
+	} else {
+		memcpy(buf, s, n + 1);
+		ret = (int)n;
+	}
+	free(s);
+	return ret;
+}
+
+/* ---------------------------------------------------------- native JSON */
+
+static void json_ep(struct jb *j, cJSON *root, const char *key, const struct netseg_flowrec *r,
+		    bool src)
+{
+	cJSON *o = jobj(j, root, key);
+	__u32 id = src ? r->src_id : r->dst_id;
+
+	jstr(j, o, "identity", src ? r->src_name : r->dst_name);
+	if (id)
+		jint(j, o, "identity_id", id);
+	jstr(j, o, "ip", src ? r->saddr : r->daddr);
+	if (r->has_ports)
+		jint(j, o, "port", src ? r->sport : r->dport);
+}
+
+static void json_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r, __u16 seed)
+{
+	char fid[24], cid[NETSEG_COMMUNITY_ID_LEN];
+	const char *pn = netseg_proto_name(r->proto);
+	cJSON *o;
+
+	if (r->flow_id) {
+		snprintf(fid, sizeof(fid), "%016" PRIx64, (uint64_t)r->flow_id);
+		jstr(j, root, "flow_id", fid);
+	}
+	jstr(j, root, "reason", r->reason);
+	if (r->has_rule) {
+		o = jobj(j, root, "rule");
+		jint(j, o, "id", r->rule_id);
+		jstr(j, o, "text", r->rule);
+		jstr(j, o, "comment", r->comment);
+	}
+	if (r->dir)
+		jstr(j, root, "direction", r->dir == NETSEG_FLOW_DIR_INGRESS ? "ingress" : "egress");
+	if (r->hook)
+		jstr(j, root, "hook", netseg_hook_name(r->hook));
+	if (r->ifindex || r->ifname[0]) {
+		o = jobj(j, root, "interface");
+		jstr(j, o, "name", r->ifname);
+		jint(j, o, "index", r->ifindex);
+	}
+	jstr(j, root, "node", r->node);
+	if (r->family)
+		jstr(j, root, "family", r->family == NETSEG_AF_INET ? "ipv4" : "ipv6");
+	jint(j, root, "proto", r->proto);
+	jstr(j, root, "proto_name", pn);
+	json_ep(j, root, "src", r, true);
+	json_ep(j, root, "dst", r, false);
+	if (r->has_icmp) {
+		o = jobj(j, root, "icmp");
+		jint(j, o, "type", r->icmp_type);
+		jint(j, o, "code", r->icmp_code);
+	}
+	jtcp_flags(j, root, "tcp_flags", r->tcp_flags[0]);
+	if (r->kind != NETSEG_FLOW_END && r->pkt_len)
+		jint(j, root, "packet_len", r->pkt_len);
+	if (!netseg_flowrec_community_id(r, seed, cid))
+		jstr(j, root, "community_id", cid);
+	if (r->kind != NETSEG_FLOW_END)
+		return;
+	jtcp_flags(j, root, "tcp_flags_reply", r->tcp_flags[1]);
+	jtime(j, root, "start", r->start_ns, 9);
+	ju64(j, root, "start_ns", r->start_ns);
+	ju64(j, root, "duration_ns", r->duration_ns);
+	jstr(j, root, "flow_verdict", verdict_name(r->flow_verdict));
+	ju64(j, root, "packets_out", r->packets[0]);
+	ju64(j, root, "bytes_out", r->bytes[0]);
+	ju64(j, root, "packets_in", r->packets[1]);
+	ju64(j, root, "bytes_in", r->bytes[1]);
+}
+
+int netseg_flowfmt_json(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+			char *buf, size_t len)
+{
+	const char *kind = netseg_flowrec_kind_name(r->kind);
+	char msg[2048];
+	struct jb j = { 0 };
+	cJSON *root, *lost;
+
+	if (!kind)
+		return -EINVAL;
+	root = cJSON_CreateObject();
+	jtime(&j, root, "time", r->time_ns, 9);
+	ju64(&j, root, "time_ns", r->time_ns);
+	jstr(&j, root, "verdict", kind);
+	if (r->kind == NETSEG_FLOW_LOST) {
+		jstr(&j, root, "node", r->node);
+		lost = jobj(&j, root, "lost");
+		ju64(&j, lost, "ring", r->lost_ring);
+		ju64(&j, lost, "rate", r->lost_rate);
+		ju64(&j, lost, "queue", r->lost_queue);
+		ju64(&j, lost, "total", r->lost_ring + r->lost_rate + r->lost_queue);
+	} else {
+		json_flow(&j, root, r, o ? o->cid_seed : 0);
+	}
+	message(r, msg, sizeof(msg));
+	jstr(&j, root, "message", msg);
+	return jfinish(&j, root, buf, len);
+}
+
+/* ----------------------------------------------------------------- OCSF */
+
+static void ocsf_metadata(struct jb *j, cJSON *root, const struct netseg_flowfmt_opts *o,
+			  bool security_control)
+{
+	cJSON *m = jobj(j, root, "metadata"), *p, *prof;
+
+	jstr(j, m, "version", NETSEG_OCSF_VERSION);
+	prof = jarr(j, m, "profiles");
+	if (security_control)
+		jpush_str(j, prof, "security_control");
+	jpush_str(j, prof, "host");
+	p = jobj(j, m, "product");
+	jstr(j, p, "name", opt(o ? o->product : NULL, "netseg"));
+	jstr(j, p, "vendor_name", opt(o ? o->vendor : NULL, "netseg"));
+	jstr(j, p, "version", o ? o->version : NULL);
+}
+
+static void ocsf_device(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
+{
+	cJSON *d = jobj(j, root, "device");
+
+	jstr(j, d, "hostname", r->node);
+	jint(j, d, "type_id", 1);
+	jstr(j, d, "type", "Server");
+}
+
+/* The interface belongs to the local endpoint: the sender on egress. */
+static void ocsf_endpoint(struct jb *j, cJSON *root, const struct netseg_flowrec *r, bool src)
+{
+	bool local = src ? r->dir == NETSEG_FLOW_DIR_EGRESS : r->dir != NETSEG_FLOW_DIR_EGRESS;
+	const char *ip = src ? r->saddr : r->daddr;
+	const char *name = src ? r->src_name : r->dst_name;
+	cJSON *e;
+
+	if (!ip[0] && !name[0] && !(local && r->ifname[0]))
+		return;
+	e = jobj(j, root, src ? "src_endpoint" : "dst_endpoint");
+	jstr(j, e, "ip", ip);
+	if (r->has_ports)
+		jint(j, e, "port", src ? r->sport : r->dport);
+	jstr(j, e, "name", name);
+	if (local)
+		jstr(j, e, "interface_name", r->ifname);
+}
+
+static int ocsf_boundary(const struct netseg_flowrec *r)
+{
+	if (r->src_id == NETSEG_ID_WORLD || r->dst_id == NETSEG_ID_WORLD)
+		return 3;	/* External */
+	if (r->src_id == NETSEG_ID_HOST && r->dst_id == NETSEG_ID_HOST)
+		return 1;	/* Localhost */
+	if (r->src_id && r->dst_id)
+		return 2;	/* Internal */
+	return 0;
+}
+
+static void ocsf_connection(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
+			    __u16 seed)
+{
+	static const char *const dir_names[] = { "Unknown", "Inbound", "Outbound" };
+	char fid[24], cid[NETSEG_COMMUNITY_ID_LEN];
+	cJSON *c = jobj(j, root, "connection_info");
+
+	if (r->flow_id) {
+		snprintf(fid, sizeof(fid), "%016" PRIx64, (uint64_t)r->flow_id);
+		jstr(j, c, "uid", fid);
+	}
+	jint(j, c, "protocol_num", r->proto);
+	jstr(j, c, "protocol_name", netseg_proto_name(r->proto));
+	if (r->family)
+		jint(j, c, "protocol_ver_id", r->family == NETSEG_AF_INET ? 4 : 6);
+	/* enum netseg_flow_dir is OCSF's 0 Unknown, 1 Inbound, 2 Outbound. */
+	jint(j, c, "direction_id", r->dir);
+	jstr(j, c, "direction", dir_names[r->dir <= 2 ? r->dir : 0]);
+	jint(j, c, "boundary_id", ocsf_boundary(r));
+	if (!netseg_flowrec_community_id(r, seed, cid))
+		jstr(j, c, "community_uid", cid);
+	if (r->tcp_flags[0] | r->tcp_flags[1])
+		jint(j, c, "tcp_flags", r->tcp_flags[0] | r->tcp_flags[1]);
+}
+
+static void ocsf_observables(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
+{
+	const char *names[2] = { "src_endpoint.ip", "dst_endpoint.ip" };
+	const char *ips[2] = { r->saddr, r->daddr };
+	cJSON *arr, *ob;
+	int i;
+
+	if (!r->saddr[0])
+		return;
+	arr = jarr(j, root, "observables");
+	for (i = 0; i < 2; i++) {
+		ob = cJSON_CreateObject();
+		if (!ob || !cJSON_AddItemToArray(arr, ob)) {
+			cJSON_Delete(ob);
+			j->fail = true;
+			return;
+		}
+		jstr(j, ob, "name", names[i]);
+		jint(j, ob, "type_id", 2);
+		jstr(j, ob, "type", "IP Address");
+		jstr(j, ob, "value", ips[i]);
+	}
+}
+
+static void ocsf_end(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
+{
+	cJSON *t = jobj(j, root, "traffic");
+
+	ju64(j, t, "packets_out", r->packets[0]);
+	ju64(j, t, "packets_in", r->packets[1]);
+	ju64(j, t, "packets", r->packets[0] + r->packets[1]);
+	ju64(j, t, "bytes_out", r->bytes[0]);
+	ju64(j, t, "bytes_in", r->bytes[1]);
+	ju64(j, t, "bytes", r->bytes[0] + r->bytes[1]);
+	ju64(j, root, "start_time", MS(r->start_ns));
+	ju64(j, root, "end_time", MS(r->time_ns));
+	ju64(j, root, "duration", MS(r->duration_ns));
+}
+
+/* What no OCSF attribute holds: the drop reason, hook, identities' ids, ICMP. */
+static void ocsf_unmapped(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
+{
+	cJSON *u = jobj(j, root, "unmapped");
+
+	jstr(j, u, "verdict", netseg_flowrec_kind_name(r->kind));
+	jstr(j, u, "reason", r->reason);
+	if (r->hook)
+		jstr(j, u, "hook", netseg_hook_name(r->hook));
+	if (r->src_id)
+		jint(j, u, "src_identity_id", r->src_id);
+	if (r->dst_id)
+		jint(j, u, "dst_identity_id", r->dst_id);
+	if (r->has_icmp) {
+		jint(j, u, "icmp_type", r->icmp_type);
+		jint(j, u, "icmp_code", r->icmp_code);
+	}
+	if (r->kind == NETSEG_FLOW_END)
+		jstr(j, u, "flow_verdict", verdict_name(r->flow_verdict));
+}
+
+static void ocsf_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
+		      const struct netseg_flowfmt_opts *o, const struct kind_map *km)
+{
+	char msg[2048], uid[24], rn[32];
+	cJSON *fr;
+
+	jint(j, root, "activity_id", km->ocsf_activity);
+	jstr(j, root, "activity_name", CAPTION(activity_names, km->ocsf_activity));
+	jint(j, root, "category_uid", 4);
+	jstr(j, root, "category_name", "Network Activity");
+	jint(j, root, "class_uid", 4001);
+	jstr(j, root, "class_name", "Network Activity");
+	jint(j, root, "type_uid", 4001 * 100 + km->ocsf_activity);
+	snprintf(msg, sizeof(msg), "Network Activity: %s",
+		 CAPTION(activity_names, km->ocsf_activity));
+	jstr(j, root, "type_name", msg);
+	ju64(j, root, "time", MS(r->time_ns));
+	jint(j, root, "timezone_offset", 0);
+	jint(j, root, "severity_id", km->ocsf_severity);
+	jstr(j, root, "severity", CAPTION(severity_names, km->ocsf_severity));
+	jint(j, root, "action_id", km->ocsf_action);
+	jstr(j, root, "action", CAPTION(action_names, km->ocsf_action));
+	jint(j, root, "disposition_id", km->ocsf_disposition);
+	jstr(j, root, "disposition", CAPTION(disposition_names, km->ocsf_disposition));
+	jbool(j, root, "is_alert", km->is_alert);
+	jbool(j, root, "is_src_dst_assignment_known", true);
+	message(r, msg, sizeof(msg));
+	jstr(j, root, "message", msg);
+	ocsf_metadata(j, root, o, true);
+	ocsf_device(j, root, r);
+	ocsf_endpoint(j, root, r, true);
+	ocsf_endpoint(j, root, r, false);
+	ocsf_connection(j, root, r, o ? o->cid_seed : 0);
+	if (r->kind == NETSEG_FLOW_END)
+		ocsf_end(j, root, r);
+	if (r->has_rule) {
+		fr = jobj(j, root, "firewall_rule");
+		rule_uid(r, uid, sizeof(uid));
+		jstr(j, fr, "uid", uid);
+		jstr(j, fr, "name", rule_name(r, rn, sizeof(rn)));
+		jstr(j, fr, "desc", r->comment);
+	}
+	ocsf_observables(j, root, r);
+	ocsf_unmapped(j, root, r);
+}
+
+/*
+ * Loss reports are no network activity: Event Log Activity (System
+ * category, class 1008), activity Other, the counts in unmapped.
+ */
+static void ocsf_lost(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
+		      const struct netseg_flowfmt_opts *o)
+{
+	char msg[512];
+	cJSON *u;
+
+	jint(j, root, "activity_id", 99);
+	jstr(j, root, "activity_name", "Records Lost");
+	jint(j, root, "category_uid", 1);
+	jstr(j, root, "category_name", "System Activity");
+	jint(j, root, "class_uid", 1008);
+	jstr(j, root, "class_name", "Event Log Activity");
+	jint(j, root, "type_uid", 1008 * 100 + 99);
+	jstr(j, root, "type_name", "Event Log Activity: Other");
+	ju64(j, root, "time", MS(r->time_ns));
+	jint(j, root, "timezone_offset", 0);
+	jint(j, root, "severity_id", 3);
+	jstr(j, root, "severity", "Medium");
+	ju64(j, root, "count", r->lost_ring + r->lost_rate + r->lost_queue);
+	jstr(j, root, "log_provider", opt(o ? o->product : NULL, "netseg"));
+	jstr(j, root, "log_name", "flow");
+	message(r, msg, sizeof(msg));
+	jstr(j, root, "message", msg);
+	ocsf_metadata(j, root, o, false);
+	ocsf_device(j, root, r);
+	u = jobj(j, root, "unmapped");
+	ju64(j, u, "lost_ring", r->lost_ring);
+	ju64(j, u, "lost_rate", r->lost_rate);
+	ju64(j, u, "lost_queue", r->lost_queue);
+}
+
+int netseg_flowfmt_ocsf(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+			char *buf, size_t len)
+{
+	const struct kind_map *km = kind_map(r);
+	struct jb j = { 0 };
+	cJSON *root;
+
+	if (!km && r->kind != NETSEG_FLOW_LOST)
+		return -EINVAL;
+	root = cJSON_CreateObject();
+	if (km)
+		ocsf_flow(&j, root, r, o, km);
+	else
+		ocsf_lost(&j, root, r, o);
+	return jfinish(&j, root, buf, len);
+}
+
+/* ------------------------------------------------------------------ ECS */
+
+static void ecs_observer(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
+			 const struct netseg_flowfmt_opts *o)
+{
+	cJSON *ob = jobj(j, root, "observer"), *side, *itf;
+
+	jstr(j, ob, "type", "firewall");
+	jstr(j, ob, "vendor", opt(o ? o->vendor : NULL, "netseg"));
+	jstr(j, ob, "product", opt(o ? o->product : NULL, "netseg"));
+	jstr(j, ob, "version", o ? o->version : NULL);
+	jstr(j, ob, "hostname", r->node);
+	if (r->ifname[0]) {
+		/* TC egress sees the packet leave by the interface. */
+		side = jobj(j, ob, r->hook == NETSEG_HOOK_TC_EGRESS ? "egress" : "ingress");
+		itf = jobj(j, side, "interface");
+		jstr(j, itf, "name", r->ifname);
+	}
+	if (r->node[0])
+		jstr(j, jobj(j, root, "host"), "name", r->node);
+}
+
+static void ecs_ep(struct jb *j, cJSON *root, const struct netseg_flowrec *r, bool src)
+{
+	cJSON *e;
+
+	if (!r->family)
+		return;
+	e = jobj(j, root, src ? "source" : "destination");
+	jstr(j, e, "ip", src ? r->saddr : r->daddr);
+	if (r->has_ports)
+		jint(j, e, "port", src ? r->sport : r->dport);
+	if (r->kind == NETSEG_FLOW_END) {
+		ju64(j, e, "bytes", r->bytes[src ? 0 : 1]);
+		ju64(j, e, "packets", r->packets[src ? 0 : 1]);
+	}
+}
+
+static void ecs_network(struct jb *j, cJSON *root, const struct netseg_flowrec *r, __u16 seed)
+{
+	char cid[NETSEG_COMMUNITY_ID_LEN], num[8];
+	cJSON *n = jobj(j, root, "network");
+
+	jstr(j, n, "transport", netseg_proto_name(r->proto));
+	snprintf(num, sizeof(num), "%u", r->proto);
+	jstr(j, n, "iana_number", num);
+	if (r->family)
+		jstr(j, n, "type", r->family == NETSEG_AF_INET ? "ipv4" : "ipv6");
+	if (r->dir)
+		jstr(j, n, "direction", r->dir == NETSEG_FLOW_DIR_INGRESS ? "ingress" : "egress");
+	if (!netseg_flowrec_community_id(r, seed, cid))
+		jstr(j, n, "community_id", cid);
+	if (r->kind == NETSEG_FLOW_END) {
+		ju64(j, n, "bytes", r->bytes[0] + r->bytes[1]);
+		ju64(j, n, "packets", r->packets[0] + r->packets[1]);
+	}
+}
+
+/* ECS has no place for identities, hooks, ICMP or TCP flags: custom fields. */
+static void ecs_custom(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
+{
+	cJSON *ns = jobj(j, root, "netseg"), *o;
+	char fid[24];
+
+	jstr(j, ns, "verdict", netseg_flowrec_kind_name(r->kind));
+	if (r->flow_id) {
+		snprintf(fid, sizeof(fid), "%016" PRIx64, (uint64_t)r->flow_id);
+		jstr(j, ns, "flow_id", fid);
+	}
+	if (r->hook)
+		jstr(j, ns, "hook", netseg_hook_name(r->hook));
+	if (r->src_name[0] || r->src_id) {
+		o = jobj(j, ns, "source");
+		jstr(j, o, "identity", r->src_name);
+		if (r->src_id)
+			jint(j, o, "identity_id", r->src_id);
+	}
+	if (r->dst_name[0] || r->dst_id) {
+		o = jobj(j, ns, "destination");
+		jstr(j, o, "identity", r->dst_name);
+		if (r->dst_id)
+			jint(j, o, "identity_id", r->dst_id);
+	}
+	if (r->has_icmp) {
+		o = jobj(j, ns, "icmp");
+		jint(j, o, "type", r->icmp_type);
+		jint(j, o, "code", r->icmp_code);
+	}
+	jtcp_flags(j, ns, "tcp_flags", r->tcp_flags[0]);
+	if (r->kind == NETSEG_FLOW_END) {
+		jtcp_flags(j, ns, "tcp_flags_reply", r->tcp_flags[1]);
+		jstr(j, ns, "flow_verdict", verdict_name(r->flow_verdict));
+	}
+}
+
+static void ecs_event(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
+		      const struct kind_map *km)
+{
+	cJSON *ev = jobj(j, root, "event"), *cat, *type;
+	int i;
+
+	jstr(j, ev, "kind", km ? "event" : "metric");
+	cat = jarr(j, ev, "category");
+	jpush_str(j, cat, "network");
+	type = jarr(j, ev, "type");
+	for (i = 0; km && i < 3 && km->ecs_type[i]; i++)
+		jpush_str(j, type, km->ecs_type[i]);
+	if (!km)
+		jpush_str(j, type, "info");
+	jstr(j, ev, "action", km ? km->ecs_action : "records-lost");
+	/* "success" from the firewall's point of view (SIEM.md §0). */
+	jstr(j, ev, "outcome", km ? "success" : "unknown");
+	jstr(j, ev, "dataset", "netseg.flow");
+	jstr(j, ev, "reason", r->reason);
+	if (r->kind == NETSEG_FLOW_END) {
+		jtime(j, ev, "start", r->start_ns, 9);
+		jtime(j, ev, "end", r->time_ns, 9);
+		ju64(j, ev, "duration", r->duration_ns);
+	}
+}
+
+int netseg_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+		       char *buf, size_t len)
+{
+	const struct kind_map *km = kind_map(r);
+	char msg[2048], uid[24], rn[32];
+	struct jb j = { 0 };
+	cJSON *root, *ecs, *rule, *rel, *lost;
+
+	if (!km && r->kind != NETSEG_FLOW_LOST)
+		return -EINVAL;
+	root = cJSON_CreateObject();
+	jtime(&j, root, "@timestamp", r->time_ns, 9);
+	ecs = jobj(&j, root, "ecs");
+	jstr(&j, ecs, "version", NETSEG_ECS_VERSION);
+	ecs_event(&j, root, r, km);
+	message(r, msg, sizeof(msg));
+	jstr(&j, root, "message", msg);
+	ecs_observer(&j, root, r, o);
+	if (!km) {
+		lost = jobj(&j, jobj(&j, root, "netseg"), "lost");
+		ju64(&j, lost, "ring", r->lost_ring);
+		ju64(&j, lost, "rate", r->lost_rate);
+		ju64(&j, lost, "queue", r->lost_queue);
+		ju64(&j, lost, "total", r->lost_ring + r->lost_rate + r->lost_queue);
+		return jfinish(&j, root, buf, len);
+	}
+	ecs_ep(&j, root, r, true);
+	ecs_ep(&j, root, r, false);
+	ecs_network(&j, root, r, o ? o->cid_seed : 0);
+	if (r->has_rule) {
+		rule = jobj(&j, root, "rule");
+		rule_uid(r, uid, sizeof(uid));
+		jstr(&j, rule, "id", uid);
+		jstr(&j, rule, "name", rule_name(r, rn, sizeof(rn)));
+		jstr(&j, rule, "description", r->comment);
+		jstr(&j, rule, "ruleset", opt(o ? o->ruleset : NULL, "netseg"));
+	}
+	if (r->family) {
+		rel = jarr(&j, jobj(&j, root, "related"), "ip");
+		jpush_str(&j, rel, r->saddr);
+		if (strcmp(r->saddr, r->daddr))
+			jpush_str(&j, rel, r->daddr);
+	}
+	ecs_custom(&j, root, r);
+	return jfinish(&j, root, buf, len);
+}
+
+/* ------------------------------------------------------------------ CEF */
+
+/* CEF v25 header field limits, in bytes of the unescaped value. */
+#define CEF_VENDOR_MAX	63
+#define CEF_PRODUCT_MAX	63
+#define CEF_VERSION_MAX	31
+#define CEF_CLASS_MAX	1023
+#define CEF_NAME_MAX	512
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool full;
+	bool ext;	/* an extension pair written: the next needs a space */
+};
+
+static void sb_putc(struct sbuf *b, char c)
+{
+	if (b->len + 1 >= b->cap) {
+		b->full = true;
+		return;
+	}
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	while (*s)
+		sb_putc(b, *s++);
+}
+
+/*
+ * A header field: only '|' and '\' are escaped (CEF v25); a line break
+ * would end the record, so control characters become spaces.  Cut at
+ * @max bytes of value, on a UTF-8 character boundary.
+ */
+static void cef_header(struct sbuf *b, const char *s, size_t max)
+{
+	char v[CEF_CLASS_MAX + 1];
+	size_t i;
+
+	netseg_utf8_copy(v, max + 1 < sizeof(v) ? max + 1 : sizeof(v), s, strlen(s));
+	for (i = 0; v[i]; i++) {
+		unsigned char c = v[i];
+
+		if (c == '|' || c == '\\')
+			sb_putc(b, '\\');
+		sb_putc(b, c < 0x20 || c == 0x7f ? ' ' : (char)c);
+	}
+	sb_putc(b, '|');
+}
+
+/* An extension value: '\' '=' escaped, CR and LF as the two characters \r \n. */
+static void cef_value(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\':
+			sb_puts(b, "\\\\");
+			break;
+		case '=':
+			sb_puts(b, "\\=");
+			break;
+		case '\r':
+			sb_puts(b, "\\r");
+			break;
+		case '\n':
+			sb_puts(b, "\\n");
+			break;
+		default:
+			sb_putc(b, *s);
+		}
+	}
+}
+
+/* " key=value" (the first pair has no leading space). */
+static void cef_kv(struct sbuf *b, const char *key, const char *val)
+{
+	if (!val || !*val)
+		return;
+	if (b->ext)
+		sb_putc(b, ' ');
+	b->ext = true;
+	sb_puts(b, key);
+	sb_putc(b, '=');
+	cef_value(b, val);
+}
+
+static void cef_kn(struct sbuf *b, const char *key, __u64 v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)v);
+	cef_kv(b, key, num);
+}
+
+static void cef_label(struct sbuf *b, const char *key, const char *label, const char *val)
+{
+	char lk[32];
+
+	if (!val || !*val)
+		return;
+	snprintf(lk, sizeof(lk), "%sLabel", key);
+	cef_kv(b, lk, label);
+	cef_kv(b, key, val);
+}
+
+static void cef_addrs(struct sbuf *b, const struct netseg_flowrec *r)
+{
+	char port[8];
+
+	if (r->family == NETSEG_AF_INET) {
+		cef_kv(b, "src", r->saddr);
+		if (r->has_ports) {
+			snprintf(port, sizeof(port), "%u", r->sport);
+			cef_kv(b, "spt", port);
+		}
+		cef_kv(b, "dst", r->daddr);
+	} else if (r->family == NETSEG_AF_INET6) {
+		/* src/dst are IPv4 in the CEF dictionary. */
+		cef_label(b, "c6a2", "Source IPv6 Address", r->saddr);
+		if (r->has_ports) {
+			snprintf(port, sizeof(port), "%u", r->sport);
+			cef_kv(b, "spt", port);
+		}
+		cef_label(b, "c6a3", "Destination IPv6 Address", r->daddr);
+	}
+	if (r->has_ports) {
+		snprintf(port, sizeof(port), "%u", r->dport);
+		cef_kv(b, "dpt", port);
+	}
+}
+
+static void cef_proto(struct sbuf *b, const struct netseg_flowrec *r)
+{
+	const char *pn = netseg_proto_name(r->proto);
+	char up[16];
+	size_t i;
+
+	if (!pn) {
+		cef_kn(b, "proto", r->proto);
+		return;
+	}
+	for (i = 0; pn[i] && i + 1 < sizeof(up); i++)
+		up[i] = pn[i] >= 'a' && pn[i] <= 'z' ? pn[i] - 'a' + 'A' : pn[i];
+	up[i] = '\0';
+	cef_kv(b, "proto", up);
+}
+
+static void cef_flow(struct sbuf *b, const struct netseg_flowrec *r,
+		     const struct netseg_flowfmt_opts *o, const struct kind_map *km)
+{
+	char uid[24], rn[32], cid[NETSEG_COMMUNITY_ID_LEN], icmp[16], fid[24];
+
+	cef_kn(b, "rt", MS(r->time_ns));
+	cef_addrs(b, r);
+	cef_proto(b, r);
+	cef_kv(b, "act", km->cef_act);
+	if (r->dir)
+		cef_kv(b, "deviceDirection", r->dir == NETSEG_FLOW_DIR_INGRESS ? "0" : "1");
+	cef_kv(b, "dvchost", r->node);
+	if (r->has_rule) {
+		rule_uid(r, uid, sizeof(uid));
+		cef_label(b, "cs1", "ruleId", uid);
+		cef_label(b, "cs2", "ruleName", rule_name(r, rn, sizeof(rn)));
+	}
+	if (!netseg_flowrec_community_id(r, o ? o->cid_seed : 0, cid))
+		cef_label(b, "cs3", "communityId", cid);
+	cef_label(b, "cs4", "srcIdentity", r->src_name);
+	cef_label(b, "cs5", "dstIdentity", r->dst_name);
+	/* cs6 is the hash chain's (flowchain.c). */
+	cef_kv(b, r->hook == NETSEG_HOOK_TC_EGRESS ? "deviceOutboundInterface" :
+						     "deviceInboundInterface", r->ifname);
+	if (r->flow_id) {
+		snprintf(fid, sizeof(fid), "%016" PRIx64, (uint64_t)r->flow_id);
+		cef_kv(b, "externalId", fid);
+	}
+	cef_kv(b, "reason", r->reason);
+	cef_label(b, "flexString1", "ruleComment", r->comment);
+	if (r->has_icmp) {
+		snprintf(icmp, sizeof(icmp), "%u/%u", r->icmp_type, r->icmp_code);
+		cef_label(b, "flexString2", "icmpTypeCode", icmp);
+	}
+	if (r->kind != NETSEG_FLOW_END)
+		return;
+	/* bytesIn is source-to-destination in CEF (Elastic: source.bytes). */
+	cef_kn(b, "start", MS(r->start_ns));
+	cef_kn(b, "end", MS(r->time_ns));
+	cef_kn(b, "in", r->bytes[0]);
+	cef_kn(b, "out", r->bytes[1]);
+	cef_kv(b, "cn1Label", "packetsOut");
+	cef_kn(b, "cn1", r->packets[0]);
+	cef_kv(b, "cn2Label", "packetsIn");
+	cef_kn(b, "cn2", r->packets[1]);
+}
+
+static void cef_lost(struct sbuf *b, const struct netseg_flowrec *r)
+{
+	char msg[512];
+
+	cef_kn(b, "rt", MS(r->time_ns));
+	cef_kv(b, "dvchost", r->node);
+	cef_kn(b, "cnt", r->lost_ring + r->lost_rate + r->lost_queue);
+	cef_kv(b, "cn1Label", "lostRingFull");
+	cef_kn(b, "cn1", r->lost_ring);
+	cef_kv(b, "cn2Label", "lostRateLimit");
+	cef_kn(b, "cn2", r->lost_rate);
+	cef_kv(b, "cn3Label", "lostSinkQueueFull");
+	cef_kn(b, "cn3", r->lost_queue);
+	message(r, msg, sizeof(msg));
+	cef_kv(b, "msg", msg);
+}
+
+int netseg_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+		       char *buf, size_t len)
+{
+	const struct kind_map *km = kind_map(r);
+	struct sbuf b = { .p = buf, .cap = len };
+	char sev[4];
+
+	if (!km && r->kind != NETSEG_FLOW_LOST)
+		return -EINVAL;
+	if (!len)
+		return -ENOSPC;
+	buf[0] = '\0';
+	sb_puts(&b, "CEF:0|");
+	cef_header(&b, opt(o ? o->vendor : NULL, "netseg"), CEF_VENDOR_MAX);
+	cef_header(&b, opt(o ? o->product : NULL, "netseg"), CEF_PRODUCT_MAX);
+	cef_header(&b, o && o->version ? o->version : "", CEF_VERSION_MAX);
+	cef_header(&b, km ? km->cef_class : "flow-lost", CEF_CLASS_MAX);
+	cef_header(&b, km ? km->cef_name : "Flow records lost", CEF_NAME_MAX);
+	snprintf(sev, sizeof(sev), "%d", km ? km->cef_severity : 6);
+	cef_header(&b, sev, 2);
+	if (km)
+		cef_flow(&b, r, o, km);
+	else
+		cef_lost(&b, r);
+	if (b.full)
+		return -ENOSPC;
+	return (int)b.len;
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+int netseg_flowfmt(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+		   char *buf, size_t len)
+{
+	switch (fmt) {
+	case NETSEG_FMT_JSON:
+		return netseg_flowfmt_json(r, o, buf, len);
+	case NETSEG_FMT_OCSF:
+		return netseg_flowfmt_ocsf(r, o, buf, len);
+	case NETSEG_FMT_ECS:
+		return netseg_flowfmt_ecs(r, o, buf, len);
+	case NETSEG_FMT_CEF:
+		return netseg_flowfmt_cef(r, o, buf, len);
+	}
+	return -EINVAL;
+}
+
+static const char *const fmt_names[] = {
+	[NETSEG_FMT_JSON] = "json",
+	[NETSEG_FMT_OCSF] = "ocsf",
+	[NETSEG_FMT_ECS] = "ecs",
+	[NETSEG_FMT_CEF] = "cef",
+};
+
+int netseg_flowfmt_parse(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return -EINVAL;
+	if (!strcmp(name, "native"))
+		return NETSEG_FMT_JSON;
+	for (i = 0; i < sizeof(fmt_names) / sizeof(fmt_names[0]); i++)
+		if (!strcmp(name, fmt_names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *netseg_flowfmt_name(int fmt)
+{
+	if (fmt < 0 || fmt >= (int)(sizeof(fmt_names) / sizeof(fmt_names[0])))
+		return NULL;
+	return fmt_names[fmt];
+}
+
+/* --------------------------------------------------------- Community ID */
+
+/* ICMP request/reply pairs (community-id-spec): type -> counterpart. */
+static int icmp_counterpart(__u8 proto, __u8 type)
+{
+	static const __u8 v4[][2] = { { 8, 0 }, { 13, 14 }, { 15, 16 }, { 10, 9 }, { 17, 18 } };
+	static const __u8 v6[][2] = { { 128, 129 }, { 133, 134 }, { 135, 136 },
+				      { 130, 131 }, { 139, 140 }, { 144, 145 } };
+	const __u8(*t)[2] = proto == IPPROTO_ICMP ? v4 : v6;
+	size_t n = proto == IPPROTO_ICMP ? sizeof(v4) / sizeof(v4[0]) : sizeof(v6) / sizeof(v6[0]);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (t[i][0] == type)
+			return t[i][1];
+		if (t[i][1] == type)
+			return t[i][0];
+	}
+	return -1;
+}
+
+int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 sport,
+			__u16 dport, __u8 proto, __u16 seed, char out[NETSEG_COMMUNITY_ID_LEN])
+{
+	size_t alen = family == NETSEG_AF_INET ? 4 : 16;
+	const void *a = saddr, *b = daddr;
+	bool ports = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+	bool one_way = false;
+	unsigned char in[2 + 16 + 16 + 2 + 4], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	__u16 pa = sport, pb = dport;
+	size_t n = 0;
+	int cmp, c;
+
+	if (family != NETSEG_AF_INET && family != NETSEG_AF_INET6)
+		return -EINVAL;
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		ports = true;
+		c = icmp_counterpart(proto, sport);
+		if (c < 0)
+			one_way = true;	/* type, code; never swapped */
+		else
+			pb = c;
+	}
+	cmp = memcmp(saddr, daddr, alen);
+	if (!one_way && !(cmp < 0 || (cmp == 0 && pa < pb))) {
+		__u16 t = pa;
+
+		a = daddr;
+		b = saddr;
+		pa = pb;
+		pb = t;
+	}
+	in[n++] = seed >> 8;
+	in[n++] = seed & 0xff;
+	memcpy(in + n, a, alen);
+	n += alen;
+	memcpy(in + n, b, alen);
+	n += alen;
+	in[n++] = proto;
+	in[n++] = 0;
+	if (ports) {
+		in[n++] = pa >> 8;
+		in[n++] = pa & 0xff;
+		in[n++] = pb >> 8;
+		in[n++] = pb & 0xff;
+	}
+	if (!EVP_Digest(in, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+		return -EIO;
+	memcpy(out, "1:", 2);
+	/* 20 bytes -> 28 characters with one '=' of padding, plus NUL. */
+	if (EVP_EncodeBlock((unsigned char *)out + 2, md, mdlen) != 28)
+		return -EIO;
+	return 0;
+}
+
+int netseg_flowrec_community_id(const struct netseg_flowrec *r, __u16 seed,
+				char out[NETSEG_COMMUNITY_ID_LEN])
+{
+	__u16 sp = r->sport, dp = r->dport;
+
+	if (!r->family || r->kind == NETSEG_FLOW_LOST)
+		return -ENOENT;
+	if (r->has_icmp) {
+		sp = r->icmp_type;
+		dp = r->icmp_code;
+	} else if (!r->has_ports) {
+		sp = dp = 0;
+	}
+	return netseg_community_id(r->family, r->saddr_raw, r->daddr_raw, sp, dp, r->proto, seed,
+				   out);
+}
