@@ -198,8 +198,11 @@ enum netseg_flowfmt {
 	NETSEG_FMT_CEF,		/* ArcSight CEF:0 */
 };
 
-/* Every record fits in this many bytes in every format (tested). */
-#define NETSEG_FLOWFMT_MAX	16384
+/*
+ * Every record fits in this many bytes in every format (tested with every
+ * text field full of control characters, which JSON writes as \u00XX).
+ */
+#define NETSEG_FLOWFMT_MAX	32768
 
 #define NETSEG_OCSF_VERSION	"1.8.0"
 #define NETSEG_ECS_VERSION	"9.4.0"

@@ -37,6 +37,9 @@ static const struct vector vectors[] = {
 	  "1:Nu21VklU4Azyn4xXTsx9E6Xlkbc=" },
 	{ "SIEM.md ended flow", AF_INET, "198.18.1.2", "198.18.2.2", 51600, 443, 6,
 	  "1:YL3IY+ho8TLKzXFCzozEBFxcrmw=" },
+	/* One-way from the higher address stays unswapped (hashlib by hand). */
+	{ "icmp unreachable from the higher address", AF_INET, "198.18.2.2", "198.18.1.2", 3, 1, 1,
+	  "1:Mo2rM54Lg14CKnYDYzmlP3+4XIg=" },
 	/* The rest of the baseline. */
 	{ "icmp time exceeded is one-way", AF_INET, "10.0.0.1", "10.0.0.2", 11, 0, 1,
 	  "1:YHxtAirCG//0OzkcVAukqKQN9xM=" },
