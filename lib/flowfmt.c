@@ -115,8 +115,14 @@ static const char *const severity_names[] = { [1] = "Informational", [2] = "Low"
 
 static bool policy_drop(const struct netseg_flowrec *r)
 {
-	return !r->reason[0] || !strcmp(r->reason, "policy") ||
-	       !strcmp(r->reason, "default-deny") || !strcmp(r->reason, "prefilter");
+	switch (r->reason_code) {
+	case NETSEG_REASON_NONE:
+	case NETSEG_REASON_POLICY:
+	case NETSEG_REASON_DEFAULT_DENY:
+	case NETSEG_REASON_PREFILTER:
+		return true;
+	}
+	return false;
 }
 
 static const struct kind_map *kind_map(const struct netseg_flowrec *r)

@@ -198,7 +198,7 @@ static void set_names(struct netseg_flowrec *r, const struct netseg_flow_names *
 	if (nm && nm->node)
 		set_text(r->node, sizeof(r->node), nm->node);
 
-	r->has_rule = r->rule_id || !strcmp(r->reason, "default-deny");
+	r->has_rule = r->rule_id || r->reason_code == NETSEG_REASON_DEFAULT_DENY;
 	if (r->rule_id && nm && nm->rule) {
 		char text[NETSEG_FLOWREC_RULE_MAX] = "", comment[NETSEG_FLOWREC_COMMENT_MAX] = "";
 
@@ -215,6 +215,7 @@ static void set_names(struct netseg_flowrec *r, const struct netseg_flow_names *
 
 static void set_reason(struct netseg_flowrec *r, int reason)
 {
+	r->reason_code = reason;
 	if (reason != NETSEG_REASON_NONE)
 		set_text(r->reason, sizeof(r->reason), netseg_reason_name(reason));
 }

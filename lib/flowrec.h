@@ -90,6 +90,7 @@ struct netseg_flowrec {
 	__u8 family;		/* NETSEG_AF_INET, NETSEG_AF_INET6, 0 = none */
 	__u8 proto;		/* IANA protocol number */
 	__u8 flow_verdict;	/* end records: enum netseg_verdict of the flow */
+	__u8 reason_code;	/* enum netseg_reason; its name is in reason[] */
 	bool has_ports;		/* TCP, UDP, SCTP */
 	bool has_icmp;		/* ICMP or ICMPv6 with type/code */
 	bool has_rule;		/* a rule (or the default deny) decided */

@@ -558,14 +558,24 @@ static void test_ocsf(void)
 	cJSON_Delete(d);
 
 	/* A sanity drop (no policy involved) is Dropped, not Blocked. */
-	r = rec_denied();
-	snprintf(r.reason, sizeof(r.reason), "malformed");
-	r.has_rule = false;
-	d = format_json(NETSEG_FMT_OCSF, &r, "malformed drop");
+	{
+		struct netseg_event ev = {
+			.ts_ns = 5, .type = NETSEG_EV_DENY, .reason = NETSEG_REASON_SPOOFED,
+			.hook = NETSEG_HOOK_TC_INGRESS, .ifindex = 5, .proto = IPPROTO_UDP,
+			.sport = htons(53), .dport = htons(53),
+		};
+
+		ev_addrs(&ev, AF_INET, "198.18.9.9", "198.18.2.2");
+		r = from_event(&ev, &names);
+	}
+	d = format_json(NETSEG_FMT_OCSF, &r, "spoofed drop");
 	if (d) {
 		jnum(d, "disposition_id", 6);
+		jstr(d, "disposition", "Dropped");
 		jnum(d, "activity_id", 5);
+		jnum(d, "action_id", 2);
 		jabsent(d, "firewall_rule");
+		jstr(d, "unmapped.reason", "spoofed");
 	}
 	cJSON_Delete(d);
 

@@ -78,6 +78,7 @@ static void test_event(void)
 	ok(r.time_ns == T0, "realtime offset added to ktime");
 	ok(r.flow_id == 0xabcdef0123456789ULL, "flow id kept");
 	is_str(r.reason, "policy", "reason by name");
+	is_int(r.reason_code, NETSEG_REASON_POLICY, "reason code kept");
 	is_str(r.saddr, "198.18.1.2", "source address as text");
 	is_str(r.daddr, "198.18.3.2", "destination address as text");
 	ok(r.has_ports && r.sport == 51514 && r.dport == 5432, "ports in host order");
@@ -148,6 +149,7 @@ static void test_no_names(void)
 	netseg_flowrec_from_event(&ev, 0, &names, &r);
 	ok(!r.has_rule, "malformed: no rule decided");
 	is_str(r.reason, "malformed", "malformed reason");
+	is_int(r.reason_code, NETSEG_REASON_MALFORMED, "malformed reason code");
 	ok(!r.family && !r.saddr[0] && !r.has_ports, "unparsed packet: no addresses or ports");
 	ok(!r.src_name[0] && !r.dst_name[0], "identity 0 is no identity");
 }
