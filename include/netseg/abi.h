@@ -317,8 +317,8 @@ struct netseg_event {
 	__u8 icmp_code;
 	__u32 ifindex;
 	__u32 rule_id;		/* 0 = default */
-	__u32 src_id;
-	__u32 dst_id;
+	__u32 src_id;		/* identity of the packet's source (packet order, */
+	__u32 dst_id;		/* also for replies of a tracked flow) */
 	__u32 pkt_len;
 	__u8 saddr[16];
 	__u8 daddr[16];

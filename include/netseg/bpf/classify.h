@@ -209,7 +209,11 @@ static __always_inline int ct_redecide(struct netseg_hook_ctx *h, __u8 hook,
 	e->rule_id = d.rule_id;
 	e->src_id = src;
 	e->dst_id = dst;
-	flow_info(&fi, e->flow_id, src, dst, &d);
+	/* Events describe the packet: identities in packet order. */
+	if (dir == NETSEG_DIR_REPLY)
+		flow_info(&fi, e->flow_id, dst, src, &d);
+	else
+		flow_info(&fi, e->flow_id, src, dst, &d);
 	if (d.verdict == NETSEG_VERDICT_DENY)
 		return act_drop(h, p, &fi);
 	ct_account(e, p, dir, h->owner, h->now);
@@ -226,7 +230,10 @@ static __always_inline int ct_established(struct netseg_hook_ctx *h,
 	if (e->verdict == NETSEG_VERDICT_DENY) {
 		d.rule_id = e->rule_id;
 		d.reason = e->reason;
-		flow_info(&fi, e->flow_id, e->src_id, e->dst_id, &d);
+		if (dir == NETSEG_DIR_REPLY)
+			flow_info(&fi, e->flow_id, e->dst_id, e->src_id, &d);
+		else
+			flow_info(&fi, e->flow_id, e->src_id, e->dst_id, &d);
 		return act_drop(h, p, &fi);
 	}
 	count_stat(NETSEG_STAT_CT_HIT, 0);
