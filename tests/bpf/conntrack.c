@@ -122,7 +122,7 @@ static const struct step revoke[] = {
 	{ { "after swap to empty policy: B->A reply drops too",
 	    TCP4(IP_B, IP_A, 443, 40010, ACK), EGR, .pass = false,
 	    .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY,
-	    .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0, .src = ID_A, .dst = ID_B,
+	    .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0, .src = ID_B, .dst = ID_A,	/* packet order */
 	    .keep_ct = true },
 	  NETSEG_TCP_ESTABLISHED, 1, 1, NETSEG_VERDICT_DENY, 0, true },
 	/* -- swap the allow rule back in here -- */
