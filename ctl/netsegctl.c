@@ -44,14 +44,15 @@ static const struct cmd cmds[] = {
 	{ "diff", do_diff, "diff -f FILE" },
 	{ "check", do_check, "check -f FILE" },
 	{ "trace", do_trace, "trace SRC DST [PROTO/]PORT" },
-	{ "flows", NULL, "flows" },
+	{ "flows", do_flows,
+	  "flows [--follow] [--verdict allowed|denied|audit|end] [--identity NAME] [--rule ID]" },
 	{ "prefilter", do_prefilter,
 	  "prefilter add CIDR\n"
 	  "prefilter remove CIDR\n"
 	  "prefilter list" },
 	{ "attach", do_attach, "attach IFACE" },
 	{ "detach", do_detach, "detach IFACE" },
-	{ "logs", NULL, "logs verify FILE" },
+	{ "logs", do_logs, "logs verify FILE...   (oldest first)" },
 	{ "help", do_help, "help" },
 	{ 0 },
 };
@@ -212,8 +213,10 @@ static int set_global(int opt, const char *val)
 			out_format = OUT_JSON_COMPACT;
 		else if (!strcmp(val, "text"))
 			out_format = OUT_TEXT;
+		else if (!strcmp(val, "ocsf") || !strcmp(val, "ecs") || !strcmp(val, "cef"))
+			flow_format = val;	/* record formats: for flows */
 		else
-			return usage_err("unknown output format '%s' (expected json, json-compact or text)",
+			return usage_err("unknown output format '%s' (expected json, json-compact, text, or for flows ocsf, ecs, cef)",
 					 val);
 		return 0;
 	case 's':

@@ -125,6 +125,11 @@ int do_trace(int argc, char **argv);
 int do_prefilter(int argc, char **argv);
 int do_attach(int argc, char **argv);
 int do_detach(int argc, char **argv);
+int do_flows(int argc, char **argv);
+int do_logs(int argc, char **argv);
+
+/* -o ocsf|ecs|cef: the record format of `flows` (NULL = native JSON). */
+extern const char *flow_format;
 
 /* Read a whole rule file: 0, or -errno (not reported). */
 int read_file(const char *path, char **buf, size_t *len);

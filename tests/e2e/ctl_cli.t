@@ -274,11 +274,14 @@ run "${C[@]}" frobnicate
 is "$rc" 2 "unknown command: exit 2"
 run "${C[@]}" -o yaml list
 is "$rc" 2 "unknown output format: exit 2"
-run "${C[@]}" flows
-is "$rc" 2 "flows: exit 2"
-is "$err" "error: 'flows' is not available in this version of netsegctl" "flows: reserved, says so"
-run "${C[@]}" logs verify x
-like "$err" "'logs' is not available in this version" "logs: reserved, says so"
+run "${C[@]}" flows --verdict sometimes
+is "$rc" 2 "flows --verdict sometimes: exit 2"
+like "$err" "--verdict takes allowed, denied, audit or end" "flows: says which verdicts exist"
+run "${C[@]}" logs verify "$T/no-such-log"
+is "$rc" 4 "logs verify of a missing file: exit 4"
+like "$err" "No such file" "logs verify: says the file is missing"
+run "${C[@]}" logs
+is "$rc" 2 "logs without verify: exit 2"
 run "${C[@]}" -o json identity remove
 is "$(jget "$out" '$j->{error}')" "missing NAME" "usage error, -o json: {\"error\"} on stdout"
 is "$(nreq)" "$before" "usage errors send nothing to the daemon"

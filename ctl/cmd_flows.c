@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * flows: the daemon's recent flow records, then (with --follow) live ones,
+ * until Ctrl-C or a closed pipe.  logs verify: checks hash-chained flow-log
+ * files offline.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "ctlproto.h"
+#include "flowrec.h"
+#include "netsegctl.h"
+#include "output.h"
+
+const char *flow_format;	/* -o ocsf|ecs|cef|json for flows */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int flows_request(int argc, char **argv, cJSON *req)
+{
+	const char *v;
+	int i, r;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
+			cJSON_AddBoolToObject(req, "follow", true);
+			continue;
+		}
+		if ((r = arg_value(argc, argv, &i, "--verdict", &v))) {
+			if (r < 0)
+				return CTL_EXIT_USAGE;
+			if (strcmp(v, "allowed") && strcmp(v, "denied") &&
+			    strcmp(v, "audit") && strcmp(v, "end"))
+				return usage_err("--verdict takes allowed, denied, audit or end, not '%s'", v);
+			cJSON_AddStringToObject(req, "verdict", v);
+			continue;
+		}
+		if ((r = arg_value(argc, argv, &i, "--identity", &v))) {
+			if (r < 0)
+				return CTL_EXIT_USAGE;
+			cJSON_AddStringToObject(req, "identity", v);
+			continue;
+		}
+		if ((r = arg_value(argc, argv, &i, "--rule", &v))) {
+			char *end;
+			long id;
+
+			if (r < 0)
+				return CTL_EXIT_USAGE;
+			id = strtol(v, &end, 10);
+			if (*end || id < 0 || id > 0xffffffffL)
+				return usage_err("--rule takes a rule id, not '%s'", v);
+			cJSON_AddNumberToObject(req, "rule", id);
+			continue;
+		}
+		return usage_err("unexpected argument '%s'", argv[i]);
+	}
+	cJSON_AddStringToObject(req, "format", flow_format ? flow_format : "json");
+	return 0;
+}
+
+/* One record per line on stdout; false when stdout is gone. */
+static bool print_flow(const cJSON *msg)
+{
+	const cJSON *line = cJSON_GetObjectItem(msg, "flow");
+
+	if (!cJSON_IsString(line))
+		return true;
+	if (printf("%s\n", line->valuestring) < 0 || fflush(stdout))
+		return false;
+	return true;
+}
+
+int do_flows(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	cJSON *req = req_new("flows"), *msg = NULL;
+	const cJSON *err;
+	int fd, r, ret = CTL_EXIT_OK;
+
+	if (!req)
+		return CTL_EXIT_INTERNAL;
+	r = flows_request(argc, argv, req);
+	if (r) {
+		cJSON_Delete(req);
+		return r;
+	}
+	fd = netseg_ctl_connect(ctl.sock);
+	if (fd < 0) {
+		cJSON_Delete(req);
+		p_err("can't reach netsegd at %s: %s (is it running?)", ctl.sock, strerror(-fd));
+		return CTL_EXIT_UNREACHABLE;
+	}
+	/* A reader that goes away (head, a closed pipe) ends us quietly. */
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	r = netseg_ctl_send(fd, req);
+	cJSON_Delete(req);
+	while (!r && !stop) {
+		r = netseg_ctl_recv(fd, &msg);
+		if (r)
+			break;
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(msg, "ok"))) {
+			err = cJSON_GetObjectItem(msg, "error");
+			p_err("%s", cJSON_IsString(err) ? err->valuestring : "flows refused");
+			ret = CTL_EXIT_REJECTED;
+			break;
+		}
+		if (cJSON_IsTrue(cJSON_GetObjectItem(msg, "end")))
+			break;
+		if (!print_flow(msg))
+			break;
+		cJSON_Delete(msg);
+		msg = NULL;
+	}
+	cJSON_Delete(msg);
+	close(fd);
+	if (r && r != -EINTR && !stop) {
+		p_err("flow stream from netsegd ended: %s", strerror(-r));
+		return CTL_EXIT_INTERNAL;
+	}
+	return ret;
+}
+
+static int logs_verify(int argc, char **argv)
+{
+	struct netseg_chain_report rep = {};
+	int r;
+
+	if (argc < 2)
+		return usage_err("logs verify needs at least one file, oldest first");
+	r = netseg_chain_verify((const char *const *)argv + 1, argc - 1, &rep);
+	if (r < 0) {
+		p_err("couldn't verify: %s", strerror(-r));
+		return CTL_EXIT_INTERNAL;
+	}
+	if (rep.status == NETSEG_CHAIN_OK) {
+		if (out_json()) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "status", "ok");
+			cJSON_AddNumberToObject(o, "records", rep.records);
+			cJSON_AddNumberToObject(o, "first_seq", rep.first_seq);
+			cJSON_AddNumberToObject(o, "last_seq", rep.last_seq);
+			cJSON_AddBoolToObject(o, "from_genesis", rep.from_genesis);
+			cJSON_AddStringToObject(o, "last_hash", rep.last_hash);
+			print_json(o);
+			cJSON_Delete(o);
+		} else {
+			printf("OK: %llu records (seq %llu..%llu)%s, last hash %s\n",
+			       (unsigned long long)rep.records,
+			       (unsigned long long)rep.first_seq,
+			       (unsigned long long)rep.last_seq,
+			       rep.from_genesis ? " from the start of the chain" :
+						  " (older files not given)",
+			       rep.last_hash);
+		}
+		return CTL_EXIT_OK;
+	}
+	if (out_json()) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "status", netseg_chain_status_name(rep.status));
+		cJSON_AddStringToObject(o, "file", rep.path ? rep.path : "");
+		cJSON_AddNumberToObject(o, "line", rep.line);
+		cJSON_AddStringToObject(o, "detail", rep.detail);
+		print_json(o);
+		cJSON_Delete(o);
+	} else {
+		printf("FAILED: %s:%llu: record %s: %s\n", rep.path ? rep.path : "?",
+		       (unsigned long long)rep.line, netseg_chain_status_name(rep.status),
+		       rep.detail);
+	}
+	return CTL_EXIT_REJECTED;
+}
+
+int do_logs(int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "verify"))
+		return usage_err("expected 'logs verify FILE...'");
+	return logs_verify(argc, argv);
+}
