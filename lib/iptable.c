@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* ipcache claims: a hash of prefixes, each with the sources claiming it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iptable.h"
+
+#define IPTABLE_MIN_BUCKETS 256
+
+void netseg_iptable_init(struct netseg_iptable *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+static void ent_free(struct netseg_ipent *e)
+{
+	free(e->src);
+	free(e);
+}
+
+void netseg_iptable_free(struct netseg_iptable *t)
+{
+	for (size_t b = 0; b < t->nbuckets; b++) {
+		struct netseg_ipent *e = t->bucket[b], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			ent_free(e);
+		}
+	}
+	free(t->bucket);
+	memset(t, 0, sizeof(*t));
+}
+
+static size_t addr_len(int family)
+{
+	return family == NETSEG_AF_INET ? 4 : 16;
+}
+
+/* FNV-1a over the key. */
+static size_t key_hash(int family, int plen, const __u8 *addr)
+{
+	__u32 h = 2166136261u;
+
+	h = (h ^ family) * 16777619u;
+	h = (h ^ plen) * 16777619u;
+	for (size_t i = 0; i < addr_len(family); i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h;
+}
+
+static bool key_eq(const struct netseg_ipent *e, int family, int plen, const __u8 *addr)
+{
+	return e->family == family && e->plen == plen &&
+	       !memcmp(e->addr, addr, addr_len(family));
+}
+
+static int grow(struct netseg_iptable *t)
+{
+	size_t nb = t->nbuckets ? t->nbuckets * 2 : IPTABLE_MIN_BUCKETS;
+	struct netseg_ipent **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct netseg_ipent *e = t->bucket[i], *next;
+
+		for (; e; e = next) {
+			size_t h = key_hash(e->family, e->plen, e->addr) & (nb - 1);
+
+			next = e->next;
+			e->next = b[h];
+			b[h] = e;
+		}
+	}
+	free(t->bucket);
+	t->bucket = b;
+	t->nbuckets = nb;
+	return 0;
+}
+
+/* Copies addr with the bits past plen cleared; false for a bad prefix. */
+static bool masked(int family, const void *addr, int plen, __u8 out[16])
+{
+	int max = family == NETSEG_AF_INET ? 32 : 128;
+
+	if ((family != NETSEG_AF_INET && family != NETSEG_AF_INET6) || plen < 0 || plen > max)
+		return false;
+	memset(out, 0, 16);
+	memcpy(out, addr, max / 8);
+	for (int bit = plen; bit < max; bit++)
+		out[bit / 8] &= (__u8)~(0x80 >> (bit % 8));
+	return true;
+}
+
+struct netseg_ipent *netseg_iptable_get(struct netseg_iptable *t, int family, const void *addr,
+					int plen, bool create)
+{
+	struct netseg_ipent *e;
+	__u8 key[16];
+	size_t h;
+
+	if (!masked(family, addr, plen, key)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (t->nbuckets) {
+		h = key_hash(family, plen, key) & (t->nbuckets - 1);
+		for (e = t->bucket[h]; e; e = e->next)
+			if (key_eq(e, family, plen, key))
+				return e;
+	}
+	errno = ENOENT;
+	if (!create)
+		return NULL;
+	if (t->n >= t->nbuckets && grow(t)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->family = family;
+	e->plen = plen;
+	memcpy(e->addr, key, 16);
+	h = key_hash(family, plen, key) & (t->nbuckets - 1);
+	e->next = t->bucket[h];
+	t->bucket[h] = e;
+	t->n++;
+	return e;
+}
+
+void netseg_iptable_release(struct netseg_iptable *t, struct netseg_ipent *e)
+{
+	struct netseg_ipent **pp;
+
+	if (e->nsrc || e->in_map || !t->nbuckets)
+		return;
+	pp = &t->bucket[key_hash(e->family, e->plen, e->addr) & (t->nbuckets - 1)];
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			t->n--;
+			ent_free(e);
+			return;
+		}
+	}
+}
+
+void netseg_iptable_foreach(struct netseg_iptable *t,
+			    void (*fn)(struct netseg_ipent *e, void *ctx), void *ctx)
+{
+	for (size_t b = 0; b < t->nbuckets; b++) {
+		struct netseg_ipent *e = t->bucket[b], *next;
+
+		for (; e; e = next) {
+			next = e->next;	/* fn may free e */
+			fn(e, ctx);
+		}
+	}
+}
+
+static bool same_src(const struct netseg_ipsrc *a, const struct netseg_ipsrc *b)
+{
+	return a->kind == b->kind && a->tag == b->tag && a->id == b->id &&
+	       a->ifindex == b->ifindex;
+}
+
+static struct netseg_ipsrc *find_src(const struct netseg_ipent *e, const struct netseg_ipsrc *s)
+{
+	for (unsigned int i = 0; i < e->nsrc; i++)
+		if (same_src(&e->src[i], s))
+			return &e->src[i];
+	return NULL;
+}
+
+int netseg_ipent_claim(struct netseg_ipent *e, const struct netseg_ipsrc *s)
+{
+	struct netseg_ipsrc *have = find_src(e, s);
+
+	if (have) {
+		have->stale = false;
+		return 0;
+	}
+	if (e->nsrc == e->cap) {
+		unsigned int cap = e->cap ? e->cap * 2 : 2;
+		struct netseg_ipsrc *v = realloc(e->src, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		e->src = v;
+		e->cap = cap;
+	}
+	e->src[e->nsrc] = *s;
+	e->src[e->nsrc++].stale = false;
+	return 0;
+}
+
+bool netseg_ipent_unclaim(struct netseg_ipent *e, const struct netseg_ipsrc *s)
+{
+	struct netseg_ipsrc *have = find_src(e, s);
+
+	if (!have)
+		return false;
+	*have = e->src[--e->nsrc];
+	return true;
+}
+
+unsigned int netseg_ipent_unclaim_moved(struct netseg_ipent *e, const struct netseg_ipsrc *s)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < e->nsrc;) {
+		const struct netseg_ipsrc *o = &e->src[i];
+
+		if (o->kind == s->kind && o->tag == s->tag && o->id == s->id &&
+		    o->ifindex != s->ifindex) {
+			e->src[i] = e->src[--e->nsrc];
+			n++;
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
+unsigned int netseg_ipent_drop(struct netseg_ipent *e, __u32 kinds, __u32 ifindex,
+			       bool stale_only)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < e->nsrc;) {
+		const struct netseg_ipsrc *s = &e->src[i];
+
+		if ((kinds & NETSEG_IPSRC_BIT(s->kind)) && (!ifindex || s->ifindex == ifindex) &&
+		    (!stale_only || s->stale)) {
+			e->src[i] = e->src[--e->nsrc];
+			n++;
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
+void netseg_ipent_mark(struct netseg_ipent *e, __u32 kinds)
+{
+	for (unsigned int i = 0; i < e->nsrc; i++)
+		if (kinds & NETSEG_IPSRC_BIT(e->src[i].kind))
+			e->src[i].stale = true;
+}
+
+bool netseg_ipent_has_ifindex(const struct netseg_ipent *e, __u32 ifindex)
+{
+	for (unsigned int i = 0; i < e->nsrc; i++)
+		if (e->src[i].ifindex == ifindex && e->src[i].kind != NETSEG_IPSRC_CIDR)
+			return true;
+	return false;
+}
+
+/* Is a better than b (both usable claims)? */
+static bool better(const struct netseg_ipsrc *a, const struct netseg_ipsrc *b)
+{
+	if (a->kind != b->kind)
+		return a->kind > b->kind;
+	if (a->kind == NETSEG_IPSRC_CIDR)
+		return a->id < b->id;
+	return a->ifindex < b->ifindex;
+}
+
+bool netseg_ipent_resolve(const struct netseg_ipent *e, netseg_ep_id_fn ep_id, void *ctx,
+			  struct netseg_ipcache_val *out)
+{
+	const struct netseg_ipsrc *best = NULL;
+	__u32 best_id = 0;
+
+	for (unsigned int i = 0; i < e->nsrc; i++) {
+		const struct netseg_ipsrc *s = &e->src[i];
+		__u32 id;
+
+		if (s->kind == NETSEG_IPSRC_HOST)
+			id = NETSEG_ID_HOST;
+		else if (s->kind == NETSEG_IPSRC_CIDR)
+			id = s->id;
+		else
+			id = ep_id(ctx, s->ifindex);
+		if (!id || (best && !better(s, best)))
+			continue;
+		best = s;
+		best_id = id;
+	}
+	if (!best)
+		return false;
+	out->id = best_id;
+	out->ifindex = NETSEG_IPSRC_LEARNED & NETSEG_IPSRC_BIT(best->kind) ? best->ifindex : 0;
+	return true;
+}
+
+void netseg_ipent_format(const struct netseg_ipent *e, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int af = e->family == NETSEG_AF_INET ? AF_INET : AF_INET6;
+
+	inet_ntop(af, e->addr, a, sizeof(a));
+	if (e->plen == (e->family == NETSEG_AF_INET ? 32 : 128))
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s/%u", a, e->plen);
+}

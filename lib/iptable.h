@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Who claims which ipcache prefix.  Several sources can claim one prefix
+ * at once (an identity's --cidr, the node's own address, a host route, a
+ * neighbour entry) and each goes away on its own: the prefix keeps the best
+ * remaining claim and leaves the map only with the last one.  That is what
+ * lets a route going away undo exactly what it did and no more.
+ *
+ * Pure data: the daemon writes into the map what netseg_ipent_resolve()
+ * says and records it in in_map/val.
+ */
+#ifndef NETSEG_IPTABLE_H
+#define NETSEG_IPTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <netseg/abi.h>
+
+/* In rising order of precedence within one prefix. */
+enum netseg_ipsrc_kind {
+	NETSEG_IPSRC_HOST,	/* an address of this node (RTM_NEWADDR) */
+	NETSEG_IPSRC_CIDR,	/* an identity's CIDR selector: id */
+	NETSEG_IPSRC_NEIGH,	/* neighbour entry on an interface */
+	NETSEG_IPSRC_PEER,	/* peer of a point-to-point address on an interface */
+	NETSEG_IPSRC_ROUTE,	/* host route out of an interface */
+	NETSEG_IPSRC_MAX,
+};
+
+#define NETSEG_IPSRC_BIT(k)	(1U << (k))
+/* Kinds that claim a prefix for the endpoint behind their interface. */
+#define NETSEG_IPSRC_LEARNED                                                                       \
+	(NETSEG_IPSRC_BIT(NETSEG_IPSRC_NEIGH) | NETSEG_IPSRC_BIT(NETSEG_IPSRC_PEER) |              \
+	 NETSEG_IPSRC_BIT(NETSEG_IPSRC_ROUTE))
+
+struct netseg_ipsrc {
+	__u8 kind;	/* enum netseg_ipsrc_kind */
+	bool stale;	/* not seen again in a resync dump (yet) */
+	__u32 ifindex;	/* the interface it was learned on (0 for CIDR) */
+	__u32 id;	/* CIDR: the identity; else 0 */
+	__u64 tag;	/* tells sources of one kind apart (route table and metric, ...) */
+};
+
+struct netseg_ipent {
+	struct netseg_ipent *next;	/* hash chain */
+	__u8 family;			/* NETSEG_AF_INET or NETSEG_AF_INET6 */
+	__u8 plen;
+	__u8 addr[16];			/* network order, host bits zero */
+	unsigned int nsrc, cap;
+	struct netseg_ipsrc *src;
+	bool in_map;			/* the ipcache holds val for this prefix */
+	struct netseg_ipcache_val val;
+};
+
+struct netseg_iptable {
+	struct netseg_ipent **bucket;
+	size_t nbuckets, n;
+};
+
+/* Identity of the endpoint behind ifindex; 0 when it isn't one. */
+typedef __u32 (*netseg_ep_id_fn)(void *ctx, __u32 ifindex);
+
+void netseg_iptable_init(struct netseg_iptable *t);
+void netseg_iptable_free(struct netseg_iptable *t);
+
+/* The entry for a prefix; created (empty) when create is set.  NULL when
+ * absent, or out of memory, or the prefix is invalid (errno says which). */
+struct netseg_ipent *netseg_iptable_get(struct netseg_iptable *t, int family, const void *addr,
+					int plen, bool create);
+/* Frees an entry nothing claims and the map doesn't hold; else a no-op. */
+void netseg_iptable_release(struct netseg_iptable *t, struct netseg_ipent *e);
+/* Calls fn on every entry; fn may release the entry it is given. */
+void netseg_iptable_foreach(struct netseg_iptable *t,
+			    void (*fn)(struct netseg_ipent *e, void *ctx), void *ctx);
+
+/* Adds a claim, or refreshes the same one (same kind, tag, id, ifindex):
+ * clears its stale mark.  0 or -ENOMEM. */
+int netseg_ipent_claim(struct netseg_ipent *e, const struct netseg_ipsrc *s);
+/* Removes that claim; false when it wasn't there. */
+bool netseg_ipent_unclaim(struct netseg_ipent *e, const struct netseg_ipsrc *s);
+/* Removes the claims of s's kind and tag on any interface other than s's
+ * (a route replaced by one out of another interface); how many went. */
+unsigned int netseg_ipent_unclaim_moved(struct netseg_ipent *e, const struct netseg_ipsrc *s);
+/* Removes claims of the given kinds (bitmask) on ifindex (0 = any), only
+ * the stale ones if stale_only.  Returns how many went. */
+unsigned int netseg_ipent_drop(struct netseg_ipent *e, __u32 kinds, __u32 ifindex,
+			       bool stale_only);
+/* Marks claims of the given kinds stale (before a resync dump). */
+void netseg_ipent_mark(struct netseg_ipent *e, __u32 kinds);
+bool netseg_ipent_has_ifindex(const struct netseg_ipent *e, __u32 ifindex);
+
+/*
+ * What the ipcache should hold for the prefix: the learned claim of the
+ * highest kind whose interface is an endpoint (lowest ifindex on a tie),
+ * else the identity CIDR with the lowest id, else the host.  False when
+ * nothing claims it (the entry must leave the map).
+ */
+bool netseg_ipent_resolve(const struct netseg_ipent *e, netseg_ep_id_fn ep_id, void *ctx,
+			  struct netseg_ipcache_val *out);
+
+/* "198.18.1.2" for a host prefix, "198.18.0.0/15" otherwise. */
+void netseg_ipent_format(const struct netseg_ipent *e, char *buf, size_t len);
+
+#endif
