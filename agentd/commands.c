@@ -119,11 +119,12 @@ static cJSON *cmd_status(struct netsegd *d, const cJSON *req)
 	cJSON_AddNumberToObject(o, "rules", d->rules.n);
 	cJSON_AddNumberToObject(o, "entries", d->entries);
 	cJSON_AddNumberToObject(o, "identities", user);
-	cJSON_AddNumberToObject(o, "endpoints", d->neps);
+	cJSON_AddNumberToObject(o, "endpoints", netsegd_endpoint_count(d));
 	cJSON_AddNumberToObject(o, "uplinks", d->cfg.nuplinks);
 	cJSON_AddStringToObject(o, "pin_dir", d->cfg.pin_dir);
 	cJSON_AddNumberToObject(o, "uptime_s", time(NULL) - d->started);
 	cJSON_AddNumberToObject(o, "events_seen", d->events_seen);
+	cJSON_AddItemToObject(o, "netlink", netsegd_rtnl_json(d));
 	return o;
 }
 
@@ -301,31 +302,9 @@ static cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req)
 
 static cJSON *cmd_endpoint_list(struct netsegd *d, const cJSON *req)
 {
-	cJSON *o = reply_ok(), *a = cJSON_CreateArray();
-	char buf[32];
+	cJSON *o = reply_ok();
 
-	for (size_t i = 0; i < d->neps; i++) {
-		const struct netsegd_endpoint *e = &d->eps[i];
-		const struct netseg_iddef *def = netseg_id_by_id(&d->ids, e->id);
-		cJSON *x = cJSON_CreateObject(), *ips = cJSON_CreateArray();
-		cJSON *att = cJSON_CreateArray();
-
-		cJSON_AddStringToObject(x, "kind", e->cgroup ? "cgroup" : "iface");
-		cJSON_AddStringToObject(x, "name", e->name);
-		if (e->cgroup)
-			cJSON_AddNumberToObject(x, "cgroup_id", e->cgid);
-		else
-			cJSON_AddNumberToObject(x, "ifindex", e->ifindex);
-		cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->ids, e->id, buf, sizeof(buf)));
-		for (unsigned int c = 0; def && c < def->ncidrs; c++)
-			cJSON_AddItemToArray(ips, cJSON_CreateString(def->cidrs[c]));
-		cJSON_AddItemToObject(x, "ips", ips);
-		cJSON_AddItemToArray(att, cJSON_CreateString(e->cgroup ? "cgroup_skb/ingress" : "tc/ingress"));
-		cJSON_AddItemToArray(att, cJSON_CreateString(e->cgroup ? "cgroup_skb/egress" : "tc/egress"));
-		cJSON_AddItemToObject(x, "attached", att);
-		cJSON_AddItemToArray(a, x);
-	}
-	cJSON_AddItemToObject(o, "endpoints", a);
+	cJSON_AddItemToObject(o, "endpoints", netsegd_endpoints_json(d));
 	return o;
 }
 
@@ -646,8 +625,8 @@ static cJSON *cmd_trace(struct netsegd *d, const cJSON *req)
 	free(names);
 	sd = netseg_id_by_id(&d->ids, t.src_id);
 	dd = netseg_id_by_id(&d->ids, t.dst_id);
-	sf = sd ? netseg_id_flags(sd) : 0;
-	df = dd ? netseg_id_flags(dd) : 0;
+	sf = sd ? netsegd_identity_flags(d, sd) : 0;
+	df = dd ? netsegd_identity_flags(d, dd) : 0;
 	if (v.verdict == NETSEG_VERDICT_ALLOW) {
 		verdict = v.flags & NETSEG_RULEF_AUDIT ? "audit" : "allow";
 		reason = "rule";

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The event loop: control socket, ring buffer, a timerfd for conntrack GC,
- * a signalfd for SIGTERM/SIGINT (stop) and SIGHUP (reload config).
- * Nothing here blocks.
+ * The event loop: control socket, rtnetlink, ring buffer, a timerfd for
+ * conntrack GC and cgroup rescans, a signalfd for SIGTERM/SIGINT (stop)
+ * and SIGHUP (reload config).  Nothing here blocks.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,7 +21,7 @@
 #include "netsegd.h"
 
 /* epoll data tags for the fixed fds; clients carry their struct pointer. */
-static char tag_signal, tag_timer, tag_ring;
+static char tag_signal, tag_timer, tag_ring, tag_rtnl;
 
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr)
 {
@@ -117,7 +117,8 @@ static int setup_fds(struct netsegd *d)
 	d->rb = ring_buffer__new(netseg_dp_map_fd(d->dp, NETSEG_DPM_EVENTS), on_event, d, NULL);
 	if (!d->rb)
 		return -errno;
-	return netsegd_epoll_add(d, ring_buffer__epoll_fd(d->rb), EPOLLIN, &tag_ring);
+	err = netsegd_epoll_add(d, ring_buffer__epoll_fd(d->rb), EPOLLIN, &tag_ring);
+	return err ?: netsegd_rtnl_open(d, &tag_rtnl);
 }
 
 static void reload_config(struct netsegd *d)
@@ -160,6 +161,8 @@ static void on_timer(struct netsegd *d)
 	if (read(d->timerfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
 	netsegd_ct_gc(d);
+	netsegd_endpoints_tick(d);
+	netsegd_rtnl_tick(d);
 }
 
 int netsegd_run(struct netsegd *d)
@@ -188,9 +191,13 @@ int netsegd_run(struct netsegd *d)
 				on_timer(d);
 			else if (p == &tag_ring)
 				ring_buffer__consume(d->rb);
+			else if (p == &tag_rtnl)
+				netsegd_rtnl_event(d);
 			else
 				netsegd_client_event(d, p, evs[i].events);
 		}
+		/* Once per batch: a pod's link, route and neighbour cost one bump. */
+		netsegd_flush_generation(d);
 	}
 	return 0;
 }

@@ -209,8 +209,7 @@ int main(int argc, char **argv)
 	d.started = time(NULL);
 	netseg_idstore_init(&d.ids);
 	d.prefilter = calloc(NETSEGD_MAX_PREFILTER, sizeof(*d.prefilter));
-	d.eps = calloc(NETSEGD_MAX_ENDPOINTS, sizeof(*d.eps));
-	if (!d.prefilter || !d.eps)
+	if (!d.prefilter || netsegd_endpoints_init(&d))
 		return 1;
 	if (a.cleanup)
 		return cleanup(&d) ? 1 : 0;
@@ -221,6 +220,8 @@ int main(int argc, char **argv)
 		err = netsegd_run(&d);
 	}
 	netsegd_control_close(&d);
+	netsegd_rtnl_close(&d);
+	netsegd_endpoints_free(&d);
 	ring_buffer__free(d.rb);
 	netseg_dp_close(d.dp);
 	return err ? 1 : 0;

@@ -11,6 +11,7 @@
 #include "compile.h"
 #include "datapath.h"
 #include "identity.h"
+#include "iptable.h"
 #include "rule.h"
 
 struct cJSON;
@@ -19,7 +20,11 @@ struct ring_buffer;
 #define NETSEGD_MAX_CLIENTS	256
 #define NETSEGD_MAX_UPLINKS	16
 #define NETSEGD_MAX_PREFILTER	4096
-#define NETSEGD_MAX_ENDPOINTS	4096
+#define NETSEGD_NETLINK_RCVBUF	(16 << 20) /* default rtnetlink buffer: a burst of ~16k events */
+#define NETSEGD_LINK_BUCKETS	1024	/* link table hash (chained: no hard limit) */
+#define NETSEGD_ALIAS_MAX	256	/* IFALIASZ */
+/* An interface whose alias is this prefix + an identity name is its endpoint. */
+#define NETSEGD_ALIAS_PREFIX	"netseg:"
 
 struct netsegd_config {
 	char path[256];		/* config file, "" = none */
@@ -33,6 +38,7 @@ struct netsegd_config {
 	bool log_allowed;	/* flow-start events for every allowed flow */
 	__u32 ct_max;
 	__u32 max_entries;	/* compiled policy entries ("max_rules") */
+	__u32 netlink_rcvbuf;	/* rtnetlink socket buffer, bytes: lost events past it */
 	unsigned int nuplinks;
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
 };
@@ -48,14 +54,61 @@ struct netsegd_client {
 	bool denied;		/* failed the SO_PEERCRED check */
 };
 
-/* An interface or cgroup we enforce on, derived from identities. */
-struct netsegd_endpoint {
-	bool cgroup;
-	char name[256];		/* interface name or cgroup path */
-	int ifindex;
-	__u64 cgid;
-	__u32 id;
+/* What an RTM_NEWLINK says about an interface. */
+struct netsegd_link_info {
+	__u32 ifindex;
+	__u32 flags;		/* IFF_* */
+	const char *name;
+	const char *alias;	/* "" = none */
 };
+
+enum netsegd_link_attached {
+	NETSEGD_TC_INGRESS = 1 << 0,
+	NETSEGD_TC_EGRESS = 1 << 1,
+};
+
+/* An interface of this namespace, as rtnetlink last described it. */
+struct netsegd_link {
+	struct netsegd_link *next;	/* hash chain */
+	__u32 ifindex;
+	__u32 flags;			/* IFF_* */
+	char name[16];
+	char alias[NETSEGD_ALIAS_MAX];
+	__u32 id;			/* endpoint identity in force, 0 = none */
+	__u8 attached;			/* enum netsegd_link_attached */
+	bool by_alias;			/* selected by its alias, not a glob */
+	bool retry;			/* attaching failed: the timer tries again */
+	bool stale;			/* not in the running link dump (yet) */
+	void *scratch;			/* endpoint list: its IP array */
+};
+
+/* A cgroup an identity selects; cgid 0 while it doesn't exist. */
+struct netsegd_cgroup {
+	char path[NETSEG_PATH_MAX];
+	__u32 id;
+	__u64 cgid;
+	bool attached;
+	bool warned;			/* said once that it doesn't exist */
+};
+
+struct netsegd_epstats {
+	__u64 nl_msgs;			/* rtnetlink messages handled */
+	__u64 nl_bad;			/* ... refused by validation */
+	__u64 nl_overruns;		/* ENOBUFS: the socket lost events */
+	__u64 nl_dumps;			/* full dumps completed */
+	__u64 attaches, detaches;	/* interface endpoints */
+	__u64 cg_attaches, cg_detaches;
+	__u64 ip_writes, ip_deletes;	/* ipcache entries written, removed */
+};
+
+/* What an rtnetlink message does to a claim on a prefix. */
+enum netsegd_ip_op {
+	NETSEGD_IP_UNCLAIM,
+	NETSEGD_IP_CLAIM,
+	NETSEGD_IP_MOVE,	/* claim, and drop the same claim on other interfaces */
+};
+
+struct netsegd_rtnl;
 
 struct netsegd_prefix {
 	char cidr[64];
@@ -71,8 +124,14 @@ struct netsegd {
 	size_t entries;		/* compiled entries in force */
 	struct netsegd_prefix *prefilter;
 	size_t nprefilter;
-	struct netsegd_endpoint *eps;
-	size_t neps;
+	struct netsegd_link **links;	/* NETSEGD_LINK_BUCKETS chains */
+	size_t nlinks;
+	struct netseg_iptable ips;	/* every ipcache claim, by prefix */
+	struct netsegd_cgroup *cgs;
+	size_t ncgs;
+	struct netsegd_rtnl *rtnl;
+	bool gen_dirty;			/* identity resolution changed */
+	struct netsegd_epstats epstats;
 	int epfd, sigfd, timerfd, ctlfd;
 	struct ring_buffer *rb;
 	__u64 events_seen;
@@ -95,11 +154,38 @@ int netsegd_state_load(struct netsegd *d);
 int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 		   struct netseg_idstore *ids, struct netseg_err *err);
 int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old);
-int netsegd_sync_endpoints(struct netsegd *d);
 int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids,
 		     struct netseg_resolver *res, const char ***names);
 int netsegd_prefilter_apply(struct netsegd *d, const char *cidr, bool add,
 			    struct netseg_err *err);
+
+/* endpoints.c: interfaces, cgroups and the IPs learned for them */
+int netsegd_endpoints_init(struct netsegd *d);
+void netsegd_endpoints_free(struct netsegd *d);
+/* Re-evaluates every known interface and cgroup against the identities. */
+int netsegd_sync_endpoints(struct netsegd *d);
+void netsegd_link_update(struct netsegd *d, const struct netsegd_link_info *li);
+void netsegd_link_gone(struct netsegd *d, __u32 ifindex);
+/* Changes the claims on a prefix and updates the ipcache. */
+int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
+		      const struct netseg_ipsrc *s, enum netsegd_ip_op op);
+/* Resync: mark what a dump is about to restate, then drop what it didn't. */
+void netsegd_resync_mark(struct netsegd *d, __u32 kinds, bool links);
+void netsegd_resync_sweep(struct netsegd *d, __u32 kinds, bool links);
+/* After a full dump: drop map entries nothing claims (left by a previous run). */
+void netsegd_endpoints_reconcile(struct netsegd *d);
+void netsegd_endpoints_tick(struct netsegd *d);
+void netsegd_flush_generation(struct netsegd *d);
+__u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef *def);
+size_t netsegd_endpoint_count(const struct netsegd *d);
+struct cJSON *netsegd_endpoints_json(struct netsegd *d);
+
+/* rtnl.c: the rtnetlink socket feeding endpoints.c */
+int netsegd_rtnl_open(struct netsegd *d, void *epoll_tag);
+void netsegd_rtnl_close(struct netsegd *d);
+void netsegd_rtnl_event(struct netsegd *d);
+void netsegd_rtnl_tick(struct netsegd *d);
+struct cJSON *netsegd_rtnl_json(const struct netsegd *d);
 
 /* control.c */
 int netsegd_control_open(struct netsegd *d);

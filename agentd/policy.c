@@ -6,8 +6,6 @@
  * compiling fails; when persisting fails the old state is put back.
  */
 #include <errno.h>
-#include <fnmatch.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,16 +65,18 @@ static void gc_cidr_ids(struct netseg_idstore *ids, const struct netseg_ruleset 
 	}
 }
 
-static int cidr_map(struct netsegd *d, const char *cidr, __u32 id, bool add)
+/* An identity's CIDR is one claim among others on its prefix: a host route
+ * or a node address on the same prefix can come and go without taking it. */
+static int cidr_claim(struct netsegd *d, const char *cidr, __u32 id, bool add)
 {
+	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_CIDR, .id = id };
 	int fam, plen;
 	__u8 addr[16];
 
 	if (netseg_cidr_parse(cidr, &fam, addr, &plen, NULL, 0))
 		return -EINVAL;
-	if (add)
-		return netseg_dp_ipcache_set(d->dp, fam, addr, plen, id, 0);
-	return netseg_dp_ipcache_del(d->dp, fam, addr, plen);
+	return netsegd_ip_update(d, fam, addr, plen, &s,
+				 add ? NETSEGD_IP_CLAIM : NETSEGD_IP_UNCLAIM);
 }
 
 static bool has_cidr(const struct netseg_iddef *def, const char *cidr)
@@ -87,8 +87,8 @@ static bool has_cidr(const struct netseg_iddef *def, const char *cidr)
 	return false;
 }
 
-/* Identity flags and CIDR ipcache entries: add/refresh the new, drop what
- * the old store had and the new one doesn't. */
+/* Identity flags and CIDR claims: add/refresh the new, drop what the old
+ * store had and the new one doesn't. */
 int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old)
 {
 	const struct netseg_idstore *ids = &d->ids;
@@ -97,9 +97,9 @@ int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old)
 	for (size_t i = 0; i < ids->n; i++) {
 		const struct netseg_iddef *n = &ids->v[i];
 
-		err = netseg_dp_identity_set(d->dp, n->id, netseg_id_flags(n));
+		err = netseg_dp_identity_set(d->dp, n->id, netsegd_identity_flags(d, n));
 		for (unsigned int c = 0; !err && c < n->ncidrs; c++)
-			err = cidr_map(d, n->cidrs[c], n->id, true);
+			err = cidr_claim(d, n->cidrs[c], n->id, true);
 		if (err)
 			return err;
 	}
@@ -107,11 +107,11 @@ int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old)
 		const struct netseg_iddef *o = &old->v[i];
 		const struct netseg_iddef *n = netseg_id_by_id(ids, o->id);
 
-		if (!n)
-			netseg_dp_identity_del(d->dp, o->id);
+		if (!n && !netseg_dp_identity_del(d->dp, o->id))
+			d->gen_dirty = true;
 		for (unsigned int c = 0; c < o->ncidrs; c++)
-			if (!has_cidr(n, o->cidrs[c]) && !netseg_id_by_name(ids, o->cidrs[c]))
-				cidr_map(d, o->cidrs[c], o->id, false);
+			if (!has_cidr(n, o->cidrs[c]))
+				cidr_claim(d, o->cidrs[c], o->id, false);
 	}
 	return 0;
 }
@@ -206,115 +206,6 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 out:
 	netseg_policy_free(&pol);
 	return r;
-}
-
-/* ------------------------------------------------------------ endpoints */
-
-static int ep_push(struct netsegd_endpoint *eps, size_t *n,
-		   const struct netsegd_endpoint *e)
-{
-	if (*n >= NETSEGD_MAX_ENDPOINTS)
-		return -ENOSPC;
-	eps[(*n)++] = *e;
-	return 0;
-}
-
-/* Interfaces and cgroups the identities select, as of now. */
-static int desired_endpoints(struct netsegd *d, struct netsegd_endpoint *eps, size_t *n)
-{
-	struct if_nameindex *ifs = if_nameindex(), *it;
-	int err = 0;
-
-	*n = 0;
-	for (size_t i = 0; !err && i < d->ids.n; i++) {
-		const struct netseg_iddef *def = &d->ids.v[i];
-
-		for (unsigned int g = 0; ifs && g < def->nifaces; g++)
-			for (it = ifs; !err && it->if_index; it++)
-				if (!fnmatch(def->ifaces[g], it->if_name, 0)) {
-					struct netsegd_endpoint e = { .ifindex = it->if_index,
-								      .id = def->id };
-
-					snprintf(e.name, sizeof(e.name), "%s", it->if_name);
-					err = ep_push(eps, n, &e);
-				}
-		for (unsigned int c = 0; !err && c < def->ncgroups; c++) {
-			struct netsegd_endpoint e = { .cgroup = true, .id = def->id };
-
-			snprintf(e.name, sizeof(e.name), "%s", def->cgroups[c]);
-			if (netseg_cgroup_id(e.name, &e.cgid)) {
-				pr_warn("cgroup %s of identity %s doesn't exist (yet)",
-					e.name, def->name);
-				continue;
-			}
-			err = ep_push(eps, n, &e);
-		}
-	}
-	if (ifs)
-		if_freenameindex(ifs);
-	return err;
-}
-
-static bool same_ep(const struct netsegd_endpoint *a, const struct netsegd_endpoint *b)
-{
-	return a->cgroup == b->cgroup && a->ifindex == b->ifindex && a->cgid == b->cgid;
-}
-
-static int ep_attach(struct netsegd *d, const struct netsegd_endpoint *e)
-{
-	__u64 cgid;
-	int err;
-
-	if (e->cgroup) {
-		err = netseg_dp_cgroup_set(d->dp, e->cgid, e->id);
-		return err ?: netseg_dp_attach_cgroup(d->dp, e->name, &cgid);
-	}
-	err = netseg_dp_endpoint_set(d->dp, e->ifindex, e->id);
-	err = err ?: netseg_dp_attach_tc(d->dp, e->ifindex, true);
-	return err ?: netseg_dp_attach_tc(d->dp, e->ifindex, false);
-}
-
-static void ep_detach(struct netsegd *d, const struct netsegd_endpoint *e)
-{
-	if (e->cgroup) {
-		netseg_dp_detach_cgroup(d->dp, e->cgid);
-		netseg_dp_cgroup_del(d->dp, e->cgid);
-		return;
-	}
-	netseg_dp_detach_tc(d->dp, e->ifindex, true);
-	netseg_dp_detach_tc(d->dp, e->ifindex, false);
-	netseg_dp_endpoint_del(d->dp, e->ifindex);
-}
-
-/* Attach what is selected now, detach what no longer is.  Attaching an
- * endpoint that is already attached replaces the program in place. */
-int netsegd_sync_endpoints(struct netsegd *d)
-{
-	struct netsegd_endpoint *want = calloc(NETSEGD_MAX_ENDPOINTS, sizeof(*want));
-	size_t n = 0;
-	int err;
-
-	if (!want)
-		return -ENOMEM;
-	err = desired_endpoints(d, want, &n);
-	for (size_t i = 0; !err && i < n; i++)
-		err = ep_attach(d, &want[i]);
-	if (err) {
-		free(want);
-		return err;
-	}
-	for (size_t i = 0; i < d->neps; i++) {
-		bool keep = false;
-
-		for (size_t j = 0; j < n && !keep; j++)
-			keep = same_ep(&d->eps[i], &want[j]);
-		if (!keep)
-			ep_detach(d, &d->eps[i]);
-	}
-	memcpy(d->eps, want, n * sizeof(*want));
-	d->neps = n;
-	free(want);
-	return 0;
 }
 
 /* ------------------------------------------------------------ prefilter */

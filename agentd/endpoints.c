@@ -1,0 +1,820 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Endpoints (DESIGN §2).  An interface is an endpoint when an identity's
+ * --iface glob matches its name or its alias is "netseg:NAME"; a cgroup is
+ * one when an identity names its path.  rtnl.c tells us about interfaces,
+ * routes, neighbours and addresses as they come and go; this file turns
+ * that into the endpoint map, TC attachments and ipcache entries, and
+ * takes each back exactly when its cause goes away.
+ *
+ * The ipcache is always a function of the claims in d->ips (lib/iptable.h)
+ * and the interfaces' identities: every change recomputes the prefixes it
+ * touches and writes only what differs.  Anything that changes how an
+ * address or interface resolves sets gen_dirty; the loop bumps the policy
+ * generation once per batch so cached verdicts are decided again.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <cjson/cJSON.h>
+
+#include "log.h"
+#include "netsegd.h"
+
+int netsegd_endpoints_init(struct netsegd *d)
+{
+	d->links = calloc(NETSEGD_LINK_BUCKETS, sizeof(*d->links));
+	if (!d->links)
+		return -ENOMEM;
+	netseg_iptable_init(&d->ips);
+	return 0;
+}
+
+void netsegd_endpoints_free(struct netsegd *d)
+{
+	for (size_t b = 0; d->links && b < NETSEGD_LINK_BUCKETS; b++) {
+		struct netsegd_link *l = d->links[b], *next;
+
+		for (; l; l = next) {
+			next = l->next;
+			free(l);
+		}
+	}
+	free(d->links);
+	d->links = NULL;
+	free(d->cgs);
+	d->cgs = NULL;
+	netseg_iptable_free(&d->ips);
+}
+
+void netsegd_flush_generation(struct netsegd *d)
+{
+	if (!d->gen_dirty)
+		return;
+	if (!netseg_dp_bump_generation(d->dp, NULL))
+		d->gen_dirty = false;
+}
+
+/* ------------------------------------------------------------ link table */
+
+static struct netsegd_link **link_slot(struct netsegd *d, __u32 ifindex)
+{
+	struct netsegd_link **pp = &d->links[ifindex & (NETSEGD_LINK_BUCKETS - 1)];
+
+	while (*pp && (*pp)->ifindex != ifindex)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static struct netsegd_link *link_find(const struct netsegd *d, __u32 ifindex)
+{
+	struct netsegd_link *l = d->links[ifindex & (NETSEGD_LINK_BUCKETS - 1)];
+
+	while (l && l->ifindex != ifindex)
+		l = l->next;
+	return l;
+}
+
+static void links_foreach(struct netsegd *d, void (*fn)(struct netsegd *, struct netsegd_link *))
+{
+	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++) {
+		struct netsegd_link *l = d->links[b], *next;
+
+		for (; l; l = next) {
+			next = l->next;	/* fn may remove l */
+			fn(d, l);
+		}
+	}
+}
+
+static __u32 ep_id_of(void *ctx, __u32 ifindex)
+{
+	const struct netsegd_link *l = link_find(ctx, ifindex);
+
+	return l ? l->id : 0;
+}
+
+/* ------------------------------------------------------------- ipcache */
+
+static bool val_eq(const struct netseg_ipcache_val *a, const struct netseg_ipcache_val *b)
+{
+	return a->id == b->id && a->ifindex == b->ifindex;
+}
+
+/* Makes the map hold what the claims on e say, then forgets an entry that
+ * nothing claims any more.  e may be freed. */
+static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
+{
+	struct netseg_ipcache_val want;
+	char text[64];
+	int err = 0;
+
+	if (netseg_ipent_resolve(e, ep_id_of, d, &want)) {
+		if (!e->in_map || !val_eq(&e->val, &want)) {
+			err = netseg_dp_ipcache_set(d->dp, e->family, e->addr, e->plen, want.id,
+						    want.ifindex);
+			if (!err) {
+				e->in_map = true;
+				e->val = want;
+				d->gen_dirty = true;
+				d->epstats.ip_writes++;
+			} else {
+				netseg_ipent_format(e, text, sizeof(text));
+				pr_warn("couldn't map %s to identity %u: %s", text, want.id,
+					strerror(-err));
+			}
+		}
+	} else if (e->in_map) {
+		err = netseg_dp_ipcache_del(d->dp, e->family, e->addr, e->plen);
+		if (err == -ENOENT)
+			err = 0;
+		if (!err) {
+			e->in_map = false;
+			d->gen_dirty = true;
+			d->epstats.ip_deletes++;
+		} else {
+			netseg_ipent_format(e, text, sizeof(text));
+			pr_warn("couldn't remove %s from the ipcache: %s", text, strerror(-err));
+		}
+	}
+	netseg_iptable_release(&d->ips, e);
+	return err;
+}
+
+int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
+		      const struct netseg_ipsrc *s, enum netsegd_ip_op op)
+{
+	bool add = op != NETSEGD_IP_UNCLAIM;
+	struct netseg_ipent *e = netseg_iptable_get(&d->ips, family, addr, plen, add);
+
+	if (!e)
+		return add ? -errno : 0;
+	if (op == NETSEGD_IP_MOVE)
+		netseg_ipent_unclaim_moved(e, s);
+	if (add && netseg_ipent_claim(e, s)) {
+		netseg_iptable_release(&d->ips, e);
+		return -ENOMEM;
+	}
+	if (!add && !netseg_ipent_unclaim(e, s))
+		return 0;
+	return ip_apply(d, e);
+}
+
+struct ip_filter {
+	struct netsegd *d;
+	__u32 kinds;		/* claims to drop (0 = none, only re-resolve) */
+	__u32 ifindex;		/* 0 = any */
+	int family;		/* 0 = any */
+	bool stale_only;
+};
+
+static void ip_filter_one(struct netseg_ipent *e, void *ctx)
+{
+	const struct ip_filter *f = ctx;
+
+	if (f->family && e->family != f->family)
+		return;
+	if (f->kinds) {
+		if (netseg_ipent_drop(e, f->kinds, f->ifindex, f->stale_only))
+			ip_apply(f->d, e);
+		return;
+	}
+	if (netseg_ipent_has_ifindex(e, f->ifindex))
+		ip_apply(f->d, e);
+}
+
+/* The interface's identity changed: re-resolve what it claims. */
+static void ip_refresh_ifindex(struct netsegd *d, __u32 ifindex)
+{
+	struct ip_filter f = { .d = d, .ifindex = ifindex };
+
+	netseg_iptable_foreach(&d->ips, ip_filter_one, &f);
+}
+
+static void ip_drop(struct netsegd *d, __u32 kinds, __u32 ifindex, int family)
+{
+	struct ip_filter f = { .d = d, .kinds = kinds, .ifindex = ifindex, .family = family };
+
+	netseg_iptable_foreach(&d->ips, ip_filter_one, &f);
+}
+
+/* ---------------------------------------------------------- identities */
+
+static size_t links_with_id(const struct netsegd *d, __u32 id)
+{
+	size_t n = 0;
+
+	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
+		for (const struct netsegd_link *l = d->links[b]; l; l = l->next)
+			n += l->id == id;
+	return n;
+}
+
+/*
+ * netseg_id_flags() knows the selectors; here we also know which aliases
+ * select an identity.  One made only of a name, or selected through an
+ * alias right now, is an endpoint identity: default deny.
+ */
+__u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef *def)
+{
+	__u32 f = netseg_id_flags(def);
+
+	if (!def->cidr_only && (!def->ncidrs || links_with_id(d, def->id)))
+		f |= NETSEG_IDF_ENDPOINT;
+	return f;
+}
+
+static void identity_flags_refresh(struct netsegd *d, __u32 id)
+{
+	const struct netseg_iddef *def = id ? netseg_id_by_id(&d->ids, id) : NULL;
+
+	if (def && !netseg_dp_identity_set(d->dp, id, netsegd_identity_flags(d, def)))
+		d->gen_dirty = true;
+}
+
+static bool is_uplink(const struct netsegd *d, const char *name)
+{
+	for (unsigned int i = 0; i < d->cfg.nuplinks; i++)
+		if (!strcmp(d->cfg.uplinks[i], name))
+			return true;
+	return false;
+}
+
+/* The identity selecting an interface: its alias first (it names exactly
+ * this interface), then the globs in identity order. */
+static const struct netseg_iddef *link_identity(const struct netsegd *d,
+						const struct netsegd_link *l, bool *by_alias)
+{
+	const size_t plen = strlen(NETSEGD_ALIAS_PREFIX);
+	const struct netseg_iddef *def;
+
+	*by_alias = false;
+	if ((l->flags & IFF_LOOPBACK) || is_uplink(d, l->name))
+		return NULL;
+	if (!strncmp(l->alias, NETSEGD_ALIAS_PREFIX, plen)) {
+		def = netseg_id_by_name(&d->ids, l->alias + plen);
+		if (def && !def->cidr_only) {
+			*by_alias = true;
+			return def;
+		}
+	}
+	for (size_t i = 0; i < d->ids.n; i++) {
+		def = &d->ids.v[i];
+		for (unsigned int g = 0; !def->cidr_only && g < def->nifaces; g++)
+			if (!fnmatch(def->ifaces[g], l->name, 0))
+				return def;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------- interface endpoints */
+
+/* Also after a failed attach: the endpoint entry may be there without
+ * l->id, so it always goes (a missing one is fine). */
+static void link_detach(struct netsegd *d, struct netsegd_link *l)
+{
+	if (l->attached & NETSEGD_TC_INGRESS)
+		netseg_dp_detach_tc(d->dp, l->ifindex, true);
+	if (l->attached & NETSEGD_TC_EGRESS)
+		netseg_dp_detach_tc(d->dp, l->ifindex, false);
+	netseg_dp_endpoint_del(d->dp, l->ifindex);
+	if (l->id)
+		d->epstats.detaches++;
+	l->attached = 0;
+}
+
+/* Endpoint entry first, so the programs never run on it without one. */
+static int link_attach(struct netsegd *d, struct netsegd_link *l, __u32 id)
+{
+	int err = netseg_dp_endpoint_set(d->dp, l->ifindex, id);
+
+	if (!err && !(l->attached & NETSEGD_TC_INGRESS)) {
+		err = netseg_dp_attach_tc(d->dp, l->ifindex, true);
+		l->attached |= err ? 0 : NETSEGD_TC_INGRESS;
+	}
+	if (!err && !(l->attached & NETSEGD_TC_EGRESS)) {
+		err = netseg_dp_attach_tc(d->dp, l->ifindex, false);
+		l->attached |= err ? 0 : NETSEGD_TC_EGRESS;
+	}
+	if (!err)
+		d->epstats.attaches++;
+	return err;
+}
+
+static void link_set_id(struct netsegd *d, struct netsegd_link *l, __u32 id)
+{
+	char buf[32];
+	__u32 old = l->id;
+
+	if (old == id)
+		return;
+	l->id = id;
+	d->gen_dirty = true;
+	ip_refresh_ifindex(d, l->ifindex);
+	identity_flags_refresh(d, old);
+	identity_flags_refresh(d, id);
+	if (id)
+		pr_info("%s (ifindex %u): endpoint of identity %s (by %s)", l->name, l->ifindex,
+			netseg_id_name(&d->ids, id, buf, sizeof(buf)),
+			l->by_alias ? "alias" : "interface glob");
+	else
+		pr_info("%s (ifindex %u): no longer an endpoint", l->name, l->ifindex);
+}
+
+static void link_eval(struct netsegd *d, struct netsegd_link *l)
+{
+	const struct netseg_iddef *def = link_identity(d, l, &l->by_alias);
+	__u32 want = def ? def->id : 0;
+	char now[IF_NAMESIZE];
+	int err;
+
+	if (want == l->id && !l->retry)
+		return;
+	l->retry = false;
+	if (!want) {
+		link_detach(d, l);
+	} else if (!l->id && !if_indextoname(l->ifindex, now)) {
+		/* Behind on events: it is gone already and its RTM_DELLINK is
+		 * queued.  Attaching would only fail. */
+		want = 0;
+	} else if ((err = link_attach(d, l, want))) {
+		/* Gone already (its RTM_DELLINK is on the way) or refused:
+		 * leave no half-made endpoint behind. */
+		link_detach(d, l);
+		want = 0;
+		l->retry = err != -ENODEV && err != -ENXIO;
+		if (l->retry)
+			pr_warn("couldn't make %s an endpoint of %s: %s; retrying", l->name,
+				def->name, strerror(-err));
+	}
+	link_set_id(d, l, want);
+}
+
+static void link_eval_cb(struct netsegd *d, struct netsegd_link *l)
+{
+	link_eval(d, l);
+}
+
+/* IPv4 drops routes through an interface that goes down without telling
+ * anyone (IPv6 sends RTM_DELROUTE): forget them as the kernel does. */
+static void link_went_down(struct netsegd *d, struct netsegd_link *l)
+{
+	ip_drop(d, NETSEG_IPSRC_BIT(NETSEG_IPSRC_ROUTE), l->ifindex, NETSEG_AF_INET);
+}
+
+void netsegd_link_update(struct netsegd *d, const struct netsegd_link_info *li)
+{
+	struct netsegd_link **pp = link_slot(d, li->ifindex), *l = *pp;
+	bool was_up;
+
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l) {
+			pr_err("out of memory tracking interface %s", li->name);
+			return;
+		}
+		l->ifindex = li->ifindex;
+		*pp = l;
+		d->nlinks++;
+	}
+	was_up = l->flags & IFF_UP;
+	l->flags = li->flags;
+	l->stale = false;
+	snprintf(l->name, sizeof(l->name), "%s", li->name);
+	snprintf(l->alias, sizeof(l->alias), "%s", li->alias);
+	if (was_up && !(l->flags & IFF_UP))
+		link_went_down(d, l);
+	link_eval(d, l);
+}
+
+void netsegd_link_gone(struct netsegd *d, __u32 ifindex)
+{
+	struct netsegd_link **pp = link_slot(d, ifindex), *l = *pp;
+
+	/* The kernel drops its routes, neighbours and addresses with it, not
+	 * all with a notification: forget every claim made through it. */
+	ip_drop(d, ~NETSEG_IPSRC_BIT(NETSEG_IPSRC_CIDR), ifindex, 0);
+	if (!l)
+		return;
+	link_detach(d, l);
+	link_set_id(d, l, 0);
+	*pp = l->next;
+	d->nlinks--;
+	free(l);
+}
+
+/* ---------------------------------------------------- cgroup endpoints */
+
+static struct netsegd_cgroup *cg_find(struct netsegd *d, const char *path)
+{
+	for (size_t i = 0; i < d->ncgs; i++)
+		if (!strcmp(d->cgs[i].path, path))
+			return &d->cgs[i];
+	return NULL;
+}
+
+static void cg_detach(struct netsegd *d, struct netsegd_cgroup *c)
+{
+	if (!c->attached)
+		return;
+	netseg_dp_detach_cgroup(d->dp, c->cgid);
+	netseg_dp_cgroup_del(d->dp, c->cgid);
+	c->attached = false;
+	d->gen_dirty = true;
+	d->epstats.cg_detaches++;
+}
+
+static void cg_attach(struct netsegd *d, struct netsegd_cgroup *c, __u64 cgid)
+{
+	__u64 got;
+	int err = netseg_dp_cgroup_set(d->dp, cgid, c->id);
+
+	err = err ?: netseg_dp_attach_cgroup(d->dp, c->path, &got);
+	if (err) {
+		if (!c->warned)
+			pr_warn("couldn't make cgroup %s an endpoint: %s; retrying every second",
+				c->path, strerror(-err));
+		c->warned = true;
+		netseg_dp_detach_cgroup(d->dp, cgid);
+		netseg_dp_cgroup_del(d->dp, cgid);
+		return;
+	}
+	c->cgid = cgid;
+	c->attached = true;
+	c->warned = false;
+	d->gen_dirty = true;
+	d->epstats.cg_attaches++;
+	pr_info("cgroup %s (id %llu): endpoint of identity %u", c->path,
+		(unsigned long long)cgid, c->id);
+}
+
+/* A cgroup that appeared, went, or was made again (a new id) since we last
+ * looked: this runs on every identity change and on the 1 s timer. */
+static void cg_refresh(struct netsegd *d, struct netsegd_cgroup *c)
+{
+	__u64 cgid = 0;
+
+	if (netseg_cgroup_id(c->path, &cgid))
+		cgid = 0;
+	if (c->attached && c->cgid == cgid)
+		return;
+	cg_detach(d, c);
+	if (cgid) {
+		cg_attach(d, c, cgid);
+	} else if (!c->warned) {
+		pr_warn("cgroup %s doesn't exist (yet); it becomes an endpoint when it appears",
+			c->path);
+		c->warned = true;
+	}
+}
+
+static bool cg_selected(const struct netsegd *d, const struct netsegd_cgroup *c)
+{
+	const struct netseg_iddef *def = netseg_id_by_id(&d->ids, c->id);
+
+	for (unsigned int i = 0; def && i < def->ncgroups; i++)
+		if (!strcmp(def->cgroups[i], c->path))
+			return true;
+	return false;
+}
+
+static int cg_add(struct netsegd *d, const char *path, __u32 id)
+{
+	struct netsegd_cgroup *c = cg_find(d, path), *v;
+
+	if (c) {
+		if (c->id != id && c->attached && !netseg_dp_cgroup_set(d->dp, c->cgid, id))
+			d->gen_dirty = true;
+		c->id = id;
+		return 0;
+	}
+	v = realloc(d->cgs, (d->ncgs + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	d->cgs = v;
+	c = &d->cgs[d->ncgs++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->id = id;
+	return 0;
+}
+
+static int cgroups_sync(struct netsegd *d)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < d->ncgs;) {
+		if (cg_selected(d, &d->cgs[i])) {
+			i++;
+			continue;
+		}
+		cg_detach(d, &d->cgs[i]);
+		d->cgs[i] = d->cgs[--d->ncgs];
+	}
+	for (size_t i = 0; !err && i < d->ids.n; i++)
+		for (unsigned int c = 0; !err && c < d->ids.v[i].ncgroups; c++)
+			err = cg_add(d, d->ids.v[i].cgroups[c], d->ids.v[i].id);
+	for (size_t i = 0; i < d->ncgs; i++)
+		cg_refresh(d, &d->cgs[i]);
+	return err;
+}
+
+int netsegd_sync_endpoints(struct netsegd *d)
+{
+	links_foreach(d, link_eval_cb);
+	return cgroups_sync(d);
+}
+
+static void link_retry_cb(struct netsegd *d, struct netsegd_link *l)
+{
+	if (l->retry)
+		link_eval(d, l);
+}
+
+void netsegd_endpoints_tick(struct netsegd *d)
+{
+	links_foreach(d, link_retry_cb);
+	for (size_t i = 0; i < d->ncgs; i++)
+		cg_refresh(d, &d->cgs[i]);
+}
+
+size_t netsegd_endpoint_count(const struct netsegd *d)
+{
+	size_t n = 0;
+
+	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
+		for (const struct netsegd_link *l = d->links[b]; l; l = l->next)
+			n += l->id != 0;
+	for (size_t i = 0; i < d->ncgs; i++)
+		n += d->cgs[i].attached;
+	return n;
+}
+
+/* -------------------------------------------------------------- resync */
+
+static void ip_mark_one(struct netseg_ipent *e, void *ctx)
+{
+	netseg_ipent_mark(e, *(__u32 *)ctx);
+}
+
+static void link_mark_cb(struct netsegd *d, struct netsegd_link *l)
+{
+	l->stale = true;
+}
+
+static void link_sweep_cb(struct netsegd *d, struct netsegd_link *l)
+{
+	if (l->stale)
+		netsegd_link_gone(d, l->ifindex);
+}
+
+void netsegd_resync_mark(struct netsegd *d, __u32 kinds, bool links)
+{
+	if (links)
+		links_foreach(d, link_mark_cb);
+	if (kinds)
+		netseg_iptable_foreach(&d->ips, ip_mark_one, &kinds);
+}
+
+void netsegd_resync_sweep(struct netsegd *d, __u32 kinds, bool links)
+{
+	struct ip_filter f = { .d = d, .kinds = kinds, .stale_only = true };
+
+	if (links)
+		links_foreach(d, link_sweep_cb);
+	if (kinds)
+		netseg_iptable_foreach(&d->ips, ip_filter_one, &f);
+}
+
+/* Keys of a map, collected first: deleting under get_next_key restarts it. */
+static void *map_keys(int fd, size_t ksize, size_t *n)
+{
+	size_t cap = 256;
+	char *keys = malloc(cap * ksize), *prev = NULL;
+
+	*n = 0;
+	while (keys) {
+		if (*n == cap) {
+			char *k = realloc(keys, cap * 2 * ksize);
+
+			if (!k)
+				break;
+			keys = k;
+			cap *= 2;
+		}
+		if (bpf_map_get_next_key(fd, prev, keys + *n * ksize))
+			break;
+		prev = keys + (*n)++ * ksize;
+	}
+	return keys;
+}
+
+static void reconcile_ipcache(struct netsegd *d)
+{
+	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_IPCACHE);
+	struct netseg_lpm_key *k;
+	size_t n, gone = 0;
+
+	k = map_keys(fd, sizeof(*k), &n);
+	for (size_t i = 0; k && i < n; i++) {
+		int plen = (int)k[i].prefixlen - NETSEG_LPM_PLEN_HDR;
+		const struct netseg_ipent *e =
+			netseg_iptable_get(&d->ips, k[i].family, k[i].addr, plen, false);
+
+		if (e && e->in_map)
+			continue;
+		if (!bpf_map_delete_elem(fd, &k[i]))
+			gone++;
+	}
+	free(k);
+	if (gone) {
+		pr_info("removed %zu ipcache entries nothing claims any more", gone);
+		d->gen_dirty = true;
+	}
+}
+
+static void reconcile_endpoints(struct netsegd *d)
+{
+	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_ENDPOINTS);
+	size_t n, gone = 0;
+	__u32 *k = map_keys(fd, sizeof(*k), &n);
+
+	for (size_t i = 0; k && i < n; i++) {
+		const struct netsegd_link *l = link_find(d, k[i]);
+
+		if (l && l->id)
+			continue;
+		netseg_dp_detach_tc(d->dp, k[i], true);
+		netseg_dp_detach_tc(d->dp, k[i], false);
+		netseg_dp_endpoint_del(d->dp, k[i]);
+		gone++;
+	}
+	free(k);
+	if (gone) {
+		pr_info("removed %zu endpoint interfaces that are gone or no longer selected",
+			gone);
+		d->gen_dirty = true;
+	}
+}
+
+static void reconcile_cgroups(struct netsegd *d)
+{
+	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_CGROUPS);
+	size_t n, gone = 0;
+	__u64 *k = map_keys(fd, sizeof(*k), &n);
+
+	for (size_t i = 0; k && i < n; i++) {
+		bool keep = false;
+
+		for (size_t c = 0; c < d->ncgs && !keep; c++)
+			keep = d->cgs[c].attached && d->cgs[c].cgid == k[i];
+		if (keep)
+			continue;
+		netseg_dp_detach_cgroup(d->dp, k[i]);
+		netseg_dp_cgroup_del(d->dp, k[i]);
+		gone++;
+	}
+	free(k);
+	if (gone) {
+		pr_info("removed %zu cgroup endpoints that are gone or no longer selected", gone);
+		d->gen_dirty = true;
+	}
+}
+
+/* Only after a full dump do we know everything that should be there: what
+ * else the pinned maps hold was left by an earlier run. */
+void netsegd_endpoints_reconcile(struct netsegd *d)
+{
+	reconcile_ipcache(d);
+	reconcile_endpoints(d);
+	reconcile_cgroups(d);
+}
+
+/* --------------------------------------------------------- endpoint list */
+
+static void add_attached(cJSON *a, bool cgroup, __u8 attached)
+{
+	if (cgroup ? attached : attached & NETSEGD_TC_INGRESS)
+		cJSON_AddItemToArray(a, cJSON_CreateString(cgroup ? "cgroup_skb/ingress" :
+								     "tc/ingress"));
+	if (cgroup ? attached : attached & NETSEGD_TC_EGRESS)
+		cJSON_AddItemToArray(a, cJSON_CreateString(cgroup ? "cgroup_skb/egress" :
+								     "tc/egress"));
+}
+
+static cJSON *cidrs_json(const struct netseg_iddef *def)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (unsigned int c = 0; def && c < def->ncidrs; c++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(def->cidrs[c]));
+	return a;
+}
+
+static void link_json(struct netsegd *d, struct netsegd_link *l, cJSON *arr)
+{
+	const struct netseg_iddef *def = netseg_id_by_id(&d->ids, l->id);
+	cJSON *x = cJSON_CreateObject(), *att = cJSON_CreateArray();
+	char buf[32];
+
+	cJSON_AddStringToObject(x, "kind", "iface");
+	cJSON_AddStringToObject(x, "name", l->name);
+	cJSON_AddNumberToObject(x, "ifindex", l->ifindex);
+	cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->ids, l->id, buf, sizeof(buf)));
+	cJSON_AddStringToObject(x, "selected_by", l->by_alias ? "alias" : "iface");
+	cJSON_AddStringToObject(x, "alias", l->alias);
+	l->scratch = cJSON_AddArrayToObject(x, "ips");
+	cJSON_AddItemToObject(x, "cidrs", cidrs_json(def));
+	add_attached(att, false, l->attached);
+	cJSON_AddItemToObject(x, "attached", att);
+	cJSON_AddItemToArray(arr, x);
+}
+
+static void ip_json_one(struct netseg_ipent *e, void *ctx)
+{
+	struct netsegd *d = ctx;
+	struct netsegd_link *l;
+	char text[64];
+
+	if (!e->in_map || !e->val.ifindex)
+		return;
+	l = link_find(d, e->val.ifindex);
+	if (!l || !l->scratch)
+		return;
+	netseg_ipent_format(e, text, sizeof(text));
+	cJSON_AddItemToArray(l->scratch, cJSON_CreateString(text));
+}
+
+static void cgroup_json(struct netsegd *d, const struct netsegd_cgroup *c, cJSON *arr)
+{
+	cJSON *x = cJSON_CreateObject(), *att = cJSON_CreateArray();
+	char buf[32];
+
+	cJSON_AddStringToObject(x, "kind", "cgroup");
+	cJSON_AddStringToObject(x, "name", c->path);
+	cJSON_AddNumberToObject(x, "cgroup_id", c->attached ? c->cgid : 0);
+	cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->ids, c->id, buf, sizeof(buf)));
+	cJSON_AddItemToObject(x, "ips", cJSON_CreateArray());
+	cJSON_AddItemToObject(x, "cidrs", cidrs_json(netseg_id_by_id(&d->ids, c->id)));
+	add_attached(att, true, c->attached);
+	cJSON_AddItemToObject(x, "attached", att);
+	if (!c->attached)
+		cJSON_AddStringToObject(x, "state", "waiting for the cgroup to exist");
+	cJSON_AddItemToArray(arr, x);
+}
+
+/* IPv4 first, then IPv6, each in text order. */
+static int ip_text_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int x6 = !!strchr(x, ':'), y6 = !!strchr(y, ':');
+
+	return x6 != y6 ? x6 - y6 : strcmp(x, y);
+}
+
+static void sort_strings(cJSON *arr)
+{
+	int n = cJSON_GetArraySize(arr);
+	const char **v = calloc(n ? n : 1, sizeof(*v));
+	cJSON *sorted = cJSON_CreateArray(), *it;
+	int i = 0;
+
+	if (!v || !sorted)
+		goto out;
+	cJSON_ArrayForEach(it, arr)
+		v[i++] = it->valuestring;
+	qsort(v, n, sizeof(*v), ip_text_cmp);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(sorted, cJSON_CreateString(v[i]));
+	/* Swap the children: arr keeps its place in the reply. */
+	it = arr->child;
+	arr->child = sorted->child;
+	sorted->child = it;
+out:
+	cJSON_Delete(sorted);
+	free(v);
+}
+
+cJSON *netsegd_endpoints_json(struct netsegd *d)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
+		for (struct netsegd_link *l = d->links[b]; l; l = l->next) {
+			l->scratch = NULL;
+			if (l->id)
+				link_json(d, l, arr);
+		}
+	netseg_iptable_foreach(&d->ips, ip_json_one, d);
+	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
+		for (struct netsegd_link *l = d->links[b]; l; l = l->next)
+			if (l->scratch)
+				sort_strings(l->scratch);
+	for (size_t i = 0; i < d->ncgs; i++)
+		cgroup_json(d, &d->cgs[i], arr);
+	return arr;
+}
