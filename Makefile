@@ -106,6 +106,13 @@ bench/%: bench/%.c $(LIB)
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
+# The benchmark's generator and receivers: bench/bpf/gen.bpf.c as a skeleton.
+$(OUTPUT)/%.bpf.o: bench/bpf/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+bench/gen: $(OUTPUT)/gen.skel.h
+bench/gen bench/cost: bench/frame.h
+
 # The suite needs root (BPF, namespaces); tests fail loudly without it.
 test: all
 	prove -r tests
