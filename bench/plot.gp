@@ -2,7 +2,7 @@
 # Mpps against rule count, one line per system, one panel per scenario;
 # the ceiling (bare XDP_DROP) and no firewall as flat lines.
 csv = ARG1
-set terminal pngcairo size 1500,520 font "sans,10"
+set terminal pngcairo size 1500,640 font "sans,10"
 set output ARG2
 set datafile separator ","
 set logscale x
@@ -10,7 +10,7 @@ set xrange [7:150000]
 set xlabel "rules"
 set ylabel "Mpps (64-byte IPv4 UDP)"
 set grid
-set key top right font ",8"
+set key below horizontal maxrows 3 font ",8"
 set format x "10^{%T}"
 
 sel(scen, sys) = sprintf("< awk -F, '$1 == \"scale\" && $2 == \"%s\" && $3 == \"%s\" && $9 != \"\"' %s", scen, sys, csv)
