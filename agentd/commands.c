@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "log.h"
+#include "flowlog.h"
 #include "netsegd.h"
 
 #define NETSEG_VERSION "0.1.0"
@@ -215,6 +216,7 @@ static cJSON *cmd_stats(struct netsegd *d, const cJSON *req)
 	cJSON_AddItemToObject(o, "counters", counters);
 	cJSON_AddItemToObject(o, "rules", rule_stats(d));
 	cJSON_AddItemToObject(o, "interfaces", if_stats(d));
+	cJSON_AddItemToObject(o, "flow_logs", netsegd_flowlog_stats(d));
 	return o;
 }
 
@@ -775,11 +777,6 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 	return reply_ok();
 }
 
-static cJSON *cmd_unavailable(struct netsegd *d, const cJSON *req)
-{
-	return netsegd_reply_error("usage", "this command is not available in this version of netsegd");
-}
-
 static const struct {
 	const char *name;
 	cJSON *(*fn)(struct netsegd *d, const cJSON *req);
@@ -801,7 +798,6 @@ static const struct {
 	{ "prefilter.list", cmd_prefilter_list },
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
-	{ "flows", cmd_unavailable },
 };
 
 cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req)

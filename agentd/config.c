@@ -9,6 +9,7 @@
 
 #include "ctlproto.h"
 #include "log.h"
+#include "flowlog.h"
 #include "netsegd.h"
 
 void netsegd_config_defaults(struct netsegd_config *c)
@@ -80,6 +81,32 @@ static int check_keys(const cJSON *root, const char *path)
 	return 0;
 }
 
+/* Checked now (a bad sink refuses the whole config), opened at start. */
+static int parse_flow_logs(struct netsegd_config *c, const cJSON *arr, const char *path)
+{
+	struct netsegd d = {};
+	char *s;
+	int err;
+
+	if (!cJSON_IsArray(arr)) {
+		pr_err("%s: \"flow_logs\" must be a list of sinks", path);
+		return -EINVAL;
+	}
+	err = netsegd_flowlog_new(&d, arr, &d.fl);
+	if (err)
+		return err;
+	netsegd_flowlog_free(&d);
+	s = cJSON_PrintUnformatted(arr);
+	if (!s || strlen(s) >= sizeof(c->flow_logs)) {
+		pr_err("%s: \"flow_logs\" is too long", path);
+		free(s);
+		return -EINVAL;
+	}
+	strcpy(c->flow_logs, s);
+	free(s);
+	return 0;
+}
+
 static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 {
 	const cJSON *ev = cJSON_GetObjectItem(root, "deny_events");
@@ -105,6 +132,8 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 		}
 		c->log_allowed = cJSON_IsTrue(la);
 	}
+	if (!err && cJSON_GetObjectItem(root, "flow_logs"))
+		err = parse_flow_logs(c, cJSON_GetObjectItem(root, "flow_logs"), path);
 	if (!err && cJSON_GetObjectItem(root, "uplinks") &&
 	    netseg_json_strs(cJSON_GetObjectItem(root, "uplinks"), c->uplinks[0],
 			     sizeof(c->uplinks[0]), 16, NETSEGD_MAX_UPLINKS,

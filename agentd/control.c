@@ -20,6 +20,7 @@
 
 #include "ctlproto.h"
 #include "log.h"
+#include "flowlog.h"
 #include "netsegd.h"
 
 #define NETSEG_GROUP "netseg"
@@ -88,6 +89,7 @@ static bool in_group(uid_t uid, gid_t gid)
 
 static void client_free(struct netsegd *d, struct netsegd_client *c)
 {
+	netsegd_flowlog_forget(d, c);
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++)
 		if (d->clients[i] == c)
 			d->clients[i] = NULL;
@@ -151,10 +153,36 @@ static bool flush_out(struct netsegd *d, struct netsegd_client *c)
 	return true;
 }
 
+/*
+ * Only queues: the loop flushes on EPOLLOUT, so no caller ever sees its
+ * client freed under it.
+ */
+int netsegd_client_send(struct netsegd *d, struct netsegd_client *c, cJSON *msg,
+			size_t limit)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
+
+	if (limit && c->out_len - c->out_off > limit) {
+		cJSON_Delete(msg);
+		return -ENOBUFS;
+	}
+	if (queue_reply(d, c, msg))
+		return -ENOMEM;
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	return 0;
+}
+
 static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line)
 {
 	cJSON *req = cJSON_Parse(line), *reply;
+	const cJSON *cmd = req ? cJSON_GetObjectItem(req, "cmd") : NULL;
 
+	/* flows answers with many lines (and maybe keeps streaming). */
+	if (!c->denied && cJSON_IsString(cmd) && !strcmp(cmd->valuestring, "flows")) {
+		netsegd_flowlog_request(d, c, req);
+		cJSON_Delete(req);
+		return;
+	}
 	if (c->denied)
 		reply = netsegd_reply_error("rejected",
 			"permission denied: netsegd accepts root and members of group '%s'",

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "flowlog.h"
 #include "netsegd.h"
 
 /* epoll data tags for the fixed fds; clients carry their struct pointer. */
@@ -62,35 +63,43 @@ void netsegd_ct_gc(struct netsegd *d)
 {
 	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_CT);
 	struct netseg_ct_key key, *prev = NULL, *dead;
-	struct netseg_ct_entry e;
+	struct netseg_ct_entry e, *ends;
 	__u64 now = mono_ns();
 	size_t n = 0, cap = 4096;
 
 	/* Collect, then delete: deleting under the walk would restart it. */
 	dead = malloc(cap * sizeof(*dead));
-	if (!dead)
-		return;
+	ends = malloc(cap * sizeof(*ends));
+	if (!dead || !ends)
+		goto out;
 	while (!bpf_map_get_next_key(fd, prev, &key)) {
 		if (!bpf_map_lookup_elem(fd, &key, &e) && now > e.last_seen_ns &&
-		    now - e.last_seen_ns > ct_timeout(&e) && n < cap)
-			dead[n++] = key;
+		    now - e.last_seen_ns > ct_timeout(&e) && n < cap) {
+			dead[n] = key;
+			ends[n++] = e;
+		}
 		d->gc_cursor = key;
 		prev = &d->gc_cursor;
 	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &dead[i]);
+	for (size_t i = 0; i < n; i++) {
+		/* Logged flows (--log, audit, log_allowed) end with a record. */
+		if (!bpf_map_delete_elem(fd, &dead[i]) && (ends[i].flags & NETSEG_CTF_LOG))
+			netsegd_flowlog_ct_end(d, &dead[i], &ends[i]);
+	}
 	if (n)
 		pr_debug("conntrack GC removed %zu expired flows", n);
+out:
 	free(dead);
+	free(ends);
 }
 
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct netsegd *d = ctx;
 
-	(void)data;
-	(void)len;
 	d->events_seen++;
+	if (len >= sizeof(struct netseg_event))
+		netsegd_flowlog_event(d, data);
 	return 0;
 }
 
@@ -161,6 +170,7 @@ static void on_timer(struct netsegd *d)
 	if (read(d->timerfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
 	netsegd_ct_gc(d);
+	netsegd_flowlog_tick(d);
 	netsegd_endpoints_tick(d);
 	netsegd_rtnl_tick(d);
 }
@@ -189,8 +199,11 @@ int netsegd_run(struct netsegd *d)
 				on_signal(d);
 			else if (p == &tag_timer)
 				on_timer(d);
-			else if (p == &tag_ring)
+			else if (p == &tag_ring) {
 				ring_buffer__consume(d->rb);
+				netsegd_flowlog_flush(d);
+			} else if (netsegd_flowlog_owns(d, p))
+				netsegd_flowlog_sink_event(d, p, evs[i].events);
 			else if (p == &tag_rtnl)
 				netsegd_rtnl_event(d);
 			else

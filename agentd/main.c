@@ -15,9 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <cjson/cJSON.h>
 
 #include "ctlproto.h"
 #include "log.h"
+#include "flowlog.h"
 #include "netsegd.h"
 
 static const char usage[] =
@@ -134,6 +136,16 @@ static int restore(struct netsegd *d)
 	return 0;
 }
 
+/* Flow logs: always a history for `netsegctl flows`, plus configured sinks. */
+static int start_flowlog(struct netsegd *d)
+{
+	cJSON *arr = d->cfg.flow_logs[0] ? cJSON_Parse(d->cfg.flow_logs) : NULL;
+	int err = netsegd_flowlog_new(d, arr, &d->fl);
+
+	cJSON_Delete(arr);
+	return err ?: netsegd_flowlog_start(d);
+}
+
 static int start(struct netsegd *d)
 {
 	struct netseg_dp_opts o = {
@@ -167,7 +179,8 @@ static int start(struct netsegd *d)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -errno;
-	return netsegd_control_open(d);
+	err = start_flowlog(d);
+	return err ?: netsegd_control_open(d);
 }
 
 static int cleanup(struct netsegd *d)
@@ -223,6 +236,7 @@ int main(int argc, char **argv)
 	netsegd_rtnl_close(&d);
 	netsegd_endpoints_free(&d);
 	ring_buffer__free(d.rb);
+	netsegd_flowlog_free(&d);
 	netseg_dp_close(d.dp);
 	return err ? 1 : 0;
 }

@@ -16,6 +16,7 @@
 
 struct cJSON;
 struct ring_buffer;
+struct netsegd_flowlog;
 
 #define NETSEGD_MAX_CLIENTS	256
 #define NETSEGD_MAX_UPLINKS	16
@@ -41,6 +42,7 @@ struct netsegd_config {
 	__u32 netlink_rcvbuf;	/* rtnetlink socket buffer, bytes: lost events past it */
 	unsigned int nuplinks;
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
+	char flow_logs[8192];	/* the "flow_logs" array as JSON, "" = none */
 };
 
 struct netsegd_client {
@@ -134,6 +136,7 @@ struct netsegd {
 	struct netsegd_epstats epstats;
 	int epfd, sigfd, timerfd, ctlfd;
 	struct ring_buffer *rb;
+	struct netsegd_flowlog *fl;	/* flow logs, NULL = none */
 	__u64 events_seen;
 	struct netseg_ct_key gc_cursor;
 	struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
@@ -192,6 +195,10 @@ int netsegd_control_open(struct netsegd *d);
 void netsegd_control_close(struct netsegd *d);
 void netsegd_control_accept(struct netsegd *d);
 void netsegd_client_event(struct netsegd *d, struct netsegd_client *c, __u32 events);
+/* Queue one message line to a client; -ENOBUFS if more than @limit bytes
+ * (0 = no limit) would be waiting for a slow reader. */
+int netsegd_client_send(struct netsegd *d, struct netsegd_client *c,
+			struct cJSON *msg, size_t limit);
 
 /* commands.c: one request object in, one reply object out */
 struct cJSON *netsegd_dispatch(struct netsegd *d, const struct cJSON *req);

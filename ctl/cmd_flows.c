@@ -120,8 +120,12 @@ int do_flows(int argc, char **argv)
 		}
 		if (cJSON_IsTrue(cJSON_GetObjectItem(msg, "end")))
 			break;
-		if (!print_flow(msg))
+		if (!print_flow(msg)) {
+			/* The reader went away (head, a closed pipe): a clean end. */
+			if (!freopen("/dev/null", "w", stdout))
+				ret = CTL_EXIT_INTERNAL;
 			break;
+		}
 		cJSON_Delete(msg);
 		msg = NULL;
 	}

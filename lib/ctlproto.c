@@ -83,8 +83,7 @@ int netseg_ctl_recv(int fd, struct cJSON **out)
 		if (rx.len > NETSEG_CTL_MAX_MSG)
 			return -EMSGSIZE;
 		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
+		/* A signal ends the wait: a follower's Ctrl-C must get through. */
 		if (n < 0)
 			return -errno;
 		if (n == 0)

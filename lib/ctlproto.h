@@ -66,7 +66,7 @@ int netseg_ctl_connect(const char *path);
 int netseg_ctl_send(int fd, const struct cJSON *msg);
 /* Reads one line and parses it; *out owned by the caller.  0, -EPROTO for
  * a line that isn't JSON, -EMSGSIZE past NETSEG_CTL_MAX_MSG, -ECONNRESET at
- * end of stream. */
+ * end of stream, -EINTR when a signal interrupted the wait. */
 int netseg_ctl_recv(int fd, struct cJSON **out);
 /* One request, one reply. */
 int netseg_ctl_call(const char *path, const struct cJSON *req, struct cJSON **reply);

@@ -199,7 +199,7 @@ static void ep_text(char *buf, size_t len, const char *ip, bool port, __u16 p, c
 static void message(const struct netseg_flowrec *r, char *buf, size_t len)
 {
 	char src[160], dst[160], proto[16], rn[32], tail[512] = "";
-	const char *pn = netseg_proto_name(r->proto);
+	const char *pn = netseg_flow_proto_name(r->proto);
 	const char *what = netseg_flowrec_kind_name(r->kind);
 
 	if (r->kind == NETSEG_FLOW_LOST) {
@@ -366,7 +366,7 @@ static void json_ep(struct jb *j, cJSON *root, const char *key, const struct net
 static void json_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r, __u16 seed)
 {
 	char fid[24], cid[NETSEG_COMMUNITY_ID_LEN];
-	const char *pn = netseg_proto_name(r->proto);
+	const char *pn = netseg_flow_proto_name(r->proto);
 	cJSON *o;
 
 	if (r->flow_id) {
@@ -517,7 +517,7 @@ static void ocsf_connection(struct jb *j, cJSON *root, const struct netseg_flowr
 		jstr(j, c, "uid", fid);
 	}
 	jint(j, c, "protocol_num", r->proto);
-	jstr(j, c, "protocol_name", netseg_proto_name(r->proto));
+	jstr(j, c, "protocol_name", netseg_flow_proto_name(r->proto));
 	if (r->family)
 		jint(j, c, "protocol_ver_id", r->family == NETSEG_AF_INET ? 4 : 6);
 	/* enum netseg_flow_dir is OCSF's 0 Unknown, 1 Inbound, 2 Outbound. */
@@ -731,7 +731,7 @@ static void ecs_network(struct jb *j, cJSON *root, const struct netseg_flowrec *
 	char cid[NETSEG_COMMUNITY_ID_LEN], num[8];
 	cJSON *n = jobj(j, root, "network");
 
-	jstr(j, n, "transport", netseg_proto_name(r->proto));
+	jstr(j, n, "transport", netseg_flow_proto_name(r->proto));
 	snprintf(num, sizeof(num), "%u", r->proto);
 	jstr(j, n, "iana_number", num);
 	if (r->family)
@@ -992,7 +992,7 @@ static void cef_addrs(struct sbuf *b, const struct netseg_flowrec *r)
 
 static void cef_proto(struct sbuf *b, const struct netseg_flowrec *r)
 {
-	const char *pn = netseg_proto_name(r->proto);
+	const char *pn = netseg_flow_proto_name(r->proto);
 	char up[16];
 	size_t i;
 

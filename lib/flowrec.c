@@ -120,7 +120,7 @@ const char *netseg_hook_name(int hook)
 	return "unknown";
 }
 
-const char *netseg_proto_name(int proto)
+const char *netseg_flow_proto_name(int proto)
 {
 	switch (proto) {
 	case IPPROTO_ICMP:

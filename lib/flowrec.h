@@ -173,7 +173,7 @@ const char *netseg_flowrec_kind_name(int kind);
 /* "xdp", "tc-ingress", ...; "unknown" for 0 or out of range. */
 const char *netseg_hook_name(int hook);
 /* Lowercase IANA keyword ("tcp", "ipv6-icmp"), NULL if not one we name. */
-const char *netseg_proto_name(int proto);
+const char *netseg_flow_proto_name(int proto);
 
 /*
  * Copy @len bytes of @src into @dst (@size bytes, NUL-terminated) as

@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Flow logs: records, history, sinks (see flowlog.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "flowlog.h"
+#include "flowrec.h"
+#include "log.h"
+#include "netsegd.h"
+
+#define FL_MAX_SINKS	8
+#define FL_HISTORY	4096		/* records kept for `flows` */
+#define FL_MAX_FOLLOW	16
+#define FL_QUEUE_MAX	(4U << 20)	/* bytes a TCP sink may hold back */
+#define FL_FOLLOW_MAX	(1U << 20)	/* bytes a follower may lag behind */
+#define FL_LOST_EVERY_MS 10000		/* in-band loss reports at most this often */
+#define FL_FILE_BUF	(256U << 10)
+
+enum fl_kind { FL_FILE, FL_STDOUT, FL_UDP, FL_TCP };
+
+struct fl_sink {
+	int kind;
+	int fmt;
+	unsigned int verdicts;	/* bit per enum netseg_flowrec_kind; 0 = all */
+	char name[300];
+	/* file */
+	char path[256];
+	__u64 max_bytes;
+	unsigned int keep;
+	bool chained;
+	struct netseg_chain chain;
+	FILE *f;
+	__u64 size;
+	/* syslog */
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	int fd;
+	bool connected;
+	int facility;
+	char *q;
+	size_t qlen;
+	__u64 retry_ms;
+	unsigned int backoff_ms;
+	/* counters */
+	__u64 written;
+	__u64 dropped;
+};
+
+struct fl_follower {
+	struct netsegd_client *c;
+	int fmt;
+	unsigned int verdicts;
+	char identity[64];
+	long rule;		/* -1 = any */
+};
+
+struct netsegd_flowlog {
+	struct fl_sink sinks[FL_MAX_SINKS];
+	unsigned int n;
+	struct netseg_flowrec *hist;
+	size_t head, count;
+	struct fl_follower follow[FL_MAX_FOLLOW];
+	__s64 rt_off;
+	struct netseg_flowfmt_opts opts;
+	__u64 seen_ring, seen_rate, seen_queue;	/* already reported */
+	__u64 last_report_ms;
+	char line[NETSEG_CHAIN_LINE_MAX];
+	char chained[NETSEG_CHAIN_LINE_MAX];
+};
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------- config */
+
+static int verdict_bits(const cJSON *arr, unsigned int *bits, const char *sink)
+{
+	static const char *const names[] = { [NETSEG_FLOW_ALLOWED] = "allowed",
+		[NETSEG_FLOW_DENIED] = "denied", [NETSEG_FLOW_AUDIT] = "audit",
+		[NETSEG_FLOW_END] = "end", [NETSEG_FLOW_LOST] = "lost" };
+	const cJSON *it;
+
+	*bits = 0;
+	cJSON_ArrayForEach(it, arr) {
+		unsigned int k;
+
+		for (k = 1; k <= NETSEG_FLOW_LOST; k++)
+			if (cJSON_IsString(it) && !strcmp(it->valuestring, names[k]))
+				break;
+		if (k > NETSEG_FLOW_LOST) {
+			pr_err("flow_logs %s: verdicts are allowed, denied, audit, end, lost", sink);
+			return -EINVAL;
+		}
+		*bits |= 1U << k;
+	}
+	if (*bits)
+		*bits |= 1U << NETSEG_FLOW_LOST;	/* losses always reported */
+	return 0;
+}
+
+static int resolve_addr(struct fl_sink *s, const char *host, int port, bool tcp)
+{
+	struct addrinfo hints = { .ai_socktype = tcp ? SOCK_STREAM : SOCK_DGRAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	char ps[8];
+	int r;
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	/* Numeric only: a DNS lookup could block the loop. */
+	r = getaddrinfo(host, ps, &hints, &ai);
+	if (r) {
+		pr_err("flow_logs %s: \"%s\" is not a numeric address: %s", s->name, host,
+		       gai_strerror(r));
+		return -EINVAL;
+	}
+	memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+	s->alen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int facility_num(const char *name)
+{
+	static const char *const f[] = { "kern", "user", "mail", "daemon", "auth",
+		"syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
+		"audit", "alert", "clock", "local0", "local1", "local2", "local3",
+		"local4", "local5", "local6", "local7" };
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!strcmp(name, f[i]))
+			return i;
+	return -1;
+}
+
+static const char *jstr(const cJSON *o, const char *k, const char *def)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+static double jnum(const cJSON *o, const char *k, double def)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+static int parse_sink(const cJSON *o, struct fl_sink *s, unsigned int idx)
+{
+	const char *type = jstr(o, "type", ""), *fmt = jstr(o, "format", "json");
+	const char *proto = jstr(o, "protocol", "udp");
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	snprintf(s->name, sizeof(s->name), "#%u (%s)", idx, type);
+	s->fmt = netseg_flowfmt_parse(fmt);
+	if (s->fmt < 0) {
+		pr_err("flow_logs %s: unknown format \"%s\" (json, ocsf, ecs, cef)", s->name, fmt);
+		return -EINVAL;
+	}
+	if (verdict_bits(cJSON_GetObjectItem(o, "verdicts"), &s->verdicts, s->name))
+		return -EINVAL;
+	if (!strcmp(type, "file")) {
+		const char *path = jstr(o, "path", NULL);
+
+		s->kind = FL_FILE;
+		if (!path || path[0] != '/' || strlen(path) >= sizeof(s->path) - 8) {
+			pr_err("flow_logs %s: \"path\" must be an absolute file name", s->name);
+			return -EINVAL;
+		}
+		strcpy(s->path, path);
+		snprintf(s->name, sizeof(s->name), "file %s", path);
+		s->max_bytes = jnum(o, "max_bytes", 100 << 20);
+		s->keep = jnum(o, "keep", 5);
+		s->chained = cJSON_IsTrue(cJSON_GetObjectItem(o, "chain"));
+		if (s->max_bytes < 4096 || s->keep > 1000) {
+			pr_err("flow_logs %s: max_bytes must be >= 4096 and keep <= 1000", s->name);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(type, "stdout")) {
+		s->kind = FL_STDOUT;
+		return 0;
+	}
+	if (!strcmp(type, "syslog")) {
+		const char *host = jstr(o, "address", "127.0.0.1");
+		int port = jnum(o, "port", 514);
+
+		s->kind = !strcmp(proto, "tcp") ? FL_TCP : FL_UDP;
+		if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
+			pr_err("flow_logs %s: protocol must be udp or tcp", s->name);
+			return -EINVAL;
+		}
+		snprintf(s->name, sizeof(s->name), "syslog %s %s:%d", proto, host, port);
+		s->facility = facility_num(jstr(o, "facility", "local0"));
+		if (s->facility < 0 || port < 1 || port > 65535) {
+			pr_err("flow_logs %s: bad facility or port", s->name);
+			return -EINVAL;
+		}
+		return resolve_addr(s, host, port, s->kind == FL_TCP);
+	}
+	pr_err("flow_logs sink #%u: type must be file, stdout or syslog", idx);
+	return -EINVAL;
+}
+
+int netsegd_flowlog_new(struct netsegd *d, const cJSON *cfg, struct netsegd_flowlog **out)
+{
+	struct netsegd_flowlog *fl = calloc(1, sizeof(*fl));
+	const cJSON *it;
+	int err = 0;
+
+	if (!fl)
+		return -ENOMEM;
+	fl->hist = calloc(FL_HISTORY, sizeof(*fl->hist));
+	if (!fl->hist) {
+		free(fl);
+		return -ENOMEM;
+	}
+	cJSON_ArrayForEach(it, cfg) {
+		if (fl->n == FL_MAX_SINKS) {
+			pr_err("flow_logs: at most %d sinks", FL_MAX_SINKS);
+			err = -EINVAL;
+			break;
+		}
+		err = parse_sink(it, &fl->sinks[fl->n], fl->n);
+		if (err)
+			break;
+		fl->n++;
+	}
+	if (err) {
+		free(fl->hist);
+		free(fl);
+		return err;
+	}
+	fl->rt_off = netseg_realtime_offset_ns();
+	fl->opts.version = "0.1.0";
+	fl->last_report_ms = now_ms();
+	*out = fl;
+	(void)d;
+	return 0;
+}
+
+/* -------------------------------------------------------------- sinks */
+
+static int file_open(struct fl_sink *s)
+{
+	struct stat st;
+
+	s->f = fopen(s->path, "a");
+	if (!s->f) {
+		pr_err("flow log %s: %s", s->path, strerror(errno));
+		return -errno;
+	}
+	fchmod(fileno(s->f), 0640);
+	setvbuf(s->f, NULL, _IOFBF, FL_FILE_BUF);
+	s->size = fstat(fileno(s->f), &st) ? 0 : st.st_size;
+	/* An existing chained file goes on from its last record. */
+	if (s->chained && s->size && netseg_chain_resume(&s->chain, s->path))
+		pr_warn("flow log %s: couldn't resume its hash chain; starting a new one",
+			s->path);
+	return 0;
+}
+
+/* path.(keep-1) -> path.keep ... path -> path.1; the chain carries on. */
+static void file_rotate(struct fl_sink *s)
+{
+	char from[300], to[300];
+
+	fclose(s->f);
+	s->f = NULL;
+	for (unsigned int i = s->keep; i >= 1; i--) {
+		snprintf(from, sizeof(from), i == 1 ? "%s" : "%s.%u", s->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", s->path, i);
+		rename(from, to);
+	}
+	if (!s->keep)
+		unlink(s->path);
+	file_open(s);
+}
+
+static void sock_close(struct netsegd *d, struct fl_sink *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);	/* also leaves epoll */
+	s->fd = -1;
+	s->connected = false;
+	s->backoff_ms = s->backoff_ms ? (s->backoff_ms * 2 > 30000 ? 30000 : s->backoff_ms * 2) :
+					500;
+	s->retry_ms = now_ms() + s->backoff_ms;
+	(void)d;
+}
+
+static int sock_open(struct netsegd *d, struct fl_sink *s)
+{
+	int type = s->kind == FL_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.ptr = s };
+
+	s->fd = socket(s->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		return -errno;
+	if (connect(s->fd, (struct sockaddr *)&s->addr, s->alen) && errno != EINPROGRESS) {
+		pr_warn("flow log %s: connect: %s; retrying", s->name, strerror(errno));
+		sock_close(d, s);
+		return -errno;
+	}
+	s->connected = s->kind == FL_UDP;
+	if (s->kind == FL_TCP)
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+	return 0;
+}
+
+static void tcp_flush(struct netsegd *d, struct fl_sink *s)
+{
+	struct epoll_event ev = { .data.ptr = s };
+
+	while (s->connected && s->qlen) {
+		ssize_t n = send(s->fd, s->q, s->qlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			pr_warn("flow log %s: %s; reconnecting", s->name,
+				n < 0 ? strerror(errno) : "closed by peer");
+			sock_close(d, s);
+			return;
+		}
+		memmove(s->q, s->q + n, s->qlen - n);
+		s->qlen -= n;
+	}
+	if (s->fd >= 0) {
+		ev.events = EPOLLIN | (s->qlen || !s->connected ? EPOLLOUT : 0);
+		epoll_ctl(d->epfd, EPOLL_CTL_MOD, s->fd, &ev);
+	}
+}
+
+static void tcp_queue(struct netsegd *d, struct fl_sink *s, const char *msg, size_t len)
+{
+	char prefix[24];
+	int p = netseg_syslog_octet_prefix(prefix, sizeof(prefix), len);
+
+	if (p < 0 || s->qlen + p + len > FL_QUEUE_MAX) {
+		s->dropped++;	/* never block the loop: count and move on */
+		return;
+	}
+	if (!s->q) {
+		s->q = malloc(FL_QUEUE_MAX);
+		if (!s->q) {
+			s->dropped++;
+			return;
+		}
+	}
+	memcpy(s->q + s->qlen, prefix, p);
+	memcpy(s->q + s->qlen + p, msg, len);
+	s->qlen += p + len;
+	s->written++;
+	tcp_flush(d, s);
+}
+
+static int severity_of(const struct netseg_flowrec *r)
+{
+	switch (r->kind) {
+	case NETSEG_FLOW_DENIED:
+		return 4;	/* warning */
+	case NETSEG_FLOW_AUDIT:
+	case NETSEG_FLOW_LOST:
+		return 5;	/* notice */
+	default:
+		return 6;	/* informational */
+	}
+}
+
+static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct netseg_flowrec *r,
+			 const char *line, size_t len)
+{
+	static const char *const msgid[] = { [NETSEG_FLOW_ALLOWED] = "FLOW_ALLOW",
+		[NETSEG_FLOW_DENIED] = "FLOW_DENY", [NETSEG_FLOW_AUDIT] = "FLOW_AUDIT",
+		[NETSEG_FLOW_END] = "FLOW_END", [NETSEG_FLOW_LOST] = "FLOW_LOST" };
+	char pid[16], buf[NETSEG_FLOWFMT_MAX + 1024];
+	struct netseg_syslog_hdr h = {
+		.facility = s->facility, .severity = severity_of(r), .time_ns = r->time_ns,
+		.hostname = d->cfg.node_name, .app = "netseg", .procid = pid,
+		.msgid = msgid[r->kind],
+	};
+	int n;
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	n = netseg_syslog_format(buf, s->kind == FL_UDP ? NETSEG_SYSLOG_UDP_MAX : sizeof(buf),
+				 &h, line, len, s->kind == FL_UDP ? NETSEG_SYSLOG_TRUNCATE : 0);
+	if (n < 0) {
+		s->dropped++;
+		return;
+	}
+	if (s->kind == FL_TCP) {
+		tcp_queue(d, s, buf, n);
+		return;
+	}
+	if (s->fd < 0 || send(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		s->dropped++;
+	else
+		s->written++;
+}
+
+static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char *line,
+		       size_t len)
+{
+	int n;
+
+	if (!s->f) {
+		s->dropped++;
+		return;
+	}
+	if (s->chained) {
+		n = netseg_chain_line(&s->chain, line, len, fl->chained, sizeof(fl->chained));
+		if (n < 0) {
+			s->dropped++;
+			return;
+		}
+		line = fl->chained;
+		len = n;
+	}
+	if (fwrite(line, 1, len, s->f) != len || fputc('\n', s->f) == EOF) {
+		s->dropped++;
+		return;
+	}
+	s->written++;
+	s->size += len + 1;
+	if (s->size >= s->max_bytes)
+		file_rotate(s);
+}
+
+static bool wants(unsigned int verdicts, int kind)
+{
+	return !verdicts || (verdicts & (1U << kind));
+}
+
+/* ------------------------------------------------------------ records */
+
+static int name_identity(void *ctx, __u32 id, char *buf, size_t len)
+{
+	struct netsegd *d = ctx;
+	char tmp[32];
+
+	snprintf(buf, len, "%s", netseg_id_name(&d->ids, id, tmp, sizeof(tmp)));
+	return 0;
+}
+
+static int name_iface(void *ctx, __u32 ifindex, char *buf, size_t len)
+{
+	struct netsegd *d = ctx;
+	char name[IF_NAMESIZE];
+
+	const struct netsegd_link *l = d->links ?
+		d->links[ifindex & (NETSEGD_LINK_BUCKETS - 1)] : NULL;
+
+	snprintf(buf, len, "%s", if_indextoname(ifindex, name) ? name : "");
+	for (; l; l = l->next)
+		if (l->ifindex == ifindex)
+			return l->id ? NETSEG_IFK_ENDPOINT : NETSEG_IFK_UPLINK;
+	return NETSEG_IFK_UPLINK;
+}
+
+static int name_rule(void *ctx, __u32 id, char *text, size_t tlen, char *comment, size_t clen)
+{
+	struct netsegd *d = ctx;
+
+	for (size_t i = 0; i < d->rules.n; i++) {
+		if (d->rules.rules[i].id != id)
+			continue;
+		netseg_rule_format_line(&d->rules.rules[i], text, tlen);
+		snprintf(comment, clen, "%s", d->rules.rules[i].comment);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void names_of(struct netsegd *d, struct netseg_flow_names *n)
+{
+	n->ctx = d;
+	n->identity = name_identity;
+	n->iface = name_iface;
+	n->rule = name_rule;
+	n->node = d->cfg.node_name;
+}
+
+static bool follower_wants(const struct fl_follower *f, const struct netseg_flowrec *r)
+{
+	if (!wants(f->verdicts, r->kind))
+		return false;
+	if (f->identity[0] && strcmp(f->identity, r->src_name) && strcmp(f->identity, r->dst_name))
+		return false;
+	return f->rule < 0 || (r->has_rule && r->rule_id == (__u32)f->rule);
+}
+
+static int fmt_line(struct netsegd_flowlog *fl, int fmt, const struct netseg_flowrec *r)
+{
+	return netseg_flowfmt(fmt, r, &fl->opts, fl->line, sizeof(fl->line));
+}
+
+static void send_follower(struct netsegd *d, struct fl_follower *f, const char *line)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(m, "ok", true);
+	cJSON_AddStringToObject(m, "flow", line);
+	if (netsegd_client_send(d, f->c, m, FL_FOLLOW_MAX))
+		netsegd_flowlog_forget(d, f->c);	/* too slow a reader */
+}
+
+static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
+{
+	struct netsegd_flowlog *fl = d->fl;
+	int n;
+
+	fl->hist[fl->head] = *r;
+	fl->head = (fl->head + 1) % FL_HISTORY;
+	if (fl->count < FL_HISTORY)
+		fl->count++;
+	for (unsigned int i = 0; i < fl->n; i++) {
+		struct fl_sink *s = &fl->sinks[i];
+
+		if (!wants(s->verdicts, r->kind))
+			continue;
+		n = fmt_line(fl, s->fmt, r);
+		if (n < 0) {
+			s->dropped++;
+			continue;
+		}
+		if (s->kind == FL_FILE || s->kind == FL_STDOUT)
+			file_write(s, fl, fl->line, n);
+		else
+			syslog_write(d, s, r, fl->line, n);
+	}
+	for (int i = 0; i < FL_MAX_FOLLOW; i++) {
+		struct fl_follower *f = &fl->follow[i];
+
+		if (f->c && follower_wants(f, r) && fmt_line(fl, f->fmt, r) >= 0)
+			send_follower(d, f, fl->line);
+	}
+}
+
+void netsegd_flowlog_event(struct netsegd *d, const struct netseg_event *ev)
+{
+	struct netseg_flow_names names;
+	struct netseg_flowrec r;
+
+	if (!d->fl)
+		return;
+	names_of(d, &names);
+	if (netseg_flowrec_from_event(ev, d->fl->rt_off, &names, &r))
+		return;
+	dispatch(d, &r);
+}
+
+void netsegd_flowlog_ct_end(struct netsegd *d, const struct netseg_ct_key *k,
+			    const struct netseg_ct_entry *e)
+{
+	struct netseg_flow_names names;
+	struct netseg_flowrec r;
+
+	if (!d->fl)
+		return;
+	names_of(d, &names);
+	if (netseg_flowrec_from_ct(k, e, d->fl->rt_off, &names, &r))
+		return;
+	dispatch(d, &r);
+}
+
+void netsegd_flowlog_flush(struct netsegd *d)
+{
+	for (unsigned int i = 0; d->fl && i < d->fl->n; i++)
+		if (d->fl->sinks[i].f)
+			fflush(d->fl->sinks[i].f);
+}
+
+/* ---------------------------------------------------------- lifecycle */
+
+int netsegd_flowlog_start(struct netsegd *d)
+{
+	struct netsegd_flowlog *fl = d->fl;
+	int err = 0;
+
+	for (unsigned int i = 0; fl && i < fl->n; i++) {
+		struct fl_sink *s = &fl->sinks[i];
+
+		if (s->kind == FL_FILE) {
+			if (s->chained)
+				netseg_chain_init(&s->chain, NULL);
+			err = file_open(s);
+			if (err)
+				return err;
+		} else if (s->kind == FL_STDOUT) {
+			s->f = stdout;
+		} else {
+			sock_open(d, s);	/* failures retry from the tick */
+		}
+	}
+	return 0;
+}
+
+void netsegd_flowlog_free(struct netsegd *d)
+{
+	struct netsegd_flowlog *fl = d->fl;
+
+	if (!fl)
+		return;
+	for (unsigned int i = 0; i < fl->n; i++) {
+		struct fl_sink *s = &fl->sinks[i];
+
+		if (s->f && s->f != stdout)
+			fclose(s->f);
+		else if (s->f)
+			fflush(s->f);
+		if (s->fd >= 0)
+			close(s->fd);
+		free(s->q);
+	}
+	free(fl->hist);
+	free(fl);
+	d->fl = NULL;
+}
+
+static void report_losses(struct netsegd *d)
+{
+	struct netsegd_flowlog *fl = d->fl;
+	struct netseg_counter c[NETSEG_STAT_MAX];
+	struct netseg_flowrec r;
+	__u64 queue = 0, ring, rate;
+
+	if (netseg_dp_read_counters(d->dp, c))
+		return;
+	for (unsigned int i = 0; i < fl->n; i++)
+		queue += fl->sinks[i].dropped;
+	ring = c[NETSEG_STAT_EV_LOST_RING].packets;
+	rate = c[NETSEG_STAT_EV_LOST_RATE].packets;
+	if (ring == fl->seen_ring && rate == fl->seen_rate && queue == fl->seen_queue)
+		return;
+	netseg_flowrec_lost(&r, (__u64)(fl->rt_off + (__s64)(now_ms() * 1000000ULL)),
+			    ring - fl->seen_ring, rate - fl->seen_rate, queue - fl->seen_queue,
+			    d->cfg.node_name);
+	fl->seen_ring = ring;
+	fl->seen_rate = rate;
+	fl->seen_queue = queue;
+	dispatch(d, &r);
+}
+
+void netsegd_flowlog_tick(struct netsegd *d)
+{
+	struct netsegd_flowlog *fl = d->fl;
+	__u64 now = now_ms();
+
+	if (!fl)
+		return;
+	for (unsigned int i = 0; i < fl->n; i++) {
+		struct fl_sink *s = &fl->sinks[i];
+
+		if ((s->kind == FL_UDP || s->kind == FL_TCP) && s->fd < 0 && now >= s->retry_ms)
+			sock_open(d, s);
+	}
+	if (now - fl->last_report_ms >= FL_LOST_EVERY_MS) {
+		fl->last_report_ms = now;
+		report_losses(d);
+	}
+	netsegd_flowlog_flush(d);
+}
+
+bool netsegd_flowlog_owns(struct netsegd *d, void *ptr)
+{
+	struct netsegd_flowlog *fl = d->fl;
+
+	return fl && (char *)ptr >= (char *)fl->sinks &&
+	       (char *)ptr < (char *)(fl->sinks + FL_MAX_SINKS);
+}
+
+void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events)
+{
+	struct fl_sink *s = ptr;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (s->fd < 0)
+		return;
+	if (!s->connected && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+			pr_warn("flow log %s: connect: %s; retrying", s->name, strerror(err));
+			sock_close(d, s);
+			return;
+		}
+		s->connected = true;
+		s->backoff_ms = 0;
+		pr_info("flow log %s: connected", s->name);
+	}
+	if (events & (EPOLLHUP | EPOLLERR | EPOLLIN)) {
+		char buf[256];
+
+		/* A syslog server never talks back: data or EOF means it's gone. */
+		if (recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0 || errno != EAGAIN) {
+			pr_warn("flow log %s: connection lost; reconnecting", s->name);
+			sock_close(d, s);
+			return;
+		}
+	}
+	tcp_flush(d, s);
+}
+
+/* ----------------------------------------------------------- requests */
+
+static int parse_filter(const cJSON *req, struct fl_follower *f)
+{
+	const char *v = jstr(req, "verdict", NULL), *id = jstr(req, "identity", NULL);
+	static const char *const kinds[] = { [NETSEG_FLOW_ALLOWED] = "allowed",
+		[NETSEG_FLOW_DENIED] = "denied", [NETSEG_FLOW_AUDIT] = "audit",
+		[NETSEG_FLOW_END] = "end" };
+
+	f->fmt = netseg_flowfmt_parse(jstr(req, "format", "json"));
+	if (f->fmt < 0)
+		return -EINVAL;
+	f->verdicts = 0;
+	for (int k = NETSEG_FLOW_ALLOWED; v && k <= NETSEG_FLOW_END; k++)
+		if (!strcmp(v, kinds[k]))
+			f->verdicts = 1U << k;
+	if (v && !f->verdicts)
+		return -EINVAL;
+	snprintf(f->identity, sizeof(f->identity), "%s", id ? id : "");
+	f->rule = cJSON_IsNumber(cJSON_GetObjectItem(req, "rule")) ?
+			  (long)jnum(req, "rule", -1) : -1;
+	return 0;
+}
+
+void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const cJSON *req)
+{
+	struct netsegd_flowlog *fl = d->fl;
+	struct fl_follower f = { .c = c };
+	cJSON *end;
+	int slot = -1;
+
+	if (parse_filter(req, &f)) {
+		netsegd_client_send(d, c, netsegd_reply_error("usage",
+			"flows: bad filter (verdict allowed|denied|audit|end, format json|ocsf|ecs|cef)"), 0);
+		return;
+	}
+	if (!fl) {
+		netsegd_client_send(d, c, netsegd_reply_error("internal", "flow logs are off"), 0);
+		return;
+	}
+	for (size_t i = 0; i < fl->count; i++) {
+		const struct netseg_flowrec *r =
+			&fl->hist[(fl->head + FL_HISTORY - fl->count + i) % FL_HISTORY];
+
+		if (follower_wants(&f, r) && fmt_line(fl, f.fmt, r) >= 0)
+			send_follower(d, &f, fl->line);
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItem(req, "follow"))) {
+		for (int i = 0; i < FL_MAX_FOLLOW && slot < 0; i++)
+			if (!fl->follow[i].c)
+				slot = i;
+		if (slot >= 0) {
+			fl->follow[slot] = f;
+			return;
+		}
+		netsegd_client_send(d, c, netsegd_reply_error("rejected",
+			"flows: %d followers already", FL_MAX_FOLLOW), 0);
+		return;
+	}
+	end = cJSON_CreateObject();
+	cJSON_AddBoolToObject(end, "ok", true);
+	cJSON_AddBoolToObject(end, "end", true);
+	netsegd_client_send(d, c, end, 0);
+}
+
+void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c)
+{
+	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
+		if (d->fl->follow[i].c == c)
+			d->fl->follow[i].c = NULL;
+}
+
+cJSON *netsegd_flowlog_stats(struct netsegd *d)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (unsigned int i = 0; d->fl && i < d->fl->n; i++) {
+		const struct fl_sink *s = &d->fl->sinks[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "sink", s->name);
+		cJSON_AddStringToObject(o, "format", netseg_flowfmt_name(s->fmt));
+		cJSON_AddNumberToObject(o, "written", s->written);
+		cJSON_AddNumberToObject(o, "dropped", s->dropped);
+		if (s->kind == FL_TCP || s->kind == FL_UDP)
+			cJSON_AddBoolToObject(o, "connected", s->connected);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}

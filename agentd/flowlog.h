@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Flow logs (DESIGN §6): ring-buffer events and conntrack ends become
+ * records, kept in a bounded in-memory history for `netsegctl flows`, and
+ * written to sinks — files (size rotation, keep N, optional hash chain),
+ * stdout, syslog RFC 5424 over UDP or TCP (RFC 6587 octet counting) — each
+ * with its own format and verdict filter.  Nothing here blocks the loop:
+ * TCP sinks queue a bounded number of bytes and count what they drop.
+ */
+#ifndef NETSEGD_FLOWLOG_H
+#define NETSEGD_FLOWLOG_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include <netseg/abi.h>
+
+struct cJSON;
+struct netsegd;
+struct netsegd_client;
+struct netsegd_flowlog;
+
+/* Parses the "flow_logs" config array; NULL = none.  Opens nothing. */
+int netsegd_flowlog_new(struct netsegd *d, const struct cJSON *cfg,
+			struct netsegd_flowlog **out);
+/* Opens files, connects syslog sinks, registers their fds with epoll. */
+int netsegd_flowlog_start(struct netsegd *d);
+void netsegd_flowlog_free(struct netsegd *d);
+
+/* Records in. */
+void netsegd_flowlog_event(struct netsegd *d, const struct netseg_event *ev);
+void netsegd_flowlog_ct_end(struct netsegd *d, const struct netseg_ct_key *k,
+			    const struct netseg_ct_entry *e);
+/* After a batch of records: flush buffered file output. */
+void netsegd_flowlog_flush(struct netsegd *d);
+/* Once a second: reconnect sinks, report losses in band. */
+void netsegd_flowlog_tick(struct netsegd *d);
+
+/* epoll: true if ptr is one of our sinks, then handle its events. */
+bool netsegd_flowlog_owns(struct netsegd *d, void *ptr);
+void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events);
+
+/* `flows` on the control socket: history now, then live if follow. */
+void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c,
+			     const struct cJSON *req);
+void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c);
+/* Per-sink counters for `stats`. */
+struct cJSON *netsegd_flowlog_stats(struct netsegd *d);
+
+#endif
