@@ -13,8 +13,9 @@
 # control-plane benchmark), BENCH_VERBOSE=1.
 #
 # How and what it measures is in bench/README.md.  Results: a table on
-# stdout and in bench/results/bench.txt, bench/results/bench.csv, and
-# bench/results/bench.png.
+# stdout and in bench/results/bench-MODE.txt, bench-MODE.csv and
+# bench-MODE.png (MODE = quick or full: a quick run doesn't overwrite the
+# last full one).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 for f in lib base netseg nft iptables xdpfilter; do
@@ -286,7 +287,7 @@ FAM=4 L4=udp SIZE=64
 ceiling
 
 echo "  per-packet cost (bench/cost) ..." >&2
-"$BENCH_TOP/bench/cost" -r "$RULES" >"$T/cost.csv" || echo "bench: bench/cost failed" >&2
+"$COST" -r "$RULES" >"$T/cost.csv" || echo "bench: bench/cost failed" >&2
 if [ -z "${BENCH_NO_APPLY:-}" ]; then
 	echo "  control plane (bench/apply.sh $APPLY_SIZES) ..." >&2
 	# shellcheck disable=SC2086

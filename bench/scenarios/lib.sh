@@ -22,6 +22,7 @@
 
 BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 GEN="$BENCH_TOP/bench/gen"
+COST="$BENCH_TOP/bench/cost"
 NETSEGD="$BENCH_TOP/agentd/netsegd"
 NETSEGCTL="$BENCH_TOP/ctl/netsegctl"
 RUN=$(printf '%04x%02x' $((RANDOM)) $(($$ % 256)))
@@ -61,10 +62,18 @@ log() { [ -n "${BENCH_VERBOSE:-}" ] && echo "bench: $*" >&2; return 0; }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 bench_init() {
+	local b
 	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
-	[ -x "$GEN" ] || die "build first: make"
 	for t in ip nft iptables-restore bpftool awk; do
 		command -v $t >/dev/null || die "missing $t: run 'make deps'"
+	done
+	# A snapshot of the binaries: others may rebuild the tree while we run,
+	# and a run should measure one build.
+	mkdir -p "$T/bin"
+	for b in GEN COST NETSEGD NETSEGCTL; do
+		[ -x "${!b}" ] || die "build first: make (no ${!b})"
+		cp "${!b}" "$T/bin/" || die "couldn't copy ${!b}"
+		printf -v "$b" '%s' "$T/bin/$(basename "${!b}")"
 	done
 	mkdir -p "$BPF" && mount -t bpf bpf "$BPF" || die "couldn't mount a bpffs on $BPF"
 }

@@ -121,7 +121,7 @@ cost_table() {	# cost_table COST_CSV
 }
 
 report() {
-	local csv="$RES/bench.csv" txt="$RES/bench.txt" png="$RES/bench.png"
+	local csv="$RES/bench-$MODE.csv" txt="$RES/bench-$MODE.txt" png="$RES/bench-$MODE.png"
 	local apply="$RES/apply.csv" ok=0 ce
 	finish_csv >"$csv"
 	ce=$(awk -F, '$2 == "ceiling" && $5 == 4 && $6 == "udp" && $7 == 64 && $9 != "" {
