@@ -84,7 +84,14 @@ serve db tcp 5432
 wait_port api 443 && wait_port api 8080 && wait_port db 5432 || bail "servers didn't start"
 
 say "starting netsegd in the node namespace (own bpffs: $T/bpf)"
-start_daemon || bail "netsegd didn't start (log: $T/netsegd.log)"
+cat >"$T/netsegd.json" <<EOF
+{
+	"node_name": "demo-node",
+	"log_allowed": true,
+	"flow_logs": [ { "type": "file", "path": "$T/flows.log", "format": "json", "chain": true } ]
+}
+EOF
+start_daemon -c "$T/netsegd.json" || bail "netsegd didn't start (log: $T/netsegd.log)"
 for id in frontend api db; do
 	ctl identity add "$id" >/dev/null || bail "identity add $id failed"
 done
@@ -103,8 +110,11 @@ say "why is frontend -> db:5432 blocked?"
 ctl trace frontend db tcp/5432
 say "drops by reason"
 ctl stats | head -20
-if ctl flows >/dev/null 2>&1; then
-	say "flow log (last records)"
-	ctl flows | tail -5
-fi
+sleep 1.2	# the daemon flushes its file sinks every second
+say "flow log: the last records (netsegctl flows; also in $T/flows.log, hash-chained)"
+ctl flows | tail -6
+say "the same denial as a SIEM sees it (netsegctl -o ocsf flows --verdict denied)"
+ctl -o ocsf flows --verdict denied | tail -1
+say "audit trail: netsegctl logs verify flows.log"
+ctl logs verify "$T/flows.log"
 say "done in $(( $(date +%s) - start )) s; tearing everything down"
