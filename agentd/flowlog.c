@@ -467,14 +467,17 @@ static int name_iface(void *ctx, __u32 ifindex, char *buf, size_t len)
 {
 	struct netsegd *d = ctx;
 	char name[IF_NAMESIZE];
-
 	const struct netsegd_link *l = d->links ?
 		d->links[ifindex & (NETSEGD_LINK_BUCKETS - 1)] : NULL;
 
-	snprintf(buf, len, "%s", if_indextoname(ifindex, name) ? name : "");
-	for (; l; l = l->next)
-		if (l->ifindex == ifindex)
+	/* rtnetlink keeps every link's name: no syscall per record. */
+	for (; l; l = l->next) {
+		if (l->ifindex == ifindex) {
+			snprintf(buf, len, "%s", l->name);
 			return l->id ? NETSEG_IFK_ENDPOINT : NETSEG_IFK_UPLINK;
+		}
+	}
+	snprintf(buf, len, "%s", ifindex && if_indextoname(ifindex, name) ? name : "");
 	return NETSEG_IFK_UPLINK;
 }
 
