@@ -489,9 +489,11 @@ static int gen_reply(const struct gen_spec *s)
 			memcpy(&((struct sockaddr_in *)&to)->sin_addr, addr, 4);
 			((struct sockaddr_in *)&to)->sin_port = htons(port);
 		}
-		/* A full qdisc is back-pressure, not failure: wait and retry. */
-		while (sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&to, alen) < 0) {
-			if (errno != ENOBUFS && errno != EAGAIN) {
+		/* A full qdisc is back-pressure, not failure: wait and retry,
+		 * for a second at most. */
+		for (int tries = 0;
+		     sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&to, alen) < 0; tries++) {
+			if ((errno != ENOBUFS && errno != EAGAIN) || tries == 10000) {
 				err = -errno;
 				break;
 			}
