@@ -171,7 +171,7 @@ prime() {	# prime N FLOWS
 point() {	# point GROUP SCENARIO SYSTEM N FLOWS
 	local group=$1 scen=$2 sys=$3 n=$4 flows=$5 src port args st tn note rep
 	PRIME_NOTE=
-	local best=0 worst= c0 c1 out secs sent rate bsent=0 size=${SIZE:-64}
+	local best=0 worst='' c0 c1 out secs sent rate bsent=0 size=${SIZE:-64}
 	topo_up
 	sys_setup "$sys" "$n"
 	st=$?

@@ -51,7 +51,7 @@ bench_cleanup() {
 	done
 	for ns in "${NETNSES[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	mountpoint -q "$BPF" && umount "$BPF"
-	[ -n "${BENCH_KEEP:-}" ] && echo "bench: kept $T" >&2 || rm -rf "$T"
+	if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $T" >&2; else rm -rf "$T"; fi
 	exit $st
 }
 trap bench_cleanup EXIT
@@ -75,7 +75,8 @@ bench_init() {
 		cp "${!b}" "$T/bin/" || die "couldn't copy ${!b}"
 		printf -v "$b" '%s' "$T/bin/$(basename "${!b}")"
 	done
-	mkdir -p "$BPF" && mount -t bpf bpf "$BPF" || die "couldn't mount a bpffs on $BPF"
+	mkdir -p "$BPF" || die "couldn't create $BPF"
+	mount -t bpf bpf "$BPF" || die "couldn't mount a bpffs on $BPF"
 }
 
 mac_of() { nsx "$1" cat "/sys/class/net/$2/address"; }
