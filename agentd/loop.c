@@ -41,20 +41,6 @@ static __u64 mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static __u64 ct_timeout(const struct netseg_ct_entry *e)
-{
-	switch (e->tcp_state) {
-	case NETSEG_TCP_SYN_SENT:
-		return NETSEG_CT_SYN_TIMEOUT;
-	case NETSEG_TCP_ESTABLISHED:
-		return NETSEG_CT_TCP_TIMEOUT;
-	case NETSEG_TCP_CLOSING:
-		return NETSEG_CT_CLOSE_TIMEOUT;
-	default:
-		return NETSEG_CT_ANY_TIMEOUT;
-	}
-}
-
 /*
  * Expired flows leave the table here (the datapath ignores them already).
  * bpf_ktime_get_ns() is CLOCK_MONOTONIC, so the two clocks compare.
@@ -74,7 +60,7 @@ void netsegd_ct_gc(struct netsegd *d)
 		goto out;
 	while (!bpf_map_get_next_key(fd, prev, &key)) {
 		if (!bpf_map_lookup_elem(fd, &key, &e) && now > e.last_seen_ns &&
-		    now - e.last_seen_ns > ct_timeout(&e) && n < cap) {
+		    now - e.last_seen_ns > netseg_ct_timeout(&e) && n < cap) {
 			dead[n] = key;
 			ends[n++] = e;
 		}

@@ -202,6 +202,24 @@ struct netseg_ct_entry {
 	__u8 pad;
 };
 
+/*
+ * How long an idle entry lives, by TCP state: the datapath treats an
+ * expired entry as a new flow and the daemon's GC removes it, both by this.
+ */
+static inline __u64 netseg_ct_timeout(const struct netseg_ct_entry *e)
+{
+	switch (e->tcp_state) {
+	case NETSEG_TCP_SYN_SENT:
+		return NETSEG_CT_SYN_TIMEOUT;
+	case NETSEG_TCP_ESTABLISHED:
+		return NETSEG_CT_TCP_TIMEOUT;
+	case NETSEG_TCP_CLOSING:
+		return NETSEG_CT_CLOSE_TIMEOUT;
+	default:
+		return NETSEG_CT_ANY_TIMEOUT;
+	}
+}
+
 /* ------------------------------------------------------------ fragments */
 
 struct netseg_frag_key {

@@ -53,20 +53,6 @@ static __always_inline __u8 ct_dir(const struct netseg_ct_entry *e, bool swapped
 	return orig_is_b == swapped ? NETSEG_DIR_ORIG : NETSEG_DIR_REPLY;
 }
 
-static __always_inline __u64 ct_timeout(const struct netseg_ct_entry *e)
-{
-	switch (e->tcp_state) {
-	case NETSEG_TCP_SYN_SENT:
-		return NETSEG_CT_SYN_TIMEOUT;
-	case NETSEG_TCP_ESTABLISHED:
-		return NETSEG_CT_TCP_TIMEOUT;
-	case NETSEG_TCP_CLOSING:
-		return NETSEG_CT_CLOSE_TIMEOUT;
-	default:
-		return NETSEG_CT_ANY_TIMEOUT;
-	}
-}
-
 /*
  * An entry is unusable when it timed out, or when a closed TCP flow's
  * 5-tuple is reused by a fresh SYN: both start a new flow.
@@ -74,7 +60,7 @@ static __always_inline __u64 ct_timeout(const struct netseg_ct_entry *e)
 static __always_inline bool ct_stale(const struct netseg_ct_entry *e,
 				     const struct netseg_pkt *p, __u64 now)
 {
-	if (now - e->last_seen_ns > ct_timeout(e))
+	if (now - e->last_seen_ns > netseg_ct_timeout(e))
 		return true;
 	return e->tcp_state == NETSEG_TCP_CLOSING && p->proto == IPPROTO_TCP &&
 	       (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
