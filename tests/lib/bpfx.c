@@ -23,6 +23,7 @@
 #include <libmnl/libmnl.h>
 
 #include "bpfx.h"
+#include "flowrec.h"
 #include "tap.h"
 
 static int ev_cb(void *ctx, void *data, size_t size)
@@ -199,20 +200,7 @@ __u32 bpfx_ret(int hook, bool pass)
 
 const char *bpfx_hook_name(int hook)
 {
-	switch (hook) {
-	case NETSEG_HOOK_XDP:
-		return "xdp";
-	case NETSEG_HOOK_TC_INGRESS:
-		return "tc-ingress";
-	case NETSEG_HOOK_TC_EGRESS:
-		return "tc-egress";
-	case NETSEG_HOOK_CG_INGRESS:
-		return "cgroup-ingress";
-	case NETSEG_HOOK_CG_EGRESS:
-		return "cgroup-egress";
-	default:
-		return "?";
-	}
+	return netseg_hook_name(hook);	/* lib/flowrec.c: one name per hook */
 }
 
 int bpfx_run(struct bpfx *x, int hook, const struct pkt *p, __u32 ifindex,
