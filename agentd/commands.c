@@ -187,6 +187,9 @@ static cJSON *if_stats(struct netsegd *d)
 			s.drop_bytes += per[c].drop_bytes;
 			s.xdp_drop_packets += per[c].xdp_drop_packets;
 		}
+		/* An array holds a row for every ifindex: show the used ones. */
+		if (!s.pass_packets && !s.drop_packets)
+			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "ifindex", key);
 		cJSON_AddStringToObject(o, "name", if_indextoname(key, name) ? name : "");

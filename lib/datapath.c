@@ -406,11 +406,27 @@ static int fill_inner(int fd, const struct netseg_policy_entry *e, size_t n)
 	return fill_one_by_one(fd, e, n);
 }
 
+static __u32 policy_flags_of(const struct netseg_policy_entry *e, size_t n)
+{
+	__u32 f = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].key.src_id == NETSEG_ID_ANY && e[i].key.dst_id == NETSEG_ID_ANY)
+			f |= NETSEG_POL_ANY_ANY;
+		else if (e[i].key.src_id == NETSEG_ID_ANY)
+			f |= NETSEG_POL_ANY_SRC;
+		else if (e[i].key.dst_id == NETSEG_ID_ANY)
+			f |= NETSEG_POL_ANY_DST;
+	}
+	return f;
+}
+
 int netseg_dp_policy_swap(struct netseg_dp *dp,
 			  const struct netseg_policy_entry *entries, size_t n,
 			  __u64 *generation)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, pflags = policy_flags_of(entries, n);
+	struct netseg_config cfg;
 	int fd, err;
 
 	if (n > NETSEG_POLICY_MAX) {
@@ -424,6 +440,14 @@ int netseg_dp_policy_swap(struct netseg_dp *dp,
 	err = fill_inner(fd, entries, n);
 	if (err)
 		goto out;
+	/* Wildcard lookups both maps need are on before the swap... */
+	err = netseg_dp_config_get(dp, &cfg);
+	if (!err && (cfg.policy_flags | pflags) != cfg.policy_flags) {
+		cfg.policy_flags |= pflags;
+		err = config_put(dp, &cfg);
+	}
+	if (err)
+		goto out;
 	/* The swap is one update of one slot: packets see the old or the new
 	 * map, never a mix.  Only then bump the generation, so that no flow
 	 * re-decided against the old map is cached under the new generation. */
@@ -432,7 +456,12 @@ int netseg_dp_policy_swap(struct netseg_dp *dp,
 		pr_err("couldn't swap in the new policy map: %s", strerror(-err));
 		goto out;
 	}
-	err = netseg_dp_bump_generation(dp, generation);
+	/* ...and only the new map's with the generation bump. */
+	cfg.generation++;
+	cfg.policy_flags = pflags;
+	err = config_put(dp, &cfg);
+	if (!err && generation)
+		*generation = cfg.generation;
 out:
 	close(fd);
 	return err;

@@ -23,7 +23,7 @@
 #define NETSEG_FRAG_MAX		8192	/* fragmented datagrams in flight */
 #define NETSEG_PREFILTER_MAX	65536	/* prefilter deny CIDRs (v4 + v6) */
 #define NETSEG_RULE_STATS_MAX	65536	/* per-rule hit counters */
-#define NETSEG_IF_STATS_MAX	4096	/* per-interface counters */
+#define NETSEG_IF_STATS_MAX	4096	/* per-interface counters: ifindex bound */
 #define NETSEG_EVENTS_SIZE	(1U << 22) /* ring buffer bytes (power of 2) */
 #define NETSEG_CGROUP_DEPTH	16	/* ancestors searched for a cgroup identity */
 #define NETSEG_IPV6_EXT_MAX	6	/* IPv6 extension headers skipped */
@@ -276,7 +276,7 @@ struct netseg_counter {
 	__u64 bytes;
 };
 
-/* Per-interface counters (PERCPU_HASH, ifindex). */
+/* Per-interface counters (PERCPU_ARRAY indexed by ifindex). */
 struct netseg_if_stats {
 	__u64 pass_packets;
 	__u64 drop_packets;
@@ -292,7 +292,18 @@ struct netseg_config {
 	__u32 deny_rate;	/* deny events per second per CPU, 0 = none */
 	__u32 deny_burst;	/* bucket depth */
 	__u32 flags;		/* enum netseg_config_flags */
-	__u32 pad;
+	__u32 policy_flags;	/* enum netseg_policy_flags of the map in force */
+};
+
+/*
+ * Which wildcard lookups the policy map in force can answer: the datapath
+ * skips the others (each is an LPM lookup per new flow).  Set to the union
+ * of old and new before a swap and to the new map's own after it.
+ */
+enum netseg_policy_flags {
+	NETSEG_POL_ANY_SRC = 1 << 0,	/* entries (dst, ANY) */
+	NETSEG_POL_ANY_DST = 1 << 1,	/* entries (ANY, src) */
+	NETSEG_POL_ANY_ANY = 1 << 2,	/* entries (ANY, ANY) */
 };
 
 enum netseg_config_flags {

@@ -141,7 +141,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	if (src == NETSEG_SPOOFED)
 		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
 	dst = resolve_dst(h, hook, p);
-	policy_decide(src, dst, p, &d);
+	policy_decide(src, dst, p, h->cfg->policy_flags, &d);
 	count_rule(d.rule_id, p->len);
 	flow_info(&fi, h->now << 8 | (bpf_get_smp_processor_id() & 0xff), src,
 		  dst, &d);
@@ -201,7 +201,7 @@ static __always_inline int ct_redecide(struct netseg_hook_ctx *h, __u8 hook,
 	/* Look the flow up as its originator opened it. */
 	fp.proto = p->proto;
 	fp.policy_port = flow_policy_port(p, dir);
-	policy_decide(src, dst, &fp, &d);
+	policy_decide(src, dst, &fp, h->cfg->policy_flags, &d);
 	count_stat(NETSEG_STAT_CT_REDECIDE, 0);
 	e->generation = h->cfg->generation;
 	e->verdict = d.verdict;

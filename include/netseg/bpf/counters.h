@@ -33,15 +33,10 @@ static __always_inline void count_rule(__u32 rule_id, __u32 len)
 static __always_inline void count_if(__u32 ifindex, bool drop, bool xdp,
 				     __u32 len)
 {
-	struct netseg_if_stats *s, init = {};
+	struct netseg_if_stats *s = bpf_map_lookup_elem(&ns_if_stats, &ifindex);
 
-	s = bpf_map_lookup_elem(&ns_if_stats, &ifindex);
-	if (!s) {
-		bpf_map_update_elem(&ns_if_stats, &ifindex, &init, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&ns_if_stats, &ifindex);
-		if (!s)
-			return;
-	}
+	if (!s)
+		return;	/* ifindex beyond the array: only the breakdown is lost */
 	if (!drop) {
 		s->pass_packets++;
 		return;

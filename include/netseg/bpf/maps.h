@@ -107,8 +107,10 @@ struct {
 	__type(value, struct netseg_counter);
 } ns_rule_stats SEC(".maps");
 
+/* An array, not a hash: indexed by ifindex (below NETSEG_IF_STATS_MAX), it
+ * costs the hot path a bounds check instead of a hash lookup and insert. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NETSEG_IF_STATS_MAX);
 	__type(key, __u32);	/* ifindex */
 	__type(value, struct netseg_if_stats);

@@ -55,7 +55,7 @@ static __always_inline void policy_one(void *inner, struct netseg_policy_key *k,
 }
 
 static __always_inline void policy_rules(__u32 src, __u32 dst,
-					 const struct netseg_pkt *p,
+					 const struct netseg_pkt *p, __u32 pflags,
 					 struct netseg_policy_acc *a)
 {
 	struct netseg_policy_key k = {};
@@ -69,20 +69,23 @@ static __always_inline void policy_rules(__u32 src, __u32 dst,
 	k.proto = p->proto;
 	k.dport = p->policy_port;
 	policy_one(inner, &k, dst, src, a);
-	policy_one(inner, &k, dst, NETSEG_ID_ANY, a);
-	policy_one(inner, &k, NETSEG_ID_ANY, src, a);
-	policy_one(inner, &k, NETSEG_ID_ANY, NETSEG_ID_ANY, a);
+	if (pflags & NETSEG_POL_ANY_SRC)
+		policy_one(inner, &k, dst, NETSEG_ID_ANY, a);
+	if (pflags & NETSEG_POL_ANY_DST)
+		policy_one(inner, &k, NETSEG_ID_ANY, src, a);
+	if (pflags & NETSEG_POL_ANY_ANY)
+		policy_one(inner, &k, NETSEG_ID_ANY, NETSEG_ID_ANY, a);
 }
 
 /* src/dst are the flow originator's identities. */
 static __always_inline void policy_decide(__u32 src, __u32 dst,
-					  const struct netseg_pkt *p,
+					  const struct netseg_pkt *p, __u32 pflags,
 					  struct netseg_decision *d)
 {
 	struct netseg_policy_acc a = {};
 	__u32 sf, df;
 
-	policy_rules(src, dst, p, &a);
+	policy_rules(src, dst, p, pflags, &a);
 	if (a.allow && !a.deny) {
 		d->verdict = a.allow_flags & NETSEG_RULEF_AUDIT ?
 				     NETSEG_VERDICT_AUDIT : NETSEG_VERDICT_ALLOW;
