@@ -220,9 +220,9 @@ int netseg_id_cidr(struct netseg_idstore *s, const char *cidr, __u32 *id)
 		*id = e->id;
 		return 0;
 	}
-	if (strlen(cidr) >= sizeof(d.cidrs[0]))
+	if (!cidr || strlen(cidr) >= sizeof(d.cidrs[0]))
 		return -EINVAL;
-	snprintf(d.name, sizeof(d.name), "%s", cidr);
+	memcpy(d.name, cidr, strlen(cidr) + 1);	/* fits: name is as wide as cidrs[0] */
 	strcpy(d.cidrs[0], cidr);
 	d.ncidrs = 1;
 	d.cidr_only = true;
