@@ -502,11 +502,12 @@ static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
 	cJSON *o;
 	int r;
 
-	if (exp && (!cJSON_IsNumber(exp) || exp->valuedouble != (double)d->revision))
+	if (exp && !cJSON_IsNumber(exp))
+		return netsegd_reply_error("usage", "expect_revision must be a number");
+	if (exp && exp->valuedouble != (double)d->revision)
 		return netsegd_reply_error("rejected",
-			"revision is %llu, not %s: someone else changed the rules; re-read and retry",
-			(unsigned long long)d->revision,
-			cJSON_IsNumber(exp) ? cJSON_PrintUnformatted(exp) : "a number");
+			"revision is %llu, not %.0f: someone else changed the rules; re-read and retry",
+			(unsigned long long)d->revision, exp->valuedouble);
 	o = parse_request_rules(d, req, &rs, &name);
 	if (o)
 		return o;
