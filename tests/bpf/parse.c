@@ -389,12 +389,8 @@ int main(void)
 	struct bpfx x;
 
 	bpfx_init(&x, "parse");
-	bpfx_identity(&x, ID_A, NETSEG_IDF_ENDPOINT);
-	bpfx_identity(&x, ID_B, NETSEG_IDF_ENDPOINT);
-	bpfx_host(&x, 4, IP_A, ID_A, 0);
-	bpfx_host(&x, 4, IP_B, ID_B, 0);
-	bpfx_host(&x, 6, IP6_A, ID_A, 0);
-	bpfx_host(&x, 6, IP6_B, ID_B, 0);
+	bpfx_endpoint(&x, ID_A, IP_A, IP6_A);
+	bpfx_endpoint(&x, ID_B, IP_B, IP6_B);
 	rule = bpfx_rule(ID_A, ID_B, IPPROTO_TCP, 443, 16, NETSEG_VERDICT_ALLOW, 100, 0);
 	bpfx_policy(&x, &rule, 1);
 

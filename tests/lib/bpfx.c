@@ -483,6 +483,14 @@ void bpfx_host(struct bpfx *x, int af, const char *addr, __u32 id, __u32 ifindex
 		bail("couldn't add %s to the ipcache: %s", addr, strerror(-err));
 }
 
+/* The usual fixture: an endpoint identity with one v4 and one v6 address. */
+void bpfx_endpoint(struct bpfx *x, __u32 id, const char *ip4, const char *ip6)
+{
+	bpfx_identity(x, id, NETSEG_IDF_ENDPOINT);
+	bpfx_host(x, 4, ip4, id, 0);
+	bpfx_host(x, 6, ip6, id, 0);
+}
+
 void bpfx_identity(struct bpfx *x, __u32 id, __u32 flags)
 {
 	int err = netseg_dp_identity_set(x->dp, id, flags);

@@ -100,6 +100,8 @@ int bpfx_prefilter_hits(struct bpfx *x, int af, const char *addr, __u64 *hits);
 /* ipcache entry for one host address (/32 or /128). */
 void bpfx_host(struct bpfx *x, int af, const char *addr, __u32 id, __u32 ifindex);
 void bpfx_identity(struct bpfx *x, __u32 id, __u32 flags);
+/* bpfx_identity(id, ENDPOINT) plus the ipcache entries of its two addresses. */
+void bpfx_endpoint(struct bpfx *x, __u32 id, const char *ip4, const char *ip6);
 
 /*
  * A compiled policy entry built by hand (abi.h key layout).
