@@ -390,7 +390,7 @@ static void test_errors(void)
 	expect_unknown("allow api3 -> db",
 		       "unknown identity \"api3\" (did you mean \"api\", \"api1\" or \"api2\"?)");
 	expect_unknown("allow zzzzzz -> db", "unknown identity \"zzzzzz\"");
-	expect_unknown("allow 10.0.0.0/8 -> db", "unknown identity \"10.0.0.0/8\"");
+	expect_unknown("allow fd00:abcd::/32 -> db", "unknown identity \"fd00:abcd::/32\"");
 
 	rules_from(rules, lines, NULL, 1);
 	is_int(netseg_compile(rules, 1, &res, 29, &p, &e), -E2BIG, "30 entries don't fit in 29");

@@ -75,7 +75,7 @@ static const struct bad bad[] = {
 	{ "198.18.0.300/16->b", 1, "\"198.18.0.300\" is not a valid IPv4 address" },
 	{ "fd00:::1/64->b", 1, "\"fd00:::1\" is not a valid IPv6 address" },
 	{ "198.18.0.0/->b", 12, "expected a prefix length after \"/\"" },
-	{ "10.0.0.1 -> b", 1, "\"10.0.0.1\" looks like an address; write it as a CIDR such as 10.0.0.1/32" },
+	{ "198.18.0.1 -> b", 1, "\"198.18.0.1\" looks like an address; write it as a CIDR such as 198.18.0.1/32" },
 	{ "a->b:foo/80", 6, "unknown protocol \"foo\" (expected tcp, udp, sctp, icmp, icmpv6 or any)" },
 	{ "a->b:http", 6, "unknown protocol \"http\" (expected tcp, udp, sctp, icmp, icmpv6 or any)" },
 	{ "a->b:icmp/256", 11, "ICMP type 256 out of range 0-255" },
