@@ -203,6 +203,18 @@ static cJSON *if_stats(struct netsegd *d)
 	return a;
 }
 
+/* As of the last GC walk (once a second). */
+static cJSON *ct_stats(struct netsegd *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "entries", d->ct.entries);
+	cJSON_AddNumberToObject(o, "max", d->ct.max);
+	cJSON_AddNumberToObject(o, "expired", d->ct.removed);
+	cJSON_AddNumberToObject(o, "evicted", d->ct.evicted);
+	return o;
+}
+
 static cJSON *cmd_stats(struct netsegd *d, const cJSON *req)
 {
 	struct netseg_counter c[NETSEG_STAT_MAX];
@@ -219,6 +231,7 @@ static cJSON *cmd_stats(struct netsegd *d, const cJSON *req)
 	cJSON_AddItemToObject(o, "counters", counters);
 	cJSON_AddItemToObject(o, "rules", rule_stats(d));
 	cJSON_AddItemToObject(o, "interfaces", if_stats(d));
+	cJSON_AddItemToObject(o, "conntrack", ct_stats(d));
 	cJSON_AddItemToObject(o, "flow_logs", netsegd_flowlog_stats(d));
 	return o;
 }

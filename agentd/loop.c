@@ -41,40 +41,131 @@ static __u64 mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+#define CT_GC_BATCH	1024		/* entries per bpf_map_lookup_batch */
+#define CT_GC_DEAD_MAX	65536		/* expired flows removed per walk */
+#define CT_WARN_EVERY_MS 60000
+
+static bool ct_expired(const struct netseg_ct_entry *e, __u64 now)
+{
+	return now > e->last_seen_ns && now - e->last_seen_ns > netseg_ct_timeout(e);
+}
+
+/*
+ * Evictions are inferred (see struct netsegd_ctstats); a full table is
+ * said in the log, at most once a minute, with what to do about it.
+ */
+static void ct_account(struct netsegd *d, __u64 entries)
+{
+	struct netsegd_ctstats *ct = &d->ct;
+	struct netseg_counter c[NETSEG_STAT_MAX];
+	__s64 evicted;
+	__u64 now;
+
+	ct->entries = entries;
+	if (!ct->max) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(netseg_dp_map_fd(d->dp, NETSEG_DPM_CT), &info, &len))
+			ct->max = info.max_entries;
+	}
+	if (netseg_dp_read_counters(d->dp, c))
+		return;
+	if (!ct->primed) {
+		ct->base = (__s64)entries - (__s64)c[NETSEG_STAT_CT_NEW].packets;
+		ct->primed = true;
+	}
+	evicted = ct->base + (__s64)c[NETSEG_STAT_CT_NEW].packets - (__s64)ct->removed -
+		  (__s64)entries;
+	/* The walk races the datapath: keep the highest, never go back. */
+	if (evicted <= (__s64)ct->evicted)
+		return;
+	/* Evicting at all means full: the LRU's per-CPU free lists make it
+	 * start below max_entries, so the fill alone doesn't tell. */
+	ct->evicted = evicted;
+	now = mono_ns() / 1000000;
+	if (!ct->warned_ms || now - ct->warned_ms >= CT_WARN_EVERY_MS) {
+		ct->warned_ms = now;
+		pr_warn("conntrack table is full (%llu entries, ct_max %llu): about %llu flows "
+			"evicted so far, least recently used first; raise ct_max",
+			(unsigned long long)entries, (unsigned long long)ct->max,
+			(unsigned long long)ct->evicted);
+	}
+}
+
 /*
  * Expired flows leave the table here (the datapath ignores them already).
  * bpf_ktime_get_ns() is CLOCK_MONOTONIC, so the two clocks compare.
+ *
+ * Batched lookups walk the hash bucket by bucket: a key-by-key walk
+ * (get_next_key) starts over from the first bucket whenever the datapath
+ * evicts the key it stands on, which a full LRU table under a flood of
+ * new flows does all the time, so that walk could count entries twice and
+ * keep the loop busy for long.
  */
 void netsegd_ct_gc(struct netsegd *d)
 {
 	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_CT);
-	struct netseg_ct_key key, *prev = NULL, *dead;
-	struct netseg_ct_entry e, *ends;
-	__u64 now = mono_ns();
-	size_t n = 0, cap = 4096;
+	struct netseg_ct_key *keys, *dead = NULL;
+	struct netseg_ct_entry *vals, *ends = NULL;
+	__u64 now = mono_ns(), entries = 0, batch = 0;
+	size_t n = 0, cap = 0;
+	bool first = true, done = false;
+	int err;
 
-	/* Collect, then delete: deleting under the walk would restart it. */
-	dead = malloc(cap * sizeof(*dead));
-	ends = malloc(cap * sizeof(*ends));
-	if (!dead || !ends)
+	keys = malloc(CT_GC_BATCH * sizeof(*keys));
+	vals = malloc(CT_GC_BATCH * sizeof(*vals));
+	if (!keys || !vals)
 		goto out;
-	while (!bpf_map_get_next_key(fd, prev, &key)) {
-		if (!bpf_map_lookup_elem(fd, &key, &e) && now > e.last_seen_ns &&
-		    now - e.last_seen_ns > netseg_ct_timeout(&e) && n < cap) {
-			dead[n] = key;
-			ends[n++] = e;
+	/* Collect, then delete: deleting under the walk would disturb it. */
+	while (!done) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 count = CT_GC_BATCH;
+		__u64 next = 0;	/* the kernel's token: a bucket index */
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &next, keys, vals,
+					   &count, &opts);
+		if (err && errno != ENOENT) {
+			pr_warn("conntrack GC: couldn't read the table: %s", strerror(errno));
+			goto out;
 		}
-		d->gc_cursor = key;
-		prev = &d->gc_cursor;
+		done = err != 0;
+		first = false;
+		batch = next;
+		entries += count;
+		for (__u32 i = 0; i < count; i++) {
+			if (!ct_expired(&vals[i], now))
+				continue;
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 256;
+
+				if (ncap > CT_GC_DEAD_MAX)
+					break;	/* the rest go on the next tick */
+				dead = realloc(dead, ncap * sizeof(*dead));
+				ends = realloc(ends, ncap * sizeof(*ends));
+				if (!dead || !ends)
+					goto out;
+				cap = ncap;
+			}
+			dead[n] = keys[i];
+			ends[n++] = vals[i];
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_delete_elem(fd, &dead[i]))
+			continue;
+		d->ct.removed++;
+		entries -= entries ? 1 : 0;
 		/* Logged flows (--log, audit, log_allowed) end with a record. */
-		if (!bpf_map_delete_elem(fd, &dead[i]) && (ends[i].flags & NETSEG_CTF_LOG))
+		if (ends[i].flags & NETSEG_CTF_LOG)
 			netsegd_flowlog_ct_end(d, &dead[i], &ends[i]);
 	}
 	if (n)
 		pr_debug("conntrack GC removed %zu expired flows", n);
+	ct_account(d, entries);
 out:
+	free(keys);
+	free(vals);
 	free(dead);
 	free(ends);
 }

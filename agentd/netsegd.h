@@ -103,6 +103,23 @@ struct netsegd_epstats {
 	__u64 ip_writes, ip_deletes;	/* ipcache entries written, removed */
 };
 
+/*
+ * Conntrack fill, from the GC walk.  The kernel's LRU evicts silently, so
+ * evictions are inferred: flows created (ct-new) minus flows the GC removed
+ * minus the entries there are now, since the first walk.  A stale entry the
+ * datapath replaced before the GC saw it counts too: an estimate, exact
+ * when the table is full and nothing expires.
+ */
+struct netsegd_ctstats {
+	__u64 entries;			/* at the last walk */
+	__u64 max;			/* the map's max_entries */
+	__u64 removed;			/* expired flows the GC deleted */
+	__u64 evicted;			/* estimate, see above */
+	__s64 base;			/* entries - ct-new at the first walk */
+	bool primed;			/* base is set */
+	__u64 warned_ms;		/* last "table is full" warning */
+};
+
 /* What an rtnetlink message does to a claim on a prefix. */
 enum netsegd_ip_op {
 	NETSEGD_IP_UNCLAIM,
@@ -138,7 +155,7 @@ struct netsegd {
 	struct ring_buffer *rb;
 	struct netsegd_flowlog *fl;	/* flow logs, NULL = none */
 	__u64 events_seen;
-	struct netseg_ct_key gc_cursor;
+	struct netsegd_ctstats ct;
 	struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
 	time_t started;
 	bool stop;

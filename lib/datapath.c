@@ -646,6 +646,7 @@ const char *netseg_stat_name(int stat)
 		[NETSEG_STAT_EV_LOST_RATE] = "events-lost-ratelimit",
 		[NETSEG_STAT_XDP_PASS] = "xdp-pass-known-flow",
 		[NETSEG_STAT_FRAG_FAIL] = "frag-insert-failed",
+		[NETSEG_STAT_CT_MIDSTREAM] = "ct-midstream",
 	};
 
 	if (stat > NETSEG_STAT_PASS && stat < NETSEG_REASON_MAX)

@@ -268,6 +268,12 @@ enum netseg_stat {
 	NETSEG_STAT_EV_LOST_RATE,		/* deny token bucket empty */
 	NETSEG_STAT_XDP_PASS,			/* XDP let through to TC */
 	NETSEG_STAT_FRAG_FAIL,			/* fragment map insert failed */
+	/*
+	 * TCP flows met without their SYN and with no entry: the entry was
+	 * evicted (table full: LRU), timed out or flushed, so it is decided again
+	 * by policy as if new.  The visible trace of conntrack evictions.
+	 */
+	NETSEG_STAT_CT_MIDSTREAM,
 	NETSEG_STAT_MAX,
 };
 

@@ -125,6 +125,8 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h,
 		return -1;
 	}
 	count_stat(NETSEG_STAT_CT_NEW, 0);
+	if (e.tcp_state == NETSEG_TCP_ESTABLISHED)
+		count_stat(NETSEG_STAT_CT_MIDSTREAM, 0);
 	return 0;
 }
 
