@@ -170,6 +170,15 @@ out:
 	free(ends);
 }
 
+/*
+ * Records read per wakeup of the ring.  ring_buffer__consume() reads until
+ * the ring is empty, and a ring refilled faster than the daemon formats
+ * records (a flood with a high deny_events rate) never is: the loop would
+ * answer nothing else.  Stopping after a batch lets the other fds have
+ * their turn; the ring's fd stays readable, so epoll comes straight back.
+ */
+#define RING_BATCH	4096
+
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct netsegd *d = ctx;
@@ -177,7 +186,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	d->events_seen++;
 	if (len >= sizeof(struct netseg_event))
 		netsegd_flowlog_event(d, data);
-	return 0;
+	/* The record is consumed either way; < 0 only stops the batch. */
+	return ++d->ring_batch >= RING_BATCH ? -EAGAIN : 0;
 }
 
 static int setup_fds(struct netsegd *d)
@@ -277,6 +287,7 @@ int netsegd_run(struct netsegd *d)
 			else if (p == &tag_timer)
 				on_timer(d);
 			else if (p == &tag_ring) {
+				d->ring_batch = 0;
 				ring_buffer__consume(d->rb);
 				netsegd_flowlog_flush(d);
 			} else if (netsegd_flowlog_owns(d, p))

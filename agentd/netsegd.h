@@ -155,6 +155,7 @@ struct netsegd {
 	struct ring_buffer *rb;
 	struct netsegd_flowlog *fl;	/* flow logs, NULL = none */
 	__u64 events_seen;
+	unsigned int ring_batch;	/* records read in this wakeup */
 	struct netsegd_ctstats ct;
 	struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
 	time_t started;
