@@ -26,6 +26,9 @@
 #define FL_FOLLOW_MAX	(1U << 20)	/* bytes a follower may lag behind */
 #define FL_LOST_EVERY_MS 10000		/* in-band loss reports at most this often */
 #define FL_FILE_BUF	(256U << 10)
+#define FL_BACKOFF_MIN_MS 500		/* first reconnect of a TCP sink */
+#define FL_BACKOFF_MAX_MS 30000
+#define FL_STABLE_MS	10000		/* a connection this old resets the backoff */
 
 enum fl_kind { FL_FILE, FL_STDOUT, FL_UDP, FL_TCP };
 
@@ -48,9 +51,16 @@ struct fl_sink {
 	int fd;
 	bool connected;
 	int facility;
+	/*
+	 * TCP: whole octet-counted frames, oldest first; the first qsent
+	 * bytes of them are in the socket already.  written counts frames
+	 * handed to the socket in full, queued the frames still here.
+	 */
 	char *q;
-	size_t qlen;
+	size_t qlen, qsent;
+	__u64 queued;
 	__u64 retry_ms;
+	__u64 up_ms;		/* when the connection came up */
 	unsigned int backoff_ms;
 	/* counters */
 	__u64 written;
@@ -297,15 +307,86 @@ static void file_rotate(struct fl_sink *s)
 	file_open(s);
 }
 
+/* Bytes of the octet-counted frame at @off in the queue. */
+static size_t q_head_len_at(const struct fl_sink *s, size_t off)
+{
+	size_t n = 0, i = off;
+
+	/* tcp_queue wrote "LEN " before it: digits, then a space. */
+	while (i < s->qlen && s->q[i] >= '0' && s->q[i] <= '9')
+		n = n * 10 + (s->q[i++] - '0');
+	return i - off + 1 + n;
+}
+
+static size_t q_head_len(const struct fl_sink *s)
+{
+	return q_head_len_at(s, 0);
+}
+
+/* Takes frames the socket has in full off the queue. */
+static void q_pop_sent(struct fl_sink *s)
+{
+	size_t off = 0, len;
+
+	while (off < s->qsent && (len = q_head_len_at(s, off)) <= s->qsent - off) {
+		off += len;
+		s->queued--;
+		s->written++;
+	}
+	if (!off)
+		return;
+	memmove(s->q, s->q + off, s->qlen - off);
+	s->qlen -= off;
+	s->qsent -= off;
+}
+
+/*
+ * A frame cut by the connection's end can't be finished on the next one:
+ * the receiver would read its tail as a new frame and lose the framing for
+ * good.  It is dropped (the old peer saw a short frame, its problem), so
+ * the new connection starts on a frame boundary.
+ */
+static void q_drop_partial(struct fl_sink *s)
+{
+	size_t len;
+
+	if (!s->qsent)
+		return;
+	len = q_head_len(s);
+	memmove(s->q, s->q + len, s->qlen - len);
+	s->qlen -= len;
+	s->qsent = 0;
+	s->queued--;
+	s->dropped++;
+}
+
+/* What sock_close() will wait before the next attempt, for the log. */
+static unsigned int next_backoff(const struct fl_sink *s)
+{
+	if (!s->backoff_ms || (s->connected && now_ms() - s->up_ms >= FL_STABLE_MS))
+		return FL_BACKOFF_MIN_MS;
+	return s->backoff_ms * 2 > FL_BACKOFF_MAX_MS ? FL_BACKOFF_MAX_MS : s->backoff_ms * 2;
+}
+
+/*
+ * Backoff doubles up to 30 s while connections fail or die young (a peer
+ * that accepts and resets at once must not be hammered); one that lived
+ * FL_STABLE_MS starts it over.
+ */
 static void sock_close(struct netsegd *d, struct fl_sink *s)
 {
+	__u64 now = now_ms();
+
 	if (s->fd >= 0)
 		close(s->fd);	/* also leaves epoll */
+	if (s->connected && now - s->up_ms >= FL_STABLE_MS)
+		s->backoff_ms = 0;
 	s->fd = -1;
 	s->connected = false;
-	s->backoff_ms = s->backoff_ms ? (s->backoff_ms * 2 > 30000 ? 30000 : s->backoff_ms * 2) :
-					500;
-	s->retry_ms = now_ms() + s->backoff_ms;
+	q_drop_partial(s);
+	s->backoff_ms = !s->backoff_ms ? FL_BACKOFF_MIN_MS :
+			s->backoff_ms * 2 > FL_BACKOFF_MAX_MS ? FL_BACKOFF_MAX_MS : s->backoff_ms * 2;
+	s->retry_ms = now + s->backoff_ms;
 	(void)d;
 }
 
@@ -314,13 +395,21 @@ static int sock_open(struct netsegd *d, struct fl_sink *s)
 	int type = s->kind == FL_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.ptr = s };
 
+	int err;
+
 	s->fd = socket(s->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0)
-		return -errno;
-	if (connect(s->fd, (struct sockaddr *)&s->addr, s->alen) && errno != EINPROGRESS) {
-		pr_warn("flow log %s: connect: %s; retrying", s->name, strerror(errno));
+	if (s->fd < 0) {
+		err = -errno;
+		pr_warn("flow log %s: socket: %s; retrying", s->name, strerror(-err));
 		sock_close(d, s);
-		return -errno;
+		return err;
+	}
+	if (connect(s->fd, (struct sockaddr *)&s->addr, s->alen) && errno != EINPROGRESS) {
+		err = -errno;
+		pr_warn("flow log %s: connect: %s; retrying in %u ms", s->name, strerror(-err),
+			next_backoff(s));
+		sock_close(d, s);
+		return err;
 	}
 	s->connected = s->kind == FL_UDP;
 	if (s->kind == FL_TCP)
@@ -332,22 +421,23 @@ static void tcp_flush(struct netsegd *d, struct fl_sink *s)
 {
 	struct epoll_event ev = { .data.ptr = s };
 
-	while (s->connected && s->qlen) {
-		ssize_t n = send(s->fd, s->q, s->qlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (s->connected && s->qsent < s->qlen) {
+		ssize_t n = send(s->fd, s->q + s->qsent, s->qlen - s->qsent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n <= 0) {
-			pr_warn("flow log %s: %s; reconnecting", s->name,
-				n < 0 ? strerror(errno) : "closed by peer");
+			pr_warn("flow log %s: %s; reconnecting in %u ms", s->name,
+				n < 0 ? strerror(errno) : "closed by peer", next_backoff(s));
 			sock_close(d, s);
 			return;
 		}
-		memmove(s->q, s->q + n, s->qlen - n);
-		s->qlen -= n;
+		s->qsent += n;
 	}
+	q_pop_sent(s);
 	if (s->fd >= 0) {
-		ev.events = EPOLLIN | (s->qlen || !s->connected ? EPOLLOUT : 0);
+		ev.events = EPOLLIN | (s->qsent < s->qlen || !s->connected ? EPOLLOUT : 0);
 		epoll_ctl(d->epfd, EPOLL_CTL_MOD, s->fd, &ev);
 	}
 }
@@ -371,7 +461,7 @@ static void tcp_queue(struct netsegd *d, struct fl_sink *s, const char *msg, siz
 	memcpy(s->q + s->qlen, prefix, p);
 	memcpy(s->q + s->qlen + p, msg, len);
 	s->qlen += p + len;
-	s->written++;
+	s->queued++;
 	tcp_flush(d, s);
 }
 
@@ -599,7 +689,15 @@ void netsegd_flowlog_flush(struct netsegd *d)
 int netsegd_flowlog_start(struct netsegd *d)
 {
 	struct netsegd_flowlog *fl = d->fl;
+	struct netseg_counter c[NETSEG_STAT_MAX];
 	int err = 0;
+
+	/* The counters are pinned and outlive a restart: report from here on,
+	 * not again what an earlier run reported. */
+	if (fl && !netseg_dp_read_counters(d->dp, c)) {
+		fl->seen_ring = c[NETSEG_STAT_EV_LOST_RING].packets;
+		fl->seen_rate = c[NETSEG_STAT_EV_LOST_RATE].packets;
+	}
 
 	for (unsigned int i = 0; fl && i < fl->n; i++) {
 		struct fl_sink *s = &fl->sinks[i];
@@ -703,20 +801,26 @@ void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events)
 		return;
 	if (!s->connected && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
-			pr_warn("flow log %s: connect: %s; retrying", s->name, strerror(err));
+			pr_warn("flow log %s: connect: %s; retrying in %u ms", s->name,
+				strerror(err), next_backoff(s));
 			sock_close(d, s);
 			return;
 		}
 		s->connected = true;
-		s->backoff_ms = 0;
-		pr_info("flow log %s: connected", s->name);
+		s->up_ms = now_ms();
+		pr_info("flow log %s: connected (%llu records queued)", s->name,
+			(unsigned long long)s->queued);
 	}
 	if (events & (EPOLLHUP | EPOLLERR | EPOLLIN)) {
 		char buf[256];
 
 		/* A syslog server never talks back: data or EOF means it's gone. */
-		if (recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0 || errno != EAGAIN) {
-			pr_warn("flow log %s: connection lost; reconnecting", s->name);
+		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n >= 0 || errno != EAGAIN) {
+			pr_warn("flow log %s: connection lost (%s); reconnecting in %u ms", s->name,
+				n > 0 ? "the receiver sent data" : n == 0 ? "closed by peer" :
+				strerror(errno), next_backoff(s));
 			sock_close(d, s);
 			return;
 		}
@@ -808,6 +912,8 @@ cJSON *netsegd_flowlog_stats(struct netsegd *d)
 		cJSON_AddStringToObject(o, "format", netseg_flowfmt_name(s->fmt));
 		cJSON_AddNumberToObject(o, "written", s->written);
 		cJSON_AddNumberToObject(o, "dropped", s->dropped);
+		if (s->kind == FL_TCP)
+			cJSON_AddNumberToObject(o, "queued", s->queued);
 		if (s->kind == FL_TCP || s->kind == FL_UDP)
 			cJSON_AddBoolToObject(o, "connected", s->connected);
 		cJSON_AddItemToArray(a, o);
