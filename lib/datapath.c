@@ -178,6 +178,35 @@ static int init_state(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 	return 0;
 }
 
+/*
+ * The conntrack table can't be resized in place, and libbpf refuses a
+ * pinned map whose size differs from the object's: a tool that doesn't
+ * know the configured ct_max (evflood, `netsegd --cleanup` without -c) or
+ * a daemon whose ct_max changed would fail to load at all.  The pinned
+ * table, with the flows it tracks, wins; a different ct_max is said.
+ */
+static void ct_size_from_pin(struct netseg_dp *dp, const struct netseg_dp_opts *o)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, NETSEG_MAP_CT);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;	/* none yet: the configured size */
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
+	    info.max_entries != bpf_map__max_entries(dp->tc->maps.ns_ct)) {
+		if (o->ct_max)
+			pr_warn("ct_max %u not applied: the pinned conntrack table %s holds %u "
+				"entries and tracks live flows; 'netsegd --cleanup' and a restart "
+				"resize it", o->ct_max, path, info.max_entries);
+		bpf_map__set_max_entries(dp->tc->maps.ns_ct, info.max_entries);
+	}
+	close(fd);
+}
+
 static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 {
 	int err;
@@ -194,6 +223,7 @@ static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 		err = set_pin_paths(dp->tc->obj, dp->pin_dir);
 		if (err)
 			return err;
+		ct_size_from_pin(dp, o);
 	}
 	err = policy_bpf__load(dp->tc);
 	if (err) {
