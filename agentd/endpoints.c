@@ -341,6 +341,8 @@ static void link_eval(struct netsegd *d, struct netsegd_link *l)
 		/* Behind on events: it is gone already and its RTM_DELLINK is
 		 * queued.  Attaching would only fail. */
 		want = 0;
+		pr_warn("%s (ifindex %u) vanished before it could become an endpoint of %s; "
+			"skipped", l->name, l->ifindex, def->name);
 	} else if ((err = link_attach(d, l, want))) {
 		/* Gone already (its RTM_DELLINK is on the way) or refused:
 		 * leave no half-made endpoint behind. */
@@ -350,6 +352,10 @@ static void link_eval(struct netsegd *d, struct netsegd_link *l)
 		if (l->retry)
 			pr_warn("couldn't make %s an endpoint of %s: %s; retrying", l->name,
 				def->name, strerror(-err));
+		else
+			pr_warn("%s (ifindex %u) vanished while becoming an endpoint of %s; "
+				"its half-made attachment was removed", l->name, l->ifindex,
+				def->name);
 	}
 	link_set_id(d, l, want);
 }

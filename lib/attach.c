@@ -138,10 +138,12 @@ int netseg_dp_attach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
 		pr_debug("no TCX on this kernel (%s); using clsact", strerror(-err));
 		err = tc_clsact_attach(ifindex, ingress, prog_fd);
 	}
-	if (err)
-		pr_err("couldn't attach to %s %s: %s", ifname(ifindex, name), dir,
-		       err == -ENODEV || err == -ENXIO ? "interface not found" :
-							  strerror(-err));
+	/* An interface gone under us is a race the caller expects and reports
+	 * by name (the index no longer has one); anything else is an error. */
+	if (err == -ENODEV || err == -ENXIO)
+		pr_debug("couldn't attach to %s %s: interface not found", ifname(ifindex, name), dir);
+	else if (err)
+		pr_err("couldn't attach to %s %s: %s", ifname(ifindex, name), dir, strerror(-err));
 	return err;
 }
 
