@@ -114,13 +114,36 @@ static const struct out_col stat_if_cols[] = {
 	OUT_COL("XDP_DROP", "xdp_drop_packets"),
 };
 
-/* Three tables, one blank line apart; a section the daemon left out is
- * skipped rather than shown empty. */
+static const struct out_col stat_sink_cols[] = {
+	OUT_COL("FLOW LOG", "sink"),
+	OUT_COL("FORMAT", "format"),
+	OUT_COL("WRITTEN", "written"),
+	OUT_COL("QUEUED", "queued"),
+	OUT_COL("DROPPED", "dropped"),
+	OUT_COL("CONNECTED", "connected"),
+};
+
+/* One line: "conntrack  ENTRIES of MAX entries, N evicted, N expired". */
+static void print_conntrack(const cJSON *ct)
+{
+	static const char *const keys[] = { "entries", "max", "evicted", "expired" };
+	char v[4][32];
+
+	for (int k = 0; k < 4; k++)
+		cell_text(cJSON_GetObjectItemCaseSensitive(ct, keys[k]), v[k], sizeof(v[k]));
+	printf("conntrack  %s of %s entries, %s evicted, %s expired\n", v[0], v[1], v[2], v[3]);
+}
+
+/* Counters, conntrack, then rules, interfaces and flow-log sinks, one
+ * blank line apart; a section the daemon left out is skipped rather than
+ * shown empty. */
 static int print_stats(const cJSON *reply)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(reply, "counters");
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(reply, "rules");
 	const cJSON *i = cJSON_GetObjectItemCaseSensitive(reply, "interfaces");
+	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(reply, "conntrack");
+	const cJSON *fl = cJSON_GetObjectItemCaseSensitive(reply, "flow_logs");
 	int ret = 0;
 
 	if (c)
@@ -134,6 +157,14 @@ static int print_stats(const cJSON *reply)
 		if (c || r)
 			putchar('\n');
 		ret = print_rows(i, "interfaces", stat_if_cols, NCOLS(stat_if_cols));
+	}
+	if (!ret && cJSON_IsObject(ct)) {
+		putchar('\n');
+		print_conntrack(ct);
+	}
+	if (!ret && cJSON_GetArraySize(fl) > 0) {
+		putchar('\n');
+		ret = print_rows(fl, "flow_logs", stat_sink_cols, NCOLS(stat_sink_cols));
 	}
 	return ret;
 }
