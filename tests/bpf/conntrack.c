@@ -353,6 +353,59 @@ static void check_related(struct bpfx *x)
 	}
 }
 
+/*
+ * A flow whose entry is gone (evicted from a full LRU table, or flushed)
+ * is decided again by policy on its next packet: from its originator an
+ * allowed flow is picked up mid-stream as established and counted in
+ * ct-midstream; a denied one stays denied.  From the responder's side the
+ * reversed tuple is what the policy sees, so with no rule that way the
+ * packet is dropped (the originator's next packet sets the flow up again).
+ */
+static void check_midstream(struct bpfx *x)
+{
+	struct netseg_config cfg;
+	static const struct {
+		const char *desc;
+		struct pkt_flow f;
+		bool pass;
+		int midstream;	/* ct-midstream delta */
+		int ct_state;	/* -1 = no entry */
+	} rows[] = {
+		{ "A->B:443 ACK with no entry: picked up mid-stream, allowed by rule 100",
+		  TCP4(IP_A, IP_B, 40030, 443, ACK | PKT_TCP_PSH), true, 1,
+		  NETSEG_TCP_ESTABLISHED },
+		{ "A->B:443 SYN with no entry: a new flow, not mid-stream",
+		  TCP4(IP_A, IP_B, 40031, 443, SYN), true, 0, NETSEG_TCP_SYN_SENT },
+		{ "v6 A->B:443 ACK with no entry: picked up mid-stream",
+		  TCP6(IP6_A, IP6_B, 40032, 443, ACK), true, 1, NETSEG_TCP_ESTABLISHED },
+		{ "A->B:8080 ACK with no entry: still default deny, no entry",
+		  TCP4(IP_A, IP_B, 40033, 8080, ACK), false, 0, -1 },
+		{ "B->A ACK of an A->B:443 flow with no entry: the reverse is denied",
+		  TCP4(IP_B, IP_A, 443, 40034, ACK), false, 0, -1 },
+	};
+
+	netseg_dp_config_get(x->dp, &cfg);
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		struct bpfx_result r;
+		struct netseg_ct_entry e;
+		struct pkt p;
+		int err;
+
+		bpfx_ct_flush(x);
+		pkt_flow_build(&p, &rows[i].f);
+		bpfx_send(x, ING, &p, 0, &r);
+		err = bpfx_ct_get(x, &rows[i].f, &e);
+		if (!ok(!r.err && r.pass == rows[i].pass &&
+			r.delta[NETSEG_STAT_CT_MIDSTREAM].packets == (__u64)rows[i].midstream &&
+			(rows[i].ct_state < 0 ? err == -ENOENT :
+			 !err && e.tcp_state == rows[i].ct_state && e.generation == cfg.generation),
+			"%s", rows[i].desc))
+			diag("  pass %d ct-midstream +%llu ct %s state %u", r.pass,
+			     (unsigned long long)r.delta[NETSEG_STAT_CT_MIDSTREAM].packets,
+			     err ? "none" : "present", err ? 0 : e.tcp_state);
+	}
+}
+
 int main(void)
 {
 	struct bpfx x;
@@ -377,6 +430,7 @@ int main(void)
 	run_revoke(&x, gen);
 	run_rebump(&x);
 	check_related(&x);
+	check_midstream(&x);
 	bpfx_fini(&x);
 	return tap_done();
 }

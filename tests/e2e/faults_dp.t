@@ -270,7 +270,7 @@ nsx "$(pod_ns frontend)" timeout 90 perl -MIO::Socket::INET -MIO::Select -e '
 	for (1 .. 1200) { last if -e $go; select(undef, undef, undef, 0.05) }
 	print $o "2 ", echo("two");' "$T/go" "$T/est.out" 2>>"$T/est.err" </dev/null &
 EST_PID=$!; disown $EST_PID
-until_ms 5000 grep -q '^1 one' "$T/est.out"; ok $? "established flow frontend -> api:9443 echoes"
+until_ms 5000 grep -qs "^1 one" "$T/est.out"; ok $? "established flow frontend -> api:9443 echoes"
 # ct_has_port PORT: a TCP entry with this port is in the table.
 ct_has_port() {
 	bpftool -j map dump pinned "$MAPS/ns_ct" | PORT=$1 perl -MJSON::PP -e '
@@ -299,7 +299,7 @@ grep -q "conntrack table is full" "$T/netsegd.log"
 ok $? "logged: $(grep -m1 -o 'conntrack table is full.*' "$T/netsegd.log")"
 ctl stats | grep -E '^(conntrack|ct-midstream)' | sed 's/^/# /'
 touch "$T/go"
-until_ms 8000 grep -q '^2 ' "$T/est.out"
+until_ms 8000 grep -qs "^2 " "$T/est.out"
 grep -q '^2 two' "$T/est.out"; ok $? "the evicted established flow still works: $(grep '^2' "$T/est.out")"
 mid=$(counter ct-midstream)
 [ "$mid" -gt "$mid0" ]; ok $? "it was evicted and decided again by policy (ct-midstream $mid0 -> $mid)"
