@@ -362,4 +362,21 @@ ok $? "... and allowed once a rule says so"
 
 kill -0 "$DAEMON_PID" && ! grep -q 'Sanitizer\|runtime error' "$T/netsegd.log"
 ok $? "netsegd still running, no sanitizer report in its log"
+
+# ============================ the conntrack size knob across restarts
+# The pinned table can't be resized under live flows: a restart with another
+# ct_max keeps it and says so; --cleanup (which knows no ct_max) still works.
+stop_daemon TERM
+sed 's/"ct_max": 1024/"ct_max": 2048/' "$T/netsegd.json" >"$T/ct2048.json"
+start_daemon -c "$T/ct2048.json" 2>/dev/null || until_ms 30000 eval 'ctl status >/dev/null 2>&1'
+ok $? "netsegd restarts with ct_max 2048 over the pinned 1024-entry table"
+grep -q "ct_max 2048 not applied: the pinned conntrack table .* holds 1024 entries" "$T/netsegd.log"
+ok $? "logged: $(grep -o 'ct_max 2048 not applied.*' "$T/netsegd.log" | head -1)"
+until_ms 3000 eval '[ "$(ctstat max)" = 1024 ]'; ok $? "stats: conntrack max $(ctstat max)"
+reach frontend 198.18.3.2 443 && ! reach frontend $API 8080; ok $? "policy enforced after the restart"
+stop_daemon TERM
+nsenter --net="/run/netns/$NODE" "$NETSEGD" --bpffs "$MAPS" --state-dir "$T/state" \
+	--run-dir "$T/run" --cleanup >"$T/cleanup.out" 2>&1
+st=$?; [ $st -eq 0 ] && [ -z "$(ls -A "$MAPS" 2>/dev/null)" ]
+ok $? "netsegd --cleanup without the config removes every pin (exit $st: $(tail -1 "$T/cleanup.out"))"
 done_testing
