@@ -100,8 +100,11 @@ start_daemon() {
 		--bpffs "$T/bpf/netseg" "$@" >>"$T/netsegd.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	disown "$DAEMON_PID"	# no job notices; stop_daemon polls instead
-	for _ in $(seq 50); do
+	# Up to 30 s: loading and verifying the programs took 5-7 s on two
+	# shared cores under load; a daemon that exited is not waited for.
+	for _ in $(seq 300); do
 		[ -S "$T/run/netsegd.sock" ] && ctl status >/dev/null 2>&1 && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	cat "$T/netsegd.log" >&2
