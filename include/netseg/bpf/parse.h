@@ -88,7 +88,7 @@ struct netseg_vlan_hdr {
 #define TCPF_ACK 0x10
 #define TCPF_URG 0x20
 
-/* Returns the EtherType (network order) after up to two VLAN tags. */
+/* Returns the EtherType (network order) after up to two VLAN tags; more is malformed. */
 static __always_inline int parse_eth(struct netseg_cursor *c, __be16 *proto)
 {
 	struct ethhdr *eth = c->pos;
@@ -109,6 +109,13 @@ static __always_inline int parse_eth(struct netseg_cursor *c, __be16 *proto)
 		c->pos = vh + 1;
 		p = vh->proto;
 	}
+	/*
+	 * More tags than we walk: the frame can't be inspected, so it is
+	 * refused rather than passed as non-IP -- a host with stacked VLAN
+	 * devices would otherwise deliver its IP packet unseen.
+	 */
+	if (p == bpf_htons(ETH_P_8021Q) || p == bpf_htons(ETH_P_8021AD))
+		return NETSEG_PARSE_MALFORMED;
 	*proto = p;
 	return 0;
 }
