@@ -371,10 +371,15 @@ static __always_inline int parse_l4(struct netseg_cursor *c,
 	}
 }
 
-/* ND, router discovery and MLD must pass or IPv6 stops working. */
+/*
+ * ND, router discovery and MLD must pass or IPv6 stops working.  Only in
+ * IPv6: protocol 58 inside IPv4 is no ND, and passing it would let any
+ * source reach a raw socket past every rule.
+ */
 static __always_inline bool icmpv6_is_nd(const struct netseg_pkt *p)
 {
-	if (p->proto != IPPROTO_ICMPV6 || p->frag == NETSEG_FRAG_LATER)
+	if (p->family != NETSEG_AF_INET6 || p->proto != IPPROTO_ICMPV6 ||
+	    p->frag == NETSEG_FRAG_LATER)
 		return false;
 	return (p->icmp_type >= 130 && p->icmp_type <= 137) ||
 	       p->icmp_type == 143;
