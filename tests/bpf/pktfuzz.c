@@ -169,6 +169,21 @@ static const char *const cls_name[C_MAX] = {
 
 enum { F_NONE, F_FIRST, F_LATER };
 
+/* Documented behaviour the reference encodes (comments where each is met). */
+enum edge {
+	EDGE_TOTLEN_LONG,	/* IPv4 total length beyond the frame */
+	EDGE_L4_PAST_TOTLEN,	/* L4 header read past the IPv4 total length */
+	EDGE_EXT_PAST_END,	/* IPv6 ext header past the frame, no L4 parser */
+	EDGE_FRAG_HDRS,		/* two or more IPv6 fragment headers */
+	EDGE_ND_FIRST_FRAG,	/* ND in a first fragment (RFC 6980 forbids) */
+	EDGE_MAX,
+};
+
+static const char *const edge_name[EDGE_MAX] = {
+	"ipv4 total length > frame", "l4 past ipv4 total length",
+	"ipv6 ext header past frame", "several fragment headers", "nd in a first fragment",
+};
+
 struct ref_pkt {
 	int cls;		/* C_NONIP, C_MALFORMED, C_IMPOSSIBLE, C_ND or C_IP */
 	int af;			/* 4 or 6 */
@@ -179,6 +194,7 @@ struct ref_pkt {
 	bool tracked;		/* has a conntrack tuple */
 	int frag;
 	__u32 frag_id;
+	unsigned int edges;	/* documented edges met (enum edge bits) */
 };
 
 static __u16 be16(const __u8 *b) { return (__u16)(b[0] << 8 | b[1]); }
@@ -231,8 +247,11 @@ static int ref_l4(const __u8 *b, long n, struct ref_pkt *r)
 		if (n < 8)
 			return r->cls = C_MALFORMED;
 		r->pport = be16(b);
-		if (r->proto == IPPROTO_ICMPV6 && r->af == 6 && icmp6_is_nd(b[0]))
+		if (r->proto == IPPROTO_ICMPV6 && r->af == 6 && icmp6_is_nd(b[0])) {
+			if (r->frag == F_FIRST)
+				r->edges |= 1u << EDGE_ND_FIRST_FRAG;
 			return r->cls = C_ND;
+		}
 		if ((r->proto == IPPROTO_ICMP && (b[0] == 0 || b[0] == 8)) ||
 		    (r->proto == IPPROTO_ICMPV6 && (b[0] == 128 || b[0] == 129))) {
 			r->sport = r->dport = be16(b + 4);
@@ -268,6 +287,10 @@ static int ref_ipv4(const __u8 *b, long n, struct ref_pkt *r)
 	 */
 	if (hl > n || be16(b + 2) < hl)
 		return r->cls = C_MALFORMED;
+	if (be16(b + 2) > n)
+		r->edges |= 1u << EDGE_TOTLEN_LONG;
+	if (hl + 8 > be16(b + 2) && !(be16(b + 6) & 0x1fff))
+		r->edges |= 1u << EDGE_L4_PAST_TOTLEN;
 	/* A multicast or limited-broadcast source can't start a flow. */
 	if ((b[12] & 0xf0) == 0xe0 || be32(b + 12) == 0xffffffff)
 		return r->cls = C_IMPOSSIBLE;
@@ -286,7 +309,7 @@ static int ref_ipv4(const __u8 *b, long n, struct ref_pkt *r)
 
 static int ref_ipv6(const __u8 *b, long n, struct ref_pkt *r)
 {
-	int next, skipped = 0;
+	int next, skipped = 0, fraghdrs = 0;
 	long off = 40, hl;
 	__u16 fo;
 
@@ -321,6 +344,8 @@ static int ref_ipv6(const __u8 *b, long n, struct ref_pkt *r)
 				r->frag = F_LATER;
 			else if (fo & 1)
 				r->frag = F_FIRST;
+			if (fraghdrs++)
+				r->edges |= 1u << EDGE_FRAG_HDRS;
 			r->frag_id = be32(b + off + 4);
 			next = b[off];
 			off += 8;
@@ -340,6 +365,8 @@ static int ref_ipv6(const __u8 *b, long n, struct ref_pkt *r)
 		off += hl;
 	}
 	r->proto = next;
+	if (off > n)
+		r->edges |= 1u << EDGE_EXT_PAST_END;
 	return ref_l4(b + off, n - off, r);
 }
 
@@ -1076,6 +1103,7 @@ struct fuzz {
 	size_t frames, frames_hook[2], distinct;
 	size_t cls[2][C_MAX];
 	size_t muts[M_MAX], sweeps, frag_first, frag_later;
+	size_t edges[EDGE_MAX];	/* frames decided past parsing that met one */
 	size_t bad[2], bad_set, shown;
 	size_t unsafe;		/* policy-denied frames that passed */
 	size_t cut_unsafe;	/* cuts of a denied base that passed */
@@ -1147,6 +1175,8 @@ static bool run_hook(struct fuzz *z, int h, const struct pkt *m, bool base_denie
 		}
 	}
 	z->cls[h][e.cls]++;
+	for (int i = 0; i < EDGE_MAX; i++)
+		z->edges[i] += h == 0 && e.cls != C_MALFORMED && (e.r.edges & 1u << i);
 	/* Frames the kernel refuses never reach a program: not counted as run. */
 	z->frames += e.cls != C_REFUSED;
 	z->frames_hook[h] += e.cls != C_REFUSED;
@@ -1340,6 +1370,8 @@ static void report(struct fuzz *z, size_t target, double dt,
 		diag("  mutation %-15s %zu", mut_name[k], z->muts[k]);
 	for (int c = 0; c < C_MAX; c++)
 		diag("  class %-13s XDP %8zu  TC %8zu", cls_name[c], z->cls[0][c], z->cls[1][c]);
+	for (int i = 0; i < EDGE_MAX; i++)
+		diag("  documented edge %-27s %zu frames", edge_name[i], z->edges[i]);
 
 	ok(z->frames >= target, "%zu frames through XDP and TC (>= %zu)", z->frames, target);
 	is_int(z->bad[0], 0, "XDP: no frame disagrees with the reference");
