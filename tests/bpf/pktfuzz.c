@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Packet fuzzing (issue 8): random and mutated frames through the real XDP
- * prefilter and TC ingress programs with BPF_PROG_TEST_RUN, each checked
- * against a reference written here from the RFCs and DESIGN §2-§4:
+ * prefilter and the TC ingress and egress programs with BPF_PROG_TEST_RUN
+ * (TC on lo, or on an endpoint veth for a quarter of the bases), each
+ * checked against a reference written here from the RFCs and DESIGN §2-§4:
  *
  *   ref_parse()   Ethernet, 802.1Q/802.1ad, IPv4 (RFC 791), IPv6 and its
  *                 extension headers (RFC 8200, AH RFC 4302), TCP, UDP,
@@ -28,8 +29,9 @@
  * denied base frame may pass.  The kernel's per-reason counters must sum
  * to the reference's.
  *
- * PKTFUZZ_FRAMES=N (default 1000000, both hooks together), PKTFUZZ_SEED=S
- * (printed; reproduces a run).  Needs root; never skips.
+ * PKTFUZZ_FRAMES=N (default 1000000 program runs, all hooks together; frames
+ * the kernel's test run refuses don't count), PKTFUZZ_SEED=S (printed;
+ * reproduces a run).  Needs root; never skips.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,6 +58,7 @@
 #define CT_CHECK_EVERY	256	/* frames between "conntrack is empty" checks */
 #define SHOW_MAX	8	/* disagreements printed in full */
 #define VLAN_MAX	2	/* tags the datapath walks (parse.h) */
+#define NHOOKS		3	/* XDP, TC ingress, TC egress */
 
 #define ETH_8021Q	0x8100
 #define ETH_8021AD	0x88a8
@@ -585,6 +588,9 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 		return;
 	}
 	dst = addr_id(r->af, r->dst, &dc);
+	/* Leaving on an endpoint interface: towards that endpoint, whatever the address. */
+	if (hook == NETSEG_HOOK_TC_EGRESS && veth)
+		dst = ID_E0;
 	ref_policy(pol, src, dst, r, e);
 	/* TC remembers passed flows that have a tuple; XDP never writes CT. */
 	if (e->pass && r->tracked && hook != NETSEG_HOOK_XDP) {
@@ -1100,18 +1106,20 @@ struct fuzz {
 	int ct_fd;
 	__u32 seed;
 	int set;
-	size_t frames, frames_hook[2], distinct;
-	size_t cls[2][C_MAX];
+	size_t frames, frames_hook[NHOOKS], distinct;
+	size_t cls[NHOOKS][C_MAX];
 	size_t muts[M_MAX], sweeps, frag_first, frag_later;
 	size_t edges[EDGE_MAX];	/* frames decided past parsing that met one */
-	size_t bad[2], bad_set, shown;
+	size_t bad[NHOOKS], bad_set, shown;
 	size_t unsafe;		/* policy-denied frames that passed */
 	size_t cut_unsafe;	/* cuts of a denied base that passed */
 	size_t ct_bad;		/* CT entries missing or unexpected */
 	size_t reason_sum[NETSEG_STAT_MAX];	/* expected counter moves */
 };
 
-static const int hooks[2] = { NETSEG_HOOK_XDP, NETSEG_HOOK_TC_INGRESS };
+/* Every frame runs through each; TC on lo or, for a quarter of the bases, on E0's veth. */
+static const int hooks[NHOOKS] = { NETSEG_HOOK_XDP, NETSEG_HOOK_TC_INGRESS,
+				   NETSEG_HOOK_TC_EGRESS };
 
 static void hexdump(const __u8 *b, size_t n)
 {
@@ -1158,7 +1166,7 @@ static bool run_hook(struct fuzz *z, int h, const struct pkt *m, bool base_denie
 {
 	struct bpfx *x = &z->x;
 	const struct netseg_event *den = NULL;
-	bool veth = h == 1 && z->veth, pass, good;
+	bool veth = h > 0 && z->veth, pass, good;
 	struct expect e;
 	__u32 ret = 0;
 	int err, nden = 0;
@@ -1232,11 +1240,12 @@ static void ct_check_empty(struct fuzz *z)
 	bpfx_ct_flush(&z->x);
 }
 
-static void run_frame(struct fuzz *z, const struct pkt *m, const bool denied[2], bool is_cut)
+static void run_frame(struct fuzz *z, const struct pkt *m, const bool denied[NHOOKS],
+		      bool is_cut)
 {
 	bool good = true;
 
-	for (int h = 0; h < 2; h++)
+	for (int h = 0; h < NHOOKS; h++)
 		good &= run_hook(z, h, m, denied[h], is_cut);
 	if (!good)
 		z->bad_set++;
@@ -1247,15 +1256,15 @@ static void run_frame(struct fuzz *z, const struct pkt *m, const bool denied[2],
 }
 
 /* The reference's verdict for the untouched base, per hook (no side effects). */
-static void base_denied(struct fuzz *z, const struct base *b, bool denied[2])
+static void base_denied(struct fuzz *z, const struct base *b, bool denied[NHOOKS])
 {
 	static struct frag_rec saved[FRAG_SLOTS];
 	size_t saved_n = nfrags;
 	struct expect e;
 
 	memcpy(saved, frags, sizeof(frags));
-	for (int h = 0; h < 2; h++) {
-		ref_decide(&z->pol, hooks[h], h == 1 && z->veth ? z->veth : 0, b->p.buf,
+	for (int h = 0; h < NHOOKS; h++) {
+		ref_decide(&z->pol, hooks[h], h > 0 && z->veth ? z->veth : 0, b->p.buf,
 			   b->p.len, &e);
 		denied[h] = e.denied;
 	}
@@ -1265,7 +1274,7 @@ static void base_denied(struct fuzz *z, const struct base *b, bool denied[2])
 
 static void fuzz_base(struct fuzz *z, const struct base *b, __u32 veth_ifindex)
 {
-	bool denied[2] = { false, false };
+	bool denied[NHOOKS] = { false };
 	struct pkt m;
 
 	z->veth = b->on_veth ? veth_ifindex : 0;
@@ -1360,22 +1369,25 @@ static void report(struct fuzz *z, size_t target, double dt,
 	size_t cmin = target / 20000 + 1;
 	bool counters_ok = true, covered = true;
 
-	diag("%zu frames through the programs (%zu XDP, %zu TC; %zu more refused by the "
-	     "kernel's test run) from %zu distinct frames in %.1f s: %.0f frames/s",
-	     z->frames, z->frames_hook[0], z->frames_hook[1], z->cls[1][C_REFUSED],
-	     z->distinct, dt, z->frames / dt);
+	diag("%zu frames through the programs (%zu XDP, %zu TC ingress, %zu TC egress; "
+	     "%zu more refused by the kernel's test run) from %zu distinct frames in %.1f s: "
+	     "%.0f frames/s", z->frames, z->frames_hook[0], z->frames_hook[1],
+	     z->frames_hook[2], z->cls[1][C_REFUSED] + z->cls[2][C_REFUSED], z->distinct, dt,
+	     z->frames / dt);
 	diag("%zu truncation sweeps, %zu first and %zu later fragment bases", z->sweeps,
 	     z->frag_first, z->frag_later);
 	for (int k = 0; k < M_MAX; k++)
 		diag("  mutation %-15s %zu", mut_name[k], z->muts[k]);
 	for (int c = 0; c < C_MAX; c++)
-		diag("  class %-13s XDP %8zu  TC %8zu", cls_name[c], z->cls[0][c], z->cls[1][c]);
+		diag("  class %-13s XDP %8zu  TC in %8zu  TC out %8zu", cls_name[c], z->cls[0][c],
+		     z->cls[1][c], z->cls[2][c]);
 	for (int i = 0; i < EDGE_MAX; i++)
 		diag("  documented edge %-27s %zu frames", edge_name[i], z->edges[i]);
 
 	ok(z->frames >= target, "%zu frames through XDP and TC (>= %zu)", z->frames, target);
 	is_int(z->bad[0], 0, "XDP: no frame disagrees with the reference");
 	is_int(z->bad[1], 0, "TC ingress: no frame disagrees with the reference");
+	is_int(z->bad[2], 0, "TC egress: no frame disagrees with the reference");
 	is_int(z->unsafe, 0, "no frame of a flow the policy denies passed");
 	is_int(z->cut_unsafe, 0, "no truncation of a denied frame passed");
 	is_int(z->ct_bad, 0, "conntrack holds exactly the entries the reference predicts");
@@ -1395,7 +1407,7 @@ static void report(struct fuzz *z, size_t target, double dt,
 	for (int c = 0; c < C_MAX; c++) {
 		size_t n = c == C_PREFILTER ? z->cls[0][c] :
 			   c == C_REFUSED || c == C_SPOOFED ? z->cls[1][c] :
-			   z->cls[0][c] + z->cls[1][c];
+			   z->cls[0][c] + z->cls[1][c] + z->cls[2][c];
 
 		if (n < cmin) {
 			covered = false;
