@@ -816,109 +816,143 @@ static void base_eth(struct pkt *p, int nvlan, __u16 l3type)
 
 static const __u8 ext_types[] = { IPPROTO_ROUTING, IPPROTO_DSTOPTS, IPPROTO_AH, IPPROTO_DSTOPTS };
 
-/*
- * One valid frame, or a pair for a fragmented datagram: b[0] the first
- * fragment (offset 0, MF, whole L4 header), b[1] a later one of the same
- * datagram.  Returns how many bases were written.
- */
-static int base_build(struct base b[2], const struct policy *pol)
-{
-	int af = rp_below(2) ? 4 : 6, nvlan = 0, next_ext[10], n_ext = 0, frag = F_NONE;
-	int frames = 1, ihl = 5;
+/* What a base frame (or both frames of a fragmented datagram) is made of. */
+struct shape {
+	int af, nvlan, ihl, n_ext, frag;
+	int ext[10];		/* IPv6 extension header types, in order */
 	__u8 s[16], d[16], proto;
-	__u32 r = rp_below(100), fid = rp_rnd();
-	bool veth = rp_below(4) == 0;
+	__u32 fid;		/* fragment id */
+	bool veth;
+};
 
-	pick_addr(af, s, true);
-	pick_addr(af, d, false);
-	/* Half of the veth frames come from E0's own address: not spoofed. */
-	if (veth && rp_below(2))
-		memcpy(s, af == 4 ? (__u8[16]){ 198, 18, 10, 1 } :
-		       (__u8[16]){ 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 1 }, 16);
+static __u8 pick_proto(int af)
+{
+	static const __u8 other[] = { IPPROTO_GRE, IPPROTO_ESP, 59, 103, 255, 51 };
+	__u32 r = rp_below(100);
+
 	if (r < 35)
-		proto = IPPROTO_TCP;
-	else if (r < 55)
-		proto = IPPROTO_UDP;
-	else if (r < 63)
-		proto = IPPROTO_SCTP;
-	else if (r < 85)
-		proto = af == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
-	else if (r < 90)	/* ICMPv6 in IPv4 and ICMP in IPv6: no stack sends them */
-		proto = af == 4 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-	else
-		proto = (__u8[]){ IPPROTO_GRE, IPPROTO_ESP, 59, 103, 255, 51 }[rp_below(af == 4 ? 6 : 5)];
+		return IPPROTO_TCP;
+	if (r < 55)
+		return IPPROTO_UDP;
+	if (r < 63)
+		return IPPROTO_SCTP;
+	if (r < 85)
+		return af == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	if (r < 90)	/* ICMPv6 in IPv4 and ICMP in IPv6: no stack sends them */
+		return af == 4 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	/* 51 is AH: a protocol in IPv4, an extension header in IPv6. */
+	return other[rp_below(af == 4 ? ARRAY_LEN(other) : ARRAY_LEN(other) - 1)];
+}
+
+static void pick_shape(struct shape *sh)
+{
+	__u32 r;
+
+	memset(sh, 0, sizeof(*sh));
+	sh->af = rp_below(2) ? 4 : 6;
+	sh->veth = rp_below(4) == 0;
+	sh->fid = rp_rnd();
+	pick_addr(sh->af, sh->s, true);
+	pick_addr(sh->af, sh->d, false);
+	/* Half of the veth frames come from E0's own address: not spoofed. */
+	if (sh->veth && rp_below(2))
+		memcpy(sh->s, sh->af == 4 ? (__u8[16]){ 198, 18, 10, 1 } :
+		       (__u8[16]){ 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 1 }, 16);
+	sh->proto = pick_proto(sh->af);
 	r = rp_below(10);
-	nvlan = r < 7 ? 0 : r < 9 ? 1 : 2;
-	if (af == 4 && rp_below(6) == 0)
-		ihl = 6 + rp_below(10);
-	if (af == 6 && rp_below(3) == 0) {
-		n_ext = 1 + rp_below(4);
+	sh->nvlan = r < 7 ? 0 : r < 9 ? 1 : 2;
+	sh->ihl = sh->af == 4 && rp_below(6) == 0 ? 6 + rp_below(10) : 5;
+	if (sh->af == 6 && rp_below(3) == 0) {
+		sh->n_ext = 1 + rp_below(4);
 		if (rp_below(40) == 0)
-			n_ext = 5 + rp_below(4);	/* past NETSEG_IPV6_EXT_MAX, at times */
-		for (int i = 0; i < n_ext; i++)
-			next_ext[i] = i == 0 && rp_below(2) ? IPPROTO_HOPOPTS :
-				      ext_types[rp_below(ARRAY_LEN(ext_types))];
+			sh->n_ext = 5 + rp_below(4);	/* past NETSEG_IPV6_EXT_MAX, at times */
+		for (int i = 0; i < sh->n_ext; i++)
+			sh->ext[i] = i == 0 && rp_below(2) ? IPPROTO_HOPOPTS :
+				     ext_types[rp_below(ARRAY_LEN(ext_types))];
 	}
 	r = rp_below(12);
 	if (r == 0)
-		frag = F_FIRST, frames = 2;
+		sh->frag = F_FIRST;	/* and a later fragment of the same datagram */
 	else if (r == 1 && rp_below(3) == 0)
-		frag = F_LATER;		/* of a datagram nobody saw */
+		sh->frag = F_LATER;	/* of a datagram nobody saw */
+}
 
-	for (int k = 0; k < frames; k++) {
-		struct base *x = &b[k];
-		struct pkt *p = &x->p;
-		int kind = frames == 2 ? (k ? F_LATER : F_FIRST) : frag;
-		__u16 off8 = 1 + rp_below(180);
-		bool more = kind == F_FIRST || rp_below(2);
-		__u8 first_next;
+/* IPv6 header and extension chain, recording offsets for the mutations. */
+static void base_ipv6(struct base *x, const struct shape *sh, int kind, __u16 off8, bool more)
+{
+	struct pkt *p = &x->p;
+	int last = kind != F_NONE ? IPPROTO_FRAGMENT : sh->proto;
 
-		memset(x, 0, sizeof(*x));
-		x->af = af;
-		x->proto = proto;
-		x->frag = kind;
-		x->on_veth = veth;
-		base_eth(p, nvlan, af == 4 ? ETH_P_IP : ETH_P_IPV6);
-		if (af == 4) {
-			pkt_ipv4(p, &(struct pkt_ip4){ .src = "0.0.0.0", .dst = "0.0.0.0",
-						       .proto = proto, .ihl = ihl,
-						       .id = (__u16)fid,
-						       .frag = kind == F_NONE ? 0 :
-							       kind == F_FIRST ? 0x2000 :
-							       (more ? 0x2000 : 0) | off8 });
-			memcpy(pkt_l3(p) + 12, s, 4);
-			memcpy(pkt_l3(p) + 16, d, 4);
-		} else {
-			first_next = n_ext ? next_ext[0] : kind != F_NONE ? IPPROTO_FRAGMENT : proto;
-			pkt_ipv6(p, "::", "::", first_next);
-			memcpy(pkt_l3(p) + 8, s, 16);
-			memcpy(pkt_l3(p) + 24, d, 16);
-			x->next_off[x->next_n++] = p->l3_off + 6;
-			for (int i = 0; i < n_ext; i++) {
-				__u8 t = next_ext[i];
-				__u8 nx = i + 1 < n_ext ? next_ext[i + 1] :
-					  kind != F_NONE ? IPPROTO_FRAGMENT : proto;
+	pkt_ipv6(p, "::", "::", sh->n_ext ? sh->ext[0] : last);
+	memcpy(pkt_l3(p) + 8, sh->s, 16);
+	memcpy(pkt_l3(p) + 24, sh->d, 16);
+	x->next_off[x->next_n++] = p->l3_off + 6;
+	for (int i = 0; i < sh->n_ext; i++) {
+		int t = sh->ext[i];
 
-				x->ext_off[x->next_n] = (int)p->len;
-				x->next_off[x->next_n++] = (int)p->len;
-				pkt_ip6_ext(p, t, nx, t == IPPROTO_AH ? 12 + 4 * rp_below(4) :
-								  8 * (1 + rp_below(3)));
-			}
-			if (kind != F_NONE) {
-				x->ext_off[x->next_n] = (int)p->len;
-				x->next_off[x->next_n++] = (int)p->len;
-				pkt_ip6_frag(p, proto, fid, kind == F_FIRST ? 0 : off8, more);
-			}
-		}
-		if (kind == F_LATER)
-			pkt_payload(p, 8 + rp_below(56), (__u8)rp_rnd());
-		else
-			base_l4(x, pol, s, d);
-		if (kind != F_LATER && rp_below(3) == 0)
-			pkt_payload(p, rp_below(64), (__u8)rp_rnd());
-		pkt_finish(p);
+		x->ext_off[x->next_n] = (int)p->len;
+		x->next_off[x->next_n++] = (int)p->len;
+		pkt_ip6_ext(p, t, i + 1 < sh->n_ext ? sh->ext[i + 1] : last,
+			    t == IPPROTO_AH ? 12 + 4 * rp_below(4) : 8 * (1 + rp_below(3)));
 	}
-	return frames;
+	if (kind != F_NONE) {
+		x->ext_off[x->next_n] = (int)p->len;
+		x->next_off[x->next_n++] = (int)p->len;
+		pkt_ip6_frag(p, sh->proto, sh->fid, kind == F_FIRST ? 0 : off8, more);
+	}
+}
+
+static void base_frame(struct base *x, const struct shape *sh, int kind,
+		       const struct policy *pol)
+{
+	struct pkt *p = &x->p;
+	__u16 off8 = 1 + rp_below(180);
+	bool more = kind == F_FIRST || rp_below(2);
+
+	memset(x, 0, sizeof(*x));
+	x->af = sh->af;
+	x->proto = sh->proto;
+	x->frag = kind;
+	x->on_veth = sh->veth;
+	base_eth(p, sh->nvlan, sh->af == 4 ? ETH_P_IP : ETH_P_IPV6);
+	if (sh->af == 4) {
+		pkt_ipv4(p, &(struct pkt_ip4){ .src = "0.0.0.0", .dst = "0.0.0.0",
+					       .proto = sh->proto, .ihl = sh->ihl,
+					       .id = (__u16)sh->fid,
+					       .frag = kind == F_NONE ? 0 :
+						       kind == F_FIRST ? 0x2000 :
+						       (more ? 0x2000 : 0) | off8 });
+		memcpy(pkt_l3(p) + 12, sh->s, 4);
+		memcpy(pkt_l3(p) + 16, sh->d, 4);
+	} else {
+		base_ipv6(x, sh, kind, off8, more);
+	}
+	if (kind == F_LATER)
+		pkt_payload(p, 8 + rp_below(56), (__u8)rp_rnd());
+	else
+		base_l4(x, pol, sh->s, sh->d);
+	if (kind != F_LATER && rp_below(3) == 0)
+		pkt_payload(p, rp_below(64), (__u8)rp_rnd());
+	pkt_finish(p);
+}
+
+/*
+ * One valid frame, or a pair for a fragmented datagram: b[0] the first
+ * fragment (offset 0, MF, the whole L4 header), b[1] a later one of the
+ * same datagram.  Returns how many bases were written.
+ */
+static int base_build(struct base b[2], const struct policy *pol)
+{
+	struct shape sh;
+
+	pick_shape(&sh);
+	if (sh.frag != F_FIRST) {
+		base_frame(&b[0], &sh, sh.frag, pol);
+		return 1;
+	}
+	base_frame(&b[0], &sh, F_FIRST, pol);
+	base_frame(&b[1], &sh, F_LATER, pol);
+	return 2;
 }
 
 /* ------------------------------------------------------------ mutation */
@@ -979,6 +1013,46 @@ static void insert(struct pkt *m, size_t at, const __u8 *bytes, size_t n)
 	m->len += n;
 }
 
+/* 1-3 more tags after the MACs: 3-5 in all (now and then an 0x9100 one). */
+static void more_tags(struct pkt *m)
+{
+	size_t n = 1 + rp_below(3);
+	__u8 tags[12];
+
+	for (size_t i = 0; i < n; i++) {
+		put_be16(tags + 4 * i, rp_below(8) ? (rp_below(2) ? ETH_8021Q : ETH_8021AD) :
+						    0x9100);
+		put_be16(tags + 4 * i + 2, (__u16)rp_below(4096));
+	}
+	insert(m, 12, tags, 4 * n);
+}
+
+/* Random bytes after the (intact) L2 header, often with a right version nibble. */
+static void garbage_l3(const struct base *b, struct pkt *m)
+{
+	size_t n = rp_below(90);
+
+	m->len = b->p.l3_off;
+	for (size_t i = 0; i < n; i++)
+		m->buf[m->len++] = (__u8)rp_rnd();
+	if (n && rp_below(2))
+		m->buf[b->p.l3_off] = b->af == 4 ? 0x45 : 0x60;
+	if (m->len < ETH_HLEN)
+		m->len = ETH_HLEN;
+}
+
+/* A frame of random bytes, mostly with an EtherType that gets it parsed. */
+static void random_frame(struct pkt *m)
+{
+	static const __u16 types[] = { ETH_P_IP, ETH_P_IPV6, ETH_8021Q, ETH_8021AD, ETH_P_ARP };
+
+	m->len = ETH_HLEN + rp_below(150);
+	for (size_t i = 0; i < m->len; i++)
+		m->buf[i] = (__u8)rp_rnd();
+	if (rp_below(4))
+		put_be16(m->buf + 12, types[rp_below(ARRAY_LEN(types))]);
+}
+
 /* m = base b with one mutation of kind k; falls back to a bit flip. */
 static void mutate(const struct base *b, struct pkt *m, int k)
 {
@@ -1021,18 +1095,9 @@ static void mutate(const struct base *b, struct pkt *m, int k)
 		else
 			m->buf[b->next_off[n]] = special_byte();	/* next header */
 		return;
-	case M_VLAN: {
-		__u8 tags[12];
-
-		n = 1 + rp_below(3);
-		for (size_t i = 0; i < n; i++) {
-			put_be16(tags + 4 * i, rp_below(8) ? (rp_below(2) ? ETH_8021Q : ETH_8021AD) :
-							    0x9100);
-			put_be16(tags + 4 * i + 2, (__u16)rp_below(4096));
-		}
-		insert(m, 12, tags, 4 * n);
+	case M_VLAN:
+		more_tags(m);
 		return;
-	}
 	case M_TCP:
 		if (b->proto != IPPROTO_TCP || !l4)
 			break;
@@ -1042,26 +1107,11 @@ static void mutate(const struct base *b, struct pkt *m, int k)
 			l4[13] = (__u8)rp_rnd();
 		return;
 	case M_GARBAGE:
-		n = rp_below(90);
-		m->len = b->p.l3_off;
-		for (size_t i = 0; i < n; i++)
-			m->buf[m->len++] = (__u8)rp_rnd();
-		if (n && rp_below(2))
-			m->buf[b->p.l3_off] = b->af == 4 ? 0x45 : 0x60;
-		if (m->len < ETH_HLEN)
-			m->len = ETH_HLEN;
+		garbage_l3(b, m);
 		return;
-	case M_RANDOM: {
-		static const __u16 types[] = { ETH_P_IP, ETH_P_IPV6, ETH_8021Q, ETH_8021AD,
-					       ETH_P_ARP, 0x0800, 0x86dd };
-
-		m->len = ETH_HLEN + rp_below(150);
-		for (size_t i = 0; i < m->len; i++)
-			m->buf[i] = (__u8)rp_rnd();
-		if (rp_below(4))
-			put_be16(m->buf + 12, types[rp_below(ARRAY_LEN(types))]);
+	case M_RANDOM:
+		random_frame(m);
 		return;
-	}
 	case M_FRAG:
 		if (b->af == 4) {
 			put_be16(l3 + 6, (__u16)rp_rnd());
