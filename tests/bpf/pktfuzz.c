@@ -444,38 +444,10 @@ static void frags_reset(struct bpfx *x)
 	nfrags = 0;
 }
 
-/*
- * abi.h asks only for a consistent order; the datapath compares two
- * native-endian 64-bit words, and the predicted key must be its bytes.
- */
-static int addr_order(const __u8 *a, const __u8 *b)
-{
-	__u64 a0, a1, b0, b1;
-
-	memcpy(&a0, a, 8);
-	memcpy(&a1, a + 8, 8);
-	memcpy(&b0, b, 8);
-	memcpy(&b1, b + 8, 8);
-	if (a0 != b0)
-		return a0 < b0 ? -1 : 1;
-	if (a1 != b1)
-		return a1 < b1 ? -1 : 1;
-	return 0;
-}
-
 /* abi.h: the endpoint with the smaller (address, port) is "a". */
 static void ct_key(const struct ref_pkt *r, struct netseg_ct_key *k)
 {
-	int c = addr_order(r->src, r->dst);
-	bool swap = c > 0 || (c == 0 && r->sport > r->dport);
-
-	memset(k, 0, sizeof(*k));
-	memcpy(k->a_addr, swap ? r->dst : r->src, 16);
-	memcpy(k->b_addr, swap ? r->src : r->dst, 16);
-	k->a_port = htons(swap ? r->dport : r->sport);
-	k->b_port = htons(swap ? r->sport : r->dport);
-	k->proto = r->proto;
-	k->family = r->af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET;
+	bpfx_ct_key_of(r->af, r->src, r->dst, r->sport, r->dport, r->proto, k);
 }
 
 struct expect {
