@@ -9,10 +9,10 @@
  *                 extension headers (RFC 8200, AH RFC 4302), TCP, UDP,
  *                 SCTP, ICMP, ICMPv6/ND (RFC 4861): non-IP, malformed,
  *                 impossible, neighbour discovery, or a 5-tuple;
- *   ref_decide()  prefilter, fragment map, identities (ipcache LPM,
- *                 endpoint interface and spoofing), then lib/refeval.c for
- *                 the rules and DESIGN's defaults (endpoints default-deny,
- *                 deny beats allow, audit passes).
+ *   ref_decide()  prefilter, spoofing on the endpoint interface, fragment
+ *                 map, conntrack (modelled), identities (ipcache LPM), then
+ *                 lib/refeval.c for the rules and DESIGN's defaults
+ *                 (endpoints default-deny, deny beats allow, audit passes).
  *
  * Frames: valid bases (v4/v6; TCP/UDP/SCTP/ICMP/ICMPv6 incl. errors and
  * ND; 0-2 VLAN tags; IPv4 options; IPv6 hop-by-hop/routing/dest-options/AH
@@ -23,11 +23,13 @@
  *
  * Checked per frame and hook: pass/drop, the drop reason and rule id (from
  * the deny event), the conntrack entry an allowed flow must leave (then
- * deleted, so every frame meets fresh conntrack; the fragment map is
- * modelled, since non-first fragments are decided through it).  Safety: no
- * frame the reference drops for policy may pass, and no truncation of a
- * denied base frame may pass.  The kernel's per-reason counters must sum
- * to the reference's.
+ * deleted, so frames meet fresh conntrack; the fragment map is modelled,
+ * since non-first fragments are decided through it).  Controlled state: for
+ * a third of the bases the flow's entry is kept while its replies, an ICMP
+ * error quoting it and their mutants run (reply_phase()).  Safety: no frame
+ * the reference drops for policy may pass, and no truncation of a denied
+ * base frame may pass.  The kernel's per-reason counters must sum to the
+ * reference's.
  *
  * PKTFUZZ_FRAMES=N (default 1000000 program runs, all hooks together; frames
  * the kernel's test run refuses don't count), PKTFUZZ_SEED=S (printed;
