@@ -189,6 +189,28 @@ static void b_dst16_ah_tcp(struct pkt *p)
 	pkt_tcp(p, 40000, 443, PKT_TCP_SYN, 0);
 	pkt_finish(p);
 }
+/* Three tags: more than the datapath walks (NETSEG_VLAN_MAX). */
+static void b_vlan3(struct pkt *p)
+{
+	pkt_init(p);
+	pkt_eth(p, ETH_P_8021AD);
+	pkt_vlan(p, 100, ETH_P_8021Q);
+	pkt_vlan(p, 200, ETH_P_8021Q);
+	pkt_vlan(p, 300, ETH_P_IP);
+	pkt_ipv4(p, &(struct pkt_ip4){ .src = IP_A, .dst = IP_B, .proto = IPPROTO_TCP });
+	pkt_tcp(p, 40000, 443, PKT_TCP_SYN, 0);
+	pkt_finish(p);
+}
+/* ICMPv6 neighbour solicitation carried in IPv4 (protocol 58): not ND. */
+static void b_ns_in_v4(struct pkt *p)
+{
+	pkt_init(p);
+	pkt_eth(p, ETH_P_IP);
+	pkt_ipv4(p, &(struct pkt_ip4){ .src = IP_A, .dst = IP_B, .proto = IPPROTO_ICMPV6 });
+	pkt_icmp(p, 135, 0, 0, 0);
+	pkt_payload(p, 16, 0);
+	pkt_finish(p);
+}
 static void b_arp_req(struct pkt *p)
 {
 	pkt_init(p);
@@ -259,12 +281,15 @@ static const struct row table[] = {
 	{ "IPv6 AH (24 bytes, len field 4) then TCP A->B:443", b_ah_tcp, PASS_NEW },
 	{ "IPv6 dest-options (16 bytes), AH (12 bytes), TCP A->B:443", b_dst16_ah_tcp,
 	  PASS_NEW },
+	{ "802.1ad+802.1Q+802.1Q: 3 tags can't be inspected", b_vlan3, DROP(MALFORMED) },
 	{ "ARP request under default deny", b_arp_req, PASS_NONIP },
 	{ "ARP reply under default deny", b_arp_reply, PASS_NONIP },
 	{ "ICMPv6 router solicitation (133) under default deny", b_rs, PASS_NONIP },
 	{ "ICMPv6 router advertisement (134) under default deny", b_ra, PASS_NONIP },
 	{ "ICMPv6 neighbour solicitation (135) under default deny", b_ns, PASS_NONIP },
 	{ "ICMPv6 neighbour advertisement (136) under default deny", b_na, PASS_NONIP },
+	{ "ICMPv6 type 135 inside IPv4 is not ND: default deny", b_ns_in_v4,
+	  DROP(NETSEG_REASON_DEFAULT_DENY) },
 	{ "ICMPv6 echo (128) is not ND: default deny", b_echo6,
 	  DROP(NETSEG_REASON_DEFAULT_DENY) },
 };

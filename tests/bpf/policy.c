@@ -256,7 +256,8 @@ static void check_ct_and_rule_stats(struct bpfx *x)
 /*
  * 9: spoofing.  A veth end is A's endpoint interface; A's address is
  * registered on it.  Anything else arriving there (B's address, an
- * unknown one, A's address registered on another interface) is spoofed.
+ * unknown one, A's address registered on another interface) is spoofed,
+ * also when it would match a conntrack entry.
  */
 static void check_spoofing(struct bpfx *x)
 {
@@ -275,6 +276,11 @@ static void check_spoofing(struct bpfx *x)
 	const struct bpfx_row rows[] = {
 		{ "endpoint iface: A's own source -> B:443 allowed",
 		  T4(IP_A, IP_B, 41001, 443), .ifindex = ifx, ALLOWED(100, ID_A, ID_B) },
+		/* The spoof check comes before conntrack: no injecting into flows. */
+		{ "endpoint iface: that flow's reply sent from A's iface as B -> SPOOFED",
+		  { .af = 4, .src = IP_B, .dst = IP_A, .proto = TCP, .sport = 443, .dport = 41001,
+		    .tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK }, .ifindex = ifx,
+		  DROP(NETSEG_REASON_SPOOFED), .rule = 0, .src = 0, .dst = 0, .keep_ct = true },
 		{ "endpoint iface: B's address as source -> SPOOFED",
 		  T4(IP_B, IP_C, 41002, 443), .ifindex = ifx,
 		  DROP(NETSEG_REASON_SPOOFED), .rule = 0, .src = 0, .dst = 0 },

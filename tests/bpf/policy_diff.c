@@ -22,30 +22,13 @@
 #include <bpf/bpf.h>
 
 #include "compile.h"
+#include "randpol.h"
 #include "tap.h"
 
 #define NSETS		200	/* random rule sets */
 #define NTUPLES		1000	/* random tuples per set */
 #define MAX_RULES	96	/* rules per set, at most */
 #define NIDS		8	/* identities 256..263 */
-
-/* ----------------------------------------------------- seeded random */
-
-static __u64 rng_state;
-
-static __u32 rnd(void)
-{
-	/* xorshift64*: the same sequence for a seed on every libc. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (__u32)((rng_state * 2685821657736338717ULL) >> 32);
-}
-
-static __u32 below(__u32 n)
-{
-	return rnd() % n;
-}
 
 /* ----------------------------------------------------------- resolver */
 
@@ -69,122 +52,11 @@ static const struct netseg_resolver res = {
 	.resolve = resolve, .names = id_name_ptrs, .nnames = NIDS,
 };
 
-/* ---------------------------------------------------------- rule sets */
-
-/*
- * Ports cluster on a few values and the edges of the port space and of
- * its halves, so that rules overlap often and tuples land on boundaries.
- */
-static const __u16 hot_ports[] = {
-	1, 2, 53, 79, 80, 81, 443, 1000, 1023, 1024, 1999, 2000, 8000, 8080,
-	32767, 32768, 32769, 65534, 65535,
-};
-
-static __u16 pick_port(void)
-{
-	if (below(4))
-		return hot_ports[below(sizeof(hot_ports) / sizeof(hot_ports[0]))];
-	return 1 + below(65535);
-}
-
-static void put_selector(char *buf, size_t len)
-{
-	__u32 r = below(16);
-
-	if (r < 4)
-		snprintf(buf, len, "*");
-	else if (r == 4)
-		snprintf(buf, len, "world");
-	else if (r == 5)
-		snprintf(buf, len, "host");
-	else
-		snprintf(buf, len, "%s", id_names[below(NIDS)]);
-}
-
-static void put_ports(char *buf, size_t len)
-{
-	static const char *const protos[] = { "tcp", "udp", "sctp" };
-	unsigned int i, n;
-	size_t o;
-	__u32 r = below(20);
-
-	if (r < 3) {
-		buf[0] = '\0';				/* any protocol */
-		return;
-	}
-	if (r < 6) {
-		r = below(3);
-		snprintf(buf, len, ":%s%s", r == 2 ? "icmpv6" : "icmp", r ? "" : "");
-		if (below(3))
-			snprintf(buf + strlen(buf), len - strlen(buf), "/%u",
-				 below(4) ? below(12) : below(256));
-		return;
-	}
-	o = snprintf(buf, len, ":%s", protos[r < 13 ? 0 : r < 18 ? 1 : 2]);
-	n = below(5);
-	for (i = 0; i < n; i++) {
-		__u16 lo = pick_port(), hi = lo;
-
-		if (below(2)) {
-			hi = pick_port();
-			if (hi < lo) {
-				__u16 t = lo;
-
-				lo = hi;
-				hi = t;
-			}
-		}
-		o += snprintf(buf + o, len - o, "%c%u", i ? ',' : '/', lo);
-		if (hi != lo)
-			o += snprintf(buf + o, len - o, "-%u", hi);
-	}
-}
-
-static void shuffle(__u32 *v, size_t n)
-{
-	size_t i, j;
-	__u32 t;
-
-	for (i = n - 1; i > 0; i--) {
-		j = below((__u32)i + 1);
-		t = v[i];
-		v[i] = v[j];
-		v[j] = t;
-	}
-}
-
-static size_t random_rules(struct netseg_rule *rules)
-{
-	char line[1024], src[32], dst[32], ports[900];
-	__u32 ids[MAX_RULES * 2];
-	size_t n = 1 + below(below(4) ? 24 : MAX_RULES), i;
-	struct netseg_err e;
-	bool deny;
-
-	/* Ids unique but unrelated to the order of the rules. */
-	for (i = 0; i < n * 2; i++)
-		ids[i] = (__u32)i + 1;
-	shuffle(ids, n * 2);
-	for (i = 0; i < n; i++) {
-		deny = below(5) < 2;
-		put_selector(src, sizeof(src));
-		put_selector(dst, sizeof(dst));
-		put_ports(ports, sizeof(ports));
-		snprintf(line, sizeof(line), "%s %s -> %s%s%s%s", deny ? "deny" : "allow", src,
-			 dst, ports, below(3) ? "" : " --log",
-			 !deny && !below(4) ? " --audit" : "");
-		if (netseg_rule_parse_line(line, &rules[i], &e))
-			bail("generated rule \"%s\" doesn't parse: %d: %s", line, e.col, e.msg);
-		rules[i].id = ids[i];
-	}
-	return n;
-}
-
 /* ------------------------------------------------------------- tuples */
 
 static __u32 pick_id(void)
 {
-	__u32 r = below(12);
+	__u32 r = rp_below(12);
 
 	if (r < NIDS)
 		return NETSEG_ID_USER_MIN + r;
@@ -198,12 +70,12 @@ static __u32 pick_id(void)
 /* A port near one a rule names, so tuples probe range edges. */
 static __u16 rule_port(const struct netseg_rule *rules, size_t n)
 {
-	const struct netseg_rule *r = &rules[below((__u32)n)];
-	int p, d = (int)below(3) - 1;
+	const struct netseg_rule *r = &rules[rp_below((__u32)n)];
+	int p, d = (int)rp_below(3) - 1;
 
 	if (!r->nports)
-		return pick_port();
-	p = below(2) ? r->ports[below(r->nports)].lo : r->ports[below(r->nports)].hi;
+		return rp_port();
+	p = rp_below(2) ? r->ports[rp_below(r->nports)].lo : r->ports[rp_below(r->nports)].hi;
 	p += d;
 	return p < 0 ? 0 : p > 65535 ? 65535 : (__u16)p;
 }
@@ -217,13 +89,13 @@ static void random_tuple(const struct netseg_rule *rules, size_t n, struct netse
 
 	t->src_id = pick_id();
 	t->dst_id = pick_id();
-	t->proto = protos[below(sizeof(protos))];
+	t->proto = protos[rp_below(sizeof(protos))];
 	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6)
-		t->port = (__u16)((below(4) ? below(13) : below(256)) << 8 | below(4));
-	else if (below(3))
+		t->port = (__u16)((rp_below(4) ? rp_below(13) : rp_below(256)) << 8 | rp_below(4));
+	else if (rp_below(3))
 		t->port = rule_port(rules, n);
 	else
-		t->port = (__u16)below(65536);
+		t->port = (__u16)rp_below(65536);
 }
 
 /* ------------------------------------------------------ kernel side */
@@ -329,7 +201,7 @@ static int run_set(int set, struct stats *st, bool *first_mismatch)
 	struct netseg_policy_val got = { 0 }, want = { 0 };
 	struct netseg_tuple t;
 	struct netseg_err e;
-	size_t n = random_rules(rules), i, bad = 0;
+	size_t n = rp_rules(rules, MAX_RULES, id_name_ptrs, NIDS), i, bad = 0;
 	int fd = -1, ret;
 
 	ret = netseg_compile(rules, n, &res, 0, &p, &e);
@@ -388,25 +260,16 @@ static void check_bpf(void)
 	close(fd);
 }
 
-static __u32 seed_from_env(void)
-{
-	const char *s = getenv("NETSEG_SEED");
-
-	if (s && *s)
-		return (__u32)strtoul(s, NULL, 0);
-	return (__u32)time(NULL) ^ (__u32)getpid() << 16;
-}
-
 int main(void)
 {
 	struct stats st = { 0 };
 	bool first_mismatch = true;
 	int set, ret, failed_sets = 0;
-	__u32 seed = seed_from_env();
+	__u32 seed = rp_seed_from_env("NETSEG_SEED");
 
 	check_bpf();
 	diag("seed %u (rerun with NETSEG_SEED=%u)", seed, seed);
-	rng_state = (__u64)seed * 0x9e3779b97f4a7c15ULL | 1;
+	rp_seed(seed);
 	for (set = 0; set < 8; set++) {
 		snprintf(id_names[set], sizeof(id_names[set]), "id%d", NETSEG_ID_USER_MIN + set);
 		id_name_ptrs[set] = id_names[set];

@@ -366,27 +366,32 @@ static int addr_cmp(const __u8 *a, const __u8 *b)
 	return 0;
 }
 
+bool bpfx_ct_key_of(int af, const __u8 src[16], const __u8 dst[16], __u16 sport,
+		    __u16 dport, __u8 proto, struct netseg_ct_key *k)
+{
+	int c = addr_cmp(src, dst);
+	bool swap = c > 0 || (c == 0 && sport > dport);
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->a_addr, swap ? dst : src, 16);
+	memcpy(k->b_addr, swap ? src : dst, 16);
+	k->a_port = htons(swap ? dport : sport);
+	k->b_port = htons(swap ? sport : dport);
+	k->proto = proto;
+	k->family = af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET;
+	return swap;
+}
+
 bool bpfx_ct_key(const struct pkt_flow *f, struct netseg_ct_key *k)
 {
 	__u8 s[16], d[16];
-	__u16 sp = f->sport, dp = f->dport;
-	bool swap;
-	int c;
+	__u16 dp = f->dport;
 
 	if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6)
-		dp = sp;	/* echo id on both sides */
+		dp = f->sport;	/* echo id on both sides */
 	pkt_addr(f->af, f->src, s);
 	pkt_addr(f->af, f->dst, d);
-	c = addr_cmp(s, d);
-	swap = c > 0 || (c == 0 && sp > dp);
-	memset(k, 0, sizeof(*k));
-	memcpy(k->a_addr, swap ? d : s, 16);
-	memcpy(k->b_addr, swap ? s : d, 16);
-	k->a_port = htons(swap ? dp : sp);
-	k->b_port = htons(swap ? sp : dp);
-	k->proto = f->proto;
-	k->family = f->af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET;
-	return swap;
+	return bpfx_ct_key_of(f->af, s, d, f->sport, dp, f->proto, k);
 }
 
 int bpfx_ct_get(struct bpfx *x, const struct pkt_flow *f, struct netseg_ct_entry *e)

@@ -85,6 +85,9 @@ void bpfx_events_clear(struct bpfx *x);
 
 /* Conntrack: the key the datapath builds for a packet of flow f. */
 bool bpfx_ct_key(const struct pkt_flow *f, struct netseg_ct_key *k);
+/* The same from raw fields: addresses 16 bytes (v4 in the first 4), ports host order. */
+bool bpfx_ct_key_of(int af, const __u8 src[16], const __u8 dst[16], __u16 sport,
+		    __u16 dport, __u8 proto, struct netseg_ct_key *k);
 /* Entry for flow f (either direction); *swapped as in ct_make_key. */
 int bpfx_ct_get(struct bpfx *x, const struct pkt_flow *f,
 		struct netseg_ct_entry *e);

@@ -263,6 +263,24 @@ static __always_inline bool icmp_related(const struct netseg_pkt *p,
 	return e && e->verdict != NETSEG_VERDICT_DENY;
 }
 
+/*
+ * An endpoint interface vouches only for its own IPs (DESIGN §2), for every
+ * packet: before conntrack, or a pod could inject packets into other pods'
+ * flows by sending as their peers; before the fragment map, so a spoofed
+ * packet changes no state.  new_flow() resolves the source again.
+ */
+static __always_inline bool spoofed(struct netseg_hook_ctx *h, __u8 hook,
+				    const struct netseg_pkt *p)
+{
+	__u32 id;
+
+	if (hook != NETSEG_HOOK_TC_INGRESS)
+		return false;
+	id = endpoint_id(h->ifindex);
+	return id != NETSEG_ID_ANY &&
+	       endpoint_src_id(id, h->ifindex, p) == NETSEG_SPOOFED;
+}
+
 static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 				    struct netseg_pkt *p)
 {
@@ -270,6 +288,8 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 	struct netseg_ct_entry *e;
 	bool swapped = false;
 
+	if (spoofed(h, hook, p))
+		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
 	if (frag_track(p, p) < 0)
 		return drop_reason(h, p, NETSEG_REASON_FRAG_UNKNOWN);
 	if (!p->tracked) {

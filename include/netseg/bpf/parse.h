@@ -88,7 +88,7 @@ struct netseg_vlan_hdr {
 #define TCPF_ACK 0x10
 #define TCPF_URG 0x20
 
-/* Returns the EtherType (network order) after up to two VLAN tags. */
+/* Returns the EtherType (network order) after up to two VLAN tags; more is malformed. */
 static __always_inline int parse_eth(struct netseg_cursor *c, __be16 *proto)
 {
 	struct ethhdr *eth = c->pos;
@@ -109,6 +109,13 @@ static __always_inline int parse_eth(struct netseg_cursor *c, __be16 *proto)
 		c->pos = vh + 1;
 		p = vh->proto;
 	}
+	/*
+	 * More tags than we walk: the frame can't be inspected, so it is
+	 * refused rather than passed as non-IP -- a host with stacked VLAN
+	 * devices would otherwise deliver its IP packet unseen.
+	 */
+	if (p == bpf_htons(ETH_P_8021Q) || p == bpf_htons(ETH_P_8021AD))
+		return NETSEG_PARSE_MALFORMED;
 	*proto = p;
 	return 0;
 }
@@ -364,10 +371,15 @@ static __always_inline int parse_l4(struct netseg_cursor *c,
 	}
 }
 
-/* ND, router discovery and MLD must pass or IPv6 stops working. */
+/*
+ * ND, router discovery and MLD must pass or IPv6 stops working.  Only in
+ * IPv6: protocol 58 inside IPv4 is no ND, and passing it would let any
+ * source reach a raw socket past every rule.
+ */
 static __always_inline bool icmpv6_is_nd(const struct netseg_pkt *p)
 {
-	if (p->proto != IPPROTO_ICMPV6 || p->frag == NETSEG_FRAG_LATER)
+	if (p->family != NETSEG_AF_INET6 || p->proto != IPPROTO_ICMPV6 ||
+	    p->frag == NETSEG_FRAG_LATER)
 		return false;
 	return (p->icmp_type >= 130 && p->icmp_type <= 137) ||
 	       p->icmp_type == 143;
