@@ -154,6 +154,11 @@ static int start(struct netsegd *d)
 	};
 	int err;
 
+	/* Before anything is created (the state dir): a daemon that can't
+	 * pin leaves nothing behind. */
+	err = netseg_dp_check_pin_dir(d->cfg.pin_dir);
+	if (err)
+		return err;
 	err = netsegd_state_load(d);
 	if (err)
 		return err;
@@ -186,7 +191,9 @@ static int start(struct netsegd *d)
 static int cleanup(struct netsegd *d)
 {
 	struct netseg_dp_opts o = { .pin_dir = d->cfg.pin_dir };
-	int err = netseg_dp_open(&d->dp, &o);
+	int err = netseg_dp_check_pin_dir(d->cfg.pin_dir);
+
+	err = err ?: netseg_dp_open(&d->dp, &o);
 
 	if (err)
 		return err;

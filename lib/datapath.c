@@ -39,10 +39,31 @@ static const char *const map_names[NETSEG_DPM_MAX] = {
 	[NETSEG_DPM_EVENTS] = NETSEG_MAP_EVENTS,
 };
 
-static int check_bpffs(const char *dir)
+static const char *fs_name(long type)
+{
+	static const struct { long magic; const char *name; } t[] = {
+		{ TMPFS_MAGIC, "tmpfs" }, { EXT4_SUPER_MAGIC, "ext4" },
+		{ XFS_SUPER_MAGIC, "xfs" }, { BTRFS_SUPER_MAGIC, "btrfs" },
+		{ OVERLAYFS_SUPER_MAGIC, "overlayfs" }, { SYSFS_MAGIC, "sysfs" },
+		{ PROC_SUPER_MAGIC, "proc" }, { CGROUP2_SUPER_MAGIC, "cgroup2" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].magic == type)
+			return t[i].name;
+	return "another filesystem";
+}
+
+/*
+ * netsegd doesn't mount a bpffs itself: one mounted inside a private mount
+ * namespace (systemd PrivateMounts=, a container) dies with that namespace,
+ * and with it the pins that keep the rules enforced while no daemon runs.
+ */
+int netseg_dp_check_pin_dir(const char *dir)
 {
 	char parent[PATH_MAX], *slash;
 	struct statfs st;
+	int err;
 
 	snprintf(parent, sizeof(parent), "%s", dir);
 	/* The pin dir may not exist yet: its parent must be on bpffs. */
@@ -53,12 +74,14 @@ static int check_bpffs(const char *dir)
 		*slash = '\0';
 	}
 	if (statfs(parent, &st)) {
-		pr_err("couldn't check %s: %s", parent, strerror(errno));
-		return -errno;
+		err = -errno;
+		pr_err("couldn't check bpffs directory %s: %s", parent, strerror(-err));
+		return err;
 	}
 	if (st.f_type != BPF_FS_MAGIC) {
-		pr_err("%s is not on a bpf filesystem: mount one with "
-		       "'mount -t bpf bpf %s'", dir, parent);
+		pr_err("no bpf filesystem is mounted at %s (%s is on %s): mount one with "
+		       "'mount -t bpf bpf %s', or point --bpffs (\"pin_dir\") at a "
+		       "directory on one", dir, parent, fs_name(st.f_type), parent);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -233,7 +256,7 @@ int netseg_dp_open(struct netseg_dp **dpp, const struct netseg_dp_opts *opts)
 			goto out;
 		}
 		snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", opts->pin_dir);
-		err = check_bpffs(dp->pin_dir);
+		err = netseg_dp_check_pin_dir(dp->pin_dir);
 		if (!err)
 			err = mkdir_p(dp->pin_dir);
 		if (err)
