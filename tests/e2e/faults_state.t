@@ -190,6 +190,42 @@ grep -q 'fe -> api:tcp/8443' <<<"$(rule_texts)" && grep -q '"dport":8443\|8443' 
 ok $? "rule listed and in the state file"
 [ "$(policy_dump "$P1" | wc -l)" -eq 4 ]; ok $? "policy map has the new entry (4)"
 
+# attach/detach save the uplink list too: a full disk must undo them.
+UP="up$RUN"
+# (no dummy driver in this kernel: a veth pair, both ends in the node)
+nsx "$NODE" ip link add "$UP" type veth peer name "${UP}p" && nsx "$NODE" ip link set "$UP" up &&
+	nsx "$NODE" ip link set "${UP}p" up || bail "can't make a veth in the node namespace"
+attached() {	# attached: 0 when XDP and both TC links are on $UP
+	nsx "$NODE" ip -d link show "$UP" | grep -q 'prog/xdp' &&
+		[ "$(ls "$P1/links" 2>/dev/null | grep -c "^tc-.*-$(nsx "$NODE" cat "/sys/class/net/$UP/ifindex")$")" -eq 2 ]
+}
+attach_ids() {	# the XDP program id and the pinned TC link ids on $UP
+	nsx "$NODE" ip -d link show "$UP" | grep -o 'prog/xdp id [0-9]*'
+	for l in "$P1"/links/tc-*; do bpftool -j link show pinned "$l" | jfield id; done
+}
+full() { dd if=/dev/zero of="$T/tiny/fill" bs=4k 2>/dev/null; dd if=/dev/zero of="$T/tiny/fill2" bs=512 2>/dev/null; }
+full
+sum_before=$(md5sum <"$S1/state.json")
+out=$(ctl attach "$UP" 2>&1); st=$?
+[ $st -eq 4 ] && grep -q "$S1/state.json: No space left on device (ENOSPC); nothing attached" <<<"$out"
+ok $? "attach on a full disk refused (exit $st: $out)"
+! attached && [ "$(md5sum <"$S1/state.json")" = "$sum_before" ]
+ok $? "... and nothing is attached to $UP, state file unchanged"
+rm -f "$T/tiny/fill" "$T/tiny/fill2"
+ctl attach "$UP" >/dev/null && attached && grep -q "$UP" "$S1/state.json"
+ok $? "space freed: attach works, saved"
+full
+sum_before=$(md5sum <"$S1/state.json")
+ids_before=$(attach_ids)
+out=$(ctl detach "$UP" 2>&1); st=$?
+[ $st -eq 4 ] && grep -q "$S1/state.json: No space left on device (ENOSPC); still attached" <<<"$out"
+ok $? "detach on a full disk refused (exit $st: $out)"
+attached && [ "$(md5sum <"$S1/state.json")" = "$sum_before" ] && [ "$(attach_ids)" = "$ids_before" ]
+ok $? "... and $UP still has the same XDP program and TC links (never detached), state file unchanged"
+rm -f "$T/tiny/fill" "$T/tiny/fill2"
+ctl detach "$UP" >/dev/null && ! attached && ! grep -q "$UP" "$S1/state.json"
+ok $? "space freed: detach works, saved"
+
 # ============================================================ 4. SIGHUP
 diag "fault 4: SIGHUP with a broken config"
 [ "$(config_field "$P1" deny_rate)" = 1000 ]; ok $? "deny_rate 1000 in force (ns_config)"
