@@ -74,7 +74,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-static int setup_config(struct netsegd_config *c, const struct args *a)
+static int setup_config(struct netsegd_config *c, struct netsegd_config *file,
+			const struct args *a)
 {
 	int err = 0;
 
@@ -83,6 +84,7 @@ static int setup_config(struct netsegd_config *c, const struct args *a)
 		err = netsegd_config_load(c, a->config);
 	if (err)
 		return err;
+	*file = *c;	/* SIGHUP compares the file against this */
 #define SET(field, v) if (v) snprintf(c->field, sizeof(c->field), "%s", v)
 	SET(state_dir, a->state_dir);
 	SET(run_dir, a->run_dir);
@@ -222,7 +224,7 @@ int main(int argc, char **argv)
 		return 2;
 	netseg_log_set_level(a.verbose > 1 ? NETSEG_LOG_DEBUG :
 			     a.verbose ? NETSEG_LOG_INFO : NETSEG_LOG_WARN);
-	if (setup_config(&d.cfg, &a))
+	if (setup_config(&d.cfg, &d.cfg_file, &a))
 		return 1;
 	d.ctlfd = d.epfd = d.sigfd = d.timerfd = -1;
 	d.next_rule_id = 1;
