@@ -254,6 +254,27 @@ log_has "SIGHUP: reloaded $CONF" && [ "$(config_field "$P1" deny_rate)" = 5000 ]
 	[ "$(config_field "$P1" deny_burst)" = 300 ]
 ok $? "a good config then reloads: rate 5000, burst 300 in ns_config"
 grep -q 'fe -> api:tcp/8443' <<<"$(rule_texts)"; ok $? "rules untouched by reloads"
+hup_ok() {	# hup_ok: SIGHUP, wait for one more "reloaded" line
+	local n0; n0=$(grep -c "SIGHUP: reloaded $CONF" "$LOG")
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 50); do
+		[ "$(grep -c "SIGHUP: reloaded $CONF" "$LOG")" -gt "$n0" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+printf '{ "max_rules": 16 }\n' >"$CONF"
+hup_ok && [ "$(config_field "$P1" deny_rate)" = 1000 ] && [ "$(config_field "$P1" deny_burst)" = 200 ]
+ok $? "deny_events removed from the file: back to the defaults 1000/200, as a fresh start would have it"
+printf '{ "max_rules": 32, "ct_max": 2048 }\n' >"$CONF"
+hup_ok && grep -q 'SIGHUP: "ct_max" changed; takes effect when netsegd restarts' "$LOG"
+ok $? "a setting that needs a restart is said so: $(grep -m1 '"ct_max" changed' "$LOG")"
+out=$(ctl -o json apply -f "$T/big.rules"); st=$?
+[ $st -eq 0 ] && [ "$(jfield entries <<<"$out")" = 20 ]
+ok $? "max_rules 32 applies at once: the 20-entry rule set refused before now fits (exit $st)"
+printf '{ "max_rules": 16 }\n' >"$CONF"
+hup_refused "max_rules below the entries in force" "$CONF: \"max_rules\" 16 is below the 20 policy entries in force"
+ctl allow 'fe->db:2000' >/dev/null; ok $? "max_rules 32 still in force: a 21st entry fits"
 stop_daemon TERM
 
 # ============================================================ 5. no bpffs
