@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Control requests: a table of commands, each one JSON object in and out. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -735,6 +736,13 @@ static cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req)
 	return o;
 }
 
+static cJSON *state_error(struct netsegd *d, int err, const char *what)
+{
+	return netsegd_reply_error("internal", "couldn't save the state to %s/state.json: "
+				   "%s (%s); %s", d->cfg.state_dir, strerror(-err),
+				   strerrorname_np(-err) ?: "?", what);
+}
+
 static int uplink_index(struct netsegd *d, const char *name)
 {
 	for (unsigned int i = 0; i < d->cfg.nuplinks; i++)
@@ -760,7 +768,16 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 		return netsegd_reply_error("internal", "couldn't attach to %s: %s", name, strerror(-err));
 	if (uplink_index(d, name) < 0 && d->cfg.nuplinks < NETSEGD_MAX_UPLINKS) {
 		strcpy(d->cfg.uplinks[d->cfg.nuplinks++], name);
-		netsegd_state_save(d);
+		err = netsegd_state_save(d);
+		if (err) {
+			/* Attached but not saved would be forgotten on restart:
+			 * undo, as the commit path does. */
+			d->cfg.nuplinks--;
+			netseg_dp_detach_xdp(d->dp, ifindex);
+			netseg_dp_detach_tc(d->dp, ifindex, true);
+			netseg_dp_detach_tc(d->dp, ifindex, false);
+			return state_error(d, err, "nothing attached");
+		}
 	}
 	o = reply_ok();
 	cJSON_AddStringToObject(o, "iface", name);
@@ -775,22 +792,31 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 {
 	const char *name = arg_str(req, "iface");
-	int ifindex = name ? if_nametoindex(name) : 0, i;
+	int ifindex = name ? if_nametoindex(name) : 0, i, err;
 
 	if (!name)
 		return netsegd_reply_error("usage", "detach needs an interface name");
 	i = uplink_index(d, name);
 	if (i < 0)
 		return netsegd_reply_error("rejected", "%s is not an attached uplink", name);
+	/* Saved first, detached after: a state file that can't be written
+	 * leaves the uplink enforced without a moment's gap. */
+	memmove(d->cfg.uplinks[i], d->cfg.uplinks[i + 1],
+		(d->cfg.nuplinks - i - 1) * sizeof(d->cfg.uplinks[0]));
+	d->cfg.nuplinks--;
+	err = netsegd_state_save(d);
+	if (err) {
+		memmove(d->cfg.uplinks[i + 1], d->cfg.uplinks[i],
+			(d->cfg.nuplinks - i) * sizeof(d->cfg.uplinks[0]));
+		strcpy(d->cfg.uplinks[i], name);
+		d->cfg.nuplinks++;
+		return state_error(d, err, "still attached");
+	}
 	if (ifindex) {
 		netseg_dp_detach_xdp(d->dp, ifindex);
 		netseg_dp_detach_tc(d->dp, ifindex, true);
 		netseg_dp_detach_tc(d->dp, ifindex, false);
 	}
-	memmove(d->cfg.uplinks[i], d->cfg.uplinks[i + 1],
-		(d->cfg.nuplinks - i - 1) * sizeof(d->cfg.uplinks[0]));
-	d->cfg.nuplinks--;
-	netsegd_state_save(d);
 	return reply_ok();
 }
 

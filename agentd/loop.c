@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,19 +218,55 @@ static int setup_fds(struct netsegd *d)
 	return err ?: netsegd_rtnl_open(d, &tag_rtnl);
 }
 
+/* Settings the running daemon can't take: said, not silently dropped. */
+static void note_restart_only(const struct netsegd_config *was,
+			      const struct netsegd_config *c)
+{
+	static const struct { const char *key; size_t off, len; } f[] = {
+#define F(key, field) { key, offsetof(struct netsegd_config, field), \
+			sizeof(((struct netsegd_config *)0)->field) }
+		F("pin_dir", pin_dir), F("run_dir", run_dir), F("state_dir", state_dir),
+		F("socket", socket), F("node_name", node_name), F("ct_max", ct_max),
+		F("netlink_rcvbuf", netlink_rcvbuf), F("uplinks", uplinks),
+		F("flow_logs", flow_logs),
+#undef F
+	};
+
+	if (was->nuplinks != c->nuplinks)
+		pr_warn("SIGHUP: \"uplinks\" changed; takes effect when netsegd restarts "
+			"(or use 'netsegctl attach|detach')");
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (memcmp((const char *)was + f[i].off, (const char *)c + f[i].off, f[i].len))
+			pr_warn("SIGHUP: \"%s\" changed; takes effect when netsegd restarts",
+				f[i].key);
+}
+
+/*
+ * The file is read from the defaults, as at start: a setting removed from
+ * it goes back to its default instead of keeping the last value.
+ */
 static void reload_config(struct netsegd *d)
 {
-	struct netsegd_config c = d->cfg;
+	struct netsegd_config c;
 
 	if (!d->cfg.path[0]) {
 		pr_info("SIGHUP: no config file to reload");
 		return;
 	}
+	netsegd_config_defaults(&c);
 	if (netsegd_config_load(&c, d->cfg.path)) {
 		pr_err("SIGHUP: config %s rejected; keeping the running config", d->cfg.path);
 		return;
 	}
-	/* Paths can't move under a running daemon; the rest applies now. */
+	/* A smaller map than the one in force would refuse every change. */
+	if (c.max_entries < d->entries) {
+		pr_err("%s: \"max_rules\" %u is below the %zu policy entries in force",
+		       d->cfg.path, c.max_entries, d->entries);
+		pr_err("SIGHUP: config %s rejected; keeping the running config", d->cfg.path);
+		return;
+	}
+	note_restart_only(&d->cfg_file, &c);
+	d->cfg.max_entries = c.max_entries;
 	d->cfg.deny_rate = c.deny_rate;
 	d->cfg.deny_burst = c.deny_burst;
 	d->cfg.log_allowed = c.log_allowed;

@@ -74,7 +74,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-static int setup_config(struct netsegd_config *c, const struct args *a)
+static int setup_config(struct netsegd_config *c, struct netsegd_config *file,
+			const struct args *a)
 {
 	int err = 0;
 
@@ -83,6 +84,7 @@ static int setup_config(struct netsegd_config *c, const struct args *a)
 		err = netsegd_config_load(c, a->config);
 	if (err)
 		return err;
+	*file = *c;	/* SIGHUP compares the file against this */
 #define SET(field, v) if (v) snprintf(c->field, sizeof(c->field), "%s", v)
 	SET(state_dir, a->state_dir);
 	SET(run_dir, a->run_dir);
@@ -154,6 +156,11 @@ static int start(struct netsegd *d)
 	};
 	int err;
 
+	/* Before anything is created (the state dir): a daemon that can't
+	 * pin leaves nothing behind. */
+	err = netseg_dp_check_pin_dir(d->cfg.pin_dir);
+	if (err)
+		return err;
 	err = netsegd_state_load(d);
 	if (err)
 		return err;
@@ -186,7 +193,9 @@ static int start(struct netsegd *d)
 static int cleanup(struct netsegd *d)
 {
 	struct netseg_dp_opts o = { .pin_dir = d->cfg.pin_dir };
-	int err = netseg_dp_open(&d->dp, &o);
+	int err = netseg_dp_check_pin_dir(d->cfg.pin_dir);
+
+	err = err ?: netseg_dp_open(&d->dp, &o);
 
 	if (err)
 		return err;
@@ -215,7 +224,7 @@ int main(int argc, char **argv)
 		return 2;
 	netseg_log_set_level(a.verbose > 1 ? NETSEG_LOG_DEBUG :
 			     a.verbose ? NETSEG_LOG_INFO : NETSEG_LOG_WARN);
-	if (setup_config(&d.cfg, &a))
+	if (setup_config(&d.cfg, &d.cfg_file, &a))
 		return 1;
 	d.ctlfd = d.epfd = d.sigfd = d.timerfd = -1;
 	d.next_rule_id = 1;

@@ -135,6 +135,7 @@ struct netsegd_prefix {
 
 struct netsegd {
 	struct netsegd_config cfg;
+	struct netsegd_config cfg_file;	/* as the file said at start (no flags) */
 	struct netseg_dp *dp;
 	struct netseg_idstore ids;
 	struct netseg_ruleset rules;

@@ -5,6 +5,7 @@
  * (which bumps the generation), then persist.  Nothing is applied when
  * compiling fails; when persisting fails the old state is put back.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,16 +178,23 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 	if (!r) {
 		d->revision++;
 		r = netsegd_state_save(d);
-		if (r)
+		if (r) {
 			d->revision--;
+			/* The datapath took it but the state file didn't: say
+			 * where and why, with the errno name (ENOSPC, EROFS). */
+			netseg_err_set(err, 0, "couldn't save the state to %s/state.json: "
+				       "%s (%s); the change was not applied",
+				       d->cfg.state_dir, strerror(-r),
+				       strerrorname_np(-r) ?: "?");
+		}
 	}
 	pr_info("commit of %zu rules (%zu entries): compiled %.1f ms, id maps %.1f ms, "
 		"swapped %.1f ms, saved %.1f ms", rules->n ? rules->n : d->rules.n, pol.n,
 		t_compile, t_maps - t_compile, t_swap - t_maps, ms_since(&t0) - t_swap);
 	if (r) {
-		netseg_err_set(err, 0, "%s: the change was not applied",
-			       r == -ENOSPC ? "no space left to save the state" :
-			       strerror(-r));
+		if (!err->msg[0])
+			netseg_err_set(err, 0, "%s: the change was not applied",
+				       strerror(-r));
 		d->rules = old_rules;
 		d->ids = old_ids;
 		netseg_policy_free(&pol);
@@ -257,8 +265,9 @@ int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
 			strcpy(d->prefilter[d->nprefilter++].cidr, canon);
 		}
 		d->revision--;
-		netseg_err_set(err, 0, "couldn't save the state: %s; nothing changed",
-			       strerror(-r));
+		netseg_err_set(err, 0, "couldn't save the state to %s/state.json: %s (%s); "
+			       "nothing changed", d->cfg.state_dir, strerror(-r),
+			       strerrorname_np(-r) ?: "?");
 	}
 	return r;
 }

@@ -60,6 +60,16 @@ static int link_path(struct netseg_dp *dp, char *buf, size_t len,
 	return 0;
 }
 
+static bool same_prog(int link_fd, int prog_fd)
+{
+	struct bpf_link_info li = {};
+	struct bpf_prog_info pi = {};
+	__u32 ll = sizeof(li), pl = sizeof(pi);
+
+	return !bpf_obj_get_info_by_fd(link_fd, &li, &ll) &&
+	       !bpf_obj_get_info_by_fd(prog_fd, &pi, &pl) && li.prog_id == pi.id;
+}
+
 /*
  * Point an existing pinned link at prog_fd.  Returns 1 when done, 0 when no
  * usable link is pinned there (a stale pin is removed), or -errno.
@@ -70,6 +80,12 @@ static int link_replace(const char *path, int prog_fd)
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
+	/* A daemon that re-opened the cached programs finds them running
+	 * already: nothing to update. */
+	if (same_prog(fd, prog_fd)) {
+		close(fd);
+		return 1;
+	}
 	err = bpf_link_update(fd, prog_fd, NULL);
 	close(fd);
 	if (!err)
@@ -475,6 +491,7 @@ int netseg_dp_cleanup(struct netseg_dp *dp)
 		return err;
 	snprintf(path, sizeof(path), "%s/links", dp->pin_dir);
 	rmdir(path);
+	netseg_dp_cache_remove(dp);
 	bpf_object__for_each_map(map, dp->tc->obj) {
 		if (!strncmp(bpf_map__name(map), "ns_", 3) && bpf_map__is_pinned(map))
 			bpf_map__unpin(map, NULL);

@@ -3,6 +3,7 @@
  * Datapath handle: skeleton loading, map sharing and pinning, policy swap,
  * identity map edits.  Attachments live in attach.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,10 +40,31 @@ static const char *const map_names[NETSEG_DPM_MAX] = {
 	[NETSEG_DPM_EVENTS] = NETSEG_MAP_EVENTS,
 };
 
-static int check_bpffs(const char *dir)
+static const char *fs_name(long type)
+{
+	static const struct { long magic; const char *name; } t[] = {
+		{ TMPFS_MAGIC, "tmpfs" }, { EXT4_SUPER_MAGIC, "ext4" },
+		{ XFS_SUPER_MAGIC, "xfs" }, { BTRFS_SUPER_MAGIC, "btrfs" },
+		{ OVERLAYFS_SUPER_MAGIC, "overlayfs" }, { SYSFS_MAGIC, "sysfs" },
+		{ PROC_SUPER_MAGIC, "proc" }, { CGROUP2_SUPER_MAGIC, "cgroup2" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].magic == type)
+			return t[i].name;
+	return "another filesystem";
+}
+
+/*
+ * netsegd doesn't mount a bpffs itself: one mounted inside a private mount
+ * namespace (systemd PrivateMounts=, a container) dies with that namespace,
+ * and with it the pins that keep the rules enforced while no daemon runs.
+ */
+int netseg_dp_check_pin_dir(const char *dir)
 {
 	char parent[PATH_MAX], *slash;
 	struct statfs st;
+	int err;
 
 	snprintf(parent, sizeof(parent), "%s", dir);
 	/* The pin dir may not exist yet: its parent must be on bpffs. */
@@ -53,12 +75,14 @@ static int check_bpffs(const char *dir)
 		*slash = '\0';
 	}
 	if (statfs(parent, &st)) {
-		pr_err("couldn't check %s: %s", parent, strerror(errno));
-		return -errno;
+		err = -errno;
+		pr_err("couldn't check bpffs directory %s: %s", parent, strerror(-err));
+		return err;
 	}
 	if (st.f_type != BPF_FS_MAGIC) {
-		pr_err("%s is not on a bpf filesystem: mount one with "
-		       "'mount -t bpf bpf %s'", dir, parent);
+		pr_err("no bpf filesystem is mounted at %s (%s is on %s): mount one with "
+		       "'mount -t bpf bpf %s', or point --bpffs (\"pin_dir\") at a "
+		       "directory on one", dir, parent, fs_name(st.f_type), parent);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -207,8 +231,223 @@ static void ct_size_from_pin(struct netseg_dp *dp, const struct netseg_dp_opts *
 	close(fd);
 }
 
+/* ------------------------------------------------------ program cache */
+
+/*
+ * Loading means verifying five programs: 1.5 s on an idle 2-core machine,
+ * 6-10 s on a busy one, paid again by every restart after a kill -9.  So
+ * the verified programs are pinned under PIN_DIR/progs-FINGERPRINT (FNV-1a
+ * of both BPF objects as built), and a daemon of the same build re-opens
+ * them instead, once it has checked that they are the programs it expects
+ * and use exactly the pinned maps it uses.  Another build has another
+ * fingerprint: it verifies its own and drops the old cache (running links
+ * hold their programs, not these pins).
+ */
+#define PROG_CACHE_PREFIX "progs-"
+
+static const struct {
+	int hook;
+	const char *pin;
+	const char *name;	/* as the kernel keeps it: 15 characters */
+} cached_progs[] = {
+	{ NETSEG_HOOK_XDP, "xdp", "netseg_xdp_pref" },
+	{ NETSEG_HOOK_TC_INGRESS, "tc-ingress", "netseg_tc_ingre" },
+	{ NETSEG_HOOK_TC_EGRESS, "tc-egress", "netseg_tc_egres" },
+	{ NETSEG_HOOK_CG_INGRESS, "cg-ingress", "netseg_cg_ingre" },
+	{ NETSEG_HOOK_CG_EGRESS, "cg-egress", "netseg_cg_egres" },
+};
+#define NCACHED (sizeof(cached_progs) / sizeof(cached_progs[0]))
+
+static __u64 fnv1a(__u64 h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void cache_dir(const struct netseg_dp *dp, char *buf, size_t len)
+{
+	size_t a, b;
+	const void *pa = policy_bpf__elf_bytes(&a), *pb = prefilter_bpf__elf_bytes(&b);
+	__u64 h = fnv1a(fnv1a(14695981039346656037ULL, pa, a), pb, b);
+
+	snprintf(buf, len, "%s/" PROG_CACHE_PREFIX "%016llx", dp->pin_dir,
+		 (unsigned long long)h);
+}
+
+/* The ids of the maps pinned under the pin dir, by map_names index. */
+static int pinned_map_ids(const struct netseg_dp *dp, __u32 ids[NETSEG_DPM_MAX])
+{
+	char path[PATH_MAX];
+
+	for (int i = 0; i < NETSEG_DPM_MAX; i++) {
+		struct bpf_map_info mi = {};
+		__u32 len = sizeof(mi);
+		int fd, err;
+
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, map_names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return -errno;
+		err = bpf_obj_get_info_by_fd(fd, &mi, &len) ? -errno : 0;
+		close(fd);
+		if (err)
+			return err;
+		ids[i] = mi.id;
+	}
+	return 0;
+}
+
+/* A cached program must use our pinned maps and no other ns_ map (a stale
+ * program from before a --cleanup would write into maps nobody reads). */
+static bool prog_matches(int fd, const char *name, const __u32 pinned[NETSEG_DPM_MAX])
+{
+	struct bpf_prog_info pi = {};
+	__u32 map_ids[64], len = sizeof(pi);
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)map_ids;
+	if (bpf_obj_get_info_by_fd(fd, &pi, &len) || strcmp(pi.name, name) ||
+	    pi.nr_map_ids > 64)
+		return false;
+	for (__u32 i = 0; i < pi.nr_map_ids; i++) {
+		struct bpf_map_info mi = {};
+		__u32 mlen = sizeof(mi);
+		bool ours = false;
+		int mfd;
+
+		for (int m = 0; m < NETSEG_DPM_MAX; m++)
+			ours |= pinned[m] == map_ids[i];
+		if (ours)
+			continue;
+		mfd = bpf_map_get_fd_by_id(map_ids[i]);
+		if (mfd < 0)
+			return false;
+		if (bpf_obj_get_info_by_fd(mfd, &mi, &mlen) || !strncmp(mi.name, "ns_", 3)) {
+			close(mfd);
+			return false;
+		}
+		close(mfd);	/* the object's own .rodata/.bss: fine */
+	}
+	return true;
+}
+
+static void cache_close(struct netseg_dp *dp)
+{
+	for (size_t i = 0; i < NCACHED; i++) {
+		int *fd = &dp->prog_fds[cached_progs[i].hook];
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+/* 0 when every program came from the cache, else -errno and none did. */
+static int cache_open(struct netseg_dp *dp)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	__u32 pinned[NETSEG_DPM_MAX];
+	int err = pinned_map_ids(dp, pinned);
+
+	if (err)
+		return err;	/* fresh pins: nothing cached can match */
+	cache_dir(dp, dir, sizeof(dir));
+	for (size_t i = 0; i < NCACHED; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, cached_progs[i].pin);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = -errno;
+			break;
+		}
+		dp->prog_fds[cached_progs[i].hook] = fd;
+		if (!prog_matches(fd, cached_progs[i].name, pinned)) {
+			pr_warn("cached program %s doesn't match the pinned maps; loading afresh",
+				path);
+			err = -ESTALE;
+			break;
+		}
+	}
+	if (err)
+		cache_close(dp);
+	else
+		pr_debug("re-opened the verified programs from %s", dir);
+	return err;
+}
+
+static void rm_cache_dir(const char *dir)
+{
+	char path[PATH_MAX + 32];
+
+	for (size_t i = 0; i < NCACHED; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, cached_progs[i].pin);
+		unlink(path);
+	}
+	if (rmdir(dir) && errno != ENOENT)
+		pr_warn("couldn't remove %s: %s", dir, strerror(errno));
+}
+
+/* Every progs-* dir but @keep (NULL: all of them). */
+static void cache_remove_except(const struct netseg_dp *dp, const char *keep)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d = opendir(dp->pin_dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, PROG_CACHE_PREFIX, strlen(PROG_CACHE_PREFIX)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);
+		if (!keep || strcmp(path, keep))
+			rm_cache_dir(path);
+	}
+	closedir(d);
+}
+
+void netseg_dp_cache_remove(struct netseg_dp *dp)
+{
+	if (dp->pin_dir[0])
+		cache_remove_except(dp, NULL);
+}
+
+/* Best effort: without a cache the next start verifies again, that's all. */
+static void cache_store(struct netseg_dp *dp)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+
+	cache_dir(dp, dir, sizeof(dir));
+	cache_remove_except(dp, NULL);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		goto fail;
+	for (size_t i = 0; i < NCACHED; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, cached_progs[i].pin);
+		if (bpf_obj_pin(netseg_dp_prog_fd(dp, cached_progs[i].hook), path))
+			goto fail;
+	}
+	return;
+fail:
+	pr_warn("couldn't cache the verified programs in %s: %s (the next start "
+		"verifies them again)", dir, strerror(errno));
+	rm_cache_dir(dir);
+}
+
+static void skip_prog_loads(struct bpf_object *obj)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj)
+		bpf_program__set_autoload(p, false);
+}
+
 static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 {
+	bool cached = dp->pin_dir[0] && !cache_open(dp);
 	int err;
 
 	dp->tc = policy_bpf__open();
@@ -217,6 +456,8 @@ static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 		pr_err("couldn't open the TC object: %s", strerror(-err));
 		return err;
 	}
+	if (cached)
+		skip_prog_loads(dp->tc->obj);
 	if (o->ct_max)
 		bpf_map__set_max_entries(dp->tc->maps.ns_ct, o->ct_max);
 	if (dp->pin_dir[0]) {
@@ -238,10 +479,16 @@ static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 	err = reuse_maps(dp->tc->obj, dp->xdp->obj);
 	if (err)
 		return err;
+	if (cached)
+		skip_prog_loads(dp->xdp->obj);
 	err = prefilter_bpf__load(dp->xdp);
-	if (err)
+	if (err) {
 		pr_err("couldn't load the XDP prefilter: %s", strerror(-err));
-	return err;
+		return err;
+	}
+	if (!cached && dp->pin_dir[0])
+		cache_store(dp);
+	return 0;
 }
 
 int netseg_dp_open(struct netseg_dp **dpp, const struct netseg_dp_opts *opts)
@@ -256,6 +503,8 @@ int netseg_dp_open(struct netseg_dp **dpp, const struct netseg_dp_opts *opts)
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return -ENOMEM;
+	for (i = 0; i < (int)(sizeof(dp->prog_fds) / sizeof(dp->prog_fds[0])); i++)
+		dp->prog_fds[i] = -1;
 	if (opts->pin_dir) {
 		if (strlen(opts->pin_dir) >= sizeof(dp->pin_dir) - 64) {
 			pr_err("bpffs directory name too long: %s", opts->pin_dir);
@@ -263,7 +512,7 @@ int netseg_dp_open(struct netseg_dp **dpp, const struct netseg_dp_opts *opts)
 			goto out;
 		}
 		snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", opts->pin_dir);
-		err = check_bpffs(dp->pin_dir);
+		err = netseg_dp_check_pin_dir(dp->pin_dir);
 		if (!err)
 			err = mkdir_p(dp->pin_dir);
 		if (err)
@@ -297,6 +546,7 @@ void netseg_dp_close(struct netseg_dp *dp)
 	if (!dp)
 		return;
 	netseg_dp_xdp_close(dp);
+	cache_close(dp);
 	prefilter_bpf__destroy(dp->xdp);
 	policy_bpf__destroy(dp->tc);
 	free(dp);
@@ -309,6 +559,8 @@ int netseg_dp_map_fd(const struct netseg_dp *dp, enum netseg_dp_map m)
 
 int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook)
 {
+	if (hook > 0 && hook <= NETSEG_HOOK_CG_EGRESS && dp->prog_fds[hook] >= 0)
+		return dp->prog_fds[hook];
 	switch (hook) {
 	case NETSEG_HOOK_XDP:
 		return bpf_program__fd(dp->xdp->progs.netseg_xdp_prefilter);

@@ -17,6 +17,9 @@ struct netseg_dp {
 	struct policy_bpf *tc;
 	struct prefilter_bpf *xdp;
 	int fds[NETSEG_DPM_MAX];
+	/* Programs re-opened from the pinned cache, by NETSEG_HOOK_*; -1 =
+	 * use the skeleton's own (loaded and verified by this process). */
+	int prog_fds[NETSEG_HOOK_CG_EGRESS + 1];
 	char pin_dir[256];	/* "" = not pinned; short enough for pin paths */
 	/* libxdp programs we attached in this process, by ifindex. */
 	struct {
@@ -28,5 +31,7 @@ struct netseg_dp {
 
 void netseg_dp_xdp_close(struct netseg_dp *dp);
 int netseg_dp_reuse_maps(struct netseg_dp *dp, struct bpf_object *to);
+/* Removes the pinned program caches under the pin dir. */
+void netseg_dp_cache_remove(struct netseg_dp *dp);
 
 #endif
