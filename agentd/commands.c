@@ -338,8 +338,12 @@ static cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req)
 	}
 	if (arg_bool(req, "log"))
 		r.flags |= NETSEG_RULEF_LOG;
+	/* Checked like a .rules comment: never cut, never stored with a
+	 * control character the state file would refuse on the next start. */
+	if (comment && netseg_comment_check(comment, &err))
+		return netsegd_reply_error("rejected", "%s", err.msg);
 	if (comment)
-		snprintf(r.comment, sizeof(r.comment), "%s", comment);
+		strcpy(r.comment, comment);
 	for (size_t i = 0; i < d->rules.n; i++) {
 		if (netseg_rule_same(&d->rules.rules[i], &r)) {
 			o = reply_ok();
