@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
@@ -23,19 +24,53 @@ void netseg_log_set_ident(const char *ident)
 	log_ident = ident;
 }
 
-static void vlog(enum netseg_log_level level, const char *fmt, va_list ap)
+/*
+ * One message, one line: names from the kernel (an interface may be called
+ * "a\x1b[2J") or from users are written with control characters as \xHH,
+ * so they can't forge a log line or drive the terminal reading it.
+ * libbpf's and libxdp's messages are written as they come.
+ */
+static void vlog_lines(enum netseg_log_level level, const char *fmt, va_list ap,
+		       bool keep_newlines)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
-	size_t n = strlen(fmt);
+	char msg[2048];
+	int n;
 
 	if (level > log_level)
 		return;
 	if (log_ident)
 		fprintf(stderr, "%s: ", log_ident);
 	fprintf(stderr, "%s: ", names[level]);
-	vfprintf(stderr, fmt, ap);
-	if (!n || fmt[n - 1] != '\n')
-		fputc('\n', stderr);
+	if (keep_newlines) {
+		/* Verifier logs: long, many lines, written as they are. */
+		n = strlen(fmt);
+		vfprintf(stderr, fmt, ap);
+		if (!n || fmt[n - 1] != '\n')
+			fputc('\n', stderr);
+		return;
+	}
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	for (int i = 0; i < n; i++) {
+		unsigned char c = msg[i];
+
+		if (c < 0x20 || c == 0x7f)
+			fprintf(stderr, "\\x%02x", c);
+		else
+			fputc(c, stderr);
+	}
+	fputc('\n', stderr);
+}
+
+static void vlog(enum netseg_log_level level, const char *fmt, va_list ap)
+{
+	vlog_lines(level, fmt, ap, false);
 }
 
 void netseg_log(enum netseg_log_level level, const char *fmt, ...)
@@ -50,13 +85,13 @@ void netseg_log(enum netseg_log_level level, const char *fmt, ...)
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* libbpf's warnings are mostly probing noise: keep them for -v. */
-	vlog(level == LIBBPF_WARN ? NETSEG_LOG_INFO : NETSEG_LOG_DEBUG, fmt, ap);
+	vlog_lines(level == LIBBPF_WARN ? NETSEG_LOG_INFO : NETSEG_LOG_DEBUG, fmt, ap, true);
 	return 0;
 }
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-	vlog(level == LIBXDP_WARN ? NETSEG_LOG_INFO : NETSEG_LOG_DEBUG, fmt, ap);
+	vlog_lines(level == LIBXDP_WARN ? NETSEG_LOG_INFO : NETSEG_LOG_DEBUG, fmt, ap, true);
 	return 0;
 }
 
