@@ -91,7 +91,7 @@ static int setup_config(struct netsegd_config *c, const struct args *a)
 #undef SET
 	if (!c->socket[0])
 		snprintf(c->socket, sizeof(c->socket), "%.200s/netsegd.sock", c->run_dir);
-	return 0;
+	return netsegd_config_check_paths(c, a->config ? a->config : "command line");
 }
 
 /* Put the saved state into the maps: recompile and swap, so maps and state

@@ -33,6 +33,7 @@ struct netsegd_config {
 	char run_dir[200];
 	char state_dir[200];
 	char socket[240];
+	char socket_group[64];	/* may use the control socket, besides root */
 	char node_name[64];
 	__u32 deny_rate;	/* deny events/s per CPU */
 	__u32 deny_burst;
@@ -135,6 +136,7 @@ struct netsegd {
 	bool gen_dirty;			/* identity resolution changed */
 	struct netsegd_epstats epstats;
 	int epfd, sigfd, timerfd, ctlfd;
+	unsigned int ctl_gid;		/* socket_group's gid, -1 = none */
 	struct ring_buffer *rb;
 	struct netsegd_flowlog *fl;	/* flow logs, NULL = none */
 	__u64 events_seen;
@@ -148,6 +150,8 @@ struct netsegd {
 /* config.c */
 void netsegd_config_defaults(struct netsegd_config *c);
 int netsegd_config_load(struct netsegd_config *c, const char *path);
+/* Every path setting: absolute, printable UTF-8, no "." or ".." component. */
+int netsegd_config_check_paths(const struct netsegd_config *c, const char *where);
 
 /* state.c: the state file, written atomically after the datapath took it */
 int netsegd_state_save(struct netsegd *d);
