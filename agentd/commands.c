@@ -246,9 +246,11 @@ static cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req)
 	cJSON *o;
 	int r;
 
-	if (!name || strlen(name) >= sizeof(def.name))
-		return netsegd_reply_error("usage", "identity add needs a name (at most %zu characters)",
-					   sizeof(def.name) - 1);
+	if (!name)
+		return netsegd_reply_error("usage", "identity add needs a name");
+	if (strlen(name) >= sizeof(def.name))
+		return netsegd_reply_error("rejected", "invalid identity name: %zu bytes, at most %zu",
+					   strlen(name), sizeof(def.name) - 1);
 	strcpy(def.name, name);
 	def.audit = arg_bool(req, "audit");
 	if (sel_array(req, "ifaces", def.ifaces[0], sizeof(def.ifaces[0]), &def.nifaces) ||
@@ -774,7 +776,12 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 	if (i < 0)
 		return netsegd_reply_error("rejected", "%s is not an attached uplink", name);
 	if (ifindex) {
-		netseg_dp_detach_xdp(d->dp, ifindex);
+		/* A detach that didn't happen must not look like one. */
+		int err = netseg_dp_detach_xdp(d->dp, ifindex);
+
+		if (err)
+			return netsegd_reply_error("internal", "couldn't detach the XDP prefilter from %s: %s",
+						   name, strerror(-err));
 		netseg_dp_detach_tc(d->dp, ifindex, true);
 		netseg_dp_detach_tc(d->dp, ifindex, false);
 	}
