@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "log.h"
+#include "text.h"
 
 static enum netseg_log_level log_level = NETSEG_LOG_WARN;
 static const char *log_ident;
@@ -26,7 +27,8 @@ void netseg_log_set_ident(const char *ident)
 
 /*
  * One message, one line: names from the kernel (an interface may be called
- * "a\x1b[2J") or from users are written with control characters as \xHH,
+ * "a\x1b[2J") or from users are written with control characters (C0,
+ * DEL, C1) and bytes that aren't UTF-8 as \xHH,
  * so they can't forge a log line or drive the terminal reading it.
  * libbpf's and libxdp's messages are written as they come.
  */
@@ -57,13 +59,20 @@ static void vlog_lines(enum netseg_log_level level, const char *fmt, va_list ap,
 		n = sizeof(msg) - 1;
 	if (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	for (int i = 0; i < n; i++) {
-		unsigned char c = msg[i];
+	for (int i = 0; i < n;) {
+		const unsigned char *u = (const unsigned char *)msg + i;
+		size_t k = netseg_utf8_seq(u, n - i);
+		bool ctl = !k || u[0] < 0x20 || u[0] == 0x7f || (u[0] == 0xc2 && u[1] < 0xa0);
 
-		if (c < 0x20 || c == 0x7f)
-			fprintf(stderr, "\\x%02x", c);
-		else
-			fputc(c, stderr);
+		if (!k)
+			k = 1;
+		for (size_t j = 0; j < k; j++) {
+			if (ctl)
+				fprintf(stderr, "\\x%02x", u[j]);
+			else
+				fputc(u[j], stderr);
+		}
+		i += k;
 	}
 	fputc('\n', stderr);
 }
