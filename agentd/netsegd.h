@@ -209,6 +209,26 @@ struct cJSON *netsegd_dispatch(struct netsegd *d, const struct cJSON *req);
 struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * privs.c: capabilities the event loop still needs after setup; every other
+ * one is dropped from the effective, permitted and bounding sets.  Each was
+ * removed in turn and the e2e suite run (README, "Security"):
+ *   CAP_BPF       every bpf() call (kernel.unprivileged_bpf_disabled): the
+ *                 new inner policy map each apply creates, map updates,
+ *                 pinning links of endpoints learned later
+ *   CAP_NET_ADMIN TCX/clsact and cgroup_skb links for endpoints learned
+ *                 later, XDP on `netsegctl attach|detach`
+ *   CAP_PERFMON   `netsegctl attach`: libxdp loads its XDP dispatcher, which
+ *                 the verifier refuses without it ("R1 pointer comparison
+ *                 prohibited"), and libxdp 1.3's single-program fallback
+ *                 then fails with EBADF
+ * Setup alone needs CAP_CHOWN (socket group), CAP_SETPCAP (this drop),
+ * CAP_SYS_ADMIN (a previous run's XDP program found by id) and, on kernels
+ * without memcg accounting of BPF memory, CAP_SYS_RESOURCE.
+ */
+#define NETSEGD_KEPT_CAPS CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON
+int netsegd_drop_privileges(void);
+
 /* loop.c */
 int netsegd_run(struct netsegd *d);
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr);
