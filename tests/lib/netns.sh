@@ -100,7 +100,8 @@ start_daemon() {
 		--bpffs "$T/bpf/netseg" "$@" >>"$T/netsegd.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	disown "$DAEMON_PID"	# no job notices; stop_daemon polls instead
-	for _ in $(seq 50); do
+	# Up to 30 s: the verifier alone took over 5 s at a load of 16 here.
+	for _ in $(seq 300); do
 		[ -S "$T/run/netsegd.sock" ] && ctl status >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
