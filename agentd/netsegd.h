@@ -212,12 +212,20 @@ struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
 /*
  * privs.c: capabilities the event loop still needs after setup; every other
  * one is dropped from the effective, permitted and bounding sets.  Each was
- * removed in turn and the e2e suite run (README, "Security"):
+ * removed in turn and `prove tests/e2e` run; what failed without it:
+ *   no CAP_BPF       every identity/rule change (daemon.t 2-5, endpoints.t,
+ *                    flowlog.t; matrix.t bails)
+ *   no CAP_NET_ADMIN endpoints.t 68-70 (late cgroup), matrix.t 1/21/22 and
+ *                    security.t 25-27/86-88 (cgroup, uplink attach/detach)
+ *   no CAP_PERFMON   matrix.t 1/21/22, security.t 26-27/86-88 (uplink)
+ * Why:
  *   CAP_BPF       every bpf() call (kernel.unprivileged_bpf_disabled): the
  *                 new inner policy map each apply creates, map updates,
  *                 pinning links of endpoints learned later
- *   CAP_NET_ADMIN TCX/clsact and cgroup_skb links for endpoints learned
- *                 later, XDP on `netsegctl attach|detach`
+ *   CAP_NET_ADMIN cgroup_skb links of cgroups that appear later, XDP and
+ *                 TC (netlink) on `netsegctl attach|detach` (TCX links of
+ *                 pods learned later were made without it on 6.18: their
+ *                 programs were loaded at setup)
  *   CAP_PERFMON   `netsegctl attach`: libxdp loads its XDP dispatcher, which
  *                 the verifier refuses without it ("R1 pointer comparison
  *                 prohibited"), and libxdp 1.3's single-program fallback
