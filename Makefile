@@ -24,7 +24,7 @@ SAN_FLAGS := $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-omit-fram
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	     -Iinclude -Ilib -I$(OUTPUT) $(SAN_FLAGS)
-LDLIBS    := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto
+LDLIBS    := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng
 LDFLAGS   += $(SAN_FLAGS)
 
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -I$(ARCH_INC)
@@ -56,7 +56,7 @@ all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 # quick when everything is present (dpkg check before apt-get).
 DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
-	libcjson-dev libssl-dev iproute2 iputils-ping socat nftables iptables \
+	libcjson-dev libssl-dev libcap-ng-dev iproute2 iputils-ping socat nftables iptables \
 	gnuplot-nox rsyslog perl procps util-linux bc
 deps:
 	@missing=$$(for p in $(DEPS); do \

@@ -260,9 +260,11 @@ static cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req)
 	cJSON *o;
 	int r;
 
-	if (!name || strlen(name) >= sizeof(def.name))
-		return netsegd_reply_error("usage", "identity add needs a name (at most %zu characters)",
-					   sizeof(def.name) - 1);
+	if (!name)
+		return netsegd_reply_error("usage", "identity add needs a name");
+	if (strlen(name) >= sizeof(def.name))
+		return netsegd_reply_error("rejected", "invalid identity name: %zu bytes, at most %zu",
+					   strlen(name), sizeof(def.name) - 1);
 	strcpy(def.name, name);
 	def.audit = arg_bool(req, "audit");
 	if (sel_array(req, "ifaces", def.ifaces[0], sizeof(def.ifaces[0]), &def.nifaces) ||
@@ -352,8 +354,12 @@ static cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req)
 	}
 	if (arg_bool(req, "log"))
 		r.flags |= NETSEG_RULEF_LOG;
+	/* Checked like a .rules comment: never cut, never stored with a
+	 * control character the state file would refuse on the next start. */
+	if (comment && netseg_comment_check(comment, &err))
+		return netsegd_reply_error("rejected", "%s", err.msg);
 	if (comment)
-		snprintf(r.comment, sizeof(r.comment), "%s", comment);
+		strcpy(r.comment, comment);
 	for (size_t i = 0; i < d->rules.n; i++) {
 		if (netseg_rule_same(&d->rules.rules[i], &r)) {
 			o = reply_ok();
@@ -813,7 +819,12 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 		return state_error(d, err, "still attached");
 	}
 	if (ifindex) {
-		netseg_dp_detach_xdp(d->dp, ifindex);
+		/* A detach that didn't happen must not look like one. */
+		int err = netseg_dp_detach_xdp(d->dp, ifindex);
+
+		if (err)
+			return netsegd_reply_error("internal", "couldn't detach the XDP prefilter from %s: %s",
+						   name, strerror(-err));
 		netseg_dp_detach_tc(d->dp, ifindex, true);
 		netseg_dp_detach_tc(d->dp, ifindex, false);
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Daemon configuration: defaults, then the JSON file, then flags. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "flowlog.h"
 #include "netsegd.h"
+#include "text.h"
 
 void netsegd_config_defaults(struct netsegd_config *c)
 {
@@ -18,6 +20,7 @@ void netsegd_config_defaults(struct netsegd_config *c)
 	strcpy(c->pin_dir, NETSEG_DEFAULT_PIN_DIR);
 	strcpy(c->run_dir, "/run/netseg");
 	strcpy(c->state_dir, "/var/lib/netseg");
+	strcpy(c->socket_group, "netseg");
 	c->deny_rate = NETSEG_DENY_RATE;
 	c->deny_burst = NETSEG_DENY_BURST;
 	c->max_entries = NETSEG_POLICY_MAX;
@@ -58,8 +61,37 @@ static int get_u32(const cJSON *o, const char *key, __u32 *out, __u32 min,
 	return 0;
 }
 
+/*
+ * Paths from the config file or the command line: absolute, no control
+ * characters or broken UTF-8, no "." or ".." component (text.h).  Checked
+ * after flags override the file, so both are covered.
+ */
+int netsegd_config_check_paths(const struct netsegd_config *c, const char *where)
+{
+	static const struct {
+		const char *key, *flag;
+		size_t off, size;
+	} paths[] = {
+#define P(k, f) { #k, f, offsetof(struct netsegd_config, k), sizeof(((struct netsegd_config *)0)->k) }
+		P(pin_dir, "--bpffs"), P(run_dir, "--run-dir"), P(state_dir, "--state-dir"),
+		P(socket, "--socket"),
+#undef P
+	};
+	char why[128];
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *p = (const char *)c + paths[i].off;
+
+		if (netseg_path_check(p, paths[i].size, why, sizeof(why))) {
+			pr_err("%s: \"%s\" (%s): %s", where, paths[i].key, paths[i].flag, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static const char *const known_keys[] = {
-	"pin_dir", "run_dir", "state_dir", "socket", "node_name", "deny_events",
+	"pin_dir", "run_dir", "state_dir", "socket", "socket_group", "node_name", "deny_events",
 	"log_allowed", "ct_max", "max_rules", "uplinks", "flow_logs", "netlink_rcvbuf", NULL,
 };
 
@@ -112,12 +144,18 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 	const cJSON *ev = cJSON_GetObjectItem(root, "deny_events");
 	const cJSON *la = cJSON_GetObjectItem(root, "log_allowed");
 	int err = check_keys(root, path);
+	char why[128];
 
 	err = err ?: get_str(root, "pin_dir", c->pin_dir, sizeof(c->pin_dir), path);
 	err = err ?: get_str(root, "run_dir", c->run_dir, sizeof(c->run_dir), path);
 	err = err ?: get_str(root, "state_dir", c->state_dir, sizeof(c->state_dir), path);
 	err = err ?: get_str(root, "socket", c->socket, sizeof(c->socket), path);
+	err = err ?: get_str(root, "socket_group", c->socket_group, sizeof(c->socket_group), path);
 	err = err ?: get_str(root, "node_name", c->node_name, sizeof(c->node_name), path);
+	if (!err && netseg_text_check(c->node_name, sizeof(c->node_name), why, sizeof(why))) {
+		pr_err("%s: \"node_name\": %s", path, why);
+		return -EINVAL;
+	}
 	err = err ?: get_u32(root, "ct_max", &c->ct_max, 1024, 1U << 26, path);
 	err = err ?: get_u32(root, "max_rules", &c->max_entries, 16, NETSEG_POLICY_MAX, path);
 	err = err ?: get_u32(root, "netlink_rcvbuf", &c->netlink_rcvbuf, 4096, 1U << 30, path);
@@ -141,6 +179,12 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 		pr_err("%s: \"uplinks\" must be a list of at most %d interface names",
 		       path, NETSEGD_MAX_UPLINKS);
 		return -EINVAL;
+	}
+	for (unsigned int i = 0; !err && i < c->nuplinks; i++) {
+		if (netseg_ifname_check(c->uplinks[i], 16, why, sizeof(why))) {
+			pr_err("%s: \"uplinks\" #%u: %s", path, i + 1, why);
+			return -EINVAL;
+		}
 	}
 	return err;
 }

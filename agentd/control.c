@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +22,13 @@
 #include "flowlog.h"
 #include "netsegd.h"
 
-#define NETSEG_GROUP "netseg"
+/* Supplementary groups of a peer looked at; more is refused (ERANGE). */
+#define NGROUPS_MAX_PEER 4096
 
 int netsegd_control_open(struct netsegd *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct group *gr = getgrnam(NETSEG_GROUP);
+	struct group *gr = getgrnam(d->cfg.socket_group);
 	int fd, err;
 
 	if (strlen(d->cfg.socket) >= sizeof(sa.sun_path))
@@ -48,6 +48,10 @@ int netsegd_control_open(struct netsegd *d)
 	if (chmod(d->cfg.socket, 0660) ||
 	    (gr && chown(d->cfg.socket, 0, gr->gr_gid)))
 		pr_warn("couldn't set owner/mode of %s: %s", d->cfg.socket, strerror(errno));
+	if (!gr)
+		pr_warn("group %s doesn't exist: only root can use %s", d->cfg.socket_group,
+			d->cfg.socket);
+	d->ctl_gid = gr ? gr->gr_gid : (gid_t)-1;
 	d->ctlfd = fd;
 	return netsegd_epoll_add(d, fd, EPOLLIN, NULL);
 }
@@ -71,18 +75,26 @@ void netsegd_control_close(struct netsegd *d)
 	}
 }
 
-static bool in_group(uid_t uid, gid_t gid)
+/*
+ * The peer's own groups, as the kernel saw them at connect() (the same
+ * credentials the socket file's mode was checked against), not /etc/group:
+ * a member who dropped the group, or a service given it with
+ * SupplementaryGroups= without a line in /etc/group, is judged by what it
+ * actually holds.
+ */
+static bool peer_in_group(int fd, gid_t primary, gid_t want)
 {
-	struct group *gr = getgrnam(NETSEG_GROUP);
-	struct passwd *pw;
+	gid_t groups[NGROUPS_MAX_PEER];
+	socklen_t len = sizeof(groups);
 
-	if (!gr)
+	if (want == (gid_t)-1)
 		return false;
-	if (gid == gr->gr_gid)
+	if (primary == want)
 		return true;
-	pw = getpwuid(uid);
-	for (char **m = gr->gr_mem; pw && m && *m; m++)
-		if (!strcmp(*m, pw->pw_name))
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+		return false;	/* ERANGE: more groups than we look at */
+	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == want)
 			return true;
 	return false;
 }
@@ -186,7 +198,7 @@ static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line)
 	if (c->denied)
 		reply = netsegd_reply_error("rejected",
 			"permission denied: netsegd accepts root and members of group '%s'",
-			NETSEG_GROUP);
+			d->cfg.socket_group);
 	else if (!req || !cJSON_IsObject(req))
 		reply = netsegd_reply_error("usage", "request is not a JSON object");
 	else
@@ -272,10 +284,10 @@ void netsegd_control_accept(struct netsegd *d)
 		c->fd = fd;
 		d->clients[slot] = c;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-		    (cred.uid != 0 && !in_group(cred.uid, cred.gid))) {
+		    (cred.uid != 0 && !peer_in_group(fd, cred.gid, d->ctl_gid))) {
 			/* Every request of this client gets the refusal. */
-			pr_warn("refused control client uid %u: not root or in group %s",
-				cred.uid, NETSEG_GROUP);
+			pr_warn("refused control client uid %u pid %d: not root or in group %s",
+				cred.uid, cred.pid, d->cfg.socket_group);
 			c->denied = true;
 		}
 		c->uid = cred.uid;

@@ -18,6 +18,7 @@
 #include "flowrec.h"
 #include "log.h"
 #include "netsegd.h"
+#include "text.h"
 
 #define FL_MAX_SINKS	8
 #define FL_HISTORY	4096		/* records kept for `flows` */
@@ -177,6 +178,7 @@ static int parse_sink(const cJSON *o, struct fl_sink *s, unsigned int idx)
 {
 	const char *type = jstr(o, "type", ""), *fmt = jstr(o, "format", "json");
 	const char *proto = jstr(o, "protocol", "udp");
+	char why[128];
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
@@ -192,8 +194,9 @@ static int parse_sink(const cJSON *o, struct fl_sink *s, unsigned int idx)
 		const char *path = jstr(o, "path", NULL);
 
 		s->kind = FL_FILE;
-		if (!path || path[0] != '/' || strlen(path) >= sizeof(s->path) - 8) {
-			pr_err("flow_logs %s: \"path\" must be an absolute file name", s->name);
+		if (!path || netseg_path_check(path, sizeof(s->path) - 8, why, sizeof(why))) {
+			pr_err("flow_logs %s: \"path\" must be an absolute file name: %s", s->name,
+			       path ? why : "missing");
 			return -EINVAL;
 		}
 		strcpy(s->path, path);

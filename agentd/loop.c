@@ -308,6 +308,9 @@ int netsegd_run(struct netsegd *d)
 		pr_err("couldn't set up the event loop: %s", strerror(-err));
 		return err;
 	}
+	err = netsegd_drop_privileges();
+	if (err)
+		return err;
 	while (!d->stop) {
 		n = epoll_wait(d->epfd, evs, 32, -1);
 		if (n < 0 && errno == EINTR)

@@ -93,7 +93,7 @@ static int setup_config(struct netsegd_config *c, struct netsegd_config *file,
 #undef SET
 	if (!c->socket[0])
 		snprintf(c->socket, sizeof(c->socket), "%.200s/netsegd.sock", c->run_dir);
-	return 0;
+	return netsegd_config_check_paths(c, a->config ? a->config : "command line");
 }
 
 /* Put the saved state into the maps: recompile and swap, so maps and state
@@ -179,7 +179,10 @@ static int start(struct netsegd *d)
 	err = restore(d);
 	if (err)
 		return err;
-	if (mkdir(d->cfg.run_dir, 0755) && errno != EEXIST) {
+	/* The socket's group must reach it: the one 0755 the umask denies. */
+	if (!mkdir(d->cfg.run_dir, 0755))
+		chmod(d->cfg.run_dir, 0755);
+	else if (errno != EEXIST) {
 		pr_err("couldn't create %s: %s", d->cfg.run_dir, strerror(errno));
 		return -errno;
 	}
@@ -219,6 +222,12 @@ int main(int argc, char **argv)
 	struct args a = {};
 	int err;
 
+	/*
+	 * Nothing we create is for others to write, and state (the policy)
+	 * and flow logs are for root and the group at most: state dir 0700,
+	 * state file 0600, flow logs 0640, bpffs pins 0600 and dirs 0700.
+	 */
+	umask(027);
 	netseg_log_set_ident("netsegd");
 	if (parse_args(argc, argv, &a))
 		return 2;

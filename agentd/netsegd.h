@@ -33,6 +33,7 @@ struct netsegd_config {
 	char run_dir[200];
 	char state_dir[200];
 	char socket[240];
+	char socket_group[64];	/* may use the control socket, besides root */
 	char node_name[64];
 	__u32 deny_rate;	/* deny events/s per CPU */
 	__u32 deny_burst;
@@ -153,6 +154,7 @@ struct netsegd {
 	bool gen_dirty;			/* identity resolution changed */
 	struct netsegd_epstats epstats;
 	int epfd, sigfd, timerfd, ctlfd;
+	unsigned int ctl_gid;		/* socket_group's gid, -1 = none */
 	struct ring_buffer *rb;
 	struct netsegd_flowlog *fl;	/* flow logs, NULL = none */
 	__u64 events_seen;
@@ -167,6 +169,8 @@ struct netsegd {
 /* config.c */
 void netsegd_config_defaults(struct netsegd_config *c);
 int netsegd_config_load(struct netsegd_config *c, const char *path);
+/* Every path setting: absolute, printable UTF-8, no "." or ".." component. */
+int netsegd_config_check_paths(const struct netsegd_config *c, const char *where);
 
 /* state.c: the state file, written atomically after the datapath took it */
 int netsegd_state_save(struct netsegd *d);
@@ -223,6 +227,34 @@ int netsegd_client_send(struct netsegd *d, struct netsegd_client *c,
 struct cJSON *netsegd_dispatch(struct netsegd *d, const struct cJSON *req);
 struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * privs.c: capabilities the event loop still needs after setup; every other
+ * one is dropped from the effective, permitted and bounding sets.  Each was
+ * removed in turn and `prove tests/e2e` run; what failed without it:
+ *   no CAP_BPF       every identity/rule change (daemon.t 2-5, endpoints.t,
+ *                    flowlog.t; matrix.t bails)
+ *   no CAP_NET_ADMIN endpoints.t 68-70 (late cgroup), matrix.t 1/21/22 and
+ *                    security.t 25-27/86-88 (cgroup, uplink attach/detach)
+ *   no CAP_PERFMON   matrix.t 1/21/22, security.t 26-27/86-88 (uplink)
+ * Why:
+ *   CAP_BPF       every bpf() call (kernel.unprivileged_bpf_disabled): the
+ *                 new inner policy map each apply creates, map updates,
+ *                 pinning links of endpoints learned later
+ *   CAP_NET_ADMIN cgroup_skb links of cgroups that appear later, XDP and
+ *                 TC (netlink) on `netsegctl attach|detach` (TCX links of
+ *                 pods learned later were made without it on 6.18: their
+ *                 programs were loaded at setup)
+ *   CAP_PERFMON   `netsegctl attach`: libxdp loads its XDP dispatcher, which
+ *                 the verifier refuses without it ("R1 pointer comparison
+ *                 prohibited"), and libxdp 1.3's single-program fallback
+ *                 then fails with EBADF
+ * Setup alone needs CAP_CHOWN (socket group), CAP_SETPCAP (this drop),
+ * CAP_SYS_ADMIN (a previous run's XDP program found by id) and, on kernels
+ * without memcg accounting of BPF memory, CAP_SYS_RESOURCE.
+ */
+#define NETSEGD_KEPT_CAPS CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON
+int netsegd_drop_privileges(void);
 
 /* loop.c */
 int netsegd_run(struct netsegd *d);

@@ -77,7 +77,13 @@ static bool print_flow(const cJSON *msg)
 
 	if (!cJSON_IsString(line))
 		return true;
-	if (printf("%s\n", line->valuestring) < 0 || fflush(stdout))
+	/* Records go to a pipe as they are; on a terminal, cleaned (a JSON
+	 * line may carry DEL or a C1 control from an interface name). */
+	if (isatty(STDOUT_FILENO))
+		fput_clean(line->valuestring, stdout);
+	else
+		fputs(line->valuestring, stdout);
+	if (putchar('\n') == EOF || fflush(stdout))
 		return false;
 	return true;
 }

@@ -10,15 +10,28 @@
 
 #include "netsegctl.h"
 #include "output.h"
+#include "text.h"
 
 enum out_format out_format = OUT_TEXT;
 
-/* Text from the daemon goes to a terminal: no control characters, so a
- * hostile name can't move the cursor or rewrite earlier lines. */
+/* Text from the daemon goes to a terminal: no control characters (C0,
+ * DEL, C1) and no broken UTF-8, so a hostile name can't move the cursor,
+ * rewrite earlier lines or start an escape sequence. */
 void fput_clean(const char *s, FILE *f)
 {
-	for (; *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, k;
+
+	while (i < len) {
+		k = netseg_utf8_seq(u + i, len - i);
+		if (!k || u[i] < 0x20 || u[i] == 0x7f || (u[i] == 0xc2 && u[i + 1] < 0xa0)) {
+			fputc('?', f);
+			i += k ? k : 1;
+			continue;
+		}
+		fwrite(u + i, 1, k, f);
+		i += k;
+	}
 }
 
 static void err_json(const char *msg, const char *const *details, size_t n)

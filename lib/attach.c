@@ -312,6 +312,7 @@ static void xdp_slot_free(struct netseg_dp *dp, int i)
 	prefilter_bpf__destroy(dp->xdp_att[i].skel);
 	dp->xdp_att[i].prog = NULL;
 	dp->xdp_att[i].skel = NULL;
+	dp->xdp_att[i].used = false;
 }
 
 static int xdp_slot(struct netseg_dp *dp, int ifindex)
@@ -319,12 +320,49 @@ static int xdp_slot(struct netseg_dp *dp, int ifindex)
 	int free_slot = -1;
 
 	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++) {
-		if (dp->xdp_att[i].prog && dp->xdp_att[i].ifindex == ifindex)
+		if (dp->xdp_att[i].used && dp->xdp_att[i].ifindex == ifindex)
 			return i;
-		if (!dp->xdp_att[i].prog && free_slot < 0)
+		if (!dp->xdp_att[i].used && free_slot < 0)
 			free_slot = i;
 	}
 	return free_slot;
+}
+
+static void xdp_slot_set(struct netseg_dp *dp, int i, int ifindex, int fd,
+			 struct xdp_program *prog, struct prefilter_bpf *skel)
+{
+	dp->xdp_att[i].used = true;
+	dp->xdp_att[i].ifindex = ifindex;
+	dp->xdp_att[i].fd = fd;
+	dp->xdp_att[i].prog = prog;
+	dp->xdp_att[i].skel = skel;
+}
+
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
+}
+
+/*
+ * XDP_FLAGS_DRV_MODE or _SKB_MODE when the program behind @fd is the one
+ * on @ifindex (no dispatcher in between), else 0.  Netlink and our own fd
+ * only: works without CAP_SYS_ADMIN.
+ */
+static __u32 xdp_direct_mode(int ifindex, int fd)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 id = prog_id(fd);
+
+	if (!id || bpf_xdp_query(ifindex, 0, &q))
+		return 0;
+	if (q.drv_prog_id == id)
+		return XDP_FLAGS_DRV_MODE;
+	if (q.skb_prog_id == id)
+		return XDP_FLAGS_SKB_MODE;
+	return 0;
 }
 
 /* libxdp loads the program itself (as a dispatcher extension), so each
@@ -362,12 +400,20 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 
 	if (slot < 0)
 		return -ENOSPC;
+	/* Attached by us, still there: nothing to do. */
+	if (dp->xdp_att[slot].used && xdp_direct_mode(ifindex, dp->xdp_att[slot].fd))
+		return 0;
 	n = xdp_find_ours(ifindex, old, 8, &legacy);
 	if (n && legacy) {
 		err = xdp_replace_legacy(dp, ifindex, old[0], legacy);
 		if (err)
 			pr_err("couldn't replace the XDP prefilter on %s: %s",
 			       ifname(ifindex, name), strerror(-err));
+		else {
+			xdp_slot_free(dp, slot);
+			xdp_slot_set(dp, slot, ifindex, netseg_dp_prog_fd(dp, NETSEG_HOOK_XDP),
+				     NULL, NULL);
+		}
 		return err;
 	}
 	prog = xdp_prog_new(dp, &skel);
@@ -388,17 +434,39 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 	for (int i = 0; i < n; i++)
 		xdp_detach_id(ifindex, old[i]);
 	xdp_slot_free(dp, slot);
-	dp->xdp_att[slot].ifindex = ifindex;
-	dp->xdp_att[slot].prog = prog;
-	dp->xdp_att[slot].skel = skel;	/* owns the object prog points into */
+	/* skel owns the object prog points into */
+	xdp_slot_set(dp, slot, ifindex, xdp_program__fd(prog), prog, skel);
 	return 0;
+}
+
+/* Ours from this process and directly on the interface: detach exactly it
+ * (XDP_FLAGS_REPLACE: only if it is still the one there).  1 when done. */
+static int xdp_detach_known(struct netseg_dp *dp, int ifindex)
+{
+	int slot = xdp_slot(dp, ifindex), err;
+	__u32 mode;
+
+	if (slot < 0 || !dp->xdp_att[slot].used)
+		return 0;
+	mode = xdp_direct_mode(ifindex, dp->xdp_att[slot].fd);
+	if (!mode)
+		return 0;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = dp->xdp_att[slot].fd);
+	err = bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE | mode, &o);
+	if (err)
+		return err;
+	xdp_slot_free(dp, slot);
+	return 1;
 }
 
 int netseg_dp_detach_xdp(struct netseg_dp *dp, int ifindex)
 {
 	__u32 ids[8];
-	int legacy, n = xdp_find_ours(ifindex, ids, 8, &legacy), err = 0;
+	int legacy, n, err = xdp_detach_known(dp, ifindex);
 
+	if (err)
+		return err < 0 ? err : 0;
+	n = xdp_find_ours(ifindex, ids, 8, &legacy);
 	for (int i = 0; i < n; i++) {
 		int e = xdp_detach_id(ifindex, ids[i]);
 
@@ -406,7 +474,7 @@ int netseg_dp_detach_xdp(struct netseg_dp *dp, int ifindex)
 			err = e;
 	}
 	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++) {
-		if (dp->xdp_att[i].prog && dp->xdp_att[i].ifindex == ifindex)
+		if (dp->xdp_att[i].used && dp->xdp_att[i].ifindex == ifindex)
 			xdp_slot_free(dp, i);
 	}
 	return err;

@@ -21,9 +21,17 @@ struct netseg_dp {
 	 * use the skeleton's own (loaded and verified by this process). */
 	int prog_fds[NETSEG_HOOK_CG_EGRESS + 1];
 	char pin_dir[256];	/* "" = not pinned; short enough for pin paths */
-	/* libxdp programs we attached in this process, by ifindex. */
+	/*
+	 * XDP programs this process put on an interface, by ifindex: a libxdp
+	 * program of its own (prog, skel), or our main prefilter replacing a
+	 * previous run's in place (prog NULL).  fd is the program's, not
+	 * owned: knowing it, a detach or a second attach needs no
+	 * BPF_PROG_GET_FD_BY_ID, so no CAP_SYS_ADMIN after setup.
+	 */
 	struct {
+		bool used;
 		int ifindex;
+		int fd;
 		struct xdp_program *prog;
 		struct prefilter_bpf *skel;
 	} xdp_att[NETSEG_XDP_MAX_IFACES];

@@ -891,6 +891,21 @@ static void sb_puts(struct sbuf *b, const char *s)
 }
 
 /*
+ * Bytes of the control character at @s: 1 for C0 and DEL, 2 for a C1
+ * (U+0080-U+009F, which some terminals obey as escapes), else 0.
+ */
+static size_t ctl_char(const char *s)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x20 || c == 0x7f)
+		return 1;
+	if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f)
+		return 2;
+	return 0;
+}
+
+/*
  * A header field: only '|' and '\' are escaped (CEF v25); a line break
  * would end the record, so control characters become spaces.  Cut at
  * @max bytes of value, on a UTF-8 character boundary.
@@ -903,18 +918,36 @@ static void cef_header(struct sbuf *b, const char *s, size_t max)
 	netseg_utf8_copy(v, max + 1 < sizeof(v) ? max + 1 : sizeof(v), s, strlen(s));
 	for (i = 0; v[i]; i++) {
 		unsigned char c = v[i];
+		size_t k = ctl_char(&v[i]);
 
+		if (k) {
+			sb_putc(b, ' ');
+			i += k - 1;
+			continue;
+		}
 		if (c == '|' || c == '\\')
 			sb_putc(b, '\\');
-		sb_putc(b, c < 0x20 || c == 0x7f ? ' ' : (char)c);
+		sb_putc(b, (char)c);
 	}
 	sb_putc(b, '|');
 }
 
-/* An extension value: '\' '=' escaped, CR and LF as the two characters \r \n. */
+/*
+ * An extension value: '\' '=' escaped, CR and LF as the two characters \r
+ * \n.  CEF has no escape for other control characters (an interface name
+ * may hold ESC): they become spaces, as in the header.
+ */
 static void cef_value(struct sbuf *b, const char *s)
 {
+	size_t k;
+
 	for (; *s; s++) {
+		k = *s == '\r' || *s == '\n' ? 0 : ctl_char(s);
+		if (k) {
+			sb_putc(b, ' ');
+			s += k - 1;
+			continue;
+		}
 		switch (*s) {
 		case '\\':
 			sb_puts(b, "\\\\");

@@ -13,42 +13,7 @@
 
 #include "datapath.h"
 #include "flowrec.h"
-
-/* Length of the valid UTF-8 sequence at @s (@n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t k, i;
-
-	if (c == 0)
-		return 0;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		k = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		k = 3;
-		if (c == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;	/* UTF-16 surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		k = 4;
-		if (c == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;	/* beyond U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (n < k || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < k; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return k;
-}
+#include "text.h"
 
 size_t netseg_utf8_copy(char *dst, size_t size, const char *src, size_t len)
 {
@@ -57,7 +22,7 @@ size_t netseg_utf8_copy(char *dst, size_t size, const char *src, size_t len)
 	size_t i = 0, o = 0;
 
 	while (i < len) {
-		size_t k = utf8_seq(s + i, len - i);
+		size_t k = netseg_utf8_seq(s + i, len - i);
 		const char *from = k ? src + i : repl;
 		size_t n = k ? k : 3;
 

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "identity.h"
+#include "text.h"
 
 void netseg_idstore_init(struct netseg_idstore *s)
 {
@@ -134,32 +135,36 @@ static bool valid_name(const char *n)
 
 static int validate(struct netseg_iddef *d, struct netseg_err *err)
 {
+	char why[128];
 	int fam, plen;
 	__u8 addr[16];
 
 	if (!valid_name(d->name))
-		return netseg_err_set(err, 0, "invalid identity name \"%.64s\": use letters, digits, '_', '.', '-' (not world/host/any), at most %d characters",
-				      d->name, NETSEG_NAME_MAX - 1);
+		return netseg_err_set(err, 0, "invalid identity name \"%s\": use letters, digits, '_', '.', '-' (not world/host/any), at most %d characters",
+				      netseg_printable(d->name, why, 65), NETSEG_NAME_MAX - 1);
+	/* Globs and paths are echoed in tables, logs and the state file:
+	 * text.h's rules, and the message never repeats a bad byte. */
 	for (unsigned int i = 0; i < d->nifaces; i++) {
-		const char *g = d->ifaces[i];
-
-		if (!g[0] || strlen(g) >= 16 + 8 || strchr(g, '/'))
-			return netseg_err_set(err, 0, "invalid interface glob \"%s\"", g);
+		if (netseg_ifname_check(d->ifaces[i], 16 + 8, why, sizeof(why)))
+			return netseg_err_set(err, 0, "identity %s: interface glob #%u: %s",
+					      d->name, i + 1, why);
 	}
-	for (unsigned int i = 0; i < d->ncgroups; i++)
-		if (d->cgroups[i][0] != '/')
-			return netseg_err_set(err, 0, "cgroup path \"%s\" must be absolute",
-					      d->cgroups[i]);
+	for (unsigned int i = 0; i < d->ncgroups; i++) {
+		if (netseg_path_check(d->cgroups[i], NETSEG_PATH_MAX, why, sizeof(why)))
+			return netseg_err_set(err, 0, "identity %s: cgroup path #%u: %s",
+					      d->name, i + 1, why);
+	}
 	for (unsigned int i = 0; i < d->ncidrs; i++) {
 		char canon[64];
 		int r = netseg_cidr_parse(d->cidrs[i], &fam, addr, &plen, canon,
 					  sizeof(canon));
 
 		if (r == -EDOM)
-			return netseg_err_set(err, 0, "host bits set in CIDR \"%s\"", d->cidrs[i]);
+			return netseg_err_set(err, 0, "host bits set in CIDR \"%s\"",
+					      netseg_printable(d->cidrs[i], why, sizeof(why)));
 		if (r)
 			return netseg_err_set(err, 0, "invalid CIDR \"%s\" (expected e.g. 198.18.0.0/15 or fd00::/8)",
-					      d->cidrs[i]);
+					      netseg_printable(d->cidrs[i], why, sizeof(why)));
 		strcpy(d->cidrs[i], canon);
 	}
 	return 0;

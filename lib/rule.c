@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "rule.h"
+#include "text.h"
 
 #define SEL_WHAT "identity name, '*', world, host or CIDR"
 
@@ -587,15 +588,28 @@ int netseg_ports_parse(const char *text, struct netseg_rule *r,
 /* --------------------------------------------------------- .rules line */
 
 /*
- * Comments end up in flow logs and syslog lines: control characters are
- * refused rather than escaped, so no sink can be tricked into a new line.
+ * Comments end up in flow logs, syslog lines and terminals: control
+ * characters and broken UTF-8 are refused rather than escaped, so no sink
+ * can be tricked into a new line and no terminal into an escape sequence.
+ * Every path a comment comes in by (.rules, JSON, the control socket)
+ * checks it here.
  */
+int netseg_comment_check(const char *s, struct netseg_err *err)
+{
+	char why[128];
+
+	if (netseg_text_check(s, NETSEG_COMMENT_MAX, why, sizeof(why)))
+		return netseg_err_set(err, 0, "comment: %s", why);
+	return 0;
+}
+
 static int check_comment(const char *s, int start, struct netseg_err *err)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return netseg_err_set(err, start, "comment contains a control character");
-	return 0;
+	int r = netseg_comment_check(s, err);
+
+	if (r && err)
+		err->col = start;
+	return r;
 }
 
 static int parse_quoted(struct cur *c, char *out, size_t len,

@@ -48,6 +48,12 @@ struct netseg_rule {
 	char comment[NETSEG_COMMENT_MAX];
 };
 
+/*
+ * A comment is free text: valid UTF-8, no control characters, shorter than
+ * NETSEG_COMMENT_MAX.  0 or -EINVAL with @err ("comment: ...", column 0).
+ */
+int netseg_comment_check(const char *s, struct netseg_err *err);
+
 /* An allow rule matching nothing yet: any protocol, no selectors. */
 void netseg_rule_init(struct netseg_rule *r);
 

@@ -250,7 +250,7 @@ static int json_bool(const cJSON *obj, const char *field, bool *out,
 static int json_flags(const cJSON *obj, struct netseg_rule *r,
 		      struct netseg_err *err)
 {
-	const char *comment, *s;
+	const char *comment;
 	bool audit, log;
 	int ret;
 
@@ -266,12 +266,9 @@ static int json_flags(const cJSON *obj, struct netseg_rule *r,
 	r->flags = (audit ? NETSEG_RULEF_AUDIT : 0) | (log ? NETSEG_RULEF_LOG : 0);
 	if (!comment)
 		return 0;
-	if (strlen(comment) >= sizeof(r->comment))
-		return netseg_err_set(err, 0, "\"comment\" is longer than %zu bytes",
-				      sizeof(r->comment) - 1);
-	for (s = comment; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return netseg_err_set(err, 0, "\"comment\" contains a control character");
+	ret = netseg_comment_check(comment, err);
+	if (ret)
+		return ret;
 	strcpy(r->comment, comment);
 	return 0;
 }

@@ -823,6 +823,23 @@ static void test_cef(void)
 	has(buf, "|pro\\|duct\\\\x y|", "product: \\| \\\\ and the newline blanked");
 	has(buf, "|1234567890123456789012345678901|flow-deny|", "version cut to 31 bytes");
 	ok(!strchr(buf, '\n'), "one line");
+
+	/* An interface name the kernel allows: ESC, BEL, a C1 CSI.  CEF has
+	 * no escape for them: spaces, in the header and in extension values. */
+	r = rec_denied();
+	snprintf(r.ifname, sizeof(r.ifname), "e\x1b[2J\a\xc2\x9b" "0m");
+	cef(&r, &opts);
+	ok(!strchr(buf, 0x1b) && !strchr(buf, '\a') && !strstr(buf, "\xc2\x9b"),
+	   "no ESC, BEL or C1 in a CEF line");
+	has(buf, "e [2J  0m", "control characters in an extension value became spaces");
+	r = rec_denied();
+	snprintf(r.ifname, sizeof(r.ifname), "e\x1b[2J\a\xc2\x9b" "0m");
+	for (int f = NETSEG_FMT_JSON; f <= NETSEG_FMT_ECS; f++) {
+		int n = netseg_flowfmt(f, &r, &opts, buf, sizeof(buf));
+
+		ok(n > 0 && !strchr(buf, 0x1b) && !strchr(buf, '\a') && strstr(buf, "\\u001b"),
+		   "%s: ESC and BEL written as \\u escapes", netseg_flowfmt_name(f));
+	}
 }
 
 /* ------------------------------------------------------ sizes and errors */
