@@ -134,10 +134,10 @@ serve() {
 		SYSTEM:'echo pong' >/dev/null 2>&1 </dev/null &
 	disown $!	# no "Killed" job notices at cleanup
 }
-wait_port() {	# wait_port POD PORT
+wait_port() {	# wait_port POD PORT: a TCP listener or a bound UDP socket
 	local ns; ns=$(pod_ns "$1")
-	for _ in $(seq 50); do
-		nsx "$ns" ss -ltn | grep -q ":$2 " && return 0
+	for _ in $(seq 200); do
+		nsx "$ns" ss -Hlntu | grep -q ":$2 " && return 0
 		sleep 0.05
 	done
 	return 1
@@ -150,8 +150,9 @@ reach() {
 	case $proto in
 	tcp) out=$(nsx "$ns" timeout 2 socat -T1 - "TCP:$2:$3,connect-timeout=1" </dev/null 2>/dev/null) ;;
 	tcp6) out=$(nsx "$ns" timeout 2 socat -T1 - "TCP6:[$2]:$3,connect-timeout=1" </dev/null 2>/dev/null) ;;
-	udp) out=$(echo ping | nsx "$ns" timeout 2 socat -T1 - "UDP:$2:$3" 2>/dev/null) ;;
-	udp6) out=$(echo ping | nsx "$ns" timeout 2 socat -T1 - "UDP6:[$2]:$3" 2>/dev/null) ;;
+	# UDP: the server forks a shell per datagram, slow on a loaded machine
+	udp) out=$(echo ping | nsx "$ns" timeout 3 socat -T2 - "UDP:$2:$3" 2>/dev/null) ;;
+	udp6) out=$(echo ping | nsx "$ns" timeout 3 socat -T2 - "UDP6:[$2]:$3" 2>/dev/null) ;;
 	esac
 	[ "$out" = pong ]
 }
