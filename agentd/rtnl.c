@@ -449,12 +449,19 @@ static void handle(struct netsegd *d, const struct nlmsghdr *nlh)
 	}
 }
 
-/* What one recv gave: messages one after the other, each checked before use. */
+/*
+ * What one recv gave: messages one after the other, each checked before use.
+ * mnl_nlmsg_ok() compares nlmsg_len with the bytes left as an int, so a
+ * length of 2^31 or more passes it: 0xffffffff then aligns to 0 (the loop
+ * never moves on), others jump far past the buffer.  The kernel never sends
+ * that, but another CAP_NET_ADMIN process can: check it as unsigned too.
+ */
 void netsegd_rtnl_input(struct netsegd *d, const void *buf, int len)
 {
 	const struct nlmsghdr *nlh = buf;
 
-	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+	for (; mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_len <= (__u32)len;
+	     nlh = mnl_nlmsg_next(nlh, &len))
 		handle(d, nlh);
 }
 
