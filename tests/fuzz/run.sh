@@ -32,7 +32,7 @@ for name; do
 	ctlproto) set -- "$@" -max_len=16384 ;;
 	esac
 	start=$(date +%s)
-	"$bin" "$@" "$w/corpus" > "$w/log" 2>&1
+	NETSEG_FUZZ_TMP=$w "$bin" "$@" "$w/corpus" > "$w/log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	found=$(ls "$w/artifacts")
