@@ -48,7 +48,7 @@ BENCH_BINS := $(BENCH_SRCS:.c=)
 
 .DELETE_ON_ERROR:
 .PHONY: all deps test test-unit test-bpf test-e2e clean install uninstall \
-	demo bench bench-quick format format-check
+	demo bench bench-quick format format-check fuzz fuzz-smoke
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -57,7 +57,7 @@ all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
 	libcjson-dev libssl-dev libcap-ng-dev iproute2 iputils-ping socat nftables iptables \
-	gnuplot-nox rsyslog perl procps util-linux bc
+	gnuplot-nox rsyslog perl procps util-linux bc libclang-rt-14-dev
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
@@ -112,6 +112,54 @@ $(OUTPUT)/%.bpf.o: bench/bpf/%.bpf.c | $(OUTPUT)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 bench/gen: $(OUTPUT)/gen.skel.h
 bench/gen bench/cost: bench/frame.h
+
+# --- fuzzing ---
+# libFuzzer harnesses (tests/fuzz/*.c) under ASan + UBSan, built with clang
+# into $(FUZZ_OUT) from the same lib/ and agentd/ sources, compiled again
+# with the fuzzing flags.  lib/datapath.c and lib/attach.c are left out: the
+# harnesses link tests/fuzz/lib/fakedp.c, a datapath of in-memory tables, so
+# no fuzzed input reaches a kernel map.  `make fuzz-smoke` runs each harness
+# FUZZ_TIME seconds (default 30) on a copy of its seed corpus and fails
+# naming the harness and the crash file; FUZZ_TIME=300 for the long runs.
+FUZZ_OUT     := $(OUTPUT)/fuzz
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 30
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+		-Wno-missing-field-initializers \
+		-Iinclude -Ilib -Iagentd -Itests/fuzz/lib $(FUZZ_SAN)
+FUZZ_LDLIBS  := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
+FUZZ_BINS    := $(addprefix $(FUZZ_OUT)/,$(FUZZ_NAMES))
+FUZZ_SRCS    := $(filter-out lib/datapath.c lib/attach.c,$(LIB_SRCS)) \
+		$(filter-out agentd/main.c,$(wildcard agentd/*.c)) \
+		$(wildcard tests/fuzz/lib/*.c)
+FUZZ_OBJS    := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(FUZZ_SRCS))
+FUZZ_LIB     := $(FUZZ_OUT)/libnetseg-fuzz.a
+FUZZ_HDRS    := $(HDRS) $(wildcard agentd/*.h tests/fuzz/lib/*.h)
+
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_OUT)/obj/%.o: %.c $(FUZZ_HDRS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUT)/%: tests/fuzz/%.c $(FUZZ_LIB) $(FUZZ_HDRS)
+	$(call msg,FUZZER,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(FUZZ_LDLIBS) -o $@
+
+# The netlink harness runs tests/fuzz/tools/rtnl-topology.sh in its own namespace.
+$(FUZZ_OUT)/netlink: FUZZ_CFLAGS += -DNETSEG_SRCDIR='"$(CURDIR)"'
+
+fuzz-smoke: fuzz
+	FUZZ_TIME=$(FUZZ_TIME) FUZZ_OUT=$(FUZZ_OUT) ./tests/fuzz/run.sh $(FUZZ_NAMES)
+# --- end fuzzing ---
 
 # The suite needs root (BPF, namespaces); tests fail loudly without it.
 test: all

@@ -189,12 +189,33 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 	return err;
 }
 
-int netsegd_config_load(struct netsegd_config *c, const char *path)
+int netsegd_config_parse(struct netsegd_config *c, const char *buf, const char *path)
 {
 	struct netsegd_config tmp = *c;
+	cJSON *root = cJSON_Parse(buf);
+	int err;
+
+	if (!root || !cJSON_IsObject(root)) {
+		const char *at = cJSON_GetErrorPtr();
+
+		pr_err("%s: not a JSON object (error near byte %ld)", path,
+		       at ? (long)(at - buf) : 0L);
+		cJSON_Delete(root);
+		return -EINVAL;
+	}
+	err = parse(&tmp, root, path);
+	cJSON_Delete(root);
+	if (err)
+		return err;	/* nothing half-applied: the old config stays */
+	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
+	*c = tmp;
+	return 0;
+}
+
+int netsegd_config_load(struct netsegd_config *c, const char *path)
+{
 	char *buf = NULL;
 	size_t len = 0;
-	cJSON *root;
 	FILE *f;
 	int err;
 
@@ -211,22 +232,7 @@ int netsegd_config_load(struct netsegd_config *c, const char *path)
 	if (!buf)
 		return -ENOMEM;
 	buf[len] = '\0';
-	root = cJSON_Parse(buf);
-	if (!root || !cJSON_IsObject(root)) {
-		const char *at = cJSON_GetErrorPtr();
-
-		pr_err("%s: not a JSON object (error near byte %ld)", path,
-		       at ? (long)(at - buf) : 0L);
-		cJSON_Delete(root);
-		free(buf);
-		return -EINVAL;
-	}
-	err = parse(&tmp, root, path);
-	cJSON_Delete(root);
+	err = netsegd_config_parse(c, buf, path);
 	free(buf);
-	if (err)
-		return err;	/* nothing half-applied: the old config stays */
-	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
-	*c = tmp;
-	return 0;
+	return err;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,20 @@ static double jnum(const cJSON *o, const char *k, double def)
 	return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
+/* A number member (or @def) if it lies in [min, max], else -EINVAL: the
+ * range is checked on the double, since converting one that doesn't fit
+ * the integer it is stored in is undefined. */
+static int jrange(const cJSON *o, const char *k, double def, double min, double max,
+		  double *out)
+{
+	double v = jnum(o, k, def);
+
+	if (!(v >= min && v <= max))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static int parse_sink(const cJSON *o, struct fl_sink *s, unsigned int idx)
 {
 	const char *type = jstr(o, "type", ""), *fmt = jstr(o, "format", "json");
@@ -192,6 +207,7 @@ static int parse_sink(const cJSON *o, struct fl_sink *s, unsigned int idx)
 		return -EINVAL;
 	if (!strcmp(type, "file")) {
 		const char *path = jstr(o, "path", NULL);
+		double max_bytes, keep;
 
 		s->kind = FL_FILE;
 		if (!path || netseg_path_check(path, sizeof(s->path) - 8, why, sizeof(why))) {
@@ -201,13 +217,14 @@ static int parse_sink(const cJSON *o, struct fl_sink *s, unsigned int idx)
 		}
 		strcpy(s->path, path);
 		snprintf(s->name, sizeof(s->name), "file %s", path);
-		s->max_bytes = jnum(o, "max_bytes", 100 << 20);
-		s->keep = jnum(o, "keep", 5);
 		s->chained = cJSON_IsTrue(cJSON_GetObjectItem(o, "chain"));
-		if (s->max_bytes < 4096 || s->keep > 1000) {
-			pr_err("flow_logs %s: max_bytes must be >= 4096 and keep <= 1000", s->name);
+		if (jrange(o, "max_bytes", 100 << 20, 4096, 1e18, &max_bytes) ||
+		    jrange(o, "keep", 5, 0, 1000, &keep)) {
+			pr_err("flow_logs %s: max_bytes must be >= 4096 and keep 0-1000", s->name);
 			return -EINVAL;
 		}
+		s->max_bytes = max_bytes;
+		s->keep = keep;
 		return 0;
 	}
 	if (!strcmp(type, "stdout")) {
@@ -216,20 +233,22 @@ static int parse_sink(const cJSON *o, struct fl_sink *s, unsigned int idx)
 	}
 	if (!strcmp(type, "syslog")) {
 		const char *host = jstr(o, "address", "127.0.0.1");
-		int port = jnum(o, "port", 514);
+		double port;
+		int bad = jrange(o, "port", 514, 1, 65535, &port);
 
 		s->kind = !strcmp(proto, "tcp") ? FL_TCP : FL_UDP;
 		if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
 			pr_err("flow_logs %s: protocol must be udp or tcp", s->name);
 			return -EINVAL;
 		}
-		snprintf(s->name, sizeof(s->name), "syslog %s %s:%d", proto, host, port);
+		snprintf(s->name, sizeof(s->name), "syslog %s %s:%g", proto, host,
+			 jnum(o, "port", 514));
 		s->facility = facility_num(jstr(o, "facility", "local0"));
-		if (s->facility < 0 || port < 1 || port > 65535) {
+		if (s->facility < 0 || bad) {
 			pr_err("flow_logs %s: bad facility or port", s->name);
 			return -EINVAL;
 		}
-		return resolve_addr(s, host, port, s->kind == FL_TCP);
+		return resolve_addr(s, host, (int)port, s->kind == FL_TCP);
 	}
 	pr_err("flow_logs sink #%u: type must be file, stdout or syslog", idx);
 	return -EINVAL;
@@ -850,8 +869,14 @@ static int parse_filter(const cJSON *req, struct fl_follower *f)
 	if (v && !f->verdicts)
 		return -EINVAL;
 	snprintf(f->identity, sizeof(f->identity), "%s", id ? id : "");
-	f->rule = cJSON_IsNumber(cJSON_GetObjectItem(req, "rule")) ?
-			  (long)jnum(req, "rule", -1) : -1;
+	f->rule = -1;
+	if (cJSON_IsNumber(cJSON_GetObjectItem(req, "rule"))) {
+		double rule;
+
+		if (jrange(req, "rule", -1, 0, UINT32_MAX, &rule))
+			return -EINVAL;	/* no rule has that id */
+		f->rule = (long)rule;
+	}
 	return 0;
 }
 

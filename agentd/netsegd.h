@@ -171,6 +171,9 @@ void netsegd_config_defaults(struct netsegd_config *c);
 int netsegd_config_load(struct netsegd_config *c, const char *path);
 /* Every path setting: absolute, printable UTF-8, no "." or ".." component. */
 int netsegd_config_check_paths(const struct netsegd_config *c, const char *where);
+/* The file's text (NUL-terminated) into @c; @c untouched on error.  @path
+ * names it in messages and becomes c->path. */
+int netsegd_config_parse(struct netsegd_config *c, const char *buf, const char *path);
 
 /* state.c: the state file, written atomically after the datapath took it */
 int netsegd_state_save(struct netsegd *d);
@@ -210,6 +213,9 @@ struct cJSON *netsegd_endpoints_json(struct netsegd *d);
 int netsegd_rtnl_open(struct netsegd *d, void *epoll_tag);
 void netsegd_rtnl_close(struct netsegd *d);
 void netsegd_rtnl_event(struct netsegd *d);
+/* The messages of one recv (@buf aligned to NLMSG_ALIGNTO): what
+ * netsegd_rtnl_event() does with each read, and what tests/fuzz feeds. */
+void netsegd_rtnl_input(struct netsegd *d, const void *buf, int len);
 void netsegd_rtnl_tick(struct netsegd *d);
 struct cJSON *netsegd_rtnl_json(const struct netsegd *d);
 

@@ -29,17 +29,32 @@ static int resolve_cb(const char *sel, __u32 *id, void *ctx)
 	return 0;
 }
 
+/*
+ * The names (for "did you mean" suggestions) are copies, kept in the same
+ * allocation as the array so one free() releases both: resolving a CIDR
+ * selector adds an identity to @ids, and the realloc that takes may move
+ * the store the names would otherwise point into.
+ */
 int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids,
 		     struct netseg_resolver *res, const char ***names)
 {
-	size_t n = 0;
+	size_t n = 0, bytes = 0;
+	char *p;
 
-	*names = calloc(ids->n + 1, sizeof(**names));
-	if (!*names)
-		return -ENOMEM;
 	for (size_t i = 0; i < ids->n; i++)
 		if (!ids->v[i].cidr_only)
-			(*names)[n++] = ids->v[i].name;
+			bytes += strlen(ids->v[i].name) + 1;
+	*names = calloc(1, (ids->n + 1) * sizeof(**names) + bytes);
+	if (!*names)
+		return -ENOMEM;
+	p = (char *)(*names + ids->n + 1);
+	for (size_t i = 0; i < ids->n; i++) {
+		if (ids->v[i].cidr_only)
+			continue;
+		strcpy(p, ids->v[i].name);
+		(*names)[n++] = p;
+		p += strlen(p) + 1;
+	}
 	res->resolve = resolve_cb;
 	res->ctx = ids;
 	res->names = *names;

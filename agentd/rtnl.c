@@ -449,6 +449,22 @@ static void handle(struct netsegd *d, const struct nlmsghdr *nlh)
 	}
 }
 
+/*
+ * What one recv gave: messages one after the other, each checked before use.
+ * mnl_nlmsg_ok() compares nlmsg_len with the bytes left as an int, so a
+ * length of 2^31 or more passes it: 0xffffffff then aligns to 0 (the loop
+ * never moves on), others jump far past the buffer.  The kernel never sends
+ * that, but another CAP_NET_ADMIN process can: check it as unsigned too.
+ */
+void netsegd_rtnl_input(struct netsegd *d, const void *buf, int len)
+{
+	const struct nlmsghdr *nlh = buf;
+
+	for (; mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_len <= (__u32)len;
+	     nlh = mnl_nlmsg_next(nlh, &len))
+		handle(d, nlh);
+}
+
 static void overrun(struct netsegd *d)
 {
 	d->epstats.nl_overruns++;
@@ -462,7 +478,6 @@ void netsegd_rtnl_event(struct netsegd *d)
 
 	for (int i = 0; i < RTNL_BATCH; i++) {
 		int n = mnl_socket_recvfrom(r->nl, r->buf, sizeof(r->buf));
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)r->buf;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -476,8 +491,7 @@ void netsegd_rtnl_event(struct netsegd *d)
 			pr_err("couldn't read the rtnetlink socket: %s", strerror(errno));
 			break;
 		}
-		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
-			handle(d, nlh);
+		netsegd_rtnl_input(d, r->buf, n);
 	}
 	if (r->resync && r->step == DUMP_IDLE)
 		dump_all(d);

@@ -342,9 +342,22 @@ static int jfinish(struct jb *j, cJSON *root, char *buf, size_t len)
 		return -ENOSPC;
 	}
 	ret = cJSON_PrintPreallocated(root, buf, (int)len, false);
+	if (!ret) {
+		/* cJSON wants a few bytes of slack past the end (its docs say
+		 * 5), so a line that fits exactly was refused: print it the
+		 * allocating way to tell "too small" from "too tight". */
+		char *s = cJSON_PrintUnformatted(root);
+
+		cJSON_Delete(root);
+		if (!s)
+			return -ENOMEM;
+		n = strlen(s);
+		if (n < len)
+			memcpy(buf, s, n + 1);
+		cJSON_free(s);
+		return n < len ? (int)n : -ENOSPC;
+	}
 	cJSON_Delete(root);
-	if (!ret)
-		return -ENOSPC;
 	n = strlen(buf);
 	return (int)n;
 }
