@@ -5,12 +5,7 @@
 # Bad input is refused with a clear message and changes nothing.
 . "$(dirname "$0")/../lib/netns.sh"
 need_root
-make_node
-make_pod frontend 1
-make_pod api 2
-serve api tcp 443
-serve api tcp 8080
-wait_port api 443 && wait_port api 8080 || bail "servers didn't start"
+frontend_api_pods
 API=198.18.2.2
 
 start_daemon; ok $? "netsegd starts in the node namespace"

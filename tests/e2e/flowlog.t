@@ -7,12 +7,7 @@
 . "$(dirname "$0")/../lib/netns.sh"
 need_root
 command -v rsyslogd >/dev/null || bail "rsyslogd missing: run 'make deps'"
-make_node
-make_pod frontend 1
-make_pod api 2
-serve api tcp 443
-serve api tcp 8080
-wait_port api 443 && wait_port api 8080 || bail "servers didn't start"
+frontend_api_pods
 
 # ---- rsyslog on the node's loopback, as in shared/SIEM.md
 mkdir -p "$T/rsyslog"

@@ -27,12 +27,7 @@ useradd -M -N -g nogroup -d /nonexistent -s /usr/sbin/nologin "$OUTSIDER" ||
 	bail "useradd $OUTSIDER failed"
 GID=$(getent group "$GRP" | cut -d: -f3)
 
-make_node
-make_pod frontend 1
-make_pod api 2
-serve api tcp 443
-serve api tcp 8080
-wait_port api 443 && wait_port api 8080 || bail "servers didn't start"
+frontend_api_pods
 API=198.18.2.2
 UPL="u${RUN:0:8}"
 nsx "$NODE" ip link add "$UPL" type veth peer name "${UPL}p" || bail "uplink veth"

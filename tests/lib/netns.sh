@@ -122,6 +122,17 @@ stop_daemon() {	# stop_daemon [SIGNAL]
 }
 ctl() { nsx "$NODE" "$NETSEGCTL" -s "$T/run/netsegd.sock" "$@"; }
 
+# The common fixture: a node, pods frontend (198.18.1.2) and api (198.18.2.2),
+# echo servers on api's tcp/443 and tcp/8080.
+frontend_api_pods() {
+	make_node
+	make_pod frontend 1
+	make_pod api 2
+	serve api tcp 443
+	serve api tcp 8080
+	wait_port api 443 && wait_port api 8080 || bail "servers didn't start"
+}
+
 # serve POD PROTO PORT: a bounded echo server in the pod (killed at cleanup).
 serve() {
 	local ns; ns=$(pod_ns "$1")
