@@ -18,9 +18,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-SANITIZE  ?=
-comma     := ,
-SAN_FLAGS := $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer)
+# SAN_FLAGS: set in the sanitizers block below (`make sanitize`, SANITIZE=1).
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	     -Iinclude -Ilib -I$(OUTPUT) $(SAN_FLAGS)
@@ -48,7 +46,7 @@ BENCH_BINS := $(BENCH_SRCS:.c=)
 
 .DELETE_ON_ERROR:
 .PHONY: all deps test test-unit test-bpf test-e2e clean install uninstall \
-	demo bench bench-quick format format-check
+	demo bench bench-quick format format-check sanitize FORCE
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -152,3 +150,36 @@ format-check:
 
 clean:
 	rm -rf $(OUTPUT) $(BINS) $(TEST_BINS) $(BENCH_BINS)
+
+# --- sanitizers and static analysis ---
+# `make sanitize test` (or SANITIZE=1): userspace with ASan+UBSan; every
+# UBSan finding is fatal (-fno-sanitize-recover), so a report fails the
+# test that hit it.  BPF objects are not affected.  The binaries keep
+# their in-tree paths (tests run them there): a stamp holding the flags
+# makes every object and binary rebuild when the flags change, both ways.
+ifneq ($(filter sanitize,$(MAKECMDGOALS)),)
+SANITIZE := 1
+endif
+comma     := ,
+SAN_FLAGS := $(if $(SANITIZE),-fsanitize=address$(comma)undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer)
+# gcc links ASan and UBSan as two shared runtimes, and the UBSan one then
+# ignores log_path (its reports go to stderr, where tests don't look);
+# linked statically they share one report file setup.
+ifneq ($(SANITIZE),)
+ifeq ($(shell $(CC) --version 2>/dev/null | grep -c clang),0)
+SAN_FLAGS += -static-libasan -static-libubsan
+endif
+endif
+FLAGS_STAMP := $(OUTPUT)/build-flags
+FLAGS_NOW  = $(CC) $(CFLAGS) | $(LDFLAGS) $(LDLIBS)
+
+sanitize: all
+
+# Rewritten only when the flags differ, so its mtime moves only then.
+$(FLAGS_STAMP): FORCE | $(OUTPUT)
+	$(Q)echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+$(LIB_OBJS) $(BINS) $(TEST_BINS) $(BENCH_BINS): $(FLAGS_STAMP)
+FORCE:
+
+# --- end sanitizers and static analysis ---
