@@ -44,7 +44,7 @@ static __u32 rnd(void)
 
 static __u32 below(__u32 n)
 {
-	return rnd() % n;
+	return n ? rnd() % n : 0;
 }
 
 /* ----------------------------------------------------------- resolver */
@@ -114,7 +114,7 @@ static void put_ports(char *buf, size_t len)
 	}
 	if (r < 6) {
 		r = below(3);
-		snprintf(buf, len, ":%s%s", r == 2 ? "icmpv6" : "icmp", r ? "" : "");
+		snprintf(buf, len, ":%s", r == 2 ? "icmpv6" : "icmp");
 		if (below(3))
 			snprintf(buf + strlen(buf), len - strlen(buf), "/%u",
 				 below(4) ? below(12) : below(256));
@@ -156,7 +156,7 @@ static void shuffle(__u32 *v, size_t n)
 static size_t random_rules(struct netseg_rule *rules)
 {
 	char line[1024], src[32], dst[32], ports[900];
-	__u32 ids[MAX_RULES * 2];
+	__u32 ids[MAX_RULES * 2] = { 0 };	/* all set below; the analyzer loses count */
 	size_t n = 1 + below(below(4) ? 24 : MAX_RULES), i;
 	struct netseg_err e;
 	bool deny;
