@@ -129,17 +129,19 @@ make_pod() {
 pod_ns() { local v="POD_NS_$1"; echo "${!v}"; }
 pod_if() { local v="POD_IF_$1"; echo "${!v}"; }
 
+DAEMON_WRAP=()	# a command netsegd runs under, e.g. (valgrind --log-file=F)
+DAEMON_WAIT=5	# seconds start_daemon waits for its socket, stop_daemon for its exit
 start_daemon() {
 	# nsenter switches only the network namespace (ip netns exec would also
 	# remount /sys and hide cgroup2, which cgroup endpoints need) and execs
 	# the daemon: $! is netsegd itself.  Its output must not hold the TAP
 	# pipe open.
 	ASAN_OPTIONS=$(san_opts netsegd) UBSAN_OPTIONS=$(san_opts netsegd) \
-	nsenter --net="/run/netns/$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
+	nsenter --net="/run/netns/$NODE" "${DAEMON_WRAP[@]}" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
 		--bpffs "$T/bpf/netseg" "$@" >>"$T/netsegd.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	disown "$DAEMON_PID"	# no job notices; stop_daemon polls instead
-	for _ in $(seq 50); do
+	for _ in $(seq $((DAEMON_WAIT * 10))); do
 		[ -S "$T/run/netsegd.sock" ] && ctl status >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -149,7 +151,7 @@ start_daemon() {
 stop_daemon() {	# stop_daemon [SIGNAL]
 	[ -n "$DAEMON_PID" ] || return 0
 	kill -"${1:-TERM}" "$DAEMON_PID" 2>/dev/null
-	for _ in $(seq 100); do
+	for _ in $(seq $((DAEMON_WAIT * 20))); do
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.05
 	done
