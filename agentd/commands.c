@@ -465,23 +465,27 @@ static cJSON *parse_error_reply(struct netseg_errlist *errs, const char *name)
 }
 
 /* Parse a request's rule file; rules equal to current ones keep their id. */
-static cJSON *parse_request_rules(struct netsegd *d, const cJSON *req,
-				  struct netseg_ruleset *rs, const char **name)
+/* 0 and the parsed rules in *rs, or -1 and the error reply in *err (NULL
+ * when even that couldn't be allocated: a NULL reply must not read as
+ * success, or apply would go on with an unset rule set). */
+static int parse_request_rules(struct netsegd *d, const cJSON *req,
+			       struct netseg_ruleset *rs, const char **name, cJSON **err)
 {
 	const char *text = arg_str(req, "text");
 	struct netseg_errlist errs = {};
-	cJSON *o;
 
 	*name = arg_str(req, "name") ?: "request";
-	if (!text)
-		return netsegd_reply_error("usage", "apply needs the rule file text");
 	memset(rs, 0, sizeof(*rs));
+	if (!text) {
+		*err = netsegd_reply_error("usage", "apply needs the rule file text");
+		return -1;
+	}
 	if (netseg_ruleset_parse_buf(*name, text, strlen(text), rs, &errs)) {
-		o = errs.n ? parse_error_reply(&errs, *name) :
-			     netsegd_reply_error("internal", "out of memory");
+		*err = errs.n ? parse_error_reply(&errs, *name) :
+				netsegd_reply_error("internal", "out of memory");
 		netseg_errlist_free(&errs);
 		netseg_ruleset_free(rs);
-		return o;
+		return -1;
 	}
 	for (size_t i = 0; i < rs->n; i++) {
 		rs->rules[i].id = 0;
@@ -489,7 +493,7 @@ static cJSON *parse_request_rules(struct netsegd *d, const cJSON *req,
 			if (netseg_rule_same(&rs->rules[i], &d->rules.rules[j]))
 				rs->rules[i].id = d->rules.rules[j].id;
 	}
-	return NULL;
+	return 0;
 }
 
 static bool has_same(const struct netseg_ruleset *rs, const struct netseg_rule *r)
@@ -528,8 +532,7 @@ static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
 		return netsegd_reply_error("rejected",
 			"revision is %llu, not %.0f: someone else changed the rules; re-read and retry",
 			(unsigned long long)d->revision, exp->valuedouble);
-	o = parse_request_rules(d, req, &rs, &name);
-	if (o)
+	if (parse_request_rules(d, req, &rs, &name, &o))
 		return o;
 	added = count_missing(&rs, &d->rules);
 	removed = count_missing(&d->rules, &rs);
@@ -568,8 +571,7 @@ static cJSON *cmd_diff(struct netsegd *d, const cJSON *req)
 	cJSON *o, *add, *rem;
 	const char *name;
 
-	o = parse_request_rules(d, req, &rs, &name);
-	if (o)
+	if (parse_request_rules(d, req, &rs, &name, &o))
 		return o;
 	o = reply_ok();
 	add = cJSON_AddArrayToObject(o, "added");

@@ -27,7 +27,8 @@
 
 int netsegd_endpoints_init(struct netsegd *d)
 {
-	d->links = calloc(NETSEGD_LINK_BUCKETS, sizeof(*d->links));
+	/* An array of list heads (pointers): sizeof(pointer) is meant. */
+	d->links = calloc(NETSEGD_LINK_BUCKETS, sizeof(*d->links));	// NOLINT(bugprone-sizeof-expression)
 	if (!d->links)
 		return -ENOMEM;
 	netseg_iptable_init(&d->ips);

@@ -75,7 +75,6 @@ int netsegd_state_save(struct netsegd *d)
 		err = -errno;
 	if (close(fd) && !err)
 		err = -errno;
-	fd = -1;
 	if (!err && rename(tmp, path))
 		err = -errno;
 	if (err)

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,10 +543,14 @@ int netseg_dp_replace_links(struct netseg_dp *dp)
 
 static int unlink_one(struct netseg_dp *dp, const char *path, int hook)
 {
-	const char *base = strrchr(path, '/') + 1;
+	const char *dash = strrchr(path, '-');
+	char *end;
+	unsigned long ifindex = dash ? strtoul(dash + 1, &end, 10) : 0;
 
-	if (hook == NETSEG_HOOK_TC_INGRESS || hook == NETSEG_HOOK_TC_EGRESS)
-		netseg_dp_detach_xdp(dp, atoi(strrchr(base, '-') + 1));
+	/* tc-ingress-IFINDEX: a name not ours is unpinned, nothing detached. */
+	if ((hook == NETSEG_HOOK_TC_INGRESS || hook == NETSEG_HOOK_TC_EGRESS) &&
+	    ifindex && ifindex <= INT_MAX && !*end)
+		netseg_dp_detach_xdp(dp, (int)ifindex);
 	return unlink(path) ? -errno : 0;
 }
 

@@ -394,8 +394,12 @@ static int compile_pair(struct emit_ctx *e, const struct pair *pairs,
 		if (ret)
 			return ret;
 	}
-	qsort(a->v, a->n, sizeof(*a->v), cmp_u64);
-	e->dst = pairs[from].dst;
+	if (a->n)	/* a->v is still NULL then: qsort's pointer must not be */
+		qsort(a->v, a->n, sizeof(*a->v), cmp_u64);
+	/* pairs[] is set whenever check_ids() passed; the analyzer, not seeing
+	 * that netseg_err_set() (errors.c) never returns 0, thinks a failed
+	 * check_ids() can pass.  Same below. */
+	e->dst = pairs[from].dst;	// NOLINT(clang-analyzer-core.uninitialized.Assign)
 	e->src = pairs[from].src;
 	return flatten(e, a);
 }
@@ -423,6 +427,7 @@ int netseg_compile(const struct netseg_rule *rules, size_t n,
 	if (!ret)
 		ret = resolve_pairs(rules, n, res, pairs, err);
 	for (i = 0; !ret && i < n; i = j) {
+		// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
 		for (j = i + 1; j < n && pairs[j].dst == pairs[i].dst &&
 				pairs[j].src == pairs[i].src; j++)
 			;

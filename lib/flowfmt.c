@@ -104,7 +104,7 @@ static const char *ocsf_caption(const char *const *names, size_t n, int id)
 	return id >= 0 && (size_t)id < n && names[id] ? names[id] : "Other";
 }
 
-#define CAPTION(tab, id) ocsf_caption(tab, sizeof(tab) / sizeof(tab[0]), id)
+#define CAPTION(tab, id) ocsf_caption(tab, sizeof(tab) / sizeof((tab)[0]), id)
 
 static const char *const activity_names[] = { [1] = "Open", [2] = "Close", [5] = "Refuse" };
 static const char *const action_names[] = { [1] = "Allowed", [2] = "Denied", [3] = "Observed" };
@@ -1262,7 +1262,7 @@ int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 
 	}
 	if (!EVP_Digest(in, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
 		return -EIO;
-	memcpy(out, "1:", 2);
+	memcpy(out, "1:", 2);	// NOLINT(bugprone-not-null-terminated-result): EVP_EncodeBlock terminates it
 	/* 20 bytes -> 28 characters with one '=' of padding, plus NUL. */
 	if (EVP_EncodeBlock((unsigned char *)out + 2, md, mdlen) != 28)
 		return -EIO;

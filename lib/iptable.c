@@ -61,7 +61,8 @@ static bool key_eq(const struct netseg_ipent *e, int family, int plen, const __u
 static int grow(struct netseg_iptable *t)
 {
 	size_t nb = t->nbuckets ? t->nbuckets * 2 : IPTABLE_MIN_BUCKETS;
-	struct netseg_ipent **b = calloc(nb, sizeof(*b));
+	/* An array of bucket heads (pointers): sizeof(pointer) is meant. */
+	struct netseg_ipent **b = calloc(nb, sizeof(*b));	// NOLINT(bugprone-sizeof-expression)
 
 	if (!b)
 		return -ENOMEM;

@@ -377,7 +377,9 @@ static void offset_to_line_col(const char *buf, size_t off, int *line, int *col)
 	*line = 1;
 	*col = 1;
 	for (i = 0; i < off; i++) {
-		if (buf[i] == '\n') {
+		/* The analyzer reaches here with buf NULL only by assuming a
+		 * failed read(2) left errno 0 (read_all returns -errno). */
+		if (buf[i] == '\n') {	// NOLINT(clang-analyzer-core.NullDereference)
 			(*line)++;
 			*col = 1;
 		} else {

@@ -36,6 +36,10 @@
 #define IP6_C "fd00::8:3"
 
 static char cg_root[256], cg_orig[1024], cg_parent[512], cg_leaf[600];
+/* Made before the signal handlers go in: on_signal only opens, writes and
+ * removes (async-signal-safe calls; no snprintf, no errno). */
+static char cg_orig_procs[1100], pid_line[32];
+static int pid_len;
 
 static int write_pid(const char *dir)
 {
@@ -55,8 +59,13 @@ static int write_pid(const char *dir)
 
 static void cg_cleanup(void)
 {
-	if (cg_orig[0])
-		write_pid(cg_orig);
+	int fd = cg_orig_procs[0] ? open(cg_orig_procs, O_WRONLY | O_CLOEXEC) : -1;
+
+	if (fd >= 0) {
+		if (write(fd, pid_line, pid_len) != pid_len)
+			cg_orig_procs[0] = '\0';	/* nothing more to do about it */
+		close(fd);
+	}
 	if (cg_leaf[0])
 		rmdir(cg_leaf);
 	if (cg_parent[0])
@@ -99,6 +108,8 @@ static void find_cgroup2(void)
 	fclose(f);
 	if (!cg_orig[0])
 		bail("cgroup: this process has no cgroup2 membership");
+	snprintf(cg_orig_procs, sizeof(cg_orig_procs), "%s/cgroup.procs", cg_orig);
+	pid_len = snprintf(pid_line, sizeof(pid_line), "%d\n", getpid());
 }
 
 /* Creates <root>/netseg-bpft-PID-NS/leaf and moves this process into it. */
@@ -130,8 +141,8 @@ static void enter_test_cgroup(__u64 *parent_id, __u64 *leaf_id)
 
 #define EG NETSEG_HOOK_CG_EGRESS
 #define IN NETSEG_HOOK_CG_INGRESS
-#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = s, .dst = d, .proto = IPPROTO_TCP, \
-				 .sport = sp, .dport = dp, .tcp_flags = fl }
+#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
+				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
 #define ALLOWED(r, s, d) .pass = true, .stat = NETSEG_STAT_PASS, .rule = (r), .src = (s), \
 			 .dst = (d)
 #define DENIED(s, d) .pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY, \

@@ -29,12 +29,12 @@
 #define FIN PKT_TCP_FIN
 #define RST PKT_TCP_RST
 
-#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = s, .dst = d, .proto = IPPROTO_TCP, \
-				 .sport = sp, .dport = dp, .tcp_flags = fl }
-#define TCP6(s, d, sp, dp, fl) { .af = 6, .src = s, .dst = d, .proto = IPPROTO_TCP, \
-				 .sport = sp, .dport = dp, .tcp_flags = fl }
-#define UDP4(s, d, sp, dp) { .af = 4, .src = s, .dst = d, .proto = IPPROTO_UDP, \
-			     .sport = sp, .dport = dp }
+#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
+				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
+#define TCP6(s, d, sp, dp, fl) { .af = 6, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
+				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
+#define UDP4(s, d, sp, dp) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_UDP, \
+			     .sport = (sp), .dport = (dp) }
 
 #define ING NETSEG_HOOK_TC_INGRESS
 #define EGR NETSEG_HOOK_TC_EGRESS

@@ -103,10 +103,10 @@ static void build_policy(void)
 	add(bpfx_rule(ID_A, ID_B, TCP, 8443, 16, ALLOW, 210, NETSEG_RULEF_AUDIT));
 }
 
-#define T4(s, d, sp, dp) { .af = 4, .src = s, .dst = d, .proto = TCP, \
-			   .sport = sp, .dport = dp, .tcp_flags = PKT_TCP_SYN }
-#define T6(s, d, sp, dp) { .af = 6, .src = s, .dst = d, .proto = TCP, \
-			   .sport = sp, .dport = dp, .tcp_flags = PKT_TCP_SYN }
+#define T4(s, d, sp, dp) { .af = 4, .src = (s), .dst = (d), .proto = TCP, \
+			   .sport = (sp), .dport = (dp), .tcp_flags = PKT_TCP_SYN }
+#define T6(s, d, sp, dp) { .af = 6, .src = (s), .dst = (d), .proto = TCP, \
+			   .sport = (sp), .dport = (dp), .tcp_flags = PKT_TCP_SYN }
 #define PASS .pass = true, .stat = NETSEG_STAT_PASS
 #define ALLOWED(r, s, d) PASS, .rule = (r), .src = (s), .dst = (d)
 #define DROP(r) .pass = false, .stat = (r), .ev = NETSEG_EV_DENY, .reason = (r)

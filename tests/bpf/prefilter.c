@@ -26,10 +26,10 @@
 #define ING NETSEG_HOOK_TC_INGRESS
 #define EGR NETSEG_HOOK_TC_EGRESS
 
-#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = s, .dst = d, .proto = IPPROTO_TCP, \
-				 .sport = sp, .dport = dp, .tcp_flags = fl }
-#define TCP6(s, d, sp, dp, fl) { .af = 6, .src = s, .dst = d, .proto = IPPROTO_TCP, \
-				 .sport = sp, .dport = dp, .tcp_flags = fl }
+#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
+				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
+#define TCP6(s, d, sp, dp, fl) { .af = 6, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
+				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
 #define PF_DROP .pass = false, .stat = NETSEG_REASON_PREFILTER, .ev = NETSEG_EV_DENY, \
 		.reason = NETSEG_REASON_PREFILTER
 

@@ -28,7 +28,41 @@ ok() {	# ok COND-EXIT-STATUS DESCRIPTION
 }
 diag() { echo "# $*"; }
 bail() { echo "Bail out! $*"; exit 255; }
-done_testing() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
+done_testing() {
+	# A daemon still running is stopped with SIGTERM first, so a sanitized
+	# build's leak check runs at its exit and its report is counted here.
+	[ -n "$DAEMON_PID" ] && stop_daemon TERM
+	san_check
+	echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]
+}
+
+# Sanitized builds (`make sanitize`): every netsegd, netsegctl and other
+# instrumented process writes its ASan/UBSan/LeakSanitizer report to
+# $T/san/NAME.PID rather than to a stderr the test parses or discards,
+# stops at the first error, and exits non-zero (66); san_check turns each
+# report into a failing TAP point.  Harmless for a normal build.
+mkdir -p "$T/san/seen"
+san_opts() {	# san_opts NAME: options for ASAN_OPTIONS and UBSAN_OPTIONS
+	echo "log_path=$T/san/$1:detect_leaks=1:halt_on_error=1:exitcode=66:print_stacktrace=1"
+}
+export ASAN_OPTIONS UBSAN_OPTIONS
+ASAN_OPTIONS=$(san_opts proc) UBSAN_OPTIONS=$(san_opts proc)
+san_check() {	# a `not ok` for reports not yet counted, showing the first
+	local f n=0 files=()
+	for f in "$T"/san/*.[0-9]*; do [ -f "$f" ] && files+=("$f"); done
+	[ ${#files[@]} -eq 0 ] && return 0
+	ok 1 "no sanitizer reports: ${#files[@]} (${files[*]##*/})"
+	for f in "${files[@]}"; do
+		n=$((n + 1))
+		if [ "$n" -eq 1 ]; then
+			grep -v '^=*$' "$f" | head -n 20 | sed 's/^/#   /'
+		else
+			grep -m1 -E 'ERROR|runtime error' "$f" | sed 's/^/#   /'
+		fi
+		mv "$f" "$T/san/seen/"
+	done
+	return 0
+}
 
 need_root() {
 	[ "$(id -u)" -eq 0 ] || bail "needs root (network namespaces, BPF)"
@@ -42,6 +76,10 @@ AT_CLEANUP=()	# extra commands for cleanup, run first: AT_CLEANUP+=("cmd")
 cleanup() {
 	local st=$?
 	for c in "${AT_CLEANUP[@]}"; do eval "$c"; done
+	# A report written after done_testing (or after a bail) fails the run.
+	local before=$TAP_FAILED
+	san_check
+	[ "$TAP_FAILED" -gt "$before" ] && [ "$st" -eq 0 ] && st=1
 	# Everything that runs in our namespaces dies with them.
 	for ns in "${NETNSES[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
@@ -91,18 +129,22 @@ make_pod() {
 pod_ns() { local v="POD_NS_$1"; echo "${!v}"; }
 pod_if() { local v="POD_IF_$1"; echo "${!v}"; }
 
+DAEMON_WRAP=()	# a command netsegd runs under, e.g. (valgrind --log-file=F)
+# Seconds start_daemon waits for its socket (loading and verifying the programs
+# took 5-7 s on two shared cores under load; a daemon that exited is not
+# waited for), and stop_daemon for its exit.
+DAEMON_WAIT=30
 start_daemon() {
 	# nsenter switches only the network namespace (ip netns exec would also
 	# remount /sys and hide cgroup2, which cgroup endpoints need) and execs
 	# the daemon: $! is netsegd itself.  Its output must not hold the TAP
 	# pipe open.
-	nsenter --net="/run/netns/$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
+	ASAN_OPTIONS=$(san_opts netsegd) UBSAN_OPTIONS=$(san_opts netsegd) \
+	nsenter --net="/run/netns/$NODE" "${DAEMON_WRAP[@]}" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
 		--bpffs "$T/bpf/netseg" "$@" >>"$T/netsegd.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	disown "$DAEMON_PID"	# no job notices; stop_daemon polls instead
-	# Up to 30 s: loading and verifying the programs took 5-7 s on two
-	# shared cores under load; a daemon that exited is not waited for.
-	for _ in $(seq 300); do
+	for _ in $(seq $((DAEMON_WAIT * 10))); do
 		[ -S "$T/run/netsegd.sock" ] && ctl status >/dev/null 2>&1 && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1
@@ -113,14 +155,18 @@ start_daemon() {
 stop_daemon() {	# stop_daemon [SIGNAL]
 	[ -n "$DAEMON_PID" ] || return 0
 	kill -"${1:-TERM}" "$DAEMON_PID" 2>/dev/null
-	for _ in $(seq 100); do
+	for _ in $(seq $((DAEMON_WAIT * 20))); do
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.05
 	done
 	DAEMON_PID=
 	rm -f "$T/run/netsegd.sock"
+	san_check	# its exit (leak check) is when a report appears
 }
-ctl() { nsx "$NODE" "$NETSEGCTL" -s "$T/run/netsegd.sock" "$@"; }
+ctl() {
+	ASAN_OPTIONS=$(san_opts netsegctl) UBSAN_OPTIONS=$(san_opts netsegctl) \
+		nsx "$NODE" "$NETSEGCTL" -s "$T/run/netsegd.sock" "$@"
+}
 
 # The common fixture: a node, pods frontend (198.18.1.2) and api (198.18.2.2),
 # echo servers on api's tcp/443 and tcp/8080.

@@ -26,7 +26,7 @@ __u32 rp_rnd(void)
 
 __u32 rp_below(__u32 n)
 {
-	return rp_rnd() % n;
+	return n ? rp_rnd() % n : 0;
 }
 
 __u32 rp_seed_from_env(const char *var)

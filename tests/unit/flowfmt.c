@@ -225,7 +225,7 @@ static cJSON *at(cJSON *doc, const char *path)
 	snprintf(p, sizeof(p), "%s", path);
 	for (tok = strtok_r(p, ".", &save); tok && cur; tok = strtok_r(NULL, ".", &save)) {
 		if (cJSON_IsArray(cur))
-			cur = cJSON_GetArrayItem(cur, atoi(tok));
+			cur = cJSON_GetArrayItem(cur, (int)strtol(tok, NULL, 10));
 		else
 			cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
 	}
@@ -433,7 +433,7 @@ static void ocsf_common(cJSON *d, const struct ocsf_row *row)
 	jnum(d, "disposition_id", row->disposition);
 	jnum(d, "severity_id", row->severity);
 	jbool(d, "is_alert", row->alert);
-	jnum(d, "time", (double)(row->r.time_ns / 1000000));
+	jnum(d, "time", (double)(__u64)(row->r.time_ns / 1000000));	/* whole ms */
 	jstr(d, "metadata.version", "1.8.0");
 	jarr(d, "metadata.profiles", 2, profiles);
 	jstr(d, "metadata.product.name", "netseg");

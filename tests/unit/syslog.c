@@ -235,7 +235,7 @@ static void test_octet_count(void)
 
 	n = netseg_syslog_octet_count(stream, sizeof(stream), m1, strlen(m1));
 	ok(n > 0 && (size_t)n == strlen(stream), "frame one");
-	is_int(atoi(stream), strlen(m1), "MSG-LEN is the octet count, BOM and LF included");
+	is_int(strtol(stream, NULL, 10), strlen(m1), "MSG-LEN is the octet count, BOM and LF included");
 	ok(strchr(stream, ' ') == stream + strspn(stream, "0123456789"), "digits then one SP");
 	off = n;
 	n = netseg_syslog_octet_count(stream + off, sizeof(stream) - off, m2, strlen(m2));
@@ -266,6 +266,7 @@ static void test_octet_count(void)
 	is_int(netseg_syslog_octet_count(stream, 10, m2, strlen(m2)), -EMSGSIZE,
 	       "too small a buffer: -EMSGSIZE");
 	n = netseg_syslog_octet_count(stream, sizeof(stream), "", 0);
+	is_int(n, 2, "empty message: 2 bytes");
 	is_str(stream, "0 ", "empty message: \"0 \"");
 	is_int(netseg_syslog_octet_prefix(pre, sizeof(pre), 2048), 5, "prefix for writev");
 	is_str(pre, "2048 ", "prefix text");
