@@ -349,7 +349,7 @@ static void cache_close(struct netseg_dp *dp)
 static int cache_open(struct netseg_dp *dp)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
-	__u32 pinned[NETSEG_DPM_MAX];
+	__u32 pinned[NETSEG_DPM_MAX] = { 0 };	/* the analyzer allows errno 0 */
 	int err = pinned_map_ids(dp, pinned);
 
 	if (err)

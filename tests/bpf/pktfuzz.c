@@ -83,7 +83,7 @@ struct cidr {
 	__u8 bytes[16];
 };
 
-#define NET(f, a, l, i, v) { .af = f, .addr = a, .plen = l, .id = i, .on_veth = v }
+#define NET(f, a, l, i, v) { .af = (f), .addr = (a), .plen = (l), .id = (i), .on_veth = (v) }
 
 static struct cidr ipcache[] = {
 	NET(4, "198.18.10.1", 32, ID_E0, true), NET(6, "fd00::10:1", 128, ID_E0, true),
