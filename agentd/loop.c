@@ -114,8 +114,9 @@ void netsegd_ct_gc(struct netsegd *d)
 	bool first = true, done = false;
 	int err;
 
-	keys = malloc(CT_GC_BATCH * sizeof(*keys));
-	vals = malloc(CT_GC_BATCH * sizeof(*vals));
+	/* calloc: valgrind can't tell the kernel filled them (BPF_MAP_LOOKUP_BATCH) */
+	keys = calloc(CT_GC_BATCH, sizeof(*keys));
+	vals = calloc(CT_GC_BATCH, sizeof(*vals));
 	if (!keys || !vals)
 		goto out;
 	/* Collect, then delete: deleting under the walk would disturb it. */
@@ -139,13 +140,18 @@ void netsegd_ct_gc(struct netsegd *d)
 				continue;
 			if (n == cap) {
 				size_t ncap = cap ? cap * 2 : 256;
+				struct netseg_ct_key *nd;
+				struct netseg_ct_entry *ne;
 
 				if (ncap > CT_GC_DEAD_MAX)
 					break;	/* the rest go on the next tick */
-				dead = realloc(dead, ncap * sizeof(*dead));
-				ends = realloc(ends, ncap * sizeof(*ends));
-				if (!dead || !ends)
+				nd = realloc(dead, ncap * sizeof(*dead));
+				if (nd)
+					dead = nd;
+				ne = nd ? realloc(ends, ncap * sizeof(*ends)) : NULL;
+				if (!ne)
 					goto out;
+				ends = ne;
 				cap = ncap;
 			}
 			dead[n] = keys[i];
