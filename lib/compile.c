@@ -436,7 +436,7 @@ int netseg_compile(const struct netseg_rule *rules, size_t n,
 	if (ret == -ENOMEM)
 		netseg_err_set(err, 0, "out of memory compiling the policy");
 	if (ret)
-		out->n = 0;
+		netseg_policy_free(out);	/* nothing for a failing caller to free */
 	free(a.v);
 	free(pairs);
 	return ret;

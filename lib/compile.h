@@ -61,6 +61,8 @@ void netseg_policy_free(struct netseg_policy *p);
  * Returns 0, -ENOENT (unknown identity, with suggestions in @err),
  * -EINVAL (bad or duplicate id), -E2BIG (policy map full) or -ENOMEM;
  * err->rule is the index of the offending rule when there is one.
+ * On error @out holds nothing (freed), so only a success needs
+ * netseg_policy_free().
  */
 int netseg_compile(const struct netseg_rule *rules, size_t n,
 		   const struct netseg_resolver *res, size_t max_entries,
