@@ -111,19 +111,7 @@ ep_rows() {
 # route to the ipcache entry for its IPv4 address.
 pod_again() {
 	local name=$1 i=$2 j=$3 ns="pod-$1-2-$RUN" host="v${1:0:3}2${RUN:0:6}"
-	ip netns add "$ns" && NETNSES+=("$ns")
-	nsx "$NODE" ip link add "$host" type veth peer name eth0 netns "$ns"
-	nsx "$NODE" ip link set "$host" alias "netseg:$name" up
-	nsx "$NODE" ip addr add 198.18.0.1/32 dev "$host"
-	nsx "$NODE" ip -6 addr add fd00::1/128 dev "$host" nodad
-	nsx "$ns" ip link set lo up
-	nsx "$ns" ip link set eth0 up
-	nsx "$ns" ip addr add "198.18.$i.$j/32" dev eth0
-	nsx "$ns" ip -6 addr add "fd00::$i:$j/128" dev eth0 nodad
-	nsx "$ns" ip route add 198.18.0.1/32 dev eth0
-	nsx "$ns" ip route add default via 198.18.0.1 dev eth0
-	nsx "$ns" ip -6 route add fd00::1/128 dev eth0
-	nsx "$ns" ip -6 route add default via fd00::1 dev eth0
+	pod_link "$name" "$ns" "$host" "198.18.$i.$j" "fd00::$i:$j"
 	nsx "$NODE" ip -6 route add "fd00::$i:$j/128" dev "$host"
 	local id ix t0; id=$(id_of "$name") ix=$(ifindex_of "$host") t0=$(now_ms)
 	nsx "$NODE" ip route add "198.18.$i.$j/32" dev "$host"

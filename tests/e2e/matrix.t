@@ -13,17 +13,9 @@ make_pod api 2
 make_pod db 3
 make_pod cache 4
 
-# world: behind the uplink, 198.18.200.2 and fd00::c8:2.
-WORLD_NS="world-$RUN" UPLINK="upl${RUN:0:8}"
-ip netns add "$WORLD_NS" && NETNSES+=("$WORLD_NS")
-nsx "$NODE" ip link add "$UPLINK" type veth peer name eth0 netns "$WORLD_NS"
-nsx "$NODE" ip addr add 198.18.200.1/24 dev "$UPLINK"
-nsx "$NODE" ip link set "$UPLINK" up
-nsx "$WORLD_NS" ip link set lo up
-nsx "$WORLD_NS" ip link set eth0 up
-nsx "$WORLD_NS" ip addr add 198.18.200.2/24 dev eth0
-nsx "$WORLD_NS" ip route add default via 198.18.200.1
-POD_NS_world=$WORLD_NS
+# world: behind the uplink, 198.18.200.2.
+make_world
+WORLD_NS=$(pod_ns world)
 
 # A cgroup on the node for the cgroup-endpoint case (removed at exit).
 CG_ROOT=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)

@@ -15,21 +15,6 @@ else
 fi
 say() { printf '%s\n' "${B}==> $*${N}"; }
 
-# world: a host behind the uplink, 198.18.200.2, routed via the node.
-make_world() {
-	local ns="world-$RUN" up="upl${RUN:0:8}"
-	ip netns add "$ns" && NETNSES+=("$ns")
-	nsx "$NODE" ip link add "$up" type veth peer name eth0 netns "$ns"
-	nsx "$NODE" ip addr add 198.18.200.1/24 dev "$up"
-	nsx "$NODE" ip link set "$up" up
-	nsx "$ns" ip link set lo up
-	nsx "$ns" ip link set eth0 up
-	nsx "$ns" ip addr add 198.18.200.2/24 dev eth0
-	nsx "$ns" ip route add default via 198.18.200.1
-	POD_NS_world=$ns
-	UPLINK=$up
-}
-
 SOURCES=(frontend api db world)
 TARGETS=("api 198.18.2.2 443" "api 198.18.2.2 8080" "db 198.18.3.2 5432")
 

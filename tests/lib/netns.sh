@@ -107,27 +107,50 @@ make_node() {
 
 # make_pod NAME INDEX: netns pod-NAME-$RUN, veth "v<NAME>-$RUN" on the node
 # (alias netseg:NAME), 198.18.INDEX.2/32 and fd00::INDEX:2/128, /32 routes.
-make_pod() {
-	local name=$1 i=$2 ns="pod-$1-$RUN" host="v$1${RUN:0:6}"
+# pod_link NAME NS HOST V4 V6: namespace NS with eth0 (V4/32, V6/128) paired
+# with HOST in the node (alias netseg:NAME, 198.18.0.1 and fd00::1 as the
+# pod's gateway).  The node's routes to the pod are the caller's.
+pod_link() {
+	local name=$1 ns=$2 host=$3 v4=$4 v6=$5
 	ip netns add "$ns" && NETNSES+=("$ns")
 	nsx "$NODE" ip link add "$host" type veth peer name eth0 netns "$ns"
 	nsx "$NODE" ip link set "$host" alias "netseg:$name" up
 	nsx "$NODE" ip addr add 198.18.0.1/32 dev "$host"
 	nsx "$NODE" ip -6 addr add fd00::1/128 dev "$host" nodad
-	nsx "$NODE" ip route add "198.18.$i.2/32" dev "$host"
-	nsx "$NODE" ip -6 route add "fd00::$i:2/128" dev "$host"
 	nsx "$ns" ip link set lo up
 	nsx "$ns" ip link set eth0 up
-	nsx "$ns" ip addr add "198.18.$i.2/32" dev eth0
-	nsx "$ns" ip -6 addr add "fd00::$i:2/128" dev eth0 nodad
+	nsx "$ns" ip addr add "$v4/32" dev eth0
+	nsx "$ns" ip -6 addr add "$v6/128" dev eth0 nodad
 	nsx "$ns" ip route add 198.18.0.1/32 dev eth0
 	nsx "$ns" ip route add default via 198.18.0.1 dev eth0
 	nsx "$ns" ip -6 route add fd00::1/128 dev eth0
 	nsx "$ns" ip -6 route add default via fd00::1 dev eth0
+}
+make_pod() {
+	local name=$1 i=$2 ns="pod-$1-$RUN" host="v$1${RUN:0:6}"
+	pod_link "$name" "$ns" "$host" "198.18.$i.2" "fd00::$i:2"
+	nsx "$NODE" ip route add "198.18.$i.2/32" dev "$host"
+	nsx "$NODE" ip -6 route add "fd00::$i:2/128" dev "$host"
 	eval "POD_NS_$name=$ns POD_IF_$name=$host"
 }
 pod_ns() { local v="POD_NS_$1"; echo "${!v}"; }
 pod_if() { local v="POD_IF_$1"; echo "${!v}"; }
+
+# make_world: a host behind the uplink $UPLINK, 198.18.200.2, routed via the
+# node (198.18.200.1); its namespace is $(pod_ns world).
+make_world() {
+	local ns="world-$RUN" up="upl${RUN:0:8}"
+	ip netns add "$ns" && NETNSES+=("$ns")
+	nsx "$NODE" ip link add "$up" type veth peer name eth0 netns "$ns"
+	nsx "$NODE" ip addr add 198.18.200.1/24 dev "$up"
+	nsx "$NODE" ip link set "$up" up
+	nsx "$ns" ip link set lo up
+	nsx "$ns" ip link set eth0 up
+	nsx "$ns" ip addr add 198.18.200.2/24 dev eth0
+	nsx "$ns" ip route add default via 198.18.200.1
+	POD_NS_world=$ns
+	UPLINK=$up
+}
 
 DAEMON_WRAP=()	# a command netsegd runs under, e.g. (valgrind --log-file=F)
 # Seconds start_daemon waits for its socket (loading and verifying the programs
