@@ -140,8 +140,6 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	__u32 src, dst;
 
 	src = resolve_src(h, hook, p);
-	if (src == NETSEG_SPOOFED)
-		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
 	dst = resolve_dst(h, hook, p);
 	policy_decide(src, dst, p, h->cfg->policy_flags, &d);
 	count_rule(d.rule_id, p->len);
@@ -192,8 +190,6 @@ static __always_inline int ct_redecide(struct netseg_hook_ctx *h, __u8 hook,
 	__u32 src, dst, t;
 
 	src = resolve_src(h, hook, p);
-	if (src == NETSEG_SPOOFED)
-		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
 	dst = resolve_dst(h, hook, p);
 	if (dir == NETSEG_DIR_REPLY) {
 		t = src;
@@ -267,18 +263,16 @@ static __always_inline bool icmp_related(const struct netseg_pkt *p,
  * An endpoint interface vouches only for its own IPs (DESIGN §2), for every
  * packet: before conntrack, or a pod could inject packets into other pods'
  * flows by sending as their peers; before the fragment map, so a spoofed
- * packet changes no state.  new_flow() resolves the source again.
+ * packet changes no state.  The endpoint found here is the packet's source
+ * identity for resolve_src().
  */
 static __always_inline bool spoofed(struct netseg_hook_ctx *h, __u8 hook,
 				    const struct netseg_pkt *p)
 {
-	__u32 id;
-
 	if (hook != NETSEG_HOOK_TC_INGRESS)
 		return false;
-	id = endpoint_id(h->ifindex);
-	return id != NETSEG_ID_ANY &&
-	       endpoint_src_id(id, h->ifindex, p) == NETSEG_SPOOFED;
+	h->ep_id = endpoint_id(h->ifindex);
+	return h->ep_id != NETSEG_ID_ANY && !endpoint_owns_src(h->ep_id, h->ifindex, p);
 }
 
 static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
@@ -329,6 +323,7 @@ static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx,
 	h->ifindex = ifindex;
 	h->owner = owner;
 	h->hook = hook;
+	h->ep_id = NETSEG_ID_ANY;
 	return 0;
 }
 

@@ -11,8 +11,6 @@
 
 #include <netseg/bpf/events.h>
 
-#define NETSEG_SPOOFED ((__u32)-1)
-
 static __always_inline const struct netseg_ipcache_val *
 ipcache_lookup(__u8 family, const __u8 *addr)
 {
@@ -63,14 +61,12 @@ static __always_inline __u32 endpoint_id(__u32 ifindex)
 }
 
 /* Source of a packet arriving from an endpoint interface must be its own. */
-static __always_inline __u32 endpoint_src_id(__u32 ep_id, __u32 ifindex,
-					     const struct netseg_pkt *p)
+static __always_inline bool endpoint_owns_src(__u32 ep_id, __u32 ifindex,
+					      const struct netseg_pkt *p)
 {
 	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr);
 
-	if (!v || v->id != ep_id || (v->ifindex && v->ifindex != ifindex))
-		return NETSEG_SPOOFED;
-	return ep_id;
+	return v && v->id == ep_id && (!v->ifindex || v->ifindex == ifindex);
 }
 
 /*
@@ -84,11 +80,8 @@ static __always_inline __u32 resolve_src(struct netseg_hook_ctx *h, __u8 hook,
 
 	if (hook == NETSEG_HOOK_CG_EGRESS || hook == NETSEG_HOOK_TC_EGRESS)
 		id = cgroup_id_of_skb(h->ctx);
-	if (id == NETSEG_ID_ANY && hook == NETSEG_HOOK_TC_INGRESS) {
-		id = endpoint_id(h->ifindex);
-		if (id != NETSEG_ID_ANY)
-			return endpoint_src_id(id, h->ifindex, p);
-	}
+	if (id == NETSEG_ID_ANY && hook == NETSEG_HOOK_TC_INGRESS)
+		id = h->ep_id;	/* looked up and its source checked by classify() */
 	if (id == NETSEG_ID_ANY)
 		id = ipcache_id(p->family, p->saddr);
 	return id;
