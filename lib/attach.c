@@ -61,14 +61,21 @@ static int link_path(struct netseg_dp *dp, char *buf, size_t len,
 	return 0;
 }
 
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
+}
+
 static bool same_prog(int link_fd, int prog_fd)
 {
 	struct bpf_link_info li = {};
-	struct bpf_prog_info pi = {};
-	__u32 ll = sizeof(li), pl = sizeof(pi);
+	__u32 ll = sizeof(li);
 
-	return !bpf_obj_get_info_by_fd(link_fd, &li, &ll) &&
-	       !bpf_obj_get_info_by_fd(prog_fd, &pi, &pl) && li.prog_id == pi.id;
+	return !bpf_obj_get_info_by_fd(link_fd, &li, &ll) && li.prog_id &&
+	       li.prog_id == prog_id(prog_fd);
 }
 
 /*
@@ -337,14 +344,6 @@ static void xdp_slot_set(struct netseg_dp *dp, int i, int ifindex, int fd,
 	dp->xdp_att[i].fd = fd;
 	dp->xdp_att[i].prog = prog;
 	dp->xdp_att[i].skel = skel;
-}
-
-static __u32 prog_id(int fd)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
 }
 
 /*
