@@ -397,18 +397,13 @@ static unsigned int next_backoff(const struct fl_sink *s)
  */
 static void sock_close(struct netsegd *d, struct fl_sink *s)
 {
-	__u64 now = now_ms();
-
+	s->backoff_ms = next_backoff(s);	/* while s->connected still says */
+	s->retry_ms = now_ms() + s->backoff_ms;
 	if (s->fd >= 0)
 		close(s->fd);	/* also leaves epoll */
-	if (s->connected && now - s->up_ms >= FL_STABLE_MS)
-		s->backoff_ms = 0;
 	s->fd = -1;
 	s->connected = false;
 	q_drop_partial(s);
-	s->backoff_ms = !s->backoff_ms ? FL_BACKOFF_MIN_MS :
-			s->backoff_ms * 2 > FL_BACKOFF_MAX_MS ? FL_BACKOFF_MAX_MS : s->backoff_ms * 2;
-	s->retry_ms = now + s->backoff_ms;
 	(void)d;
 }
 
