@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Control requests: a table of commands, each one JSON object in and out. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -746,9 +745,10 @@ static cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req)
 
 static cJSON *state_error(struct netsegd *d, int err, const char *what)
 {
-	return netsegd_reply_error("internal", "couldn't save the state to %s/state.json: "
-				   "%s (%s); %s", d->cfg.state_dir, strerror(-err),
-				   strerrorname_np(-err) ?: "?", what);
+	struct netseg_err e;
+
+	netsegd_state_error(d, err, what, &e);
+	return netsegd_reply_error("internal", "%s", e.msg);
 }
 
 static int uplink_index(struct netsegd *d, const char *name)

@@ -178,6 +178,10 @@ int netsegd_config_parse(struct netsegd_config *c, const char *buf, const char *
 /* state.c: the state file, written atomically after the datapath took it */
 int netsegd_state_save(struct netsegd *d);
 int netsegd_state_load(struct netsegd *d);
+/* "couldn't save the state to PATH: why (ENAME); @outcome" into @e, for a
+ * failed netsegd_state_save() (@r) */
+int netsegd_state_error(const struct netsegd *d, int r, const char *outcome,
+			struct netseg_err *e);
 
 /* policy.c: every change goes through these */
 int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,

@@ -5,7 +5,6 @@
  * (which bumps the generation), then persist.  Nothing is applied when
  * compiling fails; when persisting fails the old state is put back.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,10 +196,7 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 			d->revision--;
 			/* The datapath took it but the state file didn't: say
 			 * where and why, with the errno name (ENOSPC, EROFS). */
-			netseg_err_set(err, 0, "couldn't save the state to %s/state.json: "
-				       "%s (%s); the change was not applied",
-				       d->cfg.state_dir, strerror(-r),
-				       strerrorname_np(-r) ?: "?");
+			netsegd_state_error(d, r, "the change was not applied", err);
 		}
 	}
 	pr_info("commit of %zu rules (%zu entries): compiled %.1f ms, id maps %.1f ms, "
@@ -280,9 +276,7 @@ int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
 			strcpy(d->prefilter[d->nprefilter++].cidr, canon);
 		}
 		d->revision--;
-		netseg_err_set(err, 0, "couldn't save the state to %s/state.json: %s (%s); "
-			       "nothing changed", d->cfg.state_dir, strerror(-r),
-			       strerrorname_np(-r) ?: "?");
+		netsegd_state_error(d, r, "nothing changed", err);
 	}
 	return r;
 }

@@ -4,6 +4,7 @@
  * write-temp, fsync, rename, fsync(dir), and only after the datapath took
  * the change, so a crash leaves either the old or the new state.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,11 +14,19 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "errors.h"
 #include "log.h"
 #include "netsegd.h"
 
 #define STATE_FILE "state.json"
 #define STATE_VERSION 1
+
+int netsegd_state_error(const struct netsegd *d, int r, const char *outcome,
+			struct netseg_err *e)
+{
+	return netseg_err_set(e, 0, "couldn't save the state to %s/" STATE_FILE ": %s (%s); %s",
+			      d->cfg.state_dir, strerror(-r), strerrorname_np(-r) ?: "?", outcome);
+}
 
 static cJSON *state_json(struct netsegd *d)
 {
