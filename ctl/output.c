@@ -23,9 +23,10 @@ void fput_clean(const char *s, FILE *f)
 	size_t len = strlen(s), i = 0, k;
 
 	while (i < len) {
-		k = netseg_utf8_seq(u + i, len - i);
-		if (!k || u[i] < 0x20 || u[i] == 0x7f || (u[i] == 0xc2 && u[i + 1] < 0xa0)) {
-			fputc('?', f);
+		k = netseg_printable_seq(u + i, len - i);
+		if (!k) {
+			fputc('?', f);	/* one for the whole character, if it is one */
+			k = netseg_utf8_seq(u + i, len - i);
 			i += k ? k : 1;
 			continue;
 		}

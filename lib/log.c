@@ -61,18 +61,13 @@ static void vlog_lines(enum netseg_log_level level, const char *fmt, va_list ap,
 		msg[--n] = '\0';
 	for (int i = 0; i < n;) {
 		const unsigned char *u = (const unsigned char *)msg + i;
-		size_t k = netseg_utf8_seq(u, n - i);
-		bool ctl = !k || u[0] < 0x20 || u[0] == 0x7f || (u[0] == 0xc2 && u[1] < 0xa0);
+		size_t k = netseg_printable_seq(u, n - i);
 
-		if (!k)
-			k = 1;
-		for (size_t j = 0; j < k; j++) {
-			if (ctl)
-				fprintf(stderr, "\\x%02x", u[j]);
-			else
-				fputc(u[j], stderr);
-		}
-		i += k;
+		if (k)
+			fwrite(u, 1, k, stderr);
+		else
+			fprintf(stderr, "\\x%02x", u[0]);	/* a C1's two bytes: one each turn */
+		i += k ? k : 1;
 	}
 	fputc('\n', stderr);
 }

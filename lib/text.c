@@ -57,6 +57,16 @@ static int why_set(char *why, size_t len, const char *fmt, ...)
 	return -EINVAL;
 }
 
+size_t netseg_printable_seq(const unsigned char *s, size_t n)
+{
+	size_t k = netseg_utf8_seq(s, n);
+
+	/* C0, DEL, and C1 (U+0080-U+009F, which some terminals obey). */
+	if (!k || s[0] < 0x20 || s[0] == 0x7f || (s[0] == 0xc2 && s[1] < 0xa0))
+		return 0;
+	return k;
+}
+
 int netseg_text_check(const char *s, size_t max, char *why, size_t whylen)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -69,13 +79,11 @@ int netseg_text_check(const char *s, size_t max, char *why, size_t whylen)
 		if (!k)
 			return why_set(why, whylen, "not valid UTF-8 (byte 0x%02x at byte %zu)",
 				       u[i], i + 1);
-		/* C0, DEL, and C1 (U+0080-U+009F, which some terminals obey). */
-		if (u[i] < 0x20 || u[i] == 0x7f)
-			return why_set(why, whylen, "control character 0x%02x at byte %zu",
-				       u[i], i + 1);
-		if (u[i] == 0xc2 && u[i + 1] < 0xa0)
-			return why_set(why, whylen, "control character U+%04X at byte %zu",
-				       u[i + 1], i + 1);
+		if (!netseg_printable_seq(u + i, len - i))
+			return k == 1 ? why_set(why, whylen, "control character 0x%02x at byte %zu",
+						u[i], i + 1) :
+					why_set(why, whylen, "control character U+%04X at byte %zu",
+						u[i + 1], i + 1);
 		i += k;
 	}
 	return 0;

@@ -16,6 +16,11 @@
  * (a NUL is invalid too). */
 size_t netseg_utf8_seq(const unsigned char *s, size_t n);
 
+/* Length of the printable character at @s: a valid UTF-8 sequence that is
+ * no control character (C0, DEL, C1); 0 for a control character or a byte
+ * that isn't UTF-8. */
+size_t netseg_printable_seq(const unsigned char *s, size_t n);
+
 /*
  * Checks @s as free text of at most @max - 1 bytes.  0, or -EINVAL with a
  * reason that says what and where ("control character 0x0a at byte 5")
