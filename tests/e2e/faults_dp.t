@@ -255,8 +255,8 @@ ok $st "the stream after RSTs mid-record is well framed from its first byte ($n)
 kill "$SINKD_PID" 2>/dev/null; sinkd_wait
 
 # ============================================= 1. conntrack table full
-# An established TCP flow (frontend -> api:9443, echo) goes idle while 4,000
-# new UDP flows go through a 1,024-entry table: the LRU evicts it.
+# An established TCP flow (frontend -> api:9443, echo) goes idle while rounds of
+# 2,500 new UDP flows go through a 1,024-entry table: the LRU evicts it.
 nsx "$(pod_ns frontend)" timeout 90 perl -MIO::Socket::INET -MIO::Select -e '
 	my ($go, $out) = @ARGV;
 	my $s = IO::Socket::INET->new(PeerAddr => "198.18.2.2:9443", Timeout => 2) or die "connect: $!";
@@ -282,9 +282,11 @@ ents0=$(ctstat entries) max=$(ctstat max) new0=$(counter ct-new) mid0=$(counter 
 [ "$max" -eq 1024 ]; ok $? "stats: conntrack max $max (ct_max)"
 # The kernel's LRU spares recently referenced entries for a round or two:
 # rounds of 2,500 new flows until the idle one is gone (bounded).
+# (It took 1-3 rounds here; once, in a CI run, more than 4.)
 rounds=0
-while ct_has_port 9443 && [ "$rounds" -lt 4 ]; do
-	udp_burst frontend $API $((30000 + rounds * 2500)) 2500 || break
+while ct_has_port 9443 && [ "$rounds" -lt 8 ]; do
+	udp_burst frontend $API $((30000 + rounds * 2500)) 2500 ||
+		diag "udp_burst of round $((rounds + 1)) failed"
 	rounds=$((rounds + 1))
 done
 ! ct_has_port 9443; ok $? "$rounds rounds of 2,500 allowed UDP flows evicted the idle TCP flow's entry"
