@@ -5,14 +5,15 @@
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 # Install layout (`make install`): PREFIX for programs and data, /etc for
-# the config, /var/lib/netseg for state (kept by `make uninstall`).
+# the config.  STATEDIR is only what `make uninstall PURGE=1` removes: the
+# unit's StateDirectory= and the config's "state_dir" name the same place.
 SYSCONFDIR ?= /etc
 SBINDIR   ?= $(PREFIX)/sbin
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
-STATEDIR  := /var/lib/netseg
+STATEDIR  ?= /var/lib/netseg
 NETSEG_GROUP := netseg
 GROUPADD  ?= groupadd
 # lib/version.h holds the one version string; man page footers carry it too.
