@@ -4,6 +4,20 @@
 
 PREFIX    ?= /usr/local
 DESTDIR   ?=
+# Install layout (`make install`): PREFIX for programs and data, /etc for
+# the config.  STATEDIR is only what `make uninstall PURGE=1` removes: the
+# unit's StateDirectory= and the config's "state_dir" name the same place.
+SYSCONFDIR ?= /etc
+SBINDIR   ?= $(PREFIX)/sbin
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+STATEDIR  ?= /var/lib/netseg
+NETSEG_GROUP := netseg
+GROUPADD  ?= groupadd
+# lib/version.h holds the one version string; man page footers carry it too.
+VERSION   := $(shell sed -n 's/^\#define NETSEG_VERSION "\(.*\)"/\1/p' lib/version.h)
 OUTPUT    := .output
 CC        ?= gcc
 CLANG     ?= clang
@@ -43,12 +57,15 @@ TEST_BINS := $(TEST_SRCS:.c=.t)
 TEST_LIB  := $(wildcard tests/lib/*.c)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:.c=)
+# docs/man/NAME.SECTION.scd -> .output/man/NAME.SECTION (scdoc)
+MAN_SRCS  := $(wildcard docs/man/*.scd)
+MANS      := $(patsubst docs/man/%.scd,$(OUTPUT)/man/%,$(MAN_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test test-unit test-bpf test-e2e clean install uninstall \
+.PHONY: all deps test test-unit test-bpf test-e2e clean install uninstall man \
 	demo bench bench-quick format format-check fuzz fuzz-smoke sanitize analyze FORCE
 
-all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(BENCH_BINS)
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(BENCH_BINS) $(MANS)
 
 # Debian 12 packages for build, tests, demo and benchmarks.  Idempotent and
 # quick when everything is present (dpkg check before apt-get).
@@ -56,7 +73,7 @@ DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
 	libcjson-dev libssl-dev libcap-ng-dev iproute2 iputils-ping socat nftables iptables \
 	gnuplot-nox rsyslog perl procps util-linux bc libclang-rt-14-dev \
-	valgrind clang-tidy
+	valgrind clang-tidy scdoc man-db bash systemd
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
@@ -67,8 +84,17 @@ deps:
 			apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "all build and test dependencies are installed"; fi
 
-$(OUTPUT) $(OUTPUT)/lib:
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/man:
 	$(Q)mkdir -p $@
+
+man: $(MANS)
+
+# The footer carries the version; the page's date is the source's last
+# commit (reproducible), or today outside git.
+$(OUTPUT)/man/%: docs/man/%.scd lib/version.h | $(OUTPUT)/man
+	$(call msg,MAN,$@)
+	$(Q)t=$$(git log -1 --format=%ct -- $< 2>/dev/null); \
+	sed 's/@VERSION@/$(VERSION)/g' $< | SOURCE_DATE_EPOCH=$${t:-$$(date +%s)} scdoc > $@
 
 $(OUTPUT)/%.bpf.o: tc/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
 	$(call msg,BPF,$@)
@@ -179,17 +205,56 @@ bench: all
 bench-quick: all
 	./bench/run.sh quick
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)/etc/netseg $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0755 agentd/netsegd $(DESTDIR)$(PREFIX)/sbin/netsegd
-	install -m 0755 ctl/netsegctl $(DESTDIR)$(PREFIX)/bin/netsegctl
-	install -m 0644 configs/netsegd.json $(DESTDIR)/etc/netseg/netsegd.json.example
-	sed 's|/usr/local|$(PREFIX)|g' configs/netsegd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/netsegd.service
+# `make install [PREFIX=/usr] [DESTDIR=/pkgroot] [SYSCONFDIR=/etc]`:
+# binaries, the systemd unit (ExecStart = the installed netsegd), man
+# pages, bash completion, a working config (an existing one is never
+# overwritten) and the control socket's group.  `make uninstall` removes
+# what install added, keeping the config and the state; PURGE=1 removes
+# those too.
+INST_CONF := $(DESTDIR)$(SYSCONFDIR)/netseg/netsegd.json
+install: $(BINS) $(MANS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(SYSCONFDIR)/netseg
+	install -m 0755 agentd/netsegd $(DESTDIR)$(SBINDIR)/netsegd
+	install -m 0755 ctl/netsegctl $(DESTDIR)$(BINDIR)/netsegctl
+	sed -e 's|/usr/local/sbin/netsegd|$(SBINDIR)/netsegd|g' \
+		-e 's|/etc/netseg/|$(SYSCONFDIR)/netseg/|g' \
+		configs/netsegd.service > $(DESTDIR)$(UNITDIR)/netsegd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/netsegd.service
+	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 completion/netsegctl.bash $(DESTDIR)$(COMPDIR)/netsegctl
+	@if [ -e $(INST_CONF) ]; then \
+		echo "kept the existing $(INST_CONF) (the new default is configs/netsegd.json)"; \
+	else \
+		echo "install -m 0644 configs/netsegd.json $(INST_CONF)"; \
+		install -m 0644 configs/netsegd.json $(INST_CONF); \
+	fi
+	@if [ -n "$(DESTDIR)" ]; then \
+		echo "DESTDIR is set: not creating group $(NETSEG_GROUP) (create it on the target: groupadd --system $(NETSEG_GROUP))"; \
+	elif getent group $(NETSEG_GROUP) >/dev/null; then \
+		echo "group $(NETSEG_GROUP) exists: its members may use netsegctl"; \
+	else \
+		echo "$(GROUPADD) --system $(NETSEG_GROUP)"; \
+		$(GROUPADD) --system $(NETSEG_GROUP) && \
+		echo "created group $(NETSEG_GROUP): its members may use netsegctl"; \
+	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/netsegd $(DESTDIR)$(PREFIX)/bin/netsegctl \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/netsegd.service
+	rm -f $(DESTDIR)$(SBINDIR)/netsegd $(DESTDIR)$(BINDIR)/netsegctl \
+		$(DESTDIR)$(UNITDIR)/netsegd.service \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS)))) \
+		$(DESTDIR)$(COMPDIR)/netsegctl
+ifeq ($(PURGE),1)
+	rm -f $(INST_CONF)
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/netseg 2>/dev/null
+	rm -rf $(DESTDIR)$(STATEDIR)
+else
+	@echo "kept $(INST_CONF) and $(DESTDIR)$(STATEDIR) (make uninstall PURGE=1 removes them)"
+endif
+	@echo "kept group $(NETSEG_GROUP); what netsegd pinned stays enforced until 'netsegd --cleanup'"
 
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
 format:

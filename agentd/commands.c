@@ -15,8 +15,7 @@
 #include "log.h"
 #include "flowlog.h"
 #include "netsegd.h"
-
-#define NETSEG_VERSION "0.1.0"
+#include "version.h"
 
 struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
 {

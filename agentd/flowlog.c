@@ -20,6 +20,7 @@
 #include "log.h"
 #include "netsegd.h"
 #include "text.h"
+#include "version.h"
 
 #define FL_MAX_SINKS	8
 #define FL_HISTORY	4096		/* records kept for `flows` */
@@ -284,7 +285,7 @@ int netsegd_flowlog_new(struct netsegd *d, const cJSON *cfg, struct netsegd_flow
 		return err;
 	}
 	fl->rt_off = netseg_realtime_offset_ns();
-	fl->opts.version = "0.1.0";
+	fl->opts.version = NETSEG_VERSION;
 	fl->last_report_ms = now_ms();
 	*out = fl;
 	(void)d;

@@ -21,9 +21,11 @@
 #include "log.h"
 #include "flowlog.h"
 #include "netsegd.h"
+#include "version.h"
 
 /* epoll data tags for the fixed fds; clients carry their struct pointer. */
 static char tag_signal, tag_timer, tag_ring, tag_rtnl;
+static bool running;	/* inside netsegd_run(): the ready line may be said */
 
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr)
 {
@@ -305,11 +307,27 @@ static void on_timer(struct netsegd *d)
 	netsegd_rtnl_tick(d);
 }
 
+void netsegd_say_ready(const struct netsegd *d)
+{
+	static bool said;
+
+	if (!running || said)
+		return;
+	said = true;
+	/* stdout may be a pipe or a file a script waits on: flushed now. */
+	printf("netsegd %s ready: pins %s, socket %s, %zu rules, %zu endpoints\n",
+	       NETSEG_VERSION, d->cfg.pin_dir, d->cfg.socket, d->rules.n,
+	       netsegd_endpoint_count(d));
+	fflush(stdout);
+}
+
 int netsegd_run(struct netsegd *d)
 {
 	struct epoll_event evs[32];
-	int err = setup_fds(d), n;
+	int err, n;
 
+	running = true;
+	err = setup_fds(d);
 	if (err) {
 		pr_err("couldn't set up the event loop: %s", strerror(-err));
 		return err;

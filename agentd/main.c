@@ -21,22 +21,26 @@
 #include "log.h"
 #include "flowlog.h"
 #include "netsegd.h"
+#include "version.h"
 
 static const char usage[] =
 	"usage: netsegd [-c CONFIG] [--state-dir DIR] [--run-dir DIR] [--bpffs DIR]\n"
-	"               [--socket PATH] [-v] [--cleanup]\n"
-	"  -c, --config FILE   daemon config (JSON; see configs/netsegd.json)\n"
+	"               [--socket PATH] [-v] [--cleanup [--purge-state]] [--version]\n"
+	"  -c, --config FILE   daemon config (JSON; see netsegd.json(5))\n"
 	"      --state-dir DIR state file location (default /var/lib/netseg)\n"
 	"      --run-dir DIR   control socket directory (default /run/netseg)\n"
 	"      --bpffs DIR     pinned maps and links (default /sys/fs/bpf/netseg)\n"
 	"      --socket PATH   control socket (default RUN_DIR/netsegd.sock)\n"
-	"      --cleanup       detach and unpin everything netseg made, then exit\n"
-	"  -v, --verbose       more logging (twice: libbpf debug)\n";
+	"      --cleanup       detach and unpin everything netseg made, then exit;\n"
+	"                      the state file (rules, identities) is kept\n"
+	"      --purge-state   with --cleanup: remove the state file too\n"
+	"  -v, --verbose       more logging (twice: libbpf debug)\n"
+	"      --version       print the version and exit\n";
 
 struct args {
 	const char *config, *state_dir, *run_dir, *bpffs, *socket;
 	int verbose;
-	bool cleanup;
+	bool cleanup, purge_state;
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -48,6 +52,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "cleanup", no_argument, NULL, 'C' },
+		{ "purge-state", no_argument, NULL, 'P' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -62,6 +68,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'b': a->bpffs = optarg; break;
 		case 'S': a->socket = optarg; break;
 		case 'C': a->cleanup = true; break;
+		case 'P': a->purge_state = true; break;
+		case 'V': printf("netsegd %s\n", NETSEG_VERSION); exit(0);
 		case 'v': a->verbose++; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); return -EINVAL;
@@ -69,6 +77,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "netsegd: unexpected argument '%s'\n%s", argv[optind], usage);
+		return -EINVAL;
+	}
+	if (a->purge_state && !a->cleanup) {
+		fprintf(stderr, "netsegd: --purge-state goes with --cleanup\n%s", usage);
 		return -EINVAL;
 	}
 	return 0;
@@ -193,7 +205,31 @@ static int start(struct netsegd *d)
 	return err ?: netsegd_control_open(d);
 }
 
-static int cleanup(struct netsegd *d)
+/* What --cleanup did with the state file: a restart enforces what it holds. */
+static int cleanup_state(const struct netsegd *d, bool purge)
+{
+	char path[sizeof(d->cfg.state_dir) + 16];
+
+	snprintf(path, sizeof(path), "%s/" NETSEGD_STATE_FILE, d->cfg.state_dir);
+	if (access(path, F_OK)) {
+		printf("netsegd: no state file at %s\n", path);
+		return 0;
+	}
+	if (!purge) {
+		printf("netsegd: kept %s (rules and identities): the next start enforces them "
+		       "again; 'netsegd --cleanup --purge-state' forgets them too\n", path);
+		return 0;
+	}
+	if (unlink(path)) {
+		fprintf(stderr, "netsegd: couldn't remove %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	printf("netsegd: removed %s: the next start begins with no rules or identities\n",
+	       path);
+	return 0;
+}
+
+static int cleanup(struct netsegd *d, bool purge_state)
 {
 	struct netseg_dp_opts o = { .pin_dir = d->cfg.pin_dir };
 	int err = netseg_dp_check_pin_dir(d->cfg.pin_dir);
@@ -213,7 +249,7 @@ static int cleanup(struct netsegd *d)
 	netseg_dp_close(d->dp);
 	d->dp = NULL;
 	printf("netsegd: removed everything pinned under %s\n", d->cfg.pin_dir);
-	return err;
+	return err ?: cleanup_state(d, purge_state);
 }
 
 int main(int argc, char **argv)
@@ -243,13 +279,10 @@ int main(int argc, char **argv)
 	if (!d.prefilter || netsegd_endpoints_init(&d))
 		return 1;
 	if (a.cleanup)
-		return cleanup(&d) ? 1 : 0;
+		return cleanup(&d, a.purge_state) ? 1 : 0;
 	err = start(&d);
-	if (!err) {
-		pr_info("ready: %zu rules, revision %llu, socket %s", d.rules.n,
-			(unsigned long long)d.revision, d.cfg.socket);
+	if (!err)
 		err = netsegd_run(&d);
-	}
 	netsegd_control_close(&d);
 	netsegd_rtnl_close(&d);
 	netsegd_endpoints_free(&d);

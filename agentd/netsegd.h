@@ -20,6 +20,8 @@ struct netsegd_flowlog;
 
 #define NETSEGD_MAX_CLIENTS	256
 #define NETSEGD_MAX_UPLINKS	16
+/* In the state dir; written by state.c, forgotten by --cleanup --purge-state. */
+#define NETSEGD_STATE_FILE	"state.json"
 #define NETSEGD_MAX_PREFILTER	4096
 #define NETSEGD_NETLINK_RCVBUF	(16 << 20) /* default rtnetlink buffer: a burst of ~16k events */
 #define NETSEGD_LINK_BUCKETS	1024	/* link table hash (chained: no hard limit) */
@@ -268,6 +270,10 @@ int netsegd_drop_privileges(void);
 
 /* loop.c */
 int netsegd_run(struct netsegd *d);
+/* The one "netsegd VERSION ready: ..." line on stdout, once, when the first
+ * rtnetlink dump is done (rules restored, socket open, endpoints learned);
+ * nothing outside netsegd_run(), so the fuzzing harnesses stay quiet. */
+void netsegd_say_ready(const struct netsegd *d);
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr);
 void netsegd_ct_gc(struct netsegd *d);
 

@@ -379,9 +379,11 @@ static void dump_done(struct netsegd *d)
 	r->step = DUMP_IDLE;
 	d->epstats.nl_dumps++;
 	netsegd_endpoints_reconcile(d);
-	if (!r->synced)
+	if (!r->synced) {
 		pr_info("learned %zu interfaces (%zu endpoints) and %zu ipcache prefixes",
 			d->nlinks, netsegd_endpoint_count(d), d->ips.n);
+		netsegd_say_ready(d);
+	}
 	r->synced = true;
 	if (r->intr) {
 		pr_info("a dump was interrupted by changes; dumping again");

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "netsegd.h"
 
-#define STATE_FILE "state.json"
+#define STATE_FILE NETSEGD_STATE_FILE
 #define STATE_VERSION 1
 
 int netsegd_state_error(const struct netsegd *d, int r, const char *outcome,

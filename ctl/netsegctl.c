@@ -3,6 +3,7 @@
  * netsegctl: command table, global options and argument helpers.
  *
  *   netsegctl [-o json|json-compact] [-s SOCKET] [-v] COMMAND ...
+ *   netsegctl --version
  *
  * Global options may also follow the command (`netsegctl list -o json`),
  * as users of kubectl and cilium type them.
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "netsegctl.h"
 #include "output.h"
+#include "version.h"
 
 struct ctl_opts ctl;
 const char *bin_name = "netsegctl";
@@ -74,8 +76,9 @@ static void print_help(FILE *f)
 
 	fprintf(f,
 		"usage: %s [-o json|json-compact] [-s SOCKET] [-v] COMMAND ...\n"
+		"       %s --version\n"
 		"\n",
-		bin_name);
+		bin_name, bin_name);
 	for (c = cmds; c->name; c++)
 		if (c->func && c->func != do_help)
 			print_usage_lines(f, "  ", c->usage);
@@ -306,6 +309,7 @@ static int parse_globals(int *argc, char ***argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL },
 	};
 	int opt, ret;
@@ -316,6 +320,10 @@ static int parse_globals(int *argc, char ***argv)
 	while ((opt = getopt_long(*argc, *argv, "+:o:s:vh", opts, NULL)) != -1) {
 		if (opt == 'h') {
 			print_help(stdout);
+			exit(CTL_EXIT_OK);
+		}
+		if (opt == 'V') {
+			printf("%s %s\n", bin_name, NETSEG_VERSION);
 			exit(CTL_EXIT_OK);
 		}
 		if (opt == ':')

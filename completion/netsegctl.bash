@@ -1,0 +1,183 @@
+# bash completion for netsegctl(8)                       -*- shell-script -*-
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Commands, subcommands and flags are listed here; identity names and rule
+# ids come from the daemon (`netsegctl -o json-compact identity list` and
+# `list`, with the -s/--socket the line already has) and are silently left
+# out when it doesn't answer within a second.  Needs nothing but bash (not
+# the bash-completion package's helpers).  tests/e2e/completion.t checks
+# the command list against `netsegctl --help`.
+
+_netsegctl_query()	# _netsegctl_query JSON-KEY COMMAND...: the key's values
+{
+	local key=$1 bin=${COMP_WORDS[0]}
+	shift
+	# What the user typed (./ctl/netsegctl) when it runs, else PATH's.
+	[[ $bin == */* && -x $bin ]] || bin=netsegctl
+	command -v "$bin" >/dev/null 2>&1 || return 0
+	timeout 1 "$bin" "${_netsegctl_sock[@]}" -o json-compact "$@" 2>/dev/null </dev/null |
+		grep -o "\"$key\":[^,}]*" | sed -e 's/^[^:]*://' -e 's/"//g'
+}
+
+_netsegctl_names()
+{
+	_netsegctl_query name identity list
+}
+
+_netsegctl_ids()
+{
+	_netsegctl_query id list
+}
+
+# Read line by line: an unquoted $(compgen) would glob what it returns.
+_netsegctl_add()	# _netsegctl_add WORD...: the words that start with $cur
+{
+	local w
+	while IFS= read -r w; do
+		COMPREPLY+=("$w")
+	done < <(IFS=$' \t\n' compgen -W "$*" -- "$cur")
+}
+
+_netsegctl_files()	# _netsegctl_files [-d]: files (or directories only)
+{
+	local w
+	compopt -o filenames 2>/dev/null
+	while IFS= read -r w; do
+		COMPREPLY+=("$w")
+	done < <(compgen "${1:--f}" -- "$cur")
+}
+
+# A selector of a rule: identity names and the reserved ones.  The shell
+# splits "frontend->api" at '>' (COMP_WORDBREAKS), so after '->' the word
+# being completed is the destination alone.
+_netsegctl_selectors()
+{
+	_netsegctl_add $(_netsegctl_names) world host
+}
+
+_netsegctl()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local commands="status stats identity endpoint allow deny remove list
+		apply diff check trace flows prefilter attach detach logs help"
+	local globals="-o --output -s --socket -v --verbose -h --help --version"
+	local i cmd= sub= nargs=0 w
+	_netsegctl_sock=()
+	COMPREPLY=()
+
+	# Find the command and the socket the line names; count the
+	# command's positional words before the cursor.
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		case $w in
+		-s | --socket)
+			_netsegctl_sock=(-s "${COMP_WORDS[i + 1]}")
+			((i++))
+			continue ;;
+		--socket=*)
+			_netsegctl_sock=(-s "${w#--socket=}")
+			continue ;;
+		-o | --output | --comment | --iface | --cgroup | --cidr | -f | --file | \
+		--expect-revision | --verdict | --identity | --rule)
+			((i++))
+			continue ;;
+		-*) continue ;;
+		esac
+		if [[ -z $cmd ]]; then
+			cmd=$w
+		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs)$ ]]; then
+			sub=$w
+		else
+			((nargs++))
+		fi
+	done
+
+	case $prev in
+	-o | --output)
+		_netsegctl_add json json-compact text ocsf ecs cef
+		return 0 ;;
+	-s | --socket | -f | --file)
+		_netsegctl_files
+		return 0 ;;
+	--verdict)
+		_netsegctl_add allowed denied audit end
+		return 0 ;;
+	--identity)
+		_netsegctl_add $(_netsegctl_names)
+		return 0 ;;
+	--rule)
+		_netsegctl_add $(_netsegctl_ids)
+		return 0 ;;
+	--iface)
+		_netsegctl_add $(ls /sys/class/net 2>/dev/null)
+		return 0 ;;
+	--cgroup)
+		_netsegctl_files -d
+		return 0 ;;
+	--comment | --cidr | --expect-revision)
+		return 0 ;;
+	esac
+
+	if [[ -z $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			_netsegctl_add $globals
+		else
+			_netsegctl_add $commands
+		fi
+		return 0
+	fi
+	if [[ $cur == -* ]]; then
+		case $cmd in
+		identity) [[ $sub == add ]] && _netsegctl_add --iface --cgroup --cidr --audit ;;
+		allow) _netsegctl_add --audit --log --comment ;;
+		deny) _netsegctl_add --log --comment ;;
+		apply) _netsegctl_add -f --file --dry-run --expect-revision ;;
+		diff | check) _netsegctl_add -f --file ;;
+		flows) _netsegctl_add --follow --verdict --identity --rule ;;
+		esac
+		_netsegctl_add -o --output -s --socket -v --verbose --help
+		return 0
+	fi
+	case $cmd in
+	identity)
+		if [[ -z $sub ]]; then
+			_netsegctl_add add list remove
+		elif [[ $sub == remove && $nargs -eq 0 ]]; then
+			_netsegctl_add $(_netsegctl_names)
+		fi ;;
+	endpoint)
+		[[ -z $sub ]] && _netsegctl_add list ;;
+	prefilter)
+		if [[ -z $sub ]]; then
+			_netsegctl_add add remove list
+		elif [[ $sub == remove && $nargs -eq 0 ]]; then
+			_netsegctl_add $(_netsegctl_query cidr prefilter list)
+		fi ;;
+	logs)
+		if [[ -z $sub ]]; then
+			_netsegctl_add verify
+		else
+			_netsegctl_files
+		fi ;;
+	allow | deny)
+		# The source, and the destination after '->' or 'to'.
+		if [[ $prev == '>' || $prev == to || $nargs -eq 0 ]]; then
+			_netsegctl_selectors
+		fi ;;
+	remove)
+		[[ $nargs -eq 0 ]] && _netsegctl_add $(_netsegctl_ids) ;;
+	trace)
+		if ((nargs < 2)); then
+			_netsegctl_selectors
+		elif ((nargs == 2)); then
+			compopt -o nospace 2>/dev/null
+			_netsegctl_add tcp/ udp/ sctp/ icmp/ icmpv6/
+		fi ;;
+	attach | detach)
+		[[ $nargs -eq 0 ]] && _netsegctl_add $(ls /sys/class/net 2>/dev/null) ;;
+	apply | diff | check)
+		[[ $prev != -f && $prev != --file ]] && ((nargs == 0)) && _netsegctl_add -f ;;
+	esac
+	return 0
+}
+complete -F _netsegctl netsegctl

@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bash completion for netsegctl (completion/netsegctl.bash), sourced into
+# this shell and driven as bash drives it: COMP_WORDS and COMP_CWORD set,
+# _netsegctl called, COMPREPLY read.  The commands it offers must be the
+# ones `netsegctl --help` lists.  Identity names and rule ids come from a
+# fake netsegctl on PATH that logs its arguments and prints canned JSON;
+# against an unreachable socket the real netsegctl gives nothing and
+# prints nothing.  (tests/e2e/install.t completes names from a running
+# daemon.)  No root needed.
+
+cd "$(dirname "$0")/../.." || exit 255
+TOP=$PWD
+CTL=$TOP/ctl/netsegctl
+n=0
+failed=0
+
+ok() {	# ok STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+	return "$1"
+}
+bail() { echo "Bail out! $*"; exit 255; }
+[ -x "$CTL" ] || bail "build first: make"
+
+T=$(mktemp -d /tmp/netseg-compl.XXXX)
+trap 'rm -rf "$T"' EXIT
+
+# shellcheck source=../../completion/netsegctl.bash
+source "$TOP/completion/netsegctl.bash" || bail "completion/netsegctl.bash doesn't source"
+complete -p netsegctl >/dev/null 2>&1; ok $? "it registers _netsegctl for netsegctl"
+
+comp() {	# comp WORD...: COMPREPLY for the last word, sorted, one line
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	COMP_LINE="$*"
+	COMP_POINT=${#COMP_LINE}
+	COMPREPLY=()
+	_netsegctl
+	printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+is() {	# is GOT WANT DESCRIPTION
+	[ "$1" = "$2" ]
+	ok $? "$3" || { echo "#   got:  [$1]"; echo "#   want: [$2]"; }
+}
+
+# Commands: exactly the ones --help lists (help itself is one too).
+want=$( ("$CTL" --help | sed -n 's/^  netsegctl \([a-z]*\).*/\1/p'; echo help) | sort -u | tr '\n' ' ' | sed 's/ $//')
+is "$(comp netsegctl '')" "$want" "commands: those of netsegctl --help"
+is "$(comp netsegctl st)" "stats status" "'st' completes to stats, status"
+is "$(comp netsegctl -)" "--help --output --socket --verbose --version -h -o -s -v" "global options"
+is "$(comp netsegctl -o '')" "cef ecs json json-compact ocsf text" "-o formats"
+is "$(comp netsegctl allow --)" "--audit --comment --help --log --output --socket --verbose" "flags of allow"
+is "$(comp netsegctl deny --)" "--comment --help --log --output --socket --verbose" "flags of deny (no --audit)"
+is "$(comp netsegctl apply --)" "--dry-run --expect-revision --file --help --output --socket --verbose" "flags of apply"
+is "$(comp netsegctl identity '')" "add list remove" "identity subcommands"
+is "$(comp netsegctl identity add web --)" "--audit --cgroup --cidr --help --iface --output --socket --verbose" "flags of identity add"
+is "$(comp netsegctl flows --verdict '')" "allowed audit denied end" "flows --verdict values"
+is "$(comp netsegctl prefilter '')" "add list remove" "prefilter subcommands"
+is "$(comp netsegctl logs '')" "verify" "logs verify"
+is "$(comp netsegctl trace frontend api '')" "icmp/ icmpv6/ sctp/ tcp/ udp/" "trace's third word: a protocol"
+: >"$T/site.rules"
+is "$(cd "$T" && comp netsegctl apply -f si)" "site.rules" "apply -f completes file names"
+
+# A fake daemon client on PATH: logs its arguments, prints what the real
+# one prints with -o json-compact.
+mkdir "$T/bin"
+cat >"$T/bin/netsegctl" <<FAKE
+#!/bin/bash
+echo "\$*" >>"$T/calls"
+case "\$*" in
+*"prefilter list") echo '{"prefilter":[{"cidr":"198.19.0.0/16","hits":4}]}' ;;
+*"identity list") echo '{"identities":[{"name":"frontend","id":256,"ifaces":["vfe*"],"cgroups":[],"cidrs":[],"audit":false},{"name":"api","id":257,"ifaces":[],"cgroups":[],"cidrs":[],"audit":true}]}' ;;
+*" list") echo '{"rules":[{"id":3,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":false,"comment":""},{"id":17,"action":"deny","rule":"* -> api:tcp/22","audit":false,"log":false,"comment":"no ssh"}],"revision":9}' ;;
+*) exit 3 ;;
+esac
+FAKE
+chmod +x "$T/bin/netsegctl"
+PATH=$T/bin:$PATH
+
+is "$(comp netsegctl identity remove '')" "api frontend" "identity remove: names from the daemon"
+is "$(comp netsegctl allow f)" "frontend" "allow 'f': frontend"
+is "$(comp netsegctl allow '')" "api frontend host world" "allow: the source from identities, world, host"
+is "$(comp netsegctl allow frontend- '>' '')" "api frontend host world" "allow frontend->: the destination"
+is "$(comp netsegctl deny frontend to a)" "api" "deny frontend to 'a': api"
+is "$(comp netsegctl remove '')" "17 3" "remove: rule ids from the daemon"
+is "$(comp netsegctl flows --rule 1)" "17" "flows --rule '1': 17"
+is "$(comp netsegctl flows --identity '')" "api frontend" "flows --identity: names"
+is "$(comp netsegctl prefilter remove '')" "198.19.0.0/16" "prefilter remove: the CIDRs in force"
+: >"$T/calls"
+comp netsegctl -s /tmp/other.sock identity remove '' >/dev/null
+grep -q -- "^-s /tmp/other.sock -o json-compact identity list$" "$T/calls"
+ok $? "the line's -s SOCKET is asked ($(head -1 "$T/calls"))"
+
+# No daemon: the real netsegctl, a socket nobody listens on.
+PATH=${PATH#"$T"/bin:}
+out=$(comp "$CTL" -s "$T/none.sock" identity remove '' 2>"$T/err")
+is "$out|$(cat "$T/err")" "|" "no daemon: no names, no message"
+out=$(comp "$CTL" -s "$T/none.sock" allow '' 2>"$T/err")
+is "$out|$(cat "$T/err")" "host world|" "no daemon: allow offers world and host only"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
