@@ -104,7 +104,7 @@ static __always_inline __u8 ct_initial_tcp_state(const struct netseg_pkt *p)
 	/*
 	 * Picked up mid-stream (entry evicted or flushed) or a lone segment:
 	 * established only once the other side answers.  The checksum is not
-	 * verified here (see README, "Conntrack"): the short timeout is what
+	 * verified here (README.md, Security): the short timeout is what
 	 * keeps junk from holding entries.
 	 */
 	return NETSEG_TCP_MIDSTREAM;
