@@ -48,11 +48,6 @@ static __u64 mono_ns(void)
 #define CT_GC_DEAD_MAX	65536		/* expired flows removed per walk */
 #define CT_WARN_EVERY_MS 60000
 
-static bool ct_expired(const struct netseg_ct_entry *e, __u64 now)
-{
-	return now > e->last_seen_ns && now - e->last_seen_ns > netseg_ct_timeout(e);
-}
-
 /*
  * Evictions are inferred (see struct netsegd_ctstats); a full table is
  * said in the log, at most once a minute, with what to do about it.
@@ -61,7 +56,7 @@ static void ct_account(struct netsegd *d, __u64 entries)
 {
 	struct netsegd_ctstats *ct = &d->ct;
 	struct netseg_counter c[NETSEG_STAT_MAX];
-	__s64 evicted;
+	__s64 evicted, grew;
 	__u64 now;
 
 	ct->entries = entries;
@@ -74,12 +69,13 @@ static void ct_account(struct netsegd *d, __u64 entries)
 	}
 	if (netseg_dp_read_counters(d->dp, c))
 		return;
+	/* A new flow that replaced its tuple's old entry added none. */
+	grew = (__s64)c[NETSEG_STAT_CT_NEW].packets - (__s64)c[NETSEG_STAT_CT_REPLACED].packets;
 	if (!ct->primed) {
-		ct->base = (__s64)entries - (__s64)c[NETSEG_STAT_CT_NEW].packets;
+		ct->base = (__s64)entries - grew;
 		ct->primed = true;
 	}
-	evicted = ct->base + (__s64)c[NETSEG_STAT_CT_NEW].packets - (__s64)ct->removed -
-		  (__s64)entries;
+	evicted = ct->base + grew - (__s64)ct->removed - (__s64)entries;
 	/* The walk races the datapath: keep the highest, never go back. */
 	if (evicted <= (__s64)ct->evicted)
 		return;
@@ -138,7 +134,7 @@ void netsegd_ct_gc(struct netsegd *d)
 		batch = next;
 		entries += count;
 		for (__u32 i = 0; i < count; i++) {
-			if (!ct_expired(&vals[i], now))
+			if (!netseg_ct_expired(&vals[i], now))
 				continue;
 			if (n == cap) {
 				size_t ncap = cap ? cap * 2 : 256;
@@ -161,7 +157,13 @@ void netsegd_ct_gc(struct netsegd *d)
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (bpf_map_delete_elem(fd, &dead[i]))
+		/*
+		 * Looked at again: since the walk a packet may have refreshed
+		 * it or a new flow replaced it under the same tuple (stamped
+		 * after `now`, so not expired).  Narrows the race to a syscall.
+		 */
+		if (bpf_map_lookup_elem(fd, &dead[i], &ends[i]) ||
+		    !netseg_ct_expired(&ends[i], now) || bpf_map_delete_elem(fd, &dead[i]))
 			continue;
 		d->ct.removed++;
 		entries -= entries ? 1 : 0;

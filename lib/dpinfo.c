@@ -23,6 +23,7 @@ const char *netseg_reason_name(int reason)
 		[NETSEG_REASON_SPOOFED] = "spoofed",
 		[NETSEG_REASON_FRAG_UNKNOWN] = "frag-unknown",
 		[NETSEG_REASON_PREFILTER] = "prefilter",
+		[NETSEG_REASON_FRAG_CONFLICT] = "frag-conflict",
 	};
 
 	return reason >= 0 && reason < NETSEG_REASON_MAX ? names[reason] : "unknown";
@@ -44,6 +45,7 @@ const char *netseg_stat_name(int stat)
 		[NETSEG_STAT_XDP_PASS] = "xdp-pass-known-flow",
 		[NETSEG_STAT_FRAG_FAIL] = "frag-insert-failed",
 		[NETSEG_STAT_CT_MIDSTREAM] = "ct-midstream",
+		[NETSEG_STAT_CT_REPLACED] = "ct-replaced",
 	};
 
 	if (stat > NETSEG_STAT_PASS && stat < NETSEG_REASON_MAX)

@@ -38,6 +38,12 @@
 #define NETSEG_CT_TCP_TIMEOUT	(6ULL * 3600 * NETSEG_NSEC)
 #define NETSEG_CT_CLOSE_TIMEOUT	(10ULL * NETSEG_NSEC)
 #define NETSEG_CT_ANY_TIMEOUT	(60ULL * NETSEG_NSEC)
+/*
+ * A fragment map entry claims its datagram id this long: a conflicting
+ * first fragment with the same id is dropped within it and replaces the
+ * entry after it (the id wrapped: a new datagram).
+ */
+#define NETSEG_FRAG_TIMEOUT	(5ULL * NETSEG_NSEC)
 
 /* ------------------------------------------------------------ identities */
 
@@ -163,6 +169,13 @@ enum netseg_tcp_state {
 	NETSEG_TCP_SYN_SENT,
 	NETSEG_TCP_ESTABLISHED,
 	NETSEG_TCP_CLOSING,	/* FIN or RST seen */
+	/*
+	 * Met without its SYN and with no entry (evicted, expired, flushed,
+	 * or never a connection at all: a lone ACK), until the first packet
+	 * the other way confirms it.  Short-lived like SYN_SENT, so a pod
+	 * can't fill the table with long-lived entries from lone segments.
+	 */
+	NETSEG_TCP_MIDSTREAM,
 };
 
 enum netseg_ct_flags {
@@ -210,6 +223,7 @@ static inline __u64 netseg_ct_timeout(const struct netseg_ct_entry *e)
 {
 	switch (e->tcp_state) {
 	case NETSEG_TCP_SYN_SENT:
+	case NETSEG_TCP_MIDSTREAM:
 		return NETSEG_CT_SYN_TIMEOUT;
 	case NETSEG_TCP_ESTABLISHED:
 		return NETSEG_CT_TCP_TIMEOUT;
@@ -218,6 +232,17 @@ static inline __u64 netseg_ct_timeout(const struct netseg_ct_entry *e)
 	default:
 		return NETSEG_CT_ANY_TIMEOUT;
 	}
+}
+
+/*
+ * Expired: idle past its timeout.  The one test for the datapath and the
+ * daemon's GC.  last_seen_ns may be ahead of `now`: another CPU stamped a
+ * later packet of the flow after this one read the clock; that entry is
+ * fresh (the unsigned difference would wrap to "expired").
+ */
+static inline int netseg_ct_expired(const struct netseg_ct_entry *e, __u64 now)
+{
+	return now > e->last_seen_ns && now - e->last_seen_ns > netseg_ct_timeout(e);
 }
 
 /* ------------------------------------------------------------ fragments */
@@ -232,6 +257,7 @@ struct netseg_frag_key {
 };
 
 struct netseg_frag_val {
+	__u64 first_ns;		/* when the first fragment claimed the id */
 	__be16 sport;
 	__be16 dport;
 	__be16 policy_port;
@@ -250,6 +276,7 @@ enum netseg_reason {
 	NETSEG_REASON_SPOOFED,		/* source IP not the endpoint's */
 	NETSEG_REASON_FRAG_UNKNOWN,	/* non-first fragment, no first seen */
 	NETSEG_REASON_PREFILTER,	/* source CIDR on the deny list */
+	NETSEG_REASON_FRAG_CONFLICT,	/* first fragment re-using a live id, other ports */
 	NETSEG_REASON_MAX,
 };
 
@@ -274,6 +301,12 @@ enum netseg_stat {
 	 * by policy as if new.  The visible trace of conntrack evictions.
 	 */
 	NETSEG_STAT_CT_MIDSTREAM,
+	/*
+	 * A new flow replaced an expired entry or a closed TCP flow under the
+	 * same tuple: created (ct-new) but the table didn't grow, which the
+	 * daemon's eviction estimate must know.
+	 */
+	NETSEG_STAT_CT_REPLACED,
 	NETSEG_STAT_MAX,
 };
 

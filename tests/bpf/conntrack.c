@@ -11,8 +11,11 @@
  * every row the CT entry must be exactly in the state the row names.
  */
 #include <errno.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <linux/if_ether.h>
+
+#include <bpf/bpf.h>
 
 #include "bpfx.h"
 #include "tap.h"
@@ -356,8 +359,8 @@ static void check_related(struct bpfx *x)
 /*
  * A flow whose entry is gone (evicted from a full LRU table, or flushed)
  * is decided again by policy on its next packet: from its originator an
- * allowed flow is picked up mid-stream as established and counted in
- * ct-midstream; a denied one stays denied.  From the responder's side the
+ * allowed flow is picked up mid-stream (MIDSTREAM, short-lived until a
+ * reply confirms it) and counted in ct-midstream; a denied one stays denied.  From the responder's side the
  * reversed tuple is what the policy sees, so with no rule that way the
  * packet is dropped (the originator's next packet sets the flow up again).
  */
@@ -373,11 +376,11 @@ static void check_midstream(struct bpfx *x)
 	} rows[] = {
 		{ "A->B:443 ACK with no entry: picked up mid-stream, allowed by rule 100",
 		  TCP4(IP_A, IP_B, 40030, 443, ACK | PKT_TCP_PSH), true, 1,
-		  NETSEG_TCP_ESTABLISHED },
+		  NETSEG_TCP_MIDSTREAM },
 		{ "A->B:443 SYN with no entry: a new flow, not mid-stream",
 		  TCP4(IP_A, IP_B, 40031, 443, SYN), true, 0, NETSEG_TCP_SYN_SENT },
 		{ "v6 A->B:443 ACK with no entry: picked up mid-stream",
-		  TCP6(IP6_A, IP6_B, 40032, 443, ACK), true, 1, NETSEG_TCP_ESTABLISHED },
+		  TCP6(IP6_A, IP6_B, 40032, 443, ACK), true, 1, NETSEG_TCP_MIDSTREAM },
 		{ "A->B:8080 ACK with no entry: still default deny, no entry",
 		  TCP4(IP_A, IP_B, 40033, 8080, ACK), false, 0, -1 },
 		{ "B->A ACK of an A->B:443 flow with no entry: the reverse is denied",
@@ -406,6 +409,108 @@ static void check_midstream(struct bpfx *x)
 	}
 }
 
+/* Rewrites flow f's entry: last_seen_ns moved by delta (as if time went by). */
+static void ct_shift(struct bpfx *x, const struct pkt_flow *f, __s64 delta)
+{
+	int fd = netseg_dp_map_fd(x->dp, NETSEG_DPM_CT);
+	struct netseg_ct_entry e;
+	struct netseg_ct_key k;
+
+	bpfx_ct_key(f, &k);
+	if (bpf_map_lookup_elem(fd, &k, &e))
+		bail("no CT entry to age");
+	e.last_seen_ns += delta;
+	if (bpf_map_update_elem(fd, &k, &e, BPF_EXIST))
+		bail("couldn't rewrite the CT entry: %s", strerror(errno));
+}
+
+struct life {
+	const char *desc;
+	struct pkt_flow f;
+	int hook;
+	__s64 shift;		/* move the entry's last_seen_ns first (ns) */
+	int stat;		/* counter that must move by one */
+	int ct_state;		/* the entry's state afterwards */
+	int replaced;		/* ct-replaced delta */
+};
+
+#define SEC_NS ((__s64)NETSEG_NSEC)
+
+/*
+ * A lone segment (an ACK with a bad checksum the server drops, or no
+ * connection at all) must not hold an entry for hours: MIDSTREAM lives as
+ * long as a SYN (60 s) until the other side answers.  Ages are simulated
+ * by moving last_seen_ns; the datapath and the GC both judge expiry by
+ * netseg_ct_expired(), and an entry stamped by another CPU a little after
+ * this packet's clock read is not expired.
+ */
+static void check_midstream_life(struct bpfx *x)
+{
+	static const struct life rows[] = {
+		{ "lone A->B:443 ACK: MIDSTREAM entry", TCP4(IP_A, IP_B, 40060, 443, ACK), ING,
+		  0, NETSEG_STAT_CT_NEW, NETSEG_TCP_MIDSTREAM, 0 },
+		{ "A->B ACK again 30 s later: still the flow", TCP4(IP_A, IP_B, 40060, 443, ACK),
+		  ING, -30 * SEC_NS, NETSEG_STAT_CT_HIT, NETSEG_TCP_MIDSTREAM, 0 },
+		{ "A->B ACK 61 s after the last, no reply: expired, a new flow",
+		  TCP4(IP_A, IP_B, 40060, 443, ACK), ING, -61 * SEC_NS, NETSEG_STAT_CT_NEW,
+		  NETSEG_TCP_MIDSTREAM, 1 },
+		{ "B->A ACK (reply) confirms it: ESTABLISHED", TCP4(IP_B, IP_A, 443, 40060, ACK),
+		  EGR, 0, NETSEG_STAT_CT_HIT, NETSEG_TCP_ESTABLISHED, 0 },
+		{ "A->B ACK 61 s later: established flows live for hours",
+		  TCP4(IP_A, IP_B, 40060, 443, ACK), ING, -61 * SEC_NS, NETSEG_STAT_CT_HIT,
+		  NETSEG_TCP_ESTABLISHED, 0 },
+		{ "A->B ACK with last_seen 1 s ahead of the clock (another CPU): not expired",
+		  TCP4(IP_A, IP_B, 40060, 443, ACK), ING, SEC_NS, NETSEG_STAT_CT_HIT,
+		  NETSEG_TCP_ESTABLISHED, 0 },
+		{ "lone A->B:443 ACK from another port: MIDSTREAM",
+		  TCP4(IP_A, IP_B, 40061, 443, ACK), ING, 0, NETSEG_STAT_CT_NEW,
+		  NETSEG_TCP_MIDSTREAM, 0 },
+		{ "B->A RST (the server knows no such connection): CLOSING",
+		  TCP4(IP_B, IP_A, 443, 40061, RST), EGR, 0, NETSEG_STAT_CT_HIT,
+		  NETSEG_TCP_CLOSING, 0 },
+		{ "A->B SYN reusing the closed tuple: a new flow replacing the entry",
+		  TCP4(IP_A, IP_B, 40061, 443, SYN), ING, 0, NETSEG_STAT_CT_NEW,
+		  NETSEG_TCP_SYN_SENT, 1 },
+	};
+	struct netseg_ct_entry e;
+	struct bpfx_result r;
+	int short_lived = 0;
+	struct pkt p;
+
+	bpfx_ct_flush(x);
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		const struct life *l = &rows[i];
+		int err;
+
+		if (l->shift)
+			ct_shift(x, &l->f, l->shift);
+		pkt_flow_build(&p, &l->f);
+		bpfx_send(x, l->hook, &p, 0, &r);
+		err = bpfx_ct_get(x, &l->f, &e);
+		if (!ok(!r.err && r.pass && r.delta[l->stat].packets == 1 && !err &&
+				e.tcp_state == l->ct_state &&
+				r.delta[NETSEG_STAT_CT_REPLACED].packets == (__u64)l->replaced,
+			"%s", l->desc))
+			diag("  pass %d %s +%llu ct-replaced +%llu, entry %s state %u",
+			     r.pass, netseg_stat_name(l->stat),
+			     (unsigned long long)r.delta[l->stat].packets,
+			     (unsigned long long)r.delta[NETSEG_STAT_CT_REPLACED].packets,
+			     err ? "none" : "present", err ? 0 : e.tcp_state);
+	}
+	/* The table can't be filled with long-lived entries from lone ACKs. */
+	bpfx_ct_flush(x);
+	for (__u16 port = 41000; port < 41064; port++) {
+		struct pkt_flow f = TCP4(IP_A, IP_B, port, 443, ACK);
+
+		pkt_flow_build(&p, &f);
+		bpfx_send(x, ING, &p, 0, &r);
+		if (!bpfx_ct_get(x, &f, &e) && netseg_ct_timeout(&e) <= NETSEG_CT_SYN_TIMEOUT)
+			short_lived++;
+	}
+	ok(short_lived == 64, "64 lone ACKs from 64 ports: %d entries time out within %llu s",
+	   short_lived, NETSEG_CT_SYN_TIMEOUT / NETSEG_NSEC);
+}
+
 int main(void)
 {
 	struct bpfx x;
@@ -431,6 +536,7 @@ int main(void)
 	run_rebump(&x);
 	check_related(&x);
 	check_midstream(&x);
+	check_midstream_life(&x);
 	bpfx_fini(&x);
 	return tap_done();
 }

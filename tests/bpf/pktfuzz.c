@@ -157,6 +157,7 @@ enum cls {
 	C_ND,
 	C_PREFILTER,
 	C_FRAG_UNKNOWN,
+	C_FRAG_CONFLICT,	/* a first fragment re-using a claimed id, other ports */
 	C_SPOOFED,
 	C_POLICY,	/* a deny rule */
 	C_DEFAULT,	/* default deny */
@@ -170,7 +171,7 @@ enum cls {
 
 static const char *const cls_name[C_MAX] = {
 	"refused", "non-ip", "malformed", "impossible", "nd", "prefilter", "frag-unknown",
-	"spoofed", "policy-deny", "default-deny", "audit", "allow", "no-endpoint", "conntrack",
+	"frag-conflict", "spoofed", "policy-deny", "default-deny", "audit", "allow", "no-endpoint", "conntrack",
 };
 
 enum { F_NONE, F_FIRST, F_LATER };
@@ -474,11 +475,29 @@ static struct frag_rec *frag_slot(const struct netseg_frag_key *k)
 			return &frags[i];
 }
 
+static double frags_t0;		/* when the map was last flushed */
+
+static double mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/*
+ * Also flushed every FRAG_FLUSH_S: a record's claim on its id ends after
+ * NETSEG_FRAG_TIMEOUT (5 s), and a model without a clock must never meet
+ * one that old.
+ */
+#define FRAG_FLUSH_S 1.0
+
 static void frags_reset(struct bpfx *x)
 {
 	bpfx_frags_flush(x);
 	memset(frags, 0, sizeof(frags));
 	nfrags = 0;
+	frags_t0 = mono_s();
 }
 
 struct expect {
@@ -511,9 +530,12 @@ static __u8 tcp_initial(const struct ref_pkt *r)
 {
 	if (r->proto != IPPROTO_TCP)
 		return NETSEG_TCP_NONE;
-	/* A bare SYN opens; anything else is a flow picked up mid-stream. */
+	/*
+	 * A bare SYN opens; anything else is a flow picked up mid-stream,
+	 * established only once the other side answers.
+	 */
 	return (r->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN ?
-		       NETSEG_TCP_SYN_SENT : NETSEG_TCP_ESTABLISHED;
+		       NETSEG_TCP_SYN_SENT : NETSEG_TCP_MIDSTREAM;
 }
 
 /* A packet of the modelled flow, seen by TC: FIN/RST close, a reply establishes. */
@@ -525,7 +547,7 @@ static void ctm_update(const struct ref_pkt *r, bool swapped)
 		return;
 	if (r->tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST))
 		ctm.tcp = NETSEG_TCP_CLOSING;
-	else if (ctm.tcp == NETSEG_TCP_SYN_SENT && reply)
+	else if ((ctm.tcp == NETSEG_TCP_SYN_SENT || ctm.tcp == NETSEG_TCP_MIDSTREAM) && reply)
 		ctm.tcp = NETSEG_TCP_ESTABLISHED;
 }
 
@@ -582,32 +604,38 @@ static void ref_policy(const struct policy *pol, __u32 src, __u32 dst,
 
 /*
  * DESIGN §4: non-first fragments take the ports of their datagram's first
- * fragment, recorded when it reached the classifier.  false: none seen.
+ * fragment, recorded when it reached the classifier: C_FRAG_UNKNOWN when
+ * none was.  The first one recorded keeps the id: another first fragment
+ * with other ports (or protocol details) is C_FRAG_CONFLICT, the same one
+ * again goes on.  C_IP: go on.
  */
-static bool ref_frag(struct ref_pkt *r)
+static int ref_frag(struct ref_pkt *r)
 {
 	struct netseg_frag_key fk;
 	struct frag_rec *fr;
 
 	frag_key(r, &fk);
 	fr = frag_slot(&fk);
+	if (r->frag == F_FIRST && fr->used)
+		return fr->sport == r->sport && fr->dport == r->dport && fr->pport == r->pport &&
+		       fr->tracked == r->tracked ? C_IP : C_FRAG_CONFLICT;
 	if (r->frag == F_FIRST) {
-		nfrags += !fr->used;
+		nfrags++;
 		fr->used = true;
 		fr->k = fk;
 		fr->sport = r->sport;
 		fr->dport = r->dport;
 		fr->pport = r->pport;
 		fr->tracked = r->tracked;
-		return true;
+		return C_IP;
 	}
 	if (!fr->used)
-		return false;
+		return C_FRAG_UNKNOWN;
 	r->sport = fr->sport;
 	r->dport = fr->dport;
 	r->pport = fr->pport;
 	r->tracked = fr->tracked;
-	return true;
+	return C_IP;
 }
 
 /*
@@ -660,8 +688,12 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 		set(e, C_SPOOFED, false, NETSEG_REASON_SPOOFED, 0);
 		return;
 	}
-	if (r->frag != F_NONE && !ref_frag(r)) {
+	switch (r->frag != F_NONE ? ref_frag(r) : C_IP) {
+	case C_FRAG_UNKNOWN:
 		set(e, C_FRAG_UNKNOWN, false, NETSEG_REASON_FRAG_UNKNOWN, 0);
+		return;
+	case C_FRAG_CONFLICT:
+		set(e, C_FRAG_CONFLICT, false, NETSEG_REASON_FRAG_CONFLICT, 0);
 		return;
 	}
 	if (ref_known(hook, e)) {
@@ -1402,7 +1434,7 @@ static void run_frame(struct fuzz *z, const struct pkt *m, const bool denied[NHO
 		z->bad_set++;
 	if (++z->distinct % CT_CHECK_EVERY == 0)
 		ct_check_empty(z);
-	if (nfrags >= FRAG_FLUSH)
+	if (nfrags >= FRAG_FLUSH || mono_s() - frags_t0 > FRAG_FLUSH_S)
 		frags_reset(&z->x);
 }
 
@@ -1497,6 +1529,20 @@ static void fuzz_some(struct fuzz *z, const struct base *b, int n)
 	}
 }
 
+/* The modelled entry's TCP state is the one the datapath holds. */
+static void ct_state_check(struct fuzz *z)
+{
+	struct netseg_ct_entry cte;
+
+	if (!ctm.live || bpf_map_lookup_elem(z->ct_fd, &ctm.k, &cte) ||
+	    cte.tcp_state == ctm.tcp)
+		return;
+	z->ct_bad++;
+	if (z->shown++ < SHOW_MAX)
+		diag("DISAGREEMENT: conntrack TCP state %u, the reference's %u (set %d, frame %zu)",
+		     cte.tcp_state, ctm.tcp, z->set, z->distinct);
+}
+
 /*
  * Controlled conntrack state: base b's flow is opened at TC ingress and
  * kept; then its replies, an ICMP error about it and their mutants run
@@ -1524,6 +1570,7 @@ static void reply_phase(struct fuzz *z, const struct base *b, __u32 veth_ifindex
 	}
 	reply_build(b, &rb);	/* one more: whatever the TCP state is now */
 	fuzz_some(z, &rb, 0);
+	ct_state_check(z);
 	if (ctm.live && bpf_map_delete_elem(z->ct_fd, &ctm.k)) {
 		z->ct_bad++;
 		diag("DISAGREEMENT: the reply phase's conntrack entry is gone (set %d, frame %zu)",

@@ -7,6 +7,7 @@
 #ifndef NETSEG_BPF_CLASSIFY_H
 #define NETSEG_BPF_CLASSIFY_H
 
+#include <linux/errno.h>
 #include <netseg/bpf/ct.h>
 #include <netseg/bpf/policy.h>
 
@@ -41,40 +42,72 @@ static __always_inline int act_pass(struct netseg_hook_ctx *h,
 	return NETSEG_ACT_PASS;
 }
 
+static __always_inline bool frag_same(const struct netseg_frag_val *a,
+				      const struct netseg_frag_val *b)
+{
+	return a->sport == b->sport && a->dport == b->dport &&
+	       a->policy_port == b->policy_port && a->tracked == b->tracked;
+}
+
+/*
+ * A first fragment claims its datagram's id, first writer wins: a second
+ * first fragment with other ports (an overlapping fragment at offset 0)
+ * must not re-point the tail of a datagram already let through.  The same
+ * one again (a retransmission, or the next hook) passes.  A claim older
+ * than NETSEG_FRAG_TIMEOUT yields: the id wrapped, a new datagram.
+ */
+static __always_inline __u8 frag_first(const struct netseg_frag_key *k,
+				       struct netseg_frag_val *v)
+{
+	struct netseg_frag_val *old;
+
+	if (!bpf_map_update_elem(&ns_frags, k, v, BPF_NOEXIST))
+		return NETSEG_REASON_NONE;
+	old = bpf_map_lookup_elem(&ns_frags, k);
+	if (old && frag_same(old, v))
+		return NETSEG_REASON_NONE;
+	/* Not "now - first_ns": another CPU's claim may be a little younger. */
+	if (old && old->first_ns + NETSEG_FRAG_TIMEOUT >= v->first_ns)
+		return NETSEG_REASON_FRAG_CONFLICT;
+	if (bpf_map_update_elem(&ns_frags, k, v, BPF_ANY))
+		count_stat(NETSEG_STAT_FRAG_FAIL, 0);
+	return NETSEG_REASON_NONE;
+}
+
 /*
  * Non-first fragments carry no ports: take them from the first fragment,
- * which must have been seen (and recorded) before.
+ * which must have been seen (and recorded) before.  Returns the drop
+ * reason, or NETSEG_REASON_NONE to go on.
  */
-static __always_inline int frag_track(const struct netseg_pkt *p,
-				      struct netseg_pkt *out)
+static __always_inline __u8 frag_track(const struct netseg_pkt *p,
+				       struct netseg_pkt *out, __u64 now)
 {
 	struct netseg_frag_key k = {};
 	struct netseg_frag_val v = {}, *f;
 
 	if (p->frag == NETSEG_FRAG_NONE)
-		return 0;
+		return NETSEG_REASON_NONE;
 	__builtin_memcpy(k.saddr, p->saddr, 16);
 	__builtin_memcpy(k.daddr, p->daddr, 16);
 	k.id = p->frag_id;
 	k.proto = p->proto;
 	k.family = p->family;
 	if (p->frag == NETSEG_FRAG_FIRST) {
+		v.first_ns = now;
 		v.sport = p->sport;
 		v.dport = p->dport;
 		v.policy_port = p->policy_port;
 		v.tracked = p->tracked;
-		if (bpf_map_update_elem(&ns_frags, &k, &v, BPF_ANY))
-			count_stat(NETSEG_STAT_FRAG_FAIL, 0);
-		return 0;
+		return frag_first(&k, &v);
 	}
 	f = bpf_map_lookup_elem(&ns_frags, &k);
 	if (!f)
-		return -1;
+		return NETSEG_REASON_FRAG_UNKNOWN;
 	out->sport = f->sport;
 	out->dport = f->dport;
 	out->policy_port = f->policy_port;
 	out->tracked = f->tracked;
-	return 0;
+	return NETSEG_REASON_NONE;
 }
 
 static __always_inline void flow_info(struct netseg_flow_info *fi, __u64 flow_id,
@@ -93,6 +126,29 @@ static __always_inline bool log_allowed(struct netseg_hook_ctx *h, __u8 flags)
 	return (flags & NETSEG_RULEF_LOG) || (h->cfg->flags & NETSEG_CFG_LOG_ALLOWED);
 }
 
+/*
+ * Write a new flow's entry.  An entry there already is the one that made
+ * this a new flow (expired, or a closed TCP flow's tuple reused): replaced,
+ * returns 1.  Unless another CPU created this flow's entry since the lookup:
+ * kept, -EEXIST, so the flow is counted once.  0: a new entry.
+ */
+static __always_inline long ct_insert(const struct netseg_ct_key *k,
+				      const struct netseg_ct_entry *e,
+				      const struct netseg_pkt *p, __u64 now)
+{
+	struct netseg_ct_entry *old;
+	long err;
+
+	err = bpf_map_update_elem(&ns_ct, k, e, BPF_NOEXIST);
+	if (err != -EEXIST)
+		return err;
+	old = bpf_map_lookup_elem(&ns_ct, k);
+	if (old && !ct_stale(old, p, now))
+		return -EEXIST;
+	err = bpf_map_update_elem(&ns_ct, k, e, BPF_ANY);
+	return err ? err : old != NULL;
+}
+
 static __always_inline int ct_create(struct netseg_hook_ctx *h,
 				     const struct netseg_pkt *p,
 				     const struct netseg_ct_key *k, bool swapped,
@@ -100,6 +156,7 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h,
 				     const struct netseg_decision *d)
 {
 	struct netseg_ct_entry e = {};
+	long ret;
 
 	e.created_ns = h->now;
 	e.last_seen_ns = h->now;
@@ -120,12 +177,17 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h,
 	e.flags = swapped ? NETSEG_CTF_ORIG_IS_B : 0;
 	if (d->verdict == NETSEG_VERDICT_AUDIT || log_allowed(h, d->flags))
 		e.flags |= NETSEG_CTF_LOG;
-	if (bpf_map_update_elem(&ns_ct, k, &e, BPF_ANY)) {
+	ret = ct_insert(k, &e, p, h->now);
+	if (ret == -EEXIST)
+		return 0;
+	if (ret < 0) {
 		count_stat(NETSEG_STAT_CT_FAIL, 0);
 		return -1;
 	}
 	count_stat(NETSEG_STAT_CT_NEW, 0);
-	if (e.tcp_state == NETSEG_TCP_ESTABLISHED)
+	if (ret)
+		count_stat(NETSEG_STAT_CT_REPLACED, 0);
+	if (e.tcp_state == NETSEG_TCP_MIDSTREAM)
 		count_stat(NETSEG_STAT_CT_MIDSTREAM, 0);
 	return 0;
 }
@@ -281,11 +343,13 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
 	bool swapped = false;
+	__u8 reason;
 
 	if (spoofed(h, hook, p))
 		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
-	if (frag_track(p, p) < 0)
-		return drop_reason(h, p, NETSEG_REASON_FRAG_UNKNOWN);
+	reason = frag_track(p, p, h->now);
+	if (reason)
+		return drop_reason(h, p, reason);
 	if (!p->tracked) {
 		if (icmp_related(p, &k)) {
 			count_stat(NETSEG_STAT_CT_HIT, 0);

@@ -60,7 +60,7 @@ static __always_inline __u8 ct_dir(const struct netseg_ct_entry *e, bool swapped
 static __always_inline bool ct_stale(const struct netseg_ct_entry *e,
 				     const struct netseg_pkt *p, __u64 now)
 {
-	if (now - e->last_seen_ns > netseg_ct_timeout(e))
+	if (netseg_ct_expired(e, now))
 		return true;
 	return e->tcp_state == NETSEG_TCP_CLOSING && p->proto == IPPROTO_TCP &&
 	       (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
@@ -74,7 +74,8 @@ static __always_inline void ct_tcp_update(struct netseg_ct_entry *e,
 	e->tcp_flags[dir & 1] |= p->tcp_flags;
 	if (p->tcp_flags & (TCPF_FIN | TCPF_RST))
 		e->tcp_state = NETSEG_TCP_CLOSING;
-	else if (e->tcp_state == NETSEG_TCP_SYN_SENT && dir == NETSEG_DIR_REPLY)
+	else if ((e->tcp_state == NETSEG_TCP_SYN_SENT ||
+		  e->tcp_state == NETSEG_TCP_MIDSTREAM) && dir == NETSEG_DIR_REPLY)
 		e->tcp_state = NETSEG_TCP_ESTABLISHED;
 }
 
@@ -100,8 +101,13 @@ static __always_inline __u8 ct_initial_tcp_state(const struct netseg_pkt *p)
 		return NETSEG_TCP_NONE;
 	if ((p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
 		return NETSEG_TCP_SYN_SENT;
-	/* Picked up mid-stream (e.g. CT flushed): treat as established. */
-	return NETSEG_TCP_ESTABLISHED;
+	/*
+	 * Picked up mid-stream (entry evicted or flushed) or a lone segment:
+	 * established only once the other side answers.  The checksum is not
+	 * verified here (README.md, Security): the short timeout is what
+	 * keeps junk from holding entries.
+	 */
+	return NETSEG_TCP_MIDSTREAM;
 }
 
 #endif
