@@ -219,6 +219,25 @@ static int parse_port_arg(const char *arg, struct trace_args *t)
 	return 0;
 }
 
+/* "198.18.3.2 → db (endpoint veth-db, ipcache 198.18.3.2)": what an
+ * address (or CIDR) resolved to; nothing for a side given by its name. */
+static void print_trace_side(const cJSON *side)
+{
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(side, "input");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(side, "identity");
+	const cJSON *by = cJSON_GetObjectItemCaseSensitive(side, "resolved_by");
+
+	if (!cJSON_IsString(in) || !cJSON_IsString(id) || !cJSON_IsString(by) ||
+	    !strcmp(in->valuestring, id->valuestring))
+		return;
+	fput_clean(in->valuestring, stdout);
+	printf(" → ");
+	fput_clean(id->valuestring, stdout);
+	printf(" (");
+	fput_clean(by->valuestring, stdout);
+	printf(")\n");
+}
+
 static int print_trace(const cJSON *reply)
 {
 	const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(reply, "verdict");
@@ -230,6 +249,8 @@ static int print_trace(const cJSON *reply)
 
 	if (!cJSON_IsString(verdict))
 		return proto_err("\"verdict\" is not a string");
+	print_trace_side(cJSON_GetObjectItemCaseSensitive(reply, "src"));
+	print_trace_side(cJSON_GetObjectItemCaseSensitive(reply, "dst"));
 	printf("%s -> %s %s/%u: ", trace.src, trace.dst, trace.proto, trace.port);
 	fput_clean(verdict->valuestring, stdout);
 	if (cJSON_IsNumber(id) && id->valuedouble > 0) {

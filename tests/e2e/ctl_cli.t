@@ -123,8 +123,8 @@ case "$line" in
 *'"cmd":"rule.list"'*) echo '{"ok":true,"revision":7,"rules":[{"id":1,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"web"},{"id":12,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
 *'"cmd":"rule.add"'*) echo '{"ok":true,"id":3,"existing":false,"revision":8}' ;;
 *'"cmd":"rule.remove"'*) echo '{"ok":true,"removed":3,"revision":9}' ;;
-*'"cmd":"apply"'*) echo '{"ok":true,"revision":10,"rules":4,"added":1,"removed":0,"entries":7}' ;;
-*'"cmd":"diff"'*) echo '{"ok":true,"added":[{"id":0,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"say \"hi\""}],"removed":[{"id":2,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
+*'"cmd":"apply"'*) echo '{"ok":true,"revision":10,"rules":4,"added":1,"removed":0,"changed":2,"entries":7}' ;;
+*'"cmd":"diff"'*) echo '{"ok":true,"added":[{"id":0,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"say \"hi\""}],"removed":[{"id":2,"action":"deny","rule":"* -> db","audit":false,"log":false}],"changed":[{"id":3,"action":"allow","rule":"a -> b:tcp/80","audit":false,"log":false,"comment":"","changes":["--log: on → off","--comment: \"x\" → none"]}]}' ;;
 *'"cmd":"trace"'*'"dst":"db"'*) echo '{"ok":true,"verdict":"deny","rule_id":0,"reason":"default-deny","explanation":"no rule allows frontend -> db tcp/5432; db is an endpoint identity"}' ;;
 *'"cmd":"trace"'*) echo '{"ok":true,"verdict":"allow","rule_id":3,"rule":"allow frontend -> api:tcp/443","reason":"rule"}' ;;
 *'"cmd":"identity.add"'*) echo '{"ok":true,"identity":{"name":"frontend","id":256,"ifaces":["veth-fe*"],"cgroups":[],"cidrs":[],"audit":false},"revision":11}' ;;
@@ -206,14 +206,16 @@ is "$out" "CIDR            HITS
 
 printf 'allow frontend->api:443 --log\n' >"$T/r.rules"
 run "${C[@]}" apply -f "$T/r.rules" --dry-run --expect-revision 9
-is "$out" "dry run: $T/r.rules would give 4 rules (1 added, 0 removed), 7 policy map entries; nothing applied" "apply --dry-run: output"
+is "$out" "dry run: $T/r.rules would give 4 rules (1 added, 0 removed, 2 changed), 7 policy map entries; nothing applied" "apply --dry-run: output"
 is "$(jget "$(lastreq)" 'join "|", $j->{name}, $j->{text}, $j->{dry_run} ? "dry" : "-", $j->{expect_revision}')" \
 	"$T/r.rules|allow frontend->api:443 --log
 |dry|9" "apply: name as given, text as in the file, flags"
 
 run "${C[@]}" diff -f "$T/r.rules"
 is "$out" '- deny * -> db
-+ allow frontend -> api:tcp/443 --log --comment "say \"hi\""' "diff: removed and added rules in .rules form"
+~ 3 allow a -> b:tcp/80  --log: on → off, --comment: "x" → none
++ allow frontend -> api:tcp/443 --log --comment "say \"hi\""' "diff: removed, changed (flags, comment) and added rules"
+is "$rc" 1 "diff with differences: exit 1, like diff(1)"
 
 run "${C[@]}" -v list
 like "$err" 'request: {"cmd":"rule.list"}' "-v shows the request"
