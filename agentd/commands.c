@@ -139,29 +139,55 @@ static cJSON *counter_json(__u64 packets, __u64 bytes)
 	return c;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The hash map's order is no order: rows by rule id, with the rule. */
 static cJSON *rule_stats(struct netsegd *d)
 {
 	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_RULE_STATS);
 	int ncpu = libbpf_num_possible_cpus();
 	struct netseg_counter *per = calloc(ncpu, sizeof(*per));
+	__u32 *ids = calloc(NETSEG_RULE_STATS_MAX, sizeof(*ids));
 	cJSON *a = cJSON_CreateArray();
 	__u32 key, *prev = NULL;
+	size_t n = 0;
+	char text[1024];
 
-	while (per && !bpf_map_get_next_key(fd, prev, &key)) {
+	while (per && ids && n < NETSEG_RULE_STATS_MAX && !bpf_map_get_next_key(fd, prev, &key)) {
+		ids[n++] = key;
+		prev = &ids[n - 1];
+	}
+	if (ids)
+		qsort(ids, n, sizeof(*ids), id_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct netseg_rule *r = NULL;
 		__u64 p = 0, b = 0;
 		cJSON *o;
 
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, per))
+		if (bpf_map_lookup_elem(fd, &ids[i], per))
 			continue;
 		for (int c = 0; c < ncpu; c++) {
 			p += per[c].packets;
 			b += per[c].bytes;
 		}
+		for (size_t j = 0; ids[i] && j < d->rules.n; j++)
+			if (d->rules.rules[j].id == ids[i])
+				r = &d->rules.rules[j];
+		if (r)
+			netseg_rule_format(r, text, sizeof(text));
+		else
+			snprintf(text, sizeof(text), "%s", ids[i] ? "(rule removed)" : "(default deny)");
 		o = counter_json(p, b);
-		cJSON_AddNumberToObject(o, "id", key);
+		cJSON_AddNumberToObject(o, "id", ids[i]);
+		cJSON_AddStringToObject(o, "text", text);
 		cJSON_AddItemToArray(a, o);
 	}
+	free(ids);
 	free(per);
 	return a;
 }
@@ -233,6 +259,7 @@ static cJSON *cmd_stats(struct netsegd *d, const cJSON *req)
 	cJSON_AddItemToObject(o, "rules", rule_stats(d));
 	cJSON_AddItemToObject(o, "interfaces", if_stats(d));
 	cJSON_AddItemToObject(o, "conntrack", ct_stats(d));
+	cJSON_AddNumberToObject(o, "alias_unknown", netsegd_alias_unknown_count(d));
 	cJSON_AddItemToObject(o, "flow_logs", netsegd_flowlog_stats(d));
 	return o;
 }
@@ -955,12 +982,19 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 {
 	const char *name = arg_str(req, "iface");
 	int ifindex = name ? if_nametoindex(name) : 0, err;
+	char idname[NETSEG_NAME_MAX];
+	__u32 ep;
 	cJSON *o;
 
 	if (!name || strlen(name) >= IF_NAMESIZE)
 		return netsegd_reply_error("usage", "attach needs an interface name");
 	if (!ifindex)
 		return netsegd_reply_error("rejected", "couldn't attach to %s: interface not found", name);
+	ep = netsegd_link_identity(d, ifindex);
+	if (ep)
+		/* Its own programs enforce it; as an uplink it would lose them. */
+		return netsegd_reply_error("rejected", "%s is the endpoint of identity %s; uplinks are the node's external interfaces",
+					   name, netseg_id_name(&d->ids, ep, idname, sizeof(idname)));
 	err = netseg_dp_attach_xdp(d->dp, ifindex);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, true);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, false);
@@ -993,6 +1027,7 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 {
 	const char *name = arg_str(req, "iface");
 	int ifindex = name ? if_nametoindex(name) : 0, i, err;
+	cJSON *o, *a;
 
 	if (!name)
 		return netsegd_reply_error("usage", "detach needs an interface name");
@@ -1022,7 +1057,16 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 		netseg_dp_detach_tc(d->dp, ifindex, true);
 		netseg_dp_detach_tc(d->dp, ifindex, false);
 	}
-	return reply_ok();
+	o = reply_ok();
+	cJSON_AddStringToObject(o, "iface", name);
+	cJSON_AddNumberToObject(o, "ifindex", ifindex);
+	a = cJSON_AddArrayToObject(o, "detached");
+	if (ifindex) {
+		cJSON_AddItemToArray(a, cJSON_CreateString("xdp"));
+		cJSON_AddItemToArray(a, cJSON_CreateString("tc/ingress"));
+		cJSON_AddItemToArray(a, cJSON_CreateString("tc/egress"));
+	}
+	return o;
 }
 
 static const struct {

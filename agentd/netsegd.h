@@ -80,6 +80,7 @@ struct netsegd_link {
 	__u32 id;			/* endpoint identity in force, 0 = none */
 	__u8 attached;			/* enum netsegd_link_attached */
 	bool by_alias;			/* selected by its alias, not a glob */
+	bool alias_unknown;		/* alias netseg:NAME, no identity NAME (said once) */
 	bool retry;			/* attaching failed: the timer tries again */
 	bool stale;			/* not in the running link dump (yet) */
 	void *scratch;			/* endpoint list: its IP array */
@@ -211,6 +212,10 @@ void netsegd_endpoints_tick(struct netsegd *d);
 void netsegd_flush_generation(struct netsegd *d);
 __u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef *def);
 size_t netsegd_endpoint_count(const struct netsegd *d);
+/* The identity of the interface endpoint at ifindex; 0 when it isn't one. */
+__u32 netsegd_link_identity(const struct netsegd *d, __u32 ifindex);
+/* Interfaces whose alias names an identity that doesn't exist. */
+size_t netsegd_alias_unknown_count(const struct netsegd *d);
 struct cJSON *netsegd_endpoints_json(struct netsegd *d);
 
 /* rtnl.c: the rtnetlink socket feeding endpoints.c */

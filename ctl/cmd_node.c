@@ -144,6 +144,7 @@ static int print_stats(const cJSON *reply)
 	const cJSON *i = cJSON_GetObjectItemCaseSensitive(reply, "interfaces");
 	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(reply, "conntrack");
 	const cJSON *fl = cJSON_GetObjectItemCaseSensitive(reply, "flow_logs");
+	const cJSON *au = cJSON_GetObjectItemCaseSensitive(reply, "alias_unknown");
 	int ret = 0;
 
 	if (c)
@@ -162,6 +163,9 @@ static int print_stats(const cJSON *reply)
 		putchar('\n');
 		print_conntrack(ct);
 	}
+	if (!ret && cJSON_IsNumber(au))
+		printf("aliases    %.0f interface(s) with an alias naming an unknown identity (not endpoints; see endpoint list)\n",
+		       au->valuedouble);
 	if (!ret && cJSON_GetArraySize(fl) > 0) {
 		putchar('\n');
 		ret = print_rows(fl, "flow_logs", stat_sink_cols, NCOLS(stat_sink_cols));
@@ -374,10 +378,11 @@ static int print_link(const cJSON *reply)
 
 	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "iface"), name, sizeof(name));
 	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "ifindex"), idx, sizeof(idx));
-	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "attached"), hooks, sizeof(hooks));
+	/* "attached" or "detached": the verb is also the reply's list. */
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, link_verb), hooks, sizeof(hooks));
 	printf("%s ", link_verb);
 	fput_clean(name, stdout);
-	printf(" (ifindex %s); attached hooks: ", idx);
+	printf(" (ifindex %s); %s hooks: ", idx, link_verb);
 	fput_clean(hooks, stdout);
 	putchar('\n');
 	return 0;

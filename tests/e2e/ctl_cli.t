@@ -220,6 +220,15 @@ is "$rc" 1 "diff with differences: exit 1, like diff(1)"
 run "${C[@]}" -v list
 like "$err" 'request: {"cmd":"rule.list"}' "-v shows the request"
 
+before=$(nreq)
+run "${C[@]}" -o ocsf list
+is "$rc" 2 "-o ocsf list: refused (exit 2)"
+is "$err" "error: list has no ocsf output; use -o json" "-o ocsf list: says list has no ocsf output"
+is "$(nreq)" "$before" "-o ocsf list: nothing sent"
+run "$W" logs verify --help
+is "$rc" 0 "logs verify --help: exit 0"
+like "$out" "logs verify FILE..." "logs verify --help: its usage"
+
 # ---------------------------------------------------------- daemon errors
 mode rejected
 run "${C[@]}" apply -f "$T/r.rules"
@@ -305,6 +314,25 @@ EOF
 run "$W" -s "$T/none.sock" check -f "$T/good.rules"
 is "$rc" 0 "check good file: exit 0 without a daemon"
 like "$out" "$T/good.rules: 3 rules" "check good file: counts the rules"
+like "$out" "ok; identities not checked (no daemon at $T/none.sock); use --offline to skip this" \
+	"check without a daemon says the identities were not checked"
+before=$(nreq)
+run "$W" -s "$SOCK" check -f "$T/good.rules" --offline
+is "$rc" 0 "check --offline: exit 0 with a daemon there"
+like "$out" "ok; identities not checked (--offline)" "check --offline: says so"
+is "$(nreq)" "$before" "check --offline: asks no daemon"
+run "$W" -s "$SOCK" check -f "$T/good.rules"
+is "$rc" 0 "check with a daemon: exit 0 when it accepts the names"
+like "$out" "ok; identities checked by netsegd at $SOCK" "check with a daemon: says the identities were checked"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{dry_run} ? "dry" : "-"')" "apply|dry" \
+	"check with a daemon: the daemon's dry run, nothing applied"
+mode rejected
+run "$W" -s "$SOCK" check -f "$T/good.rules"
+is "$rc" 1 "check with a daemon that refuses the names: exit 1"
+like "$err" "3 errors in the rule file" "check with a daemon: its refusal is shown"
+mode ok
+run "$W" -s "$SOCK" -o json check -f "$T/good.rules"
+is "$(jget "$out" '$j->{identities_checked} ? "yes" : "no"')" yes "check -o json: identities_checked"
 
 run "$W" -s "$T/none.sock" check -f "$T/bad.rules"
 is "$rc" 1 "check bad file: exit 1"
