@@ -772,7 +772,7 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 	const struct netseg_iddef *def = netseg_id_by_name(&d->ids, sel);
 	struct netseg_resolver res;
 	const char **names;
-	char canon[64];
+	char canon[64], buf[32];
 	__u8 addr[16] = {};
 	int fam, plen, r;
 
@@ -809,7 +809,10 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 			return netseg_err_set(err, 0, "unknown identity \"%s\" (and not an address)",
 					      sel);
 	}
-	netseg_id_name(&d->ids, s->id, s->name, sizeof(s->name));
+	/* netseg_id_name() returns the stored name, filling buf only for
+	 * ids without one. */
+	snprintf(s->name, sizeof(s->name), "%s",
+		 netseg_id_name(&d->ids, s->id, buf, sizeof(buf)));
 	return 0;
 }
 
@@ -872,7 +875,7 @@ static cJSON *cmd_trace(struct netsegd *d, const cJSON *req)
 	char why[512], rule[1024] = "", flow[32];
 	const char *reason;
 	cJSON *o;
-	int p = proto_num(proto), r;
+	int p = proto_num(proto), r, n;
 
 	if (!src || !dst || p < 0 || (port && (!cJSON_IsNumber(port) ||
 			port->valuedouble < 0 || port->valuedouble > 65535)))
@@ -894,9 +897,14 @@ static cJSON *cmd_trace(struct netsegd *d, const cJSON *req)
 	if (r)
 		return netsegd_reply_error("internal", "couldn't evaluate the rules: %s", strerror(-r));
 	trace_explain(&v, &ss, &ds, sf, df, flow, &reason, why, sizeof(why));
-	for (size_t i = 0; v.rule_id && i < d->rules.n; i++)
-		if (d->rules.rules[i].id == v.rule_id)
-			netseg_rule_format(&d->rules.rules[i], rule, sizeof(rule));
+	for (size_t i = 0; v.rule_id && i < d->rules.n; i++) {
+		const struct netseg_rule *x = &d->rules.rules[i];
+
+		if (x->id != v.rule_id)
+			continue;
+		n = snprintf(rule, sizeof(rule), "%s ", verdict_name(x->action));
+		netseg_rule_format(x, rule + n, sizeof(rule) - n);
+	}
 	o = reply_ok();
 	cJSON_AddStringToObject(o, "verdict", verdict_name(v.verdict));
 	cJSON_AddBoolToObject(o, "enforced", v.enforced);

@@ -270,6 +270,9 @@ struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
  */
 #define NETSEGD_KEPT_CAPS CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON
 int netsegd_drop_privileges(void);
+/* Refuses (-EPERM, said) a process without NETSEGD_KEPT_CAPS, before it
+ * creates anything. */
+int netsegd_check_privileges(void);
 
 /* loop.c */
 int netsegd_run(struct netsegd *d);
