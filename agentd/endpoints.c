@@ -356,7 +356,7 @@ static void link_alias_check(struct netsegd *d, struct netsegd_link *l)
 	if (name && !l->alias_unknown)
 		pr_warn("%s (ifindex %u): alias \"%s\" names unknown identity \"%s\"; it is not an endpoint (its traffic is world) until that identity exists",
 			l->name, l->ifindex, l->alias, name);
-	l->alias_unknown = name;
+	l->alias_unknown = name != NULL;
 }
 
 size_t netsegd_alias_unknown_count(const struct netsegd *d)
