@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
@@ -137,29 +138,55 @@ static cJSON *counter_json(__u64 packets, __u64 bytes)
 	return c;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The hash map's order is no order: rows by rule id, with the rule. */
 static cJSON *rule_stats(struct netsegd *d)
 {
 	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_RULE_STATS);
 	int ncpu = libbpf_num_possible_cpus();
 	struct netseg_counter *per = calloc(ncpu, sizeof(*per));
+	__u32 *ids = calloc(NETSEG_RULE_STATS_MAX, sizeof(*ids));
 	cJSON *a = cJSON_CreateArray();
 	__u32 key, *prev = NULL;
+	size_t n = 0;
+	char text[1024];
 
-	while (per && !bpf_map_get_next_key(fd, prev, &key)) {
+	while (per && ids && n < NETSEG_RULE_STATS_MAX && !bpf_map_get_next_key(fd, prev, &key)) {
+		ids[n++] = key;
+		prev = &ids[n - 1];
+	}
+	if (ids)
+		qsort(ids, n, sizeof(*ids), id_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct netseg_rule *r = NULL;
 		__u64 p = 0, b = 0;
 		cJSON *o;
 
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, per))
+		if (bpf_map_lookup_elem(fd, &ids[i], per))
 			continue;
 		for (int c = 0; c < ncpu; c++) {
 			p += per[c].packets;
 			b += per[c].bytes;
 		}
+		for (size_t j = 0; ids[i] && j < d->rules.n; j++)
+			if (d->rules.rules[j].id == ids[i])
+				r = &d->rules.rules[j];
+		if (r)
+			netseg_rule_format(r, text, sizeof(text));
+		else
+			snprintf(text, sizeof(text), "%s", ids[i] ? "(rule removed)" : "(default deny)");
 		o = counter_json(p, b);
-		cJSON_AddNumberToObject(o, "id", key);
+		cJSON_AddNumberToObject(o, "id", ids[i]);
+		cJSON_AddStringToObject(o, "text", text);
 		cJSON_AddItemToArray(a, o);
 	}
+	free(ids);
 	free(per);
 	return a;
 }
@@ -231,6 +258,7 @@ static cJSON *cmd_stats(struct netsegd *d, const cJSON *req)
 	cJSON_AddItemToObject(o, "rules", rule_stats(d));
 	cJSON_AddItemToObject(o, "interfaces", if_stats(d));
 	cJSON_AddItemToObject(o, "conntrack", ct_stats(d));
+	cJSON_AddNumberToObject(o, "alias_unknown", netsegd_alias_unknown_count(d));
 	cJSON_AddItemToObject(o, "flow_logs", netsegd_flowlog_stats(d));
 	return o;
 }
@@ -329,6 +357,56 @@ static cJSON *cmd_endpoint_list(struct netsegd *d, const cJSON *req)
 
 /* ------------------------------------------------------------- rules */
 
+/* The flags and comment of @to that differ from @from, as strings. */
+static cJSON *changes_json(const struct netseg_rule *from, const struct netseg_rule *to,
+			   unsigned int *n)
+{
+	char ch[NETSEG_RULE_CHANGES_MAX][NETSEG_RULE_CHANGE_LEN];
+	cJSON *a = cJSON_CreateArray();
+
+	*n = netseg_rule_changes(from, to, ch);
+	for (unsigned int i = 0; i < *n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(ch[i]));
+	return a;
+}
+
+/*
+ * An allow/deny of a rule that exists: the rule as typed (flags and
+ * comment) replaces it, as `apply` of a file holding it would, and the
+ * reply says what changed -- or that nothing did.
+ */
+static cJSON *rule_update(struct netsegd *d, size_t i, const struct netseg_rule *r)
+{
+	const struct netseg_rule *cur = &d->rules.rules[i];
+	struct netseg_ruleset rules;
+	struct netseg_idstore ids;
+	unsigned int n;
+	cJSON *ch = changes_json(cur, r, &n), *o;
+	__u32 id = cur->id;
+
+	if (!n) {
+		o = reply_ok();
+		cJSON_AddNumberToObject(o, "revision", d->revision);
+	} else {
+		if (netseg_idstore_copy(&ids, &d->ids) || ruleset_copy(&rules, &d->rules)) {
+			cJSON_Delete(ch);
+			return netsegd_reply_error("internal", "out of memory");
+		}
+		rules.rules[i].flags = r->flags;
+		strcpy(rules.rules[i].comment, r->comment);
+		o = commit(d, &rules, &ids);
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "ok"))) {
+			cJSON_Delete(ch);
+			return o;
+		}
+	}
+	cJSON_AddNumberToObject(o, "id", id);
+	cJSON_AddBoolToObject(o, "existing", true);
+	cJSON_AddBoolToObject(o, "updated", n > 0);
+	cJSON_AddItemToObject(o, "changes", ch);
+	return o;
+}
+
 static cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req)
 {
 	const char *action = arg_str(req, "action"), *text = arg_str(req, "rule");
@@ -358,15 +436,9 @@ static cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req)
 		return netsegd_reply_error("rejected", "%s", err.msg);
 	if (comment)
 		strcpy(r.comment, comment);
-	for (size_t i = 0; i < d->rules.n; i++) {
-		if (netseg_rule_same(&d->rules.rules[i], &r)) {
-			o = reply_ok();
-			cJSON_AddNumberToObject(o, "id", d->rules.rules[i].id);
-			cJSON_AddBoolToObject(o, "existing", true);
-			cJSON_AddNumberToObject(o, "revision", d->revision);
-			return o;
-		}
-	}
+	for (size_t i = 0; i < d->rules.n; i++)
+		if (netseg_rule_same(&d->rules.rules[i], &r))
+			return rule_update(d, i, &r);
 	r.id = d->next_rule_id;
 	if (netseg_idstore_copy(&ids, &d->ids) || ruleset_copy(&rules, &d->rules) ||
 	    netseg_ruleset_add(&rules, &r))
@@ -511,6 +583,29 @@ static size_t count_missing(const struct netseg_ruleset *a, const struct netseg_
 	return n;
 }
 
+/* The current rule a file's rule took its id from (parse_request_rules). */
+static const struct netseg_rule *current_rule(const struct netsegd *d, __u32 id)
+{
+	for (size_t i = 0; id && i < d->rules.n; i++)
+		if (d->rules.rules[i].id == id)
+			return &d->rules.rules[i];
+	return NULL;
+}
+
+/* Rules of @rs that exist with other flags or another comment. */
+static size_t count_changed(const struct netsegd *d, const struct netseg_ruleset *rs)
+{
+	char ch[NETSEG_RULE_CHANGES_MAX][NETSEG_RULE_CHANGE_LEN];
+	const struct netseg_rule *cur;
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		cur = current_rule(d, rs->rules[i].id);
+		n += cur && netseg_rule_changes(cur, &rs->rules[i], ch);
+	}
+	return n;
+}
+
 static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
 {
 	const cJSON *exp = cJSON_GetObjectItem(req, "expect_revision");
@@ -519,8 +614,9 @@ static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
 	struct netseg_idstore ids;
 	struct netseg_resolver res;
 	struct netseg_err err = {};
-	size_t added, removed, nrules;
+	size_t added, removed, changed, nrules;
 	const char *name, **names;
+	__u32 next_id = d->next_rule_id;
 	cJSON *o;
 	int r;
 
@@ -534,11 +630,22 @@ static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
 		return o;
 	added = count_missing(&rs, &d->rules);
 	removed = count_missing(&d->rules, &rs);
+	changed = count_changed(d, &rs);
 	nrules = rs.n;
-	netseg_ruleset_assign_ids(&rs, &d->next_rule_id);
-	if (netseg_idstore_copy(&ids, &d->ids))
+	/* On a copy: a dry run (or a failed apply) must not use up ids. */
+	netseg_ruleset_assign_ids(&rs, &next_id);
+	if (netseg_idstore_copy(&ids, &d->ids)) {
+		netseg_ruleset_free(&rs);
 		return netsegd_reply_error("internal", "out of memory");
-	if (arg_bool(req, "dry_run")) {
+	}
+	if (!added && !removed && !changed && !arg_bool(req, "dry_run")) {
+		/* Nothing to swap in: the revision stays what it is. */
+		netseg_ruleset_free(&rs);
+		netseg_idstore_free(&ids);
+		o = reply_ok();
+		cJSON_AddBoolToObject(o, "unchanged", true);
+		cJSON_AddNumberToObject(o, "entries", d->entries);
+	} else if (arg_bool(req, "dry_run")) {
 		netsegd_resolver(d, &ids, &res, &names);
 		r = netseg_compile(rs.rules, rs.n, &res, d->cfg.max_entries, &pol, &err);
 		free(names);
@@ -550,14 +657,20 @@ static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
 		cJSON_AddNumberToObject(o, "entries", pol.n);
 		netseg_policy_free(&pol);
 	} else {
+		__u32 saved = d->next_rule_id;
+
+		d->next_rule_id = next_id;	/* saved with the state */
 		o = commit(d, &rs, &ids);
-		if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "ok"))) {
+			d->next_rule_id = saved;
 			return o;
+		}
 		cJSON_AddNumberToObject(o, "entries", d->entries);
 	}
 	cJSON_AddNumberToObject(o, "rules", nrules);
 	cJSON_AddNumberToObject(o, "added", added);
 	cJSON_AddNumberToObject(o, "removed", removed);
+	cJSON_AddNumberToObject(o, "changed", changed);
 	if (!cJSON_GetObjectItem(o, "revision"))
 		cJSON_AddNumberToObject(o, "revision", d->revision);
 	return o;
@@ -566,14 +679,28 @@ static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
 static cJSON *cmd_diff(struct netsegd *d, const cJSON *req)
 {
 	struct netseg_ruleset rs;
-	cJSON *o, *add, *rem;
+	const struct netseg_rule *cur;
+	cJSON *o, *add, *rem, *chg, *x;
 	const char *name;
+	unsigned int n;
 
 	if (parse_request_rules(d, req, &rs, &name, &o))
 		return o;
 	o = reply_ok();
 	add = cJSON_AddArrayToObject(o, "added");
 	rem = cJSON_AddArrayToObject(o, "removed");
+	chg = cJSON_AddArrayToObject(o, "changed");
+	for (size_t i = 0; i < rs.n; i++) {
+		cur = current_rule(d, rs.rules[i].id);
+		if (!cur)
+			continue;
+		x = rule_json(&rs.rules[i]);
+		cJSON_AddItemToObject(x, "changes", changes_json(cur, &rs.rules[i], &n));
+		if (n)
+			cJSON_AddItemToArray(chg, x);
+		else
+			cJSON_Delete(x);
+	}
 	for (size_t i = 0; i < rs.n; i++)
 		if (!has_same(&d->rules, &rs.rules[i]))
 			cJSON_AddItemToArray(add, rule_json(&rs.rules[i]));
@@ -599,25 +726,137 @@ static int proto_num(const char *p)
 	return -1;
 }
 
-static int trace_id(struct netsegd *d, const char *sel, __u32 *id, struct netseg_err *err)
+/* One side of a trace: the identity it resolved to, and how. */
+struct trace_side {
+	const char *input;
+	__u32 id;
+	char name[NETSEG_NAME_MAX];
+	char how[192];
+};
+
+/* An address as the datapath resolves it: the ipcache's longest prefix
+ * (pod IPs learned from netlink, CIDR identities, the node's own
+ * addresses as host), else world. */
+static void trace_addr(struct netsegd *d, int family, const __u8 *addr, struct trace_side *s)
 {
+	const struct netseg_ipent *e = netseg_iptable_lookup(&d->ips, family, addr);
+	const struct netseg_iddef *def;
+	char ifname[IF_NAMESIZE], prefix[64];
+
+	if (!e) {
+		s->id = NETSEG_ID_WORLD;
+		snprintf(s->how, sizeof(s->how), "no ipcache entry");
+		return;
+	}
+	s->id = e->val.id;
+	netseg_ipent_format(e, prefix, sizeof(prefix));
+	def = netseg_id_by_id(&d->ids, s->id);
+	if (e->val.ifindex)
+		snprintf(s->how, sizeof(s->how), "endpoint %s, ipcache %s",
+			 if_indextoname(e->val.ifindex, ifname) ? ifname : "(gone)", prefix);
+	else if (s->id == NETSEG_ID_HOST)
+		snprintf(s->how, sizeof(s->how), "the node's own address, ipcache %s", prefix);
+	else if (def && def->cidr_only)
+		snprintf(s->how, sizeof(s->how), "CIDR identity, ipcache %s", prefix);
+	else
+		snprintf(s->how, sizeof(s->how), "CIDR of identity %s, ipcache %s",
+			 def ? def->name : "?", prefix);
+}
+
+/* A name, a CIDR some identity is made of, or an address ("198.18.3.2",
+ * "198.18.3.2/32", "fd00::1"); 0 or -ENOENT/-EINVAL with @err set. */
+static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *s,
+			 struct netseg_err *err)
+{
+	const struct netseg_iddef *def = netseg_id_by_name(&d->ids, sel);
 	struct netseg_resolver res;
 	const char **names;
-	int r = netsegd_resolver(d, &d->ids, &res, &names);
+	char canon[64], buf[32];
+	__u8 addr[16] = {};
+	int fam, plen, r;
 
-	if (r)
-		return r;
-	/* A CIDR nobody uses has no identity: it resolves as world would. */
-	if (strchr(sel, '/') && !netseg_id_by_name(&d->ids, sel)) {
-		*id = NETSEG_ID_WORLD;
+	s->input = sel;
+	s->how[0] = '\0';
+	if (inet_pton(AF_INET, sel, addr) == 1) {
+		trace_addr(d, NETSEG_AF_INET, addr, s);
+	} else if (inet_pton(AF_INET6, sel, addr) == 1) {
+		trace_addr(d, NETSEG_AF_INET6, addr, s);
+	} else if (strchr(sel, '/')) {
+		if (netseg_cidr_parse(sel, &fam, addr, &plen, canon, sizeof(canon)))
+			return netseg_err_set(err, 0, "\"%s\" is not an address, a CIDR or an identity name",
+					      sel);
+		def = netseg_id_by_name(&d->ids, canon);
+		if (def) {
+			s->id = def->id;
+			snprintf(s->how, sizeof(s->how), "%s identity",
+				 def->cidr_only ? "CIDR" : "named");
+		} else if (plen == (fam == NETSEG_AF_INET ? 32 : 128)) {
+			trace_addr(d, fam, addr, s);
+		} else {
+			return netseg_err_set(err, 0, "%s is a range of addresses that may resolve to different identities; trace one address, or a CIDR a rule or identity names",
+					      canon);
+		}
+	} else if (!strcmp(sel, "*")) {
+		return netseg_err_set(err, 0, "trace needs one source and one destination, not \"*\"");
+	} else {
+		r = netsegd_resolver(d, &d->ids, &res, &names);
+		if (r)
+			return netseg_err_set(err, 0, "out of memory");
+		r = netseg_selector_resolve(&res, sel, &s->id);
 		free(names);
-		return 0;
+		if (r)
+			return netseg_err_set(err, 0, "unknown identity \"%s\" (and not an address)",
+					      sel);
 	}
-	r = netseg_selector_resolve(&res, sel, id);
-	if (r)
-		netseg_err_set(err, 0, "unknown identity \"%s\"", sel);
-	free(names);
-	return r;
+	/* netseg_id_name() returns the stored name, filling buf only for
+	 * ids without one. */
+	snprintf(s->name, sizeof(s->name), "%s",
+		 netseg_id_name(&d->ids, s->id, buf, sizeof(buf)));
+	return 0;
+}
+
+static cJSON *trace_side_json(const struct trace_side *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "input", s->input);
+	cJSON_AddStringToObject(o, "identity", s->name);
+	cJSON_AddNumberToObject(o, "id", s->id);
+	cJSON_AddStringToObject(o, "resolved_by", s->how[0] ? s->how : "identity name");
+	return o;
+}
+
+static __u32 trace_flags(struct netsegd *d, __u32 id)
+{
+	const struct netseg_iddef *def = netseg_id_by_id(&d->ids, id);
+
+	return def ? netsegd_identity_flags(d, def) : 0;
+}
+
+static void trace_explain(const struct netseg_ref_decision *v, const struct trace_side *src,
+			  const struct trace_side *dst, __u32 sf, __u32 df, const char *flow,
+			  const char **reason, char *why, size_t len)
+{
+	if (!v->enforced) {
+		*reason = "not-enforced";
+		snprintf(why, len, "neither %s nor %s is an endpoint (CIDR identities, world and host are not) and no rule matches: not enforced, only the XDP prefilter applies",
+			 src->name, dst->name);
+		return;
+	}
+	if (v->reason == NETSEG_REASON_NONE) {
+		*reason = "rule";
+		snprintf(why, len, "rule %u allows it and no deny rule matches", v->rule_id);
+	} else if (v->reason == NETSEG_REASON_POLICY) {
+		*reason = "policy";
+		snprintf(why, len, "deny rule %u matches (deny beats allow)", v->rule_id);
+	} else {
+		*reason = "default-deny";
+		snprintf(why, len, "no rule allows %s -> %s %s; %s is an endpoint identity (default deny)",
+			 src->name, dst->name, flow, sf & NETSEG_IDF_ENDPOINT ? src->name : dst->name);
+	}
+	if (v->reason != NETSEG_REASON_NONE && v->verdict == NETSEG_VERDICT_AUDIT)
+		strncat(why, "; an identity is in audit mode, so it is logged, not dropped",
+			len - strlen(why) - 1);
 }
 
 static cJSON *cmd_trace(struct netsegd *d, const cJSON *req)
@@ -625,67 +864,55 @@ static cJSON *cmd_trace(struct netsegd *d, const cJSON *req)
 	const char *src = arg_str(req, "src"), *dst = arg_str(req, "dst");
 	const char *proto = arg_str(req, "proto") ?: "tcp";
 	const cJSON *port = cJSON_GetObjectItem(req, "port");
-	struct netseg_policy_val v = {};
+	struct netseg_ref_decision v;
 	struct netseg_resolver res;
 	struct netseg_tuple t = {};
 	struct netseg_err err = {};
-	const struct netseg_iddef *sd, *dd;
-	__u32 sf = 0, df = 0;
+	struct trace_side ss, ds;
+	__u32 sf, df;
 	const char **names;
-	char why[512], rule[1024] = "";
-	const char *verdict, *reason;
+	char why[512], rule[1024] = "", flow[32];
+	const char *reason;
 	cJSON *o;
-	int p = proto_num(proto);
+	int p = proto_num(proto), r, n;
 
 	if (!src || !dst || p < 0 || (port && (!cJSON_IsNumber(port) ||
 			port->valuedouble < 0 || port->valuedouble > 65535)))
 		return netsegd_reply_error("usage", "trace needs src, dst, a protocol (tcp, udp, sctp, icmp, icmpv6) and a port 0-65535");
-	if (trace_id(d, src, &t.src_id, &err) || trace_id(d, dst, &t.dst_id, &err))
+	if (trace_resolve(d, src, &ss, &err) || trace_resolve(d, dst, &ds, &err))
 		return netsegd_reply_error("rejected", "%s", err.msg);
+	t.src_id = ss.id;
+	t.dst_id = ds.id;
 	t.proto = p;
 	t.port = port ? (__u16)port->valuedouble : 0;
+	snprintf(flow, sizeof(flow), "%s/%u", proto, t.port);
 	if (p == IPPROTO_ICMP || p == IPPROTO_ICMPV6)
 		t.port = (__u16)(t.port << 8);	/* the type, any code */
-	netsegd_resolver(d, &d->ids, &res, &names);
-	netseg_ref_eval(d->rules.rules, d->rules.n, &res, &t, &v);
+	sf = trace_flags(d, ss.id);
+	df = trace_flags(d, ds.id);
+	r = netsegd_resolver(d, &d->ids, &res, &names);
+	r = r ?: netseg_ref_decide(d->rules.rules, d->rules.n, &res, &t, sf, df, &v);
 	free(names);
-	sd = netseg_id_by_id(&d->ids, t.src_id);
-	dd = netseg_id_by_id(&d->ids, t.dst_id);
-	sf = sd ? netsegd_identity_flags(d, sd) : 0;
-	df = dd ? netsegd_identity_flags(d, dd) : 0;
-	if (v.verdict == NETSEG_VERDICT_ALLOW) {
-		verdict = v.flags & NETSEG_RULEF_AUDIT ? "audit" : "allow";
-		reason = "rule";
-		snprintf(why, sizeof(why), "rule %u allows it and no deny rule matches", v.rule_id);
-	} else if (v.verdict == NETSEG_VERDICT_DENY) {
-		verdict = "deny";
-		reason = "policy";
-		snprintf(why, sizeof(why), "deny rule %u matches (deny beats allow)", v.rule_id);
-	} else if ((sf | df) & NETSEG_IDF_ENDPOINT) {
-		verdict = "deny";
-		reason = "default-deny";
-		snprintf(why, sizeof(why), "no rule allows %s -> %s %s/%u; %s is an endpoint identity (default deny)",
-			 src, dst, proto, port ? (unsigned)port->valuedouble : 0,
-			 sf & NETSEG_IDF_ENDPOINT ? src : dst);
-	} else {
-		verdict = "allow";
-		reason = "no-endpoint";
-		snprintf(why, sizeof(why), "no rule matches and neither side is an endpoint identity: only the prefilter applies");
+	if (r)
+		return netsegd_reply_error("internal", "couldn't evaluate the rules: %s", strerror(-r));
+	trace_explain(&v, &ss, &ds, sf, df, flow, &reason, why, sizeof(why));
+	for (size_t i = 0; v.rule_id && i < d->rules.n; i++) {
+		const struct netseg_rule *x = &d->rules.rules[i];
+
+		if (x->id != v.rule_id)
+			continue;
+		n = snprintf(rule, sizeof(rule), "%s ", verdict_name(x->action));
+		netseg_rule_format(x, rule + n, sizeof(rule) - n);
 	}
-	if (!strcmp(verdict, "deny") && ((sf | df) & NETSEG_IDF_AUDIT)) {
-		verdict = "audit";
-		strncat(why, "; an identity is in audit mode, so it is logged, not dropped",
-			sizeof(why) - strlen(why) - 1);
-	}
-	for (size_t i = 0; v.rule_id && i < d->rules.n; i++)
-		if (d->rules.rules[i].id == v.rule_id)
-			netseg_rule_format(&d->rules.rules[i], rule, sizeof(rule));
 	o = reply_ok();
-	cJSON_AddStringToObject(o, "verdict", verdict);
+	cJSON_AddStringToObject(o, "verdict", verdict_name(v.verdict));
+	cJSON_AddBoolToObject(o, "enforced", v.enforced);
 	cJSON_AddNumberToObject(o, "rule_id", v.rule_id);
 	cJSON_AddStringToObject(o, "rule", rule);
 	cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddStringToObject(o, "explanation", why);
+	cJSON_AddItemToObject(o, "src", trace_side_json(&ss));
+	cJSON_AddItemToObject(o, "dst", trace_side_json(&ds));
 	return o;
 }
 
@@ -762,12 +989,19 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 {
 	const char *name = arg_str(req, "iface");
 	int ifindex = name ? if_nametoindex(name) : 0, err;
+	char idname[NETSEG_NAME_MAX];
+	__u32 ep;
 	cJSON *o;
 
 	if (!name || strlen(name) >= IF_NAMESIZE)
 		return netsegd_reply_error("usage", "attach needs an interface name");
 	if (!ifindex)
 		return netsegd_reply_error("rejected", "couldn't attach to %s: interface not found", name);
+	ep = netsegd_link_identity(d, ifindex);
+	if (ep)
+		/* Its own programs enforce it; as an uplink it would lose them. */
+		return netsegd_reply_error("rejected", "%s is the endpoint of identity %s; uplinks are the node's external interfaces",
+					   name, netseg_id_name(&d->ids, ep, idname, sizeof(idname)));
 	err = netseg_dp_attach_xdp(d->dp, ifindex);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, true);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, false);
@@ -800,6 +1034,7 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 {
 	const char *name = arg_str(req, "iface");
 	int ifindex = name ? if_nametoindex(name) : 0, i, err;
+	cJSON *o, *a;
 
 	if (!name)
 		return netsegd_reply_error("usage", "detach needs an interface name");
@@ -829,7 +1064,16 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 		netseg_dp_detach_tc(d->dp, ifindex, true);
 		netseg_dp_detach_tc(d->dp, ifindex, false);
 	}
-	return reply_ok();
+	o = reply_ok();
+	cJSON_AddStringToObject(o, "iface", name);
+	cJSON_AddNumberToObject(o, "ifindex", ifindex);
+	a = cJSON_AddArrayToObject(o, "detached");
+	if (ifindex) {
+		cJSON_AddItemToArray(a, cJSON_CreateString("xdp"));
+		cJSON_AddItemToArray(a, cJSON_CreateString("tc/ingress"));
+		cJSON_AddItemToArray(a, cJSON_CreateString("tc/egress"));
+	}
+	return o;
 }
 
 static const struct {

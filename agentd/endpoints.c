@@ -99,6 +99,11 @@ static __u32 ep_id_of(void *ctx, __u32 ifindex)
 	return l ? l->id : 0;
 }
 
+__u32 netsegd_link_identity(const struct netsegd *d, __u32 ifindex)
+{
+	return ep_id_of((void *)d, ifindex);
+}
+
 /* ------------------------------------------------------------- ipcache */
 
 static bool val_eq(const struct netseg_ipcache_val *a, const struct netseg_ipcache_val *b)
@@ -326,6 +331,44 @@ static void link_set_id(struct netsegd *d, struct netsegd_link *l, __u32 id)
 		pr_info("%s (ifindex %u): no longer an endpoint", l->name, l->ifindex);
 }
 
+/* The NAME of an alias "netseg:NAME" that no identity has; NULL if none. */
+static const char *alias_unknown_name(const struct netsegd *d, const struct netsegd_link *l)
+{
+	const size_t plen = strlen(NETSEGD_ALIAS_PREFIX);
+	const struct netseg_iddef *def;
+
+	if ((l->flags & IFF_LOOPBACK) || is_uplink(d, l->name) ||
+	    strncmp(l->alias, NETSEGD_ALIAS_PREFIX, plen))
+		return NULL;
+	def = netseg_id_by_name(&d->ids, l->alias + plen);
+	return def && !def->cidr_only ? NULL : l->alias + plen;
+}
+
+/*
+ * A mistyped alias leaves a pod unmanaged (its traffic is world): said
+ * once per link and alias, not on every RTM_NEWLINK, and shown in
+ * `endpoint list` and `stats` for as long as it lasts.
+ */
+static void link_alias_check(struct netsegd *d, struct netsegd_link *l)
+{
+	const char *name = alias_unknown_name(d, l);
+
+	if (name && !l->alias_unknown)
+		pr_warn("%s (ifindex %u): alias \"%s\" names unknown identity \"%s\"; it is not an endpoint (its traffic is world) until that identity exists",
+			l->name, l->ifindex, l->alias, name);
+	l->alias_unknown = name != NULL;
+}
+
+size_t netsegd_alias_unknown_count(const struct netsegd *d)
+{
+	size_t n = 0;
+
+	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
+		for (const struct netsegd_link *l = d->links[b]; l; l = l->next)
+			n += l->alias_unknown;
+	return n;
+}
+
 static void link_eval(struct netsegd *d, struct netsegd_link *l)
 {
 	const struct netseg_iddef *def = link_identity(d, l, &l->by_alias);
@@ -333,6 +376,7 @@ static void link_eval(struct netsegd *d, struct netsegd_link *l)
 	char now[IF_NAMESIZE];
 	int err;
 
+	link_alias_check(d, l);
 	if (want == l->id && !l->retry)
 		return;
 	l->retry = false;
@@ -392,6 +436,8 @@ void netsegd_link_update(struct netsegd *d, const struct netsegd_link_info *li)
 	l->flags = li->flags;
 	l->stale = false;
 	snprintf(l->name, sizeof(l->name), "%s", li->name);
+	if (strcmp(l->alias, li->alias))
+		l->alias_unknown = false;	/* a new alias: a new warning */
 	snprintf(l->alias, sizeof(l->alias), "%s", li->alias);
 	if (was_up && !(l->flags & IFF_UP))
 		link_went_down(d, l);
@@ -806,6 +852,26 @@ out:
 	free(v);
 }
 
+/* An interface left unmanaged by a mistyped alias. */
+static void link_unknown_json(struct netsegd_link *l, cJSON *arr)
+{
+	cJSON *x = cJSON_CreateObject();
+	char state[NETSEGD_ALIAS_MAX + 64];
+
+	snprintf(state, sizeof(state), "alias names unknown identity %s",
+		 l->alias + strlen(NETSEGD_ALIAS_PREFIX));
+	cJSON_AddStringToObject(x, "kind", "iface");
+	cJSON_AddStringToObject(x, "name", l->name);
+	cJSON_AddNumberToObject(x, "ifindex", l->ifindex);
+	cJSON_AddStringToObject(x, "identity", "");
+	cJSON_AddStringToObject(x, "alias", l->alias);
+	cJSON_AddItemToObject(x, "ips", cJSON_CreateArray());
+	cJSON_AddItemToObject(x, "cidrs", cJSON_CreateArray());
+	cJSON_AddItemToObject(x, "attached", cJSON_CreateArray());
+	cJSON_AddStringToObject(x, "state", state);
+	cJSON_AddItemToArray(arr, x);
+}
+
 cJSON *netsegd_endpoints_json(struct netsegd *d)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -815,6 +881,8 @@ cJSON *netsegd_endpoints_json(struct netsegd *d)
 			l->scratch = NULL;
 			if (l->id)
 				link_json(d, l, arr);
+			else if (l->alias_unknown)
+				link_unknown_json(l, arr);
 		}
 	netseg_iptable_foreach(&d->ips, ip_json_one, d);
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)

@@ -888,6 +888,13 @@ void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const 
 			"flows: bad filter (verdict allowed|denied|audit|end, format json|ocsf|ecs|cef)"), 0);
 		return;
 	}
+	/* A filter no record can pass would look like a quiet network. */
+	if (f.identity[0] && strcmp(f.identity, "world") && strcmp(f.identity, "host") &&
+	    !netseg_id_by_name(&d->ids, f.identity)) {
+		netsegd_client_send(d, c, netsegd_reply_error("rejected",
+			"flows: no identity \"%s\" (netsegctl identity list shows them)", f.identity), 0);
+		return;
+	}
 	if (!fl) {
 		netsegd_client_send(d, c, netsegd_reply_error("internal", "flow logs are off"), 0);
 		return;

@@ -278,6 +278,8 @@ int main(int argc, char **argv)
 	d.prefilter = calloc(NETSEGD_MAX_PREFILTER, sizeof(*d.prefilter));
 	if (!d.prefilter || netsegd_endpoints_init(&d))
 		return 1;
+	if (netsegd_check_privileges())
+		return 1;
 	if (a.cleanup)
 		return cleanup(&d, a.purge_state) ? 1 : 0;
 	err = start(&d);

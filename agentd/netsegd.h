@@ -82,6 +82,7 @@ struct netsegd_link {
 	__u32 id;			/* endpoint identity in force, 0 = none */
 	__u8 attached;			/* enum netsegd_link_attached */
 	bool by_alias;			/* selected by its alias, not a glob */
+	bool alias_unknown;		/* alias netseg:NAME, no identity NAME (said once) */
 	bool retry;			/* attaching failed: the timer tries again */
 	bool stale;			/* not in the running link dump (yet) */
 	void *scratch;			/* endpoint list: its IP array */
@@ -213,6 +214,10 @@ void netsegd_endpoints_tick(struct netsegd *d);
 void netsegd_flush_generation(struct netsegd *d);
 __u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef *def);
 size_t netsegd_endpoint_count(const struct netsegd *d);
+/* The identity of the interface endpoint at ifindex; 0 when it isn't one. */
+__u32 netsegd_link_identity(const struct netsegd *d, __u32 ifindex);
+/* Interfaces whose alias names an identity that doesn't exist. */
+size_t netsegd_alias_unknown_count(const struct netsegd *d);
 struct cJSON *netsegd_endpoints_json(struct netsegd *d);
 
 /* rtnl.c: the rtnetlink socket feeding endpoints.c */
@@ -267,6 +272,9 @@ struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
  */
 #define NETSEGD_KEPT_CAPS CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON
 int netsegd_drop_privileges(void);
+/* Refuses (-EPERM, said) a process without NETSEGD_KEPT_CAPS, before it
+ * creates anything. */
+int netsegd_check_privileges(void);
 
 /* loop.c */
 int netsegd_run(struct netsegd *d);

@@ -6,6 +6,7 @@
  * effective, permitted and bounding sets alike, with no inheritable or
  * ambient capabilities, securebits locked and no_new_privs set.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,4 +56,35 @@ int netsegd_drop_privileges(void)
 	if (!bounds)
 		pr_info("no CAP_SETPCAP: the capability bounding set stays as it was");
 	return 0;
+}
+
+/*
+ * Before anything is created: without these every bpf() call fails with
+ * EPERM, which libbpf reports as a failed load and which would otherwise
+ * read as pinned maps from an incompatible version.  -EPERM (said) or 0.
+ */
+int netsegd_check_privileges(void)
+{
+	char missing[160] = "";
+	const char *name;
+	size_t len;
+
+	if (capng_get_caps_process())
+		return 0;	/* can't tell: let the real calls say */
+	for (size_t i = 0; i < NKEPT; i++) {
+		if (capng_have_capability(CAPNG_EFFECTIVE, kept_caps[i]))
+			continue;
+		/* libcap-ng names them "net_admin": the man pages' CAP_NET_ADMIN */
+		name = capng_capability_to_name(kept_caps[i]);
+		len = strlen(missing);
+		snprintf(missing + len, sizeof(missing) - len, "%sCAP_", len ? ", " : "");
+		for (len = strlen(missing); name && *name && len + 1 < sizeof(missing); name++)
+			missing[len++] = toupper((unsigned char)*name);
+		missing[len] = '\0';
+	}
+	if (!missing[0])
+		return 0;
+	pr_err("netsegd needs root (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON; setup also CAP_CHOWN, CAP_SYS_ADMIN, CAP_SETPCAP); this process lacks %s; nothing was created",
+	       missing);
+	return -EPERM;
 }

@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * check -f FILE: parse and compile a rule file without the daemon.
+ * check -f FILE [--offline]: parse and compile a rule file here.
  *
- * Every identity name is accepted (the daemon's identities are not known
- * here), so what is checked is the grammar, the flags, the rule ids and
- * whether the compiled policy fits the map.  Parse errors are all
- * reported, as "FILE:line:col: message"; the compiler stops at its first.
+ * Here every identity name is accepted, so what is checked is the grammar,
+ * the flags, the rule ids and whether the compiled policy fits the map.
+ * Parse errors are all reported, as "FILE:line:col: message"; the compiler
+ * stops at its first.  Then, unless --offline, a reachable netsegd checks
+ * the names against its identities (an `apply --dry-run`, which changes
+ * nothing); without one the output says the identities were not checked.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "compile.h"
+#include "ctlproto.h"
 #include "netsegctl.h"
 #include "output.h"
 #include "rule.h"
@@ -122,8 +126,57 @@ static int compile_all(const char *file, const char *buf,
 	return ret;
 }
 
+/* How far the identities were checked, for the report. */
+struct id_check {
+	bool checked;
+	char note[512];
+};
+
+/*
+ * The daemon's own dry run of the file: its identities, its compiler.
+ * CTL_EXIT_OK with @ic filled, or the exit code of a refusal (reported).
+ */
+static int check_identities(const char *file, const char *buf, bool offline,
+			    struct id_check *ic)
+{
+	cJSON *req, *reply = NULL;
+	int fd, code;
+
+	if (offline) {
+		snprintf(ic->note, sizeof(ic->note), "identities not checked (--offline)");
+		return CTL_EXIT_OK;
+	}
+	fd = netseg_ctl_connect(ctl.sock);
+	if (fd < 0) {
+		snprintf(ic->note, sizeof(ic->note),
+			 "identities not checked (no daemon at %s); use --offline to skip this",
+			 ctl.sock);
+		return CTL_EXIT_OK;
+	}
+	close(fd);
+	req = req_new("apply");
+	if (req && (!cJSON_AddStringToObject(req, "name", file) ||
+		    !cJSON_AddStringToObject(req, "text", buf) ||
+		    !cJSON_AddBoolToObject(req, "dry_run", true))) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	if (!req) {
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
+	code = ctl_call(req, &reply);
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	if (code)
+		return code;
+	ic->checked = true;
+	snprintf(ic->note, sizeof(ic->note), "identities checked by netsegd at %s", ctl.sock);
+	return CTL_EXIT_OK;
+}
+
 static int report(const char *file, size_t nrules, size_t entries,
-		  const struct netseg_errlist *errs)
+		  const struct netseg_errlist *errs, const struct id_check *ic)
 {
 	char msg[512];
 	cJSON *o;
@@ -135,13 +188,16 @@ static int report(const char *file, size_t nrules, size_t entries,
 		return CTL_EXIT_REJECTED;
 	}
 	if (!out_json()) {
-		printf("%s: %zu rules, %zu policy map entries: ok\n", file, nrules, entries);
+		printf("%s: %zu rules, %zu policy map entries: ok; %s\n", file, nrules, entries,
+		       ic->note);
 		return CTL_EXIT_OK;
 	}
 	o = cJSON_CreateObject();
 	if (!o || !cJSON_AddStringToObject(o, "name", file) ||
 	    !cJSON_AddNumberToObject(o, "rules", nrules) ||
-	    !cJSON_AddNumberToObject(o, "entries", entries) || print_json(o)) {
+	    !cJSON_AddNumberToObject(o, "entries", entries) ||
+	    !cJSON_AddBoolToObject(o, "identities_checked", ic->checked) ||
+	    !cJSON_AddStringToObject(o, "identities", ic->note) || print_json(o)) {
 		cJSON_Delete(o);
 		p_err("out of memory");
 		return CTL_EXIT_INTERNAL;
@@ -150,10 +206,11 @@ static int report(const char *file, size_t nrules, size_t entries,
 	return CTL_EXIT_OK;
 }
 
-static int check_buf(const char *file, const char *buf, size_t len)
+static int check_buf(const char *file, const char *buf, size_t len, bool offline)
 {
 	struct netseg_ruleset rs = { 0 };
 	struct netseg_errlist errs = { 0 };
+	struct id_check ic = { 0 };
 	size_t entries = 0;
 	int ret, code;
 
@@ -166,7 +223,9 @@ static int check_buf(const char *file, const char *buf, size_t len)
 		p_err("out of memory checking %s", file);
 		code = CTL_EXIT_INTERNAL;
 	} else {
-		code = report(file, rs.n, entries, &errs);
+		code = errs.n ? CTL_EXIT_OK : check_identities(file, buf, offline, &ic);
+		if (!code)
+			code = report(file, rs.n, entries, &errs, &ic);
 	}
 	netseg_ruleset_free(&rs);
 	netseg_errlist_free(&errs);
@@ -176,11 +235,16 @@ static int check_buf(const char *file, const char *buf, size_t len)
 int do_check(int argc, char **argv)
 {
 	const char *file = NULL;
+	bool offline = false;
 	char *buf;
 	size_t len;
 	int i, ret;
 
 	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--offline")) {
+			offline = true;
+			continue;
+		}
 		ret = arg_value(argc, argv, &i, "-f", &file);
 		if (!ret)
 			ret = arg_value(argc, argv, &i, "--file", &file);
@@ -196,7 +260,7 @@ int do_check(int argc, char **argv)
 		p_err("couldn't read %s: %s", file, strerror(-ret));
 		return ret == -ENOMEM ? CTL_EXIT_INTERNAL : CTL_EXIT_USAGE;
 	}
-	ret = check_buf(file, buf, len);
+	ret = check_buf(file, buf, len, offline);
 	free(buf);
 	return ret;
 }

@@ -187,7 +187,7 @@ static void count_cell(const cJSON *reply, const char *key, char *buf,
 
 static int print_applied(const cJSON *reply)
 {
-	char rev[32], rules[32], added[32], removed[32], entries[32];
+	char rev[32], rules[32], added[32], removed[32], changed[32], entries[32];
 
 	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
 	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "rules"), rules, sizeof(rules));
@@ -195,12 +195,15 @@ static int print_applied(const cJSON *reply)
 		  sizeof(entries));
 	count_cell(reply, "added", added, sizeof(added));
 	count_cell(reply, "removed", removed, sizeof(removed));
+	count_cell(reply, "changed", changed, sizeof(changed));
 	if (apply_args.dry_run)
-		printf("dry run: %s would give %s rules (%s added, %s removed), %s policy map entries; nothing applied\n",
-		       apply_args.file, rules, added, removed, entries);
+		printf("dry run: %s would give %s rules (%s added, %s removed, %s changed), %s policy map entries; nothing applied\n",
+		       apply_args.file, rules, added, removed, changed, entries);
+	else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "unchanged")))
+		printf("%s: no changes; nothing applied (revision %s)\n", apply_args.file, rev);
 	else
-		printf("applied %s: revision %s, %s rules (%s added, %s removed), %s policy map entries\n",
-		       apply_args.file, rev, rules, added, removed, entries);
+		printf("applied %s: revision %s, %s rules (%s added, %s removed, %s changed), %s policy map entries\n",
+		       apply_args.file, rev, rules, added, removed, changed, entries);
 	return 0;
 }
 
@@ -257,21 +260,62 @@ static void print_rule_line(char sign, const cJSON *r)
 	printf("\n");
 }
 
+/* `~ 3 allow a -> b:tcp/80  --log: on → off, --comment: none → "x"` */
+static void print_changed_line(const cJSON *r)
+{
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(r, "changes"), *c;
+	char id[32], action[16], rule[CELL_TEXT_MAX];
+
+	cell_text(cJSON_GetObjectItemCaseSensitive(r, "id"), id, sizeof(id));
+	cell_text(cJSON_GetObjectItemCaseSensitive(r, "action"), action, sizeof(action));
+	cell_text(cJSON_GetObjectItemCaseSensitive(r, "rule"), rule, sizeof(rule));
+	printf("~ %s ", id);
+	fput_clean(action, stdout);
+	putchar(' ');
+	fput_clean(rule, stdout);
+	cJSON_ArrayForEach(c, ch) {
+		printf("%s", c == ch->child ? "  " : ", ");
+		fput_clean(cJSON_IsString(c) ? c->valuestring : "?", stdout);
+	}
+	putchar('\n');
+}
+
+/* Rules the file would add, remove or change; -1 if the reply lacks one. */
+static int diff_count(const cJSON *reply)
+{
+	static const char *const keys[] = { "added", "removed", "changed" };
+	int n = 0;
+
+	for (size_t k = 0; k < 3; k++) {
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(reply, keys[k]);
+
+		if (!cJSON_IsArray(a))
+			return -1;
+		n += cJSON_GetArraySize(a);
+	}
+	return n;
+}
+
 static int print_diff(const cJSON *reply)
 {
 	const cJSON *added = cJSON_GetObjectItemCaseSensitive(reply, "added");
 	const cJSON *removed = cJSON_GetObjectItemCaseSensitive(reply, "removed");
+	const cJSON *changed = cJSON_GetObjectItemCaseSensitive(reply, "changed");
 	const cJSON *r;
 
 	if (!cJSON_IsArray(added))
 		return proto_err("\"added\" is not an array");
 	if (!cJSON_IsArray(removed))
 		return proto_err("\"removed\" is not an array");
+	if (!cJSON_IsArray(changed))
+		return proto_err("\"changed\" is not an array");
 	cJSON_ArrayForEach(r, removed)
 		print_rule_line('-', r);
+	cJSON_ArrayForEach(r, changed)
+		print_changed_line(r);
 	cJSON_ArrayForEach(r, added)
 		print_rule_line('+', r);
-	if (!cJSON_GetArraySize(added) && !cJSON_GetArraySize(removed))
+	if (!diff_count(reply))
 		printf("no changes\n");
 	return 0;
 }
@@ -279,13 +323,23 @@ static int print_diff(const cJSON *reply)
 int do_diff(int argc, char **argv)
 {
 	struct file_args a = { 0 };
-	cJSON *req;
-	int code;
+	cJSON *req, *reply = NULL;
+	int code, n;
 
 	if (file_args_parse(argc, argv, false, &a))
 		return CTL_EXIT_USAGE;
 	code = file_req("diff", a.file, &req);
 	if (code)
 		return code;
-	return ctl_run(req, print_diff);
+	/* Like diff(1): 0 when the file matches what runs, 1 when not. */
+	code = ctl_call(req, &reply);
+	cJSON_Delete(req);
+	if (!code) {
+		n = diff_count(reply);
+		code = ctl_print(reply, print_diff);
+		if (!code && n > 0)
+			code = CTL_EXIT_REJECTED;
+	}
+	cJSON_Delete(reply);
+	return code;
 }

@@ -196,9 +196,18 @@ static int logs_verify(int argc, char **argv)
 	return CTL_EXIT_REJECTED;
 }
 
+static int logs_verify_cmd(int argc, char **argv)
+{
+	return logs_verify(argc + 1, argv - 1);	/* argv[-1] is "verify" */
+}
+
+/* A table like the other commands', so `logs verify --help` is help. */
+static const struct cmd logs_cmds[] = {
+	{ "verify", logs_verify_cmd, "logs verify FILE...   (oldest first)" },
+	{ 0 },
+};
+
 int do_logs(int argc, char **argv)
 {
-	if (argc < 1 || strcmp(argv[0], "verify"))
-		return usage_err("expected 'logs verify FILE...'");
-	return logs_verify(argc, argv);
+	return cmd_select(logs_cmds, argc, argv);
 }

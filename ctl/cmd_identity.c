@@ -236,6 +236,7 @@ static const struct out_col endpoint_cols[] = {
 	OUT_COL("IDENTITY", "identity"),
 	OUT_COL("IPS", "ips"),
 	OUT_COL("ATTACHED", "attached"),
+	OUT_COL("STATE", "state"),
 };
 
 static int print_endpoints(const cJSON *reply)

@@ -144,6 +144,7 @@ static int print_stats(const cJSON *reply)
 	const cJSON *i = cJSON_GetObjectItemCaseSensitive(reply, "interfaces");
 	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(reply, "conntrack");
 	const cJSON *fl = cJSON_GetObjectItemCaseSensitive(reply, "flow_logs");
+	const cJSON *au = cJSON_GetObjectItemCaseSensitive(reply, "alias_unknown");
 	int ret = 0;
 
 	if (c)
@@ -162,6 +163,9 @@ static int print_stats(const cJSON *reply)
 		putchar('\n');
 		print_conntrack(ct);
 	}
+	if (!ret && cJSON_IsNumber(au))
+		printf("aliases    %.0f interface(s) with an alias naming an unknown identity (not endpoints; see endpoint list)\n",
+		       au->valuedouble);
 	if (!ret && cJSON_GetArraySize(fl) > 0) {
 		putchar('\n');
 		ret = print_rows(fl, "flow_logs", stat_sink_cols, NCOLS(stat_sink_cols));
@@ -219,6 +223,25 @@ static int parse_port_arg(const char *arg, struct trace_args *t)
 	return 0;
 }
 
+/* "198.18.3.2 → db (endpoint veth-db, ipcache 198.18.3.2)": what an
+ * address (or CIDR) resolved to; nothing for a side given by its name. */
+static void print_trace_side(const cJSON *side)
+{
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(side, "input");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(side, "identity");
+	const cJSON *by = cJSON_GetObjectItemCaseSensitive(side, "resolved_by");
+
+	if (!cJSON_IsString(in) || !cJSON_IsString(id) || !cJSON_IsString(by) ||
+	    !strcmp(in->valuestring, id->valuestring))
+		return;
+	fput_clean(in->valuestring, stdout);
+	printf(" → ");
+	fput_clean(id->valuestring, stdout);
+	printf(" (");
+	fput_clean(by->valuestring, stdout);
+	printf(")\n");
+}
+
 static int print_trace(const cJSON *reply)
 {
 	const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(reply, "verdict");
@@ -230,6 +253,8 @@ static int print_trace(const cJSON *reply)
 
 	if (!cJSON_IsString(verdict))
 		return proto_err("\"verdict\" is not a string");
+	print_trace_side(cJSON_GetObjectItemCaseSensitive(reply, "src"));
+	print_trace_side(cJSON_GetObjectItemCaseSensitive(reply, "dst"));
 	printf("%s -> %s %s/%u: ", trace.src, trace.dst, trace.proto, trace.port);
 	fput_clean(verdict->valuestring, stdout);
 	if (cJSON_IsNumber(id) && id->valuedouble > 0) {
@@ -353,10 +378,11 @@ static int print_link(const cJSON *reply)
 
 	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "iface"), name, sizeof(name));
 	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "ifindex"), idx, sizeof(idx));
-	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "attached"), hooks, sizeof(hooks));
+	/* "attached" or "detached": the verb is also the reply's list. */
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, link_verb), hooks, sizeof(hooks));
 	printf("%s ", link_verb);
 	fput_clean(name, stdout);
-	printf(" (ifindex %s); attached hooks: ", idx);
+	printf(" (ifindex %s); %s hooks: ", idx, link_verb);
 	fput_clean(hooks, stdout);
 	putchar('\n');
 	return 0;

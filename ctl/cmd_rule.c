@@ -126,7 +126,17 @@ static int print_added(const cJSON *reply)
 	if (number_field(reply, "id", id, sizeof(id)) ||
 	    number_field(reply, "revision", rev, sizeof(rev)))
 		return -EPROTO;
-	if (cJSON_IsTrue(existing))
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(reply, "changes"), *c;
+
+	if (cJSON_IsTrue(existing) && cJSON_GetArraySize(ch) > 0) {
+		/* The rule as typed replaced the existing one's flags. */
+		printf("updated rule %s:", id);
+		cJSON_ArrayForEach(c, ch) {
+			printf("%s", c == ch->child ? " " : ", ");
+			fput_clean(cJSON_IsString(c) ? c->valuestring : "?", stdout);
+		}
+		printf(" (revision %s)\n", rev);
+	} else if (cJSON_IsTrue(existing))
 		printf("rule %s already exists, nothing changed (revision %s)\n", id, rev);
 	else
 		printf("added rule %s (revision %s)\n", id, rev);

@@ -44,7 +44,7 @@ static const struct cmd cmds[] = {
 	{ "list", do_list, "list" },
 	{ "apply", do_apply, "apply -f FILE [--dry-run] [--expect-revision N]" },
 	{ "diff", do_diff, "diff -f FILE" },
-	{ "check", do_check, "check -f FILE" },
+	{ "check", do_check, "check -f FILE [--offline]" },
 	{ "trace", do_trace, "trace SRC DST [PROTO/]PORT" },
 	{ "flows", do_flows,
 	  "flows [--follow] [--verdict allowed|denied|audit|end] [--identity NAME] [--rule ID]" },
@@ -353,6 +353,11 @@ int main(int argc, char **argv)
 		return usage_err("missing command");
 	if (is_help(argv[0]))
 		return do_help(argc, argv);
+	/* Flow-record formats exist only where there are flow records. */
+	if (flow_format && strcmp(argv[0], "flows")) {
+		p_err("%s has no %s output; use -o json", argv[0], flow_format);
+		return CTL_EXIT_USAGE;
+	}
 	ret = cmd_select(cmds, argc, argv);
 	if (fflush(stdout) || ferror(stdout)) {
 		perror("netsegctl: writing the output");

@@ -102,4 +102,23 @@ int netseg_ref_eval(const struct netseg_rule *rules, size_t n,
 		    const struct netseg_resolver *res,
 		    const struct netseg_tuple *t, struct netseg_policy_val *out);
 
+/* What the datapath does with a new flow (include/netseg/bpf/policy.h). */
+struct netseg_ref_decision {
+	__u8 verdict;	/* NETSEG_VERDICT_ALLOW, _DENY or _AUDIT */
+	__u8 reason;	/* NETSEG_REASON_NONE, _POLICY or _DEFAULT_DENY */
+	__u8 flags;	/* the deciding rule's flags */
+	bool enforced;	/* false: no rule matched and neither side is an endpoint */
+	__u32 rule_id;	/* 0: no rule decided */
+};
+
+/*
+ * netseg_ref_eval() plus the defaults, from the identities' flags
+ * (NETSEG_IDF_*): the one statement of the per-flow decision that
+ * `netsegctl trace` answers with and the packet tests check the datapath
+ * against.  0 or -ENOENT for a selector the resolver doesn't know.
+ */
+int netseg_ref_decide(const struct netseg_rule *rules, size_t n,
+		      const struct netseg_resolver *res, const struct netseg_tuple *t,
+		      __u32 src_flags, __u32 dst_flags, struct netseg_ref_decision *out);
+
 #endif /* NETSEG_COMPILE_H */

@@ -313,3 +313,16 @@ void netseg_ipent_format(const struct netseg_ipent *e, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s/%u", a, e->plen);
 }
+
+const struct netseg_ipent *netseg_iptable_lookup(struct netseg_iptable *t, int family,
+						 const void *addr)
+{
+	const struct netseg_ipent *e;
+
+	for (int plen = family == NETSEG_AF_INET ? 32 : 128; plen >= 0; plen--) {
+		e = netseg_iptable_get(t, family, addr, plen, false);
+		if (e && e->in_map)
+			return e;
+	}
+	return NULL;
+}

@@ -98,6 +98,10 @@ bool netseg_ipent_has_ifindex(const struct netseg_ipent *e, __u32 ifindex);
 bool netseg_ipent_resolve(const struct netseg_ipent *e, netseg_ep_id_fn ep_id, void *ctx,
 			  struct netseg_ipcache_val *out);
 
+/* The longest prefix the ipcache holds (in_map) for one address: what the
+ * datapath's LPM lookup finds.  NULL: none, the datapath says world. */
+const struct netseg_ipent *netseg_iptable_lookup(struct netseg_iptable *t, int family,
+						 const void *addr);
 /* "198.18.1.2" for a host prefix, "198.18.0.0/15" otherwise. */
 void netseg_ipent_format(const struct netseg_ipent *e, char *buf, size_t len);
 

@@ -6,6 +6,7 @@
  * it (tests/bpf/policy_diff.c).  Keep it obvious rather than fast.
  */
 #include <errno.h>
+#include <string.h>
 #include <netinet/in.h>
 
 #include "compile.h"
@@ -72,5 +73,38 @@ int netseg_ref_eval(const struct netseg_rule *rules, size_t n,
 	out->flags = r ? r->flags : 0;
 	out->pad = 0;
 	out->rule_id = r ? r->id : 0;
+	return 0;
+}
+
+int netseg_ref_decide(const struct netseg_rule *rules, size_t n,
+		      const struct netseg_resolver *res, const struct netseg_tuple *t,
+		      __u32 src_flags, __u32 dst_flags, struct netseg_ref_decision *out)
+{
+	__u32 fl = src_flags | dst_flags;
+	struct netseg_policy_val v;
+	int err = netseg_ref_eval(rules, n, res, t, &v);
+
+	if (err)
+		return err;
+	memset(out, 0, sizeof(*out));
+	out->enforced = true;
+	out->rule_id = v.rule_id;
+	out->flags = v.flags;
+	if (v.verdict == NETSEG_VERDICT_ALLOW) {
+		out->verdict = v.flags & NETSEG_RULEF_AUDIT ? NETSEG_VERDICT_AUDIT :
+							      NETSEG_VERDICT_ALLOW;
+		return 0;
+	}
+	if (v.verdict == NETSEG_VERDICT_DENY) {
+		out->reason = NETSEG_REASON_POLICY;
+	} else if (fl & NETSEG_IDF_ENDPOINT) {
+		out->reason = NETSEG_REASON_DEFAULT_DENY;
+	} else {
+		/* Touches no endpoint: only the prefilter applies. */
+		out->verdict = NETSEG_VERDICT_ALLOW;
+		out->enforced = false;
+		return 0;
+	}
+	out->verdict = fl & NETSEG_IDF_AUDIT ? NETSEG_VERDICT_AUDIT : NETSEG_VERDICT_DENY;
 	return 0;
 }

@@ -112,6 +112,16 @@ void netseg_ruleset_free(struct netseg_ruleset *rs);
 void netseg_ruleset_assign_ids(struct netseg_ruleset *rs, __u32 *next_id);
 
 /*
+ * What differs between two versions of the same rule (netseg_rule_same())
+ * besides the id: its flags and comment, one string each into @out[],
+ * "--log: on → off" or "--comment: \"a\" → none".  Returns how many.
+ */
+#define NETSEG_RULE_CHANGES_MAX	3
+#define NETSEG_RULE_CHANGE_LEN	(2 * NETSEG_COMMENT_MAX + 32)
+unsigned int netseg_rule_changes(const struct netseg_rule *from, const struct netseg_rule *to,
+				 char out[NETSEG_RULE_CHANGES_MAX][NETSEG_RULE_CHANGE_LEN]);
+
+/*
  * Parse a whole rule set, .rules or JSON (a ".json" name or a buffer that
  * starts with '{' or '['), appending to @rs.  Parsing goes on after an
  * error so that every error is reported, each as "name:line:col: message"

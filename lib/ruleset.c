@@ -48,6 +48,37 @@ void netseg_ruleset_assign_ids(struct netseg_ruleset *rs, __u32 *next_id)
 			rs->rules[i].id = (*next_id)++;
 }
 
+static void comment_text(const char *c, char *buf, size_t len)
+{
+	if (*c)
+		snprintf(buf, len, "\"%s\"", c);
+	else
+		snprintf(buf, len, "none");
+}
+
+unsigned int netseg_rule_changes(const struct netseg_rule *from, const struct netseg_rule *to,
+				 char out[NETSEG_RULE_CHANGES_MAX][NETSEG_RULE_CHANGE_LEN])
+{
+	static const struct { __u8 flag; const char *name; } flags[] = {
+		{ NETSEG_RULEF_AUDIT, "--audit" },
+		{ NETSEG_RULEF_LOG, "--log" },
+	};
+	char a[NETSEG_COMMENT_MAX + 2], b[NETSEG_COMMENT_MAX + 2];
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if ((from->flags ^ to->flags) & flags[i].flag)
+			snprintf(out[n++], NETSEG_RULE_CHANGE_LEN, "%s: %s → %s", flags[i].name,
+				 from->flags & flags[i].flag ? "on" : "off",
+				 to->flags & flags[i].flag ? "on" : "off");
+	if (strcmp(from->comment, to->comment)) {
+		comment_text(from->comment, a, sizeof(a));
+		comment_text(to->comment, b, sizeof(b));
+		snprintf(out[n++], NETSEG_RULE_CHANGE_LEN, "--comment: %s → %s", a, b);
+	}
+	return n;
+}
+
 /* ------------------------------------------------------------ JSON rule */
 
 static const char *const rule_fields[] = {

@@ -572,32 +572,31 @@ static void set(struct expect *e, int cls, bool pass, __u8 reason, __u32 rule)
 	e->rule = rule;
 }
 
-/* DESIGN §3 on top of netseg_ref_eval(): defaults, audit. */
+/* DESIGN §3: lib/refeval.c's decision, as trace answers it. */
 static void ref_policy(const struct policy *pol, __u32 src, __u32 dst,
 		       const struct ref_pkt *r, struct expect *e)
 {
 	struct netseg_tuple t = { .src_id = src, .dst_id = dst, .proto = r->proto,
 				  .port = r->pport };
-	__u32 fl = id_flags(src) | id_flags(dst);
-	struct netseg_policy_val v;
+	struct netseg_ref_decision d;
 
-	if (netseg_ref_eval(pol->rules, pol->n, &res, &t, &v))
+	if (netseg_ref_decide(pol->rules, pol->n, &res, &t, id_flags(src), id_flags(dst), &d))
 		bail("reference evaluator: unknown selector in the generated policy");
-	if (v.verdict == NETSEG_VERDICT_ALLOW) {
-		set(e, v.flags & NETSEG_RULEF_AUDIT ? C_AUDIT : C_ALLOW, true, 0, v.rule_id);
-		return;
-	}
-	if (v.verdict == NETSEG_VERDICT_NONE && !(fl & NETSEG_IDF_ENDPOINT)) {
+	if (!d.enforced) {
 		set(e, C_NOEP, true, 0, 0);	/* touches no endpoint */
 		return;
 	}
-	if (fl & NETSEG_IDF_AUDIT) {
-		set(e, C_AUDIT, true, 0, v.rule_id);
+	if (d.verdict == NETSEG_VERDICT_ALLOW) {
+		set(e, C_ALLOW, true, 0, d.rule_id);
+		return;
+	}
+	if (d.verdict == NETSEG_VERDICT_AUDIT) {
+		set(e, C_AUDIT, true, 0, d.rule_id);
 		return;
 	}
 	e->denied = true;
-	if (v.verdict == NETSEG_VERDICT_DENY)
-		set(e, C_POLICY, false, NETSEG_REASON_POLICY, v.rule_id);
+	if (d.reason == NETSEG_REASON_POLICY)
+		set(e, C_POLICY, false, NETSEG_REASON_POLICY, d.rule_id);
 	else
 		set(e, C_DEFAULT, false, NETSEG_REASON_DEFAULT_DENY, 0);
 }

@@ -123,8 +123,8 @@ case "$line" in
 *'"cmd":"rule.list"'*) echo '{"ok":true,"revision":7,"rules":[{"id":1,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"web"},{"id":12,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
 *'"cmd":"rule.add"'*) echo '{"ok":true,"id":3,"existing":false,"revision":8}' ;;
 *'"cmd":"rule.remove"'*) echo '{"ok":true,"removed":3,"revision":9}' ;;
-*'"cmd":"apply"'*) echo '{"ok":true,"revision":10,"rules":4,"added":1,"removed":0,"entries":7}' ;;
-*'"cmd":"diff"'*) echo '{"ok":true,"added":[{"id":0,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"say \"hi\""}],"removed":[{"id":2,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
+*'"cmd":"apply"'*) echo '{"ok":true,"revision":10,"rules":4,"added":1,"removed":0,"changed":2,"entries":7}' ;;
+*'"cmd":"diff"'*) echo '{"ok":true,"added":[{"id":0,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"say \"hi\""}],"removed":[{"id":2,"action":"deny","rule":"* -> db","audit":false,"log":false}],"changed":[{"id":3,"action":"allow","rule":"a -> b:tcp/80","audit":false,"log":false,"comment":"","changes":["--log: on → off","--comment: \"x\" → none"]}]}' ;;
 *'"cmd":"trace"'*'"dst":"db"'*) echo '{"ok":true,"verdict":"deny","rule_id":0,"reason":"default-deny","explanation":"no rule allows frontend -> db tcp/5432; db is an endpoint identity"}' ;;
 *'"cmd":"trace"'*) echo '{"ok":true,"verdict":"allow","rule_id":3,"rule":"allow frontend -> api:tcp/443","reason":"rule"}' ;;
 *'"cmd":"identity.add"'*) echo '{"ok":true,"identity":{"name":"frontend","id":256,"ifaces":["veth-fe*"],"cgroups":[],"cidrs":[],"audit":false},"revision":11}' ;;
@@ -206,17 +206,28 @@ is "$out" "CIDR            HITS
 
 printf 'allow frontend->api:443 --log\n' >"$T/r.rules"
 run "${C[@]}" apply -f "$T/r.rules" --dry-run --expect-revision 9
-is "$out" "dry run: $T/r.rules would give 4 rules (1 added, 0 removed), 7 policy map entries; nothing applied" "apply --dry-run: output"
+is "$out" "dry run: $T/r.rules would give 4 rules (1 added, 0 removed, 2 changed), 7 policy map entries; nothing applied" "apply --dry-run: output"
 is "$(jget "$(lastreq)" 'join "|", $j->{name}, $j->{text}, $j->{dry_run} ? "dry" : "-", $j->{expect_revision}')" \
 	"$T/r.rules|allow frontend->api:443 --log
 |dry|9" "apply: name as given, text as in the file, flags"
 
 run "${C[@]}" diff -f "$T/r.rules"
 is "$out" '- deny * -> db
-+ allow frontend -> api:tcp/443 --log --comment "say \"hi\""' "diff: removed and added rules in .rules form"
+~ 3 allow a -> b:tcp/80  --log: on → off, --comment: "x" → none
++ allow frontend -> api:tcp/443 --log --comment "say \"hi\""' "diff: removed, changed (flags, comment) and added rules"
+is "$rc" 1 "diff with differences: exit 1, like diff(1)"
 
 run "${C[@]}" -v list
 like "$err" 'request: {"cmd":"rule.list"}' "-v shows the request"
+
+before=$(nreq)
+run "${C[@]}" -o ocsf list
+is "$rc" 2 "-o ocsf list: refused (exit 2)"
+is "$err" "error: list has no ocsf output; use -o json" "-o ocsf list: says list has no ocsf output"
+is "$(nreq)" "$before" "-o ocsf list: nothing sent"
+run "$W" logs verify --help
+is "$rc" 0 "logs verify --help: exit 0"
+like "$out" "logs verify FILE..." "logs verify --help: its usage"
 
 # ---------------------------------------------------------- daemon errors
 mode rejected
@@ -303,6 +314,25 @@ EOF
 run "$W" -s "$T/none.sock" check -f "$T/good.rules"
 is "$rc" 0 "check good file: exit 0 without a daemon"
 like "$out" "$T/good.rules: 3 rules" "check good file: counts the rules"
+like "$out" "ok; identities not checked (no daemon at $T/none.sock); use --offline to skip this" \
+	"check without a daemon says the identities were not checked"
+before=$(nreq)
+run "$W" -s "$SOCK" check -f "$T/good.rules" --offline
+is "$rc" 0 "check --offline: exit 0 with a daemon there"
+like "$out" "ok; identities not checked (--offline)" "check --offline: says so"
+is "$(nreq)" "$before" "check --offline: asks no daemon"
+run "$W" -s "$SOCK" check -f "$T/good.rules"
+is "$rc" 0 "check with a daemon: exit 0 when it accepts the names"
+like "$out" "ok; identities checked by netsegd at $SOCK" "check with a daemon: says the identities were checked"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{dry_run} ? "dry" : "-"')" "apply|dry" \
+	"check with a daemon: the daemon's dry run, nothing applied"
+mode rejected
+run "$W" -s "$SOCK" check -f "$T/good.rules"
+is "$rc" 1 "check with a daemon that refuses the names: exit 1"
+like "$err" "3 errors in the rule file" "check with a daemon: its refusal is shown"
+mode ok
+run "$W" -s "$SOCK" -o json check -f "$T/good.rules"
+is "$(jget "$out" '$j->{identities_checked} ? "yes" : "no"')" yes "check -o json: identities_checked"
 
 run "$W" -s "$T/none.sock" check -f "$T/bad.rules"
 is "$rc" 1 "check bad file: exit 1"

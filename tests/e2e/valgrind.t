@@ -74,7 +74,7 @@ allow frontend->api:443 --log
 deny frontend->api:8080
 allow api->db:5432
 EOF
-ctl diff -f "$T/policy.rules" >/dev/null; ok $? "diff a rule file"
+ctl diff -f "$T/policy.rules" >/dev/null; [ $? -eq 1 ]; ok $? "diff a rule file (differences: exit 1)"
 ctl apply -f "$T/policy.rules" >/dev/null; ok $? "apply it"
 reach api 198.18.3.2 5432; ok $? "api -> db:5432 connects after apply"
 ! reach frontend 198.18.3.2 5432; ok $? "frontend -> db:5432 denied"

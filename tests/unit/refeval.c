@@ -76,6 +76,45 @@ static const struct {
 	{ "direction matters", { API, FE, IPPROTO_TCP, 443 }, NETSEG_VERDICT_NONE, 0, 0 },
 };
 
+/* netseg_ref_decide(): the rules' answer plus the defaults, as trace says. */
+static const struct {
+	const char *what;
+	struct netseg_tuple t;
+	__u32 sf, df;
+	__u8 verdict, reason;
+	bool enforced;
+	__u32 rule;
+} decisions[] = {
+	{ "allowed by a rule", { FE, API, IPPROTO_TCP, 443 }, NETSEG_IDF_ENDPOINT,
+	  NETSEG_IDF_ENDPOINT, NETSEG_VERDICT_ALLOW, NETSEG_REASON_NONE, true, 3 },
+	{ "denied by a rule", { API, DB, IPPROTO_TCP, 5432 }, NETSEG_IDF_ENDPOINT,
+	  NETSEG_IDF_ENDPOINT, NETSEG_VERDICT_DENY, NETSEG_REASON_POLICY, true, 50 },
+	{ "no rule, an endpoint: default deny", { FE, API, IPPROTO_TCP, 22 }, 0,
+	  NETSEG_IDF_ENDPOINT, NETSEG_VERDICT_DENY, NETSEG_REASON_DEFAULT_DENY, true, 0 },
+	{ "no rule, no endpoint (two CIDR identities): not enforced",
+	  { FE, API, IPPROTO_TCP, 22 }, 0, 0, NETSEG_VERDICT_ALLOW, NETSEG_REASON_NONE, false, 0 },
+	{ "a deny rule between non-endpoints still denies", { API, DB, IPPROTO_TCP, 5432 }, 0,
+	  0, NETSEG_VERDICT_DENY, NETSEG_REASON_POLICY, true, 50 },
+	{ "world to host: not enforced", { NETSEG_ID_WORLD, NETSEG_ID_HOST, IPPROTO_TCP, 22 },
+	  0, 0, NETSEG_VERDICT_ALLOW, NETSEG_REASON_NONE, false, 0 },
+};
+
+static void test_decide(const struct netseg_rule *rules, size_t n)
+{
+	struct netseg_ref_decision d;
+
+	for (size_t i = 0; i < sizeof(decisions) / sizeof(decisions[0]); i++) {
+		memset(&d, 0xff, sizeof(d));
+		if (!ok(!netseg_ref_decide(rules, n, &res, &decisions[i].t, decisions[i].sf,
+					   decisions[i].df, &d) &&
+			d.verdict == decisions[i].verdict && d.reason == decisions[i].reason &&
+			d.enforced == decisions[i].enforced && d.rule_id == decisions[i].rule,
+			"decide: %s", decisions[i].what))
+			diag("got verdict %u reason %u enforced %d rule %u", d.verdict, d.reason,
+			     d.enforced, d.rule_id);
+	}
+}
+
 int main(void)
 {
 	struct netseg_rule rules[16], bad;
@@ -95,6 +134,7 @@ int main(void)
 			v.flags == cases[i].flags && !v.pad, "%s", cases[i].what))
 			diag("got verdict %u rule %u flags %u", v.verdict, v.rule_id, v.flags);
 	}
+	test_decide(rules, n);
 	is_int(netseg_ref_eval(rules, 0, &res, &cases[0].t, &v), 0, "empty rule set");
 	is_int(v.verdict, NETSEG_VERDICT_NONE, "empty rule set: no verdict");
 	netseg_rule_parse_line("allow ghost -> api", &bad, &e);

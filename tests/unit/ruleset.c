@@ -277,8 +277,27 @@ static void test_files(void)
 	netseg_ruleset_free(&rs);
 }
 
+/* What diff, apply and allow show for a rule that exists with other flags. */
+static void test_rule_changes(void)
+{
+	char ch[NETSEG_RULE_CHANGES_MAX][NETSEG_RULE_CHANGE_LEN];
+	struct netseg_rule a, b;
+	struct netseg_err e;
+
+	if (netseg_rule_parse_line("allow a->b:80 --log --comment \"x\"", &a, &e) ||
+	    netseg_rule_parse_line("allow a->b:80 --audit", &b, &e))
+		bail("test rules don't parse: %s", e.msg);
+	if (is_int(netseg_rule_changes(&a, &b, ch), 3, "three changes: audit, log, comment")) {
+		is_str(ch[0], "--audit: off → on", "audit turned on");
+		is_str(ch[1], "--log: on → off", "log turned off");
+		is_str(ch[2], "--comment: \"x\" → none", "comment removed");
+	}
+	is_int(netseg_rule_changes(&a, &a, ch), 0, "the same rule: no changes");
+}
+
 int main(void)
 {
+	test_rule_changes();
 	test_rules_errors();
 	test_rules_good();
 	test_nul_byte();
