@@ -536,7 +536,8 @@ static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char
 		return;
 	}
 	if (s->chained) {
-		n = netseg_chain_line(&s->chain, line, len, fl->chained, sizeof(fl->chained));
+		n = netseg_chain_line_in(&s->chain, netseg_flowfmt_chain_member(s->fmt), line, len,
+					 fl->chained, sizeof(fl->chained));
 		if (n < 0) {
 			s->dropped++;
 			return;

@@ -648,7 +648,7 @@ static void ocsf_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 		jstr(j, fr, "desc", r->comment);
 	}
 	ocsf_observables(j, root, r);
-	ocsf_unmapped(j, root, r);
+	ocsf_unmapped(j, root, r);	/* last: netseg_flowfmt_chain_member() */
 }
 
 /*
@@ -867,7 +867,7 @@ int netseg_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_flowf
 		if (strcmp(r->saddr, r->daddr))
 			jpush_str(&j, rel, r->daddr);
 	}
-	ecs_custom(&j, root, r);
+	ecs_custom(&j, root, r);	/* last: netseg_flowfmt_chain_member() */
 	return jfinish(&j, root, buf, len);
 }
 
@@ -1148,6 +1148,18 @@ int netseg_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowf
 }
 
 /* ------------------------------------------------------------- dispatch */
+
+/* Each formatter writes this member last, for the hash chain to go into. */
+const char *netseg_flowfmt_chain_member(int fmt)
+{
+	switch (fmt) {
+	case NETSEG_FMT_OCSF:
+		return "unmapped";	/* the only place OCSF leaves to us */
+	case NETSEG_FMT_ECS:
+		return "netseg";	/* our custom field namespace */
+	}
+	return NULL;
+}
 
 int netseg_flowfmt(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
 		   char *buf, size_t len)

@@ -269,10 +269,18 @@ int netseg_flowrec_community_id(const struct netseg_flowrec *r, __u16 seed,
  * formatter wrote it, without the chain member below.  seq counts lines
  * from 0 at the genesis.
  *
- * JSON lines (native, OCSF, ECS: anything starting with '{') get a last
- * top-level member, so every line is still one JSON object:
+ * JSON lines (native, OCSF, ECS: anything starting with '{') get a
+ * "chain" member, so every line is still one JSON object:
  *
  *   {...record...,"chain":{"seq":N,"prev":"<64 hex>","hash":"<64 hex>"}}
+ *
+ * A schema that allows no top-level member of ours gets it as the last
+ * member of the record's last object instead (netseg_chain_line_in):
+ * OCSF's "unmapped", ECS's "netseg" (netseg_flowfmt_chain_member()):
+ *
+ *   {...record...,"unmapped":{...,"chain":{"seq":N,...}}}
+ *
+ * The verifier takes both, so files written before either still verify.
  *
  * Any other line (CEF) gets the suffix ` cs6Label=chain cs6=N:<prev>:<hash>`
  * (CEF escapes '=' in values, so no value can forge it; our CEF never
@@ -305,6 +313,18 @@ int netseg_chain_init(struct netseg_chain *c, const unsigned char *genesis);
  */
 int netseg_chain_line(struct netseg_chain *c, const char *rec, size_t len, char *out,
 		      size_t outlen);
+
+/*
+ * The same with the chain member inside the record's last top-level
+ * member, which must be a non-empty object named @within (NULL = at the
+ * top level, as netseg_chain_line); -EINVAL if it isn't.
+ */
+int netseg_chain_line_in(struct netseg_chain *c, const char *within, const char *rec,
+			 size_t len, char *out, size_t outlen);
+
+/* Where a chained line of format @fmt carries its chain: "unmapped" for
+ * OCSF, "netseg" for ECS, NULL (top level, or CEF's cs6) for the others. */
+const char *netseg_flowfmt_chain_member(int fmt);
 
 /*
  * Continue the chain of an existing file: @c follows its last line.

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "flowrec.h"
+#include "ocsf.h"
 #include "tap.h"
 
 #define T0 1784800815123000000ULL	/* 2026-07-23T10:00:15.123Z */
@@ -445,6 +446,8 @@ static void ocsf_common(cJSON *d, const struct ocsf_row *row)
 	ok(cJSON_IsString(at(d, "message")), "message is a string");
 	ok(cJSON_IsObject(at(d, "src_endpoint")) || cJSON_IsObject(at(d, "dst_endpoint")),
 	   "at least one endpoint");
+	ok(!ocsf_unknown_attr(d), "every top-level key is a 4001 attribute (%s)",
+	   ocsf_unknown_attr(d) ? ocsf_unknown_attr(d) : "all are");
 }
 
 static void test_ocsf(void)
@@ -583,6 +586,8 @@ static void test_ocsf(void)
 	d = format_json(NETSEG_FMT_OCSF, &r, "lost");
 	if (d) {
 		jnum(d, "class_uid", 1008);
+		ok(!ocsf_unknown_attr(d), "lost: every top-level key is a 1008 attribute (%s)",
+		   ocsf_unknown_attr(d) ? ocsf_unknown_attr(d) : "all are");
 		jnum(d, "category_uid", 1);
 		jnum(d, "activity_id", 99);
 		jnum(d, "type_uid", 100899);
