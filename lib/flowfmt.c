@@ -579,9 +579,12 @@ static void ocsf_end(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
 	ju64(j, t, "bytes_out", r->bytes[0]);
 	ju64(j, t, "bytes_in", r->bytes[1]);
 	ju64(j, t, "bytes", r->bytes[0] + r->bytes[1]);
+	/* duration from the rounded times, so that it is end_time - start_time
+	 * exactly: each cut to ms on its own, they could differ by 1. */
 	ju64(j, root, "start_time", MS(r->start_ns));
 	ju64(j, root, "end_time", MS(r->time_ns));
-	ju64(j, root, "duration", MS(r->duration_ns));
+	ju64(j, root, "duration", MS(r->time_ns) > MS(r->start_ns) ?
+				  MS(r->time_ns) - MS(r->start_ns) : 0);
 }
 
 /* What no OCSF attribute holds: the drop reason, hook, identities' ids, ICMP. */

@@ -550,6 +550,35 @@ static void test_ocsf(void)
 	}
 	cJSON_Delete(d);
 
+	/* Times that don't fall on a ms: 0.6 ms to 1.4 ms after a whole ms is
+	 * 0.8 ms long, but end_time - start_time is 1 ms; duration must say 1. */
+	{
+		struct netseg_ct_key k = { .proto = IPPROTO_UDP, .family = NETSEG_AF_INET };
+		struct netseg_ct_entry e = { .created_ns = 600000, .last_seen_ns = 1400000,
+					     .flow_id = 5, .src_id = 300, .dst_id = 301 };
+		cJSON *s, *t, *du;
+
+		inet_pton(AF_INET, "198.18.1.2", k.a_addr);
+		inet_pton(AF_INET, "198.18.2.2", k.b_addr);
+		if (netseg_flowrec_from_ct(&k, &e, 1784800682000000000LL, &names, &r))
+			bail("netseg_flowrec_from_ct failed");
+		d = format_json(NETSEG_FMT_OCSF, &r, "end off the ms grid");
+		s = at(d, "start_time");
+		t = at(d, "end_time");
+		du = at(d, "duration");
+		ok(s && t && du && du->valuedouble == t->valuedouble - s->valuedouble,
+		   "duration = end_time - start_time exactly (%.0f = %.0f - %.0f)",
+		   du ? du->valuedouble : -1, t ? t->valuedouble : -1, s ? s->valuedouble : -1);
+		cJSON_Delete(d);
+		/* And a flow with no time at all. */
+		e.last_seen_ns = e.created_ns;
+		netseg_flowrec_from_ct(&k, &e, 1784800682000000000LL, &names, &r);
+		d = format_json(NETSEG_FMT_OCSF, &r, "end of a zero-length flow");
+		if (d)
+			jnum(d, "duration", 0);
+		cJSON_Delete(d);
+	}
+
 	r = rec_icmp();
 	d = format_json(NETSEG_FMT_OCSF, &r, "icmp detail");
 	if (d) {
