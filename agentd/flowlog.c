@@ -66,7 +66,10 @@ struct fl_sink {
 	unsigned int backoff_ms;
 	/* counters */
 	__u64 written;
-	__u64 dropped;
+	__u64 dropped;		/* queue full (TCP), or the record couldn't be made */
+	__u64 send_errors;	/* send() or write failed: last_errno says why */
+	int last_errno;
+	__u64 truncated;	/* sent with free text shortened to fit */
 };
 
 struct fl_follower {
@@ -85,7 +88,7 @@ struct netsegd_flowlog {
 	struct fl_follower follow[FL_MAX_FOLLOW];
 	__s64 rt_off;
 	struct netseg_flowfmt_opts opts;
-	__u64 seen_ring, seen_rate, seen_queue;	/* already reported */
+	__u64 seen_ring, seen_rate, seen_queue, seen_send;	/* already reported */
 	__u64 last_report_ms;
 	char line[NETSEG_CHAIN_LINE_MAX];
 	char chained[NETSEG_CHAIN_LINE_MAX];
@@ -482,6 +485,12 @@ static void tcp_queue(struct netsegd *d, struct fl_sink *s, const char *msg, siz
 	tcp_flush(d, s);
 }
 
+static void send_failed(struct fl_sink *s, int err)
+{
+	s->send_errors++;
+	s->last_errno = err;
+}
+
 static int severity_of(const struct netseg_flowrec *r)
 {
 	switch (r->kind) {
@@ -520,8 +529,11 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 		tcp_queue(d, s, buf, n);
 		return;
 	}
+	/* A connected UDP socket reports an earlier datagram's ICMP error on
+	 * this send (ECONNREFUSED: nobody listens): a send error, not a full
+	 * queue, and this record is lost too. */
 	if (s->fd < 0 || send(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		s->dropped++;
+		send_failed(s, s->fd < 0 ? ENOTCONN : errno);
 	else
 		s->written++;
 }
@@ -532,7 +544,7 @@ static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char
 	int n;
 
 	if (!s->f) {
-		s->dropped++;
+		send_failed(s, EBADF);
 		return;
 	}
 	if (s->chained) {
@@ -546,7 +558,7 @@ static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char
 		len = n;
 	}
 	if (fwrite(line, 1, len, s->f) != len || fputc('\n', s->f) == EOF) {
-		s->dropped++;
+		send_failed(s, errno ? errno : EIO);
 		return;
 	}
 	s->written++;
@@ -762,22 +774,31 @@ static void report_losses(struct netsegd *d)
 	struct netsegd_flowlog *fl = d->fl;
 	struct netseg_counter c[NETSEG_STAT_MAX];
 	struct netseg_flowrec r;
-	__u64 queue = 0, ring, rate;
+	__u64 queue = 0, send = 0, ring, rate;
+	int err = 0;
 
 	if (netseg_dp_read_counters(d->dp, c))
 		return;
-	for (unsigned int i = 0; i < fl->n; i++)
+	for (unsigned int i = 0; i < fl->n; i++) {
 		queue += fl->sinks[i].dropped;
+		send += fl->sinks[i].send_errors;
+		if (fl->sinks[i].send_errors)
+			err = fl->sinks[i].last_errno;
+	}
 	ring = c[NETSEG_STAT_EV_LOST_RING].packets;
 	rate = c[NETSEG_STAT_EV_LOST_RATE].packets;
-	if (ring == fl->seen_ring && rate == fl->seen_rate && queue == fl->seen_queue)
+	if (ring == fl->seen_ring && rate == fl->seen_rate && queue == fl->seen_queue &&
+	    send == fl->seen_send)
 		return;
 	netseg_flowrec_lost(&r, (__u64)(fl->rt_off + (__s64)(now_ms() * 1000000ULL)),
 			    ring - fl->seen_ring, rate - fl->seen_rate, queue - fl->seen_queue,
 			    d->cfg.node_name);
+	r.lost_send = send - fl->seen_send;
+	r.lost_send_errno = err;
 	fl->seen_ring = ring;
 	fl->seen_rate = rate;
 	fl->seen_queue = queue;
+	fl->seen_send = send;
 	dispatch(d, &r);
 }
 
@@ -936,6 +957,10 @@ cJSON *netsegd_flowlog_stats(struct netsegd *d)
 		cJSON_AddStringToObject(o, "format", netseg_flowfmt_name(s->fmt));
 		cJSON_AddNumberToObject(o, "written", s->written);
 		cJSON_AddNumberToObject(o, "dropped", s->dropped);
+		cJSON_AddNumberToObject(o, "send_errors", s->send_errors);
+		if (s->send_errors)
+			cJSON_AddStringToObject(o, "last_send_error", strerror(s->last_errno));
+		cJSON_AddNumberToObject(o, "truncated", s->truncated);
 		if (s->kind == FL_TCP)
 			cJSON_AddNumberToObject(o, "queued", s->queued);
 		if (s->kind == FL_TCP || s->kind == FL_UDP)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -195,6 +196,22 @@ static void ep_text(char *buf, size_t len, const char *ip, bool port, __u16 p, c
 		snprintf(buf + n, len - n, " (%s)", name);
 }
 
+static __u64 lost_total(const struct netseg_flowrec *r)
+{
+	return r->lost_ring + r->lost_rate + r->lost_queue + r->lost_send;
+}
+
+/* "connection refused": why sends failed, in the words of strerror(). */
+static const char *send_error(const struct netseg_flowrec *r, char *buf, size_t len)
+{
+	if (!r->lost_send)
+		return NULL;
+	snprintf(buf, len, "%s", r->lost_send_errno > 0 ? strerror(r->lost_send_errno) : "unknown");
+	if (buf[0])
+		buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
 /* One line for humans; the record's strings are already valid UTF-8. */
 static void message(const struct netseg_flowrec *r, char *buf, size_t len)
 {
@@ -203,11 +220,20 @@ static void message(const struct netseg_flowrec *r, char *buf, size_t len)
 	const char *what = netseg_flowrec_kind_name(r->kind);
 
 	if (r->kind == NETSEG_FLOW_LOST) {
-		snprintf(buf, len,
-			 "%" PRIu64 " flow records lost (ring buffer full %" PRIu64
-			 ", rate limit %" PRIu64 ", sink queue full %" PRIu64 ")",
-			 (uint64_t)(r->lost_ring + r->lost_rate + r->lost_queue),
-			 (uint64_t)r->lost_ring, (uint64_t)r->lost_rate, (uint64_t)r->lost_queue);
+		char why[64];
+		int n = snprintf(buf, len,
+				 "%" PRIu64 " flow records lost (ring buffer full %" PRIu64
+				 ", rate limit %" PRIu64 ", sink queue full %" PRIu64,
+				 (uint64_t)lost_total(r), (uint64_t)r->lost_ring,
+				 (uint64_t)r->lost_rate, (uint64_t)r->lost_queue);
+
+		if (n < 0 || (size_t)n >= len)
+			return;
+		if (send_error(r, why, sizeof(why)))
+			snprintf(buf + n, len - n, ", send error: %s %" PRIu64 ")", why,
+				 (uint64_t)r->lost_send);
+		else
+			snprintf(buf + n, len - n, ")");
 		return;
 	}
 	if (pn)
@@ -364,6 +390,18 @@ static int jfinish(struct jb *j, cJSON *root, char *buf, size_t len)
 
 /* ---------------------------------------------------------- native JSON */
 
+/* @key: records a sink failed to send, @key_error: why (when there are any). */
+static void lost_send(struct jb *j, cJSON *o, const char *key, const struct netseg_flowrec *r)
+{
+	char k[32], why[64];
+
+	if (!send_error(r, why, sizeof(why)))
+		return;
+	ju64(j, o, key, r->lost_send);
+	snprintf(k, sizeof(k), "%s_error", key);
+	jstr(j, o, k, why);
+}
+
 static void json_ep(struct jb *j, cJSON *root, const char *key, const struct netseg_flowrec *r,
 		    bool src)
 {
@@ -454,7 +492,8 @@ int netseg_flowfmt_json(const struct netseg_flowrec *r, const struct netseg_flow
 		ju64(&j, lost, "ring", r->lost_ring);
 		ju64(&j, lost, "rate", r->lost_rate);
 		ju64(&j, lost, "queue", r->lost_queue);
-		ju64(&j, lost, "total", r->lost_ring + r->lost_rate + r->lost_queue);
+		lost_send(&j, lost, "send", r);
+		ju64(&j, lost, "total", lost_total(r));
 	} else {
 		json_flow(&j, root, r, o ? o->cid_seed : 0);
 	}
@@ -676,7 +715,7 @@ static void ocsf_lost(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 	jint(j, root, "timezone_offset", 0);
 	jint(j, root, "severity_id", 3);
 	jstr(j, root, "severity", "Medium");
-	ju64(j, root, "count", r->lost_ring + r->lost_rate + r->lost_queue);
+	ju64(j, root, "count", lost_total(r));
 	jstr(j, root, "log_provider", opt(o ? o->product : NULL, "netseg"));
 	jstr(j, root, "log_name", "flow");
 	message(r, msg, sizeof(msg));
@@ -687,6 +726,7 @@ static void ocsf_lost(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 	ju64(j, u, "lost_ring", r->lost_ring);
 	ju64(j, u, "lost_rate", r->lost_rate);
 	ju64(j, u, "lost_queue", r->lost_queue);
+	lost_send(j, u, "lost_send", r);
 }
 
 int netseg_flowfmt_ocsf(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
@@ -850,7 +890,8 @@ int netseg_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_flowf
 		ju64(&j, lost, "ring", r->lost_ring);
 		ju64(&j, lost, "rate", r->lost_rate);
 		ju64(&j, lost, "queue", r->lost_queue);
-		ju64(&j, lost, "total", r->lost_ring + r->lost_rate + r->lost_queue);
+		lost_send(&j, lost, "send", r);
+		ju64(&j, lost, "total", lost_total(r));
 		return jfinish(&j, root, buf, len);
 	}
 	ecs_ep(&j, root, r, true);
@@ -1110,13 +1151,17 @@ static void cef_lost(struct sbuf *b, const struct netseg_flowrec *r)
 
 	cef_kn(b, "rt", MS(r->time_ns));
 	cef_kv(b, "dvchost", r->node);
-	cef_kn(b, "cnt", r->lost_ring + r->lost_rate + r->lost_queue);
+	cef_kn(b, "cnt", lost_total(r));
 	cef_kv(b, "cn1Label", "lostRingFull");
 	cef_kn(b, "cn1", r->lost_ring);
 	cef_kv(b, "cn2Label", "lostRateLimit");
 	cef_kn(b, "cn2", r->lost_rate);
 	cef_kv(b, "cn3Label", "lostSinkQueueFull");
 	cef_kn(b, "cn3", r->lost_queue);
+	if (r->lost_send) {
+		cef_kv(b, "flexNumber1Label", "lostSendError");
+		cef_kn(b, "flexNumber1", r->lost_send);
+	}
 	message(r, msg, sizeof(msg));
 	cef_kv(b, "msg", msg);
 }

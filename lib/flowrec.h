@@ -42,7 +42,9 @@
  *                        policy change)
  *   packets_out, bytes_out  end records: originator -> responder
  *   packets_in, bytes_in    end records: responder -> originator
- *   lost         object  lost records: {ring, rate, queue, total} numbers
+ *   lost         object  lost records: {ring, rate, queue, total} numbers,
+ *                        and send (number), send_error (string: "connection
+ *                        refused") when a sink failed to send records
  *   message      string  one line of text for humans
  */
 #ifndef NETSEG_FLOWREC_H
@@ -115,6 +117,8 @@ struct netseg_flowrec {
 	__u64 lost_ring;	/* ring buffer full */
 	__u64 lost_rate;	/* deny token bucket empty */
 	__u64 lost_queue;	/* a sink's queue full */
+	__u64 lost_send;	/* a sink's send or write failed */
+	int lost_send_errno;	/* why the last of those failed */
 	/* text: valid UTF-8, NUL-terminated, possibly empty */
 	char reason[NETSEG_FLOWREC_REASON_MAX];
 	char saddr[NETSEG_FLOWREC_ADDR_MAX];
@@ -164,7 +168,8 @@ int netseg_flowrec_from_ct(const struct netseg_ct_key *key, const struct netseg_
 			   __s64 realtime_offset_ns, const struct netseg_flow_names *names,
 			   struct netseg_flowrec *rec);
 
-/* An in-band loss report: records lost since the previous report. */
+/* An in-band loss report: records lost since the previous report (set
+ * lost_send and lost_send_errno afterwards for sinks' send failures). */
 void netseg_flowrec_lost(struct netseg_flowrec *rec, __u64 time_ns, __u64 ring, __u64 rate,
 			 __u64 queue, const char *node);
 

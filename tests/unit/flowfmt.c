@@ -878,6 +878,61 @@ static void test_cef(void)
 
 /* ------------------------------------------------------ sizes and errors */
 
+/*
+ * Records a sink couldn't send (a UDP receiver that isn't listening) are
+ * reported as send errors with the reason, apart from full queues.
+ */
+static void test_lost_send(void)
+{
+	static const char *const msg =
+		"22 flow records lost (ring buffer full 5, rate limit 6, sink queue full 7, "
+		"send error: connection refused 4)";
+	struct netseg_flowrec r = rec_lost();
+	const char *c;
+	cJSON *d;
+
+	r.lost_send = 4;
+	r.lost_send_errno = ECONNREFUSED;
+	d = format_json(NETSEG_FMT_JSON, &r, "lost, send errors");
+	if (d) {
+		jnum(d, "lost.queue", 7);
+		jnum(d, "lost.send", 4);
+		jstr(d, "lost.send_error", "connection refused");
+		jnum(d, "lost.total", 22);
+		jstr(d, "message", msg);
+	}
+	cJSON_Delete(d);
+	d = format_json(NETSEG_FMT_OCSF, &r, "lost, send errors");
+	if (d) {
+		jnum(d, "count", 22);
+		jnum(d, "unmapped.lost_queue", 7);
+		jnum(d, "unmapped.lost_send", 4);
+		jstr(d, "unmapped.lost_send_error", "connection refused");
+		ok(!ocsf_unknown_attr(d), "lost, send errors: only 1008 attributes");
+	}
+	cJSON_Delete(d);
+	d = format_json(NETSEG_FMT_ECS, &r, "lost, send errors");
+	if (d) {
+		jnum(d, "netseg.lost.send", 4);
+		jstr(d, "netseg.lost.send_error", "connection refused");
+		jnum(d, "netseg.lost.total", 22);
+	}
+	cJSON_Delete(d);
+	c = cef(&r, &opts);
+	has(c, " cnt=22 ", "CEF: count includes send errors");
+	has(c, " cn3Label=lostSinkQueueFull cn3=7 flexNumber1Label=lostSendError flexNumber1=4 ",
+	    "CEF: send errors apart from the queue");
+	has(c, "send error: connection refused 4)", "CEF: msg says why");
+
+	r.lost_send = 0;
+	d = format_json(NETSEG_FMT_JSON, &r, "lost, no send errors");
+	if (d) {
+		jabsent(d, "lost.send");
+		jabsent(d, "lost.send_error");
+	}
+	cJSON_Delete(d);
+}
+
 static void test_limits(void)
 {
 	struct netseg_flowrec r = rec_end(NETSEG_VERDICT_AUDIT);
@@ -922,6 +977,7 @@ int main(void)
 	test_ocsf();
 	test_ecs();
 	test_cef();
+	test_lost_send();
 	test_limits();
 	return tap_done();
 }
