@@ -433,8 +433,7 @@ static void json_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 		jstr(j, o, "text", r->rule);
 		jstr(j, o, "comment", r->comment);
 	}
-	if (r->dir)
-		jstr(j, root, "direction", r->dir == NETSEG_FLOW_DIR_INGRESS ? "ingress" : "egress");
+	jstr(j, root, "direction", netseg_node_dir_name(r->node_dir));
 	if (r->hook)
 		jstr(j, root, "hook", netseg_hook_name(r->hook));
 	if (r->ifindex || r->ifname[0]) {
@@ -548,21 +547,36 @@ static void ocsf_endpoint(struct jb *j, cJSON *root, const struct netseg_flowrec
 		jstr(j, e, "interface_name", r->ifname);
 }
 
+/* boundary_id follows from the direction (enum netseg_node_dir). */
 static int ocsf_boundary(const struct netseg_flowrec *r)
 {
-	if (r->src_id == NETSEG_ID_WORLD || r->dst_id == NETSEG_ID_WORLD)
-		return 3;	/* External */
-	if (r->src_id == NETSEG_ID_HOST && r->dst_id == NETSEG_ID_HOST)
+	switch (r->node_dir) {
+	case NETSEG_NODE_DIR_LOCAL:
 		return 1;	/* Localhost */
-	if (r->src_id && r->dst_id)
+	case NETSEG_NODE_DIR_LATERAL:
 		return 2;	/* Internal */
+	case NETSEG_NODE_DIR_INBOUND:
+	case NETSEG_NODE_DIR_OUTBOUND:
+	case NETSEG_NODE_DIR_TRANSIT:
+		return 3;	/* External */
+	}
 	return 0;
 }
+
+static const char *ocsf_direction(int node_dir)
+{
+	static const char *const names[] = { "Unknown", "Inbound", "Outbound", "Lateral", "Local" };
+
+	if (node_dir == NETSEG_NODE_DIR_TRANSIT)
+		return "Transit";	/* 99 Other: the direction string says what */
+	return names[node_dir >= 0 && node_dir <= 4 ? node_dir : 0];
+}
+
+static const char *const boundary_names[] = { "Unknown", "Localhost", "Internal", "External" };
 
 static void ocsf_connection(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 			    __u16 seed)
 {
-	static const char *const dir_names[] = { "Unknown", "Inbound", "Outbound" };
 	char fid[24], cid[NETSEG_COMMUNITY_ID_LEN];
 	cJSON *c = jobj(j, root, "connection_info");
 
@@ -574,10 +588,11 @@ static void ocsf_connection(struct jb *j, cJSON *root, const struct netseg_flowr
 	jstr(j, c, "protocol_name", netseg_flow_proto_name(r->proto));
 	if (r->family)
 		jint(j, c, "protocol_ver_id", r->family == NETSEG_AF_INET ? 4 : 6);
-	/* enum netseg_flow_dir is OCSF's 0 Unknown, 1 Inbound, 2 Outbound. */
-	jint(j, c, "direction_id", r->dir);
-	jstr(j, c, "direction", dir_names[r->dir <= 2 ? r->dir : 0]);
+	/* enum netseg_node_dir is OCSF's direction_id. */
+	jint(j, c, "direction_id", r->node_dir);
+	jstr(j, c, "direction", ocsf_direction(r->node_dir));
 	jint(j, c, "boundary_id", ocsf_boundary(r));
+	jstr(j, c, "boundary", boundary_names[ocsf_boundary(r)]);
 	if (!netseg_flowrec_community_id(r, seed, cid))
 		jstr(j, c, "community_uid", cid);
 	if (r->tcp_flags[0] | r->tcp_flags[1])
@@ -784,6 +799,23 @@ static void ecs_ep(struct jb *j, cJSON *root, const struct netseg_flowrec *r, bo
 	}
 }
 
+/* ECS's words for enum netseg_node_dir: pod to pod or to the node is internal. */
+static const char *ecs_direction(int node_dir)
+{
+	switch (node_dir) {
+	case NETSEG_NODE_DIR_INBOUND:
+		return "inbound";
+	case NETSEG_NODE_DIR_OUTBOUND:
+		return "outbound";
+	case NETSEG_NODE_DIR_LATERAL:
+	case NETSEG_NODE_DIR_LOCAL:
+		return "internal";
+	case NETSEG_NODE_DIR_TRANSIT:
+		return "external";
+	}
+	return "unknown";
+}
+
 static void ecs_network(struct jb *j, cJSON *root, const struct netseg_flowrec *r, __u16 seed)
 {
 	char cid[NETSEG_COMMUNITY_ID_LEN], num[8];
@@ -794,8 +826,7 @@ static void ecs_network(struct jb *j, cJSON *root, const struct netseg_flowrec *
 	jstr(j, n, "iana_number", num);
 	if (r->family)
 		jstr(j, n, "type", r->family == NETSEG_AF_INET ? "ipv4" : "ipv6");
-	if (r->dir)
-		jstr(j, n, "direction", r->dir == NETSEG_FLOW_DIR_INGRESS ? "ingress" : "egress");
+	jstr(j, n, "direction", ecs_direction(r->node_dir));
 	if (!netseg_flowrec_community_id(r, seed, cid))
 		jstr(j, n, "community_id", cid);
 	if (r->kind == NETSEG_FLOW_END) {
@@ -1107,8 +1138,9 @@ static void cef_flow(struct sbuf *b, const struct netseg_flowrec *r,
 	cef_addrs(b, r);
 	cef_proto(b, r);
 	cef_kv(b, "act", km->cef_act);
-	if (r->dir)
-		cef_kv(b, "deviceDirection", r->dir == NETSEG_FLOW_DIR_INGRESS ? "0" : "1");
+	/* CEF knows only 0 inbound and 1 outbound: other flows go without. */
+	if (r->node_dir == NETSEG_NODE_DIR_INBOUND || r->node_dir == NETSEG_NODE_DIR_OUTBOUND)
+		cef_kv(b, "deviceDirection", r->node_dir == NETSEG_NODE_DIR_INBOUND ? "0" : "1");
 	cef_kv(b, "dvchost", r->node);
 	if (r->has_rule) {
 		rule_uid(r, uid, sizeof(uid));

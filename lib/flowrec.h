@@ -21,7 +21,9 @@
  *   reason       string  drop reason: policy, default-deny, malformed, ...
  *   rule         object  {id: number (0 = default deny), text: string,
  *                        comment: string}
- *   direction    string  ingress | egress, relative to the local endpoint
+ *   direction    string  inbound | outbound | lateral | local | transit:
+ *                        the flow as seen from the node, the same on every
+ *                        hook (enum netseg_node_dir); absent if unknown
  *   hook         string  xdp | tc-ingress | tc-egress | cgroup-ingress |
  *                        cgroup-egress
  *   interface    object  {name: string, index: number}
@@ -79,6 +81,33 @@ enum netseg_flow_dir {
 	NETSEG_FLOW_DIR_EGRESS,		/* from the local endpoint */
 };
 
+/*
+ * Where a flow goes as seen from the node, the same whichever hook logged
+ * it (the source's egress hook or the destination's ingress hook see the
+ * same addresses and identities).  Inside the node's trust boundary: the
+ * host (id 1) and endpoint identities, local or on other nodes (user ids
+ * below NETSEG_ID_CIDR_MIN).  Outside: world (id 2) and the identities the
+ * daemon makes for CIDRs in rules (a CIDR is not an endpoint).
+ *
+ *   endpoint/host -> endpoint/host   lateral (host -> host: local)
+ *   outside -> endpoint/host         inbound
+ *   endpoint/host -> outside         outbound
+ *   outside -> outside               transit (forwarded through the node)
+ *
+ * An unknown identity (0: dropped before identities were looked up) leaves
+ * the direction unknown, except at XDP, which only runs on uplinks: its
+ * packets come from outside, for the node.  The values are OCSF's
+ * connection_info.direction_id (transit: 99 Other).
+ */
+enum netseg_node_dir {
+	NETSEG_NODE_DIR_UNKNOWN = 0,
+	NETSEG_NODE_DIR_INBOUND = 1,
+	NETSEG_NODE_DIR_OUTBOUND = 2,
+	NETSEG_NODE_DIR_LATERAL = 3,
+	NETSEG_NODE_DIR_LOCAL = 4,
+	NETSEG_NODE_DIR_TRANSIT = 99,
+};
+
 /* What an interface is to the datapath; decides what a TC hook means. */
 enum netseg_ifkind {
 	NETSEG_IFK_ENDPOINT = 0,	/* host side of a pod veth */
@@ -87,7 +116,8 @@ enum netseg_ifkind {
 
 struct netseg_flowrec {
 	__u8 kind;		/* enum netseg_flowrec_kind */
-	__u8 dir;		/* enum netseg_flow_dir */
+	__u8 dir;		/* enum netseg_flow_dir: which side the interface is */
+	__u8 node_dir;		/* enum netseg_node_dir: what the flow is to the node */
 	__u8 hook;		/* enum netseg_hook, 0 = unknown */
 	__u8 family;		/* NETSEG_AF_INET, NETSEG_AF_INET6, 0 = none */
 	__u8 proto;		/* IANA protocol number */
@@ -172,6 +202,11 @@ int netseg_flowrec_from_ct(const struct netseg_ct_key *key, const struct netseg_
  * lost_send and lost_send_errno afterwards for sinks' send failures). */
 void netseg_flowrec_lost(struct netseg_flowrec *rec, __u64 time_ns, __u64 ring, __u64 rate,
 			 __u64 queue, const char *node);
+
+/* The direction of a flow from @src_id to @dst_id, seen by @hook (enum netseg_node_dir). */
+int netseg_flow_node_dir(__u32 src_id, __u32 dst_id, int hook);
+/* "inbound", "outbound", "lateral", "local", "transit"; NULL for unknown. */
+const char *netseg_node_dir_name(int node_dir);
 
 /* "allowed", "denied", "audit", "end", "lost"; NULL for anything else. */
 const char *netseg_flowrec_kind_name(int kind);

@@ -330,7 +330,7 @@ static void test_json(void)
 		jstr(d, "rule.text", "allow frontend -> api:tcp/443");
 		jabsent(d, "rule.comment");
 		jabsent(d, "reason");
-		jstr(d, "direction", "egress");
+		jstr(d, "direction", "lateral");	/* pod to pod */
 		jstr(d, "hook", "tc-ingress");
 		jstr(d, "interface.name", "veth-fe");
 		jnum(d, "interface.index", 5);
@@ -362,7 +362,7 @@ static void test_json(void)
 		jabsent(d, "tcp_flags");
 		jstr(d, "src.identity", EVIL_NAME);
 		jstr(d, "rule.comment", EVIL_COMMENT_UTF8);
-		jstr(d, "direction", "egress");
+		jstr(d, "direction", "lateral");
 		jabsent(d, "interface");
 	}
 	cJSON_Delete(d);
@@ -506,7 +506,7 @@ static void test_ocsf(void)
 	d = format_json(NETSEG_FMT_OCSF, &r, "allowed detail");
 	if (d) {
 		jstr(d, "connection_info.uid", "abcdef0123456789");
-		jnum(d, "connection_info.direction_id", 2);
+		jnum(d, "connection_info.direction_id", 3);	/* pod to pod: Lateral */
 		jnum(d, "connection_info.boundary_id", 2);
 		jstr(d, "src_endpoint.interface_name", "veth-fe");
 		jstr(d, "src_endpoint.name", "frontend");
@@ -678,7 +678,7 @@ static void test_ecs(void)
 		jstr(d, "network.transport", "tcp");
 		jstr(d, "network.iana_number", "6");
 		jstr(d, "network.type", "ipv4");
-		jstr(d, "network.direction", "ingress");
+		jstr(d, "network.direction", "inbound");	/* XDP: from outside */
 		jstr(d, "network.community_id", "1:Nu21VklU4Azyn4xXTsx9E6Xlkbc=");
 		jstr(d, "rule.id", "42");
 		jstr(d, "rule.name", "deny-db");
@@ -695,7 +695,7 @@ static void test_ecs(void)
 		ecs_common(d);
 		jarr(d, "event.type", 3, t_allowed);
 		jstr(d, "event.action", "allowed");
-		jstr(d, "network.direction", "egress");
+		jstr(d, "network.direction", "internal");	/* pod to pod */
 		jstr(d, "observer.ingress.interface.name", "veth-fe");
 		jstr(d, "netseg.flow_id", "abcdef0123456789");
 		jstr(d, "netseg.source.identity", "frontend");
@@ -802,7 +802,7 @@ static void test_cef(void)
 	r = rec_icmp();
 	is_str(cef(&r, &opts),
 	       "CEF:0|netseg|netseg|1.0.0|flow-allow|Flow allowed|1|rt=1784800815123 "
-	       "src=198.18.1.2 dst=198.18.2.2 proto=ICMP act=allow deviceDirection=1 "
+	       "src=198.18.1.2 dst=198.18.2.2 proto=ICMP act=allow "
 	       "dvchost=node-7 cs1Label=ruleId cs1=13 cs2Label=ruleName cs2=deny * -> db "
 	       "cs3Label=communityId cs3=1:vPoDQDXs6CMcDfpioHdANDYL9vI\\= "
 	       "cs4Label=srcIdentity cs4=fr|on\\=t\\\\e\\nd\"x]\\r\xc3\xa9 "
@@ -877,6 +877,91 @@ static void test_cef(void)
 }
 
 /* ------------------------------------------------------ sizes and errors */
+
+/*
+ * One direction per flow, from the identities, whichever hook logged it:
+ * each flow is logged at the source's hook and at the destination's, and
+ * every format must say the same of both.
+ */
+static void test_direction(void)
+{
+	const __u32 cidr = (1U << 24) + 3, H = NETSEG_ID_HOST, W = NETSEG_ID_WORLD;
+	static const struct {
+		const char *what;
+		__u32 src, dst;
+		int hook[2], ifindex[2];	/* where it was logged: 5 a pod veth, 9 an uplink */
+		int ocsf, boundary;
+		const char *native, *ocsf_name, *ecs, *cef;
+	} t[] = {
+		{ "pod -> pod", 300, 301, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 5, 5 },
+		  3, 2, "lateral", "Lateral", "internal", NULL },
+		{ "cgroup -> cgroup", 300, 301, { NETSEG_HOOK_CG_EGRESS, NETSEG_HOOK_CG_INGRESS },
+		  { 0, 0 }, 3, 2, "lateral", "Lateral", "internal", NULL },
+		{ "world -> pod", W, 301, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 9, 5 },
+		  1, 3, "inbound", "Inbound", "inbound", "deviceDirection=0" },
+		{ "pod -> world", 300, W, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 5, 9 },
+		  2, 3, "outbound", "Outbound", "outbound", "deviceDirection=1" },
+		{ "CIDR identity -> pod", cidr, 301, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 9, 5 }, 1, 3, "inbound", "Inbound", "inbound", "deviceDirection=0" },
+		{ "pod -> CIDR identity", 300, cidr, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 5, 9 }, 2, 3, "outbound", "Outbound", "outbound", "deviceDirection=1" },
+		{ "host -> pod", H, 301, { NETSEG_HOOK_TC_EGRESS, NETSEG_HOOK_CG_INGRESS }, { 5, 0 },
+		  3, 2, "lateral", "Lateral", "internal", NULL },
+		{ "pod -> host", 300, H, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_CG_EGRESS }, { 5, 0 },
+		  3, 2, "lateral", "Lateral", "internal", NULL },
+		{ "host -> host", H, H, { NETSEG_HOOK_CG_EGRESS, NETSEG_HOOK_CG_INGRESS }, { 0, 0 },
+		  4, 1, "local", "Local", "internal", NULL },
+		{ "world -> CIDR (forwarded)", W, cidr,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 9, 9 },
+		  99, 3, "transit", "Transit", "external", NULL },
+		{ "no identities, at XDP", 0, 0, { NETSEG_HOOK_XDP, NETSEG_HOOK_XDP }, { 9, 9 },
+		  1, 3, "inbound", "Inbound", "inbound", "deviceDirection=0" },
+		{ "no identities, at TC", 0, 0, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 5, 5 }, 0, 0, NULL, "Unknown", "unknown", NULL },
+	};
+	size_t i;
+	int h;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (h = 0; h < 2; h++) {
+			struct netseg_event ev = {
+				.ts_ns = 5, .flow_id = 7, .type = NETSEG_EV_FLOW_START,
+				.hook = t[i].hook[h], .ifindex = t[i].ifindex[h],
+				.proto = IPPROTO_UDP, .src_id = t[i].src, .dst_id = t[i].dst,
+				.sport = htons(5000), .dport = htons(53),
+			};
+			struct netseg_flowrec r;
+			const char *c;
+			cJSON *d;
+
+			ev_addrs(&ev, AF_INET, "198.18.1.2", "198.18.2.2");
+			r = from_event(&ev, &names);
+			diag("direction: %s, logged at %s", t[i].what, netseg_hook_name(t[i].hook[h]));
+			d = format_json(NETSEG_FMT_JSON, &r, t[i].what);
+			if (d && t[i].native)
+				jstr(d, "direction", t[i].native);
+			else if (d)
+				jabsent(d, "direction");
+			cJSON_Delete(d);
+			d = format_json(NETSEG_FMT_OCSF, &r, t[i].what);
+			if (d) {
+				jnum(d, "connection_info.direction_id", t[i].ocsf);
+				jstr(d, "connection_info.direction", t[i].ocsf_name);
+				jnum(d, "connection_info.boundary_id", t[i].boundary);
+			}
+			cJSON_Delete(d);
+			d = format_json(NETSEG_FMT_ECS, &r, t[i].what);
+			if (d)
+				jstr(d, "network.direction", t[i].ecs);
+			cJSON_Delete(d);
+			c = cef(&r, &opts);
+			if (t[i].cef)
+				has(c, t[i].cef, "CEF direction");
+			else
+				ok(!strstr(c, "deviceDirection="), "CEF: no deviceDirection");
+		}
+	}
+}
 
 /*
  * Records a sink couldn't send (a UDP receiver that isn't listening) are
@@ -977,6 +1062,7 @@ int main(void)
 	test_ocsf();
 	test_ecs();
 	test_cef();
+	test_direction();
 	test_lost_send();
 	test_limits();
 	return tap_done();
