@@ -92,6 +92,7 @@ struct netsegd_flowlog {
 	__u64 last_report_ms;
 	char line[NETSEG_CHAIN_LINE_MAX];
 	char chained[NETSEG_CHAIN_LINE_MAX];
+	char udp_line[NETSEG_FLOWFMT_MAX];	/* a record shortened to fit a datagram */
 };
 
 static __u64 now_ms(void)
@@ -516,13 +517,32 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 		.hostname = d->cfg.node_name, .app = "netseg", .procid = pid,
 		.msgid = msgid[r->kind],
 	};
+	bool cut = false;
 	int n;
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	n = netseg_syslog_format(buf, s->kind == FL_UDP ? NETSEG_SYSLOG_UDP_MAX : sizeof(buf),
-				 &h, line, len, s->kind == FL_UDP ? NETSEG_SYSLOG_TRUNCATE : 0);
+	if (s->kind == FL_UDP) {
+		/* One datagram each: a longer record is rewritten with its free
+		 * text shortened, never cut (a cut JSON line is lost to every
+		 * parser).  The header, SP and BOM come first. */
+		n = netseg_syslog_format(buf, sizeof(buf), &h, NULL, 0, 0);
+		if (n >= 0 && (size_t)n + 4 + len > NETSEG_SYSLOG_UDP_MAX) {
+			n = NETSEG_SYSLOG_UDP_MAX > n + 4 ?
+				netseg_flowfmt_fit(s->fmt, r, &d->fl->opts,
+						   NETSEG_SYSLOG_UDP_MAX - n - 4, d->fl->udp_line,
+						   sizeof(d->fl->udp_line), &cut) : -EMSGSIZE;
+			line = d->fl->udp_line;
+			len = n;
+		}
+		if (n < 0) {
+			send_failed(s, -n);
+			return;
+		}
+	}
+	n = netseg_syslog_format(buf, s->kind == FL_UDP ? NETSEG_SYSLOG_UDP_MAX + 1 : sizeof(buf),
+				 &h, line, len, 0);
 	if (n < 0) {
-		s->dropped++;
+		send_failed(s, -n);
 		return;
 	}
 	if (s->kind == FL_TCP) {
@@ -532,10 +552,12 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 	/* A connected UDP socket reports an earlier datagram's ICMP error on
 	 * this send (ECONNREFUSED: nobody listens): a send error, not a full
 	 * queue, and this record is lost too. */
-	if (s->fd < 0 || send(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (s->fd < 0 || send(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		send_failed(s, s->fd < 0 ? ENOTCONN : errno);
-	else
-		s->written++;
+		return;
+	}
+	s->written++;
+	s->truncated += cut;
 }
 
 static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char *line,

@@ -1257,6 +1257,78 @@ int netseg_flowfmt(int fmt, const struct netseg_flowrec *r, const struct netseg_
 	return -EINVAL;
 }
 
+/* @dst = the first @keep bytes of @src (cut on a character) and the marker. */
+static void shorten(char *dst, size_t size, const char *src, size_t keep)
+{
+	size_t n = netseg_utf8_copy(dst, keep + 1 < size ? keep + 1 : size, src, strlen(src));
+
+	snprintf(dst + n, size - n, "%s", NETSEG_FLOWFMT_TRUNCATED);
+}
+
+/* Formats @t with @field (its original @orig) cut to @keep bytes and marked. */
+static int fmt_cut(int fmt, struct netseg_flowrec *t, const struct netseg_flowfmt_opts *o,
+		   char *field, size_t size, const char *orig, size_t keep, char *buf, size_t len)
+{
+	shorten(field, size, orig, keep);
+	return netseg_flowfmt(fmt, t, o, buf, len);
+}
+
+static bool fits(int n, size_t max)
+{
+	return n >= 0 && (size_t)n <= max;
+}
+
+/*
+ * The longest start of @field (original @orig) that lets @t fit, by
+ * bisection: the text may appear more than once (a rule's text is also
+ * in the message) and escaping makes bytes of text and of line differ.
+ * Leaves @field cut to it, or to the bare marker if nothing fits; returns
+ * the last format's result (buf holds the line when it fits).
+ */
+static int cut_field(int fmt, struct netseg_flowrec *t, const struct netseg_flowfmt_opts *o,
+		     char *field, size_t size, const char *orig, size_t max, char *buf, size_t len)
+{
+	size_t lo = 0, hi = strlen(orig), mid;
+	int n = fmt_cut(fmt, t, o, field, size, orig, 0, buf, len);
+
+	if (!fits(n, max))
+		return n;	/* not even with none of it */
+	while (lo < hi) {	/* lo fits; does anything longer? */
+		mid = lo + (hi - lo + 1) / 2;
+		if (fits(fmt_cut(fmt, t, o, field, size, orig, mid, buf, len), max))
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return fmt_cut(fmt, t, o, field, size, orig, lo, buf, len);
+}
+
+int netseg_flowfmt_fit(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+		       size_t max, char *buf, size_t len, bool *truncated)
+{
+	struct netseg_flowrec *t;
+	int n;
+
+	*truncated = false;
+	n = netseg_flowfmt(fmt, r, o, buf, len);
+	if (fits(n, max) || (n < 0 && n != -ENOSPC))
+		return n;
+	t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	*t = *r;
+	*truncated = true;
+	/* The comment goes first: the rule text says what decided the flow. */
+	if (r->comment[0])
+		n = cut_field(fmt, t, o, t->comment, sizeof(t->comment), r->comment, max, buf, len);
+	if (!fits(n, max) && r->rule[0])
+		n = cut_field(fmt, t, o, t->rule, sizeof(t->rule), r->rule, max, buf, len);
+	free(t);
+	if (n == -ENOSPC || (n >= 0 && !fits(n, max)))
+		return -EMSGSIZE;
+	return n;
+}
+
 static const char *const fmt_names[] = {
 	[NETSEG_FMT_JSON] = "json",
 	[NETSEG_FMT_OCSF] = "ocsf",

@@ -273,6 +273,20 @@ int netseg_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowf
 /* Dispatch on @fmt (enum netseg_flowfmt). */
 int netseg_flowfmt(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
 		   char *buf, size_t len);
+/* What a shortened free-text field ends with ("…[truncated]"). */
+#define NETSEG_FLOWFMT_TRUNCATED "\xe2\x80\xa6[truncated]"
+
+/*
+ * netseg_flowfmt() in at most @max bytes, for a sink with a size limit (a
+ * UDP datagram): a longer line is never cut, the free text is shortened
+ * instead, the rule comment first, then the rule text, each ending in
+ * NETSEG_FLOWFMT_TRUNCATED.  Returns the length, *@truncated saying
+ * whether text was shortened; -EMSGSIZE if the record doesn't fit even
+ * with both down to the marker; the errors of netseg_flowfmt().
+ */
+int netseg_flowfmt_fit(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+		       size_t max, char *buf, size_t len, bool *truncated);
+
 /* "json" (also "native"), "ocsf", "ecs", "cef" -> enum; -EINVAL otherwise. */
 int netseg_flowfmt_parse(const char *name);
 const char *netseg_flowfmt_name(int fmt);

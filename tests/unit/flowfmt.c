@@ -1018,6 +1018,75 @@ static void test_lost_send(void)
 	cJSON_Delete(d);
 }
 
+/* A record too long for a datagram: free text shortened, never the line cut. */
+static void test_fit(void)
+{
+	static const char *const keys[][2] = {
+		[NETSEG_FMT_JSON] = { "rule.comment", "rule.text" },
+		[NETSEG_FMT_OCSF] = { "firewall_rule.desc", "firewall_rule.name" },
+		[NETSEG_FMT_ECS] = { "rule.description", "rule.name" },
+	};
+	struct netseg_flowrec r = rec_icmp();
+	char plain[NETSEG_FLOWFMT_MAX];
+	size_t max, i;
+	bool cut;
+	int f, n, m;
+
+	/* Quotes and backslashes: JSON writes each as two bytes. */
+	for (i = 0; i + 1 < 256; i++)
+		r.comment[i] = i % 2 ? '"' : '\\';
+	r.comment[i] = '\0';
+	memset(r.rule, 'p', 1000);
+	r.rule[1000] = '\0';
+	for (f = NETSEG_FMT_JSON; f <= NETSEG_FMT_CEF; f++) {
+		const char *fn = netseg_flowfmt_name(f);
+		cJSON *d, *c, *t;
+
+		m = netseg_flowfmt(f, &r, &opts, plain, sizeof(plain));
+		n = netseg_flowfmt_fit(f, &r, &opts, m, buf, sizeof(buf), &cut);
+		ok(n == m && !cut && !strcmp(buf, plain), "%s: a record that fits is left alone", fn);
+
+		max = m - 700;	/* all of the comment and some of the rule must go */
+		n = netseg_flowfmt_fit(f, &r, &opts, max, buf, sizeof(buf), &cut);
+		ok(n > 0 && (size_t)n <= max && n == (int)strlen(buf) && cut,
+		   "%s: %d bytes shortened to %d (<= %zu)", fn, m, n, max);
+		ok(strstr(buf, NETSEG_FLOWFMT_TRUNCATED) != NULL, "%s: the cut is marked", fn);
+		ok((size_t)n + 8 > max, "%s: shortened by what was too much, no more (%d)", fn, n);
+		if (f == NETSEG_FMT_CEF) {
+			ok(strstr(buf, "flexString1=" NETSEG_FLOWFMT_TRUNCATED " ") ||
+			   strstr(buf, NETSEG_FLOWFMT_TRUNCATED " flexString1Label"),
+			   "CEF: the comment is the first to go");
+			continue;
+		}
+		d = cJSON_Parse(buf);
+		c = at(d, keys[f][0]);
+		t = at(d, keys[f][1]);
+		ok(cJSON_IsObject(d), "%s: still one JSON object", fn);
+		ok(cJSON_IsString(c) && !strcmp(c->valuestring, NETSEG_FLOWFMT_TRUNCATED),
+		   "%s: %s is shortened to the marker first", fn, keys[f][0]);
+		ok(cJSON_IsString(t) && strlen(t->valuestring) > 100 &&
+		   !strncmp(t->valuestring, "ppp", 3) &&
+		   strstr(t->valuestring, NETSEG_FLOWFMT_TRUNCATED),
+		   "%s: then %s, keeping its start", fn, keys[f][1]);
+		if (f == NETSEG_FMT_OCSF)
+			ok(!ocsf_unknown_attr(d), "OCSF: shortened, still only 4001 attributes");
+		cJSON_Delete(d);
+
+		/* Only the comment needs to go: the rule stays whole. */
+		n = netseg_flowfmt_fit(f, &r, &opts, m - 100, buf, sizeof(buf), &cut);
+		d = cJSON_Parse(buf);
+		t = at(d, keys[f][1]);
+		c = at(d, keys[f][0]);
+		ok(n > 0 && n <= m - 100 && cut && cJSON_IsString(t) &&
+		   strlen(t->valuestring) == 1000 && cJSON_IsString(c) &&
+		   strlen(c->valuestring) > 100, "%s: 100 bytes too many: only the comment is cut",
+		   fn);
+		cJSON_Delete(d);
+	}
+	is_int(netseg_flowfmt_fit(NETSEG_FMT_OCSF, &r, &opts, 300, buf, sizeof(buf), &cut),
+	       -EMSGSIZE, "too small even without the free text: -EMSGSIZE");
+}
+
 static void test_limits(void)
 {
 	struct netseg_flowrec r = rec_end(NETSEG_VERDICT_AUDIT);
@@ -1064,6 +1133,7 @@ int main(void)
 	test_cef();
 	test_direction();
 	test_lost_send();
+	test_fit();
 	test_limits();
 	return tap_done();
 }
