@@ -23,9 +23,9 @@
 
 #define FL_MAX_SINKS	8
 #define FL_HISTORY	4096		/* records kept for `flows` */
-#define FL_MAX_FOLLOW	16
+#define FL_MAX_FOLLOW	16		/* `flows` streams, history or --follow */
 #define FL_QUEUE_MAX	(4U << 20)	/* bytes a TCP sink may hold back */
-#define FL_FOLLOW_MAX	(1U << 20)	/* bytes a follower may lag behind */
+#define FL_STREAM_CHUNK	(256U << 10)	/* bytes a `flows` stream queues at a time */
 #define FL_LOST_EVERY_MS 10000		/* in-band loss reports at most this often */
 #define FL_FILE_BUF	(256U << 10)
 #define FL_BACKOFF_MIN_MS 500		/* first reconnect of a TCP sink */
@@ -72,12 +72,22 @@ struct fl_sink {
 	__u64 truncated;	/* sent with free text shortened to fit */
 };
 
+/*
+ * A `flows` stream.  Records are numbered from 0 as they come (fl->total);
+ * the history holds [total - count, total).  The stream reads it from
+ * next on; a record it hadn't reached when the history overwrote it is
+ * counted in skipped and said to the reader.
+ */
 struct fl_follower {
 	struct netsegd_client *c;
 	int fmt;
 	unsigned int verdicts;
 	char identity[64];
 	long rule;		/* -1 = any */
+	bool follow;		/* after the history, live records until the client goes */
+	__u64 next;		/* number of the next record to look at */
+	__u64 end;		/* history only: where it ended at the request */
+	__u64 skipped;		/* overwritten before we got to them, not said yet */
 };
 
 struct netsegd_flowlog {
@@ -85,6 +95,7 @@ struct netsegd_flowlog {
 	unsigned int n;
 	struct netseg_flowrec *hist;
 	size_t head, count;
+	__u64 total;		/* records ever kept: the next one's number */
 	struct fl_follower follow[FL_MAX_FOLLOW];
 	__s64 rt_off;
 	struct netseg_flowfmt_opts opts;
@@ -660,14 +671,54 @@ static int fmt_line(struct netsegd_flowlog *fl, int fmt, const struct netseg_flo
 	return netseg_flowfmt(fmt, r, &fl->opts, fl->line, sizeof(fl->line));
 }
 
-static void send_follower(struct netsegd *d, struct fl_follower *f, const char *line)
+static void send_follower(struct netsegd *d, struct fl_follower *f, const char *key,
+			  const char *line, __u64 n)
 {
 	cJSON *m = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(m, "ok", true);
-	cJSON_AddStringToObject(m, "flow", line);
-	if (netsegd_client_send(d, f->c, m, FL_FOLLOW_MAX))
-		netsegd_flowlog_forget(d, f->c);	/* too slow a reader */
+	if (line)
+		cJSON_AddStringToObject(m, key, line);
+	else
+		cJSON_AddNumberToObject(m, key, (double)n);
+	netsegd_client_send(d, f->c, m, 0);
+}
+
+/*
+ * Queue what the stream has next, up to FL_STREAM_CHUNK bytes waiting in
+ * the client's buffer: the rest follows as the socket drains.  A history
+ * stream that has sent its last record gets its end line and is done.
+ */
+static void stream_pump(struct netsegd *d, struct fl_follower *f)
+{
+	struct netsegd_flowlog *fl = d->fl;
+	__u64 oldest = fl->total - fl->count;
+	__u64 stop = f->follow ? fl->total : f->end;
+	const struct netseg_flowrec *r;
+	cJSON *end;
+
+	while (f->c->out_len - f->c->out_off < FL_STREAM_CHUNK) {
+		if (f->next < oldest) {
+			f->skipped += oldest - f->next;
+			f->next = oldest;
+		}
+		if (f->skipped) {
+			send_follower(d, f, "skipped", NULL, f->skipped);
+			f->skipped = 0;
+		}
+		if (f->next >= stop)
+			break;
+		r = &fl->hist[f->next++ % FL_HISTORY];
+		if (follower_wants(f, r) && fmt_line(fl, f->fmt, r) >= 0)
+			send_follower(d, f, "flow", fl->line, 0);
+	}
+	if (f->follow || f->next < stop)
+		return;
+	end = cJSON_CreateObject();
+	cJSON_AddBoolToObject(end, "ok", true);
+	cJSON_AddBoolToObject(end, "end", true);
+	netsegd_client_send(d, f->c, end, 0);
+	f->c = NULL;
 }
 
 static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
@@ -677,6 +728,7 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 
 	fl->hist[fl->head] = *r;
 	fl->head = (fl->head + 1) % FL_HISTORY;
+	fl->total++;
 	if (fl->count < FL_HISTORY)
 		fl->count++;
 	for (unsigned int i = 0; i < fl->n; i++) {
@@ -694,12 +746,9 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 		else
 			syslog_write(d, s, r, fl->line, n);
 	}
-	for (int i = 0; i < FL_MAX_FOLLOW; i++) {
-		struct fl_follower *f = &fl->follow[i];
-
-		if (f->c && follower_wants(f, r) && fmt_line(fl, f->fmt, r) >= 0)
-			send_follower(d, f, fl->line);
-	}
+	for (int i = 0; i < FL_MAX_FOLLOW; i++)
+		if (fl->follow[i].c && fl->follow[i].follow)
+			stream_pump(d, &fl->follow[i]);
 }
 
 void netsegd_flowlog_event(struct netsegd *d, const struct netseg_event *ev)
@@ -923,7 +972,6 @@ void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const 
 {
 	struct netsegd_flowlog *fl = d->fl;
 	struct fl_follower f = { .c = c };
-	cJSON *end;
 	int slot = -1;
 
 	if (parse_filter(req, &f)) {
@@ -935,29 +983,34 @@ void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const 
 		netsegd_client_send(d, c, netsegd_reply_error("internal", "flow logs are off"), 0);
 		return;
 	}
-	for (size_t i = 0; i < fl->count; i++) {
-		const struct netseg_flowrec *r =
-			&fl->hist[(fl->head + FL_HISTORY - fl->count + i) % FL_HISTORY];
-
-		if (follower_wants(&f, r) && fmt_line(fl, f.fmt, r) >= 0)
-			send_follower(d, &f, fl->line);
-	}
-	if (cJSON_IsTrue(cJSON_GetObjectItem(req, "follow"))) {
-		for (int i = 0; i < FL_MAX_FOLLOW && slot < 0; i++)
-			if (!fl->follow[i].c)
-				slot = i;
-		if (slot >= 0) {
-			fl->follow[slot] = f;
-			return;
-		}
+	for (int i = 0; i < FL_MAX_FOLLOW && slot < 0; i++)
+		if (!fl->follow[i].c)
+			slot = i;
+	if (slot < 0) {
 		netsegd_client_send(d, c, netsegd_reply_error("rejected",
-			"flows: %d followers already", FL_MAX_FOLLOW), 0);
+			"flows: %d streams already; try again when one ends", FL_MAX_FOLLOW), 0);
 		return;
 	}
-	end = cJSON_CreateObject();
-	cJSON_AddBoolToObject(end, "ok", true);
-	cJSON_AddBoolToObject(end, "end", true);
-	netsegd_client_send(d, c, end, 0);
+	f.follow = cJSON_IsTrue(cJSON_GetObjectItem(req, "follow"));
+	f.next = fl->total - fl->count;
+	f.end = fl->total;
+	fl->follow[slot] = f;
+	stream_pump(d, &fl->follow[slot]);
+}
+
+void netsegd_flowlog_refill(struct netsegd *d, struct netsegd_client *c)
+{
+	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
+		if (d->fl->follow[i].c == c)
+			stream_pump(d, &d->fl->follow[i]);
+}
+
+bool netsegd_flowlog_streaming(struct netsegd *d, const struct netsegd_client *c)
+{
+	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
+		if (d->fl->follow[i].c == c)
+			return true;
+	return false;
 }
 
 void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c)
