@@ -183,9 +183,21 @@ ctl status >/dev/null && [ "$st" -eq 0 ]; ok $? "follower ends cleanly on SIGINT
 # ---- flows: the whole history, many MiB of it, newest included
 ctl deny "frontend->api:udp/7000,7001" --comment "$long_comment" >/dev/null
 ok $? "deny udp/7000,7001 with a long comment"
+# A follower that doesn't read (stopped) while the flood goes by: the
+# daemon goes on, and the follower is told what the history overwrote.
+ip netns exec "$NODE" "$NETSEGCTL" -s "$T/run/netsegd.sock" \
+	flows --follow >"$T/slow.out" 2>"$T/slow.err" </dev/null &
+spid=$!
+sleep 0.5; kill -STOP $spid
 nsx "$(pod_ns frontend)" perl -MIO::Socket::INET -e '
 	my $s = IO::Socket::INET->new(PeerAddr => "198.18.2.2:7000", Proto => "udp") or die;
 	for (1 .. 9) { $s->send("x") for 1 .. 500; select undef, undef, undef, 0.2 }'
+ctl status >/dev/null; ok $? "daemon answers while a follower is stopped"
+kill -CONT $spid; sleep 3; kill -INT $spid
+for _ in $(seq 100); do kill -0 $spid 2>/dev/null || break; sleep 0.1; done
+kill -9 $spid 2>/dev/null; wait $spid
+grep -q 'warning: [0-9]* flow records skipped' "$T/slow.err"
+ok $? "a stopped follower is told what it missed: $(head -c 150 "$T/slow.err")"
 sleep 1
 echo x | nsx "$(pod_ns frontend)" timeout 2 socat - UDP:198.18.2.2:7001 2>/dev/null
 sleep 1
