@@ -66,8 +66,8 @@ struct fl_sink {
 	unsigned int backoff_ms;
 	/* counters */
 	__u64 written;
-	__u64 dropped;		/* queue full (TCP), or the record couldn't be made */
-	__u64 send_errors;	/* send() or write failed: last_errno says why */
+	__u64 dropped;		/* TCP queue full, or a frame cut by a lost connection */
+	__u64 send_errors;	/* not made, sent or written: last_errno says why */
 	int last_errno;
 	__u64 truncated;	/* sent with free text shortened to fit */
 };
@@ -584,7 +584,7 @@ static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char
 		n = netseg_chain_line_in(&s->chain, netseg_flowfmt_chain_member(s->fmt), line, len,
 					 fl->chained, sizeof(fl->chained));
 		if (n < 0) {
-			s->dropped++;
+			send_failed(s, -n);
 			return;
 		}
 		line = fl->chained;
@@ -738,7 +738,7 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 			continue;
 		n = fmt_line(fl, s->fmt, r);
 		if (n < 0) {
-			s->dropped++;
+			send_failed(s, -n);
 			continue;
 		}
 		if (s->kind == FL_FILE || s->kind == FL_STDOUT)
