@@ -153,12 +153,17 @@ static bool flush_out(struct netsegd *d, struct netsegd_client *c)
 		}
 		c->out_off += n;
 	}
-	if (c->out_off == c->out_len) {
-		c->out_off = c->out_len = 0;
-		if (c->closing) {
-			client_free(d, c);
-			return false;
-		}
+	if (c->out_off) {
+		/* Sent bytes leave the buffer, so a long stream doesn't grow it. */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	/* A `flows` stream queues its next part as the socket takes the last. */
+	netsegd_flowlog_refill(d, c);
+	if (!c->out_len && c->closing) {
+		client_free(d, c);
+		return false;
 	}
 	ev.events = EPOLLIN | (c->out_len ? EPOLLOUT : 0);
 	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);

@@ -24,9 +24,9 @@
 
 #define FL_MAX_SINKS	8
 #define FL_HISTORY	4096		/* records kept for `flows` */
-#define FL_MAX_FOLLOW	16
+#define FL_MAX_FOLLOW	16		/* `flows` streams, history or --follow */
 #define FL_QUEUE_MAX	(4U << 20)	/* bytes a TCP sink may hold back */
-#define FL_FOLLOW_MAX	(1U << 20)	/* bytes a follower may lag behind */
+#define FL_STREAM_CHUNK	(256U << 10)	/* bytes a `flows` stream queues at a time */
 #define FL_LOST_EVERY_MS 10000		/* in-band loss reports at most this often */
 #define FL_FILE_BUF	(256U << 10)
 #define FL_BACKOFF_MIN_MS 500		/* first reconnect of a TCP sink */
@@ -67,15 +67,28 @@ struct fl_sink {
 	unsigned int backoff_ms;
 	/* counters */
 	__u64 written;
-	__u64 dropped;
+	__u64 dropped;		/* TCP queue full, or a frame cut by a lost connection */
+	__u64 send_errors;	/* not made, sent or written: last_errno says why */
+	int last_errno;
+	__u64 truncated;	/* sent with free text shortened to fit */
 };
 
+/*
+ * A `flows` stream.  Records are numbered from 0 as they come (fl->total);
+ * the history holds [total - count, total).  The stream reads it from
+ * next on; a record it hadn't reached when the history overwrote it is
+ * counted in skipped and said to the reader.
+ */
 struct fl_follower {
 	struct netsegd_client *c;
 	int fmt;
 	unsigned int verdicts;
 	char identity[64];
 	long rule;		/* -1 = any */
+	bool follow;		/* after the history, live records until the client goes */
+	__u64 next;		/* number of the next record to look at */
+	__u64 end;		/* history only: where it ended at the request */
+	__u64 skipped;		/* overwritten before we got to them, not said yet */
 };
 
 struct netsegd_flowlog {
@@ -83,13 +96,15 @@ struct netsegd_flowlog {
 	unsigned int n;
 	struct netseg_flowrec *hist;
 	size_t head, count;
+	__u64 total;		/* records ever kept: the next one's number */
 	struct fl_follower follow[FL_MAX_FOLLOW];
 	__s64 rt_off;
 	struct netseg_flowfmt_opts opts;
-	__u64 seen_ring, seen_rate, seen_queue;	/* already reported */
+	__u64 seen_ring, seen_rate, seen_queue, seen_send;	/* already reported */
 	__u64 last_report_ms;
 	char line[NETSEG_CHAIN_LINE_MAX];
 	char chained[NETSEG_CHAIN_LINE_MAX];
+	char udp_line[NETSEG_FLOWFMT_MAX];	/* a record shortened to fit a datagram */
 };
 
 static __u64 now_ms(void)
@@ -483,6 +498,12 @@ static void tcp_queue(struct netsegd *d, struct fl_sink *s, const char *msg, siz
 	tcp_flush(d, s);
 }
 
+static void send_failed(struct fl_sink *s, int err)
+{
+	s->send_errors++;
+	s->last_errno = err;
+}
+
 static int severity_of(const struct netseg_flowrec *r)
 {
 	switch (r->kind) {
@@ -508,23 +529,47 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 		.hostname = d->cfg.node_name, .app = "netseg", .procid = pid,
 		.msgid = msgid[r->kind],
 	};
+	bool cut = false;
 	int n;
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	n = netseg_syslog_format(buf, s->kind == FL_UDP ? NETSEG_SYSLOG_UDP_MAX : sizeof(buf),
-				 &h, line, len, s->kind == FL_UDP ? NETSEG_SYSLOG_TRUNCATE : 0);
+	if (s->kind == FL_UDP) {
+		/* One datagram each: a longer record is rewritten with its free
+		 * text shortened, never cut (a cut JSON line is lost to every
+		 * parser).  The header, SP and BOM come first. */
+		n = netseg_syslog_format(buf, sizeof(buf), &h, NULL, 0, 0);
+		if (n >= 0 && (size_t)n + 4 + len > NETSEG_SYSLOG_UDP_MAX) {
+			n = NETSEG_SYSLOG_UDP_MAX > n + 4 ?
+				netseg_flowfmt_fit(s->fmt, r, &d->fl->opts,
+						   NETSEG_SYSLOG_UDP_MAX - n - 4, d->fl->udp_line,
+						   sizeof(d->fl->udp_line), &cut) : -EMSGSIZE;
+			line = d->fl->udp_line;
+			len = n;
+		}
+		if (n < 0) {
+			send_failed(s, -n);
+			return;
+		}
+	}
+	n = netseg_syslog_format(buf, s->kind == FL_UDP ? NETSEG_SYSLOG_UDP_MAX + 1 : sizeof(buf),
+				 &h, line, len, 0);
 	if (n < 0) {
-		s->dropped++;
+		send_failed(s, -n);
 		return;
 	}
 	if (s->kind == FL_TCP) {
 		tcp_queue(d, s, buf, n);
 		return;
 	}
-	if (s->fd < 0 || send(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		s->dropped++;
-	else
-		s->written++;
+	/* A connected UDP socket reports an earlier datagram's ICMP error on
+	 * this send (ECONNREFUSED: nobody listens): a send error, not a full
+	 * queue, and this record is lost too. */
+	if (s->fd < 0 || send(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		send_failed(s, s->fd < 0 ? ENOTCONN : errno);
+		return;
+	}
+	s->written++;
+	s->truncated += cut;
 }
 
 static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char *line,
@@ -533,20 +578,21 @@ static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char
 	int n;
 
 	if (!s->f) {
-		s->dropped++;
+		send_failed(s, EBADF);
 		return;
 	}
 	if (s->chained) {
-		n = netseg_chain_line(&s->chain, line, len, fl->chained, sizeof(fl->chained));
+		n = netseg_chain_line_in(&s->chain, netseg_flowfmt_chain_member(s->fmt), line, len,
+					 fl->chained, sizeof(fl->chained));
 		if (n < 0) {
-			s->dropped++;
+			send_failed(s, -n);
 			return;
 		}
 		line = fl->chained;
 		len = n;
 	}
 	if (fwrite(line, 1, len, s->f) != len || fputc('\n', s->f) == EOF) {
-		s->dropped++;
+		send_failed(s, errno ? errno : EIO);
 		return;
 	}
 	s->written++;
@@ -626,14 +672,54 @@ static int fmt_line(struct netsegd_flowlog *fl, int fmt, const struct netseg_flo
 	return netseg_flowfmt(fmt, r, &fl->opts, fl->line, sizeof(fl->line));
 }
 
-static void send_follower(struct netsegd *d, struct fl_follower *f, const char *line)
+static void send_follower(struct netsegd *d, struct fl_follower *f, const char *key,
+			  const char *line, __u64 n)
 {
 	cJSON *m = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(m, "ok", true);
-	cJSON_AddStringToObject(m, "flow", line);
-	if (netsegd_client_send(d, f->c, m, FL_FOLLOW_MAX))
-		netsegd_flowlog_forget(d, f->c);	/* too slow a reader */
+	if (line)
+		cJSON_AddStringToObject(m, key, line);
+	else
+		cJSON_AddNumberToObject(m, key, (double)n);
+	netsegd_client_send(d, f->c, m, 0);
+}
+
+/*
+ * Queue what the stream has next, up to FL_STREAM_CHUNK bytes waiting in
+ * the client's buffer: the rest follows as the socket drains.  A history
+ * stream that has sent its last record gets its end line and is done.
+ */
+static void stream_pump(struct netsegd *d, struct fl_follower *f)
+{
+	struct netsegd_flowlog *fl = d->fl;
+	__u64 oldest = fl->total - fl->count;
+	__u64 stop = f->follow ? fl->total : f->end;
+	const struct netseg_flowrec *r;
+	cJSON *end;
+
+	while (f->c->out_len - f->c->out_off < FL_STREAM_CHUNK) {
+		if (f->next < oldest) {
+			f->skipped += oldest - f->next;
+			f->next = oldest;
+		}
+		if (f->skipped) {
+			send_follower(d, f, "skipped", NULL, f->skipped);
+			f->skipped = 0;
+		}
+		if (f->next >= stop)
+			break;
+		r = &fl->hist[f->next++ % FL_HISTORY];
+		if (follower_wants(f, r) && fmt_line(fl, f->fmt, r) >= 0)
+			send_follower(d, f, "flow", fl->line, 0);
+	}
+	if (f->follow || f->next < stop)
+		return;
+	end = cJSON_CreateObject();
+	cJSON_AddBoolToObject(end, "ok", true);
+	cJSON_AddBoolToObject(end, "end", true);
+	netsegd_client_send(d, f->c, end, 0);
+	f->c = NULL;
 }
 
 static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
@@ -643,6 +729,7 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 
 	fl->hist[fl->head] = *r;
 	fl->head = (fl->head + 1) % FL_HISTORY;
+	fl->total++;
 	if (fl->count < FL_HISTORY)
 		fl->count++;
 	for (unsigned int i = 0; i < fl->n; i++) {
@@ -652,7 +739,7 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 			continue;
 		n = fmt_line(fl, s->fmt, r);
 		if (n < 0) {
-			s->dropped++;
+			send_failed(s, -n);
 			continue;
 		}
 		if (s->kind == FL_FILE || s->kind == FL_STDOUT)
@@ -660,12 +747,9 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 		else
 			syslog_write(d, s, r, fl->line, n);
 	}
-	for (int i = 0; i < FL_MAX_FOLLOW; i++) {
-		struct fl_follower *f = &fl->follow[i];
-
-		if (f->c && follower_wants(f, r) && fmt_line(fl, f->fmt, r) >= 0)
-			send_follower(d, f, fl->line);
-	}
+	for (int i = 0; i < FL_MAX_FOLLOW; i++)
+		if (fl->follow[i].c && fl->follow[i].follow)
+			stream_pump(d, &fl->follow[i]);
 }
 
 void netsegd_flowlog_event(struct netsegd *d, const struct netseg_event *ev)
@@ -762,22 +846,31 @@ static void report_losses(struct netsegd *d)
 	struct netsegd_flowlog *fl = d->fl;
 	struct netseg_counter c[NETSEG_STAT_MAX];
 	struct netseg_flowrec r;
-	__u64 queue = 0, ring, rate;
+	__u64 queue = 0, send = 0, ring, rate;
+	int err = 0;
 
 	if (netseg_dp_read_counters(d->dp, c))
 		return;
-	for (unsigned int i = 0; i < fl->n; i++)
+	for (unsigned int i = 0; i < fl->n; i++) {
 		queue += fl->sinks[i].dropped;
+		send += fl->sinks[i].send_errors;
+		if (fl->sinks[i].send_errors)
+			err = fl->sinks[i].last_errno;
+	}
 	ring = c[NETSEG_STAT_EV_LOST_RING].packets;
 	rate = c[NETSEG_STAT_EV_LOST_RATE].packets;
-	if (ring == fl->seen_ring && rate == fl->seen_rate && queue == fl->seen_queue)
+	if (ring == fl->seen_ring && rate == fl->seen_rate && queue == fl->seen_queue &&
+	    send == fl->seen_send)
 		return;
 	netseg_flowrec_lost(&r, (__u64)(fl->rt_off + (__s64)(now_ms() * 1000000ULL)),
 			    ring - fl->seen_ring, rate - fl->seen_rate, queue - fl->seen_queue,
 			    d->cfg.node_name);
+	r.lost_send = send - fl->seen_send;
+	r.lost_send_errno = err;
 	fl->seen_ring = ring;
 	fl->seen_rate = rate;
 	fl->seen_queue = queue;
+	fl->seen_send = send;
 	dispatch(d, &r);
 }
 
@@ -880,7 +973,6 @@ void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const 
 {
 	struct netsegd_flowlog *fl = d->fl;
 	struct fl_follower f = { .c = c };
-	cJSON *end;
 	int slot = -1;
 
 	if (parse_filter(req, &f)) {
@@ -899,29 +991,34 @@ void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const 
 		netsegd_client_send(d, c, netsegd_reply_error("internal", "flow logs are off"), 0);
 		return;
 	}
-	for (size_t i = 0; i < fl->count; i++) {
-		const struct netseg_flowrec *r =
-			&fl->hist[(fl->head + FL_HISTORY - fl->count + i) % FL_HISTORY];
-
-		if (follower_wants(&f, r) && fmt_line(fl, f.fmt, r) >= 0)
-			send_follower(d, &f, fl->line);
-	}
-	if (cJSON_IsTrue(cJSON_GetObjectItem(req, "follow"))) {
-		for (int i = 0; i < FL_MAX_FOLLOW && slot < 0; i++)
-			if (!fl->follow[i].c)
-				slot = i;
-		if (slot >= 0) {
-			fl->follow[slot] = f;
-			return;
-		}
+	for (int i = 0; i < FL_MAX_FOLLOW && slot < 0; i++)
+		if (!fl->follow[i].c)
+			slot = i;
+	if (slot < 0) {
 		netsegd_client_send(d, c, netsegd_reply_error("rejected",
-			"flows: %d followers already", FL_MAX_FOLLOW), 0);
+			"flows: %d streams already; try again when one ends", FL_MAX_FOLLOW), 0);
 		return;
 	}
-	end = cJSON_CreateObject();
-	cJSON_AddBoolToObject(end, "ok", true);
-	cJSON_AddBoolToObject(end, "end", true);
-	netsegd_client_send(d, c, end, 0);
+	f.follow = cJSON_IsTrue(cJSON_GetObjectItem(req, "follow"));
+	f.next = fl->total - fl->count;
+	f.end = fl->total;
+	fl->follow[slot] = f;
+	stream_pump(d, &fl->follow[slot]);
+}
+
+void netsegd_flowlog_refill(struct netsegd *d, struct netsegd_client *c)
+{
+	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
+		if (d->fl->follow[i].c == c)
+			stream_pump(d, &d->fl->follow[i]);
+}
+
+bool netsegd_flowlog_streaming(struct netsegd *d, const struct netsegd_client *c)
+{
+	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
+		if (d->fl->follow[i].c == c)
+			return true;
+	return false;
 }
 
 void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c)
@@ -943,6 +1040,10 @@ cJSON *netsegd_flowlog_stats(struct netsegd *d)
 		cJSON_AddStringToObject(o, "format", netseg_flowfmt_name(s->fmt));
 		cJSON_AddNumberToObject(o, "written", s->written);
 		cJSON_AddNumberToObject(o, "dropped", s->dropped);
+		cJSON_AddNumberToObject(o, "send_errors", s->send_errors);
+		if (s->send_errors)
+			cJSON_AddStringToObject(o, "last_send_error", strerror(s->last_errno));
+		cJSON_AddNumberToObject(o, "truncated", s->truncated);
 		if (s->kind == FL_TCP)
 			cJSON_AddNumberToObject(o, "queued", s->queued);
 		if (s->kind == FL_TCP || s->kind == FL_UDP)

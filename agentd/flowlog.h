@@ -39,9 +39,20 @@ void netsegd_flowlog_tick(struct netsegd *d);
 bool netsegd_flowlog_owns(struct netsegd *d, void *ptr);
 void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events);
 
-/* `flows` on the control socket: history now, then live if follow. */
+/*
+ * `flows` on the control socket: the whole history, then live records if
+ * follow.  Streamed with back-pressure: a part is queued, the next when the
+ * client's socket has taken it (netsegd_flowlog_refill from its EPOLLOUT),
+ * so a slow reader holds a bounded buffer and the loop never waits.
+ * Records overwritten in the history before a slow reader got them are
+ * said: {"ok": true, "skipped": N}.
+ */
 void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c,
 			     const struct cJSON *req);
+/* The client's socket drained: queue its stream's next part, if it has one. */
+void netsegd_flowlog_refill(struct netsegd *d, struct netsegd_client *c);
+/* The client has a `flows` stream going (it may be quiet for long). */
+bool netsegd_flowlog_streaming(struct netsegd *d, const struct netsegd_client *c);
 void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c);
 /* Per-sink counters for `stats`. */
 struct cJSON *netsegd_flowlog_stats(struct netsegd *d);

@@ -92,7 +92,7 @@ int do_flows(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	cJSON *req = req_new("flows"), *msg = NULL;
-	const cJSON *err;
+	const cJSON *err, *skipped;
 	int fd, r, ret = CTL_EXIT_OK;
 
 	if (!req)
@@ -126,6 +126,13 @@ int do_flows(int argc, char **argv)
 		}
 		if (cJSON_IsTrue(cJSON_GetObjectItem(msg, "end")))
 			break;
+		skipped = cJSON_GetObjectItem(msg, "skipped");
+		if (cJSON_IsNumber(skipped))
+			/* Said where it happened, between the records around it. */
+			fprintf(stderr,
+				"warning: %.0f flow records skipped here: the daemon's history "
+				"overwrote them before this reader took them\n",
+				skipped->valuedouble);
 		if (!print_flow(msg)) {
 			/* The reader went away (head, a closed pipe): a clean end. */
 			if (!freopen("/dev/null", "w", stdout))

@@ -120,6 +120,8 @@ static const struct out_col stat_sink_cols[] = {
 	OUT_COL("WRITTEN", "written"),
 	OUT_COL("QUEUED", "queued"),
 	OUT_COL("DROPPED", "dropped"),
+	OUT_COL("SEND_ERRORS", "send_errors"),
+	OUT_COL("TRUNCATED", "truncated"),
 	OUT_COL("CONNECTED", "connected"),
 };
 

@@ -98,18 +98,99 @@ static char *chain_member(__u64 seq, const char *prev, const char *hash)
 	return s;
 }
 
+/*
+ * Where the record's last top-level member, an object, starts and ends:
+ * 0 with *key at its name's opening quote and *obj at its '{', or -EINVAL
+ * if the record isn't one compact JSON object ending in a non-empty
+ * object member.  A byte scan with string state, no parse: this runs for
+ * every line a chained file gets.
+ */
+static int last_object_member(const char *rec, size_t len, size_t *key, size_t *obj)
+{
+	bool str = false, esc = false, want_key = false;
+	size_t i, k = 0, v = 0;
+	int depth = 0;
+
+	for (i = 0; i < len; i++) {
+		char ch = rec[i];
+
+		if (str) {
+			if (esc)
+				esc = false;
+			else if (ch == '\\')
+				esc = true;
+			else if (ch == '"')
+				str = false;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			str = true;
+			if (depth == 1 && want_key) {
+				k = i;
+				want_key = false;
+			}
+			break;
+		case '{':
+		case '[':
+			if (depth == 1 && ch == '{' && rec[i - 1] == ':')
+				v = i;
+			else if (depth == 1)
+				v = 0;
+			depth++;
+			want_key = depth == 1;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case ',':
+			want_key = depth == 1;
+			break;
+		case ':':
+			if (depth == 1)
+				v = 0;	/* a scalar unless a '{' follows */
+			break;
+		}
+	}
+	if (depth || !k || !v || v < k || rec[len - 1] != '}' || rec[len - 2] != '}' ||
+	    rec[v + 1] == '}')
+		return -EINVAL;
+	*key = k;
+	*obj = v;
+	return 0;
+}
+
+/* The record's last top-level member is the object "@name". */
+static bool ends_in_member(const char *rec, size_t len, const char *name)
+{
+	size_t k, v, n = strlen(name);
+
+	return !last_object_member(rec, len, &k, &v) && v == k + n + 3 &&
+	       !memcmp(rec + k + 1, name, n) && rec[k + n + 1] == '"';
+}
+
 int netseg_chain_line(struct netseg_chain *c, const char *rec, size_t len, char *out,
 		      size_t outlen)
+{
+	return netseg_chain_line_in(c, NULL, rec, len, out, outlen);
+}
+
+int netseg_chain_line_in(struct netseg_chain *c, const char *within, const char *rec,
+			 size_t len, char *out, size_t outlen)
 {
 	bool json = len && rec[0] == '{';
 	unsigned char h[NETSEG_CHAIN_DIGEST];
 	char prev[NETSEG_CHAIN_HEX], hash[NETSEG_CHAIN_HEX];
+	/* rec is cut before its last '}' (top level) or last two (inside @within) */
+	size_t cut = within ? 2 : 1;
 	char *member = NULL;
 	size_t n;
 	int ret;
 
 	if (!len || memchr(rec, '\n', len) || memchr(rec, '\0', len) ||
-	    (json && (len < 3 || rec[len - 1] != '}')))
+	    (json && (len < 3 || rec[len - 1] != '}')) ||
+	    (json && within && !ends_in_member(rec, len, within)))
 		return -EINVAL;
 	ret = digest(c->prev, rec, len, NULL, h);
 	if (ret)
@@ -120,14 +201,15 @@ int netseg_chain_line(struct netseg_chain *c, const char *rec, size_t len, char 
 		member = chain_member(c->seq, prev, hash);
 		if (!member)
 			return -ENOMEM;
-		/* rec without its '}', the member, the '}' back. */
-		n = len - 1 + strlen(JSON_KEY) + strlen(member) + 1;
+		/* rec without its closing braces, the member, the braces back. */
+		n = len - cut + strlen(JSON_KEY) + strlen(member) + cut;
 		if (n + 1 > outlen) {
 			free(member);
 			return -ENOSPC;
 		}
-		memcpy(out, rec, len - 1);
-		snprintf(out + len - 1, outlen - (len - 1), "%s%s}", JSON_KEY, member);
+		memcpy(out, rec, len - cut);
+		snprintf(out + len - cut, outlen - (len - cut), "%s%s%s", JSON_KEY, member,
+			 within ? "}}" : "}");
 		free(member);
 	} else {
 		char tail[24 + 2 * NETSEG_CHAIN_HEX];
@@ -191,7 +273,10 @@ static const char *last_of(const char *line, size_t len, const char *key)
 	}
 }
 
-/* {...record...,"chain":{"seq":N,"prev":"<hex>","hash":"<hex>"}} */
+/*
+ * {...record...,"chain":{"seq":N,"prev":"<hex>","hash":"<hex>"}}, or the
+ * chain inside the record's last member: {...,"unmapped":{...,"chain":{...}}}
+ */
 static bool parse_json(const char *line, size_t len, struct chained *c)
 {
 	const char *at = last_of(line, len, JSON_KEY "{\"seq\":");
@@ -210,14 +295,17 @@ static bool parse_json(const char *line, size_t len, struct chained *c)
 	if (!s || !from_hex(s, c->hash))
 		return false;
 	s += 2 * NETSEG_CHAIN_DIGEST;
-	if (s + 3 != line + len || memcmp(s, "\"}}", 3))
+	if (s + 3 == line + len && !memcmp(s, "\"}}", 3))
+		c->rec_tail = "}";
+	else if (s + 4 == line + len && !memcmp(s, "\"}}}", 4))
+		c->rec_tail = "}}";
+	else
 		return false;
 	/* And the whole line must be one JSON object. */
 	doc = cJSON_ParseWithLength(line, len);
 	ok = cJSON_IsObject(doc);
 	cJSON_Delete(doc);
 	c->rec_len = at - line;
-	c->rec_tail = "}";
 	return ok;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -195,6 +196,22 @@ static void ep_text(char *buf, size_t len, const char *ip, bool port, __u16 p, c
 		snprintf(buf + n, len - n, " (%s)", name);
 }
 
+static __u64 lost_total(const struct netseg_flowrec *r)
+{
+	return r->lost_ring + r->lost_rate + r->lost_queue + r->lost_send;
+}
+
+/* "connection refused": why sends failed, in the words of strerror(). */
+static const char *send_error(const struct netseg_flowrec *r, char *buf, size_t len)
+{
+	if (!r->lost_send)
+		return NULL;
+	snprintf(buf, len, "%s", r->lost_send_errno > 0 ? strerror(r->lost_send_errno) : "unknown");
+	if (buf[0])
+		buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
 /* One line for humans; the record's strings are already valid UTF-8. */
 static void message(const struct netseg_flowrec *r, char *buf, size_t len)
 {
@@ -203,11 +220,20 @@ static void message(const struct netseg_flowrec *r, char *buf, size_t len)
 	const char *what = netseg_flowrec_kind_name(r->kind);
 
 	if (r->kind == NETSEG_FLOW_LOST) {
-		snprintf(buf, len,
-			 "%" PRIu64 " flow records lost (ring buffer full %" PRIu64
-			 ", rate limit %" PRIu64 ", sink queue full %" PRIu64 ")",
-			 (uint64_t)(r->lost_ring + r->lost_rate + r->lost_queue),
-			 (uint64_t)r->lost_ring, (uint64_t)r->lost_rate, (uint64_t)r->lost_queue);
+		char why[64];
+		int n = snprintf(buf, len,
+				 "%" PRIu64 " flow records lost (ring buffer full %" PRIu64
+				 ", rate limit %" PRIu64 ", sink queue full %" PRIu64,
+				 (uint64_t)lost_total(r), (uint64_t)r->lost_ring,
+				 (uint64_t)r->lost_rate, (uint64_t)r->lost_queue);
+
+		if (n < 0 || (size_t)n >= len)
+			return;
+		if (send_error(r, why, sizeof(why)))
+			snprintf(buf + n, len - n, ", send error: %s %" PRIu64 ")", why,
+				 (uint64_t)r->lost_send);
+		else
+			snprintf(buf + n, len - n, ")");
 		return;
 	}
 	if (pn)
@@ -364,6 +390,18 @@ static int jfinish(struct jb *j, cJSON *root, char *buf, size_t len)
 
 /* ---------------------------------------------------------- native JSON */
 
+/* @key: records a sink failed to send, @key_error: why (when there are any). */
+static void lost_send(struct jb *j, cJSON *o, const char *key, const struct netseg_flowrec *r)
+{
+	char k[32], why[64];
+
+	if (!send_error(r, why, sizeof(why)))
+		return;
+	ju64(j, o, key, r->lost_send);
+	snprintf(k, sizeof(k), "%s_error", key);
+	jstr(j, o, k, why);
+}
+
 static void json_ep(struct jb *j, cJSON *root, const char *key, const struct netseg_flowrec *r,
 		    bool src)
 {
@@ -395,8 +433,7 @@ static void json_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 		jstr(j, o, "text", r->rule);
 		jstr(j, o, "comment", r->comment);
 	}
-	if (r->dir)
-		jstr(j, root, "direction", r->dir == NETSEG_FLOW_DIR_INGRESS ? "ingress" : "egress");
+	jstr(j, root, "direction", netseg_node_dir_name(r->node_dir));
 	if (r->hook)
 		jstr(j, root, "hook", netseg_hook_name(r->hook));
 	if (r->ifindex || r->ifname[0]) {
@@ -454,7 +491,8 @@ int netseg_flowfmt_json(const struct netseg_flowrec *r, const struct netseg_flow
 		ju64(&j, lost, "ring", r->lost_ring);
 		ju64(&j, lost, "rate", r->lost_rate);
 		ju64(&j, lost, "queue", r->lost_queue);
-		ju64(&j, lost, "total", r->lost_ring + r->lost_rate + r->lost_queue);
+		lost_send(&j, lost, "send", r);
+		ju64(&j, lost, "total", lost_total(r));
 	} else {
 		json_flow(&j, root, r, o ? o->cid_seed : 0);
 	}
@@ -509,21 +547,36 @@ static void ocsf_endpoint(struct jb *j, cJSON *root, const struct netseg_flowrec
 		jstr(j, e, "interface_name", r->ifname);
 }
 
+/* boundary_id follows from the direction (enum netseg_node_dir). */
 static int ocsf_boundary(const struct netseg_flowrec *r)
 {
-	if (r->src_id == NETSEG_ID_WORLD || r->dst_id == NETSEG_ID_WORLD)
-		return 3;	/* External */
-	if (r->src_id == NETSEG_ID_HOST && r->dst_id == NETSEG_ID_HOST)
+	switch (r->node_dir) {
+	case NETSEG_NODE_DIR_LOCAL:
 		return 1;	/* Localhost */
-	if (r->src_id && r->dst_id)
+	case NETSEG_NODE_DIR_LATERAL:
 		return 2;	/* Internal */
+	case NETSEG_NODE_DIR_INBOUND:
+	case NETSEG_NODE_DIR_OUTBOUND:
+	case NETSEG_NODE_DIR_TRANSIT:
+		return 3;	/* External */
+	}
 	return 0;
 }
+
+static const char *ocsf_direction(int node_dir)
+{
+	static const char *const names[] = { "Unknown", "Inbound", "Outbound", "Lateral", "Local" };
+
+	if (node_dir == NETSEG_NODE_DIR_TRANSIT)
+		return "Transit";	/* 99 Other: the direction string says what */
+	return names[node_dir >= 0 && node_dir <= 4 ? node_dir : 0];
+}
+
+static const char *const boundary_names[] = { "Unknown", "Localhost", "Internal", "External" };
 
 static void ocsf_connection(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 			    __u16 seed)
 {
-	static const char *const dir_names[] = { "Unknown", "Inbound", "Outbound" };
 	char fid[24], cid[NETSEG_COMMUNITY_ID_LEN];
 	cJSON *c = jobj(j, root, "connection_info");
 
@@ -535,10 +588,11 @@ static void ocsf_connection(struct jb *j, cJSON *root, const struct netseg_flowr
 	jstr(j, c, "protocol_name", netseg_flow_proto_name(r->proto));
 	if (r->family)
 		jint(j, c, "protocol_ver_id", r->family == NETSEG_AF_INET ? 4 : 6);
-	/* enum netseg_flow_dir is OCSF's 0 Unknown, 1 Inbound, 2 Outbound. */
-	jint(j, c, "direction_id", r->dir);
-	jstr(j, c, "direction", dir_names[r->dir <= 2 ? r->dir : 0]);
+	/* enum netseg_node_dir is OCSF's direction_id. */
+	jint(j, c, "direction_id", r->node_dir);
+	jstr(j, c, "direction", ocsf_direction(r->node_dir));
 	jint(j, c, "boundary_id", ocsf_boundary(r));
+	jstr(j, c, "boundary", boundary_names[ocsf_boundary(r)]);
 	if (!netseg_flowrec_community_id(r, seed, cid))
 		jstr(j, c, "community_uid", cid);
 	if (r->tcp_flags[0] | r->tcp_flags[1])
@@ -579,9 +633,12 @@ static void ocsf_end(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
 	ju64(j, t, "bytes_out", r->bytes[0]);
 	ju64(j, t, "bytes_in", r->bytes[1]);
 	ju64(j, t, "bytes", r->bytes[0] + r->bytes[1]);
+	/* duration from the rounded times, so that it is end_time - start_time
+	 * exactly: each cut to ms on its own, they could differ by 1. */
 	ju64(j, root, "start_time", MS(r->start_ns));
 	ju64(j, root, "end_time", MS(r->time_ns));
-	ju64(j, root, "duration", MS(r->duration_ns));
+	ju64(j, root, "duration", MS(r->time_ns) > MS(r->start_ns) ?
+				  MS(r->time_ns) - MS(r->start_ns) : 0);
 }
 
 /* What no OCSF attribute holds: the drop reason, hook, identities' ids, ICMP. */
@@ -648,7 +705,7 @@ static void ocsf_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 		jstr(j, fr, "desc", r->comment);
 	}
 	ocsf_observables(j, root, r);
-	ocsf_unmapped(j, root, r);
+	ocsf_unmapped(j, root, r);	/* last: netseg_flowfmt_chain_member() */
 }
 
 /*
@@ -673,7 +730,7 @@ static void ocsf_lost(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 	jint(j, root, "timezone_offset", 0);
 	jint(j, root, "severity_id", 3);
 	jstr(j, root, "severity", "Medium");
-	ju64(j, root, "count", r->lost_ring + r->lost_rate + r->lost_queue);
+	ju64(j, root, "count", lost_total(r));
 	jstr(j, root, "log_provider", opt(o ? o->product : NULL, "netseg"));
 	jstr(j, root, "log_name", "flow");
 	message(r, msg, sizeof(msg));
@@ -684,6 +741,7 @@ static void ocsf_lost(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 	ju64(j, u, "lost_ring", r->lost_ring);
 	ju64(j, u, "lost_rate", r->lost_rate);
 	ju64(j, u, "lost_queue", r->lost_queue);
+	lost_send(j, u, "lost_send", r);
 }
 
 int netseg_flowfmt_ocsf(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
@@ -741,6 +799,23 @@ static void ecs_ep(struct jb *j, cJSON *root, const struct netseg_flowrec *r, bo
 	}
 }
 
+/* ECS's words for enum netseg_node_dir: pod to pod or to the node is internal. */
+static const char *ecs_direction(int node_dir)
+{
+	switch (node_dir) {
+	case NETSEG_NODE_DIR_INBOUND:
+		return "inbound";
+	case NETSEG_NODE_DIR_OUTBOUND:
+		return "outbound";
+	case NETSEG_NODE_DIR_LATERAL:
+	case NETSEG_NODE_DIR_LOCAL:
+		return "internal";
+	case NETSEG_NODE_DIR_TRANSIT:
+		return "external";
+	}
+	return "unknown";
+}
+
 static void ecs_network(struct jb *j, cJSON *root, const struct netseg_flowrec *r, __u16 seed)
 {
 	char cid[NETSEG_COMMUNITY_ID_LEN], num[8];
@@ -751,8 +826,7 @@ static void ecs_network(struct jb *j, cJSON *root, const struct netseg_flowrec *
 	jstr(j, n, "iana_number", num);
 	if (r->family)
 		jstr(j, n, "type", r->family == NETSEG_AF_INET ? "ipv4" : "ipv6");
-	if (r->dir)
-		jstr(j, n, "direction", r->dir == NETSEG_FLOW_DIR_INGRESS ? "ingress" : "egress");
+	jstr(j, n, "direction", ecs_direction(r->node_dir));
 	if (!netseg_flowrec_community_id(r, seed, cid))
 		jstr(j, n, "community_id", cid);
 	if (r->kind == NETSEG_FLOW_END) {
@@ -847,7 +921,8 @@ int netseg_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_flowf
 		ju64(&j, lost, "ring", r->lost_ring);
 		ju64(&j, lost, "rate", r->lost_rate);
 		ju64(&j, lost, "queue", r->lost_queue);
-		ju64(&j, lost, "total", r->lost_ring + r->lost_rate + r->lost_queue);
+		lost_send(&j, lost, "send", r);
+		ju64(&j, lost, "total", lost_total(r));
 		return jfinish(&j, root, buf, len);
 	}
 	ecs_ep(&j, root, r, true);
@@ -867,7 +942,7 @@ int netseg_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_flowf
 		if (strcmp(r->saddr, r->daddr))
 			jpush_str(&j, rel, r->daddr);
 	}
-	ecs_custom(&j, root, r);
+	ecs_custom(&j, root, r);	/* last: netseg_flowfmt_chain_member() */
 	return jfinish(&j, root, buf, len);
 }
 
@@ -1063,8 +1138,9 @@ static void cef_flow(struct sbuf *b, const struct netseg_flowrec *r,
 	cef_addrs(b, r);
 	cef_proto(b, r);
 	cef_kv(b, "act", km->cef_act);
-	if (r->dir)
-		cef_kv(b, "deviceDirection", r->dir == NETSEG_FLOW_DIR_INGRESS ? "0" : "1");
+	/* CEF knows only 0 inbound and 1 outbound: other flows go without. */
+	if (r->node_dir == NETSEG_NODE_DIR_INBOUND || r->node_dir == NETSEG_NODE_DIR_OUTBOUND)
+		cef_kv(b, "deviceDirection", r->node_dir == NETSEG_NODE_DIR_INBOUND ? "0" : "1");
 	cef_kv(b, "dvchost", r->node);
 	if (r->has_rule) {
 		rule_uid(r, uid, sizeof(uid));
@@ -1107,13 +1183,17 @@ static void cef_lost(struct sbuf *b, const struct netseg_flowrec *r)
 
 	cef_kn(b, "rt", MS(r->time_ns));
 	cef_kv(b, "dvchost", r->node);
-	cef_kn(b, "cnt", r->lost_ring + r->lost_rate + r->lost_queue);
+	cef_kn(b, "cnt", lost_total(r));
 	cef_kv(b, "cn1Label", "lostRingFull");
 	cef_kn(b, "cn1", r->lost_ring);
 	cef_kv(b, "cn2Label", "lostRateLimit");
 	cef_kn(b, "cn2", r->lost_rate);
 	cef_kv(b, "cn3Label", "lostSinkQueueFull");
 	cef_kn(b, "cn3", r->lost_queue);
+	if (r->lost_send) {
+		cef_kv(b, "flexNumber1Label", "lostSendError");
+		cef_kn(b, "flexNumber1", r->lost_send);
+	}
 	message(r, msg, sizeof(msg));
 	cef_kv(b, "msg", msg);
 }
@@ -1149,6 +1229,18 @@ int netseg_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowf
 
 /* ------------------------------------------------------------- dispatch */
 
+/* Each formatter writes this member last, for the hash chain to go into. */
+const char *netseg_flowfmt_chain_member(int fmt)
+{
+	switch (fmt) {
+	case NETSEG_FMT_OCSF:
+		return "unmapped";	/* the only place OCSF leaves to us */
+	case NETSEG_FMT_ECS:
+		return "netseg";	/* our custom field namespace */
+	}
+	return NULL;
+}
+
 int netseg_flowfmt(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
 		   char *buf, size_t len)
 {
@@ -1163,6 +1255,78 @@ int netseg_flowfmt(int fmt, const struct netseg_flowrec *r, const struct netseg_
 		return netseg_flowfmt_cef(r, o, buf, len);
 	}
 	return -EINVAL;
+}
+
+/* @dst = the first @keep bytes of @src (cut on a character) and the marker. */
+static void shorten(char *dst, size_t size, const char *src, size_t keep)
+{
+	size_t n = netseg_utf8_copy(dst, keep + 1 < size ? keep + 1 : size, src, strlen(src));
+
+	snprintf(dst + n, size - n, "%s", NETSEG_FLOWFMT_TRUNCATED);
+}
+
+/* Formats @t with @field (its original @orig) cut to @keep bytes and marked. */
+static int fmt_cut(int fmt, struct netseg_flowrec *t, const struct netseg_flowfmt_opts *o,
+		   char *field, size_t size, const char *orig, size_t keep, char *buf, size_t len)
+{
+	shorten(field, size, orig, keep);
+	return netseg_flowfmt(fmt, t, o, buf, len);
+}
+
+static bool fits(int n, size_t max)
+{
+	return n >= 0 && (size_t)n <= max;
+}
+
+/*
+ * The longest start of @field (original @orig) that lets @t fit, by
+ * bisection: the text may appear more than once (a rule's text is also
+ * in the message) and escaping makes bytes of text and of line differ.
+ * Leaves @field cut to it, or to the bare marker if nothing fits; returns
+ * the last format's result (buf holds the line when it fits).
+ */
+static int cut_field(int fmt, struct netseg_flowrec *t, const struct netseg_flowfmt_opts *o,
+		     char *field, size_t size, const char *orig, size_t max, char *buf, size_t len)
+{
+	size_t lo = 0, hi = strlen(orig), mid;
+	int n = fmt_cut(fmt, t, o, field, size, orig, 0, buf, len);
+
+	if (!fits(n, max))
+		return n;	/* not even with none of it */
+	while (lo < hi) {	/* lo fits; does anything longer? */
+		mid = lo + (hi - lo + 1) / 2;
+		if (fits(fmt_cut(fmt, t, o, field, size, orig, mid, buf, len), max))
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return fmt_cut(fmt, t, o, field, size, orig, lo, buf, len);
+}
+
+int netseg_flowfmt_fit(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+		       size_t max, char *buf, size_t len, bool *truncated)
+{
+	struct netseg_flowrec *t;
+	int n;
+
+	*truncated = false;
+	n = netseg_flowfmt(fmt, r, o, buf, len);
+	if (fits(n, max) || (n < 0 && n != -ENOSPC))
+		return n;
+	t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	*t = *r;
+	*truncated = true;
+	/* The comment goes first: the rule text says what decided the flow. */
+	if (r->comment[0])
+		n = cut_field(fmt, t, o, t->comment, sizeof(t->comment), r->comment, max, buf, len);
+	if (!fits(n, max) && r->rule[0])
+		n = cut_field(fmt, t, o, t->rule, sizeof(t->rule), r->rule, max, buf, len);
+	free(t);
+	if (n == -ENOSPC || (n >= 0 && !fits(n, max)))
+		return -EMSGSIZE;
+	return n;
 }
 
 static const char *const fmt_names[] = {

@@ -13,6 +13,7 @@
 
 #include "datapath.h"
 #include "flowrec.h"
+#include "identity.h"
 #include "text.h"
 
 size_t netseg_utf8_copy(char *dst, size_t size, const char *src, size_t len)
@@ -126,6 +127,56 @@ static __u8 hook_dir(int hook, int ifkind)
 	return NETSEG_FLOW_DIR_UNKNOWN;
 }
 
+enum side { SIDE_UNKNOWN, SIDE_HOST, SIDE_ENDPOINT, SIDE_OUTSIDE };
+
+static enum side side_of(__u32 id)
+{
+	if (id == NETSEG_ID_HOST)
+		return SIDE_HOST;
+	if (id == NETSEG_ID_WORLD || id >= NETSEG_ID_CIDR_MIN)
+		return SIDE_OUTSIDE;
+	if (id >= NETSEG_ID_USER_MIN)
+		return SIDE_ENDPOINT;
+	return SIDE_UNKNOWN;
+}
+
+/* The rule is spelled out at enum netseg_node_dir. */
+int netseg_flow_node_dir(__u32 src_id, __u32 dst_id, int hook)
+{
+	enum side s = side_of(src_id), d = side_of(dst_id);
+
+	if (hook == NETSEG_HOOK_XDP) {
+		s = s == SIDE_UNKNOWN ? SIDE_OUTSIDE : s;
+		d = d == SIDE_UNKNOWN ? SIDE_HOST : d;
+	}
+	if (s == SIDE_UNKNOWN || d == SIDE_UNKNOWN)
+		return NETSEG_NODE_DIR_UNKNOWN;
+	if (s == SIDE_OUTSIDE)
+		return d == SIDE_OUTSIDE ? NETSEG_NODE_DIR_TRANSIT : NETSEG_NODE_DIR_INBOUND;
+	if (d == SIDE_OUTSIDE)
+		return NETSEG_NODE_DIR_OUTBOUND;
+	if (s == SIDE_HOST && d == SIDE_HOST)
+		return NETSEG_NODE_DIR_LOCAL;
+	return NETSEG_NODE_DIR_LATERAL;
+}
+
+const char *netseg_node_dir_name(int node_dir)
+{
+	switch (node_dir) {
+	case NETSEG_NODE_DIR_INBOUND:
+		return "inbound";
+	case NETSEG_NODE_DIR_OUTBOUND:
+		return "outbound";
+	case NETSEG_NODE_DIR_LATERAL:
+		return "lateral";
+	case NETSEG_NODE_DIR_LOCAL:
+		return "local";
+	case NETSEG_NODE_DIR_TRANSIT:
+		return "transit";
+	}
+	return NULL;
+}
+
 static void set_identity(char *dst, __u32 id, const struct netseg_flow_names *nm)
 {
 	char tmp[256] = "";
@@ -160,6 +211,7 @@ static void set_names(struct netseg_flowrec *r, const struct netseg_flow_names *
 		}
 	}
 	r->dir = hook_dir(r->hook, kind);
+	r->node_dir = netseg_flow_node_dir(r->src_id, r->dst_id, r->hook);
 	if (nm && nm->node)
 		set_text(r->node, sizeof(r->node), nm->node);
 

@@ -21,7 +21,9 @@
  *   reason       string  drop reason: policy, default-deny, malformed, ...
  *   rule         object  {id: number (0 = default deny), text: string,
  *                        comment: string}
- *   direction    string  ingress | egress, relative to the local endpoint
+ *   direction    string  inbound | outbound | lateral | local | transit:
+ *                        the flow as seen from the node, the same on every
+ *                        hook (enum netseg_node_dir); absent if unknown
  *   hook         string  xdp | tc-ingress | tc-egress | cgroup-ingress |
  *                        cgroup-egress
  *   interface    object  {name: string, index: number}
@@ -42,7 +44,9 @@
  *                        policy change)
  *   packets_out, bytes_out  end records: originator -> responder
  *   packets_in, bytes_in    end records: responder -> originator
- *   lost         object  lost records: {ring, rate, queue, total} numbers
+ *   lost         object  lost records: {ring, rate, queue, total} numbers,
+ *                        and send (number), send_error (string: "connection
+ *                        refused") when a sink failed to send records
  *   message      string  one line of text for humans
  */
 #ifndef NETSEG_FLOWREC_H
@@ -77,6 +81,33 @@ enum netseg_flow_dir {
 	NETSEG_FLOW_DIR_EGRESS,		/* from the local endpoint */
 };
 
+/*
+ * Where a flow goes as seen from the node, the same whichever hook logged
+ * it (the source's egress hook or the destination's ingress hook see the
+ * same addresses and identities).  Inside the node's trust boundary: the
+ * host (id 1) and endpoint identities, local or on other nodes (user ids
+ * below NETSEG_ID_CIDR_MIN).  Outside: world (id 2) and the identities the
+ * daemon makes for CIDRs in rules (a CIDR is not an endpoint).
+ *
+ *   endpoint/host -> endpoint/host   lateral (host -> host: local)
+ *   outside -> endpoint/host         inbound
+ *   endpoint/host -> outside         outbound
+ *   outside -> outside               transit (forwarded through the node)
+ *
+ * An unknown identity (0: dropped before identities were looked up) leaves
+ * the direction unknown, except at XDP, which only runs on uplinks: its
+ * packets come from outside, for the node.  The values are OCSF's
+ * connection_info.direction_id (transit: 99 Other).
+ */
+enum netseg_node_dir {
+	NETSEG_NODE_DIR_UNKNOWN = 0,
+	NETSEG_NODE_DIR_INBOUND = 1,
+	NETSEG_NODE_DIR_OUTBOUND = 2,
+	NETSEG_NODE_DIR_LATERAL = 3,
+	NETSEG_NODE_DIR_LOCAL = 4,
+	NETSEG_NODE_DIR_TRANSIT = 99,
+};
+
 /* What an interface is to the datapath; decides what a TC hook means. */
 enum netseg_ifkind {
 	NETSEG_IFK_ENDPOINT = 0,	/* host side of a pod veth */
@@ -85,7 +116,8 @@ enum netseg_ifkind {
 
 struct netseg_flowrec {
 	__u8 kind;		/* enum netseg_flowrec_kind */
-	__u8 dir;		/* enum netseg_flow_dir */
+	__u8 dir;		/* enum netseg_flow_dir: which side the interface is */
+	__u8 node_dir;		/* enum netseg_node_dir: what the flow is to the node */
 	__u8 hook;		/* enum netseg_hook, 0 = unknown */
 	__u8 family;		/* NETSEG_AF_INET, NETSEG_AF_INET6, 0 = none */
 	__u8 proto;		/* IANA protocol number */
@@ -115,6 +147,8 @@ struct netseg_flowrec {
 	__u64 lost_ring;	/* ring buffer full */
 	__u64 lost_rate;	/* deny token bucket empty */
 	__u64 lost_queue;	/* a sink's queue full */
+	__u64 lost_send;	/* a sink's send or write failed */
+	int lost_send_errno;	/* why the last of those failed */
 	/* text: valid UTF-8, NUL-terminated, possibly empty */
 	char reason[NETSEG_FLOWREC_REASON_MAX];
 	char saddr[NETSEG_FLOWREC_ADDR_MAX];
@@ -164,9 +198,15 @@ int netseg_flowrec_from_ct(const struct netseg_ct_key *key, const struct netseg_
 			   __s64 realtime_offset_ns, const struct netseg_flow_names *names,
 			   struct netseg_flowrec *rec);
 
-/* An in-band loss report: records lost since the previous report. */
+/* An in-band loss report: records lost since the previous report (set
+ * lost_send and lost_send_errno afterwards for sinks' send failures). */
 void netseg_flowrec_lost(struct netseg_flowrec *rec, __u64 time_ns, __u64 ring, __u64 rate,
 			 __u64 queue, const char *node);
+
+/* The direction of a flow from @src_id to @dst_id, seen by @hook (enum netseg_node_dir). */
+int netseg_flow_node_dir(__u32 src_id, __u32 dst_id, int hook);
+/* "inbound", "outbound", "lateral", "local", "transit"; NULL for unknown. */
+const char *netseg_node_dir_name(int node_dir);
 
 /* "allowed", "denied", "audit", "end", "lost"; NULL for anything else. */
 const char *netseg_flowrec_kind_name(int kind);
@@ -233,6 +273,20 @@ int netseg_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowf
 /* Dispatch on @fmt (enum netseg_flowfmt). */
 int netseg_flowfmt(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
 		   char *buf, size_t len);
+/* What a shortened free-text field ends with ("…[truncated]"). */
+#define NETSEG_FLOWFMT_TRUNCATED "\xe2\x80\xa6[truncated]"
+
+/*
+ * netseg_flowfmt() in at most @max bytes, for a sink with a size limit (a
+ * UDP datagram): a longer line is never cut, the free text is shortened
+ * instead, the rule comment first, then the rule text, each ending in
+ * NETSEG_FLOWFMT_TRUNCATED.  Returns the length, *@truncated saying
+ * whether text was shortened; -EMSGSIZE if the record doesn't fit even
+ * with both down to the marker; the errors of netseg_flowfmt().
+ */
+int netseg_flowfmt_fit(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+		       size_t max, char *buf, size_t len, bool *truncated);
+
 /* "json" (also "native"), "ocsf", "ecs", "cef" -> enum; -EINVAL otherwise. */
 int netseg_flowfmt_parse(const char *name);
 const char *netseg_flowfmt_name(int fmt);
@@ -269,10 +323,18 @@ int netseg_flowrec_community_id(const struct netseg_flowrec *r, __u16 seed,
  * formatter wrote it, without the chain member below.  seq counts lines
  * from 0 at the genesis.
  *
- * JSON lines (native, OCSF, ECS: anything starting with '{') get a last
- * top-level member, so every line is still one JSON object:
+ * JSON lines (native, OCSF, ECS: anything starting with '{') get a
+ * "chain" member, so every line is still one JSON object:
  *
  *   {...record...,"chain":{"seq":N,"prev":"<64 hex>","hash":"<64 hex>"}}
+ *
+ * A schema that allows no top-level member of ours gets it as the last
+ * member of the record's last object instead (netseg_chain_line_in):
+ * OCSF's "unmapped", ECS's "netseg" (netseg_flowfmt_chain_member()):
+ *
+ *   {...record...,"unmapped":{...,"chain":{"seq":N,...}}}
+ *
+ * The verifier takes both, so files written before either still verify.
  *
  * Any other line (CEF) gets the suffix ` cs6Label=chain cs6=N:<prev>:<hash>`
  * (CEF escapes '=' in values, so no value can forge it; our CEF never
@@ -305,6 +367,18 @@ int netseg_chain_init(struct netseg_chain *c, const unsigned char *genesis);
  */
 int netseg_chain_line(struct netseg_chain *c, const char *rec, size_t len, char *out,
 		      size_t outlen);
+
+/*
+ * The same with the chain member inside the record's last top-level
+ * member, which must be a non-empty object named @within (NULL = at the
+ * top level, as netseg_chain_line); -EINVAL if it isn't.
+ */
+int netseg_chain_line_in(struct netseg_chain *c, const char *within, const char *rec,
+			 size_t len, char *out, size_t outlen);
+
+/* Where a chained line of format @fmt carries its chain: "unmapped" for
+ * OCSF, "netseg" for ECS, NULL (top level, or CEF's cs6) for the others. */
+const char *netseg_flowfmt_chain_member(int fmt);
 
 /*
  * Continue the chain of an existing file: @c follows its last line.

@@ -186,12 +186,33 @@ static void check_chain(const char *line, int len, int fmt)
 	int n;
 
 	FUZZ_ASSERT(out && !netseg_chain_init(&c, genesis), "chain init");
-	n = netseg_chain_line(&c, line, len, out, NETSEG_CHAIN_LINE_MAX);
+	/* Where the daemon puts it: inside OCSF's unmapped, ECS's netseg. */
+	n = netseg_chain_line_in(&c, netseg_flowfmt_chain_member(fmt), line, len, out,
+				 NETSEG_CHAIN_LINE_MAX);
 	FUZZ_ASSERT(n > len && (size_t)n < NETSEG_CHAIN_LINE_MAX && strlen(out) == (size_t)n &&
 		    c.seq == 1, "chaining a %s line gave %d", netseg_flowfmt_name(fmt), n);
 	if (fmt != NETSEG_FMT_CEF)
 		check_json(out, n, "chained line");
 	FUZZ_ASSERT(!memchr(out, '\n', n), "chained line holds a newline");
+	free(out);
+}
+
+/* Shortened to a random limit: within it, whole, or -EMSGSIZE. */
+static void check_fit(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+		      int fmt, int full, struct input *in)
+{
+	size_t max = 200 + (take_u8(in) | take_u8(in) << 8) % (full + 1);
+	char *out = malloc(NETSEG_FLOWFMT_MAX);
+	bool cut;
+	int n;
+
+	FUZZ_ASSERT(out, "out of memory");
+	n = netseg_flowfmt_fit(fmt, r, o, max, out, NETSEG_FLOWFMT_MAX, &cut);
+	FUZZ_ASSERT(n == -EMSGSIZE || (n > 0 && (size_t)n <= max && strlen(out) == (size_t)n &&
+				       cut == (n != full || (size_t)full > max)),
+		    "%s: fit into %zu gave %d (whole %d)", netseg_flowfmt_name(fmt), max, n, full);
+	if (n > 0 && fmt != NETSEG_FMT_CEF)
+		check_json(out, n, "shortened line");
 	free(out);
 }
 
@@ -235,6 +256,7 @@ static void format_all(const struct netseg_flowrec *r, struct input *in, char *h
 			    n + 1);
 		free(exact);
 		check_chain(buf, n, fmt);
+		check_fit(r, &o, fmt, n, in);
 		check_syslog(buf, n, in, host, app);
 	}
 	free(buf);

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "flowrec.h"
+#include "ocsf.h"
 #include "tap.h"
 
 #define NREC 100
@@ -54,10 +55,12 @@ static char *record(int i)
 	return strdup(buf);
 }
 
-static char *chain(struct netseg_chain *c, const char *rec)
+/* Record @i is in format i % 4 (record()): its chain goes where that format wants it. */
+static char *chain(struct netseg_chain *c, const char *rec, int i)
 {
 	char out[NETSEG_CHAIN_LINE_MAX];
-	int n = netseg_chain_line(c, rec, strlen(rec), out, sizeof(out));
+	int n = netseg_chain_line_in(c, netseg_flowfmt_chain_member(i % 4), rec, strlen(rec), out,
+				     sizeof(out));
 
 	if (n <= 0)
 		bail("netseg_chain_line: %d", n);
@@ -132,7 +135,7 @@ static void build(void)
 		bail("netseg_chain_init");
 	for (i = 0; i < NREC; i++) {
 		recs[i] = record(i);
-		lines[i] = chain(&c, recs[i]);
+		lines[i] = chain(&c, recs[i], i);
 	}
 	head = c;
 	write_files(lines, NREC);
@@ -145,7 +148,7 @@ static void test_format(void)
 	char hex[65], want[200];
 	unsigned int n;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	cJSON *doc, *ch, *doc2;
+	cJSON *doc, *ch, *doc2, *ch2;
 	int i;
 
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
@@ -169,8 +172,37 @@ static void test_format(void)
 	cJSON_Delete(doc);
 
 	doc = cJSON_Parse(lines[1]);	/* OCSF */
-	ok(cJSON_IsNumber(cJSON_GetObjectItem(doc, "class_uid")) &&
-	   cJSON_IsObject(cJSON_GetObjectItem(doc, "chain")), "an OCSF line keeps its members");
+	ch = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "unmapped"), "chain");
+	ok(cJSON_IsNumber(cJSON_GetObjectItem(doc, "class_uid")) && cJSON_IsObject(ch),
+	   "an OCSF line keeps its members, the chain in unmapped.chain");
+	ok(!cJSON_GetObjectItem(doc, "chain"), "OCSF: no top-level chain (not a 4001 attribute)");
+	ok(ch && !ch->next && cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "unmapped"), "verdict"),
+	   "OCSF: chain is unmapped's last member, after its own");
+	ok(ch && cJSON_IsNumber(cJSON_GetObjectItem(ch, "seq")) &&
+	   cJSON_GetObjectItem(ch, "seq")->valueint == 1, "OCSF: unmapped.chain.seq is 1");
+	ok(!strncmp(lines[1], recs[1], strlen(recs[1]) - 2),
+	   "OCSF: the record's bytes come first, unchanged");
+	cJSON_Delete(doc);
+
+	for (i = 1; i < NREC; i += 4) {	/* every chained OCSF line */
+		const char *bad;
+
+		doc = cJSON_Parse(lines[i]);
+		bad = doc ? ocsf_unknown_attr(doc) : "(no JSON)";
+		cJSON_Delete(doc);
+		if (bad) {
+			ok(false, "chained OCSF line %d: top-level \"%s\" is no OCSF 1.8.0 attribute",
+			   i, bad);
+			break;
+		}
+	}
+	if (i >= NREC)
+		ok(true, "every chained OCSF line has only OCSF 1.8.0 top-level attributes");
+
+	doc = cJSON_Parse(lines[2]);	/* ECS */
+	ch = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "netseg"), "chain");
+	ok(cJSON_IsObject(cJSON_GetObjectItem(doc, "ecs")) && cJSON_IsObject(ch) &&
+	   !cJSON_GetObjectItem(doc, "chain"), "an ECS line carries netseg.chain, no top-level chain");
 	cJSON_Delete(doc);
 
 	snprintf(want, sizeof(want), " cs6Label=chain cs6=3:");
@@ -178,13 +210,15 @@ static void test_format(void)
 	   strlen(strstr(lines[3], want)) == strlen(want) + 64 + 1 + 64,
 	   "a CEF line ends with cs6Label=chain cs6=SEQ:PREV:HASH");
 
-	/* Rotation: the first line of file 2 names file 1's last digest. */
+	/* Rotation: the first line of file 2 names file 1's last digest.
+	 * Records 33 and 34 are OCSF and ECS: the chain is one level down. */
 	doc = cJSON_Parse(lines[split[0] - 1]);
 	doc2 = cJSON_Parse(lines[split[0]]);
-	ch = cJSON_GetObjectItem(doc, "chain");
-	ok(ch && cJSON_GetObjectItem(cJSON_GetObjectItem(doc2, "chain"), "prev") &&
+	ch = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "unmapped"), "chain");
+	ch2 = cJSON_GetObjectItem(cJSON_GetObjectItem(doc2, "netseg"), "chain");
+	ok(ch && cJSON_GetObjectItem(ch2, "prev") &&
 	   !strcmp(cJSON_GetObjectItem(ch, "hash")->valuestring,
-		   cJSON_GetObjectItem(cJSON_GetObjectItem(doc2, "chain"), "prev")->valuestring),
+		   cJSON_GetObjectItem(ch2, "prev")->valuestring),
 	   "first line of the next file: prev = the previous file's last hash");
 	cJSON_Delete(doc);
 	cJSON_Delete(doc2);
@@ -274,10 +308,10 @@ static void test_rehashed(void)
 
 	netseg_chain_init(&c, genesis);
 	for (int i = 0; i < 40; i++)
-		free(chain(&c, recs[i]));	/* replay up to 40 */
+		free(chain(&c, recs[i], i));	/* replay up to 40 */
 	rec = strdup(recs[40]);
 	*strstr(rec, "40040") = '9';
-	lines[40] = chain(&c, rec);
+	lines[40] = chain(&c, rec, 40);
 	write_files(lines, NREC);
 	where(40, &f, &l);
 	expect_bad("record edited and its hash recomputed", NETSEG_CHAIN_CHANGED, f, l);
@@ -323,7 +357,7 @@ static void restore(void)
 	netseg_chain_init(&c, genesis);
 	for (i = 0; i < NREC; i++) {
 		free(lines[i]);
-		lines[i] = chain(&c, recs[i]);
+		lines[i] = chain(&c, recs[i], i);
 	}
 	write_files(lines, NREC);
 }
@@ -410,7 +444,7 @@ static void test_other_damage(void)
 
 		netseg_chain_init(&c, NULL);
 		saved = lines[90];
-		lines[90] = chain(&c, recs[90]);
+		lines[90] = chain(&c, recs[90], 90);
 		write_files(lines, NREC);
 		where(90, &f, &l);
 		expect_bad("new genesis mid-way", NETSEG_CHAIN_REMOVED, f, l);
@@ -438,7 +472,7 @@ static void test_resume(void)
 		return;
 	ok(c.seq == NREC && !memcmp(c.prev, head.prev, 32), "resumed at seq %d after the head",
 	   NREC);
-	more = chain(&c, recs[0]);
+	more = chain(&c, recs[0], 0);
 	fp = fopen(paths[NFILES - 1], "a");
 	fprintf(fp, "%s\n", more);
 	fclose(fp);
@@ -470,7 +504,84 @@ static void test_line_errors(void)
 	is_int(netseg_chain_line(&c, "", 0, out, sizeof(out)), -EINVAL, "an empty record is refused");
 	is_int(netseg_chain_line(&c, "{\"a\":1}", 7, out, sizeof(out)), -ENOSPC,
 	       "too small an output buffer");
+	is_int(netseg_chain_line_in(&c, "unmapped", "{\"a\":1}", 7, out, sizeof(out)), -EINVAL,
+	       "no member to put the chain in: refused");
+	is_int(netseg_chain_line_in(&c, "unmapped", "{\"unmapped\":{}}", 15, out, sizeof(out)),
+	       -EINVAL, "an empty member: refused");
+	is_int(netseg_chain_line_in(&c, "unmapped", "{\"unmapped\":{\"a\":1},\"b\":2}", 27, out,
+				    sizeof(out)), -EINVAL, "the member isn't the last one: refused");
+	is_int(netseg_chain_line_in(&c, "unmapped", "{\"x\":{\"unmapped\":{\"a\":1}}}", 29, out,
+				    sizeof(out)), -EINVAL, "only nested deeper: refused");
+	is_int(netseg_chain_line_in(&c, "unmapped", "{\"unmapped\":\"}\"}", 16, out, sizeof(out)),
+	       -EINVAL, "a string, not an object: refused");
 	ok(c.seq == 0 && !memcmp(c.prev, genesis, 32), "failures don't advance the chain");
+	{
+		static const char rec[] = "{\"s\":\"\\\"}\",\"unmapped\":{\"a\":\"}\"}}";
+		static const char want[] =
+			"{\"s\":\"\\\"}\",\"unmapped\":{\"a\":\"}\",\"chain\":{\"seq\":0,";
+		char big[512];
+
+		ok(netseg_chain_line_in(&c, "unmapped", rec, strlen(rec), big, sizeof(big)) > 0 &&
+		   !strncmp(big, want, strlen(want)),
+		   "braces and quotes inside strings don't confuse it");
+	}
+}
+
+/*
+ * Files written when the chain was a top-level member of every JSON line
+ * (OCSF and ECS included) still verify and can be continued.  The fixture
+ * was written by that code: OCSF, ECS, OCSF (a deny), native, OCSF.
+ */
+static void test_old_format(void)
+{
+	char fixture[512], copy[96], *more, *p;
+	const char *pv[1];
+	struct netseg_chain c;
+	struct netseg_chain_report r;
+	FILE *in, *out;
+	int ch;
+
+	snprintf(fixture, sizeof(fixture), "%s", __FILE__);
+	p = strrchr(fixture, '/');
+	snprintf(p ? p + 1 : fixture, sizeof(fixture) - (p ? p + 1 - fixture : 0),
+		 "data/chain-top-level.log");
+	pv[0] = fixture;
+	r = verify(1, pv);
+	ok(r.status == NETSEG_CHAIN_OK && r.records == 5 && r.from_genesis,
+	   "a file with the chain at the top level of OCSF/ECS lines verifies (%llu records)",
+	   (unsigned long long)r.records);
+
+	snprintf(copy, sizeof(copy), "%s/old.log", dir);
+	in = fopen(fixture, "r");
+	out = fopen(copy, "w");
+	if (!in || !out)
+		bail("can't copy %s", fixture);
+	while ((ch = fgetc(in)) != EOF)
+		fputc(ch, out);
+	fclose(in);
+	fclose(out);
+	if (!is_int(netseg_chain_resume(&c, copy), 0, "resume from an old-format file"))
+		return;
+	more = chain(&c, recs[1], 1);	/* OCSF, new placement */
+	out = fopen(copy, "a");
+	fprintf(out, "%s\n", more);
+	fclose(out);
+	free(more);
+	pv[0] = copy;
+	r = verify(1, pv);
+	ok(r.status == NETSEG_CHAIN_OK && r.records == 6,
+	   "an old-format file continued in the new placement verifies");
+
+	/* The same check still catches an edit in an old-format line. */
+	out = fopen(copy, "w");
+	in = fopen(fixture, "r");
+	while ((ch = fgetc(in)) != EOF)
+		fputc(ch == 'O' ? 'o' : ch, out);	/* "Open" -> "open" */
+	fclose(in);
+	fclose(out);
+	r = verify(1, pv);
+	ok(r.status == NETSEG_CHAIN_CHANGED && r.line == 1, "an edited old-format line is caught");
+	unlink(copy);
 }
 
 static void cleanup(void)
@@ -496,6 +607,7 @@ int main(void)
 	test_other_damage();
 	test_resume();
 	test_line_errors();
+	test_old_format();
 	cleanup();
 	for (int i = 0; i < NREC; i++) {
 		free(recs[i]);

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "flowrec.h"
+#include "ocsf.h"
 #include "tap.h"
 
 #define T0 1784800815123000000ULL	/* 2026-07-23T10:00:15.123Z */
@@ -329,7 +330,7 @@ static void test_json(void)
 		jstr(d, "rule.text", "allow frontend -> api:tcp/443");
 		jabsent(d, "rule.comment");
 		jabsent(d, "reason");
-		jstr(d, "direction", "egress");
+		jstr(d, "direction", "lateral");	/* pod to pod */
 		jstr(d, "hook", "tc-ingress");
 		jstr(d, "interface.name", "veth-fe");
 		jnum(d, "interface.index", 5);
@@ -361,7 +362,7 @@ static void test_json(void)
 		jabsent(d, "tcp_flags");
 		jstr(d, "src.identity", EVIL_NAME);
 		jstr(d, "rule.comment", EVIL_COMMENT_UTF8);
-		jstr(d, "direction", "egress");
+		jstr(d, "direction", "lateral");
 		jabsent(d, "interface");
 	}
 	cJSON_Delete(d);
@@ -445,6 +446,8 @@ static void ocsf_common(cJSON *d, const struct ocsf_row *row)
 	ok(cJSON_IsString(at(d, "message")), "message is a string");
 	ok(cJSON_IsObject(at(d, "src_endpoint")) || cJSON_IsObject(at(d, "dst_endpoint")),
 	   "at least one endpoint");
+	ok(!ocsf_unknown_attr(d), "every top-level key is a 4001 attribute (%s)",
+	   ocsf_unknown_attr(d) ? ocsf_unknown_attr(d) : "all are");
 }
 
 static void test_ocsf(void)
@@ -503,7 +506,7 @@ static void test_ocsf(void)
 	d = format_json(NETSEG_FMT_OCSF, &r, "allowed detail");
 	if (d) {
 		jstr(d, "connection_info.uid", "abcdef0123456789");
-		jnum(d, "connection_info.direction_id", 2);
+		jnum(d, "connection_info.direction_id", 3);	/* pod to pod: Lateral */
 		jnum(d, "connection_info.boundary_id", 2);
 		jstr(d, "src_endpoint.interface_name", "veth-fe");
 		jstr(d, "src_endpoint.name", "frontend");
@@ -547,6 +550,35 @@ static void test_ocsf(void)
 	}
 	cJSON_Delete(d);
 
+	/* Times that don't fall on a ms: 0.6 ms to 1.4 ms after a whole ms is
+	 * 0.8 ms long, but end_time - start_time is 1 ms; duration must say 1. */
+	{
+		struct netseg_ct_key k = { .proto = IPPROTO_UDP, .family = NETSEG_AF_INET };
+		struct netseg_ct_entry e = { .created_ns = 600000, .last_seen_ns = 1400000,
+					     .flow_id = 5, .src_id = 300, .dst_id = 301 };
+		cJSON *s, *t, *du;
+
+		inet_pton(AF_INET, "198.18.1.2", k.a_addr);
+		inet_pton(AF_INET, "198.18.2.2", k.b_addr);
+		if (netseg_flowrec_from_ct(&k, &e, 1784800682000000000LL, &names, &r))
+			bail("netseg_flowrec_from_ct failed");
+		d = format_json(NETSEG_FMT_OCSF, &r, "end off the ms grid");
+		s = at(d, "start_time");
+		t = at(d, "end_time");
+		du = at(d, "duration");
+		ok(s && t && du && du->valuedouble == t->valuedouble - s->valuedouble,
+		   "duration = end_time - start_time exactly (%.0f = %.0f - %.0f)",
+		   du ? du->valuedouble : -1, t ? t->valuedouble : -1, s ? s->valuedouble : -1);
+		cJSON_Delete(d);
+		/* And a flow with no time at all. */
+		e.last_seen_ns = e.created_ns;
+		netseg_flowrec_from_ct(&k, &e, 1784800682000000000LL, &names, &r);
+		d = format_json(NETSEG_FMT_OCSF, &r, "end of a zero-length flow");
+		if (d)
+			jnum(d, "duration", 0);
+		cJSON_Delete(d);
+	}
+
 	r = rec_icmp();
 	d = format_json(NETSEG_FMT_OCSF, &r, "icmp detail");
 	if (d) {
@@ -583,6 +615,8 @@ static void test_ocsf(void)
 	d = format_json(NETSEG_FMT_OCSF, &r, "lost");
 	if (d) {
 		jnum(d, "class_uid", 1008);
+		ok(!ocsf_unknown_attr(d), "lost: every top-level key is a 1008 attribute (%s)",
+		   ocsf_unknown_attr(d) ? ocsf_unknown_attr(d) : "all are");
 		jnum(d, "category_uid", 1);
 		jnum(d, "activity_id", 99);
 		jnum(d, "type_uid", 100899);
@@ -644,7 +678,7 @@ static void test_ecs(void)
 		jstr(d, "network.transport", "tcp");
 		jstr(d, "network.iana_number", "6");
 		jstr(d, "network.type", "ipv4");
-		jstr(d, "network.direction", "ingress");
+		jstr(d, "network.direction", "inbound");	/* XDP: from outside */
 		jstr(d, "network.community_id", "1:Nu21VklU4Azyn4xXTsx9E6Xlkbc=");
 		jstr(d, "rule.id", "42");
 		jstr(d, "rule.name", "deny-db");
@@ -661,7 +695,7 @@ static void test_ecs(void)
 		ecs_common(d);
 		jarr(d, "event.type", 3, t_allowed);
 		jstr(d, "event.action", "allowed");
-		jstr(d, "network.direction", "egress");
+		jstr(d, "network.direction", "internal");	/* pod to pod */
 		jstr(d, "observer.ingress.interface.name", "veth-fe");
 		jstr(d, "netseg.flow_id", "abcdef0123456789");
 		jstr(d, "netseg.source.identity", "frontend");
@@ -768,7 +802,7 @@ static void test_cef(void)
 	r = rec_icmp();
 	is_str(cef(&r, &opts),
 	       "CEF:0|netseg|netseg|1.0.0|flow-allow|Flow allowed|1|rt=1784800815123 "
-	       "src=198.18.1.2 dst=198.18.2.2 proto=ICMP act=allow deviceDirection=1 "
+	       "src=198.18.1.2 dst=198.18.2.2 proto=ICMP act=allow "
 	       "dvchost=node-7 cs1Label=ruleId cs1=13 cs2Label=ruleName cs2=deny * -> db "
 	       "cs3Label=communityId cs3=1:vPoDQDXs6CMcDfpioHdANDYL9vI\\= "
 	       "cs4Label=srcIdentity cs4=fr|on\\=t\\\\e\\nd\"x]\\r\xc3\xa9 "
@@ -844,6 +878,215 @@ static void test_cef(void)
 
 /* ------------------------------------------------------ sizes and errors */
 
+/*
+ * One direction per flow, from the identities, whichever hook logged it:
+ * each flow is logged at the source's hook and at the destination's, and
+ * every format must say the same of both.
+ */
+static void test_direction(void)
+{
+	const __u32 cidr = (1U << 24) + 3, H = NETSEG_ID_HOST, W = NETSEG_ID_WORLD;
+	static const struct {
+		const char *what;
+		__u32 src, dst;
+		int hook[2], ifindex[2];	/* where it was logged: 5 a pod veth, 9 an uplink */
+		int ocsf, boundary;
+		const char *native, *ocsf_name, *ecs, *cef;
+	} t[] = {
+		{ "pod -> pod", 300, 301, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 5, 5 },
+		  3, 2, "lateral", "Lateral", "internal", NULL },
+		{ "cgroup -> cgroup", 300, 301, { NETSEG_HOOK_CG_EGRESS, NETSEG_HOOK_CG_INGRESS },
+		  { 0, 0 }, 3, 2, "lateral", "Lateral", "internal", NULL },
+		{ "world -> pod", W, 301, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 9, 5 },
+		  1, 3, "inbound", "Inbound", "inbound", "deviceDirection=0" },
+		{ "pod -> world", 300, W, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 5, 9 },
+		  2, 3, "outbound", "Outbound", "outbound", "deviceDirection=1" },
+		{ "CIDR identity -> pod", cidr, 301, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 9, 5 }, 1, 3, "inbound", "Inbound", "inbound", "deviceDirection=0" },
+		{ "pod -> CIDR identity", 300, cidr, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 5, 9 }, 2, 3, "outbound", "Outbound", "outbound", "deviceDirection=1" },
+		{ "host -> pod", H, 301, { NETSEG_HOOK_TC_EGRESS, NETSEG_HOOK_CG_INGRESS }, { 5, 0 },
+		  3, 2, "lateral", "Lateral", "internal", NULL },
+		{ "pod -> host", 300, H, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_CG_EGRESS }, { 5, 0 },
+		  3, 2, "lateral", "Lateral", "internal", NULL },
+		{ "host -> host", H, H, { NETSEG_HOOK_CG_EGRESS, NETSEG_HOOK_CG_INGRESS }, { 0, 0 },
+		  4, 1, "local", "Local", "internal", NULL },
+		{ "world -> CIDR (forwarded)", W, cidr,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 9, 9 },
+		  99, 3, "transit", "Transit", "external", NULL },
+		{ "no identities, at XDP", 0, 0, { NETSEG_HOOK_XDP, NETSEG_HOOK_XDP }, { 9, 9 },
+		  1, 3, "inbound", "Inbound", "inbound", "deviceDirection=0" },
+		{ "no identities, at TC", 0, 0, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 5, 5 }, 0, 0, NULL, "Unknown", "unknown", NULL },
+	};
+	size_t i;
+	int h;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (h = 0; h < 2; h++) {
+			struct netseg_event ev = {
+				.ts_ns = 5, .flow_id = 7, .type = NETSEG_EV_FLOW_START,
+				.hook = t[i].hook[h], .ifindex = t[i].ifindex[h],
+				.proto = IPPROTO_UDP, .src_id = t[i].src, .dst_id = t[i].dst,
+				.sport = htons(5000), .dport = htons(53),
+			};
+			struct netseg_flowrec r;
+			const char *c;
+			cJSON *d;
+
+			ev_addrs(&ev, AF_INET, "198.18.1.2", "198.18.2.2");
+			r = from_event(&ev, &names);
+			diag("direction: %s, logged at %s", t[i].what, netseg_hook_name(t[i].hook[h]));
+			d = format_json(NETSEG_FMT_JSON, &r, t[i].what);
+			if (d && t[i].native)
+				jstr(d, "direction", t[i].native);
+			else if (d)
+				jabsent(d, "direction");
+			cJSON_Delete(d);
+			d = format_json(NETSEG_FMT_OCSF, &r, t[i].what);
+			if (d) {
+				jnum(d, "connection_info.direction_id", t[i].ocsf);
+				jstr(d, "connection_info.direction", t[i].ocsf_name);
+				jnum(d, "connection_info.boundary_id", t[i].boundary);
+			}
+			cJSON_Delete(d);
+			d = format_json(NETSEG_FMT_ECS, &r, t[i].what);
+			if (d)
+				jstr(d, "network.direction", t[i].ecs);
+			cJSON_Delete(d);
+			c = cef(&r, &opts);
+			if (t[i].cef)
+				has(c, t[i].cef, "CEF direction");
+			else
+				ok(!strstr(c, "deviceDirection="), "CEF: no deviceDirection");
+		}
+	}
+}
+
+/*
+ * Records a sink couldn't send (a UDP receiver that isn't listening) are
+ * reported as send errors with the reason, apart from full queues.
+ */
+static void test_lost_send(void)
+{
+	static const char *const msg =
+		"22 flow records lost (ring buffer full 5, rate limit 6, sink queue full 7, "
+		"send error: connection refused 4)";
+	struct netseg_flowrec r = rec_lost();
+	const char *c;
+	cJSON *d;
+
+	r.lost_send = 4;
+	r.lost_send_errno = ECONNREFUSED;
+	d = format_json(NETSEG_FMT_JSON, &r, "lost, send errors");
+	if (d) {
+		jnum(d, "lost.queue", 7);
+		jnum(d, "lost.send", 4);
+		jstr(d, "lost.send_error", "connection refused");
+		jnum(d, "lost.total", 22);
+		jstr(d, "message", msg);
+	}
+	cJSON_Delete(d);
+	d = format_json(NETSEG_FMT_OCSF, &r, "lost, send errors");
+	if (d) {
+		jnum(d, "count", 22);
+		jnum(d, "unmapped.lost_queue", 7);
+		jnum(d, "unmapped.lost_send", 4);
+		jstr(d, "unmapped.lost_send_error", "connection refused");
+		ok(!ocsf_unknown_attr(d), "lost, send errors: only 1008 attributes");
+	}
+	cJSON_Delete(d);
+	d = format_json(NETSEG_FMT_ECS, &r, "lost, send errors");
+	if (d) {
+		jnum(d, "netseg.lost.send", 4);
+		jstr(d, "netseg.lost.send_error", "connection refused");
+		jnum(d, "netseg.lost.total", 22);
+	}
+	cJSON_Delete(d);
+	c = cef(&r, &opts);
+	has(c, " cnt=22 ", "CEF: count includes send errors");
+	has(c, " cn3Label=lostSinkQueueFull cn3=7 flexNumber1Label=lostSendError flexNumber1=4 ",
+	    "CEF: send errors apart from the queue");
+	has(c, "send error: connection refused 4)", "CEF: msg says why");
+
+	r.lost_send = 0;
+	d = format_json(NETSEG_FMT_JSON, &r, "lost, no send errors");
+	if (d) {
+		jabsent(d, "lost.send");
+		jabsent(d, "lost.send_error");
+	}
+	cJSON_Delete(d);
+}
+
+/* A record too long for a datagram: free text shortened, never the line cut. */
+static void test_fit(void)
+{
+	static const char *const keys[][2] = {
+		[NETSEG_FMT_JSON] = { "rule.comment", "rule.text" },
+		[NETSEG_FMT_OCSF] = { "firewall_rule.desc", "firewall_rule.name" },
+		[NETSEG_FMT_ECS] = { "rule.description", "rule.name" },
+	};
+	struct netseg_flowrec r = rec_icmp();
+	char plain[NETSEG_FLOWFMT_MAX];
+	size_t max, i;
+	bool cut;
+	int f, n, m;
+
+	/* Quotes and backslashes: JSON writes each as two bytes. */
+	for (i = 0; i + 1 < 256; i++)
+		r.comment[i] = i % 2 ? '"' : '\\';
+	r.comment[i] = '\0';
+	memset(r.rule, 'p', 1000);
+	r.rule[1000] = '\0';
+	for (f = NETSEG_FMT_JSON; f <= NETSEG_FMT_CEF; f++) {
+		const char *fn = netseg_flowfmt_name(f);
+		cJSON *d, *c, *t;
+
+		m = netseg_flowfmt(f, &r, &opts, plain, sizeof(plain));
+		n = netseg_flowfmt_fit(f, &r, &opts, m, buf, sizeof(buf), &cut);
+		ok(n == m && !cut && !strcmp(buf, plain), "%s: a record that fits is left alone", fn);
+
+		max = m - 700;	/* all of the comment and some of the rule must go */
+		n = netseg_flowfmt_fit(f, &r, &opts, max, buf, sizeof(buf), &cut);
+		ok(n > 0 && (size_t)n <= max && n == (int)strlen(buf) && cut,
+		   "%s: %d bytes shortened to %d (<= %zu)", fn, m, n, max);
+		ok(strstr(buf, NETSEG_FLOWFMT_TRUNCATED) != NULL, "%s: the cut is marked", fn);
+		ok((size_t)n + 8 > max, "%s: shortened by what was too much, no more (%d)", fn, n);
+		if (f == NETSEG_FMT_CEF) {
+			ok(strstr(buf, "flexString1=" NETSEG_FLOWFMT_TRUNCATED " ") ||
+			   strstr(buf, NETSEG_FLOWFMT_TRUNCATED " flexString1Label"),
+			   "CEF: the comment is the first to go");
+			continue;
+		}
+		d = cJSON_Parse(buf);
+		c = at(d, keys[f][0]);
+		t = at(d, keys[f][1]);
+		ok(cJSON_IsObject(d), "%s: still one JSON object", fn);
+		ok(cJSON_IsString(c) && !strcmp(c->valuestring, NETSEG_FLOWFMT_TRUNCATED),
+		   "%s: %s is shortened to the marker first", fn, keys[f][0]);
+		ok(cJSON_IsString(t) && strlen(t->valuestring) > 100 &&
+		   !strncmp(t->valuestring, "ppp", 3) &&
+		   strstr(t->valuestring, NETSEG_FLOWFMT_TRUNCATED),
+		   "%s: then %s, keeping its start", fn, keys[f][1]);
+		if (f == NETSEG_FMT_OCSF)
+			ok(!ocsf_unknown_attr(d), "OCSF: shortened, still only 4001 attributes");
+		cJSON_Delete(d);
+
+		/* Only the comment needs to go: the rule stays whole. */
+		n = netseg_flowfmt_fit(f, &r, &opts, m - 100, buf, sizeof(buf), &cut);
+		d = cJSON_Parse(buf);
+		t = at(d, keys[f][1]);
+		c = at(d, keys[f][0]);
+		ok(n > 0 && n <= m - 100 && cut && cJSON_IsString(t) &&
+		   strlen(t->valuestring) == 1000 && cJSON_IsString(c) &&
+		   strlen(c->valuestring) > 100, "%s: 100 bytes too many: only the comment is cut",
+		   fn);
+		cJSON_Delete(d);
+	}
+	is_int(netseg_flowfmt_fit(NETSEG_FMT_OCSF, &r, &opts, 300, buf, sizeof(buf), &cut),
+	       -EMSGSIZE, "too small even without the free text: -EMSGSIZE");
+}
+
 static void test_limits(void)
 {
 	struct netseg_flowrec r = rec_end(NETSEG_VERDICT_AUDIT);
@@ -888,6 +1131,9 @@ int main(void)
 	test_ocsf();
 	test_ecs();
 	test_cef();
+	test_direction();
+	test_lost_send();
+	test_fit();
 	test_limits();
 	return tap_done();
 }

@@ -233,6 +233,20 @@ static void test_ct(void)
 	is_int(r.flow_verdict, NETSEG_VERDICT_ALLOW, "flow verdict");
 	is_str(r.reason, "", "an allowed flow has no reason");
 	is_int(r.dir, NETSEG_FLOW_DIR_EGRESS, "direction from the hook that created it");
+	is_int(r.node_dir, netseg_flow_node_dir(e.src_id, e.dst_id, e.hook),
+	       "the flow's direction to the node, from its identities");
+	{
+		struct netseg_ct_entry w = e;
+
+		w.src_id = NETSEG_ID_WORLD;
+		w.dst_id = 301;
+		w.hook = NETSEG_HOOK_TC_EGRESS;	/* logged at the destination's hook */
+		netseg_flowrec_from_ct(&k, &w, 0, &names, &r);
+		is_int(r.node_dir, NETSEG_NODE_DIR_INBOUND, "world -> pod end record: inbound");
+		w.hook = NETSEG_HOOK_TC_INGRESS;
+		netseg_flowrec_from_ct(&k, &w, 0, &names, &r);
+		is_int(r.node_dir, NETSEG_NODE_DIR_INBOUND, "... the same at the other hook");
+	}
 
 	e.flags = 0;
 	netseg_flowrec_from_ct(&k, &e, 0, &names, &r);
