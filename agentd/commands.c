@@ -233,6 +233,7 @@ static cJSON *cmd_stats(struct netsegd *d, const cJSON *req)
 	cJSON_AddItemToObject(o, "interfaces", if_stats(d));
 	cJSON_AddItemToObject(o, "conntrack", ct_stats(d));
 	cJSON_AddItemToObject(o, "flow_logs", netsegd_flowlog_stats(d));
+	cJSON_AddItemToObject(o, "daemon", netsegd_guard_stats(d));
 	return o;
 }
 

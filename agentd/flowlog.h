@@ -43,6 +43,8 @@ void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events);
 void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c,
 			     const struct cJSON *req);
 void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c);
+/* Is c following (a stream that is quiet while no flow is logged)? */
+bool netsegd_flowlog_following(const struct netsegd *d, const struct netsegd_client *c);
 /* Per-sink counters for `stats`. */
 struct cJSON *netsegd_flowlog_stats(struct netsegd *d);
 

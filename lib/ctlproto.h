@@ -68,6 +68,12 @@ int netseg_ctl_send(int fd, const struct cJSON *msg);
  * a line that isn't JSON, -EMSGSIZE past NETSEG_CTL_MAX_MSG, -ECONNRESET at
  * end of stream, -EINTR when a signal interrupted the wait. */
 int netseg_ctl_recv(int fd, struct cJSON **out);
+/*
+ * Where a line of @len bytes holds a NUL byte, raw or as the JSON escape
+ * \u0000: the offset of the NUL or of the escape's backslash, or -1.
+ * cJSON ends its strings there, so either would silently cut a name short.
+ */
+long netseg_ctl_nul_at(const char *line, size_t len);
 /* One request, one reply. */
 int netseg_ctl_call(const char *path, const struct cJSON *req, struct cJSON **reply);
 
