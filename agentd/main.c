@@ -5,13 +5,16 @@
  * socket.  SIGTERM leaves everything enforced; --cleanup removes it all.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -94,6 +97,128 @@ static int setup_config(struct netsegd_config *c, struct netsegd_config *file,
 	if (!c->socket[0])
 		snprintf(c->socket, sizeof(c->socket), "%.200s/netsegd.sock", c->run_dir);
 	return netsegd_config_check_paths(c, a->config ? a->config : "command line");
+}
+
+/*
+ * One netsegd per pin dir and per control socket.  A second one would drive
+ * the same maps with its own idea of the policy, or take the socket over
+ * and leave the first unreachable.  flock() locks: the kernel drops them
+ * when their holder dies, so a daemon that was killed -9 leaves no lock
+ * to clear by hand.
+ */
+struct locks {
+	int pin, sock;
+};
+
+/* The pid holding a flock() on fd's file, from /proc/locks; 0 if unknown. */
+static pid_t lock_holder(int fd)
+{
+	unsigned int maj, min;
+	unsigned long ino;
+	char line[256], type[16];
+	struct stat st;
+	pid_t pid = 0;
+	FILE *f;
+	int p;
+
+	if (fstat(fd, &st))
+		return 0;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", type, &p, &maj, &min, &ino) == 5 &&
+		    !strcmp(type, "FLOCK") && maj == major(st.st_dev) && min == minor(st.st_dev) &&
+		    ino == st.st_ino)
+			pid = p;
+	fclose(f);
+	return pid;
+}
+
+/* Locks path (opened with flags), or says who holds it: @what, @hint. */
+static int lock_path(const char *path, int flags, const char *what, const char *hint)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600), err;
+	char who[32] = "";
+
+	if (fd < 0) {
+		err = -errno;
+		pr_err("couldn't open %s to lock it: %s", path, strerror(-err));
+		return err;
+	}
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	err = -errno;
+	if (err == -EWOULDBLOCK) {
+		pid_t pid = lock_holder(fd);
+
+		if (pid > 0)
+			snprintf(who, sizeof(who), " (pid %d)", (int)pid);
+		pr_err("another netsegd%s is running on %s %s; %s", who, what, path, hint);
+		err = -EBUSY;
+	} else {
+		pr_err("couldn't lock %s: %s", path, strerror(-err));
+	}
+	close(fd);
+	return err;
+}
+
+static int lock_pin_dir(const struct netsegd_config *c, bool cleanup)
+{
+	int err = netseg_dp_make_pin_dir(c->pin_dir);
+
+	if (err) {
+		if (err != -ENOTSUP)
+			pr_err("couldn't create %s: %s", c->pin_dir, strerror(-err));
+		return err;
+	}
+	return lock_path(c->pin_dir, O_RDONLY | O_DIRECTORY, "pin dir",
+			 cleanup ? "stop it before --cleanup: it would go on using what "
+				   "--cleanup removes" :
+				   "stop it first, or give this one its own --bpffs and --socket");
+}
+
+/* The socket's lock sits beside it: "<socket>.lock", holding our pid. */
+static int lock_socket(const struct netsegd_config *c)
+{
+	char path[sizeof(c->socket) + 8], pid[24];
+	int fd;
+
+	/* The socket's group must reach it: the one 0755 the umask denies. */
+	if (!mkdir(c->run_dir, 0755))
+		chmod(c->run_dir, 0755);
+	else if (errno != EEXIST) {
+		pr_err("couldn't create %s: %s", c->run_dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s.lock", c->socket);
+	fd = lock_path(path, O_RDWR | O_CREAT, "control socket",
+		       "stop it first, or give this one its own --socket and --bpffs");
+	if (fd < 0)
+		return fd;
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || write(fd, pid, strlen(pid)) < 0)
+		pr_warn("couldn't write our pid into %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static int take_locks(const struct netsegd_config *c, bool cleanup, struct locks *l)
+{
+	l->pin = lock_pin_dir(c, cleanup);
+	if (l->pin < 0)
+		return l->pin;
+	if (cleanup)
+		return 0;
+	l->sock = lock_socket(c);
+	return l->sock < 0 ? l->sock : 0;
+}
+
+static void drop_locks(struct locks *l)
+{
+	if (l->sock >= 0)
+		close(l->sock);
+	if (l->pin >= 0)
+		close(l->pin);
 }
 
 /* Put the saved state into the maps: recompile and swap, so maps and state
@@ -179,13 +304,6 @@ static int start(struct netsegd *d)
 	err = restore(d);
 	if (err)
 		return err;
-	/* The socket's group must reach it: the one 0755 the umask denies. */
-	if (!mkdir(d->cfg.run_dir, 0755))
-		chmod(d->cfg.run_dir, 0755);
-	else if (errno != EEXIST) {
-		pr_err("couldn't create %s: %s", d->cfg.run_dir, strerror(errno));
-		return -errno;
-	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -errno;
@@ -219,6 +337,7 @@ static int cleanup(struct netsegd *d)
 int main(int argc, char **argv)
 {
 	static struct netsegd d;
+	struct locks locks = { -1, -1 };
 	struct args a = {};
 	int err;
 
@@ -242,8 +361,15 @@ int main(int argc, char **argv)
 	d.prefilter = calloc(NETSEGD_MAX_PREFILTER, sizeof(*d.prefilter));
 	if (!d.prefilter || netsegd_endpoints_init(&d))
 		return 1;
-	if (a.cleanup)
-		return cleanup(&d) ? 1 : 0;
+	if (take_locks(&d.cfg, a.cleanup, &locks)) {
+		drop_locks(&locks);
+		return 1;
+	}
+	if (a.cleanup) {
+		err = cleanup(&d);
+		drop_locks(&locks);
+		return err ? 1 : 0;
+	}
 	err = start(&d);
 	if (!err) {
 		pr_info("ready: %zu rules, revision %llu, socket %s", d.rules.n,
@@ -256,5 +382,6 @@ int main(int argc, char **argv)
 	ring_buffer__free(d.rb);
 	netsegd_flowlog_free(&d);
 	netseg_dp_close(d.dp);
+	drop_locks(&locks);
 	return err ? 1 : 0;
 }

@@ -19,6 +19,13 @@ struct ring_buffer;
 struct netsegd_flowlog;
 
 #define NETSEGD_MAX_CLIENTS	256
+/*
+ * Control connections one uid may hold, root included; the last this many
+ * of NETSEGD_MAX_CLIENTS are root's alone.  So no uid can fill the table
+ * for the others, and members of socket_group together can't shut root out.
+ */
+#define NETSEGD_MAX_CLIENTS_PER_UID 32
+#define NETSEGD_CTL_IDLE_TIMEOUT 30	/* s a client may take to send its next request */
 #define NETSEGD_MAX_UPLINKS	16
 #define NETSEGD_MAX_PREFILTER	4096
 #define NETSEGD_NETLINK_RCVBUF	(16 << 20) /* default rtnetlink buffer: a burst of ~16k events */
@@ -41,6 +48,7 @@ struct netsegd_config {
 	__u32 ct_max;
 	__u32 max_entries;	/* compiled policy entries ("max_rules") */
 	__u32 netlink_rcvbuf;	/* rtnetlink socket buffer, bytes: lost events past it */
+	__u32 control_idle_timeout;	/* s without a complete request: closed */
 	unsigned int nuplinks;
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
 	char flow_logs[8192];	/* the "flow_logs" array as JSON, "" = none */
@@ -55,6 +63,14 @@ struct netsegd_client {
 	size_t out_len, out_off;
 	bool closing;		/* close once out is flushed */
 	bool denied;		/* failed the SO_PEERCRED check */
+	__u64 wait_since_ms;	/* CLOCK_MONOTONIC: accepted, or its last request */
+};
+
+/* Control socket counters, for `stats`. */
+struct netsegd_ctlstats {
+	__u64 refused;		/* connections over the per-uid or total cap */
+	__u64 timed_out;	/* closed after control_idle_timeout without a request */
+	__u64 nul;		/* requests refused for a NUL byte */
 };
 
 /* What an RTM_NEWLINK says about an interface. */
@@ -102,6 +118,8 @@ struct netsegd_epstats {
 	__u64 attaches, detaches;	/* interface endpoints */
 	__u64 cg_attaches, cg_detaches;
 	__u64 ip_writes, ip_deletes;	/* ipcache entries written, removed */
+	__u64 ip_conflicts;		/* an address claimed for two endpoints */
+	__u64 routes_untrusted;		/* host routes ignored for their origin (rtm_protocol) */
 };
 
 /*
@@ -126,6 +144,7 @@ enum netsegd_ip_op {
 	NETSEGD_IP_UNCLAIM,
 	NETSEGD_IP_CLAIM,
 	NETSEGD_IP_MOVE,	/* claim, and drop the same claim on other interfaces */
+	NETSEGD_IP_FORGET,	/* drop the same claim on every interface */
 };
 
 struct netsegd_rtnl;
@@ -161,6 +180,7 @@ struct netsegd {
 	unsigned int ring_batch;	/* records read in this wakeup */
 	struct netsegd_ctstats ct;
 	struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
+	struct netsegd_ctlstats ctlstats;
 	time_t started;
 	bool stop;
 	bool cleanup_on_exit;
@@ -228,6 +248,11 @@ int netsegd_control_open(struct netsegd *d);
 void netsegd_control_close(struct netsegd *d);
 void netsegd_control_accept(struct netsegd *d);
 void netsegd_client_event(struct netsegd *d, struct netsegd_client *c, __u32 events);
+/* Once a second: closes clients idle past control_idle_timeout. */
+void netsegd_control_tick(struct netsegd *d);
+/* The daemon's own guard counters (ipcache conflicts, untrusted routes,
+ * control clients refused or timed out), for `stats`. */
+struct cJSON *netsegd_guard_stats(const struct netsegd *d);
 /* Queue one message line to a client; -ENOBUFS if more than @limit bytes
  * (0 = no limit) would be waiting for a slow reader. */
 int netsegd_client_send(struct netsegd *d, struct netsegd_client *c,
