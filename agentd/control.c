@@ -164,6 +164,7 @@ static bool flush_out(struct netsegd *d, struct netsegd_client *c)
 			return false;
 		}
 		c->out_off += n;
+		c->wait_since_ms = mono_ms();	/* a slow reader of a reply isn't idle */
 	}
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
@@ -391,10 +392,11 @@ void netsegd_control_accept(struct netsegd *d)
 }
 
 /*
- * A client gets control_idle_timeout seconds from its connection, and from
- * each request, to send a complete next one; a half-sent line doesn't
- * count, so trickling bytes keeps no slot.  Followers of `flows --follow`
- * are quiet for as long as nothing is logged, and are left alone.
+ * A client gets control_idle_timeout seconds from its connection, from each
+ * request and from each part of a reply it read, to send a complete next
+ * request; a half-sent line doesn't count, so trickling bytes in keeps no
+ * slot.  Followers of `flows --follow` are quiet for as long as nothing is
+ * logged, and are left alone.
  */
 void netsegd_control_tick(struct netsegd *d)
 {

@@ -135,11 +135,15 @@ static pid_t lock_holder(int fd)
 	return pid;
 }
 
-/* Locks path (opened with flags), or says who holds it: @what, @hint. */
+/*
+ * Locks path (opened with flags): its fd, or -EBUSY after saying which
+ * daemon holds it; @what names the thing ("pin dir X"), @hint what to do.
+ */
 static int lock_path(const char *path, int flags, const char *what, const char *hint)
 {
 	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600), err;
 	char who[32] = "";
+	pid_t pid;
 
 	if (fd < 0) {
 		err = -errno;
@@ -150,11 +154,10 @@ static int lock_path(const char *path, int flags, const char *what, const char *
 		return fd;
 	err = -errno;
 	if (err == -EWOULDBLOCK) {
-		pid_t pid = lock_holder(fd);
-
+		pid = lock_holder(fd);
 		if (pid > 0)
 			snprintf(who, sizeof(who), " (pid %d)", (int)pid);
-		pr_err("another netsegd%s is running on %s %s; %s", who, what, path, hint);
+		pr_err("another netsegd%s is running on %s; %s", who, what, hint);
 		err = -EBUSY;
 	} else {
 		pr_err("couldn't lock %s: %s", path, strerror(-err));
@@ -165,6 +168,7 @@ static int lock_path(const char *path, int flags, const char *what, const char *
 
 static int lock_pin_dir(const struct netsegd_config *c, bool cleanup)
 {
+	char what[sizeof(c->pin_dir) + 16];
 	int err = netseg_dp_make_pin_dir(c->pin_dir);
 
 	if (err) {
@@ -172,7 +176,8 @@ static int lock_pin_dir(const struct netsegd_config *c, bool cleanup)
 			pr_err("couldn't create %s: %s", c->pin_dir, strerror(-err));
 		return err;
 	}
-	return lock_path(c->pin_dir, O_RDONLY | O_DIRECTORY, "pin dir",
+	snprintf(what, sizeof(what), "pin dir %s", c->pin_dir);
+	return lock_path(c->pin_dir, O_RDONLY | O_DIRECTORY, what,
 			 cleanup ? "stop it before --cleanup: it would go on using what "
 				   "--cleanup removes" :
 				   "stop it first, or give this one its own --bpffs and --socket");
@@ -181,7 +186,7 @@ static int lock_pin_dir(const struct netsegd_config *c, bool cleanup)
 /* The socket's lock sits beside it: "<socket>.lock", holding our pid. */
 static int lock_socket(const struct netsegd_config *c)
 {
-	char path[sizeof(c->socket) + 8], pid[24];
+	char path[sizeof(c->socket) + 8], what[sizeof(c->socket) + 24], pid[24];
 	int fd;
 
 	/* The socket's group must reach it: the one 0755 the umask denies. */
@@ -192,7 +197,8 @@ static int lock_socket(const struct netsegd_config *c)
 		return -errno;
 	}
 	snprintf(path, sizeof(path), "%s.lock", c->socket);
-	fd = lock_path(path, O_RDWR | O_CREAT, "control socket",
+	snprintf(what, sizeof(what), "control socket %s", c->socket);
+	fd = lock_path(path, O_RDWR | O_CREAT, what,
 		       "stop it first, or give this one its own --socket and --bpffs");
 	if (fd < 0)
 		return fd;
@@ -202,15 +208,20 @@ static int lock_socket(const struct netsegd_config *c)
 	return fd;
 }
 
+/* The socket first: a daemon refused for it leaves no pin dir behind. */
 static int take_locks(const struct netsegd_config *c, bool cleanup, struct locks *l)
 {
+	int err = netseg_dp_check_pin_dir(c->pin_dir);	/* before creating anything */
+
+	if (err)
+		return err;
+	if (!cleanup) {
+		l->sock = lock_socket(c);
+		if (l->sock < 0)
+			return l->sock;
+	}
 	l->pin = lock_pin_dir(c, cleanup);
-	if (l->pin < 0)
-		return l->pin;
-	if (cleanup)
-		return 0;
-	l->sock = lock_socket(c);
-	return l->sock < 0 ? l->sock : 0;
+	return l->pin < 0 ? l->pin : 0;
 }
 
 static void drop_locks(struct locks *l)

@@ -111,8 +111,12 @@ int netseg_ctl_call(const char *path, const struct cJSON *req, struct cJSON **re
 	if (fd < 0)
 		return fd;
 	err = netseg_ctl_send(fd, req);
-	if (!err)
-		err = netseg_ctl_recv(fd, reply);
+	/* A refused connection's reason may be waiting though the send failed. */
+	if (!err || err == -EPIPE || err == -ECONNRESET) {
+		int r = netseg_ctl_recv(fd, reply);
+
+		err = r ? err ?: r : 0;
+	}
 	close(fd);
 	return err;
 }
