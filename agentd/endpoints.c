@@ -92,11 +92,16 @@ static void links_foreach(struct netsegd *d, void (*fn)(struct netsegd *, struct
 	}
 }
 
-static __u32 ep_id_of(void *ctx, __u32 ifindex)
+__u32 netsegd_endpoint_id(const struct netsegd *d, __u32 ifindex)
 {
-	const struct netsegd_link *l = link_find(ctx, ifindex);
+	const struct netsegd_link *l = link_find(d, ifindex);
 
 	return l ? l->id : 0;
+}
+
+static __u32 ep_id_of(void *ctx, __u32 ifindex)
+{
+	return netsegd_endpoint_id(ctx, ifindex);
 }
 
 /* ------------------------------------------------------------- ipcache */

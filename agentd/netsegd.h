@@ -119,7 +119,7 @@ struct netsegd_epstats {
 	__u64 cg_attaches, cg_detaches;
 	__u64 ip_writes, ip_deletes;	/* ipcache entries written, removed */
 	__u64 ip_conflicts;		/* an address claimed for two endpoints */
-	__u64 routes_untrusted;		/* host routes ignored for their origin (rtm_protocol) */
+	__u64 routes_untrusted;		/* routes out of endpoints ignored for their origin */
 };
 
 /*
@@ -231,6 +231,8 @@ void netsegd_endpoints_tick(struct netsegd *d);
 void netsegd_flush_generation(struct netsegd *d);
 __u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef *def);
 size_t netsegd_endpoint_count(const struct netsegd *d);
+/* The endpoint identity of an interface, 0 when it isn't one. */
+__u32 netsegd_endpoint_id(const struct netsegd *d, __u32 ifindex);
 struct cJSON *netsegd_endpoints_json(struct netsegd *d);
 
 /* rtnl.c: the rtnetlink socket feeding endpoints.c */

@@ -292,13 +292,16 @@ static int untrusted_route(struct netsegd *d, const struct nlmsghdr *nlh, int fa
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	char text[INET6_ADDRSTRLEN] = "?";
 
-	/* Kernel routes come with every address; dumps restate the rest. */
-	if (rtm->rtm_protocol != RTPROT_KERNEL && !(nlh->nlmsg_flags & NLM_F_MULTI)) {
+	/* Said of endpoints only (a DHCP client's route to its gateway out of
+	 * an uplink is no news), once: kernel routes come with every address,
+	 * and dumps restate what was said. */
+	if (rtm->rtm_protocol != RTPROT_KERNEL && !(nlh->nlmsg_flags & NLM_F_MULTI) &&
+	    netsegd_endpoint_id(d, s->ifindex)) {
 		d->epstats.routes_untrusted++;
 		inet_ntop(fam == NETSEG_AF_INET ? AF_INET : AF_INET6, dst, text, sizeof(text));
-		pr_info("ignored the route to %s out of ifindex %u: protocol %u isn't one that "
-			"says whose an address is (only boot and static routes do)", text,
-			s->ifindex, rtm->rtm_protocol);
+		pr_warn("ignored the route to %s out of endpoint ifindex %u: protocol %u isn't "
+			"one that says whose an address is (only boot and static routes do)",
+			text, s->ifindex, rtm->rtm_protocol);
 	}
 	if (!replaced)
 		return 0;

@@ -6,6 +6,10 @@
  * mode 0660, root or group "netseg", checked with SO_PEERCRED).  One JSON
  * object per line each way, at most NETSEG_CTL_MAX_MSG bytes per line.
  * Every request gets exactly one reply, except "flows" with follow=true.
+ * A line holding a NUL byte (raw or \u0000) is refused.  The daemon may
+ * refuse a connection (too many of one uid) with one error line and close
+ * it, and closes one that sends no complete request for
+ * "control_idle_timeout" seconds (followers excepted).
  *
  * Request:  {"cmd": "<name>", ...arguments}
  * Reply:    {"ok": true, ...results}

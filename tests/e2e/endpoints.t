@@ -209,7 +209,7 @@ reach frontend fd00::2:2 443 tcp6 && reach frontend 198.18.2.2 443
 ok $? "... and api's answers aren't dropped as spoofed"
 u1=$(guard untrusted_routes)
 [ "$u1" -eq $((u0 + 3)) ]; ok $? "stats: untrusted routes ignored $u0 -> $u1"
-grep -q "ignored the route to fd00::2:2 out of ifindex $FE_IX: protocol 9 " "$T/netsegd.log"
+grep -q "ignored the route to fd00::2:2 out of endpoint ifindex $FE_IX: protocol 9 " "$T/netsegd.log"
 ok $? "... each said in the log: $(grep -m1 'ignored the route to fd00::2:2' "$T/netsegd.log")"
 nsx "$NODE" ip -6 route del fd00::2:2/128 dev "$FE_IF" proto ra metric 2048
 nsx "$NODE" ip route del 198.18.2.2/32 dev "$FE_IF" proto dhcp metric 50
