@@ -302,12 +302,13 @@ void netsegd_client_event(struct netsegd *d, struct netsegd_client *c, __u32 eve
 }
 
 /*
- * Why a new client of uid can't have a slot, or NULL when it can (*slot
- * then says which): see NETSEGD_MAX_CLIENTS_PER_UID.
+ * Whether a new client of uid can have a slot (*slot says which), else
+ * why not, in @why: see NETSEGD_MAX_CLIENTS_PER_UID.
  */
-static const char *no_room(const struct netsegd *d, uid_t uid, int *slot)
+static bool room_for(const struct netsegd *d, uid_t uid, int *slot, char *why, size_t len)
 {
-	unsigned int mine = 0, others = 0;
+	const unsigned int side_max = NETSEGD_MAX_CLIENTS - NETSEGD_CLIENTS_KEPT;
+	unsigned int mine = 0, root = 0, used = 0;
 
 	*slot = -1;
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
@@ -317,16 +318,26 @@ static const char *no_room(const struct netsegd *d, uid_t uid, int *slot)
 			*slot = *slot < 0 ? i : *slot;
 			continue;
 		}
+		used++;
 		mine += o->uid == uid;
-		others += o->uid != 0;
+		root += o->uid == 0;
 	}
-	if (mine >= NETSEGD_MAX_CLIENTS_PER_UID)
-		return "this uid has the most control connections one uid may hold";
-	if (uid && others >= NETSEGD_MAX_CLIENTS - NETSEGD_MAX_CLIENTS_PER_UID)
-		return "the control connections not kept for root are all in use";
-	if (*slot < 0)
-		return "every control connection is in use";
-	return NULL;
+	if (!uid && root >= side_max)
+		snprintf(why, len, "root holds the most control connections it may (%u of %d; "
+			 "%d are kept for other users)", side_max, NETSEGD_MAX_CLIENTS,
+			 NETSEGD_CLIENTS_KEPT);
+	else if (uid && mine >= NETSEGD_MAX_CLIENTS_PER_UID)
+		snprintf(why, len, "this uid holds the most control connections one user may (%d)",
+			 NETSEGD_MAX_CLIENTS_PER_UID);
+	else if (uid && used - root >= side_max)
+		snprintf(why, len, "users other than root hold the most control connections they "
+			 "may (%u of %d; %d are kept for root)", side_max, NETSEGD_MAX_CLIENTS,
+			 NETSEGD_CLIENTS_KEPT);
+	else if (*slot < 0)
+		snprintf(why, len, "all %d control connections are in use", NETSEGD_MAX_CLIENTS);
+	else
+		return true;
+	return false;
 }
 
 /* A line saying why, sent if the socket takes it at once, and the close. */
@@ -334,8 +345,7 @@ static void refuse(struct netsegd *d, int fd, const struct ucred *cred, const ch
 {
 	static __u64 logged_ms;
 	cJSON *r = netsegd_reply_error("rejected",
-		"netsegd refused the connection: %s (%d per uid, %d in all); close idle "
-		"connections and retry", why, NETSEGD_MAX_CLIENTS_PER_UID, NETSEGD_MAX_CLIENTS);
+		"netsegd refused the connection: %s; close idle connections and retry", why);
 	char *line = r ? cJSON_PrintUnformatted(r) : NULL;
 	__u64 now = mono_ms();
 
@@ -357,7 +367,7 @@ void netsegd_control_accept(struct netsegd *d)
 	struct ucred cred;
 	socklen_t len;
 	struct netsegd_client *c;
-	const char *why;
+	char why[160];
 	int fd, slot;
 
 	while ((fd = accept4(d->ctlfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
@@ -368,10 +378,13 @@ void netsegd_control_accept(struct netsegd *d)
 			close(fd);
 			continue;
 		}
-		why = no_room(d, cred.uid, &slot);
-		c = why ? NULL : calloc(1, sizeof(*c));
+		if (!room_for(d, cred.uid, &slot, why, sizeof(why))) {
+			refuse(d, fd, &cred, why);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
 		if (!c) {
-			refuse(d, fd, &cred, why ?: "out of memory");
+			refuse(d, fd, &cred, "out of memory");
 			continue;
 		}
 		c->fd = fd;

@@ -20,11 +20,14 @@ struct netsegd_flowlog;
 
 #define NETSEGD_MAX_CLIENTS	256
 /*
- * Control connections one uid may hold, root included; the last this many
- * of NETSEGD_MAX_CLIENTS are root's alone.  So no uid can fill the table
- * for the others, and members of socket_group together can't shut root out.
+ * Control connections one uid other than root may hold, and how many of
+ * NETSEGD_MAX_CLIENTS root and the other users each can't take from the
+ * other side.  So no uid fills the table for the rest, members of
+ * socket_group together can't shut root out, and root (scripts running 100
+ * netsegctl at once) can't shut them out either.
  */
-#define NETSEGD_MAX_CLIENTS_PER_UID 32
+#define NETSEGD_MAX_CLIENTS_PER_UID 64
+#define NETSEGD_CLIENTS_KEPT	64
 #define NETSEGD_CTL_IDLE_TIMEOUT 30	/* s a client may take to send its next request */
 #define NETSEGD_MAX_UPLINKS	16
 #define NETSEGD_MAX_PREFILTER	4096
