@@ -22,7 +22,7 @@ static __u32 ep_id(void *ctx, __u32 ifindex)
 
 static struct netseg_ipsrc src(__u8 kind, __u32 ifindex)
 {
-	return (struct netseg_ipsrc){ .kind = kind, .ifindex = ifindex, .tag = 7 };
+	return (struct netseg_ipsrc){.kind = kind, .ifindex = ifindex, .tag = 7};
 }
 
 /* Resolves e and records it as the daemon does after writing the map. */
@@ -86,17 +86,17 @@ static void test_nul(void)
 {
 	static const struct {
 		const char *line;
-		size_t len;	/* 0: strlen */
+		size_t len; /* 0: strlen */
 		long want;
 	} v[] = {
-		{ "{\"name\":\"x\\u0000y\"}", 0, 10 },
-		{ "{\"name\":\"x\\\\u0000y\"}", 0, -1 },	/* an escaped backslash */
-		{ "{\"name\":\"x\\\\\\u0000\"}", 0, 12 },	/* one after it */
-		{ "{\"name\":\"x\\u00001\"}", 0, 10 },
-		{ "{\"name\":\"x\\u0001\"}", 0, -1 },
-		{ "{\"name\":\"x\"}\0y", 14, 12 },		/* a raw NUL */
-		{ "\\u000", 0, -1 },				/* cut short */
-		{ "", 0, -1 },
+		{"{\"name\":\"x\\u0000y\"}", 0, 10},
+		{"{\"name\":\"x\\\\u0000y\"}", 0, -1},	/* an escaped backslash */
+		{"{\"name\":\"x\\\\\\u0000\"}", 0, 12}, /* one after it */
+		{"{\"name\":\"x\\u00001\"}", 0, 10},
+		{"{\"name\":\"x\\u0001\"}", 0, -1},
+		{"{\"name\":\"x\"}\0y", 14, 12}, /* a raw NUL */
+		{"\\u000", 0, -1},		 /* cut short */
+		{"", 0, -1},
 	};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
