@@ -260,6 +260,7 @@ static cJSON *cmd_stats(struct netsegd *d, const cJSON *req)
 	cJSON_AddItemToObject(o, "conntrack", ct_stats(d));
 	cJSON_AddNumberToObject(o, "alias_unknown", netsegd_alias_unknown_count(d));
 	cJSON_AddItemToObject(o, "flow_logs", netsegd_flowlog_stats(d));
+	cJSON_AddItemToObject(o, "daemon", netsegd_guard_stats(d));
 	return o;
 }
 
@@ -997,7 +998,7 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 		return netsegd_reply_error("usage", "attach needs an interface name");
 	if (!ifindex)
 		return netsegd_reply_error("rejected", "couldn't attach to %s: interface not found", name);
-	ep = netsegd_link_identity(d, ifindex);
+	ep = netsegd_endpoint_id(d, ifindex);
 	if (ep)
 		/* Its own programs enforce it; as an uplink it would lose them. */
 		return netsegd_reply_error("rejected", "%s is the endpoint of identity %s; uplinks are the node's external interfaces",

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
@@ -24,6 +25,17 @@
 
 /* Supplementary groups of a peer looked at; more is refused (ERANGE). */
 #define NGROUPS_MAX_PEER 4096
+/* Refused connections are logged at most this often (a client retrying in
+ * a loop would otherwise flood the log). */
+#define REFUSE_LOG_EVERY_MS 10000
+
+static __u64 mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
 
 int netsegd_control_open(struct netsegd *d)
 {
@@ -152,6 +164,7 @@ static bool flush_out(struct netsegd *d, struct netsegd_client *c)
 			return false;
 		}
 		c->out_off += n;
+		c->wait_since_ms = mono_ms();	/* a slow reader of a reply isn't idle */
 	}
 	if (c->out_off) {
 		/* Sent bytes leave the buffer, so a long stream doesn't grow it. */
@@ -189,9 +202,27 @@ int netsegd_client_send(struct netsegd *d, struct netsegd_client *c, cJSON *msg,
 	return 0;
 }
 
-static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line)
+/*
+ * cJSON ends a string at a NUL, raw or written \u0000: "x\u0000y" would
+ * become the name "x", a different thing from what the client asked for,
+ * with no word said.  Such a request is refused whole.
+ */
+static cJSON *nul_refusal(struct netsegd *d, const char *line, size_t len)
 {
-	cJSON *req = cJSON_Parse(line), *reply;
+	long at = netseg_ctl_nul_at(line, len);
+
+	if (at < 0)
+		return NULL;
+	d->ctlstats.nul++;
+	return netsegd_reply_error("usage",
+		"request refused: it contains a NUL byte (%s at byte %ld); no name or text "
+		"can hold one", line[at] ? "\\u0000" : "a raw NUL", at + 1);
+}
+
+static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line, size_t len)
+{
+	cJSON *reply = c->denied ? NULL : nul_refusal(d, line, len);
+	cJSON *req = reply ? NULL : cJSON_Parse(line);
 	const cJSON *cmd = req ? cJSON_GetObjectItem(req, "cmd") : NULL;
 
 	/* flows answers with many lines (and maybe keeps streaming). */
@@ -202,7 +233,9 @@ static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line)
 		cJSON_Delete(req);
 		return;
 	}
-	if (c->denied)
+	if (reply)
+		;	/* refused already */
+	else if (c->denied)
 		reply = netsegd_reply_error("rejected",
 			"permission denied: netsegd accepts root and members of group '%s'",
 			d->cfg.socket_group);
@@ -249,7 +282,8 @@ static bool read_in(struct netsegd *d, struct netsegd_client *c)
 			size_t used = nl - c->in + 1;
 
 			*nl = '\0';
-			handle_line(d, c, c->in);
+			c->wait_since_ms = mono_ms();
+			handle_line(d, c, c->in, used - 1);
 			memmove(c->in, c->in + used, c->in_len - used);
 			c->in_len -= used;
 		}
@@ -272,26 +306,96 @@ void netsegd_client_event(struct netsegd *d, struct netsegd_client *c, __u32 eve
 	flush_out(d, c);
 }
 
+/*
+ * Whether a new client of uid can have a slot (*slot says which), else
+ * why not, in @why: see NETSEGD_MAX_CLIENTS_PER_UID.
+ */
+static bool room_for(const struct netsegd *d, uid_t uid, int *slot, char *why, size_t len)
+{
+	const unsigned int side_max = NETSEGD_MAX_CLIENTS - NETSEGD_CLIENTS_KEPT;
+	unsigned int mine = 0, root = 0, used = 0;
+
+	*slot = -1;
+	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
+		const struct netsegd_client *o = d->clients[i];
+
+		if (!o) {
+			*slot = *slot < 0 ? i : *slot;
+			continue;
+		}
+		used++;
+		mine += o->uid == uid;
+		root += o->uid == 0;
+	}
+	if (!uid && root >= side_max)
+		snprintf(why, len, "root holds the most control connections it may (%u of %d; "
+			 "%d are kept for other users)", side_max, NETSEGD_MAX_CLIENTS,
+			 NETSEGD_CLIENTS_KEPT);
+	else if (uid && mine >= NETSEGD_MAX_CLIENTS_PER_UID)
+		snprintf(why, len, "this uid holds the most control connections one user may (%d)",
+			 NETSEGD_MAX_CLIENTS_PER_UID);
+	else if (uid && used - root >= side_max)
+		snprintf(why, len, "users other than root hold the most control connections they "
+			 "may (%u of %d; %d are kept for root)", side_max, NETSEGD_MAX_CLIENTS,
+			 NETSEGD_CLIENTS_KEPT);
+	else if (*slot < 0)
+		snprintf(why, len, "all %d control connections are in use", NETSEGD_MAX_CLIENTS);
+	else
+		return true;
+	return false;
+}
+
+/* A line saying why, sent if the socket takes it at once, and the close. */
+static void refuse(struct netsegd *d, int fd, const struct ucred *cred, const char *why)
+{
+	static __u64 logged_ms;
+	cJSON *r = netsegd_reply_error("rejected",
+		"netsegd refused the connection: %s; close idle connections and retry", why);
+	char *line = r ? cJSON_PrintUnformatted(r) : NULL;
+	__u64 now = mono_ms();
+
+	if (line && send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+		send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	cJSON_free(line);
+	cJSON_Delete(r);
+	close(fd);
+	d->ctlstats.refused++;
+	if (!logged_ms || now - logged_ms >= REFUSE_LOG_EVERY_MS) {
+		logged_ms = now;
+		pr_warn("refused control client uid %u pid %d: %s (%llu refused so far)",
+			cred->uid, cred->pid, why, (unsigned long long)d->ctlstats.refused);
+	}
+}
+
 void netsegd_control_accept(struct netsegd *d)
 {
 	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	socklen_t len;
 	struct netsegd_client *c;
+	char why[160];
 	int fd, slot;
 
 	while ((fd = accept4(d->ctlfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		for (slot = 0; slot < NETSEGD_MAX_CLIENTS && d->clients[slot]; slot++)
-			;
-		c = slot < NETSEGD_MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
-		if (!c) {
-			pr_warn("refusing control client: %d clients already", NETSEGD_MAX_CLIENTS);
+		len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+			pr_warn("control client: couldn't read its credentials: %s",
+				strerror(errno));
 			close(fd);
 			continue;
 		}
+		if (!room_for(d, cred.uid, &slot, why, sizeof(why))) {
+			refuse(d, fd, &cred, why);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			refuse(d, fd, &cred, "out of memory");
+			continue;
+		}
 		c->fd = fd;
+		c->wait_since_ms = mono_ms();
 		d->clients[slot] = c;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-		    (cred.uid != 0 && !peer_in_group(fd, cred.gid, d->ctl_gid))) {
+		if (cred.uid != 0 && !peer_in_group(fd, cred.gid, d->ctl_gid)) {
 			/* Every request of this client gets the refusal. */
 			pr_warn("refused control client uid %u pid %d: not root or in group %s",
 				cred.uid, cred.pid, d->cfg.socket_group);
@@ -303,4 +407,39 @@ void netsegd_control_accept(struct netsegd *d)
 			continue;
 		}
 	}
+}
+
+/*
+ * A client gets control_idle_timeout seconds from its connection, from each
+ * request and from each part of a reply it read, to send a complete next
+ * request; a half-sent line doesn't count, so trickling bytes in keeps no
+ * slot.  Followers of `flows --follow` are quiet for as long as nothing is
+ * logged, and are left alone.
+ */
+void netsegd_control_tick(struct netsegd *d)
+{
+	__u64 now = mono_ms(), limit = d->cfg.control_idle_timeout * 1000ULL;
+
+	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
+		struct netsegd_client *c = d->clients[i];
+
+		if (!c || now - c->wait_since_ms < limit || netsegd_flowlog_following(d, c))
+			continue;
+		d->ctlstats.timed_out++;
+		pr_info("closed control client uid %u: no request in %u s", c->uid,
+			d->cfg.control_idle_timeout);
+		client_free(d, c);
+	}
+}
+
+cJSON *netsegd_guard_stats(const struct netsegd *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "ipcache_conflicts", d->epstats.ip_conflicts);
+	cJSON_AddNumberToObject(o, "untrusted_routes", d->epstats.routes_untrusted);
+	cJSON_AddNumberToObject(o, "control_refused", d->ctlstats.refused);
+	cJSON_AddNumberToObject(o, "control_timed_out", d->ctlstats.timed_out);
+	cJSON_AddNumberToObject(o, "control_nul_refused", d->ctlstats.nul);
+	return o;
 }

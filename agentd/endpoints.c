@@ -92,16 +92,16 @@ static void links_foreach(struct netsegd *d, void (*fn)(struct netsegd *, struct
 	}
 }
 
-static __u32 ep_id_of(void *ctx, __u32 ifindex)
+__u32 netsegd_endpoint_id(const struct netsegd *d, __u32 ifindex)
 {
-	const struct netsegd_link *l = link_find(ctx, ifindex);
+	const struct netsegd_link *l = link_find(d, ifindex);
 
 	return l ? l->id : 0;
 }
 
-__u32 netsegd_link_identity(const struct netsegd *d, __u32 ifindex)
+static __u32 ep_id_of(void *ctx, __u32 ifindex)
 {
-	return ep_id_of((void *)d, ifindex);
+	return netsegd_endpoint_id(ctx, ifindex);
 }
 
 /* ------------------------------------------------------------- ipcache */
@@ -151,23 +151,75 @@ static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
 	return err;
 }
 
+static const char *ipsrc_what(__u8 kind)
+{
+	switch (kind) {
+	case NETSEG_IPSRC_NEIGH: return "a neighbour entry";
+	case NETSEG_IPSRC_PEER: return "a peer address";
+	case NETSEG_IPSRC_ROUTE: return "a host route";
+	default: return "a claim";
+	}
+}
+
+static const char *link_name(const struct netsegd *d, __u32 ifindex)
+{
+	const struct netsegd_link *l = link_find(d, ifindex);
+
+	return l ? l->name : "?";
+}
+
+/*
+ * A new claim s for an address another endpoint claims too (rival): one of
+ * them is wrong, a misconfiguration or a pod making the node believe it
+ * owns someone else's address.  Said and counted, whoever kept it.
+ */
+static void ip_conflict(struct netsegd *d, const struct netseg_ipent *e,
+			const struct netseg_ipsrc *s, const struct netseg_ipsrc *rival)
+{
+	__u32 owner = e->in_map ? e->val.ifindex : 0;
+	char text[64];
+
+	d->epstats.ip_conflicts++;
+	netseg_ipent_format(e, text, sizeof(text));
+	pr_warn("%s: %s on %s (ifindex %u) claims it, but %s on %s (ifindex %u) does too; "
+		"%s (ifindex %u) keeps it", text, ipsrc_what(s->kind), link_name(d, s->ifindex),
+		s->ifindex, ipsrc_what(rival->kind), link_name(d, rival->ifindex),
+		rival->ifindex, owner ? link_name(d, owner) : "no endpoint", owner);
+}
+
 int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
 		      const struct netseg_ipsrc *s, enum netsegd_ip_op op)
 {
-	bool add = op != NETSEGD_IP_UNCLAIM;
+	bool add = op == NETSEGD_IP_CLAIM || op == NETSEGD_IP_MOVE;
 	struct netseg_ipent *e = netseg_iptable_get(&d->ips, family, addr, plen, add);
+	const struct netseg_ipsrc *rival = NULL;
+	struct netseg_ipsrc any;
+	int r;
 
 	if (!e)
 		return add ? -errno : 0;
 	if (op == NETSEGD_IP_MOVE)
 		netseg_ipent_unclaim_moved(e, s);
-	if (add && netseg_ipent_claim(e, s)) {
-		netseg_iptable_release(&d->ips, e);
-		return -ENOMEM;
-	}
-	if (!add && !netseg_ipent_unclaim(e, s))
+	if (op == NETSEGD_IP_FORGET) {
+		any = *s;
+		any.ifindex = 0;	/* no interface's: "other" than each */
+		if (!netseg_ipent_unclaim_moved(e, &any))
+			return 0;
+	} else if (add) {
+		r = netseg_ipent_claim(e, s);
+		if (r < 0) {
+			netseg_iptable_release(&d->ips, e);
+			return r;
+		}
+		/* Only a new claim: a dump restating it is no new conflict. */
+		rival = r ? netseg_ipent_rival(e, s, ep_id_of, d) : NULL;
+	} else if (!netseg_ipent_unclaim(e, s)) {
 		return 0;
-	return ip_apply(d, e);
+	}
+	r = ip_apply(d, e);	/* keeps e and its claims: s is one */
+	if (rival)
+		ip_conflict(d, e, s, rival);
+	return r;
 }
 
 struct ip_filter {

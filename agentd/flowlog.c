@@ -1028,6 +1028,14 @@ void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c)
 			d->fl->follow[i].c = NULL;
 }
 
+bool netsegd_flowlog_following(const struct netsegd *d, const struct netsegd_client *c)
+{
+	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
+		if (d->fl->follow[i].c == c)
+			return true;
+	return false;
+}
+
 cJSON *netsegd_flowlog_stats(struct netsegd *d)
 {
 	cJSON *a = cJSON_CreateArray();

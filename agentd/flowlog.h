@@ -54,6 +54,8 @@ void netsegd_flowlog_refill(struct netsegd *d, struct netsegd_client *c);
 /* The client has a `flows` stream going (it may be quiet for long). */
 bool netsegd_flowlog_streaming(struct netsegd *d, const struct netsegd_client *c);
 void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c);
+/* Is c following (a stream that is quiet while no flow is logged)? */
+bool netsegd_flowlog_following(const struct netsegd *d, const struct netsegd_client *c);
 /* Per-sink counters for `stats`. */
 struct cJSON *netsegd_flowlog_stats(struct netsegd *d);
 

@@ -280,6 +280,7 @@ static void reload_config(struct netsegd *d)
 	d->cfg.deny_rate = c.deny_rate;
 	d->cfg.deny_burst = c.deny_burst;
 	d->cfg.log_allowed = c.log_allowed;
+	d->cfg.control_idle_timeout = c.control_idle_timeout;
 	netseg_dp_config_set_events(d->dp, c.deny_rate, c.deny_burst,
 				    c.log_allowed ? NETSEG_CFG_LOG_ALLOWED : 0);
 	pr_info("SIGHUP: reloaded %s", d->cfg.path);
@@ -307,6 +308,7 @@ static void on_timer(struct netsegd *d)
 	netsegd_flowlog_tick(d);
 	netsegd_endpoints_tick(d);
 	netsegd_rtnl_tick(d);
+	netsegd_control_tick(d);
 }
 
 void netsegd_say_ready(const struct netsegd *d)

@@ -5,13 +5,16 @@
  * socket.  SIGTERM leaves everything enforced; --cleanup removes it all.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -108,6 +111,139 @@ static int setup_config(struct netsegd_config *c, struct netsegd_config *file,
 	return netsegd_config_check_paths(c, a->config ? a->config : "command line");
 }
 
+/*
+ * One netsegd per pin dir and per control socket.  A second one would drive
+ * the same maps with its own idea of the policy, or take the socket over
+ * and leave the first unreachable.  flock() locks: the kernel drops them
+ * when their holder dies, so a daemon that was killed -9 leaves no lock
+ * to clear by hand.
+ */
+struct locks {
+	int pin, sock;
+};
+
+/* The pid holding a flock() on fd's file, from /proc/locks; 0 if unknown. */
+static pid_t lock_holder(int fd)
+{
+	unsigned int maj, min;
+	unsigned long ino;
+	char line[256], type[16];
+	struct stat st;
+	pid_t pid = 0;
+	FILE *f;
+	int p;
+
+	if (fstat(fd, &st))
+		return 0;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", type, &p, &maj, &min, &ino) == 5 &&
+		    !strcmp(type, "FLOCK") && maj == major(st.st_dev) && min == minor(st.st_dev) &&
+		    ino == st.st_ino)
+			pid = p;
+	fclose(f);
+	return pid;
+}
+
+/*
+ * Locks path (opened with flags): its fd, or -EBUSY after saying which
+ * daemon holds it; @what names the thing ("pin dir X"), @hint what to do.
+ */
+static int lock_path(const char *path, int flags, const char *what, const char *hint)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600), err;
+	char who[32] = "";
+	pid_t pid;
+
+	if (fd < 0) {
+		err = -errno;
+		pr_err("couldn't open %s to lock it: %s", path, strerror(-err));
+		return err;
+	}
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	err = -errno;
+	if (err == -EWOULDBLOCK) {
+		pid = lock_holder(fd);
+		if (pid > 0)
+			snprintf(who, sizeof(who), " (pid %d)", (int)pid);
+		pr_err("another netsegd%s is running on %s; %s", who, what, hint);
+		err = -EBUSY;
+	} else {
+		pr_err("couldn't lock %s: %s", path, strerror(-err));
+	}
+	close(fd);
+	return err;
+}
+
+static int lock_pin_dir(const struct netsegd_config *c, bool cleanup)
+{
+	char what[sizeof(c->pin_dir) + 16];
+	int err = netseg_dp_make_pin_dir(c->pin_dir);
+
+	if (err) {
+		if (err != -ENOTSUP)
+			pr_err("couldn't create %s: %s", c->pin_dir, strerror(-err));
+		return err;
+	}
+	snprintf(what, sizeof(what), "pin dir %s", c->pin_dir);
+	return lock_path(c->pin_dir, O_RDONLY | O_DIRECTORY, what,
+			 cleanup ? "stop it before --cleanup: it would go on using what "
+				   "--cleanup removes" :
+				   "stop it first, or give this one its own --bpffs and --socket");
+}
+
+/* The socket's lock sits beside it: "<socket>.lock", holding our pid. */
+static int lock_socket(const struct netsegd_config *c)
+{
+	char path[sizeof(c->socket) + 8], what[sizeof(c->socket) + 24], pid[24];
+	int fd;
+
+	/* The socket's group must reach it: the one 0755 the umask denies. */
+	if (!mkdir(c->run_dir, 0755))
+		chmod(c->run_dir, 0755);
+	else if (errno != EEXIST) {
+		pr_err("couldn't create %s: %s", c->run_dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s.lock", c->socket);
+	snprintf(what, sizeof(what), "control socket %s", c->socket);
+	fd = lock_path(path, O_RDWR | O_CREAT, what,
+		       "stop it first, or give this one its own --socket and --bpffs");
+	if (fd < 0)
+		return fd;
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || write(fd, pid, strlen(pid)) < 0)
+		pr_warn("couldn't write our pid into %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* The socket first: a daemon refused for it leaves no pin dir behind. */
+static int take_locks(const struct netsegd_config *c, bool cleanup, struct locks *l)
+{
+	int err = netseg_dp_check_pin_dir(c->pin_dir);	/* before creating anything */
+
+	if (err)
+		return err;
+	if (!cleanup) {
+		l->sock = lock_socket(c);
+		if (l->sock < 0)
+			return l->sock;
+	}
+	l->pin = lock_pin_dir(c, cleanup);
+	return l->pin < 0 ? l->pin : 0;
+}
+
+static void drop_locks(struct locks *l)
+{
+	if (l->sock >= 0)
+		close(l->sock);
+	if (l->pin >= 0)
+		close(l->pin);
+}
+
 /* Put the saved state into the maps: recompile and swap, so maps and state
  * agree even if we died between a swap and its state write. */
 static int restore(struct netsegd *d)
@@ -191,13 +327,6 @@ static int start(struct netsegd *d)
 	err = restore(d);
 	if (err)
 		return err;
-	/* The socket's group must reach it: the one 0755 the umask denies. */
-	if (!mkdir(d->cfg.run_dir, 0755))
-		chmod(d->cfg.run_dir, 0755);
-	else if (errno != EEXIST) {
-		pr_err("couldn't create %s: %s", d->cfg.run_dir, strerror(errno));
-		return -errno;
-	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -errno;
@@ -255,6 +384,7 @@ static int cleanup(struct netsegd *d, bool purge_state)
 int main(int argc, char **argv)
 {
 	static struct netsegd d;
+	struct locks locks = { -1, -1 };
 	struct args a = {};
 	int err;
 
@@ -280,8 +410,15 @@ int main(int argc, char **argv)
 		return 1;
 	if (netsegd_check_privileges())
 		return 1;
-	if (a.cleanup)
-		return cleanup(&d, a.purge_state) ? 1 : 0;
+	if (take_locks(&d.cfg, a.cleanup, &locks)) {
+		drop_locks(&locks);
+		return 1;
+	}
+	if (a.cleanup) {
+		err = cleanup(&d, a.purge_state);
+		drop_locks(&locks);
+		return err ? 1 : 0;
+	}
 	err = start(&d);
 	if (!err)
 		err = netsegd_run(&d);
@@ -291,5 +428,6 @@ int main(int argc, char **argv)
 	ring_buffer__free(d.rb);
 	netsegd_flowlog_free(&d);
 	netseg_dp_close(d.dp);
+	drop_locks(&locks);
 	return err ? 1 : 0;
 }

@@ -19,6 +19,16 @@ struct ring_buffer;
 struct netsegd_flowlog;
 
 #define NETSEGD_MAX_CLIENTS	256
+/*
+ * Control connections one uid other than root may hold, and how many of
+ * NETSEGD_MAX_CLIENTS root and the other users each can't take from the
+ * other side.  So no uid fills the table for the rest, members of
+ * socket_group together can't shut root out, and root (scripts running 100
+ * netsegctl at once) can't shut them out either.
+ */
+#define NETSEGD_MAX_CLIENTS_PER_UID 64
+#define NETSEGD_CLIENTS_KEPT	64
+#define NETSEGD_CTL_IDLE_TIMEOUT 30	/* s a client may take to send its next request */
 #define NETSEGD_MAX_UPLINKS	16
 /* In the state dir; written by state.c, forgotten by --cleanup --purge-state. */
 #define NETSEGD_STATE_FILE	"state.json"
@@ -43,6 +53,7 @@ struct netsegd_config {
 	__u32 ct_max;
 	__u32 max_entries;	/* compiled policy entries ("max_rules") */
 	__u32 netlink_rcvbuf;	/* rtnetlink socket buffer, bytes: lost events past it */
+	__u32 control_idle_timeout;	/* s without a complete request: closed */
 	unsigned int nuplinks;
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
 	char flow_logs[8192];	/* the "flow_logs" array as JSON, "" = none */
@@ -57,6 +68,14 @@ struct netsegd_client {
 	size_t out_len, out_off;
 	bool closing;		/* close once out is flushed */
 	bool denied;		/* failed the SO_PEERCRED check */
+	__u64 wait_since_ms;	/* CLOCK_MONOTONIC: accepted, or its last request */
+};
+
+/* Control socket counters, for `stats`. */
+struct netsegd_ctlstats {
+	__u64 refused;		/* connections over the per-uid or total cap */
+	__u64 timed_out;	/* closed after control_idle_timeout without a request */
+	__u64 nul;		/* requests refused for a NUL byte */
 };
 
 /* What an RTM_NEWLINK says about an interface. */
@@ -105,6 +124,8 @@ struct netsegd_epstats {
 	__u64 attaches, detaches;	/* interface endpoints */
 	__u64 cg_attaches, cg_detaches;
 	__u64 ip_writes, ip_deletes;	/* ipcache entries written, removed */
+	__u64 ip_conflicts;		/* an address claimed for two endpoints */
+	__u64 routes_untrusted;		/* routes out of endpoints ignored for their origin */
 };
 
 /*
@@ -129,6 +150,7 @@ enum netsegd_ip_op {
 	NETSEGD_IP_UNCLAIM,
 	NETSEGD_IP_CLAIM,
 	NETSEGD_IP_MOVE,	/* claim, and drop the same claim on other interfaces */
+	NETSEGD_IP_FORGET,	/* drop the same claim on every interface */
 };
 
 struct netsegd_rtnl;
@@ -164,6 +186,7 @@ struct netsegd {
 	unsigned int ring_batch;	/* records read in this wakeup */
 	struct netsegd_ctstats ct;
 	struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
+	struct netsegd_ctlstats ctlstats;
 	time_t started;
 	bool stop;
 	bool cleanup_on_exit;
@@ -214,8 +237,8 @@ void netsegd_endpoints_tick(struct netsegd *d);
 void netsegd_flush_generation(struct netsegd *d);
 __u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef *def);
 size_t netsegd_endpoint_count(const struct netsegd *d);
-/* The identity of the interface endpoint at ifindex; 0 when it isn't one. */
-__u32 netsegd_link_identity(const struct netsegd *d, __u32 ifindex);
+/* The endpoint identity of an interface, 0 when it isn't one. */
+__u32 netsegd_endpoint_id(const struct netsegd *d, __u32 ifindex);
 /* Interfaces whose alias names an identity that doesn't exist. */
 size_t netsegd_alias_unknown_count(const struct netsegd *d);
 struct cJSON *netsegd_endpoints_json(struct netsegd *d);
@@ -235,6 +258,11 @@ int netsegd_control_open(struct netsegd *d);
 void netsegd_control_close(struct netsegd *d);
 void netsegd_control_accept(struct netsegd *d);
 void netsegd_client_event(struct netsegd *d, struct netsegd_client *c, __u32 events);
+/* Once a second: closes clients idle past control_idle_timeout. */
+void netsegd_control_tick(struct netsegd *d);
+/* The daemon's own guard counters (ipcache conflicts, untrusted routes,
+ * control clients refused or timed out), for `stats`. */
+struct cJSON *netsegd_guard_stats(const struct netsegd *d);
 /* Queue one message line to a client; -ENOBUFS if more than @limit bytes
  * (0 = no limit) would be waiting for a slow reader. */
 int netsegd_client_send(struct netsegd *d, struct netsegd_client *c,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -260,12 +261,59 @@ static int on_addr(struct netsegd *d, const struct nlmsghdr *nlh)
 }
 
 /*
+ * Which routes say whose an address is.  Only those an administrator or
+ * an orchestrator (a CNI plugin) put there: "ip route add" and netlink
+ * without a protocol give RTPROT_BOOT, and RTPROT_STATIC is the one for
+ * static configuration.  Not the rest, as each is made from what arrives
+ * on the wire or is about something else:
+ *   RTPROT_RA, RTPROT_REDIRECT, RTPROT_DHCP  made from a packet: with
+ *       accept_ra on a pod's veth, one router advertisement from a pod put a
+ *       /128 on its veth for another pod's address
+ *   routing daemons (zebra, bird, BGP, OSPF, babel, ...)  routes their
+ *       peers announced; a pod that peers with the node could announce a
+ *       /32 of anyone
+ *   RTPROT_KERNEL  made from an address of ours (fd00::1/128's, a peer
+ *       address's): about the node, or learned from the address itself
+ */
+static bool route_trusted(__u8 protocol)
+{
+	return protocol == RTPROT_BOOT || protocol == RTPROT_STATIC;
+}
+
+/*
+ * A route we don't trust claims nothing; when the kernel says it replaced
+ * one (same key, see on_route), a claim that one made is gone with it.
+ * Only then: the kernel appends its own routes after one with the same key
+ * (fib_magic's NLM_F_APPEND), and the first one stays in force.
+ */
+static int untrusted_route(struct netsegd *d, const struct nlmsghdr *nlh, int fam,
+			   const void *dst, const struct netseg_ipsrc *s, bool replaced)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	char text[INET6_ADDRSTRLEN] = "?";
+
+	/* Said of endpoints only (a DHCP client's route to its gateway out of
+	 * an uplink is no news), once: kernel routes come with every address,
+	 * and dumps restate what was said. */
+	if (rtm->rtm_protocol != RTPROT_KERNEL && !(nlh->nlmsg_flags & NLM_F_MULTI) &&
+	    netsegd_endpoint_id(d, s->ifindex)) {
+		d->epstats.routes_untrusted++;
+		inet_ntop(fam == NETSEG_AF_INET ? AF_INET : AF_INET6, dst, text, sizeof(text));
+		pr_warn("ignored the route to %s out of endpoint ifindex %u: protocol %u isn't "
+			"one that says whose an address is (only boot and static routes do)",
+			text, s->ifindex, rtm->rtm_protocol);
+	}
+	if (!replaced)
+		return 0;
+	return netsegd_ip_update(d, fam, dst, family_max(fam), s, NETSEGD_IP_FORGET);
+}
+
+/*
  * A host route (/32, /128, unicast, not a cached clone) out of one
- * interface.  Routes the kernel made from an address of ours ("proto
- * kernel", like fd00::1/128's) are about the node, not what is behind the
- * interface.  IPv4 keys a route by table, destination, TOS and metric, so a
- * new route with a known key replaced the old one without a word; IPv6 also
- * keys by interface and says NLM_F_REPLACE when it replaced one.
+ * interface, of a protocol we trust.  IPv4 keys a route by table,
+ * destination, TOS and metric, so a new route with a known key replaced
+ * the old one without a word; IPv6 also keys by interface and says
+ * NLM_F_REPLACE when it replaced one.
  */
 static int on_route(struct netsegd *d, const struct nlmsghdr *nlh)
 {
@@ -280,7 +328,7 @@ static int on_route(struct netsegd *d, const struct nlmsghdr *nlh)
 		return -EINVAL;
 	fam = inet_family(rtm->rtm_family);
 	if (!fam || rtm->rtm_dst_len != family_max(fam) || rtm->rtm_type != RTN_UNICAST ||
-	    (rtm->rtm_flags & RTM_F_CLONED) || rtm->rtm_protocol == RTPROT_KERNEL)
+	    (rtm->rtm_flags & RTM_F_CLONED))
 		return 0;
 	if (parse(nlh, sizeof(*rtm), &route_rules, family_addrlen(fam), tb) || !tb[RTA_DST])
 		return -EINVAL;
@@ -294,6 +342,10 @@ static int on_route(struct netsegd *d, const struct nlmsghdr *nlh)
 		op = NETSEGD_IP_UNCLAIM;
 	else if (fam == NETSEG_AF_INET || (nlh->nlmsg_flags & NLM_F_REPLACE))
 		op = NETSEGD_IP_MOVE;
+	if (!route_trusted(rtm->rtm_protocol))
+		return op == NETSEGD_IP_UNCLAIM ? 0 :
+		       untrusted_route(d, nlh, fam, mnl_attr_get_payload(tb[RTA_DST]), &s,
+				       nlh->nlmsg_flags & NLM_F_REPLACE);
 	return netsegd_ip_update(d, fam, mnl_attr_get_payload(tb[RTA_DST]), family_max(fam), &s,
 				 op);
 }
@@ -575,5 +627,7 @@ cJSON *netsegd_rtnl_json(const struct netsegd *d)
 	cJSON_AddNumberToObject(o, "cgroup_detaches", s->cg_detaches);
 	cJSON_AddNumberToObject(o, "ipcache_writes", s->ip_writes);
 	cJSON_AddNumberToObject(o, "ipcache_deletes", s->ip_deletes);
+	cJSON_AddNumberToObject(o, "ipcache_conflicts", s->ip_conflicts);
+	cJSON_AddNumberToObject(o, "untrusted_routes", s->routes_untrusted);
 	return o;
 }

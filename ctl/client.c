@@ -103,8 +103,13 @@ static int exchange(int fd, const cJSON *req, cJSON **reply)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
 		return -errno;
 	err = netseg_ctl_send(fd, req);
-	if (!err)
-		err = netseg_ctl_recv(fd, reply);
+	/* A daemon that refuses a connection says why, then hangs up: the
+	 * line may be waiting even though our request didn't get through. */
+	if (!err || err == -EPIPE || err == -ECONNRESET) {
+		int r = netseg_ctl_recv(fd, reply);
+
+		err = r ? err ?: r : 0;
+	}
 	return err;
 }
 

@@ -136,6 +136,20 @@ static void print_conntrack(const cJSON *ct)
 	printf("conntrack  %s of %s entries, %s evicted, %s expired\n", v[0], v[1], v[2], v[3]);
 }
 
+/* One line of the daemon's own guard counters. */
+static void print_guard(const cJSON *g)
+{
+	static const char *const keys[] = { "ipcache_conflicts", "untrusted_routes",
+					    "control_refused", "control_timed_out",
+					    "control_nul_refused" };
+	char v[5][32];
+
+	for (int k = 0; k < 5; k++)
+		cell_text(cJSON_GetObjectItemCaseSensitive(g, keys[k]), v[k], sizeof(v[k]));
+	printf("daemon     %s address conflicts, %s untrusted routes ignored; control clients: "
+	       "%s refused, %s timed out, %s NUL requests\n", v[0], v[1], v[2], v[3], v[4]);
+}
+
 /* Counters, conntrack, then rules, interfaces and flow-log sinks, one
  * blank line apart; a section the daemon left out is skipped rather than
  * shown empty. */
@@ -168,6 +182,8 @@ static int print_stats(const cJSON *reply)
 	if (!ret && cJSON_IsNumber(au))
 		printf("aliases    %.0f interface(s) with an alias naming an unknown identity (not endpoints; see endpoint list)\n",
 		       au->valuedouble);
+	if (!ret && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(reply, "daemon")))
+		print_guard(cJSON_GetObjectItemCaseSensitive(reply, "daemon"));
 	if (!ret && cJSON_GetArraySize(fl) > 0) {
 		putchar('\n');
 		ret = print_rows(fl, "flow_logs", stat_sink_cols, NCOLS(stat_sink_cols));

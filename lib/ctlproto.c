@@ -111,8 +111,31 @@ int netseg_ctl_call(const char *path, const struct cJSON *req, struct cJSON **re
 	if (fd < 0)
 		return fd;
 	err = netseg_ctl_send(fd, req);
-	if (!err)
-		err = netseg_ctl_recv(fd, reply);
+	/* A refused connection's reason may be waiting though the send failed. */
+	if (!err || err == -EPIPE || err == -ECONNRESET) {
+		int r = netseg_ctl_recv(fd, reply);
+
+		err = r ? err ?: r : 0;
+	}
 	close(fd);
 	return err;
+}
+
+/*
+ * An escape is a backslash and the character after it, so "\\u0000" is a
+ * backslash and the text u0000, not a NUL; a backslash outside a string is
+ * a syntax error anyway, so strings need no tracking.
+ */
+long netseg_ctl_nul_at(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!line[i])
+			return (long)i;
+		if (line[i] != '\\')
+			continue;
+		if (i + 5 < len && line[i + 1] == 'u' && !memcmp(line + i + 2, "0000", 4))
+			return (long)i;
+		i++;	/* the escaped character */
+	}
+	return -1;
 }

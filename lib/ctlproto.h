@@ -6,6 +6,10 @@
  * mode 0660, root or group "netseg", checked with SO_PEERCRED).  One JSON
  * object per line each way, at most NETSEG_CTL_MAX_MSG bytes per line.
  * Every request gets exactly one reply, except "flows" with follow=true.
+ * A line holding a NUL byte (raw or \u0000) is refused.  The daemon may
+ * refuse a connection (too many of one uid) with one error line and close
+ * it, and closes one that sends no complete request for
+ * "control_idle_timeout" seconds (followers excepted).
  *
  * Request:  {"cmd": "<name>", ...arguments}
  * Reply:    {"ok": true, ...results}
@@ -68,6 +72,12 @@ int netseg_ctl_send(int fd, const struct cJSON *msg);
  * a line that isn't JSON, -EMSGSIZE past NETSEG_CTL_MAX_MSG, -ECONNRESET at
  * end of stream, -EINTR when a signal interrupted the wait. */
 int netseg_ctl_recv(int fd, struct cJSON **out);
+/*
+ * Where a line of @len bytes holds a NUL byte, raw or as the JSON escape
+ * \u0000: the offset of the NUL or of the escape's backslash, or -1.
+ * cJSON ends its strings there, so either would silently cut a name short.
+ */
+long netseg_ctl_nul_at(const char *line, size_t len);
 /* One request, one reply. */
 int netseg_ctl_call(const char *path, const struct cJSON *req, struct cJSON **reply);
 

@@ -106,6 +106,11 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+int netseg_dp_make_pin_dir(const char *dir)
+{
+	return netseg_dp_check_pin_dir(dir) ?: mkdir_p(dir);
+}
+
 static int set_pin_paths(struct bpf_object *obj, const char *dir)
 {
 	char path[PATH_MAX];
@@ -512,9 +517,7 @@ int netseg_dp_open(struct netseg_dp **dpp, const struct netseg_dp_opts *opts)
 			goto out;
 		}
 		snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", opts->pin_dir);
-		err = netseg_dp_check_pin_dir(dp->pin_dir);
-		if (!err)
-			err = mkdir_p(dp->pin_dir);
+		err = netseg_dp_make_pin_dir(dp->pin_dir);
 		if (err)
 			goto out;
 	}

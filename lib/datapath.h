@@ -46,6 +46,8 @@ int netseg_dp_open(struct netseg_dp **dpp, const struct netseg_dp_opts *opts);
 /* 0 when @dir is on a bpf filesystem (or would be, once created); else
  * -ENOTSUP after logging where to mount one.  Touches nothing. */
 int netseg_dp_check_pin_dir(const char *dir);
+/* netseg_dp_check_pin_dir(), then creates @dir and its parents (0700). */
+int netseg_dp_make_pin_dir(const char *dir);
 /* Closes fds; pinned maps and links stay (enforcement outlives us). */
 void netseg_dp_close(struct netseg_dp *dp);
 

@@ -198,8 +198,9 @@ int netseg_ipent_claim(struct netseg_ipent *e, const struct netseg_ipsrc *s)
 		e->cap = cap;
 	}
 	e->src[e->nsrc] = *s;
-	e->src[e->nsrc++].stale = false;
-	return 0;
+	e->src[e->nsrc].stale = false;
+	e->src[e->nsrc++].seq = e->next_seq++;
+	return 1;
 }
 
 bool netseg_ipent_unclaim(struct netseg_ipent *e, const struct netseg_ipsrc *s)
@@ -264,14 +265,43 @@ bool netseg_ipent_has_ifindex(const struct netseg_ipent *e, __u32 ifindex)
 	return false;
 }
 
+static bool learned(const struct netseg_ipsrc *s)
+{
+	return NETSEG_IPSRC_LEARNED & NETSEG_IPSRC_BIT(s->kind);
+}
+
+/* Does s hold the prefix in the map now? */
+static bool holder(const struct netseg_ipent *e, const struct netseg_ipsrc *s)
+{
+	return e->in_map && learned(s) && e->val.ifindex == s->ifindex;
+}
+
 /* Is a better than b (both usable claims)? */
-static bool better(const struct netseg_ipsrc *a, const struct netseg_ipsrc *b)
+static bool better(const struct netseg_ipent *e, const struct netseg_ipsrc *a,
+		   const struct netseg_ipsrc *b)
 {
 	if (a->kind != b->kind)
 		return a->kind > b->kind;
 	if (a->kind == NETSEG_IPSRC_CIDR)
 		return a->id < b->id;
-	return a->ifindex < b->ifindex;
+	if (a->ifindex != b->ifindex && holder(e, a) != holder(e, b))
+		return holder(e, a);
+	return a->seq < b->seq;
+}
+
+const struct netseg_ipsrc *netseg_ipent_rival(const struct netseg_ipent *e,
+					      const struct netseg_ipsrc *s,
+					      netseg_ep_id_fn ep_id, void *ctx)
+{
+	if (!learned(s) || !ep_id(ctx, s->ifindex))
+		return NULL;
+	for (unsigned int i = 0; i < e->nsrc; i++) {
+		const struct netseg_ipsrc *o = &e->src[i];
+
+		if (learned(o) && o->ifindex != s->ifindex && ep_id(ctx, o->ifindex))
+			return o;
+	}
+	return NULL;
 }
 
 bool netseg_ipent_resolve(const struct netseg_ipent *e, netseg_ep_id_fn ep_id, void *ctx,
@@ -290,7 +320,7 @@ bool netseg_ipent_resolve(const struct netseg_ipent *e, netseg_ep_id_fn ep_id, v
 			id = s->id;
 		else
 			id = ep_id(ctx, s->ifindex);
-		if (!id || (best && !better(s, best)))
+		if (!id || (best && !better(e, s, best)))
 			continue;
 		best = s;
 		best_id = id;
@@ -298,7 +328,7 @@ bool netseg_ipent_resolve(const struct netseg_ipent *e, netseg_ep_id_fn ep_id, v
 	if (!best)
 		return false;
 	out->id = best_id;
-	out->ifindex = NETSEG_IPSRC_LEARNED & NETSEG_IPSRC_BIT(best->kind) ? best->ifindex : 0;
+	out->ifindex = learned(best) ? best->ifindex : 0;
 	return true;
 }
 

@@ -39,6 +39,7 @@ struct netseg_ipsrc {
 	__u32 ifindex;	/* the interface it was learned on (0 for CIDR) */
 	__u32 id;	/* CIDR: the identity; else 0 */
 	__u64 tag;	/* tells sources of one kind apart (route table and metric, ...) */
+	__u64 seq;	/* when it was made, within its prefix: older claims win ties */
 };
 
 struct netseg_ipent {
@@ -48,6 +49,7 @@ struct netseg_ipent {
 	__u8 addr[16];			/* network order, host bits zero */
 	unsigned int nsrc, cap;
 	struct netseg_ipsrc *src;
+	__u64 next_seq;			/* seq of the next new claim */
 	bool in_map;			/* the ipcache holds val for this prefix */
 	struct netseg_ipcache_val val;
 };
@@ -74,7 +76,7 @@ void netseg_iptable_foreach(struct netseg_iptable *t,
 			    void (*fn)(struct netseg_ipent *e, void *ctx), void *ctx);
 
 /* Adds a claim, or refreshes the same one (same kind, tag, id, ifindex):
- * clears its stale mark.  0 or -ENOMEM. */
+ * clears its stale mark.  1 when it is new, 0 when it was there, or -ENOMEM. */
 int netseg_ipent_claim(struct netseg_ipent *e, const struct netseg_ipsrc *s);
 /* Removes that claim; false when it wasn't there. */
 bool netseg_ipent_unclaim(struct netseg_ipent *e, const struct netseg_ipsrc *s);
@@ -88,12 +90,24 @@ unsigned int netseg_ipent_drop(struct netseg_ipent *e, __u32 kinds, __u32 ifinde
 /* Marks claims of the given kinds stale (before a resync dump). */
 void netseg_ipent_mark(struct netseg_ipent *e, __u32 kinds);
 bool netseg_ipent_has_ifindex(const struct netseg_ipent *e, __u32 ifindex);
+/* A usable learned claim on another interface than s's (s itself is one
+ * of e's claims): the endpoint s competes with for the prefix, or NULL. */
+const struct netseg_ipsrc *netseg_ipent_rival(const struct netseg_ipent *e,
+					      const struct netseg_ipsrc *s,
+					      netseg_ep_id_fn ep_id, void *ctx);
 
 /*
  * What the ipcache should hold for the prefix: the learned claim of the
- * highest kind whose interface is an endpoint (lowest ifindex on a tie),
- * else the identity CIDR with the lowest id, else the host.  False when
- * nothing claims it (the entry must leave the map).
+ * highest kind whose interface is an endpoint, else the identity CIDR with
+ * the lowest id, else the host.  False when nothing claims it (the entry
+ * must leave the map).
+ *
+ * Two learned claims of one kind on different interfaces (two endpoints
+ * saying the address is theirs) tie, and the first owner keeps it: the
+ * interface the map holds it for while that claim lasts, else the oldest
+ * claim.  Breaking the tie by anything the newcomer controls (the lower
+ * ifindex, as this once did) let any second claim take a live address
+ * from its endpoint, whose packets were then dropped as spoofed.
  */
 bool netseg_ipent_resolve(const struct netseg_ipent *e, netseg_ep_id_fn ep_id, void *ctx,
 			  struct netseg_ipcache_val *out);

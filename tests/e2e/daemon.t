@@ -71,6 +71,19 @@ nsx "$NODE" timeout 10 perl -MIO::Socket::UNIX -e '
 	print scalar <$s>;' "$sock" >"$T/big.out" 2>/dev/null
 grep -q 'longer than' "$T/big.out"; ok $? "oversized request gets an error reply: $(cut -c1-80 "$T/big.out")"
 printf '{"cmd":"sta' | nsx "$NODE" timeout 2 socat - "UNIX-CONNECT:$sock" >/dev/null 2>&1
+# cJSON ends a string at a NUL: "x\u0000y" would quietly be the name "x".
+raw() { nsx "$NODE" timeout 4 socat -t3 - "UNIX-CONNECT:$sock"; }
+reply=$(printf '%s\n' '{"cmd":"identity.add","name":"x\u0000y"}' | raw)
+grep -q '"ok":false' <<<"$reply" && grep -q 'contains a NUL byte' <<<"$reply"
+ok $? "an identity name holding \\u0000 is refused, saying so ($reply)"
+reply=$(printf '{"cmd":"identity.add","name":"x"}\0y\n' | raw)
+grep -q '"ok":false' <<<"$reply" && grep -q 'contains a NUL byte' <<<"$reply"
+ok $? "a request line holding a raw NUL byte is refused ($reply)"
+reply=$(printf '%s\n' '{"cmd":"status","note":"a\\u0000b"}' | raw)
+grep -q '"ok":true' <<<"$reply"; ok $? "an escaped backslash before u0000 is no NUL: accepted"
+names=$(ctl -o json identity list | perl -MJSON::PP -e '
+	print join ",", map { $_->{name} } @{decode_json(join "", <STDIN>)->{identities}}')
+[ "$names" = "frontend,api" ]; ok $? "no identity x was created ($names)"
 ctl status >/dev/null; ok $? "daemon alive after half-sent, oversized and garbage requests"
 # Let the kernel's file permissions through, so SO_PEERCRED is what refuses.
 chmod 0755 "$T" "$T/run"; chmod 0666 "$sock"
@@ -89,12 +102,35 @@ grep -q 'frontend -> api:tcp/443' <<<"$(ctl list)"; ok $? "rule still listed aft
 reach frontend $API 443; ok $? "still allowed after restart"
 ! reach frontend $API 8080; ok $? "still denied after restart"
 
+# ---- one netsegd per pin dir and per control socket
+# A second one would drive the same maps, or take the socket over and leave
+# the first unreachable.
+second() {	# second ARGS...: another netsegd in the node namespace, bounded
+	nsenter --net="/run/netns/$NODE" timeout 30 "$NETSEGD" --state-dir "$T/state2" "$@" \
+		2>&1 </dev/null
+}
+out=$(second --run-dir "$T/run2" --bpffs "$T/bpf/netseg"); st=$?
+[ $st -eq 1 ] && grep -q "another netsegd (pid $DAEMON_PID) is running on pin dir $T/bpf/netseg;" <<<"$out"
+ok $? "a second netsegd on the same pin dir (its own socket) is refused, naming the first (exit $st: $out)"
+out=$(second --run-dir "$T/run" --bpffs "$T/bpf/other"); st=$?
+[ $st -eq 1 ] && [ ! -e "$T/bpf/other" ] &&
+	grep -q "another netsegd (pid $DAEMON_PID) is running on control socket $T/run/netsegd.sock;" <<<"$out"
+ok $? "... and one on the same socket (its own pin dir, not created) (exit $st: $out)"
+out=$(nsx "$NODE" timeout 30 "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" \
+	--bpffs "$T/bpf/netseg" --cleanup 2>&1); st=$?
+[ $st -eq 1 ] && grep -q "(pid $DAEMON_PID) is running on pin dir .*stop it before --cleanup" <<<"$out"
+ok $? "netsegd --cleanup is refused while a daemon runs on the pin dir (exit $st: $out)"
+ctl status >/dev/null && reach frontend $API 443 && ! reach frontend $API 8080
+ok $? "the running daemon still answers and enforces"
+
 # ---- kill -9 with a long-lived connection open
 nsx "$(pod_ns frontend)" timeout 20 socat -T15 - "TCP:$API:443" </dev/null >"$T/long.out" 2>&1 &
 stop_daemon KILL
 reach frontend $API 443; ok $? "after kill -9: allowed flow passes"
 ! reach frontend $API 8080; ok $? "after kill -9: denied flow blocked"
 start_daemon; ok $? "netsegd starts after kill -9"
+[ "$(cat "$T/run/netsegd.sock.lock")" = "$DAEMON_PID" ]
+ok $? "... taking over the killed daemon's locks (the lock file names the new pid)"
 grep -q 'frontend -> api:tcp/443' <<<"$(ctl list)"; ok $? "rule listed after kill -9"
 reach frontend $API 443; ok $? "enforced after kill -9 + restart"
 
@@ -103,6 +139,70 @@ ctl trace frontend api tcp/443 | grep -q 'allow'; ok $? "trace: frontend api tcp
 ctl remove 'frontend->api:443' >/dev/null; ok $? "remove the rule by its text"
 ! reach frontend $API 443; ok $? "frontend -> api:443 blocked again"
 ctl trace frontend api tcp/443 | grep -q 'default'; ok $? "trace: now default deny"
+
+# ---- control connections: a per-uid cap, some kept for root, idle ones closed
+# nobody (group nogroup, the socket's group here) holds 300 idle connections.
+stop_daemon TERM
+printf '{"socket_group": "nogroup"}\n' >"$T/ctl.json"
+start_daemon -c "$T/ctl.json"; ok $? "netsegd restarts with socket_group nogroup"
+chmod 0755 "$T" "$T/run"
+hog() {	# hog N: N connections as nobody; says how they fared, then waits
+	nsx "$NODE" setpriv --reuid=nobody --regid=nogroup --clear-groups timeout 90 perl \
+		-MIO::Socket::UNIX -MIO::Select -MTime::HiRes=time,sleep -e '
+	my ($path, $n) = @ARGV; my (@s, %gone); $| = 1;
+	for (1 .. $n) { push @s, IO::Socket::UNIX->new(Peer => $path) // last; }
+	my ($refused, $t0) = (0, time);
+	# Refused ones get a line, then EOF; wait until all but the cap did.
+	while (time - $t0 < 15 && keys %gone < @s - 64) {
+		for my $i (0 .. $#s) {
+			next if $gone{$i} || !IO::Select->new($s[$i])->can_read(0);
+			my $l = readline($s[$i]); $gone{$i} = 1;
+			$refused++ if defined $l && $l =~ /refused the connection: this uid holds/;
+		}
+		sleep 0.1;
+	}
+	printf "connected %d refused %d open %d\n", scalar @s, $refused, @s - keys %gone;
+	# The open ones: closed by the daemon once idle past its timeout.
+	my ($closed, $t1) = (0, time);
+	while (time - $t1 < 60 && keys %gone < @s) {
+		for my $i (0 .. $#s) {
+			next if $gone{$i} || !IO::Select->new($s[$i])->can_read(0);
+			$gone{$i} = 1; $closed++;
+		}
+		sleep 0.1;
+	}
+	printf "closed %d after %.1f s\n", $closed, time - $t1;' "$T/run/netsegd.sock" "$1"
+}
+hog 300 >"$T/hog.out" 2>&1 &
+HOG=$!
+for _ in $(seq 200); do grep -q connected "$T/hog.out" && break; sleep 0.1; done
+grep -q "connected 300 refused 236 open 64" "$T/hog.out"
+ok $? "300 connections of one uid: 64 kept, 236 refused with a reason ($(head -1 "$T/hog.out"))"
+ctl status >/dev/null; ok $? "root's netsegctl status still gets through"
+out=$(nsx "$NODE" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$NETSEGCTL" -s "$sock" status 2>&1); st=$?
+[ $st -ne 0 ] && grep -q "refused the connection: this uid holds the most" <<<"$out"
+ok $? "nobody's 65th connection is told why it is refused (exit $st: $out)"
+# Idle ones are closed: reload with a 2 s timeout; a follower stays.
+ctl flows --follow >/dev/null 2>&1 &
+FOLLOW=$!
+printf '{"socket_group": "nogroup", "control_idle_timeout": 2}\n' >"$T/ctl.json"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 300); do grep -q closed "$T/hog.out" && break; sleep 0.1; done
+grep -q "closed 64 after" "$T/hog.out"
+ok $? "control_idle_timeout 2 (SIGHUP): the 64 idle connections are closed ($(tail -1 "$T/hog.out"))"
+sleep 3	# the follower too has been quiet for longer than the timeout
+kill -0 "$FOLLOW" 2>/dev/null; ok $? "a 'flows --follow' stream quiet for as long is left open"
+kill "$FOLLOW" "$HOG" 2>/dev/null; wait "$FOLLOW" "$HOG" 2>/dev/null
+g=$(ctl -o json stats | perl -MJSON::PP -e '
+	my $g = decode_json(join "", <STDIN>)->{daemon};
+	print "$g->{control_refused} $g->{control_timed_out} $g->{control_nul_refused}"')
+read -r refused timed_out nul <<<"$g"
+[ "${refused:-0}" -ge 237 ] && [ "${timed_out:-0}" -ge 64 ]
+ok $? "stats: $refused refused, $timed_out timed out"
+ctl stats | grep -q "control clients: $refused refused, $timed_out timed out"
+ok $? "netsegctl stats shows them ($(ctl stats | grep '^daemon'))"
+chmod 0700 "$T"
 
 stop_daemon TERM
 nsx "$NODE" "$NETSEGD" --state-dir "$T/state" --run-dir "$T/run" --bpffs "$T/bpf/netseg" --cleanup >/dev/null 2>&1

@@ -188,6 +188,59 @@ reach frontend 198.18.2.2 443; ok $? "... while its own address still connects"
 nsx "$FE_NS" ip addr del 198.18.9.9/32 dev eth0
 nsx "$NODE" ip route del 198.18.9.0/24 dev "$FE_IF"
 
+# ------------------------------------ who may say whose an address is
+# Only routes an administrator or orchestrator made (proto boot, static):
+# not one from a router advertisement, a redirect or DHCP, which a pod can
+# cause.  Between two endpoints the first owner keeps an address, and the
+# second claim is logged and counted.  frontend's veth has the lower
+# ifindex, so a tie broken by ifindex would hand it api's addresses.
+API_IF=$(pod_if api)
+guard() { ctl -o json stats | json_get daemon "$1"; }
+[ "$FE_IX" -lt "$API_IX" ]; ok $? "frontend's veth has the lower ifindex ($FE_IX < $API_IX)"
+u0=$(guard untrusted_routes) c0=$(guard ipcache_conflicts)
+nsx "$NODE" ip -6 route add fd00::2:2/128 dev "$FE_IF" proto ra metric 2048
+nsx "$NODE" ip route add 198.18.2.2/32 dev "$FE_IF" proto dhcp metric 50
+nsx "$NODE" ip -6 route add fd00::2:77/128 dev "$FE_IF" proto redirect
+sleep 0.3
+has_ip "fd00::2:2/128 id=$API if=$API_IX" && has_ip "198.18.2.2/32 id=$API if=$API_IX" &&
+	no_ip fd00::2:77/128
+ok $? "proto ra, dhcp and redirect host routes on frontend's veth claim nothing: api keeps its addresses"
+reach frontend fd00::2:2 443 tcp6 && reach frontend 198.18.2.2 443
+ok $? "... and api's answers aren't dropped as spoofed"
+u1=$(guard untrusted_routes)
+[ "$u1" -eq $((u0 + 3)) ]; ok $? "stats: untrusted routes ignored $u0 -> $u1"
+grep -q "ignored the route to fd00::2:2 out of endpoint ifindex $FE_IX: protocol 9 " "$T/netsegd.log"
+ok $? "... each said in the log: $(grep -m1 'ignored the route to fd00::2:2' "$T/netsegd.log")"
+nsx "$NODE" ip -6 route del fd00::2:2/128 dev "$FE_IF" proto ra metric 2048
+nsx "$NODE" ip route del 198.18.2.2/32 dev "$FE_IF" proto dhcp metric 50
+nsx "$NODE" ip -6 route del fd00::2:77/128 dev "$FE_IF"
+
+nsx "$NODE" ip -6 route add fd00::2:2/128 dev "$FE_IF" proto static metric 2048
+sleep 0.3
+has_ip "fd00::2:2/128 id=$API if=$API_IX"; ok $? "a static route on frontend's veth for api's fd00::2:2 ties: api, the first owner, keeps it"
+c1=$(guard ipcache_conflicts)
+[ "$c1" -eq $((c0 + 1)) ]; ok $? "stats: the conflict counted ($c0 -> $c1)"
+grep -q "fd00::2:2: a host route on $FE_IF (ifindex $FE_IX) claims it, but a host route on $API_IF (ifindex $API_IX) does too; $API_IF (ifindex $API_IX) keeps it" "$T/netsegd.log"
+ok $? "... and logged: $(grep -m1 'fd00::2:2: a host route' "$T/netsegd.log")"
+nsx "$NODE" ip -6 route del fd00::2:2/128 dev "$FE_IF" proto static metric 2048
+# Neighbour entries the node was told: the same rule.
+for i in "$API_IF" "$FE_IF"; do
+	nsx "$NODE" ip neigh add 198.18.2.50 lladdr 02:00:00:00:02:50 dev "$i" nud permanent
+	sleep 0.2
+done
+has_ip "198.18.2.50/32 id=$API if=$API_IX"; ok $? "198.18.2.50: a neighbour on api's veth, then one on frontend's: api keeps it"
+nsx "$NODE" ip neigh add 198.18.2.2 lladdr 02:00:00:00:02:02 dev "$FE_IF" nud permanent
+sleep 0.2
+has_ip "198.18.2.2/32 id=$API if=$API_IX"; ok $? "a neighbour on frontend's veth for api's 198.18.2.2 doesn't outrank api's route"
+c2=$(guard ipcache_conflicts)
+[ "$c2" -eq $((c1 + 2)) ]; ok $? "stats: both neighbour conflicts counted ($c1 -> $c2)"
+nsx "$NODE" ip neigh del 198.18.2.50 dev "$API_IF"
+until_ms "$(now_ms)" 1000 has_ip "198.18.2.50/32 id=$FE if=$FE_IX" >/dev/null
+ok $? "api's neighbour gone: the claim left goes to frontend"
+nsx "$NODE" ip neigh del 198.18.2.50 dev "$FE_IF"
+nsx "$NODE" ip neigh del 198.18.2.2 dev "$FE_IF"
+until_ms "$(now_ms)" 1000 no_ip 198.18.2.50/32 >/dev/null; ok $? "... and leaves with the last claim"
+
 # ---------------------------------------------------- learning latency
 
 k2=$(lpm_key 198.18.1.2)

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Who an ipcache prefix resolves to when several sources claim it
+ * (lib/iptable.c): the higher kind wins; between two endpoints' claims of
+ * one kind the first owner keeps the address, whatever the ifindexes, and
+ * the newcomer is reported as a rival; the next claim takes over only when
+ * the owner's goes.  Also the control protocol's NUL finder
+ * (lib/ctlproto.c), which keeps cJSON from cutting a name short.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "ctlproto.h"
+#include "iptable.h"
+#include "tap.h"
+
+/* Interfaces 2..9 are endpoints of identity 1000 + ifindex. */
+static __u32 ep_id(void *ctx, __u32 ifindex)
+{
+	return ifindex >= 2 && ifindex <= 9 ? 1000 + ifindex : 0;
+}
+
+static struct netseg_ipsrc src(__u8 kind, __u32 ifindex)
+{
+	return (struct netseg_ipsrc){.kind = kind, .ifindex = ifindex, .tag = 7};
+}
+
+/* Resolves e and records it as the daemon does after writing the map. */
+static __u32 owner(struct netseg_ipent *e)
+{
+	struct netseg_ipcache_val v;
+
+	if (!netseg_ipent_resolve(e, ep_id, NULL, &v)) {
+		e->in_map = false;
+		return 0;
+	}
+	e->in_map = true;
+	e->val = v;
+	return v.ifindex;
+}
+
+static void test_ties(void)
+{
+	struct netseg_iptable t;
+	struct netseg_ipent *e;
+	struct netseg_ipsrc a = src(NETSEG_IPSRC_ROUTE, 5), b = src(NETSEG_IPSRC_ROUTE, 3);
+	struct netseg_ipsrc n = src(NETSEG_IPSRC_NEIGH, 2), host = src(NETSEG_IPSRC_HOST, 4);
+	const struct netseg_ipsrc *rival;
+	__u8 addr[4];
+
+	inet_pton(AF_INET, "198.18.2.2", addr);
+	netseg_iptable_init(&t);
+	e = netseg_iptable_get(&t, NETSEG_AF_INET, addr, 32, true);
+	if (!ok(e != NULL, "a prefix entry"))
+		goto out;
+	is_int(netseg_ipent_claim(e, &a), 1, "a route on ifindex 5: a new claim");
+	is_int(owner(e), 5, "... owns the address");
+	is_int(netseg_ipent_claim(e, &a), 0, "the same route again: a refresh, not a new claim");
+	ok(netseg_ipent_rival(e, &a, ep_id, NULL) == NULL, "... with no rival");
+
+	is_int(netseg_ipent_claim(e, &b), 1, "a route of the same rank on ifindex 3 (lower)");
+	rival = netseg_ipent_rival(e, &b, ep_id, NULL);
+	ok(rival && rival->ifindex == 5, "... whose rival is ifindex 5's route");
+	is_int(owner(e), 5, "the first owner keeps it: not the lower ifindex");
+
+	/* Without the map's word (a restart), the older claim still wins. */
+	e->in_map = false;
+	is_int(owner(e), 5, "not in the map yet: the older claim wins");
+
+	is_int(netseg_ipent_claim(e, &n), 1, "a neighbour entry on ifindex 2");
+	is_int(owner(e), 5, "a neighbour doesn't outrank a route");
+	rival = netseg_ipent_rival(e, &n, ep_id, NULL);
+	ok(rival && rival->ifindex != 2, "... and is reported against another endpoint's claim");
+	is_int(netseg_ipent_claim(e, &host), 1, "the node's own address claim");
+	ok(netseg_ipent_rival(e, &host, ep_id, NULL) == NULL, "the node's own claim has no rival");
+
+	ok(netseg_ipent_unclaim(e, &a), "ifindex 5's route goes");
+	is_int(owner(e), 3, "the next claim of that rank takes over");
+	ok(netseg_ipent_claim(e, &a) == 1, "ifindex 5's route comes back");
+	is_int(owner(e), 3, "... and doesn't take it back from the owner now");
+out:
+	netseg_iptable_free(&t);
+}
+
+static void test_nul(void)
+{
+	static const struct {
+		const char *line;
+		size_t len; /* 0: strlen */
+		long want;
+	} v[] = {
+		{"{\"name\":\"x\\u0000y\"}", 0, 10},
+		{"{\"name\":\"x\\\\u0000y\"}", 0, -1},	/* an escaped backslash */
+		{"{\"name\":\"x\\\\\\u0000\"}", 0, 12}, /* one after it */
+		{"{\"name\":\"x\\u00001\"}", 0, 10},
+		{"{\"name\":\"x\\u0001\"}", 0, -1},
+		{"{\"name\":\"x\"}\0y", 14, 12}, /* a raw NUL */
+		{"\\u000", 0, -1},		 /* cut short */
+		{"", 0, -1},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t len = v[i].len ? v[i].len : strlen(v[i].line);
+
+		is_int(netseg_ctl_nul_at(v[i].line, len), v[i].want, "NUL in line %zu (%s)", i,
+		       v[i].line);
+	}
+}
+
+int main(void)
+{
+	test_ties();
+	test_nul();
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
