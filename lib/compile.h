@@ -102,4 +102,23 @@ int netseg_ref_eval(const struct netseg_rule *rules, size_t n,
 		    const struct netseg_resolver *res,
 		    const struct netseg_tuple *t, struct netseg_policy_val *out);
 
+/* The whole decision for a new flow, as the datapath takes it. */
+struct netseg_ref_decision {
+	__u8 verdict;	/* ALLOW, DENY or AUDIT */
+	__u8 reason;	/* NONE, POLICY or DEFAULT_DENY */
+	__u8 flags;	/* the deciding rule's flags */
+	__u32 rule_id;	/* 0 = default */
+};
+
+/*
+ * DESIGN's defaults on top of netseg_ref_eval(), given each identity's
+ * flags (enum netseg_identity_flags): an allow and no deny passes (audit
+ * for an audit rule); a deny rule drops, always; else a flow touching no
+ * endpoint passes; else it is each endpoint's default deny, relaxed (audit)
+ * only when every endpoint involved is in audit mode.  0 or -ENOENT.
+ */
+int netseg_ref_decide(const struct netseg_rule *rules, size_t n,
+		      const struct netseg_resolver *res, const struct netseg_tuple *t,
+		      __u32 src_flags, __u32 dst_flags, struct netseg_ref_decision *out);
+
 #endif /* NETSEG_COMPILE_H */

@@ -505,6 +505,12 @@ static struct {
 	struct netseg_ct_key k;
 	bool orig_is_b;		/* the originator is the key's "b" side */
 	__u8 tcp;		/* enum netseg_tcp_state */
+	__u32 id[2];		/* the verdict's identities: originator, responder */
+	bool deny;		/* the verdict is a deny (class, reason, rule:) */
+	int cls;
+	__u8 reason;
+	__u32 rule;
+	bool cov[2];		/* E0's veth recorded as the point of that side */
 } ctm;
 
 static __u8 tcp_initial(const struct ref_pkt *r)
@@ -550,34 +556,24 @@ static void set(struct expect *e, int cls, bool pass, __u8 reason, __u32 rule)
 	e->rule = rule;
 }
 
-/* DESIGN §3 on top of netseg_ref_eval(): defaults, audit. */
+/* DESIGN §3: netseg_ref_decide() (rules, defaults, audit) as classes. */
 static void ref_policy(const struct policy *pol, __u32 src, __u32 dst,
 		       const struct ref_pkt *r, struct expect *e)
 {
 	struct netseg_tuple t = { .src_id = src, .dst_id = dst, .proto = r->proto,
 				  .port = r->pport };
-	__u32 fl = id_flags(src) | id_flags(dst);
-	struct netseg_policy_val v;
+	struct netseg_ref_decision d;
 
-	if (netseg_ref_eval(pol->rules, pol->n, &res, &t, &v))
+	if (netseg_ref_decide(pol->rules, pol->n, &res, &t, id_flags(src), id_flags(dst), &d))
 		bail("reference evaluator: unknown selector in the generated policy");
-	if (v.verdict == NETSEG_VERDICT_ALLOW) {
-		set(e, v.flags & NETSEG_RULEF_AUDIT ? C_AUDIT : C_ALLOW, true, 0, v.rule_id);
-		return;
-	}
-	if (v.verdict == NETSEG_VERDICT_NONE && !(fl & NETSEG_IDF_ENDPOINT)) {
-		set(e, C_NOEP, true, 0, 0);	/* touches no endpoint */
-		return;
-	}
-	if (fl & NETSEG_IDF_AUDIT) {
-		set(e, C_AUDIT, true, 0, v.rule_id);
-		return;
-	}
-	e->denied = true;
-	if (v.verdict == NETSEG_VERDICT_DENY)
-		set(e, C_POLICY, false, NETSEG_REASON_POLICY, v.rule_id);
+	if (d.verdict == NETSEG_VERDICT_ALLOW)
+		set(e, d.rule_id ? C_ALLOW : C_NOEP, true, 0, d.rule_id);
+	else if (d.verdict == NETSEG_VERDICT_AUDIT)
+		set(e, C_AUDIT, true, 0, d.rule_id);
 	else
-		set(e, C_DEFAULT, false, NETSEG_REASON_DEFAULT_DENY, 0);
+		set(e, d.reason == NETSEG_REASON_POLICY ? C_POLICY : C_DEFAULT, false,
+		    d.reason, d.rule_id);
+	e->denied = d.verdict == NETSEG_VERDICT_DENY;
 }
 
 /*
@@ -612,13 +608,13 @@ static bool ref_frag(struct ref_pkt *r)
 
 /*
  * The modelled entry, if the packet belongs to it: its own flow (unless a
- * bare SYN reopens a closed TCP flow), or an ICMP error quoting it.
+ * bare SYN reopens a closed TCP flow), or an ICMP error quoting a flow it
+ * doesn't deny.  *swapped: as in ct_make_key.
  */
-static bool ref_known(int hook, struct expect *e)
+static bool ref_known(struct expect *e, bool *swapped)
 {
 	struct ref_pkt *r = &e->r;
 	struct netseg_ct_key k;
-	bool swapped;
 
 	if (!ctm.live)
 		return false;
@@ -626,19 +622,72 @@ static bool ref_known(int hook, struct expect *e)
 		if (!r->quote)
 			return false;
 		bpfx_ct_key_of(r->af, r->q_src, r->q_dst, r->q_sport, r->q_dport, r->q_proto, &k);
-		return !memcmp(&k, &ctm.k, sizeof(k));
+		return !memcmp(&k, &ctm.k, sizeof(k)) && !ctm.deny;
 	}
-	swapped = bpfx_ct_key_of(r->af, r->src, r->dst, r->sport, r->dport, r->proto, &k);
+	*swapped = bpfx_ct_key_of(r->af, r->src, r->dst, r->sport, r->dport, r->proto, &k);
 	if (memcmp(&k, &ctm.k, sizeof(k)))
 		return false;
-	if (ctm.tcp == NETSEG_TCP_CLOSING && r->proto == IPPROTO_TCP &&
-	    (r->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN)
-		return false;
+	return !(ctm.tcp == NETSEG_TCP_CLOSING && r->proto == IPPROTO_TCP &&
+		 (r->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN);
+}
+
+/* The port the flow's originator asked for (classify.h flow_policy_port()). */
+static __u16 flow_port(const struct ref_pkt *r, bool reply)
+{
+	if (!reply)
+		return r->pport;
+	if (r->proto == IPPROTO_ICMP)
+		return 8 << 8;
+	if (r->proto == IPPROTO_ICMPV6)
+		return 128 << 8;
+	return r->sport;
+}
+
+/*
+ * A packet of the modelled flow: the entry decides.  On E0's veth, TC
+ * trusts the verdict only for E0's side of the flow (the packet's source
+ * at ingress, its destination at egress): when neither E0 nor its veth is
+ * recorded there, the flow is decided again with E0 on that side and the
+ * entry's identity on the other (classify.h ct_again()); a deny stays.
+ */
+static void ref_ct(const struct policy *pol, int hook, __u32 veth, struct expect *e,
+		   bool swapped)
+{
+	bool reply = swapped != ctm.orig_is_b;
+	int side = (hook == NETSEG_HOOK_TC_INGRESS) == !reply ? 0 : 1;
+	struct ref_pkt fr = e->r;
+	__u32 ids[2];
+
+	if (hook != NETSEG_HOOK_XDP && veth && !ctm.deny && !ctm.cov[side] &&
+	    ctm.id[side] != ID_E0) {
+		ids[0] = ctm.id[0];
+		ids[1] = ctm.id[1];
+		ids[side] = ID_E0;
+		fr.pport = flow_port(&e->r, reply);
+		ref_policy(pol, ids[0], ids[1], &fr, e);
+		ctm.id[0] = ids[0];
+		ctm.id[1] = ids[1];
+		ctm.deny = !e->pass;
+		ctm.cls = e->cls;
+		ctm.reason = e->reason;
+		ctm.rule = e->rule;
+		ctm.cov[side] = true;
+		if (e->pass)
+			ctm_update(&e->r, swapped);
+		return;
+	}
+	if (hook != NETSEG_HOOK_XDP && veth)
+		ctm.cov[side] = true;
+	if (ctm.deny) {
+		set(e, ctm.cls, false, ctm.reason, ctm.rule);
+		e->denied = true;
+		return;
+	}
 	if (hook == NETSEG_HOOK_XDP)
 		e->xdp_known = true;
 	else
-		ctm_update(r, swapped);
-	return true;
+		ctm_update(&e->r, swapped);
+	set(e, C_CT, true, 0, 0);
 }
 
 /* An IP packet past parsing, prefilter and ND: fragments, identities, rules. */
@@ -647,7 +696,7 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 	struct ref_pkt *r = &e->r;
 	const struct cidr *sc, *dc;
 	__u32 src, dst;
-	bool swapped;
+	bool swapped = false;
 
 	/*
 	 * DESIGN §2: an endpoint interface vouches only for its own IPs.
@@ -664,8 +713,11 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 		set(e, C_FRAG_UNKNOWN, false, NETSEG_REASON_FRAG_UNKNOWN, 0);
 		return;
 	}
-	if (ref_known(hook, e)) {
-		set(e, C_CT, true, 0, 0);
+	if (ref_known(e, &swapped)) {
+		if (r->tracked)
+			ref_ct(pol, hook, veth, e, swapped);
+		else
+			set(e, C_CT, true, 0, 0);
 		return;
 	}
 	dst = addr_id(r->af, r->dst, &dc);
@@ -685,6 +737,12 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 		ctm.k = e->ck;
 		ctm.orig_is_b = swapped;
 		ctm.tcp = tcp_initial(r);
+		ctm.id[0] = src;
+		ctm.id[1] = dst;
+		ctm.deny = false;
+		/* The veth's point is recorded on its endpoint's side. */
+		ctm.cov[0] = veth && hook == NETSEG_HOOK_TC_INGRESS;
+		ctm.cov[1] = veth && hook == NETSEG_HOOK_TC_EGRESS;
 		e->ct_keep = true;
 	}
 }

@@ -76,6 +76,55 @@ static const struct {
 	{ "direction matters", { API, FE, IPPROTO_TCP, 443 }, NETSEG_VERDICT_NONE, 0, 0 },
 };
 
+#define EP	NETSEG_IDF_ENDPOINT
+#define AUD	(NETSEG_IDF_ENDPOINT | NETSEG_IDF_AUDIT)
+
+/* Defaults and audit mode on top of the rules (netseg_ref_decide). */
+static const struct {
+	const char *what;
+	struct netseg_tuple t;
+	__u32 sf, df;
+	__u8 verdict, reason;
+	__u32 rule;
+} decisions[] = {
+	{ "allow rule", { FE, API, IPPROTO_TCP, 443 }, EP, EP, NETSEG_VERDICT_ALLOW,
+	  NETSEG_REASON_NONE, 3 },
+	{ "deny rule with the source in audit mode still drops", { API, DB, IPPROTO_TCP, 5432 },
+	  AUD, EP, NETSEG_VERDICT_DENY, NETSEG_REASON_POLICY, 50 },
+	{ "deny rule with both in audit mode still drops", { API, DB, IPPROTO_TCP, 5432 },
+	  AUD, AUD, NETSEG_VERDICT_DENY, NETSEG_REASON_POLICY, 50 },
+	{ "no rule, source audit, destination enforcing: drops", { API, FE, IPPROTO_TCP, 1 },
+	  AUD, EP, NETSEG_VERDICT_DENY, NETSEG_REASON_DEFAULT_DENY, 0 },
+	{ "no rule, destination audit, source enforcing: drops", { API, FE, IPPROTO_TCP, 1 },
+	  EP, AUD, NETSEG_VERDICT_DENY, NETSEG_REASON_DEFAULT_DENY, 0 },
+	{ "no rule, both audit: audit", { API, FE, IPPROTO_TCP, 1 }, AUD, AUD,
+	  NETSEG_VERDICT_AUDIT, NETSEG_REASON_DEFAULT_DENY, 0 },
+	{ "no rule, audit endpoint to world: audit", { FE, NETSEG_ID_WORLD, IPPROTO_TCP, 1 },
+	  AUD, 0, NETSEG_VERDICT_AUDIT, NETSEG_REASON_DEFAULT_DENY, 0 },
+	{ "no rule, world to an audit endpoint: audit", { NETSEG_ID_WORLD, FE, IPPROTO_TCP, 1 },
+	  0, AUD, NETSEG_VERDICT_AUDIT, NETSEG_REASON_DEFAULT_DENY, 0 },
+	{ "no rule, no endpoint: passes", { NETSEG_ID_WORLD, NETSEG_ID_HOST, IPPROTO_TCP, 1 },
+	  0, 0, NETSEG_VERDICT_ALLOW, NETSEG_REASON_NONE, 0 },
+	{ "audit flag on a non-endpoint relaxes nothing of the endpoint's",
+	  { NETSEG_ID_WORLD, FE, IPPROTO_TCP, 1 }, NETSEG_IDF_AUDIT, EP, NETSEG_VERDICT_DENY,
+	  NETSEG_REASON_DEFAULT_DENY, 0 },
+};
+
+static void check_decisions(const struct netseg_rule *rules, size_t n)
+{
+	struct netseg_ref_decision d;
+
+	for (size_t i = 0; i < sizeof(decisions) / sizeof(decisions[0]); i++) {
+		memset(&d, 0xff, sizeof(d));
+		if (!ok(!netseg_ref_decide(rules, n, &res, &decisions[i].t, decisions[i].sf,
+					   decisions[i].df, &d) &&
+				d.verdict == decisions[i].verdict &&
+				d.reason == decisions[i].reason && d.rule_id == decisions[i].rule,
+			"decide: %s", decisions[i].what))
+			diag("got verdict %u reason %u rule %u", d.verdict, d.reason, d.rule_id);
+	}
+}
+
 int main(void)
 {
 	struct netseg_rule rules[16], bad;
@@ -95,6 +144,7 @@ int main(void)
 			v.flags == cases[i].flags && !v.pad, "%s", cases[i].what))
 			diag("got verdict %u rule %u flags %u", v.verdict, v.rule_id, v.flags);
 	}
+	check_decisions(rules, n);
 	is_int(netseg_ref_eval(rules, 0, &res, &cases[0].t, &v), 0, "empty rule set");
 	is_int(v.verdict, NETSEG_VERDICT_NONE, "empty rule set: no verdict");
 	netseg_rule_parse_line("allow ghost -> api", &bad, &e);
