@@ -9,7 +9,8 @@
  *                 extension headers (RFC 8200, AH RFC 4302), TCP, UDP,
  *                 SCTP, ICMP, ICMPv6/ND (RFC 4861): non-IP, malformed,
  *                 impossible, neighbour discovery, or a 5-tuple;
- *   ref_decide()  prefilter, spoofing on the endpoint interface, fragment
+ *   ref_decide()  prefilter, spoofing on the endpoint interface and (lo as
+ *                 an uplink, every other policy set) on the uplink, fragment
  *                 map, conntrack (modelled), identities (ipcache LPM), then
  *                 lib/refeval.c for the rules and DESIGN's defaults
  *                 (endpoints default-deny, deny beats allow, audit passes).
@@ -690,6 +691,9 @@ static void ref_ct(const struct policy *pol, int hook, __u32 veth, struct expect
 	set(e, C_CT, true, 0, 0);
 }
 
+/* Odd policy sets run with lo marked as an uplink (XDP always runs on lo). */
+static bool lo_uplink;
+
 /* An IP packet past parsing, prefilter and ND: fragments, identities, rules. */
 static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expect *e)
 {
@@ -705,6 +709,15 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 	 * and a spoofed packet changes no state (fragment records).
 	 */
 	src = addr_id(r->af, r->src, &sc);
+	/*
+	 * Arriving on an uplink, the node's own addresses and those learned on
+	 * an endpoint interface are spoofed, for known flows too.
+	 */
+	if (lo_uplink && (hook == NETSEG_HOOK_XDP || (hook == NETSEG_HOOK_TC_INGRESS && !veth)) &&
+	    sc && (sc->on_veth || sc->id == NETSEG_ID_HOST)) {
+		set(e, C_SPOOFED, false, NETSEG_REASON_SPOOFED, 0);
+		return;
+	}
 	if (hook == NETSEG_HOOK_TC_INGRESS && veth && (!sc || sc->id != ID_E0 || !sc->on_veth)) {
 		set(e, C_SPOOFED, false, NETSEG_REASON_SPOOFED, 0);
 		return;
@@ -1625,8 +1638,14 @@ static void policy_load(struct fuzz *z)
 {
 	struct netseg_policy cp = { 0 };
 	struct netseg_err err;
+	int ret;
 
 	z->pol.n = rp_rules(z->pol.rules, MAX_RULES, names, ARRAY_LEN(names));
+	lo_uplink = z->set % 2;
+	ret = lo_uplink ? netseg_dp_uplink_set(z->x.dp, 1) : netseg_dp_endpoint_del(z->x.dp, 1);
+	if (ret && ret != -ENOENT)
+		bail("set %d: couldn't %s lo as an uplink: %s", z->set,
+		     lo_uplink ? "mark" : "unmark", strerror(-ret));
 	if (netseg_compile(z->pol.rules, z->pol.n, &res, 0, &cp, &err))
 		bail("set %d: compiling %zu generated rules failed: %s", z->set, z->pol.n, err.msg);
 	bpfx_policy(&z->x, cp.v, cp.n);
