@@ -769,7 +769,9 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 		return netsegd_reply_error("usage", "attach needs an interface name");
 	if (!ifindex)
 		return netsegd_reply_error("rejected", "couldn't attach to %s: interface not found", name);
-	err = netseg_dp_attach_xdp(d->dp, ifindex);
+	/* Marked first: the programs never run there without anti-spoofing. */
+	err = netseg_dp_uplink_set(d->dp, ifindex);
+	err = err ?: netseg_dp_attach_xdp(d->dp, ifindex);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, true);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, false);
 	if (err)
@@ -784,6 +786,7 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 			netseg_dp_detach_xdp(d->dp, ifindex);
 			netseg_dp_detach_tc(d->dp, ifindex, true);
 			netseg_dp_detach_tc(d->dp, ifindex, false);
+			netseg_dp_endpoint_del(d->dp, ifindex);
 			return state_error(d, err, "nothing attached");
 		}
 	}
@@ -829,6 +832,7 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 						   name, strerror(-err));
 		netseg_dp_detach_tc(d->dp, ifindex, true);
 		netseg_dp_detach_tc(d->dp, ifindex, false);
+		netseg_dp_endpoint_del(d->dp, ifindex);
 	}
 	return reply_ok();
 }
