@@ -298,13 +298,14 @@ static __always_inline bool again_pair(struct netseg_hook_ctx *h, __u8 hook,
  * A hit this hook can't take as it is: the policy changed since the flow
  * was decided, or the verdict doesn't cover this hook's endpoint (see
  * hook_point()).  Decide again for the flow's originator and remember it.
+ * -1: nothing to decide, the entry stands (ct_established()).
  */
 static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
 				    const struct netseg_pkt *p,
 				    struct netseg_ct_entry *e, __u8 dir)
 {
 	bool stale = e->generation != h->cfg->generation;
-	__u8 side = point_side(hook, dir) & 1;
+	__u8 side = point_side(hook, dir) & 1, ev = 0;
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = {};
 	struct netseg_pkt fp;
@@ -312,7 +313,7 @@ static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
 
 	if (!again_pair(h, hook, p, e, dir, stale, &src, &dst)) {
 		e->cover[side] = hook_point(h, hook);
-		return ct_established(h, p, e, dir);
+		return -1;
 	}
 	/* Look the flow up as its originator opened it. */
 	fp.proto = p->proto;
@@ -338,11 +339,13 @@ static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
 	/* First verdict for this endpoint: logged as a new flow's would be. */
 	if (!stale && d.verdict == NETSEG_VERDICT_AUDIT) {
 		count_stat(NETSEG_STAT_AUDIT, p->len);
-		e->flags |= NETSEG_CTF_LOG;
-		emit_event(h, p, NETSEG_EV_AUDIT, &fi);
+		ev = NETSEG_EV_AUDIT;
 	} else if (!stale && log_allowed(h, d.flags)) {
+		ev = NETSEG_EV_FLOW_START;
+	}
+	if (ev) {
 		e->flags |= NETSEG_CTF_LOG;
-		emit_event(h, p, NETSEG_EV_FLOW_START, &fi);
+		emit_event(h, p, ev, &fi);
 	}
 	ct_account(e, p, dir, h->owner, h->now);
 	return act_pass(h, p);
@@ -378,12 +381,12 @@ static __always_inline bool icmp_related(const struct netseg_pkt *p,
  * from outside (src_is_local()).
  */
 static __always_inline bool spoofed(struct netseg_hook_ctx *h, __u8 hook,
-				    const struct netseg_pkt *p)
+				    const struct netseg_pkt *p, bool uplink)
 {
 	if (hook != NETSEG_HOOK_TC_INGRESS && hook != NETSEG_HOOK_XDP)
 		return false;
 	/* Only what arrives: the node's own packets leave through egress. */
-	if (h->uplink)
+	if (uplink)
 		return src_is_local(p);
 	return hook == NETSEG_HOOK_TC_INGRESS && h->ep_id != NETSEG_ID_ANY &&
 	       !endpoint_owns_src(h->ep_id, h->ifindex, p);
@@ -394,13 +397,13 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 {
 	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
-	bool swapped = false;
+	bool swapped = false, uplink = false;
 	__u8 dir;
 
 	if (hook == NETSEG_HOOK_XDP || hook == NETSEG_HOOK_TC_INGRESS ||
 	    hook == NETSEG_HOOK_TC_EGRESS)
-		iface_lookup(h);
-	if (spoofed(h, hook, p))
+		uplink = iface_lookup(h);
+	if (spoofed(h, hook, p, uplink))
 		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
 	if (frag_track(p, p) < 0)
 		return drop_reason(h, p, NETSEG_REASON_FRAG_UNKNOWN);
@@ -424,8 +427,12 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 		return NETSEG_ACT_PASS;
 	}
 	dir = ct_dir(e, swapped);
-	if (e->generation != h->cfg->generation || !ct_covered(h, hook, e, dir))
-		return ct_again(h, hook, p, e, dir);
+	if (e->generation != h->cfg->generation || !ct_covered(h, hook, e, dir)) {
+		int r = ct_again(h, hook, p, e, dir);
+
+		if (r >= 0)
+			return r;
+	}
 	return ct_established(h, p, e, dir);
 }
 
@@ -443,7 +450,6 @@ static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx,
 	h->owner = owner;
 	h->hook = hook;
 	h->ep_id = NETSEG_ID_ANY;
-	h->uplink = false;
 	return 0;
 }
 

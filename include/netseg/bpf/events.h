@@ -17,8 +17,7 @@ struct netseg_hook_ctx {
 	__u64 owner;		/* ifindex, or cgroup id for cgroup hooks */
 	__u32 ifindex;
 	__u8 hook;		/* enum netseg_hook: a compile-time constant */
-	bool uplink;		/* XDP, TC: ifindex is an attached uplink */
-	__u8 pad[2];
+	__u8 pad[3];
 	__u32 ep_id;		/* XDP, TC: the endpoint behind ifindex, else NETSEG_ID_ANY */
 	struct netseg_config *cfg;
 };

@@ -53,13 +53,16 @@ static __always_inline __u32 cgroup_id_of_skb(struct __sk_buff *skb)
 	return NETSEG_ID_ANY;
 }
 
-/* What the interface map says about the hook's interface (XDP, TC). */
-static __always_inline void iface_lookup(struct netseg_hook_ctx *h)
+/*
+ * What the interface map says about the hook's interface (XDP, TC): its
+ * endpoint into h->ep_id; true when it is an uplink.
+ */
+static __always_inline bool iface_lookup(struct netseg_hook_ctx *h)
 {
 	struct netseg_endpoint *ep = bpf_map_lookup_elem(&ns_endpoints, &h->ifindex);
 
 	h->ep_id = ep ? ep->id : NETSEG_ID_ANY;
-	h->uplink = ep && (ep->flags & NETSEG_EPF_UPLINK);
+	return ep && (ep->flags & NETSEG_EPF_UPLINK);
 }
 
 /* Source of a packet arriving from an endpoint interface must be its own. */
