@@ -673,9 +673,12 @@ static cJSON *cmd_trace(struct netsegd *d, const cJSON *req)
 		reason = "no-endpoint";
 		snprintf(why, sizeof(why), "no rule matches and neither side is an endpoint identity: only the prefilter applies");
 	}
-	if (!strcmp(verdict, "deny") && ((sf | df) & NETSEG_IDF_AUDIT)) {
+	/* Audit relaxes only default denies, and only each endpoint's own. */
+	if (!strcmp(reason, "default-deny") &&
+	    (!(sf & NETSEG_IDF_ENDPOINT) || (sf & NETSEG_IDF_AUDIT)) &&
+	    (!(df & NETSEG_IDF_ENDPOINT) || (df & NETSEG_IDF_AUDIT))) {
 		verdict = "audit";
-		strncat(why, "; an identity is in audit mode, so it is logged, not dropped",
+		strncat(why, "; every endpoint involved is in audit mode, so it is logged, not dropped",
 			sizeof(why) - strlen(why) - 1);
 	}
 	for (size_t i = 0; v.rule_id && i < d->rules.n; i++)
