@@ -168,4 +168,14 @@ cell "... udp/7001: open now (batch's reply from conntrack)" reach world 198.18.
 ! reach cache 198.18.3.2 5432 tcp; ok $? "db's default deny still drops cache -> db:5432"
 reach api 198.18.3.2 22 tcp; ! [ $? -eq 0 ]
 ok $? "and api -> db:22 (allowed, but deny beats allow): dropped"
+trace_is() {	# trace_is WANT DESC SRC DST PORT
+	local want=$1 desc=$2 out; shift 2
+	out=$(ctl -o json trace "$@" 2>&1)
+	tr -d ' \t\n' <<<"$out" | grep -q "\"verdict\":\"$want\""
+	ok $? "$desc" || diag "got: $out"
+}
+trace_is deny "trace cache -> db tcp/22 says deny (the deny rule)" cache db tcp/22
+trace_is deny "trace cache -> db tcp/5432 says deny (db's default deny)" cache db tcp/5432
+trace_is audit "trace cache -> world tcp/80 says audit (only cache's own default deny)" \
+	cache world tcp/80
 done_testing
