@@ -165,13 +165,12 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h, __u8 hook,
 {
 	struct netseg_ct_entry e = {};
 
-	e.cover[point_side(hook, NETSEG_DIR_ORIG) & 1] = hook_point(h, hook);
-
 	e.created_ns = h->now;
 	e.last_seen_ns = h->now;
 	e.flow_id = fi->flow_id;
 	e.generation = h->cfg->generation;
 	e.owner = h->owner;
+	e.cover[point_side(hook, NETSEG_DIR_ORIG) & 1] = hook_point(h, hook);
 	e.packets[NETSEG_DIR_ORIG] = 1;
 	e.bytes[NETSEG_DIR_ORIG] = p->len;
 	e.src_id = fi->src_id;
@@ -240,27 +239,6 @@ static __always_inline __be16 flow_policy_port(const struct netseg_pkt *p, __u8 
 	if (p->proto == IPPROTO_ICMPV6)
 		return bpf_htons(NETSEG_ICMP6_ECHO << 8);
 	return p->sport;
-}
-
-static __always_inline int ct_established(struct netseg_hook_ctx *h,
-					  const struct netseg_pkt *p,
-					  struct netseg_ct_entry *e, __u8 dir)
-{
-	struct netseg_flow_info fi = {};
-	struct netseg_decision d = {};
-
-	if (e->verdict == NETSEG_VERDICT_DENY) {
-		d.rule_id = e->rule_id;
-		d.reason = e->reason;
-		if (dir == NETSEG_DIR_REPLY)
-			flow_info(&fi, e->flow_id, e->dst_id, e->src_id, &d);
-		else
-			flow_info(&fi, e->flow_id, e->src_id, e->dst_id, &d);
-		return act_drop(h, p, &fi);
-	}
-	count_stat(NETSEG_STAT_CT_HIT, 0);
-	ct_account(e, p, dir, h->owner, h->now);
-	return act_pass(h, p);
 }
 
 /*
@@ -347,6 +325,27 @@ static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
 		e->flags |= NETSEG_CTF_LOG;
 		emit_event(h, p, ev, &fi);
 	}
+	ct_account(e, p, dir, h->owner, h->now);
+	return act_pass(h, p);
+}
+
+static __always_inline int ct_established(struct netseg_hook_ctx *h,
+					  const struct netseg_pkt *p,
+					  struct netseg_ct_entry *e, __u8 dir)
+{
+	struct netseg_flow_info fi = {};
+	struct netseg_decision d = {};
+
+	if (e->verdict == NETSEG_VERDICT_DENY) {
+		d.rule_id = e->rule_id;
+		d.reason = e->reason;
+		if (dir == NETSEG_DIR_REPLY)
+			flow_info(&fi, e->flow_id, e->dst_id, e->src_id, &d);
+		else
+			flow_info(&fi, e->flow_id, e->src_id, e->dst_id, &d);
+		return act_drop(h, p, &fi);
+	}
+	count_stat(NETSEG_STAT_CT_HIT, 0);
 	ct_account(e, p, dir, h->owner, h->now);
 	return act_pass(h, p);
 }
