@@ -856,7 +856,7 @@ static void trace_explain(const struct netseg_ref_decision *v, const struct trac
 			 src->name, dst->name, flow, sf & NETSEG_IDF_ENDPOINT ? src->name : dst->name);
 	}
 	if (v->reason != NETSEG_REASON_NONE && v->verdict == NETSEG_VERDICT_AUDIT)
-		strncat(why, "; an identity is in audit mode, so it is logged, not dropped",
+		strncat(why, "; every endpoint involved is in audit mode, so it is logged, not dropped",
 			len - strlen(why) - 1);
 }
 
@@ -1003,7 +1003,9 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 		/* Its own programs enforce it; as an uplink it would lose them. */
 		return netsegd_reply_error("rejected", "%s is the endpoint of identity %s; uplinks are the node's external interfaces",
 					   name, netseg_id_name(&d->ids, ep, idname, sizeof(idname)));
-	err = netseg_dp_attach_xdp(d->dp, ifindex);
+	/* Marked first: the programs never run there without anti-spoofing. */
+	err = netseg_dp_uplink_set(d->dp, ifindex);
+	err = err ?: netseg_dp_attach_xdp(d->dp, ifindex);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, true);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, false);
 	if (err)
@@ -1018,6 +1020,7 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 			netseg_dp_detach_xdp(d->dp, ifindex);
 			netseg_dp_detach_tc(d->dp, ifindex, true);
 			netseg_dp_detach_tc(d->dp, ifindex, false);
+			netseg_dp_endpoint_del(d->dp, ifindex);
 			return state_error(d, err, "nothing attached");
 		}
 	}
@@ -1064,6 +1067,7 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 						   name, strerror(-err));
 		netseg_dp_detach_tc(d->dp, ifindex, true);
 		netseg_dp_detach_tc(d->dp, ifindex, false);
+		netseg_dp_endpoint_del(d->dp, ifindex);
 	}
 	o = reply_ok();
 	cJSON_AddStringToObject(o, "iface", name);

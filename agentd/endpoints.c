@@ -751,7 +751,8 @@ static void reconcile_endpoints(struct netsegd *d)
 	for (size_t i = 0; k && i < n; i++) {
 		const struct netsegd_link *l = link_find(d, k[i]);
 
-		if (l && l->id)
+		/* An attached uplink's entry (no endpoint) stays with it. */
+		if (l && (l->id || is_uplink(d, l->name)))
 			continue;
 		netseg_dp_detach_tc(d->dp, k[i], true);
 		netseg_dp_detach_tc(d->dp, k[i], false);

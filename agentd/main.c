@@ -279,6 +279,7 @@ static int restore(struct netsegd *d)
 			pr_warn("uplink %s not found; not attached", d->cfg.uplinks[i]);
 			continue;
 		}
+		netseg_dp_uplink_set(d->dp, ifindex);
 		netseg_dp_attach_xdp(d->dp, ifindex);
 		netseg_dp_attach_tc(d->dp, ifindex, true);
 		netseg_dp_attach_tc(d->dp, ifindex, false);

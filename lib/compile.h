@@ -102,20 +102,23 @@ int netseg_ref_eval(const struct netseg_rule *rules, size_t n,
 		    const struct netseg_resolver *res,
 		    const struct netseg_tuple *t, struct netseg_policy_val *out);
 
-/* What the datapath does with a new flow (include/netseg/bpf/policy.h). */
+/* The whole decision for a new flow, as the datapath takes it. */
 struct netseg_ref_decision {
-	__u8 verdict;	/* NETSEG_VERDICT_ALLOW, _DENY or _AUDIT */
-	__u8 reason;	/* NETSEG_REASON_NONE, _POLICY or _DEFAULT_DENY */
+	__u8 verdict;	/* ALLOW, DENY or AUDIT */
+	__u8 reason;	/* NONE, POLICY or DEFAULT_DENY */
 	__u8 flags;	/* the deciding rule's flags */
 	bool enforced;	/* false: no rule matched and neither side is an endpoint */
-	__u32 rule_id;	/* 0: no rule decided */
+	__u32 rule_id;	/* 0 = default */
 };
 
 /*
- * netseg_ref_eval() plus the defaults, from the identities' flags
- * (NETSEG_IDF_*): the one statement of the per-flow decision that
- * `netsegctl trace` answers with and the packet tests check the datapath
- * against.  0 or -ENOENT for a selector the resolver doesn't know.
+ * The policy's defaults on top of netseg_ref_eval(), given each identity's
+ * flags (enum netseg_identity_flags): an allow and no deny passes (audit
+ * for an audit rule); a deny rule drops, always; else a flow touching no
+ * endpoint passes; else it is each endpoint's default deny, relaxed (audit)
+ * only when every endpoint involved is in audit mode.  This is the one statement of the
+ * per-flow decision: `netsegctl trace` answers with it and the packet tests
+ * check the datapath against it.  0 or -ENOENT.
  */
 int netseg_ref_decide(const struct netseg_rule *rules, size_t n,
 		      const struct netseg_resolver *res, const struct netseg_tuple *t,

@@ -850,6 +850,13 @@ int netseg_dp_endpoint_del(struct netseg_dp *dp, __u32 ifindex)
 	return map_delete(dp, NETSEG_DPM_ENDPOINTS, &ifindex);
 }
 
+int netseg_dp_uplink_set(struct netseg_dp *dp, __u32 ifindex)
+{
+	struct netseg_endpoint v = { .id = NETSEG_ID_ANY, .flags = NETSEG_EPF_UPLINK };
+
+	return map_update(dp, NETSEG_DPM_ENDPOINTS, &ifindex, &v);
+}
+
 int netseg_dp_cgroup_set(struct netseg_dp *dp, __u64 cgid, __u32 id)
 {
 	struct netseg_endpoint v = { .id = id };

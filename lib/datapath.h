@@ -77,6 +77,13 @@ int netseg_dp_ipcache_del(struct netseg_dp *dp, int family, const void *addr,
 			  int plen);
 int netseg_dp_endpoint_set(struct netseg_dp *dp, __u32 ifindex, __u32 id);
 int netseg_dp_endpoint_del(struct netseg_dp *dp, __u32 ifindex);
+/*
+ * Marks an interface as an uplink (an interface-map entry with no
+ * endpoint): XDP and TC ingress there drop, as spoofed, packets whose
+ * source is a local endpoint's or the node's own address.  Set it before
+ * attaching; netseg_dp_endpoint_del() removes it.
+ */
+int netseg_dp_uplink_set(struct netseg_dp *dp, __u32 ifindex);
 int netseg_dp_cgroup_set(struct netseg_dp *dp, __u64 cgid, __u32 id);
 int netseg_dp_cgroup_del(struct netseg_dp *dp, __u64 cgid);
 int netseg_dp_identity_set(struct netseg_dp *dp, __u32 id, __u32 flags);

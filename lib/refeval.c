@@ -76,11 +76,16 @@ int netseg_ref_eval(const struct netseg_rule *rules, size_t n,
 	return 0;
 }
 
+/* Its own default deny: an identity that is no endpoint has none. */
+static bool default_relaxed(__u32 flags)
+{
+	return !(flags & NETSEG_IDF_ENDPOINT) || (flags & NETSEG_IDF_AUDIT);
+}
+
 int netseg_ref_decide(const struct netseg_rule *rules, size_t n,
 		      const struct netseg_resolver *res, const struct netseg_tuple *t,
 		      __u32 src_flags, __u32 dst_flags, struct netseg_ref_decision *out)
 {
-	__u32 fl = src_flags | dst_flags;
 	struct netseg_policy_val v;
 	int err = netseg_ref_eval(rules, n, res, t, &v);
 
@@ -93,18 +98,19 @@ int netseg_ref_decide(const struct netseg_rule *rules, size_t n,
 	if (v.verdict == NETSEG_VERDICT_ALLOW) {
 		out->verdict = v.flags & NETSEG_RULEF_AUDIT ? NETSEG_VERDICT_AUDIT :
 							      NETSEG_VERDICT_ALLOW;
-		return 0;
-	}
-	if (v.verdict == NETSEG_VERDICT_DENY) {
+		out->reason = NETSEG_REASON_NONE;
+	} else if (v.verdict == NETSEG_VERDICT_DENY) {
+		out->verdict = NETSEG_VERDICT_DENY;
 		out->reason = NETSEG_REASON_POLICY;
-	} else if (fl & NETSEG_IDF_ENDPOINT) {
-		out->reason = NETSEG_REASON_DEFAULT_DENY;
-	} else {
+	} else if (!((src_flags | dst_flags) & NETSEG_IDF_ENDPOINT)) {
 		/* Touches no endpoint: only the prefilter applies. */
 		out->verdict = NETSEG_VERDICT_ALLOW;
+		out->reason = NETSEG_REASON_NONE;
 		out->enforced = false;
-		return 0;
+	} else {
+		out->verdict = default_relaxed(src_flags) && default_relaxed(dst_flags) ?
+				       NETSEG_VERDICT_AUDIT : NETSEG_VERDICT_DENY;
+		out->reason = NETSEG_REASON_DEFAULT_DENY;
 	}
-	out->verdict = fl & NETSEG_IDF_AUDIT ? NETSEG_VERDICT_AUDIT : NETSEG_VERDICT_DENY;
 	return 0;
 }

@@ -141,10 +141,19 @@ struct netseg_prefilter_val {
 
 /* ------------------------------------------------------------- endpoints */
 
-/* ifindex -> identity (endpoint interfaces), cgroup id -> identity. */
+/*
+ * ifindex -> identity (endpoint interfaces), cgroup id -> identity.  An
+ * attached uplink is an entry of the interface map with id NETSEG_ID_ANY
+ * (no endpoint) and NETSEG_EPF_UPLINK: packets arriving on it must not
+ * carry a local endpoint's or the node's own source address.
+ */
 struct netseg_endpoint {
 	__u32 id;
-	__u32 flags;	/* reserved, 0 */
+	__u32 flags;	/* enum netseg_endpoint_flags (interface map only) */
+};
+
+enum netseg_endpoint_flags {
+	NETSEG_EPF_UPLINK = 1 << 0,	/* the node's uplink: anti-spoofing */
 };
 
 /* ------------------------------------------------------------ conntrack */
@@ -184,6 +193,9 @@ enum netseg_ct_flags {
 	NETSEG_CTF_LOG = 1 << 2,
 };
 
+/* Tags an interface in netseg_ct_entry.cover (cgroup ids never have it). */
+#define NETSEG_CT_POINT_IF	(1ULL << 63)
+
 enum netseg_ct_dir {
 	NETSEG_DIR_ORIG = 0,	/* originator -> responder */
 	NETSEG_DIR_REPLY = 1,
@@ -200,6 +212,15 @@ struct netseg_ct_entry {
 	 * only the owner's moves the counters so nothing is counted twice.
 	 */
 	__u64 owner;
+	/*
+	 * Per side of the flow (enum netseg_ct_dir: the originator's, the
+	 * responder's), the enforcement point that accepted the verdict for
+	 * that side's endpoint at `generation`: the cgroup id of a cgroup hook,
+	 * NETSEG_CT_POINT_IF | ifindex of an endpoint interface; 0 = none yet.
+	 * A hook enforcing an endpoint passes on a hit only with its own point
+	 * recorded here (bpf/classify.h: ct_covered()).
+	 */
+	__u64 cover[2];
 	__u64 packets[2];	/* per enum netseg_ct_dir */
 	__u64 bytes[2];
 	__u32 src_id;		/* originator's identity */
@@ -273,7 +294,7 @@ enum netseg_reason {
 	NETSEG_REASON_DEFAULT_DENY,	/* endpoint traffic no rule allowed */
 	NETSEG_REASON_MALFORMED,	/* truncated or inconsistent headers */
 	NETSEG_REASON_IMPOSSIBLE,	/* e.g. TCP SYN+FIN, port 0, martian */
-	NETSEG_REASON_SPOOFED,		/* source IP not the endpoint's */
+	NETSEG_REASON_SPOOFED,		/* source IP not the endpoint's, or local on an uplink */
 	NETSEG_REASON_FRAG_UNKNOWN,	/* non-first fragment, no first seen */
 	NETSEG_REASON_PREFILTER,	/* source CIDR on the deny list */
 	NETSEG_REASON_FRAG_CONFLICT,	/* first fragment re-using a live id, other ports */

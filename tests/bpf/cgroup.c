@@ -34,6 +34,10 @@
 #define IP_C "198.18.8.3"	/* the cgroup's socket address: not in the ipcache */
 #define IP6_B "fd00::8:2"
 #define IP6_C "fd00::8:3"
+#define IP_NODE "198.18.8.254"	/* the node's own address: host */
+#define IP6_NODE "fd00::8:fe"
+#define IP_W "198.19.50.1"	/* world */
+#define IP6_W "fd00::50:1"
 
 static char cg_root[256], cg_orig[1024], cg_parent[512], cg_leaf[600];
 /* Made before the signal handlers go in: on_signal only opens, writes and
@@ -173,6 +177,70 @@ static const struct bpfx_row leaf_rows[] = {
 	  .reason = NETSEG_REASON_IMPOSSIBLE },
 };
 
+#define TC NETSEG_HOOK_TC_INGRESS
+#define UDP(af_, s, d, sp, dp) { .af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_UDP, \
+				 .sport = (sp), .dport = (dp) }
+#define NOEP .pass = true, .stat = NETSEG_STAT_PASS
+#define DROP_DEFAULT(s, d) DENIED(s, d), .keep_ct = true
+
+/*
+ * A verdict taken where the destination was just the node (TC on the
+ * uplink: lo stands in for it here) touches no endpoint and passes; the
+ * cgroup hook of C must not take that conntrack entry as its own verdict.
+ */
+static const struct bpfx_row cover_rows[] = {
+	{ "world->node tcp/5000 at the uplink: no endpoint, passes",
+	  TCP4(IP_W, IP_NODE, 41000, 5000, PKT_TCP_SYN), TC, NOEP },
+	{ "...the same SYN delivered to C's listener: C's default deny, not the uplink's entry",
+	  TCP4(IP_W, IP_NODE, 41000, 5000, PKT_TCP_SYN), IN,
+	  DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
+	{ "...its next packet at the uplink: the flow is denied now",
+	  TCP4(IP_W, IP_NODE, 41000, 5000, PKT_TCP_ACK), TC, .pass = false,
+	  .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY,
+	  .reason = NETSEG_REASON_DEFAULT_DENY, .src = NETSEG_ID_WORLD, .dst = ID_C,
+	  .keep_ct = true },
+	{ "world->node udp/5001 at the uplink: passes",
+	  UDP(4, IP_W, IP_NODE, 41001, 5001), TC, NOEP },
+	{ "...the datagram delivered to C: default deny",
+	  UDP(4, IP_W, IP_NODE, 41001, 5001), IN, DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
+	{ "v6 world->node tcp/5000 at the uplink: passes",
+	  { .af = 6, .src = IP6_W, .dst = IP6_NODE, .proto = IPPROTO_TCP, .sport = 41002,
+	    .dport = 5000, .tcp_flags = PKT_TCP_SYN }, TC, NOEP },
+	{ "...delivered to C: default deny (v6)",
+	  { .af = 6, .src = IP6_W, .dst = IP6_NODE, .proto = IPPROTO_TCP, .sport = 41002,
+	    .dport = 5000, .tcp_flags = PKT_TCP_SYN }, IN,
+	  DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
+	{ "v6 world->node udp/5001 at the uplink: passes",
+	  UDP(6, IP6_W, IP6_NODE, 41003, 5001), TC, NOEP },
+	{ "...delivered to C: default deny (v6 udp)",
+	  UDP(6, IP6_W, IP6_NODE, 41003, 5001), IN, DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
+	/* One "knock" from world must not open C's way out on that tuple. */
+	{ "knock: world:53 -> node:6000 udp at the uplink passes",
+	  UDP(4, IP_W, IP_NODE, 53, 6000), TC, NOEP },
+	{ "...C sends node:6000 -> world:53: judged as world -> C:6000, default deny",
+	  UDP(4, IP_NODE, IP_W, 6000, 53), EG, DROP_DEFAULT(ID_C, NETSEG_ID_WORLD) },
+	{ "knock over tcp: world:443 -> node:6001 SYN at the uplink passes",
+	  TCP4(IP_W, IP_NODE, 443, 6001, PKT_TCP_SYN), TC, NOEP },
+	{ "...C answers node:6001 -> world:443: default deny",
+	  TCP4(IP_NODE, IP_W, 6001, 443, PKT_TCP_SYN | PKT_TCP_ACK), EG,
+	  DROP_DEFAULT(ID_C, NETSEG_ID_WORLD) },
+	/* Allowed for C: decided again with C, then C's own replies pass from CT. */
+	{ "world->node tcp/8081 at the uplink passes",
+	  TCP4(IP_W, IP_NODE, 41004, 8081, PKT_TCP_SYN), TC, NOEP },
+	{ "...delivered to C: rule 4 (world -> C:8081) allows it, the entry now says so",
+	  TCP4(IP_W, IP_NODE, 41004, 8081, PKT_TCP_SYN), IN,
+	  ALLOWED(4, NETSEG_ID_WORLD, ID_C), .keep_ct = true },
+	{ "...C's reply passes from conntrack",
+	  TCP4(IP_NODE, IP_W, 8081, 41004, PKT_TCP_SYN | PKT_TCP_ACK), EG, .pass = true,
+	  .stat = NETSEG_STAT_CT_HIT, .keep_ct = true },
+	{ "...and so does the uplink's next packet, and C's",
+	  TCP4(IP_W, IP_NODE, 41004, 8081, PKT_TCP_ACK), TC, .pass = true,
+	  .stat = NETSEG_STAT_CT_HIT, .keep_ct = true },
+	{ "...at C's ingress (recorded: no new decision)",
+	  TCP4(IP_W, IP_NODE, 41004, 8081, PKT_TCP_ACK), IN, .pass = true,
+	  .stat = NETSEG_STAT_CT_HIT, .keep_ct = true },
+};
+
 static void check_owner(struct bpfx *x, __u64 leaf_id)
 {
 	struct pkt_flow f = TCP4(IP_C, IP_B, 40000, 443, PKT_TCP_SYN);
@@ -198,7 +266,7 @@ static void check_owner(struct bpfx *x, __u64 leaf_id)
 
 int main(void)
 {
-	struct netseg_policy_entry rules[3];
+	struct netseg_policy_entry rules[4];
 	__u64 parent_id, leaf_id;
 	char saved[512];
 	struct bpfx x;
@@ -214,7 +282,11 @@ int main(void)
 	rules[0] = bpfx_rule(ID_C, ID_B, IPPROTO_TCP, 443, 16, NETSEG_VERDICT_ALLOW, 1, 0);
 	rules[1] = bpfx_rule(ID_A, ID_C, IPPROTO_TCP, 8080, 16, NETSEG_VERDICT_ALLOW, 2, 0);
 	rules[2] = bpfx_rule(ID_C, ID_B, IPPROTO_UDP, 53, 16, NETSEG_VERDICT_ALLOW, 3, 0);
-	bpfx_policy(&x, rules, 3);
+	rules[3] = bpfx_rule(NETSEG_ID_WORLD, ID_C, IPPROTO_TCP, 8081, 16,
+			     NETSEG_VERDICT_ALLOW, 4, 0);
+	bpfx_policy(&x, rules, 4);
+	bpfx_host(&x, 4, IP_NODE, NETSEG_ID_HOST, 0);
+	bpfx_host(&x, 6, IP6_NODE, NETSEG_ID_HOST, 0);
 
 	/* Unmapped: the cgroup socket's address is world, B default-denies. */
 	const struct bpfx_row unmapped = {
@@ -228,6 +300,8 @@ int main(void)
 	for (size_t i = 0; i < ARRAY_LEN(leaf_rows); i++)
 		bpfx_row_run(&x, &leaf_rows[i], NULL);
 	check_owner(&x, leaf_id);
+	for (size_t i = 0; i < ARRAY_LEN(cover_rows); i++)
+		bpfx_row_run(&x, &cover_rows[i], NULL);
 
 	/* Only the parent mapped: the leaf inherits C. */
 	netseg_dp_cgroup_del(x.dp, leaf_id);

@@ -9,7 +9,8 @@
  *                 extension headers (RFC 8200, AH RFC 4302), TCP, UDP,
  *                 SCTP, ICMP, ICMPv6/ND (RFC 4861): non-IP, malformed,
  *                 impossible, neighbour discovery, or a 5-tuple;
- *   ref_decide()  prefilter, spoofing on the endpoint interface, fragment
+ *   ref_decide()  prefilter, spoofing on the endpoint interface and (lo as
+ *                 an uplink, every other policy set) on the uplink, fragment
  *                 map, conntrack (modelled), identities (ipcache LPM), then
  *                 lib/refeval.c for the rules and DESIGN's defaults
  *                 (endpoints default-deny, deny beats allow, audit passes).
@@ -524,6 +525,12 @@ static struct {
 	struct netseg_ct_key k;
 	bool orig_is_b;		/* the originator is the key's "b" side */
 	__u8 tcp;		/* enum netseg_tcp_state */
+	__u32 id[2];		/* the verdict's identities: originator, responder */
+	bool deny;		/* the verdict is a deny (class, reason, rule:) */
+	int cls;
+	__u8 reason;
+	__u32 rule;
+	bool cov[2];		/* E0's veth recorded as the point of that side */
 } ctm;
 
 static __u8 tcp_initial(const struct ref_pkt *r)
@@ -572,7 +579,7 @@ static void set(struct expect *e, int cls, bool pass, __u8 reason, __u32 rule)
 	e->rule = rule;
 }
 
-/* DESIGN §3: lib/refeval.c's decision, as trace answers it. */
+/* netseg_ref_decide() (rules, defaults, audit) as classes: trace answers with the same. */
 static void ref_policy(const struct policy *pol, __u32 src, __u32 dst,
 		       const struct ref_pkt *r, struct expect *e)
 {
@@ -582,23 +589,16 @@ static void ref_policy(const struct policy *pol, __u32 src, __u32 dst,
 
 	if (netseg_ref_decide(pol->rules, pol->n, &res, &t, id_flags(src), id_flags(dst), &d))
 		bail("reference evaluator: unknown selector in the generated policy");
-	if (!d.enforced) {
+	if (!d.enforced)
 		set(e, C_NOEP, true, 0, 0);	/* touches no endpoint */
-		return;
-	}
-	if (d.verdict == NETSEG_VERDICT_ALLOW) {
+	else if (d.verdict == NETSEG_VERDICT_ALLOW)
 		set(e, C_ALLOW, true, 0, d.rule_id);
-		return;
-	}
-	if (d.verdict == NETSEG_VERDICT_AUDIT) {
+	else if (d.verdict == NETSEG_VERDICT_AUDIT)
 		set(e, C_AUDIT, true, 0, d.rule_id);
-		return;
-	}
-	e->denied = true;
-	if (d.reason == NETSEG_REASON_POLICY)
-		set(e, C_POLICY, false, NETSEG_REASON_POLICY, d.rule_id);
 	else
-		set(e, C_DEFAULT, false, NETSEG_REASON_DEFAULT_DENY, 0);
+		set(e, d.reason == NETSEG_REASON_POLICY ? C_POLICY : C_DEFAULT, false,
+		    d.reason, d.rule_id);
+	e->denied = d.verdict == NETSEG_VERDICT_DENY;
 }
 
 /*
@@ -639,13 +639,13 @@ static int ref_frag(struct ref_pkt *r)
 
 /*
  * The modelled entry, if the packet belongs to it: its own flow (unless a
- * bare SYN reopens a closed TCP flow), or an ICMP error quoting it.
+ * bare SYN reopens a closed TCP flow), or an ICMP error quoting a flow it
+ * doesn't deny.  *swapped: as in ct_make_key.
  */
-static bool ref_known(int hook, struct expect *e)
+static bool ref_known(struct expect *e, bool *swapped)
 {
 	struct ref_pkt *r = &e->r;
 	struct netseg_ct_key k;
-	bool swapped;
 
 	if (!ctm.live)
 		return false;
@@ -653,20 +653,76 @@ static bool ref_known(int hook, struct expect *e)
 		if (!r->quote)
 			return false;
 		bpfx_ct_key_of(r->af, r->q_src, r->q_dst, r->q_sport, r->q_dport, r->q_proto, &k);
-		return !memcmp(&k, &ctm.k, sizeof(k));
+		return !memcmp(&k, &ctm.k, sizeof(k)) && !ctm.deny;
 	}
-	swapped = bpfx_ct_key_of(r->af, r->src, r->dst, r->sport, r->dport, r->proto, &k);
+	*swapped = bpfx_ct_key_of(r->af, r->src, r->dst, r->sport, r->dport, r->proto, &k);
 	if (memcmp(&k, &ctm.k, sizeof(k)))
 		return false;
-	if (ctm.tcp == NETSEG_TCP_CLOSING && r->proto == IPPROTO_TCP &&
-	    (r->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN)
-		return false;
+	return !(ctm.tcp == NETSEG_TCP_CLOSING && r->proto == IPPROTO_TCP &&
+		 (r->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN);
+}
+
+/* The port the flow's originator asked for (classify.h flow_policy_port()). */
+static __u16 flow_port(const struct ref_pkt *r, bool reply)
+{
+	if (!reply)
+		return r->pport;
+	if (r->proto == IPPROTO_ICMP)
+		return 8 << 8;
+	if (r->proto == IPPROTO_ICMPV6)
+		return 128 << 8;
+	return r->sport;
+}
+
+/*
+ * A packet of the modelled flow: the entry decides.  On E0's veth, TC
+ * trusts the verdict only for E0's side of the flow (the packet's source
+ * at ingress, its destination at egress): when neither E0 nor its veth is
+ * recorded there, the flow is decided again with E0 on that side and the
+ * entry's identity on the other (classify.h ct_again()); a deny stays.
+ */
+static void ref_ct(const struct policy *pol, int hook, __u32 veth, struct expect *e,
+		   bool swapped)
+{
+	bool reply = swapped != ctm.orig_is_b;
+	int side = (hook == NETSEG_HOOK_TC_INGRESS) == !reply ? 0 : 1;
+	struct ref_pkt fr = e->r;
+	__u32 ids[2];
+
+	if (hook != NETSEG_HOOK_XDP && veth && !ctm.deny && !ctm.cov[side] &&
+	    ctm.id[side] != ID_E0) {
+		ids[0] = ctm.id[0];
+		ids[1] = ctm.id[1];
+		ids[side] = ID_E0;
+		fr.pport = flow_port(&e->r, reply);
+		ref_policy(pol, ids[0], ids[1], &fr, e);
+		ctm.id[0] = ids[0];
+		ctm.id[1] = ids[1];
+		ctm.deny = !e->pass;
+		ctm.cls = e->cls;
+		ctm.reason = e->reason;
+		ctm.rule = e->rule;
+		ctm.cov[side] = true;
+		if (e->pass)
+			ctm_update(&e->r, swapped);
+		return;
+	}
+	if (hook != NETSEG_HOOK_XDP && veth)
+		ctm.cov[side] = true;
+	if (ctm.deny) {
+		set(e, ctm.cls, false, ctm.reason, ctm.rule);
+		e->denied = true;
+		return;
+	}
 	if (hook == NETSEG_HOOK_XDP)
 		e->xdp_known = true;
 	else
-		ctm_update(r, swapped);
-	return true;
+		ctm_update(&e->r, swapped);
+	set(e, C_CT, true, 0, 0);
 }
+
+/* Odd policy sets run with lo marked as an uplink (XDP always runs on lo). */
+static bool lo_uplink;
 
 /* An IP packet past parsing, prefilter and ND: fragments, identities, rules. */
 static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expect *e)
@@ -674,7 +730,7 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 	struct ref_pkt *r = &e->r;
 	const struct cidr *sc, *dc;
 	__u32 src, dst;
-	bool swapped;
+	bool swapped = false;
 
 	/*
 	 * DESIGN §2: an endpoint interface vouches only for its own IPs.
@@ -683,6 +739,15 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 	 * and a spoofed packet changes no state (fragment records).
 	 */
 	src = addr_id(r->af, r->src, &sc);
+	/*
+	 * Arriving on an uplink, the node's own addresses and those learned on
+	 * an endpoint interface are spoofed, for known flows too.
+	 */
+	if (lo_uplink && (hook == NETSEG_HOOK_XDP || (hook == NETSEG_HOOK_TC_INGRESS && !veth)) &&
+	    sc && (sc->on_veth || sc->id == NETSEG_ID_HOST)) {
+		set(e, C_SPOOFED, false, NETSEG_REASON_SPOOFED, 0);
+		return;
+	}
 	if (hook == NETSEG_HOOK_TC_INGRESS && veth && (!sc || sc->id != ID_E0 || !sc->on_veth)) {
 		set(e, C_SPOOFED, false, NETSEG_REASON_SPOOFED, 0);
 		return;
@@ -695,8 +760,11 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 		set(e, C_FRAG_CONFLICT, false, NETSEG_REASON_FRAG_CONFLICT, 0);
 		return;
 	}
-	if (ref_known(hook, e)) {
-		set(e, C_CT, true, 0, 0);
+	if (ref_known(e, &swapped)) {
+		if (r->tracked)
+			ref_ct(pol, hook, veth, e, swapped);
+		else
+			set(e, C_CT, true, 0, 0);
 		return;
 	}
 	dst = addr_id(r->af, r->dst, &dc);
@@ -716,6 +784,12 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 		ctm.k = e->ck;
 		ctm.orig_is_b = swapped;
 		ctm.tcp = tcp_initial(r);
+		ctm.id[0] = src;
+		ctm.id[1] = dst;
+		ctm.deny = false;
+		/* The veth's point is recorded on its endpoint's side. */
+		ctm.cov[0] = veth && hook == NETSEG_HOOK_TC_INGRESS;
+		ctm.cov[1] = veth && hook == NETSEG_HOOK_TC_EGRESS;
 		e->ct_keep = true;
 	}
 }
@@ -1613,8 +1687,14 @@ static void policy_load(struct fuzz *z)
 {
 	struct netseg_policy cp = { 0 };
 	struct netseg_err err;
+	int ret;
 
 	z->pol.n = rp_rules(z->pol.rules, MAX_RULES, names, ARRAY_LEN(names));
+	lo_uplink = z->set % 2;
+	ret = lo_uplink ? netseg_dp_uplink_set(z->x.dp, 1) : netseg_dp_endpoint_del(z->x.dp, 1);
+	if (ret && ret != -ENOENT)
+		bail("set %d: couldn't %s lo as an uplink: %s", z->set,
+		     lo_uplink ? "mark" : "unmark", strerror(-ret));
 	if (netseg_compile(z->pol.rules, z->pol.n, &res, 0, &cp, &err))
 		bail("set %d: compiling %zu generated rules failed: %s", z->set, z->pol.n, err.msg);
 	bpfx_policy(&z->x, cp.v, cp.n);

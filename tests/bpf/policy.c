@@ -13,7 +13,7 @@
 #include "tap.h"
 
 enum {
-	ID_A = 256, ID_B, ID_C, ID_AUD, ID_E, ID_F, ID_H, ID_K, ID_L, ID_M, ID_N,
+	ID_A = 256, ID_B, ID_C, ID_AUD, ID_E, ID_F, ID_H, ID_K, ID_L, ID_M, ID_N, ID_AUD2,
 };
 
 #define IP_A "198.18.1.1"
@@ -27,6 +27,7 @@ enum {
 #define IP_L "198.18.1.9"
 #define IP_M "198.18.1.10"
 #define IP_N "198.18.1.11"
+#define IP_AUD2 "198.18.1.12"
 #define IP_HOST "198.18.0.254"
 #define IP_WORLD "198.19.200.1"
 #define IP_A2 "198.18.1.21"	/* a second address of A, owned by lo */
@@ -49,6 +50,7 @@ static const struct {
 	{ ID_L, NETSEG_IDF_ENDPOINT, IP_L, NULL },
 	{ ID_M, NETSEG_IDF_ENDPOINT, IP_M, NULL },
 	{ ID_N, NETSEG_IDF_ENDPOINT, IP_N, NULL },
+	{ ID_AUD2, NETSEG_IDF_ENDPOINT | NETSEG_IDF_AUDIT, IP_AUD2, NULL },
 };
 
 #define ALLOW NETSEG_VERDICT_ALLOW
@@ -101,6 +103,10 @@ static void build_policy(void)
 	/* Audit: a deny towards the audit identity; an audit-mode allow. */
 	add(bpfx_rule(ID_A, ID_AUD, TCP, 22, 16, DENY, 200, 0));
 	add(bpfx_rule(ID_A, ID_B, TCP, 8443, 16, ALLOW, 210, NETSEG_RULEF_AUDIT));
+	/* "deny * -> C:tcp/22" with AUD in audit mode; an audit allow under a deny. */
+	add(bpfx_rule(ANY, ID_C, TCP, 22, 16, DENY, 201, 0));
+	add(bpfx_rule(ID_A, ID_B, TCP, 8444, 16, ALLOW, 211, NETSEG_RULEF_AUDIT));
+	add(bpfx_rule(ID_A, ID_B, TCP, 8444, 16, DENY, 212, 0));
 }
 
 #define T4(s, d, sp, dp) { .af = 4, .src = (s), .dst = (d), .proto = TCP, \
@@ -214,14 +220,37 @@ static const struct bpfx_row table[] = {
 	    .icmp_type = 8 },
 	  DROP(NETSEG_REASON_DEFAULT_DENY), .rule = 0, .src = ID_A, .dst = ID_B },
 	/* 7: audit */
-	{ "A->AUD tcp/80: audit identity, default deny -> passes with audit event",
-	  T4(IP_A, IP_AUD, 40032, 80), .pass = true, .stat = NETSEG_STAT_PASS,
+	/*
+	 * Audit relaxes only the audit identity's own default deny: A's and
+	 * C's default deny and every deny rule still drop.
+	 */
+	{ "A->AUD tcp/80: A's own default deny still applies -> drop",
+	  T4(IP_A, IP_AUD, 40032, 80), DROP(NETSEG_REASON_DEFAULT_DENY), .rule = 0,
+	  .src = ID_A, .dst = ID_AUD },
+	{ "AUD->C tcp/80: C's default deny isn't AUD's to relax -> drop",
+	  T4(IP_AUD, IP_C, 40035, 80), DROP(NETSEG_REASON_DEFAULT_DENY), .rule = 0,
+	  .src = ID_AUD, .dst = ID_C },
+	{ "A->AUD tcp/22: deny rule 200 towards an audit identity -> drop",
+	  T4(IP_A, IP_AUD, 40033, 22), DROP(NETSEG_REASON_POLICY), .rule = 200,
+	  .src = ID_A, .dst = ID_AUD },
+	{ "AUD->C tcp/22: deny * -> C:22 (rule 201) from an audit identity -> drop",
+	  T4(IP_AUD, IP_C, 40036, 22), DROP(NETSEG_REASON_POLICY), .rule = 201,
+	  .src = ID_AUD, .dst = ID_C },
+	{ "AUD->world tcp/80: only AUD's default deny applies -> passes with audit event",
+	  T4(IP_AUD, IP_WORLD, 40037, 80), .pass = true, .stat = NETSEG_STAT_PASS,
 	  .ev = NETSEG_EV_AUDIT, .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0,
-	  .src = ID_A, .dst = ID_AUD },
-	{ "A->AUD tcp/22: audit identity, deny rule 200 -> passes with audit event",
-	  T4(IP_A, IP_AUD, 40033, 22), .pass = true, .stat = NETSEG_STAT_PASS,
-	  .ev = NETSEG_EV_AUDIT, .reason = NETSEG_REASON_POLICY, .rule = 200,
-	  .src = ID_A, .dst = ID_AUD },
+	  .src = ID_AUD, .dst = NETSEG_ID_WORLD },
+	{ "AUD->AUD2 tcp/80: both default denies relaxed -> passes with audit event",
+	  T4(IP_AUD, IP_AUD2, 40038, 80), .pass = true, .stat = NETSEG_STAT_PASS,
+	  .ev = NETSEG_EV_AUDIT, .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0,
+	  .src = ID_AUD, .dst = ID_AUD2 },
+	{ "AUD2->AUD tcp/22: deny rule 200 doesn't match, both audit -> audit",
+	  T4(IP_AUD2, IP_AUD, 40039, 22), .pass = true, .stat = NETSEG_STAT_PASS,
+	  .ev = NETSEG_EV_AUDIT, .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0,
+	  .src = ID_AUD2, .dst = ID_AUD },
+	{ "A->B tcp/8444: audit allow 211 never overrides deny 212 -> drop",
+	  T4(IP_A, IP_B, 40040, 8444), DROP(NETSEG_REASON_POLICY), .rule = 212,
+	  .src = ID_A, .dst = ID_B },
 	{ "A->B tcp/8443: audit-mode allow rule 210 -> passes with audit event",
 	  T4(IP_A, IP_B, 40034, 8443), .pass = true, .stat = NETSEG_STAT_PASS,
 	  .ev = NETSEG_EV_AUDIT, .reason = NETSEG_REASON_NONE, .rule = 210,
@@ -242,15 +271,16 @@ static void check_ct_and_rule_stats(struct bpfx *x)
 	   "range flow's CT entry records rule 180 and identities A->N");
 	is_int(bpfx_rule_packets(x, 180) - before, 1, "rule 180's counter moved by one");
 
-	f = (struct pkt_flow)T4(IP_A, IP_AUD, 40098, 22);
-	row = (struct bpfx_row){ "A->AUD tcp/22 again (audit)", f, .pass = true,
+	f = (struct pkt_flow)T4(IP_AUD, IP_WORLD, 40098, 22);
+	row = (struct bpfx_row){ "AUD->world tcp/22 again (audit)", f, .pass = true,
 				 .stat = NETSEG_STAT_AUDIT, .ev = NETSEG_EV_AUDIT,
-				 .reason = NETSEG_REASON_POLICY, .rule = 200,
-				 .src = ID_A, .dst = ID_AUD };
+				 .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0,
+				 .src = ID_AUD, .dst = NETSEG_ID_WORLD };
 	bpfx_row_run(x, &row, NULL);
 	ok(!bpfx_ct_get(x, &f, &e) && e.verdict == NETSEG_VERDICT_AUDIT &&
-		   e.rule_id == 200 && (e.flags & NETSEG_CTF_LOG),
-	   "audited flow's CT entry: verdict AUDIT, rule 200, log flag");
+		   e.rule_id == 0 && e.reason == NETSEG_REASON_DEFAULT_DENY &&
+		   (e.flags & NETSEG_CTF_LOG),
+	   "audited flow's CT entry: verdict AUDIT, default deny, log flag");
 }
 
 /*

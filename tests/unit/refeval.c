@@ -76,7 +76,10 @@ static const struct {
 	{ "direction matters", { API, FE, IPPROTO_TCP, 443 }, NETSEG_VERDICT_NONE, 0, 0 },
 };
 
-/* netseg_ref_decide(): the rules' answer plus the defaults, as trace says. */
+#define EP	NETSEG_IDF_ENDPOINT
+#define AUD	(NETSEG_IDF_ENDPOINT | NETSEG_IDF_AUDIT)
+
+/* Defaults and audit mode on top of the rules (netseg_ref_decide). */
 static const struct {
 	const char *what;
 	struct netseg_tuple t;
@@ -85,21 +88,37 @@ static const struct {
 	bool enforced;
 	__u32 rule;
 } decisions[] = {
-	{ "allowed by a rule", { FE, API, IPPROTO_TCP, 443 }, NETSEG_IDF_ENDPOINT,
-	  NETSEG_IDF_ENDPOINT, NETSEG_VERDICT_ALLOW, NETSEG_REASON_NONE, true, 3 },
-	{ "denied by a rule", { API, DB, IPPROTO_TCP, 5432 }, NETSEG_IDF_ENDPOINT,
-	  NETSEG_IDF_ENDPOINT, NETSEG_VERDICT_DENY, NETSEG_REASON_POLICY, true, 50 },
-	{ "no rule, an endpoint: default deny", { FE, API, IPPROTO_TCP, 22 }, 0,
-	  NETSEG_IDF_ENDPOINT, NETSEG_VERDICT_DENY, NETSEG_REASON_DEFAULT_DENY, true, 0 },
-	{ "no rule, no endpoint (two CIDR identities): not enforced",
-	  { FE, API, IPPROTO_TCP, 22 }, 0, 0, NETSEG_VERDICT_ALLOW, NETSEG_REASON_NONE, false, 0 },
+	{ "allow rule", { FE, API, IPPROTO_TCP, 443 }, EP, EP, NETSEG_VERDICT_ALLOW,
+	  NETSEG_REASON_NONE, true, 3 },
+	{ "deny rule with the source in audit mode still drops", { API, DB, IPPROTO_TCP, 5432 },
+	  AUD, EP, NETSEG_VERDICT_DENY, NETSEG_REASON_POLICY, true, 50 },
+	{ "deny rule with both in audit mode still drops", { API, DB, IPPROTO_TCP, 5432 },
+	  AUD, AUD, NETSEG_VERDICT_DENY, NETSEG_REASON_POLICY, true, 50 },
 	{ "a deny rule between non-endpoints still denies", { API, DB, IPPROTO_TCP, 5432 }, 0,
 	  0, NETSEG_VERDICT_DENY, NETSEG_REASON_POLICY, true, 50 },
-	{ "world to host: not enforced", { NETSEG_ID_WORLD, NETSEG_ID_HOST, IPPROTO_TCP, 22 },
-	  0, 0, NETSEG_VERDICT_ALLOW, NETSEG_REASON_NONE, false, 0 },
+	{ "no rule, an endpoint destination: default deny", { FE, API, IPPROTO_TCP, 22 }, 0,
+	  EP, NETSEG_VERDICT_DENY, NETSEG_REASON_DEFAULT_DENY, true, 0 },
+	{ "no rule, source audit, destination enforcing: drops", { API, FE, IPPROTO_TCP, 1 },
+	  AUD, EP, NETSEG_VERDICT_DENY, NETSEG_REASON_DEFAULT_DENY, true, 0 },
+	{ "no rule, destination audit, source enforcing: drops", { API, FE, IPPROTO_TCP, 1 },
+	  EP, AUD, NETSEG_VERDICT_DENY, NETSEG_REASON_DEFAULT_DENY, true, 0 },
+	{ "no rule, both audit: audit", { API, FE, IPPROTO_TCP, 1 }, AUD, AUD,
+	  NETSEG_VERDICT_AUDIT, NETSEG_REASON_DEFAULT_DENY, true, 0 },
+	{ "no rule, audit endpoint to world: audit", { FE, NETSEG_ID_WORLD, IPPROTO_TCP, 1 },
+	  AUD, 0, NETSEG_VERDICT_AUDIT, NETSEG_REASON_DEFAULT_DENY, true, 0 },
+	{ "no rule, world to an audit endpoint: audit", { NETSEG_ID_WORLD, FE, IPPROTO_TCP, 1 },
+	  0, AUD, NETSEG_VERDICT_AUDIT, NETSEG_REASON_DEFAULT_DENY, true, 0 },
+	{ "no rule, no endpoint (world to host): not enforced",
+	  { NETSEG_ID_WORLD, NETSEG_ID_HOST, IPPROTO_TCP, 1 }, 0, 0, NETSEG_VERDICT_ALLOW,
+	  NETSEG_REASON_NONE, false, 0 },
+	{ "no rule, two CIDR identities: not enforced", { FE, API, IPPROTO_TCP, 22 }, 0, 0,
+	  NETSEG_VERDICT_ALLOW, NETSEG_REASON_NONE, false, 0 },
+	{ "audit flag on a non-endpoint relaxes nothing of the endpoint's",
+	  { NETSEG_ID_WORLD, FE, IPPROTO_TCP, 1 }, NETSEG_IDF_AUDIT, EP, NETSEG_VERDICT_DENY,
+	  NETSEG_REASON_DEFAULT_DENY, true, 0 },
 };
 
-static void test_decide(const struct netseg_rule *rules, size_t n)
+static void check_decisions(const struct netseg_rule *rules, size_t n)
 {
 	struct netseg_ref_decision d;
 
@@ -134,7 +153,7 @@ int main(void)
 			v.flags == cases[i].flags && !v.pad, "%s", cases[i].what))
 			diag("got verdict %u rule %u flags %u", v.verdict, v.rule_id, v.flags);
 	}
-	test_decide(rules, n);
+	check_decisions(rules, n);
 	is_int(netseg_ref_eval(rules, 0, &res, &cases[0].t, &v), 0, "empty rule set");
 	is_int(v.verdict, NETSEG_VERDICT_NONE, "empty rule set: no verdict");
 	netseg_rule_parse_line("allow ghost -> api", &bad, &e);

@@ -149,7 +149,71 @@ static __always_inline long ct_insert(const struct netseg_ct_key *k,
 	return err ? err : old != NULL;
 }
 
-static __always_inline int ct_create(struct netseg_hook_ctx *h,
+/*
+ * Which endpoints a conntrack verdict covers.  One flow meets several
+ * hooks (uplink TC ingress, then a pod veth's TC egress or a cgroup's
+ * ingress; a cgroup's egress, then the uplink's TC egress) and each may
+ * resolve the identities differently: at the uplink a listener in a cgroup
+ * is just the node (host), and only the cgroup hook knows it is `batch`.
+ * A verdict reached without an endpoint says nothing about that
+ * endpoint's policy, so an entry is only trusted, by a hook that enforces
+ * an endpoint, for the side(s) it was decided for:
+ *
+ *  - an enforcement point is a cgroup hook (its socket's cgroup id) or TC
+ *    on an endpoint interface (NETSEG_CT_POINT_IF | ifindex); the uplink
+ *    and lo enforce no endpoint and accept any current entry;
+ *  - its endpoint sits on one side of the flow: the packet's source at
+ *    cgroup egress and pod-veth TC ingress, its destination at cgroup
+ *    ingress and pod-veth TC egress; the entry's `cover` records, per
+ *    side, the point that accepted the verdict at its generation;
+ *  - a hit at a point not recorded on its side (ct_again()) checks that
+ *    the entry's identity on that side is the point's endpoint, and then
+ *    records the point; otherwise it decides the flow again with the
+ *    endpoint on that side and the entry's identity on the other side
+ *    (the other side's own hook knew it best), and records that;
+ *  - a verdict taken at a new generation is decided from this hook's view
+ *    alone, so it clears every point but this hook's own;
+ *  - a deny is never lifted by another side's decision: dropping is safe.
+ *
+ * The hit path pays one compare; a point's first packet of a flow pays the
+ * endpoint lookup and, where its identity was not in the verdict, one
+ * policy decision.
+ */
+static __always_inline __u64 hook_point(struct netseg_hook_ctx *h, __u8 hook)
+{
+	if (hook == NETSEG_HOOK_CG_INGRESS || hook == NETSEG_HOOK_CG_EGRESS)
+		return h->owner;
+	if ((hook == NETSEG_HOOK_TC_INGRESS || hook == NETSEG_HOOK_TC_EGRESS) &&
+	    h->ep_id != NETSEG_ID_ANY)
+		return NETSEG_CT_POINT_IF | h->ifindex;
+	return 0;
+}
+
+/* The flow side (enum netseg_ct_dir) of the hook's endpoint, for a packet in dir. */
+static __always_inline __u8 point_side(__u8 hook, __u8 dir)
+{
+	bool src = hook == NETSEG_HOOK_CG_EGRESS || hook == NETSEG_HOOK_TC_INGRESS;
+
+	return src == (dir == NETSEG_DIR_ORIG) ? NETSEG_DIR_ORIG : NETSEG_DIR_REPLY;
+}
+
+/* The endpoint identity behind the hook's point, or NETSEG_ID_ANY. */
+static __always_inline __u32 point_id(struct netseg_hook_ctx *h, __u8 hook)
+{
+	if (hook == NETSEG_HOOK_CG_INGRESS || hook == NETSEG_HOOK_CG_EGRESS)
+		return cgroup_id_of_skb(h->ctx);
+	return h->ep_id;
+}
+
+static __always_inline bool ct_covered(struct netseg_hook_ctx *h, __u8 hook,
+				       const struct netseg_ct_entry *e, __u8 dir)
+{
+	__u64 pt = hook_point(h, hook);
+
+	return !pt || e->cover[point_side(hook, dir) & 1] == pt;
+}
+
+static __always_inline int ct_create(struct netseg_hook_ctx *h, __u8 hook,
 				     const struct netseg_pkt *p,
 				     const struct netseg_ct_key *k, bool swapped,
 				     struct netseg_flow_info *fi,
@@ -163,6 +227,7 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h,
 	e.flow_id = fi->flow_id;
 	e.generation = h->cfg->generation;
 	e.owner = h->owner;
+	e.cover[point_side(hook, NETSEG_DIR_ORIG) & 1] = hook_point(h, hook);
 	e.packets[NETSEG_DIR_ORIG] = 1;
 	e.bytes[NETSEG_DIR_ORIG] = p->len;
 	e.src_id = fi->src_id;
@@ -215,7 +280,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
 		count_stat(NETSEG_STAT_AUDIT, p->len);
 	if (p->tracked)
-		ct_create(h, p, k, swapped, &fi, &d);
+		ct_create(h, hook, p, k, swapped, &fi, &d);
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
 		emit_event(h, p, NETSEG_EV_AUDIT, &fi);
 	else if (log_allowed(h, d.flags))
@@ -239,24 +304,56 @@ static __always_inline __be16 flow_policy_port(const struct netseg_pkt *p, __u8 
 }
 
 /*
- * The policy changed since this flow was decided: decide again for its
- * originator (identities re-resolved, in flow order) and remember it.
+ * The flow's pair as this hook must judge it, in flow order.  Policy moved
+ * on (stale): both identities as this hook resolves them.  Else the entry's
+ * pair with the hook's endpoint on its side.  false: no new decision is
+ * needed (the entry already covers the point, or it is a deny).
  */
-static __always_inline int ct_redecide(struct netseg_hook_ctx *h, __u8 hook,
+static __always_inline bool again_pair(struct netseg_hook_ctx *h, __u8 hook,
 				       const struct netseg_pkt *p,
-				       struct netseg_ct_entry *e, __u8 dir)
+				       const struct netseg_ct_entry *e, __u8 dir,
+				       bool stale, __u32 *src, __u32 *dst)
 {
+	__u8 side = point_side(hook, dir);
+	__u32 id, t;
+
+	if (stale) {
+		*src = resolve_src(h, hook, p);
+		*dst = resolve_dst(h, hook, p);
+		if (dir == NETSEG_DIR_REPLY) {
+			t = *src;
+			*src = *dst;
+			*dst = t;
+		}
+		return true;
+	}
+	id = point_id(h, hook);
+	*src = side == NETSEG_DIR_ORIG ? id : e->src_id;
+	*dst = side == NETSEG_DIR_ORIG ? e->dst_id : id;
+	return e->verdict != NETSEG_VERDICT_DENY && id != NETSEG_ID_ANY &&
+	       id != (side == NETSEG_DIR_ORIG ? e->src_id : e->dst_id);
+}
+
+/*
+ * A hit this hook can't take as it is: the policy changed since the flow
+ * was decided, or the verdict doesn't cover this hook's endpoint (see
+ * hook_point()).  Decide again for the flow's originator and remember it.
+ * -1: nothing to decide, the entry stands (ct_established()).
+ */
+static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
+				    const struct netseg_pkt *p,
+				    struct netseg_ct_entry *e, __u8 dir)
+{
+	bool stale = e->generation != h->cfg->generation;
+	__u8 side = point_side(hook, dir) & 1, ev = 0;
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = {};
 	struct netseg_pkt fp;
-	__u32 src, dst, t;
+	__u32 src, dst;
 
-	src = resolve_src(h, hook, p);
-	dst = resolve_dst(h, hook, p);
-	if (dir == NETSEG_DIR_REPLY) {
-		t = src;
-		src = dst;
-		dst = t;
+	if (!again_pair(h, hook, p, e, dir, stale, &src, &dst)) {
+		e->cover[side] = hook_point(h, hook);
+		return -1;
 	}
 	/* Look the flow up as its originator opened it. */
 	fp.proto = p->proto;
@@ -269,6 +366,9 @@ static __always_inline int ct_redecide(struct netseg_hook_ctx *h, __u8 hook,
 	e->rule_id = d.rule_id;
 	e->src_id = src;
 	e->dst_id = dst;
+	if (stale)
+		e->cover[side ^ 1] = 0;
+	e->cover[side] = hook_point(h, hook);
 	/* Events describe the packet: identities in packet order. */
 	if (dir == NETSEG_DIR_REPLY)
 		flow_info(&fi, e->flow_id, dst, src, &d);
@@ -276,6 +376,17 @@ static __always_inline int ct_redecide(struct netseg_hook_ctx *h, __u8 hook,
 		flow_info(&fi, e->flow_id, src, dst, &d);
 	if (d.verdict == NETSEG_VERDICT_DENY)
 		return act_drop(h, p, &fi);
+	/* First verdict for this endpoint: logged as a new flow's would be. */
+	if (!stale && d.verdict == NETSEG_VERDICT_AUDIT) {
+		count_stat(NETSEG_STAT_AUDIT, p->len);
+		ev = NETSEG_EV_AUDIT;
+	} else if (!stale && log_allowed(h, d.flags)) {
+		ev = NETSEG_EV_FLOW_START;
+	}
+	if (ev) {
+		e->flags |= NETSEG_CTF_LOG;
+		emit_event(h, p, ev, &fi);
+	}
 	ct_account(e, p, dir, h->owner, h->now);
 	return act_pass(h, p);
 }
@@ -326,15 +437,20 @@ static __always_inline bool icmp_related(const struct netseg_pkt *p,
  * packet: before conntrack, or a pod could inject packets into other pods'
  * flows by sending as their peers; before the fragment map, so a spoofed
  * packet changes no state.  The endpoint found here is the packet's source
- * identity for resolve_src().
+ * identity for resolve_src().  On an uplink (XDP and TC ingress) the
+ * reverse holds: a local endpoint's or the node's own address can't arrive
+ * from outside (src_is_local()).
  */
 static __always_inline bool spoofed(struct netseg_hook_ctx *h, __u8 hook,
-				    const struct netseg_pkt *p)
+				    const struct netseg_pkt *p, bool uplink)
 {
-	if (hook != NETSEG_HOOK_TC_INGRESS)
+	if (hook != NETSEG_HOOK_TC_INGRESS && hook != NETSEG_HOOK_XDP)
 		return false;
-	h->ep_id = endpoint_id(h->ifindex);
-	return h->ep_id != NETSEG_ID_ANY && !endpoint_owns_src(h->ep_id, h->ifindex, p);
+	/* Only what arrives: the node's own packets leave through egress. */
+	if (uplink)
+		return src_is_local(p);
+	return hook == NETSEG_HOOK_TC_INGRESS && h->ep_id != NETSEG_ID_ANY &&
+	       !endpoint_owns_src(h->ep_id, h->ifindex, p);
 }
 
 static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
@@ -342,10 +458,13 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 {
 	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
-	bool swapped = false;
-	__u8 reason;
+	bool swapped = false, uplink = false;
+	__u8 reason, dir;
 
-	if (spoofed(h, hook, p))
+	if (hook == NETSEG_HOOK_XDP || hook == NETSEG_HOOK_TC_INGRESS ||
+	    hook == NETSEG_HOOK_TC_EGRESS)
+		uplink = iface_lookup(h);
+	if (spoofed(h, hook, p, uplink))
 		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
 	reason = frag_track(p, p, h->now);
 	if (reason)
@@ -369,9 +488,14 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 		count_stat(NETSEG_STAT_XDP_PASS, p->len);
 		return NETSEG_ACT_PASS;
 	}
-	if (e->generation != h->cfg->generation)
-		return ct_redecide(h, hook, p, e, ct_dir(e, swapped));
-	return ct_established(h, p, e, ct_dir(e, swapped));
+	dir = ct_dir(e, swapped);
+	if (e->generation != h->cfg->generation || !ct_covered(h, hook, e, dir)) {
+		int r = ct_again(h, hook, p, e, dir);
+
+		if (r >= 0)
+			return r;
+	}
+	return ct_established(h, p, e, dir);
 }
 
 static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx,

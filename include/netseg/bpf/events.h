@@ -18,7 +18,7 @@ struct netseg_hook_ctx {
 	__u32 ifindex;
 	__u8 hook;		/* enum netseg_hook: a compile-time constant */
 	__u8 pad[3];
-	__u32 ep_id;		/* TC ingress: the endpoint behind ifindex, else NETSEG_ID_ANY */
+	__u32 ep_id;		/* XDP, TC: the endpoint behind ifindex, else NETSEG_ID_ANY */
 	struct netseg_config *cfg;
 };
 

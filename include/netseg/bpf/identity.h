@@ -53,11 +53,16 @@ static __always_inline __u32 cgroup_id_of_skb(struct __sk_buff *skb)
 	return NETSEG_ID_ANY;
 }
 
-static __always_inline __u32 endpoint_id(__u32 ifindex)
+/*
+ * What the interface map says about the hook's interface (XDP, TC): its
+ * endpoint into h->ep_id; true when it is an uplink.
+ */
+static __always_inline bool iface_lookup(struct netseg_hook_ctx *h)
 {
-	struct netseg_endpoint *ep = bpf_map_lookup_elem(&ns_endpoints, &ifindex);
+	struct netseg_endpoint *ep = bpf_map_lookup_elem(&ns_endpoints, &h->ifindex);
 
-	return ep ? ep->id : NETSEG_ID_ANY;
+	h->ep_id = ep ? ep->id : NETSEG_ID_ANY;
+	return ep && (ep->flags & NETSEG_EPF_UPLINK);
 }
 
 /* Source of a packet arriving from an endpoint interface must be its own. */
@@ -67,6 +72,19 @@ static __always_inline bool endpoint_owns_src(__u32 ep_id, __u32 ifindex,
 	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr);
 
 	return v && v->id == ep_id && (!v->ifindex || v->ifindex == ifindex);
+}
+
+/*
+ * Arriving on an uplink: no packet from outside carries the address of a
+ * local endpoint (an ipcache entry learned on its interface) or of the
+ * node itself (host identity).  Without this a world host could send as a
+ * pod or as the node and be judged (and logged) as it.
+ */
+static __always_inline bool src_is_local(const struct netseg_pkt *p)
+{
+	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr);
+
+	return v && (v->ifindex || v->id == NETSEG_ID_HOST);
 }
 
 /*
@@ -95,7 +113,7 @@ static __always_inline __u32 resolve_dst(struct netseg_hook_ctx *h, __u8 hook,
 	if (hook == NETSEG_HOOK_CG_INGRESS)
 		id = cgroup_id_of_skb(h->ctx);
 	if (hook == NETSEG_HOOK_TC_EGRESS)
-		id = endpoint_id(h->ifindex);
+		id = h->ep_id;	/* looked up by classify() */
 	if (id == NETSEG_ID_ANY)
 		id = ipcache_id(p->family, p->daddr);
 	return id;

@@ -3,7 +3,8 @@
  * Policy lookup (DESIGN §3): four LPM lookups in the inner map held by
  * ns_policy[0] — (dst,src), (dst,ANY), (ANY,src), (ANY,ANY).  Any deny
  * wins (lowest rule id), else any allow (lowest rule id), else the
- * default: deny when an endpoint identity is involved, allow otherwise.
+ * default: deny when an endpoint identity is involved (audit when each
+ * endpoint involved is in audit mode), allow otherwise.
  * The compiler flattens deny precedence inside each pair, so the longest
  * prefix of each lookup is already that pair's right answer.
  */
@@ -77,6 +78,17 @@ static __always_inline void policy_rules(__u32 src, __u32 dst,
 		policy_one(inner, &k, NETSEG_ID_ANY, NETSEG_ID_ANY, a);
 }
 
+/*
+ * Audit mode relaxes an identity's OWN default deny, nothing else: a flow
+ * no rule allows passes as audit only when every endpoint it touches is in
+ * audit mode (each one's default deny applies, so each must be relaxed).
+ * A deny rule always drops, whatever the identities' modes.
+ */
+static __always_inline bool audit_relaxes(__u32 flags)
+{
+	return !(flags & NETSEG_IDF_ENDPOINT) || (flags & NETSEG_IDF_AUDIT);
+}
+
 /* src/dst are the flow originator's identities. */
 static __always_inline void policy_decide(__u32 src, __u32 dst,
 					  const struct netseg_pkt *p, __u32 pflags,
@@ -94,26 +106,26 @@ static __always_inline void policy_decide(__u32 src, __u32 dst,
 		d->reason = NETSEG_REASON_NONE;
 		return;
 	}
-	sf = identity_flags(src);
-	df = identity_flags(dst);
 	if (a.deny) {
+		d->verdict = NETSEG_VERDICT_DENY;
 		d->reason = NETSEG_REASON_POLICY;
 		d->rule_id = a.deny_id;
 		d->flags = a.deny_flags;
-	} else if ((sf | df) & NETSEG_IDF_ENDPOINT) {
-		d->reason = NETSEG_REASON_DEFAULT_DENY;
-		d->rule_id = 0;
-		d->flags = 0;
-	} else {
+		return;
+	}
+	sf = identity_flags(src);
+	df = identity_flags(dst);
+	d->rule_id = 0;
+	d->flags = 0;
+	if (!((sf | df) & NETSEG_IDF_ENDPOINT)) {
 		/* Traffic touching no endpoint: only the prefilter applies. */
 		d->verdict = NETSEG_VERDICT_ALLOW;
 		d->reason = NETSEG_REASON_NONE;
-		d->rule_id = 0;
-		d->flags = 0;
 		return;
 	}
-	d->verdict = (sf | df) & NETSEG_IDF_AUDIT ? NETSEG_VERDICT_AUDIT :
-						    NETSEG_VERDICT_DENY;
+	d->reason = NETSEG_REASON_DEFAULT_DENY;
+	d->verdict = audit_relaxes(sf) && audit_relaxes(df) ? NETSEG_VERDICT_AUDIT :
+							       NETSEG_VERDICT_DENY;
 }
 
 #endif

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The uplink and the endpoint interfaces behind it, through the real XDP
+ * and TC programs:
+ *
+ *  - anti-spoofing on the uplink: a packet arriving there (XDP, TC ingress)
+ *    whose source is a local endpoint's address (learned on its interface)
+ *    or one of the node's own is dropped as spoofed, v4 and v6, also when it
+ *    would match a conntrack entry; a remote address of an endpoint
+ *    identity (no interface here) and world addresses are not; the node's
+ *    and the pods' packets leaving through the uplink (TC egress) are not;
+ *  - conntrack entries and endpoints: an entry made where the destination
+ *    resolved to the node (no endpoint) doesn't pass at a pod veth that
+ *    enforces an endpoint; one that was decided for that pod does.
+ */
+#include <netinet/in.h>
+
+#include "bpfx.h"
+#include "tap.h"
+
+#define ID_FE	256	/* pod behind the veth ("frontend") */
+#define ID_API	257	/* endpoint identity on another node: ipcache without ifindex */
+#define IP_FE "198.18.9.1"
+#define IP6_FE "fd00::9:1"
+#define IP_API "198.18.9.2"
+#define IP6_API "fd00::9:2"
+#define IP_NODE "198.18.9.254"
+#define IP6_NODE "fd00::9:fe"
+#define IP_W "198.19.60.1"	/* world */
+#define IP6_W "fd00::60:1"
+
+#define XDP NETSEG_HOOK_XDP
+#define IN NETSEG_HOOK_TC_INGRESS
+#define OUT NETSEG_HOOK_TC_EGRESS
+
+#define T(af_, s, d, sp, dp, fl) { .af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
+				   .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
+#define U(af_, s, d, sp, dp) { .af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_UDP, \
+			       .sport = (sp), .dport = (dp) }
+#define SYN PKT_TCP_SYN
+#define SPOOFED .pass = false, .stat = NETSEG_REASON_SPOOFED, .ev = NETSEG_EV_DENY, \
+		.reason = NETSEG_REASON_SPOOFED
+#define ALLOWED(r, s, d) .pass = true, .stat = NETSEG_STAT_PASS, .rule = (r), .src = (s), \
+			 .dst = (d)
+#define XPASS .pass = true, .stat = NETSEG_STAT_PASS
+#define DEFAULT(s, d) .pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, \
+		      .ev = NETSEG_EV_DENY, .reason = NETSEG_REASON_DEFAULT_DENY, \
+		      .src = (s), .dst = (d)
+
+static __u32 up, pod;	/* ifindexes: the uplink, frontend's veth */
+
+static void run(struct bpfx *x, struct bpfx_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		bpfx_row_run(x, &rows[i], NULL);
+}
+
+/* A world host sending as frontend or as the node, on the uplink. */
+static void check_spoof(struct bpfx *x)
+{
+	struct bpfx_row rows[] = {
+		{ "uplink XDP: SYN 'from frontend' to api:443 -> spoofed",
+		  T(4, IP_FE, IP_API, 40001, 443, SYN), XDP, up, SPOOFED },
+		{ "uplink TC: SYN 'from frontend' to api:443 -> spoofed",
+		  T(4, IP_FE, IP_API, 40001, 443, SYN), IN, up, SPOOFED },
+		{ "uplink XDP: v6 'from frontend' to api:443 -> spoofed",
+		  T(6, IP6_FE, IP6_API, 40002, 443, SYN), XDP, up, SPOOFED },
+		{ "uplink TC: v6 'from frontend' to api:443 -> spoofed",
+		  T(6, IP6_FE, IP6_API, 40002, 443, SYN), IN, up, SPOOFED },
+		{ "uplink XDP: udp 'from frontend' to api:53 -> spoofed",
+		  U(4, IP_FE, IP_API, 40003, 53), XDP, up, SPOOFED },
+		{ "uplink TC: udp 'from frontend' to api:53 -> spoofed",
+		  U(4, IP_FE, IP_API, 40003, 53), IN, up, SPOOFED },
+		{ "uplink TC: v6 udp 'from frontend' to api:53 -> spoofed",
+		  U(6, IP6_FE, IP6_API, 40003, 53), IN, up, SPOOFED },
+		{ "uplink XDP: 'from the node' to api:8443 (host->api rule) -> spoofed",
+		  T(4, IP_NODE, IP_API, 40004, 8443, SYN), XDP, up, SPOOFED },
+		{ "uplink TC: 'from the node' to api:8443 -> spoofed",
+		  T(4, IP_NODE, IP_API, 40004, 8443, SYN), IN, up, SPOOFED },
+		{ "uplink XDP: v6 'from the node' to api:8443 -> spoofed",
+		  T(6, IP6_NODE, IP6_API, 40005, 8443, SYN), XDP, up, SPOOFED },
+		{ "uplink TC: v6 'from the node' to api:8443 -> spoofed",
+		  T(6, IP6_NODE, IP6_API, 40005, 8443, SYN), IN, up, SPOOFED },
+		/* Not spoofed. */
+		{ "uplink TC: api's address (another node's pod) -> frontend:80 allowed",
+		  T(4, IP_API, IP_FE, 40006, 80, SYN), IN, up, ALLOWED(3, ID_API, ID_FE) },
+		{ "uplink XDP: a world host as itself -> api:443: default deny",
+		  T(4, IP_W, IP_API, 40007, 443, SYN), XDP, up, DEFAULT(NETSEG_ID_WORLD, ID_API) },
+		{ "uplink TC egress: frontend's packet leaving -> api:443 allowed",
+		  T(4, IP_FE, IP_API, 40008, 443, SYN), OUT, up, ALLOWED(1, ID_FE, ID_API) },
+		{ "uplink TC egress: the node's packet leaving -> api:8443 allowed",
+		  T(6, IP6_NODE, IP6_API, 40009, 8443, SYN), OUT, up,
+		  ALLOWED(2, NETSEG_ID_HOST, ID_API) },
+		{ "lo (not an uplink): the node's address -> api:8443 allowed",
+		  T(4, IP_NODE, IP_API, 40010, 8443, SYN), IN, 0,
+		  ALLOWED(2, NETSEG_ID_HOST, ID_API) },
+		{ "frontend's veth: frontend -> api:443 allowed",
+		  T(4, IP_FE, IP_API, 40011, 443, SYN), IN, pod, ALLOWED(1, ID_FE, ID_API) },
+		/* Before conntrack: no injecting into frontend's flow from outside. */
+		{ "uplink TC: a packet of that flow 'from frontend' -> spoofed",
+		  T(4, IP_FE, IP_API, 40011, 443, PKT_TCP_ACK), IN, up, SPOOFED,
+		  .keep_ct = true },
+		{ "uplink XDP: a packet of that flow 'from frontend' -> spoofed",
+		  T(4, IP_FE, IP_API, 40011, 443, PKT_TCP_ACK), XDP, up, SPOOFED,
+		  .keep_ct = true },
+		{ "uplink TC: api's reply to frontend passes from conntrack",
+		  T(4, IP_API, IP_FE, 443, 40011, SYN | PKT_TCP_ACK), IN, up, .pass = true,
+		  .stat = NETSEG_STAT_CT_HIT, .keep_ct = true },
+	};
+
+	run(x, rows, ARRAY_LEN(rows));
+}
+
+/* Entries decided without frontend don't pass at its veth. */
+static void check_cover(struct bpfx *x)
+{
+	struct bpfx_row rows[] = {
+		{ "uplink TC: world -> frontend:80 allowed by rule 4",
+		  T(4, IP_W, IP_FE, 41001, 80, SYN), IN, up, ALLOWED(4, NETSEG_ID_WORLD, ID_FE) },
+		{ "...frontend's veth egress: that verdict was frontend's, passes from CT",
+		  T(4, IP_W, IP_FE, 41001, 80, SYN), OUT, pod, .pass = true,
+		  .stat = NETSEG_STAT_CT_HIT, .keep_ct = true },
+		{ "...frontend's reply at its veth passes from CT",
+		  T(4, IP_FE, IP_W, 80, 41001, SYN | PKT_TCP_ACK), IN, pod, .pass = true,
+		  .stat = NETSEG_STAT_CT_HIT, .keep_ct = true },
+		{ "uplink TC: world -> node:7000: no endpoint, passes",
+		  T(4, IP_W, IP_NODE, 41002, 7000, SYN), IN, up, XPASS },
+		{ "...the same flow at frontend's veth: frontend's default deny decides",
+		  T(4, IP_W, IP_NODE, 41002, 7000, SYN), OUT, pod,
+		  DEFAULT(NETSEG_ID_WORLD, ID_FE), .keep_ct = true },
+		{ "v6 uplink TC: world -> node udp/7001: passes",
+		  U(6, IP6_W, IP6_NODE, 41003, 7001), IN, up, XPASS },
+		{ "...at frontend's veth: default deny",
+		  U(6, IP6_W, IP6_NODE, 41003, 7001), OUT, pod, DEFAULT(NETSEG_ID_WORLD, ID_FE),
+		  .keep_ct = true },
+		{ "uplink TC: world -> node:80: passes",
+		  T(4, IP_W, IP_NODE, 41004, 80, SYN), IN, up, XPASS },
+		{ "...at frontend's veth: decided again, rule 4 allows world -> frontend:80",
+		  T(4, IP_W, IP_NODE, 41004, 80, SYN), OUT, pod,
+		  ALLOWED(4, NETSEG_ID_WORLD, ID_FE), .keep_ct = true },
+	};
+
+	run(x, rows, ARRAY_LEN(rows));
+}
+
+int main(void)
+{
+	struct netseg_policy_entry rules[5];
+	struct bpfx x;
+	int u, p;
+
+	bpfx_init(&x, "uplink");
+	u = bpfx_veth("nsb-up", "nsb-up-p");
+	p = bpfx_veth("nsb-fe", "nsb-fe-p");
+	if (u < 0 || p < 0)
+		bail("couldn't create veth pairs in the test namespace: %s",
+		     strerror(-(u < 0 ? u : p)));
+	up = u;
+	pod = p;
+	if (netseg_dp_uplink_set(x.dp, up) || netseg_dp_endpoint_set(x.dp, pod, ID_FE))
+		bail("couldn't fill the interface map");
+	bpfx_identity(&x, ID_FE, NETSEG_IDF_ENDPOINT);
+	bpfx_identity(&x, ID_API, NETSEG_IDF_ENDPOINT);
+	bpfx_host(&x, 4, IP_FE, ID_FE, pod);
+	bpfx_host(&x, 6, IP6_FE, ID_FE, pod);
+	bpfx_host(&x, 4, IP_API, ID_API, 0);
+	bpfx_host(&x, 6, IP6_API, ID_API, 0);
+	bpfx_host(&x, 4, IP_NODE, NETSEG_ID_HOST, 0);
+	bpfx_host(&x, 6, IP6_NODE, NETSEG_ID_HOST, 0);
+	rules[0] = bpfx_rule(ID_FE, ID_API, IPPROTO_TCP, 443, 16, NETSEG_VERDICT_ALLOW, 1, 0);
+	rules[1] = bpfx_rule(NETSEG_ID_HOST, ID_API, IPPROTO_TCP, 8443, 16,
+			     NETSEG_VERDICT_ALLOW, 2, 0);
+	rules[2] = bpfx_rule(ID_API, ID_FE, IPPROTO_TCP, 80, 16, NETSEG_VERDICT_ALLOW, 3, 0);
+	rules[3] = bpfx_rule(NETSEG_ID_WORLD, ID_FE, IPPROTO_TCP, 80, 16,
+			     NETSEG_VERDICT_ALLOW, 4, 0);
+	rules[4] = bpfx_rule(ID_FE, ID_API, IPPROTO_UDP, 53, 16, NETSEG_VERDICT_ALLOW, 5, 0);
+	bpfx_policy(&x, rules, 5);
+
+	check_spoof(&x);
+	check_cover(&x);
+
+	/* Unmarked, the uplink is any interface: the forged source is believed. */
+	netseg_dp_endpoint_del(x.dp, up);
+	struct bpfx_row after = { "uplink unmarked: 'from frontend' is judged as frontend",
+				  T(4, IP_FE, IP_API, 40020, 443, SYN), IN, up,
+				  ALLOWED(1, ID_FE, ID_API) };
+	bpfx_row_run(&x, &after, NULL);
+	bpfx_fini(&x);
+	return tap_done();
+}
