@@ -152,7 +152,8 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 		return act_pass(h, p);
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
 		count_stat(NETSEG_STAT_AUDIT, p->len);
-	if (p->tracked)
+	/* A reply with no request on record is judged, never remembered. */
+	if (p->tracked && !icmp_is_reply(p))
 		ct_create(h, p, k, swapped, &fi, &d);
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
 		emit_event(h, p, NETSEG_EV_AUDIT, &fi);
@@ -163,16 +164,14 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 
 /*
  * The port the flow's originator asked for: for a reply that is the
- * packet's source port, or the echo request type for an echo reply.
+ * packet's source port, or the request type of an ICMP query's reply.
  */
 static __always_inline __be16 flow_policy_port(const struct netseg_pkt *p, __u8 dir)
 {
 	if (dir != NETSEG_DIR_REPLY)
 		return p->policy_port;
-	if (p->proto == IPPROTO_ICMP)
-		return bpf_htons(NETSEG_ICMP_ECHO << 8);
-	if (p->proto == IPPROTO_ICMPV6)
-		return bpf_htons(NETSEG_ICMP6_ECHO << 8);
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		return bpf_htons((__u16)icmp_query_of(p->proto, icmp_pkt_type(p)) << 8);
 	return p->sport;
 }
 
@@ -239,24 +238,71 @@ static __always_inline int ct_established(struct netseg_hook_ctx *h,
 	return act_pass(h, p);
 }
 
-/* An ICMP error about a flow we let through passes with it (PMTU!). */
-static __always_inline bool icmp_related(const struct netseg_pkt *p,
-					 struct netseg_ct_key *k)
+/*
+ * An ICMP error about a flow we let through passes with it (PMTU!), as
+ * Linux conntrack's RELATED -- if it is about a packet its receiver sent.
+ * The quote is that packet's header as it was sent, so:
+ *  - the error goes to the quoted source (outer destination == quoted
+ *    source); any other receiver is a third host someone aims a made-up
+ *    quote at;
+ *  - the quoted packet is one of the flow's, travelling as the flow was
+ *    allowed: originator -> responder, or responder -> originator once
+ *    the responder has replied (a server learns its SYN-ACK's fate);
+ *  - the outer source may be anyone on the path (routers send errors),
+ *    but an endpoint is no router: from an endpoint's interface the error
+ *    must come from the quoted destination, the peer it was sent to.
+ * Anything else is an ICMP packet of its own for the policy.  *dir is the
+ * quoted packet's direction in the flow.
+ */
+static __always_inline struct netseg_ct_entry *
+icmp_related(struct netseg_hook_ctx *h, const struct netseg_pkt *p, __u8 *dir)
 {
+	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
-	struct netseg_pkt q;
+	struct netseg_pkt q = {};
+	bool swapped;
 
-	if (!p->inner.valid)
-		return false;
+	if (!p->inner.valid || addr_cmp(p->daddr, p->inner.saddr))
+		return NULL;
+	if (h->ep_id != NETSEG_ID_ANY && addr_cmp(p->saddr, p->inner.daddr))
+		return NULL;
 	__builtin_memcpy(q.saddr, p->inner.saddr, 16);
 	__builtin_memcpy(q.daddr, p->inner.daddr, 16);
 	q.sport = p->inner.sport;
 	q.dport = p->inner.dport;
 	q.proto = p->inner.proto;
 	q.family = p->family;
-	ct_make_key(&q, k);
-	e = bpf_map_lookup_elem(&ns_ct, k);
-	return e && e->verdict != NETSEG_VERDICT_DENY;
+	swapped = ct_make_key(&q, &k);
+	e = bpf_map_lookup_elem(&ns_ct, &k);
+	if (!e || e->verdict == NETSEG_VERDICT_DENY || ct_stale(e, &q, h->now))
+		return NULL;
+	*dir = ct_dir(e, swapped);
+	if (*dir == NETSEG_DIR_REPLY && !(e->flags & NETSEG_CTF_SEEN_REPLY))
+		return NULL;
+	return e;
+}
+
+/*
+ * A related error passes.  A logged flow records it under its own flow id,
+ * identities in the error's direction (against the quoted packet's).
+ */
+static __always_inline int ct_related(struct netseg_hook_ctx *h, __u8 hook,
+				      const struct netseg_pkt *p,
+				      const struct netseg_ct_entry *e, __u8 dir)
+{
+	struct netseg_flow_info fi = {};
+	struct netseg_decision d = { .rule_id = e->rule_id };
+
+	count_stat(NETSEG_STAT_CT_HIT, 0);
+	if (hook == NETSEG_HOOK_XDP || !(e->flags & NETSEG_CTF_LOG))
+		return act_pass(h, p);
+	if (dir == NETSEG_DIR_ORIG)
+		flow_info(&fi, e->flow_id, e->dst_id, e->src_id, &d);
+	else
+		flow_info(&fi, e->flow_id, e->src_id, e->dst_id, &d);
+	emit_event(h, p, e->verdict == NETSEG_VERDICT_AUDIT ? NETSEG_EV_AUDIT :
+							       NETSEG_EV_FLOW_START, &fi);
+	return act_pass(h, p);
 }
 
 /*
@@ -281,16 +327,16 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
 	bool swapped = false;
+	__u8 dir = 0;
 
 	if (spoofed(h, hook, p))
 		return drop_reason(h, p, NETSEG_REASON_SPOOFED);
 	if (frag_track(p, p) < 0)
 		return drop_reason(h, p, NETSEG_REASON_FRAG_UNKNOWN);
 	if (!p->tracked) {
-		if (icmp_related(p, &k)) {
-			count_stat(NETSEG_STAT_CT_HIT, 0);
-			return act_pass(h, p);
-		}
+		e = icmp_related(h, p, &dir);
+		if (e)
+			return ct_related(h, hook, p, e, dir);
 		return new_flow(h, hook, p, &k, false);
 	}
 	swapped = ct_make_key(p, &k);

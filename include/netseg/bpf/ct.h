@@ -22,6 +22,22 @@ static __always_inline int addr_cmp(const __u8 *a, const __u8 *b)
 	return 0;
 }
 
+/*
+ * ICMP queries: a reply's sender is the responder, so the requester is "b"
+ * when a request's source or a reply's destination is.  With one address
+ * on both sides (loopback) there are no sides to tell.
+ */
+static __always_inline void ct_icmp_key(const struct netseg_pkt *p,
+					struct netseg_ct_key *k, bool swap,
+					bool same_addr)
+{
+	__u8 t = icmp_pkt_type(p);
+
+	k->icmp_type = icmp_query_of(p->proto, t);
+	if (!same_addr && swap == (k->icmp_type == t))
+		k->icmp_flags = NETSEG_CTK_REQ_IS_B;
+}
+
 /* Returns true when the packet's source became the key's "b" side. */
 static __always_inline bool ct_make_key(const struct netseg_pkt *p,
 					struct netseg_ct_key *k)
@@ -42,7 +58,10 @@ static __always_inline bool ct_make_key(const struct netseg_pkt *p,
 	}
 	k->proto = p->proto;
 	k->family = p->family;
-	k->pad = 0;
+	k->icmp_type = 0;
+	k->icmp_flags = 0;
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		ct_icmp_key(p, k, swap, c == 0);
 	return swap;
 }
 
