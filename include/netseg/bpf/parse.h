@@ -290,18 +290,16 @@ static __always_inline int parse_ports(struct netseg_cursor *c,
  */
 static __always_inline __u8 icmp_query_of(__u8 proto, __u8 type)
 {
-	if (proto == IPPROTO_ICMP) {
-		if (type == NETSEG_ICMP_ECHO || type == NETSEG_ICMP_ECHOREPLY)
-			return NETSEG_ICMP_ECHO;
-		if (type >= 13 && type <= 18)
-			return type & 1 ? type : type - 1;
+	/* Bit n: type n (v4), type 128 + n (v6), is a query or its reply. */
+	__u32 n = proto == IPPROTO_ICMP ? type : (__u32)type - 128;
+	__u32 mask = proto == IPPROTO_ICMP ? 0x7e101 : 0x1803;
+
+	if (n >= 32 || !((mask >> n) & 1))
 		return 0;
-	}
-	if (type == NETSEG_ICMP6_ECHO || type == NETSEG_ICMP6_ECHOREPLY)
-		return NETSEG_ICMP6_ECHO;
-	if (type == 139 || type == 140)
-		return 139;
-	return 0;
+	/* Echo's pair is 8/0 (128/129); the others are odd request, even reply. */
+	if (n <= 8)
+		return proto == IPPROTO_ICMP ? NETSEG_ICMP_ECHO : NETSEG_ICMP6_ECHO;
+	return (type - 1) | 1;
 }
 
 /* The type of a tracked ICMP packet, from policy_port: fragments keep that. */
