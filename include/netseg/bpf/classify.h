@@ -238,6 +238,12 @@ static __always_inline int ct_established(struct netseg_hook_ctx *h,
 	return act_pass(h, p);
 }
 
+/* One branch for the verifier, not one per word. */
+static __always_inline bool addr_eq(const __u8 *a, const __u8 *b)
+{
+	return !((*(__u64 *)a ^ *(__u64 *)b) | (*(__u64 *)(a + 8) ^ *(__u64 *)(b + 8)));
+}
+
 /*
  * An ICMP error about a flow we let through passes with it (PMTU!), as
  * Linux conntrack's RELATED -- if it is about a packet its receiver sent.
@@ -262,9 +268,9 @@ icmp_related(struct netseg_hook_ctx *h, const struct netseg_pkt *p, __u8 *dir)
 	struct netseg_pkt q = {};
 	bool swapped;
 
-	if (!p->inner.valid || addr_cmp(p->daddr, p->inner.saddr))
+	if (!p->inner.valid || !addr_eq(p->daddr, p->inner.saddr))
 		return NULL;
-	if (h->ep_id != NETSEG_ID_ANY && addr_cmp(p->saddr, p->inner.daddr))
+	if (h->ep_id != NETSEG_ID_ANY && !addr_eq(p->saddr, p->inner.daddr))
 		return NULL;
 	__builtin_memcpy(q.saddr, p->inner.saddr, 16);
 	__builtin_memcpy(q.daddr, p->inner.daddr, 16);
