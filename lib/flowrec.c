@@ -340,11 +340,12 @@ int netseg_flowrec_from_ct(const struct netseg_ct_key *key, const struct netseg_
 		rec->dport = ntohs(b ? key->a_port : key->b_port);
 	} else if (proto_is_icmp(key->proto)) {
 		/*
-		 * Conntrack only tracks ICMP echo (abi.h: both ports are the
-		 * echo id), so the originator sent an echo request.
+		 * Conntrack tracks ICMP queries only, opened by their request
+		 * (abi.h: the key holds its type; echo when left 0).
 		 */
 		rec->has_icmp = true;
-		rec->icmp_type = key->proto == IPPROTO_ICMP ? 8 : 128;
+		rec->icmp_type = key->icmp_type ? key->icmp_type :
+				 key->proto == IPPROTO_ICMP ? 8 : 128;
 		rec->icmp_code = 0;
 	}
 	set_names(rec, names);

@@ -160,8 +160,11 @@ enum netseg_endpoint_flags {
 
 /*
  * Normalised 5-tuple: the endpoint with the smaller (addr, port) is "a",
- * so both directions of a flow find the same entry.  ICMP echo uses the
- * echo id as both ports; other ICMP types are not tracked.
+ * so both directions of a flow find the same entry.  ICMP queries (echo,
+ * timestamp, ...) use the identifier as both ports, the request type in
+ * icmp_type and which side asked in icmp_flags, so that the peer's own
+ * requests with the same identifier are not taken for replies; other ICMP
+ * types are not tracked.
  */
 struct netseg_ct_key {
 	__u8 a_addr[16];
@@ -170,8 +173,12 @@ struct netseg_ct_key {
 	__be16 b_port;
 	__u8 proto;
 	__u8 family;
-	__u16 pad;
+	__u8 icmp_type;		/* ICMP queries: the request type, else 0 */
+	__u8 icmp_flags;	/* NETSEG_CTK_REQ_IS_B, else 0 */
 };
+
+/* The ICMP query's requester is the key's "b" side. */
+#define NETSEG_CTK_REQ_IS_B	1
 
 enum netseg_tcp_state {
 	NETSEG_TCP_NONE = 0,	/* not TCP */

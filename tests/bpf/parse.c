@@ -228,6 +228,7 @@ static void icmp6(struct pkt *p, __u8 type)
 	pkt_init(p);
 	pkt_eth(p, ETH_P_IPV6);
 	pkt_ipv6(p, IP6_A, IP6_B, IPPROTO_ICMPV6);
+	pkt_l3(p)[7] = 255;	/* ND's hop limit: sent on this link (tests/bpf/icmp.c) */
 	pkt_icmp(p, type, 0, 0, 0);
 	pkt_payload(p, 16, 0);	/* target address */
 	pkt_finish(p);

@@ -183,13 +183,12 @@ enum edge {
 	EDGE_L4_PAST_TOTLEN,	/* L4 header read past the IPv4 total length */
 	EDGE_EXT_PAST_END,	/* IPv6 ext header past the frame, no L4 parser */
 	EDGE_FRAG_HDRS,		/* two or more IPv6 fragment headers */
-	EDGE_ND_FIRST_FRAG,	/* ND in a first fragment (RFC 6980 forbids) */
 	EDGE_MAX,
 };
 
 static const char *const edge_name[EDGE_MAX] = {
 	"ipv4 total length > frame", "l4 past ipv4 total length",
-	"ipv6 ext header past frame", "several fragment headers", "nd in a first fragment",
+	"ipv6 ext header past frame", "several fragment headers",
 };
 
 struct ref_pkt {
@@ -200,6 +199,8 @@ struct ref_pkt {
 	__u16 sport, dport;	/* host order; ICMP echo: the id, both */
 	__u16 pport;		/* dport, or ICMP type << 8 | code */
 	bool tracked;		/* has a conntrack tuple */
+	__u8 hop;		/* IPv6 hop limit */
+	__u8 next6, hbh_next;	/* IPv6: first next header; the next after a hop-by-hop */
 	int frag;
 	__u32 frag_id;
 	__u8 tcp_flags;
@@ -228,10 +229,72 @@ static bool tcp_flags_impossible(__u8 f)
 	return fin && (f & 0x08) && (f & 0x20) && !ack;	/* Xmas */
 }
 
-/* RFC 4861 ND (133-137), MLD (130-132, RFC 2710) and MLDv2 reports (143). */
-static bool icmp6_is_nd(__u8 type)
+/*
+ * RFC 4861 ND (133-137), MLD (130-132, RFC 2710) and MLDv2 reports (143),
+ * as the link-local traffic they are: ND with hop limit 255 (RFC 4861: not
+ * routed), no extension header (RFC 6980: no fragments either), to a
+ * unicast or ff02::/16 address; MLD with hop limit 1 to a multicast group,
+ * alone or after the hop-by-hop header that holds its Router Alert.
+ */
+static bool ref_is_nd(__u8 type, const struct ref_pkt *r)
 {
-	return (type >= 130 && type <= 137) || type == 143;
+	if (r->af != 6 || r->proto != IPPROTO_ICMPV6 || r->frag != F_NONE)
+		return false;
+	if (type >= 133 && type <= 137)
+		return r->hop == 255 && r->next6 == IPPROTO_ICMPV6 &&
+		       (r->dst[0] != 0xff || r->dst[1] == 0x02);
+	if ((type >= 130 && type <= 132) || type == 143)
+		return r->hop == 1 && r->dst[0] == 0xff &&
+		       (r->next6 == IPPROTO_ICMPV6 ||
+			(r->next6 == IPPROTO_HOPOPTS && r->hbh_next == IPPROTO_ICMPV6));
+	return false;
+}
+
+/*
+ * ICMP queries and their replies (RFC 792, 950, 4443, 4620): the request
+ * of the pair `type` belongs to, 0 for none.  Replies carry the request's
+ * identifier, so conntrack pairs them like TCP ports.
+ */
+static __u8 ref_icmp_request(__u8 proto, __u8 type)
+{
+	static const __u8 v4[][2] = { { 8, 0 }, { 13, 14 }, { 15, 16 }, { 17, 18 } };
+	static const __u8 v6[][2] = { { 128, 129 }, { 139, 140 } };
+	const __u8(*t)[2] = proto == IPPROTO_ICMP ? v4 : v6;
+	size_t n = proto == IPPROTO_ICMP ? ARRAY_LEN(v4) : ARRAY_LEN(v6);
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i][0] == type || t[i][1] == type)
+			return t[i][0];
+	return 0;
+}
+
+/* A tracked ICMP packet's type: from pport, which a later fragment inherits. */
+static bool ref_icmp_reply(const struct ref_pkt *r)
+{
+	__u8 t = r->pport >> 8;
+
+	if (r->proto != IPPROTO_ICMP && r->proto != IPPROTO_ICMPV6)
+		return false;
+	return ref_icmp_request(r->proto, t) != t;
+}
+
+/*
+ * The conntrack key of the packet's own tuple.  ICMP queries: the request
+ * type, and whether the requester -- a request's source, a reply's
+ * destination -- is the key's "b" side (with one address there are no sides).
+ */
+static bool ref_ct_key(const struct ref_pkt *r, struct netseg_ct_key *k)
+{
+	bool swapped = bpfx_ct_key_of(r->af, r->src, r->dst, r->sport, r->dport, r->proto, k);
+	const __u8 *asker;
+
+	if (r->proto != IPPROTO_ICMP && r->proto != IPPROTO_ICMPV6)
+		return swapped;
+	k->icmp_type = ref_icmp_request(r->proto, r->pport >> 8);
+	asker = ref_icmp_reply(r) ? r->dst : r->src;
+	if (memcmp(r->src, r->dst, 16) && !memcmp(asker, k->b_addr, 16))
+		k->icmp_flags = NETSEG_CTK_REQ_IS_B;
+	return swapped;
 }
 
 /*
@@ -286,13 +349,9 @@ static int ref_l4(const __u8 *b, long n, struct ref_pkt *r)
 		if (n < 8)
 			return r->cls = C_MALFORMED;
 		r->pport = be16(b);
-		if (r->proto == IPPROTO_ICMPV6 && r->af == 6 && icmp6_is_nd(b[0])) {
-			if (r->frag == F_FIRST)
-				r->edges |= 1u << EDGE_ND_FIRST_FRAG;
+		if (ref_is_nd(b[0], r))
 			return r->cls = C_ND;
-		}
-		if ((r->proto == IPPROTO_ICMP && (b[0] == 0 || b[0] == 8)) ||
-		    (r->proto == IPPROTO_ICMPV6 && (b[0] == 128 || b[0] == 129))) {
+		if (ref_icmp_request(r->proto, b[0])) {
 			r->sport = r->dport = be16(b + 4);
 			r->tracked = true;
 		} else if ((r->proto == IPPROTO_ICMP && (b[0] == 3 || b[0] == 11 || b[0] == 12)) ||
@@ -360,6 +419,10 @@ static int ref_ipv6(const __u8 *b, long n, struct ref_pkt *r)
 	if (b[8] == 0xff)
 		return r->cls = C_IMPOSSIBLE;	/* multicast source */
 	r->af = 6;
+	r->hop = b[7];
+	r->next6 = b[6];
+	if (n >= 42)
+		r->hbh_next = b[40];
 	memcpy(r->src, b + 8, 16);
 	memcpy(r->dst, b + 24, 16);
 	/* The payload length isn't checked: 0 is a jumbogram / BIG TCP. */
@@ -524,6 +587,7 @@ static struct {
 	bool arm;		/* the next entry TC ingress creates becomes it */
 	struct netseg_ct_key k;
 	bool orig_is_b;		/* the originator is the key's "b" side */
+	bool seen_reply;
 	__u8 tcp;		/* enum netseg_tcp_state */
 	__u32 id[2];		/* the verdict's identities: originator, responder */
 	bool deny;		/* the verdict is a deny (class, reason, rule:) */
@@ -550,6 +614,7 @@ static void ctm_update(const struct ref_pkt *r, bool swapped)
 {
 	bool reply = swapped != ctm.orig_is_b;
 
+	ctm.seen_reply |= reply;
 	if (r->proto != IPPROTO_TCP)
 		return;
 	if (r->tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST))
@@ -638,24 +703,51 @@ static int ref_frag(struct ref_pkt *r)
 }
 
 /*
- * The modelled entry, if the packet belongs to it: its own flow (unless a
- * bare SYN reopens a closed TCP flow), or an ICMP error quoting a flow it
- * doesn't deny.  *swapped: as in ct_make_key.
+ * An ICMP error about the modelled flow (Linux conntrack's RELATED): sent
+ * to the host that sent the quoted packet; that packet one of the flow's,
+ * a reply only once the responder replied; and from an endpoint's own
+ * interface (veth) sent by the quoted packet's destination -- a pod is no
+ * router.  Any other receiver or sender is someone aiming a made-up quote.
+ * On E0's veth the flow must also have been decided for E0 on the error's
+ * side (the datapath's ct_covered()).
  */
-static bool ref_known(struct expect *e, bool *swapped)
+static bool ref_related(int hook, __u32 veth, const struct ref_pkt *r)
+{
+	struct netseg_ct_key k;
+	bool swapped, reply;
+	int side;
+
+	if (!r->quote || memcmp(r->dst, r->q_src, 16))
+		return false;
+	if (hook == NETSEG_HOOK_TC_INGRESS && veth && memcmp(r->src, r->q_dst, 16))
+		return false;
+	swapped = bpfx_ct_key_of(r->af, r->q_src, r->q_dst, r->q_sport, r->q_dport, r->q_proto,
+				 &k);
+	if (memcmp(&k, &ctm.k, sizeof(k)) || ctm.deny)
+		return false;
+	if (swapped != ctm.orig_is_b && !ctm.seen_reply)
+		return false;
+	/* The error runs against the quote: a reply when the quote is original. */
+	reply = swapped == ctm.orig_is_b;
+	side = (hook == NETSEG_HOOK_TC_INGRESS) == !reply ? 0 : 1;
+	return hook == NETSEG_HOOK_XDP || !veth || ctm.cov[side];
+}
+
+/*
+ * The modelled entry, if the packet belongs to it: its own flow (unless a
+ * bare SYN reopens a closed TCP flow), or an ICMP error about it.
+ * *swapped: as in ct_make_key.
+ */
+static bool ref_known(int hook, __u32 veth, struct expect *e, bool *swapped)
 {
 	struct ref_pkt *r = &e->r;
 	struct netseg_ct_key k;
 
 	if (!ctm.live)
 		return false;
-	if (!r->tracked) {
-		if (!r->quote)
-			return false;
-		bpfx_ct_key_of(r->af, r->q_src, r->q_dst, r->q_sport, r->q_dport, r->q_proto, &k);
-		return !memcmp(&k, &ctm.k, sizeof(k)) && !ctm.deny;
-	}
-	*swapped = bpfx_ct_key_of(r->af, r->src, r->dst, r->sport, r->dport, r->proto, &k);
+	if (!r->tracked)
+		return ref_related(hook, veth, r);
+	*swapped = ref_ct_key(r, &k);
 	if (memcmp(&k, &ctm.k, sizeof(k)))
 		return false;
 	return !(ctm.tcp == NETSEG_TCP_CLOSING && r->proto == IPPROTO_TCP &&
@@ -760,7 +852,7 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 		set(e, C_FRAG_CONFLICT, false, NETSEG_REASON_FRAG_CONFLICT, 0);
 		return;
 	}
-	if (ref_known(e, &swapped)) {
+	if (ref_known(hook, veth, e, &swapped)) {
 		if (r->tracked)
 			ref_ct(pol, hook, veth, e, swapped);
 		else
@@ -772,17 +864,21 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 	if (hook == NETSEG_HOOK_TC_EGRESS && veth)
 		dst = ID_E0;
 	ref_policy(pol, src, dst, r, e);
-	/* TC remembers passed flows that have a tuple; XDP never writes CT. */
-	if (!e->pass || !r->tracked || hook == NETSEG_HOOK_XDP)
+	/*
+	 * TC remembers passed flows that have a tuple, except an ICMP reply
+	 * with no request on record (Linux: INVALID); XDP never writes CT.
+	 */
+	if (!e->pass || !r->tracked || ref_icmp_reply(r) || hook == NETSEG_HOOK_XDP)
 		return;
 	e->ct = true;
-	swapped = bpfx_ct_key_of(r->af, r->src, r->dst, r->sport, r->dport, r->proto, &e->ck);
+	swapped = ref_ct_key(r, &e->ck);
 	if ((ctm.live && !memcmp(&e->ck, &ctm.k, sizeof(ctm.k))) ||
 	    (ctm.arm && hook == NETSEG_HOOK_TC_INGRESS)) {
 		ctm.live = true;
 		ctm.arm = false;
 		ctm.k = e->ck;
 		ctm.orig_is_b = swapped;
+		ctm.seen_reply = false;
 		ctm.tcp = tcp_initial(r);
 		ctm.id[0] = src;
 		ctm.id[1] = dst;
@@ -914,8 +1010,9 @@ static __u16 pick_dport(const struct policy *pol)
 
 static __u8 pick_icmp_type(const struct policy *pol, bool v6)
 {
-	static const __u8 t4[] = { 8, 0, 8, 0, 3, 11, 12, 5, 13, 42 };
-	static const __u8 t6[] = { 128, 129, 128, 129, 1, 2, 3, 4, 133, 134, 135, 136, 143, 130, 140 };
+	static const __u8 t4[] = { 8, 0, 8, 0, 3, 11, 12, 5, 13, 14, 15, 17, 18, 42 };
+	static const __u8 t6[] = { 128, 129, 128, 129, 1, 2, 3, 4, 133, 134, 135, 136,
+				   135, 136, 143, 130, 143, 139, 140 };
 	const struct netseg_rule *r = &pol->rules[rp_below((__u32)pol->n)];
 
 	if (rp_below(4) == 0 && r->icmp_type >= 0)
@@ -961,6 +1058,29 @@ static void icmp_quote(struct pkt *p, int af, const __u8 *s, const __u8 *d)
 	pkt_bytes(p, q, n + rp_below(9));	/* the quote may be cut short */
 }
 
+/*
+ * ND and MLD mostly as they are sent (hop limit 255 / 1, link-scope
+ * groups), now and then not: routed, to other groups.
+ */
+static void nd_shape(struct pkt *p, __u8 type)
+{
+	static const __u8 groups[][2] = { { 0xff, 0x02 }, { 0xff, 0x05 }, { 0xfe, 0x80 } };
+	bool nd = type >= 133 && type <= 137, mld = (type >= 130 && type <= 132) || type == 143;
+	__u8 *l3 = pkt_l3(p);
+
+	if (!nd && !mld)
+		return;
+	if (rp_below(5))
+		l3[7] = nd ? 255 : 1;
+	else
+		l3[7] = rp_below(2) ? 64 : 254;
+	if (rp_below(2)) {
+		memcpy(l3 + 24, groups[rp_below(ARRAY_LEN(groups))], 2);
+		memset(l3 + 26, 0, 14);
+		l3[39] = 1 + rp_below(22);
+	}
+}
+
 static void base_l4(struct base *b, const struct policy *pol, const __u8 *s, const __u8 *d)
 {
 	struct pkt *p = &b->p;
@@ -989,6 +1109,8 @@ static void base_l4(struct base *b, const struct policy *pol, const __u8 *s, con
 			icmp_quote(p, b->af, s, d);
 		else if (b->proto == IPPROTO_ICMPV6 && type >= 133 && type <= 137)
 			pkt_payload(p, 16, 0);	/* target address */
+		if (b->af == 6 && b->proto == IPPROTO_ICMPV6)
+			nd_shape(p, type);
 		break;
 	default:
 		pkt_payload(p, 8, 0xab);
@@ -1541,8 +1663,16 @@ static void reply_build(const struct base *b, struct base *rb)
 	memcpy(l3 + so, l3 + so + alen, alen);
 	memcpy(l3 + so + alen, t, alen);
 	if (b->proto == IPPROTO_ICMP || b->proto == IPPROTO_ICMPV6) {
-		/* echo request <-> reply: 8 <-> 0, 128 <-> 129; the id stays */
-		l4[0] = l4[0] == 8 ? 0 : l4[0] == 0 ? 8 : l4[0] == 128 ? 129 : 128;
+		/* query <-> reply (8/0, 13/14, 15/16, 17/18; 128/129, 139/140); the id stays */
+		static const __u8 pairs[][2] = { { 8, 0 }, { 13, 14 }, { 15, 16 }, { 17, 18 },
+						 { 128, 129 }, { 139, 140 } };
+
+		for (size_t i = 0; i < ARRAY_LEN(pairs); i++) {
+			if (l4[0] == pairs[i][0] || l4[0] == pairs[i][1]) {
+				l4[0] = pairs[i][0] + pairs[i][1] - l4[0];
+				break;
+			}
+		}
 	} else {
 		memcpy(t, l4, 2);
 		memcpy(l4, l4 + 2, 2);

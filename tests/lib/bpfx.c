@@ -382,16 +382,44 @@ bool bpfx_ct_key_of(int af, const __u8 src[16], const __u8 dst[16], __u16 sport,
 	return swap;
 }
 
+void bpfx_ct_key_icmp(struct netseg_ct_key *k, bool swapped, bool same_addr,
+		      __u8 type, __u8 request)
+{
+	k->icmp_type = request;
+	/* The requester is "b" when a request's source or a reply's destination is. */
+	k->icmp_flags = !same_addr && swapped == (type == request) ? NETSEG_CTK_REQ_IS_B : 0;
+}
+
 bool bpfx_ct_key(const struct pkt_flow *f, struct netseg_ct_key *k)
 {
 	__u8 s[16], d[16];
 	__u16 dp = f->dport;
+	bool swapped;
 
 	if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6)
-		dp = f->sport;	/* echo id on both sides */
+		dp = f->sport;	/* the query's identifier on both sides */
 	pkt_addr(f->af, f->src, s);
 	pkt_addr(f->af, f->dst, d);
-	return bpfx_ct_key_of(f->af, s, d, f->sport, dp, f->proto, k);
+	swapped = bpfx_ct_key_of(f->af, s, d, f->sport, dp, f->proto, k);
+	if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6)
+		bpfx_ct_key_icmp(k, swapped, !memcmp(s, d, 16), f->icmp_type,
+				 bpfx_icmp_request(f->proto, f->icmp_type));
+	return swapped;
+}
+
+/* The request type of an ICMP query pair `type` belongs to (RFC 792/950/4443/4620), 0: none. */
+__u8 bpfx_icmp_request(__u8 proto, __u8 type)
+{
+	if (proto == IPPROTO_ICMP) {
+		if (type == 0 || type == 8)
+			return 8;
+		if (type >= 13 && type <= 18)
+			return type % 2 ? type : type - 1;
+		return 0;
+	}
+	if (type == 128 || type == 129)
+		return 128;
+	return type == 139 || type == 140 ? 139 : 0;
 }
 
 int bpfx_ct_get(struct bpfx *x, const struct pkt_flow *f, struct netseg_ct_entry *e)

@@ -88,6 +88,13 @@ bool bpfx_ct_key(const struct pkt_flow *f, struct netseg_ct_key *k);
 /* The same from raw fields: addresses 16 bytes (v4 in the first 4), ports host order. */
 bool bpfx_ct_key_of(int af, const __u8 src[16], const __u8 dst[16], __u16 sport,
 		    __u16 dport, __u8 proto, struct netseg_ct_key *k);
+/*
+ * ICMP queries: the key's request type and requester side (abi.h), for a
+ * packet of `type` whose pair starts with `request` (bpfx_icmp_request()).
+ */
+void bpfx_ct_key_icmp(struct netseg_ct_key *k, bool swapped, bool same_addr,
+		      __u8 type, __u8 request);
+__u8 bpfx_icmp_request(__u8 proto, __u8 type);
 /* Entry for flow f (either direction); *swapped as in ct_make_key. */
 int bpfx_ct_get(struct bpfx *x, const struct pkt_flow *f,
 		struct netseg_ct_entry *e);

@@ -261,6 +261,12 @@ static void test_ct(void)
 	k.proto = IPPROTO_ICMPV6;
 	netseg_flowrec_from_ct(&k, &e, 0, &names, &r);
 	ok(r.has_icmp && !r.has_ports && r.icmp_type == 128, "tracked ICMPv6 is an echo request");
+	k.proto = IPPROTO_ICMP;
+	k.icmp_type = 13;
+	netseg_flowrec_from_ct(&k, &e, 0, &names, &r);
+	ok(r.has_icmp && r.icmp_type == 13, "a timestamp flow ends as a timestamp request (key's type)");
+	k.proto = IPPROTO_ICMPV6;
+	k.icmp_type = 0;
 	ok(!r.tcp_flags[0] && !r.tcp_flags[1], "no TCP flags outside TCP");
 
 	k.family = 0;

@@ -279,7 +279,8 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 		return act_pass(h, p);
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
 		count_stat(NETSEG_STAT_AUDIT, p->len);
-	if (p->tracked)
+	/* A reply with no request on record is judged, never remembered. */
+	if (p->tracked && !icmp_is_reply(p))
 		ct_create(h, hook, p, k, swapped, &fi, &d);
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
 		emit_event(h, p, NETSEG_EV_AUDIT, &fi);
@@ -290,16 +291,14 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 
 /*
  * The port the flow's originator asked for: for a reply that is the
- * packet's source port, or the echo request type for an echo reply.
+ * packet's source port, or the request type of an ICMP query's reply.
  */
 static __always_inline __be16 flow_policy_port(const struct netseg_pkt *p, __u8 dir)
 {
 	if (dir != NETSEG_DIR_REPLY)
 		return p->policy_port;
-	if (p->proto == IPPROTO_ICMP)
-		return bpf_htons(NETSEG_ICMP_ECHO << 8);
-	if (p->proto == IPPROTO_ICMPV6)
-		return bpf_htons(NETSEG_ICMP6_ECHO << 8);
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		return bpf_htons((__u16)icmp_query_of(p->proto, icmp_pkt_type(p)) << 8);
 	return p->sport;
 }
 
@@ -412,24 +411,72 @@ static __always_inline int ct_established(struct netseg_hook_ctx *h,
 	return act_pass(h, p);
 }
 
-/* An ICMP error about a flow we let through passes with it (PMTU!). */
-static __always_inline bool icmp_related(const struct netseg_pkt *p,
-					 struct netseg_ct_key *k)
+/* One branch for the verifier, not one per word. */
+static __always_inline bool addr_eq(const __u8 *a, const __u8 *b)
 {
-	struct netseg_ct_entry *e;
-	struct netseg_pkt q;
+	return !((*(__u64 *)a ^ *(__u64 *)b) | (*(__u64 *)(a + 8) ^ *(__u64 *)(b + 8)));
+}
 
-	if (!p->inner.valid)
-		return false;
-	__builtin_memcpy(q.saddr, p->inner.saddr, 16);
-	__builtin_memcpy(q.daddr, p->inner.daddr, 16);
-	q.sport = p->inner.sport;
-	q.dport = p->inner.dport;
-	q.proto = p->inner.proto;
-	q.family = p->family;
-	ct_make_key(&q, k);
-	e = bpf_map_lookup_elem(&ns_ct, k);
-	return e && e->verdict != NETSEG_VERDICT_DENY;
+/*
+ * An ICMP error about a flow we let through passes with it (PMTU!), as
+ * Linux conntrack's RELATED -- if it is about a packet its receiver sent.
+ * The quote is that packet's header as it was sent, so:
+ *  - the error goes to the quoted source (outer destination == quoted
+ *    source); any other receiver is a third host someone aims a made-up
+ *    quote at;
+ *  - the quoted packet is one of the flow's, travelling as the flow was
+ *    allowed: originator -> responder, or responder -> originator once
+ *    the responder has replied (a server learns its SYN-ACK's fate);
+ *  - the outer source may be anyone on the path (routers send errors),
+ *    but an endpoint is no router: from an endpoint's interface the error
+ *    must come from the quoted destination, the peer it was sent to.
+ * Anything else is an ICMP packet of its own for the policy.  *dir is the
+ * quoted packet's direction in the flow.
+ */
+static __always_inline struct netseg_ct_entry *
+icmp_related(struct netseg_hook_ctx *h, const struct netseg_pkt *p, __u8 *dir)
+{
+	struct netseg_ct_key k = {};
+	struct netseg_ct_entry *e;
+	bool swapped;
+
+	if (!p->inner.valid || !addr_eq(p->daddr, p->inner.saddr))
+		return NULL;
+	if (h->hook == NETSEG_HOOK_TC_INGRESS && h->ep_id != NETSEG_ID_ANY &&
+	    !addr_eq(p->saddr, p->inner.daddr))
+		return NULL;
+	swapped = ct_quote_key(p, &k);
+	e = bpf_map_lookup_elem(&ns_ct, &k);
+	/* A quote has no TCP flags, so only expiry makes the entry stale. */
+	if (!e || e->verdict == NETSEG_VERDICT_DENY || netseg_ct_expired(e, h->now))
+		return NULL;
+	*dir = ct_dir(e, swapped);
+	if (*dir == NETSEG_DIR_REPLY && !(e->flags & NETSEG_CTF_SEEN_REPLY))
+		return NULL;
+	return e;
+}
+
+/*
+ * A related error passes.  A logged flow records it under its own flow id,
+ * identities in the error's direction (against the quoted packet's).
+ */
+static __always_inline int ct_related(struct netseg_hook_ctx *h, __u8 hook,
+				      const struct netseg_pkt *p,
+				      const struct netseg_ct_entry *e, __u8 dir)
+{
+	struct netseg_flow_info fi = {};
+	struct netseg_decision d = { .rule_id = e->rule_id };
+
+	count_stat(NETSEG_STAT_CT_HIT, 0);
+	if (hook == NETSEG_HOOK_XDP || !(e->flags & NETSEG_CTF_LOG))
+		return act_pass(h, p);
+	if (dir == NETSEG_DIR_ORIG)
+		flow_info(&fi, e->flow_id, e->dst_id, e->src_id, &d);
+	else
+		flow_info(&fi, e->flow_id, e->src_id, e->dst_id, &d);
+	emit_event(h, p, e->verdict == NETSEG_VERDICT_AUDIT ? NETSEG_EV_AUDIT :
+							       NETSEG_EV_FLOW_START, &fi);
+	return act_pass(h, p);
 }
 
 /*
@@ -459,7 +506,7 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
 	bool swapped = false, uplink = false;
-	__u8 reason, dir;
+	__u8 reason, dir = 0;
 
 	if (hook == NETSEG_HOOK_XDP || hook == NETSEG_HOOK_TC_INGRESS ||
 	    hook == NETSEG_HOOK_TC_EGRESS)
@@ -470,10 +517,11 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 	if (reason)
 		return drop_reason(h, p, reason);
 	if (!p->tracked) {
-		if (icmp_related(p, &k)) {
-			count_stat(NETSEG_STAT_CT_HIT, 0);
-			return act_pass(h, p);
-		}
+		e = icmp_related(h, p, &dir);
+		/* The error travels against the quoted packet; an endpoint's hook
+		 * trusts the flow only where its verdict covered that endpoint. */
+		if (e && (hook == NETSEG_HOOK_XDP || ct_covered(h, hook, e, dir ^ 1)))
+			return ct_related(h, hook, p, e, dir);
 		return new_flow(h, hook, p, &k, false);
 	}
 	swapped = ct_make_key(p, &k);

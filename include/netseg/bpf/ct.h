@@ -22,27 +22,79 @@ static __always_inline int addr_cmp(const __u8 *a, const __u8 *b)
 	return 0;
 }
 
+/*
+ * ICMP queries: a reply's sender is the responder, so the requester is "b"
+ * when a request's source or a reply's destination is.  With one address
+ * on both sides (loopback) there are no sides to tell.
+ */
+static __always_inline void ct_icmp_key(const struct netseg_pkt *p,
+					struct netseg_ct_key *k, bool swap,
+					bool same_addr)
+{
+	__u8 t = icmp_pkt_type(p);
+
+	k->icmp_type = icmp_query_of(p->proto, t);
+	if (!same_addr && swap == (k->icmp_type == t))
+		k->icmp_flags = NETSEG_CTK_REQ_IS_B;
+}
+
+/* The normalised 5-tuple; true when the source became the key's "b" side. */
+static __always_inline bool ct_key_fill(const __u8 *saddr, const __u8 *daddr,
+					__be16 sport, __be16 dport, __u8 proto,
+					__u8 family, struct netseg_ct_key *k)
+{
+	int c = addr_cmp(saddr, daddr);
+	bool swap = c > 0 || (c == 0 && bpf_ntohs(sport) > bpf_ntohs(dport));
+
+	if (swap) {
+		__builtin_memcpy(k->a_addr, daddr, 16);
+		__builtin_memcpy(k->b_addr, saddr, 16);
+		k->a_port = dport;
+		k->b_port = sport;
+	} else {
+		__builtin_memcpy(k->a_addr, saddr, 16);
+		__builtin_memcpy(k->b_addr, daddr, 16);
+		k->a_port = sport;
+		k->b_port = dport;
+	}
+	k->proto = proto;
+	k->family = family;
+	k->icmp_type = 0;
+	k->icmp_flags = 0;
+	return swap;
+}
+
 /* Returns true when the packet's source became the key's "b" side. */
 static __always_inline bool ct_make_key(const struct netseg_pkt *p,
 					struct netseg_ct_key *k)
 {
-	int c = addr_cmp(p->saddr, p->daddr);
-	bool swap = c > 0 || (c == 0 && bpf_ntohs(p->sport) > bpf_ntohs(p->dport));
+	bool swap = ct_key_fill(p->saddr, p->daddr, p->sport, p->dport, p->proto,
+				p->family, k);
 
-	if (swap) {
-		__builtin_memcpy(k->a_addr, p->daddr, 16);
-		__builtin_memcpy(k->b_addr, p->saddr, 16);
-		k->a_port = p->dport;
-		k->b_port = p->sport;
-	} else {
-		__builtin_memcpy(k->a_addr, p->saddr, 16);
-		__builtin_memcpy(k->b_addr, p->daddr, 16);
-		k->a_port = p->sport;
-		k->b_port = p->dport;
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		ct_icmp_key(p, k, swap, addr_cmp(p->saddr, p->daddr) == 0);
+	return swap;
+}
+
+/*
+ * The key of the packet an ICMP error quotes, built in place: a second
+ * struct netseg_pkt on the stack is what pushed the TC programs past the
+ * 512-byte BPF stack.  The quote carries no ICMP type (type 0 is assumed,
+ * as a zeroed packet would have).
+ */
+static __always_inline bool ct_quote_key(const struct netseg_pkt *p,
+					 struct netseg_ct_key *k)
+{
+	__u8 proto = p->inner.proto;
+	bool swap = ct_key_fill(p->inner.saddr, p->inner.daddr, p->inner.sport,
+				p->inner.dport, proto, p->family, k);
+
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		k->icmp_type = icmp_query_of(proto, 0);
+		if (addr_cmp(p->inner.saddr, p->inner.daddr) != 0 &&
+		    swap == (k->icmp_type == 0))
+			k->icmp_flags = NETSEG_CTK_REQ_IS_B;
 	}
-	k->proto = p->proto;
-	k->family = p->family;
-	k->pad = 0;
 	return swap;
 }
 

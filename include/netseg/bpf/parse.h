@@ -27,6 +27,7 @@
 #define NETSEG_ICMP_ECHO	8
 #define NETSEG_ICMP6_ECHO	128
 #define NETSEG_ICMP6_ECHOREPLY	129
+#define NETSEG_ND_HOP_LIMIT	255	/* RFC 4861: proves the packet wasn't routed */
 
 struct netseg_icmp_hdr {
 	__u8 type;
@@ -57,7 +58,10 @@ struct netseg_pkt {
 	__u8 icmp_code;
 	__u8 frag;		/* enum netseg_frag */
 	__u8 tracked;		/* has a conntrack tuple (not ICMP errors etc.) */
-	__u8 pad[3];
+	/* IPv6, for icmpv6_is_nd(): hop limit, first next header, and the next after a hop-by-hop */
+	__u8 hop_limit;
+	__u8 ip6_next;
+	__u8 ip6_hbh_next;
 	__u32 frag_id;
 	__u32 len;		/* bytes, for counters and events */
 	/* ICMP errors: the flow of the quoted packet (as it was sent). */
@@ -220,6 +224,7 @@ static __always_inline int parse_ipv6(struct netseg_cursor *c,
 				      struct netseg_pkt *p)
 {
 	struct ipv6hdr *ip6 = c->pos;
+	struct netseg_ipv6_opt *o;
 	int next;
 
 	if ((void *)(ip6 + 1) > c->end)
@@ -229,9 +234,18 @@ static __always_inline int parse_ipv6(struct netseg_cursor *c,
 	if (ip6->saddr.in6_u.u6_addr8[0] == 0xff)
 		return NETSEG_PARSE_IMPOSSIBLE;
 	p->family = NETSEG_AF_INET6;
+	p->hop_limit = ip6->hop_limit;
+	p->ip6_next = ip6->nexthdr;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
 	c->pos = ip6 + 1;
+	/*
+	 * Copied from the packet, not tracked through the walk below: the
+	 * verifier then sees one unknown value rather than one per path.
+	 */
+	o = c->pos;
+	if ((void *)(o + 1) <= c->end)
+		p->ip6_hbh_next = o->nexthdr;
 	next = parse_ipv6_ext(c, p, ip6->nexthdr);
 	if (next >= 0)
 		p->proto = next;
@@ -267,11 +281,41 @@ static __always_inline int parse_ports(struct netseg_cursor *c,
 	return 0;
 }
 
-static __always_inline bool icmp_is_echo(__u8 proto, __u8 type)
+/*
+ * ICMP queries answered by a reply carrying the same identifier (bytes 4-5):
+ * echo 8/0, timestamp 13/14, information 15/16, address mask 17/18 (RFC
+ * 792, 950); ICMPv6 echo 128/129 and node information 139/140 (RFC 4443,
+ * 4620 -- its Qtype sits where the identifier would, and is echoed too).
+ * Returns the request type of the pair `type` belongs to, 0 for none.
+ */
+static __always_inline __u8 icmp_query_of(__u8 proto, __u8 type)
 {
-	if (proto == IPPROTO_ICMP)
-		return type == NETSEG_ICMP_ECHO || type == NETSEG_ICMP_ECHOREPLY;
-	return type == NETSEG_ICMP6_ECHO || type == NETSEG_ICMP6_ECHOREPLY;
+	/* Bit n: type n (v4), type 128 + n (v6), is a query or its reply. */
+	__u32 n = proto == IPPROTO_ICMP ? type : (__u32)type - 128;
+	__u32 mask = proto == IPPROTO_ICMP ? 0x7e101 : 0x1803;
+
+	if (n >= 32 || !((mask >> n) & 1))
+		return 0;
+	/* Echo's pair is 8/0 (128/129); the others are odd request, even reply. */
+	if (n <= 8)
+		return proto == IPPROTO_ICMP ? NETSEG_ICMP_ECHO : NETSEG_ICMP6_ECHO;
+	return (type - 1) | 1;
+}
+
+/* The type of a tracked ICMP packet, from policy_port: fragments keep that. */
+static __always_inline __u8 icmp_pkt_type(const struct netseg_pkt *p)
+{
+	return bpf_ntohs(p->policy_port) >> 8;
+}
+
+/* A reply of an ICMP query pair: it never opens a flow of its own. */
+static __always_inline bool icmp_is_reply(const struct netseg_pkt *p)
+{
+	__u8 t = icmp_pkt_type(p);
+
+	if (p->proto != IPPROTO_ICMP && p->proto != IPPROTO_ICMPV6)
+		return false;
+	return icmp_query_of(p->proto, t) != t;
 }
 
 static __always_inline bool icmp_is_error(__u8 proto, __u8 type)
@@ -329,7 +373,7 @@ static __always_inline int parse_icmp(struct netseg_cursor *c,
 	p->icmp_type = ic->type;
 	p->icmp_code = ic->code;
 	p->policy_port = bpf_htons((__u16)ic->type << 8 | ic->code);
-	if (icmp_is_echo(p->proto, ic->type)) {
+	if (icmp_query_of(p->proto, icmp_pkt_type(p))) {
 		p->sport = ic->id;
 		p->dport = ic->id;
 		p->tracked = 1;
@@ -372,17 +416,38 @@ static __always_inline int parse_l4(struct netseg_cursor *c,
 }
 
 /*
- * ND, router discovery and MLD must pass or IPv6 stops working.  Only in
- * IPv6: protocol 58 inside IPv4 is no ND, and passing it would let any
- * source reach a raw socket past every rule.
+ * Neighbour discovery (RFC 4861: 133-137) and MLD (RFC 2710/3810: 130-132,
+ * 143) must pass or IPv6 stops working -- but only as the link-local
+ * traffic they are, else any sender reaches a raw ICMPv6 socket anywhere
+ * past every rule.  Anything else with these types is an ICMPv6 flow for
+ * the policy.
+ *  - ND: hop limit 255 (a router would have decremented it, so the packet
+ *    was sent on this link), no extension header and no fragment (RFC
+ *    6980), a unicast or link-scope multicast (ff02::/16: all-nodes,
+ *    all-routers, solicited-node) destination.  Unicast to a global
+ *    address is legit (unreachability detection); once the node forwards
+ *    such a packet its hop limit is 254 and the next hook judges it.
+ *  - MLD: hop limit 1 (never forwarded), a multicast destination, at most
+ *    the hop-by-hop header that carries the Router Alert.
+ * Only in IPv6: protocol 58 inside IPv4 is no ND.
  */
 static __always_inline bool icmpv6_is_nd(const struct netseg_pkt *p)
 {
+	__u8 t = p->icmp_type;
+
 	if (p->family != NETSEG_AF_INET6 || p->proto != IPPROTO_ICMPV6 ||
-	    p->frag == NETSEG_FRAG_LATER)
+	    p->frag != NETSEG_FRAG_NONE)
 		return false;
-	return (p->icmp_type >= 130 && p->icmp_type <= 137) ||
-	       p->icmp_type == 143;
+	if (t >= 133 && t <= 137)
+		return p->hop_limit == NETSEG_ND_HOP_LIMIT &&
+		       p->ip6_next == IPPROTO_ICMPV6 &&
+		       (p->daddr[0] != 0xff || p->daddr[1] == 0x02);
+	if ((t >= 130 && t <= 132) || t == 143)
+		return p->hop_limit == 1 && p->daddr[0] == 0xff &&
+		       (p->ip6_next == IPPROTO_ICMPV6 ||
+			(p->ip6_next == IPPROTO_HOPOPTS &&
+			 p->ip6_hbh_next == IPPROTO_ICMPV6));
+	return false;
 }
 
 /* From the IP header on: used by cgroup_skb programs and after parse_eth. */
