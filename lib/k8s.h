@@ -99,9 +99,9 @@ int netseg_k8s_load_file(const char *path, struct netseg_k8s_objects *o,
 
 /*
  * Print @o as canonical YAML (documents separated by "---", namespaces
- * first, every default written out) or as one JSON object
- * {"namespaces": [...], "networkPolicies": [...]} in the same field
- * names.  Both import back to the same objects.  0 or -errno.
+ * first, every default written out) or as JSON: one kubectl-style List
+ * {"apiVersion": "v1", "kind": "List", "items": [...]}.  The YAML imports back to the same objects (a List is not
+ * imported; JSON is for programs reading it).  0 or -errno.
  */
 int netseg_k8s_print_yaml(FILE *f, const struct netseg_k8s_objects *o);
 int netseg_k8s_print_json(FILE *f, const struct netseg_k8s_objects *o);
