@@ -20,7 +20,9 @@
 
 /* Field paths ("spec.ingress[0].from[1].ipBlock.except[2]") are far
  * shorter than their buffers; a cut one would only shorten a message. */
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 struct ctx {
 	const char *file;
@@ -209,9 +211,10 @@ static int get_seq(struct ctx *c, yaml_node_t *n, const char *where)
 	return 0;
 }
 
-#define for_items(c, n, it)                                                    \
+/* @it names the loop variable, so it can't be parenthesised. */
+#define for_items(c, n, it)	/* NOLINTNEXTLINE(bugprone-macro-parentheses) */ \
 	for (yaml_node_item_t *it = (n)->data.sequence.items.start;             \
-	     it < (n)->data.sequence.items.top; it++)
+	     (it) < (n)->data.sequence.items.top; (it)++)
 
 static int parse_labels(struct ctx *c, yaml_node_t *n, const char *where,
 			struct netseg_labels *l)
@@ -225,7 +228,7 @@ static int parse_labels(struct ctx *c, yaml_node_t *n, const char *where,
 			    type_name(n));
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
-		const char *ks, *vs = "";
+		const char *ks = "", *vs = "";
 
 		if (get_str(c, k, where, &ks) ||
 		    (!is_null(v) && get_str(c, v, where, &vs))) {
@@ -253,7 +256,7 @@ static int parse_expr(struct ctx *c, yaml_node_t *n, const char *where,
 		      struct netseg_labelsel *s)
 {
 	struct field f[] = FIELDS({ .name = "key" }, { .name = "operator" }, { .name = "values" });
-	const char *key = NULL, *op = NULL, *vals[64];
+	const char *key = "", *op = "", *vals[64];
 	size_t nv = 0, i;
 	struct netseg_err e;
 	int r;
@@ -452,7 +455,7 @@ static int parse_port(struct ctx *c, yaml_node_t *n, const char *where,
 	struct field f[] = FIELDS({ .name = "protocol" }, { .name = "port" }, { .name = "endPort" });
 	const char *proto = "TCP";
 	char w[300], b[64];
-	long v;
+	long v = 0;
 
 	if (get_fields(c, n, where, f, NF(f)))
 		return -EINVAL;
@@ -551,7 +554,7 @@ static int parse_rules(struct ctx *c, yaml_node_t *n, const char *dir,
 
 static int parse_types(struct ctx *c, yaml_node_t *n, unsigned int *types)
 {
-	const char *s;
+	const char *s = "";
 	unsigned int t;
 
 	if (get_seq(c, n, "spec.policyTypes"))
@@ -679,7 +682,7 @@ static int parse_policy(struct ctx *c, yaml_node_t *root, struct field *f,
 			struct netseg_k8s_objects *o)
 {
 	struct netseg_k8s_policy *p, *v;
-	struct meta m = { 0 };
+	struct meta m = { .name = "", .ns = "" };
 	int ret;
 
 	v = realloc(o->policies, (o->npolicies + 1) * sizeof(*v));
@@ -704,7 +707,7 @@ static int parse_namespace(struct ctx *c, yaml_node_t *root, struct field *f,
 			   struct netseg_k8s_objects *o)
 {
 	struct netseg_k8s_namespace *ns, *v;
-	struct meta m = { 0 };
+	struct meta m = { .name = "", .ns = "" };
 	const char *given;
 	int ret;
 
@@ -738,7 +741,7 @@ static int parse_doc(struct ctx *c, yaml_node_t *root, struct netseg_k8s_objects
 {
 	struct field f[] = FIELDS({ .name = "apiVersion" }, { .name = "kind" }, { .name = "metadata" },
 				  { .name = "spec" });
-	const char *kind, *api = "";
+	const char *kind = "", *api = "";
 	char b[64];
 
 	if (get_fields(c, root, "the document", f, NF(f)))
@@ -858,9 +861,12 @@ static int append(struct netseg_k8s_objects *o, struct netseg_k8s_objects *add)
 	if (!n)
 		return -ENOMEM;
 	o->namespaces = n;
-	memcpy(o->policies + o->npolicies, add->policies, add->npolicies * sizeof(*o->policies));
-	memcpy(o->namespaces + o->nnamespaces, add->namespaces,
-	       add->nnamespaces * sizeof(*o->namespaces));
+	if (add->npolicies)
+		memcpy(o->policies + o->npolicies, add->policies,
+		       add->npolicies * sizeof(*o->policies));
+	if (add->nnamespaces)
+		memcpy(o->namespaces + o->nnamespaces, add->namespaces,
+		       add->nnamespaces * sizeof(*o->namespaces));
 	o->npolicies += add->npolicies;
 	o->nnamespaces += add->nnamespaces;
 	free(add->policies);
@@ -918,7 +924,8 @@ int netseg_k8s_load_buf(const char *name, const char *buf, size_t len,
 int netseg_k8s_load_file(const char *path, struct netseg_k8s_objects *o,
 			 struct netseg_errlist *errs)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	bool std = !strcmp(path, "-");
+	FILE *f = std ? stdin : fopen(path, "r");
 	char *buf = NULL;
 	size_t len = 0, n;
 	int ret = 0;
@@ -947,7 +954,7 @@ int netseg_k8s_load_file(const char *path, struct netseg_k8s_objects *o,
 	ret = netseg_k8s_load_buf(path, buf, len, o, errs);
 out:
 	free(buf);
-	if (f != stdin)
+	if (!std)
 		fclose(f);
 	return ret;
 }

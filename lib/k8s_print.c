@@ -277,8 +277,9 @@ static bool needs_quotes(const char *s)
 	return false;
 }
 
-/* Node id of @j added to @d, 0 on failure. */
-static int yaml_node(yaml_document_t *d, const cJSON *j)
+/* Node id of @j added to @d, 0 on failure.  Recursion is bounded by the
+ * depth of a policy object (about ten levels). */
+static int yaml_node(yaml_document_t *d, const cJSON *j)	// NOLINT(misc-no-recursion)
 {
 	const cJSON *c;
 	char num[32];

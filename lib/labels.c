@@ -389,7 +389,8 @@ int netseg_labelsel_add_req(struct netseg_labelsel *s, const char *key,
 			goto nomem;
 		r.nvalues++;
 	}
-	qsort(r.values, r.nvalues, sizeof(char *), cmp_str);
+	if (r.nvalues > 1)
+		qsort(r.values, r.nvalues, sizeof(char *), cmp_str);
 	for (i = 1; i < r.nvalues;) {		/* drop duplicates */
 		if (!strcmp(r.values[i], r.values[i - 1])) {
 			free(r.values[i]);
@@ -587,8 +588,9 @@ static int expected(struct lexer *lx, const char *what)
 {
 	char b[SHOW_MAX];
 
-	return netseg_err_set(lx->err, lx->pos + 1, "expected %s, found %s",
-			      what, found(lx, b));
+	netseg_err_set(lx->err, lx->pos + 1, "expected %s, found %s", what,
+		       found(lx, b));
+	return -EINVAL;
 }
 
 /* Re-target a check's message at the column where the token began. */
