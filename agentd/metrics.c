@@ -55,20 +55,20 @@ struct mbuf {
 static void __attribute__((format(printf, 2, 3))) put(struct mbuf *b, const char *fmt, ...)
 {
 	va_list ap;
+	char *np;
 	int n;
 
 	for (;;) {
 		if (b->oom)
 			return;
 		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->cap - b->len, fmt, ap);
 		va_end(ap);
 		if (n >= 0 && (size_t)n < b->cap - b->len) {
 			b->len += n;
 			return;
 		}
-		char *np = realloc(b->p, b->cap * 2 + n + 1);
-
+		np = n < 0 ? NULL : realloc(b->p, b->cap * 2 + n + 1);
 		if (!np) {
 			b->oom = true;
 			return;
@@ -421,6 +421,7 @@ int netsegd_metrics_open(struct netsegd *d, void *epoll_tag)
 		pr_err("metrics: couldn't watch the HTTP server: %s", strerror(-err));
 		goto out;
 	}
+	m->fd = -1;	/* MHD_stop_daemon() closes the listening socket */
 	d->metrics = m;
 	pr_info("metrics on http://%s/metrics", listen_on);
 	return 0;
@@ -433,11 +434,22 @@ out:
 	return err;
 }
 
-/* On its fd, and on the 1 s timer so idle connections time out. */
+/*
+ * On its fd, and on the 1 s timer so idle connections time out.  MHD may
+ * keep work it could do at once (a timeout of 0, e.g. a connection it
+ * stopped reading to answer another): a few more rounds, never a spin.
+ */
 void netsegd_metrics_run(struct netsegd *d)
 {
-	if (d->metrics)
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (!d->metrics)
+		return;
+	for (int i = 0; i < 4; i++) {
 		MHD_run(d->metrics->mhd);
+		if (MHD_get_timeout(d->metrics->mhd, &ms) != MHD_YES || ms)
+			break;
+	}
 }
 
 void netsegd_metrics_close(struct netsegd *d)
@@ -447,7 +459,6 @@ void netsegd_metrics_close(struct netsegd *d)
 	if (!m)
 		return;
 	MHD_stop_daemon(m->mhd);
-	close(m->fd);
 	free(m);
 	d->metrics = NULL;
 }
