@@ -36,7 +36,7 @@ endif
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	     -Iinclude -Ilib -I$(OUTPUT) $(SAN_FLAGS)
-LDLIBS    := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng -lyaml
+LDLIBS    := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng -lyaml -lmicrohttpd
 LDFLAGS   += $(SAN_FLAGS)
 
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -I$(ARCH_INC)
@@ -73,7 +73,7 @@ DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
 	libcjson-dev libssl-dev libcap-ng-dev libyaml-dev iproute2 iputils-ping socat nftables iptables \
 	gnuplot-nox rsyslog perl procps util-linux bc libclang-rt-14-dev \
-	valgrind clang-tidy scdoc man-db bash systemd
+	valgrind clang-tidy scdoc man-db bash systemd libmicrohttpd-dev prometheus
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
@@ -154,7 +154,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 		-Wno-missing-field-initializers \
 		-Iinclude -Ilib -Iagentd -Itests/fuzz/lib $(FUZZ_SAN)
-FUZZ_LDLIBS  := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng -lyaml
+FUZZ_LDLIBS  := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng -lyaml -lmicrohttpd
 FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
 FUZZ_BINS    := $(addprefix $(FUZZ_OUT)/,$(FUZZ_NAMES))
 FUZZ_SRCS    := $(filter-out lib/datapath.c lib/attach.c,$(LIB_SRCS)) \

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <cjson/cJSON.h>
 
 #include "ctlproto.h"
@@ -94,7 +95,7 @@ int netsegd_config_check_paths(const struct netsegd_config *c, const char *where
 static const char *const known_keys[] = {
 	"pin_dir", "run_dir", "state_dir", "socket", "socket_group", "node_name", "deny_events",
 	"log_allowed", "ct_max", "max_rules", "uplinks", "flow_logs", "netlink_rcvbuf",
-	"control_idle_timeout", NULL,
+	"control_idle_timeout", "metrics", NULL,
 };
 
 static int check_keys(const cJSON *root, const char *path)
@@ -141,6 +142,39 @@ static int parse_flow_logs(struct netsegd_config *c, const cJSON *arr, const cha
 	return 0;
 }
 
+/* "metrics": {"listen": "ADDR:PORT"}; checked now, bound at start. */
+static int parse_metrics(struct netsegd_config *c, const cJSON *o, const char *path)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+	const cJSON *it;
+	char why[160];
+	int err;
+
+	if (!cJSON_IsObject(o)) {
+		pr_err("%s: \"metrics\" must be an object like {\"listen\": \"127.0.0.1:9464\"}",
+		       path);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, o) {
+		if (strcmp(it->string, "listen")) {
+			pr_err("%s: \"metrics\": unknown setting \"%s\"", path, it->string);
+			return -EINVAL;
+		}
+	}
+	err = get_str(o, "listen", c->metrics_listen, sizeof(c->metrics_listen), path);
+	if (!err && !c->metrics_listen[0]) {
+		pr_err("%s: \"metrics\" needs \"listen\": \"ADDR:PORT\"", path);
+		return -EINVAL;
+	}
+	if (!err && netsegd_metrics_parse_listen(c->metrics_listen, &ss, &len, why,
+						 sizeof(why))) {
+		pr_err("%s: \"metrics\": \"listen\" %s", path, why);
+		return -EINVAL;
+	}
+	return err;
+}
+
 static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 {
 	const cJSON *ev = cJSON_GetObjectItem(root, "deny_events");
@@ -174,6 +208,8 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 		}
 		c->log_allowed = cJSON_IsTrue(la);
 	}
+	if (!err && cJSON_GetObjectItem(root, "metrics"))
+		err = parse_metrics(c, cJSON_GetObjectItem(root, "metrics"), path);
 	if (!err && cJSON_GetObjectItem(root, "flow_logs"))
 		err = parse_flow_logs(c, cJSON_GetObjectItem(root, "flow_logs"), path);
 	if (!err && cJSON_GetObjectItem(root, "uplinks") &&

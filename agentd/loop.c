@@ -24,7 +24,7 @@
 #include "version.h"
 
 /* epoll data tags for the fixed fds; clients carry their struct pointer. */
-static char tag_signal, tag_timer, tag_ring, tag_rtnl;
+static char tag_signal, tag_timer, tag_ring, tag_rtnl, tag_metrics;
 static bool running;	/* inside netsegd_run(): the ready line may be said */
 
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr)
@@ -225,7 +225,8 @@ static int setup_fds(struct netsegd *d)
 	if (!d->rb)
 		return -errno;
 	err = netsegd_epoll_add(d, ring_buffer__epoll_fd(d->rb), EPOLLIN, &tag_ring);
-	return err ?: netsegd_rtnl_open(d, &tag_rtnl);
+	err = netsegd_rtnl_open(d, &tag_rtnl);
+	return err ?: netsegd_metrics_open(d, &tag_metrics);
 }
 
 /* Settings the running daemon can't take: said, not silently dropped. */
@@ -238,7 +239,7 @@ static void note_restart_only(const struct netsegd_config *was,
 		F("pin_dir", pin_dir), F("run_dir", run_dir), F("state_dir", state_dir),
 		F("socket", socket), F("node_name", node_name), F("ct_max", ct_max),
 		F("netlink_rcvbuf", netlink_rcvbuf), F("uplinks", uplinks),
-		F("flow_logs", flow_logs),
+		F("flow_logs", flow_logs), F("metrics", metrics_listen),
 #undef F
 	};
 
@@ -309,6 +310,7 @@ static void on_timer(struct netsegd *d)
 	netsegd_endpoints_tick(d);
 	netsegd_rtnl_tick(d);
 	netsegd_control_tick(d);
+	netsegd_metrics_run(d);
 }
 
 void netsegd_say_ready(const struct netsegd *d)
@@ -362,6 +364,8 @@ int netsegd_run(struct netsegd *d)
 				netsegd_flowlog_sink_event(d, p, evs[i].events);
 			else if (p == &tag_rtnl)
 				netsegd_rtnl_event(d);
+			else if (p == &tag_metrics)
+				netsegd_metrics_run(d);
 			else
 				netsegd_client_event(d, p, evs[i].events);
 		}

@@ -17,6 +17,8 @@
 struct cJSON;
 struct ring_buffer;
 struct netsegd_flowlog;
+struct netsegd_metrics;
+struct sockaddr_storage;
 
 #define NETSEGD_MAX_CLIENTS	256
 /*
@@ -57,6 +59,7 @@ struct netsegd_config {
 	unsigned int nuplinks;
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
 	char flow_logs[8192];	/* the "flow_logs" array as JSON, "" = none */
+	char metrics_listen[64];	/* "metrics": {"listen"}: ADDR:PORT, "" = off */
 };
 
 struct netsegd_client {
@@ -182,6 +185,7 @@ struct netsegd {
 	unsigned int ctl_gid;		/* socket_group's gid, -1 = none */
 	struct ring_buffer *rb;
 	struct netsegd_flowlog *fl;	/* flow logs, NULL = none */
+	struct netsegd_metrics *metrics;	/* Prometheus endpoint, NULL = off */
 	__u64 events_seen;
 	unsigned int ring_batch;	/* records read in this wakeup */
 	struct netsegd_ctstats ct;
@@ -303,6 +307,15 @@ int netsegd_drop_privileges(void);
 /* Refuses (-EPERM, said) a process without NETSEGD_KEPT_CAPS, before it
  * creates anything. */
 int netsegd_check_privileges(void);
+
+/* metrics.c: Prometheus text format on ADDR:PORT/metrics, from the loop */
+int netsegd_metrics_parse_listen(const char *s, struct sockaddr_storage *ss,
+				 unsigned int *len, char *why, size_t why_len);
+int netsegd_metrics_open(struct netsegd *d, void *epoll_tag);
+void netsegd_metrics_run(struct netsegd *d);
+void netsegd_metrics_close(struct netsegd *d);
+/* One policy apply took @seconds (the latency histogram). */
+void netsegd_metrics_apply_time(struct netsegd *d, double seconds);
 
 /* loop.c */
 int netsegd_run(struct netsegd *d);

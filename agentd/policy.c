@@ -202,6 +202,8 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 	pr_info("commit of %zu rules (%zu entries): compiled %.1f ms, id maps %.1f ms, "
 		"swapped %.1f ms, saved %.1f ms", rules->n ? rules->n : d->rules.n, pol.n,
 		t_compile, t_maps - t_compile, t_swap - t_maps, ms_since(&t0) - t_swap);
+	if (!r)	/* only applies that took effect: a refusal is no latency */
+		netsegd_metrics_apply_time(d, ms_since(&t0) / 1000);
 	if (r) {
 		if (!err->msg[0])
 			netseg_err_set(err, 0, "%s: the change was not applied",
