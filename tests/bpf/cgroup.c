@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cgroup_skb programs (DESIGN §2): the same classifier as TC, the packet
+ * cgroup_skb programs (docs/architecture.md, "Identities"): the same classifier as TC, the packet
  * starting at the IP header, the sending socket's cgroup giving the source
  * identity (egress) and the receiving cgroup the destination (ingress),
  * child cgroups inheriting their ancestors' identity.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Conntrack (DESIGN §4): a new allowed flow writes an entry holding the
+ * Conntrack (include/netseg/bpf/ct.h): a new allowed flow writes an entry holding the
  * verdict, rule, identities and generation; replies pass from it and move
  * the TCP state and the per-direction counters; a policy swap (generation
  * bump) makes the next packet of every flow re-decide, so removing the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Fragments (DESIGN §4): a first fragment carries the L4 header, is
+ * Fragments (frag_track() in classify.h): a first fragment carries the L4 header, is
  * decided like any packet and records its ports in ns_frags; later
  * fragments (no L4 header) are matched through that record, or dropped
  * with FRAG_UNKNOWN when no first fragment was seen.  IPv4 (MF/offset in

@@ -480,7 +480,8 @@ static __always_inline int ct_related(struct netseg_hook_ctx *h, __u8 hook,
 }
 
 /*
- * An endpoint interface vouches only for its own IPs (DESIGN §2), for every
+ * An endpoint interface vouches only for its own IPs (the ones the daemon
+ * put in the ipcache with its endpoint identity), for every
  * packet: before conntrack, or a pod could inject packets into other pods'
  * flows by sending as their peers; before the fragment map, so a spoofed
  * packet changes no state.  The endpoint found here is the packet's source
