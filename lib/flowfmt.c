@@ -2,8 +2,8 @@
 /*
  * Flow records as SIEM lines: native JSON, OCSF 1.8.0, ECS 9.4.0, CEF:0,
  * and the Community ID they all carry.  The mapping of record kinds to
- * each schema's enums (docs/flow-records.md, "Verdicts") is kept in one place here
- * (struct kind_map) so the formats can't drift apart.
+ * each schema's enums (docs/flow-records.md, "Verdicts") is kept in one
+ * place here (struct kind_map) so the formats can't drift apart.
  *
  * JSON is built with cJSON.  cJSON keeps numbers as doubles, exact only to
  * 2^53; times in ns, flow ids and counters are u64, so they go in as raw

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Rule grammar (the RULE production in rule.h): a small cursor parser, one function per
- * production, and the canonical formatter.  Every error names the column
- * where the offending token starts and what was expected there.
+ * Rule grammar (the RULE production in rule.h): a small cursor parser,
+ * one function per production, and the canonical formatter.  Every error
+ * names the column where the offending token starts and what was expected
+ * there.
  */
 #include <arpa/inet.h>
 #include <ctype.h>

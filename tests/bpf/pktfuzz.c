@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Packet fuzzing: random and mutated frames through the real XDP
- * prefilter and the TC ingress and egress programs with BPF_PROG_TEST_RUN
- * (TC on lo, or on an endpoint veth for a quarter of the bases), each
- * checked against a reference written here from the RFCs and the semantics in
+ * Packet fuzzing: random and mutated frames through the real XDP prefilter
+ * and the TC ingress and egress programs with BPF_PROG_TEST_RUN (TC on lo,
+ * or on an endpoint veth for a quarter of the bases), each checked against
+ * a reference written here from the RFCs and the semantics of
  * docs/architecture.md ("A packet's path", "Policy semantics"):
  *
  *   ref_parse()   Ethernet, 802.1Q/802.1ad, IPv4 (RFC 791), IPv6 and its

@@ -2,10 +2,10 @@
 /*
  * Flow records through every format.  JSON outputs are parsed back with
  * cJSON and checked by name, type and value; OCSF ids against the class
- * arithmetic and the per-kind table
- * (docs/flow-records.md, "Verdicts"); CEF byte for byte,
- * escaping included, with hostile names and rule comments carrying | = \
- * newlines, quotes, ] and non-ASCII (valid and invalid UTF-8).
+ * arithmetic and the per-kind table (docs/flow-records.md, "Verdicts");
+ * CEF byte for byte, escaping included, with hostile names and rule
+ * comments carrying | = \ newlines, quotes, ] and non-ASCII (valid and
+ * invalid UTF-8).
  */
 #include <arpa/inet.h>
 #include <errno.h>
