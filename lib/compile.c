@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Policy compiler: rules -> LPM_TRIE entries (DESIGN.md §3 "Compiled form").
+ * Policy compiler: rules -> LPM_TRIE entries (docs/architecture.md,
+ * "A rule's path").
  *
  * Below the identity pair, a key is 24 bits: the protocol byte, then the
  * big-endian port.  A rule becomes one or more prefixes of those bits

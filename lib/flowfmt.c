@@ -2,8 +2,8 @@
 /*
  * Flow records as SIEM lines: native JSON, OCSF 1.8.0, ECS 9.4.0, CEF:0,
  * and the Community ID they all carry.  The mapping of record kinds to
- * each schema's enums is the table in SIEM.md §0, kept in one place here
- * (struct kind_map) so the formats can't drift apart.
+ * each schema's enums (docs/flow-records.md, "Verdicts") is kept in one
+ * place here (struct kind_map) so the formats can't drift apart.
  *
  * JSON is built with cJSON.  cJSON keeps numbers as doubles, exact only to
  * 2^53; times in ns, flow ids and counters are u64, so they go in as raw
@@ -68,7 +68,8 @@ static const struct kind_map km_dropped = {
 	.cef_severity = 7,
 };
 
-/* SIEM.md §0 "AUDIT (choice)": opened, observed, detected. */
+/* An audit record: the flow was opened (activity), only observed (action:
+ * nothing was blocked), and reported as a detection (disposition). */
 static const struct kind_map km_audit = {
 	.ocsf_activity = 1, .ocsf_action = 3, .ocsf_disposition = 15, .ocsf_severity = 2,
 	.is_alert = true,
@@ -887,7 +888,8 @@ static void ecs_event(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 	if (!km)
 		jpush_str(j, type, "info");
 	jstr(j, ev, "action", km ? km->ecs_action : "records-lost");
-	/* "success" from the firewall's point of view (SIEM.md §0). */
+	/* "success" from the firewall's point of view: the verdict was applied,
+	 * whether it allowed or denied the flow. */
 	jstr(j, ev, "outcome", km ? "success" : "unknown");
 	jstr(j, ev, "dataset", "netseg.flow");
 	jstr(j, ev, "reason", r->reason);

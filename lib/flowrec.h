@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Flow records for the SIEM (DESIGN.md §6, SIEM.md): the record model
+ * Flow records for the SIEM (docs/flow-records.md): the record model
  * (flowrec.c), its formatters (flowfmt.c: native JSON, OCSF, ECS, CEF and
  * the Community ID), the tamper-evident hash chain for log files
  * (flowchain.c) and RFC 5424 / RFC 6587 syslog framing (syslog.c).

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The identity store: names, numeric ids and selectors (DESIGN §2), plus
+ * The identity store: names, numeric ids and selectors (docs/architecture.md,
+ * "Identities"), plus
  * the CIDR identities the daemon creates for CIDR selectors in rules.
  * Pure data: the daemon turns it into map entries.
  */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Reference evaluator: the policy semantics of DESIGN.md §3 written as
+ * Reference evaluator: the policy semantics (docs/architecture.md,
+ * "Policy semantics") written as
  * plainly as possible -- every rule against the tuple, no prefixes, no
  * tries -- so that the compiler and the datapath can be checked against
  * it (tests/bpf/policy_diff.c).  Keep it obvious rather than fast.

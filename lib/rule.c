@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Rule grammar (DESIGN.md §3): a small cursor parser, one function per
- * production, and the canonical formatter.  Every error names the column
- * where the offending token starts and what was expected there.
+ * Rule grammar (the RULE production in rule.h): a small cursor parser,
+ * one function per production, and the canonical formatter.  Every error
+ * names the column where the offending token starts and what was expected
+ * there.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -444,7 +445,7 @@ static int parse_ports_at(struct cur *c, struct netseg_rule *r,
 	r->icmp_type = -1;
 	r->nports = 0;
 	if (isdigit((unsigned char)peek(c))) {
-		/* A bare port means TCP (DESIGN §3). */
+		/* A bare port means TCP: "a->b:443" is the common case. */
 		r->proto = IPPROTO_TCP;
 		return parse_spec_list(c, r, err);
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The policy model: one rule, its grammar and canonical text (rule.c), and
- * rule sets read from .rules or JSON files (ruleset.c).  DESIGN.md §3.
+ * rule sets read from .rules or JSON files (ruleset.c).  What a rule set
+ * means: docs/architecture.md, "Policy semantics".
  *
  *   RULE  := SRC '->' DST [':' PORTS]  |  SRC 'to' DST ['port' PORTS]
  *   SRC, DST := name | '*' | world | host | CIDR

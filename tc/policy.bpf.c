@@ -3,7 +3,8 @@
  * Per-workload enforcement: TC on endpoint and uplink interfaces, and the
  * same classifier as cgroup_skb programs for cgroup endpoints (TC programs
  * may not call bpf_sk_cgroup_id, so TC can't see which cgroup receives a
- * packet; DESIGN §2).  These entry points only parse and translate.
+ * packet: resolve_dst() in identity.h).  These entry points only parse
+ * and translate.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>

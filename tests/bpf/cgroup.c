@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cgroup_skb programs (DESIGN §2): the same classifier as TC, the packet
- * starting at the IP header, the sending socket's cgroup giving the source
- * identity (egress) and the receiving cgroup the destination (ingress),
- * child cgroups inheriting their ancestors' identity.
+ * cgroup_skb programs (docs/architecture.md, "Identities"): the same
+ * classifier as TC, the packet starting at the IP header, the sending
+ * socket's cgroup giving the source identity (egress) and the receiving
+ * cgroup the destination (ingress), child cgroups inheriting their
+ * ancestors' identity.
  *
  * BPF_PROG_TEST_RUN builds its skb from an Ethernet frame (eth_type_trans
  * sets skb->protocol, then data starts at the network header for

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Conntrack (DESIGN §4): a new allowed flow writes an entry holding the
- * verdict, rule, identities and generation; replies pass from it and move
- * the TCP state and the per-direction counters; a policy swap (generation
- * bump) makes the next packet of every flow re-decide, so removing the
- * allow rule cuts established flows in both directions, and putting it
- * back lets them through again.
+ * Conntrack (include/netseg/bpf/ct.h): a new allowed flow writes an entry
+ * holding the verdict, rule, identities and generation; replies pass from
+ * it and move the TCP state and the per-direction counters; a policy swap
+ * (generation bump) makes the next packet of every flow re-decide, so
+ * removing the allow rule cuts established flows in both directions, and
+ * putting it back lets them through again.
  *
  * Each table is a sequence: rows continue one another's flows, and after
  * every row the CT entry must be exactly in the state the row names.

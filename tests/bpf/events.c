@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Events (DESIGN §4): every field of a deny record, flow-start records for
- * --log rules and for NETSEG_CFG_LOG_ALLOWED, the per-CPU deny token
- * bucket (burst, then refill at `rate`, the rest counted as lost to the
- * rate limit), and records lost to a full ring counted as such.
+ * Events (include/netseg/bpf/events.h): every field of a deny record,
+ * flow-start records for --log rules and for NETSEG_CFG_LOG_ALLOWED, the
+ * per-CPU deny token bucket (burst, then refill at `rate`, the rest counted
+ * as lost to the rate limit), and records lost to a full ring counted as
+ * such.
  *
  * The process is pinned to one CPU (bpfx_init), so one bucket is in play.
  */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Fragments (DESIGN §4): a first fragment carries the L4 header, is
- * decided like any packet and records its ports in ns_frags; later
- * fragments (no L4 header) are matched through that record, or dropped
- * with FRAG_UNKNOWN when no first fragment was seen.  IPv4 (MF/offset in
- * the IP header) and IPv6 (fragment extension header).
+ * Fragments (frag_track() in classify.h): a first fragment carries the L4
+ * header, is decided like any packet and records its ports in ns_frags;
+ * later fragments (no L4 header) are matched through that record, or
+ * dropped with FRAG_UNKNOWN when no first fragment was seen.  IPv4
+ * (MF/offset in the IP header) and IPv6 (fragment extension header).
  *
  * The first first fragment claims the id: another first fragment with the
  * same id and other ports (overlapping at offset 0) is dropped with

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Parsing (DESIGN §4 step 1, include/netseg/bpf/parse.h) through the TC
- * and XDP programs: truncation at every byte, inconsistent headers
- * (MALFORMED), flag/port/address combinations no stack sends (IMPOSSIBLE),
- * VLAN tags, IPv4 options, IPv6 extension chains, and what must pass even
- * under default deny (ARP, IPv6 neighbour discovery).
+ * Parsing (the first step of the classifier, include/netseg/bpf/parse.h)
+ * through the TC and XDP programs: truncation at every byte, inconsistent
+ * headers (MALFORMED), flag/port/address combinations no stack sends
+ * (IMPOSSIBLE), VLAN tags, IPv4 options, IPv6 extension chains, and what
+ * must pass even under default deny (ARP, IPv6 neighbour discovery).
  *
- * Every drop must carry a reason and bump its counter (DESIGN §4), so a
+ * Every drop must carry a reason and bump its counter (counters.h), so a
  * row checks the verdict and that exactly its counter slot moved.
  */
 #include <errno.h>

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Packet fuzzing (issue 8): random and mutated frames through the real XDP
- * prefilter and the TC ingress and egress programs with BPF_PROG_TEST_RUN
- * (TC on lo, or on an endpoint veth for a quarter of the bases), each
- * checked against a reference written here from the RFCs and DESIGN §2-§4:
+ * Packet fuzzing: random and mutated frames through the real XDP prefilter
+ * and the TC ingress and egress programs with BPF_PROG_TEST_RUN (TC on lo,
+ * or on an endpoint veth for a quarter of the bases), each checked against
+ * a reference written here from the RFCs and the semantics of
+ * docs/architecture.md ("A packet's path", "Policy semantics"):
  *
  *   ref_parse()   Ethernet, 802.1Q/802.1ad, IPv4 (RFC 791), IPv6 and its
  *                 extension headers (RFC 8200, AH RFC 4302), TCP, UDP,
@@ -12,7 +13,7 @@
  *   ref_decide()  prefilter, spoofing on the endpoint interface and (lo as
  *                 an uplink, every other policy set) on the uplink, fragment
  *                 map, conntrack (modelled), identities (ipcache LPM), then
- *                 lib/refeval.c for the rules and DESIGN's defaults
+ *                 lib/refeval.c for the rules and the defaults
  *                 (endpoints default-deny, deny beats allow, audit passes).
  *
  * Frames: valid bases (v4/v6; TCP/UDP/SCTP/ICMP/ICMPv6 incl. errors and
@@ -215,8 +216,8 @@ static __u16 be16(const __u8 *b) { return (__u16)(b[0] << 8 | b[1]); }
 static __u32 be32(const __u8 *b) { return (__u32)be16(b) << 16 | be16(b + 2); }
 
 /*
- * TCP flag sets no stack sends (scans, evasion): DESIGN §4's "impossible"
- * packets, the list tests/bpf/parse.c pins down.
+ * TCP flag sets no stack sends (scans, evasion): the classifier's
+ * "impossible" packets, the list tests/bpf/parse.c pins down.
  */
 static bool tcp_flags_impossible(__u8 f)
 {
@@ -366,7 +367,7 @@ static int ref_l4(const __u8 *b, long n, struct ref_pkt *r)
 	r->dport = be16(b + 2);
 	r->pport = r->dport;
 	r->tracked = true;
-	/* Port 0 is reserved: nobody connects from or to it (DESIGN §4). */
+	/* Port 0 is reserved: nobody connects from or to it (IMPOSSIBLE). */
 	if (!r->sport || !r->dport)
 		return r->cls = C_IMPOSSIBLE;
 	return r->cls = C_IP;
@@ -579,7 +580,7 @@ struct expect {
 
 /*
  * Conntrack, modelled for one flow at a time (the reply phase): the entry
- * a passed packet left, with the TCP state DESIGN §4 gives it.  Outside
+ * a passed packet left, with the TCP state ct.h gives it.  Outside
  * that phase every entry is deleted right after the packet that made it.
  */
 static struct {
@@ -667,7 +668,7 @@ static void ref_policy(const struct policy *pol, __u32 src, __u32 dst,
 }
 
 /*
- * DESIGN §4: non-first fragments take the ports of their datagram's first
+ * Non-first fragments take the ports of their datagram's first
  * fragment, recorded when it reached the classifier: C_FRAG_UNKNOWN when
  * none was.  The first one recorded keeps the id: another first fragment
  * with other ports (or protocol details) is C_FRAG_CONFLICT, the same one
@@ -825,7 +826,7 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 	bool swapped = false;
 
 	/*
-	 * DESIGN §2: an endpoint interface vouches only for its own IPs.
+	 * An endpoint interface vouches only for its own IPs.
 	 * Decision: checked first, for known flows too, so that a pod can't
 	 * inject packets into other pods' flows with their peers' addresses,
 	 * and a spoofed packet changes no state (fragment records).

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Policy decisions through the real TC program (DESIGN §3): deny beats
- * allow across the four lookups, wildcard identities, port ranges stored as
- * prefixes, ICMP types in the port field, default deny vs. traffic that
- * touches no endpoint, audit identities and audit rules, spoofed sources
- * on endpoint interfaces.  One table; each row is one frame on a clean
- * conntrack table, so every verdict below is a policy decision.
+ * Policy decisions through the real TC program (docs/architecture.md,
+ * "Policy semantics"): deny beats allow across the four lookups, wildcard
+ * identities, port ranges stored as prefixes, ICMP types in the port field,
+ * default deny vs. traffic that touches no endpoint, audit identities and
+ * audit rules, spoofed sources on endpoint interfaces.  One table; each row
+ * is one frame on a clean conntrack table, so every verdict below is a
+ * policy decision.
  */
 #include <netinet/in.h>
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The XDP program (DESIGN §4): source-CIDR deny lists with per-entry hit
- * counters, and the early policy drop — a new flow the policy denies is
- * dropped at XDP, while replies of flows TC allowed, and new allowed flows,
- * go on to TC (XDP never writes conntrack).  ARP passes.
+ * The XDP program (xdp/prefilter.bpf.c): source-CIDR deny lists with
+ * per-entry hit counters, and the early policy drop — a new flow the policy
+ * denies is dropped at XDP, while replies of flows TC allowed, and new
+ * allowed flows, go on to TC (XDP never writes conntrack).  ARP passes.
  */
 #include <errno.h>
 #include <linux/if_ether.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault injection, datapath and flow-log sinks (issue 8): each fault leaves
+# Fault injection, datapath and flow-log sinks: each fault leaves
 # netsegd running, says what happened, and loses no state.
 #  1. conntrack table full: LRU evicts, the stats show it, an evicted
 #     established flow is decided again by policy (still allowed), denied

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault injection on the control plane and its state (issue 8, hardening).
+# Fault injection on the control plane and its state.
 # Each fault: the daemon keeps running (or refuses to start) with a clear
 # message, and no state is lost or half-applied -- checked on the rule
 # list, the revision, the state file and the pinned maps themselves.

@@ -13,7 +13,7 @@ need_root
 command -v rsyslogd >/dev/null || bail "rsyslogd missing: run 'make deps'"
 frontend_api_pods
 
-# ---- rsyslog on the node's loopback, as in shared/SIEM.md
+# ---- rsyslog on the node's loopback (docs/flow-records.md, "Syslog")
 mkdir -p "$T/rsyslog"
 cat >"$T/rsyslog.conf" <<EOF
 global(workDirectory="$T/rsyslog" maxMessageSize="64k"

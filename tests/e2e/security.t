@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Security (issue 8): who may use the control socket (a member of its group
+# Security: who may use the control socket (a member of its group
 # may read and change everything; anyone else is refused by the file mode
 # and again by SO_PEERCRED/SO_PEERGROUPS), the capabilities netsegd keeps
 # after setup (exact sets from /proc, and the things that need them still

@@ -24,7 +24,8 @@
 
 #define BPFX_EV_MAX 256
 
-/* Test addresses (DESIGN §7: 198.18.0.0/15 and fd00::/8 only). */
+/* Test addresses: 198.18.0.0/15 and fd00::/8 only (benchmarking and
+ * unique-local space, never routed off the test's namespaces). */
 #define BPFX_ID_A 256	/* "frontend" */
 #define BPFX_ID_B 257	/* "api" */
 #define BPFX_ID_C 258	/* "db" */

@@ -23,19 +23,19 @@ struct vector {
 };
 
 static const struct vector vectors[] = {
-	/* The two in SIEM.md §2. */
-	{ "tcp v4 (SIEM.md)", AF_INET, "128.232.110.120", "66.35.250.204", 34855, 80, 6,
+	/* The Community ID v1 spec's own examples (its reference data). */
+	{ "tcp v4 (spec example)", AF_INET, "128.232.110.120", "66.35.250.204", 34855, 80, 6,
 	  "1:LQU9qZlK+B5F3KDmev6m5PMibrg=" },
 	{ "tcp v4 reversed", AF_INET, "66.35.250.204", "128.232.110.120", 80, 34855, 6,
 	  "1:LQU9qZlK+B5F3KDmev6m5PMibrg=" },
-	{ "icmp echo request (SIEM.md)", AF_INET, "192.168.0.89", "192.168.0.1", 8, 0, 1,
+	{ "icmp echo request (spec example)", AF_INET, "192.168.0.89", "192.168.0.1", 8, 0, 1,
 	  "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=" },
 	{ "icmp echo reply pairs with the request", AF_INET, "192.168.0.1", "192.168.0.89", 0, 0, 1,
 	  "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=" },
-	/* The ids in SIEM.md's OCSF examples (our own RFC 2544 addresses). */
-	{ "SIEM.md denied flow", AF_INET, "198.18.1.2", "198.18.3.2", 51514, 5432, 6,
+	/* The ids in docs/flow-records.md's examples (RFC 2544 addresses). */
+	{ "example denied flow", AF_INET, "198.18.1.2", "198.18.3.2", 51514, 5432, 6,
 	  "1:Nu21VklU4Azyn4xXTsx9E6Xlkbc=" },
-	{ "SIEM.md ended flow", AF_INET, "198.18.1.2", "198.18.2.2", 51600, 443, 6,
+	{ "example ended flow", AF_INET, "198.18.1.2", "198.18.2.2", 51600, 443, 6,
 	  "1:YL3IY+ho8TLKzXFCzozEBFxcrmw=" },
 	/* One-way from the higher address stays unswapped (hashlib by hand). */
 	{ "icmp unreachable from the higher address", AF_INET, "198.18.2.2", "198.18.1.2", 3, 1, 1,

@@ -2,9 +2,10 @@
 /*
  * Flow records through every format.  JSON outputs are parsed back with
  * cJSON and checked by name, type and value; OCSF ids against the class
- * arithmetic and the SIEM.md §0 table per record kind; CEF byte for byte,
- * escaping included, with hostile names and rule comments carrying | = \
- * newlines, quotes, ] and non-ASCII (valid and invalid UTF-8).
+ * arithmetic and the per-kind table (docs/flow-records.md, "Verdicts");
+ * CEF byte for byte, escaping included, with hostile names and rule
+ * comments carrying | = \ newlines, quotes, ] and non-ASCII (valid and
+ * invalid UTF-8).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -93,7 +94,7 @@ static struct netseg_flowrec from_event(const struct netseg_event *ev,
 	return r;
 }
 
-/* SIEM.md's denied TCP flow: 198.18.1.2:51514 -> 198.18.3.2:5432 by r-42. */
+/* A denied TCP flow: 198.18.1.2:51514 -> 198.18.3.2:5432 by r-42. */
 static struct netseg_flowrec rec_denied(void)
 {
 	struct netseg_event ev = {
@@ -148,7 +149,7 @@ static struct netseg_flowrec rec_icmp(void)
 	return from_event(&ev, &names);
 }
 
-/* SIEM.md's flow end, on IPv6, originator in the key's b. */
+/* A flow end, on IPv6, originator in the key's b. */
 static struct netseg_flowrec rec_end(__u8 verdict)
 {
 	struct netseg_ct_key k = { .proto = IPPROTO_TCP, .family = NETSEG_AF_INET6 };
@@ -165,7 +166,7 @@ static struct netseg_flowrec rec_end(__u8 verdict)
 	inet_pton(AF_INET6, "fd00::1:2", k.b_addr);
 	k.a_port = htons(443);
 	k.b_port = htons(51600);
-	/* created at 2026-07-23T09:58:02.500Z, so the end is SIEM.md's. */
+	/* created at 2026-07-23T09:58:02.500Z, ended 184.75 s later. */
 	if (netseg_flowrec_from_ct(&k, &e, 1784800682500000000LL - 1000, &names, &r))
 		bail("netseg_flowrec_from_ct failed");
 	return r;
@@ -471,7 +472,7 @@ static void test_ocsf(void)
 		cJSON_Delete(d);
 	}
 
-	/* SIEM.md's denied example, field by field. */
+	/* The denied example, field by field. */
 	r = rec_denied();
 	d = format_json(NETSEG_FMT_OCSF, &r, "denied detail");
 	if (d) {
@@ -790,7 +791,7 @@ static void test_cef(void)
 	struct netseg_flowrec r;
 	char vendor[80];
 
-	/* SIEM.md §3's example with our rule id and the drop reason. */
+	/* docs/flow-records.md's CEF example: our numeric rule id, the drop reason. */
 	r = rec_denied();
 	is_str(cef(&r, &opts),
 	       "CEF:0|netseg|netseg|1.0.0|flow-deny|Flow denied|7|rt=1784800815123 src=198.18.1.2 "

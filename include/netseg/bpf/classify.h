@@ -480,13 +480,14 @@ static __always_inline int ct_related(struct netseg_hook_ctx *h, __u8 hook,
 }
 
 /*
- * An endpoint interface vouches only for its own IPs (DESIGN §2), for every
- * packet: before conntrack, or a pod could inject packets into other pods'
- * flows by sending as their peers; before the fragment map, so a spoofed
- * packet changes no state.  The endpoint found here is the packet's source
- * identity for resolve_src().  On an uplink (XDP and TC ingress) the
- * reverse holds: a local endpoint's or the node's own address can't arrive
- * from outside (src_is_local()).
+ * An endpoint interface vouches only for its own IPs (the ipcache entries
+ * the daemon made with its identity), for every packet: before conntrack,
+ * or a pod could inject packets into other pods' flows by sending as their
+ * peers; before the fragment map, so a spoofed packet changes no state.
+ * The endpoint found here is the packet's source identity for
+ * resolve_src().  On an uplink (XDP and TC ingress) the reverse holds: a
+ * local endpoint's or the node's own address can't arrive from outside
+ * (src_is_local()).
  */
 static __always_inline bool spoofed(struct netseg_hook_ctx *h, __u8 hook,
 				    const struct netseg_pkt *p, bool uplink)

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Identity resolution (DESIGN §2).  Source: the sending socket's cgroup,
- * then the endpoint interface (whose IPs are checked against the ipcache:
- * anything else is spoofed), then the ipcache, else world.  Destination:
- * the receiving cgroup, the endpoint interface, the ipcache, else world
- * (the node's own addresses are ipcache entries with the host identity).
+ * Identity resolution (docs/architecture.md, "Identities").  Source: the
+ * sending socket's cgroup, then the endpoint interface (whose IPs are
+ * checked against the ipcache: anything else is spoofed), then the
+ * ipcache, else world.  Destination: the receiving cgroup, the endpoint
+ * interface, the ipcache, else world (the node's own addresses are
+ * ipcache entries with the host identity).
  */
 #ifndef NETSEG_BPF_IDENTITY_H
 #define NETSEG_BPF_IDENTITY_H

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Policy lookup (DESIGN §3): four LPM lookups in the inner map held by
- * ns_policy[0] — (dst,src), (dst,ANY), (ANY,src), (ANY,ANY).  Any deny
- * wins (lowest rule id), else any allow (lowest rule id), else the
- * default: deny when an endpoint identity is involved (audit when each
- * endpoint involved is in audit mode), allow otherwise.
+ * Policy lookup (docs/architecture.md, "Policy semantics"): four LPM
+ * lookups in the inner map held by ns_policy[0] — (dst,src), (dst,ANY),
+ * (ANY,src), (ANY,ANY).  Any deny wins (lowest rule id), else any allow
+ * (lowest rule id), else the default: deny when an endpoint identity is
+ * involved (audit when each endpoint involved is in audit mode), allow
+ * otherwise.
  * The compiler flattens deny precedence inside each pair, so the longest
  * prefix of each lookup is already that pair's right answer.
  */
