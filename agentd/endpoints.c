@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Endpoints (DESIGN §2).  An interface is an endpoint when an identity's
+ * Endpoints (docs/architecture.md, "Identities").  An interface is an endpoint when an identity's
  * --iface glob matches its name or its alias is "netseg:NAME"; a cgroup is
  * one when an identity names its path.  rtnl.c tells us about interfaces,
  * routes, neighbours and addresses as they come and go; this file turns

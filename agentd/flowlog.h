@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Flow logs (DESIGN §6): ring-buffer events and conntrack ends become
+ * Flow logs (docs/flow-records.md): ring-buffer events and conntrack ends become
  * records, kept in a bounded in-memory history for `netsegctl flows`, and
  * written to sinks — files (size rotation, keep N, optional hash chain),
  * stdout, syslog RFC 5424 over UDP or TCP (RFC 6587 octet counting) — each

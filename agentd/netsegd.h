@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* netsegd: one thread, one epoll loop (DESIGN §5). */
+/* netsegd: one thread, one epoll loop (docs/architecture.md, "The daemon"). */
 #ifndef NETSEGD_H
 #define NETSEGD_H
 

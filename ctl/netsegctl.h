@@ -92,7 +92,7 @@ int proto_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * The rule text of a command line, with recovery from the shell's
- * redirection in an unquoted `frontend->api:443` (DESIGN.md §3).
+ * redirection in an unquoted `frontend->api:443` (the RULE grammar in lib/rule.h).
  */
 struct rule_words {
 	char *text;		/* the rule to send (malloc'd) */

@@ -2,7 +2,7 @@
 /*
  * `netsegctl allow frontend->api:443`, typed unquoted, reaches us as
  * "allow frontend-" with stdout redirected to a new file "api:443": the
- * shell reads the '>' of '->' as a redirection (DESIGN.md §3).  We put
+ * shell reads the '>' of '->' as a redirection (the RULE grammar in lib/rule.h).  We put
  * the rule back together, remove the empty file the shell made, say so,
  * and write our output to stderr, because stdout is that removed file.
  *
