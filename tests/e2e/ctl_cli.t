@@ -78,9 +78,17 @@ jget() {
 # ------------------------------------------------------------ no daemon
 run "$W" -s "$T/none.sock" status
 is "$rc" 3 "no daemon: exit 3"
-is "$err" "error: can't reach netsegd at $T/none.sock: No such file or directory (is it running? start it with 'systemctl start netsegd' or 'netsegd')" \
+is "$err" "error: can't reach netsegd at $T/none.sock: no socket there, netsegd isn't running with this socket (start it with 'systemctl start netsegd' or 'netsegd', or pick another with -s)" \
 	"no daemon: the message names the socket, the cause and the fix"
 is "$out" "" "no daemon: nothing on stdout"
+
+echo 'not a socket' >"$T/regular"
+run "$W" -s "$T/regular" status
+is "$rc" 3 "-s a regular file: exit 3"
+is "$err" "error: can't reach netsegd at $T/regular: $T/regular is not a socket (a regular file)" \
+	"-s a regular file: says it isn't a socket"
+run "$W" -s "$T" status
+like "$err" "$T is not a socket (a directory)" "-s a directory: says it isn't a socket"
 
 run env NETSEG_SOCKET="$T/env.sock" "$W" list
 like "$err" "can't reach netsegd at $T/env.sock:" "NETSEG_SOCKET picks the socket"
@@ -183,6 +191,17 @@ run "${C[@]}" remove 3
 is "$out" "removed rule 3 (revision 9)" "remove ID: output"
 is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{target}')" "rule.remove|3" "remove ID: target is the id as a string"
 
+# Aliases: the words people type after git, kubectl and ip.
+run "${C[@]}" rm 3
+is "$out" "removed rule 3 (revision 9)" "rm ID: an alias of remove"
+is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{target}')" "rule.remove|3" "rm ID: sends rule.remove"
+run "${C[@]}" delete 3
+is "$(jget "$(lastreq)" '$j->{cmd}')" "rule.remove" "delete ID: an alias of remove"
+run "${C[@]}" identity rm web
+is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{name}')" "identity.remove|web" "identity rm: an alias of identity remove"
+run "${C[@]}" identity delete web
+is "$(jget "$(lastreq)" '$j->{cmd}')" "identity.remove" "identity delete: an alias of identity remove"
+
 run "${C[@]}" trace frontend api 443
 is "$out" "frontend -> api tcp/443: allow by rule 3 (allow frontend -> api:tcp/443)" "trace: allowed by a rule"
 is "$(jget "$(lastreq)" 'join "|", @$j{qw(src dst proto port)}')" "frontend|api|tcp|443" "trace: request fields"
@@ -283,6 +302,20 @@ run "${C[@]}" apply -f "$T/r.rules" --expect-revision abc
 is "$rc" 2 "apply --expect-revision abc: exit 2"
 run "${C[@]}" frobnicate
 is "$rc" 2 "unknown command: exit 2"
+is "$err" "error: unknown command 'frobnicate'
+Run 'netsegctl --help' for the list." "unknown command: one line to the way out, not the whole usage"
+run "${C[@]}" stauts
+is "$rc" 2 "typo of a command: exit 2"
+like "$err" "unknown command 'stauts'; did you mean 'status'?" "typo (swapped letters): did you mean"
+run "${C[@]}" lst
+like "$err" "did you mean 'list'?" "typo (missing letter): did you mean"
+run "${C[@]}" identity ad web
+like "$err" "unknown subcommand 'ad'; did you mean 'add'?" "subcommand typo: did you mean"
+like "$err" "Run 'netsegctl identity --help'" "subcommand typo: points at the command's help"
+run "${C[@]}" -o yaml list
+is "$(printf '%s\n' "$err" | wc -l)" 3 "unknown global option value: error, synopsis and a pointer, not the whole usage"
+run "${C[@]}" identity remove
+is "$(printf '%s\n' "$err" | grep -c 'netsegctl ')" 1 "identity remove without NAME: the one relevant usage line"
 run "${C[@]}" -o yaml list
 is "$rc" 2 "unknown output format: exit 2"
 run "${C[@]}" flows --verdict sometimes
