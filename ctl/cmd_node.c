@@ -281,9 +281,19 @@ static int print_trace(const cJSON *reply)
 int do_trace(int argc, char **argv)
 {
 	static const char *const what[] = { "SRC", "DST", "[PROTO/]PORT" };
-	cJSON *req;
-	int ret;
+	const cJSON *verdict;
+	bool exit_code = false;
+	cJSON *req, *reply = NULL;
+	int ret, i, n = 0;
 
+	/* --exit-code anywhere; the rest are the three words, in place. */
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--exit-code"))
+			exit_code = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argc = n;
 	if (argc < 3)
 		return usage_err("missing %s", what[argc]);
 	if (argc > 3)
@@ -301,7 +311,24 @@ int do_trace(int argc, char **argv)
 		cJSON_Delete(req);
 		req = NULL;
 	}
-	return ctl_run(req, print_trace);
+	if (!exit_code)
+		return ctl_run(req, print_trace);
+	if (!req) {
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
+	ret = ctl_call(req, &reply);
+	cJSON_Delete(req);
+	if (ret)
+		return ret;
+	/* Like git diff --exit-code: 1 unless the policy allows the flow.
+	 * An audit verdict is a deny that audit mode lets through; a script
+	 * gating on the policy wants to hear about it. */
+	verdict = cJSON_GetObjectItemCaseSensitive(reply, "verdict");
+	n = cJSON_IsString(verdict) && strcmp(verdict->valuestring, "allow");
+	ret = ctl_print(reply, print_trace);
+	cJSON_Delete(reply);
+	return ret ? ret : n ? CTL_EXIT_REJECTED : CTL_EXIT_OK;
 }
 
 /* --------------------------------------------------------- prefilter */

@@ -210,6 +210,15 @@ run "${C[@]}" trace frontend db tcp/5432
 is "$out" "frontend -> db tcp/5432: deny: default-deny (no rule allows frontend -> db tcp/5432; db is an endpoint identity)" \
 	"trace: default deny with the explanation"
 
+is "$rc" 0 "trace of a deny, no --exit-code: exit 0 (the question was answered)"
+run "${C[@]}" trace frontend db tcp/5432 --exit-code
+is "$rc" 1 "trace --exit-code of a deny: exit 1"
+like "$out" "deny: default-deny" "trace --exit-code: still prints the verdict"
+run "${C[@]}" trace --exit-code frontend api 443
+is "$rc" 0 "trace --exit-code of an allow: exit 0"
+run "${C[@]}" -o json trace frontend db 5432 --exit-code
+is "$rc:$(jget "$out" '$j->{verdict}')" "1:deny" "trace --exit-code -o json: exit 1, the verdict as JSON"
+
 run "${C[@]}" identity add frontend --iface 'veth-fe*' --cidr 198.19.0.0/16 --cidr=198.20.0.0/16 --audit
 is "$out" "added identity frontend (id 256, revision 11)" "identity add: output"
 is "$(jget "$(lastreq)" 'join "|", $j->{name}, @{$j->{ifaces}}, scalar @{$j->{cgroups}}, @{$j->{cidrs}}, $j->{audit} ? "audit" : "-"')" \
@@ -344,6 +353,20 @@ deny * -> db:99999
 
 allow a->b --audit --bogus
 EOF
+# -f -: rules from a pipe; messages name <stdin>.
+run bash -c "'$W' -s '$SOCK' apply -f - --dry-run <'$T/r.rules'"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{name}, $j->{text}, "end"')" "apply|<stdin>|allow frontend->api:443 --log
+|end" "apply -f -: reads the rules from stdin"
+like "$out" "dry run: <stdin> would give 4 rules" "apply -f -: names stdin"
+run bash -c "'$W' -s '$SOCK' diff -f - <'$T/r.rules'"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{name}')" "diff|<stdin>" "diff -f -: reads stdin"
+run bash -c "'$W' check --offline -f - <'$T/good.rules'"
+is "$rc" 0 "check -f - --offline: exit 0"
+like "$out" "<stdin>: 3 rules" "check -f -: reads stdin"
+run bash -c "'$W' check --offline -f - <'$T/bad.rules'"
+is "$rc" 1 "check -f - of bad rules: exit 1"
+like "$err" "<stdin>:2:" "check -f -: errors point at <stdin>:line"
+
 run "$W" -s "$T/none.sock" check -f "$T/good.rules"
 is "$rc" 0 "check good file: exit 0 without a daemon"
 like "$out" "$T/good.rules: 3 rules" "check good file: counts the rules"
