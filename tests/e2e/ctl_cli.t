@@ -127,7 +127,8 @@ internal) echo '{"ok":false,"kind":"internal","error":"policy map is full (10485
 usage) echo '{"ok":false,"kind":"usage","error":"unknown command"}'; exit ;;
 esac
 case "$line" in
-*'"cmd":"status"'*) echo '{"ok":true,"revision":7,"generation":9,"rules":2,"pin_dir":"/sys/fs/bpf/netseg","uptime_s":42}' ;;
+*'"cmd":"status"'*) echo '{"ok":true,"revision":12,"generation":15,"rules":2,"pin_dir":"/sys/fs/bpf/netseg","uptime_s":42,"netlink":{"synced":true,"messages":30}}' ;;
+*'"cmd":"stats"'*) echo '{"ok":true,"conntrack":{"entries":0,"max":0,"expired":0,"evicted":0}}' ;;
 *'"cmd":"rule.list"'*) echo '{"ok":true,"revision":7,"rules":[{"id":1,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"web"},{"id":12,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
 *'"cmd":"rule.add"'*) echo '{"ok":true,"id":3,"existing":false,"revision":8}' ;;
 *'"cmd":"rule.remove"'*) echo '{"ok":true,"removed":3,"revision":9}' ;;
@@ -172,11 +173,16 @@ is "$(printf '%s\n' "$out" | wc -l)" 1 "-o json-compact after the command: one l
 is "$(jget "$out" 'scalar @{$j->{rules}}')" 2 "-o json-compact: valid JSON"
 
 run "${C[@]}" status
-is "$out" "revision    7
-generation  9
+is "$out" "revision    12 (the 12th accepted change)
+generation  15 (policy generation: bumped by rule and identity changes; conntrack entries of older generations are re-decided)
 rules       2
 pin_dir     /sys/fs/bpf/netseg
-uptime_s    42" "status: every field, aligned"
+uptime_s    42
+netlink     synced yes, messages 30" "status: every field, aligned, numbers explained, no JSON blobs"
+
+run "${C[@]}" stats
+is "$out" "
+conntrack  not counted yet (netsegd walks the table once a second)" "stats before the first conntrack walk: not '0 of 0'"
 
 run "${C[@]}" allow frontend to api port 443 --log --comment "hi there"
 is "$rc" 0 "allow: exit 0"
