@@ -70,6 +70,35 @@ static void print_usage_lines(FILE *f, const char *indent, const char *usage)
 	}
 }
 
+/* netsegctl(8)'s section of each command, generated at build time. */
+static const struct { const char *name, *text; } man_help[] = {
+#include "ctl_help.h"
+};
+
+/* `netsegctl [PARENT] NAME --help`: the usage line(s), then what the man
+ * page says about the command (every subcommand's section for a
+ * command with subcommands). */
+static void print_cmd_help(const struct cmd *parent, const struct cmd *c)
+{
+	char full[64];
+	size_t i, n;
+
+	snprintf(full, sizeof(full), "%s%s%s", parent ? parent->name : "",
+		 parent ? " " : "", c->name);
+	n = strlen(full);
+	fputs("usage:\n", stdout);
+	print_usage_lines(stdout, "  ", c->usage);
+	for (i = 0; i < sizeof(man_help) / sizeof(man_help[0]); i++) {
+		if (strncmp(man_help[i].name, full, n) ||
+		    (man_help[i].name[n] && man_help[i].name[n] != ' '))
+			continue;
+		if (strcmp(man_help[i].name, full))
+			printf("\n%s:\n", man_help[i].name);
+		printf("\n%s", man_help[i].text);
+	}
+	printf("\nSee netsegctl(8) for more.\n");
+}
+
 static void print_help(FILE *f)
 {
 	const struct cmd *c;
@@ -210,7 +239,7 @@ static const char *nearest(const struct cmd *table, const char *word)
 int cmd_select(const struct cmd *table, int argc, char **argv)
 {
 	const char *what = cur_cmd ? "subcommand" : "command", *word, *near;
-	const struct cmd *c;
+	const struct cmd *c, *parent;
 
 	if (argc < 1)
 		return usage_err("missing %s", what);
@@ -218,6 +247,7 @@ int cmd_select(const struct cmd *table, int argc, char **argv)
 	for (c = table; c->name; c++) {
 		if (strcmp(word, c->name))
 			continue;
+		parent = cur_cmd;
 		cur_cmd = c;
 		if (!c->func) {
 			p_err("'%s' is not available in this version of %s",
@@ -225,7 +255,7 @@ int cmd_select(const struct cmd *table, int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 		if (argc > 1 && is_help(argv[1]) && c->func != do_help) {
-			print_usage_lines(stdout, "", c->usage);
+			print_cmd_help(parent, c);
 			return CTL_EXIT_OK;
 		}
 		return c->func(argc - 1, argv + 1);

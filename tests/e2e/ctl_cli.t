@@ -262,6 +262,16 @@ is "$(nreq)" "$before" "-o ocsf list: nothing sent"
 run "$W" logs verify --help
 is "$rc" 0 "logs verify --help: exit 0"
 like "$out" "logs verify FILE..." "logs verify --help: its usage"
+run "$W" trace --help
+is "$rc" 0 "trace --help: exit 0"
+like "$out" "  netsegctl trace SRC DST [PROTO/]PORT [--exit-code]" "trace --help: the usage"
+like "$out" "--exit-code: exit 1 unless the verdict is allow" "trace --help: explains its flags (netsegctl(8)'s words)"
+like "$out" "Example: netsegctl trace frontend api tcp/443" "trace --help: an example, markup stripped"
+run "$W" identity add --help
+like "$out" "--cidr CIDR: addresses in the prefix" "identity add --help: explains --cidr"
+like "$out" "digits, _, ., -" "identity add --help: escaped characters come out plain"
+run "$W" identity --help
+like "$out" "identity remove:" "identity --help: every subcommand's section"
 
 # ---------------------------------------------------------- daemon errors
 mode rejected
