@@ -128,7 +128,7 @@ usage) echo '{"ok":false,"kind":"usage","error":"unknown command"}'; exit ;;
 esac
 case "$line" in
 *'"cmd":"status"'*) echo '{"ok":true,"revision":12,"generation":15,"rules":2,"pin_dir":"/sys/fs/bpf/netseg","uptime_s":42,"netlink":{"synced":true,"messages":30}}' ;;
-*'"cmd":"stats"'*) echo '{"ok":true,"conntrack":{"entries":0,"max":0,"expired":0,"evicted":0}}' ;;
+*'"cmd":"stats"'*) echo '{"ok":true,"rules":[{"id":1,"text":"allow frontend -> api:tcp/443","packets":5,"bytes":300}],"conntrack":{"entries":0,"max":0,"expired":0,"evicted":0}}' ;;
 *'"cmd":"rule.list"'*) echo '{"ok":true,"revision":7,"rules":[{"id":1,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"web"},{"id":12,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
 *'"cmd":"rule.add"'*) echo '{"ok":true,"id":3,"existing":false,"revision":8}' ;;
 *'"cmd":"rule.remove"'*) echo '{"ok":true,"removed":3,"revision":9}' ;;
@@ -157,10 +157,11 @@ C=("$W" -s "$SOCK")
 mode ok
 run "${C[@]}" list
 is "$rc" 0 "list: exit 0"
-is "$out" "ID  ACTION  RULE                     FLAGS  COMMENT
-1   allow   frontend -> api:tcp/443  log    web
-12  deny    * -> db                  -      -" "list: an aligned table"
-is "$(lastreq)" '{"cmd":"rule.list"}' "list: sends rule.list"
+is "$out" "ID  ACTION  RULE                     FLAGS  PACKETS  BYTES  COMMENT
+1   allow   frontend -> api:tcp/443  log    5        300    web
+12  deny    * -> db                  -      0        0      -" "list: an aligned table, each rule's counters (0: matched nothing yet)"
+is "$(tail -n 2 "$T/requests" | head -n 1)" '{"cmd":"rule.list"}' "list: sends rule.list"
+is "$(lastreq)" '{"cmd":"stats"}' "list: then stats, for the counters"
 
 run "${C[@]}" -o json list
 is "$rc" 0 "list -o json: exit 0"
@@ -181,7 +182,9 @@ uptime_s    42
 netlink     synced yes, messages 30" "status: every field, aligned, numbers explained, no JSON blobs"
 
 run "${C[@]}" stats
-is "$out" "
+is "$out" "RULE  TEXT                           PACKETS  BYTES
+1     allow frontend -> api:tcp/443  5        300
+
 conntrack  not counted yet (netsegd walks the table once a second)" "stats before the first conntrack walk: not '0 of 0'"
 
 run "${C[@]}" allow frontend to api port 443 --log --comment "hi there"
