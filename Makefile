@@ -119,7 +119,12 @@ agentd/netsegd: $(wildcard agentd/*.c agentd/*.h) $(LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) -Iagentd $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
-ctl/netsegctl: $(wildcard ctl/*.c ctl/*.h) $(LIB)
+# `netsegctl COMMAND --help` prints the man page's section for COMMAND.
+$(OUTPUT)/ctl_help.h: docs/man/netsegctl.8.scd ctl/manhelp.sh | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)sh ctl/manhelp.sh $< > $@
+
+ctl/netsegctl: $(wildcard ctl/*.c ctl/*.h) $(OUTPUT)/ctl_help.h $(LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) -Ictl $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 

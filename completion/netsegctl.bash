@@ -132,7 +132,9 @@ _netsegctl()
 		allow) _netsegctl_add --audit --log --comment ;;
 		deny) _netsegctl_add --log --comment ;;
 		apply) _netsegctl_add -f --file --dry-run --expect-revision ;;
-		diff | check) _netsegctl_add -f --file ;;
+		diff) _netsegctl_add -f --file ;;
+		check) _netsegctl_add -f --file --offline ;;
+		trace) _netsegctl_add --exit-code ;;
 		flows) _netsegctl_add --follow --verdict --identity --rule ;;
 		esac
 		_netsegctl_add -o --output -s --socket -v --verbose --help
@@ -142,7 +144,7 @@ _netsegctl()
 	identity)
 		if [[ -z $sub ]]; then
 			_netsegctl_add add list remove
-		elif [[ $sub == remove && $nargs -eq 0 ]]; then
+		elif [[ $sub == @(remove|rm|del|delete) && $nargs -eq 0 ]]; then
 			_netsegctl_add $(_netsegctl_names)
 		fi ;;
 	endpoint)
@@ -164,7 +166,7 @@ _netsegctl()
 		if [[ $prev == '>' || $prev == to || $nargs -eq 0 ]]; then
 			_netsegctl_selectors
 		fi ;;
-	remove)
+	remove | rm | del | delete)
 		[[ $nargs -eq 0 ]] && _netsegctl_add $(_netsegctl_ids) ;;
 	trace)
 		if ((nargs < 2)); then

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
@@ -48,12 +49,39 @@ int proto_err(const char *fmt, ...)
 	return -EPROTO;
 }
 
+static const char *file_kind(mode_t m)
+{
+	if (S_ISREG(m))
+		return "a regular file";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "not a socket";
+}
+
 static int unreachable(int err)
 {
 	const char *hint = "is it running? start it with 'systemctl start netsegd' or 'netsegd'";
 
+	struct stat st;
+
 	if (err == EACCES || err == EPERM)
 		hint = "run as root or as a member of group 'netseg'";
+	/* ECONNREFUSED on a non-socket reads like a stopped daemon; say
+	 * what the path really is, and that nothing is there at all. */
+	if (err == ENOENT) {
+		p_err("can't reach netsegd at %s: no socket there, netsegd isn't running with this socket (start it with 'systemctl start netsegd' or 'netsegd', or pick another with -s)",
+		      ctl.sock);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	if (!stat(ctl.sock, &st) && !S_ISSOCK(st.st_mode)) {
+		p_err("can't reach netsegd at %s: %s is not a socket (%s)",
+		      ctl.sock, ctl.sock, file_kind(st.st_mode));
+		return CTL_EXIT_UNREACHABLE;
+	}
 	p_err("can't reach netsegd at %s: %s (%s)", ctl.sock, strerror(err), hint);
 	return CTL_EXIT_UNREACHABLE;
 }

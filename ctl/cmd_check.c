@@ -256,6 +256,7 @@ int do_check(int argc, char **argv)
 	if (!file)
 		return usage_err("missing -f FILE");
 	ret = read_file(file, &buf, &len);
+	file = file_label(file);
 	if (ret) {
 		p_err("couldn't read %s: %s", file, strerror(-ret));
 		return ret == -ENOMEM ? CTL_EXIT_INTERNAL : CTL_EXIT_USAGE;

@@ -2,6 +2,7 @@
 /*
  * apply -f FILE [--dry-run] [--expect-revision N]
  * diff -f FILE
+ * (FILE "-" is stdin.)
  *
  * The file is read here and sent whole, with its name as given, so the
  * daemon's errors read "FILE:line:col: ..." like a compiler's.
@@ -19,6 +20,11 @@
 #include "netsegctl.h"
 #include "output.h"
 
+const char *file_label(const char *path)
+{
+	return strcmp(path, "-") ? path : "<stdin>";
+}
+
 int read_file(const char *path, char **bufp, size_t *lenp)
 {
 	size_t len = 0, cap = 4096;
@@ -26,7 +32,9 @@ int read_file(const char *path, char **bufp, size_t *lenp)
 	int fd, err = 0;
 	ssize_t r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* "-" is stdin, as for cat(1) and kubectl: rules from a pipe. */
+	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) :
+				 fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	for (;;) {
@@ -59,7 +67,8 @@ int read_file(const char *path, char **bufp, size_t *lenp)
 }
 
 struct file_args {
-	const char *file;
+	const char *file;	/* as messages name it */
+	const char *path;	/* as given: "-" is stdin */
 	bool dry_run;
 	bool has_rev;
 	uint64_t rev;
@@ -112,6 +121,9 @@ static int file_args_parse(int argc, char **argv, bool apply,
 		usage_err("missing -f FILE");
 		return -EINVAL;
 	}
+	/* Messages and the daemon's errors name stdin, not "-". */
+	a->path = a->file;
+	a->file = file_label(a->file);
 	return 0;
 }
 
@@ -129,8 +141,9 @@ static void nul_position(const char *buf, size_t off, unsigned int *line,
 }
 
 /* {"cmd": @cmd, "name": FILE, "text": content}; exit code on failure. */
-static int file_req(const char *cmd, const char *file, cJSON **reqp)
+static int file_req(const char *cmd, const char *path, cJSON **reqp)
 {
+	const char *file = file_label(path);
 	unsigned int line, col;
 	const char *nul;
 	char *buf;
@@ -138,7 +151,7 @@ static int file_req(const char *cmd, const char *file, cJSON **reqp)
 	cJSON *req;
 	int err;
 
-	err = read_file(file, &buf, &len);
+	err = read_file(path, &buf, &len);
 	if (err) {
 		p_err("couldn't read %s: %s", file, strerror(-err));
 		return err == -ENOMEM ? CTL_EXIT_INTERNAL : CTL_EXIT_USAGE;
@@ -215,7 +228,7 @@ int do_apply(int argc, char **argv)
 
 	if (file_args_parse(argc, argv, true, a))
 		return CTL_EXIT_USAGE;
-	code = file_req("apply", a->file, &req);
+	code = file_req("apply", a->path, &req);
 	if (code)
 		return code;
 	if (!cJSON_AddBoolToObject(req, "dry_run", a->dry_run) ||
@@ -328,7 +341,7 @@ int do_diff(int argc, char **argv)
 
 	if (file_args_parse(argc, argv, false, &a))
 		return CTL_EXIT_USAGE;
-	code = file_req("diff", a.file, &req);
+	code = file_req("diff", a.path, &req);
 	if (code)
 		return code;
 	/* Like diff(1): 0 when the file matches what runs, 1 when not. */

@@ -31,6 +31,47 @@ static cJSON *req_str(const char *cmd, const char *key, const char *val)
 
 /* ------------------------------------------------------------ status */
 
+static const char *ordinal_suffix(double v)
+{
+	unsigned long n = v;
+
+	if (n % 100 >= 11 && n % 100 <= 13)
+		return "th";
+	return n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+}
+
+/* A status value in words: what the numbers mean, nested objects as
+ * "key value, ..." rather than a JSON blob. */
+static void status_text(const cJSON *f, char *val, size_t len)
+{
+	const cJSON *e;
+	size_t n = 0;
+	char sub[64];
+
+	if (cJSON_IsNumber(f) && !strcmp(f->string, "revision")) {
+		snprintf(val, len, "%.0f (the %.0f%s accepted change)", f->valuedouble,
+			 f->valuedouble, ordinal_suffix(f->valuedouble));
+		return;
+	}
+	if (cJSON_IsNumber(f) && !strcmp(f->string, "generation")) {
+		snprintf(val, len, "%.0f (policy generation: bumped by rule and identity changes; conntrack entries of older generations are re-decided)",
+			 f->valuedouble);
+		return;
+	}
+	if (!cJSON_IsObject(f)) {
+		cell_text(f, val, len);
+		return;
+	}
+	val[0] = '\0';
+	cJSON_ArrayForEach(e, f) {
+		cell_text(e, sub, sizeof(sub));
+		n += snprintf(val + n, n < len ? len - n : 0, "%s%s %s",
+			      n ? ", " : "", e->string, sub);
+		if (n >= len)
+			break;
+	}
+}
+
 /* Every field of the reply, in the daemon's order: a new field shows up
  * without a netsegctl release. */
 static int print_status(const cJSON *reply)
@@ -46,7 +87,7 @@ static int print_status(const cJSON *reply)
 	cJSON_ArrayForEach(f, reply) {
 		if (!strcmp(f->string, "ok"))
 			continue;
-		cell_text(f, val, sizeof(val));
+		status_text(f, val, sizeof(val));
 		cells[0] = f->string;
 		cells[1] = val;
 		ret = table_add(t, cells);
@@ -131,6 +172,14 @@ static void print_conntrack(const cJSON *ct)
 	static const char *const keys[] = { "entries", "max", "evicted", "expired" };
 	char v[4][32];
 
+	const cJSON *max = cJSON_GetObjectItemCaseSensitive(ct, "max");
+
+	/* The daemon learns the table's size on its first walk, a second
+	 * after start; "0 of 0" read like a table of no entries. */
+	if (cJSON_IsNumber(max) && max->valuedouble == 0) {
+		printf("conntrack  not counted yet (netsegd walks the table once a second)\n");
+		return;
+	}
 	for (int k = 0; k < 4; k++)
 		cell_text(cJSON_GetObjectItemCaseSensitive(ct, keys[k]), v[k], sizeof(v[k]));
 	printf("conntrack  %s of %s entries, %s evicted, %s expired\n", v[0], v[1], v[2], v[3]);
@@ -299,9 +348,19 @@ static int print_trace(const cJSON *reply)
 int do_trace(int argc, char **argv)
 {
 	static const char *const what[] = { "SRC", "DST", "[PROTO/]PORT" };
-	cJSON *req;
-	int ret;
+	const cJSON *verdict;
+	bool exit_code = false;
+	cJSON *req, *reply = NULL;
+	int ret, i, n = 0;
 
+	/* --exit-code anywhere; the rest are the three words, in place. */
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--exit-code"))
+			exit_code = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argc = n;
 	if (argc < 3)
 		return usage_err("missing %s", what[argc]);
 	if (argc > 3)
@@ -319,7 +378,24 @@ int do_trace(int argc, char **argv)
 		cJSON_Delete(req);
 		req = NULL;
 	}
-	return ctl_run(req, print_trace);
+	if (!exit_code)
+		return ctl_run(req, print_trace);
+	if (!req) {
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
+	ret = ctl_call(req, &reply);
+	cJSON_Delete(req);
+	if (ret)
+		return ret;
+	/* Like git diff --exit-code: 1 unless the policy allows the flow.
+	 * An audit verdict is a deny that audit mode lets through; a script
+	 * gating on the policy wants to hear about it. */
+	verdict = cJSON_GetObjectItemCaseSensitive(reply, "verdict");
+	n = cJSON_IsString(verdict) && strcmp(verdict->valuestring, "allow");
+	ret = ctl_print(reply, print_trace);
+	cJSON_Delete(reply);
+	return ret ? ret : n ? CTL_EXIT_REJECTED : CTL_EXIT_OK;
 }
 
 /* --------------------------------------------------------- prefilter */

@@ -247,8 +247,58 @@ static const struct out_col rule_cols[] = {
 	OUT_COL("ACTION", "action"),
 	OUT_COL("RULE", "rule"),
 	OUT_COL_FN("FLAGS", flags_cell),
+	OUT_COL("PACKETS", "packets"),
+	OUT_COL("BYTES", "bytes"),
 	OUT_COL("COMMENT", "comment"),
 };
+
+/* The rule-stats rows of a stats reply, for counters next to each rule
+ * (as nft list ruleset shows them); NULL if the daemon didn't answer. */
+static cJSON *rule_counters(void)
+{
+	cJSON *reply = NULL, *req = req_new("stats"), *rules;
+
+	if (!req || ctl_call(req, &reply)) {
+		cJSON_Delete(req);
+		return NULL;
+	}
+	cJSON_Delete(req);
+	rules = cJSON_DetachItemFromObjectCaseSensitive(reply, "rules");
+	cJSON_Delete(reply);
+	return rules;
+}
+
+/* Each rule row gets "packets" and "bytes": its counters, 0 for a rule
+ * that matched nothing yet, "-" if the counters couldn't be read. */
+static void add_counters(cJSON *rules, const cJSON *stats)
+{
+	const cJSON *st, *id, *sid;
+	cJSON *row;
+
+	cJSON_ArrayForEach(row, rules) {
+		const cJSON *pk = NULL, *by = NULL;
+
+		id = cJSON_GetObjectItemCaseSensitive(row, "id");
+		cJSON_ArrayForEach(st, stats) {
+			sid = cJSON_GetObjectItemCaseSensitive(st, "id");
+			if (cJSON_IsNumber(id) && cJSON_IsNumber(sid) &&
+			    id->valuedouble == sid->valuedouble) {
+				pk = cJSON_GetObjectItemCaseSensitive(st, "packets");
+				by = cJSON_GetObjectItemCaseSensitive(st, "bytes");
+				break;
+			}
+		}
+		if (!cJSON_IsObject(row))
+			continue;
+		if (!stats) {
+			cJSON_AddStringToObject(row, "packets", "-");
+			cJSON_AddStringToObject(row, "bytes", "-");
+			continue;
+		}
+		cJSON_AddNumberToObject(row, "packets", cJSON_IsNumber(pk) ? pk->valuedouble : 0);
+		cJSON_AddNumberToObject(row, "bytes", cJSON_IsNumber(by) ? by->valuedouble : 0);
+	}
+}
 
 static int print_rules(const cJSON *reply)
 {
@@ -258,7 +308,27 @@ static int print_rules(const cJSON *reply)
 
 int do_list(int argc, char **argv)
 {
+	cJSON *req, *reply = NULL, *stats;
+	int code;
+
 	if (no_more_args(argc, argv))
 		return CTL_EXIT_USAGE;
-	return ctl_run(req_new("rule.list"), print_rules);
+	req = req_new("rule.list");
+	if (!req) {
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
+	code = ctl_call(req, &reply);
+	cJSON_Delete(req);
+	if (code)
+		return code;
+	/* -o json stays the daemon's reply; counters are in stats. */
+	if (!out_json()) {
+		stats = rule_counters();
+		add_counters(cJSON_GetObjectItemCaseSensitive(reply, "rules"), stats);
+		cJSON_Delete(stats);
+	}
+	code = ctl_print(reply, print_rules);
+	cJSON_Delete(reply);
+	return code;
 }

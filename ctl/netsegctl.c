@@ -42,10 +42,10 @@ static const struct cmd cmds[] = {
 	{ "deny", do_deny, "deny RULE [--log] [--comment TEXT]" },
 	{ "remove", do_remove, "remove { ID | RULE }" },
 	{ "list", do_list, "list" },
-	{ "apply", do_apply, "apply -f FILE [--dry-run] [--expect-revision N]" },
-	{ "diff", do_diff, "diff -f FILE" },
-	{ "check", do_check, "check -f FILE [--offline]" },
-	{ "trace", do_trace, "trace SRC DST [PROTO/]PORT" },
+	{ "apply", do_apply, "apply -f FILE|- [--dry-run] [--expect-revision N]" },
+	{ "diff", do_diff, "diff -f FILE|-" },
+	{ "check", do_check, "check -f FILE|- [--offline]" },
+	{ "trace", do_trace, "trace SRC DST [PROTO/]PORT [--exit-code]" },
 	{ "flows", do_flows,
 	  "flows [--follow] [--verdict allowed|denied|audit|end] [--identity NAME] [--rule ID]" },
 	{ "prefilter", do_prefilter,
@@ -68,6 +68,35 @@ static void print_usage_lines(FILE *f, const char *indent, const char *usage)
 		fprintf(f, "%s%s %.*s\n", indent, bin_name, (int)(nl - p), p);
 		p = *nl ? nl + 1 : nl;
 	}
+}
+
+/* netsegctl(8)'s section of each command, generated at build time. */
+static const struct { const char *name, *text; } man_help[] = {
+#include "ctl_help.h"
+};
+
+/* `netsegctl [PARENT] NAME --help`: the usage line(s), then what the man
+ * page says about the command (every subcommand's section for a
+ * command with subcommands). */
+static void print_cmd_help(const struct cmd *parent, const struct cmd *c)
+{
+	char full[64];
+	size_t i, n;
+
+	snprintf(full, sizeof(full), "%s%s%s", parent ? parent->name : "",
+		 parent ? " " : "", c->name);
+	n = strlen(full);
+	fputs("usage:\n", stdout);
+	print_usage_lines(stdout, "  ", c->usage);
+	for (i = 0; i < sizeof(man_help) / sizeof(man_help[0]); i++) {
+		if (strncmp(man_help[i].name, full, n) ||
+		    (man_help[i].name[n] && man_help[i].name[n] != ' '))
+			continue;
+		if (strcmp(man_help[i].name, full))
+			printf("\n%s:\n", man_help[i].name);
+		printf("\n%s", man_help[i].text);
+	}
+	printf("\nSee netsegctl(8) for more.\n");
 }
 
 static void print_help(FILE *f)
@@ -119,7 +148,11 @@ int usage_err(const char *fmt, ...)
 			fputs("usage:\n", stderr);
 			print_usage_lines(stderr, "  ", cur_cmd->usage);
 		} else {
-			print_help(stderr);
+			/* The whole usage buries the error; point at it. */
+			fprintf(stderr,
+				"usage: %s [-o json|json-compact] [-s SOCKET] [-v] COMMAND ...\n"
+				"Run '%s --help' for the commands.\n",
+				bin_name, bin_name);
 		}
 	}
 	return CTL_EXIT_USAGE;
@@ -131,15 +164,90 @@ static bool is_help(const char *arg)
 	       !strcmp(arg, "--help");
 }
 
+/* Other words people type for a command: `rm` and `delete` are what
+ * they reach for after git, kubectl and ip.  Not in --help (one name
+ * per command there); netsegctl(8) lists them. */
+static const char *const aliases[][2] = {
+	{ "rm", "remove" },
+	{ "delete", "remove" },
+	{ "del", "remove" },
+};
+
+static const char *unalias(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcmp(word, aliases[i][0]))
+			return aliases[i][1];
+	return word;
+}
+
+/* Edit distance counting a swap of neighbours as one edit (optimal
+ * string alignment): "stauts" is one slip from "status", not two.
+ * Words longer than 32 aren't typos. */
+static unsigned int edit_distance(const char *a, const char *b)
+{
+	unsigned int d[33][33], i, j, la = strlen(a), lb = strlen(b), v;
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The entry of @table nearest to @word, if near enough to be a typo
+ * (a third of the word's letters, at least one) or a prefix of it. */
+static const char *nearest(const struct cmd *table, const char *word)
+{
+	unsigned int d, best = 99, limit = strlen(word) / 3;
+	const struct cmd *c;
+	const char *name = NULL;
+
+	if (limit < 1)
+		limit = 1;
+	for (c = table; c->name; c++) {
+		if (!c->func)
+			continue;
+		d = edit_distance(word, c->name);
+		if (!strncmp(c->name, word, strlen(word)) && *word)
+			d = 1;
+		if (d <= limit && d < best) {
+			best = d;
+			name = c->name;
+		}
+	}
+	return name;
+}
+
 int cmd_select(const struct cmd *table, int argc, char **argv)
 {
-	const struct cmd *c;
+	const char *what = cur_cmd ? "subcommand" : "command", *word, *near;
+	const struct cmd *c, *parent;
 
 	if (argc < 1)
-		return usage_err("missing %s", cur_cmd ? "subcommand" : "command");
+		return usage_err("missing %s", what);
+	word = unalias(argv[0]);
 	for (c = table; c->name; c++) {
-		if (strcmp(argv[0], c->name))
+		if (strcmp(word, c->name))
 			continue;
+		parent = cur_cmd;
 		cur_cmd = c;
 		if (!c->func) {
 			p_err("'%s' is not available in this version of %s",
@@ -147,13 +255,19 @@ int cmd_select(const struct cmd *table, int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 		if (argc > 1 && is_help(argv[1]) && c->func != do_help) {
-			print_usage_lines(stdout, "", c->usage);
+			print_cmd_help(parent, c);
 			return CTL_EXIT_OK;
 		}
 		return c->func(argc - 1, argv + 1);
 	}
-	return usage_err("unknown %s '%s'", cur_cmd ? "subcommand" : "command",
-			 argv[0]);
+	near = nearest(table, argv[0]);
+	/* Not the whole usage: one line naming the way out is what helps. */
+	p_err("unknown %s '%s'%s%s%s", what, argv[0],
+	      near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+	if (!out_json())
+		fprintf(stderr, "Run '%s%s%s --help' for the list.\n", bin_name,
+			cur_cmd ? " " : "", cur_cmd ? cur_cmd->name : "");
+	return CTL_EXIT_USAGE;
 }
 
 /* --------------------------------------------------------- arguments */

@@ -131,7 +131,9 @@ int do_logs(int argc, char **argv);
 /* -o ocsf|ecs|cef: the record format of `flows` (NULL = native JSON). */
 extern const char *flow_format;
 
-/* Read a whole rule file: 0, or -errno (not reported). */
+/* How messages name a -f FILE: "<stdin>" for "-". */
+const char *file_label(const char *path);
+/* Read a whole rule file ("-": stdin): 0, or -errno (not reported). */
 int read_file(const char *path, char **buf, size_t *len);
 
 #endif /* NETSEGCTL_H */

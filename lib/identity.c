@@ -97,18 +97,22 @@ int netseg_cidr_parse(const char *text, int *family, __u8 addr[16], int *plen,
 	if (strlen(text) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, text);
+	/* A bare address is its own host prefix: people type 198.18.3.2,
+	 * not 198.18.3.2/32. */
 	slash = strchr(buf, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = '\0';
+	if (slash)
+		*slash = '\0';
 	af = strchr(buf, ':') ? AF_INET6 : AF_INET;
 	memset(addr, 0, 16);
 	if (inet_pton(af, buf, addr) != 1)
 		return -EINVAL;
-	errno = 0;
-	p = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || p < 0 || p > (af == AF_INET ? 32 : 128))
-		return -EINVAL;
+	if (slash) {
+		p = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || p < 0 || p > (af == AF_INET ? 32 : 128))
+			return -EINVAL;
+	} else {
+		p = af == AF_INET ? 32 : 128;
+	}
 	if (mask_check(addr, af == AF_INET ? 4 : 16, p))
 		return -EDOM;	/* host bits set */
 	*family = af == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;

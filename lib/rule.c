@@ -231,6 +231,32 @@ static int parse_name(struct cur *c, const char *what,
 	return 0;
 }
 
+/*
+ * A bare IPv4 address is its host prefix: "198.18.3.2 -> api" means
+ * 198.18.3.2/32.  Only v4: a bare v6 address would swallow the ':' of
+ * "-> fd00::1:443", so IPv6 keeps its "/128".  1 if one was taken.
+ */
+static int bare_v4(struct cur *c, char out[NETSEG_SELECTOR_MAX])
+{
+	size_t j = c->i, n;
+	char text[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	while (isdigit((unsigned char)c->s[j]) || c->s[j] == '.')
+		j++;
+	n = j - c->i;
+	if (!n || n >= sizeof(text) || isalnum((unsigned char)c->s[j]) ||
+	    c->s[j] == '-' || c->s[j] == '_' || c->s[j] == '/')
+		return 0;
+	memcpy(text, c->s + c->i, n);
+	text[n] = '\0';
+	if (inet_pton(AF_INET, text, &a) != 1)
+		return 0;
+	c->i = j;
+	snprintf(out, NETSEG_SELECTOR_MAX, "%s/32", text);
+	return 1;
+}
+
 static int parse_selector(struct cur *c, const char *what,
 			  char out[NETSEG_SELECTOR_MAX], struct netseg_err *err)
 {
@@ -241,6 +267,8 @@ static int parse_selector(struct cur *c, const char *what,
 	}
 	if (at_cidr(c))
 		return parse_cidr(c, out, err);
+	if (bare_v4(c, out))
+		return 0;
 	return parse_name(c, what, out, err);
 }
 

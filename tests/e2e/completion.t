@@ -62,6 +62,8 @@ is "$(comp netsegctl apply --)" "--dry-run --expect-revision --file --help --out
 is "$(comp netsegctl identity '')" "add list remove" "identity subcommands"
 is "$(comp netsegctl identity add web --)" "--audit --cgroup --cidr --help --iface --output --socket --verbose" "flags of identity add"
 is "$(comp netsegctl flows --verdict '')" "allowed audit denied end" "flows --verdict values"
+is "$(comp netsegctl trace a b 443 --)" "--exit-code --help --output --socket --verbose" "flags of trace"
+is "$(comp netsegctl check --)" "--file --help --offline --output --socket --verbose" "flags of check"
 is "$(comp netsegctl prefilter '')" "add list remove" "prefilter subcommands"
 is "$(comp netsegctl logs '')" "verify" "logs verify"
 is "$(comp netsegctl trace frontend api '')" "icmp/ icmpv6/ sctp/ tcp/ udp/" "trace's third word: a protocol"

@@ -78,9 +78,17 @@ jget() {
 # ------------------------------------------------------------ no daemon
 run "$W" -s "$T/none.sock" status
 is "$rc" 3 "no daemon: exit 3"
-is "$err" "error: can't reach netsegd at $T/none.sock: No such file or directory (is it running? start it with 'systemctl start netsegd' or 'netsegd')" \
+is "$err" "error: can't reach netsegd at $T/none.sock: no socket there, netsegd isn't running with this socket (start it with 'systemctl start netsegd' or 'netsegd', or pick another with -s)" \
 	"no daemon: the message names the socket, the cause and the fix"
 is "$out" "" "no daemon: nothing on stdout"
+
+echo 'not a socket' >"$T/regular"
+run "$W" -s "$T/regular" status
+is "$rc" 3 "-s a regular file: exit 3"
+is "$err" "error: can't reach netsegd at $T/regular: $T/regular is not a socket (a regular file)" \
+	"-s a regular file: says it isn't a socket"
+run "$W" -s "$T" status
+like "$err" "$T is not a socket (a directory)" "-s a directory: says it isn't a socket"
 
 run env NETSEG_SOCKET="$T/env.sock" "$W" list
 like "$err" "can't reach netsegd at $T/env.sock:" "NETSEG_SOCKET picks the socket"
@@ -119,7 +127,8 @@ internal) echo '{"ok":false,"kind":"internal","error":"policy map is full (10485
 usage) echo '{"ok":false,"kind":"usage","error":"unknown command"}'; exit ;;
 esac
 case "$line" in
-*'"cmd":"status"'*) echo '{"ok":true,"revision":7,"generation":9,"rules":2,"pin_dir":"/sys/fs/bpf/netseg","uptime_s":42}' ;;
+*'"cmd":"status"'*) echo '{"ok":true,"revision":12,"generation":15,"rules":2,"pin_dir":"/sys/fs/bpf/netseg","uptime_s":42,"netlink":{"synced":true,"messages":30}}' ;;
+*'"cmd":"stats"'*) echo '{"ok":true,"rules":[{"id":1,"text":"allow frontend -> api:tcp/443","packets":5,"bytes":300}],"conntrack":{"entries":0,"max":0,"expired":0,"evicted":0}}' ;;
 *'"cmd":"rule.list"'*) echo '{"ok":true,"revision":7,"rules":[{"id":1,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"web"},{"id":12,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
 *'"cmd":"rule.add"'*) echo '{"ok":true,"id":3,"existing":false,"revision":8}' ;;
 *'"cmd":"rule.remove"'*) echo '{"ok":true,"removed":3,"revision":9}' ;;
@@ -148,10 +157,11 @@ C=("$W" -s "$SOCK")
 mode ok
 run "${C[@]}" list
 is "$rc" 0 "list: exit 0"
-is "$out" "ID  ACTION  RULE                     FLAGS  COMMENT
-1   allow   frontend -> api:tcp/443  log    web
-12  deny    * -> db                  -      -" "list: an aligned table"
-is "$(lastreq)" '{"cmd":"rule.list"}' "list: sends rule.list"
+is "$out" "ID  ACTION  RULE                     FLAGS  PACKETS  BYTES  COMMENT
+1   allow   frontend -> api:tcp/443  log    5        300    web
+12  deny    * -> db                  -      0        0      -" "list: an aligned table, each rule's counters (0: matched nothing yet)"
+is "$(tail -n 2 "$T/requests" | head -n 1)" '{"cmd":"rule.list"}' "list: sends rule.list"
+is "$(lastreq)" '{"cmd":"stats"}' "list: then stats, for the counters"
 
 run "${C[@]}" -o json list
 is "$rc" 0 "list -o json: exit 0"
@@ -164,11 +174,18 @@ is "$(printf '%s\n' "$out" | wc -l)" 1 "-o json-compact after the command: one l
 is "$(jget "$out" 'scalar @{$j->{rules}}')" 2 "-o json-compact: valid JSON"
 
 run "${C[@]}" status
-is "$out" "revision    7
-generation  9
+is "$out" "revision    12 (the 12th accepted change)
+generation  15 (policy generation: bumped by rule and identity changes; conntrack entries of older generations are re-decided)
 rules       2
 pin_dir     /sys/fs/bpf/netseg
-uptime_s    42" "status: every field, aligned"
+uptime_s    42
+netlink     synced yes, messages 30" "status: every field, aligned, numbers explained, no JSON blobs"
+
+run "${C[@]}" stats
+is "$out" "RULE  TEXT                           PACKETS  BYTES
+1     allow frontend -> api:tcp/443  5        300
+
+conntrack  not counted yet (netsegd walks the table once a second)" "stats before the first conntrack walk: not '0 of 0'"
 
 run "${C[@]}" allow frontend to api port 443 --log --comment "hi there"
 is "$rc" 0 "allow: exit 0"
@@ -183,6 +200,17 @@ run "${C[@]}" remove 3
 is "$out" "removed rule 3 (revision 9)" "remove ID: output"
 is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{target}')" "rule.remove|3" "remove ID: target is the id as a string"
 
+# Aliases: the words people type after git, kubectl and ip.
+run "${C[@]}" rm 3
+is "$out" "removed rule 3 (revision 9)" "rm ID: an alias of remove"
+is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{target}')" "rule.remove|3" "rm ID: sends rule.remove"
+run "${C[@]}" delete 3
+is "$(jget "$(lastreq)" '$j->{cmd}')" "rule.remove" "delete ID: an alias of remove"
+run "${C[@]}" identity rm web
+is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{name}')" "identity.remove|web" "identity rm: an alias of identity remove"
+run "${C[@]}" identity delete web
+is "$(jget "$(lastreq)" '$j->{cmd}')" "identity.remove" "identity delete: an alias of identity remove"
+
 run "${C[@]}" trace frontend api 443
 is "$out" "frontend -> api tcp/443: allow by rule 3 (allow frontend -> api:tcp/443)" "trace: allowed by a rule"
 is "$(jget "$(lastreq)" 'join "|", @$j{qw(src dst proto port)}')" "frontend|api|tcp|443" "trace: request fields"
@@ -190,6 +218,15 @@ is "$(jget "$(lastreq)" 'join "|", @$j{qw(src dst proto port)}')" "frontend|api|
 run "${C[@]}" trace frontend db tcp/5432
 is "$out" "frontend -> db tcp/5432: deny: default-deny (no rule allows frontend -> db tcp/5432; db is an endpoint identity)" \
 	"trace: default deny with the explanation"
+
+is "$rc" 0 "trace of a deny, no --exit-code: exit 0 (the question was answered)"
+run "${C[@]}" trace frontend db tcp/5432 --exit-code
+is "$rc" 1 "trace --exit-code of a deny: exit 1"
+like "$out" "deny: default-deny" "trace --exit-code: still prints the verdict"
+run "${C[@]}" trace --exit-code frontend api 443
+is "$rc" 0 "trace --exit-code of an allow: exit 0"
+run "${C[@]}" -o json trace frontend db 5432 --exit-code
+is "$rc:$(jget "$out" '$j->{verdict}')" "1:deny" "trace --exit-code -o json: exit 1, the verdict as JSON"
 
 run "${C[@]}" identity add frontend --iface 'veth-fe*' --cidr 198.19.0.0/16 --cidr=198.20.0.0/16 --audit
 is "$out" "added identity frontend (id 256, revision 11)" "identity add: output"
@@ -228,6 +265,16 @@ is "$(nreq)" "$before" "-o ocsf list: nothing sent"
 run "$W" logs verify --help
 is "$rc" 0 "logs verify --help: exit 0"
 like "$out" "logs verify FILE..." "logs verify --help: its usage"
+run "$W" trace --help
+is "$rc" 0 "trace --help: exit 0"
+like "$out" "  netsegctl trace SRC DST [PROTO/]PORT [--exit-code]" "trace --help: the usage"
+like "$out" "--exit-code: exit 1 unless the verdict is allow" "trace --help: explains its flags (netsegctl(8)'s words)"
+like "$out" "Example: netsegctl trace frontend api tcp/443" "trace --help: an example, markup stripped"
+run "$W" identity add --help
+like "$out" "--cidr CIDR: addresses in the prefix" "identity add --help: explains --cidr"
+like "$out" "digits, _, ., -" "identity add --help: escaped characters come out plain"
+run "$W" identity --help
+like "$out" "identity remove:" "identity --help: every subcommand's section"
 
 # ---------------------------------------------------------- daemon errors
 mode rejected
@@ -283,6 +330,20 @@ run "${C[@]}" apply -f "$T/r.rules" --expect-revision abc
 is "$rc" 2 "apply --expect-revision abc: exit 2"
 run "${C[@]}" frobnicate
 is "$rc" 2 "unknown command: exit 2"
+is "$err" "error: unknown command 'frobnicate'
+Run 'netsegctl --help' for the list." "unknown command: one line to the way out, not the whole usage"
+run "${C[@]}" stauts
+is "$rc" 2 "typo of a command: exit 2"
+like "$err" "unknown command 'stauts'; did you mean 'status'?" "typo (swapped letters): did you mean"
+run "${C[@]}" lst
+like "$err" "did you mean 'list'?" "typo (missing letter): did you mean"
+run "${C[@]}" identity ad web
+like "$err" "unknown subcommand 'ad'; did you mean 'add'?" "subcommand typo: did you mean"
+like "$err" "Run 'netsegctl identity --help'" "subcommand typo: points at the command's help"
+run "${C[@]}" -o yaml list
+is "$(printf '%s\n' "$err" | wc -l)" 3 "unknown global option value: error, synopsis and a pointer, not the whole usage"
+run "${C[@]}" identity remove
+is "$(printf '%s\n' "$err" | grep -c 'netsegctl ')" 1 "identity remove without NAME: the one relevant usage line"
 run "${C[@]}" -o yaml list
 is "$rc" 2 "unknown output format: exit 2"
 run "${C[@]}" flows --verdict sometimes
@@ -311,6 +372,20 @@ deny * -> db:99999
 
 allow a->b --audit --bogus
 EOF
+# -f -: rules from a pipe; messages name <stdin>.
+run bash -c "'$W' -s '$SOCK' apply -f - --dry-run <'$T/r.rules'"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{name}, $j->{text}, "end"')" "apply|<stdin>|allow frontend->api:443 --log
+|end" "apply -f -: reads the rules from stdin"
+like "$out" "dry run: <stdin> would give 4 rules" "apply -f -: names stdin"
+run bash -c "'$W' -s '$SOCK' diff -f - <'$T/r.rules'"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{name}')" "diff|<stdin>" "diff -f -: reads stdin"
+run bash -c "'$W' check --offline -f - <'$T/good.rules'"
+is "$rc" 0 "check -f - --offline: exit 0"
+like "$out" "<stdin>: 3 rules" "check -f -: reads stdin"
+run bash -c "'$W' check --offline -f - <'$T/bad.rules'"
+is "$rc" 1 "check -f - of bad rules: exit 1"
+like "$err" "<stdin>:2:" "check -f -: errors point at <stdin>:line"
+
 run "$W" -s "$T/none.sock" check -f "$T/good.rules"
 is "$rc" 0 "check good file: exit 0 without a daemon"
 like "$out" "$T/good.rules: 3 rules" "check good file: counts the rules"

@@ -140,6 +140,18 @@ ctl remove 'frontend->api:443' >/dev/null; ok $? "remove the rule by its text"
 ! reach frontend $API 443; ok $? "frontend -> api:443 blocked again"
 ctl trace frontend api tcp/443 | grep -q 'default'; ok $? "trace: now default deny"
 
+# ---- a bare address is a host prefix; trace --exit-code gates on the verdict
+ctl identity add office --cidr 198.18.9.9 >/dev/null; ok $? "identity add --cidr 198.18.9.9 (bare address)"
+ctl identity list | grep -q 'cidr:198.18.9.9/32'; ok $? "bare address stored as 198.18.9.9/32"
+ctl identity add office6 --cidr fd00::9 >/dev/null && ctl identity list | grep -q 'cidr:fd00::9/128'
+ok $? "bare IPv6 address stored as fd00::9/128"
+ctl prefilter add 198.18.7.7 >/dev/null && ctl prefilter list | grep -q '198.18.7.7/32' &&
+	ctl prefilter remove 198.18.7.7/32 >/dev/null
+ok $? "prefilter add 198.18.7.7 = 198.18.7.7/32"
+ctl trace frontend api tcp/443 --exit-code >/dev/null; st=$?
+[ $st -eq 1 ]; ok $? "trace --exit-code of a default deny: exit 1 (got $st)"
+ctl list | head -1 | grep -q 'PACKETS  BYTES'; ok $? "list shows per-rule counters"
+ctl status | grep -q '^revision  *[0-9]* (the [0-9]*[a-z][a-z] accepted change)'; ok $? "status explains the revision"
 # ---- control connections: a per-uid cap, some kept for root, idle ones closed
 # nobody (group nogroup, the socket's group here) holds 300 idle connections.
 stop_daemon TERM
