@@ -13,20 +13,7 @@
 cd "$(dirname "$0")/../.." || exit 255
 TOP=$PWD
 CTL=$TOP/ctl/netsegctl
-n=0
-failed=0
-
-ok() {	# ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-	return "$1"
-}
-bail() { echo "Bail out! $*"; exit 255; }
+. "$PWD/tests/lib/tap.sh"
 [ -x "$CTL" ] || bail "build first: make"
 
 T=$(mktemp -d /tmp/netseg-compl.XXXX)
@@ -44,10 +31,6 @@ comp() {	# comp WORD...: COMPREPLY for the last word, sorted, one line
 	COMPREPLY=()
 	_netsegctl
 	printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
-}
-is() {	# is GOT WANT DESCRIPTION
-	[ "$1" = "$2" ]
-	ok $? "$3" || { echo "#   got:  [$1]"; echo "#   want: [$2]"; }
 }
 
 # Commands: exactly the ones --help lists (help itself is one too).
@@ -107,5 +90,4 @@ is "$out|$(cat "$T/err")" "|" "no daemon: no names, no message"
 out=$(comp "$CTL" -s "$T/none.sock" allow '' 2>"$T/err")
 is "$out|$(cat "$T/err")" "host world|" "no daemon: allow offers world and host only"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

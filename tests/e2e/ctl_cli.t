@@ -10,37 +10,7 @@
 cd "$(dirname "$0")/../.." || exit 255
 W=${NETSEGCTL:-$PWD/ctl/netsegctl}
 
-n=0
-failed=0
-
-ok() { # ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-
-is() { # is GOT WANT DESCRIPTION
-	[ "$1" = "$2" ]
-	ok $? "$3" || true
-	if [ "$1" != "$2" ]; then
-		printf '#   got:      %s\n' "$1" | sed '2,$s/^/#             /'
-		printf '#   expected: %s\n' "$2" | sed '2,$s/^/#             /'
-	fi
-}
-
-like() { # like GOT FIXED-SUBSTRING DESCRIPTION
-	case "$1" in
-	*"$2"*) ok 0 "$3" ;;
-	*)
-		ok 1 "$3"
-		printf '#   %s\n#   does not contain: %s\n' "$1" "$2"
-		;;
-	esac
-}
+. "$PWD/tests/lib/tap.sh"
 
 bail() {
 	echo "Bail out! $*"
@@ -462,6 +432,4 @@ like "$err" "the rule 'frontend-' looks cut short by the shell" "cut rule, stdou
 
 is "$(nreq)" "$before" "cut rules that can't be recovered send nothing"
 
-echo "1..$n"
-[ "$failed" -eq 0 ] || echo "# $failed of $n failed"
-[ "$failed" -eq 0 ]
+tap_done

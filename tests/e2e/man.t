@@ -14,20 +14,7 @@ cd "$(dirname "$0")/../.." || exit 255
 CTL=$PWD/ctl/netsegctl
 D=$PWD/agentd/netsegd
 MAN=$PWD/.output/man
-n=0
-failed=0
-
-ok() {	# ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-	return "$1"
-}
-bail() { echo "Bail out! $*"; exit 255; }
+. "$PWD/tests/lib/tap.sh"
 
 for t in man scdoc; do
 	command -v $t >/dev/null || bail "missing $t: run 'make deps'"
@@ -130,5 +117,4 @@ done
 ! grep -rn '"0\.[0-9]*\.[0-9]*"' agentd/*.c ctl/*.c >/dev/null
 ok $? "no second version string in agentd/ or ctl/"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -11,29 +11,15 @@ RUN="$$$(printf '%04x' $((RANDOM)))"
 T=$(mktemp -d "/tmp/netseg-e2e-$RUN.XXXX")
 NODE="nsnode-$RUN"
 NETNSES=()
-TAP_N=0
-TAP_FAILED=0
+. "$NS_TOP/tests/lib/tap.sh"
 DAEMON_PID=
 
-ok() {	# ok COND-EXIT-STATUS DESCRIPTION
-	local st=$1; shift
-	TAP_N=$((TAP_N + 1))
-	if [ "$st" -eq 0 ]; then
-		echo "ok $TAP_N - $*"
-	else
-		echo "not ok $TAP_N - $*"
-		TAP_FAILED=$((TAP_FAILED + 1))
-	fi
-	return "$st"
-}
-diag() { echo "# $*"; }
-bail() { echo "Bail out! $*"; exit 255; }
 done_testing() {
 	# A daemon still running is stopped with SIGTERM first, so a sanitized
 	# build's leak check runs at its exit and its report is counted here.
 	[ -n "$DAEMON_PID" ] && stop_daemon TERM
 	san_check
-	echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]
+	tap_done
 }
 
 # Sanitized builds (`make sanitize`): every netsegd, netsegctl and other

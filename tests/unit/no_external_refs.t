@@ -10,19 +10,7 @@
 # corpora are data, not prose, and are left out.  No root needed.
 
 cd "$(dirname "$0")/../.." || exit 255
-n=0
-failed=0
-
-ok() {	# ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-bail() { echo "Bail out! $*"; exit 255; }
+. "$PWD/tests/lib/tap.sh"
 
 git rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
 	bail "not in a git work tree: this test reads 'git ls-files'"
@@ -53,5 +41,5 @@ check "BPF programs" '*.bpf.c'
 check "shell scripts" '*.sh'
 check "test scripts" '*.t'
 check "Makefile" Makefile
-[ "$n" -eq 6 ] || bail "planned 6 tests, ran $n"
-exit $((failed > 254 ? 254 : failed))
+[ "$TAP_N" -eq 6 ] || bail "planned 6 tests, ran $TAP_N"
+exit $((TAP_FAILED > 254 ? 254 : TAP_FAILED))
