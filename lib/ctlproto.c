@@ -104,23 +104,6 @@ int netseg_ctl_recv(int fd, struct cJSON **out)
 	return *out ? 0 : -EPROTO;
 }
 
-int netseg_ctl_call(const char *path, const struct cJSON *req, struct cJSON **reply)
-{
-	int fd = netseg_ctl_connect(path), err;
-
-	if (fd < 0)
-		return fd;
-	err = netseg_ctl_send(fd, req);
-	/* A refused connection's reason may be waiting though the send failed. */
-	if (!err || err == -EPIPE || err == -ECONNRESET) {
-		int r = netseg_ctl_recv(fd, reply);
-
-		err = r ? err ?: r : 0;
-	}
-	close(fd);
-	return err;
-}
-
 /*
  * An escape is a backslash and the character after it, so "\\u0000" is a
  * backslash and the text u0000, not a NUL; a backslash outside a string is

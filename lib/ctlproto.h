@@ -78,7 +78,5 @@ int netseg_ctl_recv(int fd, struct cJSON **out);
  * cJSON ends its strings there, so either would silently cut a name short.
  */
 long netseg_ctl_nul_at(const char *line, size_t len);
-/* One request, one reply. */
-int netseg_ctl_call(const char *path, const struct cJSON *req, struct cJSON **reply);
 
 #endif

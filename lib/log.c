@@ -15,11 +15,6 @@ void netseg_log_set_level(enum netseg_log_level level)
 	log_level = level;
 }
 
-enum netseg_log_level netseg_log_get_level(void)
-{
-	return log_level;
-}
-
 void netseg_log_set_ident(const char *ident)
 {
 	log_ident = ident;

@@ -14,7 +14,6 @@ enum netseg_log_level {
 
 /* Messages above this level are dropped; libbpf's go to DEBUG. */
 void netseg_log_set_level(enum netseg_log_level level);
-enum netseg_log_level netseg_log_get_level(void);
 /* Route libbpf and libxdp printouts through netseg_log. */
 void netseg_log_hook_libs(void);
 /* Optional prefix ("netsegd") and sink (default stderr). */
