@@ -36,6 +36,7 @@ struct netseg_dp {
 	struct tab tc;		/* struct kv: ifindex -> attached bits */
 	struct tab xdp;		/* struct kv: ifindex -> 1 */
 	struct tab cgatt;	/* struct kv: cgid -> 1 */
+	struct tab uplinks;	/* struct kv: ifindex -> 1 (the endpoint map's uplink mark) */
 	struct netseg_config cfg;
 	size_t policy_n;
 };
@@ -212,6 +213,7 @@ void fuzzdp_free(struct netseg_dp *dp)
 	free(dp->tc.v);
 	free(dp->xdp.v);
 	free(dp->cgatt.v);
+	free(dp->uplinks.v);
 	free(dp);
 }
 
@@ -303,9 +305,18 @@ int netseg_dp_endpoint_set(struct netseg_dp *dp, __u32 ifindex, __u32 id)
 	return kv_set(&dp->endpoints, ifindex, id);
 }
 
+/* One map holds endpoints and uplink marks in the kernel: one delete. */
 int netseg_dp_endpoint_del(struct netseg_dp *dp, __u32 ifindex)
 {
-	return kv_del(&dp->endpoints, ifindex);
+	int a = kv_del(&dp->uplinks, ifindex), b = kv_del(&dp->endpoints, ifindex);
+
+	return a && b ? -ENOENT : 0;
+}
+
+int netseg_dp_uplink_set(struct netseg_dp *dp, __u32 ifindex)
+{
+	FUZZ_ASSERT(ifindex, "uplink mark for ifindex 0");
+	return kv_set(&dp->uplinks, ifindex, 1);
 }
 
 int netseg_dp_cgroup_set(struct netseg_dp *dp, __u64 cgid, __u32 id)
