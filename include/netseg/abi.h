@@ -332,6 +332,8 @@ struct netseg_config {
 	__u32 deny_burst;	/* bucket depth */
 	__u32 flags;		/* enum netseg_config_flags */
 	__u32 policy_flags;	/* enum netseg_policy_flags of the map in force */
+	__u32 policy_slot;	/* which ns_policy slot (0, 1) enforces */
+	__u32 pad;
 };
 
 /*

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Policy lookup (DESIGN §3): four LPM lookups in the inner map held by
- * ns_policy[0] — (dst,src), (dst,ANY), (ANY,src), (ANY,ANY).  Any deny
+ * ns_policy[policy_slot] — (dst,src), (dst,ANY), (ANY,src), (ANY,ANY).  Any deny
  * wins (lowest rule id), else any allow (lowest rule id), else the
  * default: deny when an endpoint identity is involved, allow otherwise.
  * The compiler flattens deny precedence inside each pair, so the longest
@@ -59,10 +59,15 @@ static __always_inline void policy_rules(__u32 src, __u32 dst,
 					 struct netseg_policy_acc *a)
 {
 	struct netseg_policy_key k = {};
-	__u32 zero = 0;
+	struct netseg_config *cfg;
+	__u32 zero = 0, slot;
 	void *inner;
 
-	inner = bpf_map_lookup_elem(&ns_policy, &zero);
+	/* One read of the slot index, one inner map for all four lookups:
+	 * the packet sees the old or the new rule set, never both. */
+	cfg = bpf_map_lookup_elem(&ns_config, &zero);
+	slot = cfg ? *(volatile __u32 *)&cfg->policy_slot & 1 : 0;
+	inner = bpf_map_lookup_elem(&ns_policy, &slot);
 	if (!inner)
 		return;	/* no rule set loaded yet: defaults only */
 	k.prefixlen = NETSEG_POLICY_PLEN_FULL;
