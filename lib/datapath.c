@@ -862,7 +862,7 @@ int netseg_dp_policy_swap(struct netseg_dp *dp,
 	err = netseg_dp_config_get(dp, &cfg);
 	if (err)
 		return err;
-	idle = !(cfg.policy_slot & 1);
+	idle = !(cfg.policy_flags & NETSEG_POL_SLOT1);
 	dp->pol.active = !idle;
 	sorted = malloc((n + 1) * sizeof(*sorted));
 	if (!sorted)
@@ -882,25 +882,17 @@ int netseg_dp_policy_swap(struct netseg_dp *dp,
 	dp->pol.v[idle] = sorted;
 	dp->pol.n[idle] = n;
 	sorted = NULL;
-	/* Wildcard lookups both maps need are on before the flip... */
-	if ((cfg.policy_flags | pflags) != cfg.policy_flags) {
-		cfg.policy_flags |= pflags;
-		err = config_put(dp, &cfg);
-		if (err)
-			goto out;
-	}
-	/* The flip is one aligned 32-bit store the datapath reads once per
-	 * packet: it sees the old or the new map, never a mix.  Only then
+	/* The flip: slot and wildcard flags are one aligned word the
+	 * datapath reads once per packet, so a packet sees the old map with
+	 * its flags or the new one with its own, never a mix.  Only then
 	 * bump the generation, so that no flow re-decided against the old
 	 * map is cached under the new generation. */
-	cfg.policy_slot = idle;
+	cfg.policy_flags = pflags | (idle ? NETSEG_POL_SLOT1 : 0);
 	err = config_put(dp, &cfg);
 	if (err)
 		goto out;
 	dp->pol.active = idle;
-	/* ...and only the new map's with the generation bump. */
 	cfg.generation++;
-	cfg.policy_flags = pflags;
 	err = config_put(dp, &cfg);
 	if (!err && generation)
 		*generation = cfg.generation;

@@ -332,19 +332,19 @@ struct netseg_config {
 	__u32 deny_burst;	/* bucket depth */
 	__u32 flags;		/* enum netseg_config_flags */
 	__u32 policy_flags;	/* enum netseg_policy_flags of the map in force */
-	__u32 policy_slot;	/* which ns_policy slot (0, 1) enforces */
-	__u32 pad;
 };
 
 /*
- * Which wildcard lookups the policy map in force can answer: the datapath
- * skips the others (each is an LPM lookup per new flow).  Set to the union
- * of old and new before a swap and to the new map's own after it.
+ * Which ns_policy slot enforces and which wildcard lookups its map can
+ * answer (the datapath skips the others: each is an LPM lookup per new
+ * flow).  One word, read once per packet and written with one store, so
+ * the flags always describe the map the packet looks up in.
  */
 enum netseg_policy_flags {
 	NETSEG_POL_ANY_SRC = 1 << 0,	/* entries (dst, ANY) */
 	NETSEG_POL_ANY_DST = 1 << 1,	/* entries (ANY, src) */
 	NETSEG_POL_ANY_ANY = 1 << 2,	/* entries (ANY, ANY) */
+	NETSEG_POL_SLOT1 = 1u << 31,	/* ns_policy[1] enforces, else [0] */
 };
 
 enum netseg_config_flags {

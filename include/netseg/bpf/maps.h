@@ -14,10 +14,10 @@
 
 /*
  * The compiled policy lives in two inner LPM tries, slots 0 and 1 of this
- * array; ns_config's policy_slot says which one enforces.  Userspace
- * brings the idle one up to date and flips the index (see
- * docs/architecture.md, "Atomic policy changes").  The template below only
- * fixes the inner map's key/value/flags.
+ * array; NETSEG_POL_SLOT1 in ns_config's policy_flags says which one
+ * enforces.  Userspace brings the idle one up to date and flips the bit
+ * (see docs/architecture.md, "Atomic policy changes").  The template below
+ * only fixes the inner map's key/value/flags.
  */
 struct ns_policy_inner {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Policy lookup (DESIGN §3): four LPM lookups in the inner map held by
- * ns_policy[policy_slot] — (dst,src), (dst,ANY), (ANY,src), (ANY,ANY).  Any deny
+ * ns_policy[slot] — (dst,src), (dst,ANY), (ANY,src), (ANY,ANY).  Any deny
  * wins (lowest rule id), else any allow (lowest rule id), else the
  * default: deny when an endpoint identity is involved, allow otherwise.
  * The compiler flattens deny precedence inside each pair, so the longest
@@ -59,14 +59,11 @@ static __always_inline void policy_rules(__u32 src, __u32 dst,
 					 struct netseg_policy_acc *a)
 {
 	struct netseg_policy_key k = {};
-	struct netseg_config *cfg;
-	__u32 zero = 0, slot;
+	__u32 slot = pflags & NETSEG_POL_SLOT1 ? 1 : 0;
 	void *inner;
 
-	/* One read of the slot index, one inner map for all four lookups:
-	 * the packet sees the old or the new rule set, never both. */
-	cfg = bpf_map_lookup_elem(&ns_config, &zero);
-	slot = cfg ? *(volatile __u32 *)&cfg->policy_slot & 1 : 0;
+	/* The slot comes with the flags from one read: one inner map for
+	 * all four lookups, the old rule set or the new, never a mix. */
 	inner = bpf_map_lookup_elem(&ns_policy, &slot);
 	if (!inner)
 		return;	/* no rule set loaded yet: defaults only */
