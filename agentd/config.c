@@ -24,6 +24,7 @@ void netsegd_config_defaults(struct netsegd_config *c)
 	c->deny_rate = NETSEG_DENY_RATE;
 	c->deny_burst = NETSEG_DENY_BURST;
 	c->max_entries = NETSEG_POLICY_MAX;
+	c->prefilter_max = NETSEG_PREFILTER_MAX;
 	c->netlink_rcvbuf = NETSEGD_NETLINK_RCVBUF;
 	if (gethostname(c->node_name, sizeof(c->node_name) - 1))
 		strcpy(c->node_name, "localhost");
@@ -92,7 +93,7 @@ int netsegd_config_check_paths(const struct netsegd_config *c, const char *where
 
 static const char *const known_keys[] = {
 	"pin_dir", "run_dir", "state_dir", "socket", "socket_group", "node_name", "deny_events",
-	"log_allowed", "ct_max", "max_rules", "uplinks", "flow_logs", "netlink_rcvbuf", NULL,
+	"log_allowed", "ct_max", "max_rules", "prefilter_max", "uplinks", "flow_logs", "netlink_rcvbuf", NULL,
 };
 
 static int check_keys(const cJSON *root, const char *path)
@@ -158,6 +159,7 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 	}
 	err = err ?: get_u32(root, "ct_max", &c->ct_max, 1024, 1U << 26, path);
 	err = err ?: get_u32(root, "max_rules", &c->max_entries, 16, NETSEG_POLICY_MAX, path);
+	err = err ?: get_u32(root, "prefilter_max", &c->prefilter_max, 16, 1U << 24, path);
 	err = err ?: get_u32(root, "netlink_rcvbuf", &c->netlink_rcvbuf, 4096, 1U << 30, path);
 	if (!err && ev) {
 		err = get_u32(ev, "rate", &c->deny_rate, 0, 10000000, path);

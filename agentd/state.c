@@ -227,8 +227,12 @@ static int load_prefilter(struct netsegd *d, const cJSON *arr)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, arr) {
-		if (!cJSON_IsString(it) || strlen(it->valuestring) >= 64 ||
-		    d->nprefilter >= NETSEGD_MAX_PREFILTER)
+		if (d->nprefilter >= d->cfg.prefilter_max) {
+			pr_err("the saved prefilter list holds more than prefilter_max "
+			       "(%u) entries; raise prefilter_max", d->cfg.prefilter_max);
+			return -E2BIG;
+		}
+		if (!cJSON_IsString(it) || strlen(it->valuestring) >= 64)
 			return -EINVAL;
 		strcpy(d->prefilter[d->nprefilter++].cidr, it->valuestring);
 	}

@@ -206,30 +206,32 @@ static int init_state(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 }
 
 /*
- * The conntrack table can't be resized in place, and libbpf refuses a
- * pinned map whose size differs from the object's: a tool that doesn't
- * know the configured ct_max (evflood, `netsegd --cleanup` without -c) or
- * a daemon whose ct_max changed would fail to load at all.  The pinned
- * table, with the flows it tracks, wins; a different ct_max is said.
+ * The conntrack table and the prefilter list can't be resized in place,
+ * and libbpf refuses a pinned map whose size differs from the object's: a
+ * tool that doesn't know the configured ct_max/prefilter_max (evflood,
+ * `netsegd --cleanup` without -c) or a daemon whose setting changed would
+ * fail to load at all.  The pinned map, with what it holds, wins; a
+ * different setting is said.
  */
-static void ct_size_from_pin(struct netseg_dp *dp, const struct netseg_dp_opts *o)
+static void size_from_pin(struct netseg_dp *dp, struct bpf_map *map, const char *name,
+			  const char *knob, __u32 wanted)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, NETSEG_MAP_CT);
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;	/* none yet: the configured size */
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
-	    info.max_entries != bpf_map__max_entries(dp->tc->maps.ns_ct)) {
-		if (o->ct_max)
-			pr_warn("ct_max %u not applied: the pinned conntrack table %s holds %u "
-				"entries and tracks live flows; 'netsegd --cleanup' and a restart "
-				"resize it", o->ct_max, path, info.max_entries);
-		bpf_map__set_max_entries(dp->tc->maps.ns_ct, info.max_entries);
+	    info.max_entries != bpf_map__max_entries(map)) {
+		if (wanted)
+			pr_warn("%s %u not applied: the pinned map %s holds %u entries and "
+				"is in use; 'netsegd --cleanup' and a restart resize it",
+				knob, wanted, path, info.max_entries);
+		bpf_map__set_max_entries(map, info.max_entries);
 	}
 	close(fd);
 }
@@ -463,11 +465,15 @@ static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 		skip_prog_loads(dp->tc->obj);
 	if (o->ct_max)
 		bpf_map__set_max_entries(dp->tc->maps.ns_ct, o->ct_max);
+	if (o->prefilter_max)
+		bpf_map__set_max_entries(dp->tc->maps.ns_prefilter, o->prefilter_max);
 	if (dp->pin_dir[0]) {
 		err = set_pin_paths(dp->tc->obj, dp->pin_dir);
 		if (err)
 			return err;
-		ct_size_from_pin(dp, o);
+		size_from_pin(dp, dp->tc->maps.ns_ct, NETSEG_MAP_CT, "ct_max", o->ct_max);
+		size_from_pin(dp, dp->tc->maps.ns_prefilter, NETSEG_MAP_PREFILTER,
+			      "prefilter_max", o->prefilter_max);
 	}
 	err = policy_bpf__load(dp->tc);
 	if (err) {

@@ -21,7 +21,7 @@
 #define NETSEG_CGROUP_MAX	4096	/* cgroups enforced as endpoints */
 #define NETSEG_IDENTITY_MAX	65536	/* identities with flags */
 #define NETSEG_FRAG_MAX		8192	/* fragmented datagrams in flight */
-#define NETSEG_PREFILTER_MAX	65536	/* prefilter deny CIDRs (v4 + v6) */
+#define NETSEG_PREFILTER_MAX	65536	/* prefilter deny CIDRs (v4 + v6), default */
 #define NETSEG_RULE_STATS_MAX	65536	/* per-rule hit counters */
 #define NETSEG_IF_STATS_MAX	4096	/* per-interface counters: ifindex bound */
 #define NETSEG_EVENTS_SIZE	(1U << 22) /* ring buffer bytes (power of 2) */
