@@ -214,7 +214,7 @@ static int init_state(struct netseg_dp *dp, const struct netseg_dp_opts *o)
  * different setting is said.
  */
 static void size_from_pin(struct netseg_dp *dp, struct bpf_map *map, const char *name,
-			  const char *knob, __u32 wanted)
+			  const char *knob, const char *what, __u32 wanted)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -228,9 +228,10 @@ static void size_from_pin(struct netseg_dp *dp, struct bpf_map *map, const char 
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
 	    info.max_entries != bpf_map__max_entries(map)) {
 		if (wanted)
-			pr_warn("%s %u not applied: the pinned map %s holds %u entries and "
-				"is in use; 'netsegd --cleanup' and a restart resize it",
-				knob, wanted, path, info.max_entries);
+			pr_warn("%s %u not applied: the pinned %s %s holds %u entries and "
+				"%s; 'netsegd --cleanup' and a restart resize it", knob, wanted,
+				what, path, info.max_entries,
+				strcmp(name, NETSEG_MAP_CT) ? "is in use" : "tracks live flows");
 		bpf_map__set_max_entries(map, info.max_entries);
 	}
 	close(fd);
@@ -471,9 +472,10 @@ static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 		err = set_pin_paths(dp->tc->obj, dp->pin_dir);
 		if (err)
 			return err;
-		size_from_pin(dp, dp->tc->maps.ns_ct, NETSEG_MAP_CT, "ct_max", o->ct_max);
+		size_from_pin(dp, dp->tc->maps.ns_ct, NETSEG_MAP_CT, "ct_max",
+			      "conntrack table", o->ct_max);
 		size_from_pin(dp, dp->tc->maps.ns_prefilter, NETSEG_MAP_PREFILTER,
-			      "prefilter_max", o->prefilter_max);
+			      "prefilter_max", "prefilter map", o->prefilter_max);
 	}
 	err = policy_bpf__load(dp->tc);
 	if (err) {
@@ -880,6 +882,11 @@ int netseg_dp_policy_swap(struct netseg_dp *dp,
 	if (dp->pol.known[idle])
 		err = patch_inner(dp->pol.fd[idle], dp->pol.v[idle], dp->pol.n[idle],
 				  sorted, n);
+	if (err && dp->pol.known[idle]) {
+		/* Half patched: what it holds is no longer known. */
+		close(dp->pol.fd[idle]);
+		dp->pol.known[idle] = false;
+	}
 	if (err)
 		err = rebuild_slot(dp, idle, sorted, n);
 	if (err)
