@@ -25,6 +25,7 @@ void netsegd_config_defaults(struct netsegd_config *c)
 	c->deny_rate = NETSEG_DENY_RATE;
 	c->deny_burst = NETSEG_DENY_BURST;
 	c->max_entries = NETSEG_POLICY_MAX;
+	c->prefilter_max = NETSEG_PREFILTER_MAX;
 	c->netlink_rcvbuf = NETSEGD_NETLINK_RCVBUF;
 	c->control_idle_timeout = NETSEGD_CTL_IDLE_TIMEOUT;
 	if (gethostname(c->node_name, sizeof(c->node_name) - 1))
@@ -94,7 +95,7 @@ int netsegd_config_check_paths(const struct netsegd_config *c, const char *where
 
 static const char *const known_keys[] = {
 	"pin_dir", "run_dir", "state_dir", "socket", "socket_group", "node_name", "deny_events",
-	"log_allowed", "ct_max", "max_rules", "uplinks", "flow_logs", "netlink_rcvbuf",
+	"log_allowed", "ct_max", "max_rules", "prefilter_max", "uplinks", "flow_logs", "netlink_rcvbuf",
 	"control_idle_timeout", "metrics", NULL,
 };
 
@@ -194,6 +195,7 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 	}
 	err = err ?: get_u32(root, "ct_max", &c->ct_max, 1024, 1U << 26, path);
 	err = err ?: get_u32(root, "max_rules", &c->max_entries, 16, NETSEG_POLICY_MAX, path);
+	err = err ?: get_u32(root, "prefilter_max", &c->prefilter_max, 16, 1U << 24, path);
 	err = err ?: get_u32(root, "netlink_rcvbuf", &c->netlink_rcvbuf, 4096, 1U << 30, path);
 	err = err ?: get_u32(root, "control_idle_timeout", &c->control_idle_timeout, 1, 86400,
 			     path);

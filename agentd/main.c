@@ -301,6 +301,7 @@ static int start(struct netsegd *d)
 {
 	struct netseg_dp_opts o = {
 		.pin_dir = d->cfg.pin_dir, .ct_max = d->cfg.ct_max,
+		.prefilter_max = d->cfg.prefilter_max,
 		.deny_rate = d->cfg.deny_rate, .deny_burst = d->cfg.deny_burst,
 	};
 	int err;
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
 	d.next_rule_id = 1;
 	d.started = time(NULL);
 	netseg_idstore_init(&d.ids);
-	d.prefilter = calloc(NETSEGD_MAX_PREFILTER, sizeof(*d.prefilter));
+	d.prefilter = calloc(d.cfg.prefilter_max, sizeof(*d.prefilter));
 	if (!d.prefilter || netsegd_endpoints_init(&d))
 		return 1;
 	if (netsegd_check_privileges())

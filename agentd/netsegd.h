@@ -34,7 +34,6 @@ struct sockaddr_storage;
 #define NETSEGD_MAX_UPLINKS	16
 /* In the state dir; written by state.c, forgotten by --cleanup --purge-state. */
 #define NETSEGD_STATE_FILE	"state.json"
-#define NETSEGD_MAX_PREFILTER	4096
 #define NETSEGD_NETLINK_RCVBUF	(16 << 20) /* default rtnetlink buffer: a burst of ~16k events */
 #define NETSEGD_LINK_BUCKETS	1024	/* link table hash (chained: no hard limit) */
 #define NETSEGD_ALIAS_MAX	256	/* IFALIASZ */
@@ -53,6 +52,7 @@ struct netsegd_config {
 	__u32 deny_burst;
 	bool log_allowed;	/* flow-start events for every allowed flow */
 	__u32 ct_max;
+	__u32 prefilter_max;	/* prefilter CIDRs; sizes the ns_prefilter map */
 	__u32 max_entries;	/* compiled policy entries ("max_rules") */
 	__u32 netlink_rcvbuf;	/* rtnetlink socket buffer, bytes: lost events past it */
 	__u32 control_idle_timeout;	/* s without a complete request: closed */

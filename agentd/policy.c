@@ -252,8 +252,9 @@ int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
 		netseg_err_set(err, 0, "%s is not on the prefilter list", canon);
 		return -ENOENT;
 	}
-	if (add && d->nprefilter >= NETSEGD_MAX_PREFILTER) {
-		netseg_err_set(err, 0, "prefilter list is full (%d entries)", NETSEGD_MAX_PREFILTER);
+	if (add && d->nprefilter >= d->cfg.prefilter_max) {
+		netseg_err_set(err, 0, "prefilter list is full (%u entries; raise prefilter_max)",
+			       d->cfg.prefilter_max);
 		return -ENOSPC;
 	}
 	r = add ? netseg_dp_prefilter_set(d->dp, fam, addr, plen) :

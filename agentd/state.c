@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,22 +29,141 @@ int netsegd_state_error(const struct netsegd *d, int r, const char *outcome,
 			      d->cfg.state_dir, strerror(-r), strerrorname_np(-r) ?: "?", outcome);
 }
 
-static cJSON *state_json(struct netsegd *d)
-{
-	cJSON *o = cJSON_CreateObject(), *pf = cJSON_CreateArray();
+/*
+ * The state file is written directly, not through a cJSON tree: 100k rules
+ * as a tree are a million small allocations.  The format is the one
+ * netseg_rule_to_json() and the loader below use; the identities are few
+ * and keep going through cJSON.
+ */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
 
-	cJSON_AddNumberToObject(o, "version", STATE_VERSION);
-	cJSON_AddNumberToObject(o, "revision", d->revision);
-	cJSON_AddNumberToObject(o, "next_rule_id", d->next_rule_id);
-	cJSON_AddItemToObject(o, "identities", netseg_idstore_to_json(&d->ids));
-	cJSON_AddItemToObject(o, "rules", netseg_ruleset_to_json(&d->rules));
-	for (size_t i = 0; i < d->nprefilter; i++)
-		cJSON_AddItemToArray(pf, cJSON_CreateString(d->prefilter[i].cidr));
-	cJSON_AddItemToObject(o, "prefilter", pf);
-	pf = cJSON_AddArrayToObject(o, "uplinks");
-	for (unsigned int i = 0; i < d->cfg.nuplinks; i++)
-		cJSON_AddItemToArray(pf, cJSON_CreateString(d->cfg.uplinks[i]));
-	return o;
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1 << 16;
+		char *p;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	sb_put(b, tmp, n < (int)sizeof(tmp) ? n : (int)sizeof(tmp) - 1);
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped,
+ * UTF-8 as it is (as cJSON prints it). */
+static void sb_str(struct sbuf *b, const char *s)
+{
+	const char *run = s;
+
+	sb_put(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sb_put(b, run, s - run);
+		if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', c };
+
+			sb_put(b, esc, 2);
+		} else {
+			sb_printf(b, "\\u%04x", c);
+		}
+		run = s + 1;
+	}
+	sb_put(b, run, s - run);
+	sb_put(b, "\"", 1);
+}
+
+static void sb_rule(struct sbuf *b, const struct netseg_rule *r)
+{
+	char text[NETSEG_RULE_MAX_PORTS * 12 + 2 * NETSEG_SELECTOR_MAX + 32];
+
+	if (netseg_rule_format(r, text, sizeof(text))) {
+		b->err = b->err ? b->err : -EINVAL;
+		return;
+	}
+	sb_puts(b, "{");
+	if (r->id)
+		sb_printf(b, "\"id\":%u,", r->id);
+	sb_puts(b, r->action == NETSEG_VERDICT_DENY ? "\"action\":\"deny\",\"rule\":" :
+		   "\"action\":\"allow\",\"rule\":");
+	sb_str(b, text);
+	sb_puts(b, r->flags & NETSEG_RULEF_AUDIT ? ",\"audit\":true" : ",\"audit\":false");
+	sb_puts(b, r->flags & NETSEG_RULEF_LOG ? ",\"log\":true" : ",\"log\":false");
+	if (r->comment[0]) {
+		sb_puts(b, ",\"comment\":");
+		sb_str(b, r->comment);
+	}
+	sb_puts(b, "}");
+}
+
+static int state_text(struct netsegd *d, struct sbuf *b)
+{
+	cJSON *ids = netseg_idstore_to_json(&d->ids);
+	char *s = ids ? cJSON_PrintUnformatted(ids) : NULL;
+
+	cJSON_Delete(ids);
+	if (!s)
+		return -ENOMEM;
+	sb_printf(b, "{\"version\":%d,\"revision\":%llu,\"next_rule_id\":%llu,",
+		  STATE_VERSION, (unsigned long long)d->revision,
+		  (unsigned long long)d->next_rule_id);
+	sb_puts(b, "\"identities\":");
+	sb_puts(b, s);
+	free(s);
+	sb_puts(b, ",\"rules\":{\"rules\":[");
+	for (size_t i = 0; i < d->rules.n; i++) {
+		if (i)
+			sb_puts(b, ",");
+		sb_rule(b, &d->rules.rules[i]);
+	}
+	sb_puts(b, "]},\"prefilter\":[");
+	for (size_t i = 0; i < d->nprefilter; i++) {
+		if (i)
+			sb_puts(b, ",");
+		sb_str(b, d->prefilter[i].cidr);
+	}
+	sb_puts(b, "],\"uplinks\":[");
+	for (unsigned int i = 0; i < d->cfg.nuplinks; i++) {
+		if (i)
+			sb_puts(b, ",");
+		sb_str(b, d->cfg.uplinks[i]);
+	}
+	sb_puts(b, "]}");
+	return b->err;
 }
 
 static int write_all(int fd, const char *s, size_t len)
@@ -65,13 +185,13 @@ static int write_all(int fd, const char *s, size_t len)
 int netsegd_state_save(struct netsegd *d)
 {
 	char tmp[512], path[512];
-	cJSON *o = state_json(d);
-	char *s = cJSON_PrintUnformatted(o);	/* a third of the bytes to fsync */
-	int fd = -1, dfd = -1, err = 0;
+	struct sbuf b = {};
+	int fd = -1, dfd = -1, err = state_text(d, &b);
 
-	cJSON_Delete(o);
-	if (!s)
-		return -ENOMEM;
+	if (err) {
+		free(b.p);
+		return err;
+	}
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, d->cfg.state_dir);
 	snprintf(tmp, sizeof(tmp), "%s/." STATE_FILE ".tmp", d->cfg.state_dir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -79,7 +199,7 @@ int netsegd_state_save(struct netsegd *d)
 		err = -errno;
 		goto out;
 	}
-	err = write_all(fd, s, strlen(s));
+	err = write_all(fd, b.p, b.len);
 	if (!err && fsync(fd))
 		err = -errno;
 	if (close(fd) && !err)
@@ -98,7 +218,7 @@ out:
 		pr_err("couldn't write state %s: %s", path, strerror(-err));
 		unlink(tmp);
 	}
-	free(s);
+	free(b.p);
 	return err;
 }
 
@@ -107,8 +227,12 @@ static int load_prefilter(struct netsegd *d, const cJSON *arr)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, arr) {
-		if (!cJSON_IsString(it) || strlen(it->valuestring) >= 64 ||
-		    d->nprefilter >= NETSEGD_MAX_PREFILTER)
+		if (d->nprefilter >= d->cfg.prefilter_max) {
+			pr_err("the saved prefilter list holds more than prefilter_max "
+			       "(%u) entries; raise prefilter_max", d->cfg.prefilter_max);
+			return -E2BIG;
+		}
+		if (!cJSON_IsString(it) || strlen(it->valuestring) >= 64)
 			return -EINVAL;
 		strcpy(d->prefilter[d->nprefilter++].cidr, it->valuestring);
 	}

@@ -175,21 +175,24 @@ static int create_inner(__u32 max_entries)
 	return fd;
 }
 
+static int rebuild_slot(struct netseg_dp *dp, __u32 slot,
+			const struct netseg_policy_entry *e, size_t n);
+static void grace_wait(struct netseg_dp *dp);
+
 /* A fresh (or never-initialised pinned) datapath gets an empty policy and
  * a generation of 1; a re-opened one keeps what is enforced. */
 static int init_state(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 {
 	struct netseg_config cfg = {};
 	__u32 zero = 0, inner_id;
-	int fd, err;
+	int err;
 
-	if (bpf_map_lookup_elem(dp->fds[NETSEG_DPM_POLICY], &zero, &inner_id)) {
-		fd = create_inner(1);
-		if (fd < 0)
-			return fd;
-		err = bpf_map_update_elem(dp->fds[NETSEG_DPM_POLICY], &zero, &fd, BPF_ANY);
-		err = err ? -errno : 0;
-		close(fd);
+	/* Both slots get an (empty) map; slots a previous run filled keep
+	 * theirs until this process first uses them. */
+	for (__u32 slot = 0; slot < 2; slot++) {
+		if (!bpf_map_lookup_elem(dp->fds[NETSEG_DPM_POLICY], &slot, &inner_id))
+			continue;
+		err = rebuild_slot(dp, slot, NULL, 0);
 		if (err) {
 			pr_err("couldn't install the empty policy: %s", strerror(-err));
 			return err;
@@ -208,30 +211,33 @@ static int init_state(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 }
 
 /*
- * The conntrack table can't be resized in place, and libbpf refuses a
- * pinned map whose size differs from the object's: a tool that doesn't
- * know the configured ct_max (evflood, `netsegd --cleanup` without -c) or
- * a daemon whose ct_max changed would fail to load at all.  The pinned
- * table, with the flows it tracks, wins; a different ct_max is said.
+ * The conntrack table and the prefilter list can't be resized in place,
+ * and libbpf refuses a pinned map whose size differs from the object's: a
+ * tool that doesn't know the configured ct_max/prefilter_max (evflood,
+ * `netsegd --cleanup` without -c) or a daemon whose setting changed would
+ * fail to load at all.  The pinned map, with what it holds, wins; a
+ * different setting is said.
  */
-static void ct_size_from_pin(struct netseg_dp *dp, const struct netseg_dp_opts *o)
+static void size_from_pin(struct netseg_dp *dp, struct bpf_map *map, const char *name,
+			  const char *knob, const char *what, __u32 wanted)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, NETSEG_MAP_CT);
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;	/* none yet: the configured size */
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
-	    info.max_entries != bpf_map__max_entries(dp->tc->maps.ns_ct)) {
-		if (o->ct_max)
-			pr_warn("ct_max %u not applied: the pinned conntrack table %s holds %u "
-				"entries and tracks live flows; 'netsegd --cleanup' and a restart "
-				"resize it", o->ct_max, path, info.max_entries);
-		bpf_map__set_max_entries(dp->tc->maps.ns_ct, info.max_entries);
+	    info.max_entries != bpf_map__max_entries(map)) {
+		if (wanted)
+			pr_warn("%s %u not applied: the pinned %s %s holds %u entries and "
+				"%s; 'netsegd --cleanup' and a restart resize it", knob, wanted,
+				what, path, info.max_entries,
+				strcmp(name, NETSEG_MAP_CT) ? "is in use" : "tracks live flows");
+		bpf_map__set_max_entries(map, info.max_entries);
 	}
 	close(fd);
 }
@@ -465,11 +471,16 @@ static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 		skip_prog_loads(dp->tc->obj);
 	if (o->ct_max)
 		bpf_map__set_max_entries(dp->tc->maps.ns_ct, o->ct_max);
+	if (o->prefilter_max)
+		bpf_map__set_max_entries(dp->tc->maps.ns_prefilter, o->prefilter_max);
 	if (dp->pin_dir[0]) {
 		err = set_pin_paths(dp->tc->obj, dp->pin_dir);
 		if (err)
 			return err;
-		ct_size_from_pin(dp, o);
+		size_from_pin(dp, dp->tc->maps.ns_ct, NETSEG_MAP_CT, "ct_max",
+			      "conntrack table", o->ct_max);
+		size_from_pin(dp, dp->tc->maps.ns_prefilter, NETSEG_MAP_PREFILTER,
+			      "prefilter_max", "prefilter map", o->prefilter_max);
 	}
 	err = policy_bpf__load(dp->tc);
 	if (err) {
@@ -549,6 +560,12 @@ void netseg_dp_close(struct netseg_dp *dp)
 	if (!dp)
 		return;
 	netseg_dp_xdp_close(dp);
+	grace_wait(dp);
+	for (int i = 0; i < 2; i++) {
+		if (dp->pol.known[i])
+			close(dp->pol.fd[i]);
+		free(dp->pol.v[i]);
+	}
 	cache_close(dp);
 	prefilter_bpf__destroy(dp->xdp);
 	policy_bpf__destroy(dp->tc);
@@ -706,49 +723,199 @@ static __u32 policy_flags_of(const struct netseg_policy_entry *e, size_t n)
 	return f;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct netseg_policy_entry *)a)->key,
+		      &((const struct netseg_policy_entry *)b)->key,
+		      sizeof(struct netseg_policy_key));
+}
+
+/*
+ * Bring an idle slot's map from @old to @new (both sorted by key): delete
+ * what went, write what is new or changed.  Nothing reads the idle map, so
+ * the order of the writes doesn't matter; a failure leaves it in an
+ * unknown state and the caller rebuilds it.
+ */
+static int patch_inner(int fd, const struct netseg_policy_entry *old, size_t nold,
+		       const struct netseg_policy_entry *new, size_t nnew)
+{
+	struct netseg_policy_entry *upd = malloc((nnew + 1) * sizeof(*upd));
+	size_t i = 0, j = 0, nupd = 0;
+	int err = 0, c;
+
+	if (!upd)
+		return -ENOMEM;
+	while (i < nold || j < nnew) {
+		c = i == nold ? 1 : j == nnew ? -1 : key_cmp(&old[i], &new[j]);
+		if (c < 0) {
+			if (bpf_map_delete_elem(fd, &old[i].key) && errno != ENOENT) {
+				err = -errno;
+				goto out;
+			}
+			i++;
+			continue;
+		}
+		if (c > 0 || memcmp(&old[i].val, &new[j].val, sizeof(new[j].val)))
+			upd[nupd++] = new[j];
+		if (c == 0)
+			i++;
+		j++;
+	}
+	err = fill_inner(fd, upd, nupd);
+out:
+	free(upd);
+	return err;
+}
+
+/* A fresh map for slot @slot, filled, put in the outer array.  That update
+ * waits for an RCU grace period (the kernel does so for every map-in-map
+ * write), so it is the slow path: first use of a slot by this process, or
+ * recovery from a failed patch. */
+static int rebuild_slot(struct netseg_dp *dp, __u32 slot,
+			const struct netseg_policy_entry *e, size_t n)
+{
+	int fd = create_inner(NETSEG_POLICY_MAX), err;
+
+	if (fd < 0)
+		return fd;
+	err = fill_inner(fd, e, n);
+	if (!err && bpf_map_update_elem(dp->fds[NETSEG_DPM_POLICY], &slot, &fd, BPF_ANY)) {
+		err = -errno;
+		pr_err("couldn't install policy slot %u: %s", slot, strerror(-err));
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (dp->pol.known[slot])
+		close(dp->pol.fd[slot]);
+	dp->pol.fd[slot] = fd;
+	dp->pol.known[slot] = true;
+	return 0;
+}
+
+struct grace_arg {
+	int outer, inner;
+	__u32 slot;
+};
+
+/*
+ * Rewriting a slot's map in place the moment after it was retired would
+ * race with packets that read the old index just before the flip and are
+ * still looking up in it.  Those packets run inside an RCU read-side
+ * section; the kernel waits out a grace period (synchronize_rcu) on every
+ * ARRAY_OF_MAPS update, so re-storing the retired map in its own slot is a
+ * no-op that returns only when every such packet is done.  It runs on a
+ * thread so the change that flipped isn't kept waiting for it.
+ */
+static void *grace_fn(void *p)
+{
+	struct grace_arg *a = p;
+	long err = 0;
+
+	if (bpf_map_update_elem(a->outer, &a->slot, &a->inner, BPF_ANY))
+		err = -errno;
+	free(a);
+	return (void *)err;
+}
+
+static void grace_start(struct netseg_dp *dp, __u32 slot)
+{
+	struct grace_arg *a = malloc(sizeof(*a));
+
+	if (a) {
+		*a = (struct grace_arg){ dp->fds[NETSEG_DPM_POLICY], dp->pol.fd[slot], slot };
+		if (!pthread_create(&dp->pol.grace, NULL, grace_fn, a)) {
+			dp->pol.grace_pending = true;
+			return;
+		}
+		free(a);
+	}
+	/* No thread: forget the slot; its next use rebuilds it from a fresh
+	 * map, which needs no grace period. */
+	close(dp->pol.fd[slot]);
+	dp->pol.known[slot] = false;
+}
+
+/* Returns once the retired slot may be written. */
+static void grace_wait(struct netseg_dp *dp)
+{
+	void *ret;
+
+	if (!dp->pol.grace_pending)
+		return;
+	pthread_join(dp->pol.grace, &ret);
+	dp->pol.grace_pending = false;
+	if (ret) {
+		/* No proof the grace period passed: never patch that map. */
+		for (int i = 0; i < 2; i++)
+			if (dp->pol.known[i] && i != dp->pol.active) {
+				close(dp->pol.fd[i]);
+				dp->pol.known[i] = false;
+			}
+	}
+}
+
 int netseg_dp_policy_swap(struct netseg_dp *dp,
 			  const struct netseg_policy_entry *entries, size_t n,
 			  __u64 *generation)
 {
-	__u32 zero = 0, pflags = policy_flags_of(entries, n);
+	__u32 pflags = policy_flags_of(entries, n), idle;
+	struct netseg_policy_entry *sorted = NULL;
 	struct netseg_config cfg;
-	int fd, err;
+	int err;
 
 	if (n > NETSEG_POLICY_MAX) {
 		pr_err("policy map is full (%zu entries; at most %u)", n,
 		       NETSEG_POLICY_MAX);
 		return -E2BIG;
 	}
-	fd = create_inner(n);
-	if (fd < 0)
-		return fd;
-	err = fill_inner(fd, entries, n);
-	if (err)
-		goto out;
-	/* Wildcard lookups both maps need are on before the swap... */
 	err = netseg_dp_config_get(dp, &cfg);
-	if (!err && (cfg.policy_flags | pflags) != cfg.policy_flags) {
-		cfg.policy_flags |= pflags;
-		err = config_put(dp, &cfg);
+	if (err)
+		return err;
+	idle = !(cfg.policy_flags & NETSEG_POL_SLOT1);
+	dp->pol.active = !idle;
+	sorted = malloc((n + 1) * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, entries, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), key_cmp);
+	grace_wait(dp);
+	err = -ENOENT;
+	if (dp->pol.known[idle])
+		err = patch_inner(dp->pol.fd[idle], dp->pol.v[idle], dp->pol.n[idle],
+				  sorted, n);
+	if (err && dp->pol.known[idle]) {
+		/* Half patched: what it holds is no longer known. */
+		close(dp->pol.fd[idle]);
+		dp->pol.known[idle] = false;
 	}
 	if (err)
+		err = rebuild_slot(dp, idle, sorted, n);
+	if (err)
 		goto out;
-	/* The swap is one update of one slot: packets see the old or the new
-	 * map, never a mix.  Only then bump the generation, so that no flow
-	 * re-decided against the old map is cached under the new generation. */
-	if (bpf_map_update_elem(dp->fds[NETSEG_DPM_POLICY], &zero, &fd, BPF_ANY)) {
-		err = -errno;
-		pr_err("couldn't swap in the new policy map: %s", strerror(-err));
+	free(dp->pol.v[idle]);
+	dp->pol.v[idle] = sorted;
+	dp->pol.n[idle] = n;
+	sorted = NULL;
+	/* The flip: slot and wildcard flags are one aligned word the
+	 * datapath reads once per packet, so a packet sees the old map with
+	 * its flags or the new one with its own, never a mix.  Only then
+	 * bump the generation, so that no flow re-decided against the old
+	 * map is cached under the new generation. */
+	cfg.policy_flags = pflags | (idle ? NETSEG_POL_SLOT1 : 0);
+	err = config_put(dp, &cfg);
+	if (err)
 		goto out;
-	}
-	/* ...and only the new map's with the generation bump. */
+	dp->pol.active = idle;
 	cfg.generation++;
-	cfg.policy_flags = pflags;
 	err = config_put(dp, &cfg);
 	if (!err && generation)
 		*generation = cfg.generation;
+	if (dp->pol.known[!idle])
+		grace_start(dp, !idle);
 out:
-	close(fd);
+	free(sorted);
 	return err;
 }
 

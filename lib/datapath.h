@@ -20,6 +20,7 @@ struct netseg_dp_opts {
 	/* bpffs directory for maps and links; NULL = nothing pinned (tests). */
 	const char *pin_dir;
 	__u32 ct_max;		/* 0 = NETSEG_CT_MAX */
+	__u32 prefilter_max;	/* 0 = NETSEG_PREFILTER_MAX */
 	__u32 deny_rate;	/* applied only when the config map is fresh */
 	__u32 deny_burst;
 };

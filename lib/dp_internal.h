@@ -3,6 +3,7 @@
 #ifndef NETSEG_DP_INTERNAL_H
 #define NETSEG_DP_INTERNAL_H
 
+#include <pthread.h>
 #include <limits.h>
 #include "datapath.h"
 
@@ -35,6 +36,23 @@ struct netseg_dp {
 		struct xdp_program *prog;
 		struct prefilter_bpf *skel;
 	} xdp_att[NETSEG_XDP_MAX_IFACES];
+	/*
+	 * The two policy slots (ns_policy[0], [1]; the config's policy_slot
+	 * says which one enforces): each slot's inner map fd and a sorted
+	 * copy of what it holds, so a change patches only the entries that
+	 * differ.  known[i] is false until this process filled slot i.
+	 * grace: a thread waiting out the RCU grace period after a flip; the
+	 * retired slot isn't touched before it is joined.
+	 */
+	struct {
+		int fd[2];
+		struct netseg_policy_entry *v[2];
+		size_t n[2];
+		bool known[2];
+		int active;
+		bool grace_pending;
+		pthread_t grace;
+	} pol;
 };
 
 void netseg_dp_xdp_close(struct netseg_dp *dp);

@@ -21,7 +21,7 @@
 #define NETSEG_CGROUP_MAX	4096	/* cgroups enforced as endpoints */
 #define NETSEG_IDENTITY_MAX	65536	/* identities with flags */
 #define NETSEG_FRAG_MAX		8192	/* fragmented datagrams in flight */
-#define NETSEG_PREFILTER_MAX	65536	/* prefilter deny CIDRs (v4 + v6) */
+#define NETSEG_PREFILTER_MAX	65536	/* prefilter deny CIDRs (v4 + v6), default */
 #define NETSEG_RULE_STATS_MAX	65536	/* per-rule hit counters */
 #define NETSEG_IF_STATS_MAX	4096	/* per-interface counters: ifindex bound */
 #define NETSEG_EVENTS_SIZE	(1U << 22) /* ring buffer bytes (power of 2) */
@@ -363,14 +363,16 @@ struct netseg_config {
 };
 
 /*
- * Which wildcard lookups the policy map in force can answer: the datapath
- * skips the others (each is an LPM lookup per new flow).  Set to the union
- * of old and new before a swap and to the new map's own after it.
+ * Which ns_policy slot enforces and which wildcard lookups its map can
+ * answer (the datapath skips the others: each is an LPM lookup per new
+ * flow).  One word, read once per packet and written with one store, so
+ * the flags always describe the map the packet looks up in.
  */
 enum netseg_policy_flags {
 	NETSEG_POL_ANY_SRC = 1 << 0,	/* entries (dst, ANY) */
 	NETSEG_POL_ANY_DST = 1 << 1,	/* entries (ANY, src) */
 	NETSEG_POL_ANY_ANY = 1 << 2,	/* entries (ANY, ANY) */
+	NETSEG_POL_SLOT1 = 1u << 31,	/* ns_policy[1] enforces, else [0] */
 };
 
 enum netseg_config_flags {

@@ -35,11 +35,15 @@ rule_texts() {
 		print map { "$_->{action} $_->{rule}\n" } sort { $a->{rule} cmp $b->{rule} } @{$j->{rules}}'
 }
 # The policy map in force, read from the pins (not through the daemon):
-# one line per entry "KEY-HEX verdict flags rule_id", sorted.  The outer
-# ARRAY_OF_MAPS slot 0 holds the inner map's id.
+# one line per entry "KEY-HEX verdict flags rule_id", sorted.  The top bit
+# of ns_config's policy_flags (bytes 20-23) picks the ARRAY_OF_MAPS slot
+# in force, which holds the inner map's id.
 policy_dump() {	# policy_dump PIN-DIR
-	local id
-	id=$(bpftool -j map lookup pinned "$1/ns_policy" key 0 0 0 0 | perl -MJSON::PP -e '
+	local id slot
+	slot=$(bpftool -j map lookup pinned "$1/ns_config" key 0 0 0 0 | perl -MJSON::PP -e '
+		local $/; my $v = decode_json(<STDIN>)->{value};
+		$v = [map { hex } @$v] if ref $v; print ref $v ? $v->[23] >> 7 : 0') || return 1
+	id=$(bpftool -j map lookup pinned "$1/ns_policy" key "$slot" 0 0 0 | perl -MJSON::PP -e '
 		local $/; my $j = decode_json(<STDIN>); my $v = $j->{value};
 		$v = [map { hex } @$v] if ref $v; print ref $v ? unpack("V", pack("C4", @$v)) : $v') || return 1
 	[ -n "$id" ] || return 1

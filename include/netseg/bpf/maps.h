@@ -13,10 +13,11 @@
 #include <netseg/abi.h>
 
 /*
- * The compiled policy lives in an inner LPM trie held by slot 0 of this
- * array; userspace builds a new inner map and swaps it in with one update.
- * The template below only fixes the inner map's key/value/flags: userspace
- * creates each real inner map sized to its rule set.
+ * The compiled policy lives in two inner LPM tries, slots 0 and 1 of this
+ * array; NETSEG_POL_SLOT1 in ns_config's policy_flags says which one
+ * enforces.  Userspace brings the idle one up to date and flips the bit
+ * (see docs/architecture.md, "Atomic policy changes").  The template below
+ * only fixes the inner map's key/value/flags.
  */
 struct ns_policy_inner {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -30,7 +31,7 @@ struct ns_policy_inner {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__array(values, struct ns_policy_inner);
 } ns_policy SEC(".maps");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Policy lookup (docs/architecture.md, "Policy semantics"): four LPM
- * lookups in the inner map held by ns_policy[0] — (dst,src), (dst,ANY),
+ * lookups in the inner map held by ns_policy[slot] (the slot
+ * bit of cfg->policy_flags) — (dst,src), (dst,ANY),
  * (ANY,src), (ANY,ANY).  Any deny wins (lowest rule id), else any allow
  * (lowest rule id), else the default: deny when an endpoint identity is
  * involved (audit when each endpoint involved is in audit mode), allow
@@ -61,10 +62,12 @@ static __always_inline void policy_rules(__u32 src, __u32 dst,
 					 struct netseg_policy_acc *a)
 {
 	struct netseg_policy_key k = {};
-	__u32 zero = 0;
+	__u32 slot = pflags & NETSEG_POL_SLOT1 ? 1 : 0;
 	void *inner;
 
-	inner = bpf_map_lookup_elem(&ns_policy, &zero);
+	/* The slot comes with the flags from one read: one inner map for
+	 * all four lookups, the old rule set or the new, never a mix. */
+	inner = bpf_map_lookup_elem(&ns_policy, &slot);
 	if (!inner)
 		return;	/* no rule set loaded yet: defaults only */
 	k.prefixlen = NETSEG_POLICY_PLEN_FULL;

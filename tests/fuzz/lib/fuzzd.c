@@ -45,7 +45,7 @@ void fuzzd_init(struct netsegd *d, const char *state_dir, int epfd, bool rules)
 	d->ctlfd = d->sigfd = d->timerfd = -1;
 	d->next_rule_id = 1;
 	d->dp = fuzzdp_new();
-	d->prefilter = calloc(NETSEGD_MAX_PREFILTER, sizeof(*d->prefilter));	/* as main() */
+	d->prefilter = calloc(d->cfg.prefilter_max, sizeof(*d->prefilter));	/* as main() */
 	netseg_idstore_init(&d->ids);
 	FUZZ_ASSERT(d->dp && d->prefilter && !netsegd_endpoints_init(d), "out of memory");
 
