@@ -293,7 +293,7 @@ int do_map(int argc, char **argv)
 	cJSON *j;
 	int ret;
 
-	ret = map_args(argc - 1, argv + 1, &since, &file);
+	ret = map_args(argc, argv, &since, &file);
 	if (ret)
 		return ret;
 	if (!out_json() && strcmp(fmt, "dot") && strcmp(fmt, "svg") && strcmp(fmt, "png"))

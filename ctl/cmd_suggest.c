@@ -416,7 +416,7 @@ int do_suggest(int argc, char **argv)
 	cJSON *j;
 	int ret;
 
-	ret = suggest_args(argc - 1, argv + 1, &a);
+	ret = suggest_args(argc, argv, &a);
 	if (ret)
 		return ret;
 	if (strcmp(fmt, "rules") && strcmp(fmt, "yaml"))
