@@ -298,6 +298,8 @@ int do_map(int argc, char **argv)
 		return ret;
 	if (!out_json() && strcmp(fmt, "dot") && strcmp(fmt, "svg") && strcmp(fmt, "png"))
 		return usage_err("map writes dot, svg, png or json, not %s", fmt);
+	if (out_json() && file)
+		return usage_err("-o json prints to stdout; --output-file is for dot, svg and png");
 	if (!out_json() && strcmp(fmt, "dot") && !file)
 		return usage_err("-o %s needs --output-file FILE", fmt);
 	ret = learn_fetch(since, &obs, &n);
