@@ -278,7 +278,6 @@ static int print_yaml(const struct learned *l)
 {
 	char name[NETSEG_SEL_MAX], rule[2 * NETSEG_SEL_MAX + 32];
 	size_t i, j;
-	bool first = true;
 
 	printf("# netsegctl suggest -o yaml: an approximation of the suggested rules.\n"
 	       "# One policy per destination identity, selected by the pod label\n"
@@ -298,11 +297,10 @@ static int print_yaml(const struct learned *l)
 		if (!is_pod(l->s[i].dst))
 			continue;
 		k8s_name(l->s[i].dst, name, sizeof(name));
-		printf("%sapiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+		printf("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
 		       "  name: netseg-learned-%s\nspec:\n  podSelector:\n    matchLabels:\n"
 		       "      netseg.io/identity: \"%s\"\n  policyTypes:\n  - Ingress\n  ingress:\n",
-		       first ? "---\n" : "---\n", name, l->s[i].dst);
-		first = false;
+		       name, l->s[i].dst);
 		for (size_t k = i; k < j; k++) {
 			const struct netseg_suggestion *s = &l->s[k];
 
@@ -324,6 +322,10 @@ static int rules_in_force(cJSON **set, double *rev)
 	int code;
 	size_t k;
 
+	if (!req) {
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
 	code = ctl_call(req, &reply);
 	cJSON_Delete(req);
 	if (code)
@@ -333,7 +335,8 @@ static int rules_in_force(cJSON **set, double *rev)
 	*set = cJSON_CreateObject();
 	if (!cJSON_IsNumber(v) || !cJSON_IsArray(rules)) {
 		cJSON_Delete(reply);
-		return proto_err("rule.list has no rules or revision"), CTL_EXIT_INTERNAL;
+		proto_err("rule.list has no rules or revision");
+		return CTL_EXIT_INTERNAL;
 	}
 	*rev = v->valuedouble;
 	o = cJSON_AddArrayToObject(*set, "rules");
@@ -369,9 +372,13 @@ static int apply_learned(const struct learned *l, const struct suggest_args *a)
 		snprintf(comment, sizeof(comment), "learned from %u flows", l->s[i].flows);
 		e = cJSON_CreateObject();
 		cJSON_AddItemToArray(cJSON_GetObjectItem(set, "rules"), e);
-		cJSON_AddStringToObject(e, "action", "allow");
-		cJSON_AddStringToObject(e, "rule", rule);
-		cJSON_AddStringToObject(e, "comment", comment);
+		if (!e || !cJSON_AddStringToObject(e, "action", "allow") ||
+		    !cJSON_AddStringToObject(e, "rule", rule) ||
+		    !cJSON_AddStringToObject(e, "comment", comment)) {
+			p_err("out of memory");
+			code = CTL_EXIT_INTERNAL;
+			goto out;
+		}
 		added++;
 	}
 	if (!added) {
