@@ -73,7 +73,7 @@ DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
 	libcjson-dev libssl-dev libcap-ng-dev libyaml-dev iproute2 iputils-ping socat nftables iptables \
 	gnuplot-nox rsyslog perl procps util-linux bc libclang-rt-14-dev \
-	valgrind clang-tidy scdoc man-db bash systemd libmicrohttpd-dev prometheus
+	valgrind clang-tidy scdoc man-db bash systemd libmicrohttpd-dev prometheus graphviz
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \

@@ -59,7 +59,7 @@ _netsegctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local commands="status stats identity endpoint allow deny remove list
-		apply diff check trace flows prefilter attach detach logs help"
+		apply diff check trace flows prefilter attach detach logs map suggest help"
 	local globals="-o --output -s --socket -v --verbose -h --help --version"
 	local i cmd= sub= nargs=0 w
 	_netsegctl_sock=()
@@ -78,7 +78,7 @@ _netsegctl()
 			_netsegctl_sock=(-s "${w#--socket=}")
 			continue ;;
 		-o | --output | --comment | --iface | --cgroup | --cidr | -f | --file | \
-		--expect-revision | --verdict | --identity | --rule)
+		--expect-revision | --verdict | --identity | --rule | --since | --output-file)
 			((i++))
 			continue ;;
 		-*) continue ;;
@@ -94,9 +94,13 @@ _netsegctl()
 
 	case $prev in
 	-o | --output)
-		_netsegctl_add json json-compact text ocsf ecs cef
+		case $cmd in
+		map) _netsegctl_add dot svg png json ;;
+		suggest) _netsegctl_add rules yaml json ;;
+		*) _netsegctl_add json json-compact text ocsf ecs cef ;;
+		esac
 		return 0 ;;
-	-s | --socket | -f | --file)
+	-s | --socket | -f | --file | --output-file)
 		_netsegctl_files
 		return 0 ;;
 	--verdict)
@@ -114,7 +118,7 @@ _netsegctl()
 	--cgroup)
 		_netsegctl_files -d
 		return 0 ;;
-	--comment | --cidr | --expect-revision)
+	--comment | --cidr | --expect-revision | --since)
 		return 0 ;;
 	esac
 
@@ -136,6 +140,8 @@ _netsegctl()
 		check) _netsegctl_add -f --file --offline ;;
 		trace) _netsegctl_add --exit-code ;;
 		flows) _netsegctl_add --follow --verdict --identity --rule ;;
+		map) _netsegctl_add --since --output-file ;;
+		suggest) _netsegctl_add --since --identity --diff --apply --expect-revision ;;
 		esac
 		_netsegctl_add -o --output -s --socket -v --verbose --help
 		return 0

@@ -55,6 +55,10 @@ static const struct cmd cmds[] = {
 	{ "attach", do_attach, "attach IFACE" },
 	{ "detach", do_detach, "detach IFACE" },
 	{ "logs", do_logs, "logs verify FILE...   (oldest first)" },
+	{ "map", do_map, "map [--since DURATION] [-o dot|svg|png|json] [--output-file FILE]" },
+	{ "suggest", do_suggest,
+	  "suggest [--since DURATION] [--identity NAME] [-o rules|yaml|json] [--diff]\n"
+	  "suggest [--since DURATION] [--identity NAME] --apply [--expect-revision N]" },
 	{ "help", do_help, "help" },
 	{ 0 },
 };
@@ -332,8 +336,11 @@ static int set_global(int opt, const char *val)
 			out_format = OUT_TEXT;
 		else if (!strcmp(val, "ocsf") || !strcmp(val, "ecs") || !strcmp(val, "cef"))
 			flow_format = val;	/* record formats: for flows */
+		else if (!strcmp(val, "dot") || !strcmp(val, "svg") || !strcmp(val, "png") ||
+			 !strcmp(val, "rules") || !strcmp(val, "yaml"))
+			learn_format = val;	/* map and suggest */
 		else
-			return usage_err("unknown output format '%s' (expected json, json-compact, text, or for flows ocsf, ecs, cef)",
+			return usage_err("unknown output format '%s' (expected json, json-compact, text; for flows ocsf, ecs, cef; for map dot, svg, png; for suggest rules, yaml)",
 					 val);
 		return 0;
 	case 's':
@@ -470,6 +477,10 @@ int main(int argc, char **argv)
 	/* Flow-record formats exist only where there are flow records. */
 	if (flow_format && strcmp(argv[0], "flows")) {
 		p_err("%s has no %s output; use -o json", argv[0], flow_format);
+		return CTL_EXIT_USAGE;
+	}
+	if (learn_format && strcmp(argv[0], "map") && strcmp(argv[0], "suggest")) {
+		p_err("%s has no %s output; use -o json", argv[0], learn_format);
 		return CTL_EXIT_USAGE;
 	}
 	ret = cmd_select(cmds, argc, argv);

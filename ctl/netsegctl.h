@@ -127,9 +127,21 @@ int do_attach(int argc, char **argv);
 int do_detach(int argc, char **argv);
 int do_flows(int argc, char **argv);
 int do_logs(int argc, char **argv);
+int do_map(int argc, char **argv);
+int do_suggest(int argc, char **argv);
 
 /* -o ocsf|ecs|cef: the record format of `flows` (NULL = native JSON). */
 extern const char *flow_format;
+
+/* -o dot|svg|png (map), rules|yaml (suggest); NULL = the default. */
+extern const char *learn_format;
+
+/* Learn mode (cmd_map.c): the daemon's flow history from @since_ns on as
+ * observations (lib/suggest.h), malloc'd into *obs; an exit code. */
+struct netseg_obs;
+int learn_fetch(unsigned long long since_ns, struct netseg_obs **obs, size_t *n);
+/* --since DURATION as a realtime bound in ns; 0 or a usage exit code. */
+int learn_since(const char *val, unsigned long long *since_ns);
 
 /* How messages name a -f FILE: "<stdin>" for "-". */
 const char *file_label(const char *path);

@@ -310,7 +310,7 @@ like "$err" "did you mean 'list'?" "typo (missing letter): did you mean"
 run "${C[@]}" identity ad web
 like "$err" "unknown subcommand 'ad'; did you mean 'add'?" "subcommand typo: did you mean"
 like "$err" "Run 'netsegctl identity --help'" "subcommand typo: points at the command's help"
-run "${C[@]}" -o yaml list
+run "${C[@]}" -o bogus list
 is "$(printf '%s\n' "$err" | wc -l)" 3 "unknown global option value: error, synopsis and a pointer, not the whole usage"
 run "${C[@]}" identity remove
 is "$(printf '%s\n' "$err" | grep -c 'netsegctl ')" 1 "identity remove without NAME: the one relevant usage line"
