@@ -95,6 +95,9 @@ static int load_identities(struct netseg_dp *dp, struct ids *ids)
 	int err;
 
 	err = netseg_dp_identity_set(dp, ID_POD, NETSEG_IDF_ENDPOINT);
+	/* The runs arrive on ifindex 1; the bench attaches its node's uplink,
+	 * so its checks (anti-spoofing) are part of the cost. */
+	err = err ?: netseg_dp_uplink_set(dp, 1);
 	inet_pton(AF_INET, "198.18.1.2", a);
 	err = err ?: netseg_dp_ipcache_set(dp, NETSEG_AF_INET, a, 32, ID_POD, 0);
 	for (int j = 0; !err && j < NCIDR; j++) {

@@ -496,7 +496,7 @@ static __always_inline bool spoofed(struct netseg_hook_ctx *h, __u8 hook,
 		return false;
 	/* Only what arrives: the node's own packets leave through egress. */
 	if (uplink)
-		return src_is_local(p);
+		return src_is_local(h, p);
 	return hook == NETSEG_HOOK_TC_INGRESS && h->ep_id != NETSEG_ID_ANY &&
 	       !endpoint_owns_src(h->ep_id, h->ifindex, p);
 }
@@ -561,6 +561,7 @@ static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx,
 	h->owner = owner;
 	h->hook = hook;
 	h->ep_id = NETSEG_ID_ANY;
+	h->src_id = NETSEG_ID_ANY;
 	return 0;
 }
 

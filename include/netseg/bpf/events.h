@@ -19,6 +19,7 @@ struct netseg_hook_ctx {
 	__u8 hook;		/* enum netseg_hook: a compile-time constant */
 	__u8 pad[3];
 	__u32 ep_id;		/* XDP, TC: the endpoint behind ifindex, else NETSEG_ID_ANY */
+	__u32 src_id;		/* the source's ipcache identity once looked up, else NETSEG_ID_ANY */
 	struct netseg_config *cfg;
 };
 

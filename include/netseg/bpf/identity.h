@@ -81,10 +81,13 @@ static __always_inline bool endpoint_owns_src(__u32 ep_id, __u32 ifindex,
  * node itself (host identity).  Without this a world host could send as a
  * pod or as the node and be judged (and logged) as it.
  */
-static __always_inline bool src_is_local(const struct netseg_pkt *p)
+static __always_inline bool src_is_local(struct netseg_hook_ctx *h,
+					 const struct netseg_pkt *p)
 {
 	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr);
 
+	/* resolve_src() needs the same entry: one LPM lookup, not two. */
+	h->src_id = v ? v->id : NETSEG_ID_WORLD;
 	return v && (v->ifindex || v->id == NETSEG_ID_HOST);
 }
 
@@ -101,6 +104,8 @@ static __always_inline __u32 resolve_src(struct netseg_hook_ctx *h, __u8 hook,
 		id = cgroup_id_of_skb(h->ctx);
 	if (id == NETSEG_ID_ANY && hook == NETSEG_HOOK_TC_INGRESS)
 		id = h->ep_id;	/* looked up and its source checked by classify() */
+	if (id == NETSEG_ID_ANY && (hook == NETSEG_HOOK_XDP || hook == NETSEG_HOOK_TC_INGRESS))
+		id = h->src_id;	/* src_is_local() on an uplink */
 	if (id == NETSEG_ID_ANY)
 		id = ipcache_id(p->family, p->saddr);
 	return id;

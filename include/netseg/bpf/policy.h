@@ -117,10 +117,17 @@ static __always_inline void policy_decide(__u32 src, __u32 dst,
 		d->flags = a.deny_flags;
 		return;
 	}
-	sf = identity_flags(src);
-	df = identity_flags(dst);
 	d->rule_id = 0;
 	d->flags = 0;
+	/* An enforcing (non-audit) endpoint at the destination denies
+	 * whatever the source is: the source's flags aren't needed. */
+	df = identity_flags(dst);
+	if ((df & (NETSEG_IDF_ENDPOINT | NETSEG_IDF_AUDIT)) == NETSEG_IDF_ENDPOINT) {
+		d->reason = NETSEG_REASON_DEFAULT_DENY;
+		d->verdict = NETSEG_VERDICT_DENY;
+		return;
+	}
+	sf = identity_flags(src);
 	if (!((sf | df) & NETSEG_IDF_ENDPOINT)) {
 		/* Traffic touching no endpoint: only the prefilter applies. */
 		d->verdict = NETSEG_VERDICT_ALLOW;
