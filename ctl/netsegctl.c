@@ -329,7 +329,7 @@ static int set_global(int opt, const char *val)
 		else if (!strcmp(val, "json-compact"))
 			out_format = OUT_JSON_COMPACT;
 		else if (!strcmp(val, "text"))
-			out_format = OUT_TEXT;
+			out_format = OUT_TEXT, flow_text_asked = true;
 		else if (!strcmp(val, "ocsf") || !strcmp(val, "ecs") || !strcmp(val, "cef"))
 			flow_format = val;	/* record formats: for flows */
 		else

@@ -130,6 +130,8 @@ int do_logs(int argc, char **argv);
 
 /* -o ocsf|ecs|cef: the record format of `flows` (NULL = native JSON). */
 extern const char *flow_format;
+/* -o text given: flows prints one readable line per record even to a pipe. */
+extern bool flow_text_asked;
 
 /* How messages name a -f FILE: "<stdin>" for "-". */
 const char *file_label(const char *path);
