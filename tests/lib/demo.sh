@@ -99,8 +99,9 @@ echo
 say "counters that moved (netsegctl stats)"
 ctl stats | awk 'NF == 0 { exit } NR == 1 || $2 != 0 || $3 != 0'
 echo
-say "flows, one line each (netsegctl -o text flows | tail -8)"
-ctl -o text flows | tail -8
+say "flows, one line each (netsegctl -o text flows --verdict allowed, then denied)"
+ctl -o text flows --verdict allowed | tail -2
+ctl -o text flows --verdict denied | tail -5
 echo
 say "one denial as a SIEM sees it (netsegctl -o ocsf flows --verdict denied)"
 ctl -o ocsf flows --verdict denied | tail -1 |
