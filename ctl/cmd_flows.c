@@ -108,8 +108,6 @@ static void put_side(const cJSON *side)
 		putchar(')');
 }
 
-/* How the record was decided: "by rule 1", "default-deny", or for a flow
- * end its verdict and the traffic both ways. */
 static double num_at(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItem(o, key);
@@ -117,6 +115,8 @@ static double num_at(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* How the record was decided: "by rule 1", "default-deny", or for a flow
+ * end its verdict and the traffic both ways. */
 static void put_outcome(const cJSON *rec, const char *verdict)
 {
 	const cJSON *rule = cJSON_GetObjectItem(rec, "rule");

@@ -324,17 +324,19 @@ static int set_global(int opt, const char *val)
 {
 	switch (opt) {
 	case 'o':
-		if (!strcmp(val, "json"))
+		if (!strcmp(val, "json")) {
 			out_format = OUT_JSON;
-		else if (!strcmp(val, "json-compact"))
+		} else if (!strcmp(val, "json-compact")) {
 			out_format = OUT_JSON_COMPACT;
-		else if (!strcmp(val, "text"))
-			out_format = OUT_TEXT, flow_text_asked = true;
-		else if (!strcmp(val, "ocsf") || !strcmp(val, "ecs") || !strcmp(val, "cef"))
+		} else if (!strcmp(val, "text")) {
+			out_format = OUT_TEXT;
+			flow_text_asked = true;	/* flows: lines even to a pipe */
+		} else if (!strcmp(val, "ocsf") || !strcmp(val, "ecs") || !strcmp(val, "cef")) {
 			flow_format = val;	/* record formats: for flows */
-		else
+		} else {
 			return usage_err("unknown output format '%s' (expected json, json-compact, text, or for flows ocsf, ecs, cef)",
 					 val);
+		}
 		return 0;
 	case 's':
 		ctl.sock = val;
