@@ -18,6 +18,16 @@
 #include "output.h"
 
 const char *flow_format;	/* -o ocsf|ecs|cef|json for flows */
+bool flow_text_asked;
+
+/* Readable lines on a terminal or with -o text; a pipe without -o gets
+ * the native JSON records, as scripts reading it always have. */
+static bool flow_text(void)
+{
+	if (flow_format || out_format != OUT_TEXT)
+		return false;
+	return flow_text_asked || isatty(STDOUT_FILENO);
+}
 
 static volatile sig_atomic_t stop;
 
@@ -70,6 +80,98 @@ static int flows_request(int argc, char **argv, cJSON *req)
 	return 0;
 }
 
+static const char *str_at(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* "frontend(198.18.1.2:40312)", or the address alone without an identity. */
+static void put_side(const cJSON *side)
+{
+	const char *id = str_at(side, "identity"), *ip = str_at(side, "ip");
+	const cJSON *port = cJSON_GetObjectItem(side, "port");
+	bool v6 = ip && strchr(ip, ':');
+
+	if (id) {
+		fput_clean(id, stdout);
+		putchar('(');
+	}
+	if (cJSON_IsNumber(port) && v6)
+		printf("[%s]:%.0f", ip, port->valuedouble);
+	else if (cJSON_IsNumber(port))
+		printf("%s:%.0f", ip ? ip : "?", port->valuedouble);
+	else
+		fputs(ip ? ip : "?", stdout);
+	if (id)
+		putchar(')');
+}
+
+static double num_at(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* How the record was decided: "by rule 1", "default-deny", or for a flow
+ * end its verdict and the traffic both ways. */
+static void put_outcome(const cJSON *rec, const char *verdict)
+{
+	const cJSON *rule = cJSON_GetObjectItem(rec, "rule");
+	const cJSON *id = cJSON_GetObjectItem(rule, "id");
+	const char *reason = str_at(rec, "reason"), *fv;
+
+	if (!strcmp(verdict, "end")) {
+		fv = str_at(rec, "flow_verdict");
+		printf("END%s%s %.0f/%.0f pkts %.0f/%.0f bytes (out/in)", fv ? " " : "",
+		       fv ? fv : "", num_at(rec, "packets_out"), num_at(rec, "packets_in"),
+		       num_at(rec, "bytes_out"), num_at(rec, "bytes_in"));
+		return;
+	}
+	for (const char *c = verdict; *c; c++)
+		putchar(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : '?');
+	if (cJSON_IsNumber(id) && id->valuedouble > 0)
+		printf(" by rule %.0f", id->valuedouble);
+	else if (reason)
+		printf(" %s", reason);
+}
+
+/* "12:01:02.345 frontend(198.18.1.2:40312) -> api(198.18.2.2:443) tcp
+ * ALLOWED by rule 1": the time of day (UTC) and what a reader asks first. */
+static void put_flow_text(const char *json)
+{
+	cJSON *rec = cJSON_Parse(json);
+	const char *time, *verdict, *proto;
+
+	if (!rec) {	/* not ours to judge: show it as it came */
+		fput_clean(json, stdout);
+		return;
+	}
+	time = str_at(rec, "time");
+	verdict = str_at(rec, "verdict");
+	proto = str_at(rec, "proto_name");
+	if (time && strlen(time) >= 23)
+		printf("%.12s ", time + 11);
+	if (!cJSON_GetObjectItem(rec, "src") && str_at(rec, "message")) {
+		/* a loss report: no flow to draw, its own sentence */
+		fput_clean(str_at(rec, "message"), stdout);
+		cJSON_Delete(rec);
+		return;
+	}
+	put_side(cJSON_GetObjectItem(rec, "src"));
+	fputs(" -> ", stdout);
+	put_side(cJSON_GetObjectItem(rec, "dst"));
+	if (proto) {
+		putchar(' ');
+		fput_clean(proto, stdout);
+	}
+	putchar(' ');
+	put_outcome(rec, verdict ? verdict : "?");
+	cJSON_Delete(rec);
+}
+
 /* One record per line on stdout; false when stdout is gone. */
 static bool print_flow(const cJSON *msg)
 {
@@ -77,6 +179,12 @@ static bool print_flow(const cJSON *msg)
 
 	if (!cJSON_IsString(line))
 		return true;
+	if (flow_text()) {
+		put_flow_text(line->valuestring);
+		if (putchar('\n') == EOF || fflush(stdout))
+			return false;
+		return true;
+	}
 	/* Records go to a pipe as they are; on a terminal, cleaned (a JSON
 	 * line may carry DEL or a C1 control from an interface name). */
 	if (isatty(STDOUT_FILENO))

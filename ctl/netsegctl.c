@@ -328,20 +328,22 @@ static int set_global(int opt, const char *val)
 {
 	switch (opt) {
 	case 'o':
-		if (!strcmp(val, "json"))
+		if (!strcmp(val, "json")) {
 			out_format = OUT_JSON;
-		else if (!strcmp(val, "json-compact"))
+		} else if (!strcmp(val, "json-compact")) {
 			out_format = OUT_JSON_COMPACT;
-		else if (!strcmp(val, "text"))
+		} else if (!strcmp(val, "text")) {
 			out_format = OUT_TEXT;
-		else if (!strcmp(val, "ocsf") || !strcmp(val, "ecs") || !strcmp(val, "cef"))
+			flow_text_asked = true;	/* flows: lines even to a pipe */
+		} else if (!strcmp(val, "ocsf") || !strcmp(val, "ecs") || !strcmp(val, "cef")) {
 			flow_format = val;	/* record formats: for flows */
-		else if (!strcmp(val, "dot") || !strcmp(val, "svg") || !strcmp(val, "png") ||
-			 !strcmp(val, "rules") || !strcmp(val, "yaml"))
+		} else if (!strcmp(val, "dot") || !strcmp(val, "svg") || !strcmp(val, "png") ||
+			   !strcmp(val, "rules") || !strcmp(val, "yaml")) {
 			learn_format = val;	/* map and suggest */
-		else
+		} else {
 			return usage_err("unknown output format '%s' (expected json, json-compact, text; for flows ocsf, ecs, cef; for map dot, svg, png; for suggest rules, yaml)",
 					 val);
+		}
 		return 0;
 	case 's':
 		ctl.sock = val;

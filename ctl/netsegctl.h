@@ -132,6 +132,8 @@ int do_suggest(int argc, char **argv);
 
 /* -o ocsf|ecs|cef: the record format of `flows` (NULL = native JSON). */
 extern const char *flow_format;
+/* -o text given: flows prints one readable line per record even to a pipe. */
+extern bool flow_text_asked;
 
 /* -o dot|svg|png (map), rules|yaml (suggest); NULL = the default. */
 extern const char *learn_format;

@@ -2,7 +2,8 @@
 # `make demo`: a node namespace with pods frontend, api, db (netns + veth,
 # routed /32s, alias netseg:NAME) and a world host behind an uplink veth.
 # netsegd runs in the node; we print who can reach whom, allow one flow
-# with the exact command from the README, and print the matrix again.
+# with the exact command from the README, print the matrix again, then
+# trace, counters, readable flows, one OCSF record and the log's hash chain.
 # Everything is torn down on exit, Ctrl-C or failure.
 set -u
 . "$(dirname "$0")/netns.sh"
@@ -91,15 +92,26 @@ say "netsegctl allow frontend->api:443"
 echo
 matrix "after: only frontend -> api:443 is open"
 echo
-say "why is frontend -> db:5432 blocked?"
-ctl trace frontend db tcp/5432
-say "drops by reason"
-ctl stats | head -20
-sleep 1.2	# the daemon flushes its file sinks every second
-say "flow log: the last records (netsegctl flows; also in $T/flows.log, hash-chained)"
-ctl flows | tail -6
-say "the same denial as a SIEM sees it (netsegctl -o ocsf flows --verdict denied)"
-ctl -o ocsf flows --verdict denied | tail -1
-say "audit trail: netsegctl logs verify flows.log"
-ctl logs verify "$T/flows.log"
+say "why? netsegctl trace shows what each side resolved to and the rule"
+ctl trace frontend api 443
+ctl trace frontend db 5432
+echo
+say "counters that moved (netsegctl stats)"
+ctl stats | awk 'NF == 0 { exit } NR == 1 || $2 != 0 || $3 != 0'
+echo
+say "flows, one line each (netsegctl -o text flows --verdict allowed, then denied)"
+ctl -o text flows --verdict allowed | tail -2
+ctl -o text flows --verdict denied | tail -5
+echo
+say "one denial as a SIEM sees it (netsegctl -o ocsf flows --verdict denied)"
+ctl -o ocsf flows --verdict denied | tail -1 |
+	perl -MJSON::PP -e 'print JSON::PP->new->pretty->canonical->encode(decode_json(<STDIN>))'
+echo
+# The file sink flushes every second; by now it has the records above.
+say "audit trail: netsegctl logs verify flows.log (hash-chained)"
+for _ in $(seq 20); do
+	ctl logs verify "$T/flows.log" >"$T/verify" 2>&1 && break
+	sleep 0.1
+done
+cat "$T/verify"
 say "done in $(( $(date +%s) - start )) s; tearing everything down"
