@@ -512,6 +512,50 @@ static cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req)
 	return o;
 }
 
+/*
+ * `rule set ID`: change a rule's flags or comment in place, keeping its
+ * id, through the same update as an allow of an existing rule.  Only the
+ * fields the request names change.
+ */
+static cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req)
+{
+	const cJSON *id = cJSON_GetObjectItem(req, "id");
+	const cJSON *audit = cJSON_GetObjectItem(req, "audit");
+	const cJSON *log = cJSON_GetObjectItem(req, "log");
+	const cJSON *comment = cJSON_GetObjectItem(req, "comment");
+	struct netseg_err err = {};
+	struct netseg_rule r;
+	size_t i;
+
+	if (!cJSON_IsNumber(id) || (audit && !cJSON_IsBool(audit)) ||
+	    (log && !cJSON_IsBool(log)) || (comment && !cJSON_IsString(comment)))
+		return netsegd_reply_error("usage", "rule.set needs a numeric id and boolean audit/log or a string comment");
+	if (!audit && !log && !comment)
+		return netsegd_reply_error("usage", "rule.set needs audit, log or comment");
+	for (i = 0; i < d->rules.n; i++)
+		if (d->rules.rules[i].id == id->valuedouble)
+			break;
+	if (i == d->rules.n)
+		return netsegd_reply_error("rejected", "no rule with id %.0f", id->valuedouble);
+	r = d->rules.rules[i];
+	if (cJSON_IsTrue(audit) && r.action == NETSEG_VERDICT_DENY)
+		return netsegd_reply_error("rejected",
+			"rule %u is a deny rule: --audit applies to allow rules only; put the identity in audit mode to test denies",
+			r.id);
+	if (audit)
+		r.flags = cJSON_IsTrue(audit) ? r.flags | NETSEG_RULEF_AUDIT :
+						r.flags & ~NETSEG_RULEF_AUDIT;
+	if (log)
+		r.flags = cJSON_IsTrue(log) ? r.flags | NETSEG_RULEF_LOG :
+					      r.flags & ~NETSEG_RULEF_LOG;
+	/* Checked like a .rules comment, as rule.add does. */
+	if (comment && netseg_comment_check(comment->valuestring, &err))
+		return netsegd_reply_error("rejected", "%s", err.msg);
+	if (comment)
+		strcpy(r.comment, comment->valuestring);
+	return rule_update(d, i, &r);
+}
+
 static cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req)
 {
 	cJSON *o = reply_ok(), *a = cJSON_CreateArray();
@@ -1094,6 +1138,7 @@ static const struct {
 	{ "rule.add", cmd_rule_add },
 	{ "rule.remove", cmd_rule_remove },
 	{ "rule.list", cmd_rule_list },
+	{ "rule.set", cmd_rule_set },
 	{ "apply", cmd_apply },
 	{ "diff", cmd_diff },
 	{ "trace", cmd_trace },

@@ -58,7 +58,7 @@ _netsegctl_selectors()
 _netsegctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="status stats identity endpoint allow deny remove list
+	local commands="status stats identity endpoint allow deny remove rule list
 		apply diff check trace flows prefilter attach detach logs help"
 	local globals="-o --output -s --socket -v --verbose -h --help --version"
 	local i cmd= sub= nargs=0 w
@@ -85,7 +85,7 @@ _netsegctl()
 		esac
 		if [[ -z $cmd ]]; then
 			cmd=$w
-		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs)$ ]]; then
+		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs|rule)$ ]]; then
 			sub=$w
 		else
 			((nargs++))
@@ -93,6 +93,9 @@ _netsegctl()
 	done
 
 	case $prev in
+	--audit | --log)
+		# rule set takes on|off; allow's and identity add's are bare.
+		[[ $cmd == rule ]] && { _netsegctl_add on off; return 0; } ;;
 	-o | --output)
 		_netsegctl_add json json-compact text ocsf ecs cef
 		return 0 ;;
@@ -130,6 +133,7 @@ _netsegctl()
 		case $cmd in
 		identity) [[ $sub == add ]] && _netsegctl_add --iface --cgroup --cidr --audit ;;
 		allow) _netsegctl_add --audit --log --comment ;;
+		rule) [[ $sub == set ]] && _netsegctl_add --audit --log --comment ;;
 		deny) _netsegctl_add --log --comment ;;
 		apply) _netsegctl_add -f --file --dry-run --expect-revision ;;
 		diff) _netsegctl_add -f --file ;;
@@ -149,6 +153,12 @@ _netsegctl()
 		fi ;;
 	endpoint)
 		[[ -z $sub ]] && _netsegctl_add list ;;
+	rule)
+		if [[ -z $sub ]]; then
+			_netsegctl_add set
+		elif [[ $nargs -eq 0 ]]; then
+			_netsegctl_add $(_netsegctl_ids)
+		fi ;;
 	prefilter)
 		if [[ -z $sub ]]; then
 			_netsegctl_add add remove list

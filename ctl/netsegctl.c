@@ -41,6 +41,8 @@ static const struct cmd cmds[] = {
 	{ "allow", do_allow, "allow RULE [--audit] [--log] [--comment TEXT]" },
 	{ "deny", do_deny, "deny RULE [--log] [--comment TEXT]" },
 	{ "remove", do_remove, "remove { ID | RULE }" },
+	{ "rule", do_rule,
+	  "rule set ID [--audit on|off] [--log on|off] [--comment TEXT]" },
 	{ "list", do_list, "list" },
 	{ "apply", do_apply, "apply -f FILE|- [--dry-run] [--expect-revision N]" },
 	{ "diff", do_diff, "diff -f FILE|-" },
