@@ -36,7 +36,8 @@ static const struct cmd cmds[] = {
 	{ "identity", do_identity,
 	  "identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--audit]\n"
 	  "identity list\n"
-	  "identity remove NAME" },
+	  "identity remove NAME\n"
+	  "identity set NAME [--audit on|off] [--add-cidr CIDR]... [--remove-cidr CIDR]... [--add-iface GLOB]... [--remove-iface GLOB]... [--add-cgroup PATH]... [--remove-cgroup PATH]..." },
 	{ "endpoint", do_endpoint, "endpoint list" },
 	{ "allow", do_allow, "allow RULE [--audit] [--log] [--comment TEXT]" },
 	{ "deny", do_deny, "deny RULE [--log] [--comment TEXT]" },
