@@ -78,6 +78,8 @@ _netsegctl()
 			_netsegctl_sock=(-s "${w#--socket=}")
 			continue ;;
 		-o | --output | --comment | --iface | --cgroup | --cidr | -f | --file | \
+		--add-iface | --remove-iface | --add-cgroup | --remove-cgroup | \
+		--add-cidr | --remove-cidr | \
 		--expect-revision | --verdict | --identity | --rule)
 			((i++))
 			continue ;;
@@ -95,7 +97,7 @@ _netsegctl()
 	case $prev in
 	--audit | --log)
 		# rule set takes on|off; allow's and identity add's are bare.
-		[[ $cmd == rule ]] && { _netsegctl_add on off; return 0; } ;;
+		[[ $cmd == rule || $sub == set ]] && { _netsegctl_add on off; return 0; } ;;
 	-o | --output)
 		_netsegctl_add json json-compact text ocsf ecs cef
 		return 0 ;;
@@ -111,13 +113,13 @@ _netsegctl()
 	--rule)
 		_netsegctl_add $(_netsegctl_ids)
 		return 0 ;;
-	--iface)
+	--iface | --add-iface | --remove-iface)
 		_netsegctl_add $(ls /sys/class/net 2>/dev/null)
 		return 0 ;;
-	--cgroup)
+	--cgroup | --add-cgroup | --remove-cgroup)
 		_netsegctl_files -d
 		return 0 ;;
-	--comment | --cidr | --expect-revision)
+	--comment | --cidr | --add-cidr | --remove-cidr | --expect-revision)
 		return 0 ;;
 	esac
 
@@ -131,7 +133,10 @@ _netsegctl()
 	fi
 	if [[ $cur == -* ]]; then
 		case $cmd in
-		identity) [[ $sub == add ]] && _netsegctl_add --iface --cgroup --cidr --audit ;;
+		identity)
+			[[ $sub == add ]] && _netsegctl_add --iface --cgroup --cidr --audit
+			[[ $sub == set ]] && _netsegctl_add --audit --add-cidr --remove-cidr \
+				--add-iface --remove-iface --add-cgroup --remove-cgroup ;;
 		allow) _netsegctl_add --audit --log --comment ;;
 		rule) [[ $sub == set ]] && _netsegctl_add --audit --log --comment ;;
 		deny) _netsegctl_add --log --comment ;;
@@ -147,8 +152,8 @@ _netsegctl()
 	case $cmd in
 	identity)
 		if [[ -z $sub ]]; then
-			_netsegctl_add add list remove
-		elif [[ $sub == @(remove|rm|del|delete) && $nargs -eq 0 ]]; then
+			_netsegctl_add add list remove set
+		elif [[ $sub == @(remove|rm|del|delete|set) && $nargs -eq 0 ]]; then
 			_netsegctl_add $(_netsegctl_names)
 		fi ;;
 	endpoint)
