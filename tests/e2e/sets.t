@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Changing what exists, not only removing and re-adding it: `rule set`
-# turns a rule's flags and comment on and off in place (same id, the
+# turns a rule's flags and comment on and off in place, `identity set` an
+# identity's audit mode and selectors while rules use it (same ids, the
 # revision bumped, the state saved) and the datapath follows; a refused
-# change (audit on a deny rule, an unknown id) changes nothing.
+# change (audit on a deny rule, an unknown id, a selector the identity
+# doesn't have, another identity's CIDR) changes nothing.
 . "$(dirname "$0")/../lib/netns.sh"
 need_root
 perl -MJSON::PP -e1 2>/dev/null || bail "missing perl JSON::PP: run 'make deps'"
@@ -81,6 +83,53 @@ like "$err" "no rule with id 999" "... naming the id"
 [ "$(rules)" = "$before" ] && [ "$(revision)" = "$rev" ]
 ok $? "refusals leave the rules and the revision ($rev) as they were"
 
+# ------------------------------------------------------- identity set
+idents() { ctl -o json identity list | json_get identities; }
+serve api tcp 9090
+wait_port api 9090 || bail "server on 9090"
+! reach frontend 198.18.2.2 9090; ok $? "frontend -> api:9090: denied by default"
+run identity set frontend --audit on
+like "$out" "identity frontend: --audit: off → on (revision" "identity set frontend --audit on"
+! reach frontend 198.18.2.2 9090; ok $? "... api isn't in audit mode: still denied"
+run identity set api --audit on
+like "$out" "identity api: --audit: off → on" "identity set api --audit on (api is used by rules)"
+reach frontend 198.18.2.2 9090; ok $? "... both in audit mode: the default-denied connection passes"
+n=0
+for _ in $(seq 30); do
+	n=$(ctl flows --verdict audit | grep -c ':9090\|"dst_port":9090')
+	[ "$n" -gt 0 ] && break; sleep 0.1
+done
+[ "$n" -gt 0 ]; ok $? "... logged as audit ($n)"
+run identity set api --audit off
+like "$out" "identity api: --audit: on → off" "identity set api --audit off"
+! reach frontend 198.18.2.2 9090; ok $? "... and the connection is denied again"
+
+like "$(ctl trace frontend 198.19.5.7 443)" "198.19.5.7 → world" "198.19.5.7 is world"
+run identity set api --add-cidr 198.19.5.0/24
+like "$out" "identity api: +cidr 198.19.5.0/24" "identity set api --add-cidr 198.19.5.0/24"
+like "$(ctl trace frontend 198.19.5.7 443)" "198.19.5.7 → api" "... trace resolves an address in it to api"
+like "$(ctl trace frontend 198.19.5.7 443)" "allow by rule $ID" "... and rule $ID allows it"
+
+before="$(idents)|$(rules)|$(revision)"
+run identity set api --remove-cidr 198.19.9.0/24
+[ "$rc" -eq 1 ]; ok $? "removing a CIDR the identity doesn't have is refused (exit $rc)"
+like "$err" 'the identity has no cidr "198.19.9.0/24"' "... saying which"
+run identity set frontend --audit off --add-cidr 198.19.5.0/24
+[ "$rc" -eq 1 ]; ok $? "adding another identity's CIDR is refused (exit $rc)"
+like "$err" "CIDR 198.19.5.0/24 belongs to identity api" "... naming the owner"
+# A cgroup that doesn't exist yet is fine, as for identity add (it is
+# attached when it appears); a path that can't be one is not.
+run identity set api --add-cgroup "netseg-relative-$RUN" --audit on
+[ "$rc" -eq 1 ]; ok $? "a cgroup path that isn't one is refused, with the rest (exit $rc: $err)"
+run identity set nosuch --audit on
+like "$err" 'no identity "nosuch"' "an unknown identity is refused"
+[ "$(idents)|$(rules)|$(revision)" = "$before" ]
+ok $? "refusals leave identity list, list and the revision as they were (frontend still in audit mode)"
+run identity set api --remove-cidr 198.19.5.0/24
+like "$out" "identity api: -cidr 198.19.5.0/24" "identity set --remove-cidr"
+like "$(ctl trace frontend 198.19.5.7 443)" "198.19.5.7 → world" "... and the address is world again"
+ctl identity set api --add-cidr 198.19.6.0/24 >/dev/null
+
 # ------------------------------------------- rule set --audit, saved
 ctl allow 'frontend->api:8080' --audit >/dev/null
 AID=$(rules | perl -MJSON::PP -e 'print map { $_->{rule} =~ /8080/ && $_->{action} eq "allow" ? $_->{id} : () } @{decode_json(join "", <STDIN>)}')
@@ -92,5 +141,6 @@ start_daemon -c "$T/netsegd.json" || bail "netsegd didn't restart"
 ok $? "the changes are in the saved state: rule $ID has --log after a restart"
 [ "$(ctl -o json list | perl -MJSON::PP -e 'print map { $_->{id} == '"$AID"' ? ($_->{audit} ? "on" : "off") : () } @{decode_json(join "", <STDIN>)->{rules}}')" = off ]
 ok $? "... and rule $AID has no --audit"
+like "$(ctl trace frontend 198.19.6.7 443)" "198.19.6.7 → api" "... and api's added CIDR is still api's"
 
 done_testing
