@@ -207,7 +207,7 @@ is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{id}, $j->{log} ? "on" : "off"
 run "${C[@]}" rule set 3 --audit=off
 is "$(jget "$(lastreq)" '(exists $j->{log} ? "log" : "-") . "|" . ($j->{audit} ? "on" : "off")')" "-|off" "rule set --audit=off: sends audit false"
 run "${C[@]}" -o json rule set 3 --log on
-is "$(jget "$out" '$j->{changes}[0] . "|" . $j->{revision}')" "--log: off → on|13" "rule set -o json: the reply"
+is "$(jget "$out" 'scalar(@{$j->{changes}}) . "|" . $j->{revision}')" "2|13" "rule set -o json: the reply, its changes and revision"
 before=$(nreq)
 run "${C[@]}" rule set 3
 is "$rc" 2 "rule set without a flag: usage error"
