@@ -314,6 +314,152 @@ static cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req)
 	return o;
 }
 
+/*
+ * One selector list of an identity edited: @rm's entries must be there,
+ * @add's must not, and the list stays within NETSEG_SEL_MAX.  CIDRs are
+ * compared in canonical form.  Each change is appended to @ch.
+ */
+static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add,
+		    const cJSON *rm, const char *what, bool cidr, cJSON *ch,
+		    struct netseg_err *err)
+{
+	char canon[64], line[NETSEG_PATH_MAX + 32];
+	const char *v;
+	const cJSON *e;
+	__u8 addr[16];
+	int fam, plen;
+	unsigned int i;
+
+	for (int pass = 0; pass < 2; pass++) {
+		const cJSON *arr = pass ? add : rm;
+
+		cJSON_ArrayForEach(e, arr) {
+			if (!cJSON_IsString(e) || strlen(e->valuestring) >= stride)
+				return netseg_err_set(err, 0, "%s: not a string short enough", what);
+			v = e->valuestring;
+			if (cidr && !netseg_cidr_parse(v, &fam, addr, &plen, canon, sizeof(canon)))
+				v = canon;
+			for (i = 0; i < *n && strcmp(list + i * stride, v); i++)
+				;
+			if (!pass && i == *n)
+				return netseg_err_set(err, 0, "the identity has no %s \"%s\"", what, v);
+			if (pass && i < *n)
+				return netseg_err_set(err, 0, "the identity has %s \"%s\" already", what, v);
+			if (pass && *n == NETSEG_SEL_MAX)
+				return netseg_err_set(err, 0, "at most %d %ss per identity", NETSEG_SEL_MAX, what);
+			snprintf(line, sizeof(line), "%s%s %s", pass ? "+" : "-", what, v);
+			cJSON_AddItemToArray(ch, cJSON_CreateString(line));
+			if (pass) {
+				strcpy(list + (*n)++ * stride, v);
+			} else {
+				--*n;
+				memmove(list + i * stride, list + (i + 1) * stride, (*n - i) * stride);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Another identity holding one of @def's CIDRs: the ipcache can map an
+ * address to one identity only. */
+static const char *cidr_owner(const struct netseg_idstore *ids, const struct netseg_iddef *def,
+			      const char **cidr)
+{
+	for (size_t i = 0; i < ids->n; i++) {
+		const struct netseg_iddef *o = &ids->v[i];
+
+		if (o->cidr_only || !strcmp(o->name, def->name))
+			continue;
+		for (unsigned int a = 0; a < def->ncidrs; a++)
+			for (unsigned int b = 0; b < o->ncidrs; b++)
+				if (!strcmp(def->cidrs[a], o->cidrs[b])) {
+					*cidr = def->cidrs[a];
+					return o->name;
+				}
+	}
+	return NULL;
+}
+
+/*
+ * `identity set NAME`: edit an identity in place (same id) and commit it
+ * with the rules as they are, so the ipcache, endpoints and cgroup
+ * attachments follow in one step -- or, on any error, nothing changes.
+ */
+static cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req)
+{
+	static const char *const keys[] = {
+		"add_ifaces", "remove_ifaces", "add_cgroups", "remove_cgroups",
+		"add_cidrs", "remove_cidrs",
+	};
+	const char *name = arg_str(req, "name"), *owner, *cidr = NULL;
+	const cJSON *audit = cJSON_GetObjectItem(req, "audit"), *k[6];
+	const struct netseg_iddef *cur;
+	struct netseg_ruleset rules;
+	struct netseg_idstore ids;
+	struct netseg_err err = {};
+	struct netseg_iddef def;
+	cJSON *ch, *o;
+	bool any = audit != NULL;
+
+	if (!name || (audit && !cJSON_IsBool(audit)))
+		return netsegd_reply_error("usage", "identity.set needs a name and boolean audit or selector lists");
+	for (int i = 0; i < 6; i++) {
+		k[i] = cJSON_GetObjectItem(req, keys[i]);
+		if (k[i] && !cJSON_IsArray(k[i]))
+			return netsegd_reply_error("usage", "identity.set: %s must be a list", keys[i]);
+		any |= k[i] != NULL;
+	}
+	if (!any)
+		return netsegd_reply_error("usage", "identity.set needs audit or a selector to add or remove");
+	cur = netseg_id_by_name(&d->ids, name);
+	if (!cur || cur->cidr_only)
+		return netsegd_reply_error("rejected", "no identity \"%s\"", name);
+	def = *cur;
+	ch = cJSON_CreateArray();
+	if (audit && cJSON_IsTrue(audit) != def.audit) {
+		cJSON_AddItemToArray(ch, cJSON_CreateString(def.audit ? "--audit: on → off" :
+									 "--audit: off → on"));
+		def.audit = cJSON_IsTrue(audit);
+	}
+	if (sel_edit(def.ifaces[0], sizeof(def.ifaces[0]), &def.nifaces, k[0], k[1],
+		     "iface", false, ch, &err) ||
+	    sel_edit(def.cgroups[0], sizeof(def.cgroups[0]), &def.ncgroups, k[2], k[3],
+		     "cgroup", false, ch, &err) ||
+	    sel_edit(def.cidrs[0], sizeof(def.cidrs[0]), &def.ncidrs, k[4], k[5],
+		     "cidr", true, ch, &err)) {
+		cJSON_Delete(ch);
+		return netsegd_reply_error("rejected", "identity %s: %s", name, err.msg);
+	}
+	owner = cidr_owner(&d->ids, &def, &cidr);
+	if (owner) {
+		cJSON_Delete(ch);
+		return netsegd_reply_error("rejected", "identity %s: CIDR %s belongs to identity %s",
+					   name, cidr, owner);
+	}
+	if (!cJSON_GetArraySize(ch)) {
+		o = reply_ok();
+		cJSON_AddNumberToObject(o, "revision", d->revision);
+		cJSON_AddItemToObject(o, "changes", ch);
+		return o;
+	}
+	if (netseg_idstore_copy(&ids, &d->ids) || ruleset_copy(&rules, &d->rules)) {
+		cJSON_Delete(ch);
+		return netsegd_reply_error("internal", "out of memory");
+	}
+	if (netseg_id_replace(&ids, &def, &err)) {
+		netseg_idstore_free(&ids);
+		netseg_ruleset_free(&rules);
+		cJSON_Delete(ch);
+		return netsegd_reply_error("rejected", "%s", err.msg);
+	}
+	o = commit(d, &rules, &ids);
+	if (cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
+		cJSON_AddItemToObject(o, "changes", ch);
+	else
+		cJSON_Delete(ch);
+	return o;
+}
+
 static cJSON *cmd_identity_list(struct netsegd *d, const cJSON *req)
 {
 	cJSON *o = reply_ok(), *a = cJSON_CreateArray();
@@ -510,6 +656,50 @@ static cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req)
 	if (cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
 		cJSON_AddNumberToObject(o, "removed", id);
 	return o;
+}
+
+/*
+ * `rule set ID`: change a rule's flags or comment in place, keeping its
+ * id, through the same update as an allow of an existing rule.  Only the
+ * fields the request names change.
+ */
+static cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req)
+{
+	const cJSON *id = cJSON_GetObjectItem(req, "id");
+	const cJSON *audit = cJSON_GetObjectItem(req, "audit");
+	const cJSON *log = cJSON_GetObjectItem(req, "log");
+	const cJSON *comment = cJSON_GetObjectItem(req, "comment");
+	struct netseg_err err = {};
+	struct netseg_rule r;
+	size_t i;
+
+	if (!cJSON_IsNumber(id) || (audit && !cJSON_IsBool(audit)) ||
+	    (log && !cJSON_IsBool(log)) || (comment && !cJSON_IsString(comment)))
+		return netsegd_reply_error("usage", "rule.set needs a numeric id and boolean audit/log or a string comment");
+	if (!audit && !log && !comment)
+		return netsegd_reply_error("usage", "rule.set needs audit, log or comment");
+	for (i = 0; i < d->rules.n; i++)
+		if (d->rules.rules[i].id == id->valuedouble)
+			break;
+	if (i == d->rules.n)
+		return netsegd_reply_error("rejected", "no rule with id %.0f", id->valuedouble);
+	r = d->rules.rules[i];
+	if (cJSON_IsTrue(audit) && r.action == NETSEG_VERDICT_DENY)
+		return netsegd_reply_error("rejected",
+			"rule %u is a deny rule: --audit applies to allow rules only; put the identity in audit mode to test denies",
+			r.id);
+	if (audit)
+		r.flags = cJSON_IsTrue(audit) ? r.flags | NETSEG_RULEF_AUDIT :
+						r.flags & ~NETSEG_RULEF_AUDIT;
+	if (log)
+		r.flags = cJSON_IsTrue(log) ? r.flags | NETSEG_RULEF_LOG :
+					      r.flags & ~NETSEG_RULEF_LOG;
+	/* Checked like a .rules comment, as rule.add does. */
+	if (comment && netseg_comment_check(comment->valuestring, &err))
+		return netsegd_reply_error("rejected", "%s", err.msg);
+	if (comment)
+		strcpy(r.comment, comment->valuestring);
+	return rule_update(d, i, &r);
 }
 
 static cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req)
@@ -1090,10 +1280,12 @@ static const struct {
 	{ "identity.add", cmd_identity_add },
 	{ "identity.list", cmd_identity_list },
 	{ "identity.remove", cmd_identity_remove },
+	{ "identity.set", cmd_identity_set },
 	{ "endpoint.list", cmd_endpoint_list },
 	{ "rule.add", cmd_rule_add },
 	{ "rule.remove", cmd_rule_remove },
 	{ "rule.list", cmd_rule_list },
+	{ "rule.set", cmd_rule_set },
 	{ "apply", cmd_apply },
 	{ "diff", cmd_diff },
 	{ "trace", cmd_trace },

@@ -58,7 +58,7 @@ _netsegctl_selectors()
 _netsegctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="status stats identity endpoint allow deny remove list
+	local commands="status stats identity endpoint allow deny remove rule list
 		apply diff check trace flows prefilter attach detach logs map suggest help"
 	local globals="-o --output -s --socket -v --verbose -h --help --version"
 	local i cmd= sub= nargs=0 w
@@ -78,6 +78,8 @@ _netsegctl()
 			_netsegctl_sock=(-s "${w#--socket=}")
 			continue ;;
 		-o | --output | --comment | --iface | --cgroup | --cidr | -f | --file | \
+		--add-iface | --remove-iface | --add-cgroup | --remove-cgroup | \
+		--add-cidr | --remove-cidr | \
 		--expect-revision | --verdict | --identity | --rule | --since | --output-file)
 			((i++))
 			continue ;;
@@ -85,7 +87,7 @@ _netsegctl()
 		esac
 		if [[ -z $cmd ]]; then
 			cmd=$w
-		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs)$ ]]; then
+		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs|rule)$ ]]; then
 			sub=$w
 		else
 			((nargs++))
@@ -93,6 +95,9 @@ _netsegctl()
 	done
 
 	case $prev in
+	--audit | --log)
+		# rule set takes on|off; allow's and identity add's are bare.
+		[[ $cmd == rule || $sub == set ]] && { _netsegctl_add on off; return 0; } ;;
 	-o | --output)
 		case $cmd in
 		map) _netsegctl_add dot svg png json ;;
@@ -112,13 +117,13 @@ _netsegctl()
 	--rule)
 		_netsegctl_add $(_netsegctl_ids)
 		return 0 ;;
-	--iface)
+	--iface | --add-iface | --remove-iface)
 		_netsegctl_add $(ls /sys/class/net 2>/dev/null)
 		return 0 ;;
-	--cgroup)
+	--cgroup | --add-cgroup | --remove-cgroup)
 		_netsegctl_files -d
 		return 0 ;;
-	--comment | --cidr | --expect-revision | --since)
+	--comment | --cidr | --add-cidr | --remove-cidr | --expect-revision | --since)
 		return 0 ;;
 	esac
 
@@ -132,8 +137,12 @@ _netsegctl()
 	fi
 	if [[ $cur == -* ]]; then
 		case $cmd in
-		identity) [[ $sub == add ]] && _netsegctl_add --iface --cgroup --cidr --audit ;;
+		identity)
+			[[ $sub == add ]] && _netsegctl_add --iface --cgroup --cidr --audit
+			[[ $sub == set ]] && _netsegctl_add --audit --add-cidr --remove-cidr \
+				--add-iface --remove-iface --add-cgroup --remove-cgroup ;;
 		allow) _netsegctl_add --audit --log --comment ;;
+		rule) [[ $sub == set ]] && _netsegctl_add --audit --log --comment ;;
 		deny) _netsegctl_add --log --comment ;;
 		apply) _netsegctl_add -f --file --dry-run --expect-revision ;;
 		diff) _netsegctl_add -f --file ;;
@@ -149,12 +158,18 @@ _netsegctl()
 	case $cmd in
 	identity)
 		if [[ -z $sub ]]; then
-			_netsegctl_add add list remove
-		elif [[ $sub == @(remove|rm|del|delete) && $nargs -eq 0 ]]; then
+			_netsegctl_add add list remove set
+		elif [[ $sub == @(remove|rm|del|delete|set) && $nargs -eq 0 ]]; then
 			_netsegctl_add $(_netsegctl_names)
 		fi ;;
 	endpoint)
 		[[ -z $sub ]] && _netsegctl_add list ;;
+	rule)
+		if [[ -z $sub ]]; then
+			_netsegctl_add set
+		elif [[ $nargs -eq 0 ]]; then
+			_netsegctl_add $(_netsegctl_ids)
+		fi ;;
 	prefilter)
 		if [[ -z $sub ]]; then
 			_netsegctl_add add remove list

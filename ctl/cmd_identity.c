@@ -3,6 +3,7 @@
  * identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--audit]
  * identity list
  * identity remove NAME
+ * identity set NAME [--audit on|off] [--add-|--remove-{cidr,iface,cgroup} X]...
  * endpoint list
  */
 #include <errno.h>
@@ -204,11 +205,115 @@ static int ident_remove(int argc, char **argv)
 	return ctl_run(req, print_removed);
 }
 
+/* ---------------------------------------------------------------- set */
+
+static const char *set_name;
+
+static int print_set(const cJSON *reply)
+{
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(reply, "changes"), *c;
+	char rev[32];
+
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
+	if (cJSON_GetArraySize(ch) == 0) {
+		printf("identity %s: nothing changed (revision %s)\n", set_name, rev);
+		return 0;
+	}
+	printf("identity %s:", set_name);
+	cJSON_ArrayForEach(c, ch) {
+		printf("%s", c == ch->child ? " " : ", ");
+		fput_clean(cJSON_IsString(c) ? c->valuestring : "?", stdout);
+	}
+	printf(" (revision %s)\n", rev);
+	return 0;
+}
+
+/* identity set NAME [--audit on|off] [--add-cidr C]... [--remove-cidr C]...
+ * [--add-iface G]... [--remove-iface G]... [--add-cgroup P]... [--remove-cgroup P]... */
+static int ident_set(int argc, char **argv)
+{
+	static const char *const flags[] = {
+		"--add-iface", "--remove-iface", "--add-cgroup", "--remove-cgroup",
+		"--add-cidr", "--remove-cidr",
+	};
+	static const char *const keys[] = {
+		"add_ifaces", "remove_ifaces", "add_cgroups", "remove_cgroups",
+		"add_cidrs", "remove_cidrs",
+	};
+	cJSON *req, *arr, *s;
+	const char *val;
+	bool any = false;
+	int i, ret = 0;
+	size_t k;
+
+	if (!argc)
+		return usage_err("missing NAME");
+	if (argv[0][0] == '-')
+		return usage_err("missing NAME before '%s'", argv[0]);
+	req = req_new("identity.set");
+	if (!req || !cJSON_AddStringToObject(req, "name", argv[0]))
+		goto nomem;
+	for (i = 1; i < argc; i++) {
+		ret = arg_value(argc, argv, &i, "--audit", &val);
+		if (ret > 0) {
+			if (strcmp(val, "on") && strcmp(val, "off")) {
+				usage_err("--audit takes on or off, not '%s'", val);
+				goto usage;
+			}
+			if (!cJSON_AddBoolToObject(req, "audit", !strcmp(val, "on")))
+				goto nomem;
+			any = true;
+			continue;
+		}
+		for (k = 0; !ret && k < sizeof(flags) / sizeof(flags[0]); k++)
+			ret = arg_value(argc, argv, &i, flags[k], &val);
+		if (ret < 0)
+			goto usage;
+		if (!ret) {
+			if (argv[i][0] == '-')
+				usage_err("unknown flag '%s'", argv[i]);
+			else
+				usage_err("unexpected argument '%s' (one NAME only)", argv[i]);
+			goto usage;
+		}
+		k--;
+		if (!*val) {
+			usage_err("%s needs a non-empty value", flags[k]);
+			goto usage;
+		}
+		arr = cJSON_GetObjectItem(req, keys[k]);
+		if (!arr && !(arr = cJSON_AddArrayToObject(req, keys[k])))
+			goto nomem;
+		s = cJSON_CreateString(val);
+		if (!s || !cJSON_AddItemToArray(arr, s)) {
+			cJSON_Delete(s);
+			goto nomem;
+		}
+		any = true;
+		ret = 0;
+	}
+	if (!any) {
+		usage_err("nothing to set: give --audit or a selector to add or remove");
+		goto usage;
+	}
+	set_name = argv[0];
+	return ctl_run(req, print_set);
+usage:
+	cJSON_Delete(req);
+	return CTL_EXIT_USAGE;
+nomem:
+	cJSON_Delete(req);
+	p_err("out of memory");
+	return CTL_EXIT_INTERNAL;
+}
+
 static const struct cmd ident_cmds[] = {
 	{ "add", ident_add,
 	  "identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--audit]" },
 	{ "list", ident_list, "identity list" },
 	{ "remove", ident_remove, "identity remove NAME" },
+	{ "set", ident_set,
+	  "identity set NAME [--audit on|off] [--add-cidr CIDR]... [--remove-cidr CIDR]... [--add-iface GLOB]... [--remove-iface GLOB]... [--add-cgroup PATH]... [--remove-cgroup PATH]..." },
 	{ 0 },
 };
 

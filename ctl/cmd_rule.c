@@ -3,6 +3,7 @@
  * allow RULE [--audit] [--log] [--comment TEXT]
  * deny RULE [--log] [--comment TEXT]
  * remove { ID | RULE }
+ * rule set ID [--audit on|off] [--log on|off] [--comment TEXT]
  * list
  *
  * RULE may span several words (`frontend to api port 443`); they are
@@ -228,6 +229,95 @@ int do_remove(int argc, char **argv)
 	code = run_rule_req(req, &rw, "removed the rule", print_removed);
 	rule_words_free(&rw);
 	return code;
+}
+
+/* --------------------------------------------------------------- set */
+
+/* "on" or "off" after @flag: 0, or -EINVAL (reported). */
+static int on_off(const char *flag, const char *val, int *out)
+{
+	if (!strcmp(val, "on") || !strcmp(val, "off")) {
+		*out = !strcmp(val, "on");
+		return 0;
+	}
+	usage_err("%s takes on or off, not '%s'", flag, val);
+	return -EINVAL;
+}
+
+static int print_set(const cJSON *reply)
+{
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(reply, "changes"), *c;
+	char id[32], rev[32];
+
+	if (number_field(reply, "id", id, sizeof(id)) ||
+	    number_field(reply, "revision", rev, sizeof(rev)))
+		return -EPROTO;
+	if (cJSON_GetArraySize(ch) == 0) {
+		printf("rule %s: nothing changed (revision %s)\n", id, rev);
+		return 0;
+	}
+	printf("rule %s:", id);
+	cJSON_ArrayForEach(c, ch) {
+		printf("%s", c == ch->child ? " " : ", ");
+		fput_clean(cJSON_IsString(c) ? c->valuestring : "?", stdout);
+	}
+	printf(" (revision %s)\n", rev);
+	return 0;
+}
+
+/* rule set ID [--audit on|off] [--log on|off] [--comment TEXT] */
+static int rule_set(int argc, char **argv)
+{
+	int audit = -1, log = -1, i, ret;
+	const char *comment = NULL, *val;
+	unsigned long id;
+	cJSON *req;
+	char *end;
+
+	if (!argc)
+		return usage_err("missing rule ID");
+	id = strtoul(argv[0], &end, 10);
+	if (!*argv[0] || *end || argv[0][0] == '-' || id > 0xffffffffUL)
+		return usage_err("'%s' is not a rule id (a number, as `list` shows)", argv[0]);
+	for (i = 1; i < argc; i++) {
+		if ((ret = arg_value(argc, argv, &i, "--audit", &val)) != 0) {
+			if (ret < 0 || on_off("--audit", val, &audit))
+				return CTL_EXIT_USAGE;
+		} else if ((ret = arg_value(argc, argv, &i, "--log", &val)) != 0) {
+			if (ret < 0 || on_off("--log", val, &log))
+				return CTL_EXIT_USAGE;
+		} else if ((ret = arg_value(argc, argv, &i, "--comment", &val)) != 0) {
+			if (ret < 0)
+				return CTL_EXIT_USAGE;
+			comment = val;
+		} else if (!strncmp(argv[i], "-", 1)) {
+			return usage_err("unknown flag '%s'", argv[i]);
+		} else {
+			return usage_err("unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (audit < 0 && log < 0 && !comment)
+		return usage_err("nothing to set: give --audit, --log or --comment");
+	req = req_new("rule.set");
+	if (req && (!cJSON_AddNumberToObject(req, "id", id) ||
+		    (audit >= 0 && !cJSON_AddBoolToObject(req, "audit", audit)) ||
+		    (log >= 0 && !cJSON_AddBoolToObject(req, "log", log)) ||
+		    (comment && !cJSON_AddStringToObject(req, "comment", comment)))) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	return ctl_run(req, print_set);
+}
+
+static const struct cmd rule_cmds[] = {
+	{ "set", rule_set,
+	  "rule set ID [--audit on|off] [--log on|off] [--comment TEXT]" },
+	{ 0 },
+};
+
+int do_rule(int argc, char **argv)
+{
+	return cmd_select(rule_cmds, argc, argv);
 }
 
 /* -------------------------------------------------------------- list */

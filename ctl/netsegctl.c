@@ -36,11 +36,14 @@ static const struct cmd cmds[] = {
 	{ "identity", do_identity,
 	  "identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--audit]\n"
 	  "identity list\n"
-	  "identity remove NAME" },
+	  "identity remove NAME\n"
+	  "identity set NAME [--audit on|off] [--add-cidr CIDR]... [--remove-cidr CIDR]... [--add-iface GLOB]... [--remove-iface GLOB]... [--add-cgroup PATH]... [--remove-cgroup PATH]..." },
 	{ "endpoint", do_endpoint, "endpoint list" },
 	{ "allow", do_allow, "allow RULE [--audit] [--log] [--comment TEXT]" },
 	{ "deny", do_deny, "deny RULE [--log] [--comment TEXT]" },
 	{ "remove", do_remove, "remove { ID | RULE }" },
+	{ "rule", do_rule,
+	  "rule set ID [--audit on|off] [--log on|off] [--comment TEXT]" },
 	{ "list", do_list, "list" },
 	{ "apply", do_apply, "apply -f FILE|- [--dry-run] [--expect-revision N]" },
 	{ "diff", do_diff, "diff -f FILE|-" },

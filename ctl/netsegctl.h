@@ -117,6 +117,7 @@ int do_endpoint(int argc, char **argv);
 int do_allow(int argc, char **argv);
 int do_deny(int argc, char **argv);
 int do_remove(int argc, char **argv);
+int do_rule(int argc, char **argv);
 int do_list(int argc, char **argv);
 int do_apply(int argc, char **argv);
 int do_diff(int argc, char **argv);

@@ -209,6 +209,26 @@ int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def,
 	return push(s, def);
 }
 
+int netseg_id_replace(struct netseg_idstore *s, struct netseg_iddef *def,
+		      struct netseg_err *err)
+{
+	struct netseg_iddef *cur = netseg_id_by_name(s, def->name);
+	int r;
+
+	if (!cur || cur->cidr_only) {
+		netseg_err_set(err, 0, "no identity \"%s\"", def->name);
+		return -ENOENT;
+	}
+	r = validate(def, err);
+	if (r)
+		return r;
+	/* The id stays: rules, conntrack and flow records keep naming it. */
+	def->id = cur->id;
+	def->cidr_only = false;
+	*cur = *def;
+	return 0;
+}
+
 int netseg_id_remove(struct netseg_idstore *s, const char *name)
 {
 	struct netseg_iddef *d = netseg_id_by_name(s, name);

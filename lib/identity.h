@@ -56,6 +56,10 @@ const char *netseg_id_name(const struct netseg_idstore *s, __u32 id, char *buf,
 int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def,
 		  struct netseg_err *err);
 int netseg_id_remove(struct netseg_idstore *s, const char *name);
+/* Validates @def and puts it in place of the identity of the same name,
+ * keeping its id.  -ENOENT or -EINVAL with err filled. */
+int netseg_id_replace(struct netseg_idstore *s, struct netseg_iddef *def,
+		      struct netseg_err *err);
 /* The CIDR identity for a canonical CIDR, created if needed. */
 int netseg_id_cidr(struct netseg_idstore *s, const char *cidr, __u32 *id);
 

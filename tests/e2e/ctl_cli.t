@@ -101,6 +101,8 @@ case "$line" in
 *'"cmd":"stats"'*) echo '{"ok":true,"rules":[{"id":1,"text":"allow frontend -> api:tcp/443","packets":5,"bytes":300}],"conntrack":{"entries":0,"max":0,"expired":0,"evicted":0}}' ;;
 *'"cmd":"rule.list"'*) echo '{"ok":true,"revision":7,"rules":[{"id":1,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"web"},{"id":12,"action":"deny","rule":"* -> db","audit":false,"log":false}]}' ;;
 *'"cmd":"rule.add"'*) echo '{"ok":true,"id":3,"existing":false,"revision":8}' ;;
+*'"cmd":"rule.set"'*) echo '{"ok":true,"id":3,"existing":true,"updated":true,"changes":["--log: off → on","--comment: \"x\" → none"],"revision":13}' ;;
+*'"cmd":"identity.set"'*) echo '{"ok":true,"changes":["--audit: off → on","+cidr 198.19.0.0/24"],"revision":14}' ;;
 *'"cmd":"rule.remove"'*) echo '{"ok":true,"removed":3,"revision":9}' ;;
 *'"cmd":"apply"'*) echo '{"ok":true,"revision":10,"rules":4,"added":1,"removed":0,"changed":2,"entries":7}' ;;
 *'"cmd":"diff"'*) echo '{"ok":true,"added":[{"id":0,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":true,"comment":"say \"hi\""}],"removed":[{"id":2,"action":"deny","rule":"* -> db","audit":false,"log":false}],"changed":[{"id":3,"action":"allow","rule":"a -> b:tcp/80","audit":false,"log":false,"comment":"","changes":["--log: on → off","--comment: \"x\" → none"]}]}' ;;
@@ -165,6 +167,54 @@ is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{action}, $j->{rule}, $j->{log
 
 run "${C[@]}" deny '* -> db' --log
 is "$(jget "$(lastreq)" '$j->{action} . "|" . $j->{rule}')" "deny|* -> db" "deny: sends action deny"
+
+# rule set: only the named fields are sent, on/off as booleans.
+run "${C[@]}" rule set 3 --log on --comment ''
+is "$rc" 0 "rule set: exit 0"
+is "$out" 'rule 3: --log: off → on, --comment: "x" → none (revision 13)' "rule set: prints each change and the revision"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{id}, $j->{log} ? "on" : "off", exists $j->{audit} ? "audit" : "-", "[$j->{comment}]"')" \
+	"rule.set|3|on|-|[]" "rule set: id, log and the empty comment sent; audit left out"
+run "${C[@]}" rule set 3 --audit=off
+is "$(jget "$(lastreq)" '(exists $j->{log} ? "log" : "-") . "|" . ($j->{audit} ? "on" : "off")')" "-|off" "rule set --audit=off: sends audit false"
+run "${C[@]}" -o json rule set 3 --log on
+is "$(jget "$out" 'scalar(@{$j->{changes}}) . "|" . $j->{revision}')" "2|13" "rule set -o json: the reply, its changes and revision"
+before=$(nreq)
+run "${C[@]}" rule set 3
+is "$rc" 2 "rule set without a flag: usage error"
+like "$err" "nothing to set" "rule set without a flag: says so"
+run "${C[@]}" rule set
+like "$err" "missing rule ID" "rule set without an id: usage error"
+run "${C[@]}" rule set web --log on
+like "$err" "'web' is not a rule id" "rule set NAME: not an id"
+run "${C[@]}" rule set 3 --log yes
+like "$err" "--log takes on or off, not 'yes'" "rule set --log yes: on or off only"
+run "${C[@]}" rule set 3 --log
+like "$err" "--log needs a value" "rule set --log without a value"
+run "${C[@]}" rule set 3 --bogus
+like "$err" "unknown flag '--bogus'" "rule set --bogus: unknown flag"
+run "${C[@]}" rule frob 3
+is "$rc" 2 "rule frob: unknown subcommand"
+is "$(nreq)" "$before" "rule set usage errors send nothing"
+
+# identity set: each flag into its list, in one request.
+run "${C[@]}" identity set web --audit on --add-cidr 198.19.0.0/24 --add-cidr=198.19.1.0/24 --remove-iface 'veth*' --add-cgroup /a --remove-cgroup /b --remove-cidr 198.19.2.0/24 --add-iface x
+is "$out" "identity web: --audit: off → on, +cidr 198.19.0.0/24 (revision 14)" "identity set: prints the changes and the revision"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{name}, $j->{audit} ? "on" : "off", join(",", @{$j->{add_cidrs}}), @{$j->{remove_ifaces}}, @{$j->{add_cgroups}}, @{$j->{remove_cgroups}}, @{$j->{remove_cidrs}}, @{$j->{add_ifaces}}')" \
+	"identity.set|web|on|198.19.0.0/24,198.19.1.0/24|veth*|/a|/b|198.19.2.0/24|x" "identity set: every flag sent in its list"
+before=$(nreq)
+run "${C[@]}" identity set web
+like "$err" "nothing to set" "identity set without a flag: usage error"
+run "${C[@]}" identity set --audit on
+like "$err" "missing NAME" "identity set without a name"
+run "${C[@]}" identity set web --audit yes
+like "$err" "--audit takes on or off" "identity set --audit yes"
+run "${C[@]}" identity set web --add-cidr ''
+like "$err" "--add-cidr needs a non-empty value" "identity set --add-cidr ''"
+run "${C[@]}" identity set web --cidr 198.19.0.0/24
+like "$err" "unknown flag '--cidr'" "identity set --cidr: unknown (add or remove)"
+run "${C[@]}" identity set web api --audit on
+like "$err" "unexpected argument 'api'" "identity set: one NAME"
+is "$(nreq)" "$before" "identity set usage errors send nothing"
 
 run "${C[@]}" remove 3
 is "$out" "removed rule 3 (revision 9)" "remove ID: output"
