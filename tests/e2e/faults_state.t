@@ -441,7 +441,10 @@ ctl -o json list >"$T/list.json"
 ok $? "policy map has A's 42 entries + 25, every entry's rule id listed"
 for _ in $(seq 50); do [ "$(ls "/proc/$DAEMON_PID/fd" | wc -l)" -le "$fd_base" ] && break; sleep 0.1; done
 fd_now=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
-[ "$fd_now" -eq "$fd_base" ]; ok $? "daemon fd count back to its baseline ($fd_base -> $fd_now): no leaked connections"
+# At most the baseline: the policy swap's grace-period thread holds the
+# retired map's fd for one RCU grace period, so the baseline itself may
+# have counted it; a leaked connection would show as more.
+[ "$fd_now" -le "$fd_base" ]; ok $? "daemon fd count back to its baseline ($fd_base -> $fd_now): no leaked connections"
 alive; ok $? "daemon alive after 100 concurrent clients"
 stop_daemon TERM
 done_testing
