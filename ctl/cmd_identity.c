@@ -211,20 +211,11 @@ static const char *set_name;
 
 static int print_set(const cJSON *reply)
 {
-	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(reply, "changes"), *c;
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(reply, "changes");
 	char rev[32];
 
 	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
-	if (cJSON_GetArraySize(ch) == 0) {
-		printf("identity %s: nothing changed (revision %s)\n", set_name, rev);
-		return 0;
-	}
-	printf("identity %s:", set_name);
-	cJSON_ArrayForEach(c, ch) {
-		printf("%s", c == ch->child ? " " : ", ");
-		fput_clean(cJSON_IsString(c) ? c->valuestring : "?", stdout);
-	}
-	printf(" (revision %s)\n", rev);
+	print_changes("identity", set_name, ch, rev);
 	return 0;
 }
 

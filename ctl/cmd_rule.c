@@ -246,22 +246,13 @@ static int on_off(const char *flag, const char *val, int *out)
 
 static int print_set(const cJSON *reply)
 {
-	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(reply, "changes"), *c;
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(reply, "changes");
 	char id[32], rev[32];
 
 	if (number_field(reply, "id", id, sizeof(id)) ||
 	    number_field(reply, "revision", rev, sizeof(rev)))
 		return -EPROTO;
-	if (cJSON_GetArraySize(ch) == 0) {
-		printf("rule %s: nothing changed (revision %s)\n", id, rev);
-		return 0;
-	}
-	printf("rule %s:", id);
-	cJSON_ArrayForEach(c, ch) {
-		printf("%s", c == ch->child ? " " : ", ");
-		fput_clean(cJSON_IsString(c) ? c->valuestring : "?", stdout);
-	}
-	printf(" (revision %s)\n", rev);
+	print_changes("rule", id, ch, rev);
 	return 0;
 }
 

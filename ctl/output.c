@@ -309,3 +309,19 @@ out:
 	free(headers);
 	return ret;
 }
+
+void print_changes(const char *what, const char *name, const cJSON *changes, const char *rev)
+{
+	const cJSON *c;
+
+	if (cJSON_GetArraySize(changes) == 0) {
+		printf("%s %s: nothing changed (revision %s)\n", what, name, rev);
+		return;
+	}
+	printf("%s %s:", what, name);
+	cJSON_ArrayForEach(c, changes) {
+		printf("%s", c == changes->child ? " " : ", ");
+		fput_clean(cJSON_IsString(c) ? c->valuestring : "?", stdout);
+	}
+	printf(" (revision %s)\n", rev);
+}

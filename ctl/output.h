@@ -74,4 +74,9 @@ struct out_col {
 int print_rows(const struct cJSON *rows, const char *what,
 	       const struct out_col *cols, size_t ncols);
 
+/* "WHAT NAME: change, change (revision R)", or "nothing changed": the
+ * reply of rule set and identity set. */
+void print_changes(const char *what, const char *name, const struct cJSON *changes,
+		   const char *rev);
+
 #endif /* NETSEGCTL_OUTPUT_H */
