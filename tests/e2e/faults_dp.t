@@ -62,8 +62,10 @@ alive() { kill -0 "$DAEMON_PID" 2>/dev/null && ctl status >/dev/null; }
 # udp_burst FROM-POD ADDR FIRST-PORT COUNT [SOURCE-PORT]: one datagram to each
 # port, paced so the pod's socket never drops one (every datagram is a new
 # flow; a new source port makes the same destination ports new flows again).
+# BURST_CPU=N pins the sender (and so the veth's processing of its packets)
+# to CPU N.
 udp_burst() {
-	nsx "$(pod_ns "$1")" timeout 60 perl -MIO::Socket::INET -MTime::HiRes=usleep -e '
+	nsx "$(pod_ns "$1")" ${BURST_CPU:+taskset -c "$BURST_CPU"} timeout 60 perl -MIO::Socket::INET -MTime::HiRes=usleep -e '
 		my ($a, $p0, $n, $sp) = @ARGV;
 		my $s = IO::Socket::INET->new(Proto => "udp", $sp ? (LocalPort => $sp) : ())
 			or die "socket: $!";
@@ -284,13 +286,14 @@ ents0=$(ctstat entries) max=$(ctstat max) new0=$(counter ct-new) mid0=$(counter 
 [ "$max" -eq 1024 ]; ok $? "stats: conntrack max $max (ct_max)"
 # The kernel's LRU spares recently referenced entries for a round or two:
 # rounds of 2,500 new flows until the idle one is gone (bounded).
-# (It took 1-3 rounds here; in fresh-clone CI runs of the whole suite sometimes
-# more than 4: the kernel's LRU evicts from per-CPU free lists first, so the
-# order is not strict.)  Every round sends to the same 2,500 allowed ports
-# from its own source port, so each of its flows is new and allowed.
-rounds=0
+# The kernel's LRU keeps a new entry on the creating CPU's pending list until
+# that CPU allocates again, and evicts from the global lists first: an entry
+# made on the CPU that sends no burst is never pushed out.  So the rounds
+# alternate between the CPUs.  Every round sends to the same 2,500 allowed
+# ports from its own source port, so each of its flows is new and allowed.
+rounds=0 ncpu=$(nproc)
 while ct_has_port 9443 && [ "$rounds" -lt 16 ]; do
-	udp_burst frontend $API 30000 2500 $((45000 + rounds)) ||
+	BURST_CPU=$((rounds % ncpu)) udp_burst frontend $API 30000 2500 $((45000 + rounds)) ||
 		diag "udp_burst of round $((rounds + 1)) failed"
 	rounds=$((rounds + 1))
 done
