@@ -380,6 +380,11 @@ ok $? "state dir holds only state.json"
 # ============================================================ 6. 100 clients
 diag "fault 6: 100 concurrent CLI clients"
 ctl apply -f "$T/KA.rules" >/dev/null; ok $? "rule set A applied"
+# Two more changes before the baseline: after a restart the daemon holds a map
+# fd only for the policy slots it has written since, and the swap alternates
+# between two, so it takes two changes to reach its steady fd count.
+ctl allow 'fe->api:udp/19999' >/dev/null && ctl remove 'fe->api:udp/19999' >/dev/null
+ok $? "one rule added and removed (both policy slots written)"
 rev0=$(revision)
 fd_base=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
 fd_list() { for f in /proc/"$DAEMON_PID"/fd/*; do readlink "$f"; done 2>/dev/null | sed 's/[0-9]\+\]$/N]/' | sort; }
