@@ -287,8 +287,8 @@ endif
 
 # The C sources git tracks under these directories, in .clang-format's
 # style; generated files (skeletons, ctl_help.h) live in .output and are
-# never tracked.  `make format-check` changes nothing and fails on the
-# first file that differs; `make format` rewrites in place.
+# never tracked.  `make format-check` changes nothing, reports every
+# line that differs and fails; `make format` rewrites in place.
 CLANG_FORMAT ?= clang-format
 FORMAT_DIRS  := agentd lib ctl include tc xdp tests bench cni
 FORMAT_SRCS   = $(shell git ls-files -- $(foreach d,$(FORMAT_DIRS),'$(d)/*.c' '$(d)/*.h'))
