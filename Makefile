@@ -321,7 +321,7 @@ SAN_FLAGS += -static-libasan -static-libubsan
 endif
 endif
 FLAGS_STAMP := $(OUTPUT)/build-flags
-FLAGS_NOW  = $(CC) $(CFLAGS) | $(LDFLAGS) $(LDLIBS)
+FLAGS_NOW  = $(CC) $(CFLAGS) $(DEPFLAGS) | $(LDFLAGS) $(LDLIBS)
 
 sanitize: all
 
