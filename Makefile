@@ -1,6 +1,9 @@
 # netseg — build, test, install.  `make V=1` shows full commands.
 # The chain: {tc,xdp}/*.bpf.c -> .output/*.bpf.o -> .output/*.skel.h ->
-# lib/libnetseg.a -> agentd/netsegd, ctl/netsegctl, tests.
+# .output/libnetseg.a -> agentd/netsegd, ctl/netsegctl, tests.
+# Every userspace .c compiles to its own .output/<dir>/<name>.o with a
+# .d file (-MMD -MP) naming the headers it includes, so touching one
+# source rebuilds one object and touching a header rebuilds its users.
 
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -36,6 +39,9 @@ endif
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	     -Iinclude -Ilib -I$(OUTPUT) $(SAN_FLAGS)
+# Header dependencies, written next to each object; -MP adds an empty
+# rule per header so deleting one doesn't break the next build.
+DEPFLAGS  := -MMD -MP
 LDLIBS    := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng -lyaml -lmicrohttpd
 LDFLAGS   += $(SAN_FLAGS)
 
@@ -44,19 +50,24 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -I$(ARCH_INC)
 BPF_SRCS  := tc/policy.bpf.c xdp/prefilter.bpf.c
 BPF_OBJS  := $(patsubst %.bpf.c,$(OUTPUT)/%.bpf.o,$(notdir $(BPF_SRCS)))
 SKELS     := $(patsubst %.bpf.o,%.skel.h,$(BPF_OBJS))
-BPF_HDRS  := include/netseg/abi.h $(wildcard include/netseg/bpf/*.h)
 
 LIB_SRCS  := $(wildcard lib/*.c)
-LIB_OBJS  := $(patsubst lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 LIB       := $(OUTPUT)/libnetseg.a
-HDRS      := include/netseg/abi.h $(wildcard lib/*.h)
 
 BINS      := agentd/netsegd ctl/netsegctl
+AGENTD_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(wildcard agentd/*.c))
+CTL_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(wildcard ctl/*.c))
 TEST_SRCS := $(wildcard tests/unit/*.c tests/bpf/*.c)
 TEST_BINS := $(TEST_SRCS:.c=.t)
+# tests/lib/*.c: helpers shared by the C tests, compiled once into an
+# archive; each test links the members it uses.
 TEST_LIB  := $(wildcard tests/lib/*.c)
+TESTHELP  := $(OUTPUT)/libtesthelp.a
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:.c=)
+USER_OBJS := $(LIB_OBJS) $(AGENTD_OBJS) $(CTL_OBJS) \
+	     $(patsubst %.c,$(OUTPUT)/%.o,$(TEST_SRCS) $(TEST_LIB) $(BENCH_SRCS))
 # docs/man/NAME.SECTION.scd -> .output/man/NAME.SECTION (scdoc)
 MAN_SRCS  := $(wildcard docs/man/*.scd)
 MANS      := $(patsubst docs/man/%.scd,$(OUTPUT)/man/%,$(MAN_SRCS))
@@ -73,7 +84,7 @@ DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
 	libcjson-dev libssl-dev libcap-ng-dev libyaml-dev iproute2 iputils-ping socat nftables iptables \
 	gnuplot-nox rsyslog perl procps util-linux bc libclang-rt-14-dev \
-	valgrind clang-tidy scdoc man-db bash systemd libmicrohttpd-dev prometheus graphviz
+	valgrind clang-tidy clang-format scdoc man-db bash systemd libmicrohttpd-dev prometheus graphviz
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
@@ -84,7 +95,7 @@ deps:
 			apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "all build and test dependencies are installed"; fi
 
-$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/man:
+$(OUTPUT) $(OUTPUT)/man:
 	$(Q)mkdir -p $@
 
 man: $(MANS)
@@ -96,52 +107,63 @@ $(OUTPUT)/man/%: docs/man/%.scd lib/version.h | $(OUTPUT)/man
 	$(Q)t=$$(git log -1 --format=%ct -- $< 2>/dev/null); \
 	sed 's/@VERSION@/$(VERSION)/g' $< | SOURCE_DATE_EPOCH=$${t:-$$(date +%s)} scdoc > $@
 
-$(OUTPUT)/%.bpf.o: tc/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: tc/%.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-$(OUTPUT)/%.bpf.o: xdp/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(OUTPUT)/%.bpf.o: xdp/%.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/lib/%.o: lib/%.c $(HDRS) $(SKELS) | $(OUTPUT)/lib
+# One rule for every userspace object.  Generated headers (skeletons, the
+# help text) are order-only: they must exist before the first compile,
+# and from then on each object's .d says whether it includes them.
+$(USER_OBJS): $(OUTPUT)/%.o: %.c | $(SKELS) $(OUTPUT)/ctl_help.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DIR_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(AGENTD_OBJS): DIR_CFLAGS := -Iagentd
+$(CTL_OBJS): DIR_CFLAGS := -Ictl
+$(filter $(OUTPUT)/tests/%,$(USER_OBJS)): DIR_CFLAGS := -Itests/lib
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+$(TESTHELP): $(patsubst %.c,$(OUTPUT)/%.o,$(TEST_LIB))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-agentd/netsegd: $(wildcard agentd/*.c agentd/*.h) $(LIB)
+agentd/netsegd: $(AGENTD_OBJS) $(LIB)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) -Iagentd $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(AGENTD_OBJS) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 # `netsegctl COMMAND --help` prints the man page's section for COMMAND.
 $(OUTPUT)/ctl_help.h: docs/man/netsegctl.8.scd ctl/manhelp.sh | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)sh ctl/manhelp.sh $< > $@
 
-ctl/netsegctl: $(wildcard ctl/*.c ctl/*.h) $(OUTPUT)/ctl_help.h $(LIB)
+ctl/netsegctl: $(CTL_OBJS) $(LIB)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) -Ictl $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CTL_OBJS) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
-tests/%.t: tests/%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB)
+$(TEST_BINS): %.t: $(OUTPUT)/%.o $(TESTHELP) $(LIB)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(Q)$(CC) $< $(TESTHELP) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
-bench/%: bench/%.c $(LIB)
+$(BENCH_BINS): %: $(OUTPUT)/%.o $(LIB)
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(Q)$(CC) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 # The benchmark's generator and receivers: bench/bpf/gen.bpf.c as a skeleton.
 $(OUTPUT)/%.bpf.o: bench/bpf/%.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-bench/gen: $(OUTPUT)/gen.skel.h
-bench/gen bench/cost: bench/frame.h
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(OUTPUT)/bench/gen.o: | $(OUTPUT)/gen.skel.h
+# Kept: its .d names it as a target, so make would rebuild it once deleted.
+.SECONDARY: $(OUTPUT)/gen.bpf.o $(OUTPUT)/gen.skel.h
 
 # --- fuzzing ---
 # libFuzzer harnesses (tests/fuzz/*.c) under ASan + UBSan, built with clang
@@ -167,22 +189,24 @@ FUZZ_SRCS    := $(filter-out lib/datapath.c lib/attach.c,$(LIB_SRCS)) \
 		$(wildcard tests/fuzz/lib/*.c)
 FUZZ_OBJS    := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(FUZZ_SRCS))
 FUZZ_LIB     := $(FUZZ_OUT)/libnetseg-fuzz.a
-FUZZ_HDRS    := $(HDRS) $(wildcard agentd/*.h tests/fuzz/lib/*.h)
 
 fuzz: $(FUZZ_BINS)
 
-$(FUZZ_OUT)/obj/%.o: %.c $(FUZZ_HDRS)
+$(FUZZ_OBJS): $(FUZZ_OUT)/obj/%.o: %.c
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_LIB): $(FUZZ_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_OUT)/%: tests/fuzz/%.c $(FUZZ_LIB) $(FUZZ_HDRS)
+# A harness is one source: compiled and linked in one step, its .d named
+# after the binary.
+$(FUZZ_BINS): $(FUZZ_OUT)/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,FUZZER,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(FUZZ_LDLIBS) -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -MF $@.d -fsanitize=fuzzer $< $(FUZZ_LIB) \
+		$(FUZZ_LDLIBS) -o $@
 
 # The netlink harness runs tests/fuzz/tools/rtnl-topology.sh in its own namespace.
 $(FUZZ_OUT)/netlink: FUZZ_CFLAGS += -DNETSEG_SRCDIR='"$(CURDIR)"'
@@ -261,11 +285,17 @@ else
 endif
 	@echo "kept group $(NETSEG_GROUP); what netsegd pinned stays enforced until 'netsegd --cleanup'"
 
-FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
+# The C sources git tracks under these directories, in .clang-format's
+# style; generated files (skeletons, ctl_help.h) live in .output and are
+# never tracked.  `make format-check` changes nothing, reports every
+# line that differs and fails; `make format` rewrites in place.
+CLANG_FORMAT ?= clang-format
+FORMAT_DIRS  := agentd lib ctl include tc xdp tests bench cni
+FORMAT_SRCS   = $(shell git ls-files -- $(foreach d,$(FORMAT_DIRS),'$(d)/*.c' '$(d)/*.h'))
 format:
-	clang-format -i $(FORMAT_SRCS)
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
 format-check:
-	clang-format --dry-run -Werror $(FORMAT_SRCS)
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(OUTPUT) $(BINS) $(TEST_BINS) $(BENCH_BINS)
@@ -291,14 +321,14 @@ SAN_FLAGS += -static-libasan -static-libubsan
 endif
 endif
 FLAGS_STAMP := $(OUTPUT)/build-flags
-FLAGS_NOW  = $(CC) $(CFLAGS) | $(LDFLAGS) $(LDLIBS)
+FLAGS_NOW  = $(CC) $(CFLAGS) $(DEPFLAGS) | $(LDFLAGS) $(LDLIBS)
 
 sanitize: all
 
 # Rewritten only when the flags differ, so its mtime moves only then.
 $(FLAGS_STAMP): FORCE | $(OUTPUT)
 	$(Q)echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
-$(LIB_OBJS) $(BINS) $(TEST_BINS) $(BENCH_BINS): $(FLAGS_STAMP)
+$(USER_OBJS) $(BINS) $(TEST_BINS) $(BENCH_BINS): $(FLAGS_STAMP)
 FORCE:
 
 # `make analyze`: clang-tidy with the checks in .clang-tidy on every
@@ -325,3 +355,7 @@ $(TIDY_TARGETS): analyze/%: % $(SKELS) .clang-tidy
 	$(call msg,TIDY,$<)
 	$(Q)$(CLANG_TIDY) --quiet --warnings-as-errors='*' $< -- $(TIDY_FLAGS)
 # --- end sanitizers and static analysis ---
+
+# What each object includes, from the last compile (absent before it).
+-include $(wildcard $(OUTPUT)/*.d $(patsubst %.o,%.d,$(USER_OBJS) $(FUZZ_OBJS)) \
+	 $(addsuffix .d,$(FUZZ_BINS)))

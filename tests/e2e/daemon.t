@@ -15,7 +15,8 @@ ctl identity add api --iface "$(pod_if api)" --cidr 198.18.2.2/32 >/dev/null
 ok $? "identity api"
 
 ! reach frontend $API 443; ok $? "default deny: frontend -> api:443 blocked before any rule"
-ctl allow 'frontend->api:443' >/dev/null; ok $? "allow frontend->api:443"
+out=$(ctl allow 'frontend->api:443'); ok $? "allow frontend->api:443 ($out)"
+rule_id=$(sed -n 's/^added rule \([0-9][0-9]*\) (revision [0-9]*)$/\1/p' <<<"$out")
 reach frontend $API 443; ok $? "frontend -> api:443 connects"
 ! reach frontend $API 8080; ok $? "frontend -> api:8080 still blocked"
 ! reach api 198.18.1.2 443; ok $? "api -> frontend blocked (rules are directional)"
@@ -53,8 +54,8 @@ out=$(ctl apply -f "$T/unknown.rules" 2>&1); st=$?
 ok $? "a rules file naming an unknown identity is refused whole"
 check_refused 1 'revision' "--expect-revision mismatch refused" -- apply -f "$T/unknown.rules" --expect-revision 12345
 out=$(ctl allow 'frontend->api:443' 2>&1); st=$?
-[ $st -eq 0 ] && grep -q '1' <<<"$out"
-ok $? "duplicate rule is idempotent and returns the existing id"
+is "exit $st: $out" "exit 0: rule ${rule_id:-?} already exists, nothing changed (revision $rev)" \
+	"duplicate rule is idempotent and returns the existing id"
 [ "$(ctl list)" = "$list_before" ]; ok $? "rule list unchanged after all bad input"
 rev2=$(revision)
 [ "$rev" = "$rev2" ]; ok $? "revision unchanged after all bad input ($rev)"

@@ -190,7 +190,10 @@ rm -f "$T/tiny/fill" "$T/tiny/fill2"
 out=$(ctl -o json allow 'fe->api:8443'); st=$?
 [ $st -eq 0 ] && [ "$(jfield revision <<<"$out")" = $(( $(cat "$T/f2.rev") + 1 )) ]
 ok $? "space freed: the same allow succeeds with the next revision (exit $st)"
-grep -q 'fe -> api:tcp/8443' <<<"$(rule_texts)" && grep -q '"dport":8443\|8443' "$S1/state.json"
+grep -qx 'allow fe -> api:tcp/8443' <<<"$(rule_texts)" &&
+	perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
+		exit !grep { $_->{rule} eq $ARGV[0] } @{$j->{rules}{rules}}' \
+		'fe -> api:tcp/8443' <"$S1/state.json"
 ok $? "rule listed and in the state file"
 [ "$(policy_dump "$P1" | wc -l)" -eq 4 ]; ok $? "policy map has the new entry (4)"
 

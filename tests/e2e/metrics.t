@@ -58,8 +58,8 @@ EOF
 start_daemon -c "$T/netsegd.json"; ok $? "netsegd starts with metrics on 127.0.0.1:$PORT"
 scrape >"$T/m"; ok $? "GET /metrics answers"
 dd0=$(val 'netseg_drop_count_total{reason="default-deny",direction="any"}')
-nsx "$NODE" timeout 5 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/x" \
-	| grep -q 404; ok $? "other paths: 404"
+code=$(nsx "$NODE" timeout 5 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/x")
+is "$code" 404 "other paths: 404"
 
 ctl identity add frontend --iface "$(pod_if frontend)" --cidr 198.18.1.2/32 >/dev/null
 ctl identity add api --iface "$(pod_if api)" --cidr 198.18.2.2/32 >/dev/null
