@@ -2,7 +2,6 @@
 /* Control requests: a table of commands, each one JSON object in and out. */
 #include <errno.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,21 +16,6 @@
 #include "flowlog.h"
 #include "netsegd.h"
 #include "version.h"
-
-struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
-{
-	cJSON *o = cJSON_CreateObject();
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cJSON_AddBoolToObject(o, "ok", false);
-	cJSON_AddStringToObject(o, "error", msg);
-	cJSON_AddStringToObject(o, "kind", kind);
-	return o;
-}
 
 static cJSON *reply_ok(void)
 {

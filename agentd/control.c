@@ -184,22 +184,25 @@ static bool flush_out(struct netsegd *d, struct netsegd_client *c)
 }
 
 /*
- * Only queues: the loop flushes on EPOLLOUT, so no caller ever sees its
- * client freed under it.
+ * A follower's send: only queues, the loop flushes on EPOLLOUT, so no
+ * caller ever sees its client freed under it.
  */
-int netsegd_client_send(struct netsegd *d, struct netsegd_client *c, cJSON *msg,
-			size_t limit)
+static int follower_send(void *ctx, cJSON *msg)
 {
+	struct netsegd_client *c = ctx;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
 
-	if (limit && c->out_len - c->out_off > limit) {
-		cJSON_Delete(msg);
-		return -ENOBUFS;
-	}
-	if (queue_reply(d, c, msg))
+	if (queue_reply(c->d, c, msg))
 		return -ENOMEM;
-	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	epoll_ctl(c->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 	return 0;
+}
+
+static size_t follower_backlog(const void *ctx)
+{
+	const struct netsegd_client *c = ctx;
+
+	return c->out_len - c->out_off;
 }
 
 /*
@@ -229,8 +232,14 @@ static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line,
 	/* cJSON_IsString(NULL) is false; the analyzer can't see into cJSON. */
 	if (!c->denied && cJSON_IsString(cmd) &&
 	    !strcmp(cmd->valuestring, "flows")) {	// NOLINT(clang-analyzer-core.NullDereference)
-		netsegd_flowlog_request(d, c, req);
+		struct netsegd_follower_io io = {
+			.send = follower_send, .backlog = follower_backlog, .ctx = c,
+		};
+
+		reply = netsegd_flowlog_request(d, &io, req);
 		cJSON_Delete(req);
+		if (reply)
+			queue_reply(d, c, reply);
 		return;
 	}
 	if (reply)
@@ -392,6 +401,7 @@ void netsegd_control_accept(struct netsegd *d)
 			refuse(d, fd, &cred, "out of memory");
 			continue;
 		}
+		c->d = d;
 		c->fd = fd;
 		c->wait_since_ms = mono_ms();
 		d->clients[slot] = c;

@@ -80,7 +80,7 @@ struct fl_sink {
  * counted in skipped and said to the reader.
  */
 struct fl_follower {
-	struct netsegd_client *c;
+	struct netsegd_follower_io io;	/* io.ctx NULL = a free slot */
 	int fmt;
 	unsigned int verdicts;
 	char identity[64];
@@ -672,7 +672,7 @@ static int fmt_line(struct netsegd_flowlog *fl, int fmt, const struct netseg_flo
 	return netseg_flowfmt(fmt, r, &fl->opts, fl->line, sizeof(fl->line));
 }
 
-static void send_follower(struct netsegd *d, struct fl_follower *f, const char *key,
+static void send_follower(struct fl_follower *f, const char *key,
 			  const char *line, __u64 n)
 {
 	cJSON *m = cJSON_CreateObject();
@@ -682,7 +682,7 @@ static void send_follower(struct netsegd *d, struct fl_follower *f, const char *
 		cJSON_AddStringToObject(m, key, line);
 	else
 		cJSON_AddNumberToObject(m, key, (double)n);
-	netsegd_client_send(d, f->c, m, 0);
+	f->io.send(f->io.ctx, m);
 }
 
 /*
@@ -698,28 +698,28 @@ static void stream_pump(struct netsegd *d, struct fl_follower *f)
 	const struct netseg_flowrec *r;
 	cJSON *end;
 
-	while (f->c->out_len - f->c->out_off < FL_STREAM_CHUNK) {
+	while (f->io.backlog(f->io.ctx) < FL_STREAM_CHUNK) {
 		if (f->next < oldest) {
 			f->skipped += oldest - f->next;
 			f->next = oldest;
 		}
 		if (f->skipped) {
-			send_follower(d, f, "skipped", NULL, f->skipped);
+			send_follower(f, "skipped", NULL, f->skipped);
 			f->skipped = 0;
 		}
 		if (f->next >= stop)
 			break;
 		r = &fl->hist[f->next++ % FL_HISTORY];
 		if (follower_wants(f, r) && fmt_line(fl, f->fmt, r) >= 0)
-			send_follower(d, f, "flow", fl->line, 0);
+			send_follower(f, "flow", fl->line, 0);
 	}
 	if (f->follow || f->next < stop)
 		return;
 	end = cJSON_CreateObject();
 	cJSON_AddBoolToObject(end, "ok", true);
 	cJSON_AddBoolToObject(end, "end", true);
-	netsegd_client_send(d, f->c, end, 0);
-	f->c = NULL;
+	f->io.send(f->io.ctx, end);
+	f->io.ctx = NULL;
 }
 
 static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
@@ -748,7 +748,7 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 			syslog_write(d, s, r, fl->line, n);
 	}
 	for (int i = 0; i < FL_MAX_FOLLOW; i++)
-		if (fl->follow[i].c && fl->follow[i].follow)
+		if (fl->follow[i].io.ctx && fl->follow[i].follow)
 			stream_pump(d, &fl->follow[i]);
 }
 
@@ -969,69 +969,55 @@ static int parse_filter(const cJSON *req, struct fl_follower *f)
 	return 0;
 }
 
-void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const cJSON *req)
+cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_io *io,
+			       const cJSON *req)
 {
 	struct netsegd_flowlog *fl = d->fl;
-	struct fl_follower f = { .c = c };
+	struct fl_follower f = { .io = *io };
 	int slot = -1;
 
-	if (parse_filter(req, &f)) {
-		netsegd_client_send(d, c, netsegd_reply_error("usage",
-			"flows: bad filter (verdict allowed|denied|audit|end, format json|ocsf|ecs|cef)"), 0);
-		return;
-	}
+	if (parse_filter(req, &f))
+		return netsegd_reply_error("usage",
+			"flows: bad filter (verdict allowed|denied|audit|end, format json|ocsf|ecs|cef)");
 	/* A filter no record can pass would look like a quiet network. */
 	if (f.identity[0] && strcmp(f.identity, "world") && strcmp(f.identity, "host") &&
-	    !netseg_id_by_name(&d->ids, f.identity)) {
-		netsegd_client_send(d, c, netsegd_reply_error("rejected",
-			"flows: no identity \"%s\" (netsegctl identity list shows them)", f.identity), 0);
-		return;
-	}
-	if (!fl) {
-		netsegd_client_send(d, c, netsegd_reply_error("internal", "flow logs are off"), 0);
-		return;
-	}
+	    !netseg_id_by_name(&d->ids, f.identity))
+		return netsegd_reply_error("rejected",
+			"flows: no identity \"%s\" (netsegctl identity list shows them)", f.identity);
+	if (!fl)
+		return netsegd_reply_error("internal", "flow logs are off");
 	for (int i = 0; i < FL_MAX_FOLLOW && slot < 0; i++)
-		if (!fl->follow[i].c)
+		if (!fl->follow[i].io.ctx)
 			slot = i;
-	if (slot < 0) {
-		netsegd_client_send(d, c, netsegd_reply_error("rejected",
-			"flows: %d streams already; try again when one ends", FL_MAX_FOLLOW), 0);
-		return;
-	}
+	if (slot < 0)
+		return netsegd_reply_error("rejected",
+			"flows: %d streams already; try again when one ends", FL_MAX_FOLLOW);
 	f.follow = cJSON_IsTrue(cJSON_GetObjectItem(req, "follow"));
 	f.next = fl->total - fl->count;
 	f.end = fl->total;
 	fl->follow[slot] = f;
 	stream_pump(d, &fl->follow[slot]);
+	return NULL;
 }
 
-void netsegd_flowlog_refill(struct netsegd *d, struct netsegd_client *c)
+void netsegd_flowlog_refill(struct netsegd *d, const void *ctx)
 {
 	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
-		if (d->fl->follow[i].c == c)
+		if (d->fl->follow[i].io.ctx == ctx)
 			stream_pump(d, &d->fl->follow[i]);
 }
 
-bool netsegd_flowlog_streaming(struct netsegd *d, const struct netsegd_client *c)
+void netsegd_flowlog_forget(struct netsegd *d, const void *ctx)
 {
 	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
-		if (d->fl->follow[i].c == c)
-			return true;
-	return false;
+		if (d->fl->follow[i].io.ctx == ctx)
+			d->fl->follow[i].io.ctx = NULL;
 }
 
-void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c)
+bool netsegd_flowlog_following(const struct netsegd *d, const void *ctx)
 {
 	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
-		if (d->fl->follow[i].c == c)
-			d->fl->follow[i].c = NULL;
-}
-
-bool netsegd_flowlog_following(const struct netsegd *d, const struct netsegd_client *c)
-{
-	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
-		if (d->fl->follow[i].c == c)
+		if (d->fl->follow[i].io.ctx == ctx)
 			return true;
 	return false;
 }

@@ -11,12 +11,12 @@
 #define NETSEGD_FLOWLOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/types.h>
 #include <netseg/abi.h>
 
 struct cJSON;
 struct netsegd;
-struct netsegd_client;
 struct netsegd_flowlog;
 
 /* Parses the "flow_logs" config array; NULL = none.  Opens nothing. */
@@ -40,22 +40,35 @@ bool netsegd_flowlog_owns(struct netsegd *d, void *ptr);
 void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events);
 
 /*
+ * How a `flows` stream reaches its reader.  Whoever registers a follower
+ * (the control socket) says how to queue a line to it and how much of what
+ * it queued the reader hasn't taken yet, so nothing here knows what a
+ * connection is.  ctx names the follower in the calls below.
+ */
+struct netsegd_follower_io {
+	/* Queue one message line; the message is taken, even on error. */
+	int (*send)(void *ctx, struct cJSON *msg);
+	/* Bytes queued for the reader and not yet taken by it. */
+	size_t (*backlog)(const void *ctx);
+	void *ctx;
+};
+
+/*
  * `flows` on the control socket: the whole history, then live records if
  * follow.  Streamed with back-pressure: a part is queued, the next when the
- * client's socket has taken it (netsegd_flowlog_refill from its EPOLLOUT),
+ * reader has taken it (netsegd_flowlog_refill when its socket drained),
  * so a slow reader holds a bounded buffer and the loop never waits.
  * Records overwritten in the history before a slow reader got them are
- * said: {"ok": true, "skipped": N}.
+ * said: {"ok": true, "skipped": N}.  Returns NULL when the stream started
+ * (its lines go through @io), else the error reply for the request.
  */
-void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c,
-			     const struct cJSON *req);
-/* The client's socket drained: queue its stream's next part, if it has one. */
-void netsegd_flowlog_refill(struct netsegd *d, struct netsegd_client *c);
-/* The client has a `flows` stream going (it may be quiet for long). */
-bool netsegd_flowlog_streaming(struct netsegd *d, const struct netsegd_client *c);
-void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c);
-/* Is c following (a stream that is quiet while no flow is logged)? */
-bool netsegd_flowlog_following(const struct netsegd *d, const struct netsegd_client *c);
+struct cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_io *io,
+				      const struct cJSON *req);
+/* The reader drained its queue: queue its stream's next part, if it has one. */
+void netsegd_flowlog_refill(struct netsegd *d, const void *ctx);
+void netsegd_flowlog_forget(struct netsegd *d, const void *ctx);
+/* Is ctx following (a stream that is quiet while no flow is logged)? */
+bool netsegd_flowlog_following(const struct netsegd *d, const void *ctx);
 /* Per-sink counters for `stats`. */
 struct cJSON *netsegd_flowlog_stats(struct netsegd *d);
 

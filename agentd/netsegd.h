@@ -63,6 +63,7 @@ struct netsegd_config {
 };
 
 struct netsegd_client {
+	struct netsegd *d;	/* its daemon, for the follower callbacks */
 	int fd;
 	__u32 uid;
 	char *in;
@@ -267,13 +268,11 @@ void netsegd_control_tick(struct netsegd *d);
 /* The daemon's own guard counters (ipcache conflicts, untrusted routes,
  * control clients refused or timed out), for `stats`. */
 struct cJSON *netsegd_guard_stats(const struct netsegd *d);
-/* Queue one message line to a client; -ENOBUFS if more than @limit bytes
- * (0 = no limit) would be waiting for a slow reader. */
-int netsegd_client_send(struct netsegd *d, struct netsegd_client *c,
-			struct cJSON *msg, size_t limit);
 
 /* commands.c: one request object in, one reply object out */
 struct cJSON *netsegd_dispatch(struct netsegd *d, const struct cJSON *req);
+
+/* reply.c: {"ok": false, "error": ..., "kind": ...} */
 struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -135,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	c = calloc(1, sizeof(*c));
 	FUZZ_ASSERT(c, "out of memory");
+	c->d = &d;
 	c->fd = sv[0];
 	d.clients[0] = c;
 	FUZZ_ASSERT(!netsegd_epoll_add(&d, sv[0], EPOLLIN, c), "epoll add");
