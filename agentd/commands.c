@@ -88,7 +88,8 @@ static cJSON *commit(struct netsegd *d, struct netseg_ruleset *rules,
 
 /* ----------------------------------------------------------- status */
 
-static cJSON *cmd_status(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_status(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	struct netseg_config cfg = {};
 	cJSON *o = reply_ok();
@@ -225,7 +226,8 @@ static cJSON *ct_stats(struct netsegd *d)
 	return o;
 }
 
-static cJSON *cmd_stats(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_stats(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	struct netseg_counter c[NETSEG_STAT_MAX];
 	cJSON *o, *counters = cJSON_CreateObject();
@@ -261,7 +263,8 @@ static int sel_array(const cJSON *req, const char *key, char *out, size_t stride
 	return netseg_json_strs(a, out, stride, stride, NETSEG_SEL_MAX, n);
 }
 
-static cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	const char *name = arg_str(req, "name");
 	struct netseg_iddef def = {};
@@ -369,7 +372,8 @@ static const char *cidr_owner(const struct netseg_idstore *ids, const struct net
  * with the rules as they are, so the ipcache, endpoints and cgroup
  * attachments follow in one step -- or, on any error, nothing changes.
  */
-static cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	static const char *const keys[] = {
 		"add_ifaces", "remove_ifaces", "add_cgroups", "remove_cgroups",
@@ -444,7 +448,8 @@ static cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req)
 	return o;
 }
 
-static cJSON *cmd_identity_list(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_identity_list(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	cJSON *o = reply_ok(), *a = cJSON_CreateArray();
 
@@ -455,7 +460,8 @@ static cJSON *cmd_identity_list(struct netsegd *d, const cJSON *req)
 	return o;
 }
 
-static cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	const char *name = arg_str(req, "name");
 	struct netseg_ruleset rules;
@@ -478,7 +484,8 @@ static cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req)
 	return commit(d, &rules, &ids);
 }
 
-static cJSON *cmd_endpoint_list(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_endpoint_list(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	cJSON *o = reply_ok();
 
@@ -538,7 +545,8 @@ static cJSON *rule_update(struct netsegd *d, size_t i, const struct netseg_rule 
 	return o;
 }
 
-static cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	const char *action = arg_str(req, "action"), *text = arg_str(req, "rule");
 	const char *comment = arg_str(req, "comment");
@@ -617,7 +625,8 @@ static long find_rule(struct netsegd *d, const char *target, struct netseg_err *
 	return -1;
 }
 
-static cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	const char *target = arg_str(req, "target");
 	struct netseg_ruleset rules;
@@ -647,7 +656,8 @@ static cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req)
  * id, through the same update as an allow of an existing rule.  Only the
  * fields the request names change.
  */
-static cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	const cJSON *id = cJSON_GetObjectItem(req, "id");
 	const cJSON *audit = cJSON_GetObjectItem(req, "audit");
@@ -686,7 +696,8 @@ static cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req)
 	return rule_update(d, i, &r);
 }
 
-static cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	cJSON *o = reply_ok(), *a = cJSON_CreateArray();
 
@@ -781,7 +792,8 @@ static size_t count_changed(const struct netsegd *d, const struct netseg_ruleset
 	return n;
 }
 
-static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_apply(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	const cJSON *exp = cJSON_GetObjectItem(req, "expect_revision");
 	struct netseg_policy pol = {};
@@ -851,7 +863,8 @@ static cJSON *cmd_apply(struct netsegd *d, const cJSON *req)
 	return o;
 }
 
-static cJSON *cmd_diff(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_diff(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	struct netseg_ruleset rs;
 	const struct netseg_rule *cur;
@@ -1034,7 +1047,8 @@ static void trace_explain(const struct netseg_ref_decision *v, const struct trac
 			len - strlen(why) - 1);
 }
 
-static cJSON *cmd_trace(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_trace(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	const char *src = arg_str(req, "src"), *dst = arg_str(req, "dst");
 	const char *proto = arg_str(req, "proto") ?: "tcp";
@@ -1111,17 +1125,20 @@ static cJSON *cmd_prefilter(struct netsegd *d, const cJSON *req, bool add)
 	return o;
 }
 
-static cJSON *cmd_prefilter_add(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_prefilter_add(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	return cmd_prefilter(d, req, true);
 }
 
-static cJSON *cmd_prefilter_remove(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_prefilter_remove(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	return cmd_prefilter(d, req, false);
 }
 
-static cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_PREFILTER);
 	cJSON *o = reply_ok(), *a = cJSON_AddArrayToObject(o, "prefilter");
@@ -1160,7 +1177,8 @@ static int uplink_index(struct netsegd *d, const char *name)
 	return -1;
 }
 
-static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_attach(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	const char *name = arg_str(req, "iface");
 	int ifindex = name ? if_nametoindex(name) : 0, err;
@@ -1208,7 +1226,8 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 	return o;
 }
 
-static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
+static cJSON *cmd_detach(struct netsegd *d, const cJSON *req,
+			 const struct netsegd_follower_io *io)
 {
 	const char *name = arg_str(req, "iface");
 	int ifindex = name ? if_nametoindex(name) : 0, i, err;
@@ -1255,9 +1274,17 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 	return o;
 }
 
+/* The history, and live records if asked: the stream is the reply. */
+static cJSON *cmd_flows(struct netsegd *d, const cJSON *req,
+			const struct netsegd_follower_io *io)
+{
+	return netsegd_flowlog_request(d, io, req);
+}
+
 static const struct {
 	const char *name;
-	cJSON *(*fn)(struct netsegd *d, const cJSON *req);
+	cJSON *(*fn)(struct netsegd *d, const cJSON *req,
+		     const struct netsegd_follower_io *io);
 } commands[] = {
 	{ "status", cmd_status },
 	{ "stats", cmd_stats },
@@ -1278,9 +1305,11 @@ static const struct {
 	{ "prefilter.list", cmd_prefilter_list },
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
+	{ "flows", cmd_flows },
 };
 
-cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req)
+cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req,
+			const struct netsegd_follower_io *io)
 {
 	const char *cmd = arg_str(req, "cmd");
 
@@ -1288,6 +1317,6 @@ cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req)
 		return netsegd_reply_error("usage", "request has no \"cmd\" string");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name))
-			return commands[i].fn(d, req);
+			return commands[i].fn(d, req, io);
 	return netsegd_reply_error("usage", "unknown command \"%.64s\"", cmd);
 }

@@ -224,24 +224,12 @@ static cJSON *nul_refusal(struct netsegd *d, const char *line, size_t len)
 
 static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line, size_t len)
 {
+	struct netsegd_follower_io io = {
+		.send = follower_send, .backlog = follower_backlog, .ctx = c,
+	};
 	cJSON *reply = c->denied ? NULL : nul_refusal(d, line, len);
 	cJSON *req = reply ? NULL : cJSON_Parse(line);
-	const cJSON *cmd = req ? cJSON_GetObjectItem(req, "cmd") : NULL;
 
-	/* flows answers with many lines (and maybe keeps streaming). */
-	/* cJSON_IsString(NULL) is false; the analyzer can't see into cJSON. */
-	if (!c->denied && cJSON_IsString(cmd) &&
-	    !strcmp(cmd->valuestring, "flows")) {	// NOLINT(clang-analyzer-core.NullDereference)
-		struct netsegd_follower_io io = {
-			.send = follower_send, .backlog = follower_backlog, .ctx = c,
-		};
-
-		reply = netsegd_flowlog_request(d, &io, req);
-		cJSON_Delete(req);
-		if (reply)
-			queue_reply(d, c, reply);
-		return;
-	}
 	if (reply)
 		;	/* refused already */
 	else if (c->denied)
@@ -251,9 +239,10 @@ static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line,
 	else if (!req || !cJSON_IsObject(req))
 		reply = netsegd_reply_error("usage", "request is not a JSON object");
 	else
-		reply = netsegd_dispatch(d, req);
+		reply = netsegd_dispatch(d, req, &io);	/* NULL: a `flows` stream took over */
 	cJSON_Delete(req);
-	queue_reply(d, c, reply);
+	if (reply)
+		queue_reply(d, c, reply);
 }
 
 static bool read_in(struct netsegd *d, struct netsegd_client *c)

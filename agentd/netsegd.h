@@ -269,8 +269,14 @@ void netsegd_control_tick(struct netsegd *d);
  * control clients refused or timed out), for `stats`. */
 struct cJSON *netsegd_guard_stats(const struct netsegd *d);
 
-/* commands.c: one request object in, one reply object out */
-struct cJSON *netsegd_dispatch(struct netsegd *d, const struct cJSON *req);
+/*
+ * commands.c: one request object in, one reply object out.  `flows`
+ * answers with a stream through @io instead: NULL then means the
+ * connection now follows it and has nothing else to send.
+ */
+struct netsegd_follower_io;
+struct cJSON *netsegd_dispatch(struct netsegd *d, const struct cJSON *req,
+			       const struct netsegd_follower_io *io);
 
 /* reply.c: {"ok": false, "error": ..., "kind": ...} */
 struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
