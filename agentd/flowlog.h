@@ -17,14 +17,15 @@
 
 struct cJSON;
 struct netsegd;
+struct netsegd_sink_conf;
 struct netsegd_flowlog;
 
-/* Parses the "flow_logs" config array; NULL = none.  Opens nothing. */
-int netsegd_flowlog_new(struct netsegd *d, const struct cJSON *cfg,
+/* The history, and the sinks config.c checked (none: n = 0).  Opens nothing. */
+int netsegd_flowlog_new(const struct netsegd_sink_conf *sinks, unsigned int n,
 			struct netsegd_flowlog **out);
 /* Opens files, connects syslog sinks, registers their fds with epoll. */
 int netsegd_flowlog_start(struct netsegd *d);
-void netsegd_flowlog_free(struct netsegd *d);
+void netsegd_flowlog_free(struct netsegd_flowlog *fl);
 
 /* Records in. */
 void netsegd_flowlog_event(struct netsegd *d, const struct netseg_event *ev);

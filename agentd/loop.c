@@ -239,8 +239,7 @@ static void note_restart_only(const struct netsegd_config *was,
 		F("pin_dir", pin_dir), F("run_dir", run_dir), F("state_dir", state_dir),
 		F("socket", socket), F("node_name", node_name), F("ct_max", ct_max),
 		F("netlink_rcvbuf", netlink_rcvbuf), F("prefilter_max", prefilter_max),
-		F("uplinks", uplinks),
-		F("flow_logs", flow_logs), F("metrics", metrics_listen),
+		F("uplinks", uplinks), F("flow_logs", sinks), F("metrics", metrics.text),
 #undef F
 	};
 

@@ -290,10 +290,8 @@ static int restore(struct netsegd *d)
 /* Flow logs: always a history for `netsegctl flows`, plus configured sinks. */
 static int start_flowlog(struct netsegd *d)
 {
-	cJSON *arr = d->cfg.flow_logs[0] ? cJSON_Parse(d->cfg.flow_logs) : NULL;
-	int err = netsegd_flowlog_new(d, arr, &d->fl);
+	int err = netsegd_flowlog_new(d->cfg.sinks, d->cfg.nsinks, &d->fl);
 
-	cJSON_Delete(arr);
 	return err ?: netsegd_flowlog_start(d);
 }
 
@@ -429,7 +427,7 @@ int main(int argc, char **argv)
 	netsegd_rtnl_close(&d);
 	netsegd_endpoints_free(&d);
 	ring_buffer__free(d.rb);
-	netsegd_flowlog_free(&d);
+	netsegd_flowlog_free(d.fl);
 	netseg_dp_close(d.dp);
 	drop_locks(&locks);
 	return err ? 1 : 0;

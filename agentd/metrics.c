@@ -328,77 +328,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
 }
 
-/* "ADDR:PORT" or "[ADDR6]:PORT"; the port may not be 0. */
-int netsegd_metrics_parse_listen(const char *s, struct sockaddr_storage *ss,
-				 unsigned int *len, char *why, size_t why_len)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(s, ':');
-	struct sockaddr_in6 *s6 = (void *)ss;
-	struct sockaddr_in *s4 = (void *)ss;
-	unsigned long port;
-	char *end;
-	size_t hl;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!colon || colon == s) {
-		snprintf(why, why_len, "\"%s\" is not ADDR:PORT", s);
-		return -EINVAL;
-	}
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || port < 1 || port > 65535) {
-		snprintf(why, why_len, "\"%s\": port must be 1 to 65535", s);
-		return -EINVAL;
-	}
-	hl = colon - s;
-	if (s[0] == '[' && hl > 2 && s[hl - 1] == ']') {
-		s++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host)) {
-		snprintf(why, why_len, "\"%s\": not an IPv4 or IPv6 address", s);
-		return -EINVAL;
-	}
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*len = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-	} else {
-		snprintf(why, why_len, "\"%s\": \"%s\" is not an IPv4 or IPv6 address", s, host);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 int netsegd_metrics_open(struct netsegd *d, void *epoll_tag)
 {
-	const char *listen_on = d->cfg.metrics_listen;
+	const struct netsegd_listen_conf *l = &d->cfg.metrics;
+	const char *listen_on = l->text;
 	struct netsegd_metrics *m;
-	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
-	socklen_t len;
-	char why[160];
 	int one = 1, err;
 
 	if (!listen_on[0])
 		return 0;
-	if (netsegd_metrics_parse_listen(listen_on, &ss, &len, why, sizeof(why))) {
-		pr_err("metrics: \"listen\" %s", why);
-		return -EINVAL;
-	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	m->fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (m->fd < 0 || setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(m->fd, (struct sockaddr *)&ss, len) || listen(m->fd, 16)) {
+	    bind(m->fd, (const struct sockaddr *)&l->addr, l->len) || listen(m->fd, 16)) {
 		err = -errno;
 		pr_err("metrics: couldn't listen on %s: %s", listen_on, strerror(-err));
 		goto out;

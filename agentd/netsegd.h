@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <linux/types.h>
 
 #include "compile.h"
@@ -18,7 +19,6 @@ struct cJSON;
 struct ring_buffer;
 struct netsegd_flowlog;
 struct netsegd_metrics;
-struct sockaddr_storage;
 
 #define NETSEGD_MAX_CLIENTS	256
 /*
@@ -40,6 +40,40 @@ struct sockaddr_storage;
 /* An interface whose alias is this prefix + an identity name is its endpoint. */
 #define NETSEGD_ALIAS_PREFIX	"netseg:"
 
+#define NETSEGD_MAX_SINKS	8	/* "flow_logs" entries */
+
+enum netsegd_sink_kind {
+	NETSEGD_SINK_FILE,
+	NETSEGD_SINK_STDOUT,
+	NETSEGD_SINK_UDP,
+	NETSEGD_SINK_TCP,
+};
+
+/* One "flow_logs" sink as the config says it: checked by config.c, opened
+ * by flowlog.c. */
+struct netsegd_sink_conf {
+	int kind;			/* enum netsegd_sink_kind */
+	int fmt;			/* enum netseg_flowfmt */
+	unsigned int verdicts;		/* bit per enum netseg_flowrec_kind; 0 = all */
+	char name[300];			/* for messages and `stats` */
+	/* file */
+	char path[256];
+	__u64 max_bytes;		/* rotate past this size */
+	unsigned int keep;		/* rotated files kept */
+	bool chained;			/* hash-chained records */
+	/* syslog: a numeric address, resolved once */
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	int facility;
+};
+
+/* "metrics": {"listen": "ADDR:PORT"}, parsed by config.c, bound by metrics.c. */
+struct netsegd_listen_conf {
+	char text[64];			/* as written, "" = off */
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
 struct netsegd_config {
 	char path[256];		/* config file, "" = none */
 	char pin_dir[200];
@@ -58,8 +92,9 @@ struct netsegd_config {
 	__u32 control_idle_timeout;	/* s without a complete request: closed */
 	unsigned int nuplinks;
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
-	char flow_logs[8192];	/* the "flow_logs" array as JSON, "" = none */
-	char metrics_listen[64];	/* "metrics": {"listen"}: ADDR:PORT, "" = off */
+	unsigned int nsinks;
+	struct netsegd_sink_conf sinks[NETSEGD_MAX_SINKS];	/* "flow_logs" */
+	struct netsegd_listen_conf metrics;	/* "metrics" */
 };
 
 struct netsegd_client {
@@ -314,8 +349,6 @@ int netsegd_drop_privileges(void);
 int netsegd_check_privileges(void);
 
 /* metrics.c: Prometheus text format on ADDR:PORT/metrics, from the loop */
-int netsegd_metrics_parse_listen(const char *s, struct sockaddr_storage *ss,
-				 unsigned int *len, char *why, size_t why_len);
 int netsegd_metrics_open(struct netsegd *d, void *epoll_tag);
 void netsegd_metrics_run(struct netsegd *d);
 void netsegd_metrics_close(struct netsegd *d);
