@@ -67,23 +67,28 @@ static cJSON *rule_json(const struct netseg_rule *r)
 	return o;
 }
 
-/* Candidate = current state + change, through the one commit path. */
-static cJSON *commit(struct netsegd *d, struct netseg_ruleset *rules,
-		     struct netseg_idstore *ids)
+/*
+ * Candidate = current state + change, through the one commit path.
+ * Returns 0 or -errno; *reply is the answer either way (the revision in
+ * force, or what went wrong), for the caller to add its fields to.
+ */
+static int commit(struct netsegd *d, struct netseg_ruleset *rules,
+		  struct netseg_idstore *ids, cJSON **reply)
 {
 	struct netseg_err err = {};
 	int r = netsegd_commit(d, rules, ids, &err);
-	cJSON *o;
 
 	netseg_ruleset_free(rules);
 	netseg_idstore_free(ids);
-	if (r)
-		return netsegd_reply_error(r == -EINVAL || r == -ENOENT || r == -E2BIG ?
-					   "rejected" : "internal", "%s",
-					   err.msg[0] ? err.msg : strerror(-r));
-	o = reply_ok();
-	cJSON_AddNumberToObject(o, "revision", d->revision);
-	return o;
+	if (r) {
+		*reply = netsegd_reply_error(r == -EINVAL || r == -ENOENT || r == -E2BIG ?
+					     "rejected" : "internal", "%s",
+					     err.msg[0] ? err.msg : strerror(-r));
+		return r;
+	}
+	*reply = reply_ok();
+	cJSON_AddNumberToObject(*reply, "revision", d->revision);
+	return 0;
 }
 
 /* ----------------------------------------------------------- status */
@@ -294,8 +299,7 @@ static cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req,
 		netseg_ruleset_free(&rules);
 		return netsegd_reply_error("rejected", "%s", err.msg);
 	}
-	o = commit(d, &rules, &ids);
-	if (cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
+	if (!commit(d, &rules, &ids, &o))
 		cJSON_AddItemToObject(o, "identity",
 				      netseg_iddef_to_json(netseg_id_by_name(&d->ids, def.name)));
 	return o;
@@ -440,8 +444,7 @@ static cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req,
 		cJSON_Delete(ch);
 		return netsegd_reply_error("rejected", "%s", err.msg);
 	}
-	o = commit(d, &rules, &ids);
-	if (cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
+	if (!commit(d, &rules, &ids, &o))
 		cJSON_AddItemToObject(o, "changes", ch);
 	else
 		cJSON_Delete(ch);
@@ -467,6 +470,7 @@ static cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req,
 	struct netseg_ruleset rules;
 	struct netseg_idstore ids;
 	const struct netseg_iddef *def;
+	cJSON *o;
 
 	if (!name)
 		return netsegd_reply_error("usage", "identity remove needs a name");
@@ -481,7 +485,8 @@ static cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req,
 	if (netseg_idstore_copy(&ids, &d->ids) || ruleset_copy(&rules, &d->rules))
 		return netsegd_reply_error("internal", "out of memory");
 	netseg_id_remove(&ids, name);
-	return commit(d, &rules, &ids);
+	commit(d, &rules, &ids, &o);
+	return o;
 }
 
 static cJSON *cmd_endpoint_list(struct netsegd *d, const cJSON *req,
@@ -532,8 +537,7 @@ static cJSON *rule_update(struct netsegd *d, size_t i, const struct netseg_rule 
 		}
 		rules.rules[i].flags = r->flags;
 		strcpy(rules.rules[i].comment, r->comment);
-		o = commit(d, &rules, &ids);
-		if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "ok"))) {
+		if (commit(d, &rules, &ids, &o)) {
 			cJSON_Delete(ch);
 			return o;
 		}
@@ -583,8 +587,7 @@ static cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req,
 	    netseg_ruleset_add(&rules, &r))
 		return netsegd_reply_error("internal", "out of memory");
 	d->next_rule_id++;
-	o = commit(d, &rules, &ids);
-	if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "ok"))) {
+	if (commit(d, &rules, &ids, &o)) {
 		d->next_rule_id--;
 		return o;
 	}
@@ -645,8 +648,7 @@ static cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req,
 	if (netseg_idstore_copy(&ids, &d->ids) || ruleset_copy(&rules, &d->rules))
 		return netsegd_reply_error("internal", "out of memory");
 	rules.rules[i] = rules.rules[--rules.n];
-	o = commit(d, &rules, &ids);
-	if (cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
+	if (!commit(d, &rules, &ids, &o))
 		cJSON_AddNumberToObject(o, "removed", id);
 	return o;
 }
@@ -847,8 +849,7 @@ static cJSON *cmd_apply(struct netsegd *d, const cJSON *req,
 		__u32 saved = d->next_rule_id;
 
 		d->next_rule_id = next_id;	/* saved with the state */
-		o = commit(d, &rs, &ids);
-		if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "ok"))) {
+		if (commit(d, &rs, &ids, &o)) {
 			d->next_rule_id = saved;
 			return o;
 		}
