@@ -362,6 +362,8 @@ int netsegd_run(struct netsegd *d);
  * nothing outside netsegd_run(), so the fuzzing harnesses stay quiet. */
 void netsegd_say_ready(const struct netsegd *d);
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr);
+
+/* ctgc.c: removes expired conntrack entries, ends their logged flows */
 void netsegd_ct_gc(struct netsegd *d);
 
 #endif
