@@ -64,8 +64,8 @@ int netsegd_control_open(struct netsegd *d)
 		pr_warn("group %s doesn't exist: only root can use %s", d->cfg.socket_group,
 			d->cfg.socket);
 	d->ctl_gid = gr ? gr->gr_gid : (gid_t)-1;
-	d->ctlfd = fd;
-	return netsegd_epoll_add(d, fd, EPOLLIN, NULL);
+	d->ctlfd = fd;	/* the loop watches it, with a NULL tag */
+	return 0;
 }
 
 void netsegd_control_close(struct netsegd *d)
@@ -109,6 +109,14 @@ static bool peer_in_group(int fd, gid_t primary, gid_t want)
 		if (groups[i] == want)
 			return true;
 	return false;
+}
+
+/* A client's fd joins the loop's epoll set, tagged with the client. */
+static int watch(struct netsegd *d, struct netsegd_client *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, c->fd, &ev) ? -errno : 0;
 }
 
 static void client_free(struct netsegd *d, struct netsegd_client *c)
@@ -401,7 +409,7 @@ void netsegd_control_accept(struct netsegd *d)
 			c->denied = true;
 		}
 		c->uid = cred.uid;
-		if (netsegd_epoll_add(d, fd, EPOLLIN, c)) {
+		if (watch(d, c)) {
 			client_free(d, c);
 			continue;
 		}
@@ -429,16 +437,4 @@ void netsegd_control_tick(struct netsegd *d)
 			d->cfg.control_idle_timeout);
 		client_free(d, c);
 	}
-}
-
-cJSON *netsegd_guard_stats(const struct netsegd *d)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "ipcache_conflicts", d->epstats.ip_conflicts);
-	cJSON_AddNumberToObject(o, "untrusted_routes", d->epstats.routes_untrusted);
-	cJSON_AddNumberToObject(o, "control_refused", d->ctlstats.refused);
-	cJSON_AddNumberToObject(o, "control_timed_out", d->ctlstats.timed_out);
-	cJSON_AddNumberToObject(o, "control_nul_refused", d->ctlstats.nul);
-	return o;
 }

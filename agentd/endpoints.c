@@ -80,6 +80,11 @@ static struct netsegd_link *link_find(const struct netsegd *d, __u32 ifindex)
 	return l;
 }
 
+const struct netsegd_link *netsegd_link_get(const struct netsegd *d, __u32 ifindex)
+{
+	return d->links ? link_find(d, ifindex) : NULL;
+}
+
 static void links_foreach(struct netsegd *d, void (*fn)(struct netsegd *, struct netsegd_link *))
 {
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++) {

@@ -470,15 +470,12 @@ static int name_iface(void *ctx, __u32 ifindex, char *buf, size_t len)
 {
 	struct netsegd *d = ctx;
 	char name[IF_NAMESIZE];
-	const struct netsegd_link *l = d->links ?
-		d->links[ifindex & (NETSEGD_LINK_BUCKETS - 1)] : NULL;
+	const struct netsegd_link *l = netsegd_link_get(d, ifindex);
 
 	/* rtnetlink keeps every link's name: no syscall per record. */
-	for (; l; l = l->next) {
-		if (l->ifindex == ifindex) {
-			snprintf(buf, len, "%s", l->name);
-			return l->id ? NETSEG_IFK_ENDPOINT : NETSEG_IFK_UPLINK;
-		}
+	if (l) {
+		snprintf(buf, len, "%s", l->name);
+		return l->id ? NETSEG_IFK_ENDPOINT : NETSEG_IFK_UPLINK;
 	}
 	snprintf(buf, len, "%s", ifindex && if_indextoname(ifindex, name) ? name : "");
 	return NETSEG_IFK_UPLINK;

@@ -24,7 +24,6 @@
 
 /* epoll data tags for the fixed fds; clients carry their struct pointer. */
 static char tag_signal, tag_timer, tag_ring, tag_rtnl, tag_metrics;
-static bool running;	/* inside netsegd_run(): the ready line may be said */
 
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr)
 {
@@ -79,8 +78,17 @@ static int setup_fds(struct netsegd *d)
 	if (!d->rb)
 		return -errno;
 	err = netsegd_epoll_add(d, ring_buffer__epoll_fd(d->rb), EPOLLIN, &tag_ring);
-	err = netsegd_rtnl_open(d, &tag_rtnl);
-	return err ?: netsegd_metrics_open(d, &tag_metrics);
+	/* main() opened the control socket; the loop watches it, tag NULL. */
+	err = d->ctlfd >= 0 ? netsegd_epoll_add(d, d->ctlfd, EPOLLIN, NULL) : 0;
+	err = err ?: netsegd_rtnl_open(d);
+	err = err ?: netsegd_epoll_add(d, netsegd_rtnl_fd(d), EPOLLIN, &tag_rtnl);
+	err = err ?: netsegd_metrics_open(d);
+	if (!err && netsegd_metrics_fd(d) >= 0) {
+		err = netsegd_epoll_add(d, netsegd_metrics_fd(d), EPOLLIN, &tag_metrics);
+		if (err)
+			pr_err("metrics: couldn't watch the HTTP server: %s", strerror(-err));
+	}
+	return err;
 }
 
 /* Settings the running daemon can't take: said, not silently dropped. */
@@ -167,11 +175,15 @@ static void on_timer(struct netsegd *d)
 	netsegd_metrics_run(d);
 }
 
-void netsegd_say_ready(const struct netsegd *d)
+/*
+ * The one "netsegd VERSION ready: ..." line on stdout, once, when the first
+ * rtnetlink dump is done (rules restored, socket open, endpoints learned).
+ */
+static void say_ready(const struct netsegd *d)
 {
 	static bool said;
 
-	if (!running || said)
+	if (said)
 		return;
 	said = true;
 	/* stdout may be a pipe or a file a script waits on: flushed now. */
@@ -186,7 +198,6 @@ int netsegd_run(struct netsegd *d)
 	struct epoll_event evs[32];
 	int err, n;
 
-	running = true;
 	err = setup_fds(d);
 	if (err) {
 		pr_err("couldn't set up the event loop: %s", strerror(-err));
@@ -216,8 +227,11 @@ int netsegd_run(struct netsegd *d)
 				netsegd_flowlog_flush(d);
 			} else if (netsegd_flowlog_owns(d, p))
 				netsegd_flowlog_sink_event(d, p, evs[i].events);
-			else if (p == &tag_rtnl)
+			else if (p == &tag_rtnl) {
 				netsegd_rtnl_event(d);
+				if (d->epstats.nl_synced)
+					say_ready(d);
+			}
 			else if (p == &tag_metrics)
 				netsegd_metrics_run(d);
 			else

@@ -31,18 +31,10 @@
 #include "netsegd.h"
 #include "version.h"
 
-/* Upper bounds (seconds) of the apply-latency histogram buckets. */
-static const double apply_buckets[] = {
-	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-};
-#define NBUCKETS (sizeof(apply_buckets) / sizeof(apply_buckets[0]))
-
 struct netsegd_metrics {
 	struct MHD_Daemon *mhd;
 	int fd;				/* the listening socket */
-	__u64 apply_count[NBUCKETS];	/* cumulative per bucket */
-	__u64 apply_n;
-	double apply_sum;
+	int epfd;			/* MHD's own epoll fd: the loop watches it */
 };
 
 /* Growing text buffer; on allocation failure it stays failed (oom). */
@@ -226,7 +218,7 @@ static void sink_counters(struct netsegd *d, struct mbuf *b)
 
 static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 {
-	struct netsegd_metrics *m = d->metrics;
+	const struct netsegd_apply_stats *m = &d->apply_stats;
 	struct netseg_config cfg = {};
 
 	head(b, "netseg_build_info", "gauge", "Always 1; the version as a label.");
@@ -242,14 +234,14 @@ static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 	}
 	head(b, "netseg_policy_apply_duration_seconds", "histogram",
 	     "Time to apply a policy change (compile, maps, swap, save).");
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < NETSEGD_APPLY_BUCKETS; i++)
 		put(b, "netseg_policy_apply_duration_seconds_bucket{le=\"%g\"} %llu\n",
-		    apply_buckets[i], (unsigned long long)m->apply_count[i]);
+		    netsegd_apply_buckets[i], (unsigned long long)m->count[i]);
 	put(b, "netseg_policy_apply_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-	    (unsigned long long)m->apply_n);
-	put(b, "netseg_policy_apply_duration_seconds_sum %.9f\n", m->apply_sum);
+	    (unsigned long long)m->n);
+	put(b, "netseg_policy_apply_duration_seconds_sum %.9f\n", m->sum);
 	put(b, "netseg_policy_apply_duration_seconds_count %llu\n",
-	    (unsigned long long)m->apply_n);
+	    (unsigned long long)m->n);
 	head(b, "netseg_rules", "gauge", "Rules in force.");
 	put(b, "netseg_rules %zu\n", d->rules.n);
 	head(b, "netseg_identities", "gauge", "Identities defined.");
@@ -328,7 +320,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
 }
 
-int netsegd_metrics_open(struct netsegd *d, void *epoll_tag)
+int netsegd_metrics_open(struct netsegd *d)
 {
 	const struct netsegd_listen_conf *l = &d->cfg.metrics;
 	const char *listen_on = l->text;
@@ -361,11 +353,12 @@ int netsegd_metrics_open(struct netsegd *d, void *epoll_tag)
 		goto out;
 	}
 	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	err = info ? netsegd_epoll_add(d, info->epoll_fd, EPOLLIN, epoll_tag) : -EIO;
-	if (err) {
+	if (!info) {
+		err = -EIO;
 		pr_err("metrics: couldn't watch the HTTP server: %s", strerror(-err));
 		goto out;
 	}
+	m->epfd = info->epoll_fd;
 	m->fd = -1;	/* MHD_stop_daemon() closes the listening socket */
 	d->metrics = m;
 	pr_info("metrics on http://%s/metrics", listen_on);
@@ -397,6 +390,11 @@ void netsegd_metrics_run(struct netsegd *d)
 	}
 }
 
+int netsegd_metrics_fd(const struct netsegd *d)
+{
+	return d->metrics ? d->metrics->epfd : -1;
+}
+
 void netsegd_metrics_close(struct netsegd *d)
 {
 	struct netsegd_metrics *m = d->metrics;
@@ -406,17 +404,4 @@ void netsegd_metrics_close(struct netsegd *d)
 	MHD_stop_daemon(m->mhd);
 	free(m);
 	d->metrics = NULL;
-}
-
-void netsegd_metrics_apply_time(struct netsegd *d, double seconds)
-{
-	struct netsegd_metrics *m = d->metrics;
-
-	if (!m)
-		return;
-	for (size_t i = 0; i < NBUCKETS; i++)
-		if (seconds <= apply_buckets[i])
-			m->apply_count[i]++;
-	m->apply_n++;
-	m->apply_sum += seconds;
 }

@@ -160,6 +160,7 @@ struct netsegd_epstats {
 	__u64 nl_bad;			/* ... refused by validation */
 	__u64 nl_overruns;		/* ENOBUFS: the socket lost events */
 	__u64 nl_dumps;			/* full dumps completed */
+	bool nl_synced;			/* the first full dump is done */
 	__u64 attaches, detaches;	/* interface endpoints */
 	__u64 cg_attaches, cg_detaches;
 	__u64 ip_writes, ip_deletes;	/* ipcache entries written, removed */
@@ -194,6 +195,16 @@ enum netsegd_ip_op {
 
 struct netsegd_rtnl;
 
+/* Latency of the policy applies that took effect: a histogram that
+ * policy.c fills and metrics.c serves. */
+#define NETSEGD_APPLY_BUCKETS	12
+extern const double netsegd_apply_buckets[NETSEGD_APPLY_BUCKETS];	/* upper bounds, s */
+struct netsegd_apply_stats {
+	__u64 count[NETSEGD_APPLY_BUCKETS];	/* cumulative per bucket */
+	__u64 n;
+	double sum;
+};
+
 struct netsegd_prefix {
 	char cidr[64];
 };
@@ -207,6 +218,7 @@ struct netsegd {
 	__u32 next_rule_id;
 	__u64 revision;
 	size_t entries;		/* compiled entries in force */
+	struct netsegd_apply_stats apply_stats;
 	struct netsegd_prefix *prefilter;
 	size_t nprefilter;
 	struct netsegd_link **links;	/* NETSEGD_LINK_BUCKETS chains */
@@ -277,6 +289,8 @@ void netsegd_endpoints_tick(struct netsegd *d);
 void netsegd_flush_generation(struct netsegd *d);
 __u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef *def);
 size_t netsegd_endpoint_count(const struct netsegd *d);
+/* An interface as rtnetlink last described it, NULL if none is known. */
+const struct netsegd_link *netsegd_link_get(const struct netsegd *d, __u32 ifindex);
 /* The endpoint identity of an interface, 0 when it isn't one. */
 __u32 netsegd_endpoint_id(const struct netsegd *d, __u32 ifindex);
 /* Interfaces whose alias names an identity that doesn't exist. */
@@ -284,14 +298,15 @@ size_t netsegd_alias_unknown_count(const struct netsegd *d);
 struct cJSON *netsegd_endpoints_json(struct netsegd *d);
 
 /* rtnl.c: the rtnetlink socket feeding endpoints.c */
-int netsegd_rtnl_open(struct netsegd *d, void *epoll_tag);
+/* Opens the socket and starts the first dump; the loop watches its fd. */
+int netsegd_rtnl_open(struct netsegd *d);
+int netsegd_rtnl_fd(const struct netsegd *d);
 void netsegd_rtnl_close(struct netsegd *d);
 void netsegd_rtnl_event(struct netsegd *d);
 /* The messages of one recv (@buf aligned to NLMSG_ALIGNTO): what
  * netsegd_rtnl_event() does with each read, and what tests/fuzz feeds. */
 void netsegd_rtnl_input(struct netsegd *d, const void *buf, int len);
 void netsegd_rtnl_tick(struct netsegd *d);
-struct cJSON *netsegd_rtnl_json(const struct netsegd *d);
 
 /* control.c */
 int netsegd_control_open(struct netsegd *d);
@@ -300,9 +315,6 @@ void netsegd_control_accept(struct netsegd *d);
 void netsegd_client_event(struct netsegd *d, struct netsegd_client *c, __u32 events);
 /* Once a second: closes clients idle past control_idle_timeout. */
 void netsegd_control_tick(struct netsegd *d);
-/* The daemon's own guard counters (ipcache conflicts, untrusted routes,
- * control clients refused or timed out), for `stats`. */
-struct cJSON *netsegd_guard_stats(const struct netsegd *d);
 
 /*
  * commands.c: one request object in, one reply object out.  `flows`
@@ -349,18 +361,15 @@ int netsegd_drop_privileges(void);
 int netsegd_check_privileges(void);
 
 /* metrics.c: Prometheus text format on ADDR:PORT/metrics, from the loop */
-int netsegd_metrics_open(struct netsegd *d, void *epoll_tag);
+/* Binds the address and starts the server; the loop watches its fd. */
+int netsegd_metrics_open(struct netsegd *d);
+/* The fd for the loop to watch, -1 when metrics are off. */
+int netsegd_metrics_fd(const struct netsegd *d);
 void netsegd_metrics_run(struct netsegd *d);
 void netsegd_metrics_close(struct netsegd *d);
-/* One policy apply took @seconds (the latency histogram). */
-void netsegd_metrics_apply_time(struct netsegd *d, double seconds);
 
 /* loop.c */
 int netsegd_run(struct netsegd *d);
-/* The one "netsegd VERSION ready: ..." line on stdout, once, when the first
- * rtnetlink dump is done (rules restored, socket open, endpoints learned);
- * nothing outside netsegd_run(), so the fuzzing harnesses stay quiet. */
-void netsegd_say_ready(const struct netsegd *d);
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr);
 
 /* ctgc.c: removes expired conntrack entries, ends their logged flows */

@@ -163,6 +163,20 @@ static double ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+const double netsegd_apply_buckets[NETSEGD_APPLY_BUCKETS] = {
+	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+/* Kept whether or not metrics are served: a few adds per apply. */
+static void apply_time(struct netsegd_apply_stats *st, double seconds)
+{
+	for (size_t i = 0; i < NETSEGD_APPLY_BUCKETS; i++)
+		if (seconds <= netsegd_apply_buckets[i])
+			st->count[i]++;
+	st->n++;
+	st->sum += seconds;
+}
+
 int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 		   struct netseg_idstore *ids, struct netseg_err *err)
 {
@@ -203,7 +217,7 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 		"swapped %.1f ms, saved %.1f ms", rules->n ? rules->n : d->rules.n, pol.n,
 		t_compile, t_maps - t_compile, t_swap - t_maps, ms_since(&t0) - t_swap);
 	if (!r)	/* only applies that took effect: a refusal is no latency */
-		netsegd_metrics_apply_time(d, ms_since(&t0) / 1000);
+		apply_time(&d->apply_stats, ms_since(&t0) / 1000);
 	if (r) {
 		if (!err->msg[0])
 			netseg_err_set(err, 0, "%s: the change was not applied",

@@ -434,9 +434,9 @@ static void dump_done(struct netsegd *d)
 	if (!r->synced) {
 		pr_info("learned %zu interfaces (%zu endpoints) and %zu ipcache prefixes",
 			d->nlinks, netsegd_endpoint_count(d), d->ips.n);
-		netsegd_say_ready(d);
 	}
 	r->synced = true;
+	d->epstats.nl_synced = true;	/* the loop says the daemon is ready */
 	if (r->intr) {
 		pr_info("a dump was interrupted by changes; dumping again");
 		dump_all(d);
@@ -568,7 +568,7 @@ static int set_rcvbuf(int fd, int size)
 	return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) ? -errno : 0;
 }
 
-int netsegd_rtnl_open(struct netsegd *d, void *epoll_tag)
+int netsegd_rtnl_open(struct netsegd *d)
 {
 	struct netsegd_rtnl *r = calloc(1, sizeof(*r));
 	int err;
@@ -586,9 +586,6 @@ int netsegd_rtnl_open(struct netsegd *d, void *epoll_tag)
 		goto fail;
 	}
 	d->rtnl = r;
-	err = netsegd_epoll_add(d, mnl_socket_get_fd(r->nl), EPOLLIN, epoll_tag);
-	if (err)
-		goto fail;
 	dump_all(d);
 	return 0;
 fail:
@@ -609,25 +606,7 @@ void netsegd_rtnl_close(struct netsegd *d)
 	d->rtnl = NULL;
 }
 
-cJSON *netsegd_rtnl_json(const struct netsegd *d)
+int netsegd_rtnl_fd(const struct netsegd *d)
 {
-	const struct netsegd_epstats *s = &d->epstats;
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddBoolToObject(o, "synced", d->rtnl && d->rtnl->synced);
-	cJSON_AddNumberToObject(o, "messages", s->nl_msgs);
-	cJSON_AddNumberToObject(o, "malformed", s->nl_bad);
-	cJSON_AddNumberToObject(o, "overruns", s->nl_overruns);
-	cJSON_AddNumberToObject(o, "full_dumps", s->nl_dumps);
-	cJSON_AddNumberToObject(o, "links", d->nlinks);
-	cJSON_AddNumberToObject(o, "prefixes", d->ips.n);
-	cJSON_AddNumberToObject(o, "iface_attaches", s->attaches);
-	cJSON_AddNumberToObject(o, "iface_detaches", s->detaches);
-	cJSON_AddNumberToObject(o, "cgroup_attaches", s->cg_attaches);
-	cJSON_AddNumberToObject(o, "cgroup_detaches", s->cg_detaches);
-	cJSON_AddNumberToObject(o, "ipcache_writes", s->ip_writes);
-	cJSON_AddNumberToObject(o, "ipcache_deletes", s->ip_deletes);
-	cJSON_AddNumberToObject(o, "ipcache_conflicts", s->ip_conflicts);
-	cJSON_AddNumberToObject(o, "untrusted_routes", s->routes_untrusted);
-	return o;
+	return d->rtnl ? mnl_socket_get_fd(d->rtnl->nl) : -1;
 }
