@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The control protocol as netsegd serves it (agentd/control.c and
- * commands.c): the input is what a client writes on its socket.  It goes
+ * The control protocol as netsegd serves it (agentd/control.c, commands.c
+ * and the cmd_*.c handlers): the input is what a client writes on its socket.  It goes
  * down a real socketpair into the daemon's own client code — line framing,
  * JSON decoding, the permission and shape checks, dispatch to every
  * command (flows included), each command's validation and, for changes,
