@@ -65,6 +65,6 @@ int cmd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 		return r;
 	}
 	*reply = cmd_reply_ok();
-	cJSON_AddNumberToObject(*reply, "revision", d->revision);
+	cJSON_AddNumberToObject(*reply, "revision", d->pol.revision);
 	return 0;
 }

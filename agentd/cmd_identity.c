@@ -47,7 +47,7 @@ cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req,
 	    sel_array(req, "cidrs", def.cidrs[0], sizeof(def.cidrs[0]), &def.ncidrs))
 		return netsegd_reply_error("rejected", "selectors must be lists of at most %d strings, each short enough",
 					   NETSEG_SEL_MAX);
-	if (netseg_idstore_copy(&ids, &d->ids) || cmd_ruleset_copy(&rules, &d->rules))
+	if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules))
 		return netsegd_reply_error("internal", "out of memory");
 	r = netseg_id_add(&ids, &def, &err);
 	if (r) {
@@ -57,7 +57,7 @@ cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req,
 	}
 	if (!cmd_commit(d, &rules, &ids, &o))
 		cJSON_AddItemToObject(o, "identity",
-				      netseg_iddef_to_json(netseg_id_by_name(&d->ids, def.name)));
+				      netseg_iddef_to_json(netseg_id_by_name(&d->pol.ids, def.name)));
 	return o;
 }
 
@@ -159,7 +159,7 @@ cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req,
 	}
 	if (!any)
 		return netsegd_reply_error("usage", "identity.set needs audit or a selector to add or remove");
-	cur = netseg_id_by_name(&d->ids, name);
+	cur = netseg_id_by_name(&d->pol.ids, name);
 	if (!cur || cur->cidr_only)
 		return netsegd_reply_error("rejected", "no identity \"%s\"", name);
 	def = *cur;
@@ -178,7 +178,7 @@ cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req,
 		cJSON_Delete(ch);
 		return netsegd_reply_error("rejected", "identity %s: %s", name, err.msg);
 	}
-	owner = cidr_owner(&d->ids, &def, &cidr);
+	owner = cidr_owner(&d->pol.ids, &def, &cidr);
 	if (owner) {
 		cJSON_Delete(ch);
 		return netsegd_reply_error("rejected", "identity %s: CIDR %s belongs to identity %s",
@@ -186,11 +186,11 @@ cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req,
 	}
 	if (!cJSON_GetArraySize(ch)) {
 		o = cmd_reply_ok();
-		cJSON_AddNumberToObject(o, "revision", d->revision);
+		cJSON_AddNumberToObject(o, "revision", d->pol.revision);
 		cJSON_AddItemToObject(o, "changes", ch);
 		return o;
 	}
-	if (netseg_idstore_copy(&ids, &d->ids) || cmd_ruleset_copy(&rules, &d->rules)) {
+	if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules)) {
 		cJSON_Delete(ch);
 		return netsegd_reply_error("internal", "out of memory");
 	}
@@ -212,9 +212,9 @@ cJSON *cmd_identity_list(struct netsegd *d, const cJSON *req,
 {
 	cJSON *o = cmd_reply_ok(), *a = cJSON_CreateArray();
 
-	for (size_t i = 0; i < d->ids.n; i++)
-		if (!d->ids.v[i].cidr_only)
-			cJSON_AddItemToArray(a, netseg_iddef_to_json(&d->ids.v[i]));
+	for (size_t i = 0; i < d->pol.ids.n; i++)
+		if (!d->pol.ids.v[i].cidr_only)
+			cJSON_AddItemToArray(a, netseg_iddef_to_json(&d->pol.ids.v[i]));
 	cJSON_AddItemToObject(o, "identities", a);
 	return o;
 }
@@ -230,15 +230,15 @@ cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req,
 
 	if (!name)
 		return netsegd_reply_error("usage", "identity remove needs a name");
-	def = netseg_id_by_name(&d->ids, name);
+	def = netseg_id_by_name(&d->pol.ids, name);
 	if (!def || def->cidr_only)
 		return netsegd_reply_error("rejected", "no identity \"%s\"", name);
-	for (size_t i = 0; i < d->rules.n; i++)
-		if (!strcmp(d->rules.rules[i].src, name) || !strcmp(d->rules.rules[i].dst, name))
+	for (size_t i = 0; i < d->pol.rules.n; i++)
+		if (!strcmp(d->pol.rules.rules[i].src, name) || !strcmp(d->pol.rules.rules[i].dst, name))
 			return netsegd_reply_error("rejected",
 				"identity \"%s\" is used by rule %u; remove the rule first",
-				name, d->rules.rules[i].id);
-	if (netseg_idstore_copy(&ids, &d->ids) || cmd_ruleset_copy(&rules, &d->rules))
+				name, d->pol.rules.rules[i].id);
+	if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules))
 		return netsegd_reply_error("internal", "out of memory");
 	netseg_id_remove(&ids, name);
 	cmd_commit(d, &rules, &ids, &o);

@@ -28,7 +28,7 @@ static cJSON *cmd_prefilter(struct netsegd *d, const cJSON *req, bool add)
 		return netsegd_reply_error(r == -EINVAL || r == -ENOENT ? "rejected" : "internal",
 					   "%s", err.msg);
 	o = cmd_reply_ok();
-	cJSON_AddNumberToObject(o, "revision", d->revision);
+	cJSON_AddNumberToObject(o, "revision", d->pol.revision);
 	return o;
 }
 
@@ -50,18 +50,18 @@ cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req,
 	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_PREFILTER);
 	cJSON *o = cmd_reply_ok(), *a = cJSON_AddArrayToObject(o, "prefilter");
 
-	for (size_t i = 0; i < d->nprefilter; i++) {
+	for (size_t i = 0; i < d->pol.nprefilter; i++) {
 		struct netseg_prefilter_val v = {};
 		struct netseg_lpm_key k = {};
 		int fam, plen;
 		cJSON *x = cJSON_CreateObject();
 
-		if (!netseg_cidr_parse(d->prefilter[i].cidr, &fam, k.addr, &plen, NULL, 0)) {
+		if (!netseg_cidr_parse(d->pol.prefilter[i].cidr, &fam, k.addr, &plen, NULL, 0)) {
 			k.family = fam;
 			k.prefixlen = NETSEG_LPM_PLEN_HDR + plen;
 			bpf_map_lookup_elem(fd, &k, &v);
 		}
-		cJSON_AddStringToObject(x, "cidr", d->prefilter[i].cidr);
+		cJSON_AddStringToObject(x, "cidr", d->pol.prefilter[i].cidr);
 		cJSON_AddNumberToObject(x, "hits", v.hits);
 		cJSON_AddItemToArray(a, x);
 	}

@@ -49,7 +49,7 @@ static cJSON *changes_json(const struct netseg_rule *from, const struct netseg_r
  */
 static cJSON *rule_update(struct netsegd *d, size_t i, const struct netseg_rule *r)
 {
-	const struct netseg_rule *cur = &d->rules.rules[i];
+	const struct netseg_rule *cur = &d->pol.rules.rules[i];
 	struct netseg_ruleset rules;
 	struct netseg_idstore ids;
 	unsigned int n;
@@ -58,9 +58,9 @@ static cJSON *rule_update(struct netsegd *d, size_t i, const struct netseg_rule 
 
 	if (!n) {
 		o = cmd_reply_ok();
-		cJSON_AddNumberToObject(o, "revision", d->revision);
+		cJSON_AddNumberToObject(o, "revision", d->pol.revision);
 	} else {
-		if (netseg_idstore_copy(&ids, &d->ids) || cmd_ruleset_copy(&rules, &d->rules)) {
+		if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules)) {
 			cJSON_Delete(ch);
 			return netsegd_reply_error("internal", "out of memory");
 		}
@@ -108,16 +108,16 @@ cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req,
 		return netsegd_reply_error("rejected", "%s", err.msg);
 	if (comment)
 		strcpy(r.comment, comment);
-	for (size_t i = 0; i < d->rules.n; i++)
-		if (netseg_rule_same(&d->rules.rules[i], &r))
+	for (size_t i = 0; i < d->pol.rules.n; i++)
+		if (netseg_rule_same(&d->pol.rules.rules[i], &r))
 			return rule_update(d, i, &r);
-	r.id = d->next_rule_id;
-	if (netseg_idstore_copy(&ids, &d->ids) || cmd_ruleset_copy(&rules, &d->rules) ||
+	r.id = d->pol.next_rule_id;
+	if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules) ||
 	    netseg_ruleset_add(&rules, &r))
 		return netsegd_reply_error("internal", "out of memory");
-	d->next_rule_id++;
+	d->pol.next_rule_id++;
 	if (cmd_commit(d, &rules, &ids, &o)) {
-		d->next_rule_id--;
+		d->pol.next_rule_id--;
 		return o;
 	}
 	cJSON_AddNumberToObject(o, "id", r.id);
@@ -132,8 +132,8 @@ static long find_rule(struct netsegd *d, const char *target, struct netseg_err *
 	unsigned long id = strtoul(target, &end, 10);
 
 	if (*target && !*end) {
-		for (size_t i = 0; i < d->rules.n; i++)
-			if (d->rules.rules[i].id == id)
+		for (size_t i = 0; i < d->pol.rules.n; i++)
+			if (d->pol.rules.rules[i].id == id)
 				return i;
 		netseg_err_set(err, 0, "no rule with id %lu", id);
 		return -1;
@@ -145,8 +145,8 @@ static long find_rule(struct netsegd *d, const char *target, struct netseg_err *
 		return -1;
 	for (int a = NETSEG_VERDICT_ALLOW; a <= NETSEG_VERDICT_DENY; a++) {
 		r.action = a;
-		for (size_t i = 0; i < d->rules.n; i++) {
-			struct netseg_rule x = d->rules.rules[i];
+		for (size_t i = 0; i < d->pol.rules.n; i++) {
+			struct netseg_rule x = d->pol.rules.rules[i];
 
 			x.flags = r.flags;	/* flags don't make a rule different */
 			if (netseg_rule_same(&x, &r))
@@ -173,8 +173,8 @@ cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req,
 	i = find_rule(d, target, &err);
 	if (i < 0)
 		return netsegd_reply_error("rejected", "%s", err.msg);
-	id = d->rules.rules[i].id;
-	if (netseg_idstore_copy(&ids, &d->ids) || cmd_ruleset_copy(&rules, &d->rules))
+	id = d->pol.rules.rules[i].id;
+	if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules))
 		return netsegd_reply_error("internal", "out of memory");
 	rules.rules[i] = rules.rules[--rules.n];
 	if (!cmd_commit(d, &rules, &ids, &o))
@@ -203,12 +203,12 @@ cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req,
 		return netsegd_reply_error("usage", "rule.set needs a numeric id and boolean audit/log or a string comment");
 	if (!audit && !log && !comment)
 		return netsegd_reply_error("usage", "rule.set needs audit, log or comment");
-	for (i = 0; i < d->rules.n; i++)
-		if (d->rules.rules[i].id == id->valuedouble)
+	for (i = 0; i < d->pol.rules.n; i++)
+		if (d->pol.rules.rules[i].id == id->valuedouble)
 			break;
-	if (i == d->rules.n)
+	if (i == d->pol.rules.n)
 		return netsegd_reply_error("rejected", "no rule with id %.0f", id->valuedouble);
-	r = d->rules.rules[i];
+	r = d->pol.rules.rules[i];
 	if (cJSON_IsTrue(audit) && r.action == NETSEG_VERDICT_DENY)
 		return netsegd_reply_error("rejected",
 			"rule %u is a deny rule: --audit applies to allow rules only; put the identity in audit mode to test denies",
@@ -232,10 +232,10 @@ cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req,
 {
 	cJSON *o = cmd_reply_ok(), *a = cJSON_CreateArray();
 
-	for (size_t i = 0; i < d->rules.n; i++)
-		cJSON_AddItemToArray(a, rule_json(&d->rules.rules[i]));
+	for (size_t i = 0; i < d->pol.rules.n; i++)
+		cJSON_AddItemToArray(a, rule_json(&d->pol.rules.rules[i]));
 	cJSON_AddItemToObject(o, "rules", a);
-	cJSON_AddNumberToObject(o, "revision", d->revision);
+	cJSON_AddNumberToObject(o, "revision", d->pol.revision);
 	return o;
 }
 
@@ -276,9 +276,9 @@ static int parse_request_rules(struct netsegd *d, const cJSON *req,
 	}
 	for (size_t i = 0; i < rs->n; i++) {
 		rs->rules[i].id = 0;
-		for (size_t j = 0; j < d->rules.n; j++)
-			if (netseg_rule_same(&rs->rules[i], &d->rules.rules[j]))
-				rs->rules[i].id = d->rules.rules[j].id;
+		for (size_t j = 0; j < d->pol.rules.n; j++)
+			if (netseg_rule_same(&rs->rules[i], &d->pol.rules.rules[j]))
+				rs->rules[i].id = d->pol.rules.rules[j].id;
 	}
 	return 0;
 }
@@ -303,9 +303,9 @@ static size_t count_missing(const struct netseg_ruleset *a, const struct netseg_
 /* The current rule a file's rule took its id from (parse_request_rules). */
 static const struct netseg_rule *current_rule(const struct netsegd *d, __u32 id)
 {
-	for (size_t i = 0; id && i < d->rules.n; i++)
-		if (d->rules.rules[i].id == id)
-			return &d->rules.rules[i];
+	for (size_t i = 0; id && i < d->pol.rules.n; i++)
+		if (d->pol.rules.rules[i].id == id)
+			return &d->pol.rules.rules[i];
 	return NULL;
 }
 
@@ -334,25 +334,25 @@ cJSON *cmd_apply(struct netsegd *d, const cJSON *req,
 	struct netseg_err err = {};
 	size_t added, removed, changed, nrules;
 	const char *name, **names;
-	__u32 next_id = d->next_rule_id;
+	__u32 next_id = d->pol.next_rule_id;
 	cJSON *o;
 	int r;
 
 	if (exp && !cJSON_IsNumber(exp))
 		return netsegd_reply_error("usage", "expect_revision must be a number");
-	if (exp && exp->valuedouble != (double)d->revision)
+	if (exp && exp->valuedouble != (double)d->pol.revision)
 		return netsegd_reply_error("rejected",
 			"revision is %llu, not %.0f: someone else changed the rules; re-read and retry",
-			(unsigned long long)d->revision, exp->valuedouble);
+			(unsigned long long)d->pol.revision, exp->valuedouble);
 	if (parse_request_rules(d, req, &rs, &name, &o))
 		return o;
-	added = count_missing(&rs, &d->rules);
-	removed = count_missing(&d->rules, &rs);
+	added = count_missing(&rs, &d->pol.rules);
+	removed = count_missing(&d->pol.rules, &rs);
 	changed = count_changed(d, &rs);
 	nrules = rs.n;
 	/* On a copy: a dry run (or a failed apply) must not use up ids. */
 	netseg_ruleset_assign_ids(&rs, &next_id);
-	if (netseg_idstore_copy(&ids, &d->ids)) {
+	if (netseg_idstore_copy(&ids, &d->pol.ids)) {
 		netseg_ruleset_free(&rs);
 		return netsegd_reply_error("internal", "out of memory");
 	}
@@ -362,7 +362,7 @@ cJSON *cmd_apply(struct netsegd *d, const cJSON *req,
 		netseg_idstore_free(&ids);
 		o = cmd_reply_ok();
 		cJSON_AddBoolToObject(o, "unchanged", true);
-		cJSON_AddNumberToObject(o, "entries", d->entries);
+		cJSON_AddNumberToObject(o, "entries", d->pol.entries);
 	} else if (cmd_arg_bool(req, "dry_run")) {
 		netsegd_resolver(d, &ids, &res, &names);
 		r = netseg_compile(rs.rules, rs.n, &res, d->cfg.max_entries, &pol, &err);
@@ -375,21 +375,21 @@ cJSON *cmd_apply(struct netsegd *d, const cJSON *req,
 		cJSON_AddNumberToObject(o, "entries", pol.n);
 		netseg_policy_free(&pol);
 	} else {
-		__u32 saved = d->next_rule_id;
+		__u32 saved = d->pol.next_rule_id;
 
-		d->next_rule_id = next_id;	/* saved with the state */
+		d->pol.next_rule_id = next_id;	/* saved with the state */
 		if (cmd_commit(d, &rs, &ids, &o)) {
-			d->next_rule_id = saved;
+			d->pol.next_rule_id = saved;
 			return o;
 		}
-		cJSON_AddNumberToObject(o, "entries", d->entries);
+		cJSON_AddNumberToObject(o, "entries", d->pol.entries);
 	}
 	cJSON_AddNumberToObject(o, "rules", nrules);
 	cJSON_AddNumberToObject(o, "added", added);
 	cJSON_AddNumberToObject(o, "removed", removed);
 	cJSON_AddNumberToObject(o, "changed", changed);
 	if (!cJSON_GetObjectItem(o, "revision"))
-		cJSON_AddNumberToObject(o, "revision", d->revision);
+		cJSON_AddNumberToObject(o, "revision", d->pol.revision);
 	return o;
 }
 
@@ -420,11 +420,11 @@ cJSON *cmd_diff(struct netsegd *d, const cJSON *req,
 			cJSON_Delete(x);
 	}
 	for (size_t i = 0; i < rs.n; i++)
-		if (!has_same(&d->rules, &rs.rules[i]))
+		if (!has_same(&d->pol.rules, &rs.rules[i]))
 			cJSON_AddItemToArray(add, rule_json(&rs.rules[i]));
-	for (size_t i = 0; i < d->rules.n; i++)
-		if (!has_same(&rs, &d->rules.rules[i]))
-			cJSON_AddItemToArray(rem, rule_json(&d->rules.rules[i]));
+	for (size_t i = 0; i < d->pol.rules.n; i++)
+		if (!has_same(&rs, &d->pol.rules.rules[i]))
+			cJSON_AddItemToArray(rem, rule_json(&d->pol.rules.rules[i]));
 	netseg_ruleset_free(&rs);
 	return o;
 }

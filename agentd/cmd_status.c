@@ -22,7 +22,7 @@
 /* What rtnetlink taught the endpoint table, for `status`. */
 static cJSON *netlink_json(const struct netsegd *d)
 {
-	const struct netsegd_epstats *s = &d->epstats;
+	const struct netsegd_epstats *s = &d->eps.stats;
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "synced", s->nl_synced);
@@ -30,8 +30,8 @@ static cJSON *netlink_json(const struct netsegd *d)
 	cJSON_AddNumberToObject(o, "malformed", s->nl_bad);
 	cJSON_AddNumberToObject(o, "overruns", s->nl_overruns);
 	cJSON_AddNumberToObject(o, "full_dumps", s->nl_dumps);
-	cJSON_AddNumberToObject(o, "links", d->nlinks);
-	cJSON_AddNumberToObject(o, "prefixes", d->ips.n);
+	cJSON_AddNumberToObject(o, "links", d->eps.nlinks);
+	cJSON_AddNumberToObject(o, "prefixes", d->eps.ips.n);
 	cJSON_AddNumberToObject(o, "iface_attaches", s->attaches);
 	cJSON_AddNumberToObject(o, "iface_detaches", s->detaches);
 	cJSON_AddNumberToObject(o, "cgroup_attaches", s->cg_attaches);
@@ -49,11 +49,11 @@ static cJSON *guard_stats(const struct netsegd *d)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(o, "ipcache_conflicts", d->epstats.ip_conflicts);
-	cJSON_AddNumberToObject(o, "untrusted_routes", d->epstats.routes_untrusted);
-	cJSON_AddNumberToObject(o, "control_refused", d->ctlstats.refused);
-	cJSON_AddNumberToObject(o, "control_timed_out", d->ctlstats.timed_out);
-	cJSON_AddNumberToObject(o, "control_nul_refused", d->ctlstats.nul);
+	cJSON_AddNumberToObject(o, "ipcache_conflicts", d->eps.stats.ip_conflicts);
+	cJSON_AddNumberToObject(o, "untrusted_routes", d->eps.stats.routes_untrusted);
+	cJSON_AddNumberToObject(o, "control_refused", d->ctl.stats.refused);
+	cJSON_AddNumberToObject(o, "control_timed_out", d->ctl.stats.timed_out);
+	cJSON_AddNumberToObject(o, "control_nul_refused", d->ctl.stats.nul);
 	return o;
 }
 
@@ -65,20 +65,20 @@ cJSON *cmd_status(struct netsegd *d, const cJSON *req,
 	size_t user = 0;
 
 	netseg_dp_config_get(d->dp, &cfg);
-	for (size_t i = 0; i < d->ids.n; i++)
-		user += !d->ids.v[i].cidr_only;
+	for (size_t i = 0; i < d->pol.ids.n; i++)
+		user += !d->pol.ids.v[i].cidr_only;
 	cJSON_AddStringToObject(o, "version", NETSEG_VERSION);
 	cJSON_AddStringToObject(o, "node", d->cfg.node_name);
-	cJSON_AddNumberToObject(o, "revision", d->revision);
+	cJSON_AddNumberToObject(o, "revision", d->pol.revision);
 	cJSON_AddNumberToObject(o, "generation", cfg.generation);
-	cJSON_AddNumberToObject(o, "rules", d->rules.n);
-	cJSON_AddNumberToObject(o, "entries", d->entries);
+	cJSON_AddNumberToObject(o, "rules", d->pol.rules.n);
+	cJSON_AddNumberToObject(o, "entries", d->pol.entries);
 	cJSON_AddNumberToObject(o, "identities", user);
 	cJSON_AddNumberToObject(o, "endpoints", netsegd_endpoint_count(d));
 	cJSON_AddNumberToObject(o, "uplinks", d->cfg.nuplinks);
 	cJSON_AddStringToObject(o, "pin_dir", d->cfg.pin_dir);
-	cJSON_AddNumberToObject(o, "uptime_s", time(NULL) - d->started);
-	cJSON_AddNumberToObject(o, "events_seen", d->events_seen);
+	cJSON_AddNumberToObject(o, "uptime_s", time(NULL) - d->loop.started);
+	cJSON_AddNumberToObject(o, "events_seen", d->loop.events_seen);
 	cJSON_AddItemToObject(o, "netlink", netlink_json(d));
 	return o;
 }
@@ -128,9 +128,9 @@ static cJSON *rule_stats(struct netsegd *d)
 			p += per[c].packets;
 			b += per[c].bytes;
 		}
-		for (size_t j = 0; ids[i] && j < d->rules.n; j++)
-			if (d->rules.rules[j].id == ids[i])
-				r = &d->rules.rules[j];
+		for (size_t j = 0; ids[i] && j < d->pol.rules.n; j++)
+			if (d->pol.rules.rules[j].id == ids[i])
+				r = &d->pol.rules.rules[j];
 		if (r)
 			netseg_rule_format(r, text, sizeof(text));
 		else

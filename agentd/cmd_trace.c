@@ -42,7 +42,7 @@ struct trace_side {
  * addresses as host), else world. */
 static void trace_addr(struct netsegd *d, int family, const __u8 *addr, struct trace_side *s)
 {
-	const struct netseg_ipent *e = netseg_iptable_lookup(&d->ips, family, addr);
+	const struct netseg_ipent *e = netseg_iptable_lookup(&d->eps.ips, family, addr);
 	const struct netseg_iddef *def;
 	char ifname[IF_NAMESIZE], prefix[64];
 
@@ -53,7 +53,7 @@ static void trace_addr(struct netsegd *d, int family, const __u8 *addr, struct t
 	}
 	s->id = e->val.id;
 	netseg_ipent_format(e, prefix, sizeof(prefix));
-	def = netseg_id_by_id(&d->ids, s->id);
+	def = netseg_id_by_id(&d->pol.ids, s->id);
 	if (e->val.ifindex)
 		snprintf(s->how, sizeof(s->how), "endpoint %s, ipcache %s",
 			 if_indextoname(e->val.ifindex, ifname) ? ifname : "(gone)", prefix);
@@ -71,7 +71,7 @@ static void trace_addr(struct netsegd *d, int family, const __u8 *addr, struct t
 static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *s,
 			 struct netseg_err *err)
 {
-	const struct netseg_iddef *def = netseg_id_by_name(&d->ids, sel);
+	const struct netseg_iddef *def = netseg_id_by_name(&d->pol.ids, sel);
 	struct netseg_resolver res;
 	const char **names;
 	char canon[64], buf[32];
@@ -88,7 +88,7 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 		if (netseg_cidr_parse(sel, &fam, addr, &plen, canon, sizeof(canon)))
 			return netseg_err_set(err, 0, "\"%s\" is not an address, a CIDR or an identity name",
 					      sel);
-		def = netseg_id_by_name(&d->ids, canon);
+		def = netseg_id_by_name(&d->pol.ids, canon);
 		if (def) {
 			s->id = def->id;
 			snprintf(s->how, sizeof(s->how), "%s identity",
@@ -102,7 +102,7 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 	} else if (!strcmp(sel, "*")) {
 		return netseg_err_set(err, 0, "trace needs one source and one destination, not \"*\"");
 	} else {
-		r = netsegd_resolver(d, &d->ids, &res, &names);
+		r = netsegd_resolver(d, &d->pol.ids, &res, &names);
 		if (r)
 			return netseg_err_set(err, 0, "out of memory");
 		r = netseg_selector_resolve(&res, sel, &s->id);
@@ -114,7 +114,7 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 	/* netseg_id_name() returns the stored name, filling buf only for
 	 * ids without one. */
 	snprintf(s->name, sizeof(s->name), "%s",
-		 netseg_id_name(&d->ids, s->id, buf, sizeof(buf)));
+		 netseg_id_name(&d->pol.ids, s->id, buf, sizeof(buf)));
 	return 0;
 }
 
@@ -131,7 +131,7 @@ static cJSON *trace_side_json(const struct trace_side *s)
 
 static __u32 trace_flags(struct netsegd *d, __u32 id)
 {
-	const struct netseg_iddef *def = netseg_id_by_id(&d->ids, id);
+	const struct netseg_iddef *def = netseg_id_by_id(&d->pol.ids, id);
 
 	return def ? netsegd_identity_flags(d, def) : 0;
 }
@@ -194,14 +194,14 @@ cJSON *cmd_trace(struct netsegd *d, const cJSON *req,
 		t.port = (__u16)(t.port << 8);	/* the type, any code */
 	sf = trace_flags(d, ss.id);
 	df = trace_flags(d, ds.id);
-	r = netsegd_resolver(d, &d->ids, &res, &names);
-	r = r ?: netseg_ref_decide(d->rules.rules, d->rules.n, &res, &t, sf, df, &v);
+	r = netsegd_resolver(d, &d->pol.ids, &res, &names);
+	r = r ?: netseg_ref_decide(d->pol.rules.rules, d->pol.rules.n, &res, &t, sf, df, &v);
 	free(names);
 	if (r)
 		return netsegd_reply_error("internal", "couldn't evaluate the rules: %s", strerror(-r));
 	trace_explain(&v, &ss, &ds, sf, df, flow, &reason, why, sizeof(why));
-	for (size_t i = 0; v.rule_id && i < d->rules.n; i++) {
-		const struct netseg_rule *x = &d->rules.rules[i];
+	for (size_t i = 0; v.rule_id && i < d->pol.rules.n; i++) {
+		const struct netseg_rule *x = &d->pol.rules.rules[i];
 
 		if (x->id != v.rule_id)
 			continue;

@@ -47,7 +47,7 @@ cJSON *cmd_attach(struct netsegd *d, const cJSON *req,
 	if (ep)
 		/* Its own programs enforce it; as an uplink it would lose them. */
 		return netsegd_reply_error("rejected", "%s is the endpoint of identity %s; uplinks are the node's external interfaces",
-					   name, netseg_id_name(&d->ids, ep, idname, sizeof(idname)));
+					   name, netseg_id_name(&d->pol.ids, ep, idname, sizeof(idname)));
 	/* Marked first: the programs never run there without anti-spoofing. */
 	err = netseg_dp_uplink_set(d->dp, ifindex);
 	err = err ?: netseg_dp_attach_xdp(d->dp, ifindex);

@@ -63,15 +63,15 @@ int netsegd_control_open(struct netsegd *d)
 	if (!gr)
 		pr_warn("group %s doesn't exist: only root can use %s", d->cfg.socket_group,
 			d->cfg.socket);
-	d->ctl_gid = gr ? gr->gr_gid : (gid_t)-1;
-	d->ctlfd = fd;	/* the loop watches it, with a NULL tag */
+	d->ctl.gid = gr ? gr->gr_gid : (gid_t)-1;
+	d->ctl.fd = fd;	/* the loop watches it, with a NULL tag */
 	return 0;
 }
 
 void netsegd_control_close(struct netsegd *d)
 {
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
-		struct netsegd_client *c = d->clients[i];
+		struct netsegd_client *c = d->ctl.clients[i];
 
 		if (!c)
 			continue;
@@ -79,10 +79,10 @@ void netsegd_control_close(struct netsegd *d)
 		free(c->in);
 		free(c->out);
 		free(c);
-		d->clients[i] = NULL;
+		d->ctl.clients[i] = NULL;
 	}
-	if (d->ctlfd >= 0) {
-		close(d->ctlfd);
+	if (d->ctl.fd >= 0) {
+		close(d->ctl.fd);
 		unlink(d->cfg.socket);
 	}
 }
@@ -116,15 +116,15 @@ static int watch(struct netsegd *d, struct netsegd_client *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, c->fd, &ev) ? -errno : 0;
+	return epoll_ctl(d->loop.epfd, EPOLL_CTL_ADD, c->fd, &ev) ? -errno : 0;
 }
 
 static void client_free(struct netsegd *d, struct netsegd_client *c)
 {
 	netsegd_flowlog_forget(d, c);
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++)
-		if (d->clients[i] == c)
-			d->clients[i] = NULL;
+		if (d->ctl.clients[i] == c)
+			d->ctl.clients[i] = NULL;
 	close(c->fd);	/* also removes it from epoll */
 	free(c->in);
 	free(c->out);
@@ -187,7 +187,7 @@ static bool flush_out(struct netsegd *d, struct netsegd_client *c)
 		return false;
 	}
 	ev.events = EPOLLIN | (c->out_len ? EPOLLOUT : 0);
-	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	epoll_ctl(d->loop.epfd, EPOLL_CTL_MOD, c->fd, &ev);
 	return true;
 }
 
@@ -202,7 +202,7 @@ static int follower_send(void *ctx, cJSON *msg)
 
 	if (queue_reply(c->d, c, msg))
 		return -ENOMEM;
-	epoll_ctl(c->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	epoll_ctl(c->d->loop.epfd, EPOLL_CTL_MOD, c->fd, &ev);
 	return 0;
 }
 
@@ -224,7 +224,7 @@ static cJSON *nul_refusal(struct netsegd *d, const char *line, size_t len)
 
 	if (at < 0)
 		return NULL;
-	d->ctlstats.nul++;
+	d->ctl.stats.nul++;
 	return netsegd_reply_error("usage",
 		"request refused: it contains a NUL byte (%s at byte %ld); no name or text "
 		"can hold one", line[at] ? "\\u0000" : "a raw NUL", at + 1);
@@ -323,7 +323,7 @@ static bool room_for(const struct netsegd *d, uid_t uid, int *slot, char *why, s
 
 	*slot = -1;
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
-		const struct netsegd_client *o = d->clients[i];
+		const struct netsegd_client *o = d->ctl.clients[i];
 
 		if (!o) {
 			*slot = *slot < 0 ? i : *slot;
@@ -365,11 +365,11 @@ static void refuse(struct netsegd *d, int fd, const struct ucred *cred, const ch
 	cJSON_free(line);
 	cJSON_Delete(r);
 	close(fd);
-	d->ctlstats.refused++;
+	d->ctl.stats.refused++;
 	if (!logged_ms || now - logged_ms >= REFUSE_LOG_EVERY_MS) {
 		logged_ms = now;
 		pr_warn("refused control client uid %u pid %d: %s (%llu refused so far)",
-			cred->uid, cred->pid, why, (unsigned long long)d->ctlstats.refused);
+			cred->uid, cred->pid, why, (unsigned long long)d->ctl.stats.refused);
 	}
 }
 
@@ -381,7 +381,7 @@ void netsegd_control_accept(struct netsegd *d)
 	char why[160];
 	int fd, slot;
 
-	while ((fd = accept4(d->ctlfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = accept4(d->ctl.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		len = sizeof(cred);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 			pr_warn("control client: couldn't read its credentials: %s",
@@ -401,8 +401,8 @@ void netsegd_control_accept(struct netsegd *d)
 		c->d = d;
 		c->fd = fd;
 		c->wait_since_ms = mono_ms();
-		d->clients[slot] = c;
-		if (cred.uid != 0 && !peer_in_group(fd, cred.gid, d->ctl_gid)) {
+		d->ctl.clients[slot] = c;
+		if (cred.uid != 0 && !peer_in_group(fd, cred.gid, d->ctl.gid)) {
 			/* Every request of this client gets the refusal. */
 			pr_warn("refused control client uid %u pid %d: not root or in group %s",
 				cred.uid, cred.pid, d->cfg.socket_group);
@@ -428,11 +428,11 @@ void netsegd_control_tick(struct netsegd *d)
 	__u64 now = mono_ms(), limit = d->cfg.control_idle_timeout * 1000ULL;
 
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
-		struct netsegd_client *c = d->clients[i];
+		struct netsegd_client *c = d->ctl.clients[i];
 
 		if (!c || now - c->wait_since_ms < limit || netsegd_flowlog_following(d, c))
 			continue;
-		d->ctlstats.timed_out++;
+		d->ctl.stats.timed_out++;
 		pr_info("closed control client uid %u: no request in %u s", c->uid,
 			d->cfg.control_idle_timeout);
 		client_free(d, c);

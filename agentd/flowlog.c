@@ -295,7 +295,7 @@ static int sock_open(struct netsegd *d, struct fl_sink *s)
 	}
 	s->connected = s->conf.kind == NETSEGD_SINK_UDP;
 	if (s->conf.kind == NETSEGD_SINK_TCP)
-		epoll_ctl(d->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+		epoll_ctl(d->loop.epfd, EPOLL_CTL_ADD, s->fd, &ev);
 	return 0;
 }
 
@@ -320,7 +320,7 @@ static void tcp_flush(struct netsegd *d, struct fl_sink *s)
 	q_pop_sent(s);
 	if (s->fd >= 0) {
 		ev.events = EPOLLIN | (s->qsent < s->qlen || !s->connected ? EPOLLOUT : 0);
-		epoll_ctl(d->epfd, EPOLL_CTL_MOD, s->fd, &ev);
+		epoll_ctl(d->loop.epfd, EPOLL_CTL_MOD, s->fd, &ev);
 	}
 }
 
@@ -462,7 +462,7 @@ static int name_identity(void *ctx, __u32 id, char *buf, size_t len)
 	struct netsegd *d = ctx;
 	char tmp[32];
 
-	snprintf(buf, len, "%s", netseg_id_name(&d->ids, id, tmp, sizeof(tmp)));
+	snprintf(buf, len, "%s", netseg_id_name(&d->pol.ids, id, tmp, sizeof(tmp)));
 	return 0;
 }
 
@@ -485,11 +485,11 @@ static int name_rule(void *ctx, __u32 id, char *text, size_t tlen, char *comment
 {
 	struct netsegd *d = ctx;
 
-	for (size_t i = 0; i < d->rules.n; i++) {
-		if (d->rules.rules[i].id != id)
+	for (size_t i = 0; i < d->pol.rules.n; i++) {
+		if (d->pol.rules.rules[i].id != id)
 			continue;
-		netseg_rule_format_line(&d->rules.rules[i], text, tlen);
-		snprintf(comment, clen, "%s", d->rules.rules[i].comment);
+		netseg_rule_format_line(&d->pol.rules.rules[i], text, tlen);
+		snprintf(comment, clen, "%s", d->pol.rules.rules[i].comment);
 		return 0;
 	}
 	return -ENOENT;
@@ -824,7 +824,7 @@ cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_
 			"flows: bad filter (verdict allowed|denied|audit|end, format json|ocsf|ecs|cef)");
 	/* A filter no record can pass would look like a quiet network. */
 	if (f.identity[0] && strcmp(f.identity, "world") && strcmp(f.identity, "host") &&
-	    !netseg_id_by_name(&d->ids, f.identity))
+	    !netseg_id_by_name(&d->pol.ids, f.identity))
 		return netsegd_reply_error("rejected",
 			"flows: no identity \"%s\" (netsegctl identity list shows them)", f.identity);
 	if (!fl)

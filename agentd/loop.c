@@ -29,7 +29,7 @@ int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = ptr };
 
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev))
+	if (epoll_ctl(d->loop.epfd, EPOLL_CTL_ADD, fd, &ev))
 		return -errno;
 	return 0;
 }
@@ -47,11 +47,11 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	struct netsegd *d = ctx;
 
-	d->events_seen++;
+	d->loop.events_seen++;
 	if (len >= sizeof(struct netseg_event))
 		netsegd_flowlog_event(d, data);
 	/* The record is consumed either way; < 0 only stops the batch. */
-	return ++d->ring_batch >= RING_BATCH ? -EAGAIN : 0;
+	return ++d->loop.ring_batch >= RING_BATCH ? -EAGAIN : 0;
 }
 
 static int setup_fds(struct netsegd *d)
@@ -66,20 +66,20 @@ static int setup_fds(struct netsegd *d)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->sigfd < 0 || d->timerfd < 0 || timerfd_settime(d->timerfd, 0, &its, NULL))
+	d->loop.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->loop.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->loop.sigfd < 0 || d->loop.timerfd < 0 || timerfd_settime(d->loop.timerfd, 0, &its, NULL))
 		return -errno;
-	err = netsegd_epoll_add(d, d->sigfd, EPOLLIN, &tag_signal);
-	err = err ?: netsegd_epoll_add(d, d->timerfd, EPOLLIN, &tag_timer);
+	err = netsegd_epoll_add(d, d->loop.sigfd, EPOLLIN, &tag_signal);
+	err = err ?: netsegd_epoll_add(d, d->loop.timerfd, EPOLLIN, &tag_timer);
 	if (err)
 		return err;
-	d->rb = ring_buffer__new(netseg_dp_map_fd(d->dp, NETSEG_DPM_EVENTS), on_event, d, NULL);
-	if (!d->rb)
+	d->loop.rb = ring_buffer__new(netseg_dp_map_fd(d->dp, NETSEG_DPM_EVENTS), on_event, d, NULL);
+	if (!d->loop.rb)
 		return -errno;
-	err = netsegd_epoll_add(d, ring_buffer__epoll_fd(d->rb), EPOLLIN, &tag_ring);
+	err = netsegd_epoll_add(d, ring_buffer__epoll_fd(d->loop.rb), EPOLLIN, &tag_ring);
 	/* main() opened the control socket; the loop watches it, tag NULL. */
-	err = d->ctlfd >= 0 ? netsegd_epoll_add(d, d->ctlfd, EPOLLIN, NULL) : 0;
+	err = d->ctl.fd >= 0 ? netsegd_epoll_add(d, d->ctl.fd, EPOLLIN, NULL) : 0;
 	err = err ?: netsegd_rtnl_open(d);
 	err = err ?: netsegd_epoll_add(d, netsegd_rtnl_fd(d), EPOLLIN, &tag_rtnl);
 	err = err ?: netsegd_metrics_open(d);
@@ -132,9 +132,9 @@ static void reload_config(struct netsegd *d)
 		return;
 	}
 	/* A smaller map than the one in force would refuse every change. */
-	if (c.max_entries < d->entries) {
+	if (c.max_entries < d->pol.entries) {
 		pr_err("%s: \"max_rules\" %u is below the %zu policy entries in force",
-		       d->cfg.path, c.max_entries, d->entries);
+		       d->cfg.path, c.max_entries, d->pol.entries);
 		pr_err("SIGHUP: config %s rejected; keeping the running config", d->cfg.path);
 		return;
 	}
@@ -153,11 +153,11 @@ static void on_signal(struct netsegd *d)
 {
 	struct signalfd_siginfo si;
 
-	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+	while (read(d->loop.sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP)
 			reload_config(d);
 		else
-			d->stop = true;
+			d->loop.stop = true;
 	}
 }
 
@@ -165,7 +165,7 @@ static void on_timer(struct netsegd *d)
 {
 	__u64 ticks;
 
-	if (read(d->timerfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+	if (read(d->loop.timerfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
 	netsegd_ct_gc(d);
 	netsegd_flowlog_tick(d);
@@ -188,7 +188,7 @@ static void say_ready(const struct netsegd *d)
 	said = true;
 	/* stdout may be a pipe or a file a script waits on: flushed now. */
 	printf("netsegd %s ready: pins %s, socket %s, %zu rules, %zu endpoints\n",
-	       NETSEG_VERSION, d->cfg.pin_dir, d->cfg.socket, d->rules.n,
+	       NETSEG_VERSION, d->cfg.pin_dir, d->cfg.socket, d->pol.rules.n,
 	       netsegd_endpoint_count(d));
 	fflush(stdout);
 }
@@ -206,8 +206,8 @@ int netsegd_run(struct netsegd *d)
 	err = netsegd_drop_privileges();
 	if (err)
 		return err;
-	while (!d->stop) {
-		n = epoll_wait(d->epfd, evs, 32, -1);
+	while (!d->loop.stop) {
+		n = epoll_wait(d->loop.epfd, evs, 32, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -222,14 +222,14 @@ int netsegd_run(struct netsegd *d)
 			else if (p == &tag_timer)
 				on_timer(d);
 			else if (p == &tag_ring) {
-				d->ring_batch = 0;
-				ring_buffer__consume(d->rb);
+				d->loop.ring_batch = 0;
+				ring_buffer__consume(d->loop.rb);
 				netsegd_flowlog_flush(d);
 			} else if (netsegd_flowlog_owns(d, p))
 				netsegd_flowlog_sink_event(d, p, evs[i].events);
 			else if (p == &tag_rtnl) {
 				netsegd_rtnl_event(d);
-				if (d->epstats.nl_synced)
+				if (d->eps.stats.nl_synced)
 					say_ready(d);
 			}
 			else if (p == &tag_metrics)

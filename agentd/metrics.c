@@ -218,7 +218,7 @@ static void sink_counters(struct netsegd *d, struct mbuf *b)
 
 static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 {
-	const struct netsegd_apply_stats *m = &d->apply_stats;
+	const struct netsegd_apply_stats *m = &d->pol.apply_stats;
 	struct netseg_config cfg = {};
 
 	head(b, "netseg_build_info", "gauge", "Always 1; the version as a label.");
@@ -226,7 +226,7 @@ static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 	put_label(b, NETSEG_VERSION);
 	put(b, "\"} 1\n");
 	head(b, "netseg_policy_revision", "gauge", "Policy revision in force.");
-	put(b, "netseg_policy_revision %llu\n", (unsigned long long)d->revision);
+	put(b, "netseg_policy_revision %llu\n", (unsigned long long)d->pol.revision);
 	if (!netseg_dp_config_get(d->dp, &cfg)) {
 		head(b, "netseg_policy_generation", "gauge",
 		     "Datapath generation (bumped on every policy or identity change).");
@@ -243,9 +243,9 @@ static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 	put(b, "netseg_policy_apply_duration_seconds_count %llu\n",
 	    (unsigned long long)m->n);
 	head(b, "netseg_rules", "gauge", "Rules in force.");
-	put(b, "netseg_rules %zu\n", d->rules.n);
+	put(b, "netseg_rules %zu\n", d->pol.rules.n);
 	head(b, "netseg_identities", "gauge", "Identities defined.");
-	put(b, "netseg_identities %zu\n", d->ids.n);
+	put(b, "netseg_identities %zu\n", d->pol.ids.n);
 	head(b, "netseg_endpoints", "gauge", "Endpoints (interfaces and cgroups) known.");
 	put(b, "netseg_endpoints %zu\n", netsegd_endpoint_count(d));
 	head(b, "netseg_conntrack_entries", "gauge", "Conntrack entries at the last GC walk.");
@@ -260,9 +260,9 @@ static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 	head(b, "netseg_netlink_resyncs_total", "counter",
 	     "rtnetlink full dumps after the socket lost events (ENOBUFS).");
 	put(b, "netseg_netlink_resyncs_total %llu\n",
-	    (unsigned long long)d->epstats.nl_overruns);
+	    (unsigned long long)d->eps.stats.nl_overruns);
 	head(b, "netseg_netlink_dumps_total", "counter", "rtnetlink full dumps completed.");
-	put(b, "netseg_netlink_dumps_total %llu\n", (unsigned long long)d->epstats.nl_dumps);
+	put(b, "netseg_netlink_dumps_total %llu\n", (unsigned long long)d->eps.stats.nl_dumps);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,

@@ -209,39 +209,64 @@ struct netsegd_prefix {
 	char cidr[64];
 };
 
+/*
+ * The daemon: one of these, owned by main.c.  Fields are grouped by the
+ * file that writes them; other files only read a group, or change it
+ * through its owner's functions.
+ */
 struct netsegd {
+	/* config.c parses, main.c applies flags; SIGHUP (loop.c) and
+	 * attach/detach (cmd_uplink.c) change a few settings in place. */
 	struct netsegd_config cfg;
 	struct netsegd_config cfg_file;	/* as the file said at start (no flags) */
-	struct netseg_dp *dp;
-	struct netseg_idstore ids;
-	struct netseg_ruleset rules;
-	__u32 next_rule_id;
-	__u64 revision;
-	size_t entries;		/* compiled entries in force */
-	struct netsegd_apply_stats apply_stats;
-	struct netsegd_prefix *prefilter;
-	size_t nprefilter;
-	struct netsegd_link **links;	/* NETSEGD_LINK_BUCKETS chains */
-	size_t nlinks;
-	struct netseg_iptable ips;	/* every ipcache claim, by prefix */
-	struct netsegd_cgroup *cgs;
-	size_t ncgs;
-	struct netsegd_rtnl *rtnl;
-	bool gen_dirty;			/* identity resolution changed */
-	struct netsegd_epstats epstats;
-	int epfd, sigfd, timerfd, ctlfd;
-	unsigned int ctl_gid;		/* socket_group's gid, -1 = none */
-	struct ring_buffer *rb;
-	struct netsegd_flowlog *fl;	/* flow logs, NULL = none */
-	struct netsegd_metrics *metrics;	/* Prometheus endpoint, NULL = off */
-	__u64 events_seen;
-	unsigned int ring_batch;	/* records read in this wakeup */
-	struct netsegd_ctstats ct;
-	struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
-	struct netsegd_ctlstats ctlstats;
-	time_t started;
-	bool stop;
-	bool cleanup_on_exit;
+	struct netseg_dp *dp;		/* main.c opens the datapath (lib/) */
+
+	/* policy.c: what is in force, changed only through its commit path */
+	struct netsegd_policy {
+		struct netseg_idstore ids;
+		struct netseg_ruleset rules;
+		__u32 next_rule_id;
+		__u64 revision;
+		size_t entries;		/* compiled entries in force */
+		struct netsegd_apply_stats apply_stats;
+		struct netsegd_prefix *prefilter;	/* cfg.prefilter_max slots */
+		size_t nprefilter;
+	} pol;
+
+	/* endpoints.c, fed by rtnl.c: interfaces, cgroups, learned IPs */
+	struct netsegd_endpoints {
+		struct netsegd_link **links;	/* NETSEGD_LINK_BUCKETS chains */
+		size_t nlinks;
+		struct netseg_iptable ips;	/* every ipcache claim, by prefix */
+		struct netsegd_cgroup *cgs;
+		size_t ncgs;
+		bool gen_dirty;			/* identity resolution changed */
+		struct netsegd_epstats stats;	/* rtnl.c counts its messages here too */
+	} eps;
+	struct netsegd_rtnl *rtnl;	/* rtnl.c: the rtnetlink socket */
+
+	/* loop.c (epfd made by main.c; control.c and flowlog.c add their
+	 * sockets to it) */
+	struct netsegd_loop {
+		int epfd, sigfd, timerfd;
+		struct ring_buffer *rb;
+		__u64 events_seen;
+		unsigned int ring_batch;	/* records read in this wakeup */
+		time_t started;			/* set by main.c */
+		bool stop;
+	} loop;
+
+	/* control.c: the control socket and its clients */
+	struct netsegd_control {
+		int fd;
+		unsigned int gid;		/* socket_group's gid, -1 = none */
+		struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
+		struct netsegd_ctlstats stats;
+	} ctl;
+
+	struct netsegd_flowlog *fl;	/* flowlog.c: flow logs, NULL = none */
+	struct netsegd_metrics *metrics;	/* metrics.c: Prometheus endpoint, NULL = off */
+	struct netsegd_ctstats ct;	/* ctgc.c: conntrack fill */
 };
 
 /* config.c */
