@@ -68,11 +68,7 @@ struct fl_sink {
  */
 struct fl_follower {
 	struct netsegd_follower_io io;	/* io.ctx NULL = a free slot */
-	int fmt;
-	unsigned int verdicts;
-	char identity[64];
-	long rule;		/* -1 = any */
-	bool follow;		/* after the history, live records until the client goes */
+	struct netsegd_flow_filter want;
 	__u64 next;		/* number of the next record to look at */
 	__u64 end;		/* history only: where it ended at the request */
 	__u64 skipped;		/* overwritten before we got to them, not said yet */
@@ -100,36 +96,6 @@ static __u64 now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
-
-/* ---------------------------------------------------- request helpers */
-
-static const char *jstr(const cJSON *o, const char *k, const char *def)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : def;
-}
-
-static double jnum(const cJSON *o, const char *k, double def)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
-/* A number member (or @def) if it lies in [min, max], else -EINVAL: the
- * range is checked on the double, since converting one that doesn't fit
- * the integer it is stored in is undefined. */
-static int jrange(const cJSON *o, const char *k, double def, double min, double max,
-		  double *out)
-{
-	double v = jnum(o, k, def);
-
-	if (!(v >= min && v <= max))
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 int netsegd_flowlog_new(const struct netsegd_sink_conf *sinks, unsigned int n,
@@ -506,11 +472,12 @@ static void names_of(struct netsegd *d, struct netseg_flow_names *n)
 
 static bool follower_wants(const struct fl_follower *f, const struct netseg_flowrec *r)
 {
-	if (!wants(f->verdicts, r->kind))
+	if (!wants(f->want.verdicts, r->kind))
 		return false;
-	if (f->identity[0] && strcmp(f->identity, r->src_name) && strcmp(f->identity, r->dst_name))
+	if (f->want.identity[0] && strcmp(f->want.identity, r->src_name) &&
+	    strcmp(f->want.identity, r->dst_name))
 		return false;
-	return f->rule < 0 || (r->has_rule && r->rule_id == (__u32)f->rule);
+	return f->want.rule < 0 || (r->has_rule && r->rule_id == (__u32)f->want.rule);
 }
 
 static int fmt_line(struct netsegd_flowlog *fl, int fmt, const struct netseg_flowrec *r)
@@ -540,7 +507,7 @@ static void stream_pump(struct netsegd *d, struct fl_follower *f)
 {
 	struct netsegd_flowlog *fl = d->fl;
 	__u64 oldest = fl->total - fl->count;
-	__u64 stop = f->follow ? fl->total : f->end;
+	__u64 stop = f->want.follow ? fl->total : f->end;
 	const struct netseg_flowrec *r;
 	cJSON *end;
 
@@ -556,10 +523,10 @@ static void stream_pump(struct netsegd *d, struct fl_follower *f)
 		if (f->next >= stop)
 			break;
 		r = &fl->hist[f->next++ % FL_HISTORY];
-		if (follower_wants(f, r) && fmt_line(fl, f->fmt, r) >= 0)
+		if (follower_wants(f, r) && fmt_line(fl, f->want.fmt, r) >= 0)
 			send_follower(f, "flow", fl->line, 0);
 	}
-	if (f->follow || f->next < stop)
+	if (f->want.follow || f->next < stop)
 		return;
 	end = cJSON_CreateObject();
 	cJSON_AddBoolToObject(end, "ok", true);
@@ -594,7 +561,7 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 			syslog_write(d, s, r, fl->line, n);
 	}
 	for (int i = 0; i < FL_MAX_FOLLOW; i++)
-		if (fl->follow[i].io.ctx && fl->follow[i].follow)
+		if (fl->follow[i].io.ctx && fl->follow[i].want.follow)
 			stream_pump(d, &fl->follow[i]);
 }
 
@@ -782,51 +749,15 @@ void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events)
 	tcp_flush(d, s);
 }
 
-/* ----------------------------------------------------------- requests */
-
-static int parse_filter(const cJSON *req, struct fl_follower *f)
-{
-	const char *v = jstr(req, "verdict", NULL), *id = jstr(req, "identity", NULL);
-	static const char *const kinds[] = { [NETSEG_FLOW_ALLOWED] = "allowed",
-		[NETSEG_FLOW_DENIED] = "denied", [NETSEG_FLOW_AUDIT] = "audit",
-		[NETSEG_FLOW_END] = "end" };
-
-	f->fmt = netseg_flowfmt_parse(jstr(req, "format", "json"));
-	if (f->fmt < 0)
-		return -EINVAL;
-	f->verdicts = 0;
-	for (int k = NETSEG_FLOW_ALLOWED; v && k <= NETSEG_FLOW_END; k++)
-		if (!strcmp(v, kinds[k]))
-			f->verdicts = 1U << k;
-	if (v && !f->verdicts)
-		return -EINVAL;
-	snprintf(f->identity, sizeof(f->identity), "%s", id ? id : "");
-	f->rule = -1;
-	if (cJSON_IsNumber(cJSON_GetObjectItem(req, "rule"))) {
-		double rule;
-
-		if (jrange(req, "rule", -1, 0, UINT32_MAX, &rule))
-			return -EINVAL;	/* no rule has that id */
-		f->rule = (long)rule;
-	}
-	return 0;
-}
+/* ------------------------------------------------------------ streams */
 
 cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_io *io,
-			       const cJSON *req)
+			       const struct netsegd_flow_filter *want)
 {
 	struct netsegd_flowlog *fl = d->fl;
-	struct fl_follower f = { .io = *io };
+	struct fl_follower f = { .io = *io, .want = *want };
 	int slot = -1;
 
-	if (parse_filter(req, &f))
-		return netsegd_reply_error("usage",
-			"flows: bad filter (verdict allowed|denied|audit|end, format json|ocsf|ecs|cef)");
-	/* A filter no record can pass would look like a quiet network. */
-	if (f.identity[0] && strcmp(f.identity, "world") && strcmp(f.identity, "host") &&
-	    !netseg_id_by_name(&d->pol.ids, f.identity))
-		return netsegd_reply_error("rejected",
-			"flows: no identity \"%s\" (netsegctl identity list shows them)", f.identity);
 	if (!fl)
 		return netsegd_reply_error("internal", "flow logs are off");
 	for (int i = 0; i < FL_MAX_FOLLOW && slot < 0; i++)
@@ -835,7 +766,6 @@ cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_
 	if (slot < 0)
 		return netsegd_reply_error("rejected",
 			"flows: %d streams already; try again when one ends", FL_MAX_FOLLOW);
-	f.follow = cJSON_IsTrue(cJSON_GetObjectItem(req, "follow"));
 	f.next = fl->total - fl->count;
 	f.end = fl->total;
 	fl->follow[slot] = f;

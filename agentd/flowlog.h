@@ -54,6 +54,15 @@ struct netsegd_follower_io {
 	void *ctx;
 };
 
+/* What a `flows` reader asked for (cmd_flows.c parses the request). */
+struct netsegd_flow_filter {
+	int fmt;		/* enum netseg_flowfmt */
+	unsigned int verdicts;	/* one bit of enum netseg_flowrec_kind; 0 = all */
+	char identity[64];	/* source or destination, "" = any */
+	long rule;		/* -1 = any */
+	bool follow;		/* after the history, live records until the reader goes */
+};
+
 /*
  * `flows` on the control socket: the whole history, then live records if
  * follow.  Streamed with back-pressure: a part is queued, the next when the
@@ -64,7 +73,7 @@ struct netsegd_follower_io {
  * (its lines go through @io), else the error reply for the request.
  */
 struct cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_io *io,
-				      const struct cJSON *req);
+				      const struct netsegd_flow_filter *want);
 /* The reader drained its queue: queue its stream's next part, if it has one. */
 void netsegd_flowlog_refill(struct netsegd *d, const void *ctx);
 void netsegd_flowlog_forget(struct netsegd *d, const void *ctx);
