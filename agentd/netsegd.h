@@ -240,7 +240,8 @@ struct netsegd {
 		struct netseg_iptable ips;	/* every ipcache claim, by prefix */
 		struct netsegd_cgroup *cgs;
 		size_t ncgs;
-		bool gen_dirty;			/* identity resolution changed */
+		bool gen_dirty;			/* identity resolution changed (policy.c
+						 * sets it too, on an identity removal) */
 		struct netsegd_epstats stats;	/* rtnl.c counts its messages here too */
 	} eps;
 	struct netsegd_rtnl *rtnl;	/* rtnl.c: the rtnetlink socket */
