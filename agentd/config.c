@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Daemon configuration: defaults, then the JSON file, then flags. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,7 @@
 
 #include "ctlproto.h"
 #include "log.h"
-#include "flowlog.h"
+#include "flowrec.h"
 #include "netsegd.h"
 #include "text.h"
 
@@ -117,39 +119,239 @@ static int check_keys(const cJSON *root, const char *path)
 	return 0;
 }
 
+/* ------------------------------------------------------------ flow_logs */
+
+static int verdict_bits(const cJSON *arr, unsigned int *bits, const char *sink)
+{
+	static const char *const names[] = { [NETSEG_FLOW_ALLOWED] = "allowed",
+		[NETSEG_FLOW_DENIED] = "denied", [NETSEG_FLOW_AUDIT] = "audit",
+		[NETSEG_FLOW_END] = "end", [NETSEG_FLOW_LOST] = "lost" };
+	const cJSON *it;
+
+	*bits = 0;
+	cJSON_ArrayForEach(it, arr) {
+		unsigned int k;
+
+		for (k = 1; k <= NETSEG_FLOW_LOST; k++)
+			if (cJSON_IsString(it) && !strcmp(it->valuestring, names[k]))
+				break;
+		if (k > NETSEG_FLOW_LOST) {
+			pr_err("flow_logs %s: verdicts are allowed, denied, audit, end, lost", sink);
+			return -EINVAL;
+		}
+		*bits |= 1U << k;
+	}
+	if (*bits)
+		*bits |= 1U << NETSEG_FLOW_LOST;	/* losses always reported */
+	return 0;
+}
+
+static int resolve_addr(struct netsegd_sink_conf *s, const char *host, int port, bool tcp)
+{
+	struct addrinfo hints = { .ai_socktype = tcp ? SOCK_STREAM : SOCK_DGRAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	char ps[8];
+	int r;
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	/* Numeric only: a DNS lookup could block the loop. */
+	r = getaddrinfo(host, ps, &hints, &ai);
+	if (r) {
+		pr_err("flow_logs %s: \"%s\" is not a numeric address: %s", s->name, host,
+		       gai_strerror(r));
+		return -EINVAL;
+	}
+	memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+	s->alen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int facility_num(const char *name)
+{
+	static const char *const f[] = { "kern", "user", "mail", "daemon", "auth",
+		"syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
+		"audit", "alert", "clock", "local0", "local1", "local2", "local3",
+		"local4", "local5", "local6", "local7" };
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!strcmp(name, f[i]))
+			return i;
+	return -1;
+}
+
+static const char *jstr(const cJSON *o, const char *k, const char *def)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+static double jnum(const cJSON *o, const char *k, double def)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+/* A number member (or @def) if it lies in [min, max], else -EINVAL: the
+ * range is checked on the double, since converting one that doesn't fit
+ * the integer it is stored in is undefined. */
+static int jrange(const cJSON *o, const char *k, double def, double min, double max,
+		  double *out)
+{
+	double v = jnum(o, k, def);
+
+	if (!(v >= min && v <= max))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_sink(const cJSON *o, struct netsegd_sink_conf *s, unsigned int idx)
+{
+	const char *type = jstr(o, "type", ""), *fmt = jstr(o, "format", "json");
+	const char *proto = jstr(o, "protocol", "udp");
+	char why[128];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "#%u (%s)", idx, type);
+	s->fmt = netseg_flowfmt_parse(fmt);
+	if (s->fmt < 0) {
+		pr_err("flow_logs %s: unknown format \"%s\" (json, ocsf, ecs, cef)", s->name, fmt);
+		return -EINVAL;
+	}
+	if (verdict_bits(cJSON_GetObjectItem(o, "verdicts"), &s->verdicts, s->name))
+		return -EINVAL;
+	if (!strcmp(type, "file")) {
+		const char *path = jstr(o, "path", NULL);
+		double max_bytes, keep;
+
+		s->kind = NETSEGD_SINK_FILE;
+		if (!path || netseg_path_check(path, sizeof(s->path) - 8, why, sizeof(why))) {
+			pr_err("flow_logs %s: \"path\" must be an absolute file name: %s", s->name,
+			       path ? why : "missing");
+			return -EINVAL;
+		}
+		strcpy(s->path, path);
+		snprintf(s->name, sizeof(s->name), "file %s", path);
+		s->chained = cJSON_IsTrue(cJSON_GetObjectItem(o, "chain"));
+		if (jrange(o, "max_bytes", 100 << 20, 4096, 1e18, &max_bytes) ||
+		    jrange(o, "keep", 5, 0, 1000, &keep)) {
+			pr_err("flow_logs %s: max_bytes must be >= 4096 and keep 0-1000", s->name);
+			return -EINVAL;
+		}
+		s->max_bytes = max_bytes;
+		s->keep = keep;
+		return 0;
+	}
+	if (!strcmp(type, "stdout")) {
+		s->kind = NETSEGD_SINK_STDOUT;
+		return 0;
+	}
+	if (!strcmp(type, "syslog")) {
+		const char *host = jstr(o, "address", "127.0.0.1");
+		double port;
+		int bad = jrange(o, "port", 514, 1, 65535, &port);
+
+		s->kind = !strcmp(proto, "tcp") ? NETSEGD_SINK_TCP : NETSEGD_SINK_UDP;
+		if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
+			pr_err("flow_logs %s: protocol must be udp or tcp", s->name);
+			return -EINVAL;
+		}
+		snprintf(s->name, sizeof(s->name), "syslog %s %s:%g", proto, host,
+			 jnum(o, "port", 514));
+		s->facility = facility_num(jstr(o, "facility", "local0"));
+		if (s->facility < 0 || bad) {
+			pr_err("flow_logs %s: bad facility or port", s->name);
+			return -EINVAL;
+		}
+		return resolve_addr(s, host, (int)port, s->kind == NETSEGD_SINK_TCP);
+	}
+	pr_err("flow_logs sink #%u: type must be file, stdout or syslog", idx);
+	return -EINVAL;
+}
+
 /* Checked now (a bad sink refuses the whole config), opened at start. */
 static int parse_flow_logs(struct netsegd_config *c, const cJSON *arr, const char *path)
 {
-	struct netsegd d = {};
-	char *s;
+	const cJSON *it;
 	int err;
 
 	if (!cJSON_IsArray(arr)) {
 		pr_err("%s: \"flow_logs\" must be a list of sinks", path);
 		return -EINVAL;
 	}
-	err = netsegd_flowlog_new(&d, arr, &d.fl);
-	if (err)
-		return err;
-	netsegd_flowlog_free(&d);
-	s = cJSON_PrintUnformatted(arr);
-	if (!s || strlen(s) >= sizeof(c->flow_logs)) {
-		pr_err("%s: \"flow_logs\" is too long", path);
-		free(s);
+	c->nsinks = 0;
+	cJSON_ArrayForEach(it, arr) {
+		if (c->nsinks == NETSEGD_MAX_SINKS) {
+			pr_err("flow_logs: at most %d sinks", NETSEGD_MAX_SINKS);
+			return -EINVAL;
+		}
+		err = parse_sink(it, &c->sinks[c->nsinks], c->nsinks);
+		if (err)
+			return err;
+		c->nsinks++;
+	}
+	return 0;
+}
+
+/* "ADDR:PORT" or "[ADDR6]:PORT"; the port may not be 0. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+			char *why, size_t why_len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	struct sockaddr_in6 *s6 = (void *)ss;
+	struct sockaddr_in *s4 = (void *)ss;
+	unsigned long port;
+	char *end;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || colon == s) {
+		snprintf(why, why_len, "\"%s\" is not ADDR:PORT", s);
 		return -EINVAL;
 	}
-	strcpy(c->flow_logs, s);
-	free(s);
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port < 1 || port > 65535) {
+		snprintf(why, why_len, "\"%s\": port must be 1 to 65535", s);
+		return -EINVAL;
+	}
+	hl = colon - s;
+	if (s[0] == '[' && hl > 2 && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host)) {
+		snprintf(why, why_len, "\"%s\": not an IPv4 or IPv6 address", s);
+		return -EINVAL;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+	} else {
+		snprintf(why, why_len, "\"%s\": \"%s\" is not an IPv4 or IPv6 address", s, host);
+		return -EINVAL;
+	}
 	return 0;
 }
 
 /* "metrics": {"listen": "ADDR:PORT"}; checked now, bound at start. */
 static int parse_metrics(struct netsegd_config *c, const cJSON *o, const char *path)
 {
-	struct sockaddr_storage ss;
-	unsigned int len;
+	struct netsegd_listen_conf *l = &c->metrics;
 	const cJSON *it;
-	char why[160];
+	char why[320];	/* room for any text parse_listen() quotes */
 	int err;
 
 	if (!cJSON_IsObject(o)) {
@@ -163,13 +365,12 @@ static int parse_metrics(struct netsegd_config *c, const cJSON *o, const char *p
 			return -EINVAL;
 		}
 	}
-	err = get_str(o, "listen", c->metrics_listen, sizeof(c->metrics_listen), path);
-	if (!err && !c->metrics_listen[0]) {
+	err = get_str(o, "listen", l->text, sizeof(l->text), path);
+	if (!err && !l->text[0]) {
 		pr_err("%s: \"metrics\" needs \"listen\": \"ADDR:PORT\"", path);
 		return -EINVAL;
 	}
-	if (!err && netsegd_metrics_parse_listen(c->metrics_listen, &ss, &len, why,
-						 sizeof(why))) {
+	if (!err && parse_listen(l->text, &l->addr, &l->len, why, sizeof(why))) {
 		pr_err("%s: \"metrics\": \"listen\" %s", path, why);
 		return -EINVAL;
 	}

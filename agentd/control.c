@@ -63,15 +63,15 @@ int netsegd_control_open(struct netsegd *d)
 	if (!gr)
 		pr_warn("group %s doesn't exist: only root can use %s", d->cfg.socket_group,
 			d->cfg.socket);
-	d->ctl_gid = gr ? gr->gr_gid : (gid_t)-1;
-	d->ctlfd = fd;
-	return netsegd_epoll_add(d, fd, EPOLLIN, NULL);
+	d->ctl.gid = gr ? gr->gr_gid : (gid_t)-1;
+	d->ctl.fd = fd;	/* the loop watches it, with a NULL tag */
+	return 0;
 }
 
 void netsegd_control_close(struct netsegd *d)
 {
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
-		struct netsegd_client *c = d->clients[i];
+		struct netsegd_client *c = d->ctl.clients[i];
 
 		if (!c)
 			continue;
@@ -79,10 +79,10 @@ void netsegd_control_close(struct netsegd *d)
 		free(c->in);
 		free(c->out);
 		free(c);
-		d->clients[i] = NULL;
+		d->ctl.clients[i] = NULL;
 	}
-	if (d->ctlfd >= 0) {
-		close(d->ctlfd);
+	if (d->ctl.fd >= 0) {
+		close(d->ctl.fd);
 		unlink(d->cfg.socket);
 	}
 }
@@ -111,12 +111,20 @@ static bool peer_in_group(int fd, gid_t primary, gid_t want)
 	return false;
 }
 
+/* A client's fd joins the loop's epoll set, tagged with the client. */
+static int watch(struct netsegd *d, struct netsegd_client *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	return epoll_ctl(d->loop.epfd, EPOLL_CTL_ADD, c->fd, &ev) ? -errno : 0;
+}
+
 static void client_free(struct netsegd *d, struct netsegd_client *c)
 {
 	netsegd_flowlog_forget(d, c);
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++)
-		if (d->clients[i] == c)
-			d->clients[i] = NULL;
+		if (d->ctl.clients[i] == c)
+			d->ctl.clients[i] = NULL;
 	close(c->fd);	/* also removes it from epoll */
 	free(c->in);
 	free(c->out);
@@ -179,27 +187,30 @@ static bool flush_out(struct netsegd *d, struct netsegd_client *c)
 		return false;
 	}
 	ev.events = EPOLLIN | (c->out_len ? EPOLLOUT : 0);
-	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	epoll_ctl(d->loop.epfd, EPOLL_CTL_MOD, c->fd, &ev);
 	return true;
 }
 
 /*
- * Only queues: the loop flushes on EPOLLOUT, so no caller ever sees its
- * client freed under it.
+ * A follower's send: only queues, the loop flushes on EPOLLOUT, so no
+ * caller ever sees its client freed under it.
  */
-int netsegd_client_send(struct netsegd *d, struct netsegd_client *c, cJSON *msg,
-			size_t limit)
+static int follower_send(void *ctx, cJSON *msg)
 {
+	struct netsegd_client *c = ctx;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
 
-	if (limit && c->out_len - c->out_off > limit) {
-		cJSON_Delete(msg);
-		return -ENOBUFS;
-	}
-	if (queue_reply(d, c, msg))
+	if (queue_reply(c->d, c, msg))
 		return -ENOMEM;
-	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	epoll_ctl(c->d->loop.epfd, EPOLL_CTL_MOD, c->fd, &ev);
 	return 0;
+}
+
+static size_t follower_backlog(const void *ctx)
+{
+	const struct netsegd_client *c = ctx;
+
+	return c->out_len - c->out_off;
 }
 
 /*
@@ -213,7 +224,7 @@ static cJSON *nul_refusal(struct netsegd *d, const char *line, size_t len)
 
 	if (at < 0)
 		return NULL;
-	d->ctlstats.nul++;
+	d->ctl.stats.nul++;
 	return netsegd_reply_error("usage",
 		"request refused: it contains a NUL byte (%s at byte %ld); no name or text "
 		"can hold one", line[at] ? "\\u0000" : "a raw NUL", at + 1);
@@ -221,18 +232,12 @@ static cJSON *nul_refusal(struct netsegd *d, const char *line, size_t len)
 
 static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line, size_t len)
 {
+	struct netsegd_follower_io io = {
+		.send = follower_send, .backlog = follower_backlog, .ctx = c,
+	};
 	cJSON *reply = c->denied ? NULL : nul_refusal(d, line, len);
 	cJSON *req = reply ? NULL : cJSON_Parse(line);
-	const cJSON *cmd = req ? cJSON_GetObjectItem(req, "cmd") : NULL;
 
-	/* flows answers with many lines (and maybe keeps streaming). */
-	/* cJSON_IsString(NULL) is false; the analyzer can't see into cJSON. */
-	if (!c->denied && cJSON_IsString(cmd) &&
-	    !strcmp(cmd->valuestring, "flows")) {	// NOLINT(clang-analyzer-core.NullDereference)
-		netsegd_flowlog_request(d, c, req);
-		cJSON_Delete(req);
-		return;
-	}
 	if (reply)
 		;	/* refused already */
 	else if (c->denied)
@@ -242,9 +247,10 @@ static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line,
 	else if (!req || !cJSON_IsObject(req))
 		reply = netsegd_reply_error("usage", "request is not a JSON object");
 	else
-		reply = netsegd_dispatch(d, req);
+		reply = netsegd_dispatch(d, req, &io);	/* NULL: a `flows` stream took over */
 	cJSON_Delete(req);
-	queue_reply(d, c, reply);
+	if (reply)
+		queue_reply(d, c, reply);
 }
 
 static bool read_in(struct netsegd *d, struct netsegd_client *c)
@@ -317,7 +323,7 @@ static bool room_for(const struct netsegd *d, uid_t uid, int *slot, char *why, s
 
 	*slot = -1;
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
-		const struct netsegd_client *o = d->clients[i];
+		const struct netsegd_client *o = d->ctl.clients[i];
 
 		if (!o) {
 			*slot = *slot < 0 ? i : *slot;
@@ -359,11 +365,11 @@ static void refuse(struct netsegd *d, int fd, const struct ucred *cred, const ch
 	cJSON_free(line);
 	cJSON_Delete(r);
 	close(fd);
-	d->ctlstats.refused++;
+	d->ctl.stats.refused++;
 	if (!logged_ms || now - logged_ms >= REFUSE_LOG_EVERY_MS) {
 		logged_ms = now;
 		pr_warn("refused control client uid %u pid %d: %s (%llu refused so far)",
-			cred->uid, cred->pid, why, (unsigned long long)d->ctlstats.refused);
+			cred->uid, cred->pid, why, (unsigned long long)d->ctl.stats.refused);
 	}
 }
 
@@ -375,7 +381,7 @@ void netsegd_control_accept(struct netsegd *d)
 	char why[160];
 	int fd, slot;
 
-	while ((fd = accept4(d->ctlfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = accept4(d->ctl.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		len = sizeof(cred);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 			pr_warn("control client: couldn't read its credentials: %s",
@@ -392,17 +398,18 @@ void netsegd_control_accept(struct netsegd *d)
 			refuse(d, fd, &cred, "out of memory");
 			continue;
 		}
+		c->d = d;
 		c->fd = fd;
 		c->wait_since_ms = mono_ms();
-		d->clients[slot] = c;
-		if (cred.uid != 0 && !peer_in_group(fd, cred.gid, d->ctl_gid)) {
+		d->ctl.clients[slot] = c;
+		if (cred.uid != 0 && !peer_in_group(fd, cred.gid, d->ctl.gid)) {
 			/* Every request of this client gets the refusal. */
 			pr_warn("refused control client uid %u pid %d: not root or in group %s",
 				cred.uid, cred.pid, d->cfg.socket_group);
 			c->denied = true;
 		}
 		c->uid = cred.uid;
-		if (netsegd_epoll_add(d, fd, EPOLLIN, c)) {
+		if (watch(d, c)) {
 			client_free(d, c);
 			continue;
 		}
@@ -421,25 +428,13 @@ void netsegd_control_tick(struct netsegd *d)
 	__u64 now = mono_ms(), limit = d->cfg.control_idle_timeout * 1000ULL;
 
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++) {
-		struct netsegd_client *c = d->clients[i];
+		struct netsegd_client *c = d->ctl.clients[i];
 
 		if (!c || now - c->wait_since_ms < limit || netsegd_flowlog_following(d, c))
 			continue;
-		d->ctlstats.timed_out++;
+		d->ctl.stats.timed_out++;
 		pr_info("closed control client uid %u: no request in %u s", c->uid,
 			d->cfg.control_idle_timeout);
 		client_free(d, c);
 	}
-}
-
-cJSON *netsegd_guard_stats(const struct netsegd *d)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "ipcache_conflicts", d->epstats.ip_conflicts);
-	cJSON_AddNumberToObject(o, "untrusted_routes", d->epstats.routes_untrusted);
-	cJSON_AddNumberToObject(o, "control_refused", d->ctlstats.refused);
-	cJSON_AddNumberToObject(o, "control_timed_out", d->ctlstats.timed_out);
-	cJSON_AddNumberToObject(o, "control_nul_refused", d->ctlstats.nul);
-	return o;
 }

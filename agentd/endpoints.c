@@ -7,7 +7,7 @@
  * that into the endpoint map, TC attachments and ipcache entries, and
  * takes each back exactly when its cause goes away.
  *
- * The ipcache is always a function of the claims in d->ips (lib/iptable.h)
+ * The ipcache is always a function of the claims in d->eps.ips (lib/iptable.h)
  * and the interfaces' identities: every change recomputes the prefixes it
  * touches and writes only what differs.  Anything that changes how an
  * address or interface resolves sets gen_dirty; the loop bumps the policy
@@ -28,43 +28,43 @@
 int netsegd_endpoints_init(struct netsegd *d)
 {
 	/* An array of list heads (pointers): sizeof(pointer) is meant. */
-	d->links = calloc(NETSEGD_LINK_BUCKETS, sizeof(*d->links));	// NOLINT(bugprone-sizeof-expression)
-	if (!d->links)
+	d->eps.links = calloc(NETSEGD_LINK_BUCKETS, sizeof(*d->eps.links));	// NOLINT(bugprone-sizeof-expression)
+	if (!d->eps.links)
 		return -ENOMEM;
-	netseg_iptable_init(&d->ips);
+	netseg_iptable_init(&d->eps.ips);
 	return 0;
 }
 
 void netsegd_endpoints_free(struct netsegd *d)
 {
-	for (size_t b = 0; d->links && b < NETSEGD_LINK_BUCKETS; b++) {
-		struct netsegd_link *l = d->links[b], *next;
+	for (size_t b = 0; d->eps.links && b < NETSEGD_LINK_BUCKETS; b++) {
+		struct netsegd_link *l = d->eps.links[b], *next;
 
 		for (; l; l = next) {
 			next = l->next;
 			free(l);
 		}
 	}
-	free(d->links);
-	d->links = NULL;
-	free(d->cgs);
-	d->cgs = NULL;
-	netseg_iptable_free(&d->ips);
+	free(d->eps.links);
+	d->eps.links = NULL;
+	free(d->eps.cgs);
+	d->eps.cgs = NULL;
+	netseg_iptable_free(&d->eps.ips);
 }
 
 void netsegd_flush_generation(struct netsegd *d)
 {
-	if (!d->gen_dirty)
+	if (!d->eps.gen_dirty)
 		return;
 	if (!netseg_dp_bump_generation(d->dp, NULL))
-		d->gen_dirty = false;
+		d->eps.gen_dirty = false;
 }
 
 /* ------------------------------------------------------------ link table */
 
 static struct netsegd_link **link_slot(struct netsegd *d, __u32 ifindex)
 {
-	struct netsegd_link **pp = &d->links[ifindex & (NETSEGD_LINK_BUCKETS - 1)];
+	struct netsegd_link **pp = &d->eps.links[ifindex & (NETSEGD_LINK_BUCKETS - 1)];
 
 	while (*pp && (*pp)->ifindex != ifindex)
 		pp = &(*pp)->next;
@@ -73,17 +73,22 @@ static struct netsegd_link **link_slot(struct netsegd *d, __u32 ifindex)
 
 static struct netsegd_link *link_find(const struct netsegd *d, __u32 ifindex)
 {
-	struct netsegd_link *l = d->links[ifindex & (NETSEGD_LINK_BUCKETS - 1)];
+	struct netsegd_link *l = d->eps.links[ifindex & (NETSEGD_LINK_BUCKETS - 1)];
 
 	while (l && l->ifindex != ifindex)
 		l = l->next;
 	return l;
 }
 
+const struct netsegd_link *netsegd_link_get(const struct netsegd *d, __u32 ifindex)
+{
+	return d->eps.links ? link_find(d, ifindex) : NULL;
+}
+
 static void links_foreach(struct netsegd *d, void (*fn)(struct netsegd *, struct netsegd_link *))
 {
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++) {
-		struct netsegd_link *l = d->links[b], *next;
+		struct netsegd_link *l = d->eps.links[b], *next;
 
 		for (; l; l = next) {
 			next = l->next;	/* fn may remove l */
@@ -126,8 +131,8 @@ static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
 			if (!err) {
 				e->in_map = true;
 				e->val = want;
-				d->gen_dirty = true;
-				d->epstats.ip_writes++;
+				d->eps.gen_dirty = true;
+				d->eps.stats.ip_writes++;
 			} else {
 				netseg_ipent_format(e, text, sizeof(text));
 				pr_warn("couldn't map %s to identity %u: %s", text, want.id,
@@ -140,14 +145,14 @@ static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
 			err = 0;
 		if (!err) {
 			e->in_map = false;
-			d->gen_dirty = true;
-			d->epstats.ip_deletes++;
+			d->eps.gen_dirty = true;
+			d->eps.stats.ip_deletes++;
 		} else {
 			netseg_ipent_format(e, text, sizeof(text));
 			pr_warn("couldn't remove %s from the ipcache: %s", text, strerror(-err));
 		}
 	}
-	netseg_iptable_release(&d->ips, e);
+	netseg_iptable_release(&d->eps.ips, e);
 	return err;
 }
 
@@ -179,7 +184,7 @@ static void ip_conflict(struct netsegd *d, const struct netseg_ipent *e,
 	__u32 owner = e->in_map ? e->val.ifindex : 0;
 	char text[64];
 
-	d->epstats.ip_conflicts++;
+	d->eps.stats.ip_conflicts++;
 	netseg_ipent_format(e, text, sizeof(text));
 	pr_warn("%s: %s on %s (ifindex %u) claims it, but %s on %s (ifindex %u) does too; "
 		"%s (ifindex %u) keeps it", text, ipsrc_what(s->kind), link_name(d, s->ifindex),
@@ -191,7 +196,7 @@ int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
 		      const struct netseg_ipsrc *s, enum netsegd_ip_op op)
 {
 	bool add = op == NETSEGD_IP_CLAIM || op == NETSEGD_IP_MOVE;
-	struct netseg_ipent *e = netseg_iptable_get(&d->ips, family, addr, plen, add);
+	struct netseg_ipent *e = netseg_iptable_get(&d->eps.ips, family, addr, plen, add);
 	const struct netseg_ipsrc *rival = NULL;
 	struct netseg_ipsrc any;
 	int r;
@@ -208,7 +213,7 @@ int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
 	} else if (add) {
 		r = netseg_ipent_claim(e, s);
 		if (r < 0) {
-			netseg_iptable_release(&d->ips, e);
+			netseg_iptable_release(&d->eps.ips, e);
 			return r;
 		}
 		/* Only a new claim: a dump restating it is no new conflict. */
@@ -250,14 +255,14 @@ static void ip_refresh_ifindex(struct netsegd *d, __u32 ifindex)
 {
 	struct ip_filter f = { .d = d, .ifindex = ifindex };
 
-	netseg_iptable_foreach(&d->ips, ip_filter_one, &f);
+	netseg_iptable_foreach(&d->eps.ips, ip_filter_one, &f);
 }
 
 static void ip_drop(struct netsegd *d, __u32 kinds, __u32 ifindex, int family)
 {
 	struct ip_filter f = { .d = d, .kinds = kinds, .ifindex = ifindex, .family = family };
 
-	netseg_iptable_foreach(&d->ips, ip_filter_one, &f);
+	netseg_iptable_foreach(&d->eps.ips, ip_filter_one, &f);
 }
 
 /* ---------------------------------------------------------- identities */
@@ -267,7 +272,7 @@ static size_t links_with_id(const struct netsegd *d, __u32 id)
 	size_t n = 0;
 
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
-		for (const struct netsegd_link *l = d->links[b]; l; l = l->next)
+		for (const struct netsegd_link *l = d->eps.links[b]; l; l = l->next)
 			n += l->id == id;
 	return n;
 }
@@ -288,10 +293,10 @@ __u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef 
 
 static void identity_flags_refresh(struct netsegd *d, __u32 id)
 {
-	const struct netseg_iddef *def = id ? netseg_id_by_id(&d->ids, id) : NULL;
+	const struct netseg_iddef *def = id ? netseg_id_by_id(&d->pol.ids, id) : NULL;
 
 	if (def && !netseg_dp_identity_set(d->dp, id, netsegd_identity_flags(d, def)))
-		d->gen_dirty = true;
+		d->eps.gen_dirty = true;
 }
 
 static bool is_uplink(const struct netsegd *d, const char *name)
@@ -314,14 +319,14 @@ static const struct netseg_iddef *link_identity(const struct netsegd *d,
 	if ((l->flags & IFF_LOOPBACK) || is_uplink(d, l->name))
 		return NULL;
 	if (!strncmp(l->alias, NETSEGD_ALIAS_PREFIX, plen)) {
-		def = netseg_id_by_name(&d->ids, l->alias + plen);
+		def = netseg_id_by_name(&d->pol.ids, l->alias + plen);
 		if (def && !def->cidr_only) {
 			*by_alias = true;
 			return def;
 		}
 	}
-	for (size_t i = 0; i < d->ids.n; i++) {
-		def = &d->ids.v[i];
+	for (size_t i = 0; i < d->pol.ids.n; i++) {
+		def = &d->pol.ids.v[i];
 		for (unsigned int g = 0; !def->cidr_only && g < def->nifaces; g++)
 			if (!fnmatch(def->ifaces[g], l->name, 0))
 				return def;
@@ -341,7 +346,7 @@ static void link_detach(struct netsegd *d, struct netsegd_link *l)
 		netseg_dp_detach_tc(d->dp, l->ifindex, false);
 	netseg_dp_endpoint_del(d->dp, l->ifindex);
 	if (l->id)
-		d->epstats.detaches++;
+		d->eps.stats.detaches++;
 	l->attached = 0;
 }
 
@@ -359,7 +364,7 @@ static int link_attach(struct netsegd *d, struct netsegd_link *l, __u32 id)
 		l->attached |= err ? 0 : NETSEGD_TC_EGRESS;
 	}
 	if (!err)
-		d->epstats.attaches++;
+		d->eps.stats.attaches++;
 	return err;
 }
 
@@ -371,13 +376,13 @@ static void link_set_id(struct netsegd *d, struct netsegd_link *l, __u32 id)
 	if (old == id)
 		return;
 	l->id = id;
-	d->gen_dirty = true;
+	d->eps.gen_dirty = true;
 	ip_refresh_ifindex(d, l->ifindex);
 	identity_flags_refresh(d, old);
 	identity_flags_refresh(d, id);
 	if (id)
 		pr_info("%s (ifindex %u): endpoint of identity %s (by %s)", l->name, l->ifindex,
-			netseg_id_name(&d->ids, id, buf, sizeof(buf)),
+			netseg_id_name(&d->pol.ids, id, buf, sizeof(buf)),
 			l->by_alias ? "alias" : "interface glob");
 	else
 		pr_info("%s (ifindex %u): no longer an endpoint", l->name, l->ifindex);
@@ -392,7 +397,7 @@ static const char *alias_unknown_name(const struct netsegd *d, const struct nets
 	if ((l->flags & IFF_LOOPBACK) || is_uplink(d, l->name) ||
 	    strncmp(l->alias, NETSEGD_ALIAS_PREFIX, plen))
 		return NULL;
-	def = netseg_id_by_name(&d->ids, l->alias + plen);
+	def = netseg_id_by_name(&d->pol.ids, l->alias + plen);
 	return def && !def->cidr_only ? NULL : l->alias + plen;
 }
 
@@ -416,7 +421,7 @@ size_t netsegd_alias_unknown_count(const struct netsegd *d)
 	size_t n = 0;
 
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
-		for (const struct netsegd_link *l = d->links[b]; l; l = l->next)
+		for (const struct netsegd_link *l = d->eps.links[b]; l; l = l->next)
 			n += l->alias_unknown;
 	return n;
 }
@@ -482,7 +487,7 @@ void netsegd_link_update(struct netsegd *d, const struct netsegd_link_info *li)
 		}
 		l->ifindex = li->ifindex;
 		*pp = l;
-		d->nlinks++;
+		d->eps.nlinks++;
 	}
 	was_up = l->flags & IFF_UP;
 	l->flags = li->flags;
@@ -508,7 +513,7 @@ void netsegd_link_gone(struct netsegd *d, __u32 ifindex)
 	link_detach(d, l);
 	link_set_id(d, l, 0);
 	*pp = l->next;
-	d->nlinks--;
+	d->eps.nlinks--;
 	free(l);
 }
 
@@ -516,9 +521,9 @@ void netsegd_link_gone(struct netsegd *d, __u32 ifindex)
 
 static struct netsegd_cgroup *cg_find(struct netsegd *d, const char *path)
 {
-	for (size_t i = 0; i < d->ncgs; i++)
-		if (!strcmp(d->cgs[i].path, path))
-			return &d->cgs[i];
+	for (size_t i = 0; i < d->eps.ncgs; i++)
+		if (!strcmp(d->eps.cgs[i].path, path))
+			return &d->eps.cgs[i];
 	return NULL;
 }
 
@@ -529,8 +534,8 @@ static void cg_detach(struct netsegd *d, struct netsegd_cgroup *c)
 	netseg_dp_detach_cgroup(d->dp, c->cgid);
 	netseg_dp_cgroup_del(d->dp, c->cgid);
 	c->attached = false;
-	d->gen_dirty = true;
-	d->epstats.cg_detaches++;
+	d->eps.gen_dirty = true;
+	d->eps.stats.cg_detaches++;
 }
 
 static void cg_attach(struct netsegd *d, struct netsegd_cgroup *c, __u64 cgid)
@@ -551,8 +556,8 @@ static void cg_attach(struct netsegd *d, struct netsegd_cgroup *c, __u64 cgid)
 	c->cgid = cgid;
 	c->attached = true;
 	c->warned = false;
-	d->gen_dirty = true;
-	d->epstats.cg_attaches++;
+	d->eps.gen_dirty = true;
+	d->eps.stats.cg_attaches++;
 	pr_info("cgroup %s (id %llu): endpoint of identity %u", c->path,
 		(unsigned long long)cgid, c->id);
 }
@@ -579,7 +584,7 @@ static void cg_refresh(struct netsegd *d, struct netsegd_cgroup *c)
 
 static bool cg_selected(const struct netsegd *d, const struct netsegd_cgroup *c)
 {
-	const struct netseg_iddef *def = netseg_id_by_id(&d->ids, c->id);
+	const struct netseg_iddef *def = netseg_id_by_id(&d->pol.ids, c->id);
 
 	for (unsigned int i = 0; def && i < def->ncgroups; i++)
 		if (!strcmp(def->cgroups[i], c->path))
@@ -593,15 +598,15 @@ static int cg_add(struct netsegd *d, const char *path, __u32 id)
 
 	if (c) {
 		if (c->id != id && c->attached && !netseg_dp_cgroup_set(d->dp, c->cgid, id))
-			d->gen_dirty = true;
+			d->eps.gen_dirty = true;
 		c->id = id;
 		return 0;
 	}
-	v = realloc(d->cgs, (d->ncgs + 1) * sizeof(*v));
+	v = realloc(d->eps.cgs, (d->eps.ncgs + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	d->cgs = v;
-	c = &d->cgs[d->ncgs++];
+	d->eps.cgs = v;
+	c = &d->eps.cgs[d->eps.ncgs++];
 	memset(c, 0, sizeof(*c));
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->id = id;
@@ -612,19 +617,19 @@ static int cgroups_sync(struct netsegd *d)
 {
 	int err = 0;
 
-	for (size_t i = 0; i < d->ncgs;) {
-		if (cg_selected(d, &d->cgs[i])) {
+	for (size_t i = 0; i < d->eps.ncgs;) {
+		if (cg_selected(d, &d->eps.cgs[i])) {
 			i++;
 			continue;
 		}
-		cg_detach(d, &d->cgs[i]);
-		d->cgs[i] = d->cgs[--d->ncgs];
+		cg_detach(d, &d->eps.cgs[i]);
+		d->eps.cgs[i] = d->eps.cgs[--d->eps.ncgs];
 	}
-	for (size_t i = 0; !err && i < d->ids.n; i++)
-		for (unsigned int c = 0; !err && c < d->ids.v[i].ncgroups; c++)
-			err = cg_add(d, d->ids.v[i].cgroups[c], d->ids.v[i].id);
-	for (size_t i = 0; i < d->ncgs; i++)
-		cg_refresh(d, &d->cgs[i]);
+	for (size_t i = 0; !err && i < d->pol.ids.n; i++)
+		for (unsigned int c = 0; !err && c < d->pol.ids.v[i].ncgroups; c++)
+			err = cg_add(d, d->pol.ids.v[i].cgroups[c], d->pol.ids.v[i].id);
+	for (size_t i = 0; i < d->eps.ncgs; i++)
+		cg_refresh(d, &d->eps.cgs[i]);
 	return err;
 }
 
@@ -643,8 +648,8 @@ static void link_retry_cb(struct netsegd *d, struct netsegd_link *l)
 void netsegd_endpoints_tick(struct netsegd *d)
 {
 	links_foreach(d, link_retry_cb);
-	for (size_t i = 0; i < d->ncgs; i++)
-		cg_refresh(d, &d->cgs[i]);
+	for (size_t i = 0; i < d->eps.ncgs; i++)
+		cg_refresh(d, &d->eps.cgs[i]);
 }
 
 size_t netsegd_endpoint_count(const struct netsegd *d)
@@ -652,10 +657,10 @@ size_t netsegd_endpoint_count(const struct netsegd *d)
 	size_t n = 0;
 
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
-		for (const struct netsegd_link *l = d->links[b]; l; l = l->next)
+		for (const struct netsegd_link *l = d->eps.links[b]; l; l = l->next)
 			n += l->id != 0;
-	for (size_t i = 0; i < d->ncgs; i++)
-		n += d->cgs[i].attached;
+	for (size_t i = 0; i < d->eps.ncgs; i++)
+		n += d->eps.cgs[i].attached;
 	return n;
 }
 
@@ -682,7 +687,7 @@ void netsegd_resync_mark(struct netsegd *d, __u32 kinds, bool links)
 	if (links)
 		links_foreach(d, link_mark_cb);
 	if (kinds)
-		netseg_iptable_foreach(&d->ips, ip_mark_one, &kinds);
+		netseg_iptable_foreach(&d->eps.ips, ip_mark_one, &kinds);
 }
 
 void netsegd_resync_sweep(struct netsegd *d, __u32 kinds, bool links)
@@ -692,7 +697,7 @@ void netsegd_resync_sweep(struct netsegd *d, __u32 kinds, bool links)
 	if (links)
 		links_foreach(d, link_sweep_cb);
 	if (kinds)
-		netseg_iptable_foreach(&d->ips, ip_filter_one, &f);
+		netseg_iptable_foreach(&d->eps.ips, ip_filter_one, &f);
 }
 
 /* Keys of a map, collected first: deleting under get_next_key restarts it. */
@@ -728,7 +733,7 @@ static void reconcile_ipcache(struct netsegd *d)
 	for (size_t i = 0; k && i < n; i++) {
 		int plen = (int)k[i].prefixlen - NETSEG_LPM_PLEN_HDR;
 		const struct netseg_ipent *e =
-			netseg_iptable_get(&d->ips, k[i].family, k[i].addr, plen, false);
+			netseg_iptable_get(&d->eps.ips, k[i].family, k[i].addr, plen, false);
 
 		if (e && e->in_map)
 			continue;
@@ -738,7 +743,7 @@ static void reconcile_ipcache(struct netsegd *d)
 	free(k);
 	if (gone) {
 		pr_info("removed %zu ipcache entries nothing claims any more", gone);
-		d->gen_dirty = true;
+		d->eps.gen_dirty = true;
 	}
 }
 
@@ -763,7 +768,7 @@ static void reconcile_endpoints(struct netsegd *d)
 	if (gone) {
 		pr_info("removed %zu endpoint interfaces that are gone or no longer selected",
 			gone);
-		d->gen_dirty = true;
+		d->eps.gen_dirty = true;
 	}
 }
 
@@ -776,8 +781,8 @@ static void reconcile_cgroups(struct netsegd *d)
 	for (size_t i = 0; k && i < n; i++) {
 		bool keep = false;
 
-		for (size_t c = 0; c < d->ncgs && !keep; c++)
-			keep = d->cgs[c].attached && d->cgs[c].cgid == k[i];
+		for (size_t c = 0; c < d->eps.ncgs && !keep; c++)
+			keep = d->eps.cgs[c].attached && d->eps.cgs[c].cgid == k[i];
 		if (keep)
 			continue;
 		netseg_dp_detach_cgroup(d->dp, k[i]);
@@ -787,7 +792,7 @@ static void reconcile_cgroups(struct netsegd *d)
 	free(k);
 	if (gone) {
 		pr_info("removed %zu cgroup endpoints that are gone or no longer selected", gone);
-		d->gen_dirty = true;
+		d->eps.gen_dirty = true;
 	}
 }
 
@@ -823,14 +828,14 @@ static cJSON *cidrs_json(const struct netseg_iddef *def)
 
 static void link_json(struct netsegd *d, struct netsegd_link *l, cJSON *arr)
 {
-	const struct netseg_iddef *def = netseg_id_by_id(&d->ids, l->id);
+	const struct netseg_iddef *def = netseg_id_by_id(&d->pol.ids, l->id);
 	cJSON *x = cJSON_CreateObject(), *att = cJSON_CreateArray();
 	char buf[32];
 
 	cJSON_AddStringToObject(x, "kind", "iface");
 	cJSON_AddStringToObject(x, "name", l->name);
 	cJSON_AddNumberToObject(x, "ifindex", l->ifindex);
-	cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->ids, l->id, buf, sizeof(buf)));
+	cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->pol.ids, l->id, buf, sizeof(buf)));
 	cJSON_AddStringToObject(x, "selected_by", l->by_alias ? "alias" : "iface");
 	cJSON_AddStringToObject(x, "alias", l->alias);
 	l->scratch = cJSON_AddArrayToObject(x, "ips");
@@ -863,9 +868,9 @@ static void cgroup_json(struct netsegd *d, const struct netsegd_cgroup *c, cJSON
 	cJSON_AddStringToObject(x, "kind", "cgroup");
 	cJSON_AddStringToObject(x, "name", c->path);
 	cJSON_AddNumberToObject(x, "cgroup_id", c->attached ? c->cgid : 0);
-	cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->ids, c->id, buf, sizeof(buf)));
+	cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->pol.ids, c->id, buf, sizeof(buf)));
 	cJSON_AddItemToObject(x, "ips", cJSON_CreateArray());
-	cJSON_AddItemToObject(x, "cidrs", cidrs_json(netseg_id_by_id(&d->ids, c->id)));
+	cJSON_AddItemToObject(x, "cidrs", cidrs_json(netseg_id_by_id(&d->pol.ids, c->id)));
 	add_attached(att, true, c->attached);
 	cJSON_AddItemToObject(x, "attached", att);
 	if (!c->attached)
@@ -930,19 +935,19 @@ cJSON *netsegd_endpoints_json(struct netsegd *d)
 	cJSON *arr = cJSON_CreateArray();
 
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
-		for (struct netsegd_link *l = d->links[b]; l; l = l->next) {
+		for (struct netsegd_link *l = d->eps.links[b]; l; l = l->next) {
 			l->scratch = NULL;
 			if (l->id)
 				link_json(d, l, arr);
 			else if (l->alias_unknown)
 				link_unknown_json(l, arr);
 		}
-	netseg_iptable_foreach(&d->ips, ip_json_one, d);
+	netseg_iptable_foreach(&d->eps.ips, ip_json_one, d);
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
-		for (struct netsegd_link *l = d->links[b]; l; l = l->next)
+		for (struct netsegd_link *l = d->eps.links[b]; l; l = l->next)
 			if (l->scratch)
 				sort_strings(l->scratch);
-	for (size_t i = 0; i < d->ncgs; i++)
-		cgroup_json(d, &d->cgs[i], arr);
+	for (size_t i = 0; i < d->eps.ncgs; i++)
+		cgroup_json(d, &d->eps.cgs[i], arr);
 	return arr;
 }

@@ -22,7 +22,6 @@
 #include "text.h"
 #include "version.h"
 
-#define FL_MAX_SINKS	8
 #define FL_HISTORY	4096		/* records kept for `flows` */
 #define FL_MAX_FOLLOW	16		/* `flows` streams, history or --follow */
 #define FL_QUEUE_MAX	(4U << 20)	/* bytes a TCP sink may hold back */
@@ -33,27 +32,15 @@
 #define FL_BACKOFF_MAX_MS 30000
 #define FL_STABLE_MS	10000		/* a connection this old resets the backoff */
 
-enum fl_kind { FL_FILE, FL_STDOUT, FL_UDP, FL_TCP };
-
 struct fl_sink {
-	int kind;
-	int fmt;
-	unsigned int verdicts;	/* bit per enum netseg_flowrec_kind; 0 = all */
-	char name[300];
+	struct netsegd_sink_conf conf;	/* what the config says */
 	/* file */
-	char path[256];
-	__u64 max_bytes;
-	unsigned int keep;
-	bool chained;
 	struct netseg_chain chain;
 	FILE *f;
 	__u64 size;
 	/* syslog */
-	struct sockaddr_storage addr;
-	socklen_t alen;
 	int fd;
 	bool connected;
-	int facility;
 	/*
 	 * TCP: whole octet-counted frames, oldest first; the first qsent
 	 * bytes of them are in the socket already.  written counts frames
@@ -80,19 +67,15 @@ struct fl_sink {
  * counted in skipped and said to the reader.
  */
 struct fl_follower {
-	struct netsegd_client *c;
-	int fmt;
-	unsigned int verdicts;
-	char identity[64];
-	long rule;		/* -1 = any */
-	bool follow;		/* after the history, live records until the client goes */
+	struct netsegd_follower_io io;	/* io.ctx NULL = a free slot */
+	struct netsegd_flow_filter want;
 	__u64 next;		/* number of the next record to look at */
 	__u64 end;		/* history only: where it ended at the request */
 	__u64 skipped;		/* overwritten before we got to them, not said yet */
 };
 
 struct netsegd_flowlog {
-	struct fl_sink sinks[FL_MAX_SINKS];
+	struct fl_sink sinks[NETSEGD_MAX_SINKS];
 	unsigned int n;
 	struct netseg_flowrec *hist;
 	size_t head, count;
@@ -115,166 +98,10 @@ static __u64 now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
-/* ------------------------------------------------------------- config */
-
-static int verdict_bits(const cJSON *arr, unsigned int *bits, const char *sink)
-{
-	static const char *const names[] = { [NETSEG_FLOW_ALLOWED] = "allowed",
-		[NETSEG_FLOW_DENIED] = "denied", [NETSEG_FLOW_AUDIT] = "audit",
-		[NETSEG_FLOW_END] = "end", [NETSEG_FLOW_LOST] = "lost" };
-	const cJSON *it;
-
-	*bits = 0;
-	cJSON_ArrayForEach(it, arr) {
-		unsigned int k;
-
-		for (k = 1; k <= NETSEG_FLOW_LOST; k++)
-			if (cJSON_IsString(it) && !strcmp(it->valuestring, names[k]))
-				break;
-		if (k > NETSEG_FLOW_LOST) {
-			pr_err("flow_logs %s: verdicts are allowed, denied, audit, end, lost", sink);
-			return -EINVAL;
-		}
-		*bits |= 1U << k;
-	}
-	if (*bits)
-		*bits |= 1U << NETSEG_FLOW_LOST;	/* losses always reported */
-	return 0;
-}
-
-static int resolve_addr(struct fl_sink *s, const char *host, int port, bool tcp)
-{
-	struct addrinfo hints = { .ai_socktype = tcp ? SOCK_STREAM : SOCK_DGRAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-	struct addrinfo *ai;
-	char ps[8];
-	int r;
-
-	snprintf(ps, sizeof(ps), "%d", port);
-	/* Numeric only: a DNS lookup could block the loop. */
-	r = getaddrinfo(host, ps, &hints, &ai);
-	if (r) {
-		pr_err("flow_logs %s: \"%s\" is not a numeric address: %s", s->name, host,
-		       gai_strerror(r));
-		return -EINVAL;
-	}
-	memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
-	s->alen = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
-
-static int facility_num(const char *name)
-{
-	static const char *const f[] = { "kern", "user", "mail", "daemon", "auth",
-		"syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
-		"audit", "alert", "clock", "local0", "local1", "local2", "local3",
-		"local4", "local5", "local6", "local7" };
-
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (!strcmp(name, f[i]))
-			return i;
-	return -1;
-}
-
-static const char *jstr(const cJSON *o, const char *k, const char *def)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : def;
-}
-
-static double jnum(const cJSON *o, const char *k, double def)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
-/* A number member (or @def) if it lies in [min, max], else -EINVAL: the
- * range is checked on the double, since converting one that doesn't fit
- * the integer it is stored in is undefined. */
-static int jrange(const cJSON *o, const char *k, double def, double min, double max,
-		  double *out)
-{
-	double v = jnum(o, k, def);
-
-	if (!(v >= min && v <= max))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int parse_sink(const cJSON *o, struct fl_sink *s, unsigned int idx)
-{
-	const char *type = jstr(o, "type", ""), *fmt = jstr(o, "format", "json");
-	const char *proto = jstr(o, "protocol", "udp");
-	char why[128];
-
-	memset(s, 0, sizeof(*s));
-	s->fd = -1;
-	snprintf(s->name, sizeof(s->name), "#%u (%s)", idx, type);
-	s->fmt = netseg_flowfmt_parse(fmt);
-	if (s->fmt < 0) {
-		pr_err("flow_logs %s: unknown format \"%s\" (json, ocsf, ecs, cef)", s->name, fmt);
-		return -EINVAL;
-	}
-	if (verdict_bits(cJSON_GetObjectItem(o, "verdicts"), &s->verdicts, s->name))
-		return -EINVAL;
-	if (!strcmp(type, "file")) {
-		const char *path = jstr(o, "path", NULL);
-		double max_bytes, keep;
-
-		s->kind = FL_FILE;
-		if (!path || netseg_path_check(path, sizeof(s->path) - 8, why, sizeof(why))) {
-			pr_err("flow_logs %s: \"path\" must be an absolute file name: %s", s->name,
-			       path ? why : "missing");
-			return -EINVAL;
-		}
-		strcpy(s->path, path);
-		snprintf(s->name, sizeof(s->name), "file %s", path);
-		s->chained = cJSON_IsTrue(cJSON_GetObjectItem(o, "chain"));
-		if (jrange(o, "max_bytes", 100 << 20, 4096, 1e18, &max_bytes) ||
-		    jrange(o, "keep", 5, 0, 1000, &keep)) {
-			pr_err("flow_logs %s: max_bytes must be >= 4096 and keep 0-1000", s->name);
-			return -EINVAL;
-		}
-		s->max_bytes = max_bytes;
-		s->keep = keep;
-		return 0;
-	}
-	if (!strcmp(type, "stdout")) {
-		s->kind = FL_STDOUT;
-		return 0;
-	}
-	if (!strcmp(type, "syslog")) {
-		const char *host = jstr(o, "address", "127.0.0.1");
-		double port;
-		int bad = jrange(o, "port", 514, 1, 65535, &port);
-
-		s->kind = !strcmp(proto, "tcp") ? FL_TCP : FL_UDP;
-		if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
-			pr_err("flow_logs %s: protocol must be udp or tcp", s->name);
-			return -EINVAL;
-		}
-		snprintf(s->name, sizeof(s->name), "syslog %s %s:%g", proto, host,
-			 jnum(o, "port", 514));
-		s->facility = facility_num(jstr(o, "facility", "local0"));
-		if (s->facility < 0 || bad) {
-			pr_err("flow_logs %s: bad facility or port", s->name);
-			return -EINVAL;
-		}
-		return resolve_addr(s, host, (int)port, s->kind == FL_TCP);
-	}
-	pr_err("flow_logs sink #%u: type must be file, stdout or syslog", idx);
-	return -EINVAL;
-}
-
-int netsegd_flowlog_new(struct netsegd *d, const cJSON *cfg, struct netsegd_flowlog **out)
+int netsegd_flowlog_new(const struct netsegd_sink_conf *sinks, unsigned int n,
+			struct netsegd_flowlog **out)
 {
 	struct netsegd_flowlog *fl = calloc(1, sizeof(*fl));
-	const cJSON *it;
-	int err = 0;
 
 	if (!fl)
 		return -ENOMEM;
@@ -283,27 +110,15 @@ int netsegd_flowlog_new(struct netsegd *d, const cJSON *cfg, struct netsegd_flow
 		free(fl);
 		return -ENOMEM;
 	}
-	cJSON_ArrayForEach(it, cfg) {
-		if (fl->n == FL_MAX_SINKS) {
-			pr_err("flow_logs: at most %d sinks", FL_MAX_SINKS);
-			err = -EINVAL;
-			break;
-		}
-		err = parse_sink(it, &fl->sinks[fl->n], fl->n);
-		if (err)
-			break;
-		fl->n++;
+	for (unsigned int i = 0; i < n && i < NETSEGD_MAX_SINKS; i++) {
+		fl->sinks[i].conf = sinks[i];
+		fl->sinks[i].fd = -1;
 	}
-	if (err) {
-		free(fl->hist);
-		free(fl);
-		return err;
-	}
+	fl->n = n < NETSEGD_MAX_SINKS ? n : NETSEGD_MAX_SINKS;
 	fl->rt_off = netseg_realtime_offset_ns();
 	fl->opts.version = NETSEG_VERSION;
 	fl->last_report_ms = now_ms();
 	*out = fl;
-	(void)d;
 	return 0;
 }
 
@@ -313,18 +128,18 @@ static int file_open(struct fl_sink *s)
 {
 	struct stat st;
 
-	s->f = fopen(s->path, "a");
+	s->f = fopen(s->conf.path, "a");
 	if (!s->f) {
-		pr_err("flow log %s: %s", s->path, strerror(errno));
+		pr_err("flow log %s: %s", s->conf.path, strerror(errno));
 		return -errno;
 	}
 	fchmod(fileno(s->f), 0640);
 	setvbuf(s->f, NULL, _IOFBF, FL_FILE_BUF);
 	s->size = fstat(fileno(s->f), &st) ? 0 : st.st_size;
 	/* An existing chained file goes on from its last record. */
-	if (s->chained && s->size && netseg_chain_resume(&s->chain, s->path))
+	if (s->conf.chained && s->size && netseg_chain_resume(&s->chain, s->conf.path))
 		pr_warn("flow log %s: couldn't resume its hash chain; starting a new one",
-			s->path);
+			s->conf.path);
 	return 0;
 }
 
@@ -335,13 +150,13 @@ static void file_rotate(struct fl_sink *s)
 
 	fclose(s->f);
 	s->f = NULL;
-	for (unsigned int i = s->keep; i >= 1; i--) {
-		snprintf(from, sizeof(from), i == 1 ? "%s" : "%s.%u", s->path, i - 1);
-		snprintf(to, sizeof(to), "%s.%u", s->path, i);
+	for (unsigned int i = s->conf.keep; i >= 1; i--) {
+		snprintf(from, sizeof(from), i == 1 ? "%s" : "%s.%u", s->conf.path, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", s->conf.path, i);
 		rename(from, to);
 	}
-	if (!s->keep)
-		unlink(s->path);
+	if (!s->conf.keep)
+		unlink(s->conf.path);
 	file_open(s);
 }
 
@@ -425,28 +240,28 @@ static void sock_close(struct netsegd *d, struct fl_sink *s)
 
 static int sock_open(struct netsegd *d, struct fl_sink *s)
 {
-	int type = s->kind == FL_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	int type = s->conf.kind == NETSEGD_SINK_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.ptr = s };
 
 	int err;
 
-	s->fd = socket(s->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->fd = socket(s->conf.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		err = -errno;
-		pr_warn("flow log %s: socket: %s; retrying", s->name, strerror(-err));
+		pr_warn("flow log %s: socket: %s; retrying", s->conf.name, strerror(-err));
 		sock_close(d, s);
 		return err;
 	}
-	if (connect(s->fd, (struct sockaddr *)&s->addr, s->alen) && errno != EINPROGRESS) {
+	if (connect(s->fd, (struct sockaddr *)&s->conf.addr, s->conf.alen) && errno != EINPROGRESS) {
 		err = -errno;
-		pr_warn("flow log %s: connect: %s; retrying in %u ms", s->name, strerror(-err),
+		pr_warn("flow log %s: connect: %s; retrying in %u ms", s->conf.name, strerror(-err),
 			next_backoff(s));
 		sock_close(d, s);
 		return err;
 	}
-	s->connected = s->kind == FL_UDP;
-	if (s->kind == FL_TCP)
-		epoll_ctl(d->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+	s->connected = s->conf.kind == NETSEGD_SINK_UDP;
+	if (s->conf.kind == NETSEGD_SINK_TCP)
+		epoll_ctl(d->loop.epfd, EPOLL_CTL_ADD, s->fd, &ev);
 	return 0;
 }
 
@@ -461,7 +276,7 @@ static void tcp_flush(struct netsegd *d, struct fl_sink *s)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n <= 0) {
-			pr_warn("flow log %s: %s; reconnecting in %u ms", s->name,
+			pr_warn("flow log %s: %s; reconnecting in %u ms", s->conf.name,
 				n < 0 ? strerror(errno) : "closed by peer", next_backoff(s));
 			sock_close(d, s);
 			return;
@@ -471,7 +286,7 @@ static void tcp_flush(struct netsegd *d, struct fl_sink *s)
 	q_pop_sent(s);
 	if (s->fd >= 0) {
 		ev.events = EPOLLIN | (s->qsent < s->qlen || !s->connected ? EPOLLOUT : 0);
-		epoll_ctl(d->epfd, EPOLL_CTL_MOD, s->fd, &ev);
+		epoll_ctl(d->loop.epfd, EPOLL_CTL_MOD, s->fd, &ev);
 	}
 }
 
@@ -525,7 +340,7 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 		[NETSEG_FLOW_END] = "FLOW_END", [NETSEG_FLOW_LOST] = "FLOW_LOST" };
 	char pid[16], buf[NETSEG_FLOWFMT_MAX + 1024];
 	struct netseg_syslog_hdr h = {
-		.facility = s->facility, .severity = severity_of(r), .time_ns = r->time_ns,
+		.facility = s->conf.facility, .severity = severity_of(r), .time_ns = r->time_ns,
 		.hostname = d->cfg.node_name, .app = "netseg", .procid = pid,
 		.msgid = msgid[r->kind],
 	};
@@ -533,14 +348,14 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 	int n;
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	if (s->kind == FL_UDP) {
+	if (s->conf.kind == NETSEGD_SINK_UDP) {
 		/* One datagram each: a longer record is rewritten with its free
 		 * text shortened, never cut (a cut JSON line is lost to every
 		 * parser).  The header, SP and BOM come first. */
 		n = netseg_syslog_format(buf, sizeof(buf), &h, NULL, 0, 0);
 		if (n >= 0 && (size_t)n + 4 + len > NETSEG_SYSLOG_UDP_MAX) {
 			n = NETSEG_SYSLOG_UDP_MAX > n + 4 ?
-				netseg_flowfmt_fit(s->fmt, r, &d->fl->opts,
+				netseg_flowfmt_fit(s->conf.fmt, r, &d->fl->opts,
 						   NETSEG_SYSLOG_UDP_MAX - n - 4, d->fl->udp_line,
 						   sizeof(d->fl->udp_line), &cut) : -EMSGSIZE;
 			line = d->fl->udp_line;
@@ -551,13 +366,13 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 			return;
 		}
 	}
-	n = netseg_syslog_format(buf, s->kind == FL_UDP ? NETSEG_SYSLOG_UDP_MAX + 1 : sizeof(buf),
+	n = netseg_syslog_format(buf, s->conf.kind == NETSEGD_SINK_UDP ? NETSEG_SYSLOG_UDP_MAX + 1 : sizeof(buf),
 				 &h, line, len, 0);
 	if (n < 0) {
 		send_failed(s, -n);
 		return;
 	}
-	if (s->kind == FL_TCP) {
+	if (s->conf.kind == NETSEGD_SINK_TCP) {
 		tcp_queue(d, s, buf, n);
 		return;
 	}
@@ -581,8 +396,8 @@ static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char
 		send_failed(s, EBADF);
 		return;
 	}
-	if (s->chained) {
-		n = netseg_chain_line_in(&s->chain, netseg_flowfmt_chain_member(s->fmt), line, len,
+	if (s->conf.chained) {
+		n = netseg_chain_line_in(&s->chain, netseg_flowfmt_chain_member(s->conf.fmt), line, len,
 					 fl->chained, sizeof(fl->chained));
 		if (n < 0) {
 			send_failed(s, -n);
@@ -597,7 +412,7 @@ static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char
 	}
 	s->written++;
 	s->size += len + 1;
-	if (s->size >= s->max_bytes)
+	if (s->size >= s->conf.max_bytes)
 		file_rotate(s);
 }
 
@@ -613,7 +428,7 @@ static int name_identity(void *ctx, __u32 id, char *buf, size_t len)
 	struct netsegd *d = ctx;
 	char tmp[32];
 
-	snprintf(buf, len, "%s", netseg_id_name(&d->ids, id, tmp, sizeof(tmp)));
+	snprintf(buf, len, "%s", netseg_id_name(&d->pol.ids, id, tmp, sizeof(tmp)));
 	return 0;
 }
 
@@ -621,15 +436,12 @@ static int name_iface(void *ctx, __u32 ifindex, char *buf, size_t len)
 {
 	struct netsegd *d = ctx;
 	char name[IF_NAMESIZE];
-	const struct netsegd_link *l = d->links ?
-		d->links[ifindex & (NETSEGD_LINK_BUCKETS - 1)] : NULL;
+	const struct netsegd_link *l = netsegd_link_get(d, ifindex);
 
 	/* rtnetlink keeps every link's name: no syscall per record. */
-	for (; l; l = l->next) {
-		if (l->ifindex == ifindex) {
-			snprintf(buf, len, "%s", l->name);
-			return l->id ? NETSEG_IFK_ENDPOINT : NETSEG_IFK_UPLINK;
-		}
+	if (l) {
+		snprintf(buf, len, "%s", l->name);
+		return l->id ? NETSEG_IFK_ENDPOINT : NETSEG_IFK_UPLINK;
 	}
 	snprintf(buf, len, "%s", ifindex && if_indextoname(ifindex, name) ? name : "");
 	return NETSEG_IFK_UPLINK;
@@ -639,11 +451,11 @@ static int name_rule(void *ctx, __u32 id, char *text, size_t tlen, char *comment
 {
 	struct netsegd *d = ctx;
 
-	for (size_t i = 0; i < d->rules.n; i++) {
-		if (d->rules.rules[i].id != id)
+	for (size_t i = 0; i < d->pol.rules.n; i++) {
+		if (d->pol.rules.rules[i].id != id)
 			continue;
-		netseg_rule_format_line(&d->rules.rules[i], text, tlen);
-		snprintf(comment, clen, "%s", d->rules.rules[i].comment);
+		netseg_rule_format_line(&d->pol.rules.rules[i], text, tlen);
+		snprintf(comment, clen, "%s", d->pol.rules.rules[i].comment);
 		return 0;
 	}
 	return -ENOENT;
@@ -660,11 +472,12 @@ static void names_of(struct netsegd *d, struct netseg_flow_names *n)
 
 static bool follower_wants(const struct fl_follower *f, const struct netseg_flowrec *r)
 {
-	if (!wants(f->verdicts, r->kind))
+	if (!wants(f->want.verdicts, r->kind))
 		return false;
-	if (f->identity[0] && strcmp(f->identity, r->src_name) && strcmp(f->identity, r->dst_name))
+	if (f->want.identity[0] && strcmp(f->want.identity, r->src_name) &&
+	    strcmp(f->want.identity, r->dst_name))
 		return false;
-	return f->rule < 0 || (r->has_rule && r->rule_id == (__u32)f->rule);
+	return f->want.rule < 0 || (r->has_rule && r->rule_id == (__u32)f->want.rule);
 }
 
 static int fmt_line(struct netsegd_flowlog *fl, int fmt, const struct netseg_flowrec *r)
@@ -672,7 +485,7 @@ static int fmt_line(struct netsegd_flowlog *fl, int fmt, const struct netseg_flo
 	return netseg_flowfmt(fmt, r, &fl->opts, fl->line, sizeof(fl->line));
 }
 
-static void send_follower(struct netsegd *d, struct fl_follower *f, const char *key,
+static void send_follower(struct fl_follower *f, const char *key,
 			  const char *line, __u64 n)
 {
 	cJSON *m = cJSON_CreateObject();
@@ -682,7 +495,7 @@ static void send_follower(struct netsegd *d, struct fl_follower *f, const char *
 		cJSON_AddStringToObject(m, key, line);
 	else
 		cJSON_AddNumberToObject(m, key, (double)n);
-	netsegd_client_send(d, f->c, m, 0);
+	f->io.send(f->io.ctx, m);
 }
 
 /*
@@ -694,32 +507,32 @@ static void stream_pump(struct netsegd *d, struct fl_follower *f)
 {
 	struct netsegd_flowlog *fl = d->fl;
 	__u64 oldest = fl->total - fl->count;
-	__u64 stop = f->follow ? fl->total : f->end;
+	__u64 stop = f->want.follow ? fl->total : f->end;
 	const struct netseg_flowrec *r;
 	cJSON *end;
 
-	while (f->c->out_len - f->c->out_off < FL_STREAM_CHUNK) {
+	while (f->io.backlog(f->io.ctx) < FL_STREAM_CHUNK) {
 		if (f->next < oldest) {
 			f->skipped += oldest - f->next;
 			f->next = oldest;
 		}
 		if (f->skipped) {
-			send_follower(d, f, "skipped", NULL, f->skipped);
+			send_follower(f, "skipped", NULL, f->skipped);
 			f->skipped = 0;
 		}
 		if (f->next >= stop)
 			break;
 		r = &fl->hist[f->next++ % FL_HISTORY];
-		if (follower_wants(f, r) && fmt_line(fl, f->fmt, r) >= 0)
-			send_follower(d, f, "flow", fl->line, 0);
+		if (follower_wants(f, r) && fmt_line(fl, f->want.fmt, r) >= 0)
+			send_follower(f, "flow", fl->line, 0);
 	}
-	if (f->follow || f->next < stop)
+	if (f->want.follow || f->next < stop)
 		return;
 	end = cJSON_CreateObject();
 	cJSON_AddBoolToObject(end, "ok", true);
 	cJSON_AddBoolToObject(end, "end", true);
-	netsegd_client_send(d, f->c, end, 0);
-	f->c = NULL;
+	f->io.send(f->io.ctx, end);
+	f->io.ctx = NULL;
 }
 
 static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
@@ -735,20 +548,20 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 	for (unsigned int i = 0; i < fl->n; i++) {
 		struct fl_sink *s = &fl->sinks[i];
 
-		if (!wants(s->verdicts, r->kind))
+		if (!wants(s->conf.verdicts, r->kind))
 			continue;
-		n = fmt_line(fl, s->fmt, r);
+		n = fmt_line(fl, s->conf.fmt, r);
 		if (n < 0) {
 			send_failed(s, -n);
 			continue;
 		}
-		if (s->kind == FL_FILE || s->kind == FL_STDOUT)
+		if (s->conf.kind == NETSEGD_SINK_FILE || s->conf.kind == NETSEGD_SINK_STDOUT)
 			file_write(s, fl, fl->line, n);
 		else
 			syslog_write(d, s, r, fl->line, n);
 	}
 	for (int i = 0; i < FL_MAX_FOLLOW; i++)
-		if (fl->follow[i].c && fl->follow[i].follow)
+		if (fl->follow[i].io.ctx && fl->follow[i].want.follow)
 			stream_pump(d, &fl->follow[i]);
 }
 
@@ -804,13 +617,13 @@ int netsegd_flowlog_start(struct netsegd *d)
 	for (unsigned int i = 0; fl && i < fl->n; i++) {
 		struct fl_sink *s = &fl->sinks[i];
 
-		if (s->kind == FL_FILE) {
-			if (s->chained)
+		if (s->conf.kind == NETSEGD_SINK_FILE) {
+			if (s->conf.chained)
 				netseg_chain_init(&s->chain, NULL);
 			err = file_open(s);
 			if (err)
 				return err;
-		} else if (s->kind == FL_STDOUT) {
+		} else if (s->conf.kind == NETSEGD_SINK_STDOUT) {
 			s->f = stdout;
 		} else {
 			sock_open(d, s);	/* failures retry from the tick */
@@ -819,10 +632,8 @@ int netsegd_flowlog_start(struct netsegd *d)
 	return 0;
 }
 
-void netsegd_flowlog_free(struct netsegd *d)
+void netsegd_flowlog_free(struct netsegd_flowlog *fl)
 {
-	struct netsegd_flowlog *fl = d->fl;
-
 	if (!fl)
 		return;
 	for (unsigned int i = 0; i < fl->n; i++) {
@@ -838,7 +649,6 @@ void netsegd_flowlog_free(struct netsegd *d)
 	}
 	free(fl->hist);
 	free(fl);
-	d->fl = NULL;
 }
 
 static void report_losses(struct netsegd *d)
@@ -884,7 +694,7 @@ void netsegd_flowlog_tick(struct netsegd *d)
 	for (unsigned int i = 0; i < fl->n; i++) {
 		struct fl_sink *s = &fl->sinks[i];
 
-		if ((s->kind == FL_UDP || s->kind == FL_TCP) && s->fd < 0 && now >= s->retry_ms)
+		if ((s->conf.kind == NETSEGD_SINK_UDP || s->conf.kind == NETSEGD_SINK_TCP) && s->fd < 0 && now >= s->retry_ms)
 			sock_open(d, s);
 	}
 	if (now - fl->last_report_ms >= FL_LOST_EVERY_MS) {
@@ -899,7 +709,7 @@ bool netsegd_flowlog_owns(struct netsegd *d, void *ptr)
 	struct netsegd_flowlog *fl = d->fl;
 
 	return fl && (char *)ptr >= (char *)fl->sinks &&
-	       (char *)ptr < (char *)(fl->sinks + FL_MAX_SINKS);
+	       (char *)ptr < (char *)(fl->sinks + NETSEGD_MAX_SINKS);
 }
 
 void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events)
@@ -912,14 +722,14 @@ void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events)
 		return;
 	if (!s->connected && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
-			pr_warn("flow log %s: connect: %s; retrying in %u ms", s->name,
+			pr_warn("flow log %s: connect: %s; retrying in %u ms", s->conf.name,
 				strerror(err), next_backoff(s));
 			sock_close(d, s);
 			return;
 		}
 		s->connected = true;
 		s->up_ms = now_ms();
-		pr_info("flow log %s: connected (%llu records queued)", s->name,
+		pr_info("flow log %s: connected (%llu records queued)", s->conf.name,
 			(unsigned long long)s->queued);
 	}
 	if (events & (EPOLLHUP | EPOLLERR | EPOLLIN)) {
@@ -929,7 +739,7 @@ void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events)
 		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n >= 0 || errno != EAGAIN) {
-			pr_warn("flow log %s: connection lost (%s); reconnecting in %u ms", s->name,
+			pr_warn("flow log %s: connection lost (%s); reconnecting in %u ms", s->conf.name,
 				n > 0 ? "the receiver sent data" : n == 0 ? "closed by peer" :
 				strerror(errno), next_backoff(s));
 			sock_close(d, s);
@@ -939,99 +749,48 @@ void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events)
 	tcp_flush(d, s);
 }
 
-/* ----------------------------------------------------------- requests */
+/* ------------------------------------------------------------ streams */
 
-static int parse_filter(const cJSON *req, struct fl_follower *f)
-{
-	const char *v = jstr(req, "verdict", NULL), *id = jstr(req, "identity", NULL);
-	static const char *const kinds[] = { [NETSEG_FLOW_ALLOWED] = "allowed",
-		[NETSEG_FLOW_DENIED] = "denied", [NETSEG_FLOW_AUDIT] = "audit",
-		[NETSEG_FLOW_END] = "end" };
-
-	f->fmt = netseg_flowfmt_parse(jstr(req, "format", "json"));
-	if (f->fmt < 0)
-		return -EINVAL;
-	f->verdicts = 0;
-	for (int k = NETSEG_FLOW_ALLOWED; v && k <= NETSEG_FLOW_END; k++)
-		if (!strcmp(v, kinds[k]))
-			f->verdicts = 1U << k;
-	if (v && !f->verdicts)
-		return -EINVAL;
-	snprintf(f->identity, sizeof(f->identity), "%s", id ? id : "");
-	f->rule = -1;
-	if (cJSON_IsNumber(cJSON_GetObjectItem(req, "rule"))) {
-		double rule;
-
-		if (jrange(req, "rule", -1, 0, UINT32_MAX, &rule))
-			return -EINVAL;	/* no rule has that id */
-		f->rule = (long)rule;
-	}
-	return 0;
-}
-
-void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const cJSON *req)
+cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_io *io,
+			       const struct netsegd_flow_filter *want)
 {
 	struct netsegd_flowlog *fl = d->fl;
-	struct fl_follower f = { .c = c };
+	struct fl_follower f = { .io = *io, .want = *want };
 	int slot = -1;
 
-	if (parse_filter(req, &f)) {
-		netsegd_client_send(d, c, netsegd_reply_error("usage",
-			"flows: bad filter (verdict allowed|denied|audit|end, format json|ocsf|ecs|cef)"), 0);
-		return;
-	}
-	/* A filter no record can pass would look like a quiet network. */
-	if (f.identity[0] && strcmp(f.identity, "world") && strcmp(f.identity, "host") &&
-	    !netseg_id_by_name(&d->ids, f.identity)) {
-		netsegd_client_send(d, c, netsegd_reply_error("rejected",
-			"flows: no identity \"%s\" (netsegctl identity list shows them)", f.identity), 0);
-		return;
-	}
-	if (!fl) {
-		netsegd_client_send(d, c, netsegd_reply_error("internal", "flow logs are off"), 0);
-		return;
-	}
+	if (!fl)
+		return netsegd_reply_error("internal", "flow logs are off");
 	for (int i = 0; i < FL_MAX_FOLLOW && slot < 0; i++)
-		if (!fl->follow[i].c)
+		if (!fl->follow[i].io.ctx)
 			slot = i;
-	if (slot < 0) {
-		netsegd_client_send(d, c, netsegd_reply_error("rejected",
-			"flows: %d streams already; try again when one ends", FL_MAX_FOLLOW), 0);
-		return;
-	}
-	f.follow = cJSON_IsTrue(cJSON_GetObjectItem(req, "follow"));
+	if (slot < 0)
+		return netsegd_reply_error("rejected",
+			"flows: %d streams already; try again when one ends", FL_MAX_FOLLOW);
 	f.next = fl->total - fl->count;
 	f.end = fl->total;
 	fl->follow[slot] = f;
 	stream_pump(d, &fl->follow[slot]);
+	return NULL;
 }
 
-void netsegd_flowlog_refill(struct netsegd *d, struct netsegd_client *c)
+void netsegd_flowlog_refill(struct netsegd *d, const void *ctx)
 {
 	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
-		if (d->fl->follow[i].c == c)
+		if (d->fl->follow[i].io.ctx == ctx)
 			stream_pump(d, &d->fl->follow[i]);
 }
 
-bool netsegd_flowlog_streaming(struct netsegd *d, const struct netsegd_client *c)
+void netsegd_flowlog_forget(struct netsegd *d, const void *ctx)
 {
 	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
-		if (d->fl->follow[i].c == c)
-			return true;
-	return false;
+		if (d->fl->follow[i].io.ctx == ctx)
+			d->fl->follow[i].io.ctx = NULL;
 }
 
-void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c)
+bool netsegd_flowlog_following(const struct netsegd *d, const void *ctx)
 {
 	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
-		if (d->fl->follow[i].c == c)
-			d->fl->follow[i].c = NULL;
-}
-
-bool netsegd_flowlog_following(const struct netsegd *d, const struct netsegd_client *c)
-{
-	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
-		if (d->fl->follow[i].c == c)
+		if (d->fl->follow[i].io.ctx == ctx)
 			return true;
 	return false;
 }
@@ -1044,17 +803,17 @@ cJSON *netsegd_flowlog_stats(struct netsegd *d)
 		const struct fl_sink *s = &d->fl->sinks[i];
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(o, "sink", s->name);
-		cJSON_AddStringToObject(o, "format", netseg_flowfmt_name(s->fmt));
+		cJSON_AddStringToObject(o, "sink", s->conf.name);
+		cJSON_AddStringToObject(o, "format", netseg_flowfmt_name(s->conf.fmt));
 		cJSON_AddNumberToObject(o, "written", s->written);
 		cJSON_AddNumberToObject(o, "dropped", s->dropped);
 		cJSON_AddNumberToObject(o, "send_errors", s->send_errors);
 		if (s->send_errors)
 			cJSON_AddStringToObject(o, "last_send_error", strerror(s->last_errno));
 		cJSON_AddNumberToObject(o, "truncated", s->truncated);
-		if (s->kind == FL_TCP)
+		if (s->conf.kind == NETSEGD_SINK_TCP)
 			cJSON_AddNumberToObject(o, "queued", s->queued);
-		if (s->kind == FL_TCP || s->kind == FL_UDP)
+		if (s->conf.kind == NETSEGD_SINK_TCP || s->conf.kind == NETSEGD_SINK_UDP)
 			cJSON_AddBoolToObject(o, "connected", s->connected);
 		cJSON_AddItemToArray(a, o);
 	}

@@ -253,23 +253,23 @@ static int restore(struct netsegd *d)
 	struct netseg_err err = {};
 	int r;
 
-	for (size_t i = 0; i < d->rules.n; i++)
-		if (netseg_ruleset_add(&rules, &d->rules.rules[i]))
+	for (size_t i = 0; i < d->pol.rules.n; i++)
+		if (netseg_ruleset_add(&rules, &d->pol.rules.rules[i]))
 			return -ENOMEM;
-	if (netseg_idstore_copy(&ids, &d->ids))
+	if (netseg_idstore_copy(&ids, &d->pol.ids))
 		return -ENOMEM;
-	d->revision--;	/* commit counts this restore as no new revision */
+	d->pol.revision--;	/* commit counts this restore as no new revision */
 	r = netsegd_commit(d, &rules, &ids, &err);
 	if (r) {
-		d->revision++;
+		d->pol.revision++;
 		pr_err("couldn't restore the saved policy: %s", err.msg);
 		return r;
 	}
-	for (size_t i = 0; i < d->nprefilter; i++) {
+	for (size_t i = 0; i < d->pol.nprefilter; i++) {
 		int fam, plen;
 		__u8 addr[16];
 
-		if (!netseg_cidr_parse(d->prefilter[i].cidr, &fam, addr, &plen, NULL, 0))
+		if (!netseg_cidr_parse(d->pol.prefilter[i].cidr, &fam, addr, &plen, NULL, 0))
 			netseg_dp_prefilter_set(d->dp, fam, addr, plen);
 	}
 	for (unsigned int i = 0; i < d->cfg.nuplinks; i++) {
@@ -290,10 +290,8 @@ static int restore(struct netsegd *d)
 /* Flow logs: always a history for `netsegctl flows`, plus configured sinks. */
 static int start_flowlog(struct netsegd *d)
 {
-	cJSON *arr = d->cfg.flow_logs[0] ? cJSON_Parse(d->cfg.flow_logs) : NULL;
-	int err = netsegd_flowlog_new(d, arr, &d->fl);
+	int err = netsegd_flowlog_new(d->cfg.sinks, d->cfg.nsinks, &d->fl);
 
-	cJSON_Delete(arr);
 	return err ?: netsegd_flowlog_start(d);
 }
 
@@ -329,8 +327,8 @@ static int start(struct netsegd *d)
 	err = restore(d);
 	if (err)
 		return err;
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->epfd < 0)
+	d->loop.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->loop.epfd < 0)
 		return -errno;
 	err = start_flowlog(d);
 	return err ?: netsegd_control_open(d);
@@ -403,12 +401,12 @@ int main(int argc, char **argv)
 			     a.verbose ? NETSEG_LOG_INFO : NETSEG_LOG_WARN);
 	if (setup_config(&d.cfg, &d.cfg_file, &a))
 		return 1;
-	d.ctlfd = d.epfd = d.sigfd = d.timerfd = -1;
-	d.next_rule_id = 1;
-	d.started = time(NULL);
-	netseg_idstore_init(&d.ids);
-	d.prefilter = calloc(d.cfg.prefilter_max, sizeof(*d.prefilter));
-	if (!d.prefilter || netsegd_endpoints_init(&d))
+	d.ctl.fd = d.loop.epfd = d.loop.sigfd = d.loop.timerfd = -1;
+	d.pol.next_rule_id = 1;
+	d.loop.started = time(NULL);
+	netseg_idstore_init(&d.pol.ids);
+	d.pol.prefilter = calloc(d.cfg.prefilter_max, sizeof(*d.pol.prefilter));
+	if (!d.pol.prefilter || netsegd_endpoints_init(&d))
 		return 1;
 	if (netsegd_check_privileges())
 		return 1;
@@ -428,8 +426,8 @@ int main(int argc, char **argv)
 	netsegd_metrics_close(&d);
 	netsegd_rtnl_close(&d);
 	netsegd_endpoints_free(&d);
-	ring_buffer__free(d.rb);
-	netsegd_flowlog_free(&d);
+	ring_buffer__free(d.loop.rb);
+	netsegd_flowlog_free(d.fl);
 	netseg_dp_close(d.dp);
 	drop_locks(&locks);
 	return err ? 1 : 0;

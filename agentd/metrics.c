@@ -31,18 +31,10 @@
 #include "netsegd.h"
 #include "version.h"
 
-/* Upper bounds (seconds) of the apply-latency histogram buckets. */
-static const double apply_buckets[] = {
-	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-};
-#define NBUCKETS (sizeof(apply_buckets) / sizeof(apply_buckets[0]))
-
 struct netsegd_metrics {
 	struct MHD_Daemon *mhd;
 	int fd;				/* the listening socket */
-	__u64 apply_count[NBUCKETS];	/* cumulative per bucket */
-	__u64 apply_n;
-	double apply_sum;
+	int epfd;			/* MHD's own epoll fd: the loop watches it */
 };
 
 /* Growing text buffer; on allocation failure it stays failed (oom). */
@@ -226,7 +218,7 @@ static void sink_counters(struct netsegd *d, struct mbuf *b)
 
 static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 {
-	struct netsegd_metrics *m = d->metrics;
+	const struct netsegd_apply_stats *m = &d->pol.apply_stats;
 	struct netseg_config cfg = {};
 
 	head(b, "netseg_build_info", "gauge", "Always 1; the version as a label.");
@@ -234,7 +226,7 @@ static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 	put_label(b, NETSEG_VERSION);
 	put(b, "\"} 1\n");
 	head(b, "netseg_policy_revision", "gauge", "Policy revision in force.");
-	put(b, "netseg_policy_revision %llu\n", (unsigned long long)d->revision);
+	put(b, "netseg_policy_revision %llu\n", (unsigned long long)d->pol.revision);
 	if (!netseg_dp_config_get(d->dp, &cfg)) {
 		head(b, "netseg_policy_generation", "gauge",
 		     "Datapath generation (bumped on every policy or identity change).");
@@ -242,18 +234,18 @@ static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 	}
 	head(b, "netseg_policy_apply_duration_seconds", "histogram",
 	     "Time to apply a policy change (compile, maps, swap, save).");
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < NETSEGD_APPLY_BUCKETS; i++)
 		put(b, "netseg_policy_apply_duration_seconds_bucket{le=\"%g\"} %llu\n",
-		    apply_buckets[i], (unsigned long long)m->apply_count[i]);
+		    netsegd_apply_buckets[i], (unsigned long long)m->count[i]);
 	put(b, "netseg_policy_apply_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-	    (unsigned long long)m->apply_n);
-	put(b, "netseg_policy_apply_duration_seconds_sum %.9f\n", m->apply_sum);
+	    (unsigned long long)m->n);
+	put(b, "netseg_policy_apply_duration_seconds_sum %.9f\n", m->sum);
 	put(b, "netseg_policy_apply_duration_seconds_count %llu\n",
-	    (unsigned long long)m->apply_n);
+	    (unsigned long long)m->n);
 	head(b, "netseg_rules", "gauge", "Rules in force.");
-	put(b, "netseg_rules %zu\n", d->rules.n);
+	put(b, "netseg_rules %zu\n", d->pol.rules.n);
 	head(b, "netseg_identities", "gauge", "Identities defined.");
-	put(b, "netseg_identities %zu\n", d->ids.n);
+	put(b, "netseg_identities %zu\n", d->pol.ids.n);
 	head(b, "netseg_endpoints", "gauge", "Endpoints (interfaces and cgroups) known.");
 	put(b, "netseg_endpoints %zu\n", netsegd_endpoint_count(d));
 	head(b, "netseg_conntrack_entries", "gauge", "Conntrack entries at the last GC walk.");
@@ -268,9 +260,9 @@ static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 	head(b, "netseg_netlink_resyncs_total", "counter",
 	     "rtnetlink full dumps after the socket lost events (ENOBUFS).");
 	put(b, "netseg_netlink_resyncs_total %llu\n",
-	    (unsigned long long)d->epstats.nl_overruns);
+	    (unsigned long long)d->eps.stats.nl_overruns);
 	head(b, "netseg_netlink_dumps_total", "counter", "rtnetlink full dumps completed.");
-	put(b, "netseg_netlink_dumps_total %llu\n", (unsigned long long)d->epstats.nl_dumps);
+	put(b, "netseg_netlink_dumps_total %llu\n", (unsigned long long)d->eps.stats.nl_dumps);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
@@ -328,77 +320,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
 }
 
-/* "ADDR:PORT" or "[ADDR6]:PORT"; the port may not be 0. */
-int netsegd_metrics_parse_listen(const char *s, struct sockaddr_storage *ss,
-				 unsigned int *len, char *why, size_t why_len)
+int netsegd_metrics_open(struct netsegd *d)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(s, ':');
-	struct sockaddr_in6 *s6 = (void *)ss;
-	struct sockaddr_in *s4 = (void *)ss;
-	unsigned long port;
-	char *end;
-	size_t hl;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!colon || colon == s) {
-		snprintf(why, why_len, "\"%s\" is not ADDR:PORT", s);
-		return -EINVAL;
-	}
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || port < 1 || port > 65535) {
-		snprintf(why, why_len, "\"%s\": port must be 1 to 65535", s);
-		return -EINVAL;
-	}
-	hl = colon - s;
-	if (s[0] == '[' && hl > 2 && s[hl - 1] == ']') {
-		s++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host)) {
-		snprintf(why, why_len, "\"%s\": not an IPv4 or IPv6 address", s);
-		return -EINVAL;
-	}
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*len = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-	} else {
-		snprintf(why, why_len, "\"%s\": \"%s\" is not an IPv4 or IPv6 address", s, host);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int netsegd_metrics_open(struct netsegd *d, void *epoll_tag)
-{
-	const char *listen_on = d->cfg.metrics_listen;
+	const struct netsegd_listen_conf *l = &d->cfg.metrics;
+	const char *listen_on = l->text;
 	struct netsegd_metrics *m;
-	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
-	socklen_t len;
-	char why[160];
 	int one = 1, err;
 
 	if (!listen_on[0])
 		return 0;
-	if (netsegd_metrics_parse_listen(listen_on, &ss, &len, why, sizeof(why))) {
-		pr_err("metrics: \"listen\" %s", why);
-		return -EINVAL;
-	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	m->fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (m->fd < 0 || setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(m->fd, (struct sockaddr *)&ss, len) || listen(m->fd, 16)) {
+	    bind(m->fd, (const struct sockaddr *)&l->addr, l->len) || listen(m->fd, 16)) {
 		err = -errno;
 		pr_err("metrics: couldn't listen on %s: %s", listen_on, strerror(-err));
 		goto out;
@@ -416,11 +353,12 @@ int netsegd_metrics_open(struct netsegd *d, void *epoll_tag)
 		goto out;
 	}
 	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	err = info ? netsegd_epoll_add(d, info->epoll_fd, EPOLLIN, epoll_tag) : -EIO;
-	if (err) {
+	if (!info) {
+		err = -EIO;
 		pr_err("metrics: couldn't watch the HTTP server: %s", strerror(-err));
 		goto out;
 	}
+	m->epfd = info->epoll_fd;
 	m->fd = -1;	/* MHD_stop_daemon() closes the listening socket */
 	d->metrics = m;
 	pr_info("metrics on http://%s/metrics", listen_on);
@@ -452,6 +390,11 @@ void netsegd_metrics_run(struct netsegd *d)
 	}
 }
 
+int netsegd_metrics_fd(const struct netsegd *d)
+{
+	return d->metrics ? d->metrics->epfd : -1;
+}
+
 void netsegd_metrics_close(struct netsegd *d)
 {
 	struct netsegd_metrics *m = d->metrics;
@@ -461,17 +404,4 @@ void netsegd_metrics_close(struct netsegd *d)
 	MHD_stop_daemon(m->mhd);
 	free(m);
 	d->metrics = NULL;
-}
-
-void netsegd_metrics_apply_time(struct netsegd *d, double seconds)
-{
-	struct netsegd_metrics *m = d->metrics;
-
-	if (!m)
-		return;
-	for (size_t i = 0; i < NBUCKETS; i++)
-		if (seconds <= apply_buckets[i])
-			m->apply_count[i]++;
-	m->apply_n++;
-	m->apply_sum += seconds;
 }

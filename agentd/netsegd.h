@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <linux/types.h>
 
 #include "compile.h"
@@ -18,7 +19,6 @@ struct cJSON;
 struct ring_buffer;
 struct netsegd_flowlog;
 struct netsegd_metrics;
-struct sockaddr_storage;
 
 #define NETSEGD_MAX_CLIENTS	256
 /*
@@ -40,6 +40,40 @@ struct sockaddr_storage;
 /* An interface whose alias is this prefix + an identity name is its endpoint. */
 #define NETSEGD_ALIAS_PREFIX	"netseg:"
 
+#define NETSEGD_MAX_SINKS	8	/* "flow_logs" entries */
+
+enum netsegd_sink_kind {
+	NETSEGD_SINK_FILE,
+	NETSEGD_SINK_STDOUT,
+	NETSEGD_SINK_UDP,
+	NETSEGD_SINK_TCP,
+};
+
+/* One "flow_logs" sink as the config says it: checked by config.c, opened
+ * by flowlog.c. */
+struct netsegd_sink_conf {
+	int kind;			/* enum netsegd_sink_kind */
+	int fmt;			/* enum netseg_flowfmt */
+	unsigned int verdicts;		/* bit per enum netseg_flowrec_kind; 0 = all */
+	char name[300];			/* for messages and `stats` */
+	/* file */
+	char path[256];
+	__u64 max_bytes;		/* rotate past this size */
+	unsigned int keep;		/* rotated files kept */
+	bool chained;			/* hash-chained records */
+	/* syslog: a numeric address, resolved once */
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	int facility;
+};
+
+/* "metrics": {"listen": "ADDR:PORT"}, parsed by config.c, bound by metrics.c. */
+struct netsegd_listen_conf {
+	char text[64];			/* as written, "" = off */
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
 struct netsegd_config {
 	char path[256];		/* config file, "" = none */
 	char pin_dir[200];
@@ -58,11 +92,13 @@ struct netsegd_config {
 	__u32 control_idle_timeout;	/* s without a complete request: closed */
 	unsigned int nuplinks;
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
-	char flow_logs[8192];	/* the "flow_logs" array as JSON, "" = none */
-	char metrics_listen[64];	/* "metrics": {"listen"}: ADDR:PORT, "" = off */
+	unsigned int nsinks;
+	struct netsegd_sink_conf sinks[NETSEGD_MAX_SINKS];	/* "flow_logs" */
+	struct netsegd_listen_conf metrics;	/* "metrics" */
 };
 
 struct netsegd_client {
+	struct netsegd *d;	/* its daemon, for the follower callbacks */
 	int fd;
 	__u32 uid;
 	char *in;
@@ -124,6 +160,7 @@ struct netsegd_epstats {
 	__u64 nl_bad;			/* ... refused by validation */
 	__u64 nl_overruns;		/* ENOBUFS: the socket lost events */
 	__u64 nl_dumps;			/* full dumps completed */
+	bool nl_synced;			/* the first full dump is done */
 	__u64 attaches, detaches;	/* interface endpoints */
 	__u64 cg_attaches, cg_detaches;
 	__u64 ip_writes, ip_deletes;	/* ipcache entries written, removed */
@@ -158,42 +195,79 @@ enum netsegd_ip_op {
 
 struct netsegd_rtnl;
 
+/* Latency of the policy applies that took effect: a histogram that
+ * policy.c fills and metrics.c serves. */
+#define NETSEGD_APPLY_BUCKETS	12
+extern const double netsegd_apply_buckets[NETSEGD_APPLY_BUCKETS];	/* upper bounds, s */
+struct netsegd_apply_stats {
+	__u64 count[NETSEGD_APPLY_BUCKETS];	/* cumulative per bucket */
+	__u64 n;
+	double sum;
+};
+
 struct netsegd_prefix {
 	char cidr[64];
 };
 
+/*
+ * The daemon: one of these, owned by main.c.  Fields are grouped by the
+ * file that writes them; other files only read a group, or change it
+ * through its owner's functions.
+ */
 struct netsegd {
+	/* config.c parses, main.c applies flags; SIGHUP (loop.c) and
+	 * attach/detach (cmd_uplink.c) change a few settings in place. */
 	struct netsegd_config cfg;
 	struct netsegd_config cfg_file;	/* as the file said at start (no flags) */
-	struct netseg_dp *dp;
-	struct netseg_idstore ids;
-	struct netseg_ruleset rules;
-	__u32 next_rule_id;
-	__u64 revision;
-	size_t entries;		/* compiled entries in force */
-	struct netsegd_prefix *prefilter;
-	size_t nprefilter;
-	struct netsegd_link **links;	/* NETSEGD_LINK_BUCKETS chains */
-	size_t nlinks;
-	struct netseg_iptable ips;	/* every ipcache claim, by prefix */
-	struct netsegd_cgroup *cgs;
-	size_t ncgs;
-	struct netsegd_rtnl *rtnl;
-	bool gen_dirty;			/* identity resolution changed */
-	struct netsegd_epstats epstats;
-	int epfd, sigfd, timerfd, ctlfd;
-	unsigned int ctl_gid;		/* socket_group's gid, -1 = none */
-	struct ring_buffer *rb;
-	struct netsegd_flowlog *fl;	/* flow logs, NULL = none */
-	struct netsegd_metrics *metrics;	/* Prometheus endpoint, NULL = off */
-	__u64 events_seen;
-	unsigned int ring_batch;	/* records read in this wakeup */
-	struct netsegd_ctstats ct;
-	struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
-	struct netsegd_ctlstats ctlstats;
-	time_t started;
-	bool stop;
-	bool cleanup_on_exit;
+	struct netseg_dp *dp;		/* main.c opens the datapath (lib/) */
+
+	/* policy.c: what is in force, changed only through its commit path */
+	struct netsegd_policy {
+		struct netseg_idstore ids;
+		struct netseg_ruleset rules;
+		__u32 next_rule_id;
+		__u64 revision;
+		size_t entries;		/* compiled entries in force */
+		struct netsegd_apply_stats apply_stats;
+		struct netsegd_prefix *prefilter;	/* cfg.prefilter_max slots */
+		size_t nprefilter;
+	} pol;
+
+	/* endpoints.c, fed by rtnl.c: interfaces, cgroups, learned IPs */
+	struct netsegd_endpoints {
+		struct netsegd_link **links;	/* NETSEGD_LINK_BUCKETS chains */
+		size_t nlinks;
+		struct netseg_iptable ips;	/* every ipcache claim, by prefix */
+		struct netsegd_cgroup *cgs;
+		size_t ncgs;
+		bool gen_dirty;			/* identity resolution changed (policy.c
+						 * sets it too, on an identity removal) */
+		struct netsegd_epstats stats;	/* rtnl.c counts its messages here too */
+	} eps;
+	struct netsegd_rtnl *rtnl;	/* rtnl.c: the rtnetlink socket */
+
+	/* loop.c (epfd made by main.c; control.c and flowlog.c add their
+	 * sockets to it) */
+	struct netsegd_loop {
+		int epfd, sigfd, timerfd;
+		struct ring_buffer *rb;
+		__u64 events_seen;
+		unsigned int ring_batch;	/* records read in this wakeup */
+		time_t started;			/* set by main.c */
+		bool stop;
+	} loop;
+
+	/* control.c: the control socket and its clients */
+	struct netsegd_control {
+		int fd;
+		unsigned int gid;		/* socket_group's gid, -1 = none */
+		struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
+		struct netsegd_ctlstats stats;
+	} ctl;
+
+	struct netsegd_flowlog *fl;	/* flowlog.c: flow logs, NULL = none */
+	struct netsegd_metrics *metrics;	/* metrics.c: Prometheus endpoint, NULL = off */
+	struct netsegd_ctstats ct;	/* ctgc.c: conntrack fill */
 };
 
 /* config.c */
@@ -241,6 +315,8 @@ void netsegd_endpoints_tick(struct netsegd *d);
 void netsegd_flush_generation(struct netsegd *d);
 __u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef *def);
 size_t netsegd_endpoint_count(const struct netsegd *d);
+/* An interface as rtnetlink last described it, NULL if none is known. */
+const struct netsegd_link *netsegd_link_get(const struct netsegd *d, __u32 ifindex);
 /* The endpoint identity of an interface, 0 when it isn't one. */
 __u32 netsegd_endpoint_id(const struct netsegd *d, __u32 ifindex);
 /* Interfaces whose alias names an identity that doesn't exist. */
@@ -248,14 +324,15 @@ size_t netsegd_alias_unknown_count(const struct netsegd *d);
 struct cJSON *netsegd_endpoints_json(struct netsegd *d);
 
 /* rtnl.c: the rtnetlink socket feeding endpoints.c */
-int netsegd_rtnl_open(struct netsegd *d, void *epoll_tag);
+/* Opens the socket and starts the first dump; the loop watches its fd. */
+int netsegd_rtnl_open(struct netsegd *d);
+int netsegd_rtnl_fd(const struct netsegd *d);
 void netsegd_rtnl_close(struct netsegd *d);
 void netsegd_rtnl_event(struct netsegd *d);
 /* The messages of one recv (@buf aligned to NLMSG_ALIGNTO): what
  * netsegd_rtnl_event() does with each read, and what tests/fuzz feeds. */
 void netsegd_rtnl_input(struct netsegd *d, const void *buf, int len);
 void netsegd_rtnl_tick(struct netsegd *d);
-struct cJSON *netsegd_rtnl_json(const struct netsegd *d);
 
 /* control.c */
 int netsegd_control_open(struct netsegd *d);
@@ -264,16 +341,17 @@ void netsegd_control_accept(struct netsegd *d);
 void netsegd_client_event(struct netsegd *d, struct netsegd_client *c, __u32 events);
 /* Once a second: closes clients idle past control_idle_timeout. */
 void netsegd_control_tick(struct netsegd *d);
-/* The daemon's own guard counters (ipcache conflicts, untrusted routes,
- * control clients refused or timed out), for `stats`. */
-struct cJSON *netsegd_guard_stats(const struct netsegd *d);
-/* Queue one message line to a client; -ENOBUFS if more than @limit bytes
- * (0 = no limit) would be waiting for a slow reader. */
-int netsegd_client_send(struct netsegd *d, struct netsegd_client *c,
-			struct cJSON *msg, size_t limit);
 
-/* commands.c: one request object in, one reply object out */
-struct cJSON *netsegd_dispatch(struct netsegd *d, const struct cJSON *req);
+/*
+ * commands.c: one request object in, one reply object out.  `flows`
+ * answers with a stream through @io instead: NULL then means the
+ * connection now follows it and has nothing else to send.
+ */
+struct netsegd_follower_io;
+struct cJSON *netsegd_dispatch(struct netsegd *d, const struct cJSON *req,
+			       const struct netsegd_follower_io *io);
+
+/* reply.c: {"ok": false, "error": ..., "kind": ...} */
 struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -309,21 +387,18 @@ int netsegd_drop_privileges(void);
 int netsegd_check_privileges(void);
 
 /* metrics.c: Prometheus text format on ADDR:PORT/metrics, from the loop */
-int netsegd_metrics_parse_listen(const char *s, struct sockaddr_storage *ss,
-				 unsigned int *len, char *why, size_t why_len);
-int netsegd_metrics_open(struct netsegd *d, void *epoll_tag);
+/* Binds the address and starts the server; the loop watches its fd. */
+int netsegd_metrics_open(struct netsegd *d);
+/* The fd for the loop to watch, -1 when metrics are off. */
+int netsegd_metrics_fd(const struct netsegd *d);
 void netsegd_metrics_run(struct netsegd *d);
 void netsegd_metrics_close(struct netsegd *d);
-/* One policy apply took @seconds (the latency histogram). */
-void netsegd_metrics_apply_time(struct netsegd *d, double seconds);
 
 /* loop.c */
 int netsegd_run(struct netsegd *d);
-/* The one "netsegd VERSION ready: ..." line on stdout, once, when the first
- * rtnetlink dump is done (rules restored, socket open, endpoints learned);
- * nothing outside netsegd_run(), so the fuzzing harnesses stay quiet. */
-void netsegd_say_ready(const struct netsegd *d);
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr);
+
+/* ctgc.c: removes expired conntrack entries, ends their logged flows */
 void netsegd_ct_gc(struct netsegd *d);
 
 #endif

@@ -106,7 +106,7 @@ static bool has_cidr(const struct netseg_iddef *def, const char *cidr)
  * store had and the new one doesn't. */
 int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old)
 {
-	const struct netseg_idstore *ids = &d->ids;
+	const struct netseg_idstore *ids = &d->pol.ids;
 	int err;
 
 	for (size_t i = 0; i < ids->n; i++) {
@@ -123,7 +123,7 @@ int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old)
 		const struct netseg_iddef *n = netseg_id_by_id(ids, o->id);
 
 		if (!n && !netseg_dp_identity_del(d->dp, o->id))
-			d->gen_dirty = true;
+			d->eps.gen_dirty = true;
 		for (unsigned int c = 0; c < o->ncidrs; c++)
 			if (!has_cidr(n, o->cidrs[c]))
 				cidr_claim(d, o->cidrs[c], o->id, false);
@@ -151,7 +151,7 @@ static int swap_in(struct netsegd *d, struct netseg_policy *pol)
 	int err = netseg_dp_policy_swap(d->dp, pol->v, pol->n, NULL);
 
 	if (!err)
-		d->entries = pol->n;
+		d->pol.entries = pol->n;
 	return err;
 }
 
@@ -163,12 +163,26 @@ static double ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+const double netsegd_apply_buckets[NETSEGD_APPLY_BUCKETS] = {
+	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+/* Kept whether or not metrics are served: a few adds per apply. */
+static void apply_time(struct netsegd_apply_stats *st, double seconds)
+{
+	for (size_t i = 0; i < NETSEGD_APPLY_BUCKETS; i++)
+		if (seconds <= netsegd_apply_buckets[i])
+			st->count[i]++;
+	st->n++;
+	st->sum += seconds;
+}
+
 int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 		   struct netseg_idstore *ids, struct netseg_err *err)
 {
 	struct netseg_policy pol = {};
-	struct netseg_ruleset old_rules = d->rules;
-	struct netseg_idstore old_ids = d->ids;
+	struct netseg_ruleset old_rules = d->pol.rules;
+	struct netseg_idstore old_ids = d->pol.ids;
 	double t_compile, t_maps, t_swap;
 	struct timespec t0;
 	int r;
@@ -180,8 +194,8 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 	t_compile = ms_since(&t0);
 	gc_cidr_ids(ids, rules);
 	/* From here on the candidate is the state; undo on failure. */
-	d->rules = *rules;
-	d->ids = *ids;
+	d->pol.rules = *rules;
+	d->pol.ids = *ids;
 	r = netsegd_sync_identities(d, &old_ids);
 	if (!r)
 		r = netsegd_sync_endpoints(d);
@@ -190,28 +204,28 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 		r = swap_in(d, &pol);
 	t_swap = ms_since(&t0);
 	if (!r) {
-		d->revision++;
+		d->pol.revision++;
 		r = netsegd_state_save(d);
 		if (r) {
-			d->revision--;
+			d->pol.revision--;
 			/* The datapath took it but the state file didn't: say
 			 * where and why, with the errno name (ENOSPC, EROFS). */
 			netsegd_state_error(d, r, "the change was not applied", err);
 		}
 	}
 	pr_info("commit of %zu rules (%zu entries): compiled %.1f ms, id maps %.1f ms, "
-		"swapped %.1f ms, saved %.1f ms", rules->n ? rules->n : d->rules.n, pol.n,
+		"swapped %.1f ms, saved %.1f ms", rules->n ? rules->n : d->pol.rules.n, pol.n,
 		t_compile, t_maps - t_compile, t_swap - t_maps, ms_since(&t0) - t_swap);
 	if (!r)	/* only applies that took effect: a refusal is no latency */
-		netsegd_metrics_apply_time(d, ms_since(&t0) / 1000);
+		apply_time(&d->pol.apply_stats, ms_since(&t0) / 1000);
 	if (r) {
 		if (!err->msg[0])
 			netseg_err_set(err, 0, "%s: the change was not applied",
 				       strerror(-r));
-		d->rules = old_rules;
-		d->ids = old_ids;
+		d->pol.rules = old_rules;
+		d->pol.ids = old_ids;
 		netseg_policy_free(&pol);
-		compile_into(d, &d->rules, &d->ids, &pol, NULL);
+		compile_into(d, &d->pol.rules, &d->pol.ids, &pol, NULL);
 		netsegd_sync_identities(d, ids);
 		netsegd_sync_endpoints(d);
 		swap_in(d, &pol);
@@ -243,16 +257,16 @@ int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
 	if (r)
 		return netseg_err_set(err, 0, r == -EDOM ? "host bits set in CIDR \"%s\"" :
 					  "invalid CIDR \"%s\" (expected e.g. 198.18.0.0/15)", text);
-	for (i = 0; i < d->nprefilter; i++)
-		if (!strcmp(d->prefilter[i].cidr, canon))
+	for (i = 0; i < d->pol.nprefilter; i++)
+		if (!strcmp(d->pol.prefilter[i].cidr, canon))
 			break;
-	if (add && i < d->nprefilter)
+	if (add && i < d->pol.nprefilter)
 		return 0;	/* idempotent */
-	if (!add && i == d->nprefilter) {
+	if (!add && i == d->pol.nprefilter) {
 		netseg_err_set(err, 0, "%s is not on the prefilter list", canon);
 		return -ENOENT;
 	}
-	if (add && d->nprefilter >= d->cfg.prefilter_max) {
+	if (add && d->pol.nprefilter >= d->cfg.prefilter_max) {
 		netseg_err_set(err, 0, "prefilter list is full (%u entries; raise prefilter_max)",
 			       d->cfg.prefilter_max);
 		return -ENOSPC;
@@ -264,21 +278,21 @@ int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
 		return r;
 	}
 	if (add)
-		strcpy(d->prefilter[d->nprefilter++].cidr, canon);
+		strcpy(d->pol.prefilter[d->pol.nprefilter++].cidr, canon);
 	else
-		d->prefilter[i] = d->prefilter[--d->nprefilter];
-	d->revision++;
+		d->pol.prefilter[i] = d->pol.prefilter[--d->pol.nprefilter];
+	d->pol.revision++;
 	r = netsegd_state_save(d);
 	if (r) {
 		/* Put the map back as the saved state says. */
 		if (add) {
 			netseg_dp_prefilter_del(d->dp, fam, addr, plen);
-			d->nprefilter--;
+			d->pol.nprefilter--;
 		} else {
 			netseg_dp_prefilter_set(d->dp, fam, addr, plen);
-			strcpy(d->prefilter[d->nprefilter++].cidr, canon);
+			strcpy(d->pol.prefilter[d->pol.nprefilter++].cidr, canon);
 		}
-		d->revision--;
+		d->pol.revision--;
 		netsegd_state_error(d, r, "nothing changed", err);
 	}
 	return r;

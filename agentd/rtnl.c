@@ -297,7 +297,7 @@ static int untrusted_route(struct netsegd *d, const struct nlmsghdr *nlh, int fa
 	 * and dumps restate what was said. */
 	if (rtm->rtm_protocol != RTPROT_KERNEL && !(nlh->nlmsg_flags & NLM_F_MULTI) &&
 	    netsegd_endpoint_id(d, s->ifindex)) {
-		d->epstats.routes_untrusted++;
+		d->eps.stats.routes_untrusted++;
 		inet_ntop(fam == NETSEG_AF_INET ? AF_INET : AF_INET6, dst, text, sizeof(text));
 		pr_warn("ignored the route to %s out of endpoint ifindex %u: protocol %u isn't "
 			"one that says whose an address is (only boot and static routes do)",
@@ -429,14 +429,14 @@ static void dump_done(struct netsegd *d)
 		return;
 	}
 	r->step = DUMP_IDLE;
-	d->epstats.nl_dumps++;
+	d->eps.stats.nl_dumps++;
 	netsegd_endpoints_reconcile(d);
 	if (!r->synced) {
 		pr_info("learned %zu interfaces (%zu endpoints) and %zu ipcache prefixes",
-			d->nlinks, netsegd_endpoint_count(d), d->ips.n);
-		netsegd_say_ready(d);
+			d->eps.nlinks, netsegd_endpoint_count(d), d->eps.ips.n);
 	}
 	r->synced = true;
+	d->eps.stats.nl_synced = true;	/* the loop says the daemon is ready */
 	if (r->intr) {
 		pr_info("a dump was interrupted by changes; dumping again");
 		dump_all(d);
@@ -466,7 +466,7 @@ static void handle(struct netsegd *d, const struct nlmsghdr *nlh)
 	bool ours = r->step != DUMP_IDLE && nlh->nlmsg_seq == r->seq;
 	int err = 0;
 
-	d->epstats.nl_msgs++;
+	d->eps.stats.nl_msgs++;
 	if (ours && (nlh->nlmsg_flags & NLM_F_DUMP_INTR))
 		r->intr = true;
 	switch (nlh->nlmsg_type) {
@@ -497,7 +497,7 @@ static void handle(struct netsegd *d, const struct nlmsghdr *nlh)
 		break;	/* not ours to care about */
 	}
 	if (err == -EINVAL) {
-		d->epstats.nl_bad++;
+		d->eps.stats.nl_bad++;
 		pr_debug("ignored a malformed rtnetlink message (type %u, %u bytes)",
 			 nlh->nlmsg_type, nlh->nlmsg_len);
 	}
@@ -521,7 +521,7 @@ void netsegd_rtnl_input(struct netsegd *d, const void *buf, int len)
 
 static void overrun(struct netsegd *d)
 {
-	d->epstats.nl_overruns++;
+	d->eps.stats.nl_overruns++;
 	d->rtnl->resync = true;
 	pr_warn("rtnetlink socket overran: events were lost; dumping everything again");
 }
@@ -568,7 +568,7 @@ static int set_rcvbuf(int fd, int size)
 	return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) ? -errno : 0;
 }
 
-int netsegd_rtnl_open(struct netsegd *d, void *epoll_tag)
+int netsegd_rtnl_open(struct netsegd *d)
 {
 	struct netsegd_rtnl *r = calloc(1, sizeof(*r));
 	int err;
@@ -586,9 +586,6 @@ int netsegd_rtnl_open(struct netsegd *d, void *epoll_tag)
 		goto fail;
 	}
 	d->rtnl = r;
-	err = netsegd_epoll_add(d, mnl_socket_get_fd(r->nl), EPOLLIN, epoll_tag);
-	if (err)
-		goto fail;
 	dump_all(d);
 	return 0;
 fail:
@@ -609,25 +606,7 @@ void netsegd_rtnl_close(struct netsegd *d)
 	d->rtnl = NULL;
 }
 
-cJSON *netsegd_rtnl_json(const struct netsegd *d)
+int netsegd_rtnl_fd(const struct netsegd *d)
 {
-	const struct netsegd_epstats *s = &d->epstats;
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddBoolToObject(o, "synced", d->rtnl && d->rtnl->synced);
-	cJSON_AddNumberToObject(o, "messages", s->nl_msgs);
-	cJSON_AddNumberToObject(o, "malformed", s->nl_bad);
-	cJSON_AddNumberToObject(o, "overruns", s->nl_overruns);
-	cJSON_AddNumberToObject(o, "full_dumps", s->nl_dumps);
-	cJSON_AddNumberToObject(o, "links", d->nlinks);
-	cJSON_AddNumberToObject(o, "prefixes", d->ips.n);
-	cJSON_AddNumberToObject(o, "iface_attaches", s->attaches);
-	cJSON_AddNumberToObject(o, "iface_detaches", s->detaches);
-	cJSON_AddNumberToObject(o, "cgroup_attaches", s->cg_attaches);
-	cJSON_AddNumberToObject(o, "cgroup_detaches", s->cg_detaches);
-	cJSON_AddNumberToObject(o, "ipcache_writes", s->ip_writes);
-	cJSON_AddNumberToObject(o, "ipcache_deletes", s->ip_deletes);
-	cJSON_AddNumberToObject(o, "ipcache_conflicts", s->ip_conflicts);
-	cJSON_AddNumberToObject(o, "untrusted_routes", s->routes_untrusted);
-	return o;
+	return d->rtnl ? mnl_socket_get_fd(d->rtnl->nl) : -1;
 }

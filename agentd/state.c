@@ -132,29 +132,29 @@ static void sb_rule(struct sbuf *b, const struct netseg_rule *r)
 
 static int state_text(struct netsegd *d, struct sbuf *b)
 {
-	cJSON *ids = netseg_idstore_to_json(&d->ids);
+	cJSON *ids = netseg_idstore_to_json(&d->pol.ids);
 	char *s = ids ? cJSON_PrintUnformatted(ids) : NULL;
 
 	cJSON_Delete(ids);
 	if (!s)
 		return -ENOMEM;
 	sb_printf(b, "{\"version\":%d,\"revision\":%llu,\"next_rule_id\":%llu,",
-		  STATE_VERSION, (unsigned long long)d->revision,
-		  (unsigned long long)d->next_rule_id);
+		  STATE_VERSION, (unsigned long long)d->pol.revision,
+		  (unsigned long long)d->pol.next_rule_id);
 	sb_puts(b, "\"identities\":");
 	sb_puts(b, s);
 	free(s);
 	sb_puts(b, ",\"rules\":{\"rules\":[");
-	for (size_t i = 0; i < d->rules.n; i++) {
+	for (size_t i = 0; i < d->pol.rules.n; i++) {
 		if (i)
 			sb_puts(b, ",");
-		sb_rule(b, &d->rules.rules[i]);
+		sb_rule(b, &d->pol.rules.rules[i]);
 	}
 	sb_puts(b, "]},\"prefilter\":[");
-	for (size_t i = 0; i < d->nprefilter; i++) {
+	for (size_t i = 0; i < d->pol.nprefilter; i++) {
 		if (i)
 			sb_puts(b, ",");
-		sb_str(b, d->prefilter[i].cidr);
+		sb_str(b, d->pol.prefilter[i].cidr);
 	}
 	sb_puts(b, "],\"uplinks\":[");
 	for (unsigned int i = 0; i < d->cfg.nuplinks; i++) {
@@ -227,14 +227,14 @@ static int load_prefilter(struct netsegd *d, const cJSON *arr)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, arr) {
-		if (d->nprefilter >= d->cfg.prefilter_max) {
+		if (d->pol.nprefilter >= d->cfg.prefilter_max) {
 			pr_err("the saved prefilter list holds more than prefilter_max "
 			       "(%u) entries; raise prefilter_max", d->cfg.prefilter_max);
 			return -E2BIG;
 		}
 		if (!cJSON_IsString(it) || strlen(it->valuestring) >= 64)
 			return -EINVAL;
-		strcpy(d->prefilter[d->nprefilter++].cidr, it->valuestring);
+		strcpy(d->pol.prefilter[d->pol.nprefilter++].cidr, it->valuestring);
 	}
 	return 0;
 }
@@ -308,14 +308,14 @@ int netsegd_state_load(struct netsegd *d)
 		pr_err("state file %s is not valid JSON; move it away to start empty", path);
 		return -EINVAL;
 	}
-	d->revision = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "revision"));
-	d->next_rule_id = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "next_rule_id"));
-	if (d->next_rule_id < 1)
-		d->next_rule_id = 1;
-	err = netseg_idstore_from_json(&d->ids, cJSON_GetObjectItem(o, "identities"), &e);
+	d->pol.revision = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "revision"));
+	d->pol.next_rule_id = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "next_rule_id"));
+	if (d->pol.next_rule_id < 1)
+		d->pol.next_rule_id = 1;
+	err = netseg_idstore_from_json(&d->pol.ids, cJSON_GetObjectItem(o, "identities"), &e);
 	if (!err)
 		err = netseg_ruleset_from_json(cJSON_GetObjectItem(o, "rules"), path,
-					       &d->rules, &errs);
+					       &d->pol.rules, &errs);
 	if (!err)
 		err = load_prefilter(d, cJSON_GetObjectItem(o, "prefilter"));
 	if (!err)

@@ -4,7 +4,7 @@
  * netsegd_config_parse(), what netsegd_config_load() does with a file's
  * bytes, flow-log sinks included (checked, never opened).  A refused config
  * leaves the running one untouched; an accepted one has every value in its
- * range, and its flow_logs copy is accepted again.
+ * range, and the flow log takes its parsed sinks.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,7 +36,8 @@ static void check_accepted(const struct netsegd_config *c)
 		    terminated(c->state_dir, sizeof(c->state_dir)) && c->state_dir[0] &&
 		    terminated(c->socket, sizeof(c->socket)) &&
 		    terminated(c->node_name, sizeof(c->node_name)) && c->node_name[0] &&
-		    terminated(c->flow_logs, sizeof(c->flow_logs)) && !strcmp(c->path, "fuzz.json"),
+		    terminated(c->metrics.text, sizeof(c->metrics.text)) &&
+		    !strcmp(c->path, "fuzz.json"),
 		    "accepted config with a bad string");
 	FUZZ_ASSERT(!c->ct_max || (c->ct_max >= 1024 && c->ct_max <= 1U << 26), "ct_max %u",
 		    c->ct_max);
@@ -50,16 +51,31 @@ static void check_accepted(const struct netsegd_config *c)
 	for (unsigned int i = 0; i < c->nuplinks; i++)
 		FUZZ_ASSERT(terminated(c->uplinks[i], sizeof(c->uplinks[i])) &&
 			    strlen(c->uplinks[i]) < 16, "uplink %u too long", i);
-	if (c->flow_logs[0]) {
-		/* What start() does with it: parse the saved copy again. */
-		struct netsegd d = {};
-		cJSON *arr = cJSON_Parse(c->flow_logs);
+	FUZZ_ASSERT(!c->metrics.text[0] || (c->metrics.len > 0 &&
+					    c->metrics.len <= sizeof(c->metrics.addr)),
+		    "metrics \"%s\" accepted without an address", c->metrics.text);
+	FUZZ_ASSERT(c->nsinks <= NETSEGD_MAX_SINKS, "%u sinks", c->nsinks);
+	for (unsigned int i = 0; i < c->nsinks; i++) {
+		const struct netsegd_sink_conf *s = &c->sinks[i];
+		bool file = s->kind == NETSEGD_SINK_FILE;
 
-		FUZZ_ASSERT(cJSON_IsArray(arr), "saved flow_logs isn't an array: %s", c->flow_logs);
-		FUZZ_ASSERT(!netsegd_flowlog_new(&d, arr, &d.fl), "saved flow_logs refused: %s",
-			    c->flow_logs);
-		netsegd_flowlog_free(&d);
-		cJSON_Delete(arr);
+		FUZZ_ASSERT(terminated(s->name, sizeof(s->name)) && s->fmt >= 0 &&
+			    s->kind >= NETSEGD_SINK_FILE && s->kind <= NETSEGD_SINK_TCP,
+			    "sink %u accepted with a bad name, format or kind", i);
+		FUZZ_ASSERT(!file || (terminated(s->path, sizeof(s->path)) && s->path[0] == '/' &&
+				      s->max_bytes >= 4096 && s->keep <= 1000),
+			    "file sink %u accepted with a bad path or rotation", i);
+		FUZZ_ASSERT(s->kind < NETSEGD_SINK_UDP ||
+			    (s->alen > 0 && s->alen <= sizeof(s->addr) &&
+			     s->facility >= 0 && s->facility < 24),
+			    "syslog sink %u accepted with a bad address or facility", i);
+	}
+	if (c->nsinks) {
+		/* What start() does with them: the flow log takes them as they are. */
+		struct netsegd_flowlog *fl = NULL;
+
+		FUZZ_ASSERT(!netsegd_flowlog_new(c->sinks, c->nsinks, &fl), "parsed sinks refused");
+		netsegd_flowlog_free(fl);
 	}
 }
 

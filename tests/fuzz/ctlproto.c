@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The control protocol as netsegd serves it (agentd/control.c and
- * commands.c): the input is what a client writes on its socket.  It goes
+ * The control protocol as netsegd serves it (agentd/control.c, commands.c
+ * and the cmd_*.c handlers): the input is what a client writes on its socket.  It goes
  * down a real socketpair into the daemon's own client code — line framing,
  * JSON decoding, the permission and shape checks, dispatch to every
  * command (flows included), each command's validation and, for changes,
@@ -40,16 +40,15 @@ static bool show;	/* NETSEG_FUZZ_SHOW=1: print the replies (reproducing) */
 static void fill_history(void)
 {
 	struct netsegd d;
-	cJSON *none = cJSON_CreateArray();
 
 	fuzzd_init(&d, fuzz_state_dir(), epfd, true);
-	FUZZ_ASSERT(!netsegd_flowlog_new(&d, none, &d.fl), "flow log");
+	FUZZ_ASSERT(!netsegd_flowlog_new(NULL, 0, &d.fl), "flow log");
 	for (int i = 0; i < 6; i++) {
 		struct netseg_event ev = {
 			.ts_ns = 1000000ULL * i, .flow_id = i ? 0x1234 + i : 0,
 			.type = 1 + i % 4, .reason = i % 3, .hook = 1 + i % 5,
 			.family = i % 2 ? NETSEG_AF_INET6 : NETSEG_AF_INET, .proto = 6,
-			.ifindex = 1, .rule_id = i % 3, .src_id = d.ids.v[i % d.ids.n].id,
+			.ifindex = 1, .rule_id = i % 3, .src_id = d.pol.ids.v[i % d.pol.ids.n].id,
 			.dst_id = NETSEG_ID_WORLD, .pkt_len = 60,
 			.saddr = { 198, 18, 0, i }, .daddr = { 198, 19, 1, 1 },
 			.sport = htons(40000 + i), .dport = htons(443),
@@ -64,7 +63,6 @@ static void fill_history(void)
 		}
 		netsegd_flowlog_event(&d, &ev);
 	}
-	cJSON_Delete(none);
 	history = d.fl;
 	d.fl = NULL;
 	fuzzd_free(&d);
@@ -135,8 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	c = calloc(1, sizeof(*c));
 	FUZZ_ASSERT(c, "out of memory");
+	c->d = &d;
 	c->fd = sv[0];
-	d.clients[0] = c;
+	d.ctl.clients[0] = c;
 	FUZZ_ASSERT(!netsegd_epoll_add(&d, sv[0], EPOLLIN, c), "epoll add");
 	while (off < size) {
 		ssize_t n = send(sv[1], data + off, size - off, MSG_NOSIGNAL);
@@ -147,10 +146,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shutdown(sv[1], SHUT_WR);
 	/* As the loop would: read, answer, flush while the client reads. */
 	netsegd_client_event(&d, c, EPOLLIN);
-	while (d.clients[0]) {
+	while (d.ctl.clients[0]) {
 		drain(sv[1], &out, &outlen);
 		FUZZ_ASSERT(++rounds < 100000, "client never finishes");
-		netsegd_client_event(&d, d.clients[0], EPOLLOUT);
+		netsegd_client_event(&d, d.ctl.clients[0], EPOLLOUT);
 	}
 	drain(sv[1], &out, &outlen);
 	close(sv[1]);

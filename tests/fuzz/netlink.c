@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(buf, "out of memory");
 	memcpy(buf, data, size);
 	fuzzd_init(&d, fuzz_state_dir(), epfd, false);
-	FUZZ_ASSERT(!netsegd_rtnl_open(&d, NULL), "rtnetlink socket");
+	FUZZ_ASSERT(!netsegd_rtnl_open(&d), "rtnetlink socket");
 	netsegd_rtnl_input(&d, buf, size);
 	fuzzd_check(&d);
 	netsegd_rtnl_event(&d);	/* the kernel's own dumps, after the input */

@@ -41,13 +41,13 @@ void fuzzd_init(struct netsegd *d, const char *state_dir, int epfd, bool rules)
 	netsegd_config_defaults(&d->cfg);
 	snprintf(d->cfg.state_dir, sizeof(d->cfg.state_dir), "%s", state_dir);
 	snprintf(d->cfg.node_name, sizeof(d->cfg.node_name), "fuzz-node");
-	d->epfd = epfd;
-	d->ctlfd = d->sigfd = d->timerfd = -1;
-	d->next_rule_id = 1;
+	d->loop.epfd = epfd;
+	d->ctl.fd = d->loop.sigfd = d->loop.timerfd = -1;
+	d->pol.next_rule_id = 1;
 	d->dp = fuzzdp_new();
-	d->prefilter = calloc(d->cfg.prefilter_max, sizeof(*d->prefilter));	/* as main() */
-	netseg_idstore_init(&d->ids);
-	FUZZ_ASSERT(d->dp && d->prefilter && !netsegd_endpoints_init(d), "out of memory");
+	d->pol.prefilter = calloc(d->cfg.prefilter_max, sizeof(*d->pol.prefilter));	/* as main() */
+	netseg_idstore_init(&d->pol.ids);
+	FUZZ_ASSERT(d->dp && d->pol.prefilter && !netsegd_endpoints_init(d), "out of memory");
 
 	netseg_idstore_init(&ids);
 	for (size_t i = 0; i < sizeof(base_ids) / sizeof(base_ids[0]); i++) {
@@ -69,7 +69,7 @@ void fuzzd_init(struct netsegd *d, const char *state_dir, int epfd, bool rules)
 		FUZZ_ASSERT(netseg_rule_parse_line(base_rules[i], &r, &err) == 0 &&
 			    !netseg_ruleset_add(&rs, &r), "rule %s: %s", base_rules[i], err.msg);
 	}
-	netseg_ruleset_assign_ids(&rs, &d->next_rule_id);
+	netseg_ruleset_assign_ids(&rs, &d->pol.next_rule_id);
 	/* The daemon's start: everything through the one commit path. */
 	FUZZ_ASSERT(!netsegd_commit(d, &rs, &ids, &err), "commit: %s", err.msg);
 	netseg_ruleset_free(&rs);
@@ -79,16 +79,16 @@ void fuzzd_init(struct netsegd *d, const char *state_dir, int epfd, bool rules)
 void fuzzd_free(struct netsegd *d)
 {
 	netsegd_endpoints_free(d);
-	netseg_ruleset_free(&d->rules);
-	netseg_idstore_free(&d->ids);
-	free(d->prefilter);
+	netseg_ruleset_free(&d->pol.rules);
+	netseg_idstore_free(&d->pol.ids);
+	free(d->pol.prefilter);
 	fuzzdp_free(d->dp);
 	d->dp = NULL;
 }
 
 static const struct netsegd_link *find_link(const struct netsegd *d, __u32 ifindex)
 {
-	const struct netsegd_link *l = d->links[ifindex & (NETSEGD_LINK_BUCKETS - 1)];
+	const struct netsegd_link *l = d->eps.links[ifindex & (NETSEGD_LINK_BUCKETS - 1)];
 
 	while (l && l->ifindex != ifindex)
 		l = l->next;
@@ -134,13 +134,13 @@ void fuzzd_check(struct netsegd *d)
 	struct ipcheck ic = { .d = d };
 	size_t eps = 0, uplinks = 0;
 
-	netseg_iptable_foreach(&d->ips, check_prefix, &ic);
+	netseg_iptable_foreach(&d->eps.ips, check_prefix, &ic);
 	FUZZ_ASSERT(ic.in_map == fuzzdp_ipcache_count(d->dp),
 		    "ipcache holds %zu prefixes, the claims only %zu",
 		    fuzzdp_ipcache_count(d->dp), ic.in_map);
 
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
-		for (const struct netsegd_link *l = d->links[b]; l; l = l->next) {
+		for (const struct netsegd_link *l = d->eps.links[b]; l; l = l->next) {
 			__u32 id = 0;
 			bool ep = fuzzdp_endpoint_get(d->dp, l->ifindex, &id);
 			unsigned int tc = fuzzdp_tc_attached(d->dp, l->ifindex);
@@ -164,22 +164,22 @@ void fuzzd_check(struct netsegd *d)
 		    "interfaces with TC", eps, uplinks, fuzzdp_endpoint_count(d->dp),
 		    fuzzdp_tc_count(d->dp));
 
-	for (size_t i = 0; i < d->ids.n; i++) {
-		__u32 flags = 0, want = netsegd_identity_flags(d, &d->ids.v[i]);
+	for (size_t i = 0; i < d->pol.ids.n; i++) {
+		__u32 flags = 0, want = netsegd_identity_flags(d, &d->pol.ids.v[i]);
 
-		FUZZ_ASSERT(fuzzdp_identity_get(d->dp, d->ids.v[i].id, &flags) && flags == want,
-			    "identity %s (%u): map flags %#x, should be %#x", d->ids.v[i].name,
-			    d->ids.v[i].id, flags, want);
+		FUZZ_ASSERT(fuzzdp_identity_get(d->dp, d->pol.ids.v[i].id, &flags) && flags == want,
+			    "identity %s (%u): map flags %#x, should be %#x", d->pol.ids.v[i].name,
+			    d->pol.ids.v[i].id, flags, want);
 	}
-	FUZZ_ASSERT(fuzzdp_identity_count(d->dp) == d->ids.n,
+	FUZZ_ASSERT(fuzzdp_identity_count(d->dp) == d->pol.ids.n,
 		    "identity map holds %zu, the store %zu", fuzzdp_identity_count(d->dp),
-		    d->ids.n);
-	FUZZ_ASSERT(fuzzdp_policy_entries(d->dp) == d->entries,
+		    d->pol.ids.n);
+	FUZZ_ASSERT(fuzzdp_policy_entries(d->dp) == d->pol.entries,
 		    "policy map has %zu entries, the daemon thinks %zu",
-		    fuzzdp_policy_entries(d->dp), d->entries);
-	FUZZ_ASSERT(fuzzdp_prefilter_count(d->dp) == d->nprefilter,
+		    fuzzdp_policy_entries(d->dp), d->pol.entries);
+	FUZZ_ASSERT(fuzzdp_prefilter_count(d->dp) == d->pol.nprefilter,
 		    "prefilter map has %zu entries, the list %zu", fuzzdp_prefilter_count(d->dp),
-		    d->nprefilter);
+		    d->pol.nprefilter);
 }
 
 void fuzz_private_netns(void)
