@@ -148,8 +148,9 @@ static int get_i64(const cJSON *o, const char *name, int64_t *v, int64_t min,
 	} else if (cJSON_IsNumber(it)) {
 		double d = it->valuedouble;
 
-		if (d != (double)(long long)d || d > 9007199254740992.0 ||
-		    d < -9007199254740992.0)
+		/* range first: casting an out-of-range double is undefined */
+		if (!(d <= 9007199254740992.0 && d >= -9007199254740992.0) ||
+		    d != (double)(long long)d)
 			goto bad;
 		x = (long long)d;
 	} else {
