@@ -506,7 +506,8 @@ static int transfer_status(struct req *r, CURLcode cc, long *http, char *msg)
 		next_endpoint(c, r->ep);
 	return etcd_fail(msg, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT :
 			      cc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO,
-			 "%s: etcd at %s is unreachable: %s", r->what, c->ep[r->ep],
+			 "%s: etcd at %s %s: %s", r->what, c->ep[r->ep],
+			 cc == CURLE_OPERATION_TIMEDOUT ? "did not answer in time" : "is unreachable",
 			 *r->curlerr ? r->curlerr : curl_easy_strerror(cc));
 }
 
