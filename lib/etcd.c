@@ -821,6 +821,22 @@ void netseg_etcd_watch_stop(struct netseg_etcd_watch *w)
 	watch_free(w);
 }
 
+int netseg_etcd_watch_reconnect(struct netseg_etcd_watch *w)
+{
+	if (w->final || w->stopping)
+		return -EINVAL;
+	if (w->req) {
+		w->req->canceled = true;
+		w->req->watch = NULL;
+		if (!w->c->in_curl)
+			req_free(w->req);
+		w->req = NULL;
+	}
+	w->reconnects++;
+	w->retry_at_us = 0;
+	return watch_connect(w);
+}
+
 int64_t netseg_etcd_watch_next_revision(const struct netseg_etcd_watch *w)
 {
 	return w->next_rev;

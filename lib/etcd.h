@@ -228,6 +228,11 @@ int netseg_etcd_watch_start(struct netseg_etcd *c, const char *key, bool prefix,
 			    int64_t start_revision, netseg_etcd_watch_cb cb, void *arg,
 			    struct netseg_etcd_watch **out);
 void netseg_etcd_watch_stop(struct netseg_etcd_watch *w);
+/* Drops the stream and connects again at once from next_revision: for a
+ * caller that knows the connection is dead before TCP does (its lease
+ * keepalives time out while the stream sits silent).  0, or -EINVAL on a
+ * watch that already ended. */
+int netseg_etcd_watch_reconnect(struct netseg_etcd_watch *w);
 /* The revision the watch resumes from after a reconnect. */
 int64_t netseg_etcd_watch_next_revision(const struct netseg_etcd_watch *w);
 unsigned int netseg_etcd_watch_reconnects(const struct netseg_etcd_watch *w);

@@ -639,6 +639,16 @@ static void test_watch(struct netseg_etcd *c, struct netseg_etcd *writer)
 	ok(l.created >= 2 && netseg_etcd_watch_reconnects(w) >= 1,
 	   "created again after %u reconnect attempt(s)", netseg_etcd_watch_reconnects(w));
 	ok(!l.final, "the watch is still live");
+
+	/* the caller drops the stream itself (a dead connection TCP hasn't
+	 * noticed): a new one resumes where the old one stopped */
+	l.created = 0;
+	ok(!netseg_etcd_watch_reconnect(w), "reconnect on request");
+	put(writer, "/t/w/e", "5", 0);
+	want_events = 6;
+	ok(wait_for(c, 5000, have_events, &l) && l.created == 1 && !strstr(l.text, "OUT-OF-ORDER") &&
+	   strstr(l.text, "PUT /t/w/d 4") && strstr(l.text, "PUT /t/w/e 5") && l.events == 6,
+	   "created once more, and the next event arrives once");
 	netseg_etcd_watch_stop(w);
 }
 
