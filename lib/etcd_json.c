@@ -507,17 +507,25 @@ int etcd_parse_error(const char *body, size_t len, long http, char *msg, const c
 	return code ? grpc_errno(code) : -EIO;
 }
 
+static void free_kvs(struct netseg_etcd_kv *kvs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		etcd_kv_free(&kvs[i]);
+	free(kvs);
+}
+
+/* A transaction's answers are one level deep: their own ops stay empty. */
 void netseg_etcd_result_free(struct netseg_etcd_result *r)
 {
 	size_t i;
 
 	if (!r)
 		return;
-	for (i = 0; i < r->n_kvs; i++)
-		etcd_kv_free(&r->kvs[i]);
-	free(r->kvs);
+	free_kvs(r->kvs, r->n_kvs);
 	for (i = 0; i < r->n_ops; i++)
-		netseg_etcd_result_free(&r->ops[i]);
+		free_kvs(r->ops[i].kvs, r->ops[i].n_kvs);
 	free(r->ops);
 	r->kvs = NULL;
 	r->ops = NULL;

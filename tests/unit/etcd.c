@@ -71,41 +71,103 @@ static void etcd_kill(void)
 	etcd_pid = -1;
 }
 
+/* rm -rf @path, without a shell: usable from the signal handler too
+ * (fork, execve and waitpid are async-signal-safe). */
+static int rm_rf(const char *path)
+{
+	char *const argv[] = { "rm", "-rf", (char *)path, NULL };
+	char *const envp[] = { NULL };
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		execve("/bin/rm", argv, envp);
+		_exit(127);
+	}
+	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -1;
+}
+
 static void wipe(void)
 {
-	char cmd[400];
+	char dd[300];
 
-	if (!*datadir)
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s/data'", datadir);
-	if (system(cmd))
-		diag("couldn't remove %s/data", datadir);
+	snprintf(dd, sizeof(dd), "%s/data", datadir);
+	if (*datadir && rm_rf(dd))
+		diag("couldn't remove %s", dd);
 }
 
 static void cleanup(void)
 {
-	char cmd[300];
-
 	etcd_kill();
 	if (fake_pid > 0) {
 		kill(fake_pid, SIGKILL);
 		waitpid(fake_pid, NULL, 0);
 		fake_pid = -1;
 	}
-	if (*datadir) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", datadir);
-		if (system(cmd))
-			fprintf(stderr, "couldn't remove %s\n", datadir);
-		*datadir = '\0';
-	}
+	if (*datadir && rm_rf(datadir))
+		fprintf(stderr, "couldn't remove %s\n", datadir);
+	*datadir = '\0';
 }
 
+/* Async-signal-safe: kill the children, remove the data, say why, leave. */
 static void on_signal(int sig)
 {
-	/* the bail() below runs the atexit cleanup */
-	if (sig == SIGALRM)
-		bail("the etcd test ran over %d s", TEST_ALARM_S);
-	bail("killed by signal %d", sig);
+	static const char alarm_msg[] = "Bail out! the etcd test ran over its time limit\n";
+	static const char sig_msg[] = "Bail out! the etcd test was killed by a signal\n";
+
+	if (etcd_pid > 0)
+		kill(etcd_pid, SIGKILL);
+	if (fake_pid > 0)
+		kill(fake_pid, SIGKILL);
+	if (*datadir)
+		rm_rf(datadir);
+	if (sig == SIGALRM) {
+		if (write(1, alarm_msg, sizeof(alarm_msg) - 1) < 0)
+			_exit(254);
+	} else if (write(1, sig_msg, sizeof(sig_msg) - 1) < 0) {
+		_exit(254);
+	}
+	_exit(255);
+}
+
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char dir[512], file[600];
+
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
+		snprintf(file, sizeof(file), "%s/%s", *dir ? dir : ".", prog);
+		if (!access(file, X_OK))
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+/* The end of etcd's log as TAP comments, for a start that failed. */
+static void show_log(void)
+{
+	char buf[2048], *line;
+	FILE *f = fopen(logpath, "r");
+	size_t n;
+	long size;
+
+	if (!f)
+		return;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0, SEEK_SET);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	diag("end of %s:", logpath);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		diag("  %s", line);
 }
 
 static struct netseg_etcd *client(const char *url, int timeout_ms, size_t body_max)
@@ -222,11 +284,7 @@ static void etcd_start(void)
 		_exit(127);
 	}
 	if (!etcd_ready(15000)) {
-		char cmd[400];
-
-		snprintf(cmd, sizeof(cmd), "tail -n 20 '%s' | sed 's/^/# /'", logpath);
-		if (system(cmd))
-			diag("no etcd log");
+		show_log();
 		bail("etcd (pid %d) did not answer at %s within 15 s", etcd_pid, client_url);
 	}
 }
@@ -249,7 +307,7 @@ static void setup(void)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	alarm(TEST_ALARM_S);
-	if (system("command -v etcd >/dev/null"))
+	if (!in_path("etcd"))
 		bail("etcd is not installed (make deps installs etcd-server)");
 	etcd_start();
 	diag("etcd at %s, data in %s", client_url, datadir);
