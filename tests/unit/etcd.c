@@ -364,6 +364,21 @@ static void test_kv(struct netseg_etcd *c)
 	   "the prefix is empty: count and kvs left out by the gateway read as 0");
 	netseg_etcd_result_free(&r);
 
+	{
+		struct netseg_etcd_op empty = { .type = NETSEG_ETCD_PUT, .key = "" };
+		struct netseg_etcd_op badtype = { .type = (enum netseg_etcd_op_type)7, .key = "/k" };
+		struct netseg_etcd_cmp nokey = { .target = NETSEG_ETCD_CMP_CREATE };
+		struct netseg_etcd_txn t = { &nokey, 1, NULL, 0, NULL, 0 };
+		struct netseg_etcd_watch *w;
+
+		ok(netseg_etcd_kv(c, &empty, NULL, NULL) == -EINVAL &&
+		   netseg_etcd_kv(c, &badtype, NULL, NULL) == -EINVAL &&
+		   netseg_etcd_txn(c, &t, NULL, NULL) == -EINVAL &&
+		   netseg_etcd_lease_grant(c, 0, NULL, NULL) == -EINVAL &&
+		   netseg_etcd_watch_start(c, "", true, 0, NULL, NULL, &w) == -EINVAL &&
+		   netseg_etcd_busy(c) == 0,
+		   "an empty key, an unknown op, a compare without key, TTL 0: -EINVAL, nothing sent");
+	}
 	for (i = 0; i < 200; i++) {
 		double t0 = now_ms();
 
