@@ -502,10 +502,11 @@ static void test_cas(struct netseg_etcd *c)
 						.key = "/t/refs/7/", .prefix = true };
 		struct netseg_etcd_txn t = { &none, 1, NULL, 0, NULL, 0 };
 
-		ok(!sync_txn(c, &t, &r) && r.succeeded, "CREATE == 0 over an empty prefix holds");
+		put(c, "/t/refs/70/node1", "", 0);
+		ok(!sync_txn(c, &t, &r) && r.succeeded,
+		   "CREATE == 0 over the empty prefix /t/refs/7/ holds (/t/refs/70/node1 is not under it)");
 		netseg_etcd_result_free(&r);
 		put(c, "/t/refs/7/node1", "", 0);
-		put(c, "/t/refs/70/node1", "", 0);
 		ok(!sync_txn(c, &t, &r) && !r.succeeded, "... and fails once a key is under it");
 		netseg_etcd_result_free(&r);
 	}
