@@ -364,6 +364,124 @@ int netseg_etcd_kv(struct netseg_etcd *c, const struct netseg_etcd_op *op,
 	return req_start(c, op_paths[op->type], o, r);
 }
 
+/* --- a paged list at one revision --- */
+
+struct list {
+	char *prefix;
+	int64_t page;
+	struct netseg_etcd_result acc;
+	size_t cap;
+	netseg_etcd_cb cb;
+	void *arg;
+};
+
+static int list_next(struct netseg_etcd *c, struct list *l, const char *from, size_t from_len);
+
+static void list_done(struct netseg_etcd *c, struct list *l, struct netseg_etcd_result *r)
+{
+	if (r) {
+		netseg_etcd_result_free(&l->acc);
+		l->acc = *r;
+		memset(r, 0, sizeof(*r));
+	}
+	l->acc.count = (int64_t)l->acc.n_kvs;
+	l->cb(c, &l->acc, l->arg);
+	netseg_etcd_result_free(&l->acc);
+	free(l->prefix);
+	free(l);
+}
+
+static void list_page(struct netseg_etcd *c, struct netseg_etcd_result *r, void *arg)
+{
+	struct list *l = arg;
+	struct netseg_etcd_kv *last;
+	int err;
+
+	if (r->err)
+		return list_done(c, l, r);
+	if (!l->acc.revision)
+		l->acc.revision = r->revision;
+	l->acc.elapsed_ms += r->elapsed_ms;
+	if (l->acc.n_kvs + r->n_kvs > l->cap) {
+		size_t cap = (l->acc.n_kvs + r->n_kvs) * 2;
+		struct netseg_etcd_kv *kvs = realloc(l->acc.kvs, cap * sizeof(*kvs));
+
+		if (!kvs) {
+			r->err = etcd_fail(r->msg, -ENOMEM, "list %s: out of memory", l->prefix);
+			netseg_etcd_result_free(r);
+			return list_done(c, l, r);
+		}
+		l->acc.kvs = kvs;
+		l->cap = cap;
+	}
+	memcpy(l->acc.kvs + l->acc.n_kvs, r->kvs, r->n_kvs * sizeof(*r->kvs));
+	l->acc.n_kvs += r->n_kvs;
+	free(r->kvs);
+	r->kvs = NULL;
+	if (!r->more || !r->n_kvs) {
+		r->n_kvs = 0;
+		return list_done(c, l, NULL);
+	}
+	/* the next page starts right after the last key: key + "\0" (the
+	 * copy's terminator is that byte) */
+	last = &l->acc.kvs[l->acc.n_kvs - 1];
+	r->n_kvs = 0;
+	err = list_next(c, l, last->key, last->key_len + 1);
+	if (err) {
+		r->err = etcd_fail(r->msg, err, "list %s: couldn't ask for the next page", l->prefix);
+		list_done(c, l, r);
+	}
+}
+
+static int list_next(struct netseg_etcd *c, struct list *l, const char *from, size_t from_len)
+{
+	cJSON *o = cJSON_CreateObject(), *tmp = cJSON_CreateObject();
+	struct req *r = req_new("range", list_page, l);
+	const cJSON *end;
+	int err = -ENOMEM;
+
+	/* range_end of the prefix, computed once by add_range */
+	if (!o || !r || !tmp || add_range(tmp, l->prefix, true) ||
+	    !(end = cJSON_GetObjectItemCaseSensitive(tmp, "range_end")) ||
+	    add_bytes(o, "key", from, from_len) ||
+	    !cJSON_AddStringToObject(o, "range_end", end->valuestring) ||
+	    add_i64(o, "limit", l->page) ||
+	    (l->acc.revision && add_i64(o, "revision", l->acc.revision)))
+		goto fail;
+	cJSON_Delete(tmp);
+	req_what(r, "list", l->prefix);
+	return req_start(c, "/v3/kv/range", o, r);
+fail:
+	cJSON_Delete(o);
+	cJSON_Delete(tmp);
+	free(r);
+	return err;
+}
+
+int netseg_etcd_list(struct netseg_etcd *c, const char *prefix, int64_t page,
+		     netseg_etcd_cb cb, void *arg)
+{
+	struct list *l;
+	int err;
+
+	if (check_key(prefix) || page < 0 || !cb)
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l || !(l->prefix = strdup(prefix))) {
+		free(l);
+		return -ENOMEM;
+	}
+	l->page = page ?: 500;
+	l->cb = cb;
+	l->arg = arg;
+	err = list_next(c, l, prefix, strlen(prefix));
+	if (err) {
+		free(l->prefix);
+		free(l);
+	}
+	return err;
+}
+
 static cJSON *cmp_json(const struct netseg_etcd_cmp *cmp)
 {
 	static const char *const targets[] = { "VERSION", "CREATE", "MOD", "VALUE" };

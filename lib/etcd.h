@@ -167,6 +167,16 @@ int netseg_etcd_lease_revoke(struct netseg_etcd *c, int64_t id, netseg_etcd_cb c
 int netseg_etcd_compact(struct netseg_etcd *c, int64_t revision, netseg_etcd_cb cb,
 			void *arg);
 
+/*
+ * Every key under @prefix at one revision, read in pages of @page keys
+ * (0 = 500) so no single reply grows past the size limit: each page after
+ * the first is read at the first page's revision, so the whole is one
+ * consistent snapshot even while others write.  One callback at the end
+ * with all kvs and that revision (from which to watch: revision + 1).
+ */
+int netseg_etcd_list(struct netseg_etcd *c, const char *prefix, int64_t page,
+		     netseg_etcd_cb cb, void *arg);
+
 /* Blocking convenience: runs the loop until the request answers (bounded
  * by the request timeout).  Call as
  *	struct netseg_etcd_sync s = {0};

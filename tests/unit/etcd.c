@@ -393,6 +393,67 @@ static void test_kv(struct netseg_etcd *c)
 	}
 }
 
+struct putrev {
+	struct netseg_etcd_sync s;
+	char key[32];
+};
+
+/* A paged list is one snapshot: pages are read at the first page's
+ * revision while another client keeps writing under the same prefix. */
+static void test_list(struct netseg_etcd *c, struct netseg_etcd *writer)
+{
+	static struct putrev w[60];
+	struct netseg_etcd_sync s = { 0 };
+	struct netseg_etcd_result *r = &s.res;
+	int i, listed_new = 0, should = 0, bad = 0;
+	double end;
+	char key[32];
+
+	for (i = 0; i < 250; i++) {
+		snprintf(key, sizeof(key), "/t/list/%03d", i);
+		if (put(c, key, "v", 0))
+			bail("put %s failed", key);
+	}
+	put(c, "/t/listx", "outside", 0);
+	if (netseg_etcd_list(c, "/t/list/", 40, netseg_etcd_sync_cb, &s))
+		bail("list submit failed");
+	/* writes racing the pages: keys sorting after the existing ones */
+	for (i = 0; i < 60; i++) {
+		struct netseg_etcd_op op = { .type = NETSEG_ETCD_PUT, .key = w[i].key, .value = "n",
+					     .value_len = 1 };
+
+		snprintf(w[i].key, sizeof(w[i].key), "/t/list/new-%02d", i);
+		if (netseg_etcd_kv(writer, &op, netseg_etcd_sync_cb, &w[i].s))
+			bail("put submit failed");
+	}
+	end = now_ms() + 10000;
+	while ((!s.done || !w[59].s.done) && now_ms() < end) {
+		netseg_etcd_run(c, 1, NULL);
+		netseg_etcd_run(writer, 1, NULL);
+	}
+	for (i = 0; i < 60 && !w[i].s.done; i++)
+		;
+	netseg_etcd_run(writer, 2000, &w[59].s.done);
+	if (!ok(s.done && !r->err, "list /t/list/ in pages of 40%s%s", *r->msg ? ": " : "", r->msg))
+		return;
+	for (i = 0; i < (int)r->n_kvs; i++) {
+		bad += r->kvs[i].mod_revision > r->revision || strncmp(r->kvs[i].key, "/t/list/", 8);
+		listed_new += !strncmp(r->kvs[i].key, "/t/list/new-", 12);
+		if (i && strcmp(r->kvs[i - 1].key, r->kvs[i].key) >= 0)
+			bad++;
+	}
+	for (i = 0; i < 60; i++) {
+		should += w[i].s.done && !w[i].s.res.err && w[i].s.res.revision <= r->revision;
+		netseg_etcd_result_free(&w[i].s.res);
+	}
+	is_int(bad, 0, "every key listed is under the prefix, in order, not newer than revision %" PRId64,
+	       r->revision);
+	is_int(r->n_kvs, 250 + should, "the 250 keys and exactly the racing writes up to that revision");
+	diag("%d of the 60 racing writes landed before the list's revision; the list took %.1f ms over %zu keys",
+	     listed_new, r->elapsed_ms, r->n_kvs);
+	netseg_etcd_result_free(r);
+}
+
 struct race {
 	struct netseg_etcd_sync s;
 	const char *who;
@@ -1115,6 +1176,7 @@ int main(void)
 	a = client(client_url, 3000, 0);
 	b = client(client_url, 3000, 0);
 	test_kv(a);
+	test_list(a, b);
 	test_create_race(a, b);
 	test_cas(a);
 	test_lease(a);
