@@ -172,7 +172,8 @@ int netseg_etcd_compact(struct netseg_etcd *c, int64_t revision, netseg_etcd_cb 
  * (0 = 500) so no single reply grows past the size limit: each page after
  * the first is read at the first page's revision, so the whole is one
  * consistent snapshot even while others write.  One callback at the end
- * with all kvs and that revision (from which to watch: revision + 1).
+ * with all kvs and that revision (from which to watch: revision + 1), or
+ * -ERANGE if etcd compacted past that revision between pages: list again.
  */
 int netseg_etcd_list(struct netseg_etcd *c, const char *prefix, int64_t page,
 		     netseg_etcd_cb cb, void *arg);
