@@ -935,6 +935,49 @@ static void test_unreachable(void)
 	}
 }
 
+struct blog {
+	double at[64];
+	int n;
+};
+
+static void on_backoff(struct netseg_etcd_watch *w, const struct netseg_etcd_watch_msg *m,
+		       void *arg)
+{
+	struct blog *b = arg;
+
+	if (m->kind == NETSEG_ETCD_W_DISCONNECTED && b->n < 64)
+		b->at[b->n++] = now_ms();
+}
+
+/* A watch on a dead endpoint retries with growing, jittered delays
+ * (50 ms doubling up to 400 ms here, each between half and all of it). */
+static void test_backoff(void)
+{
+	char url[64];
+	struct netseg_etcd *c;
+	struct netseg_etcd_watch *w;
+	struct blog b = { 0 };
+	double lo = 1e9, hi = 0;
+	int i;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", free_port());
+	c = client(url, 1000, 0);
+	if (netseg_etcd_watch_start(c, "/t/b/", true, 0, on_backoff, &b, &w))
+		bail("watch start failed");
+	netseg_etcd_run(c, 2500, NULL);
+	ok(b.n >= 5 && b.n <= 16, "%d attempts in 2.5 s (7-16 with this backoff, fewer on a loaded machine)", b.n);
+	for (i = 5; i < b.n; i++) {
+		double d = b.at[i] - b.at[i - 1];
+
+		lo = d < lo ? d : lo;
+		hi = d > hi ? d : hi;
+	}
+	ok(b.n > 6 && lo >= 190 && hi <= 700 && hi - lo > 10,
+	   "at the ceiling the delays are 200-400 ms (+ scheduling) and differ (%.0f-%.0f ms)", lo, hi);
+	netseg_etcd_watch_stop(w);
+	netseg_etcd_free(c);
+}
+
 /* Values netseg didn't write: refused by name, never a crash. */
 static void test_bad_values(struct netseg_etcd *c)
 {
@@ -1184,6 +1227,7 @@ int main(void)
 	test_compaction(a);
 	test_bad_values(a);
 	test_unreachable();
+	test_backoff();
 	test_hung();
 	test_reset(a);
 	netseg_etcd_free(a);
