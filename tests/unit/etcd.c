@@ -964,8 +964,8 @@ static void test_backoff(void)
 	c = client(url, 1000, 0);
 	if (netseg_etcd_watch_start(c, "/t/b/", true, 0, on_backoff, &b, &w))
 		bail("watch start failed");
-	netseg_etcd_run(c, 2500, NULL);
-	ok(b.n >= 5 && b.n <= 16, "%d attempts in 2.5 s (7-16 with this backoff, fewer on a loaded machine)", b.n);
+	netseg_etcd_run(c, 3000, NULL);
+	ok(b.n >= 7 && b.n <= 17, "%d attempts in 3 s (8-17 with this backoff, fewer on a loaded machine)", b.n);
 	for (i = 5; i < b.n; i++) {
 		double d = b.at[i] - b.at[i - 1];
 
