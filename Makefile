@@ -42,7 +42,10 @@ CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 # Header dependencies, written next to each object; -MP adds an empty
 # rule per header so deleting one doesn't break the next build.
 DEPFLAGS  := -MMD -MP
-LDLIBS    := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng -lyaml -lmicrohttpd
+# libcurl: the etcd client (lib/etcd.c) speaks etcd's JSON gateway with it.
+CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+LDLIBS    := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng -lyaml -lmicrohttpd \
+	     $(CURL_LIBS)
 LDFLAGS   += $(SAN_FLAGS)
 
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -I$(ARCH_INC)
@@ -84,7 +87,8 @@ DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
 	libcjson-dev libssl-dev libcap-ng-dev libyaml-dev iproute2 iputils-ping socat nftables iptables \
 	gnuplot-nox rsyslog perl procps util-linux bc libclang-rt-14-dev \
-	valgrind clang-tidy clang-format scdoc man-db bash systemd libmicrohttpd-dev prometheus graphviz
+	valgrind clang-tidy clang-format scdoc man-db bash systemd libmicrohttpd-dev prometheus graphviz \
+	etcd-server libcurl4-openssl-dev
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
@@ -181,7 +185,8 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 		-Wno-missing-field-initializers \
 		-Iinclude -Ilib -Iagentd -Itests/fuzz/lib $(FUZZ_SAN)
-FUZZ_LDLIBS  := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng -lyaml -lmicrohttpd
+FUZZ_LDLIBS  := -lxdp -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lcap-ng -lyaml -lmicrohttpd \
+		$(CURL_LIBS)
 FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
 FUZZ_BINS    := $(addprefix $(FUZZ_OUT)/,$(FUZZ_NAMES))
 FUZZ_SRCS    := $(filter-out lib/datapath.c lib/attach.c,$(LIB_SRCS)) \
