@@ -13,6 +13,7 @@ BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+CNIBINDIR ?= /opt/cni/bin
 STATEDIR  ?= /var/lib/netseg
 NETSEG_GROUP := netseg
 GROUPADD  ?= groupadd
@@ -51,7 +52,7 @@ LIB_OBJS  := $(patsubst lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
 LIB       := $(OUTPUT)/libnetseg.a
 HDRS      := include/netseg/abi.h $(wildcard lib/*.h)
 
-BINS      := agentd/netsegd ctl/netsegctl
+BINS      := agentd/netsegd ctl/netsegctl cni/netseg-cni
 TEST_SRCS := $(wildcard tests/unit/*.c tests/bpf/*.c)
 TEST_BINS := $(TEST_SRCS:.c=.t)
 TEST_LIB  := $(wildcard tests/lib/*.c)
@@ -73,7 +74,8 @@ DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libelf-dev zlib1g-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
 	libcjson-dev libssl-dev libcap-ng-dev libyaml-dev iproute2 iputils-ping socat nftables iptables \
 	gnuplot-nox rsyslog perl procps util-linux bc libclang-rt-14-dev \
-	valgrind clang-tidy scdoc man-db bash systemd libmicrohttpd-dev prometheus graphviz
+	valgrind clang-tidy scdoc man-db bash systemd libmicrohttpd-dev prometheus graphviz \
+	containernetworking-plugins jq
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
@@ -127,6 +129,11 @@ $(OUTPUT)/ctl_help.h: docs/man/netsegctl.8.scd ctl/manhelp.sh | $(OUTPUT)
 ctl/netsegctl: $(wildcard ctl/*.c ctl/*.h) $(OUTPUT)/ctl_help.h $(LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) -Ictl $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+# The CNI plugin needs only the control protocol and labels from lib/.
+cni/netseg-cni: $(wildcard cni/*.c) $(LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c,$^) $(LIB) $(LDFLAGS) -lcjson -o $@
 
 tests/%.t: tests/%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB)
 	$(call msg,TEST,$@)
@@ -223,6 +230,8 @@ install: $(BINS) $(MANS)
 		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(SYSCONFDIR)/netseg
 	install -m 0755 agentd/netsegd $(DESTDIR)$(SBINDIR)/netsegd
 	install -m 0755 ctl/netsegctl $(DESTDIR)$(BINDIR)/netsegctl
+	install -d $(DESTDIR)$(CNIBINDIR)
+	install -m 0755 cni/netseg-cni $(DESTDIR)$(CNIBINDIR)/netseg-cni
 	sed -e 's|/usr/local/sbin/netsegd|$(SBINDIR)/netsegd|g' \
 		-e 's|/etc/netseg/|$(SYSCONFDIR)/netseg/|g' \
 		configs/netsegd.service > $(DESTDIR)$(UNITDIR)/netsegd.service
@@ -248,6 +257,7 @@ install: $(BINS) $(MANS)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/netsegd $(DESTDIR)$(BINDIR)/netsegctl \
+		$(DESTDIR)$(CNIBINDIR)/netseg-cni \
 		$(DESTDIR)$(UNITDIR)/netsegd.service \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS)))) \
