@@ -318,8 +318,12 @@ static int parse_args(struct cni *c)
 
 /* -------------------------------------------------------------- netsegd */
 
-/* One request, one reply.  An unreachable or silent daemon fails closed. */
-static int call(struct cni *c, cJSON *req, cJSON **reply, bool *unreachable)
+/*
+ * One request, one reply.  An unreachable or silent daemon fails closed;
+ * with @may_be_down, a daemon that isn't running (no socket, nobody
+ * listening) only sets *@unreachable and prints nothing.
+ */
+static int call(struct cni *c, cJSON *req, cJSON **reply, bool may_be_down, bool *unreachable)
 {
 	struct timeval tv = { .tv_sec = c->timeout_ms / 1000,
 			      .tv_usec = (c->timeout_ms % 1000) * 1000 };
@@ -330,6 +334,8 @@ static int call(struct cni *c, cJSON *req, cJSON **reply, bool *unreachable)
 	fd = netseg_ctl_connect(c->socket);
 	if (fd < 0) {
 		*unreachable = fd == -ENOENT || fd == -ECONNREFUSED;
+		if (*unreachable && may_be_down)
+			return 1;
 		return fail(c, CNI_ERR_AGAIN, "can't reach netsegd at %s: %s", c->socket,
 			    strerror(-fd));
 	}
@@ -399,7 +405,7 @@ static int cmd_add(struct cni *c)
 	if (ret)
 		return ret;
 	req = request(c, "endpoint.register");
-	ret = call(c, req, &reply, &unreachable);
+	ret = call(c, req, &reply, false, &unreachable);
 	cJSON_Delete(req);
 	if (!ret)
 		ret = reply_ok(c, reply, "enforce");
@@ -432,7 +438,7 @@ static int cmd_del(struct cni *c)
 	if (c->prev && parse_prev(c))
 		c->iface = NULL;	/* DEL goes on without it: the container id is the key */
 	req = request(c, "endpoint.unregister");
-	ret = call(c, req, &reply, &unreachable);
+	ret = call(c, req, &reply, true, &unreachable);
 	cJSON_Delete(req);
 	if (ret && unreachable) {
 		fprintf(stderr, "netseg-cni: DEL of container %s: netsegd isn't running, nothing to remove\n",
@@ -457,7 +463,7 @@ static int cmd_check(struct cni *c)
 	if (ret)
 		return ret;
 	req = request(c, "endpoint.check");
-	ret = call(c, req, &reply, &unreachable);
+	ret = call(c, req, &reply, false, &unreachable);
 	cJSON_Delete(req);
 	if (!ret)
 		ret = reply_ok(c, reply, "confirm enforcement of");
