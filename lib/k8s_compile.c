@@ -41,12 +41,17 @@ struct nslabels {
 	struct netseg_labels own;
 };
 
+/* A distinct ipBlock and its text ("CIDR!EXCEPT!..."), for identity keys. */
+struct block {
+	const struct netseg_k8s_peer *peer;
+	char *text;
+};
+
 struct ctx {
 	const struct netseg_k8s_input *in;
 	struct netseg_err *err;
 	struct netseg_k8s_compiled *out;
-	const struct netseg_k8s_peer **blocks;	/* distinct ipBlocks, sorted */
-	char **block_text;
+	struct block *blocks;			/* sorted by text */
 	size_t nblocks;
 	struct party *parties;
 	size_t nparties;
@@ -153,31 +158,28 @@ static bool block_matches(const struct party *p, const struct netseg_k8s_peer *b
 
 static int block_add(struct ctx *c, const struct netseg_k8s_peer *peer)
 {
-	const struct netseg_k8s_peer **v;
-	char **t, buf[64];
+	struct block *v;
+	char buf[64], *t;
 	size_t i, len;
 
 	for (i = 0; i < c->nblocks; i++)
-		if (block_same(c->blocks[i], peer))
+		if (block_same(c->blocks[i].peer, peer))
 			return 0;
 	v = realloc(c->blocks, (c->nblocks + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	c->blocks = v;
-	t = realloc(c->block_text, (c->nblocks + 1) * sizeof(*t));
+	len = 64 * (peer->nexcept + 1);
+	t = malloc(len);
 	if (!t)
 		return -ENOMEM;
-	c->block_text = t;
-	len = 64 * (peer->nexcept + 1);
-	t[c->nblocks] = malloc(len);
-	if (!t[c->nblocks])
-		return -ENOMEM;
-	cidr_text(&peer->cidr, t[c->nblocks], len);
+	cidr_text(&peer->cidr, t, len);
 	for (i = 0; i < peer->nexcept; i++) {
 		cidr_text(&peer->except[i], buf, sizeof(buf));
-		strcat(strcat(t[c->nblocks], "!"), buf);
+		strcat(strcat(t, "!"), buf);
 	}
-	v[c->nblocks++] = peer;
+	v[c->nblocks].peer = peer;
+	v[c->nblocks++].text = t;
 	return 0;
 }
 
@@ -196,21 +198,9 @@ static int rules_blocks(struct ctx *c, const struct netseg_k8s_rule *r, size_t n
 	return 0;
 }
 
-/* Sorted by text, so that an identity key doesn't depend on policy order. */
-static void sort_blocks(struct ctx *c)
+static int cmp_block(const void *a, const void *b)
 {
-	size_t i, j;
-
-	for (i = 1; i < c->nblocks; i++)
-		for (j = i; j && strcmp(c->block_text[j - 1], c->block_text[j]) > 0; j--) {
-			const struct netseg_k8s_peer *p = c->blocks[j];
-			char *t = c->block_text[j];
-
-			c->blocks[j] = c->blocks[j - 1];
-			c->block_text[j] = c->block_text[j - 1];
-			c->blocks[j - 1] = p;
-			c->block_text[j - 1] = t;
-		}
+	return strcmp(((const struct block *)a)->text, ((const struct block *)b)->text);
 }
 
 static int collect_blocks(struct ctx *c)
@@ -224,8 +214,9 @@ static int collect_blocks(struct ctx *c)
 		if (!ret)
 			ret = rules_blocks(c, o->policies[i].egress, o->policies[i].negress);
 	}
-	if (!ret)
-		sort_blocks(c);
+	/* Sorted, so that an identity key doesn't depend on policy order. */
+	if (!ret && c->nblocks)
+		qsort(c->blocks, c->nblocks, sizeof(*c->blocks), cmp_block);
 	return ret;
 }
 
@@ -335,7 +326,7 @@ static int pod_key(struct ctx *c, const struct netseg_k8s_endpoint *ep, char **o
 		return ret;
 	len = strlen(ep->ns) + strlen(labels) + 32;
 	for (i = 0; i < c->nblocks; i++)
-		len += strlen(c->block_text[i]) + 1;
+		len += strlen(c->blocks[i].text) + 1;
 	k = malloc(len);
 	if (!k) {
 		free(labels);
@@ -344,10 +335,10 @@ static int pod_key(struct ctx *c, const struct netseg_k8s_endpoint *ep, char **o
 	snprintf(k, len, "pod:%s:%s", ep->ns, labels);
 	free(labels);
 	for (i = 0; i < c->nblocks; i++) {
-		if (!block_matches(&tmp, c->blocks[i]))
+		if (!block_matches(&tmp, c->blocks[i].peer))
 			continue;
 		strcat(k, first ? ":ipblocks=" : ",");
-		strcat(k, c->block_text[i]);
+		strcat(k, c->blocks[i].text);
 		first = false;
 	}
 	*out = k;
@@ -507,9 +498,9 @@ static int cut_parties(struct ctx *c)
 	int ret;
 
 	for (i = 0; i < c->nblocks; i++) {
-		ret = cut_one(c, &c->blocks[i]->cidr);
-		for (j = 0; !ret && j < c->blocks[i]->nexcept; j++)
-			ret = cut_one(c, &c->blocks[i]->except[j]);
+		ret = cut_one(c, &c->blocks[i].peer->cidr);
+		for (j = 0; !ret && j < c->blocks[i].peer->nexcept; j++)
+			ret = cut_one(c, &c->blocks[i].peer->except[j]);
 		if (ret)
 			return ret;
 	}
@@ -998,8 +989,7 @@ static void ctx_free(struct ctx *c)
 	size_t i;
 
 	for (i = 0; i < c->nblocks; i++)
-		free(c->block_text[i]);
-	free(c->block_text);
+		free(c->blocks[i].text);
 	free(c->blocks);
 	for (i = 0; i < c->nparties; i++)
 		free(c->parties[i].key);

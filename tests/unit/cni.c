@@ -171,7 +171,12 @@ static void expect_error(const char *what, struct run *r, int code, const char *
 		diag("expected code %d with \"%s\"; stdout: %s", code, msg_part, r->out);
 }
 
-#define ENV(cmd, ...) ((const char *const[]){ "CNI_COMMAND=" cmd, "CNI_CONTAINERID=c0ffee", \
+#define C_ADD "CNI_COMMAND=ADD"
+#define C_DEL "CNI_COMMAND=DEL"
+#define C_CHECK "CNI_COMMAND=CHECK"
+#define C_VERSION "CNI_COMMAND=VERSION"
+#define C_GC "CNI_COMMAND=GC"
+#define ENV(cmd, ...) ((const char *const[]){ cmd, "CNI_CONTAINERID=c0ffee", \
 	"CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni", ##__VA_ARGS__, NULL })
 #define NETNS "CNI_NETNS=/var/run/netns/pod1"
 #define K8S "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=x;K8S_POD_NAME=a;K8S_POD_UID=u1"
@@ -182,7 +187,7 @@ static void test_version(void)
 	const cJSON *v;
 	bool has = false;
 
-	run(&r, ENV("VERSION"), "{\"cniVersion\": \"1.0.0\"}", D_NONE, NULL);
+	run(&r, ENV(C_VERSION), "{\"cniVersion\": \"1.0.0\"}", D_NONE, NULL);
 	v = cJSON_GetObjectItem(r.json, "supportedVersions");
 	for (int i = 0; i < cJSON_GetArraySize(v); i++)
 		has |= !strcmp(cJSON_GetArrayItem(v, i)->valuestring, "1.0.0");
@@ -197,7 +202,7 @@ static void test_add_good(void)
 	const cJSON *l, *ips, *ifs;
 	char *labels = NULL;
 
-	run(&r, ENV("ADD", NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
+	run(&r, ENV(C_ADD, NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
 	    "{\"ok\": true, \"identity\": 1000, \"ifindex\": 7, \"attached\": [\"tc-ingress\", \"tc-egress\"]}");
 	is_int(r.status, 0, "ADD with prevResult and a daemon that enforces: exit 0");
 	req = cJSON_Parse(r.req);
@@ -237,49 +242,49 @@ static void test_add_errors(void)
 {
 	struct run r;
 
-	run(&r, ENV("ADD", NETNS, K8S), conf("1.0.0", NULL, false), D_REPLY, "{\"ok\": true}");
+	run(&r, ENV(C_ADD, NETNS, K8S), conf("1.0.0", NULL, false), D_REPLY, "{\"ok\": true}");
 	expect_error("ADD without prevResult", &r, 7, "chained plugin");
 	is_str(r.req, "", "and netsegd was not asked");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, K8S), conf("0.2.0", NULL, true), D_REPLY, "{\"ok\": true}");
+	run(&r, ENV(C_ADD, NETNS, K8S), conf("0.2.0", NULL, true), D_REPLY, "{\"ok\": true}");
 	expect_error("ADD with cniVersion 0.2.0", &r, 1, "incompatible CNI version \"0.2.0\"");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, K8S), conf("1.0.0", NULL, true), D_NONE, NULL);
+	run(&r, ENV(C_ADD, NETNS, K8S), conf("1.0.0", NULL, true), D_NONE, NULL);
 	expect_error("ADD with netsegd unreachable (fail closed)", &r, 11, "can't reach netsegd");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, K8S), conf("1.0.0", NULL, true), D_SILENT, NULL);
+	run(&r, ENV(C_ADD, NETNS, K8S), conf("1.0.0", NULL, true), D_SILENT, NULL);
 	expect_error("ADD with a netsegd that never answers", &r, 11, "didn't answer within 500 ms");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
+	run(&r, ENV(C_ADD, NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
 	    "{\"ok\": false, \"error\": \"couldn't attach to veth1a2b: interface not found\", \"kind\": \"rejected\"}");
 	expect_error("ADD refused by netsegd", &r, 100, "interface not found");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, K8S),
+	run(&r, ENV(C_ADD, NETNS, K8S),
 	    "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"type\": \"netseg-cni\", "
 	    "\"prevResult\": {\"interfaces\": [{\"name\": \"eth0\", \"sandbox\": \"/x\"}], "
 	    "\"ips\": [{\"address\": \"198.18.1.10/24\"}]}}", D_NONE, NULL);
 	expect_error("ADD after a plugin with no host-side interface", &r, 7, "no host-side interface");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, K8S),
+	run(&r, ENV(C_ADD, NETNS, K8S),
 	    "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"type\": \"netseg-cni\", "
 	    "\"prevResult\": {\"interfaces\": [{\"name\": \"veth0\"}], \"ips\": []}}", D_NONE, NULL);
 	expect_error("ADD with no pod address in prevResult", &r, 7, "no IP addresses");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, K8S),
+	run(&r, ENV(C_ADD, NETNS, K8S),
 	    "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"type\": \"netseg-cni\", "
 	    "\"args\": {\"cni\": {\"labels\": [{\"key\": \"-bad\", \"value\": \"x\"}]}}, " PREV "}",
 	    D_NONE, NULL);
 	expect_error("ADD with an invalid label key", &r, 7, "args.cni.labels");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, K8S), "not json", D_NONE, NULL);
+	run(&r, ENV(C_ADD, NETNS, K8S), "not json", D_NONE, NULL);
 	expect_error("ADD with a config that isn't JSON", &r, 6, "not a JSON object");
 	done(&r);
 
@@ -288,18 +293,18 @@ static void test_add_errors(void)
 	expect_error("ADD without CNI_CONTAINERID", &r, 4, "CNI_CONTAINERID is not set");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, "CNI_ARGS=K8S_POD_NAMESPACE=x;FOO=1"), conf("1.0.0", NULL, true),
+	run(&r, ENV(C_ADD, NETNS, "CNI_ARGS=K8S_POD_NAMESPACE=x;FOO=1"), conf("1.0.0", NULL, true),
 	    D_NONE, NULL);
 	expect_error("ADD with an unknown CNI_ARGS key and no IgnoreUnknown", &r, 4, "\"FOO\"");
 	done(&r);
 
-	run(&r, ENV("ADD", NETNS, K8S),
+	run(&r, ENV(C_ADD, NETNS, K8S),
 	    "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"type\": \"netseg-cni\", \"socket\": 5, "
 	    PREV "}", D_NONE, NULL);
 	expect_error("ADD with a socket that isn't a string", &r, 7, "\"socket\"");
 	done(&r);
 
-	run(&r, ENV("GC", NETNS), conf("1.0.0", NULL, true), D_NONE, NULL);
+	run(&r, ENV(C_GC, NETNS), conf("1.0.0", NULL, true), D_NONE, NULL);
 	expect_error("an unknown CNI_COMMAND", &r, 4, "unknown CNI_COMMAND \"GC\"");
 	done(&r);
 }
@@ -310,7 +315,7 @@ static void test_del_check(void)
 	cJSON *req;
 
 	/* DEL has no CNI_NETNS when the netns is gone already. */
-	run(&r, ENV("DEL", K8S), conf("1.0.0", NULL, false), D_REPLY,
+	run(&r, ENV(C_DEL, K8S), conf("1.0.0", NULL, false), D_REPLY,
 	    "{\"ok\": true, \"removed\": true}");
 	req = cJSON_Parse(r.req);
 	ok(r.status == 0 && !r.out[0] &&
@@ -320,21 +325,21 @@ static void test_del_check(void)
 	cJSON_Delete(req);
 	done(&r);
 
-	run(&r, ENV("DEL", NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
+	run(&r, ENV(C_DEL, NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
 	    "{\"ok\": true, \"removed\": false}");
 	ok(r.status == 0 && !r.out[0], "DEL again (netsegd no longer knows it): exit 0");
 	done(&r);
 
-	run(&r, ENV("DEL", K8S), conf("1.0.0", NULL, false), D_NONE, NULL);
+	run(&r, ENV(C_DEL, K8S), conf("1.0.0", NULL, false), D_NONE, NULL);
 	ok(r.status == 0 && !r.out[0], "DEL with netsegd not running: exit 0 (nothing to remove)");
 	done(&r);
 
-	run(&r, ENV("DEL", K8S), conf("1.0.0", NULL, false), D_REPLY,
+	run(&r, ENV(C_DEL, K8S), conf("1.0.0", NULL, false), D_REPLY,
 	    "{\"ok\": false, \"error\": \"state file: No space left on device\"}");
 	expect_error("DEL refused by a running netsegd", &r, 100, "No space left");
 	done(&r);
 
-	run(&r, ENV("CHECK", NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
+	run(&r, ENV(C_CHECK, NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
 	    "{\"ok\": true, \"enforced\": true}");
 	req = cJSON_Parse(r.req);
 	ok(r.status == 0 && !r.out[0] &&
@@ -343,12 +348,12 @@ static void test_del_check(void)
 	cJSON_Delete(req);
 	done(&r);
 
-	run(&r, ENV("CHECK", NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
+	run(&r, ENV(C_CHECK, NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
 	    "{\"ok\": true, \"enforced\": false}");
 	expect_error("CHECK of an endpoint netsegd doesn't enforce", &r, 100, "is not enforced");
 	done(&r);
 
-	run(&r, ENV("CHECK", NETNS, K8S), conf("1.0.0", NULL, true), D_NONE, NULL);
+	run(&r, ENV(C_CHECK, NETNS, K8S), conf("1.0.0", NULL, true), D_NONE, NULL);
 	expect_error("CHECK with netsegd unreachable", &r, 11, "can't reach netsegd");
 	done(&r);
 }
