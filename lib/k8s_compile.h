@@ -40,7 +40,7 @@
 struct netseg_k8s_endpoint {
 	const char *ns;
 	const char *name;
-	const struct netseg_labels *labels;
+	const struct netseg_labels *labels;	/* never NULL: an empty set for none */
 	const struct netseg_k8s_addr *addrs;
 	size_t naddrs;
 };
