@@ -116,8 +116,13 @@ static void run(struct run *r, const char *const *env, const char *stdin_text,
 	if (pid < 0)
 		bail("fork: %s", strerror(errno));
 	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		/* Its message on stderr repeats the error object's: not TAP. */
 		dup2(in[0], 0);
 		dup2(out[1], 1);
+		if (null >= 0)
+			dup2(null, 2);
 		close(in[1]);
 		close(out[0]);
 		execve(plugin, (char *const[]){ plugin, NULL }, (char *const *)env);
