@@ -16,6 +16,7 @@ BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+CNIBINDIR ?= /opt/cni/bin
 STATEDIR  ?= /var/lib/netseg
 NETSEG_GROUP := netseg
 GROUPADD  ?= groupadd
@@ -58,9 +59,10 @@ LIB_SRCS  := $(wildcard lib/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 LIB       := $(OUTPUT)/libnetseg.a
 
-BINS      := agentd/netsegd ctl/netsegctl
+BINS      := agentd/netsegd ctl/netsegctl cni/netseg-cni
 AGENTD_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(wildcard agentd/*.c))
 CTL_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(wildcard ctl/*.c))
+CNI_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(wildcard cni/*.c))
 TEST_SRCS := $(wildcard tests/unit/*.c tests/bpf/*.c)
 TEST_BINS := $(TEST_SRCS:.c=.t)
 # tests/lib/*.c: helpers shared by the C tests, compiled once into an
@@ -69,7 +71,7 @@ TEST_LIB  := $(wildcard tests/lib/*.c)
 TESTHELP  := $(OUTPUT)/libtesthelp.a
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:.c=)
-USER_OBJS := $(LIB_OBJS) $(AGENTD_OBJS) $(CTL_OBJS) \
+USER_OBJS := $(LIB_OBJS) $(AGENTD_OBJS) $(CTL_OBJS) $(CNI_OBJS) \
 	     $(patsubst %.c,$(OUTPUT)/%.o,$(TEST_SRCS) $(TEST_LIB) $(BENCH_SRCS))
 # docs/man/NAME.SECTION.scd -> .output/man/NAME.SECTION (scdoc)
 MAN_SRCS  := $(wildcard docs/man/*.scd)
@@ -88,7 +90,7 @@ DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libxdp-dev xdp-tools \
 	libcjson-dev libssl-dev libcap-ng-dev libyaml-dev iproute2 iputils-ping socat nftables iptables \
 	gnuplot-nox rsyslog perl procps util-linux bc libclang-rt-14-dev \
 	valgrind clang-tidy clang-format scdoc man-db bash systemd libmicrohttpd-dev prometheus graphviz \
-	etcd-server libcurl4-openssl-dev
+	etcd-server libcurl4-openssl-dev containernetworking-plugins jq
 deps:
 	@missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
@@ -152,6 +154,11 @@ $(OUTPUT)/ctl_help.h: docs/man/netsegctl.8.scd ctl/manhelp.sh | $(OUTPUT)
 ctl/netsegctl: $(CTL_OBJS) $(LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CTL_OBJS) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+# The CNI plugin needs only the control protocol and labels from lib/.
+cni/netseg-cni: $(CNI_OBJS) $(LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CNI_OBJS) $(LIB) $(LDFLAGS) -lcjson -o $@
 
 $(TEST_BINS): %.t: $(OUTPUT)/%.o $(TESTHELP) $(LIB)
 	$(call msg,TEST,$@)
@@ -252,6 +259,8 @@ install: $(BINS) $(MANS)
 		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(SYSCONFDIR)/netseg
 	install -m 0755 agentd/netsegd $(DESTDIR)$(SBINDIR)/netsegd
 	install -m 0755 ctl/netsegctl $(DESTDIR)$(BINDIR)/netsegctl
+	install -d $(DESTDIR)$(CNIBINDIR)
+	install -m 0755 cni/netseg-cni $(DESTDIR)$(CNIBINDIR)/netseg-cni
 	sed -e 's|/usr/local/sbin/netsegd|$(SBINDIR)/netsegd|g' \
 		-e 's|/etc/netseg/|$(SYSCONFDIR)/netseg/|g' \
 		configs/netsegd.service > $(DESTDIR)$(UNITDIR)/netsegd.service
@@ -277,6 +286,7 @@ install: $(BINS) $(MANS)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/netsegd $(DESTDIR)$(BINDIR)/netsegctl \
+		$(DESTDIR)$(CNIBINDIR)/netseg-cni \
 		$(DESTDIR)$(UNITDIR)/netsegd.service \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS)))) \

@@ -22,7 +22,7 @@ grep -q fsanitize "$NS_TOP/.output/build-flags" 2>/dev/null && SAN=SANITIZE=1
 mk() { make -C "$NS_TOP" --no-print-directory $SAN "$@"; }
 files() { (cd "$1" && find . -type f -o -type l | sed 's|^\./||' | sort | tr '\n' ' '); }
 
-want="etc/netseg/netsegd.json usr/bin/netsegctl usr/lib/systemd/system/netsegd.service \
+want="etc/netseg/netsegd.json opt/cni/bin/netseg-cni usr/bin/netsegctl usr/lib/systemd/system/netsegd.service \
 usr/sbin/netsegd usr/share/bash-completion/completions/netsegctl \
 usr/share/man/man5/netseg.rules.5 usr/share/man/man5/netsegd.json.5 \
 usr/share/man/man8/netsegctl.8 usr/share/man/man8/netsegd.8 "
@@ -147,7 +147,7 @@ ok $? "make uninstall PURGE=1 removes config and state too (left: ${got:-nothing
 R=$T/root
 printf '#!/bin/sh\necho "$*" >"%s"\n' "$T/groupadd.args" >"$T/groupadd"
 chmod +x "$T/groupadd"
-mk install PREFIX="$R/usr/local" SYSCONFDIR="$R/etc" STATEDIR="$R/var/lib/netseg" GROUPADD="$T/groupadd" >"$T/install3.out" 2>&1; st=$?
+mk install PREFIX="$R/usr/local" SYSCONFDIR="$R/etc" STATEDIR="$R/var/lib/netseg" CNIBINDIR="$R/opt/cni/bin" GROUPADD="$T/groupadd" >"$T/install3.out" 2>&1; st=$?
 if getent group netseg >/dev/null; then
 	[ $st -eq 0 ] && grep -q "group netseg exists" "$T/install3.out" && [ ! -e "$T/groupadd.args" ]
 	ok $? "no DESTDIR, group netseg exists: kept, said (exit $st)"
@@ -156,12 +156,12 @@ else
 		grep -q "created group netseg" "$T/install3.out"
 	ok $? "no DESTDIR, no group netseg: groupadd --system netseg (exit $st)"
 fi
-[ -x "$R/usr/local/sbin/netsegd" ] && [ -f "$R/usr/local/share/man/man8/netsegd.8" ] &&
+[ -x "$R/usr/local/sbin/netsegd" ] && [ -x "$R/opt/cni/bin/netseg-cni" ] && [ -f "$R/usr/local/share/man/man8/netsegd.8" ] &&
 	grep -qx "ExecStart=$R/usr/local/sbin/netsegd -c $R/etc/netseg/netsegd.json" \
 		"$R/usr/local/lib/systemd/system/netsegd.service"
 ok $? "PREFIX and SYSCONFDIR reach the files and the unit's ExecStart"
 mkdir -p "$R/var/lib/netseg" && echo '{}' >"$R/var/lib/netseg/state.json"
-mk uninstall PREFIX="$R/usr/local" SYSCONFDIR="$R/etc" STATEDIR="$R/var/lib/netseg" PURGE=1 >/dev/null 2>&1
+mk uninstall PREFIX="$R/usr/local" SYSCONFDIR="$R/etc" STATEDIR="$R/var/lib/netseg" CNIBINDIR="$R/opt/cni/bin" PURGE=1 >/dev/null 2>&1
 [ -z "$(files "$R")" ]; ok $? "and uninstall PURGE=1 takes them away again"
 
 done_testing
