@@ -3,9 +3,7 @@
  * One request, one reply over the control socket, and what each failure
  * means to the user: the exit code and one clear message.
  */
-#define _GNU_SOURCE /* vasprintf */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,20 +31,6 @@ cJSON *req_new(const char *name)
 		req = NULL;
 	}
 	return req;
-}
-
-int proto_err(const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	p_err("malformed reply from netsegd: %s", msg ? msg : "out of memory");
-	free(msg);
-	return -EPROTO;
 }
 
 static const char *file_kind(mode_t m)

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
-#include "netsegctl.h"
 #include "output.h"
 #include "text.h"
 
@@ -80,6 +79,20 @@ void p_err(const char *fmt, ...)
 	va_end(ap);
 	p_err_list(msg ? msg : "out of memory", NULL, 0);
 	free(msg);
+}
+
+int proto_err(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	p_err("malformed reply from netsegd: %s", msg ? msg : "out of memory");
+	free(msg);
+	return -EPROTO;
 }
 
 void p_note(const char *fmt, ...)

@@ -31,6 +31,9 @@ void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* An error with its list of details ("file:line:col: ..."), each printed
  * on its own line, or as "errors": [...] in JSON. */
 void p_err_list(const char *msg, const char *const *details, size_t n);
+/* `error: malformed reply from netsegd: ...`; returns -EPROTO. */
+int proto_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* `note: ...` on stderr, whatever the format. */
 void p_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
