@@ -313,16 +313,6 @@ static int xdp_detach_id(int ifindex, __u32 id)
 	return err;
 }
 
-static void xdp_slot_free(struct netseg_dp *dp, int i)
-{
-	if (dp->xdp_att[i].prog)
-		xdp_program__close(dp->xdp_att[i].prog);
-	prefilter_bpf__destroy(dp->xdp_att[i].skel);
-	dp->xdp_att[i].prog = NULL;
-	dp->xdp_att[i].skel = NULL;
-	dp->xdp_att[i].used = false;
-}
-
 static int xdp_slot(struct netseg_dp *dp, int ifindex)
 {
 	int free_slot = -1;
@@ -410,7 +400,7 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 			pr_err("couldn't replace the XDP prefilter on %s: %s",
 			       ifname(ifindex, name), strerror(-err));
 		else {
-			xdp_slot_free(dp, slot);
+			netseg_dp_xdp_slot_free(dp, slot);
 			xdp_slot_set(dp, slot, ifindex, netseg_dp_prog_fd(dp, NETSEG_HOOK_XDP),
 				     NULL, NULL);
 		}
@@ -433,7 +423,7 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 	}
 	for (int i = 0; i < n; i++)
 		xdp_detach_id(ifindex, old[i]);
-	xdp_slot_free(dp, slot);
+	netseg_dp_xdp_slot_free(dp, slot);
 	/* skel owns the object prog points into */
 	xdp_slot_set(dp, slot, ifindex, xdp_program__fd(prog), prog, skel);
 	return 0;
@@ -455,7 +445,7 @@ static int xdp_detach_known(struct netseg_dp *dp, int ifindex)
 	err = bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE | mode, &o);
 	if (err)
 		return err;
-	xdp_slot_free(dp, slot);
+	netseg_dp_xdp_slot_free(dp, slot);
 	return 1;
 }
 
@@ -475,15 +465,9 @@ int netseg_dp_detach_xdp(struct netseg_dp *dp, int ifindex)
 	}
 	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++) {
 		if (dp->xdp_att[i].used && dp->xdp_att[i].ifindex == ifindex)
-			xdp_slot_free(dp, i);
+			netseg_dp_xdp_slot_free(dp, i);
 	}
 	return err;
-}
-
-void netseg_dp_xdp_close(struct netseg_dp *dp)
-{
-	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++)
-		xdp_slot_free(dp, i);
 }
 
 /* ------------------------------------------------------ restart, cleanup */

@@ -16,6 +16,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 
 #include "policy.skel.h"
 #include "prefilter.skel.h"
@@ -555,11 +556,25 @@ out:
 	return err;
 }
 
+/* The handle owns its XDP attachment table (attach.c fills it): closing
+ * the handle frees each slot's libxdp program and the skeleton it points
+ * into, without calling up into the attach code. */
+void netseg_dp_xdp_slot_free(struct netseg_dp *dp, int i)
+{
+	if (dp->xdp_att[i].prog)
+		xdp_program__close(dp->xdp_att[i].prog);
+	prefilter_bpf__destroy(dp->xdp_att[i].skel);
+	dp->xdp_att[i].prog = NULL;
+	dp->xdp_att[i].skel = NULL;
+	dp->xdp_att[i].used = false;
+}
+
 void netseg_dp_close(struct netseg_dp *dp)
 {
 	if (!dp)
 		return;
-	netseg_dp_xdp_close(dp);
+	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++)
+		netseg_dp_xdp_slot_free(dp, i);
 	grace_wait(dp);
 	for (int i = 0; i < 2; i++) {
 		if (dp->pol.known[i])
