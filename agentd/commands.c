@@ -323,11 +323,10 @@ static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add
 		    const cJSON *rm, const char *what, bool cidr, cJSON *ch,
 		    struct netseg_err *err)
 {
-	char canon[64], line[NETSEG_PATH_MAX + 32];
+	char canon[NETSEG_PREFIX_STRLEN], line[NETSEG_PATH_MAX + 32];
+	struct netseg_prefix p;
 	const char *v;
 	const cJSON *e;
-	__u8 addr[16];
-	int fam, plen;
 	unsigned int i;
 
 	for (int pass = 0; pass < 2; pass++) {
@@ -337,8 +336,10 @@ static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add
 			if (!cJSON_IsString(e) || strlen(e->valuestring) >= stride)
 				return netseg_err_set(err, 0, "%s: not a string short enough", what);
 			v = e->valuestring;
-			if (cidr && !netseg_cidr_parse(v, &fam, addr, &plen, canon, sizeof(canon)))
+			if (cidr && !netseg_prefix_parse(v, &p, NULL)) {
+				netseg_prefix_format(&p, canon, sizeof(canon));
 				v = canon;
+			}
 			for (i = 0; i < *n && strcmp(list + i * stride, v); i++)
 				;
 			if (!pass && i == *n)
@@ -962,9 +963,11 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 	const struct netseg_iddef *def = netseg_id_by_name(&d->ids, sel);
 	struct netseg_resolver res;
 	const char **names;
-	char canon[64], buf[32];
+	char canon[NETSEG_PREFIX_STRLEN], buf[32];
+	struct netseg_prefix p;
+	struct netseg_err pe;
 	__u8 addr[16] = {};
-	int fam, plen, r;
+	int r;
 
 	s->input = sel;
 	s->how[0] = '\0';
@@ -973,16 +976,17 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 	} else if (inet_pton(AF_INET6, sel, addr) == 1) {
 		trace_addr(d, NETSEG_AF_INET6, addr, s);
 	} else if (strchr(sel, '/')) {
-		if (netseg_cidr_parse(sel, &fam, addr, &plen, canon, sizeof(canon)))
-			return netseg_err_set(err, 0, "\"%s\" is not an address, a CIDR or an identity name",
-					      sel);
+		if (netseg_prefix_parse(sel, &p, &pe))
+			return netseg_err_set(err, 0, "\"%s\" is not an address, a CIDR or an identity name (column %d: %s)",
+					      sel, pe.col, pe.msg);
+		netseg_prefix_format(&p, canon, sizeof(canon));
 		def = netseg_id_by_name(&d->ids, canon);
 		if (def) {
 			s->id = def->id;
 			snprintf(s->how, sizeof(s->how), "%s identity",
 				 def->cidr_only ? "CIDR" : "named");
-		} else if (plen == (fam == NETSEG_AF_INET ? 32 : 128)) {
-			trace_addr(d, fam, addr, s);
+		} else if (netseg_prefix_is_host(&p)) {
+			trace_addr(d, p.family, p.addr, s);
 		} else {
 			return netseg_err_set(err, 0, "%s is a range of addresses that may resolve to different identities; trace one address, or a CIDR a rule or identity names",
 					      canon);
@@ -1144,13 +1148,12 @@ static cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req)
 
 	for (size_t i = 0; i < d->nprefilter; i++) {
 		struct netseg_prefilter_val v = {};
-		struct netseg_lpm_key k = {};
-		int fam, plen;
+		struct netseg_lpm_key k;
+		struct netseg_prefix p;
 		cJSON *x = cJSON_CreateObject();
 
-		if (!netseg_cidr_parse(d->prefilter[i].cidr, &fam, k.addr, &plen, NULL, 0)) {
-			k.family = fam;
-			k.prefixlen = NETSEG_LPM_PLEN_HDR + plen;
+		if (!netseg_prefix_parse(d->prefilter[i].cidr, &p, NULL)) {
+			netseg_prefix_to_lpm(&p, &k);
 			bpf_map_lookup_elem(fd, &k, &v);
 		}
 		cJSON_AddStringToObject(x, "cidr", d->prefilter[i].cidr);

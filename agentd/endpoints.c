@@ -121,7 +121,7 @@ static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
 
 	if (netseg_ipent_resolve(e, ep_id_of, d, &want)) {
 		if (!e->in_map || !val_eq(&e->val, &want)) {
-			err = netseg_dp_ipcache_set(d->dp, e->family, e->addr, e->plen, want.id,
+			err = netseg_dp_ipcache_set(d->dp, &e->pfx, want.id,
 						    want.ifindex);
 			if (!err) {
 				e->in_map = true;
@@ -135,7 +135,7 @@ static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
 			}
 		}
 	} else if (e->in_map) {
-		err = netseg_dp_ipcache_del(d->dp, e->family, e->addr, e->plen);
+		err = netseg_dp_ipcache_del(d->dp, &e->pfx);
 		if (err == -ENOENT)
 			err = 0;
 		if (!err) {
@@ -191,11 +191,15 @@ int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
 		      const struct netseg_ipsrc *s, enum netsegd_ip_op op)
 {
 	bool add = op == NETSEGD_IP_CLAIM || op == NETSEGD_IP_MOVE;
-	struct netseg_ipent *e = netseg_iptable_get(&d->ips, family, addr, plen, add);
 	const struct netseg_ipsrc *rival = NULL;
 	struct netseg_ipsrc any;
+	struct netseg_ipent *e;
+	struct netseg_prefix p;
 	int r;
 
+	if (netseg_prefix_set(&p, family, addr, plen))
+		return add ? -EINVAL : 0;
+	e = netseg_iptable_get(&d->ips, &p, add);
 	if (!e)
 		return add ? -errno : 0;
 	if (op == NETSEGD_IP_MOVE)
@@ -234,7 +238,7 @@ static void ip_filter_one(struct netseg_ipent *e, void *ctx)
 {
 	const struct ip_filter *f = ctx;
 
-	if (f->family && e->family != f->family)
+	if (f->family && e->pfx.family != f->family)
 		return;
 	if (f->kinds) {
 		if (netseg_ipent_drop(e, f->kinds, f->ifindex, f->stale_only))
@@ -726,9 +730,9 @@ static void reconcile_ipcache(struct netsegd *d)
 
 	k = map_keys(fd, sizeof(*k), &n);
 	for (size_t i = 0; k && i < n; i++) {
-		int plen = (int)k[i].prefixlen - NETSEG_LPM_PLEN_HDR;
-		const struct netseg_ipent *e =
-			netseg_iptable_get(&d->ips, k[i].family, k[i].addr, plen, false);
+		struct netseg_prefix p;
+		const struct netseg_ipent *e = netseg_prefix_from_lpm(&p, &k[i]) ? NULL :
+					       netseg_iptable_get(&d->ips, &p, false);
 
 		if (e && e->in_map)
 			continue;

@@ -936,17 +936,15 @@ out:
 
 /* ---------------------------------------------------------- id maps */
 
-static int lpm_key(struct netseg_lpm_key *k, int family, const void *addr, int plen)
+/* The callers' prefix was checked when it was made; a stray one must
+ * not become a key the map would take for a different prefix. */
+static int lpm_key(struct netseg_lpm_key *k, const struct netseg_prefix *p)
 {
-	int max = family == NETSEG_AF_INET ? 32 : 128;
+	int max = netseg_prefix_max(p->family);
 
-	if ((family != NETSEG_AF_INET && family != NETSEG_AF_INET6) || plen < 0 ||
-	    plen > max)
+	if (!max || p->plen > max)
 		return -EINVAL;
-	memset(k, 0, sizeof(*k));
-	k->prefixlen = NETSEG_LPM_PLEN_HDR + plen;
-	k->family = family;
-	memcpy(k->addr, addr, max / 8);
+	netseg_prefix_to_lpm(p, k);
 	return 0;
 }
 
@@ -970,31 +968,29 @@ static int map_delete(struct netseg_dp *dp, enum netseg_dp_map m, const void *k)
 	return 0;
 }
 
-int netseg_dp_ipcache_set(struct netseg_dp *dp, int family, const void *addr,
-			  int plen, __u32 id, __u32 ifindex)
+int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p,
+			  __u32 id, __u32 ifindex)
 {
 	struct netseg_ipcache_val v = { .id = id, .ifindex = ifindex };
 	struct netseg_lpm_key k;
-	int err = lpm_key(&k, family, addr, plen);
+	int err = lpm_key(&k, p);
 
 	return err ? err : map_update(dp, NETSEG_DPM_IPCACHE, &k, &v);
 }
 
-int netseg_dp_ipcache_del(struct netseg_dp *dp, int family, const void *addr,
-			  int plen)
+int netseg_dp_ipcache_del(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
 	struct netseg_lpm_key k;
-	int err = lpm_key(&k, family, addr, plen);
+	int err = lpm_key(&k, p);
 
 	return err ? err : map_delete(dp, NETSEG_DPM_IPCACHE, &k);
 }
 
-int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr,
-			    int plen)
+int netseg_dp_prefilter_set(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
 	struct netseg_prefilter_val v = {};
 	struct netseg_lpm_key k;
-	int err = lpm_key(&k, family, addr, plen);
+	int err = lpm_key(&k, p);
 
 	if (err)
 		return err;
@@ -1011,11 +1007,10 @@ int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr,
 	return 0;
 }
 
-int netseg_dp_prefilter_del(struct netseg_dp *dp, int family, const void *addr,
-			    int plen)
+int netseg_dp_prefilter_del(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
 	struct netseg_lpm_key k;
-	int err = lpm_key(&k, family, addr, plen);
+	int err = lpm_key(&k, p);
 
 	return err ? err : map_delete(dp, NETSEG_DPM_PREFILTER, &k);
 }

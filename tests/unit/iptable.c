@@ -46,11 +46,13 @@ static void test_ties(void)
 	struct netseg_ipsrc a = src(NETSEG_IPSRC_ROUTE, 5), b = src(NETSEG_IPSRC_ROUTE, 3);
 	struct netseg_ipsrc n = src(NETSEG_IPSRC_NEIGH, 2), host = src(NETSEG_IPSRC_HOST, 4);
 	const struct netseg_ipsrc *rival;
+	struct netseg_prefix p;
 	__u8 addr[4];
 
 	inet_pton(AF_INET, "198.18.2.2", addr);
 	netseg_iptable_init(&t);
-	e = netseg_iptable_get(&t, NETSEG_AF_INET, addr, 32, true);
+	netseg_prefix_set(&p, NETSEG_AF_INET, addr, 32);
+	e = netseg_iptable_get(&t, &p, true);
 	if (!ok(e != NULL, "a prefix entry"))
 		goto out;
 	is_int(netseg_ipent_claim(e, &a), 1, "a route on ifindex 5: a new claim");
