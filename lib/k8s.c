@@ -15,6 +15,7 @@
 #include <yaml.h>
 #include <cjson/cJSON.h>
 
+#include "file.h"
 #include "k8s.h"
 #include "text.h"
 
@@ -924,37 +925,18 @@ int netseg_k8s_load_buf(const char *name, const char *buf, size_t len,
 int netseg_k8s_load_file(const char *path, struct netseg_k8s_objects *o,
 			 struct netseg_errlist *errs)
 {
-	bool std = !strcmp(path, "-");
-	FILE *f = std ? stdin : fopen(path, "r");
 	char *buf = NULL;
-	size_t len = 0, n;
-	int ret = 0;
+	size_t len = 0;
+	int ret;
 
-	if (!f) {
-		ret = -errno;
-		netseg_errlist_add(errs, "%s: can't open: %s", path, strerror(-ret));
+	/* "-" is stdin (fd 0), as for kubectl apply -f -. */
+	ret = strcmp(path, "-") ? netseg_read_file(path, 0, &buf, &len) :
+				  netseg_read_fd(0, 0, &buf, &len);
+	if (ret) {
+		netseg_errlist_add(errs, "%s: can't read: %s", path, strerror(-ret));
 		return ret;
 	}
-	do {
-		char *nb = realloc(buf, len + 65536);
-
-		if (!nb) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		buf = nb;
-		n = fread(buf + len, 1, 65536, f);
-		len += n;
-	} while (n == 65536);
-	if (ferror(f)) {
-		ret = -EIO;
-		netseg_errlist_add(errs, "%s: read error", path);
-		goto out;
-	}
 	ret = netseg_k8s_load_buf(path, buf, len, o, errs);
-out:
 	free(buf);
-	if (!std)
-		fclose(f);
 	return ret;
 }
