@@ -22,6 +22,7 @@
 #include "prefilter.skel.h"
 #include "datapath.h"
 #include "dp_internal.h"
+#include "hash.h"
 #include "log.h"
 
 static const char *const map_names[NETSEG_DPM_MAX] = {
@@ -270,20 +271,11 @@ static const struct {
 };
 #define NCACHED (sizeof(cached_progs) / sizeof(cached_progs[0]))
 
-static __u64 fnv1a(__u64 h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ULL;
-	return h;
-}
-
 static void cache_dir(const struct netseg_dp *dp, char *buf, size_t len)
 {
 	size_t a, b;
 	const void *pa = policy_bpf__elf_bytes(&a), *pb = prefilter_bpf__elf_bytes(&b);
-	__u64 h = fnv1a(fnv1a(14695981039346656037ULL, pa, a), pb, b);
+	__u64 h = netseg_fnv1a64(netseg_fnv1a64(NETSEG_FNV64_INIT, pa, a), pb, b);
 
 	snprintf(buf, len, "%s/" PROG_CACHE_PREFIX "%016llx", dp->pin_dir,
 		 (unsigned long long)h);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "iptable.h"
 
 #define IPTABLE_MIN_BUCKETS 256
@@ -34,16 +35,12 @@ void netseg_iptable_free(struct netseg_iptable *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* FNV-1a over the key. */
 static size_t key_hash(const struct netseg_prefix *p)
 {
-	__u32 h = 2166136261u;
+	__u64 h = netseg_fnv1a64(NETSEG_FNV64_INIT, &p->family, 1);
 
-	h = (h ^ p->family) * 16777619u;
-	h = (h ^ p->plen) * 16777619u;
-	for (int i = 0; i < netseg_prefix_max(p->family) / 8; i++)
-		h = (h ^ p->addr[i]) * 16777619u;
-	return h;
+	h = netseg_fnv1a64(h, &p->plen, 1);
+	return netseg_fnv1a64(h, p->addr, netseg_prefix_max(p->family) / 8);
 }
 
 static bool key_eq(const struct netseg_prefix *a, const struct netseg_prefix *b)
