@@ -905,19 +905,6 @@ static cJSON *cmd_diff(struct netsegd *d, const cJSON *req)
 
 /* ------------------------------------------------------------- trace */
 
-static int proto_num(const char *p)
-{
-	static const struct { const char *n; int v; } t[] = {
-		{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "sctp", IPPROTO_SCTP },
-		{ "icmp", IPPROTO_ICMP }, { "icmpv6", IPPROTO_ICMPV6 }, { "any", 0 },
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (!strcmp(p, t[i].n))
-			return t[i].v;
-	return -1;
-}
-
 /* One side of a trace: the identity it resolved to, and how. */
 struct trace_side {
 	const char *input;
@@ -1069,7 +1056,7 @@ static cJSON *cmd_trace(struct netsegd *d, const cJSON *req)
 	char why[512], rule[1024] = "", flow[32];
 	const char *reason;
 	cJSON *o;
-	int p = proto_num(proto), r, n;
+	int p = netseg_proto_by_name(proto, strlen(proto)), r, n;
 
 	if (!src || !dst || p < 0 || (port && (!cJSON_IsNumber(port) ||
 			port->valuedouble < 0 || port->valuedouble > 65535)))

@@ -17,6 +17,7 @@
 
 #include "file.h"
 #include "k8s.h"
+#include "proto.h"
 #include "text.h"
 
 /* Field paths ("spec.ingress[0].from[1].ipBlock.except[2]") are far
@@ -457,17 +458,15 @@ static int parse_port(struct ctx *c, yaml_node_t *n, const char *where,
 	const char *proto = "TCP";
 	char w[300], b[64];
 	long v = 0;
+	int pn;
 
 	if (get_fields(c, n, where, f, NF(f)))
 		return -EINVAL;
 	if (f[0].node && get_str(c, f[0].node, where, &proto))
 		return -EINVAL;
-	if (!strcmp(proto, "TCP"))
-		p->proto = IPPROTO_TCP;
-	else if (!strcmp(proto, "UDP"))
-		p->proto = IPPROTO_UDP;
-	else if (!strcmp(proto, "SCTP"))
-		p->proto = IPPROTO_SCTP;
+	pn = netseg_proto_by_k8s_name(proto);
+	if (pn > 0)
+		p->proto = pn;
 	else
 		return fail(c, f[0].node,
 			    "unknown protocol \"%s\" in %s (expected TCP, UDP or SCTP)",

@@ -219,28 +219,6 @@ static int parse_selector(struct cur *c, const char *what,
 
 /* --------------------------------------------------------------- ports */
 
-static const struct {
-	const char *name;
-	__u8 proto;
-} protos[] = {
-	{ "any", 0 },
-	{ "tcp", IPPROTO_TCP },
-	{ "udp", IPPROTO_UDP },
-	{ "sctp", IPPROTO_SCTP },
-	{ "icmp", IPPROTO_ICMP },
-	{ "icmpv6", IPPROTO_ICMPV6 },
-};
-
-const char *netseg_proto_name(__u8 proto)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
-		if (protos[i].proto == proto)
-			return protos[i].name;
-	return NULL;
-}
-
 static bool is_icmp(__u8 proto)
 {
 	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
@@ -392,17 +370,16 @@ static int parse_icmp_type(struct cur *c, struct netseg_rule *r,
 static int parse_proto(struct cur *c, __u8 *proto, struct netseg_err *err)
 {
 	const char *s = c->s + c->i;
-	size_t i, n = 0;
+	size_t n = 0;
+	int p;
 
 	while (isalnum((unsigned char)s[n]))
 		n++;
-	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-		if (strlen(protos[i].name) == n &&
-		    !strncasecmp(s, protos[i].name, n)) {
-			*proto = protos[i].proto;
-			c->i += n;
-			return 0;
-		}
+	p = netseg_proto_by_name(s, n);
+	if (p >= 0) {
+		*proto = p;
+		c->i += n;
+		return 0;
 	}
 	return netseg_err_set(err, col(c), "unknown protocol \"%.*s\" (expected tcp, udp, sctp, icmp, icmpv6 or any)",
 			      (int)n, s);
