@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "flowlog.h"
+#include "hook.h"
 #include "netsegd.h"
 #include "version.h"
 
@@ -1166,6 +1167,16 @@ static int uplink_index(struct netsegd *d, const char *name)
 	return -1;
 }
 
+/* What an uplink gets: the XDP prefilter and TC both ways. */
+static void uplink_hooks(cJSON *a)
+{
+	static const int hooks[] = { NETSEG_HOOK_XDP, NETSEG_HOOK_TC_INGRESS,
+				     NETSEG_HOOK_TC_EGRESS };
+
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(netseg_hook_attached_name(hooks[i])));
+}
+
 static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 {
 	const char *name = arg_str(req, "iface");
@@ -1208,9 +1219,7 @@ static cJSON *cmd_attach(struct netsegd *d, const cJSON *req)
 	cJSON_AddStringToObject(o, "iface", name);
 	cJSON_AddNumberToObject(o, "ifindex", ifindex);
 	cJSON *a = cJSON_AddArrayToObject(o, "attached");
-	cJSON_AddItemToArray(a, cJSON_CreateString("xdp"));
-	cJSON_AddItemToArray(a, cJSON_CreateString("tc/ingress"));
-	cJSON_AddItemToArray(a, cJSON_CreateString("tc/egress"));
+	uplink_hooks(a);
 	return o;
 }
 
@@ -1254,9 +1263,7 @@ static cJSON *cmd_detach(struct netsegd *d, const cJSON *req)
 	cJSON_AddNumberToObject(o, "ifindex", ifindex);
 	a = cJSON_AddArrayToObject(o, "detached");
 	if (ifindex) {
-		cJSON_AddItemToArray(a, cJSON_CreateString("xdp"));
-		cJSON_AddItemToArray(a, cJSON_CreateString("tc/ingress"));
-		cJSON_AddItemToArray(a, cJSON_CreateString("tc/egress"));
+		uplink_hooks(a);
 	}
 	return o;
 }

@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <cjson/cJSON.h>
 
+#include "hook.h"
 #include "log.h"
 #include "netsegd.h"
 
@@ -809,11 +810,11 @@ void netsegd_endpoints_reconcile(struct netsegd *d)
 static void add_attached(cJSON *a, bool cgroup, __u8 attached)
 {
 	if (cgroup ? attached : attached & NETSEGD_TC_INGRESS)
-		cJSON_AddItemToArray(a, cJSON_CreateString(cgroup ? "cgroup_skb/ingress" :
-								     "tc/ingress"));
+		cJSON_AddItemToArray(a, cJSON_CreateString(netseg_hook_attached_name(
+			cgroup ? NETSEG_HOOK_CG_INGRESS : NETSEG_HOOK_TC_INGRESS)));
 	if (cgroup ? attached : attached & NETSEGD_TC_EGRESS)
-		cJSON_AddItemToArray(a, cJSON_CreateString(cgroup ? "cgroup_skb/egress" :
-								     "tc/egress"));
+		cJSON_AddItemToArray(a, cJSON_CreateString(netseg_hook_attached_name(
+			cgroup ? NETSEG_HOOK_CG_EGRESS : NETSEG_HOOK_TC_EGRESS)));
 }
 
 static cJSON *cidrs_json(const struct netseg_iddef *def)

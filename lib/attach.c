@@ -25,6 +25,7 @@
 #include "policy.skel.h"
 #include "prefilter.skel.h"
 #include "dp_internal.h"
+#include "hook.h"
 #include "log.h"
 
 /* libbpf 1.1 predates TCX: the kernel's attach type numbers. */
@@ -149,8 +150,7 @@ int netseg_dp_attach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
 	char path[PATH_MAX], name[IF_NAMESIZE];
 	int err;
 
-	err = link_path(dp, path, sizeof(path), ingress ? "tc-ingress" : "tc-egress",
-			ifindex);
+	err = link_path(dp, path, sizeof(path), netseg_hook_pin_name(hook), ifindex);
 	if (err)
 		return err;
 	err = link_replace(path, prog_fd);
@@ -176,8 +176,9 @@ int netseg_dp_detach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
 	char path[PATH_MAX];
 	int err;
 
-	err = link_path(dp, path, sizeof(path), ingress ? "tc-ingress" : "tc-egress",
-			ifindex);
+	err = link_path(dp, path, sizeof(path),
+			netseg_hook_pin_name(ingress ? NETSEG_HOOK_TC_INGRESS :
+						       NETSEG_HOOK_TC_EGRESS), ifindex);
 	if (err)
 		return err;
 	if (!unlink(path))
@@ -189,12 +190,11 @@ int netseg_dp_detach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
 int netseg_dp_attach_cgroup(struct netseg_dp *dp, const char *cgpath, __u64 *cgid)
 {
 	static const struct {
-		const char *kind;
 		int hook;
 		enum bpf_attach_type type;
 	} sides[] = {
-		{ "cg-ingress", NETSEG_HOOK_CG_INGRESS, BPF_CGROUP_INET_INGRESS },
-		{ "cg-egress", NETSEG_HOOK_CG_EGRESS, BPF_CGROUP_INET_EGRESS },
+		{ NETSEG_HOOK_CG_INGRESS, BPF_CGROUP_INET_INGRESS },
+		{ NETSEG_HOOK_CG_EGRESS, BPF_CGROUP_INET_EGRESS },
 	};
 	char path[PATH_MAX];
 	int cgfd, err, i;
@@ -211,7 +211,8 @@ int netseg_dp_attach_cgroup(struct netseg_dp *dp, const char *cgpath, __u64 *cgi
 	for (i = 0; i < 2; i++) {
 		int prog_fd = netseg_dp_prog_fd(dp, sides[i].hook);
 
-		err = link_path(dp, path, sizeof(path), sides[i].kind, *cgid);
+		err = link_path(dp, path, sizeof(path), netseg_hook_pin_name(sides[i].hook),
+				*cgid);
 		if (err)
 			break;
 		err = link_replace(path, prog_fd);
@@ -236,8 +237,9 @@ int netseg_dp_detach_cgroup(struct netseg_dp *dp, __u64 cgid)
 	int err;
 
 	for (int i = 0; i < 2; i++) {
-		err = link_path(dp, path, sizeof(path), i ? "cg-egress" : "cg-ingress",
-				cgid);
+		err = link_path(dp, path, sizeof(path),
+				netseg_hook_pin_name(i ? NETSEG_HOOK_CG_EGRESS :
+							 NETSEG_HOOK_CG_INGRESS), cgid);
 		if (err)
 			return err;
 		if (unlink(path) && errno != ENOENT)
@@ -472,17 +474,12 @@ int netseg_dp_detach_xdp(struct netseg_dp *dp, int ifindex)
 
 /* ------------------------------------------------------ restart, cleanup */
 
+/* Links only: an "xdp-" name is none of ours. */
 static int link_hook(const char *name)
 {
-	if (!strncmp(name, "tc-ingress-", 11))
-		return NETSEG_HOOK_TC_INGRESS;
-	if (!strncmp(name, "tc-egress-", 10))
-		return NETSEG_HOOK_TC_EGRESS;
-	if (!strncmp(name, "cg-ingress-", 11))
-		return NETSEG_HOOK_CG_INGRESS;
-	if (!strncmp(name, "cg-egress-", 10))
-		return NETSEG_HOOK_CG_EGRESS;
-	return -1;
+	int hook = netseg_hook_by_pin_prefix(name);
+
+	return hook == NETSEG_HOOK_XDP ? -1 : hook;
 }
 
 static int for_each_link(struct netseg_dp *dp, int (*fn)(struct netseg_dp *, const char *, int))

@@ -23,6 +23,7 @@
 #include "datapath.h"
 #include "dp_internal.h"
 #include "hash.h"
+#include "hook.h"
 #include "log.h"
 
 static const char *const map_names[NETSEG_DPM_MAX] = {
@@ -259,15 +260,14 @@ static void size_from_pin(struct netseg_dp *dp, struct bpf_map *map, const char 
 #define PROG_CACHE_PREFIX "progs-"
 
 static const struct {
-	int hook;
-	const char *pin;
+	int hook;		/* pinned as netseg_hook_pin_name(hook) */
 	const char *name;	/* as the kernel keeps it: 15 characters */
 } cached_progs[] = {
-	{ NETSEG_HOOK_XDP, "xdp", "netseg_xdp_pref" },
-	{ NETSEG_HOOK_TC_INGRESS, "tc-ingress", "netseg_tc_ingre" },
-	{ NETSEG_HOOK_TC_EGRESS, "tc-egress", "netseg_tc_egres" },
-	{ NETSEG_HOOK_CG_INGRESS, "cg-ingress", "netseg_cg_ingre" },
-	{ NETSEG_HOOK_CG_EGRESS, "cg-egress", "netseg_cg_egres" },
+	{ NETSEG_HOOK_XDP, "netseg_xdp_pref" },
+	{ NETSEG_HOOK_TC_INGRESS, "netseg_tc_ingre" },
+	{ NETSEG_HOOK_TC_EGRESS, "netseg_tc_egres" },
+	{ NETSEG_HOOK_CG_INGRESS, "netseg_cg_ingre" },
+	{ NETSEG_HOOK_CG_EGRESS, "netseg_cg_egres" },
 };
 #define NCACHED (sizeof(cached_progs) / sizeof(cached_progs[0]))
 
@@ -362,7 +362,7 @@ static int cache_open(struct netseg_dp *dp)
 	for (size_t i = 0; i < NCACHED; i++) {
 		int fd;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, cached_progs[i].pin);
+		snprintf(path, sizeof(path), "%s/%s", dir, netseg_hook_pin_name(cached_progs[i].hook));
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
 			err = -errno;
@@ -388,7 +388,7 @@ static void rm_cache_dir(const char *dir)
 	char path[PATH_MAX + 32];
 
 	for (size_t i = 0; i < NCACHED; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, cached_progs[i].pin);
+		snprintf(path, sizeof(path), "%s/%s", dir, netseg_hook_pin_name(cached_progs[i].hook));
 		unlink(path);
 	}
 	if (rmdir(dir) && errno != ENOENT)
@@ -430,7 +430,7 @@ static void cache_store(struct netseg_dp *dp)
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		goto fail;
 	for (size_t i = 0; i < NCACHED; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, cached_progs[i].pin);
+		snprintf(path, sizeof(path), "%s/%s", dir, netseg_hook_pin_name(cached_progs[i].hook));
 		if (bpf_obj_pin(netseg_dp_prog_fd(dp, cached_progs[i].hook), path))
 			goto fail;
 	}

@@ -70,23 +70,6 @@ const char *netseg_flowrec_kind_name(int kind)
 	return NULL;
 }
 
-const char *netseg_hook_name(int hook)
-{
-	switch (hook) {
-	case NETSEG_HOOK_XDP:
-		return "xdp";
-	case NETSEG_HOOK_TC_INGRESS:
-		return "tc-ingress";
-	case NETSEG_HOOK_TC_EGRESS:
-		return "tc-egress";
-	case NETSEG_HOOK_CG_INGRESS:
-		return "cgroup-ingress";
-	case NETSEG_HOOK_CG_EGRESS:
-		return "cgroup-egress";
-	}
-	return "unknown";
-}
-
 const char *netseg_flow_proto_name(int proto)
 {
 	return netseg_proto_iana_name(proto);
