@@ -1013,14 +1013,6 @@ void netsegd_flowlog_refill(struct netsegd *d, struct netsegd_client *c)
 			stream_pump(d, &d->fl->follow[i]);
 }
 
-bool netsegd_flowlog_streaming(struct netsegd *d, const struct netsegd_client *c)
-{
-	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)
-		if (d->fl->follow[i].c == c)
-			return true;
-	return false;
-}
-
 void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c)
 {
 	for (int i = 0; d->fl && i < FL_MAX_FOLLOW; i++)

@@ -51,8 +51,6 @@ void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c,
 			     const struct cJSON *req);
 /* The client's socket drained: queue its stream's next part, if it has one. */
 void netsegd_flowlog_refill(struct netsegd *d, struct netsegd_client *c);
-/* The client has a `flows` stream going (it may be quiet for long). */
-bool netsegd_flowlog_streaming(struct netsegd *d, const struct netsegd_client *c);
 void netsegd_flowlog_forget(struct netsegd *d, struct netsegd_client *c);
 /* Is c following (a stream that is quiet while no flow is logged)? */
 bool netsegd_flowlog_following(const struct netsegd *d, const struct netsegd_client *c);

@@ -603,11 +603,6 @@ int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook)
 	return -EINVAL;
 }
 
-const char *netseg_dp_pin_dir(const struct netseg_dp *dp)
-{
-	return dp->pin_dir[0] ? dp->pin_dir : NULL;
-}
-
 /* ------------------------------------------------------------ policy */
 
 int netseg_dp_config_get(struct netseg_dp *dp, struct netseg_config *cfg)

@@ -57,7 +57,6 @@ void netseg_dp_close(struct netseg_dp *dp);
 int netseg_dp_map_fd(const struct netseg_dp *dp, enum netseg_dp_map m);
 /* Program fds by hook (enum netseg_hook): for BPF_PROG_TEST_RUN. */
 int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook);
-const char *netseg_dp_pin_dir(const struct netseg_dp *dp);
 
 /*
  * Builds a new inner LPM map holding exactly `entries`, swaps it into the

@@ -239,11 +239,6 @@ int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook)
 	return -EBADF;
 }
 
-const char *netseg_dp_pin_dir(const struct netseg_dp *dp)
-{
-	return NULL;
-}
-
 int netseg_dp_policy_swap(struct netseg_dp *dp, const struct netseg_policy_entry *entries,
 			  size_t n, __u64 *generation)
 {
