@@ -7,6 +7,7 @@
 #ifndef NETSEGCTL_OUTPUT_H
 #define NETSEGCTL_OUTPUT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +29,9 @@ static inline bool out_json(void)
 
 /* One error: `error: msg` on stderr, or {"error": "msg"} on stdout. */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with @prefix before the formatted message. */
+void p_verr(const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* An error with its list of details ("file:line:col: ..."), each printed
  * on its own line, or as "errors": [...] in JSON. */
 void p_err_list(const char *msg, const char *const *details, size_t n);
