@@ -17,6 +17,7 @@
 
 #include "file.h"
 #include "k8s.h"
+#include "prefix.h"
 #include "proto.h"
 #include "text.h"
 
@@ -314,43 +315,26 @@ static int parse_selector(struct ctx *c, yaml_node_t *n, const char *where,
 	return ret ? -EINVAL : 0;
 }
 
+/* Kubernetes wants the prefix length written: need_len. */
 static int parse_cidr(struct ctx *c, yaml_node_t *n, const char *where,
 		      struct netseg_k8s_cidr *out)
 {
-	char buf[64], *slash, canon[INET6_ADDRSTRLEN];
-	struct netseg_k8s_cidr x = { 0 }, y;
+	struct netseg_prefix p;
+	struct netseg_err e = {};
+	char buf[64];
 	const char *s;
-	long plen;
-	char *end;
-	int i;
+	size_t used;
 
 	if (get_str(c, n, where, &s))
 		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", s);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	x.family = strchr(buf, ':') ? AF_INET6 : AF_INET;
-	if (!slash || inet_pton(x.family, buf, x.addr) != 1)
-		return fail(c, n, "%s \"%s\" is not a CIDR such as 198.18.0.0/16 or fd00::/64",
-			    where, netseg_printable(s, buf, sizeof(buf)));
-	plen = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || plen < 0 || plen > (x.family == AF_INET ? 32 : 128))
-		return fail(c, n, "%s \"%s\": prefix length out of range 0-%d", where,
-			    s, x.family == AF_INET ? 32 : 128);
-	x.plen = plen;
-	y = x;
-	for (i = 0; i < 16; i++) {
-		int keep = plen - 8 * i;
-
-		y.addr[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (0xff << (8 - keep)) & 0xff;
-	}
-	if (memcmp(x.addr, y.addr, 16)) {
-		inet_ntop(y.family, y.addr, canon, sizeof(canon));
-		return fail(c, n, "%s \"%s\" has host bits set; did you mean %s/%ld?",
-			    where, s, canon, plen);
-	}
-	*out = x;
+	if (!netseg_prefix_scan(s, true, &used, &p, &e) && s[used])
+		netseg_err_set(&e, (int)used + 1, "unexpected text after the prefix length");
+	if (e.msg[0])
+		return fail(c, n, "%s \"%s\": %s", where, netseg_printable(s, buf, sizeof(buf)),
+			    e.msg);
+	out->family = p.family == NETSEG_AF_INET ? AF_INET : AF_INET6;
+	memcpy(out->addr, p.addr, sizeof(out->addr));
+	out->plen = p.plen;
 	return 0;
 }
 
