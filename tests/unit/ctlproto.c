@@ -93,9 +93,36 @@ static void test_reused_fd(void)
 	close(peer_b);
 }
 
+/* The NUL finder keeps cJSON from cutting a name short. */
+static void test_nul(void)
+{
+	static const struct {
+		const char *line;
+		size_t len; /* 0: strlen */
+		long want;
+	} v[] = {
+		{"{\"name\":\"x\\u0000y\"}", 0, 10},
+		{"{\"name\":\"x\\\\u0000y\"}", 0, -1},	/* an escaped backslash */
+		{"{\"name\":\"x\\\\\\u0000\"}", 0, 12}, /* one after it */
+		{"{\"name\":\"x\\u00001\"}", 0, 10},
+		{"{\"name\":\"x\\u0001\"}", 0, -1},
+		{"{\"name\":\"x\"}\0y", 14, 12}, /* a raw NUL */
+		{"\\u000", 0, -1},		 /* cut short */
+		{"", 0, -1},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t len = v[i].len ? v[i].len : strlen(v[i].line);
+
+		is_int(netseg_ctl_nul_at(v[i].line, len), v[i].want, "NUL in line %zu (%s)", i,
+		       v[i].line);
+	}
+}
+
 int main(void)
 {
 	test_framing();
 	test_reused_fd();
+	test_nul();
 	return tap_done();
 }

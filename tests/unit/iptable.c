@@ -4,13 +4,11 @@
  * (lib/iptable.c): the higher kind wins; between two endpoints' claims of
  * one kind the first owner keeps the address, whatever the ifindexes, and
  * the newcomer is reported as a rival; the next claim takes over only when
- * the owner's goes.  Also the control protocol's NUL finder
- * (lib/ctlproto.c), which keeps cJSON from cutting a name short.
+ * the owner's goes.
  */
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "ctlproto.h"
 #include "iptable.h"
 #include "tap.h"
 
@@ -84,35 +82,9 @@ out:
 	netseg_iptable_free(&t);
 }
 
-static void test_nul(void)
-{
-	static const struct {
-		const char *line;
-		size_t len; /* 0: strlen */
-		long want;
-	} v[] = {
-		{"{\"name\":\"x\\u0000y\"}", 0, 10},
-		{"{\"name\":\"x\\\\u0000y\"}", 0, -1},	/* an escaped backslash */
-		{"{\"name\":\"x\\\\\\u0000\"}", 0, 12}, /* one after it */
-		{"{\"name\":\"x\\u00001\"}", 0, 10},
-		{"{\"name\":\"x\\u0001\"}", 0, -1},
-		{"{\"name\":\"x\"}\0y", 14, 12}, /* a raw NUL */
-		{"\\u000", 0, -1},		 /* cut short */
-		{"", 0, -1},
-	};
-
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		size_t len = v[i].len ? v[i].len : strlen(v[i].line);
-
-		is_int(netseg_ctl_nul_at(v[i].line, len), v[i].want, "NUL in line %zu (%s)", i,
-		       v[i].line);
-	}
-}
-
 int main(void)
 {
 	test_ties();
-	test_nul();
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
 }
