@@ -70,11 +70,10 @@ static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add
 		    const cJSON *rm, const char *what, bool cidr, cJSON *ch,
 		    struct netseg_err *err)
 {
-	char canon[64], line[NETSEG_PATH_MAX + 32];
+	char canon[NETSEG_PREFIX_STRLEN], line[NETSEG_PATH_MAX + 32];
+	struct netseg_prefix p;
 	const char *v;
 	const cJSON *e;
-	__u8 addr[16];
-	int fam, plen;
 	unsigned int i;
 
 	for (int pass = 0; pass < 2; pass++) {
@@ -84,8 +83,10 @@ static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add
 			if (!cJSON_IsString(e) || strlen(e->valuestring) >= stride)
 				return netseg_err_set(err, 0, "%s: not a string short enough", what);
 			v = e->valuestring;
-			if (cidr && !netseg_cidr_parse(v, &fam, addr, &plen, canon, sizeof(canon)))
+			if (cidr && !netseg_prefix_parse(v, &p, NULL)) {
+				netseg_prefix_format(&p, canon, sizeof(canon));
 				v = canon;
+			}
 			for (i = 0; i < *n && strcmp(list + i * stride, v); i++)
 				;
 			if (!pass && i == *n)

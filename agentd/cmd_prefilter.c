@@ -52,13 +52,12 @@ cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req,
 
 	for (size_t i = 0; i < d->pol.nprefilter; i++) {
 		struct netseg_prefilter_val v = {};
-		struct netseg_lpm_key k = {};
-		int fam, plen;
+		struct netseg_lpm_key k;
+		struct netseg_prefix p;
 		cJSON *x = cJSON_CreateObject();
 
-		if (!netseg_cidr_parse(d->pol.prefilter[i].cidr, &fam, k.addr, &plen, NULL, 0)) {
-			k.family = fam;
-			k.prefixlen = NETSEG_LPM_PLEN_HDR + plen;
+		if (!netseg_prefix_parse(d->pol.prefilter[i].cidr, &p, NULL)) {
+			netseg_prefix_to_lpm(&p, &k);
 			bpf_map_lookup_elem(fd, &k, &v);
 		}
 		cJSON_AddStringToObject(x, "cidr", d->pol.prefilter[i].cidr);

@@ -16,19 +16,6 @@
 #include "log.h"
 #include "netsegd.h"
 
-static int proto_num(const char *p)
-{
-	static const struct { const char *n; int v; } t[] = {
-		{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "sctp", IPPROTO_SCTP },
-		{ "icmp", IPPROTO_ICMP }, { "icmpv6", IPPROTO_ICMPV6 }, { "any", 0 },
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (!strcmp(p, t[i].n))
-			return t[i].v;
-	return -1;
-}
-
 /* One side of a trace: the identity it resolved to, and how. */
 struct trace_side {
 	const char *input;
@@ -74,9 +61,11 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 	const struct netseg_iddef *def = netseg_id_by_name(&d->pol.ids, sel);
 	struct netseg_resolver res;
 	const char **names;
-	char canon[64], buf[32];
+	char canon[NETSEG_PREFIX_STRLEN], buf[32];
+	struct netseg_prefix p;
+	struct netseg_err pe;
 	__u8 addr[16] = {};
-	int fam, plen, r;
+	int r;
 
 	s->input = sel;
 	s->how[0] = '\0';
@@ -85,16 +74,17 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 	} else if (inet_pton(AF_INET6, sel, addr) == 1) {
 		trace_addr(d, NETSEG_AF_INET6, addr, s);
 	} else if (strchr(sel, '/')) {
-		if (netseg_cidr_parse(sel, &fam, addr, &plen, canon, sizeof(canon)))
-			return netseg_err_set(err, 0, "\"%s\" is not an address, a CIDR or an identity name",
-					      sel);
+		if (netseg_prefix_parse(sel, &p, &pe))
+			return netseg_err_set(err, 0, "\"%s\" is not an address, a CIDR or an identity name (column %d: %s)",
+					      sel, pe.col, pe.msg);
+		netseg_prefix_format(&p, canon, sizeof(canon));
 		def = netseg_id_by_name(&d->pol.ids, canon);
 		if (def) {
 			s->id = def->id;
 			snprintf(s->how, sizeof(s->how), "%s identity",
 				 def->cidr_only ? "CIDR" : "named");
-		} else if (plen == (fam == NETSEG_AF_INET ? 32 : 128)) {
-			trace_addr(d, fam, addr, s);
+		} else if (netseg_prefix_is_host(&p)) {
+			trace_addr(d, p.family, p.addr, s);
 		} else {
 			return netseg_err_set(err, 0, "%s is a range of addresses that may resolve to different identities; trace one address, or a CIDR a rule or identity names",
 					      canon);
@@ -178,7 +168,7 @@ cJSON *cmd_trace(struct netsegd *d, const cJSON *req,
 	char why[512], rule[1024] = "", flow[32];
 	const char *reason;
 	cJSON *o;
-	int p = proto_num(proto), r, n;
+	int p = netseg_proto_by_name(proto, strlen(proto)), r, n;
 
 	if (!src || !dst || p < 0 || (port && (!cJSON_IsNumber(port) ||
 			port->valuedouble < 0 || port->valuedouble > 65535)))

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmd.h"
+#include "hook.h"
 #include "log.h"
 #include "netsegd.h"
 
@@ -28,6 +29,16 @@ static int uplink_index(struct netsegd *d, const char *name)
 		if (!strcmp(d->cfg.uplinks[i], name))
 			return i;
 	return -1;
+}
+
+/* What an uplink gets: the XDP prefilter and TC both ways. */
+static void uplink_hooks(cJSON *a)
+{
+	static const int hooks[] = { NETSEG_HOOK_XDP, NETSEG_HOOK_TC_INGRESS,
+				     NETSEG_HOOK_TC_EGRESS };
+
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(netseg_hook_attached_name(hooks[i])));
 }
 
 cJSON *cmd_attach(struct netsegd *d, const cJSON *req,
@@ -73,9 +84,7 @@ cJSON *cmd_attach(struct netsegd *d, const cJSON *req,
 	cJSON_AddStringToObject(o, "iface", name);
 	cJSON_AddNumberToObject(o, "ifindex", ifindex);
 	cJSON *a = cJSON_AddArrayToObject(o, "attached");
-	cJSON_AddItemToArray(a, cJSON_CreateString("xdp"));
-	cJSON_AddItemToArray(a, cJSON_CreateString("tc/ingress"));
-	cJSON_AddItemToArray(a, cJSON_CreateString("tc/egress"));
+	uplink_hooks(a);
 	return o;
 }
 
@@ -119,10 +128,7 @@ cJSON *cmd_detach(struct netsegd *d, const cJSON *req,
 	cJSON_AddStringToObject(o, "iface", name);
 	cJSON_AddNumberToObject(o, "ifindex", ifindex);
 	a = cJSON_AddArrayToObject(o, "detached");
-	if (ifindex) {
-		cJSON_AddItemToArray(a, cJSON_CreateString("xdp"));
-		cJSON_AddItemToArray(a, cJSON_CreateString("tc/ingress"));
-		cJSON_AddItemToArray(a, cJSON_CreateString("tc/egress"));
-	}
+	if (ifindex)
+		uplink_hooks(a);
 	return o;
 }

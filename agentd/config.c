@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "ctlproto.h"
+#include "file.h"
 #include "log.h"
 #include "flowrec.h"
 #include "netsegd.h"
@@ -459,22 +460,15 @@ int netsegd_config_load(struct netsegd_config *c, const char *path)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f;
 	int err;
 
-	f = fopen(path, "r");
-	if (!f) {
-		err = -errno;
-		pr_err("couldn't read config %s: %s", path, strerror(-err));
+	/* A config is a few kB: a bound, so /dev/zero can't eat the memory. */
+	err = netseg_read_file(path, (1 << 20) - 1, &buf, &len);
+	if (err) {
+		pr_err("couldn't read config %s: %s", path,
+		       err == -EFBIG ? "larger than 1 MiB" : strerror(-err));
 		return err;
 	}
-	buf = malloc(1 << 20);
-	if (buf)
-		len = fread(buf, 1, (1 << 20) - 1, f);
-	fclose(f);
-	if (!buf)
-		return -ENOMEM;
-	buf[len] = '\0';
 	err = netsegd_config_parse(c, buf, path);
 	free(buf);
 	return err;

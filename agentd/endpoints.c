@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <cjson/cJSON.h>
 
+#include "hook.h"
 #include "log.h"
 #include "netsegd.h"
 
@@ -126,7 +127,7 @@ static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
 
 	if (netseg_ipent_resolve(e, ep_id_of, d, &want)) {
 		if (!e->in_map || !val_eq(&e->val, &want)) {
-			err = netseg_dp_ipcache_set(d->dp, e->family, e->addr, e->plen, want.id,
+			err = netseg_dp_ipcache_set(d->dp, &e->pfx, want.id,
 						    want.ifindex);
 			if (!err) {
 				e->in_map = true;
@@ -140,7 +141,7 @@ static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
 			}
 		}
 	} else if (e->in_map) {
-		err = netseg_dp_ipcache_del(d->dp, e->family, e->addr, e->plen);
+		err = netseg_dp_ipcache_del(d->dp, &e->pfx);
 		if (err == -ENOENT)
 			err = 0;
 		if (!err) {
@@ -196,11 +197,15 @@ int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
 		      const struct netseg_ipsrc *s, enum netsegd_ip_op op)
 {
 	bool add = op == NETSEGD_IP_CLAIM || op == NETSEGD_IP_MOVE;
-	struct netseg_ipent *e = netseg_iptable_get(&d->eps.ips, family, addr, plen, add);
 	const struct netseg_ipsrc *rival = NULL;
 	struct netseg_ipsrc any;
+	struct netseg_ipent *e;
+	struct netseg_prefix p;
 	int r;
 
+	if (netseg_prefix_set(&p, family, addr, plen))
+		return add ? -EINVAL : 0;
+	e = netseg_iptable_get(&d->eps.ips, &p, add);
 	if (!e)
 		return add ? -errno : 0;
 	if (op == NETSEGD_IP_MOVE)
@@ -239,7 +244,7 @@ static void ip_filter_one(struct netseg_ipent *e, void *ctx)
 {
 	const struct ip_filter *f = ctx;
 
-	if (f->family && e->family != f->family)
+	if (f->family && e->pfx.family != f->family)
 		return;
 	if (f->kinds) {
 		if (netseg_ipent_drop(e, f->kinds, f->ifindex, f->stale_only))
@@ -731,9 +736,9 @@ static void reconcile_ipcache(struct netsegd *d)
 
 	k = map_keys(fd, sizeof(*k), &n);
 	for (size_t i = 0; k && i < n; i++) {
-		int plen = (int)k[i].prefixlen - NETSEG_LPM_PLEN_HDR;
-		const struct netseg_ipent *e =
-			netseg_iptable_get(&d->eps.ips, k[i].family, k[i].addr, plen, false);
+		struct netseg_prefix p;
+		const struct netseg_ipent *e = netseg_prefix_from_lpm(&p, &k[i]) ? NULL :
+					       netseg_iptable_get(&d->eps.ips, &p, false);
 
 		if (e && e->in_map)
 			continue;
@@ -810,11 +815,11 @@ void netsegd_endpoints_reconcile(struct netsegd *d)
 static void add_attached(cJSON *a, bool cgroup, __u8 attached)
 {
 	if (cgroup ? attached : attached & NETSEGD_TC_INGRESS)
-		cJSON_AddItemToArray(a, cJSON_CreateString(cgroup ? "cgroup_skb/ingress" :
-								     "tc/ingress"));
+		cJSON_AddItemToArray(a, cJSON_CreateString(netseg_hook_attached_name(
+			cgroup ? NETSEG_HOOK_CG_INGRESS : NETSEG_HOOK_TC_INGRESS)));
 	if (cgroup ? attached : attached & NETSEGD_TC_EGRESS)
-		cJSON_AddItemToArray(a, cJSON_CreateString(cgroup ? "cgroup_skb/egress" :
-								     "tc/egress"));
+		cJSON_AddItemToArray(a, cJSON_CreateString(netseg_hook_attached_name(
+			cgroup ? NETSEG_HOOK_CG_EGRESS : NETSEG_HOOK_TC_EGRESS)));
 }
 
 static cJSON *cidrs_json(const struct netseg_iddef *def)

@@ -266,11 +266,10 @@ static int restore(struct netsegd *d)
 		return r;
 	}
 	for (size_t i = 0; i < d->pol.nprefilter; i++) {
-		int fam, plen;
-		__u8 addr[16];
+		struct netseg_prefix p;
 
-		if (!netseg_cidr_parse(d->pol.prefilter[i].cidr, &fam, addr, &plen, NULL, 0))
-			netseg_dp_prefilter_set(d->dp, fam, addr, plen);
+		if (!netseg_prefix_parse(d->pol.prefilter[i].cidr, &p, NULL))
+			netseg_dp_prefilter_set(d->dp, &p);
 	}
 	for (unsigned int i = 0; i < d->cfg.nuplinks; i++) {
 		int ifindex = if_nametoindex(d->cfg.uplinks[i]);

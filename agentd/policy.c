@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "netsegd.h"
+#include "text.h"
 
 static int resolve_cb(const char *sel, __u32 *id, void *ctx)
 {
@@ -85,12 +86,11 @@ static void gc_cidr_ids(struct netseg_idstore *ids, const struct netseg_ruleset 
 static int cidr_claim(struct netsegd *d, const char *cidr, __u32 id, bool add)
 {
 	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_CIDR, .id = id };
-	int fam, plen;
-	__u8 addr[16];
+	struct netseg_prefix p;
 
-	if (netseg_cidr_parse(cidr, &fam, addr, &plen, NULL, 0))
+	if (netseg_prefix_parse(cidr, &p, NULL))
 		return -EINVAL;
-	return netsegd_ip_update(d, fam, addr, plen, &s,
+	return netsegd_ip_update(d, p.family, p.addr, p.plen, &s,
 				 add ? NETSEGD_IP_CLAIM : NETSEGD_IP_UNCLAIM);
 }
 
@@ -248,15 +248,16 @@ out:
 int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
 			    struct netseg_err *err)
 {
-	char canon[64];
-	int fam, plen, r;
-	__u8 addr[16];
+	char canon[NETSEG_PREFIX_STRLEN], shown[64];
+	struct netseg_prefix p;
+	struct netseg_err pe;
 	size_t i;
+	int r;
 
-	r = netseg_cidr_parse(text, &fam, addr, &plen, canon, sizeof(canon));
-	if (r)
-		return netseg_err_set(err, 0, r == -EDOM ? "host bits set in CIDR \"%s\"" :
-					  "invalid CIDR \"%s\" (expected e.g. 198.18.0.0/15)", text);
+	if (netseg_prefix_parse(text, &p, &pe))
+		return netseg_err_set(err, 0, "prefilter CIDR \"%s\", column %d: %s",
+				      netseg_printable(text, shown, sizeof(shown)), pe.col, pe.msg);
+	netseg_prefix_format(&p, canon, sizeof(canon));
 	for (i = 0; i < d->pol.nprefilter; i++)
 		if (!strcmp(d->pol.prefilter[i].cidr, canon))
 			break;
@@ -271,8 +272,7 @@ int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
 			       d->cfg.prefilter_max);
 		return -ENOSPC;
 	}
-	r = add ? netseg_dp_prefilter_set(d->dp, fam, addr, plen) :
-		  netseg_dp_prefilter_del(d->dp, fam, addr, plen);
+	r = add ? netseg_dp_prefilter_set(d->dp, &p) : netseg_dp_prefilter_del(d->dp, &p);
 	if (r) {
 		netseg_err_set(err, 0, "couldn't update the prefilter map: %s", strerror(-r));
 		return r;
@@ -286,10 +286,10 @@ int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
 	if (r) {
 		/* Put the map back as the saved state says. */
 		if (add) {
-			netseg_dp_prefilter_del(d->dp, fam, addr, plen);
+			netseg_dp_prefilter_del(d->dp, &p);
 			d->pol.nprefilter--;
 		} else {
-			netseg_dp_prefilter_set(d->dp, fam, addr, plen);
+			netseg_dp_prefilter_set(d->dp, &p);
 			strcpy(d->pol.prefilter[d->pol.nprefilter++].cidr, canon);
 		}
 		d->pol.revision--;

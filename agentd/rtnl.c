@@ -26,6 +26,7 @@
 #include <libmnl/libmnl.h>
 #include <cjson/cJSON.h>
 
+#include "hash.h"
 #include "log.h"
 #include "netsegd.h"
 
@@ -163,15 +164,6 @@ static int family_max(int fam)
 	return fam == NETSEG_AF_INET ? 32 : 128;
 }
 
-static __u64 fnv64(const void *p, size_t len, __u64 h)
-{
-	const __u8 *b = p;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ b[i]) * 1099511628211ULL;
-	return h;
-}
-
 /* ------------------------------------------------------------ messages */
 
 static int on_link(struct netsegd *d, const struct nlmsghdr *nlh)
@@ -210,7 +202,7 @@ static int addr_claims(struct netsegd *d, int fam, const struct ifaddrmsg *ifa,
 	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_HOST, .ifindex = ifa->ifa_index };
 	int max = family_max(fam), err, e;
 
-	s.tag = fnv64(local, family_addrlen(fam), ifa->ifa_prefixlen);
+	s.tag = netseg_fnv1a64(ifa->ifa_prefixlen, local, family_addrlen(fam));
 	err = netsegd_ip_update(d, fam, local, max, &s, op);
 	if (ifa->ifa_scope == RT_SCOPE_HOST && ifa->ifa_prefixlen < max) {
 		e = netsegd_ip_update(d, fam, local, ifa->ifa_prefixlen, &s, op);
@@ -336,7 +328,8 @@ static int on_route(struct netsegd *d, const struct nlmsghdr *nlh)
 		return 0;	/* multipath: names no one interface */
 	table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	prio = tb[RTA_PRIORITY] ? mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0;
-	s.tag = fnv64(&table, sizeof(table), fnv64(&prio, sizeof(prio), rtm->rtm_tos));
+	s.tag = netseg_fnv1a64(netseg_fnv1a64(rtm->rtm_tos, &prio, sizeof(prio)), &table,
+			       sizeof(table));
 	s.ifindex = mnl_attr_get_u32(tb[RTA_OIF]);
 	if (nlh->nlmsg_type == RTM_DELROUTE)
 		op = NETSEGD_IP_UNCLAIM;

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "errors.h"
+#include "file.h"
 #include "log.h"
 #include "netsegd.h"
 
@@ -258,31 +259,6 @@ static int load_uplinks(struct netsegd *d, const cJSON *arr)
 	return 0;
 }
 
-static char *read_file(const char *path, int *err)
-{
-	struct stat st;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st)) {
-		*err = -errno;
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	buf = malloc(st.st_size + 1);
-	n = buf ? read(fd, buf, st.st_size) : -1;
-	close(fd);
-	if (n != st.st_size) {
-		free(buf);
-		*err = -EIO;
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 /* A missing file is a fresh start; a corrupt one is an error, never
  * silently replaced by an empty rule set. */
 int netsegd_state_load(struct netsegd *d)
@@ -292,6 +268,7 @@ int netsegd_state_load(struct netsegd *d)
 	char path[512];
 	int err = 0;
 	char *buf;
+	size_t len;
 	cJSON *o;
 
 	if (mkdir(d->cfg.state_dir, 0700) && errno != EEXIST) {
@@ -299,8 +276,8 @@ int netsegd_state_load(struct netsegd *d)
 		return -errno;
 	}
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, d->cfg.state_dir);
-	buf = read_file(path, &err);
-	if (!buf)
+	err = netseg_read_file(path, 0, &buf, &len);
+	if (err)
 		return err == -ENOENT ? 0 : err;
 	o = cJSON_Parse(buf);
 	free(buf);

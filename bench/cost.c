@@ -91,6 +91,7 @@ static int load_policy(struct netseg_dp *dp, struct ids *ids, size_t n)
 
 static int load_identities(struct netseg_dp *dp, struct ids *ids)
 {
+	struct netseg_prefix p;
 	__u8 a[16] = {};
 	int err;
 
@@ -99,12 +100,13 @@ static int load_identities(struct netseg_dp *dp, struct ids *ids)
 	 * so its checks (anti-spoofing) are part of the cost. */
 	err = err ?: netseg_dp_uplink_set(dp, 1);
 	inet_pton(AF_INET, "198.18.1.2", a);
-	err = err ?: netseg_dp_ipcache_set(dp, NETSEG_AF_INET, a, 32, ID_POD, 0);
+	err = err ?: netseg_prefix_set(&p, NETSEG_AF_INET, a, 32);
+	err = err ?: netseg_dp_ipcache_set(dp, &p, ID_POD, 0);
 	for (int j = 0; !err && j < NCIDR; j++) {
 		snprintf(ids->cidr[j], sizeof(ids->cidr[j]), "198.19.%d.0/24", j);
 		a[0] = 198, a[1] = 19, a[2] = j, a[3] = 0;
-		err = netseg_dp_ipcache_set(dp, NETSEG_AF_INET, a, 24, NETSEG_ID_USER_MIN + 1 + j,
-					    0);
+		err = netseg_prefix_set(&p, NETSEG_AF_INET, a, 24);
+		err = err ?: netseg_dp_ipcache_set(dp, &p, NETSEG_ID_USER_MIN + 1 + j, 0);
 	}
 	return err;
 }

@@ -327,24 +327,25 @@ static int call(struct cni *c, cJSON *req, cJSON **reply, bool may_be_down, bool
 {
 	struct timeval tv = { .tv_sec = c->timeout_ms / 1000,
 			      .tv_usec = (c->timeout_ms % 1000) * 1000 };
-	int fd, err;
+	struct netseg_ctl_conn conn;
+	int err;
 
 	*reply = NULL;
 	*unreachable = false;
-	fd = netseg_ctl_connect(c->socket);
-	if (fd < 0) {
-		*unreachable = fd == -ENOENT || fd == -ECONNREFUSED;
+	err = netseg_ctl_open(&conn, c->socket);
+	if (err) {
+		*unreachable = err == -ENOENT || err == -ECONNREFUSED;
 		if (*unreachable && may_be_down)
 			return 1;
 		return fail(c, CNI_ERR_AGAIN, "can't reach netsegd at %s: %s", c->socket,
-			    strerror(-fd));
+			    strerror(-err));
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	err = netseg_ctl_send(fd, req);
+	setsockopt(conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(conn.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	err = netseg_ctl_send(&conn, req);
 	if (!err)
-		err = netseg_ctl_recv(fd, reply);
-	close(fd);
+		err = netseg_ctl_recv(&conn, reply);
+	netseg_ctl_close(&conn);
 	if (err == -EAGAIN)
 		return fail(c, CNI_ERR_AGAIN, "netsegd at %s didn't answer within %d ms",
 			    c->socket, c->timeout_ms);

@@ -3,9 +3,7 @@
  * One request, one reply over the control socket, and what each failure
  * means to the user: the exit code and one clear message.
  */
-#define _GNU_SOURCE /* vasprintf */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,20 +31,6 @@ cJSON *req_new(const char *name)
 		req = NULL;
 	}
 	return req;
-}
-
-int proto_err(const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	p_err("malformed reply from netsegd: %s", msg ? msg : "out of memory");
-	free(msg);
-	return -EPROTO;
 }
 
 static const char *file_kind(mode_t m)
@@ -123,18 +107,18 @@ static int check_request(const cJSON *req)
 	return 0;
 }
 
-static int exchange(int fd, const cJSON *req, cJSON **reply)
+static int exchange(struct netseg_ctl_conn *c, const cJSON *req, cJSON **reply)
 {
 	struct timeval tv = { .tv_sec = CTL_REPLY_TIMEOUT_S };
 	int err;
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
 		return -errno;
-	err = netseg_ctl_send(fd, req);
+	err = netseg_ctl_send(c, req);
 	/* A daemon that refuses a connection says why, then hangs up: the
 	 * line may be waiting even though our request didn't get through. */
 	if (!err || err == -EPIPE || err == -ECONNRESET) {
-		int r = netseg_ctl_recv(fd, reply);
+		int r = netseg_ctl_recv(c, reply);
 
 		err = r ? err ?: r : 0;
 	}
@@ -196,17 +180,18 @@ static int check_reply(cJSON *reply)
 
 int ctl_call(const cJSON *req, cJSON **reply)
 {
-	int fd, err, code;
+	struct netseg_ctl_conn c;
+	int err, code;
 
 	*reply = NULL;
 	err = check_request(req);
 	if (err)
 		return err == -EMSGSIZE ? CTL_EXIT_REJECTED : CTL_EXIT_INTERNAL;
-	fd = netseg_ctl_connect(ctl.sock);
-	if (fd < 0)
-		return unreachable(-fd);
-	err = exchange(fd, req, reply);
-	close(fd);
+	err = netseg_ctl_open(&c, ctl.sock);
+	if (err)
+		return unreachable(-err);
+	err = exchange(&c, req, reply);
+	netseg_ctl_close(&c);
 	if (err)
 		return io_failed(-err);
 	if (ctl.verbose) {

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "ctlproto.h"
+#include "file.h"
 #include "netsegctl.h"
 #include "output.h"
 
@@ -27,43 +28,16 @@ const char *file_label(const char *path)
 
 int read_file(const char *path, char **bufp, size_t *lenp)
 {
-	size_t len = 0, cap = 4096;
-	char *buf = NULL, *nb;
-	int fd, err = 0;
-	ssize_t r;
+	int fd, err;
 
 	/* "-" is stdin, as for cat(1) and kubectl: rules from a pipe. */
 	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) :
 				 fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	for (;;) {
-		if (!buf || len + 1 >= cap) {
-			nb = realloc(buf, buf ? (cap *= 2) : cap);
-			if (!nb) {
-				err = -ENOMEM;
-				break;
-			}
-			buf = nb;
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			err = r < 0 ? -errno : 0;
-			break;
-		}
-		len += r;
-	}
+	err = netseg_read_fd(fd, 0, bufp, lenp);
 	close(fd);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	return 0;
+	return err;
 }
 
 struct file_args {

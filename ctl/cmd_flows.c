@@ -201,7 +201,8 @@ int do_flows(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	cJSON *req = req_new("flows"), *msg = NULL;
 	const cJSON *err, *skipped;
-	int fd, r, ret = CTL_EXIT_OK;
+	struct netseg_ctl_conn c;
+	int r, ret = CTL_EXIT_OK;
 
 	if (!req)
 		return CTL_EXIT_INTERNAL;
@@ -210,20 +211,20 @@ int do_flows(int argc, char **argv)
 		cJSON_Delete(req);
 		return r;
 	}
-	fd = netseg_ctl_connect(ctl.sock);
-	if (fd < 0) {
+	r = netseg_ctl_open(&c, ctl.sock);
+	if (r) {
 		cJSON_Delete(req);
-		p_err("can't reach netsegd at %s: %s (is it running?)", ctl.sock, strerror(-fd));
+		p_err("can't reach netsegd at %s: %s (is it running?)", ctl.sock, strerror(-r));
 		return CTL_EXIT_UNREACHABLE;
 	}
 	/* A reader that goes away (head, a closed pipe) ends us quietly. */
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	r = netseg_ctl_send(fd, req);
+	r = netseg_ctl_send(&c, req);
 	cJSON_Delete(req);
 	while (!r && !stop) {
-		r = netseg_ctl_recv(fd, &msg);
+		r = netseg_ctl_recv(&c, &msg);
 		if (r)
 			break;
 		if (!cJSON_IsTrue(cJSON_GetObjectItem(msg, "ok"))) {
@@ -251,7 +252,7 @@ int do_flows(int argc, char **argv)
 		msg = NULL;
 	}
 	cJSON_Delete(msg);
-	close(fd);
+	netseg_ctl_close(&c);
 	if (r && r != -EINTR && !stop) {
 		p_err("flow stream from netsegd ended: %s", strerror(-r));
 		return CTL_EXIT_INTERNAL;

@@ -68,7 +68,8 @@ int learn_fetch(__u64 since_ns, struct netseg_obs **obs, size_t *n)
 	cJSON *req = req_new("flows"), *msg = NULL;
 	const cJSON *err;
 	size_t cap = 0;
-	int fd, r, ret = CTL_EXIT_INTERNAL;
+	struct netseg_ctl_conn c;
+	int r, ret = CTL_EXIT_INTERNAL;
 
 	*obs = NULL;
 	*n = 0;
@@ -77,15 +78,15 @@ int learn_fetch(__u64 since_ns, struct netseg_obs **obs, size_t *n)
 		p_err("out of memory");
 		return CTL_EXIT_INTERNAL;
 	}
-	fd = netseg_ctl_connect(ctl.sock);
-	if (fd < 0) {
+	r = netseg_ctl_open(&c, ctl.sock);
+	if (r) {
 		cJSON_Delete(req);
-		p_err("can't reach netsegd at %s: %s (is it running?)", ctl.sock, strerror(-fd));
+		p_err("can't reach netsegd at %s: %s (is it running?)", ctl.sock, strerror(-r));
 		return CTL_EXIT_UNREACHABLE;
 	}
-	r = netseg_ctl_send(fd, req);
+	r = netseg_ctl_send(&c, req);
 	cJSON_Delete(req);
-	while (!r && !(r = netseg_ctl_recv(fd, &msg))) {
+	while (!r && !(r = netseg_ctl_recv(&c, &msg))) {
 		if (!cJSON_IsTrue(cJSON_GetObjectItem(msg, "ok"))) {
 			err = cJSON_GetObjectItem(msg, "error");
 			p_err("%s", cJSON_IsString(err) ? err->valuestring : "flows refused");
@@ -104,7 +105,7 @@ int learn_fetch(__u64 since_ns, struct netseg_obs **obs, size_t *n)
 	p_err("flow history from netsegd ended early: %s", strerror(-r));
 out:
 	cJSON_Delete(msg);
-	close(fd);
+	netseg_ctl_close(&c);
 	if (ret) {
 		free(*obs);
 		*obs = NULL;

@@ -14,6 +14,7 @@
 
 #include "netsegctl.h"
 #include "output.h"
+#include "proto.h"
 
 #define NCOLS(c) (sizeof(c) / sizeof((c)[0]))
 
@@ -261,21 +262,20 @@ static struct trace_args trace;
  * the "port" is the type, 0-255. */
 static int parse_port_arg(const char *arg, struct trace_args *t)
 {
-	static const char *const protos[] = { "tcp", "udp", "sctp", "icmp", "icmpv6" };
 	const char *slash = strchr(arg, '/'), *num = slash ? slash + 1 : arg;
+	size_t n = slash ? (size_t)(slash - arg) : 0;
 	unsigned long v, max;
-	size_t k, n = slash ? (size_t)(slash - arg) : 0;
 	char *end;
+	int p;
 
 	snprintf(t->proto, sizeof(t->proto), "tcp");
 	if (slash) {
-		for (k = 0; k < NCOLS(protos); k++)
-			if (strlen(protos[k]) == n && !strncasecmp(arg, protos[k], n))
-				break;
-		if (k == NCOLS(protos))
+		/* "any" names no one protocol a packet could have. */
+		p = netseg_proto_by_name(arg, n);
+		if (p <= 0)
 			return usage_err("unknown protocol '%.*s' (expected tcp, udp, sctp, icmp or icmpv6)",
 					 (int)n, arg);
-		snprintf(t->proto, sizeof(t->proto), "%s", protos[k]);
+		snprintf(t->proto, sizeof(t->proto), "%s", netseg_proto_name(p));
 	}
 	max = !strncmp(t->proto, "icmp", 4) ? 255 : 65535;
 	if (*num < '0' || *num > '9')

@@ -21,6 +21,7 @@
 
 #include "netsegctl.h"
 #include "output.h"
+#include "proto.h"
 #include "suggest.h"
 
 struct suggest_args {
@@ -259,7 +260,7 @@ static bool is_pod(const char *sel)
 /* One ingress item: a peer and its port. */
 static void yaml_ingress(const struct netseg_suggestion *s)
 {
-	static const char *const proto[] = { [6] = "TCP", [17] = "UDP", [132] = "SCTP" };
+	const char *proto = netseg_proto_k8s_name(s->proto);
 	char why[160];
 
 	explain(s, why, sizeof(why));
@@ -269,7 +270,7 @@ static void yaml_ingress(const struct netseg_suggestion *s)
 	else
 		printf("    - podSelector:\n        matchLabels:\n          netseg.io/identity: \"%s\"\n",
 		       s->src);
-	printf("    ports:\n    - protocol: %s\n      port: %u\n", proto[s->proto], s->lo);
+	printf("    ports:\n    - protocol: %s\n      port: %u\n", proto ? proto : "TCP", s->lo);
 	if (s->hi != s->lo)
 		printf("      endPort: %u\n", s->hi);
 }

@@ -142,14 +142,10 @@ static int do_help(int argc, char **argv)
 int usage_err(const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	p_verr("", fmt, ap);
 	va_end(ap);
-	p_err("%s", msg ? msg : "out of memory");
-	free(msg);
 	if (!out_json()) {
 		if (cur_cmd) {
 			fputs("usage:\n", stderr);

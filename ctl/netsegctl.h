@@ -85,9 +85,6 @@ int ctl_print(struct cJSON *reply, reply_printer print);
  * Frees @req.  Returns the exit code. */
 int ctl_run(struct cJSON *req, reply_printer print);
 
-/* `error: malformed reply from netsegd: ...`; returns -EPROTO. */
-int proto_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* ------------------------------------------------------- redirect.c */
 
 /*

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* netsegctl output: errors, notes, JSON and aligned tables. */
-#define _GNU_SOURCE /* vasprintf */
+#define _GNU_SOURCE /* vasprintf, asprintf */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +8,6 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
-#include "netsegctl.h"
 #include "output.h"
 #include "text.h"
 
@@ -69,17 +68,36 @@ void p_err_list(const char *msg, const char *const *details, size_t n)
 	}
 }
 
+void p_verr(const char *prefix, const char *fmt, va_list ap)
+{
+	char *msg, *full = NULL;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	if (msg && asprintf(&full, "%s%s", prefix, msg) < 0)
+		full = NULL;
+	p_err_list(full ? full : "out of memory", NULL, 0);
+	free(full);
+	free(msg);
+}
+
 void p_err(const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	p_verr("", fmt, ap);
 	va_end(ap);
-	p_err_list(msg ? msg : "out of memory", NULL, 0);
-	free(msg);
+}
+
+int proto_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	p_verr("malformed reply from netsegd: ", fmt, ap);
+	va_end(ap);
+	return -EPROTO;
 }
 
 void p_note(const char *fmt, ...)

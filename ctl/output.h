@@ -7,6 +7,7 @@
 #ifndef NETSEGCTL_OUTPUT_H
 #define NETSEGCTL_OUTPUT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,9 +29,15 @@ static inline bool out_json(void)
 
 /* One error: `error: msg` on stderr, or {"error": "msg"} on stdout. */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with @prefix before the formatted message. */
+void p_verr(const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* An error with its list of details ("file:line:col: ..."), each printed
  * on its own line, or as "errors": [...] in JSON. */
 void p_err_list(const char *msg, const char *const *details, size_t n);
+/* `error: malformed reply from netsegd: ...`; returns -EPROTO. */
+int proto_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* `note: ...` on stderr, whatever the format. */
 void p_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -25,6 +25,7 @@
 #include "policy.skel.h"
 #include "prefilter.skel.h"
 #include "dp_internal.h"
+#include "hook.h"
 #include "log.h"
 
 /* libbpf 1.1 predates TCX: the kernel's attach type numbers. */
@@ -149,8 +150,7 @@ int netseg_dp_attach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
 	char path[PATH_MAX], name[IF_NAMESIZE];
 	int err;
 
-	err = link_path(dp, path, sizeof(path), ingress ? "tc-ingress" : "tc-egress",
-			ifindex);
+	err = link_path(dp, path, sizeof(path), netseg_hook_pin_name(hook), ifindex);
 	if (err)
 		return err;
 	err = link_replace(path, prog_fd);
@@ -176,8 +176,9 @@ int netseg_dp_detach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
 	char path[PATH_MAX];
 	int err;
 
-	err = link_path(dp, path, sizeof(path), ingress ? "tc-ingress" : "tc-egress",
-			ifindex);
+	err = link_path(dp, path, sizeof(path),
+			netseg_hook_pin_name(ingress ? NETSEG_HOOK_TC_INGRESS :
+						       NETSEG_HOOK_TC_EGRESS), ifindex);
 	if (err)
 		return err;
 	if (!unlink(path))
@@ -189,12 +190,11 @@ int netseg_dp_detach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
 int netseg_dp_attach_cgroup(struct netseg_dp *dp, const char *cgpath, __u64 *cgid)
 {
 	static const struct {
-		const char *kind;
 		int hook;
 		enum bpf_attach_type type;
 	} sides[] = {
-		{ "cg-ingress", NETSEG_HOOK_CG_INGRESS, BPF_CGROUP_INET_INGRESS },
-		{ "cg-egress", NETSEG_HOOK_CG_EGRESS, BPF_CGROUP_INET_EGRESS },
+		{ NETSEG_HOOK_CG_INGRESS, BPF_CGROUP_INET_INGRESS },
+		{ NETSEG_HOOK_CG_EGRESS, BPF_CGROUP_INET_EGRESS },
 	};
 	char path[PATH_MAX];
 	int cgfd, err, i;
@@ -211,7 +211,8 @@ int netseg_dp_attach_cgroup(struct netseg_dp *dp, const char *cgpath, __u64 *cgi
 	for (i = 0; i < 2; i++) {
 		int prog_fd = netseg_dp_prog_fd(dp, sides[i].hook);
 
-		err = link_path(dp, path, sizeof(path), sides[i].kind, *cgid);
+		err = link_path(dp, path, sizeof(path), netseg_hook_pin_name(sides[i].hook),
+				*cgid);
 		if (err)
 			break;
 		err = link_replace(path, prog_fd);
@@ -236,8 +237,9 @@ int netseg_dp_detach_cgroup(struct netseg_dp *dp, __u64 cgid)
 	int err;
 
 	for (int i = 0; i < 2; i++) {
-		err = link_path(dp, path, sizeof(path), i ? "cg-egress" : "cg-ingress",
-				cgid);
+		err = link_path(dp, path, sizeof(path),
+				netseg_hook_pin_name(i ? NETSEG_HOOK_CG_EGRESS :
+							 NETSEG_HOOK_CG_INGRESS), cgid);
 		if (err)
 			return err;
 		if (unlink(path) && errno != ENOENT)
@@ -311,16 +313,6 @@ static int xdp_detach_id(int ifindex, __u32 id)
 	err = xdp_program__detach(p, ifindex, XDP_MODE_UNSPEC, 0);
 	xdp_program__close(p);
 	return err;
-}
-
-static void xdp_slot_free(struct netseg_dp *dp, int i)
-{
-	if (dp->xdp_att[i].prog)
-		xdp_program__close(dp->xdp_att[i].prog);
-	prefilter_bpf__destroy(dp->xdp_att[i].skel);
-	dp->xdp_att[i].prog = NULL;
-	dp->xdp_att[i].skel = NULL;
-	dp->xdp_att[i].used = false;
 }
 
 static int xdp_slot(struct netseg_dp *dp, int ifindex)
@@ -410,7 +402,7 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 			pr_err("couldn't replace the XDP prefilter on %s: %s",
 			       ifname(ifindex, name), strerror(-err));
 		else {
-			xdp_slot_free(dp, slot);
+			netseg_dp_xdp_slot_free(dp, slot);
 			xdp_slot_set(dp, slot, ifindex, netseg_dp_prog_fd(dp, NETSEG_HOOK_XDP),
 				     NULL, NULL);
 		}
@@ -433,7 +425,7 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 	}
 	for (int i = 0; i < n; i++)
 		xdp_detach_id(ifindex, old[i]);
-	xdp_slot_free(dp, slot);
+	netseg_dp_xdp_slot_free(dp, slot);
 	/* skel owns the object prog points into */
 	xdp_slot_set(dp, slot, ifindex, xdp_program__fd(prog), prog, skel);
 	return 0;
@@ -455,7 +447,7 @@ static int xdp_detach_known(struct netseg_dp *dp, int ifindex)
 	err = bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE | mode, &o);
 	if (err)
 		return err;
-	xdp_slot_free(dp, slot);
+	netseg_dp_xdp_slot_free(dp, slot);
 	return 1;
 }
 
@@ -475,30 +467,19 @@ int netseg_dp_detach_xdp(struct netseg_dp *dp, int ifindex)
 	}
 	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++) {
 		if (dp->xdp_att[i].used && dp->xdp_att[i].ifindex == ifindex)
-			xdp_slot_free(dp, i);
+			netseg_dp_xdp_slot_free(dp, i);
 	}
 	return err;
 }
 
-void netseg_dp_xdp_close(struct netseg_dp *dp)
-{
-	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++)
-		xdp_slot_free(dp, i);
-}
-
 /* ------------------------------------------------------ restart, cleanup */
 
+/* Links only: an "xdp-" name is none of ours. */
 static int link_hook(const char *name)
 {
-	if (!strncmp(name, "tc-ingress-", 11))
-		return NETSEG_HOOK_TC_INGRESS;
-	if (!strncmp(name, "tc-egress-", 10))
-		return NETSEG_HOOK_TC_EGRESS;
-	if (!strncmp(name, "cg-ingress-", 11))
-		return NETSEG_HOOK_CG_INGRESS;
-	if (!strncmp(name, "cg-egress-", 10))
-		return NETSEG_HOOK_CG_EGRESS;
-	return -1;
+	int hook = netseg_hook_by_pin_prefix(name);
+
+	return hook == NETSEG_HOOK_XDP ? -1 : hook;
 }
 
 static int for_each_link(struct netseg_dp *dp, int (*fn)(struct netseg_dp *, const char *, int))

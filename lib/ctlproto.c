@@ -45,62 +45,73 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int netseg_ctl_send(int fd, const struct cJSON *msg)
+int netseg_ctl_open(struct netseg_ctl_conn *c, const char *path)
+{
+	int fd = netseg_ctl_connect(path);
+
+	netseg_ctl_conn_init(c, fd < 0 ? -1 : fd);
+	return fd < 0 ? fd : 0;
+}
+
+void netseg_ctl_conn_init(struct netseg_ctl_conn *c, int fd)
+{
+	c->fd = fd;
+	c->buf = NULL;
+	c->len = 0;
+}
+
+void netseg_ctl_close(struct netseg_ctl_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	netseg_ctl_conn_init(c, -1);
+}
+
+int netseg_ctl_send(struct netseg_ctl_conn *c, const struct cJSON *msg)
 {
 	char *s = cJSON_PrintUnformatted(msg);
 	int err;
 
 	if (!s)
 		return -ENOMEM;
-	err = write_all(fd, s, strlen(s));
+	err = write_all(c->fd, s, strlen(s));
 	if (!err)
-		err = write_all(fd, "\n", 1);
+		err = write_all(c->fd, "\n", 1);
 	cJSON_free(s);
 	return err;
 }
 
 /* Byte-at-a-time would be slow for big replies: read chunks and keep the
- * remainder in a small per-fd buffer (the client holds one fd at a time). */
-static struct {
-	int fd;
-	char *buf;
-	size_t len;
-} rx = { .fd = -1 };
-
-int netseg_ctl_recv(int fd, struct cJSON **out)
+ * remainder, the start of the next line, in the connection. */
+int netseg_ctl_recv(struct netseg_ctl_conn *c, struct cJSON **out)
 {
 	char chunk[65536], *nl;
 	size_t linelen;
 	ssize_t n;
 
-	if (rx.fd != fd) {
-		free(rx.buf);
-		rx.buf = NULL;
-		rx.len = 0;
-		rx.fd = fd;
-	}
-	while (!(nl = rx.buf ? memchr(rx.buf, '\n', rx.len) : NULL)) {
-		if (rx.len > NETSEG_CTL_MAX_MSG)
+	while (!(nl = c->buf ? memchr(c->buf, '\n', c->len) : NULL)) {
+		if (c->len > NETSEG_CTL_MAX_MSG)
 			return -EMSGSIZE;
-		n = read(fd, chunk, sizeof(chunk));
+		n = read(c->fd, chunk, sizeof(chunk));
 		/* A signal ends the wait: a follower's Ctrl-C must get through. */
 		if (n < 0)
 			return -errno;
 		if (n == 0)
 			return -ECONNRESET;
-		char *nb = realloc(rx.buf, rx.len + n + 1);
+		char *nb = realloc(c->buf, c->len + n + 1);
 
 		if (!nb)
 			return -ENOMEM;
-		rx.buf = nb;
-		memcpy(rx.buf + rx.len, chunk, n);
-		rx.len += n;
+		c->buf = nb;
+		memcpy(c->buf + c->len, chunk, n);
+		c->len += n;
 	}
 	*nl = '\0';
-	linelen = nl - rx.buf + 1;
-	*out = cJSON_Parse(rx.buf);
-	memmove(rx.buf, rx.buf + linelen, rx.len - linelen);
-	rx.len -= linelen;
+	linelen = nl - c->buf + 1;
+	*out = cJSON_Parse(c->buf);
+	memmove(c->buf, c->buf + linelen, c->len - linelen);
+	c->len -= linelen;
 	return *out ? 0 : -EPROTO;
 }
 

@@ -64,14 +64,31 @@
 
 struct cJSON;
 
-/* Client side.  Returns a connected fd or -errno. */
+/*
+ * Client side: one connection, with the bytes read past the last line it
+ * returned.  The buffer belongs to the connection, not to an fd number: a
+ * new connection on a reused fd starts empty.
+ */
+struct netseg_ctl_conn {
+	int fd;		/* -1 when closed */
+	char *buf;	/* received, not yet returned as a line */
+	size_t len;
+};
+
+/* A connected fd or -errno (a probe: is anyone listening there?). */
 int netseg_ctl_connect(const char *path);
+/* Connects @c to the socket at @path: 0, or -errno with c->fd -1. */
+int netseg_ctl_open(struct netseg_ctl_conn *c, const char *path);
+/* @c over an fd the caller has (a socketpair); the connection owns it. */
+void netseg_ctl_conn_init(struct netseg_ctl_conn *c, int fd);
+/* Closes the fd and frees the buffer; @c may be closed already. */
+void netseg_ctl_close(struct netseg_ctl_conn *c);
 /* Sends one object as a line.  0 or -errno. */
-int netseg_ctl_send(int fd, const struct cJSON *msg);
+int netseg_ctl_send(struct netseg_ctl_conn *c, const struct cJSON *msg);
 /* Reads one line and parses it; *out owned by the caller.  0, -EPROTO for
  * a line that isn't JSON, -EMSGSIZE past NETSEG_CTL_MAX_MSG, -ECONNRESET at
  * end of stream, -EINTR when a signal interrupted the wait. */
-int netseg_ctl_recv(int fd, struct cJSON **out);
+int netseg_ctl_recv(struct netseg_ctl_conn *c, struct cJSON **out);
 /*
  * Where a line of @len bytes holds a NUL byte, raw or as the JSON escape
  * \u0000: the offset of the NUL or of the escape's backslash, or -1.

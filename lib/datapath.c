@@ -16,11 +16,14 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 
 #include "policy.skel.h"
 #include "prefilter.skel.h"
 #include "datapath.h"
 #include "dp_internal.h"
+#include "hash.h"
+#include "hook.h"
 #include "log.h"
 
 static const char *const map_names[NETSEG_DPM_MAX] = {
@@ -257,32 +260,22 @@ static void size_from_pin(struct netseg_dp *dp, struct bpf_map *map, const char 
 #define PROG_CACHE_PREFIX "progs-"
 
 static const struct {
-	int hook;
-	const char *pin;
+	int hook;		/* pinned as netseg_hook_pin_name(hook) */
 	const char *name;	/* as the kernel keeps it: 15 characters */
 } cached_progs[] = {
-	{ NETSEG_HOOK_XDP, "xdp", "netseg_xdp_pref" },
-	{ NETSEG_HOOK_TC_INGRESS, "tc-ingress", "netseg_tc_ingre" },
-	{ NETSEG_HOOK_TC_EGRESS, "tc-egress", "netseg_tc_egres" },
-	{ NETSEG_HOOK_CG_INGRESS, "cg-ingress", "netseg_cg_ingre" },
-	{ NETSEG_HOOK_CG_EGRESS, "cg-egress", "netseg_cg_egres" },
+	{ NETSEG_HOOK_XDP, "netseg_xdp_pref" },
+	{ NETSEG_HOOK_TC_INGRESS, "netseg_tc_ingre" },
+	{ NETSEG_HOOK_TC_EGRESS, "netseg_tc_egres" },
+	{ NETSEG_HOOK_CG_INGRESS, "netseg_cg_ingre" },
+	{ NETSEG_HOOK_CG_EGRESS, "netseg_cg_egres" },
 };
 #define NCACHED (sizeof(cached_progs) / sizeof(cached_progs[0]))
-
-static __u64 fnv1a(__u64 h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ULL;
-	return h;
-}
 
 static void cache_dir(const struct netseg_dp *dp, char *buf, size_t len)
 {
 	size_t a, b;
 	const void *pa = policy_bpf__elf_bytes(&a), *pb = prefilter_bpf__elf_bytes(&b);
-	__u64 h = fnv1a(fnv1a(14695981039346656037ULL, pa, a), pb, b);
+	__u64 h = netseg_fnv1a64(netseg_fnv1a64(NETSEG_FNV64_INIT, pa, a), pb, b);
 
 	snprintf(buf, len, "%s/" PROG_CACHE_PREFIX "%016llx", dp->pin_dir,
 		 (unsigned long long)h);
@@ -369,7 +362,7 @@ static int cache_open(struct netseg_dp *dp)
 	for (size_t i = 0; i < NCACHED; i++) {
 		int fd;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, cached_progs[i].pin);
+		snprintf(path, sizeof(path), "%s/%s", dir, netseg_hook_pin_name(cached_progs[i].hook));
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
 			err = -errno;
@@ -395,7 +388,7 @@ static void rm_cache_dir(const char *dir)
 	char path[PATH_MAX + 32];
 
 	for (size_t i = 0; i < NCACHED; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, cached_progs[i].pin);
+		snprintf(path, sizeof(path), "%s/%s", dir, netseg_hook_pin_name(cached_progs[i].hook));
 		unlink(path);
 	}
 	if (rmdir(dir) && errno != ENOENT)
@@ -437,7 +430,7 @@ static void cache_store(struct netseg_dp *dp)
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		goto fail;
 	for (size_t i = 0; i < NCACHED; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, cached_progs[i].pin);
+		snprintf(path, sizeof(path), "%s/%s", dir, netseg_hook_pin_name(cached_progs[i].hook));
 		if (bpf_obj_pin(netseg_dp_prog_fd(dp, cached_progs[i].hook), path))
 			goto fail;
 	}
@@ -555,11 +548,25 @@ out:
 	return err;
 }
 
+/* The handle owns its XDP attachment table (attach.c fills it): closing
+ * the handle frees each slot's libxdp program and the skeleton it points
+ * into, without calling up into the attach code. */
+void netseg_dp_xdp_slot_free(struct netseg_dp *dp, int i)
+{
+	if (dp->xdp_att[i].prog)
+		xdp_program__close(dp->xdp_att[i].prog);
+	prefilter_bpf__destroy(dp->xdp_att[i].skel);
+	dp->xdp_att[i].prog = NULL;
+	dp->xdp_att[i].skel = NULL;
+	dp->xdp_att[i].used = false;
+}
+
 void netseg_dp_close(struct netseg_dp *dp)
 {
 	if (!dp)
 		return;
-	netseg_dp_xdp_close(dp);
+	for (int i = 0; i < NETSEG_XDP_MAX_IFACES; i++)
+		netseg_dp_xdp_slot_free(dp, i);
 	grace_wait(dp);
 	for (int i = 0; i < 2; i++) {
 		if (dp->pol.known[i])
@@ -594,11 +601,6 @@ int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook)
 		return bpf_program__fd(dp->tc->progs.netseg_cg_egress);
 	}
 	return -EINVAL;
-}
-
-const char *netseg_dp_pin_dir(const struct netseg_dp *dp)
-{
-	return dp->pin_dir[0] ? dp->pin_dir : NULL;
 }
 
 /* ------------------------------------------------------------ policy */
@@ -921,17 +923,15 @@ out:
 
 /* ---------------------------------------------------------- id maps */
 
-static int lpm_key(struct netseg_lpm_key *k, int family, const void *addr, int plen)
+/* The callers' prefix was checked when it was made; a stray one must
+ * not become a key the map would take for a different prefix. */
+static int lpm_key(struct netseg_lpm_key *k, const struct netseg_prefix *p)
 {
-	int max = family == NETSEG_AF_INET ? 32 : 128;
+	int max = netseg_prefix_max(p->family);
 
-	if ((family != NETSEG_AF_INET && family != NETSEG_AF_INET6) || plen < 0 ||
-	    plen > max)
+	if (!max || p->plen > max)
 		return -EINVAL;
-	memset(k, 0, sizeof(*k));
-	k->prefixlen = NETSEG_LPM_PLEN_HDR + plen;
-	k->family = family;
-	memcpy(k->addr, addr, max / 8);
+	netseg_prefix_to_lpm(p, k);
 	return 0;
 }
 
@@ -955,31 +955,29 @@ static int map_delete(struct netseg_dp *dp, enum netseg_dp_map m, const void *k)
 	return 0;
 }
 
-int netseg_dp_ipcache_set(struct netseg_dp *dp, int family, const void *addr,
-			  int plen, __u32 id, __u32 ifindex)
+int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p,
+			  __u32 id, __u32 ifindex)
 {
 	struct netseg_ipcache_val v = { .id = id, .ifindex = ifindex };
 	struct netseg_lpm_key k;
-	int err = lpm_key(&k, family, addr, plen);
+	int err = lpm_key(&k, p);
 
 	return err ? err : map_update(dp, NETSEG_DPM_IPCACHE, &k, &v);
 }
 
-int netseg_dp_ipcache_del(struct netseg_dp *dp, int family, const void *addr,
-			  int plen)
+int netseg_dp_ipcache_del(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
 	struct netseg_lpm_key k;
-	int err = lpm_key(&k, family, addr, plen);
+	int err = lpm_key(&k, p);
 
 	return err ? err : map_delete(dp, NETSEG_DPM_IPCACHE, &k);
 }
 
-int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr,
-			    int plen)
+int netseg_dp_prefilter_set(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
 	struct netseg_prefilter_val v = {};
 	struct netseg_lpm_key k;
-	int err = lpm_key(&k, family, addr, plen);
+	int err = lpm_key(&k, p);
 
 	if (err)
 		return err;
@@ -996,11 +994,10 @@ int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr,
 	return 0;
 }
 
-int netseg_dp_prefilter_del(struct netseg_dp *dp, int family, const void *addr,
-			    int plen)
+int netseg_dp_prefilter_del(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
 	struct netseg_lpm_key k;
-	int err = lpm_key(&k, family, addr, plen);
+	int err = lpm_key(&k, p);
 
 	return err ? err : map_delete(dp, NETSEG_DPM_PREFILTER, &k);
 }

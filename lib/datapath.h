@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <netseg/abi.h>
 
+#include "prefix.h"
+
 #define NETSEG_DEFAULT_PIN_DIR "/sys/fs/bpf/netseg"
 
 struct netseg_dp;
@@ -55,7 +57,6 @@ void netseg_dp_close(struct netseg_dp *dp);
 int netseg_dp_map_fd(const struct netseg_dp *dp, enum netseg_dp_map m);
 /* Program fds by hook (enum netseg_hook): for BPF_PROG_TEST_RUN. */
 int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook);
-const char *netseg_dp_pin_dir(const struct netseg_dp *dp);
 
 /*
  * Builds a new inner LPM map holding exactly `entries`, swaps it into the
@@ -71,11 +72,10 @@ int netseg_dp_config_get(struct netseg_dp *dp, struct netseg_config *cfg);
 int netseg_dp_config_set_events(struct netseg_dp *dp, __u32 deny_rate,
 				__u32 deny_burst, __u32 flags);
 
-/* family is NETSEG_AF_INET or NETSEG_AF_INET6; addr in network order. */
-int netseg_dp_ipcache_set(struct netseg_dp *dp, int family, const void *addr,
-			  int plen, __u32 id, __u32 ifindex);
-int netseg_dp_ipcache_del(struct netseg_dp *dp, int family, const void *addr,
-			  int plen);
+/* -EINVAL for a prefix of no known family or too long. */
+int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p,
+			  __u32 id, __u32 ifindex);
+int netseg_dp_ipcache_del(struct netseg_dp *dp, const struct netseg_prefix *p);
 int netseg_dp_endpoint_set(struct netseg_dp *dp, __u32 ifindex, __u32 id);
 int netseg_dp_endpoint_del(struct netseg_dp *dp, __u32 ifindex);
 /*
@@ -89,10 +89,8 @@ int netseg_dp_cgroup_set(struct netseg_dp *dp, __u64 cgid, __u32 id);
 int netseg_dp_cgroup_del(struct netseg_dp *dp, __u64 cgid);
 int netseg_dp_identity_set(struct netseg_dp *dp, __u32 id, __u32 flags);
 int netseg_dp_identity_del(struct netseg_dp *dp, __u32 id);
-int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr,
-			    int plen);
-int netseg_dp_prefilter_del(struct netseg_dp *dp, int family, const void *addr,
-			    int plen);
+int netseg_dp_prefilter_set(struct netseg_dp *dp, const struct netseg_prefix *p);
+int netseg_dp_prefilter_del(struct netseg_dp *dp, const struct netseg_prefix *p);
 
 /*
  * Attachments.  TC uses a TCX link (pinned, so it outlives the daemon) where

@@ -55,7 +55,8 @@ struct netseg_dp {
 	} pol;
 };
 
-void netseg_dp_xdp_close(struct netseg_dp *dp);
+/* Empties xdp_att[i]: closes its libxdp program and skeleton. */
+void netseg_dp_xdp_slot_free(struct netseg_dp *dp, int i);
 int netseg_dp_reuse_maps(struct netseg_dp *dp, struct bpf_object *to);
 /* Removes the pinned program caches under the pin dir. */
 void netseg_dp_cache_remove(struct netseg_dp *dp);

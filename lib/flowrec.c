@@ -14,6 +14,7 @@
 #include "datapath.h"
 #include "flowrec.h"
 #include "identity.h"
+#include "proto.h"
 #include "text.h"
 
 size_t netseg_utf8_copy(char *dst, size_t size, const char *src, size_t len)
@@ -69,38 +70,9 @@ const char *netseg_flowrec_kind_name(int kind)
 	return NULL;
 }
 
-const char *netseg_hook_name(int hook)
-{
-	switch (hook) {
-	case NETSEG_HOOK_XDP:
-		return "xdp";
-	case NETSEG_HOOK_TC_INGRESS:
-		return "tc-ingress";
-	case NETSEG_HOOK_TC_EGRESS:
-		return "tc-egress";
-	case NETSEG_HOOK_CG_INGRESS:
-		return "cgroup-ingress";
-	case NETSEG_HOOK_CG_EGRESS:
-		return "cgroup-egress";
-	}
-	return "unknown";
-}
-
 const char *netseg_flow_proto_name(int proto)
 {
-	switch (proto) {
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMPV6:
-		return "ipv6-icmp";
-	case IPPROTO_SCTP:
-		return "sctp";
-	}
-	return NULL;
+	return netseg_proto_iana_name(proto);
 }
 
 /*

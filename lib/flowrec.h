@@ -58,6 +58,8 @@
 
 #include <netseg/abi.h>
 
+#include "hook.h"
+
 /* ------------------------------------------------------------ the record */
 
 #define NETSEG_FLOWREC_NAME_MAX	  64	/* identity and interface names */
@@ -210,8 +212,7 @@ const char *netseg_node_dir_name(int node_dir);
 
 /* "allowed", "denied", "audit", "end", "lost"; NULL for anything else. */
 const char *netseg_flowrec_kind_name(int kind);
-/* "xdp", "tc-ingress", ...; "unknown" for 0 or out of range. */
-const char *netseg_hook_name(int hook);
+/* netseg_hook_name(), the "hook" field's names, is in hook.h. */
 /* Lowercase IANA keyword ("tcp", "ipv6-icmp"), NULL if not one we name. */
 const char *netseg_flow_proto_name(int proto);
 

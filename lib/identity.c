@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Identity store: definitions, ids, CIDR identities, JSON form. */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "identity.h"
+#include "prefix.h"
 #include "text.h"
 
 void netseg_idstore_init(struct netseg_idstore *s)
@@ -75,55 +75,6 @@ const char *netseg_id_name(const struct netseg_idstore *s, __u32 id, char *buf,
 	return buf;
 }
 
-static int mask_check(__u8 *addr, int bytes, int plen)
-{
-	for (int i = 0; i < bytes; i++) {
-		int keep = plen - i * 8;
-		__u8 mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (__u8)(0xff << (8 - keep));
-
-		if (addr[i] & ~mask)
-			return -1;
-	}
-	return 0;
-}
-
-int netseg_cidr_parse(const char *text, int *family, __u8 addr[16], int *plen,
-		      char *canon, size_t canon_len)
-{
-	char buf[64], *slash, *end, out[INET6_ADDRSTRLEN];
-	long p;
-	int af;
-
-	if (strlen(text) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, text);
-	/* A bare address is its own host prefix: people type 198.18.3.2,
-	 * not 198.18.3.2/32. */
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	af = strchr(buf, ':') ? AF_INET6 : AF_INET;
-	memset(addr, 0, 16);
-	if (inet_pton(af, buf, addr) != 1)
-		return -EINVAL;
-	if (slash) {
-		p = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || p < 0 || p > (af == AF_INET ? 32 : 128))
-			return -EINVAL;
-	} else {
-		p = af == AF_INET ? 32 : 128;
-	}
-	if (mask_check(addr, af == AF_INET ? 4 : 16, p))
-		return -EDOM;	/* host bits set */
-	*family = af == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;
-	*plen = p;
-	if (canon) {
-		inet_ntop(af, addr, out, sizeof(out));
-		snprintf(canon, canon_len, "%s/%ld", out, p);
-	}
-	return 0;
-}
-
 static bool valid_name(const char *n)
 {
 	size_t len = strlen(n);
@@ -140,8 +91,6 @@ static bool valid_name(const char *n)
 static int validate(struct netseg_iddef *d, struct netseg_err *err)
 {
 	char why[128];
-	int fam, plen;
-	__u8 addr[16];
 
 	if (!valid_name(d->name))
 		return netseg_err_set(err, 0, "invalid identity name \"%s\": use letters, digits, '_', '.', '-' (not world/host/any), at most %d characters",
@@ -159,17 +108,14 @@ static int validate(struct netseg_iddef *d, struct netseg_err *err)
 					      d->name, i + 1, why);
 	}
 	for (unsigned int i = 0; i < d->ncidrs; i++) {
-		char canon[64];
-		int r = netseg_cidr_parse(d->cidrs[i], &fam, addr, &plen, canon,
-					  sizeof(canon));
+		struct netseg_prefix p;
+		struct netseg_err pe;
 
-		if (r == -EDOM)
-			return netseg_err_set(err, 0, "host bits set in CIDR \"%s\"",
-					      netseg_printable(d->cidrs[i], why, sizeof(why)));
-		if (r)
-			return netseg_err_set(err, 0, "invalid CIDR \"%s\" (expected e.g. 198.18.0.0/15 or fd00::/8)",
-					      netseg_printable(d->cidrs[i], why, sizeof(why)));
-		strcpy(d->cidrs[i], canon);
+		if (netseg_prefix_parse(d->cidrs[i], &p, &pe))
+			return netseg_err_set(err, 0, "identity %s: CIDR \"%s\", column %d: %s",
+					      d->name, netseg_printable(d->cidrs[i], why, sizeof(why)),
+					      pe.col, pe.msg);
+		netseg_prefix_format(&p, d->cidrs[i], sizeof(d->cidrs[i]));
 	}
 	return 0;
 }

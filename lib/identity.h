@@ -66,12 +66,6 @@ int netseg_id_cidr(struct netseg_idstore *s, const char *cidr, __u32 *id);
 /* Flags for the identity map: endpoints are default-deny. */
 __u32 netseg_id_flags(const struct netseg_iddef *d);
 
-/* Parses "198.18.0.0/15" or "fd00::/8" into family/addr/plen; a bare
- * address is a /32 or /128.  Canonical text "ADDR/PLEN" (host bits must
- * be zero) into canon if not NULL. */
-int netseg_cidr_parse(const char *text, int *family, __u8 addr[16], int *plen,
-		      char *canon, size_t canon_len);
-
 struct cJSON *netseg_idstore_to_json(const struct netseg_idstore *s);
 int netseg_idstore_from_json(struct netseg_idstore *s, const struct cJSON *arr,
 			     struct netseg_err *err);

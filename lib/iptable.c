@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* ipcache claims: a hash of prefixes, each with the sources claiming it. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "iptable.h"
 
 #define IPTABLE_MIN_BUCKETS 256
@@ -35,27 +35,18 @@ void netseg_iptable_free(struct netseg_iptable *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static size_t addr_len(int family)
+static size_t key_hash(const struct netseg_prefix *p)
 {
-	return family == NETSEG_AF_INET ? 4 : 16;
+	__u64 h = netseg_fnv1a64(NETSEG_FNV64_INIT, &p->family, 1);
+
+	h = netseg_fnv1a64(h, &p->plen, 1);
+	return netseg_fnv1a64(h, p->addr, netseg_prefix_max(p->family) / 8);
 }
 
-/* FNV-1a over the key. */
-static size_t key_hash(int family, int plen, const __u8 *addr)
+static bool key_eq(const struct netseg_prefix *a, const struct netseg_prefix *b)
 {
-	__u32 h = 2166136261u;
-
-	h = (h ^ family) * 16777619u;
-	h = (h ^ plen) * 16777619u;
-	for (size_t i = 0; i < addr_len(family); i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return h;
-}
-
-static bool key_eq(const struct netseg_ipent *e, int family, int plen, const __u8 *addr)
-{
-	return e->family == family && e->plen == plen &&
-	       !memcmp(e->addr, addr, addr_len(family));
+	return a->family == b->family && a->plen == b->plen &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
 static int grow(struct netseg_iptable *t)
@@ -70,7 +61,7 @@ static int grow(struct netseg_iptable *t)
 		struct netseg_ipent *e = t->bucket[i], *next;
 
 		for (; e; e = next) {
-			size_t h = key_hash(e->family, e->plen, e->addr) & (nb - 1);
+			size_t h = key_hash(&e->pfx) & (nb - 1);
 
 			next = e->next;
 			e->next = b[h];
@@ -83,35 +74,22 @@ static int grow(struct netseg_iptable *t)
 	return 0;
 }
 
-/* Copies addr with the bits past plen cleared; false for a bad prefix. */
-static bool masked(int family, const void *addr, int plen, __u8 out[16])
+struct netseg_ipent *netseg_iptable_get(struct netseg_iptable *t, const struct netseg_prefix *p,
+					bool create)
 {
-	int max = family == NETSEG_AF_INET ? 32 : 128;
-
-	if ((family != NETSEG_AF_INET && family != NETSEG_AF_INET6) || plen < 0 || plen > max)
-		return false;
-	memset(out, 0, 16);
-	memcpy(out, addr, max / 8);
-	for (int bit = plen; bit < max; bit++)
-		out[bit / 8] &= (__u8)~(0x80 >> (bit % 8));
-	return true;
-}
-
-struct netseg_ipent *netseg_iptable_get(struct netseg_iptable *t, int family, const void *addr,
-					int plen, bool create)
-{
+	struct netseg_prefix key;
 	struct netseg_ipent *e;
-	__u8 key[16];
 	size_t h;
 
-	if (!masked(family, addr, plen, key)) {
+	/* Re-masked: a caller's prefix from netlink may carry host bits. */
+	if (netseg_prefix_set(&key, p->family, p->addr, p->plen)) {
 		errno = EINVAL;
 		return NULL;
 	}
 	if (t->nbuckets) {
-		h = key_hash(family, plen, key) & (t->nbuckets - 1);
+		h = key_hash(&key) & (t->nbuckets - 1);
 		for (e = t->bucket[h]; e; e = e->next)
-			if (key_eq(e, family, plen, key))
+			if (key_eq(&e->pfx, &key))
 				return e;
 	}
 	errno = ENOENT;
@@ -126,10 +104,8 @@ struct netseg_ipent *netseg_iptable_get(struct netseg_iptable *t, int family, co
 		errno = ENOMEM;
 		return NULL;
 	}
-	e->family = family;
-	e->plen = plen;
-	memcpy(e->addr, key, 16);
-	h = key_hash(family, plen, key) & (t->nbuckets - 1);
+	e->pfx = key;
+	h = key_hash(&key) & (t->nbuckets - 1);
 	e->next = t->bucket[h];
 	t->bucket[h] = e;
 	t->n++;
@@ -142,7 +118,7 @@ void netseg_iptable_release(struct netseg_iptable *t, struct netseg_ipent *e)
 
 	if (e->nsrc || e->in_map || !t->nbuckets)
 		return;
-	pp = &t->bucket[key_hash(e->family, e->plen, e->addr) & (t->nbuckets - 1)];
+	pp = &t->bucket[key_hash(&e->pfx) & (t->nbuckets - 1)];
 	for (; *pp; pp = &(*pp)->next) {
 		if (*pp == e) {
 			*pp = e->next;
@@ -334,23 +310,24 @@ bool netseg_ipent_resolve(const struct netseg_ipent *e, netseg_ep_id_fn ep_id, v
 
 void netseg_ipent_format(const struct netseg_ipent *e, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
-	int af = e->family == NETSEG_AF_INET ? AF_INET : AF_INET6;
+	char *slash;
 
-	inet_ntop(af, e->addr, a, sizeof(a));
-	if (e->plen == (e->family == NETSEG_AF_INET ? 32 : 128))
-		snprintf(buf, len, "%s", a);
-	else
-		snprintf(buf, len, "%s/%u", a, e->plen);
+	netseg_prefix_format(&e->pfx, buf, len);
+	slash = strrchr(buf, '/');
+	if (slash && netseg_prefix_is_host(&e->pfx))
+		*slash = '\0';
 }
 
 const struct netseg_ipent *netseg_iptable_lookup(struct netseg_iptable *t, int family,
 						 const void *addr)
 {
 	const struct netseg_ipent *e;
+	struct netseg_prefix p;
 
-	for (int plen = family == NETSEG_AF_INET ? 32 : 128; plen >= 0; plen--) {
-		e = netseg_iptable_get(t, family, addr, plen, false);
+	for (int plen = netseg_prefix_max(family); plen >= 0; plen--) {
+		if (netseg_prefix_set(&p, family, addr, plen))
+			return NULL;
+		e = netseg_iptable_get(t, &p, false);
 		if (e && e->in_map)
 			return e;
 	}

@@ -17,6 +17,8 @@
 #include <linux/types.h>
 #include <netseg/abi.h>
 
+#include "prefix.h"
+
 /* In rising order of precedence within one prefix. */
 enum netseg_ipsrc_kind {
 	NETSEG_IPSRC_HOST,	/* an address of this node (RTM_NEWADDR) */
@@ -44,9 +46,7 @@ struct netseg_ipsrc {
 
 struct netseg_ipent {
 	struct netseg_ipent *next;	/* hash chain */
-	__u8 family;			/* NETSEG_AF_INET or NETSEG_AF_INET6 */
-	__u8 plen;
-	__u8 addr[16];			/* network order, host bits zero */
+	struct netseg_prefix pfx;	/* the key */
 	unsigned int nsrc, cap;
 	struct netseg_ipsrc *src;
 	__u64 next_seq;			/* seq of the next new claim */
@@ -67,8 +67,8 @@ void netseg_iptable_free(struct netseg_iptable *t);
 
 /* The entry for a prefix; created (empty) when create is set.  NULL when
  * absent, or out of memory, or the prefix is invalid (errno says which). */
-struct netseg_ipent *netseg_iptable_get(struct netseg_iptable *t, int family, const void *addr,
-					int plen, bool create);
+struct netseg_ipent *netseg_iptable_get(struct netseg_iptable *t, const struct netseg_prefix *p,
+					bool create);
 /* Frees an entry nothing claims and the map doesn't hold; else a no-op. */
 void netseg_iptable_release(struct netseg_iptable *t, struct netseg_ipent *e);
 /* Calls fn on every entry; fn may release the entry it is given. */

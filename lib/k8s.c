@@ -15,7 +15,10 @@
 #include <yaml.h>
 #include <cjson/cJSON.h>
 
+#include "file.h"
 #include "k8s.h"
+#include "prefix.h"
+#include "proto.h"
 #include "text.h"
 
 /* Field paths ("spec.ingress[0].from[1].ipBlock.except[2]") are far
@@ -312,43 +315,26 @@ static int parse_selector(struct ctx *c, yaml_node_t *n, const char *where,
 	return ret ? -EINVAL : 0;
 }
 
+/* Kubernetes wants the prefix length written: need_len. */
 static int parse_cidr(struct ctx *c, yaml_node_t *n, const char *where,
 		      struct netseg_k8s_cidr *out)
 {
-	char buf[64], *slash, canon[INET6_ADDRSTRLEN];
-	struct netseg_k8s_cidr x = { 0 }, y;
+	struct netseg_prefix p;
+	struct netseg_err e = {};
+	char buf[64];
 	const char *s;
-	long plen;
-	char *end;
-	int i;
+	size_t used;
 
 	if (get_str(c, n, where, &s))
 		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", s);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	x.family = strchr(buf, ':') ? AF_INET6 : AF_INET;
-	if (!slash || inet_pton(x.family, buf, x.addr) != 1)
-		return fail(c, n, "%s \"%s\" is not a CIDR such as 198.18.0.0/16 or fd00::/64",
-			    where, netseg_printable(s, buf, sizeof(buf)));
-	plen = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || plen < 0 || plen > (x.family == AF_INET ? 32 : 128))
-		return fail(c, n, "%s \"%s\": prefix length out of range 0-%d", where,
-			    s, x.family == AF_INET ? 32 : 128);
-	x.plen = plen;
-	y = x;
-	for (i = 0; i < 16; i++) {
-		int keep = plen - 8 * i;
-
-		y.addr[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (0xff << (8 - keep)) & 0xff;
-	}
-	if (memcmp(x.addr, y.addr, 16)) {
-		inet_ntop(y.family, y.addr, canon, sizeof(canon));
-		return fail(c, n, "%s \"%s\" has host bits set; did you mean %s/%ld?",
-			    where, s, canon, plen);
-	}
-	*out = x;
+	if (!netseg_prefix_scan(s, true, &used, &p, &e) && s[used])
+		netseg_err_set(&e, (int)used + 1, "unexpected text after the prefix length");
+	if (e.msg[0])
+		return fail(c, n, "%s \"%s\": %s", where, netseg_printable(s, buf, sizeof(buf)),
+			    e.msg);
+	out->family = p.family == NETSEG_AF_INET ? AF_INET : AF_INET6;
+	memcpy(out->addr, p.addr, sizeof(out->addr));
+	out->plen = p.plen;
 	return 0;
 }
 
@@ -456,17 +442,15 @@ static int parse_port(struct ctx *c, yaml_node_t *n, const char *where,
 	const char *proto = "TCP";
 	char w[300], b[64];
 	long v = 0;
+	int pn;
 
 	if (get_fields(c, n, where, f, NF(f)))
 		return -EINVAL;
 	if (f[0].node && get_str(c, f[0].node, where, &proto))
 		return -EINVAL;
-	if (!strcmp(proto, "TCP"))
-		p->proto = IPPROTO_TCP;
-	else if (!strcmp(proto, "UDP"))
-		p->proto = IPPROTO_UDP;
-	else if (!strcmp(proto, "SCTP"))
-		p->proto = IPPROTO_SCTP;
+	pn = netseg_proto_by_k8s_name(proto);
+	if (pn > 0)
+		p->proto = pn;
 	else
 		return fail(c, f[0].node,
 			    "unknown protocol \"%s\" in %s (expected TCP, UDP or SCTP)",
@@ -924,37 +908,18 @@ int netseg_k8s_load_buf(const char *name, const char *buf, size_t len,
 int netseg_k8s_load_file(const char *path, struct netseg_k8s_objects *o,
 			 struct netseg_errlist *errs)
 {
-	bool std = !strcmp(path, "-");
-	FILE *f = std ? stdin : fopen(path, "r");
 	char *buf = NULL;
-	size_t len = 0, n;
-	int ret = 0;
+	size_t len = 0;
+	int ret;
 
-	if (!f) {
-		ret = -errno;
-		netseg_errlist_add(errs, "%s: can't open: %s", path, strerror(-ret));
+	/* "-" is stdin (fd 0), as for kubectl apply -f -. */
+	ret = strcmp(path, "-") ? netseg_read_file(path, 0, &buf, &len) :
+				  netseg_read_fd(0, 0, &buf, &len);
+	if (ret) {
+		netseg_errlist_add(errs, "%s: can't read: %s", path, strerror(-ret));
 		return ret;
 	}
-	do {
-		char *nb = realloc(buf, len + 65536);
-
-		if (!nb) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		buf = nb;
-		n = fread(buf + len, 1, 65536, f);
-		len += n;
-	} while (n == 65536);
-	if (ferror(f)) {
-		ret = -EIO;
-		netseg_errlist_add(errs, "%s: read error", path);
-		goto out;
-	}
 	ret = netseg_k8s_load_buf(path, buf, len, o, errs);
-out:
 	free(buf);
-	if (!std)
-		fclose(f);
 	return ret;
 }

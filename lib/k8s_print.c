@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "k8s.h"
+#include "proto.h"
 
 static cJSON *labels_json(const struct netseg_labels *l)
 {
@@ -118,7 +119,9 @@ fail:
 
 static const char *proto_name(__u8 proto)
 {
-	return proto == IPPROTO_UDP ? "UDP" : proto == IPPROTO_SCTP ? "SCTP" : "TCP";
+	const char *n = netseg_proto_k8s_name(proto);
+
+	return n ? n : "TCP";
 }
 
 static cJSON *rule_json(const struct netseg_k8s_rule *r, const char *peers)

@@ -189,22 +189,6 @@ int netseg_labels_add(struct netseg_labels *l, const char *key,
 	return 0;
 }
 
-int netseg_labels_copy(struct netseg_labels *dst, const struct netseg_labels *src)
-{
-	size_t i;
-	int ret;
-
-	netseg_labels_init(dst);
-	for (i = 0; i < src->n; i++) {
-		ret = netseg_labels_add(dst, src->v[i].key, src->v[i].value, NULL);
-		if (ret) {
-			netseg_labels_free(dst);
-			return ret;
-		}
-	}
-	return 0;
-}
-
 const char *netseg_labels_get(const struct netseg_labels *l, const char *key)
 {
 	bool found;
@@ -419,24 +403,6 @@ int netseg_labelsel_add_req(struct netseg_labelsel *s, const char *key,
 nomem:
 	req_free(&r);
 	return -ENOMEM;
-}
-
-int netseg_labelsel_copy(struct netseg_labelsel *dst,
-			 const struct netseg_labelsel *src)
-{
-	size_t i;
-	int ret;
-
-	netseg_labelsel_init(dst);
-	ret = netseg_labels_copy(&dst->match, &src->match);
-	for (i = 0; !ret && i < src->nreqs; i++)
-		ret = netseg_labelsel_add_req(dst, src->reqs[i].key,
-					      src->reqs[i].op,
-					      (const char *const *)src->reqs[i].values,
-					      src->reqs[i].nvalues, NULL);
-	if (ret)
-		netseg_labelsel_free(dst);
-	return ret;
 }
 
 bool netseg_labelsel_empty(const struct netseg_labelsel *s)

@@ -69,7 +69,6 @@ int netseg_label_value_check(const char *value, struct netseg_err *err);
 
 void netseg_labels_init(struct netseg_labels *l);
 void netseg_labels_free(struct netseg_labels *l);
-int netseg_labels_copy(struct netseg_labels *dst, const struct netseg_labels *src);
 
 /*
  * Validate and insert key=value in order.  -EEXIST if @key is already
@@ -96,8 +95,6 @@ int netseg_labels_format(const struct netseg_labels *l, char **out);
 
 void netseg_labelsel_init(struct netseg_labelsel *s);
 void netseg_labelsel_free(struct netseg_labelsel *s);
-int netseg_labelsel_copy(struct netseg_labelsel *dst,
-			 const struct netseg_labelsel *src);
 
 /*
  * Add one matchExpression, validating as the apiserver does (In/NotIn

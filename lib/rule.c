@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prefix.h"
 #include "rule.h"
 #include "text.h"
 
@@ -87,47 +88,6 @@ static bool is_addr_char(char ch)
 
 /* ----------------------------------------------------------- selectors */
 
-static int parse_prefix_len(struct cur *c, int max, int *plen,
-			    struct netseg_err *err)
-{
-	int start = col(c);
-	long v = 0;
-
-	if (!isdigit((unsigned char)peek(c)))
-		return netseg_err_set(err, start,
-				      "expected a prefix length after \"/\"");
-	while (isdigit((unsigned char)peek(c))) {
-		if (v <= 1000)
-			v = v * 10 + (peek(c) - '0');
-		c->i++;
-	}
-	if (v > max)
-		return netseg_err_set(err, start,
-				      "prefix length %.*s out of range 0-%d",
-				      (int)(c->i - start + 1), c->s + start - 1,
-				      max);
-	*plen = (int)v;
-	return 0;
-}
-
-/* Zero the host bits; true if any were set. */
-static bool mask_host_bits(unsigned char *addr, int bytes, int plen)
-{
-	bool had = false;
-	int b;
-
-	for (b = 0; b < bytes; b++) {
-		int keep = plen - 8 * b;
-		unsigned char mask;
-
-		mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (0xff << (8 - keep));
-		if (addr[b] & ~mask)
-			had = true;
-		addr[b] &= mask;
-	}
-	return had;
-}
-
 /*
  * A CIDR is a run of digits and dots (v4), or of hex digits, dots and at
  * least two colons (v6), directly followed by '/'.  No protocol word is
@@ -149,36 +109,21 @@ static bool at_cidr(const struct cur *c)
 	return colons >= 2 || (!colons && !hex);
 }
 
+/* The prefix parser counts columns from the CIDR's first byte. */
 static int parse_cidr(struct cur *c, char out[NETSEG_SELECTOR_MAX],
 		      struct netseg_err *err)
 {
-	unsigned char addr[16];
-	char text[64], canon[INET6_ADDRSTRLEN];
-	int start = col(c), family, plen = 0, ret;
-	size_t n = 0;
+	struct netseg_prefix p;
+	int start = col(c);
+	size_t n;
 
-	while (is_addr_char(peek(c)) && n < sizeof(text) - 1)
-		text[n++] = c->s[c->i++];
-	text[n] = '\0';
-	if (peek(c) != '/')
-		return netseg_err_set(err, start, "address \"%s...\" is too long",
-				      text);
-	family = strchr(text, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(family, text, addr) != 1)
-		return netseg_err_set(err, start, "\"%s\" is not a valid %s address",
-				      text, family == AF_INET ? "IPv4" : "IPv6");
-	c->i++;
-	ret = parse_prefix_len(c, family == AF_INET ? 32 : 128, &plen, err);
-	if (ret)
-		return ret;
-	if (mask_host_bits(addr, family == AF_INET ? 4 : 16, plen)) {
-		inet_ntop(family, addr, canon, sizeof(canon));
-		return netseg_err_set(err, start,
-				      "host bits set in %s/%d; did you mean %s/%d?",
-				      text, plen, canon, plen);
+	if (netseg_prefix_scan(c->s + c->i, true, &n, &p, err)) {
+		if (err)
+			err->col += start - 1;
+		return -EINVAL;
 	}
-	inet_ntop(family, addr, canon, sizeof(canon));
-	snprintf(out, NETSEG_SELECTOR_MAX, "%s/%d", canon, plen);
+	c->i += n;
+	netseg_prefix_format(&p, out, NETSEG_SELECTOR_MAX);
 	return 0;
 }
 
@@ -273,28 +218,6 @@ static int parse_selector(struct cur *c, const char *what,
 }
 
 /* --------------------------------------------------------------- ports */
-
-static const struct {
-	const char *name;
-	__u8 proto;
-} protos[] = {
-	{ "any", 0 },
-	{ "tcp", IPPROTO_TCP },
-	{ "udp", IPPROTO_UDP },
-	{ "sctp", IPPROTO_SCTP },
-	{ "icmp", IPPROTO_ICMP },
-	{ "icmpv6", IPPROTO_ICMPV6 },
-};
-
-const char *netseg_proto_name(__u8 proto)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
-		if (protos[i].proto == proto)
-			return protos[i].name;
-	return NULL;
-}
 
 static bool is_icmp(__u8 proto)
 {
@@ -447,17 +370,16 @@ static int parse_icmp_type(struct cur *c, struct netseg_rule *r,
 static int parse_proto(struct cur *c, __u8 *proto, struct netseg_err *err)
 {
 	const char *s = c->s + c->i;
-	size_t i, n = 0;
+	size_t n = 0;
+	int p;
 
 	while (isalnum((unsigned char)s[n]))
 		n++;
-	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-		if (strlen(protos[i].name) == n &&
-		    !strncasecmp(s, protos[i].name, n)) {
-			*proto = protos[i].proto;
-			c->i += n;
-			return 0;
-		}
+	p = netseg_proto_by_name(s, n);
+	if (p >= 0) {
+		*proto = p;
+		c->i += n;
+		return 0;
 	}
 	return netseg_err_set(err, col(c), "unknown protocol \"%.*s\" (expected tcp, udp, sctp, icmp, icmpv6 or any)",
 			      (int)n, s);

@@ -27,6 +27,7 @@
 #include <netseg/abi.h>
 
 #include "errors.h"
+#include "proto.h"
 
 #define NETSEG_RULE_MAX_PORTS	64	/* port specs in one rule, as written */
 #define NETSEG_SELECTOR_MAX	64	/* selector text incl. NUL: names <= 63 */
@@ -93,8 +94,7 @@ int netseg_rule_format_line(const struct netseg_rule *r, char *buf,
 /* Same match and action (id, flags and comment ignored): idempotent add. */
 bool netseg_rule_same(const struct netseg_rule *a, const struct netseg_rule *b);
 
-/* "tcp", "udp", "sctp", "icmp", "icmpv6", "any" (0) or NULL if unknown. */
-const char *netseg_proto_name(__u8 proto);
+/* netseg_proto_name(), the grammar's protocol words, is in proto.h. */
 
 /* ----------------------------------------------------------- rule sets */
 

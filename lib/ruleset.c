@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "file.h"
 #include "rule.h"
 
 int netseg_ruleset_add(struct netseg_ruleset *rs, const struct netseg_rule *r)
@@ -409,7 +410,7 @@ static void offset_to_line_col(const char *buf, size_t off, int *line, int *col)
 	*col = 1;
 	for (i = 0; i < off; i++) {
 		/* The analyzer reaches here with buf NULL only by assuming a
-		 * failed read(2) left errno 0 (read_all returns -errno). */
+		 * failed read(2) left errno 0 (netseg_read_fd returns -errno). */
 		if (buf[i] == '\n') {	// NOLINT(clang-analyzer-core.NullDereference)
 			(*line)++;
 			*col = 1;
@@ -508,54 +509,14 @@ int netseg_ruleset_parse_buf(const char *name, const char *buf, size_t len,
 	return parse_rules_buf(name, buf, len, rs, errs);
 }
 
-static int read_all(int fd, char **bufp, size_t *lenp)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap), *nb;
-	ssize_t r;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (len == cap) {
-			nb = realloc(buf, cap *= 2);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			free(buf);
-			return (int)r;
-		}
-		if (!r)
-			break;
-		len += r;
-	}
-	*bufp = buf;
-	*lenp = len;
-	return 0;
-}
-
 int netseg_ruleset_parse_file(const char *path, struct netseg_ruleset *rs,
 			      struct netseg_errlist *errs)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, ret;
+	int ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		goto out_err;
-	}
-	ret = read_all(fd, &buf, &len);
-	close(fd);
+	ret = netseg_read_file(path, 0, &buf, &len);
 	if (ret)
 		goto out_err;
 	ret = netseg_ruleset_parse_buf(path, buf, len, rs, errs);

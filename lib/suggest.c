@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "flowrec.h"
+#include "proto.h"
 #include "suggest.h"
 
 static const cJSON *jget(const cJSON *o, const char *name)
@@ -251,14 +252,7 @@ int netseg_flowagg_build(struct netseg_obs *obs, size_t n, bool by_addr,
 
 const char *netseg_suggest_proto_name(__u8 proto)
 {
-	switch (proto) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_SCTP: return "sctp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
-	default: return NULL;
-	}
+	return proto ? netseg_proto_name(proto) : NULL;
 }
 
 void netseg_flowagg_port(const struct netseg_flowagg *a, char *buf, size_t len)

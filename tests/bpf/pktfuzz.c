@@ -1837,6 +1837,7 @@ static void policy_load(struct fuzz *z)
 static void net_setup(struct fuzz *z, __u32 *veth)
 {
 	char a[IFNAMSIZ], b[IFNAMSIZ];
+	struct netseg_prefix p;
 	int ifi, err;
 
 	/* The test owns a private netns (bpfx_init); names only need to be unique there. */
@@ -1853,8 +1854,9 @@ static void net_setup(struct fuzz *z, __u32 *veth)
 		struct cidr *c = &ipcache[i];
 
 		pkt_addr(c->af, c->addr, c->bytes);
-		err = netseg_dp_ipcache_set(z->x.dp, c->af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET,
-					    c->bytes, c->plen, c->id, c->on_veth ? ifi : 0);
+		err = netseg_dp_ipcache_set(z->x.dp, bpfx_prefix(&p, c->af == 6 ? NETSEG_AF_INET6 :
+								 NETSEG_AF_INET, c->bytes, c->plen),
+					    c->id, c->on_veth ? ifi : 0);
 		if (err)
 			bail("couldn't add %s/%d to the ipcache: %s", c->addr, c->plen,
 			     strerror(-err));
@@ -1863,8 +1865,8 @@ static void net_setup(struct fuzz *z, __u32 *veth)
 		struct cidr *c = &prefilter[i];
 
 		pkt_addr(c->af, c->addr, c->bytes);
-		err = netseg_dp_prefilter_set(z->x.dp, c->af == 6 ? NETSEG_AF_INET6 :
-						NETSEG_AF_INET, c->bytes, c->plen);
+		err = netseg_dp_prefilter_set(z->x.dp, bpfx_prefix(&p, c->af == 6 ? NETSEG_AF_INET6 :
+								   NETSEG_AF_INET, c->bytes, c->plen));
 		if (err)
 			bail("couldn't add %s/%d to the prefilter: %s", c->addr, c->plen,
 			     strerror(-err));

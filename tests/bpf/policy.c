@@ -293,6 +293,7 @@ static void check_ct_and_rule_stats(struct bpfx *x)
 static void check_spoofing(struct bpfx *x)
 {
 	int ifx = bpfx_veth("nsb-pod-a", "nsb-pod-a-p");
+	struct netseg_prefix pfx;
 	__u8 a2[16];
 
 	if (ifx < 0)
@@ -302,7 +303,7 @@ static void check_spoofing(struct bpfx *x)
 		bail("couldn't map ifindex %d to identity A", ifx);
 	bpfx_host(x, 4, IP_A, ID_A, ifx);
 	pkt_addr(4, IP_A2, a2);
-	netseg_dp_ipcache_set(x->dp, NETSEG_AF_INET, a2, 32, ID_A, 1);
+	netseg_dp_ipcache_set(x->dp, bpfx_prefix(&pfx, NETSEG_AF_INET, a2, 32), ID_A, 1);
 
 	const struct bpfx_row rows[] = {
 		{ "endpoint iface: A's own source -> B:443 allowed",

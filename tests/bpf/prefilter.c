@@ -63,14 +63,15 @@ static const struct {
 static void run_prefilter(struct bpfx *x)
 {
 	struct bpfx_result r;
+	struct netseg_prefix p;
 	__u64 before, after;
 	__u8 a[16];
 
 	pkt_addr(4, PF4, a);
-	if (netseg_dp_prefilter_set(x->dp, NETSEG_AF_INET, a, 24))
+	if (netseg_dp_prefilter_set(x->dp, bpfx_prefix(&p, NETSEG_AF_INET, a, 24)))
 		bail("couldn't add %s/24 to the prefilter", PF4);
 	pkt_addr(6, PF6, a);
-	if (netseg_dp_prefilter_set(x->dp, NETSEG_AF_INET6, a, 64))
+	if (netseg_dp_prefilter_set(x->dp, bpfx_prefix(&p, NETSEG_AF_INET6, a, 64)))
 		bail("couldn't add %s/64 to the prefilter", PF6);
 
 	for (size_t i = 0; i < ARRAY_LEN(prefilter_rows); i++) {
@@ -93,7 +94,7 @@ static void run_prefilter(struct bpfx *x)
 	/* Re-adding an entry keeps its counter (lib/datapath.c). */
 	bpfx_prefilter_hits(x, 4, "198.19.66.1", &before);
 	pkt_addr(4, PF4, a);
-	netseg_dp_prefilter_set(x->dp, NETSEG_AF_INET, a, 24);
+	netseg_dp_prefilter_set(x->dp, bpfx_prefix(&p, NETSEG_AF_INET, a, 24));
 	bpfx_prefilter_hits(x, 4, "198.19.66.1", &after);
 	ok(before == 3 && after == before, "re-adding 198.19.66.0/24 keeps its 3 hits");
 }
@@ -106,19 +107,22 @@ static void run_prefilter_nested(struct bpfx *x)
 {
 	struct pkt_flow f = TCP4("198.19.5.9", "198.19.90.1", 40000, 80, PKT_TCP_SYN);
 	struct bpfx_result r;
+	struct netseg_prefix pw, pn;
 	__u8 wide[16], narrow[16];
 	struct pkt p;
 
 	pkt_addr(4, "198.19.0.0", wide);
 	pkt_addr(4, "198.19.5.0", narrow);
-	netseg_dp_prefilter_set(x->dp, NETSEG_AF_INET, wide, 16);
-	netseg_dp_prefilter_set(x->dp, NETSEG_AF_INET, narrow, 24);
-	netseg_dp_prefilter_del(x->dp, NETSEG_AF_INET, wide, 16);
+	bpfx_prefix(&pw, NETSEG_AF_INET, wide, 16);
+	bpfx_prefix(&pn, NETSEG_AF_INET, narrow, 24);
+	netseg_dp_prefilter_set(x->dp, &pw);
+	netseg_dp_prefilter_set(x->dp, &pn);
+	netseg_dp_prefilter_del(x->dp, &pw);
 	pkt_flow_build(&p, &f);
 	bpfx_send(x, XDP, &p, 0, &r);
 	bpfx_expect("198.19.5.0/24 added under 198.19.0.0/16, /16 removed: "
 		    "198.19.5.9 still dropped", &r, false, NETSEG_REASON_PREFILTER);
-	ok(!netseg_dp_prefilter_del(x->dp, NETSEG_AF_INET, narrow, 24),
+	ok(!netseg_dp_prefilter_del(x->dp, &pn),
 	   "  ... and the /24 entry exists to be removed");
 	bpfx_send(x, XDP, &p, 0, &r);
 	bpfx_expect("after removing it too, 198.19.5.9 passes", &r, true, NETSEG_STAT_PASS);

@@ -39,6 +39,13 @@ check_refused 1 'out of range' "port 0 refused" -- allow 'frontend->api:0'
 check_refused 1 'out of range' "port 70000 refused" -- allow 'frontend->api:70000'
 check_refused 1 'revers\|greater\|before' "reversed range refused" -- allow 'frontend->api:9000-8000'
 check_refused 1 'CIDR\|address\|prefix' "bad CIDR refused" -- allow 'frontend->198.18.0.0/33:443'
+# identity --cidr and prefilter go through the rule parser's CIDR code: what and where
+check_refused 1 'identity office: CIDR "198.18.0.0/33", column 12: prefix length 33 out of range 0-32' \
+	"identity add --cidr /33: says the prefix length and its column" -- identity add office --cidr 198.18.0.0/33
+check_refused 1 'host bits set in 198.18.1.0/16; did you mean 198.18.0.0/16?' \
+	"identity add --cidr with host bits: suggests the network" -- identity add office --cidr 198.18.1.0/16
+check_refused 1 'prefilter CIDR "fd00:::1/64", column 1: "fd00:::1" is not a valid IPv6 address' \
+	"prefilter add: says which address is bad" -- prefilter add fd00:::1/64
 check_refused 1 'protocol' "unknown protocol refused" -- allow 'frontend->api:gre/1'
 check_refused 1 'ICMP type' "ICMP type > 255 refused" -- allow 'frontend->api:icmp/256'
 check_refused 1 'icmp' "ports on icmp refused" -- allow 'frontend->api:icmp/8,9'

@@ -503,15 +503,25 @@ int bpfx_prefilter_hits(struct bpfx *x, int af, const char *addr, __u64 *hits)
 	return 0;
 }
 
+const struct netseg_prefix *bpfx_prefix(struct netseg_prefix *p, int family,
+					const void *addr, int plen)
+{
+	if (netseg_prefix_set(p, family, addr, plen))
+		bail("bad test prefix: family %d, length %d", family, plen);
+	return p;
+}
+
 void bpfx_host(struct bpfx *x, int af, const char *addr, __u32 id, __u32 ifindex)
 {
+	struct netseg_prefix p;
 	__u8 a[16];
 	int err;
 
 	if (pkt_addr(af, addr, a))
 		bail("bad test address %s", addr);
-	err = netseg_dp_ipcache_set(x->dp, af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET,
-				    a, af == 6 ? 128 : 32, id, ifindex);
+	err = netseg_dp_ipcache_set(x->dp, bpfx_prefix(&p, af == 6 ? NETSEG_AF_INET6 :
+						       NETSEG_AF_INET, a, af == 6 ? 128 : 32),
+				    id, ifindex);
 	if (err)
 		bail("couldn't add %s to the ipcache: %s", addr, strerror(-err));
 }

@@ -110,6 +110,10 @@ int bpfx_prefilter_hits(struct bpfx *x, int af, const char *addr, __u64 *hits);
 
 /* ipcache entry for one host address (/32 or /128). */
 void bpfx_host(struct bpfx *x, int af, const char *addr, __u32 id, __u32 ifindex);
+/* @p filled from a NETSEG_AF_* family, address bytes and length; bails
+ * out on a bad one.  Returns @p. */
+const struct netseg_prefix *bpfx_prefix(struct netseg_prefix *p, int family,
+					const void *addr, int plen);
 void bpfx_identity(struct bpfx *x, __u32 id, __u32 flags);
 /* bpfx_identity(id, ENDPOINT) plus the ipcache entries of its two addresses. */
 void bpfx_endpoint(struct bpfx *x, __u32 id, const char *ip4, const char *ip6);

@@ -125,6 +125,14 @@ static void test_directions(void)
 	}
 	is_str(netseg_hook_name(NETSEG_HOOK_CG_EGRESS), "cgroup-egress", "hook name");
 	is_str(netseg_hook_name(77), "unknown", "unknown hook name");
+	/* The other spellings of lib/hook.h: pins a restarted daemon must find
+	 * again, and the control protocol's attach state. */
+	is_str(netseg_hook_pin_name(NETSEG_HOOK_CG_EGRESS), "cg-egress", "hook pin name");
+	is_int(netseg_hook_by_pin_prefix("tc-egress-12"), NETSEG_HOOK_TC_EGRESS,
+	       "a link pin's hook");
+	is_int(netseg_hook_by_pin_prefix("tc-egressX"), -1, "no hook without the '-'");
+	is_str(netseg_hook_attached_name(NETSEG_HOOK_CG_INGRESS), "cgroup_skb/ingress",
+	       "attach state name");
 }
 
 static void test_no_names(void)

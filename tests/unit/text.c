@@ -150,35 +150,8 @@ static void test_users(void)
 	netseg_idstore_free(&s);
 }
 
-static void cidr(const char *in, int want, const char *canon_want)
-{
-	char canon[64] = "";
-	__u8 addr[16];
-	int fam, plen;
-
-	is_int(netseg_cidr_parse(in, &fam, addr, &plen, canon, sizeof(canon)),
-	       want, "cidr %s", in);
-	if (canon_want)
-		is_str(canon, canon_want, "cidr %s: canonical", in);
-}
-
-/* Identity --cidr, prefilter and config CIDRs: a bare address is a host. */
-static void test_cidr(void)
-{
-	cidr("198.18.0.0/15", 0, "198.18.0.0/15");
-	cidr("198.18.3.2", 0, "198.18.3.2/32");
-	cidr("fd00::1", 0, "fd00::1/128");
-	cidr("FD00:0::1", 0, "fd00::1/128");
-	cidr("198.18.3.2/", -EINVAL, NULL);
-	cidr("198.18.3", -EINVAL, NULL);
-	cidr("web", -EINVAL, NULL);
-	cidr("", -EINVAL, NULL);
-	cidr("198.18.3.2/24", -EDOM, NULL);
-}
-
 int main(void)
 {
-	test_cidr();
 	test_text();
 	test_path();
 	test_ifname();

@@ -239,11 +239,6 @@ int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook)
 	return -EBADF;
 }
 
-const char *netseg_dp_pin_dir(const struct netseg_dp *dp)
-{
-	return NULL;
-}
-
 int netseg_dp_policy_swap(struct netseg_dp *dp, const struct netseg_policy_entry *entries,
 			  size_t n, __u64 *generation)
 {
@@ -275,28 +270,28 @@ int netseg_dp_config_set_events(struct netseg_dp *dp, __u32 deny_rate, __u32 den
 	return 0;
 }
 
-int netseg_dp_ipcache_set(struct netseg_dp *dp, int family, const void *addr, int plen,
-			  __u32 id, __u32 ifindex)
+int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p, __u32 id,
+			  __u32 ifindex)
 {
 	struct netseg_ipcache_val v = { .id = id, .ifindex = ifindex };
 
 	FUZZ_ASSERT(id, "ipcache entry with identity 0");
-	return lpm_set(&dp->ipcache, family, addr, plen, &v);
+	return lpm_set(&dp->ipcache, p->family, p->addr, p->plen, &v);
 }
 
-int netseg_dp_ipcache_del(struct netseg_dp *dp, int family, const void *addr, int plen)
+int netseg_dp_ipcache_del(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
-	return lpm_del(&dp->ipcache, family, addr, plen);
+	return lpm_del(&dp->ipcache, p->family, p->addr, p->plen);
 }
 
-int netseg_dp_prefilter_set(struct netseg_dp *dp, int family, const void *addr, int plen)
+int netseg_dp_prefilter_set(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
-	return lpm_set(&dp->prefilter, family, addr, plen, NULL);
+	return lpm_set(&dp->prefilter, p->family, p->addr, p->plen, NULL);
 }
 
-int netseg_dp_prefilter_del(struct netseg_dp *dp, int family, const void *addr, int plen)
+int netseg_dp_prefilter_del(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
-	return lpm_del(&dp->prefilter, family, addr, plen);
+	return lpm_del(&dp->prefilter, p->family, p->addr, p->plen);
 }
 
 int netseg_dp_endpoint_set(struct netseg_dp *dp, __u32 ifindex, __u32 id)

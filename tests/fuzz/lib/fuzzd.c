@@ -112,7 +112,7 @@ static void check_prefix(struct netseg_ipent *e, void *ctx)
 	struct ipcheck *c = ctx;
 	struct netseg_ipcache_val want, got;
 	bool claimed = netseg_ipent_resolve(e, ep_id, c->d, &want);
-	bool mapped = fuzzdp_ipcache_get(c->d->dp, e->family, e->addr, e->plen, &got);
+	bool mapped = fuzzdp_ipcache_get(c->d->dp, e->pfx.family, e->pfx.addr, e->pfx.plen, &got);
 	char text[64];
 
 	netseg_ipent_format(e, text, sizeof(text));
