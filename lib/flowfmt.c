@@ -181,7 +181,11 @@ static void sb_put(struct sbuf *b, const char *s, size_t n)
 
 static void sb_putc(struct sbuf *b, char c)
 {
-	sb_put(b, &c, 1);
+	if (b->full || b->len + 1 >= b->cap) {
+		b->full = true;
+		return;
+	}
+	b->p[b->len++] = c;
 }
 
 static void sb_puts(struct sbuf *b, const char *s)
@@ -209,7 +213,11 @@ static void sb_u64(struct sbuf *b, __u64 v)
 {
 	char t[21];
 
-	sb_put(b, t, u64_text(t, v));
+	if (b->full || b->len + 21 >= b->cap) {
+		sb_put(b, t, u64_text(t, v));
+		return;
+	}
+	b->len += u64_text(b->p + b->len, v);
 }
 
 /* Flow ids: 16 lowercase hex digits. */
@@ -830,10 +838,13 @@ static struct val schema_value(struct fctx *c, int v)
 		return vstr(CAPTION(activity_names, km->ocsf_activity));
 	case FV_OCSF_TYPE_UID:
 		return vnum(4001 * 100 + km->ocsf_activity);
-	case FV_OCSF_TYPE_NAME:
-		snprintf(c->tmp, sizeof(c->tmp), "Network Activity: %s",
-			 CAPTION(activity_names, km->ocsf_activity));
+	case FV_OCSF_TYPE_NAME: {
+		const char *a = CAPTION(activity_names, km->ocsf_activity);
+
+		memcpy(c->tmp, "Network Activity: ", 18);
+		memcpy(c->tmp + 18, a, strlen(a) + 1);
 		return vstr(c->tmp);
+	}
 	case FV_OCSF_SEVERITY:
 		return vnum(km->ocsf_severity);
 	case FV_OCSF_SEVERITY_NAME:
@@ -898,27 +909,36 @@ struct field {
 	unsigned char op;	/* enum fop */
 	unsigned char when;	/* enum fwhen */
 	unsigned char val;	/* enum fv */
-	const char *key;	/* NULL inside arrays */
+	unsigned char jlen;	/* of jkey */
+	const char *key;	/* CEF's key; "" inside arrays */
+	const char *jkey;	/* JSON's, quoted, with its colon: "\"time\":" */
 	const char *s;		/* F_STR: the string; CEF F_VAL: the key's label */
 	__u64 n;		/* F_NUM */
 	const struct field *sub;	/* F_SUB */
 };
 
-#define V(k, v)		{ .op = F_VAL, .key = (k), .val = (v) }
-#define V_IF(k, v, w)	{ .op = F_VAL, .key = (k), .val = (v), .when = (w) }
-#define S(k, str)	{ .op = F_STR, .key = (k), .s = (str) }
-#define S_IF(k, str, w)	{ .op = F_STR, .key = (k), .s = (str), .when = (w) }
-#define N(k, num)	{ .op = F_NUM, .key = (k), .n = (num) }
-#define OBJ(k)		{ .op = F_OBJ, .key = (k) }
-#define OBJ_IF(k, w)	{ .op = F_OBJ, .key = (k), .when = (w) }
-#define ARR(k)		{ .op = F_ARR, .key = (k) }
-#define ARR_IF(k, w)	{ .op = F_ARR, .key = (k), .when = (w) }
+/* The key as each format writes it, made once by the compiler. */
+#define KEY(k)		.key = k, .jkey = "\"" k "\":", .jlen = sizeof("\"" k "\":") - 1
+#define V(k, v)		{ .op = F_VAL, KEY(k), .val = (v) }
+#define V_IF(k, v, w)	{ .op = F_VAL, KEY(k), .val = (v), .when = (w) }
+#define S(k, str)	{ .op = F_STR, KEY(k), .s = (str) }
+#define N(k, num)	{ .op = F_NUM, KEY(k), .n = (num) }
+#define OBJ(k)		{ .op = F_OBJ, KEY(k) }
+#define OBJ_IF(k, w)	{ .op = F_OBJ, KEY(k), .when = (w) }
+#define ARR(k)		{ .op = F_ARR, KEY(k) }
+#define ARR_IF(k, w)	{ .op = F_ARR, KEY(k), .when = (w) }
 #define IF(w)		{ .op = F_GROUP, .when = (w) }
 #define CLOSE		{ .op = F_CLOSE }
 #define SUB(t)		{ .op = F_SUB, .sub = (t) }
 #define DONE		{ .op = F_DONE }
+/* Array elements: no key. */
+#define E_V(v)		{ .op = F_VAL, .val = (v) }
+#define E_V_IF(v, w)	{ .op = F_VAL, .val = (v), .when = (w) }
+#define E_S(str)	{ .op = F_STR, .s = (str) }
+#define E_S_IF(str, w)	{ .op = F_STR, .s = (str), .when = (w) }
+#define E_OBJ		{ .op = F_OBJ }
 /* CEF: "cs1Label=ruleId cs1=VALUE", both only if the value is there. */
-#define LABELED(k, label, v, w)	{ .op = F_VAL, .key = (k), .s = (label), .val = (v), .when = (w) }
+#define LABELED(k, label, v, w)	{ .op = F_VAL, KEY(k), .s = (label), .val = (v), .when = (w) }
 
 static bool when(const struct fctx *c, int w)
 {
@@ -1068,8 +1088,8 @@ static const struct field ocsf_metadata[] = {
 	OBJ("metadata"),
 		S("version", NETSEG_OCSF_VERSION),
 		ARR("profiles"),
-			S_IF(NULL, "security_control", W_FLOW),
-			S(NULL, "host"),
+			E_S_IF("security_control", W_FLOW),
+			E_S("host"),
 		CLOSE,
 		OBJ("product"),
 			V("name", FV_PRODUCT),
@@ -1157,13 +1177,13 @@ static const struct field ocsf_fields[] = {
 			V("desc", FV_COMMENT),			/* json rule.comment */
 		CLOSE,
 		ARR_IF("observables", W_SADDR),
-			OBJ(NULL),
+			E_OBJ,
 				S("name", "src_endpoint.ip"),
 				N("type_id", 2),
 				S("type", "IP Address"),
 				V("value", FV_SADDR),
 			CLOSE,
-			OBJ(NULL),
+			E_OBJ,
 				S("name", "dst_endpoint.ip"),
 				N("type_id", 2),
 				S("type", "IP Address"),
@@ -1220,12 +1240,12 @@ static const struct field ecs_fields[] = {
 	OBJ("event"),
 		V("kind", FV_ECS_KIND),
 		ARR("category"),
-			S(NULL, "network"),
+			E_S("network"),
 		CLOSE,
 		ARR("type"),
-			V(NULL, FV_ECS_TYPE0),
-			V(NULL, FV_ECS_TYPE1),
-			V(NULL, FV_ECS_TYPE2),
+			E_V(FV_ECS_TYPE0),
+			E_V(FV_ECS_TYPE1),
+			E_V(FV_ECS_TYPE2),
 		CLOSE,
 		V("action", FV_ECS_ACTION),
 		V("outcome", FV_ECS_OUTCOME),
@@ -1301,8 +1321,8 @@ static const struct field ecs_fields[] = {
 		CLOSE,
 		OBJ_IF("related", W_FAMILY),
 			ARR("ip"),
-				V(NULL, FV_SADDR),
-				V_IF(NULL, FV_DADDR, W_ADDRS_DIFFER),
+				E_V(FV_SADDR),
+				E_V_IF(FV_DADDR, W_ADDRS_DIFFER),
 			CLOSE,
 		CLOSE,
 		OBJ("netseg"),
@@ -1398,75 +1418,65 @@ static const struct field cef_fields[] = {
  * A JSON string, escaped as cJSON escapes: '"' '\' and the C0 controls,
  * those with a short form as \b \f \n \r \t, the others \u00XX (lowercase);
  * everything else byte for byte (the record's text is valid UTF-8).
+ * json_esc[c] is what follows the backslash, 'u' for \u00XX, 0 for a byte
+ * that stands for itself.
  */
+static const char json_esc[256] = {
+	['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
+	[0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u', [0x06] = 'u',
+	[0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u', [0x11] = 'u',
+	[0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u', [0x17] = 'u',
+	[0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u', [0x1d] = 'u',
+	[0x1e] = 'u', [0x1f] = 'u', ['"'] = '"', ['\\'] = '\\',
+};
+
 static void json_string(struct sbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *run = s;
-	char u[6] = { '\\', 'u', '0', '0' };
+	char e[6] = { '\\', 'u', '0', '0' };
 
 	sb_putc(b, '"');
 	for (; *s; s++) {
 		unsigned char c = *s;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!json_esc[c])
 			continue;
 		sb_put(b, run, s - run);
 		run = s + 1;
-		switch (c) {
-		case '"':
-			sb_put(b, "\\\"", 2);
-			break;
-		case '\\':
-			sb_put(b, "\\\\", 2);
-			break;
-		case '\b':
-			sb_put(b, "\\b", 2);
-			break;
-		case '\f':
-			sb_put(b, "\\f", 2);
-			break;
-		case '\n':
-			sb_put(b, "\\n", 2);
-			break;
-		case '\r':
-			sb_put(b, "\\r", 2);
-			break;
-		case '\t':
-			sb_put(b, "\\t", 2);
-			break;
-		default:
-			u[4] = hex[c >> 4];
-			u[5] = hex[c & 15];
-			sb_put(b, u, 6);
+		e[1] = json_esc[c];
+		if (e[1] != 'u') {
+			sb_put(b, e, 2);
+			continue;
 		}
+		e[4] = hex[c >> 4];
+		e[5] = hex[c & 15];
+		sb_put(b, e, 6);
 	}
 	sb_put(b, run, s - run);
 	sb_putc(b, '"');
 }
 
-/* The separator, and "key": unless inside an array. */
-static void json_key(struct sbuf *b, const char *key)
+/* The separator, and "key": unless inside an array (@f NULL or keyless). */
+static void json_key(struct sbuf *b, const struct field *f)
 {
 	if (!b->first)
 		sb_putc(b, ',');
 	b->first = false;
-	if (key) {
-		json_string(b, key);
-		sb_putc(b, ':');
-	}
+	if (f && f->jlen)
+		sb_put(b, f->jkey, f->jlen);
 }
 
 static const char *const tcp_flag_names[8] = { "fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr" };
 
-static void json_value(struct sbuf *b, const char *key, struct val v)
+static void json_value(struct sbuf *b, const struct field *f, struct val v)
 {
 	int i;
 
 	/* An empty string is no value, but an array keeps its elements. */
-	if (v.type == VT_NONE || (key && v.type == VT_STR && !v.s[0]))
+	if (v.type == VT_NONE || (f->jlen && v.type == VT_STR && !v.s[0]))
 		return;
-	json_key(b, key);
+	json_key(b, f);
 	switch (v.type) {
 	case VT_STR:
 		json_string(b, v.s);
@@ -1501,13 +1511,13 @@ static const struct field *json_rows(struct fctx *c, struct sbuf *b, const struc
 		}
 		switch (f->op) {
 		case F_VAL:
-			json_value(b, f->key, schema_value(c, f->val));
+			json_value(b, f, schema_value(c, f->val));
 			break;
 		case F_STR:
-			json_value(b, f->key, vstr(f->s));
+			json_value(b, f, vstr(f->s));
 			break;
 		case F_NUM:
-			json_value(b, f->key, vnum(f->n));
+			json_value(b, f, vnum(f->n));
 			break;
 		case F_SUB:
 			json_rows(c, b, f->sub);
@@ -1516,7 +1526,7 @@ static const struct field *json_rows(struct fctx *c, struct sbuf *b, const struc
 		case F_ARR: {
 			char end = f->op == F_OBJ ? '}' : ']';
 
-			json_key(b, f->key);
+			json_key(b, f);
 			sb_putc(b, f->op == F_OBJ ? '{' : '[');
 			b->first = true;
 			f = json_rows(c, b, f + 1);	/* to its F_CLOSE */
@@ -1536,8 +1546,12 @@ static const struct field *json_rows(struct fctx *c, struct sbuf *b, const struc
 static int json_format(const struct field *table, const struct netseg_flowrec *r,
 		       const struct netseg_flowfmt_opts *o, char *buf, size_t len)
 {
-	struct fctx c = { .r = r, .o = o, .km = kind_map(r) };
 	struct sbuf b = { .p = buf, .cap = len, .first = true };
+	struct fctx c;	/* not = {}: that would clear tmp[] per record */
+
+	c.r = r;
+	c.o = o;
+	c.km = kind_map(r);
 
 	if (!netseg_flowrec_kind_name(r->kind))
 		return -EINVAL;
@@ -1677,7 +1691,7 @@ static void cef_kv(struct sbuf *b, const char *key, const char *val)
 
 static void cef_pair(struct sbuf *b, const struct field *f, struct val v)
 {
-	char num[21], lk[32];
+	char num[21];
 	const char *s = v.s;
 
 	if (v.type == VT_NUM) {
@@ -1686,9 +1700,13 @@ static void cef_pair(struct sbuf *b, const struct field *f, struct val v)
 	} else if (v.type != VT_STR || !s[0]) {
 		return;
 	}
-	if (f->s) {
-		snprintf(lk, sizeof(lk), "%sLabel", f->key);
-		cef_kv(b, lk, f->s);
+	if (f->s) {	/* "keyLabel=label": the label can't be empty */
+		if (b->ext)
+			sb_putc(b, ' ');
+		b->ext = true;
+		sb_puts(b, f->key);
+		sb_puts(b, "Label=");
+		cef_value(b, f->s);
 	}
 	cef_kv(b, f->key, s);
 }
@@ -1719,9 +1737,13 @@ static const struct field *cef_rows(struct fctx *c, struct sbuf *b, const struct
 int netseg_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
 		       char *buf, size_t len)
 {
-	struct fctx c = { .r = r, .o = o, .km = kind_map(r) };
+	const struct kind_map *km = kind_map(r);
 	struct sbuf b = { .p = buf, .cap = len };
-	const struct kind_map *km = c.km;
+	struct fctx c;	/* not = {}: that would clear tmp[] per record */
+
+	c.r = r;
+	c.o = o;
+	c.km = km;
 	char sev[21];
 
 	if (!km && r->kind != NETSEG_FLOW_LOST)
@@ -1891,6 +1913,27 @@ static int icmp_counterpart(__u8 proto, __u8 type)
 	return -1;
 }
 
+/*
+ * SHA-1, looked up once and with one context per thread: EVP_Digest()
+ * with EVP_sha1() fetches the algorithm under a lock and allocates a
+ * context on every call, a tenth of the daemon's time at high record
+ * rates.  Both live as long as the thread.
+ */
+static int sha1(const unsigned char *in, size_t n, unsigned char *md, unsigned int *mdlen)
+{
+	static __thread EVP_MD_CTX *ctx;
+	static __thread EVP_MD *sha;
+
+	if (!sha)
+		sha = EVP_MD_fetch(NULL, "SHA1", NULL);
+	if (!ctx)
+		ctx = EVP_MD_CTX_new();
+	if (!sha || !ctx || !EVP_DigestInit_ex2(ctx, sha, NULL) ||
+	    !EVP_DigestUpdate(ctx, in, n) || !EVP_DigestFinal_ex(ctx, md, mdlen))
+		return -EIO;
+	return 0;
+}
+
 int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 sport,
 			__u16 dport, __u8 proto, __u16 seed, char out[NETSEG_COMMUNITY_ID_LEN])
 {
@@ -1937,7 +1980,7 @@ int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 
 		in[n++] = pb >> 8;
 		in[n++] = pb & 0xff;
 	}
-	if (!EVP_Digest(in, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+	if (sha1(in, n, md, &mdlen) || mdlen != 20)
 		return -EIO;
 	memcpy(out, "1:", 2);	// NOLINT(bugprone-not-null-terminated-result): EVP_EncodeBlock terminates it
 	/* 20 bytes -> 28 characters with one '=' of padding, plus NUL. */
