@@ -23,7 +23,6 @@
 #include "version.h"
 
 #define FL_MAX_SINKS	8
-#define FL_HISTORY	4096		/* records kept for `flows` */
 #define FL_MAX_FOLLOW	16		/* `flows` streams, history or --follow */
 #define FL_QUEUE_MAX	(4U << 20)	/* bytes a TCP sink may hold back */
 #define FL_STREAM_CHUNK	(256U << 10)	/* bytes a `flows` stream queues at a time */
@@ -95,6 +94,7 @@ struct netsegd_flowlog {
 	struct fl_sink sinks[FL_MAX_SINKS];
 	unsigned int n;
 	struct netseg_flowrec *hist;
+	size_t hist_max;	/* "flow_history" */
 	size_t head, count;
 	__u64 total;		/* records ever kept: the next one's number */
 	struct fl_follower follow[FL_MAX_FOLLOW];
@@ -278,7 +278,9 @@ int netsegd_flowlog_new(struct netsegd *d, const cJSON *cfg, struct netsegd_flow
 
 	if (!fl)
 		return -ENOMEM;
-	fl->hist = calloc(FL_HISTORY, sizeof(*fl->hist));
+	/* The config check makes one with a zeroed daemon: the default. */
+	fl->hist_max = d->cfg.flow_history ?: NETSEGD_FLOW_HISTORY;
+	fl->hist = calloc(fl->hist_max, sizeof(*fl->hist));
 	if (!fl->hist) {
 		free(fl);
 		return -ENOMEM;
@@ -303,7 +305,6 @@ int netsegd_flowlog_new(struct netsegd *d, const cJSON *cfg, struct netsegd_flow
 	fl->opts.version = NETSEG_VERSION;
 	fl->last_report_ms = now_ms();
 	*out = fl;
-	(void)d;
 	return 0;
 }
 
@@ -709,7 +710,7 @@ static void stream_pump(struct netsegd *d, struct fl_follower *f)
 		}
 		if (f->next >= stop)
 			break;
-		r = &fl->hist[f->next++ % FL_HISTORY];
+		r = &fl->hist[f->next++ % fl->hist_max];
 		if (follower_wants(f, r) && fmt_line(fl, f->fmt, r) >= 0)
 			send_follower(d, f, "flow", fl->line, 0);
 	}
@@ -728,9 +729,9 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 	int n;
 
 	fl->hist[fl->head] = *r;
-	fl->head = (fl->head + 1) % FL_HISTORY;
+	fl->head = (fl->head + 1) % fl->hist_max;
 	fl->total++;
-	if (fl->count < FL_HISTORY)
+	if (fl->count < fl->hist_max)
 		fl->count++;
 	for (unsigned int i = 0; i < fl->n; i++) {
 		struct fl_sink *s = &fl->sinks[i];

@@ -19,6 +19,15 @@ struct netsegd;
 struct netsegd_client;
 struct netsegd_flowlog;
 
+/*
+ * Records the in-memory history keeps for `netsegctl flows` ("flow_history"
+ * in the config): each takes a struct netseg_flowrec (about 2.3 KiB) once
+ * written, so the default holds about 9 MiB and a flood can't make it grow.
+ */
+#define NETSEGD_FLOW_HISTORY		4096
+#define NETSEGD_FLOW_HISTORY_MIN	16
+#define NETSEGD_FLOW_HISTORY_MAX	(1U << 18)
+
 /* Parses the "flow_logs" config array; NULL = none.  Opens nothing. */
 int netsegd_flowlog_new(struct netsegd *d, const struct cJSON *cfg,
 			struct netsegd_flowlog **out);

@@ -241,6 +241,7 @@ static void note_restart_only(const struct netsegd_config *was,
 		F("netlink_rcvbuf", netlink_rcvbuf), F("prefilter_max", prefilter_max),
 		F("uplinks", uplinks),
 		F("flow_logs", flow_logs), F("metrics", metrics_listen),
+		F("flow_history", flow_history),
 #undef F
 	};
 

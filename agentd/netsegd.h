@@ -59,6 +59,7 @@ struct netsegd_config {
 	unsigned int nuplinks;
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
 	char flow_logs[8192];	/* the "flow_logs" array as JSON, "" = none */
+	__u32 flow_history;	/* records kept for `netsegctl flows` */
 	char metrics_listen[64];	/* "metrics": {"listen"}: ADDR:PORT, "" = off */
 };
 
