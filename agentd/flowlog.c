@@ -609,12 +609,21 @@ static bool wants(unsigned int verdicts, int kind)
 
 /* ------------------------------------------------------------ records */
 
+/* snprintf(buf, len, "%s", s) without printf: names are looked up per record. */
+static void copy_name(char *buf, size_t len, const char *s)
+{
+	size_t n = strnlen(s, len - 1);
+
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
 static int name_identity(void *ctx, __u32 id, char *buf, size_t len)
 {
 	struct netsegd *d = ctx;
 	char tmp[32];
 
-	snprintf(buf, len, "%s", netseg_id_name(&d->ids, id, tmp, sizeof(tmp)));
+	copy_name(buf, len, netseg_id_name(&d->ids, id, tmp, sizeof(tmp)));
 	return 0;
 }
 
@@ -628,7 +637,7 @@ static int name_iface(void *ctx, __u32 ifindex, char *buf, size_t len)
 	/* rtnetlink keeps every link's name: no syscall per record. */
 	for (; l; l = l->next) {
 		if (l->ifindex == ifindex) {
-			snprintf(buf, len, "%s", l->name);
+			copy_name(buf, len, l->name);
 			return l->id ? NETSEG_IFK_ENDPOINT : NETSEG_IFK_UPLINK;
 		}
 	}

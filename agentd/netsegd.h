@@ -268,6 +268,10 @@ void netsegd_control_tick(struct netsegd *d);
 /* The daemon's own guard counters (ipcache conflicts, untrusted routes,
  * control clients refused or timed out), for `stats`. */
 struct cJSON *netsegd_guard_stats(const struct netsegd *d);
+/* ifstats.c: @fn for each interface with traffic, counters summed over CPUs. */
+int netsegd_if_stats_each(struct netsegd *d,
+			  void (*fn)(void *ctx, __u32 ifindex, const struct netseg_if_stats *s),
+			  void *ctx);
 /* Queue one message line to a client; -ENOBUFS if more than @limit bytes
  * (0 = no limit) would be waiting for a slow reader. */
 int netsegd_client_send(struct netsegd *d, struct netsegd_client *c,
