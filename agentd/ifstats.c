@@ -36,6 +36,10 @@ int netsegd_if_stats_each(struct netsegd *d,
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
 		count = IFS_BATCH;
+		/* valgrind doesn't know what this bpf command writes: without
+		 * the memset it would take the rows for uninitialised. */
+		memset(keys, 0, sizeof(keys));
+		memset(per, 0, (size_t)IFS_BATCH * ncpu * sizeof(*per));
 		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, per, &count,
 					   &opts);
 		first = false;

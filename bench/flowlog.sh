@@ -73,7 +73,8 @@ EOF
 	    -v s="$sent" -v l=$((l1 - l0)) -v r0="$r0" -v r1="$r1" -v f="$fmt" \
 	    -v st="$(sort -n "$T/stats.ms" | awk '/fail/ {f++; next}
 		{ v[n++] = $1 } END { printf "%d %d %d %d", n, v[int(n / 2)], v[n - 1], f }')" \
-	    -v rs="$(sort -n "$T/rss.kb" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo, hi }')" \
+	    -v rs="$(awk 'NR == 1 { lo = hi = $1 } $1 < lo { lo = $1 } $1 > hi { hi = $1 }
+		NR == 5 { at5 = $1 } { last = $1 } END { print lo, hi, at5 ? at5 : last, last }' "$T/rss.kb")" \
 	    'BEGIN {
 		busy = t + 1; cpu = c / hz
 		split(st, q, " "); split(rs, m, " ")
@@ -84,7 +85,8 @@ EOF
 		printf "lost to a full ring: %d (counted, reported in band)\n", l
 		printf "stats during the flood: %d answered, median %d ms, max %d ms, %d failed\n",
 			q[1], q[2], q[3], q[4]
-		printf "daemon RSS: %d KiB before, %d-%d KiB during, %d KiB after\n", r0, m[1], m[2], r1
+		printf "daemon RSS: %d KiB before, %d-%d KiB during (%d at 5 s, %d at the end), %d KiB after\n",
+			r0, m[1], m[2], m[3], m[4], r1
 		printf "%s,%d,%.3f,%d,%.0f,%.0f,%d,%.1f,%d,%d,%d,%d\n", f, s, t, w, w / t,
 			cpu ? w / cpu : 0, l, 100 * cpu / busy, q[3], r0, m[2], r1 > "/dev/stderr"
 	}' 2>>"$RES/flowlog.csv"
