@@ -20,9 +20,7 @@
  * them to it).
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
