@@ -145,41 +145,25 @@ static cJSON *rule_stats(struct netsegd *d)
 	return a;
 }
 
-static cJSON *if_stats(struct netsegd *d)
+static void if_stats_row(void *ctx, __u32 ifindex, const struct netseg_if_stats *s)
 {
-	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_IF_STATS);
-	int ncpu = libbpf_num_possible_cpus();
-	struct netseg_if_stats *per = calloc(ncpu, sizeof(*per)), s;
-	cJSON *a = cJSON_CreateArray();
-	__u32 key, *prev = NULL;
+	cJSON *o = cJSON_CreateObject();
 	char name[IF_NAMESIZE];
 
-	while (per && !bpf_map_get_next_key(fd, prev, &key)) {
-		cJSON *o;
+	cJSON_AddNumberToObject(o, "ifindex", ifindex);
+	cJSON_AddStringToObject(o, "name", if_indextoname(ifindex, name) ? name : "");
+	cJSON_AddNumberToObject(o, "pass_packets", s->pass_packets);
+	cJSON_AddNumberToObject(o, "drop_packets", s->drop_packets);
+	cJSON_AddNumberToObject(o, "drop_bytes", s->drop_bytes);
+	cJSON_AddNumberToObject(o, "xdp_drop_packets", s->xdp_drop_packets);
+	cJSON_AddItemToArray(ctx, o);
+}
 
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, per))
-			continue;
-		memset(&s, 0, sizeof(s));
-		for (int c = 0; c < ncpu; c++) {
-			s.pass_packets += per[c].pass_packets;
-			s.drop_packets += per[c].drop_packets;
-			s.drop_bytes += per[c].drop_bytes;
-			s.xdp_drop_packets += per[c].xdp_drop_packets;
-		}
-		/* An array holds a row for every ifindex: show the used ones. */
-		if (!s.pass_packets && !s.drop_packets)
-			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "ifindex", key);
-		cJSON_AddStringToObject(o, "name", if_indextoname(key, name) ? name : "");
-		cJSON_AddNumberToObject(o, "pass_packets", s.pass_packets);
-		cJSON_AddNumberToObject(o, "drop_packets", s.drop_packets);
-		cJSON_AddNumberToObject(o, "drop_bytes", s.drop_bytes);
-		cJSON_AddNumberToObject(o, "xdp_drop_packets", s.xdp_drop_packets);
-		cJSON_AddItemToArray(a, o);
-	}
-	free(per);
+static cJSON *if_stats(struct netsegd *d)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	netsegd_if_stats_each(d, if_stats_row, a);
 	return a;
 }
 

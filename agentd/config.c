@@ -31,6 +31,7 @@ void netsegd_config_defaults(struct netsegd_config *c)
 	c->prefilter_max = NETSEG_PREFILTER_MAX;
 	c->netlink_rcvbuf = NETSEGD_NETLINK_RCVBUF;
 	c->control_idle_timeout = NETSEGD_CTL_IDLE_TIMEOUT;
+	c->flow_history = NETSEGD_FLOW_HISTORY;
 	if (gethostname(c->node_name, sizeof(c->node_name) - 1))
 		strcpy(c->node_name, "localhost");
 }
@@ -99,7 +100,7 @@ int netsegd_config_check_paths(const struct netsegd_config *c, const char *where
 static const char *const known_keys[] = {
 	"pin_dir", "run_dir", "state_dir", "socket", "socket_group", "node_name", "deny_events",
 	"log_allowed", "ct_max", "max_rules", "prefilter_max", "uplinks", "flow_logs", "netlink_rcvbuf",
-	"control_idle_timeout", "metrics", NULL,
+	"control_idle_timeout", "metrics", "flow_history", NULL,
 };
 
 static int check_keys(const cJSON *root, const char *path)
@@ -401,6 +402,8 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 	err = err ?: get_u32(root, "netlink_rcvbuf", &c->netlink_rcvbuf, 4096, 1U << 30, path);
 	err = err ?: get_u32(root, "control_idle_timeout", &c->control_idle_timeout, 1, 86400,
 			     path);
+	err = err ?: get_u32(root, "flow_history", &c->flow_history, NETSEGD_FLOW_HISTORY_MIN,
+			     NETSEGD_FLOW_HISTORY_MAX, path);
 	if (!err && ev) {
 		err = get_u32(ev, "rate", &c->deny_rate, 0, 10000000, path);
 		err = err ?: get_u32(ev, "burst", &c->deny_burst, 1, 10000000, path);

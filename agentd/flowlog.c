@@ -22,7 +22,6 @@
 #include "text.h"
 #include "version.h"
 
-#define FL_HISTORY	4096		/* records kept for `flows` */
 #define FL_MAX_FOLLOW	16		/* `flows` streams, history or --follow */
 #define FL_QUEUE_MAX	(4U << 20)	/* bytes a TCP sink may hold back */
 #define FL_STREAM_CHUNK	(256U << 10)	/* bytes a `flows` stream queues at a time */
@@ -78,6 +77,7 @@ struct netsegd_flowlog {
 	struct fl_sink sinks[NETSEGD_MAX_SINKS];
 	unsigned int n;
 	struct netseg_flowrec *hist;
+	size_t hist_max;	/* "flow_history" */
 	size_t head, count;
 	__u64 total;		/* records ever kept: the next one's number */
 	struct fl_follower follow[FL_MAX_FOLLOW];
@@ -99,13 +99,14 @@ static __u64 now_ms(void)
 }
 
 int netsegd_flowlog_new(const struct netsegd_sink_conf *sinks, unsigned int n,
-			struct netsegd_flowlog **out)
+			__u32 history, struct netsegd_flowlog **out)
 {
 	struct netsegd_flowlog *fl = calloc(1, sizeof(*fl));
 
 	if (!fl)
 		return -ENOMEM;
-	fl->hist = calloc(FL_HISTORY, sizeof(*fl->hist));
+	fl->hist_max = history ?: NETSEGD_FLOW_HISTORY;
+	fl->hist = calloc(fl->hist_max, sizeof(*fl->hist));
 	if (!fl->hist) {
 		free(fl);
 		return -ENOMEM;
@@ -423,12 +424,21 @@ static bool wants(unsigned int verdicts, int kind)
 
 /* ------------------------------------------------------------ records */
 
+/* snprintf(buf, len, "%s", s) without printf: names are looked up per record. */
+static void copy_name(char *buf, size_t len, const char *s)
+{
+	size_t n = strnlen(s, len - 1);
+
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
 static int name_identity(void *ctx, __u32 id, char *buf, size_t len)
 {
 	struct netsegd *d = ctx;
 	char tmp[32];
 
-	snprintf(buf, len, "%s", netseg_id_name(&d->pol.ids, id, tmp, sizeof(tmp)));
+	copy_name(buf, len, netseg_id_name(&d->pol.ids, id, tmp, sizeof(tmp)));
 	return 0;
 }
 
@@ -440,7 +450,7 @@ static int name_iface(void *ctx, __u32 ifindex, char *buf, size_t len)
 
 	/* rtnetlink keeps every link's name: no syscall per record. */
 	if (l) {
-		snprintf(buf, len, "%s", l->name);
+		copy_name(buf, len, l->name);
 		return l->id ? NETSEG_IFK_ENDPOINT : NETSEG_IFK_UPLINK;
 	}
 	snprintf(buf, len, "%s", ifindex && if_indextoname(ifindex, name) ? name : "");
@@ -522,7 +532,7 @@ static void stream_pump(struct netsegd *d, struct fl_follower *f)
 		}
 		if (f->next >= stop)
 			break;
-		r = &fl->hist[f->next++ % FL_HISTORY];
+		r = &fl->hist[f->next++ % fl->hist_max];
 		if (follower_wants(f, r) && fmt_line(fl, f->want.fmt, r) >= 0)
 			send_follower(f, "flow", fl->line, 0);
 	}
@@ -541,9 +551,9 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 	int n;
 
 	fl->hist[fl->head] = *r;
-	fl->head = (fl->head + 1) % FL_HISTORY;
+	fl->head = (fl->head + 1) % fl->hist_max;
 	fl->total++;
-	if (fl->count < FL_HISTORY)
+	if (fl->count < fl->hist_max)
 		fl->count++;
 	for (unsigned int i = 0; i < fl->n; i++) {
 		struct fl_sink *s = &fl->sinks[i];

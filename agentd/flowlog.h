@@ -20,9 +20,10 @@ struct netsegd;
 struct netsegd_sink_conf;
 struct netsegd_flowlog;
 
-/* The history, and the sinks config.c checked (none: n = 0).  Opens nothing. */
+/* The history of @history records (0: NETSEGD_FLOW_HISTORY), and the sinks config.c
+ * checked (none: n = 0).  Opens nothing. */
 int netsegd_flowlog_new(const struct netsegd_sink_conf *sinks, unsigned int n,
-			struct netsegd_flowlog **out);
+			__u32 history, struct netsegd_flowlog **out);
 /* Opens files, connects syslog sinks, registers their fds with epoll. */
 int netsegd_flowlog_start(struct netsegd *d);
 void netsegd_flowlog_free(struct netsegd_flowlog *fl);

@@ -289,7 +289,7 @@ static int restore(struct netsegd *d)
 /* Flow logs: always a history for `netsegctl flows`, plus configured sinks. */
 static int start_flowlog(struct netsegd *d)
 {
-	int err = netsegd_flowlog_new(d->cfg.sinks, d->cfg.nsinks, &d->fl);
+	int err = netsegd_flowlog_new(d->cfg.sinks, d->cfg.nsinks, d->cfg.flow_history, &d->fl);
 
 	return err ?: netsegd_flowlog_start(d);
 }

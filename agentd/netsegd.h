@@ -74,6 +74,15 @@ struct netsegd_listen_conf {
 	socklen_t len;
 };
 
+/*
+ * Records the in-memory history keeps for `netsegctl flows` ("flow_history"
+ * in the config): each takes a struct netseg_flowrec (about 2.3 KiB) once
+ * written, so the default holds about 9 MiB and a flood can't make it grow.
+ */
+#define NETSEGD_FLOW_HISTORY		4096
+#define NETSEGD_FLOW_HISTORY_MIN	16
+#define NETSEGD_FLOW_HISTORY_MAX	(1U << 18)
+
 struct netsegd_config {
 	char path[256];		/* config file, "" = none */
 	char pin_dir[200];
@@ -94,6 +103,7 @@ struct netsegd_config {
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
 	unsigned int nsinks;
 	struct netsegd_sink_conf sinks[NETSEGD_MAX_SINKS];	/* "flow_logs" */
+	__u32 flow_history;	/* records kept for `netsegctl flows` */
 	struct netsegd_listen_conf metrics;	/* "metrics" */
 };
 
@@ -341,6 +351,10 @@ void netsegd_control_accept(struct netsegd *d);
 void netsegd_client_event(struct netsegd *d, struct netsegd_client *c, __u32 events);
 /* Once a second: closes clients idle past control_idle_timeout. */
 void netsegd_control_tick(struct netsegd *d);
+/* ifstats.c: @fn for each interface with traffic, counters summed over CPUs. */
+int netsegd_if_stats_each(struct netsegd *d,
+			  void (*fn)(void *ctx, __u32 ifindex, const struct netseg_if_stats *s),
+			  void *ctx);
 
 /*
  * commands.c: one request object in, one reply object out.  `flows`

@@ -1,24 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Flow records as SIEM lines: native JSON, OCSF 1.8.0, ECS 9.4.0, CEF:0,
- * and the Community ID they all carry.  The mapping of record kinds to
- * each schema's enums (docs/flow-records.md, "Verdicts") is kept in one
- * place here (struct kind_map) so the formats can't drift apart.
+ * and the Community ID they all carry.
  *
- * JSON is built with cJSON.  cJSON keeps numbers as doubles, exact only to
- * 2^53; times in ns, flow ids and counters are u64, so they go in as raw
- * decimal literals (cJSON_AddRawToObject of a PRIu64) to stay exact.
+ * Each format is one field table (json_fields, ocsf_fields, ecs_fields,
+ * cef_fields) that names, in output order, the keys it writes and the
+ * record value (enum fv) each key carries.  A value is computed in one
+ * place, rec_value(), whichever format asks for it: "flow_id" in JSON,
+ * connection_info.uid in OCSF, netseg.flow_id in ECS and externalId in
+ * CEF are all FV_FLOW_ID, so the formats can't drift apart.  Which row of
+ * a schema's enums each record kind maps to (docs/flow-records.md,
+ * "Verdicts") is struct kind_map, also in one place.
+ *
+ * The writers print straight into the caller's buffer: no tree of nodes
+ * per record, no allocation, numbers as exact u64 decimal (times in ns
+ * and counters exceed the 2^53 a double holds).  JSON strings are
+ * escaped as cJSON escaped them before (the lines are byte for byte what
+ * the earlier cJSON formatters wrote; tests/unit/flowfmt_diff.c holds
+ * them to it).
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
 #include "flowrec.h"
@@ -146,7 +153,237 @@ static const struct kind_map *kind_map(const struct netseg_flowrec *r)
 	return NULL;
 }
 
-/* ------------------------------------------------------- shared pieces */
+/* ------------------------------------------------------- output buffer */
+
+/*
+ * The line being written.  Once something doesn't fit, full sticks and
+ * the rest is skipped: the caller gets -ENOSPC, never a cut line.
+ */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool full;
+	bool first;	/* JSON: nothing yet in the innermost object or array */
+	bool ext;	/* CEF: an extension pair written: the next needs a space */
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->full || b->len + n >= b->cap) {
+		b->full = true;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void sb_putc(struct sbuf *b, char c)
+{
+	if (b->full || b->len + 1 >= b->cap) {
+		b->full = true;
+		return;
+	}
+	b->p[b->len++] = c;
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+/* Decimal without printf: the daemon prints a dozen numbers per record. */
+static size_t u64_text(char out[21], __u64 v)
+{
+	char t[20];
+	size_t n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = t[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
+static void sb_u64(struct sbuf *b, __u64 v)
+{
+	char t[21];
+
+	if (b->full || b->len + 21 >= b->cap) {
+		sb_put(b, t, u64_text(t, v));
+		return;
+	}
+	b->len += u64_text(b->p + b->len, v);
+}
+
+/* Flow ids: 16 lowercase hex digits. */
+static void hex16(char out[17], __u64 v)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 15; i >= 0; i--, v >>= 4)
+		out[i] = hex[v & 15];
+	out[16] = '\0';
+}
+
+/* The NUL, and the length or -ENOSPC. */
+static int sb_finish(struct sbuf *b)
+{
+	if (b->full) {
+		if (b->cap)
+			b->p[b->len < b->cap ? b->len : b->cap - 1] = '\0';
+		return -ENOSPC;
+	}
+	b->p[b->len] = '\0';
+	return (int)b->len;
+}
+
+/*
+ * Days since 1970-01-01 as a civil date (proleptic Gregorian; H. Hinnant's
+ * civil_from_days): gmtime_r() takes a lock per call.
+ */
+static void civil_date(__s64 z, __s64 *y, unsigned int *m, unsigned int *d)
+{
+	__s64 era;
+	unsigned int doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned int)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (__s64)yoe + era * 400 + (*m <= 2);
+}
+
+static void put2(char *p, unsigned int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+/* netseg_rfc3339(buf, ns, 9): "2026-07-23T10:00:15.123456789Z" (30 bytes). */
+static size_t rfc3339_ns(char out[NETSEG_RFC3339_MAX], __u64 ns)
+{
+	__u64 sec = ns / NETSEG_NSEC, frac = ns % NETSEG_NSEC;
+	unsigned int sod = (unsigned int)(sec % 86400), m, d, i;
+	__s64 y;
+
+	/* u64 ns end in 2554: always a four-digit year. */
+	civil_date((__s64)(sec / 86400), &y, &m, &d);
+	put2(out, (unsigned int)(y / 100));
+	put2(out + 2, (unsigned int)(y % 100));
+	out[4] = '-';
+	put2(out + 5, m);
+	out[7] = '-';
+	put2(out + 8, d);
+	out[10] = 'T';
+	put2(out + 11, sod / 3600);
+	out[13] = ':';
+	put2(out + 14, sod / 60 % 60);
+	out[16] = ':';
+	put2(out + 17, sod % 60);
+	out[19] = '.';
+	for (i = 0; i < 9; i++, frac /= 10)
+		out[28 - i] = (char)('0' + frac % 10);
+	out[29] = 'Z';
+	out[30] = '\0';
+	return 30;
+}
+
+/* ------------------------------------------------------- record values */
+
+/*
+ * Every value a format may write.  A value a record doesn't have (a port
+ * of an ICMP flow, an empty name, a flow id of 0) is absent: its key is
+ * left out in every format.
+ */
+enum fv {
+	FV_NONE,
+	FV_TRUE,
+	FV_TIME_RFC3339,	/* time, ns: "...T10:00:15.123456789Z" */
+	FV_TIME_NS,
+	FV_TIME_MS,
+	FV_KIND,		/* "allowed" "denied" "audit" "end" "lost" */
+	FV_FLOW_ID,		/* 16 hex digits; absent for 0 */
+	FV_REASON,
+	FV_RULE_ID,		/* number, 0 = default deny */
+	FV_RULE_UID,		/* string: the id, or "default-deny" */
+	FV_RULE_TEXT,
+	FV_RULE_NAME,		/* the rule text, or "rule N" */
+	FV_COMMENT,
+	FV_NODE_DIR_NAME,	/* enum netseg_node_dir in our words */
+	FV_NODE_DIR,		/* and its number (OCSF's direction_id) */
+	FV_HOOK,		/* absent for 0 */
+	FV_IFNAME,
+	FV_IFINDEX,
+	FV_NODE,
+	FV_FAMILY_NAME,		/* "ipv4" "ipv6"; absent without addresses */
+	FV_IP_VERSION,		/* 4, 6; likewise */
+	FV_PROTO,
+	FV_PROTO_NAME,		/* lowercase IANA keyword; absent if we name none */
+	FV_PROTO_TEXT,		/* the number as a string */
+	FV_PROTO_UPPER,		/* the keyword in capitals, or the number */
+	FV_SRC_NAME, FV_DST_NAME,	/* identities */
+	FV_SRC_ID, FV_DST_ID,	/* their numbers; absent for 0 */
+	FV_SADDR, FV_DADDR,
+	FV_SPORT, FV_DPORT,	/* TCP, UDP, SCTP only */
+	FV_ICMP_TYPE, FV_ICMP_CODE,	/* ICMP and ICMPv6 only */
+	FV_ICMP_TEXT,		/* "type/code" */
+	FV_TCP_FLAGS,		/* flags seen (end records: the originator's) */
+	FV_TCP_FLAGS_REPLY,	/* the responder's */
+	FV_TCP_FLAGS_BITS,	/* both as one number */
+	FV_PKT_LEN,		/* event records */
+	FV_COMMUNITY_ID,
+	FV_MESSAGE,		/* one line for humans */
+	/* end records */
+	FV_START_RFC3339,
+	FV_START_NS,
+	FV_START_MS,
+	FV_DURATION_NS,
+	FV_DURATION_MS,		/* end_time - start_time after both are cut to ms */
+	FV_FLOW_VERDICT,	/* "allowed" "audit" "denied" */
+	FV_PACKETS_OUT, FV_BYTES_OUT,	/* originator -> responder */
+	FV_PACKETS_IN, FV_BYTES_IN,	/* responder -> originator */
+	FV_PACKETS, FV_BYTES,	/* both ways */
+	/* lost records */
+	FV_LOST_RING, FV_LOST_RATE, FV_LOST_QUEUE,
+	FV_LOST_SEND,		/* absent when no send failed */
+	FV_LOST_SEND_ERROR,	/* why: "connection refused" */
+	FV_LOST_TOTAL,
+	/* the product (struct netseg_flowfmt_opts) */
+	FV_VENDOR, FV_PRODUCT, FV_VERSION, FV_RULESET,
+	/* per-schema words for the kind (struct kind_map) and direction */
+	FV_OCSF_ACTIVITY, FV_OCSF_ACTIVITY_NAME, FV_OCSF_TYPE_UID, FV_OCSF_TYPE_NAME,
+	FV_OCSF_SEVERITY, FV_OCSF_SEVERITY_NAME, FV_OCSF_ACTION, FV_OCSF_ACTION_NAME,
+	FV_OCSF_DISPOSITION, FV_OCSF_DISPOSITION_NAME, FV_OCSF_IS_ALERT,
+	FV_OCSF_DIRECTION, FV_OCSF_BOUNDARY, FV_OCSF_BOUNDARY_NAME,
+	FV_OCSF_SRC_IFNAME, FV_OCSF_DST_IFNAME,	/* the local endpoint's interface */
+	FV_ECS_KIND, FV_ECS_TYPE0, FV_ECS_TYPE1, FV_ECS_TYPE2, FV_ECS_ACTION,
+	FV_ECS_OUTCOME, FV_ECS_DIRECTION,
+	FV_CEF_ACT, FV_CEF_DIRECTION,
+};
+
+enum vtype { VT_NONE, VT_STR, VT_NUM, VT_BOOL, VT_FLAGS };
+
+struct val {
+	int type;	/* enum vtype */
+	const char *s;
+	__u64 n;
+};
+
+/* One record being formatted: what the values are computed from. */
+struct fctx {
+	const struct netseg_flowrec *r;
+	const struct netseg_flowfmt_opts *o;
+	const struct kind_map *km;	/* NULL for lost records */
+	char tmp[2048];		/* the text of the value just asked for */
+};
 
 static const char *opt(const char *v, const char *dflt)
 {
@@ -166,37 +403,6 @@ static const char *verdict_name(int v)
 	return NULL;
 }
 
-static void rule_uid(const struct netseg_flowrec *r, char *buf, size_t len)
-{
-	if (r->rule_id)
-		snprintf(buf, len, "%u", r->rule_id);
-	else
-		snprintf(buf, len, "default-deny");
-}
-
-static const char *rule_name(const struct netseg_flowrec *r, char *buf, size_t len)
-{
-	if (r->rule[0])
-		return r->rule;
-	snprintf(buf, len, "rule %u", r->rule_id);
-	return buf;
-}
-
-static void ep_text(char *buf, size_t len, const char *ip, bool port, __u16 p, const char *name)
-{
-	bool v6 = strchr(ip, ':');
-	int n;
-
-	if (!ip[0])
-		n = snprintf(buf, len, "?");
-	else if (port)
-		n = snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", ip, p);
-	else
-		n = snprintf(buf, len, "%s", ip);
-	if (name[0] && n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - n, " (%s)", name);
-}
-
 static __u64 lost_total(const struct netseg_flowrec *r)
 {
 	return r->lost_ring + r->lost_rate + r->lost_queue + r->lost_send;
@@ -213,339 +419,128 @@ static const char *send_error(const struct netseg_flowrec *r, char *buf, size_t 
 	return buf;
 }
 
-/* One line for humans; the record's strings are already valid UTF-8. */
-static void message(const struct netseg_flowrec *r, char *buf, size_t len)
+static const char *rule_name(const struct netseg_flowrec *r, char *buf)
 {
-	char src[160], dst[160], proto[16], rn[32], tail[512] = "";
+	if (r->rule[0])
+		return r->rule;
+	memcpy(buf, "rule ", 5);
+	u64_text(buf + 5, r->rule_id);
+	return buf;
+}
+
+/* "1.2.3.4:80 (name)", "[::1]:80", "?" */
+static void ep_text(struct sbuf *b, const char *ip, bool port, __u16 p, const char *name)
+{
+	bool v6 = strchr(ip, ':');
+
+	if (!ip[0]) {
+		sb_putc(b, '?');
+	} else if (port) {
+		if (v6)
+			sb_putc(b, '[');
+		sb_puts(b, ip);
+		sb_puts(b, v6 ? "]:" : ":");
+		sb_u64(b, p);
+	} else {
+		sb_puts(b, ip);
+	}
+	if (name[0]) {
+		sb_put(b, " (", 2);
+		sb_puts(b, name);
+		sb_putc(b, ')');
+	}
+}
+
+static void lost_message(struct sbuf *b, const struct netseg_flowrec *r)
+{
+	char why[64];
+
+	sb_u64(b, lost_total(r));
+	sb_puts(b, " flow records lost (ring buffer full ");
+	sb_u64(b, r->lost_ring);
+	sb_puts(b, ", rate limit ");
+	sb_u64(b, r->lost_rate);
+	sb_puts(b, ", sink queue full ");
+	sb_u64(b, r->lost_queue);
+	if (send_error(r, why, sizeof(why))) {
+		sb_puts(b, ", send error: ");
+		sb_puts(b, why);
+		sb_putc(b, ' ');
+		sb_u64(b, r->lost_send);
+	}
+	sb_putc(b, ')');
+}
+
+/*
+ * One line for humans (the record's strings are already valid UTF-8):
+ * "tcp 198.18.1.2:51514 -> 198.18.3.2:5432 denied (policy) by deny-db".
+ * The longest record's line is about 1,500 bytes: it always fits.
+ */
+static const char *message(const struct netseg_flowrec *r, char *buf, size_t len)
+{
+	struct sbuf b = { .p = buf, .cap = len };
 	const char *pn = netseg_flow_proto_name(r->proto);
 	const char *what = netseg_flowrec_kind_name(r->kind);
+	char rn[32];
 
 	if (r->kind == NETSEG_FLOW_LOST) {
-		char why[64];
-		int n = snprintf(buf, len,
-				 "%" PRIu64 " flow records lost (ring buffer full %" PRIu64
-				 ", rate limit %" PRIu64 ", sink queue full %" PRIu64,
-				 (uint64_t)lost_total(r), (uint64_t)r->lost_ring,
-				 (uint64_t)r->lost_rate, (uint64_t)r->lost_queue);
-
-		if (n < 0 || (size_t)n >= len)
-			return;
-		if (send_error(r, why, sizeof(why)))
-			snprintf(buf + n, len - n, ", send error: %s %" PRIu64 ")", why,
-				 (uint64_t)r->lost_send);
-		else
-			snprintf(buf + n, len - n, ")");
-		return;
+		lost_message(&b, r);
+		sb_finish(&b);
+		return buf;
 	}
-	if (pn)
-		snprintf(proto, sizeof(proto), "%s", pn);
-	else
-		snprintf(proto, sizeof(proto), "proto %u", r->proto);
-	ep_text(src, sizeof(src), r->saddr, r->has_ports, r->sport, r->src_name);
-	ep_text(dst, sizeof(dst), r->daddr, r->has_ports, r->dport, r->dst_name);
-	if (r->has_icmp)
-		snprintf(tail, sizeof(tail), " type %u code %u", r->icmp_type, r->icmp_code);
+	if (pn) {
+		sb_puts(&b, pn);
+	} else {
+		sb_puts(&b, "proto ");
+		sb_u64(&b, r->proto);
+	}
+	sb_putc(&b, ' ');
+	ep_text(&b, r->saddr, r->has_ports, r->sport, r->src_name);
+	sb_puts(&b, " -> ");
+	ep_text(&b, r->daddr, r->has_ports, r->dport, r->dst_name);
+	if (r->has_icmp) {
+		sb_puts(&b, " type ");
+		sb_u64(&b, r->icmp_type);
+		sb_puts(&b, " code ");
+		sb_u64(&b, r->icmp_code);
+	}
 	if (r->kind == NETSEG_FLOW_END) {
-		snprintf(tail + strlen(tail), sizeof(tail) - strlen(tail),
-			 " ended after %" PRIu64 ".%03" PRIu64 " s: %" PRIu64 " packets %" PRIu64
-			 " bytes out, %" PRIu64 " packets %" PRIu64 " bytes in",
-			 (uint64_t)(r->duration_ns / NETSEG_NSEC),
-			 (uint64_t)(r->duration_ns % NETSEG_NSEC / 1000000),
-			 (uint64_t)r->packets[0], (uint64_t)r->bytes[0],
-			 (uint64_t)r->packets[1], (uint64_t)r->bytes[1]);
+		char ms[4] = { 0 };
+		__u64 frac = r->duration_ns % NETSEG_NSEC / 1000000;
+
+		ms[0] = (char)('0' + frac / 100);
+		ms[1] = (char)('0' + frac / 10 % 10);
+		ms[2] = (char)('0' + frac % 10);
+		sb_puts(&b, " ended after ");
+		sb_u64(&b, r->duration_ns / NETSEG_NSEC);
+		sb_putc(&b, '.');
+		sb_puts(&b, ms);
+		sb_puts(&b, " s: ");
+		sb_u64(&b, r->packets[0]);
+		sb_puts(&b, " packets ");
+		sb_u64(&b, r->bytes[0]);
+		sb_puts(&b, " bytes out, ");
+		sb_u64(&b, r->packets[1]);
+		sb_puts(&b, " packets ");
+		sb_u64(&b, r->bytes[1]);
+		sb_puts(&b, " bytes in");
 		what = NULL;
 	}
-	snprintf(buf, len, "%s %s -> %s%s%s%s%s%s%s%s", proto, src, dst, tail, what ? " " : "",
-		 what ? what : "", r->reason[0] ? " (" : "", r->reason, r->reason[0] ? ")" : "",
-		 r->has_rule ? " by " : "");
-	if (r->has_rule)
-		snprintf(buf + strlen(buf), len - strlen(buf), "%s", rule_name(r, rn, sizeof(rn)));
-}
-
-static const char *tcp_flag_names[8] = { "fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr" };
-
-/* ----------------------------------------------------------- cJSON glue */
-
-/* Sticky failure: after one failed allocation the line is not written. */
-struct jb {
-	bool fail;
-};
-
-static cJSON *jobj(struct jb *j, cJSON *parent, const char *key)
-{
-	cJSON *o = cJSON_AddObjectToObject(parent, key);
-
-	if (!o)
-		j->fail = true;
-	return o;
-}
-
-static cJSON *jarr(struct jb *j, cJSON *parent, const char *key)
-{
-	cJSON *a = cJSON_AddArrayToObject(parent, key);
-
-	if (!a)
-		j->fail = true;
-	return a;
-}
-
-static void jstr(struct jb *j, cJSON *o, const char *key, const char *v)
-{
-	if (v && *v && !cJSON_AddStringToObject(o, key, v))
-		j->fail = true;
-}
-
-/* Integers as raw text: cJSON's number printer formats each double twice
- * and parses it back, the daemon's hottest path at high record rates. */
-static void jint(struct jb *j, cJSON *o, const char *key, long long v)
-{
-	char num[24];
-
-	snprintf(num, sizeof(num), "%lld", v);
-	if (!cJSON_AddRawToObject(o, key, num))
-		j->fail = true;
-}
-
-static void ju64(struct jb *j, cJSON *o, const char *key, __u64 v)
-{
-	char num[24];
-
-	snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)v);
-	if (!cJSON_AddRawToObject(o, key, num))
-		j->fail = true;
-}
-
-static void jbool(struct jb *j, cJSON *o, const char *key, bool v)
-{
-	if (!cJSON_AddBoolToObject(o, key, v))
-		j->fail = true;
-}
-
-static void jpush_str(struct jb *j, cJSON *arr, const char *v)
-{
-	cJSON *s = cJSON_CreateString(v);
-
-	if (!s || !cJSON_AddItemToArray(arr, s)) {
-		cJSON_Delete(s);
-		j->fail = true;
+	if (what) {
+		sb_putc(&b, ' ');
+		sb_puts(&b, what);
 	}
-}
-
-static void jtime(struct jb *j, cJSON *o, const char *key, __u64 ns, int digits)
-{
-	char t[NETSEG_RFC3339_MAX];
-
-	if (netseg_rfc3339(t, sizeof(t), ns, digits) < 0)
-		j->fail = true;
-	else
-		jstr(j, o, key, t);
-}
-
-static void jtcp_flags(struct jb *j, cJSON *o, const char *key, __u8 flags)
-{
-	cJSON *a;
-	int i;
-
-	if (!flags)
-		return;
-	a = jarr(j, o, key);
-	for (i = 0; i < 8; i++)
-		if (flags & (1U << i))
-			jpush_str(j, a, tcp_flag_names[i]);
-}
-
-static int jfinish(struct jb *j, cJSON *root, char *buf, size_t len)
-{
-	size_t n;
-	int ret;
-
-	if (j->fail || !root) {
-		cJSON_Delete(root);
-		return -ENOMEM;
+	if (r->reason[0]) {
+		sb_put(&b, " (", 2);
+		sb_puts(&b, r->reason);
+		sb_putc(&b, ')');
 	}
-	/* Straight into the caller's buffer: no allocation, no copy. */
-	if (len < 8 || len > (size_t)INT32_MAX) {
-		cJSON_Delete(root);
-		return -ENOSPC;
-	}
-	ret = cJSON_PrintPreallocated(root, buf, (int)len, false);
-	if (!ret) {
-		/* cJSON wants a few bytes of slack past the end (its docs say
-		 * 5), so a line that fits exactly was refused: print it the
-		 * allocating way to tell "too small" from "too tight". */
-		char *s = cJSON_PrintUnformatted(root);
-
-		cJSON_Delete(root);
-		if (!s)
-			return -ENOMEM;
-		n = strlen(s);
-		if (n < len)
-			memcpy(buf, s, n + 1);
-		cJSON_free(s);
-		return n < len ? (int)n : -ENOSPC;
-	}
-	cJSON_Delete(root);
-	n = strlen(buf);
-	return (int)n;
-}
-
-/* ---------------------------------------------------------- native JSON */
-
-/* @key: records a sink failed to send, @key_error: why (when there are any). */
-static void lost_send(struct jb *j, cJSON *o, const char *key, const struct netseg_flowrec *r)
-{
-	char k[32], why[64];
-
-	if (!send_error(r, why, sizeof(why)))
-		return;
-	ju64(j, o, key, r->lost_send);
-	snprintf(k, sizeof(k), "%s_error", key);
-	jstr(j, o, k, why);
-}
-
-static void json_ep(struct jb *j, cJSON *root, const char *key, const struct netseg_flowrec *r,
-		    bool src)
-{
-	cJSON *o = jobj(j, root, key);
-	__u32 id = src ? r->src_id : r->dst_id;
-
-	jstr(j, o, "identity", src ? r->src_name : r->dst_name);
-	if (id)
-		jint(j, o, "identity_id", id);
-	jstr(j, o, "ip", src ? r->saddr : r->daddr);
-	if (r->has_ports)
-		jint(j, o, "port", src ? r->sport : r->dport);
-}
-
-static void json_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r, __u16 seed)
-{
-	char fid[24], cid[NETSEG_COMMUNITY_ID_LEN];
-	const char *pn = netseg_flow_proto_name(r->proto);
-	cJSON *o;
-
-	if (r->flow_id) {
-		snprintf(fid, sizeof(fid), "%016" PRIx64, (uint64_t)r->flow_id);
-		jstr(j, root, "flow_id", fid);
-	}
-	jstr(j, root, "reason", r->reason);
 	if (r->has_rule) {
-		o = jobj(j, root, "rule");
-		jint(j, o, "id", r->rule_id);
-		jstr(j, o, "text", r->rule);
-		jstr(j, o, "comment", r->comment);
+		sb_puts(&b, " by ");
+		sb_puts(&b, rule_name(r, rn));
 	}
-	jstr(j, root, "direction", netseg_node_dir_name(r->node_dir));
-	if (r->hook)
-		jstr(j, root, "hook", netseg_hook_name(r->hook));
-	if (r->ifindex || r->ifname[0]) {
-		o = jobj(j, root, "interface");
-		jstr(j, o, "name", r->ifname);
-		jint(j, o, "index", r->ifindex);
-	}
-	jstr(j, root, "node", r->node);
-	if (r->family)
-		jstr(j, root, "family", r->family == NETSEG_AF_INET ? "ipv4" : "ipv6");
-	jint(j, root, "proto", r->proto);
-	jstr(j, root, "proto_name", pn);
-	json_ep(j, root, "src", r, true);
-	json_ep(j, root, "dst", r, false);
-	if (r->has_icmp) {
-		o = jobj(j, root, "icmp");
-		jint(j, o, "type", r->icmp_type);
-		jint(j, o, "code", r->icmp_code);
-	}
-	jtcp_flags(j, root, "tcp_flags", r->tcp_flags[0]);
-	if (r->kind != NETSEG_FLOW_END && r->pkt_len)
-		jint(j, root, "packet_len", r->pkt_len);
-	if (!netseg_flowrec_community_id(r, seed, cid))
-		jstr(j, root, "community_id", cid);
-	if (r->kind != NETSEG_FLOW_END)
-		return;
-	jtcp_flags(j, root, "tcp_flags_reply", r->tcp_flags[1]);
-	jtime(j, root, "start", r->start_ns, 9);
-	ju64(j, root, "start_ns", r->start_ns);
-	ju64(j, root, "duration_ns", r->duration_ns);
-	jstr(j, root, "flow_verdict", verdict_name(r->flow_verdict));
-	ju64(j, root, "packets_out", r->packets[0]);
-	ju64(j, root, "bytes_out", r->bytes[0]);
-	ju64(j, root, "packets_in", r->packets[1]);
-	ju64(j, root, "bytes_in", r->bytes[1]);
-}
-
-int netseg_flowfmt_json(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
-			char *buf, size_t len)
-{
-	const char *kind = netseg_flowrec_kind_name(r->kind);
-	char msg[2048];
-	struct jb j = { 0 };
-	cJSON *root, *lost;
-
-	if (!kind)
-		return -EINVAL;
-	root = cJSON_CreateObject();
-	jtime(&j, root, "time", r->time_ns, 9);
-	ju64(&j, root, "time_ns", r->time_ns);
-	jstr(&j, root, "verdict", kind);
-	if (r->kind == NETSEG_FLOW_LOST) {
-		jstr(&j, root, "node", r->node);
-		lost = jobj(&j, root, "lost");
-		ju64(&j, lost, "ring", r->lost_ring);
-		ju64(&j, lost, "rate", r->lost_rate);
-		ju64(&j, lost, "queue", r->lost_queue);
-		lost_send(&j, lost, "send", r);
-		ju64(&j, lost, "total", lost_total(r));
-	} else {
-		json_flow(&j, root, r, o ? o->cid_seed : 0);
-	}
-	message(r, msg, sizeof(msg));
-	jstr(&j, root, "message", msg);
-	return jfinish(&j, root, buf, len);
-}
-
-/* ----------------------------------------------------------------- OCSF */
-
-static void ocsf_metadata(struct jb *j, cJSON *root, const struct netseg_flowfmt_opts *o,
-			  bool security_control)
-{
-	cJSON *m = jobj(j, root, "metadata"), *p, *prof;
-
-	jstr(j, m, "version", NETSEG_OCSF_VERSION);
-	prof = jarr(j, m, "profiles");
-	if (security_control)
-		jpush_str(j, prof, "security_control");
-	jpush_str(j, prof, "host");
-	p = jobj(j, m, "product");
-	jstr(j, p, "name", opt(o ? o->product : NULL, "netseg"));
-	jstr(j, p, "vendor_name", opt(o ? o->vendor : NULL, "netseg"));
-	jstr(j, p, "version", o ? o->version : NULL);
-}
-
-static void ocsf_device(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
-{
-	cJSON *d = jobj(j, root, "device");
-
-	jstr(j, d, "hostname", r->node);
-	jint(j, d, "type_id", 1);
-	jstr(j, d, "type", "Server");
-}
-
-/* The interface belongs to the local endpoint: the sender on egress. */
-static void ocsf_endpoint(struct jb *j, cJSON *root, const struct netseg_flowrec *r, bool src)
-{
-	bool local = src ? r->dir == NETSEG_FLOW_DIR_EGRESS : r->dir != NETSEG_FLOW_DIR_EGRESS;
-	const char *ip = src ? r->saddr : r->daddr;
-	const char *name = src ? r->src_name : r->dst_name;
-	cJSON *e;
-
-	if (!ip[0] && !name[0] && !(local && r->ifname[0]))
-		return;
-	e = jobj(j, root, src ? "src_endpoint" : "dst_endpoint");
-	jstr(j, e, "ip", ip);
-	if (r->has_ports)
-		jint(j, e, "port", src ? r->sport : r->dport);
-	jstr(j, e, "name", name);
-	if (local)
-		jstr(j, e, "interface_name", r->ifname);
+	sb_finish(&b);
+	return buf;
 }
 
 /* boundary_id follows from the direction (enum netseg_node_dir). */
@@ -564,6 +559,8 @@ static int ocsf_boundary(const struct netseg_flowrec *r)
 	return 0;
 }
 
+static const char *const boundary_names[] = { "Unknown", "Localhost", "Internal", "External" };
+
 static const char *ocsf_direction(int node_dir)
 {
 	static const char *const names[] = { "Unknown", "Inbound", "Outbound", "Lateral", "Local" };
@@ -571,233 +568,6 @@ static const char *ocsf_direction(int node_dir)
 	if (node_dir == NETSEG_NODE_DIR_TRANSIT)
 		return "Transit";	/* 99 Other: the direction string says what */
 	return names[node_dir >= 0 && node_dir <= 4 ? node_dir : 0];
-}
-
-static const char *const boundary_names[] = { "Unknown", "Localhost", "Internal", "External" };
-
-static void ocsf_connection(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
-			    __u16 seed)
-{
-	char fid[24], cid[NETSEG_COMMUNITY_ID_LEN];
-	cJSON *c = jobj(j, root, "connection_info");
-
-	if (r->flow_id) {
-		snprintf(fid, sizeof(fid), "%016" PRIx64, (uint64_t)r->flow_id);
-		jstr(j, c, "uid", fid);
-	}
-	jint(j, c, "protocol_num", r->proto);
-	jstr(j, c, "protocol_name", netseg_flow_proto_name(r->proto));
-	if (r->family)
-		jint(j, c, "protocol_ver_id", r->family == NETSEG_AF_INET ? 4 : 6);
-	/* enum netseg_node_dir is OCSF's direction_id. */
-	jint(j, c, "direction_id", r->node_dir);
-	jstr(j, c, "direction", ocsf_direction(r->node_dir));
-	jint(j, c, "boundary_id", ocsf_boundary(r));
-	jstr(j, c, "boundary", boundary_names[ocsf_boundary(r)]);
-	if (!netseg_flowrec_community_id(r, seed, cid))
-		jstr(j, c, "community_uid", cid);
-	if (r->tcp_flags[0] | r->tcp_flags[1])
-		jint(j, c, "tcp_flags", r->tcp_flags[0] | r->tcp_flags[1]);
-}
-
-static void ocsf_observables(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
-{
-	const char *names[2] = { "src_endpoint.ip", "dst_endpoint.ip" };
-	const char *ips[2] = { r->saddr, r->daddr };
-	cJSON *arr, *ob;
-	int i;
-
-	if (!r->saddr[0])
-		return;
-	arr = jarr(j, root, "observables");
-	for (i = 0; i < 2; i++) {
-		ob = cJSON_CreateObject();
-		if (!ob || !cJSON_AddItemToArray(arr, ob)) {
-			cJSON_Delete(ob);
-			j->fail = true;
-			return;
-		}
-		jstr(j, ob, "name", names[i]);
-		jint(j, ob, "type_id", 2);
-		jstr(j, ob, "type", "IP Address");
-		jstr(j, ob, "value", ips[i]);
-	}
-}
-
-static void ocsf_end(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
-{
-	cJSON *t = jobj(j, root, "traffic");
-
-	ju64(j, t, "packets_out", r->packets[0]);
-	ju64(j, t, "packets_in", r->packets[1]);
-	ju64(j, t, "packets", r->packets[0] + r->packets[1]);
-	ju64(j, t, "bytes_out", r->bytes[0]);
-	ju64(j, t, "bytes_in", r->bytes[1]);
-	ju64(j, t, "bytes", r->bytes[0] + r->bytes[1]);
-	/* duration from the rounded times, so that it is end_time - start_time
-	 * exactly: each cut to ms on its own, they could differ by 1. */
-	ju64(j, root, "start_time", MS(r->start_ns));
-	ju64(j, root, "end_time", MS(r->time_ns));
-	ju64(j, root, "duration", MS(r->time_ns) > MS(r->start_ns) ?
-				  MS(r->time_ns) - MS(r->start_ns) : 0);
-}
-
-/* What no OCSF attribute holds: the drop reason, hook, identities' ids, ICMP. */
-static void ocsf_unmapped(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
-{
-	cJSON *u = jobj(j, root, "unmapped");
-
-	jstr(j, u, "verdict", netseg_flowrec_kind_name(r->kind));
-	jstr(j, u, "reason", r->reason);
-	if (r->hook)
-		jstr(j, u, "hook", netseg_hook_name(r->hook));
-	if (r->src_id)
-		jint(j, u, "src_identity_id", r->src_id);
-	if (r->dst_id)
-		jint(j, u, "dst_identity_id", r->dst_id);
-	if (r->has_icmp) {
-		jint(j, u, "icmp_type", r->icmp_type);
-		jint(j, u, "icmp_code", r->icmp_code);
-	}
-	if (r->kind == NETSEG_FLOW_END)
-		jstr(j, u, "flow_verdict", verdict_name(r->flow_verdict));
-}
-
-static void ocsf_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
-		      const struct netseg_flowfmt_opts *o, const struct kind_map *km)
-{
-	char msg[2048], uid[24], rn[32];
-	cJSON *fr;
-
-	jint(j, root, "activity_id", km->ocsf_activity);
-	jstr(j, root, "activity_name", CAPTION(activity_names, km->ocsf_activity));
-	jint(j, root, "category_uid", 4);
-	jstr(j, root, "category_name", "Network Activity");
-	jint(j, root, "class_uid", 4001);
-	jstr(j, root, "class_name", "Network Activity");
-	jint(j, root, "type_uid", 4001 * 100 + km->ocsf_activity);
-	snprintf(msg, sizeof(msg), "Network Activity: %s",
-		 CAPTION(activity_names, km->ocsf_activity));
-	jstr(j, root, "type_name", msg);
-	ju64(j, root, "time", MS(r->time_ns));
-	jint(j, root, "timezone_offset", 0);
-	jint(j, root, "severity_id", km->ocsf_severity);
-	jstr(j, root, "severity", CAPTION(severity_names, km->ocsf_severity));
-	jint(j, root, "action_id", km->ocsf_action);
-	jstr(j, root, "action", CAPTION(action_names, km->ocsf_action));
-	jint(j, root, "disposition_id", km->ocsf_disposition);
-	jstr(j, root, "disposition", CAPTION(disposition_names, km->ocsf_disposition));
-	jbool(j, root, "is_alert", km->is_alert);
-	jbool(j, root, "is_src_dst_assignment_known", true);
-	message(r, msg, sizeof(msg));
-	jstr(j, root, "message", msg);
-	ocsf_metadata(j, root, o, true);
-	ocsf_device(j, root, r);
-	ocsf_endpoint(j, root, r, true);
-	ocsf_endpoint(j, root, r, false);
-	ocsf_connection(j, root, r, o ? o->cid_seed : 0);
-	if (r->kind == NETSEG_FLOW_END)
-		ocsf_end(j, root, r);
-	if (r->has_rule) {
-		fr = jobj(j, root, "firewall_rule");
-		rule_uid(r, uid, sizeof(uid));
-		jstr(j, fr, "uid", uid);
-		jstr(j, fr, "name", rule_name(r, rn, sizeof(rn)));
-		jstr(j, fr, "desc", r->comment);
-	}
-	ocsf_observables(j, root, r);
-	ocsf_unmapped(j, root, r);	/* last: netseg_flowfmt_chain_member() */
-}
-
-/*
- * Loss reports are no network activity: Event Log Activity (System
- * category, class 1008), activity Other, the counts in unmapped.
- */
-static void ocsf_lost(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
-		      const struct netseg_flowfmt_opts *o)
-{
-	char msg[512];
-	cJSON *u;
-
-	jint(j, root, "activity_id", 99);
-	jstr(j, root, "activity_name", "Records Lost");
-	jint(j, root, "category_uid", 1);
-	jstr(j, root, "category_name", "System Activity");
-	jint(j, root, "class_uid", 1008);
-	jstr(j, root, "class_name", "Event Log Activity");
-	jint(j, root, "type_uid", 1008 * 100 + 99);
-	jstr(j, root, "type_name", "Event Log Activity: Other");
-	ju64(j, root, "time", MS(r->time_ns));
-	jint(j, root, "timezone_offset", 0);
-	jint(j, root, "severity_id", 3);
-	jstr(j, root, "severity", "Medium");
-	ju64(j, root, "count", lost_total(r));
-	jstr(j, root, "log_provider", opt(o ? o->product : NULL, "netseg"));
-	jstr(j, root, "log_name", "flow");
-	message(r, msg, sizeof(msg));
-	jstr(j, root, "message", msg);
-	ocsf_metadata(j, root, o, false);
-	ocsf_device(j, root, r);
-	u = jobj(j, root, "unmapped");
-	ju64(j, u, "lost_ring", r->lost_ring);
-	ju64(j, u, "lost_rate", r->lost_rate);
-	ju64(j, u, "lost_queue", r->lost_queue);
-	lost_send(j, u, "lost_send", r);
-}
-
-int netseg_flowfmt_ocsf(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
-			char *buf, size_t len)
-{
-	const struct kind_map *km = kind_map(r);
-	struct jb j = { 0 };
-	cJSON *root;
-
-	if (!km && r->kind != NETSEG_FLOW_LOST)
-		return -EINVAL;
-	root = cJSON_CreateObject();
-	if (km)
-		ocsf_flow(&j, root, r, o, km);
-	else
-		ocsf_lost(&j, root, r, o);
-	return jfinish(&j, root, buf, len);
-}
-
-/* ------------------------------------------------------------------ ECS */
-
-static void ecs_observer(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
-			 const struct netseg_flowfmt_opts *o)
-{
-	cJSON *ob = jobj(j, root, "observer"), *side, *itf;
-
-	jstr(j, ob, "type", "firewall");
-	jstr(j, ob, "vendor", opt(o ? o->vendor : NULL, "netseg"));
-	jstr(j, ob, "product", opt(o ? o->product : NULL, "netseg"));
-	jstr(j, ob, "version", o ? o->version : NULL);
-	jstr(j, ob, "hostname", r->node);
-	if (r->ifname[0]) {
-		/* TC egress sees the packet leave by the interface. */
-		side = jobj(j, ob, r->hook == NETSEG_HOOK_TC_EGRESS ? "egress" : "ingress");
-		itf = jobj(j, side, "interface");
-		jstr(j, itf, "name", r->ifname);
-	}
-	if (r->node[0])
-		jstr(j, jobj(j, root, "host"), "name", r->node);
-}
-
-static void ecs_ep(struct jb *j, cJSON *root, const struct netseg_flowrec *r, bool src)
-{
-	cJSON *e;
-
-	if (!r->family)
-		return;
-	e = jobj(j, root, src ? "source" : "destination");
-	jstr(j, e, "ip", src ? r->saddr : r->daddr);
-	if (r->has_ports)
-		jint(j, e, "port", src ? r->sport : r->dport);
-	if (r->kind == NETSEG_FLOW_END) {
-		ju64(j, e, "bytes", r->bytes[src ? 0 : 1]);
-		ju64(j, e, "packets", r->packets[src ? 0 : 1]);
-	}
 }
 
 /* ECS's words for enum netseg_node_dir: pod to pod or to the node is internal. */
@@ -817,135 +587,996 @@ static const char *ecs_direction(int node_dir)
 	return "unknown";
 }
 
-static void ecs_network(struct jb *j, cJSON *root, const struct netseg_flowrec *r, __u16 seed)
+/* "TCP": CEF's habit; a protocol we don't name goes as its number. */
+static const char *proto_upper(const char *pn, char *buf, size_t len)
 {
-	char cid[NETSEG_COMMUNITY_ID_LEN], num[8];
-	cJSON *n = jobj(j, root, "network");
+	size_t i;
 
-	jstr(j, n, "transport", netseg_flow_proto_name(r->proto));
-	snprintf(num, sizeof(num), "%u", r->proto);
-	jstr(j, n, "iana_number", num);
-	if (r->family)
-		jstr(j, n, "type", r->family == NETSEG_AF_INET ? "ipv4" : "ipv6");
-	jstr(j, n, "direction", ecs_direction(r->node_dir));
-	if (!netseg_flowrec_community_id(r, seed, cid))
-		jstr(j, n, "community_id", cid);
-	if (r->kind == NETSEG_FLOW_END) {
-		ju64(j, n, "bytes", r->bytes[0] + r->bytes[1]);
-		ju64(j, n, "packets", r->packets[0] + r->packets[1]);
-	}
+	for (i = 0; pn[i] && i + 1 < len; i++)
+		buf[i] = pn[i] >= 'a' && pn[i] <= 'z' ? pn[i] - 'a' + 'A' : pn[i];
+	buf[i] = '\0';
+	return buf;
 }
 
-/* ECS has no place for identities, hooks, ICMP or TCP flags: custom fields. */
-static void ecs_custom(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
+static struct val vstr(const char *s)
 {
-	cJSON *ns = jobj(j, root, "netseg"), *o;
-	char fid[24];
-
-	jstr(j, ns, "verdict", netseg_flowrec_kind_name(r->kind));
-	if (r->flow_id) {
-		snprintf(fid, sizeof(fid), "%016" PRIx64, (uint64_t)r->flow_id);
-		jstr(j, ns, "flow_id", fid);
-	}
-	if (r->hook)
-		jstr(j, ns, "hook", netseg_hook_name(r->hook));
-	if (r->src_name[0] || r->src_id) {
-		o = jobj(j, ns, "source");
-		jstr(j, o, "identity", r->src_name);
-		if (r->src_id)
-			jint(j, o, "identity_id", r->src_id);
-	}
-	if (r->dst_name[0] || r->dst_id) {
-		o = jobj(j, ns, "destination");
-		jstr(j, o, "identity", r->dst_name);
-		if (r->dst_id)
-			jint(j, o, "identity_id", r->dst_id);
-	}
-	if (r->has_icmp) {
-		o = jobj(j, ns, "icmp");
-		jint(j, o, "type", r->icmp_type);
-		jint(j, o, "code", r->icmp_code);
-	}
-	jtcp_flags(j, ns, "tcp_flags", r->tcp_flags[0]);
-	if (r->kind == NETSEG_FLOW_END) {
-		jtcp_flags(j, ns, "tcp_flags_reply", r->tcp_flags[1]);
-		jstr(j, ns, "flow_verdict", verdict_name(r->flow_verdict));
-	}
+	return (struct val){ .type = s ? VT_STR : VT_NONE, .s = s };
 }
 
-static void ecs_event(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
-		      const struct kind_map *km)
+static struct val vnum(__u64 n)
 {
-	cJSON *ev = jobj(j, root, "event"), *cat, *type;
+	return (struct val){ .type = VT_NUM, .n = n };
+}
+
+/* Present only when @cond. */
+static struct val vnum_if(bool cond, __u64 n)
+{
+	return (struct val){ .type = cond ? VT_NUM : VT_NONE, .n = n };
+}
+
+static struct val vflags(__u8 flags)
+{
+	return (struct val){ .type = flags ? VT_FLAGS : VT_NONE, .n = flags };
+}
+
+/* The values of the record itself. */
+static struct val flow_value(struct fctx *c, int v)
+{
+	const struct netseg_flowrec *r = c->r;
+
+	switch (v) {
+	case FV_TRUE:
+		return (struct val){ .type = VT_BOOL, .n = 1 };
+	case FV_TIME_RFC3339:
+		rfc3339_ns(c->tmp, r->time_ns);
+		return vstr(c->tmp);
+	case FV_TIME_NS:
+		return vnum(r->time_ns);
+	case FV_TIME_MS:
+		return vnum(MS(r->time_ns));
+	case FV_KIND:
+		return vstr(netseg_flowrec_kind_name(r->kind));
+	case FV_FLOW_ID:
+		if (!r->flow_id)
+			return vstr(NULL);
+		hex16(c->tmp, r->flow_id);
+		return vstr(c->tmp);
+	case FV_REASON:
+		return vstr(r->reason);
+	case FV_RULE_ID:
+		return vnum(r->rule_id);
+	case FV_RULE_UID:
+		if (!r->rule_id)
+			return vstr("default-deny");
+		u64_text(c->tmp, r->rule_id);
+		return vstr(c->tmp);
+	case FV_RULE_TEXT:
+		return vstr(r->rule);
+	case FV_RULE_NAME:
+		return vstr(rule_name(r, c->tmp));
+	case FV_COMMENT:
+		return vstr(r->comment);
+	case FV_NODE_DIR_NAME:
+		return vstr(netseg_node_dir_name(r->node_dir));
+	case FV_NODE_DIR:
+		return vnum(r->node_dir);
+	case FV_HOOK:
+		return vstr(r->hook ? netseg_hook_name(r->hook) : NULL);
+	case FV_IFNAME:
+		return vstr(r->ifname);
+	case FV_IFINDEX:
+		return vnum(r->ifindex);
+	case FV_NODE:
+		return vstr(r->node);
+	case FV_FAMILY_NAME:
+		return vstr(!r->family ? NULL : r->family == NETSEG_AF_INET ? "ipv4" : "ipv6");
+	case FV_IP_VERSION:
+		return vnum_if(r->family, r->family == NETSEG_AF_INET ? 4 : 6);
+	case FV_PROTO:
+		return vnum(r->proto);
+	case FV_PROTO_NAME:
+		return vstr(netseg_flow_proto_name(r->proto));
+	case FV_PROTO_TEXT:
+		u64_text(c->tmp, r->proto);
+		return vstr(c->tmp);
+	case FV_PROTO_UPPER:
+		if (!netseg_flow_proto_name(r->proto))
+			return vnum(r->proto);
+		return vstr(proto_upper(netseg_flow_proto_name(r->proto), c->tmp, 16));
+	case FV_SRC_NAME:
+		return vstr(r->src_name);
+	case FV_DST_NAME:
+		return vstr(r->dst_name);
+	case FV_SRC_ID:
+		return vnum_if(r->src_id, r->src_id);
+	case FV_DST_ID:
+		return vnum_if(r->dst_id, r->dst_id);
+	case FV_SADDR:
+		return vstr(r->saddr);
+	case FV_DADDR:
+		return vstr(r->daddr);
+	case FV_SPORT:
+		return vnum_if(r->has_ports, r->sport);
+	case FV_DPORT:
+		return vnum_if(r->has_ports, r->dport);
+	case FV_ICMP_TYPE:
+		return vnum_if(r->has_icmp, r->icmp_type);
+	case FV_ICMP_CODE:
+		return vnum_if(r->has_icmp, r->icmp_code);
+	case FV_ICMP_TEXT: {
+		size_t n;
+
+		if (!r->has_icmp)
+			return vstr(NULL);
+		n = u64_text(c->tmp, r->icmp_type);
+		c->tmp[n++] = '/';
+		u64_text(c->tmp + n, r->icmp_code);
+		return vstr(c->tmp);
+	}
+	case FV_TCP_FLAGS:
+		return vflags(r->tcp_flags[0]);
+	case FV_TCP_FLAGS_REPLY:
+		return vflags(r->tcp_flags[1]);
+	case FV_TCP_FLAGS_BITS:
+		return vnum_if(r->tcp_flags[0] | r->tcp_flags[1], r->tcp_flags[0] | r->tcp_flags[1]);
+	case FV_PKT_LEN:
+		return vnum_if(r->kind != NETSEG_FLOW_END && r->pkt_len, r->pkt_len);
+	case FV_COMMUNITY_ID:
+		if (netseg_flowrec_community_id(r, c->o ? c->o->cid_seed : 0, c->tmp))
+			return vstr(NULL);
+		return vstr(c->tmp);
+	case FV_MESSAGE:
+		return vstr(message(r, c->tmp, sizeof(c->tmp)));
+	}
+	return vstr(NULL);
+}
+
+static struct val end_value(struct fctx *c, int v)
+{
+	const struct netseg_flowrec *r = c->r;
+
+	switch (v) {
+	case FV_START_RFC3339:
+		rfc3339_ns(c->tmp, r->start_ns);
+		return vstr(c->tmp);
+	case FV_START_NS:
+		return vnum(r->start_ns);
+	case FV_START_MS:
+		return vnum(MS(r->start_ns));
+	case FV_DURATION_NS:
+		return vnum(r->duration_ns);
+	case FV_DURATION_MS:
+		/* Each time cut to ms on its own, the difference of the
+		 * originals could be 1 off end_time - start_time. */
+		return vnum(MS(r->time_ns) > MS(r->start_ns) ? MS(r->time_ns) - MS(r->start_ns) : 0);
+	case FV_FLOW_VERDICT:
+		return vstr(verdict_name(r->flow_verdict));
+	case FV_PACKETS_OUT:
+		return vnum(r->packets[0]);
+	case FV_BYTES_OUT:
+		return vnum(r->bytes[0]);
+	case FV_PACKETS_IN:
+		return vnum(r->packets[1]);
+	case FV_BYTES_IN:
+		return vnum(r->bytes[1]);
+	case FV_PACKETS:
+		return vnum(r->packets[0] + r->packets[1]);
+	case FV_BYTES:
+		return vnum(r->bytes[0] + r->bytes[1]);
+	case FV_LOST_RING:
+		return vnum(r->lost_ring);
+	case FV_LOST_RATE:
+		return vnum(r->lost_rate);
+	case FV_LOST_QUEUE:
+		return vnum(r->lost_queue);
+	case FV_LOST_SEND:
+		return vnum_if(r->lost_send, r->lost_send);
+	case FV_LOST_SEND_ERROR:
+		return vstr(send_error(r, c->tmp, 64));
+	case FV_LOST_TOTAL:
+		return vnum(lost_total(r));
+	}
+	return flow_value(c, v);
+}
+
+/* The schemas' own words: kind_map's row for the record, the direction. */
+static struct val schema_value(struct fctx *c, int v)
+{
+	const struct kind_map *km = c->km;
+	const struct netseg_flowrec *r = c->r;
+	const struct netseg_flowfmt_opts *o = c->o;
+
+	switch (v) {
+	case FV_VENDOR:
+		return vstr(opt(o ? o->vendor : NULL, "netseg"));
+	case FV_PRODUCT:
+		return vstr(opt(o ? o->product : NULL, "netseg"));
+	case FV_VERSION:
+		return vstr(o ? o->version : NULL);
+	case FV_RULESET:
+		return vstr(opt(o ? o->ruleset : NULL, "netseg"));
+	case FV_ECS_KIND:
+		return vstr(km ? "event" : "metric");
+	case FV_ECS_TYPE0:
+		return vstr(km ? km->ecs_type[0] : "info");
+	case FV_ECS_TYPE1:
+		return vstr(km ? km->ecs_type[1] : NULL);
+	case FV_ECS_TYPE2:
+		return vstr(km ? km->ecs_type[2] : NULL);
+	case FV_ECS_ACTION:
+		return vstr(km ? km->ecs_action : "records-lost");
+	case FV_ECS_OUTCOME:
+		/* "success" from the firewall's point of view: the verdict was
+		 * applied, whether it allowed or denied the flow. */
+		return vstr(km ? "success" : "unknown");
+	case FV_ECS_DIRECTION:
+		return vstr(ecs_direction(r->node_dir));
+	case FV_OCSF_DIRECTION:
+		return vstr(ocsf_direction(r->node_dir));
+	case FV_OCSF_BOUNDARY:
+		return vnum(ocsf_boundary(r));
+	case FV_OCSF_BOUNDARY_NAME:
+		return vstr(boundary_names[ocsf_boundary(r)]);
+	/* The interface belongs to the local endpoint: the sender on egress. */
+	case FV_OCSF_SRC_IFNAME:
+		return vstr(r->dir == NETSEG_FLOW_DIR_EGRESS ? r->ifname : NULL);
+	case FV_OCSF_DST_IFNAME:
+		return vstr(r->dir != NETSEG_FLOW_DIR_EGRESS ? r->ifname : NULL);
+	/* CEF knows only 0 inbound and 1 outbound: other flows go without. */
+	case FV_CEF_DIRECTION:
+		return vstr(r->node_dir == NETSEG_NODE_DIR_INBOUND ? "0" :
+			    r->node_dir == NETSEG_NODE_DIR_OUTBOUND ? "1" : NULL);
+	}
+	if (!km)
+		return end_value(c, v);
+	switch (v) {
+	case FV_OCSF_ACTIVITY:
+		return vnum(km->ocsf_activity);
+	case FV_OCSF_ACTIVITY_NAME:
+		return vstr(CAPTION(activity_names, km->ocsf_activity));
+	case FV_OCSF_TYPE_UID:
+		return vnum(4001 * 100 + km->ocsf_activity);
+	case FV_OCSF_TYPE_NAME: {
+		const char *a = CAPTION(activity_names, km->ocsf_activity);
+
+		memcpy(c->tmp, "Network Activity: ", 18);
+		memcpy(c->tmp + 18, a, strlen(a) + 1);
+		return vstr(c->tmp);
+	}
+	case FV_OCSF_SEVERITY:
+		return vnum(km->ocsf_severity);
+	case FV_OCSF_SEVERITY_NAME:
+		return vstr(CAPTION(severity_names, km->ocsf_severity));
+	case FV_OCSF_ACTION:
+		return vnum(km->ocsf_action);
+	case FV_OCSF_ACTION_NAME:
+		return vstr(CAPTION(action_names, km->ocsf_action));
+	case FV_OCSF_DISPOSITION:
+		return vnum(km->ocsf_disposition);
+	case FV_OCSF_DISPOSITION_NAME:
+		return vstr(CAPTION(disposition_names, km->ocsf_disposition));
+	case FV_OCSF_IS_ALERT:
+		return (struct val){ .type = VT_BOOL, .n = km->is_alert };
+	case FV_CEF_ACT:
+		return vstr(km->cef_act);
+	}
+	return end_value(c, v);
+}
+
+/* ------------------------------------------------------- field tables */
+
+enum fop {
+	F_DONE,		/* end of a table */
+	F_VAL,		/* key: the value (absent: no key) */
+	F_STR,		/* key: a constant string */
+	F_NUM,		/* key: a constant number */
+	F_OBJ,		/* key: { the rows up to its F_CLOSE } */
+	F_ARR,		/* key: [ the rows up to its F_CLOSE, without keys ] */
+	F_GROUP,	/* the rows up to its F_CLOSE, in the enclosing object */
+	F_CLOSE,
+	F_SUB,		/* the rows of another table */
+};
+
+/* When a row is written; for F_OBJ, F_ARR and F_GROUP, everything in it. */
+enum fwhen {
+	W_ALWAYS,
+	W_FLOW,		/* a flow record (not a loss report) */
+	W_LOST,		/* a loss report */
+	W_END,		/* an end record */
+	W_RULE,		/* a rule (or the default deny) decided */
+	W_ICMP,
+	W_FAMILY,	/* the record has addresses */
+	W_V4, W_V6,
+	W_V4_V6,	/* the family is one of the two */
+	W_IFACE,	/* an interface index or name */
+	W_NODE,		/* a node name */
+	W_SADDR,	/* a source address (text) */
+	W_ADDRS_DIFFER,
+	W_SRC_IDENTITY,	/* a source identity, by name or number */
+	W_DST_IDENTITY,
+	W_SRC_ENDPOINT,	/* OCSF: something to say about the source endpoint */
+	W_DST_ENDPOINT,
+	W_IF_EGRESS,	/* an interface name, seen by TC egress */
+	W_IF_INGRESS,	/* an interface name, seen by any other hook */
+	W_TC_EGRESS,
+	W_NOT_TC_EGRESS,
+	W_LOST_SEND,
+};
+
+struct field {
+	unsigned char op;	/* enum fop */
+	unsigned char when;	/* enum fwhen */
+	unsigned char val;	/* enum fv */
+	unsigned char jlen;	/* of jkey */
+	const char *key;	/* CEF's key; "" inside arrays */
+	const char *jkey;	/* JSON's, quoted, with its colon: "\"time\":" */
+	const char *s;		/* F_STR: the string; CEF F_VAL: the key's label */
+	__u64 n;		/* F_NUM */
+	const struct field *sub;	/* F_SUB */
+};
+
+/* The key as each format writes it, made once by the compiler. */
+#define KEY(k)		.key = k, .jkey = "\"" k "\":", .jlen = sizeof("\"" k "\":") - 1
+#define V(k, v)		{ .op = F_VAL, KEY(k), .val = (v) }
+#define V_IF(k, v, w)	{ .op = F_VAL, KEY(k), .val = (v), .when = (w) }
+#define S(k, str)	{ .op = F_STR, KEY(k), .s = (str) }
+#define N(k, num)	{ .op = F_NUM, KEY(k), .n = (num) }
+#define OBJ(k)		{ .op = F_OBJ, KEY(k) }
+#define OBJ_IF(k, w)	{ .op = F_OBJ, KEY(k), .when = (w) }
+#define ARR(k)		{ .op = F_ARR, KEY(k) }
+#define ARR_IF(k, w)	{ .op = F_ARR, KEY(k), .when = (w) }
+#define IF(w)		{ .op = F_GROUP, .when = (w) }
+#define CLOSE		{ .op = F_CLOSE }
+#define SUB(t)		{ .op = F_SUB, .sub = (t) }
+#define DONE		{ .op = F_DONE }
+/* Array elements: no key. */
+#define E_V(v)		{ .op = F_VAL, .val = (v) }
+#define E_V_IF(v, w)	{ .op = F_VAL, .val = (v), .when = (w) }
+#define E_S(str)	{ .op = F_STR, .s = (str) }
+#define E_S_IF(str, w)	{ .op = F_STR, .s = (str), .when = (w) }
+#define E_OBJ		{ .op = F_OBJ }
+/* CEF: "cs1Label=ruleId cs1=VALUE", both only if the value is there. */
+#define LABELED(k, label, v, w)	{ .op = F_VAL, KEY(k), .s = (label), .val = (v), .when = (w) }
+
+static bool when(const struct fctx *c, int w)
+{
+	const struct netseg_flowrec *r = c->r;
+
+	switch (w) {
+	case W_ALWAYS:
+		return true;
+	case W_FLOW:
+		return c->km;
+	case W_LOST:
+		return !c->km;
+	case W_END:
+		return r->kind == NETSEG_FLOW_END;
+	case W_RULE:
+		return r->has_rule;
+	case W_ICMP:
+		return r->has_icmp;
+	case W_FAMILY:
+		return r->family;
+	case W_V4:
+		return r->family == NETSEG_AF_INET;
+	case W_V6:
+		return r->family == NETSEG_AF_INET6;
+	case W_V4_V6:
+		return r->family == NETSEG_AF_INET || r->family == NETSEG_AF_INET6;
+	case W_IFACE:
+		return r->ifindex || r->ifname[0];
+	case W_NODE:
+		return r->node[0];
+	case W_SADDR:
+		return r->saddr[0];
+	case W_ADDRS_DIFFER:
+		return strcmp(r->saddr, r->daddr);
+	case W_SRC_IDENTITY:
+		return r->src_name[0] || r->src_id;
+	case W_DST_IDENTITY:
+		return r->dst_name[0] || r->dst_id;
+	case W_SRC_ENDPOINT:
+		return r->saddr[0] || r->src_name[0] ||
+		       (r->dir == NETSEG_FLOW_DIR_EGRESS && r->ifname[0]);
+	case W_DST_ENDPOINT:
+		return r->daddr[0] || r->dst_name[0] ||
+		       (r->dir != NETSEG_FLOW_DIR_EGRESS && r->ifname[0]);
+	case W_IF_EGRESS:
+		return r->ifname[0] && r->hook == NETSEG_HOOK_TC_EGRESS;
+	case W_IF_INGRESS:
+		return r->ifname[0] && r->hook != NETSEG_HOOK_TC_EGRESS;
+	case W_TC_EGRESS:
+		return r->hook == NETSEG_HOOK_TC_EGRESS;
+	case W_NOT_TC_EGRESS:
+		return r->hook != NETSEG_HOOK_TC_EGRESS;
+	case W_LOST_SEND:
+		return r->lost_send;
+	}
+	return false;
+}
+
+/* The row after the F_CLOSE of the container that starts at @f. */
+static const struct field *skip(const struct field *f)
+{
+	int depth = 0;
+
+	do {
+		if (f->op == F_OBJ || f->op == F_ARR || f->op == F_GROUP)
+			depth++;
+		else if (f->op == F_CLOSE)
+			depth--;
+		f++;
+	} while (depth > 0);
+	return f;
+}
+
+/*
+ * Native JSON (the members flowrec.h lists).  OCSF and ECS below carry
+ * the same values under their schemas' names.
+ */
+static const struct field json_fields[] = {
+	V("time", FV_TIME_RFC3339),
+	V("time_ns", FV_TIME_NS),
+	V("verdict", FV_KIND),
+	IF(W_LOST),
+		V("node", FV_NODE),
+		OBJ("lost"),
+			V("ring", FV_LOST_RING),
+			V("rate", FV_LOST_RATE),
+			V("queue", FV_LOST_QUEUE),
+			V("send", FV_LOST_SEND),
+			V("send_error", FV_LOST_SEND_ERROR),
+			V("total", FV_LOST_TOTAL),
+		CLOSE,
+	CLOSE,
+	IF(W_FLOW),
+		V("flow_id", FV_FLOW_ID),
+		V("reason", FV_REASON),
+		OBJ_IF("rule", W_RULE),
+			V("id", FV_RULE_ID),
+			V("text", FV_RULE_TEXT),
+			V("comment", FV_COMMENT),
+		CLOSE,
+		V("direction", FV_NODE_DIR_NAME),
+		V("hook", FV_HOOK),
+		OBJ_IF("interface", W_IFACE),
+			V("name", FV_IFNAME),
+			V("index", FV_IFINDEX),
+		CLOSE,
+		V("node", FV_NODE),
+		V("family", FV_FAMILY_NAME),
+		V("proto", FV_PROTO),
+		V("proto_name", FV_PROTO_NAME),
+		OBJ("src"),
+			V("identity", FV_SRC_NAME),
+			V("identity_id", FV_SRC_ID),
+			V("ip", FV_SADDR),
+			V("port", FV_SPORT),
+		CLOSE,
+		OBJ("dst"),
+			V("identity", FV_DST_NAME),
+			V("identity_id", FV_DST_ID),
+			V("ip", FV_DADDR),
+			V("port", FV_DPORT),
+		CLOSE,
+		OBJ_IF("icmp", W_ICMP),
+			V("type", FV_ICMP_TYPE),
+			V("code", FV_ICMP_CODE),
+		CLOSE,
+		V("tcp_flags", FV_TCP_FLAGS),
+		V("packet_len", FV_PKT_LEN),
+		V("community_id", FV_COMMUNITY_ID),
+		IF(W_END),
+			V("tcp_flags_reply", FV_TCP_FLAGS_REPLY),
+			V("start", FV_START_RFC3339),
+			V("start_ns", FV_START_NS),
+			V("duration_ns", FV_DURATION_NS),
+			V("flow_verdict", FV_FLOW_VERDICT),
+			V("packets_out", FV_PACKETS_OUT),
+			V("bytes_out", FV_BYTES_OUT),
+			V("packets_in", FV_PACKETS_IN),
+			V("bytes_in", FV_BYTES_IN),
+		CLOSE,
+	CLOSE,
+	V("message", FV_MESSAGE),
+	DONE,
+};
+
+static const struct field ocsf_metadata[] = {
+	OBJ("metadata"),
+		S("version", NETSEG_OCSF_VERSION),
+		ARR("profiles"),
+			E_S_IF("security_control", W_FLOW),
+			E_S("host"),
+		CLOSE,
+		OBJ("product"),
+			V("name", FV_PRODUCT),
+			V("vendor_name", FV_VENDOR),
+			V("version", FV_VERSION),
+		CLOSE,
+	CLOSE,
+	OBJ("device"),
+		V("hostname", FV_NODE),
+		N("type_id", 1),	/* Server */
+		S("type", "Server"),
+	CLOSE,
+	DONE,
+};
+
+/*
+ * OCSF Network Activity (4001); loss reports are no network activity:
+ * Event Log Activity (System category, class 1008), activity Other, the
+ * counts in unmapped.  unmapped comes last (netseg_flowfmt_chain_member)
+ * and holds what no OCSF attribute does: the drop reason, hook,
+ * identities' ids, ICMP.
+ */
+static const struct field ocsf_fields[] = {
+	IF(W_FLOW),
+		V("activity_id", FV_OCSF_ACTIVITY),
+		V("activity_name", FV_OCSF_ACTIVITY_NAME),
+		N("category_uid", 4),
+		S("category_name", "Network Activity"),
+		N("class_uid", 4001),
+		S("class_name", "Network Activity"),
+		V("type_uid", FV_OCSF_TYPE_UID),
+		V("type_name", FV_OCSF_TYPE_NAME),
+		V("time", FV_TIME_MS),
+		N("timezone_offset", 0),
+		V("severity_id", FV_OCSF_SEVERITY),
+		V("severity", FV_OCSF_SEVERITY_NAME),
+		V("action_id", FV_OCSF_ACTION),
+		V("action", FV_OCSF_ACTION_NAME),
+		V("disposition_id", FV_OCSF_DISPOSITION),
+		V("disposition", FV_OCSF_DISPOSITION_NAME),
+		V("is_alert", FV_OCSF_IS_ALERT),
+		V("is_src_dst_assignment_known", FV_TRUE),
+		V("message", FV_MESSAGE),
+		SUB(ocsf_metadata),
+		OBJ_IF("src_endpoint", W_SRC_ENDPOINT),
+			V("ip", FV_SADDR),
+			V("port", FV_SPORT),
+			V("name", FV_SRC_NAME),
+			V("interface_name", FV_OCSF_SRC_IFNAME),
+		CLOSE,
+		OBJ_IF("dst_endpoint", W_DST_ENDPOINT),
+			V("ip", FV_DADDR),
+			V("port", FV_DPORT),
+			V("name", FV_DST_NAME),
+			V("interface_name", FV_OCSF_DST_IFNAME),
+		CLOSE,
+		OBJ("connection_info"),
+			V("uid", FV_FLOW_ID),			/* json flow_id */
+			V("protocol_num", FV_PROTO),		/* json proto */
+			V("protocol_name", FV_PROTO_NAME),	/* json proto_name */
+			V("protocol_ver_id", FV_IP_VERSION),
+			V("direction_id", FV_NODE_DIR),		/* json direction */
+			V("direction", FV_OCSF_DIRECTION),
+			V("boundary_id", FV_OCSF_BOUNDARY),
+			V("boundary", FV_OCSF_BOUNDARY_NAME),
+			V("community_uid", FV_COMMUNITY_ID),	/* json community_id */
+			V("tcp_flags", FV_TCP_FLAGS_BITS),
+		CLOSE,
+		IF(W_END),
+			OBJ("traffic"),
+				V("packets_out", FV_PACKETS_OUT),
+				V("packets_in", FV_PACKETS_IN),
+				V("packets", FV_PACKETS),
+				V("bytes_out", FV_BYTES_OUT),
+				V("bytes_in", FV_BYTES_IN),
+				V("bytes", FV_BYTES),
+			CLOSE,
+			V("start_time", FV_START_MS),
+			V("end_time", FV_TIME_MS),
+			V("duration", FV_DURATION_MS),
+		CLOSE,
+		OBJ_IF("firewall_rule", W_RULE),
+			V("uid", FV_RULE_UID),
+			V("name", FV_RULE_NAME),
+			V("desc", FV_COMMENT),			/* json rule.comment */
+		CLOSE,
+		ARR_IF("observables", W_SADDR),
+			E_OBJ,
+				S("name", "src_endpoint.ip"),
+				N("type_id", 2),
+				S("type", "IP Address"),
+				V("value", FV_SADDR),
+			CLOSE,
+			E_OBJ,
+				S("name", "dst_endpoint.ip"),
+				N("type_id", 2),
+				S("type", "IP Address"),
+				V("value", FV_DADDR),
+			CLOSE,
+		CLOSE,
+		OBJ("unmapped"),
+			V("verdict", FV_KIND),			/* json verdict */
+			V("reason", FV_REASON),			/* json reason */
+			V("hook", FV_HOOK),			/* json hook */
+			V("src_identity_id", FV_SRC_ID),	/* json src.identity_id */
+			V("dst_identity_id", FV_DST_ID),
+			V("icmp_type", FV_ICMP_TYPE),		/* json icmp.type */
+			V("icmp_code", FV_ICMP_CODE),
+			V_IF("flow_verdict", FV_FLOW_VERDICT, W_END),
+		CLOSE,
+	CLOSE,
+	IF(W_LOST),
+		N("activity_id", 99),
+		S("activity_name", "Records Lost"),
+		N("category_uid", 1),
+		S("category_name", "System Activity"),
+		N("class_uid", 1008),
+		S("class_name", "Event Log Activity"),
+		N("type_uid", 1008 * 100 + 99),
+		S("type_name", "Event Log Activity: Other"),
+		V("time", FV_TIME_MS),
+		N("timezone_offset", 0),
+		N("severity_id", 3),
+		S("severity", "Medium"),
+		V("count", FV_LOST_TOTAL),			/* json lost.total */
+		V("log_provider", FV_PRODUCT),
+		S("log_name", "flow"),
+		V("message", FV_MESSAGE),
+		SUB(ocsf_metadata),
+		OBJ("unmapped"),
+			V("lost_ring", FV_LOST_RING),		/* json lost.ring */
+			V("lost_rate", FV_LOST_RATE),
+			V("lost_queue", FV_LOST_QUEUE),
+			V("lost_send", FV_LOST_SEND),
+			V("lost_send_error", FV_LOST_SEND_ERROR),
+		CLOSE,
+	CLOSE,
+	DONE,
+};
+
+/* ECS has no place for identities, hooks, ICMP or TCP flags: they go in
+ * the custom namespace "netseg", last (netseg_flowfmt_chain_member). */
+static const struct field ecs_fields[] = {
+	V("@timestamp", FV_TIME_RFC3339),			/* json time */
+	OBJ("ecs"),
+		S("version", NETSEG_ECS_VERSION),
+	CLOSE,
+	OBJ("event"),
+		V("kind", FV_ECS_KIND),
+		ARR("category"),
+			E_S("network"),
+		CLOSE,
+		ARR("type"),
+			E_V(FV_ECS_TYPE0),
+			E_V(FV_ECS_TYPE1),
+			E_V(FV_ECS_TYPE2),
+		CLOSE,
+		V("action", FV_ECS_ACTION),
+		V("outcome", FV_ECS_OUTCOME),
+		S("dataset", "netseg.flow"),
+		V("reason", FV_REASON),				/* json reason */
+		IF(W_END),
+			V("start", FV_START_RFC3339),		/* json start */
+			V("end", FV_TIME_RFC3339),
+			V("duration", FV_DURATION_NS),		/* json duration_ns */
+		CLOSE,
+	CLOSE,
+	V("message", FV_MESSAGE),
+	OBJ("observer"),
+		S("type", "firewall"),
+		V("vendor", FV_VENDOR),
+		V("product", FV_PRODUCT),
+		V("version", FV_VERSION),
+		V("hostname", FV_NODE),
+		/* TC egress sees the packet leave by the interface. */
+		OBJ_IF("egress", W_IF_EGRESS),
+			OBJ("interface"),
+				V("name", FV_IFNAME),
+			CLOSE,
+		CLOSE,
+		OBJ_IF("ingress", W_IF_INGRESS),
+			OBJ("interface"),
+				V("name", FV_IFNAME),
+			CLOSE,
+		CLOSE,
+	CLOSE,
+	OBJ_IF("host", W_NODE),
+		V("name", FV_NODE),
+	CLOSE,
+	IF(W_LOST),
+		OBJ("netseg"),
+			OBJ("lost"),				/* json lost */
+				V("ring", FV_LOST_RING),
+				V("rate", FV_LOST_RATE),
+				V("queue", FV_LOST_QUEUE),
+				V("send", FV_LOST_SEND),
+				V("send_error", FV_LOST_SEND_ERROR),
+				V("total", FV_LOST_TOTAL),
+			CLOSE,
+		CLOSE,
+	CLOSE,
+	IF(W_FLOW),
+		OBJ_IF("source", W_FAMILY),
+			V("ip", FV_SADDR),			/* json src.ip */
+			V("port", FV_SPORT),
+			V_IF("bytes", FV_BYTES_OUT, W_END),	/* json bytes_out */
+			V_IF("packets", FV_PACKETS_OUT, W_END),
+		CLOSE,
+		OBJ_IF("destination", W_FAMILY),
+			V("ip", FV_DADDR),
+			V("port", FV_DPORT),
+			V_IF("bytes", FV_BYTES_IN, W_END),
+			V_IF("packets", FV_PACKETS_IN, W_END),
+		CLOSE,
+		OBJ("network"),
+			V("transport", FV_PROTO_NAME),		/* json proto_name */
+			V("iana_number", FV_PROTO_TEXT),	/* json proto */
+			V("type", FV_FAMILY_NAME),		/* json family */
+			V("direction", FV_ECS_DIRECTION),
+			V("community_id", FV_COMMUNITY_ID),
+			V_IF("bytes", FV_BYTES, W_END),
+			V_IF("packets", FV_PACKETS, W_END),
+		CLOSE,
+		OBJ_IF("rule", W_RULE),
+			V("id", FV_RULE_UID),
+			V("name", FV_RULE_NAME),
+			V("description", FV_COMMENT),		/* json rule.comment */
+			V("ruleset", FV_RULESET),
+		CLOSE,
+		OBJ_IF("related", W_FAMILY),
+			ARR("ip"),
+				E_V(FV_SADDR),
+				E_V_IF(FV_DADDR, W_ADDRS_DIFFER),
+			CLOSE,
+		CLOSE,
+		OBJ("netseg"),
+			V("verdict", FV_KIND),
+			V("flow_id", FV_FLOW_ID),
+			V("hook", FV_HOOK),
+			OBJ_IF("source", W_SRC_IDENTITY),
+				V("identity", FV_SRC_NAME),	/* json src.identity */
+				V("identity_id", FV_SRC_ID),
+			CLOSE,
+			OBJ_IF("destination", W_DST_IDENTITY),
+				V("identity", FV_DST_NAME),
+				V("identity_id", FV_DST_ID),
+			CLOSE,
+			OBJ_IF("icmp", W_ICMP),
+				V("type", FV_ICMP_TYPE),
+				V("code", FV_ICMP_CODE),
+			CLOSE,
+			V("tcp_flags", FV_TCP_FLAGS),
+			IF(W_END),
+				V("tcp_flags_reply", FV_TCP_FLAGS_REPLY),
+				V("flow_verdict", FV_FLOW_VERDICT),
+			CLOSE,
+		CLOSE,
+	CLOSE,
+	DONE,
+};
+
+/*
+ * CEF extension pairs (the header is cef_headers()).  src/dst are IPv4 in
+ * the CEF dictionary: IPv6 goes in c6a2/c6a3.  cs6 is the hash chain's
+ * (flowchain.c).
+ */
+static const struct field cef_fields[] = {
+	IF(W_FLOW),
+		V("rt", FV_TIME_MS),
+		V_IF("src", FV_SADDR, W_V4),
+		LABELED("c6a2", "Source IPv6 Address", FV_SADDR, W_V6),
+		V_IF("spt", FV_SPORT, W_V4_V6),
+		V_IF("dst", FV_DADDR, W_V4),
+		LABELED("c6a3", "Destination IPv6 Address", FV_DADDR, W_V6),
+		V("dpt", FV_DPORT),
+		V("proto", FV_PROTO_UPPER),
+		V("act", FV_CEF_ACT),
+		V("deviceDirection", FV_CEF_DIRECTION),
+		V("dvchost", FV_NODE),
+		LABELED("cs1", "ruleId", FV_RULE_UID, W_RULE),
+		LABELED("cs2", "ruleName", FV_RULE_NAME, W_RULE),
+		LABELED("cs3", "communityId", FV_COMMUNITY_ID, W_ALWAYS),
+		LABELED("cs4", "srcIdentity", FV_SRC_NAME, W_ALWAYS),
+		LABELED("cs5", "dstIdentity", FV_DST_NAME, W_ALWAYS),
+		V_IF("deviceOutboundInterface", FV_IFNAME, W_TC_EGRESS),
+		V_IF("deviceInboundInterface", FV_IFNAME, W_NOT_TC_EGRESS),
+		V("externalId", FV_FLOW_ID),
+		V("reason", FV_REASON),
+		LABELED("flexString1", "ruleComment", FV_COMMENT, W_ALWAYS),
+		LABELED("flexString2", "icmpTypeCode", FV_ICMP_TEXT, W_ALWAYS),
+		IF(W_END),
+			V("start", FV_START_MS),
+			V("end", FV_TIME_MS),
+			/* bytesIn is source-to-destination in CEF (Elastic:
+			 * source.bytes), our bytes_out. */
+			V("in", FV_BYTES_OUT),
+			V("out", FV_BYTES_IN),
+			S("cn1Label", "packetsOut"),
+			V("cn1", FV_PACKETS_OUT),
+			S("cn2Label", "packetsIn"),
+			V("cn2", FV_PACKETS_IN),
+		CLOSE,
+	CLOSE,
+	IF(W_LOST),
+		V("rt", FV_TIME_MS),
+		V("dvchost", FV_NODE),
+		V("cnt", FV_LOST_TOTAL),
+		S("cn1Label", "lostRingFull"),
+		V("cn1", FV_LOST_RING),
+		S("cn2Label", "lostRateLimit"),
+		V("cn2", FV_LOST_RATE),
+		S("cn3Label", "lostSinkQueueFull"),
+		V("cn3", FV_LOST_QUEUE),
+		IF(W_LOST_SEND),
+			S("flexNumber1Label", "lostSendError"),
+			V("flexNumber1", FV_LOST_SEND),
+		CLOSE,
+		V("msg", FV_MESSAGE),
+	CLOSE,
+	DONE,
+};
+
+/* ---------------------------------------------------------------- JSON */
+
+/*
+ * A JSON string, escaped as cJSON escapes: '"' '\' and the C0 controls,
+ * those with a short form as \b \f \n \r \t, the others \u00XX (lowercase);
+ * everything else byte for byte (the record's text is valid UTF-8).
+ * json_esc[c] is what follows the backslash, 'u' for \u00XX, 0 for a byte
+ * that stands for itself.
+ */
+static const char json_esc[256] = {
+	['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
+	[0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u', [0x06] = 'u',
+	[0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u', [0x11] = 'u',
+	[0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u', [0x17] = 'u',
+	[0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u', [0x1d] = 'u',
+	[0x1e] = 'u', [0x1f] = 'u', ['"'] = '"', ['\\'] = '\\',
+};
+
+static void json_string(struct sbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+	char e[6] = { '\\', 'u', '0', '0' };
+
+	sb_putc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (!json_esc[c])
+			continue;
+		sb_put(b, run, s - run);
+		run = s + 1;
+		e[1] = json_esc[c];
+		if (e[1] != 'u') {
+			sb_put(b, e, 2);
+			continue;
+		}
+		e[4] = hex[c >> 4];
+		e[5] = hex[c & 15];
+		sb_put(b, e, 6);
+	}
+	sb_put(b, run, s - run);
+	sb_putc(b, '"');
+}
+
+/* The separator, and "key": unless inside an array (@f NULL or keyless). */
+static void json_key(struct sbuf *b, const struct field *f)
+{
+	if (!b->first)
+		sb_putc(b, ',');
+	b->first = false;
+	if (f && f->jlen)
+		sb_put(b, f->jkey, f->jlen);
+}
+
+static const char *const tcp_flag_names[8] = { "fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr" };
+
+static void json_value(struct sbuf *b, const struct field *f, struct val v)
+{
 	int i;
 
-	jstr(j, ev, "kind", km ? "event" : "metric");
-	cat = jarr(j, ev, "category");
-	jpush_str(j, cat, "network");
-	type = jarr(j, ev, "type");
-	for (i = 0; km && i < 3 && km->ecs_type[i]; i++)
-		jpush_str(j, type, km->ecs_type[i]);
-	if (!km)
-		jpush_str(j, type, "info");
-	jstr(j, ev, "action", km ? km->ecs_action : "records-lost");
-	/* "success" from the firewall's point of view: the verdict was applied,
-	 * whether it allowed or denied the flow. */
-	jstr(j, ev, "outcome", km ? "success" : "unknown");
-	jstr(j, ev, "dataset", "netseg.flow");
-	jstr(j, ev, "reason", r->reason);
-	if (r->kind == NETSEG_FLOW_END) {
-		jtime(j, ev, "start", r->start_ns, 9);
-		jtime(j, ev, "end", r->time_ns, 9);
-		ju64(j, ev, "duration", r->duration_ns);
+	/* An empty string is no value, but an array keeps its elements. */
+	if (v.type == VT_NONE || (f->jlen && v.type == VT_STR && !v.s[0]))
+		return;
+	json_key(b, f);
+	switch (v.type) {
+	case VT_STR:
+		json_string(b, v.s);
+		break;
+	case VT_NUM:
+		sb_u64(b, v.n);
+		break;
+	case VT_BOOL:
+		sb_puts(b, v.n ? "true" : "false");
+		break;
+	case VT_FLAGS:
+		sb_putc(b, '[');
+		b->first = true;
+		for (i = 0; i < 8; i++) {
+			if (v.n & (1U << i)) {
+				json_key(b, NULL);
+				json_string(b, tcp_flag_names[i]);
+			}
+		}
+		sb_putc(b, ']');
+		b->first = false;
+		break;
 	}
+}
+
+static const struct field *json_rows(struct fctx *c, struct sbuf *b, const struct field *f)
+{
+	while (f->op != F_DONE && f->op != F_CLOSE) {
+		if (!when(c, f->when)) {
+			f = f->op == F_OBJ || f->op == F_ARR || f->op == F_GROUP ? skip(f) : f + 1;
+			continue;
+		}
+		switch (f->op) {
+		case F_VAL:
+			json_value(b, f, schema_value(c, f->val));
+			break;
+		case F_STR:
+			json_value(b, f, vstr(f->s));
+			break;
+		case F_NUM:
+			json_value(b, f, vnum(f->n));
+			break;
+		case F_SUB:
+			json_rows(c, b, f->sub);
+			break;
+		case F_OBJ:
+		case F_ARR: {
+			char end = f->op == F_OBJ ? '}' : ']';
+
+			json_key(b, f);
+			sb_putc(b, f->op == F_OBJ ? '{' : '[');
+			b->first = true;
+			f = json_rows(c, b, f + 1);	/* to its F_CLOSE */
+			sb_putc(b, end);
+			b->first = false;
+			break;
+		}
+		case F_GROUP:
+			f = json_rows(c, b, f + 1);
+			break;
+		}
+		f++;
+	}
+	return f;
+}
+
+static int json_format(const struct field *table, const struct netseg_flowrec *r,
+		       const struct netseg_flowfmt_opts *o, char *buf, size_t len)
+{
+	struct sbuf b = { .p = buf, .cap = len, .first = true };
+	struct fctx c;	/* not = {}: that would clear tmp[] per record */
+
+	c.r = r;
+	c.o = o;
+	c.km = kind_map(r);
+
+	if (!netseg_flowrec_kind_name(r->kind))
+		return -EINVAL;
+	if (!len)
+		return -ENOSPC;
+	sb_putc(&b, '{');
+	json_rows(&c, &b, table);
+	sb_putc(&b, '}');
+	return sb_finish(&b);
+}
+
+int netseg_flowfmt_json(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+			char *buf, size_t len)
+{
+	return json_format(json_fields, r, o, buf, len);
+}
+
+int netseg_flowfmt_ocsf(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
+			char *buf, size_t len)
+{
+	return json_format(ocsf_fields, r, o, buf, len);
 }
 
 int netseg_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
 		       char *buf, size_t len)
 {
-	const struct kind_map *km = kind_map(r);
-	char msg[2048], uid[24], rn[32];
-	struct jb j = { 0 };
-	cJSON *root, *ecs, *rule, *rel, *lost;
-
-	if (!km && r->kind != NETSEG_FLOW_LOST)
-		return -EINVAL;
-	root = cJSON_CreateObject();
-	jtime(&j, root, "@timestamp", r->time_ns, 9);
-	ecs = jobj(&j, root, "ecs");
-	jstr(&j, ecs, "version", NETSEG_ECS_VERSION);
-	ecs_event(&j, root, r, km);
-	message(r, msg, sizeof(msg));
-	jstr(&j, root, "message", msg);
-	ecs_observer(&j, root, r, o);
-	if (!km) {
-		lost = jobj(&j, jobj(&j, root, "netseg"), "lost");
-		ju64(&j, lost, "ring", r->lost_ring);
-		ju64(&j, lost, "rate", r->lost_rate);
-		ju64(&j, lost, "queue", r->lost_queue);
-		lost_send(&j, lost, "send", r);
-		ju64(&j, lost, "total", lost_total(r));
-		return jfinish(&j, root, buf, len);
-	}
-	ecs_ep(&j, root, r, true);
-	ecs_ep(&j, root, r, false);
-	ecs_network(&j, root, r, o ? o->cid_seed : 0);
-	if (r->has_rule) {
-		rule = jobj(&j, root, "rule");
-		rule_uid(r, uid, sizeof(uid));
-		jstr(&j, rule, "id", uid);
-		jstr(&j, rule, "name", rule_name(r, rn, sizeof(rn)));
-		jstr(&j, rule, "description", r->comment);
-		jstr(&j, rule, "ruleset", opt(o ? o->ruleset : NULL, "netseg"));
-	}
-	if (r->family) {
-		rel = jarr(&j, jobj(&j, root, "related"), "ip");
-		jpush_str(&j, rel, r->saddr);
-		if (strcmp(r->saddr, r->daddr))
-			jpush_str(&j, rel, r->daddr);
-	}
-	ecs_custom(&j, root, r);	/* last: netseg_flowfmt_chain_member() */
-	return jfinish(&j, root, buf, len);
+	return json_format(ecs_fields, r, o, buf, len);
 }
 
 /* ------------------------------------------------------------------ CEF */
@@ -956,29 +1587,6 @@ int netseg_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_flowf
 #define CEF_VERSION_MAX	31
 #define CEF_CLASS_MAX	1023
 #define CEF_NAME_MAX	512
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool full;
-	bool ext;	/* an extension pair written: the next needs a space */
-};
-
-static void sb_putc(struct sbuf *b, char c)
-{
-	if (b->len + 1 >= b->cap) {
-		b->full = true;
-		return;
-	}
-	b->p[b->len++] = c;
-	b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	while (*s)
-		sb_putc(b, *s++);
-}
 
 /*
  * Bytes of the control character at @s: 1 for C0 and DEL, 2 for a C1
@@ -1029,35 +1637,44 @@ static void cef_header(struct sbuf *b, const char *s, size_t max)
  */
 static void cef_value(struct sbuf *b, const char *s)
 {
+	const char *run = s;
 	size_t k;
 
 	for (; *s; s++) {
-		k = *s == '\r' || *s == '\n' ? 0 : ctl_char(s);
+		unsigned char c = *s;
+
+		if (c >= 0x20 && c != 0x7f && c != 0xc2 && c != '\\' && c != '=')
+			continue;
+		k = c == '\r' || c == '\n' ? 0 : ctl_char(s);
+		if (!k && c == 0xc2)
+			continue;	/* the lead byte of no C1 control */
+		sb_put(b, run, s - run);
+		run = s + 1;
 		if (k) {
 			sb_putc(b, ' ');
 			s += k - 1;
+			run = s + 1;
 			continue;
 		}
-		switch (*s) {
+		switch (c) {
 		case '\\':
-			sb_puts(b, "\\\\");
+			sb_put(b, "\\\\", 2);
 			break;
 		case '=':
-			sb_puts(b, "\\=");
+			sb_put(b, "\\=", 2);
 			break;
 		case '\r':
-			sb_puts(b, "\\r");
+			sb_put(b, "\\r", 2);
 			break;
 		case '\n':
-			sb_puts(b, "\\n");
+			sb_put(b, "\\n", 2);
 			break;
-		default:
-			sb_putc(b, *s);
 		}
 	}
+	sb_put(b, run, s - run);
 }
 
-/* " key=value" (the first pair has no leading space). */
+/* " key=value" (the first pair has no leading space); empty: nothing. */
 static void cef_kv(struct sbuf *b, const char *key, const char *val)
 {
 	if (!val || !*val)
@@ -1070,134 +1687,49 @@ static void cef_kv(struct sbuf *b, const char *key, const char *val)
 	cef_value(b, val);
 }
 
-static void cef_kn(struct sbuf *b, const char *key, __u64 v)
+static void cef_pair(struct sbuf *b, const struct field *f, struct val v)
 {
-	char num[24];
+	char num[21];
+	const char *s = v.s;
 
-	snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)v);
-	cef_kv(b, key, num);
-}
-
-static void cef_label(struct sbuf *b, const char *key, const char *label, const char *val)
-{
-	char lk[32];
-
-	if (!val || !*val)
+	if (v.type == VT_NUM) {
+		u64_text(num, v.n);
+		s = num;
+	} else if (v.type != VT_STR || !s[0]) {
 		return;
-	snprintf(lk, sizeof(lk), "%sLabel", key);
-	cef_kv(b, lk, label);
-	cef_kv(b, key, val);
+	}
+	if (f->s) {	/* "keyLabel=label": the label can't be empty */
+		if (b->ext)
+			sb_putc(b, ' ');
+		b->ext = true;
+		sb_puts(b, f->key);
+		sb_puts(b, "Label=");
+		cef_value(b, f->s);
+	}
+	cef_kv(b, f->key, s);
 }
 
-static void cef_addrs(struct sbuf *b, const struct netseg_flowrec *r)
+static const struct field *cef_rows(struct fctx *c, struct sbuf *b, const struct field *f)
 {
-	char port[8];
-
-	if (r->family == NETSEG_AF_INET) {
-		cef_kv(b, "src", r->saddr);
-		if (r->has_ports) {
-			snprintf(port, sizeof(port), "%u", r->sport);
-			cef_kv(b, "spt", port);
+	while (f->op != F_DONE && f->op != F_CLOSE) {
+		if (!when(c, f->when)) {
+			f = f->op == F_GROUP ? skip(f) : f + 1;
+			continue;
 		}
-		cef_kv(b, "dst", r->daddr);
-	} else if (r->family == NETSEG_AF_INET6) {
-		/* src/dst are IPv4 in the CEF dictionary. */
-		cef_label(b, "c6a2", "Source IPv6 Address", r->saddr);
-		if (r->has_ports) {
-			snprintf(port, sizeof(port), "%u", r->sport);
-			cef_kv(b, "spt", port);
+		switch (f->op) {
+		case F_VAL:
+			cef_pair(b, f, schema_value(c, f->val));
+			break;
+		case F_STR:
+			cef_kv(b, f->key, f->s);
+			break;
+		case F_GROUP:
+			f = cef_rows(c, b, f + 1);
+			break;
 		}
-		cef_label(b, "c6a3", "Destination IPv6 Address", r->daddr);
+		f++;
 	}
-	if (r->has_ports) {
-		snprintf(port, sizeof(port), "%u", r->dport);
-		cef_kv(b, "dpt", port);
-	}
-}
-
-static void cef_proto(struct sbuf *b, const struct netseg_flowrec *r)
-{
-	const char *pn = netseg_flow_proto_name(r->proto);
-	char up[16];
-	size_t i;
-
-	if (!pn) {
-		cef_kn(b, "proto", r->proto);
-		return;
-	}
-	for (i = 0; pn[i] && i + 1 < sizeof(up); i++)
-		up[i] = pn[i] >= 'a' && pn[i] <= 'z' ? pn[i] - 'a' + 'A' : pn[i];
-	up[i] = '\0';
-	cef_kv(b, "proto", up);
-}
-
-static void cef_flow(struct sbuf *b, const struct netseg_flowrec *r,
-		     const struct netseg_flowfmt_opts *o, const struct kind_map *km)
-{
-	char uid[24], rn[32], cid[NETSEG_COMMUNITY_ID_LEN], icmp[16], fid[24];
-
-	cef_kn(b, "rt", MS(r->time_ns));
-	cef_addrs(b, r);
-	cef_proto(b, r);
-	cef_kv(b, "act", km->cef_act);
-	/* CEF knows only 0 inbound and 1 outbound: other flows go without. */
-	if (r->node_dir == NETSEG_NODE_DIR_INBOUND || r->node_dir == NETSEG_NODE_DIR_OUTBOUND)
-		cef_kv(b, "deviceDirection", r->node_dir == NETSEG_NODE_DIR_INBOUND ? "0" : "1");
-	cef_kv(b, "dvchost", r->node);
-	if (r->has_rule) {
-		rule_uid(r, uid, sizeof(uid));
-		cef_label(b, "cs1", "ruleId", uid);
-		cef_label(b, "cs2", "ruleName", rule_name(r, rn, sizeof(rn)));
-	}
-	if (!netseg_flowrec_community_id(r, o ? o->cid_seed : 0, cid))
-		cef_label(b, "cs3", "communityId", cid);
-	cef_label(b, "cs4", "srcIdentity", r->src_name);
-	cef_label(b, "cs5", "dstIdentity", r->dst_name);
-	/* cs6 is the hash chain's (flowchain.c). */
-	cef_kv(b, r->hook == NETSEG_HOOK_TC_EGRESS ? "deviceOutboundInterface" :
-						     "deviceInboundInterface", r->ifname);
-	if (r->flow_id) {
-		snprintf(fid, sizeof(fid), "%016" PRIx64, (uint64_t)r->flow_id);
-		cef_kv(b, "externalId", fid);
-	}
-	cef_kv(b, "reason", r->reason);
-	cef_label(b, "flexString1", "ruleComment", r->comment);
-	if (r->has_icmp) {
-		snprintf(icmp, sizeof(icmp), "%u/%u", r->icmp_type, r->icmp_code);
-		cef_label(b, "flexString2", "icmpTypeCode", icmp);
-	}
-	if (r->kind != NETSEG_FLOW_END)
-		return;
-	/* bytesIn is source-to-destination in CEF (Elastic: source.bytes). */
-	cef_kn(b, "start", MS(r->start_ns));
-	cef_kn(b, "end", MS(r->time_ns));
-	cef_kn(b, "in", r->bytes[0]);
-	cef_kn(b, "out", r->bytes[1]);
-	cef_kv(b, "cn1Label", "packetsOut");
-	cef_kn(b, "cn1", r->packets[0]);
-	cef_kv(b, "cn2Label", "packetsIn");
-	cef_kn(b, "cn2", r->packets[1]);
-}
-
-static void cef_lost(struct sbuf *b, const struct netseg_flowrec *r)
-{
-	char msg[512];
-
-	cef_kn(b, "rt", MS(r->time_ns));
-	cef_kv(b, "dvchost", r->node);
-	cef_kn(b, "cnt", lost_total(r));
-	cef_kv(b, "cn1Label", "lostRingFull");
-	cef_kn(b, "cn1", r->lost_ring);
-	cef_kv(b, "cn2Label", "lostRateLimit");
-	cef_kn(b, "cn2", r->lost_rate);
-	cef_kv(b, "cn3Label", "lostSinkQueueFull");
-	cef_kn(b, "cn3", r->lost_queue);
-	if (r->lost_send) {
-		cef_kv(b, "flexNumber1Label", "lostSendError");
-		cef_kn(b, "flexNumber1", r->lost_send);
-	}
-	message(r, msg, sizeof(msg));
-	cef_kv(b, "msg", msg);
+	return f;
 }
 
 int netseg_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
@@ -1205,28 +1737,27 @@ int netseg_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowf
 {
 	const struct kind_map *km = kind_map(r);
 	struct sbuf b = { .p = buf, .cap = len };
-	char sev[4];
+	struct fctx c;	/* not = {}: that would clear tmp[] per record */
+
+	c.r = r;
+	c.o = o;
+	c.km = km;
+	char sev[21];
 
 	if (!km && r->kind != NETSEG_FLOW_LOST)
 		return -EINVAL;
 	if (!len)
 		return -ENOSPC;
-	buf[0] = '\0';
 	sb_puts(&b, "CEF:0|");
 	cef_header(&b, opt(o ? o->vendor : NULL, "netseg"), CEF_VENDOR_MAX);
 	cef_header(&b, opt(o ? o->product : NULL, "netseg"), CEF_PRODUCT_MAX);
 	cef_header(&b, o && o->version ? o->version : "", CEF_VERSION_MAX);
 	cef_header(&b, km ? km->cef_class : "flow-lost", CEF_CLASS_MAX);
 	cef_header(&b, km ? km->cef_name : "Flow records lost", CEF_NAME_MAX);
-	snprintf(sev, sizeof(sev), "%d", km ? km->cef_severity : 6);
+	u64_text(sev, km ? km->cef_severity : 6);
 	cef_header(&b, sev, 2);
-	if (km)
-		cef_flow(&b, r, o, km);
-	else
-		cef_lost(&b, r);
-	if (b.full)
-		return -ENOSPC;
-	return (int)b.len;
+	cef_rows(&c, &b, cef_fields);
+	return sb_finish(&b);
 }
 
 /* ------------------------------------------------------------- dispatch */
@@ -1380,6 +1911,27 @@ static int icmp_counterpart(__u8 proto, __u8 type)
 	return -1;
 }
 
+/*
+ * SHA-1, looked up once and with one context per thread: EVP_Digest()
+ * with EVP_sha1() fetches the algorithm under a lock and allocates a
+ * context on every call, a tenth of the daemon's time at high record
+ * rates.  Both live as long as the thread.
+ */
+static int sha1(const unsigned char *in, size_t n, unsigned char *md, unsigned int *mdlen)
+{
+	static __thread EVP_MD_CTX *ctx;
+	static __thread EVP_MD *sha;
+
+	if (!sha)
+		sha = EVP_MD_fetch(NULL, "SHA1", NULL);
+	if (!ctx)
+		ctx = EVP_MD_CTX_new();
+	if (!sha || !ctx || !EVP_DigestInit_ex2(ctx, sha, NULL) ||
+	    !EVP_DigestUpdate(ctx, in, n) || !EVP_DigestFinal_ex(ctx, md, mdlen))
+		return -EIO;
+	return 0;
+}
+
 int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 sport,
 			__u16 dport, __u8 proto, __u16 seed, char out[NETSEG_COMMUNITY_ID_LEN])
 {
@@ -1426,7 +1978,7 @@ int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 
 		in[n++] = pb >> 8;
 		in[n++] = pb & 0xff;
 	}
-	if (!EVP_Digest(in, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+	if (sha1(in, n, md, &mdlen) || mdlen != 20)
 		return -EIO;
 	memcpy(out, "1:", 2);	// NOLINT(bugprone-not-null-terminated-result): EVP_EncodeBlock terminates it
 	/* 20 bytes -> 28 characters with one '=' of padding, plus NUL. */

@@ -74,7 +74,7 @@ static void check_accepted(const struct netsegd_config *c)
 		/* What start() does with them: the flow log takes them as they are. */
 		struct netsegd_flowlog *fl = NULL;
 
-		FUZZ_ASSERT(!netsegd_flowlog_new(c->sinks, c->nsinks, &fl), "parsed sinks refused");
+		FUZZ_ASSERT(!netsegd_flowlog_new(c->sinks, c->nsinks, c->flow_history, &fl), "parsed sinks refused");
 		netsegd_flowlog_free(fl);
 	}
 }

@@ -42,7 +42,7 @@ static void fill_history(void)
 	struct netsegd d;
 
 	fuzzd_init(&d, fuzz_state_dir(), epfd, true);
-	FUZZ_ASSERT(!netsegd_flowlog_new(NULL, 0, &d.fl), "flow log");
+	FUZZ_ASSERT(!netsegd_flowlog_new(NULL, 0, 0, &d.fl), "flow log");
 	for (int i = 0; i < 6; i++) {
 		struct netseg_event ev = {
 			.ts_ns = 1000000ULL * i, .flow_id = i ? 0x1234 + i : 0,
