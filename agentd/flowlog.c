@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "flowfilter.h"
 #include "flowlog.h"
 #include "flowrec.h"
 #include "log.h"
@@ -85,6 +86,8 @@ struct fl_follower {
 	unsigned int verdicts;
 	char identity[64];
 	long rule;		/* -1 = any */
+	struct netseg_flowfilter flt;	/* observe's filters */
+	__u64 unlogged_said;	/* unlogged flow starts left out, as last said */
 	bool follow;		/* after the history, live records until the client goes */
 	__u64 next;		/* number of the next record to look at */
 	__u64 end;		/* history only: where it ended at the request */
@@ -101,6 +104,7 @@ struct netsegd_flowlog {
 	__s64 rt_off;
 	struct netseg_flowfmt_opts opts;
 	__u64 seen_ring, seen_rate, seen_queue, seen_send;	/* already reported */
+	__u64 unlogged_base;	/* unlogged flow starts left out before we started */
 	__u64 last_report_ms;
 	char line[NETSEG_CHAIN_LINE_MAX];
 	char chained[NETSEG_CHAIN_LINE_MAX];
@@ -664,6 +668,8 @@ static bool follower_wants(const struct fl_follower *f, const struct netseg_flow
 		return false;
 	if (f->identity[0] && strcmp(f->identity, r->src_name) && strcmp(f->identity, r->dst_name))
 		return false;
+	if (!netseg_flowfilter_match(&f->flt, r))
+		return false;
 	return f->rule < 0 || (r->has_rule && r->rule_id == (__u32)f->rule);
 }
 
@@ -735,7 +741,8 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 	for (unsigned int i = 0; i < fl->n; i++) {
 		struct fl_sink *s = &fl->sinks[i];
 
-		if (!wants(s->verdicts, r->kind))
+		/* An allowed flow no rule logs is for the history alone. */
+		if (r->history_only || !wants(s->verdicts, r->kind))
 			continue;
 		n = fmt_line(fl, s->fmt, r);
 		if (n < 0) {
@@ -799,6 +806,7 @@ int netsegd_flowlog_start(struct netsegd *d)
 	if (fl && !netseg_dp_read_counters(d->dp, c)) {
 		fl->seen_ring = c[NETSEG_STAT_EV_LOST_RING].packets;
 		fl->seen_rate = c[NETSEG_STAT_EV_LOST_RATE].packets;
+		fl->unlogged_base = c[NETSEG_STAT_EV_LOST_SEEN].packets;
 	}
 
 	for (unsigned int i = 0; fl && i < fl->n; i++) {
@@ -874,6 +882,58 @@ static void report_losses(struct netsegd *d)
 	dispatch(d, &r);
 }
 
+/* Unlogged flow starts the datapath left out of the history since we started. */
+static __u64 unlogged_left_out(struct netsegd *d)
+{
+	struct netseg_counter c[NETSEG_STAT_MAX];
+	__u64 n;
+
+	if (netseg_dp_read_counters(d->dp, c))
+		return 0;
+	n = c[NETSEG_STAT_EV_LOST_SEEN].packets;
+	return n >= d->fl->unlogged_base ? n - d->fl->unlogged_base : n;
+}
+
+/*
+ * Allowed flows no rule logs reach the history through a token bucket of
+ * their own (NETSEG_SEEN_RATE per CPU): a reader is told how many were left
+ * out, once any were, so a sampled view isn't taken for the whole traffic.
+ */
+static void note_unlogged(struct netsegd *d, struct fl_follower *f, __u64 n)
+{
+	cJSON *m, *u;
+
+	if (n == f->unlogged_said)
+		return;
+	f->unlogged_said = n;
+	m = cJSON_CreateObject();
+	cJSON_AddBoolToObject(m, "ok", true);
+	u = cJSON_AddObjectToObject(m, "unlogged");
+	cJSON_AddNumberToObject(u, "left_out", n);
+	cJSON_AddNumberToObject(u, "rate", NETSEG_SEEN_RATE);
+	cJSON_AddNumberToObject(u, "burst", NETSEG_SEEN_BURST);
+	netsegd_client_send(d, f->c, m, 0);
+}
+
+/* Live readers hear of unlogged flow starts left out as it happens. */
+static void note_followers(struct netsegd *d)
+{
+	__u64 n = 0;
+	bool read = false;
+
+	for (int i = 0; i < FL_MAX_FOLLOW; i++) {
+		struct fl_follower *f = &d->fl->follow[i];
+
+		if (!f->c || !f->follow)
+			continue;
+		if (!read) {
+			n = unlogged_left_out(d);
+			read = true;
+		}
+		note_unlogged(d, f, n);
+	}
+}
+
 void netsegd_flowlog_tick(struct netsegd *d)
 {
 	struct netsegd_flowlog *fl = d->fl;
@@ -891,6 +951,7 @@ void netsegd_flowlog_tick(struct netsegd *d)
 		fl->last_report_ms = now;
 		report_losses(d);
 	}
+	note_followers(d);
 	netsegd_flowlog_flush(d);
 }
 
@@ -969,6 +1030,61 @@ static int parse_filter(const cJSON *req, struct fl_follower *f)
 	return 0;
 }
 
+static bool known_name(const struct netsegd *d, const char *name)
+{
+	return !strcmp(name, "world") || !strcmp(name, "host") || netseg_id_by_name(&d->ids, name);
+}
+
+/* observe's filters (lib/flowfilter.h) and --last: 0, or refused with what is wrong. */
+static int observe_filter(struct netsegd *d, struct netsegd_client *c, const cJSON *req,
+			  struct fl_follower *f)
+{
+	const struct netseg_flowpeer *peer[] = { &f->flt.from, &f->flt.to };
+	static const char *const which[] = { "from", "to" };
+	const cJSON *last = cJSON_GetObjectItem(req, "last");
+	struct timespec ts;
+	char why[200];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (netseg_flowfilter_from_json(req, ts.tv_sec * 1000000000ULL + ts.tv_nsec, &f->flt,
+					why, sizeof(why))) {
+		netsegd_client_send(d, c, netsegd_reply_error("usage", "flows: %s", why), 0);
+		return -EINVAL;
+	}
+	if (last && (!cJSON_IsNumber(last) || !(last->valuedouble >= 0 &&
+						last->valuedouble <= UINT32_MAX))) {
+		netsegd_client_send(d, c, netsegd_reply_error("usage",
+			"flows: last: a number of records, 0 or more"), 0);
+		return -EINVAL;
+	}
+	/* As for "identity": a name no record can carry would look like a quiet network. */
+	for (int i = 0; i < 2; i++) {
+		if (peer[i]->kind != NETSEG_PEER_NAME || known_name(d, peer[i]->name))
+			continue;
+		netsegd_client_send(d, c, netsegd_reply_error("rejected",
+			"flows: %s: no identity \"%s\" (netsegctl identity list shows them)",
+			which[i], peer[i]->name), 0);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* "last": N: the stream starts at the last N records of the history it wants. */
+static __u64 history_start(const struct netsegd_flowlog *fl, const struct fl_follower *f,
+			   const cJSON *req)
+{
+	const cJSON *last = cJSON_GetObjectItem(req, "last");
+	__u64 i = fl->total, oldest = fl->total - fl->count, n = 0, want;
+
+	if (!cJSON_IsNumber(last))
+		return oldest;
+	want = (__u64)last->valuedouble;
+	while (i > oldest && n < want)
+		if (follower_wants(f, &fl->hist[--i % FL_HISTORY]))
+			n++;
+	return i;
+}
+
 void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const cJSON *req)
 {
 	struct netsegd_flowlog *fl = d->fl;
@@ -987,6 +1103,8 @@ void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const 
 			"flows: no identity \"%s\" (netsegctl identity list shows them)", f.identity), 0);
 		return;
 	}
+	if (observe_filter(d, c, req, &f))
+		return;
 	if (!fl) {
 		netsegd_client_send(d, c, netsegd_reply_error("internal", "flow logs are off"), 0);
 		return;
@@ -1000,9 +1118,10 @@ void netsegd_flowlog_request(struct netsegd *d, struct netsegd_client *c, const 
 		return;
 	}
 	f.follow = cJSON_IsTrue(cJSON_GetObjectItem(req, "follow"));
-	f.next = fl->total - fl->count;
+	f.next = history_start(fl, &f, req);
 	f.end = fl->total;
 	fl->follow[slot] = f;
+	note_unlogged(d, &fl->follow[slot], unlogged_left_out(d));
 	stream_pump(d, &fl->follow[slot]);
 }
 
