@@ -34,12 +34,18 @@ static bool flow_text(void)
 }
 
 /* Colours only for a person at a terminal who hasn't said no: --no-color,
- * or NO_COLOR set to anything (no-color.org). */
+ * or NO_COLOR set to anything (no-color.org).  Decided once, after the
+ * arguments: not a getenv and an ioctl per coloured word. */
 static bool flow_color(void)
 {
-	const char *no = getenv("NO_COLOR");
+	static int on = -1;
+	const char *no;
 
-	return !flow_no_color && !(no && *no) && isatty(STDOUT_FILENO);
+	if (on < 0) {
+		no = getenv("NO_COLOR");
+		on = !flow_no_color && !(no && *no) && isatty(STDOUT_FILENO);
+	}
+	return on;
 }
 
 #define SGR_DIM		"\033[2m"
