@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "flowfilter.h"
 #include "flowlog.h"
 #include "flowrec.h"
 #include "log.h"
@@ -68,6 +69,7 @@ struct fl_sink {
 struct fl_follower {
 	struct netsegd_follower_io io;	/* io.ctx NULL = a free slot */
 	struct netsegd_flow_filter want;
+	__u64 unlogged_said;	/* unlogged flow starts left out, as last said */
 	__u64 next;		/* number of the next record to look at */
 	__u64 end;		/* history only: where it ended at the request */
 	__u64 skipped;		/* overwritten before we got to them, not said yet */
@@ -84,6 +86,7 @@ struct netsegd_flowlog {
 	__s64 rt_off;
 	struct netseg_flowfmt_opts opts;
 	__u64 seen_ring, seen_rate, seen_queue, seen_send;	/* already reported */
+	__u64 unlogged_base;	/* unlogged flow starts left out before we started */
 	__u64 last_report_ms;
 	char line[NETSEG_CHAIN_LINE_MAX];
 	char chained[NETSEG_CHAIN_LINE_MAX];
@@ -487,6 +490,8 @@ static bool follower_wants(const struct fl_follower *f, const struct netseg_flow
 	if (f->want.identity[0] && strcmp(f->want.identity, r->src_name) &&
 	    strcmp(f->want.identity, r->dst_name))
 		return false;
+	if (!netseg_flowfilter_match(&f->want.flt, r))
+		return false;
 	return f->want.rule < 0 || (r->has_rule && r->rule_id == (__u32)f->want.rule);
 }
 
@@ -558,7 +563,8 @@ static void dispatch(struct netsegd *d, const struct netseg_flowrec *r)
 	for (unsigned int i = 0; i < fl->n; i++) {
 		struct fl_sink *s = &fl->sinks[i];
 
-		if (!wants(s->conf.verdicts, r->kind))
+		/* An allowed flow no rule logs is for the history alone. */
+		if (r->history_only || !wants(s->conf.verdicts, r->kind))
 			continue;
 		n = fmt_line(fl, s->conf.fmt, r);
 		if (n < 0) {
@@ -622,6 +628,7 @@ int netsegd_flowlog_start(struct netsegd *d)
 	if (fl && !netseg_dp_read_counters(d->dp, c)) {
 		fl->seen_ring = c[NETSEG_STAT_EV_LOST_RING].packets;
 		fl->seen_rate = c[NETSEG_STAT_EV_LOST_RATE].packets;
+		fl->unlogged_base = c[NETSEG_STAT_EV_LOST_SEEN].packets;
 	}
 
 	for (unsigned int i = 0; fl && i < fl->n; i++) {
@@ -694,6 +701,58 @@ static void report_losses(struct netsegd *d)
 	dispatch(d, &r);
 }
 
+/* Unlogged flow starts the datapath left out of the history since we started. */
+static __u64 unlogged_left_out(struct netsegd *d)
+{
+	struct netseg_counter c[NETSEG_STAT_MAX];
+	__u64 n;
+
+	if (netseg_dp_read_counters(d->dp, c))
+		return 0;
+	n = c[NETSEG_STAT_EV_LOST_SEEN].packets;
+	return n >= d->fl->unlogged_base ? n - d->fl->unlogged_base : n;
+}
+
+/*
+ * Allowed flows no rule logs reach the history through a token bucket of
+ * their own (NETSEG_SEEN_RATE per CPU): a reader is told how many were left
+ * out, once any were, so a sampled view isn't taken for the whole traffic.
+ */
+static void note_unlogged(struct netsegd *d, struct fl_follower *f, __u64 n)
+{
+	cJSON *m, *u;
+
+	if (n == f->unlogged_said)
+		return;
+	f->unlogged_said = n;
+	m = cJSON_CreateObject();
+	cJSON_AddBoolToObject(m, "ok", true);
+	u = cJSON_AddObjectToObject(m, "unlogged");
+	cJSON_AddNumberToObject(u, "left_out", n);
+	cJSON_AddNumberToObject(u, "rate", NETSEG_SEEN_RATE);
+	cJSON_AddNumberToObject(u, "burst", NETSEG_SEEN_BURST);
+	f->io.send(f->io.ctx, m);
+}
+
+/* Live readers hear of unlogged flow starts left out as it happens. */
+static void note_followers(struct netsegd *d)
+{
+	__u64 n = 0;
+	bool read = false;
+
+	for (int i = 0; i < FL_MAX_FOLLOW; i++) {
+		struct fl_follower *f = &d->fl->follow[i];
+
+		if (!f->io.ctx || !f->want.follow)
+			continue;
+		if (!read) {
+			n = unlogged_left_out(d);
+			read = true;
+		}
+		note_unlogged(d, f, n);
+	}
+}
+
 void netsegd_flowlog_tick(struct netsegd *d)
 {
 	struct netsegd_flowlog *fl = d->fl;
@@ -711,6 +770,7 @@ void netsegd_flowlog_tick(struct netsegd *d)
 		fl->last_report_ms = now;
 		report_losses(d);
 	}
+	note_followers(d);
 	netsegd_flowlog_flush(d);
 }
 
@@ -761,6 +821,19 @@ void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events)
 
 /* ------------------------------------------------------------ streams */
 
+/* "last": N: the stream starts at the last N records of the history it wants. */
+static __u64 history_start(const struct netsegd_flowlog *fl, const struct fl_follower *f)
+{
+	__u64 i = fl->total, oldest = fl->total - fl->count, n = 0;
+
+	if (f->want.last < 0)
+		return oldest;
+	while (i > oldest && n < (__u64)f->want.last)
+		if (follower_wants(f, &fl->hist[--i % fl->hist_max]))
+			n++;
+	return i;
+}
+
 cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_io *io,
 			       const struct netsegd_flow_filter *want)
 {
@@ -776,9 +849,10 @@ cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_
 	if (slot < 0)
 		return netsegd_reply_error("rejected",
 			"flows: %d streams already; try again when one ends", FL_MAX_FOLLOW);
-	f.next = fl->total - fl->count;
+	f.next = history_start(fl, &f);
 	f.end = fl->total;
 	fl->follow[slot] = f;
+	note_unlogged(d, &fl->follow[slot], unlogged_left_out(d));
 	stream_pump(d, &fl->follow[slot]);
 	return NULL;
 }

@@ -15,6 +15,8 @@
 #include <linux/types.h>
 #include <netseg/abi.h>
 
+#include "flowfilter.h"
+
 struct cJSON;
 struct netsegd;
 struct netsegd_sink_conf;
@@ -61,6 +63,8 @@ struct netsegd_flow_filter {
 	unsigned int verdicts;	/* one bit of enum netseg_flowrec_kind; 0 = all */
 	char identity[64];	/* source or destination, "" = any */
 	long rule;		/* -1 = any */
+	struct netseg_flowfilter flt;	/* observe's filters */
+	long long last;		/* start at the last N wanted records; -1 = all */
 	bool follow;		/* after the history, live records until the reader goes */
 };
 

@@ -89,15 +89,29 @@ static void put_label(struct mbuf *b, const char *s)
 }
 
 /*
- * The datapath counts drops and passes per reason, not per direction: TC
- * ingress, TC egress and cgroup_skb share one slot per reason.  Only the
- * XDP prefilter has a single direction (it sees received packets only).
- * Rather than invent a split the counters don't hold, direction is
- * "ingress" for prefilter drops and "any" otherwise.
+ * Drops by reason and direction, as the datapath counts them and flow
+ * records say it: ingress is towards the endpoint the hook guards (a pod,
+ * a cgroup) or the node on an uplink, egress away from it.  Passes are
+ * counted per reason only (the hot path pays no direction): "any".
  */
-static const char *reason_direction(int reason)
+static void drop_counters(struct netsegd *d, struct mbuf *b)
 {
-	return reason == NETSEG_REASON_PREFILTER ? "ingress" : "any";
+	struct netseg_counter dir[2][NETSEG_REASON_MAX];
+	static const char *const name[2] = { "ingress", "egress" };
+
+	if (netseg_dp_read_drops(d->dp, dir[0], dir[1]))
+		return;
+	head(b, "netseg_drop_count_total", "counter",
+	     "Packets dropped, by reason and direction (ingress: towards the endpoint or node).");
+	for (int r = 1; r < NETSEG_REASON_MAX; r++)
+		for (int i = 0; i < 2; i++)
+			put(b, "netseg_drop_count_total{reason=\"%s\",direction=\"%s\"} %llu\n",
+			    netseg_reason_name(r), name[i], (unsigned long long)dir[i][r].packets);
+	head(b, "netseg_drop_bytes_total", "counter", "Bytes dropped, by reason and direction.");
+	for (int r = 1; r < NETSEG_REASON_MAX; r++)
+		for (int i = 0; i < 2; i++)
+			put(b, "netseg_drop_bytes_total{reason=\"%s\",direction=\"%s\"} %llu\n",
+			    netseg_reason_name(r), name[i], (unsigned long long)dir[i][r].bytes);
 }
 
 static void datapath_counters(struct netsegd *d, struct mbuf *b)
@@ -106,16 +120,7 @@ static void datapath_counters(struct netsegd *d, struct mbuf *b)
 
 	if (netseg_dp_read_counters(d->dp, c))
 		return;
-	head(b, "netseg_drop_count_total", "counter", "Packets dropped, by reason.");
-	for (int r = 1; r < NETSEG_REASON_MAX; r++)
-		put(b, "netseg_drop_count_total{reason=\"%s\",direction=\"%s\"} %llu\n",
-		    netseg_reason_name(r), reason_direction(r),
-		    (unsigned long long)c[r].packets);
-	head(b, "netseg_drop_bytes_total", "counter", "Bytes dropped, by reason.");
-	for (int r = 1; r < NETSEG_REASON_MAX; r++)
-		put(b, "netseg_drop_bytes_total{reason=\"%s\",direction=\"%s\"} %llu\n",
-		    netseg_reason_name(r), reason_direction(r),
-		    (unsigned long long)c[r].bytes);
+	drop_counters(d, b);
 	head(b, "netseg_pass_count_total", "counter",
 	     "Packets passed: by policy (reason policy), audit rules that would deny, non-IP.");
 	put(b, "netseg_pass_count_total{reason=\"policy\",direction=\"any\"} %llu\n",
@@ -134,11 +139,14 @@ static void datapath_counters(struct netsegd *d, struct mbuf *b)
 	head(b, "netseg_events_sent_total", "counter", "Flow events written to the ring buffer.");
 	put(b, "netseg_events_sent_total %llu\n", (unsigned long long)c[NETSEG_STAT_EV_SENT].packets);
 	head(b, "netseg_events_lost_total", "counter",
-	     "Flow events lost: ring buffer full (ring) or deny token bucket empty (rate_limit).");
+	     "Flow events lost: ring buffer full (ring), deny token bucket empty (rate_limit), "
+	     "unlogged allowed flow starts past their bucket (unlogged_rate_limit).");
 	put(b, "netseg_events_lost_total{cause=\"ring\"} %llu\n",
 	    (unsigned long long)c[NETSEG_STAT_EV_LOST_RING].packets);
 	put(b, "netseg_events_lost_total{cause=\"rate_limit\"} %llu\n",
 	    (unsigned long long)c[NETSEG_STAT_EV_LOST_RATE].packets);
+	put(b, "netseg_events_lost_total{cause=\"unlogged_rate_limit\"} %llu\n",
+	    (unsigned long long)c[NETSEG_STAT_EV_LOST_SEEN].packets);
 	head(b, "netseg_conntrack_created_total", "counter", "Conntrack flows created.");
 	put(b, "netseg_conntrack_created_total %llu\n",
 	    (unsigned long long)c[NETSEG_STAT_CT_NEW].packets);

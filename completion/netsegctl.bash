@@ -59,7 +59,7 @@ _netsegctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local commands="status stats identity endpoint allow deny remove rule list
-		apply diff check trace flows prefilter attach detach logs map suggest help"
+		apply diff check trace flows observe prefilter attach detach logs map suggest help"
 	local globals="-o --output -s --socket -v --verbose -h --help --version"
 	local i cmd= sub= nargs=0 w
 	_netsegctl_sock=()
@@ -80,7 +80,8 @@ _netsegctl()
 		-o | --output | --comment | --iface | --cgroup | --cidr | -f | --file | \
 		--add-iface | --remove-iface | --add-cgroup | --remove-cgroup | \
 		--add-cidr | --remove-cidr | \
-		--expect-revision | --verdict | --identity | --rule | --since | --output-file)
+		--expect-revision | --verdict | --identity | --rule | --since | --output-file | \
+		--from | --to | --port | --last)
 			((i++))
 			continue ;;
 		-*) continue ;;
@@ -114,6 +115,10 @@ _netsegctl()
 	--identity)
 		_netsegctl_add $(_netsegctl_names)
 		return 0 ;;
+	--from | --to)
+		# or an IP address or CIDR, typed
+		_netsegctl_add $(_netsegctl_names) world host
+		return 0 ;;
 	--rule)
 		_netsegctl_add $(_netsegctl_ids)
 		return 0 ;;
@@ -123,7 +128,8 @@ _netsegctl()
 	--cgroup | --add-cgroup | --remove-cgroup)
 		_netsegctl_files -d
 		return 0 ;;
-	--comment | --cidr | --add-cidr | --remove-cidr | --expect-revision | --since)
+	--comment | --cidr | --add-cidr | --remove-cidr | --expect-revision | --since | \
+	--port | --last)
 		return 0 ;;
 	esac
 
@@ -148,7 +154,9 @@ _netsegctl()
 		diff) _netsegctl_add -f --file ;;
 		check) _netsegctl_add -f --file --offline ;;
 		trace) _netsegctl_add --exit-code ;;
-		flows) _netsegctl_add --follow --verdict --identity --rule ;;
+		flows) _netsegctl_add --follow --verdict --identity --rule --no-color ;;
+		observe) _netsegctl_add --from --to --port --verdict --since --last --follow \
+			--no-color ;;
 		map) _netsegctl_add --since --output-file ;;
 		suggest) _netsegctl_add --since --identity --diff --apply --expect-revision ;;
 		esac

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * flows: the daemon's recent flow records, then (with --follow) live ones,
- * until Ctrl-C or a closed pipe.  logs verify: checks hash-chained flow-log
- * files offline.
+ * until Ctrl-C or a closed pipe; the stream and its readable lines are
+ * observe's too (cmd_observe.c).  logs verify: checks hash-chained
+ * flow-log files offline.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,14 +20,57 @@
 
 const char *flow_format;	/* -o ocsf|ecs|cef|json for flows */
 bool flow_text_asked;
+bool flow_observe;
+bool flow_no_color;
 
-/* Readable lines on a terminal or with -o text; a pipe without -o gets
- * the native JSON records, as scripts reading it always have. */
+/* Readable lines on a terminal or with -o text (observe: unless -o asks
+ * for records); a pipe without -o gets flows' native JSON records, as
+ * scripts reading it always have. */
 static bool flow_text(void)
 {
 	if (flow_format || out_format != OUT_TEXT)
 		return false;
-	return flow_text_asked || isatty(STDOUT_FILENO);
+	return flow_observe || flow_text_asked || isatty(STDOUT_FILENO);
+}
+
+/* Colours only for a person at a terminal who hasn't said no: --no-color,
+ * or NO_COLOR set to anything (no-color.org).  Decided once, after the
+ * arguments: not a getenv and an ioctl per coloured word. */
+static bool flow_color(void)
+{
+	static int on = -1;
+	const char *no;
+
+	if (on < 0) {
+		no = getenv("NO_COLOR");
+		on = !flow_no_color && !(no && *no) && isatty(STDOUT_FILENO);
+	}
+	return on;
+}
+
+#define SGR_DIM		"\033[2m"
+#define SGR_BOLD	"\033[1m"
+#define SGR_RED		"\033[1;31m"
+#define SGR_GREEN	"\033[32m"
+#define SGR_YELLOW	"\033[33m"
+#define SGR_CYAN	"\033[36m"
+#define SGR_OFF		"\033[0m"
+
+static void sgr(const char *code)
+{
+	if (flow_color())
+		fputs(code, stdout);
+}
+
+static const char *verdict_color(const char *verdict)
+{
+	if (!strcmp(verdict, "allowed"))
+		return SGR_GREEN;
+	if (!strcmp(verdict, "denied"))
+		return SGR_RED;
+	if (!strcmp(verdict, "audit"))
+		return SGR_YELLOW;
+	return SGR_CYAN;
 }
 
 static volatile sig_atomic_t stop;
@@ -45,6 +89,10 @@ static int flows_request(int argc, char **argv, cJSON *req)
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
 			cJSON_AddBoolToObject(req, "follow", true);
+			continue;
+		}
+		if (!strcmp(argv[i], "--no-color")) {
+			flow_no_color = true;
 			continue;
 		}
 		if ((r = arg_value(argc, argv, &i, "--verdict", &v))) {
@@ -95,7 +143,9 @@ static void put_side(const cJSON *side)
 	bool v6 = ip && strchr(ip, ':');
 
 	if (id) {
+		sgr(SGR_BOLD);
 		fput_clean(id, stdout);
+		sgr(SGR_OFF);
 		putchar('(');
 	}
 	if (cJSON_IsNumber(port) && v6)
@@ -123,15 +173,18 @@ static void put_outcome(const cJSON *rec, const char *verdict)
 	const cJSON *id = cJSON_GetObjectItem(rule, "id");
 	const char *reason = str_at(rec, "reason"), *fv;
 
+	sgr(verdict_color(verdict));
 	if (!strcmp(verdict, "end")) {
 		fv = str_at(rec, "flow_verdict");
-		printf("END%s%s %.0f/%.0f pkts %.0f/%.0f bytes (out/in)", fv ? " " : "",
-		       fv ? fv : "", num_at(rec, "packets_out"), num_at(rec, "packets_in"),
-		       num_at(rec, "bytes_out"), num_at(rec, "bytes_in"));
+		printf("END%s%s", fv ? " " : "", fv ? fv : "");
+		sgr(SGR_OFF);
+		printf(" %.0f/%.0f pkts %.0f/%.0f bytes (out/in)", num_at(rec, "packets_out"),
+		       num_at(rec, "packets_in"), num_at(rec, "bytes_out"), num_at(rec, "bytes_in"));
 		return;
 	}
 	for (const char *c = verdict; *c; c++)
 		putchar(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : '?');
+	sgr(SGR_OFF);
 	if (cJSON_IsNumber(id) && id->valuedouble > 0)
 		printf(" by rule %.0f", id->valuedouble);
 	else if (reason)
@@ -152,8 +205,12 @@ static void put_flow_text(const char *json)
 	time = str_at(rec, "time");
 	verdict = str_at(rec, "verdict");
 	proto = str_at(rec, "proto_name");
-	if (time && strlen(time) >= 23)
-		printf("%.12s ", time + 11);
+	if (time && strlen(time) >= 23) {
+		sgr(SGR_DIM);
+		printf("%.12s", time + 11);
+		sgr(SGR_OFF);
+		putchar(' ');
+	}
 	if (!cJSON_GetObjectItem(rec, "src") && str_at(rec, "message")) {
 		/* a loss report: no flow to draw, its own sentence */
 		fput_clean(str_at(rec, "message"), stdout);
@@ -196,21 +253,28 @@ static bool print_flow(const cJSON *msg)
 	return true;
 }
 
-int do_flows(int argc, char **argv)
+/* The daemon's word that unlogged allowed flows were left out of the view. */
+static void note_unlogged(const cJSON *u)
+{
+	double n = num_at(u, "left_out");
+
+	if (n <= 0)
+		return;
+	fprintf(stderr,
+		"note: %.0f new allowed flows that no rule logs were left out of this view: "
+		"the datapath reports at most %.0f of them per second per CPU (bursts of %.0f); "
+		"rules with --log, and log_allowed, record every flow\n",
+		n, num_at(u, "rate"), num_at(u, "burst"));
+}
+
+int flow_stream(cJSON *req)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	cJSON *req = req_new("flows"), *msg = NULL;
+	cJSON *msg = NULL;
 	const cJSON *err, *skipped;
 	struct netseg_ctl_conn c;
 	int r, ret = CTL_EXIT_OK;
 
-	if (!req)
-		return CTL_EXIT_INTERNAL;
-	r = flows_request(argc, argv, req);
-	if (r) {
-		cJSON_Delete(req);
-		return r;
-	}
 	r = netseg_ctl_open(&c, ctl.sock);
 	if (r) {
 		cJSON_Delete(req);
@@ -242,6 +306,7 @@ int do_flows(int argc, char **argv)
 				"warning: %.0f flow records skipped here: the daemon's history "
 				"overwrote them before this reader took them\n",
 				skipped->valuedouble);
+		note_unlogged(cJSON_GetObjectItem(msg, "unlogged"));
 		if (!print_flow(msg)) {
 			/* The reader went away (head, a closed pipe): a clean end. */
 			if (!freopen("/dev/null", "w", stdout))
@@ -258,6 +323,21 @@ int do_flows(int argc, char **argv)
 		return CTL_EXIT_INTERNAL;
 	}
 	return ret;
+}
+
+int do_flows(int argc, char **argv)
+{
+	cJSON *req = req_new("flows");
+	int r;
+
+	if (!req)
+		return CTL_EXIT_INTERNAL;
+	r = flows_request(argc, argv, req);
+	if (r) {
+		cJSON_Delete(req);
+		return r;
+	}
+	return flow_stream(req);
 }
 
 static int logs_verify(int argc, char **argv)

@@ -50,7 +50,9 @@ static const struct cmd cmds[] = {
 	{ "check", do_check, "check -f FILE|- [--offline]" },
 	{ "trace", do_trace, "trace SRC DST [PROTO/]PORT [--exit-code]" },
 	{ "flows", do_flows,
-	  "flows [--follow] [--verdict allowed|denied|audit|end] [--identity NAME] [--rule ID]" },
+	  "flows [--follow] [--verdict allowed|denied|audit|end] [--identity NAME] [--rule ID] [--no-color]" },
+	{ "observe", do_observe,
+	  "observe [--from X] [--to Y] [--port P] [--verdict V[,V]...] [--since DURATION] [--last N] [--follow] [--no-color]" },
 	{ "prefilter", do_prefilter,
 	  "prefilter add CIDR\n"
 	  "prefilter remove CIDR\n"
@@ -340,7 +342,7 @@ static int set_global(int opt, const char *val)
 			   !strcmp(val, "rules") || !strcmp(val, "yaml")) {
 			learn_format = val;	/* map and suggest */
 		} else {
-			return usage_err("unknown output format '%s' (expected json, json-compact, text; for flows ocsf, ecs, cef; for map dot, svg, png; for suggest rules, yaml)",
+			return usage_err("unknown output format '%s' (expected json, json-compact, text; for flows and observe ocsf, ecs, cef; for map dot, svg, png; for suggest rules, yaml)",
 					 val);
 		}
 		return 0;
@@ -476,7 +478,7 @@ int main(int argc, char **argv)
 	if (is_help(argv[0]))
 		return do_help(argc, argv);
 	/* Flow-record formats exist only where there are flow records. */
-	if (flow_format && strcmp(argv[0], "flows")) {
+	if (flow_format && strcmp(argv[0], "flows") && strcmp(argv[0], "observe")) {
 		p_err("%s has no %s output; use -o json", argv[0], flow_format);
 		return CTL_EXIT_USAGE;
 	}

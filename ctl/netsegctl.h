@@ -124,6 +124,7 @@ int do_prefilter(int argc, char **argv);
 int do_attach(int argc, char **argv);
 int do_detach(int argc, char **argv);
 int do_flows(int argc, char **argv);
+int do_observe(int argc, char **argv);
 int do_logs(int argc, char **argv);
 int do_map(int argc, char **argv);
 int do_suggest(int argc, char **argv);
@@ -132,6 +133,13 @@ int do_suggest(int argc, char **argv);
 extern const char *flow_format;
 /* -o text given: flows prints one readable line per record even to a pipe. */
 extern bool flow_text_asked;
+/* observe: readable lines whatever stdout is, unless -o asks for records. */
+extern bool flow_observe;
+/* --no-color: no colours in the readable lines, even on a terminal. */
+extern bool flow_no_color;
+/* Sends a `flows` request (freed) and prints its stream until it ends,
+ * Ctrl-C or a closed pipe; the exit code. */
+int flow_stream(struct cJSON *req);
 
 /* -o dot|svg|png (map), rules|yaml (suggest); NULL = the default. */
 extern const char *learn_format;

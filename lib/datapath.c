@@ -1047,8 +1047,8 @@ int netseg_dp_identity_del(struct netseg_dp *dp, __u32 id)
 
 /* ---------------------------------------------------------- counters */
 
-int netseg_dp_read_counters(struct netseg_dp *dp,
-			    struct netseg_counter out[NETSEG_STAT_MAX])
+/* Every slot of ns_counters, summed over the CPUs. */
+static int read_slots(struct netseg_dp *dp, struct netseg_counter out[NETSEG_COUNTER_SLOTS])
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct netseg_counter *per;
@@ -1058,7 +1058,7 @@ int netseg_dp_read_counters(struct netseg_dp *dp,
 	per = calloc(ncpu, sizeof(*per));
 	if (!per)
 		return -ENOMEM;
-	for (__u32 i = 0; i < NETSEG_STAT_MAX; i++) {
+	for (__u32 i = 0; i < NETSEG_COUNTER_SLOTS; i++) {
 		out[i].packets = out[i].bytes = 0;
 		if (bpf_map_lookup_elem(dp->fds[NETSEG_DPM_COUNTERS], &i, per))
 			continue;
@@ -1068,5 +1068,38 @@ int netseg_dp_read_counters(struct netseg_dp *dp,
 		}
 	}
 	free(per);
+	return 0;
+}
+
+int netseg_dp_read_counters(struct netseg_dp *dp,
+			    struct netseg_counter out[NETSEG_STAT_MAX])
+{
+	struct netseg_counter all[NETSEG_COUNTER_SLOTS];
+	int err = read_slots(dp, all);
+
+	if (err)
+		return err;
+	/* A drop is counted once, in its direction's slot: its reason's
+	 * total is the sum of both, monotonic as each of them is. */
+	for (int r = 1; r < NETSEG_REASON_MAX; r++) {
+		all[r].packets += all[NETSEG_STAT_DROP_IN + r].packets +
+				  all[NETSEG_STAT_DROP_OUT + r].packets;
+		all[r].bytes += all[NETSEG_STAT_DROP_IN + r].bytes +
+				all[NETSEG_STAT_DROP_OUT + r].bytes;
+	}
+	memcpy(out, all, NETSEG_STAT_MAX * sizeof(out[0]));
+	return 0;
+}
+
+int netseg_dp_read_drops(struct netseg_dp *dp, struct netseg_counter in[NETSEG_REASON_MAX],
+			 struct netseg_counter out[NETSEG_REASON_MAX])
+{
+	struct netseg_counter all[NETSEG_COUNTER_SLOTS];
+	int err = read_slots(dp, all);
+
+	if (err)
+		return err;
+	memcpy(in, all + NETSEG_STAT_DROP_IN, NETSEG_REASON_MAX * sizeof(in[0]));
+	memcpy(out, all + NETSEG_STAT_DROP_OUT, NETSEG_REASON_MAX * sizeof(out[0]));
 	return 0;
 }

@@ -111,6 +111,10 @@ int netseg_dp_cleanup(struct netseg_dp *dp);
 /* Sums of the per-CPU counters. */
 int netseg_dp_read_counters(struct netseg_dp *dp,
 			    struct netseg_counter out[NETSEG_STAT_MAX]);
+/* Drops by reason (index) and direction: towards the endpoint or node
+ * (@in) and from it (@out); their sum is the reason's counter. */
+int netseg_dp_read_drops(struct netseg_dp *dp, struct netseg_counter in[NETSEG_REASON_MAX],
+			 struct netseg_counter out[NETSEG_REASON_MAX]);
 
 /* Human name of a reason/stat slot ("policy", "default-deny", ...). */
 const char *netseg_reason_name(int reason);

@@ -46,6 +46,7 @@ const char *netseg_stat_name(int stat)
 		[NETSEG_STAT_FRAG_FAIL] = "frag-insert-failed",
 		[NETSEG_STAT_CT_MIDSTREAM] = "ct-midstream",
 		[NETSEG_STAT_CT_REPLACED] = "ct-replaced",
+		[NETSEG_STAT_EV_LOST_SEEN] = "events-lost-unlogged-allowed",
 	};
 
 	if (stat > NETSEG_STAT_PASS && stat < NETSEG_REASON_MAX)

@@ -242,6 +242,10 @@ int netseg_flowrec_from_event(const struct netseg_event *ev, __s64 realtime_offs
 	case NETSEG_EV_FLOW_START:
 		rec->kind = NETSEG_FLOW_ALLOWED;
 		break;
+	case NETSEG_EV_FLOW_SEEN:
+		rec->kind = NETSEG_FLOW_ALLOWED;
+		rec->history_only = true;
+		break;
 	case NETSEG_EV_DENY:
 		rec->kind = NETSEG_FLOW_DENIED;
 		break;

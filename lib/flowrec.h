@@ -128,6 +128,11 @@ struct netseg_flowrec {
 	bool has_ports;		/* TCP, UDP, SCTP */
 	bool has_icmp;		/* ICMP or ICMPv6 with type/code */
 	bool has_rule;		/* a rule (or the default deny) decided */
+	/*
+	 * An allowed flow's start no rule logs (NETSEG_EV_FLOW_SEEN): the
+	 * daemon's history keeps it for `observe`, flow-log sinks don't get it.
+	 */
+	bool history_only;
 	__u8 icmp_type;
 	__u8 icmp_code;
 	__u8 tcp_flags[2];	/* OR of flags: [0] originator/packet, [1] reply */

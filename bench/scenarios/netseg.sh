@@ -24,4 +24,8 @@ netseg_wait_pod() {
 	die "netseg: the daemon never learned the pod's address"
 }
 
-netseg_drops() { nsx "$N" "$GEN" read "$PIN/netseg/ns_counters" 2; }	# DEFAULT_DENY
+# Default-deny drops as the daemon sums them: the datapath counts each drop in
+# a per-direction slot (NETSEG_STAT_DROP_IN in abi.h), not at the reason's own.
+netseg_drops() {
+	ctl -o json-compact stats | grep -o '"default-deny":{"packets":[0-9]*' | grep -o '[0-9]*$'
+}

@@ -31,6 +31,14 @@
 /* Deny-event token bucket defaults, per CPU. */
 #define NETSEG_DENY_RATE	1000	/* events per second */
 #define NETSEG_DENY_BURST	200	/* events */
+/*
+ * Flow starts of allowed flows that no rule logs (NETSEG_EV_FLOW_SEEN):
+ * kept only in the daemon's in-memory history for `netsegctl observe`,
+ * so a per-CPU bucket of their own bounds what they cost; the rest are
+ * counted (NETSEG_STAT_EV_LOST_SEEN) and the reader is told.
+ */
+#define NETSEG_SEEN_RATE	1000	/* events per second */
+#define NETSEG_SEEN_BURST	200	/* events */
 
 /* Conntrack timeouts (Cilium's defaults), nanoseconds. */
 #define NETSEG_NSEC		1000000000ULL
@@ -311,7 +319,7 @@ enum netseg_reason {
 /* Counter slots: one per drop reason, then the pass and bookkeeping ones. */
 enum netseg_stat {
 	NETSEG_STAT_PASS = NETSEG_REASON_NONE,
-	/* 1 .. NETSEG_REASON_MAX-1: drops by reason */
+	/* 1 .. NETSEG_REASON_MAX-1: drops by reason (see NETSEG_STAT_DROP_IN) */
 	NETSEG_STAT_CT_NEW = NETSEG_REASON_MAX,	/* flows created */
 	NETSEG_STAT_CT_HIT,			/* decided from conntrack */
 	NETSEG_STAT_CT_REDECIDE,		/* stale generation re-decided */
@@ -335,8 +343,21 @@ enum netseg_stat {
 	 * daemon's eviction estimate must know.
 	 */
 	NETSEG_STAT_CT_REPLACED,
+	NETSEG_STAT_EV_LOST_SEEN,		/* unlogged flow start: its bucket empty */
 	NETSEG_STAT_MAX,
 };
+
+/*
+ * The datapath counts a drop once, by reason and direction, in slots past
+ * the named ones: NETSEG_STAT_DROP_IN + reason (towards the endpoint the
+ * hook guards, or the node on an uplink) or NETSEG_STAT_DROP_OUT + reason,
+ * the direction flow records give.  A reason's own slot (1 ..
+ * NETSEG_REASON_MAX-1) is their sum, made as userspace reads the counters
+ * (lib/datapath.c).
+ */
+#define NETSEG_STAT_DROP_IN	NETSEG_STAT_MAX
+#define NETSEG_STAT_DROP_OUT	(NETSEG_STAT_DROP_IN + NETSEG_REASON_MAX)
+#define NETSEG_COUNTER_SLOTS	(NETSEG_STAT_DROP_OUT + NETSEG_REASON_MAX)
 
 struct netseg_counter {
 	__u64 packets;
@@ -380,6 +401,13 @@ enum netseg_config_flags {
 	NETSEG_CFG_LOG_ALLOWED = 1 << 0,
 };
 
+/* Token buckets (ns_buckets slots), per CPU. */
+enum netseg_bucket_slot {
+	NETSEG_BUCKET_DENY = 0,		/* deny events: deny_rate, deny_burst */
+	NETSEG_BUCKET_SEEN,		/* NETSEG_EV_FLOW_SEEN: NETSEG_SEEN_RATE */
+	NETSEG_BUCKET_MAX,
+};
+
 struct netseg_bucket {
 	__u64 tokens;		/* scaled by NETSEG_NSEC */
 	__u64 last_ns;
@@ -391,6 +419,11 @@ enum netseg_event_type {
 	NETSEG_EV_FLOW_START = 1,	/* new flow allowed */
 	NETSEG_EV_DENY = 2,		/* packet dropped */
 	NETSEG_EV_AUDIT = 3,		/* would-deny passed */
+	/*
+	 * New flow allowed by a rule that doesn't log it: for the daemon's
+	 * history (`netsegctl observe`), never for flow-log sinks.
+	 */
+	NETSEG_EV_FLOW_SEEN = 4,
 };
 
 /* Where a decision was taken. */

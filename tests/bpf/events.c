@@ -2,9 +2,11 @@
 /*
  * Events (include/netseg/bpf/events.h): every field of a deny record,
  * flow-start records for --log rules and for NETSEG_CFG_LOG_ALLOWED, the
- * per-CPU deny token bucket (burst, then refill at `rate`, the rest counted
- * as lost to the rate limit), and records lost to a full ring counted as
- * such.
+ * history-only flow-start (NETSEG_EV_FLOW_SEEN) of every other allowed
+ * new flow within its own bucket, the per-CPU deny token bucket (burst,
+ * then refill at `rate`, the rest counted as lost to the rate limit), and
+ * records lost to a full ring counted as such.  Drops counted by reason
+ * and direction (include/netseg/bpf/counters.h) at every hook.
  *
  * The process is pinned to one CPU (bpfx_init), so one bucket is in play.
  */
@@ -113,6 +115,171 @@ static void check_flow_start(struct bpfx *x)
 		   r.ev[0].rule_id == 9,
 	   "NETSEG_CFG_LOG_ALLOWED: every new allowed flow emits flow-start");
 	netseg_dp_config_set_events(x->dp, 1000000, 1000000, 0);
+}
+
+/*
+ * Allowed new flows no rule logs: one NETSEG_EV_FLOW_SEEN record (the
+ * daemon keeps it for `observe`, no sink gets it), never for a flow's
+ * later packets nor beside a logged flow-start; past NETSEG_SEEN_BURST at
+ * once, counted as left out.
+ */
+static void check_seen(struct bpfx *x)
+{
+	struct netseg_counter c0[NETSEG_STAT_MAX], c1[NETSEG_STAT_MAX];
+	struct pkt_flow f = { .af = 4, .src = IP_A, .dst = IP_B, .proto = IPPROTO_TCP,
+			      .sport = 40020, .dport = 443, .tcp_flags = PKT_TCP_SYN };
+	const int n = 2 * NETSEG_SEEN_BURST;
+	struct netseg_ct_entry e;
+	struct bpfx_result r;
+	size_t nev, bad = 0;
+	__u64 t0, t1, most;
+	struct pkt p;
+	__u32 ret;
+
+	x->keep_seen = true;
+	pkt_flow_build(&p, &f);
+	bpfx_send(x, NETSEG_HOOK_TC_INGRESS, &p, 0, &r);
+	ok(r.pass && r.nev == 1 && r.ev[0].type == NETSEG_EV_FLOW_SEEN &&
+		   r.ev[0].rule_id == 9 && r.ev[0].src_id == ID_A && r.ev[0].dst_id == ID_B &&
+		   bpfx_event_matches_flow(&r.ev[0], &f, NETSEG_HOOK_TC_INGRESS),
+	   "rule 9 without --log: the new flow emits one history-only flow-start");
+	ok(!bpfx_ct_get(x, &f, &e) && e.flow_id == r.ev[0].flow_id && !(e.flags & NETSEG_CTF_LOG),
+	   "it carries the CT entry's flow id; the entry is not marked logged (no end record)");
+	f.tcp_flags = PKT_TCP_ACK;
+	pkt_flow_build(&p, &f);
+	bpfx_send(x, NETSEG_HOOK_TC_INGRESS, &p, 0, &r);
+	ok(r.pass && r.nev == 0, "the flow's next packet: no record");
+	f = (struct pkt_flow){ .af = 4, .src = IP_A, .dst = IP_B, .proto = IPPROTO_TCP,
+			       .sport = 40021, .dport = 8000, .tcp_flags = PKT_TCP_SYN };
+	pkt_flow_build(&p, &f);
+	bpfx_send(x, NETSEG_HOOK_TC_INGRESS, &p, 0, &r);
+	ok(r.pass && r.nev == 1 && r.ev[0].type == NETSEG_EV_FLOW_START,
+	   "--log rule 8: the logged flow-start alone, no second record");
+	f.dport = 23;
+	pkt_flow_build(&p, &f);
+	bpfx_send(x, NETSEG_HOOK_TC_INGRESS, &p, 0, &r);
+	ok(!r.pass && r.nev == 1 && r.ev[0].type == NETSEG_EV_DENY, "a denied flow: the deny alone");
+
+	/* A storm of new flows: the burst, what refills meanwhile, the rest counted. */
+	usleep(300000);	/* the bucket refills to its burst */
+	f = (struct pkt_flow){ .af = 4, .src = IP_A, .dst = IP_B, .proto = IPPROTO_TCP,
+			       .dport = 443, .tcp_flags = PKT_TCP_SYN };
+	bpfx_events_clear(x);
+	bpfx_counters(x, c0);
+	t0 = mono_ns();
+	for (int i = 0; i < n; i++) {
+		f.sport = 30000 + i;
+		pkt_flow_build(&p, &f);
+		bad += bpfx_run(x, NETSEG_HOOK_TC_INGRESS, &p, 0, 1, &ret, NULL) ||
+		       ret == TC_ACT_SHOT;
+	}
+	t1 = mono_ns();
+	bpfx_counters(x, c1);
+	nev = bpfx_events(x);
+	most = NETSEG_SEEN_BURST + (t1 - t0) * NETSEG_SEEN_RATE / 1000000000ULL + 1;
+	ok(!bad && nev >= NETSEG_SEEN_BURST && nev <= most,
+	   "%d new flows at once: %zu records (burst %d, at most %llu with the refill)", n, nev,
+	   NETSEG_SEEN_BURST, (unsigned long long)most);
+	is_int(c1[NETSEG_STAT_EV_LOST_SEEN].packets - c0[NETSEG_STAT_EV_LOST_SEEN].packets,
+	       n - nev, "the other %zu counted as left out (events-lost-unlogged-allowed)",
+	       n - nev);
+	is_int(c1[NETSEG_STAT_EV_LOST_RATE].packets - c0[NETSEG_STAT_EV_LOST_RATE].packets, 0,
+	       "the deny bucket is untouched");
+	bpfx_ct_flush(x);
+	x->keep_seen = false;
+}
+
+/*
+ * Drops by direction: towards the endpoint the hook guards (or the node on
+ * an uplink) is ingress.  lo is no endpoint: uplink-like.  A pod's veth at
+ * TC ingress carries what the pod sends: egress; a malformed frame there
+ * is dropped before the interface lookup and still counts as egress.
+ */
+static void check_drop_direction(struct bpfx *x)
+{
+	struct netseg_counter in0[NETSEG_REASON_MAX], out0[NETSEG_REASON_MAX];
+	struct netseg_counter in1[NETSEG_REASON_MAX], out1[NETSEG_REASON_MAX];
+	struct netseg_counter c0[NETSEG_STAT_MAX], c1[NETSEG_STAT_MAX];
+	struct pkt_flow deny = { .af = 4, .src = IP_A, .dst = IP_B, .proto = IPPROTO_TCP,
+				 .sport = 40030, .dport = 23, .tcp_flags = PKT_TCP_SYN };
+	struct pkt_flow back = { .af = 4, .src = IP_B, .dst = IP_A, .proto = IPPROTO_TCP,
+				 .sport = 40031, .dport = 9999, .tcp_flags = PKT_TCP_SYN };
+	int ifx = bpfx_veth("nsb-ev-a", "nsb-ev-a-p");
+	struct netseg_prefix pfx;
+	struct pkt pd, pb, pm;
+	__u8 a[16];
+
+	if (ifx < 0 || netseg_dp_endpoint_set(x->dp, ifx, ID_A))
+		bail("couldn't make a veth A's endpoint interface");
+	pkt_addr(4, IP_A, a);
+	netseg_dp_ipcache_set(x->dp, bpfx_prefix(&pfx, NETSEG_AF_INET, a, 32), ID_A, ifx);
+	pkt_flow_build(&pd, &deny);
+	pkt_flow_build(&pb, &back);
+	pm = pd;
+	pkt_truncate(&pm, 14 + 20 + 10);	/* the TCP header cut short */
+	const struct {
+		const char *desc;
+		int hook;
+		__u32 ifindex;
+		const struct pkt *p;
+		int reason;
+		bool out;
+	} rows[] = {
+		{ "XDP (uplinks only): ingress", NETSEG_HOOK_XDP, 0, &pd,
+		  NETSEG_REASON_POLICY, false },
+		{ "TC ingress on lo (no endpoint): ingress", NETSEG_HOOK_TC_INGRESS, 0, &pd,
+		  NETSEG_REASON_POLICY, false },
+		{ "TC egress on lo: egress", NETSEG_HOOK_TC_EGRESS, 0, &pd, NETSEG_REASON_POLICY,
+		  true },
+		{ "cgroup ingress: ingress", NETSEG_HOOK_CG_INGRESS, 0, &pd, NETSEG_REASON_POLICY,
+		  false },
+		{ "cgroup egress: egress", NETSEG_HOOK_CG_EGRESS, 0, &pd, NETSEG_REASON_POLICY,
+		  true },
+		{ "TC ingress on A's veth (A sends): egress", NETSEG_HOOK_TC_INGRESS, ifx, &pd,
+		  NETSEG_REASON_POLICY, true },
+		{ "TC egress on A's veth (to A, no rule): ingress", NETSEG_HOOK_TC_EGRESS, ifx, &pb,
+		  NETSEG_REASON_DEFAULT_DENY, false },
+		{ "malformed at TC ingress on A's veth: egress", NETSEG_HOOK_TC_INGRESS, ifx, &pm,
+		  NETSEG_REASON_MALFORMED, true },
+		{ "malformed at TC egress on A's veth: ingress", NETSEG_HOOK_TC_EGRESS, ifx, &pm,
+		  NETSEG_REASON_MALFORMED, false },
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		__u64 din = 0, dout = 0, want_len = rows[i].p->len;
+		__u32 ret;
+		int err;
+
+		bpfx_ct_flush(x);
+		if (netseg_dp_read_drops(x->dp, in0, out0) || bpfx_counters(x, c0))
+			bail("couldn't read the counters");
+		err = bpfx_run(x, rows[i].hook, rows[i].p, rows[i].ifindex, 1, &ret, NULL);
+		if (netseg_dp_read_drops(x->dp, in1, out1) || bpfx_counters(x, c1))
+			bail("couldn't read the counters");
+		bpfx_events_clear(x);
+		for (int r = 0; r < NETSEG_REASON_MAX; r++) {
+			din += in1[r].packets - in0[r].packets;
+			dout += out1[r].packets - out0[r].packets;
+		}
+		struct netseg_counter *want = rows[i].out ? out1 : in1;
+		struct netseg_counter *was = rows[i].out ? out0 : in0;
+		int rs = rows[i].reason;
+
+		if (rows[i].hook == NETSEG_HOOK_CG_INGRESS || rows[i].hook == NETSEG_HOOK_CG_EGRESS)
+			want_len -= 14;	/* cgroup programs see the packet from the IP header */
+		if (!ok(!err && !bpfx_is_pass(rows[i].hook, ret) && din + dout == 1 &&
+				want[rs].packets - was[rs].packets == 1 &&
+				want[rs].bytes - was[rs].bytes == want_len &&
+				c1[rs].packets - c0[rs].packets == 1,
+			"drop counted by direction: %s (%s)", rows[i].desc,
+			netseg_reason_name(rs)))
+			diag("  err %d ret %u: ingress +%llu, egress +%llu, %s +%llu", err, ret,
+			     (unsigned long long)din, (unsigned long long)dout,
+			     netseg_reason_name(rs),
+			     (unsigned long long)(c1[rs].packets - c0[rs].packets));
+	}
+	netseg_dp_ipcache_set(x->dp, bpfx_prefix(&pfx, NETSEG_AF_INET, a, 32), ID_A, 0);
+	netseg_dp_endpoint_del(x->dp, ifx);
 }
 
 /* Item 12: rate 1/s, burst 5: 50 denies -> 5 records, 45 counted lost. */
@@ -224,6 +391,8 @@ int main(void)
 
 	check_deny_record(&x);
 	check_flow_start(&x);
+	check_seen(&x);
+	check_drop_direction(&x);
 	check_token_bucket(&x);
 	check_ring_full(&x);
 	bpfx_fini(&x);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prometheus metrics: netsegd serves /metrics on the node's loopback; a
-# denied connection moves the default-deny drop counter and the rule
+# denied connection moves the default-deny drop counter of its direction
+# (a pod's own packets: egress; the node's to a pod: ingress) and the rule
 # counters, promtool accepts the text, and Debian's real Prometheus server
 # scrapes it and answers a query for the series.  Bad listen settings are
 # refused at start; the Grafana dashboard parses.
@@ -57,7 +58,8 @@ cat >"$T/netsegd.json" <<EOF
 EOF
 start_daemon -c "$T/netsegd.json"; ok $? "netsegd starts with metrics on 127.0.0.1:$PORT"
 scrape >"$T/m"; ok $? "GET /metrics answers"
-dd0=$(val 'netseg_drop_count_total{reason="default-deny",direction="any"}')
+dd0=$(val 'netseg_drop_count_total{reason="default-deny",direction="egress"}')
+di0=$(val 'netseg_drop_count_total{reason="default-deny",direction="ingress"}')
 code=$(nsx "$NODE" timeout 5 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/x")
 is "$code" 404 "other paths: 404"
 
@@ -69,12 +71,25 @@ reach frontend 198.18.2.2 8080; ok $((! $?)) "frontend->api:8080 denied"
 sleep 1.5	# the GC walk (1 s tick) updates conntrack fill
 
 scrape >"$T/m"; ok $? "GET /metrics after traffic"
-dd1=$(val 'netseg_drop_count_total{reason="default-deny",direction="any"}')
-[ "$dd1" -gt "$dd0" ]; ok $? "default-deny drops moved: $dd0 -> $dd1"
-[ "$(val 'netseg_drop_bytes_total{reason="default-deny",direction="any"}')" -gt 0 ]
+dd1=$(val 'netseg_drop_count_total{reason="default-deny",direction="egress"}')
+di1=$(val 'netseg_drop_count_total{reason="default-deny",direction="ingress"}')
+[ "$dd1" -gt "$dd0" ] && [ "$di1" -eq "$di0" ]
+ok $? "frontend's denied SYNs (dropped at its veth as it sent them) count as egress: $dd0 -> $dd1, ingress $di0 -> $di1"
+[ "$(val 'netseg_drop_bytes_total{reason="default-deny",direction="egress"}')" -gt 0 ]
 ok $? "default-deny drop bytes counted"
+# The node is no endpoint: its SYN to api is dropped at api's veth, on the way in.
+nsx "$NODE" timeout 2 socat -T1 - TCP:198.18.2.2:8080,connect-timeout=1 </dev/null >/dev/null 2>&1
+ok $((! $?)) "node->api:8080 denied"
+scrape >"$T/m"
+di2=$(val 'netseg_drop_count_total{reason="default-deny",direction="ingress"}')
+[ "$di2" -gt "$di1" ]; ok $? "the node's denied SYNs to api count as ingress: $di1 -> $di2"
+! grep -E '^netseg_drop_(count|bytes)_total\{[^}]*direction="any"' "$T/m" >/dev/null
+ok $? "no drop series without a direction"
+grep -c '^netseg_drop_count_total{' "$T/m" | grep -qx 16
+ok $? "every reason twice, ingress and egress: $(grep -c '^netseg_drop_count_total{' "$T/m") series"
 [ "$(val 'netseg_pass_count_total{reason="policy",direction="any"}')" -gt 0 ]; ok $? "passes counted"
-[ "$(val 'netseg_drop_count_total{reason="policy",direction="any"}')" -eq 0 ]
+[ "$(val 'netseg_drop_count_total{reason="policy",direction="ingress"}')" -eq 0 ] &&
+	[ "$(val 'netseg_drop_count_total{reason="policy",direction="egress"}')" -eq 0 ]
 ok $? "no deny rule: policy drops stay 0"
 grep -q '^netseg_rule_packets_total{rule="0"} [1-9]' "$T/m"; ok $? "default deny's rule=\"0\" hits"
 grep -Eq '^netseg_rule_packets_total\{rule="[1-9][0-9]*"\} [1-9]' "$T/m"

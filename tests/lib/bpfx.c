@@ -32,6 +32,8 @@ static int ev_cb(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(struct netseg_event))
 		return 0;
+	if (!x->keep_seen && ((struct netseg_event *)data)->type == NETSEG_EV_FLOW_SEEN)
+		return 0;
 	if (x->nev < BPFX_EV_MAX)
 		memcpy(&x->ev[x->nev++], data, sizeof(struct netseg_event));
 	else

@@ -37,6 +37,12 @@ struct bpfx {
 	struct netseg_event ev[BPFX_EV_MAX];
 	size_t nev;
 	size_t ev_overflow;	/* records beyond BPFX_EV_MAX */
+	/*
+	 * Keep NETSEG_EV_FLOW_SEEN records (flow starts no rule logs, for the
+	 * daemon's history) too.  Off by default: the tables are about what
+	 * is decided and logged, and say "no event" of an unlogged allow.
+	 */
+	bool keep_seen;
 	int cpu;		/* the CPU this process is pinned to */
 };
 

@@ -93,6 +93,13 @@ static void test_event(void)
 	is_str(r.comment, "nobody talks to db", "rule comment");
 	is_int(r.pkt_len, 60, "packet length");
 
+	ev.type = NETSEG_EV_FLOW_START;
+	netseg_flowrec_from_event(&ev, 0, &names, &r);
+	ok(r.kind == NETSEG_FLOW_ALLOWED && !r.history_only, "flow-start: allowed, for the sinks");
+	ev.type = NETSEG_EV_FLOW_SEEN;
+	ok(!netseg_flowrec_from_event(&ev, 0, &names, &r) && r.kind == NETSEG_FLOW_ALLOWED &&
+		   r.history_only && r.rule_id == 42 && r.sport == 51514,
+	   "an unlogged flow start: an allowed record, for the history only");
 	ev.type = 9;
 	is_int(netseg_flowrec_from_event(&ev, 0, &names, &r), -EINVAL, "unknown event type refused");
 }

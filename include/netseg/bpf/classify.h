@@ -20,7 +20,7 @@ static __always_inline int act_drop(struct netseg_hook_ctx *h,
 				    const struct netseg_pkt *p,
 				    const struct netseg_flow_info *fi)
 {
-	count_stat(fi->reason, p->len);
+	netseg_count_drop(h->hook, h->ifindex, h->ep_id, fi->reason, p->len);
 	count_if(h->ifindex, true, h->hook == NETSEG_HOOK_XDP, p->len);
 	emit_event(h, p, NETSEG_EV_DENY, fi);
 	return NETSEG_ACT_DROP;
@@ -243,8 +243,9 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h, __u8 hook,
 	if (d->verdict == NETSEG_VERDICT_AUDIT || log_allowed(h, d->flags))
 		e.flags |= NETSEG_CTF_LOG;
 	ret = ct_insert(k, &e, p, h->now);
+	/* 1: another CPU's entry stands, and that CPU reports the flow. */
 	if (ret == -EEXIST)
-		return 0;
+		return 1;
 	if (ret < 0) {
 		count_stat(NETSEG_STAT_CT_FAIL, 0);
 		return -1;
@@ -264,6 +265,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 {
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = {};
+	bool tracked = false;
 	__u32 src, dst;
 
 	src = resolve_src(h, hook, p);
@@ -281,11 +283,13 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 		count_stat(NETSEG_STAT_AUDIT, p->len);
 	/* A reply with no request on record is judged, never remembered. */
 	if (p->tracked && !icmp_is_reply(p))
-		ct_create(h, hook, p, k, swapped, &fi, &d);
+		tracked = ct_create(h, hook, p, k, swapped, &fi, &d) == 0;
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
 		emit_event(h, p, NETSEG_EV_AUDIT, &fi);
 	else if (log_allowed(h, d.flags))
 		emit_event(h, p, NETSEG_EV_FLOW_START, &fi);
+	else if (tracked)	/* for the daemon's history: `observe` shows it */
+		emit_event(h, p, NETSEG_EV_FLOW_SEEN, &fi);
 	return act_pass(h, p);
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Flow events to the one ring buffer.  Denies first pass a per-CPU token
- * bucket so a flood of denied packets can't flood userspace; every record
- * lost (bucket empty or ring full) is counted.
+ * bucket so a flood of denied packets can't flood userspace, and so do the
+ * flow starts no rule logs (NETSEG_EV_FLOW_SEEN, a bucket of their own: a
+ * connection storm must not crowd out denies); every record lost (bucket
+ * empty or ring full) is counted.
  */
 #ifndef NETSEG_BPF_EVENTS_H
 #define NETSEG_BPF_EVENTS_H
@@ -32,20 +34,20 @@ struct netseg_flow_info {
 	__u8 reason;
 };
 
-static __always_inline bool bucket_take(struct netseg_hook_ctx *h)
+static __always_inline bool bucket_take(struct netseg_hook_ctx *h, __u32 slot,
+					__u32 rate, __u32 burst)
 {
-	__u32 zero = 0;
-	struct netseg_bucket *b = bpf_map_lookup_elem(&ns_buckets, &zero);
+	struct netseg_bucket *b = bpf_map_lookup_elem(&ns_buckets, &slot);
 	__u64 cap, elapsed;
 
-	if (!b || !h->cfg->deny_rate)
+	if (!b || !rate)
 		return false;
-	cap = (__u64)h->cfg->deny_burst * NETSEG_NSEC;
+	cap = (__u64)burst * NETSEG_NSEC;
 	elapsed = h->now - b->last_ns;
 	/* Bound the product: a long-idle bucket is simply full. */
 	if (elapsed > 100 * NETSEG_NSEC)
 		elapsed = 100 * NETSEG_NSEC;
-	b->tokens += elapsed * h->cfg->deny_rate;
+	b->tokens += elapsed * rate;
 	if (b->tokens > cap)
 		b->tokens = cap;
 	b->last_ns = h->now;
@@ -61,8 +63,14 @@ static __always_inline void emit_event(struct netseg_hook_ctx *h,
 {
 	struct netseg_event *e;
 
-	if (type == NETSEG_EV_DENY && !bucket_take(h)) {
+	if (type == NETSEG_EV_DENY &&
+	    !bucket_take(h, NETSEG_BUCKET_DENY, h->cfg->deny_rate, h->cfg->deny_burst)) {
 		count_stat(NETSEG_STAT_EV_LOST_RATE, 0);
+		return;
+	}
+	if (type == NETSEG_EV_FLOW_SEEN &&
+	    !bucket_take(h, NETSEG_BUCKET_SEEN, NETSEG_SEEN_RATE, NETSEG_SEEN_BURST)) {
+		count_stat(NETSEG_STAT_EV_LOST_SEEN, 0);
 		return;
 	}
 	e = bpf_ringbuf_reserve(&ns_events, sizeof(*e), 0);

@@ -96,7 +96,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NETSEG_STAT_MAX);
+	__uint(max_entries, NETSEG_COUNTER_SLOTS);
 	__type(key, __u32);
 	__type(value, struct netseg_counter);
 } ns_counters SEC(".maps");
@@ -119,8 +119,8 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
+	__uint(max_entries, NETSEG_BUCKET_MAX);
+	__type(key, __u32);	/* enum netseg_bucket_slot */
 	__type(value, struct netseg_bucket);
 } ns_buckets SEC(".maps");
 
