@@ -120,6 +120,10 @@ $(OUTPUT)/%.bpf.o: xdp/%.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+# An object without its .d (built before the .d files existed) would never
+# see a header change: make those rebuild once.
+$(foreach o,$(BPF_OBJS),$(if $(wildcard $(o:.o=.d)),,$(eval $(o): FORCE)))
+
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
