@@ -10,18 +10,7 @@
 #include <netseg/bpf/maps.h>
 #include <netseg/bpf/counters.h>
 #include <netseg/bpf/parse.h>
-
-struct netseg_hook_ctx {
-	void *ctx;		/* struct __sk_buff * or struct xdp_md * */
-	__u64 now;
-	__u64 owner;		/* ifindex, or cgroup id for cgroup hooks */
-	__u32 ifindex;
-	__u8 hook;		/* enum netseg_hook: a compile-time constant */
-	__u8 pad[3];
-	__u32 ep_id;		/* XDP, TC: the endpoint behind ifindex, else NETSEG_ID_ANY */
-	__u32 src_id;		/* the source's ipcache identity once looked up, else NETSEG_ID_ANY */
-	struct netseg_config *cfg;
-};
+#include <netseg/bpf/hook.h>
 
 /* Flow identity and decision, carried from the classifier to an event. */
 struct netseg_flow_info {
