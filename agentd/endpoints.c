@@ -732,7 +732,8 @@ static void reconcile_ipcache(struct netsegd *d)
 
 		if (e && e->in_map)
 			continue;
-		if (!bpf_map_delete_elem(fd, &k[i]))
+		/* Through the datapath API: it drops the host hash's copy too. */
+		if (!netseg_dp_ipcache_del(d->dp, k[i].family, k[i].addr, plen))
 			gone++;
 	}
 	free(k);

@@ -15,11 +15,16 @@
 static __always_inline const struct netseg_ipcache_val *
 ipcache_lookup(__u8 family, const __u8 *addr)
 {
+	const struct netseg_ipcache_val *v;
 	struct netseg_lpm_key k = {};
 
 	k.family = family;
 	k.prefixlen = NETSEG_LPM_PLEN_HDR + (family == NETSEG_AF_INET ? 32 : 128);
 	__builtin_memcpy(k.addr, addr, 16);
+	/* Pods and the node: an exact hash hit, no trie walk. */
+	v = bpf_map_lookup_elem(&ns_ipcache_host, &k);
+	if (v)
+		return v;
 	return bpf_map_lookup_elem(&ns_ipcache, &k);
 }
 
