@@ -271,8 +271,9 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	policy_decide(src, dst, p->proto, p->policy_port, h->cfg->policy_flags,
 		      &d);
 	count_rule(d.rule_id, p->len);
-	flow_info(&fi, h->now << 8 | (bpf_get_smp_processor_id() & 0xff), src,
-		  dst, &d);
+	/* Unique per CPU: the fine clock, not h->now's tick. */
+	flow_info(&fi, bpf_ktime_get_ns() << 8 | (bpf_get_smp_processor_id() & 0xff),
+		  src, dst, &d);
 	if (d.verdict == NETSEG_VERDICT_DENY)
 		return act_drop(h, p, &fi);
 	/* XDP only drops early; TC and cgroup hooks own the flow table. */

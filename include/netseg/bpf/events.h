@@ -59,7 +59,7 @@ static __always_inline void emit_event(struct netseg_hook_ctx *h,
 		count_stat(NETSEG_STAT_EV_LOST_RING, 0);
 		return;
 	}
-	e->ts_ns = h->now;
+	e->ts_ns = bpf_ktime_get_ns();	/* flow records order by it: not a tick */
 	e->flow_id = fi->flow_id;
 	e->type = type;
 	e->reason = fi->reason;

@@ -11,7 +11,7 @@
 
 struct netseg_hook_ctx {
 	void *ctx;		/* struct __sk_buff * or struct xdp_md * */
-	__u64 now;
+	__u64 now;		/* CLOCK_MONOTONIC_COARSE: see hook_init() */
 	__u64 owner;		/* ifindex, or cgroup id for cgroup hooks */
 	__u32 ifindex;
 	__u8 hook;		/* enum netseg_hook: a compile-time constant */
@@ -31,7 +31,15 @@ static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx,
 	if (!h->cfg)
 		return -1;
 	h->ctx = ctx;
-	h->now = bpf_ktime_get_ns();
+	/*
+	 * Every packet reads the clock once, for timeouts measured in seconds
+	 * (conntrack, fragments) and the event token bucket: the coarse clock
+	 * (one tick, a few ms) costs half of bpf_ktime_get_ns().  All of them
+	 * compare only with each other or with the daemon's CLOCK_MONOTONIC,
+	 * which the coarse clock trails by at most a tick.  What needs the ns
+	 * (flow ids, event times) reads the fine clock itself.
+	 */
+	h->now = bpf_ktime_get_coarse_ns();
 	h->ifindex = ifindex;
 	h->owner = owner;
 	h->hook = hook;
