@@ -271,9 +271,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	policy_decide(src, dst, p->proto, p->policy_port, h->cfg->policy_flags,
 		      &d);
 	count_rule(d.rule_id, p->len);
-	/* Unique per CPU: the fine clock, not h->now's tick. */
-	flow_info(&fi, bpf_ktime_get_ns() << 8 | (bpf_get_smp_processor_id() & 0xff),
-		  src, dst, &d);
+	flow_info(&fi, NETSEG_FLOW_ID_NEW, src, dst, &d);
 	if (d.verdict == NETSEG_VERDICT_DENY)
 		return act_drop(h, p, &fi);
 	/* XDP only drops early; TC and cgroup hooks own the flow table. */
@@ -281,6 +279,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 		return act_pass(h, p);
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
 		count_stat(NETSEG_STAT_AUDIT, p->len);
+	fi.flow_id = flow_id_at(bpf_ktime_get_ns());
 	/* A reply with no request on record is judged, never remembered. */
 	if (p->tracked && !icmp_is_reply(p))
 		ct_create(h, hook, p, k, swapped, &fi, &d);
