@@ -737,12 +737,15 @@ static void reconcile_ipcache(struct netsegd *d)
 	k = map_keys(fd, sizeof(*k), &n);
 	for (size_t i = 0; k && i < n; i++) {
 		struct netseg_prefix p;
-		const struct netseg_ipent *e = netseg_prefix_from_lpm(&p, &k[i]) ? NULL :
-					       netseg_iptable_get(&d->eps.ips, &p, false);
+		bool valid = !netseg_prefix_from_lpm(&p, &k[i]);
+		const struct netseg_ipent *e = valid ? netseg_iptable_get(&d->eps.ips, &p, false) :
+					       NULL;
 
 		if (e && e->in_map)
 			continue;
-		if (!bpf_map_delete_elem(fd, &k[i]))
+		/* Through the datapath API: it drops the host hash's copy too.  A
+		 * key that holds no prefix can only be in the trie. */
+		if (valid ? !netseg_dp_ipcache_del(d->dp, &p) : !bpf_map_delete_elem(fd, &k[i]))
 			gone++;
 	}
 	free(k);

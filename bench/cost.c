@@ -3,7 +3,11 @@
  * bench/cost: netseg's per-packet cost per path, with the benchmark's rule
  * model at each rule count (the method of tests/bpf/cost.c).
  *
- *   cost [--rules "10 100 ..."] [--repeat N]
+ *   cost [-r "10 100 ..."] [-n REPEAT] [-p PODS]
+ *
+ * -p adds PODS more /32 ipcache entries (198.18.64.0 on, up to 16384): a
+ * node's ipcache holds every pod of the cluster, and lookups cost more in
+ * a bigger map.
  *
  * Prints CSV rows `cost,PATH,RULES,NS_PER_PACKET` on stdout.
  *
@@ -89,7 +93,7 @@ static int load_policy(struct netseg_dp *dp, struct ids *ids, size_t n)
 	return ret;
 }
 
-static int load_identities(struct netseg_dp *dp, struct ids *ids)
+static int load_identities(struct netseg_dp *dp, struct ids *ids, __u32 pods)
 {
 	struct netseg_prefix p;
 	__u8 a[16] = {};
@@ -107,6 +111,11 @@ static int load_identities(struct netseg_dp *dp, struct ids *ids)
 		a[0] = 198, a[1] = 19, a[2] = j, a[3] = 0;
 		err = netseg_prefix_set(&p, NETSEG_AF_INET, a, 24);
 		err = err ?: netseg_dp_ipcache_set(dp, &p, NETSEG_ID_USER_MIN + 1 + j, 0);
+	}
+	for (__u32 i = 0; !err && i < pods && i < 16384; i++) {
+		a[0] = 198, a[1] = 18, a[2] = 64 + i / 256, a[3] = i % 256;
+		err = netseg_prefix_set(&p, NETSEG_AF_INET, a, 32);
+		err = err ?: netseg_dp_ipcache_set(dp, &p, ID_POD, 0);
 	}
 	return err;
 }
@@ -235,20 +244,22 @@ static int measure(struct netseg_dp *dp, size_t n, __u32 repeat, __u32 *next_flo
 int main(int argc, char **argv)
 {
 	const char *counts = "10 100 1000 10000 100000";
-	__u32 repeat = 1 << 18, next_flow = 2;
+	__u32 repeat = 1 << 18, next_flow = 2, pods = 0;
 	struct netseg_dp *dp = NULL;
 	struct ids ids;
 	char *list, *tok, *save;
 	int c, err;
 
-	while ((c = getopt(argc, argv, "r:n:h")) != -1) {
+	while ((c = getopt(argc, argv, "r:n:p:h")) != -1) {
 		if (c == 'r')
 			counts = optarg;
 		else if (c == 'n')
 			repeat = strtoul(optarg, NULL, 0);
+		else if (c == 'p')
+			pods = strtoul(optarg, NULL, 0);
 		else
 			return fprintf(c == 'h' ? stdout : stderr,
-				       "usage: cost [-r \"RULE COUNTS\"] [-n REPEAT]\n"),
+				       "usage: cost [-r \"RULE COUNTS\"] [-n REPEAT] [-p PODS]\n"),
 			       c != 'h';
 	}
 	netseg_log_hook_libs();
@@ -258,7 +269,7 @@ int main(int argc, char **argv)
 	if (err)
 		return fprintf(stderr, "error: couldn't open the datapath: %s\n", strerror(-err)),
 		       1;
-	err = load_identities(dp, &ids);
+	err = load_identities(dp, &ids, pods);
 	list = strdup(counts);
 	for (tok = strtok_r(list, " ,", &save); !err && tok; tok = strtok_r(NULL, " ,", &save)) {
 		size_t n = strtoul(tok, NULL, 10);

@@ -41,6 +41,7 @@ static const char *const map_names[NETSEG_DPM_MAX] = {
 	[NETSEG_DPM_IF_STATS] = NETSEG_MAP_IF_STATS,
 	[NETSEG_DPM_BUCKETS] = NETSEG_MAP_BUCKETS,
 	[NETSEG_DPM_EVENTS] = NETSEG_MAP_EVENTS,
+	[NETSEG_DPM_IPCACHE_HOST] = NETSEG_MAP_IPCACHE_HOST,
 };
 
 static const char *fs_name(long type)
@@ -184,6 +185,8 @@ static void grace_wait(struct netseg_dp *dp);
 
 /* A fresh (or never-initialised pinned) datapath gets an empty policy and
  * a generation of 1; a re-opened one keeps what is enforced. */
+static int ipcache_host_sync(struct netseg_dp *dp);
+
 static int init_state(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 {
 	struct netseg_config cfg = {};
@@ -200,6 +203,11 @@ static int init_state(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 			pr_err("couldn't install the empty policy: %s", strerror(-err));
 			return err;
 		}
+	}
+	err = ipcache_host_sync(dp);
+	if (err) {
+		pr_err("couldn't fill the ipcache's host hash: %s", strerror(-err));
+		return err;
 	}
 	if (bpf_map_lookup_elem(dp->fds[NETSEG_DPM_CONFIG], &zero, &cfg))
 		return -errno;
@@ -955,22 +963,89 @@ static int map_delete(struct netseg_dp *dp, enum netseg_dp_map m, const void *k)
 	return 0;
 }
 
+static bool lpm_key_is_host(const struct netseg_lpm_key *k)
+{
+	return k->prefixlen - NETSEG_LPM_PLEN_HDR ==
+	       (k->family == NETSEG_AF_INET ? 32u : 128u);
+}
+
+/*
+ * A host entry (/32, /128) goes to the exact-match hash and the trie.  The
+ * hash first: if it can't take the entry nothing changed; if the trie
+ * can't, the hash gets its old value back (or loses the entry), so the
+ * hash never answers what the trie wouldn't.
+ */
 int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p,
 			  __u32 id, __u32 ifindex)
 {
-	struct netseg_ipcache_val v = { .id = id, .ifindex = ifindex };
+	struct netseg_ipcache_val v = { .id = id, .ifindex = ifindex }, old;
+	int hfd = dp->fds[NETSEG_DPM_IPCACHE_HOST];
 	struct netseg_lpm_key k;
+	bool had;
 	int err = lpm_key(&k, p);
 
-	return err ? err : map_update(dp, NETSEG_DPM_IPCACHE, &k, &v);
+	if (err)
+		return err;
+	if (!lpm_key_is_host(&k))
+		return map_update(dp, NETSEG_DPM_IPCACHE, &k, &v);
+	had = !bpf_map_lookup_elem(hfd, &k, &old);
+	err = map_update(dp, NETSEG_DPM_IPCACHE_HOST, &k, &v);
+	if (err)
+		return err;
+	err = map_update(dp, NETSEG_DPM_IPCACHE, &k, &v);
+	if (err) {
+		if (had)
+			bpf_map_update_elem(hfd, &k, &old, BPF_ANY);
+		else
+			bpf_map_delete_elem(hfd, &k);
+	}
+	return err;
 }
 
+/* The hash first: in between, the trie still gives the same answer. */
 int netseg_dp_ipcache_del(struct netseg_dp *dp, const struct netseg_prefix *p)
 {
 	struct netseg_lpm_key k;
 	int err = lpm_key(&k, p);
 
-	return err ? err : map_delete(dp, NETSEG_DPM_IPCACHE, &k);
+	if (err)
+		return err;
+	if (lpm_key_is_host(&k))
+		map_delete(dp, NETSEG_DPM_IPCACHE_HOST, &k);
+	return map_delete(dp, NETSEG_DPM_IPCACHE, &k);
+}
+
+/*
+ * At open, bring the host hash in line with the trie: pinned maps from a
+ * version without the hash, or an entry a crash left written in one map
+ * and not the other.  A hash entry whose answer differs from the trie's
+ * goes; every host entry of the trie is copied in.
+ */
+static int ipcache_host_sync(struct netseg_dp *dp)
+{
+	int hfd = dp->fds[NETSEG_DPM_IPCACHE_HOST], lfd = dp->fds[NETSEG_DPM_IPCACHE];
+	struct netseg_lpm_key k, next, *prev = NULL;
+	struct netseg_ipcache_val hv, lv;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(hfd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(hfd, &k, &hv))
+			continue;
+		if (bpf_map_lookup_elem(lfd, &k, &lv) || lv.id != hv.id ||
+		    lv.ifindex != hv.ifindex)
+			bpf_map_delete_elem(hfd, &k);
+	}
+	prev = NULL;
+	while (!err && !bpf_map_get_next_key(lfd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (!lpm_key_is_host(&k) || bpf_map_lookup_elem(lfd, &k, &lv))
+			continue;
+		err = map_update(dp, NETSEG_DPM_IPCACHE_HOST, &k, &lv);
+	}
+	return err;
 }
 
 int netseg_dp_prefilter_set(struct netseg_dp *dp, const struct netseg_prefix *p)

@@ -138,6 +138,12 @@ struct netseg_lpm_key {
 
 #define NETSEG_LPM_PLEN_HDR	32
 
+/*
+ * The ipcache's host entries (/32, /128: pods, the node) are also in an
+ * exact-match hash under the same key (full prefixlen), looked up before
+ * the trie: a hash hit costs a fraction of an LPM walk.  The hash only
+ * ever holds what the trie answers for its key; lib/datapath.c writes both.
+ */
 struct netseg_ipcache_val {
 	__u32 id;	/* identity */
 	__u32 ifindex;	/* endpoint interface owning this IP, 0 = any */
@@ -465,6 +471,7 @@ struct netseg_event {
 #define NETSEG_MAP_CONFIG	"ns_config"
 #define NETSEG_MAP_CT		"ns_ct"
 #define NETSEG_MAP_IPCACHE	"ns_ipcache"
+#define NETSEG_MAP_IPCACHE_HOST	"ns_ipcache_host"
 #define NETSEG_MAP_ENDPOINTS	"ns_endpoints"
 #define NETSEG_MAP_CGROUPS	"ns_cgroups"
 #define NETSEG_MAP_IDENTITIES	"ns_identities"

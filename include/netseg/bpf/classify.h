@@ -270,10 +270,10 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 
 	src = resolve_src(h, hook, p);
 	dst = resolve_dst(h, hook, p);
-	policy_decide(src, dst, p, h->cfg->policy_flags, &d);
+	policy_decide(src, dst, p->proto, p->policy_port, h->cfg->policy_flags,
+		      &d);
 	count_rule(d.rule_id, p->len);
-	flow_info(&fi, h->now << 8 | (bpf_get_smp_processor_id() & 0xff), src,
-		  dst, &d);
+	flow_info(&fi, NETSEG_FLOW_ID_NEW, src, dst, &d);
 	if (d.verdict == NETSEG_VERDICT_DENY)
 		return act_drop(h, p, &fi);
 	/* XDP only drops early; TC and cgroup hooks own the flow table. */
@@ -281,6 +281,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 		return act_pass(h, p);
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
 		count_stat(NETSEG_STAT_AUDIT, p->len);
+	fi.flow_id = flow_id_at(bpf_ktime_get_ns());
 	/* A reply with no request on record is judged, never remembered. */
 	if (p->tracked && !icmp_is_reply(p))
 		tracked = ct_create(h, hook, p, k, swapped, &fi, &d) == 0;
@@ -351,7 +352,6 @@ static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
 	__u8 side = point_side(hook, dir) & 1, ev = 0;
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = {};
-	struct netseg_pkt fp;
 	__u32 src, dst;
 
 	if (!again_pair(h, hook, p, e, dir, stale, &src, &dst)) {
@@ -359,9 +359,8 @@ static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
 		return -1;
 	}
 	/* Look the flow up as its originator opened it. */
-	fp.proto = p->proto;
-	fp.policy_port = flow_policy_port(p, dir);
-	policy_decide(src, dst, &fp, h->cfg->policy_flags, &d);
+	policy_decide(src, dst, p->proto, flow_policy_port(p, dir),
+		      h->cfg->policy_flags, &d);
 	count_stat(NETSEG_STAT_CT_REDECIDE, 0);
 	e->generation = h->cfg->generation;
 	e->verdict = d.verdict;
@@ -551,24 +550,6 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 	return ct_established(h, p, e, dir);
 }
 
-static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx,
-				     __u8 hook, __u32 ifindex, __u64 owner)
-{
-	__u32 zero = 0;
-
-	h->cfg = bpf_map_lookup_elem(&ns_config, &zero);
-	if (!h->cfg)
-		return -1;
-	h->ctx = ctx;
-	h->now = bpf_ktime_get_ns();
-	h->ifindex = ifindex;
-	h->owner = owner;
-	h->hook = hook;
-	h->ep_id = NETSEG_ID_ANY;
-	h->src_id = NETSEG_ID_ANY;
-	return 0;
-}
-
 /* `parsed` is what parse_l3() returned for the packet. */
 static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook,
 				      struct netseg_pkt *p, int parsed)
@@ -584,10 +565,69 @@ static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook,
 	return classify(h, hook, p);
 }
 
-static __always_inline int netseg_pass_non_ip(__u32 len)
+/* The uplink's source CIDR deny list (XDP only). */
+static __always_inline bool prefilter_hit(const struct netseg_pkt *p)
 {
-	count_stat(NETSEG_STAT_PASS_NON_IP, len);
-	return NETSEG_ACT_PASS;
+	struct netseg_prefilter_val *v;
+	struct netseg_lpm_key k = {};
+
+	k.family = p->family;
+	k.prefixlen = NETSEG_LPM_PLEN_HDR + (p->family == NETSEG_AF_INET ? 32 : 128);
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	v = bpf_map_lookup_elem(&ns_prefilter, &k);
+	if (!v)
+		return false;
+	__sync_fetch_and_add(&v->hits, 1);
+	return true;
+}
+
+/* cgroup_skb sees the packet from the IP header on. */
+static __always_inline bool hook_is_cgroup(__u8 hook)
+{
+	return hook == NETSEG_HOOK_CG_INGRESS || hook == NETSEG_HOOK_CG_EGRESS;
+}
+
+/*
+ * The one entry sequence of every hook: Ethernet (not at cgroup_skb, which
+ * sees the packet from the IP header on), non-IP, L3, classify.  owner:
+ * see struct netseg_hook_ctx.  Returns NETSEG_ACT_*; with no configuration
+ * yet, everything passes.
+ */
+static __always_inline int netseg_entry(void *ctx, __u8 hook, __u32 ifindex,
+					__u64 owner)
+{
+	struct xdp_md *xdp = ctx;
+	struct __sk_buff *skb = ctx;
+	struct netseg_hook_ctx h = {};
+	struct netseg_pkt p = {};
+	struct netseg_cursor c;
+	__be16 proto;
+	int r;
+
+	if (hook_init(&h, ctx, hook, ifindex, owner) < 0)
+		return NETSEG_ACT_PASS;
+	if (hook == NETSEG_HOOK_XDP) {
+		c.pos = (void *)(long)xdp->data;
+		c.end = (void *)(long)xdp->data_end;
+		p.len = c.end - c.pos;
+	} else {
+		c.pos = (void *)(long)skb->data;
+		c.end = (void *)(long)skb->data_end;
+		p.len = skb->len;
+	}
+	if (hook_is_cgroup(hook))
+		proto = skb->protocol;
+	/* A cut VLAN header is as malformed as a cut IP header. */
+	else if (parse_eth(&c, &proto) < 0)
+		return drop_reason(&h, &p, NETSEG_REASON_MALFORMED);
+	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6)) {
+		count_stat(NETSEG_STAT_PASS_NON_IP, p.len);
+		return NETSEG_ACT_PASS;
+	}
+	r = parse_l3(&c, proto, &p);
+	if (hook == NETSEG_HOOK_XDP && r >= 0 && prefilter_hit(&p))
+		return drop_reason(&h, &p, NETSEG_REASON_PREFILTER);
+	return netseg_run(&h, hook, &p, r);
 }
 
 #endif

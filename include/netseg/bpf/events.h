@@ -12,18 +12,20 @@
 #include <netseg/bpf/maps.h>
 #include <netseg/bpf/counters.h>
 #include <netseg/bpf/parse.h>
+#include <netseg/bpf/hook.h>
 
-struct netseg_hook_ctx {
-	void *ctx;		/* struct __sk_buff * or struct xdp_md * */
-	__u64 now;
-	__u64 owner;		/* ifindex, or cgroup id for cgroup hooks */
-	__u32 ifindex;
-	__u8 hook;		/* enum netseg_hook: a compile-time constant */
-	__u8 pad[3];
-	__u32 ep_id;		/* XDP, TC: the endpoint behind ifindex, else NETSEG_ID_ANY */
-	__u32 src_id;		/* the source's ipcache identity once looked up, else NETSEG_ID_ANY */
-	struct netseg_config *cfg;
-};
+/*
+ * A new flow's id: the ns clock (unique per CPU, where the coarse h->now
+ * is not) and the CPU.  A denied new flow's id is only needed if its event
+ * is sent: NETSEG_FLOW_ID_NEW asks emit_event() to make it from the clock
+ * it reads anyway.
+ */
+#define NETSEG_FLOW_ID_NEW (~0ULL)
+
+static __always_inline __u64 flow_id_at(__u64 ns)
+{
+	return ns << 8 | (bpf_get_smp_processor_id() & 0xff);
+}
 
 /* Flow identity and decision, carried from the classifier to an event. */
 struct netseg_flow_info {
@@ -62,6 +64,7 @@ static __always_inline void emit_event(struct netseg_hook_ctx *h,
 				       const struct netseg_flow_info *fi)
 {
 	struct netseg_event *e;
+	__u64 ns;
 
 	if (type == NETSEG_EV_DENY &&
 	    !bucket_take(h, NETSEG_BUCKET_DENY, h->cfg->deny_rate, h->cfg->deny_burst)) {
@@ -78,8 +81,9 @@ static __always_inline void emit_event(struct netseg_hook_ctx *h,
 		count_stat(NETSEG_STAT_EV_LOST_RING, 0);
 		return;
 	}
-	e->ts_ns = h->now;
-	e->flow_id = fi->flow_id;
+	ns = bpf_ktime_get_ns();	/* flow records order by it: not a tick */
+	e->ts_ns = ns;
+	e->flow_id = fi->flow_id == NETSEG_FLOW_ID_NEW ? flow_id_at(ns) : fi->flow_id;
 	e->type = type;
 	e->reason = fi->reason;
 	e->hook = h->hook;

@@ -12,20 +12,33 @@
 
 #include <netseg/bpf/events.h>
 
+/*
+ * The hash holds only what the trie answers for its keys, so either lookup
+ * order is right; `host` says which is likely to pay: true for an address
+ * that is most likely a pod's or the node's (an exact hash hit, no trie
+ * walk), false where it is most likely a remote one (world, a CIDR
+ * identity: the trie alone, no hash miss first).
+ */
 static __always_inline const struct netseg_ipcache_val *
-ipcache_lookup(__u8 family, const __u8 *addr)
+ipcache_lookup(__u8 family, const __u8 *addr, bool host)
 {
+	const struct netseg_ipcache_val *v;
 	struct netseg_lpm_key k = {};
 
 	k.family = family;
 	k.prefixlen = NETSEG_LPM_PLEN_HDR + (family == NETSEG_AF_INET ? 32 : 128);
 	__builtin_memcpy(k.addr, addr, 16);
+	if (host) {
+		v = bpf_map_lookup_elem(&ns_ipcache_host, &k);
+		if (v)
+			return v;
+	}
 	return bpf_map_lookup_elem(&ns_ipcache, &k);
 }
 
-static __always_inline __u32 ipcache_id(__u8 family, const __u8 *addr)
+static __always_inline __u32 ipcache_id(__u8 family, const __u8 *addr, bool host)
 {
-	const struct netseg_ipcache_val *v = ipcache_lookup(family, addr);
+	const struct netseg_ipcache_val *v = ipcache_lookup(family, addr, host);
 
 	return v ? v->id : NETSEG_ID_WORLD;
 }
@@ -70,7 +83,7 @@ static __always_inline bool iface_lookup(struct netseg_hook_ctx *h)
 static __always_inline bool endpoint_owns_src(__u32 ep_id, __u32 ifindex,
 					      const struct netseg_pkt *p)
 {
-	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr);
+	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr, true);
 
 	return v && v->id == ep_id && (!v->ifindex || v->ifindex == ifindex);
 }
@@ -84,7 +97,8 @@ static __always_inline bool endpoint_owns_src(__u32 ep_id, __u32 ifindex,
 static __always_inline bool src_is_local(struct netseg_hook_ctx *h,
 					 const struct netseg_pkt *p)
 {
-	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr);
+	/* Arriving on an uplink: most sources are remote (see ipcache_lookup()). */
+	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr, false);
 
 	/* resolve_src() needs the same entry: one LPM lookup, not two. */
 	h->src_id = v ? v->id : NETSEG_ID_WORLD;
@@ -107,7 +121,7 @@ static __always_inline __u32 resolve_src(struct netseg_hook_ctx *h, __u8 hook,
 	if (id == NETSEG_ID_ANY && (hook == NETSEG_HOOK_XDP || hook == NETSEG_HOOK_TC_INGRESS))
 		id = h->src_id;	/* src_is_local() on an uplink */
 	if (id == NETSEG_ID_ANY)
-		id = ipcache_id(p->family, p->saddr);
+		id = ipcache_id(p->family, p->saddr, true);
 	return id;
 }
 
@@ -121,7 +135,7 @@ static __always_inline __u32 resolve_dst(struct netseg_hook_ctx *h, __u8 hook,
 	if (hook == NETSEG_HOOK_TC_EGRESS)
 		id = h->ep_id;	/* looked up by classify() */
 	if (id == NETSEG_ID_ANY)
-		id = ipcache_id(p->family, p->daddr);
+		id = ipcache_id(p->family, p->daddr, true);
 	return id;
 }
 

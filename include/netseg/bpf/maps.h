@@ -58,6 +58,16 @@ struct {
 	__type(value, struct netseg_ipcache_val);
 } ns_ipcache SEC(".maps");
 
+/* The host (/32, /128) entries of ns_ipcache again, for an exact lookup
+ * first (see struct netseg_ipcache_val). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NETSEG_IPCACHE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct netseg_lpm_key);
+	__type(value, struct netseg_ipcache_val);
+} ns_ipcache_host SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NETSEG_ENDPOINT_MAX);

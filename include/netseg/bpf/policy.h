@@ -57,8 +57,8 @@ static __always_inline void policy_one(void *inner, struct netseg_policy_key *k,
 	}
 }
 
-static __always_inline void policy_rules(__u32 src, __u32 dst,
-					 const struct netseg_pkt *p, __u32 pflags,
+static __always_inline void policy_rules(__u32 src, __u32 dst, __u8 proto,
+					 __be16 port, __u32 pflags,
 					 struct netseg_policy_acc *a)
 {
 	struct netseg_policy_key k = {};
@@ -71,8 +71,8 @@ static __always_inline void policy_rules(__u32 src, __u32 dst,
 	if (!inner)
 		return;	/* no rule set loaded yet: defaults only */
 	k.prefixlen = NETSEG_POLICY_PLEN_FULL;
-	k.proto = p->proto;
-	k.dport = p->policy_port;
+	k.proto = proto;
+	k.dport = port;
 	policy_one(inner, &k, dst, src, a);
 	if (pflags & NETSEG_POL_ANY_SRC)
 		policy_one(inner, &k, dst, NETSEG_ID_ANY, a);
@@ -93,15 +93,18 @@ static __always_inline bool audit_relaxes(__u32 flags)
 	return !(flags & NETSEG_IDF_ENDPOINT) || (flags & NETSEG_IDF_AUDIT);
 }
 
-/* src/dst are the flow originator's identities. */
-static __always_inline void policy_decide(__u32 src, __u32 dst,
-					  const struct netseg_pkt *p, __u32 pflags,
+/*
+ * src/dst are the flow originator's identities, port the one it asked for
+ * (the policy port: a destination port, or an ICMP type and code).
+ */
+static __always_inline void policy_decide(__u32 src, __u32 dst, __u8 proto,
+					  __be16 port, __u32 pflags,
 					  struct netseg_decision *d)
 {
 	struct netseg_policy_acc a = {};
 	__u32 sf, df;
 
-	policy_rules(src, dst, p, pflags, &a);
+	policy_rules(src, dst, proto, port, pflags, &a);
 	if (a.allow && !a.deny) {
 		d->verdict = a.allow_flags & NETSEG_RULEF_AUDIT ?
 				     NETSEG_VERDICT_AUDIT : NETSEG_VERDICT_ALLOW;
