@@ -266,6 +266,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = {};
 	bool tracked = false;
+	__u8 ev = 0;
 	__u32 src, dst;
 
 	src = resolve_src(h, hook, p);
@@ -285,12 +286,15 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	/* A reply with no request on record is judged, never remembered. */
 	if (p->tracked && !icmp_is_reply(p))
 		tracked = ct_create(h, hook, p, k, swapped, &fi, &d) == 0;
+	/* One call site: each inlined emit_event() is verified on its own. */
 	if (d.verdict == NETSEG_VERDICT_AUDIT)
-		emit_event(h, p, NETSEG_EV_AUDIT, &fi);
+		ev = NETSEG_EV_AUDIT;
 	else if (log_allowed(h, d.flags))
-		emit_event(h, p, NETSEG_EV_FLOW_START, &fi);
+		ev = NETSEG_EV_FLOW_START;
 	else if (tracked)	/* for the daemon's history: `observe` shows it */
-		emit_event(h, p, NETSEG_EV_FLOW_SEEN, &fi);
+		ev = NETSEG_EV_FLOW_SEEN;
+	if (ev)
+		emit_event(h, p, ev, &fi);
 	return act_pass(h, p);
 }
 
