@@ -18,7 +18,7 @@ struct netseg_ruleset;
 struct netseg_idstore;
 
 /* A handler: one request in, its reply out (NULL: a stream took over). */
-#define CMD_HANDLER(name) \
+#define CMD_HANDLER(name)                                              \
 	struct cJSON *name(struct netsegd *d, const struct cJSON *req, \
 			   const struct netsegd_follower_io *io)
 

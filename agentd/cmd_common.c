@@ -41,8 +41,10 @@ int cmd_ruleset_copy(struct netseg_ruleset *dst, const struct netseg_ruleset *sr
 
 const char *cmd_verdict_name(__u8 v)
 {
-	return v == NETSEG_VERDICT_ALLOW ? "allow" : v == NETSEG_VERDICT_DENY ? "deny" :
-	       v == NETSEG_VERDICT_AUDIT ? "audit" : "none";
+	return v == NETSEG_VERDICT_ALLOW ? "allow" :
+	       v == NETSEG_VERDICT_DENY	 ? "deny" :
+	       v == NETSEG_VERDICT_AUDIT ? "audit" :
+					   "none";
 }
 
 /*
@@ -50,8 +52,8 @@ const char *cmd_verdict_name(__u8 v)
  * Returns 0 or -errno; *reply is the answer either way (the revision in
  * force, or what went wrong), for the caller to add its fields to.
  */
-int cmd_commit(struct netsegd *d, struct netseg_ruleset *rules,
-	       struct netseg_idstore *ids, cJSON **reply)
+int cmd_commit(struct netsegd *d, struct netseg_ruleset *rules, struct netseg_idstore *ids,
+	       cJSON **reply)
 {
 	struct netseg_err err = {};
 	int r = netsegd_commit(d, rules, ids, &err);
@@ -60,8 +62,9 @@ int cmd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 	netseg_idstore_free(ids);
 	if (r) {
 		*reply = netsegd_reply_error(r == -EINVAL || r == -ENOENT || r == -E2BIG ?
-					     "rejected" : "internal", "%s",
-					     err.msg[0] ? err.msg : strerror(-r));
+						     "rejected" :
+						     "internal",
+					     "%s", err.msg[0] ? err.msg : strerror(-r));
 		return r;
 	}
 	*reply = cmd_reply_ok();

@@ -21,8 +21,9 @@ static int parse_filter(const cJSON *req, struct netsegd_flow_filter *f)
 {
 	const char *v = cmd_arg_str(req, "verdict"), *id = cmd_arg_str(req, "identity");
 	static const char *const kinds[] = { [NETSEG_FLOW_ALLOWED] = "allowed",
-		[NETSEG_FLOW_DENIED] = "denied", [NETSEG_FLOW_AUDIT] = "audit",
-		[NETSEG_FLOW_END] = "end" };
+					     [NETSEG_FLOW_DENIED] = "denied",
+					     [NETSEG_FLOW_AUDIT] = "audit",
+					     [NETSEG_FLOW_END] = "end" };
 	const cJSON *rule = cJSON_GetObjectItem(req, "rule");
 
 	f->fmt = netseg_flowfmt_parse(cmd_arg_str(req, "format") ?: "json");
@@ -39,7 +40,7 @@ static int parse_filter(const cJSON *req, struct netsegd_flow_filter *f)
 	if (cJSON_IsNumber(rule)) {
 		/* Checked as a double: converting one out of range is undefined. */
 		if (!(rule->valuedouble >= 0 && rule->valuedouble <= UINT32_MAX))
-			return -EINVAL;	/* no rule has that id */
+			return -EINVAL; /* no rule has that id */
 		f->rule = (long)rule->valuedouble;
 	}
 	f->follow = cmd_arg_bool(req, "follow");
@@ -62,40 +63,43 @@ static cJSON *observe_filter(struct netsegd *d, const cJSON *req, struct netsegd
 	char why[200];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (netseg_flowfilter_from_json(req, ts.tv_sec * 1000000000ULL + ts.tv_nsec, &f->flt,
-					why, sizeof(why)))
+	if (netseg_flowfilter_from_json(req, ts.tv_sec * 1000000000ULL + ts.tv_nsec, &f->flt, why,
+					sizeof(why)))
 		return netsegd_reply_error("usage", "flows: %s", why);
 	f->last = -1;
 	if (last) {
-		if (!cJSON_IsNumber(last) || !(last->valuedouble >= 0 &&
-					       last->valuedouble <= UINT32_MAX))
+		if (!cJSON_IsNumber(last) ||
+		    !(last->valuedouble >= 0 && last->valuedouble <= UINT32_MAX))
 			return netsegd_reply_error("usage",
-				"flows: last: a number of records, 0 or more");
+						   "flows: last: a number of records, 0 or more");
 		f->last = (long long)last->valuedouble;
 	}
 	/* As for "identity": a name no record can carry would look like a quiet network. */
 	for (int i = 0; i < 2; i++)
 		if (peer[i]->kind == NETSEG_PEER_NAME && !known_name(d, peer[i]->name))
-			return netsegd_reply_error("rejected",
+			return netsegd_reply_error(
+				"rejected",
 				"flows: %s: no identity \"%s\" (netsegctl identity list shows them)",
 				which[i], peer[i]->name);
 	return NULL;
 }
 
 /* The history, and live records if asked: the stream is the reply. */
-cJSON *cmd_flows(struct netsegd *d, const cJSON *req,
-		 const struct netsegd_follower_io *io)
+cJSON *cmd_flows(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	struct netsegd_flow_filter want;
 	cJSON *bad;
 
 	if (parse_filter(req, &want))
-		return netsegd_reply_error("usage",
+		return netsegd_reply_error(
+			"usage",
 			"flows: bad filter (verdict allowed|denied|audit|end, format json|ocsf|ecs|cef)");
 	/* A filter no record can pass would look like a quiet network. */
 	if (want.identity[0] && !known_name(d, want.identity))
-		return netsegd_reply_error("rejected",
-			"flows: no identity \"%s\" (netsegctl identity list shows them)", want.identity);
+		return netsegd_reply_error(
+			"rejected",
+			"flows: no identity \"%s\" (netsegctl identity list shows them)",
+			want.identity);
 	bad = observe_filter(d, req, &want);
 	if (bad)
 		return bad;

@@ -13,8 +13,7 @@
 #include "log.h"
 #include "netsegd.h"
 
-static int sel_array(const cJSON *req, const char *key, char *out, size_t stride,
-		     unsigned int *n)
+static int sel_array(const cJSON *req, const char *key, char *out, size_t stride, unsigned int *n)
 {
 	const cJSON *a = cJSON_GetObjectItem(req, key);
 
@@ -24,8 +23,7 @@ static int sel_array(const cJSON *req, const char *key, char *out, size_t stride
 	return netseg_json_strs(a, out, stride, stride, NETSEG_SEL_MAX, n);
 }
 
-cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req,
-			const struct netsegd_follower_io *io)
+cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const char *name = cmd_arg_str(req, "name");
 	struct netseg_iddef def = {};
@@ -38,15 +36,18 @@ cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req,
 	if (!name)
 		return netsegd_reply_error("usage", "identity add needs a name");
 	if (strlen(name) >= sizeof(def.name))
-		return netsegd_reply_error("rejected", "invalid identity name: %zu bytes, at most %zu",
+		return netsegd_reply_error("rejected",
+					   "invalid identity name: %zu bytes, at most %zu",
 					   strlen(name), sizeof(def.name) - 1);
 	strcpy(def.name, name);
 	def.audit = cmd_arg_bool(req, "audit");
 	if (sel_array(req, "ifaces", def.ifaces[0], sizeof(def.ifaces[0]), &def.nifaces) ||
 	    sel_array(req, "cgroups", def.cgroups[0], sizeof(def.cgroups[0]), &def.ncgroups) ||
 	    sel_array(req, "cidrs", def.cidrs[0], sizeof(def.cidrs[0]), &def.ncidrs))
-		return netsegd_reply_error("rejected", "selectors must be lists of at most %d strings, each short enough",
-					   NETSEG_SEL_MAX);
+		return netsegd_reply_error(
+			"rejected",
+			"selectors must be lists of at most %d strings, each short enough",
+			NETSEG_SEL_MAX);
 	if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules))
 		return netsegd_reply_error("internal", "out of memory");
 	r = netseg_id_add(&ids, &def, &err);
@@ -57,7 +58,8 @@ cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req,
 	}
 	if (!cmd_commit(d, &rules, &ids, &o))
 		cJSON_AddItemToObject(o, "identity",
-				      netseg_iddef_to_json(netseg_id_by_name(&d->pol.ids, def.name)));
+				      netseg_iddef_to_json(
+					      netseg_id_by_name(&d->pol.ids, def.name)));
 	return o;
 }
 
@@ -66,9 +68,8 @@ cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req,
  * @add's must not, and the list stays within NETSEG_SEL_MAX.  CIDRs are
  * compared in canonical form.  Each change is appended to @ch.
  */
-static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add,
-		    const cJSON *rm, const char *what, bool cidr, cJSON *ch,
-		    struct netseg_err *err)
+static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add, const cJSON *rm,
+		    const char *what, bool cidr, cJSON *ch, struct netseg_err *err)
 {
 	char canon[NETSEG_PREFIX_STRLEN], line[NETSEG_PATH_MAX + 32];
 	struct netseg_prefix p;
@@ -81,7 +82,8 @@ static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add
 
 		cJSON_ArrayForEach(e, arr) {
 			if (!cJSON_IsString(e) || strlen(e->valuestring) >= stride)
-				return netseg_err_set(err, 0, "%s: not a string short enough", what);
+				return netseg_err_set(err, 0, "%s: not a string short enough",
+						      what);
 			v = e->valuestring;
 			if (cidr && !netseg_prefix_parse(v, &p, NULL)) {
 				netseg_prefix_format(&p, canon, sizeof(canon));
@@ -90,18 +92,22 @@ static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add
 			for (i = 0; i < *n && strcmp(list + i * stride, v); i++)
 				;
 			if (!pass && i == *n)
-				return netseg_err_set(err, 0, "the identity has no %s \"%s\"", what, v);
+				return netseg_err_set(err, 0, "the identity has no %s \"%s\"", what,
+						      v);
 			if (pass && i < *n)
-				return netseg_err_set(err, 0, "the identity has %s \"%s\" already", what, v);
+				return netseg_err_set(err, 0, "the identity has %s \"%s\" already",
+						      what, v);
 			if (pass && *n == NETSEG_SEL_MAX)
-				return netseg_err_set(err, 0, "at most %d %ss per identity", NETSEG_SEL_MAX, what);
+				return netseg_err_set(err, 0, "at most %d %ss per identity",
+						      NETSEG_SEL_MAX, what);
 			snprintf(line, sizeof(line), "%s%s %s", pass ? "+" : "-", what, v);
 			cJSON_AddItemToArray(ch, cJSON_CreateString(line));
 			if (pass) {
 				strcpy(list + (*n)++ * stride, v);
 			} else {
 				--*n;
-				memmove(list + i * stride, list + (i + 1) * stride, (*n - i) * stride);
+				memmove(list + i * stride, list + (i + 1) * stride,
+					(*n - i) * stride);
 			}
 		}
 	}
@@ -133,12 +139,11 @@ static const char *cidr_owner(const struct netseg_idstore *ids, const struct net
  * with the rules as they are, so the ipcache, endpoints and cgroup
  * attachments follow in one step -- or, on any error, nothing changes.
  */
-cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req,
-			const struct netsegd_follower_io *io)
+cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	static const char *const keys[] = {
-		"add_ifaces", "remove_ifaces", "add_cgroups", "remove_cgroups",
-		"add_cidrs", "remove_cidrs",
+		"add_ifaces",	  "remove_ifaces", "add_cgroups",
+		"remove_cgroups", "add_cidrs",	   "remove_cidrs",
 	};
 	const char *name = cmd_arg_str(req, "name"), *owner, *cidr = NULL;
 	const cJSON *audit = cJSON_GetObjectItem(req, "audit"), *k[6];
@@ -151,15 +156,18 @@ cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req,
 	bool any = audit != NULL;
 
 	if (!name || (audit && !cJSON_IsBool(audit)))
-		return netsegd_reply_error("usage", "identity.set needs a name and boolean audit or selector lists");
+		return netsegd_reply_error(
+			"usage", "identity.set needs a name and boolean audit or selector lists");
 	for (int i = 0; i < 6; i++) {
 		k[i] = cJSON_GetObjectItem(req, keys[i]);
 		if (k[i] && !cJSON_IsArray(k[i]))
-			return netsegd_reply_error("usage", "identity.set: %s must be a list", keys[i]);
+			return netsegd_reply_error("usage", "identity.set: %s must be a list",
+						   keys[i]);
 		any |= k[i] != NULL;
 	}
 	if (!any)
-		return netsegd_reply_error("usage", "identity.set needs audit or a selector to add or remove");
+		return netsegd_reply_error(
+			"usage", "identity.set needs audit or a selector to add or remove");
 	cur = netseg_id_by_name(&d->pol.ids, name);
 	if (!cur || cur->cidr_only)
 		return netsegd_reply_error("rejected", "no identity \"%s\"", name);
@@ -167,23 +175,24 @@ cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req,
 	ch = cJSON_CreateArray();
 	if (audit && cJSON_IsTrue(audit) != def.audit) {
 		cJSON_AddItemToArray(ch, cJSON_CreateString(def.audit ? "--audit: on → off" :
-									 "--audit: off → on"));
+									"--audit: off → on"));
 		def.audit = cJSON_IsTrue(audit);
 	}
-	if (sel_edit(def.ifaces[0], sizeof(def.ifaces[0]), &def.nifaces, k[0], k[1],
-		     "iface", false, ch, &err) ||
-	    sel_edit(def.cgroups[0], sizeof(def.cgroups[0]), &def.ncgroups, k[2], k[3],
-		     "cgroup", false, ch, &err) ||
-	    sel_edit(def.cidrs[0], sizeof(def.cidrs[0]), &def.ncidrs, k[4], k[5],
-		     "cidr", true, ch, &err)) {
+	if (sel_edit(def.ifaces[0], sizeof(def.ifaces[0]), &def.nifaces, k[0], k[1], "iface", false,
+		     ch, &err) ||
+	    sel_edit(def.cgroups[0], sizeof(def.cgroups[0]), &def.ncgroups, k[2], k[3], "cgroup",
+		     false, ch, &err) ||
+	    sel_edit(def.cidrs[0], sizeof(def.cidrs[0]), &def.ncidrs, k[4], k[5], "cidr", true, ch,
+		     &err)) {
 		cJSON_Delete(ch);
 		return netsegd_reply_error("rejected", "identity %s: %s", name, err.msg);
 	}
 	owner = cidr_owner(&d->pol.ids, &def, &cidr);
 	if (owner) {
 		cJSON_Delete(ch);
-		return netsegd_reply_error("rejected", "identity %s: CIDR %s belongs to identity %s",
-					   name, cidr, owner);
+		return netsegd_reply_error("rejected",
+					   "identity %s: CIDR %s belongs to identity %s", name,
+					   cidr, owner);
 	}
 	if (!cJSON_GetArraySize(ch)) {
 		o = cmd_reply_ok();
@@ -208,8 +217,7 @@ cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req,
 	return o;
 }
 
-cJSON *cmd_identity_list(struct netsegd *d, const cJSON *req,
-			 const struct netsegd_follower_io *io)
+cJSON *cmd_identity_list(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	cJSON *o = cmd_reply_ok(), *a = cJSON_CreateArray();
 
@@ -235,10 +243,12 @@ cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req,
 	if (!def || def->cidr_only)
 		return netsegd_reply_error("rejected", "no identity \"%s\"", name);
 	for (size_t i = 0; i < d->pol.rules.n; i++)
-		if (!strcmp(d->pol.rules.rules[i].src, name) || !strcmp(d->pol.rules.rules[i].dst, name))
-			return netsegd_reply_error("rejected",
-				"identity \"%s\" is used by rule %u; remove the rule first",
-				name, d->pol.rules.rules[i].id);
+		if (!strcmp(d->pol.rules.rules[i].src, name) ||
+		    !strcmp(d->pol.rules.rules[i].dst, name))
+			return netsegd_reply_error(
+				"rejected",
+				"identity \"%s\" is used by rule %u; remove the rule first", name,
+				d->pol.rules.rules[i].id);
 	if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules))
 		return netsegd_reply_error("internal", "out of memory");
 	netseg_id_remove(&ids, name);
@@ -246,8 +256,7 @@ cJSON *cmd_identity_remove(struct netsegd *d, const cJSON *req,
 	return o;
 }
 
-cJSON *cmd_endpoint_list(struct netsegd *d, const cJSON *req,
-			 const struct netsegd_follower_io *io)
+cJSON *cmd_endpoint_list(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	cJSON *o = cmd_reply_ok();
 

@@ -32,8 +32,7 @@ static cJSON *cmd_prefilter(struct netsegd *d, const cJSON *req, bool add)
 	return o;
 }
 
-cJSON *cmd_prefilter_add(struct netsegd *d, const cJSON *req,
-			 const struct netsegd_follower_io *io)
+cJSON *cmd_prefilter_add(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	return cmd_prefilter(d, req, true);
 }
@@ -44,8 +43,7 @@ cJSON *cmd_prefilter_remove(struct netsegd *d, const cJSON *req,
 	return cmd_prefilter(d, req, false);
 }
 
-cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req,
-			  const struct netsegd_follower_io *io)
+cJSON *cmd_prefilter_list(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	int fd = netseg_dp_map_fd(d->dp, NETSEG_DPM_PREFILTER);
 	cJSON *o = cmd_reply_ok(), *a = cJSON_AddArrayToObject(o, "prefilter");

@@ -28,7 +28,6 @@ static cJSON *rule_json(const struct netseg_rule *r)
 	return o;
 }
 
-
 /* The flags and comment of @to that differ from @from, as strings. */
 static cJSON *changes_json(const struct netseg_rule *from, const struct netseg_rule *to,
 			   unsigned int *n)
@@ -60,7 +59,8 @@ static cJSON *rule_update(struct netsegd *d, size_t i, const struct netseg_rule 
 		o = cmd_reply_ok();
 		cJSON_AddNumberToObject(o, "revision", d->pol.revision);
 	} else {
-		if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules)) {
+		if (netseg_idstore_copy(&ids, &d->pol.ids) ||
+		    cmd_ruleset_copy(&rules, &d->pol.rules)) {
 			cJSON_Delete(ch);
 			return netsegd_reply_error("internal", "out of memory");
 		}
@@ -78,8 +78,7 @@ static cJSON *rule_update(struct netsegd *d, size_t i, const struct netseg_rule 
 	return o;
 }
 
-cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req,
-		    const struct netsegd_follower_io *io)
+cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const char *action = cmd_arg_str(req, "action"), *text = cmd_arg_str(req, "rule");
 	const char *comment = cmd_arg_str(req, "comment");
@@ -97,7 +96,9 @@ cJSON *cmd_rule_add(struct netsegd *d, const cJSON *req,
 	r.action = strcmp(action, "allow") ? NETSEG_VERDICT_DENY : NETSEG_VERDICT_ALLOW;
 	if (cmd_arg_bool(req, "audit")) {
 		if (r.action == NETSEG_VERDICT_DENY)
-			return netsegd_reply_error("rejected", "--audit applies to allow rules only; put the identity in audit mode to test denies");
+			return netsegd_reply_error(
+				"rejected",
+				"--audit applies to allow rules only; put the identity in audit mode to test denies");
 		r.flags |= NETSEG_RULEF_AUDIT;
 	}
 	if (cmd_arg_bool(req, "log"))
@@ -148,7 +149,7 @@ static long find_rule(struct netsegd *d, const char *target, struct netseg_err *
 		for (size_t i = 0; i < d->pol.rules.n; i++) {
 			struct netseg_rule x = d->pol.rules.rules[i];
 
-			x.flags = r.flags;	/* flags don't make a rule different */
+			x.flags = r.flags; /* flags don't make a rule different */
 			if (netseg_rule_same(&x, &r))
 				return i;
 		}
@@ -157,8 +158,7 @@ static long find_rule(struct netsegd *d, const char *target, struct netseg_err *
 	return -1;
 }
 
-cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req,
-		       const struct netsegd_follower_io *io)
+cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const char *target = cmd_arg_str(req, "target");
 	struct netseg_ruleset rules;
@@ -187,8 +187,7 @@ cJSON *cmd_rule_remove(struct netsegd *d, const cJSON *req,
  * id, through the same update as an allow of an existing rule.  Only the
  * fields the request names change.
  */
-cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req,
-		    const struct netsegd_follower_io *io)
+cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const cJSON *id = cJSON_GetObjectItem(req, "id");
 	const cJSON *audit = cJSON_GetObjectItem(req, "audit");
@@ -198,9 +197,11 @@ cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req,
 	struct netseg_rule r;
 	size_t i;
 
-	if (!cJSON_IsNumber(id) || (audit && !cJSON_IsBool(audit)) ||
-	    (log && !cJSON_IsBool(log)) || (comment && !cJSON_IsString(comment)))
-		return netsegd_reply_error("usage", "rule.set needs a numeric id and boolean audit/log or a string comment");
+	if (!cJSON_IsNumber(id) || (audit && !cJSON_IsBool(audit)) || (log && !cJSON_IsBool(log)) ||
+	    (comment && !cJSON_IsString(comment)))
+		return netsegd_reply_error(
+			"usage",
+			"rule.set needs a numeric id and boolean audit/log or a string comment");
 	if (!audit && !log && !comment)
 		return netsegd_reply_error("usage", "rule.set needs audit, log or comment");
 	for (i = 0; i < d->pol.rules.n; i++)
@@ -210,7 +211,8 @@ cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req,
 		return netsegd_reply_error("rejected", "no rule with id %.0f", id->valuedouble);
 	r = d->pol.rules.rules[i];
 	if (cJSON_IsTrue(audit) && r.action == NETSEG_VERDICT_DENY)
-		return netsegd_reply_error("rejected",
+		return netsegd_reply_error(
+			"rejected",
 			"rule %u is a deny rule: --audit applies to allow rules only; put the identity in audit mode to test denies",
 			r.id);
 	if (audit)
@@ -227,8 +229,7 @@ cJSON *cmd_rule_set(struct netsegd *d, const cJSON *req,
 	return rule_update(d, i, &r);
 }
 
-cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req,
-		     const struct netsegd_follower_io *io)
+cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	cJSON *o = cmd_reply_ok(), *a = cJSON_CreateArray();
 
@@ -241,8 +242,8 @@ cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req,
 
 static cJSON *parse_error_reply(struct netseg_errlist *errs, const char *name)
 {
-	cJSON *o = netsegd_reply_error("rejected", "%s: %zu error%s; nothing applied",
-				       name, errs->n, errs->n == 1 ? "" : "s");
+	cJSON *o = netsegd_reply_error("rejected", "%s: %zu error%s; nothing applied", name,
+				       errs->n, errs->n == 1 ? "" : "s");
 	cJSON *a = cJSON_CreateArray();
 
 	for (size_t i = 0; i < errs->n; i++)
@@ -255,8 +256,8 @@ static cJSON *parse_error_reply(struct netseg_errlist *errs, const char *name)
 /* 0 and the parsed rules in *rs, or -1 and the error reply in *err (NULL
  * when even that couldn't be allocated: a NULL reply must not read as
  * success, or apply would go on with an unset rule set). */
-static int parse_request_rules(struct netsegd *d, const cJSON *req,
-			       struct netseg_ruleset *rs, const char **name, cJSON **err)
+static int parse_request_rules(struct netsegd *d, const cJSON *req, struct netseg_ruleset *rs,
+			       const char **name, cJSON **err)
 {
 	const char *text = cmd_arg_str(req, "text");
 	struct netseg_errlist errs = {};
@@ -323,8 +324,7 @@ static size_t count_changed(const struct netsegd *d, const struct netseg_ruleset
 	return n;
 }
 
-cJSON *cmd_apply(struct netsegd *d, const cJSON *req,
-		 const struct netsegd_follower_io *io)
+cJSON *cmd_apply(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const cJSON *exp = cJSON_GetObjectItem(req, "expect_revision");
 	struct netseg_policy pol = {};
@@ -341,7 +341,8 @@ cJSON *cmd_apply(struct netsegd *d, const cJSON *req,
 	if (exp && !cJSON_IsNumber(exp))
 		return netsegd_reply_error("usage", "expect_revision must be a number");
 	if (exp && exp->valuedouble != (double)d->pol.revision)
-		return netsegd_reply_error("rejected",
+		return netsegd_reply_error(
+			"rejected",
 			"revision is %llu, not %.0f: someone else changed the rules; re-read and retry",
 			(unsigned long long)d->pol.revision, exp->valuedouble);
 	if (parse_request_rules(d, req, &rs, &name, &o))
@@ -377,7 +378,7 @@ cJSON *cmd_apply(struct netsegd *d, const cJSON *req,
 	} else {
 		__u32 saved = d->pol.next_rule_id;
 
-		d->pol.next_rule_id = next_id;	/* saved with the state */
+		d->pol.next_rule_id = next_id; /* saved with the state */
 		if (cmd_commit(d, &rs, &ids, &o)) {
 			d->pol.next_rule_id = saved;
 			return o;
@@ -393,8 +394,7 @@ cJSON *cmd_apply(struct netsegd *d, const cJSON *req,
 	return o;
 }
 
-cJSON *cmd_diff(struct netsegd *d, const cJSON *req,
-		const struct netsegd_follower_io *io)
+cJSON *cmd_diff(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	struct netseg_ruleset rs;
 	const struct netseg_rule *cur;

@@ -57,8 +57,7 @@ static cJSON *guard_stats(const struct netsegd *d)
 	return o;
 }
 
-cJSON *cmd_status(struct netsegd *d, const cJSON *req,
-		  const struct netsegd_follower_io *io)
+cJSON *cmd_status(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	struct netseg_config cfg = {};
 	cJSON *o = cmd_reply_ok();
@@ -134,7 +133,8 @@ static cJSON *rule_stats(struct netsegd *d)
 		if (r)
 			netseg_rule_format(r, text, sizeof(text));
 		else
-			snprintf(text, sizeof(text), "%s", ids[i] ? "(rule removed)" : "(default deny)");
+			snprintf(text, sizeof(text), "%s",
+				 ids[i] ? "(rule removed)" : "(default deny)");
 		o = counter_json(p, b);
 		cJSON_AddNumberToObject(o, "id", ids[i]);
 		cJSON_AddStringToObject(o, "text", text);
@@ -179,8 +179,7 @@ static cJSON *ct_stats(struct netsegd *d)
 	return o;
 }
 
-cJSON *cmd_stats(struct netsegd *d, const cJSON *req,
-		 const struct netsegd_follower_io *io)
+cJSON *cmd_stats(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	struct netseg_counter c[NETSEG_STAT_MAX];
 	cJSON *o, *counters = cJSON_CreateObject();

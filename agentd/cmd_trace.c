@@ -75,8 +75,10 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 		trace_addr(d, NETSEG_AF_INET6, addr, s);
 	} else if (strchr(sel, '/')) {
 		if (netseg_prefix_parse(sel, &p, &pe))
-			return netseg_err_set(err, 0, "\"%s\" is not an address, a CIDR or an identity name (column %d: %s)",
-					      sel, pe.col, pe.msg);
+			return netseg_err_set(
+				err, 0,
+				"\"%s\" is not an address, a CIDR or an identity name (column %d: %s)",
+				sel, pe.col, pe.msg);
 		netseg_prefix_format(&p, canon, sizeof(canon));
 		def = netseg_id_by_name(&d->pol.ids, canon);
 		if (def) {
@@ -86,11 +88,14 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 		} else if (netseg_prefix_is_host(&p)) {
 			trace_addr(d, p.family, p.addr, s);
 		} else {
-			return netseg_err_set(err, 0, "%s is a range of addresses that may resolve to different identities; trace one address, or a CIDR a rule or identity names",
-					      canon);
+			return netseg_err_set(
+				err, 0,
+				"%s is a range of addresses that may resolve to different identities; trace one address, or a CIDR a rule or identity names",
+				canon);
 		}
 	} else if (!strcmp(sel, "*")) {
-		return netseg_err_set(err, 0, "trace needs one source and one destination, not \"*\"");
+		return netseg_err_set(err, 0,
+				      "trace needs one source and one destination, not \"*\"");
 	} else {
 		r = netsegd_resolver(d, &d->pol.ids, &res, &names);
 		if (r)
@@ -98,8 +103,8 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 		r = netseg_selector_resolve(&res, sel, &s->id);
 		free(names);
 		if (r)
-			return netseg_err_set(err, 0, "unknown identity \"%s\" (and not an address)",
-					      sel);
+			return netseg_err_set(err, 0,
+					      "unknown identity \"%s\" (and not an address)", sel);
 	}
 	/* netseg_id_name() returns the stored name, filling buf only for
 	 * ids without one. */
@@ -132,7 +137,8 @@ static void trace_explain(const struct netseg_ref_decision *v, const struct trac
 {
 	if (!v->enforced) {
 		*reason = "not-enforced";
-		snprintf(why, len, "neither %s nor %s is an endpoint (CIDR identities, world and host are not) and no rule matches: not enforced, only the XDP prefilter applies",
+		snprintf(why, len,
+			 "neither %s nor %s is an endpoint (CIDR identities, world and host are not) and no rule matches: not enforced, only the XDP prefilter applies",
 			 src->name, dst->name);
 		return;
 	}
@@ -144,16 +150,18 @@ static void trace_explain(const struct netseg_ref_decision *v, const struct trac
 		snprintf(why, len, "deny rule %u matches (deny beats allow)", v->rule_id);
 	} else {
 		*reason = "default-deny";
-		snprintf(why, len, "no rule allows %s -> %s %s; %s is an endpoint identity (default deny)",
-			 src->name, dst->name, flow, sf & NETSEG_IDF_ENDPOINT ? src->name : dst->name);
+		snprintf(why, len,
+			 "no rule allows %s -> %s %s; %s is an endpoint identity (default deny)",
+			 src->name, dst->name, flow,
+			 sf & NETSEG_IDF_ENDPOINT ? src->name : dst->name);
 	}
 	if (v->reason != NETSEG_REASON_NONE && v->verdict == NETSEG_VERDICT_AUDIT)
-		strncat(why, "; every endpoint involved is in audit mode, so it is logged, not dropped",
+		strncat(why,
+			"; every endpoint involved is in audit mode, so it is logged, not dropped",
 			len - strlen(why) - 1);
 }
 
-cJSON *cmd_trace(struct netsegd *d, const cJSON *req,
-		 const struct netsegd_follower_io *io)
+cJSON *cmd_trace(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const char *src = cmd_arg_str(req, "src"), *dst = cmd_arg_str(req, "dst");
 	const char *proto = cmd_arg_str(req, "proto") ?: "tcp";
@@ -170,9 +178,11 @@ cJSON *cmd_trace(struct netsegd *d, const cJSON *req,
 	cJSON *o;
 	int p = netseg_proto_by_name(proto, strlen(proto)), r, n;
 
-	if (!src || !dst || p < 0 || (port && (!cJSON_IsNumber(port) ||
-			port->valuedouble < 0 || port->valuedouble > 65535)))
-		return netsegd_reply_error("usage", "trace needs src, dst, a protocol (tcp, udp, sctp, icmp, icmpv6) and a port 0-65535");
+	if (!src || !dst || p < 0 ||
+	    (port && (!cJSON_IsNumber(port) || port->valuedouble < 0 || port->valuedouble > 65535)))
+		return netsegd_reply_error(
+			"usage",
+			"trace needs src, dst, a protocol (tcp, udp, sctp, icmp, icmpv6) and a port 0-65535");
 	if (trace_resolve(d, src, &ss, &err) || trace_resolve(d, dst, &ds, &err))
 		return netsegd_reply_error("rejected", "%s", err.msg);
 	t.src_id = ss.id;
@@ -181,14 +191,15 @@ cJSON *cmd_trace(struct netsegd *d, const cJSON *req,
 	t.port = port ? (__u16)port->valuedouble : 0;
 	snprintf(flow, sizeof(flow), "%s/%u", proto, t.port);
 	if (p == IPPROTO_ICMP || p == IPPROTO_ICMPV6)
-		t.port = (__u16)(t.port << 8);	/* the type, any code */
+		t.port = (__u16)(t.port << 8); /* the type, any code */
 	sf = trace_flags(d, ss.id);
 	df = trace_flags(d, ds.id);
 	r = netsegd_resolver(d, &d->pol.ids, &res, &names);
 	r = r ?: netseg_ref_decide(d->pol.rules.rules, d->pol.rules.n, &res, &t, sf, df, &v);
 	free(names);
 	if (r)
-		return netsegd_reply_error("internal", "couldn't evaluate the rules: %s", strerror(-r));
+		return netsegd_reply_error("internal", "couldn't evaluate the rules: %s",
+					   strerror(-r));
 	trace_explain(&v, &ss, &ds, sf, df, flow, &reason, why, sizeof(why));
 	for (size_t i = 0; v.rule_id && i < d->pol.rules.n; i++) {
 		const struct netseg_rule *x = &d->pol.rules.rules[i];

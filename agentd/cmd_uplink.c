@@ -41,8 +41,7 @@ static void uplink_hooks(cJSON *a)
 		cJSON_AddItemToArray(a, cJSON_CreateString(netseg_hook_attached_name(hooks[i])));
 }
 
-cJSON *cmd_attach(struct netsegd *d, const cJSON *req,
-		  const struct netsegd_follower_io *io)
+cJSON *cmd_attach(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const char *name = cmd_arg_str(req, "iface");
 	int ifindex = name ? if_nametoindex(name) : 0, err;
@@ -53,19 +52,23 @@ cJSON *cmd_attach(struct netsegd *d, const cJSON *req,
 	if (!name || strlen(name) >= IF_NAMESIZE)
 		return netsegd_reply_error("usage", "attach needs an interface name");
 	if (!ifindex)
-		return netsegd_reply_error("rejected", "couldn't attach to %s: interface not found", name);
+		return netsegd_reply_error("rejected", "couldn't attach to %s: interface not found",
+					   name);
 	ep = netsegd_endpoint_id(d, ifindex);
 	if (ep)
 		/* Its own programs enforce it; as an uplink it would lose them. */
-		return netsegd_reply_error("rejected", "%s is the endpoint of identity %s; uplinks are the node's external interfaces",
-					   name, netseg_id_name(&d->pol.ids, ep, idname, sizeof(idname)));
+		return netsegd_reply_error(
+			"rejected",
+			"%s is the endpoint of identity %s; uplinks are the node's external interfaces",
+			name, netseg_id_name(&d->pol.ids, ep, idname, sizeof(idname)));
 	/* Marked first: the programs never run there without anti-spoofing. */
 	err = netseg_dp_uplink_set(d->dp, ifindex);
 	err = err ?: netseg_dp_attach_xdp(d->dp, ifindex);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, true);
 	err = err ?: netseg_dp_attach_tc(d->dp, ifindex, false);
 	if (err)
-		return netsegd_reply_error("internal", "couldn't attach to %s: %s", name, strerror(-err));
+		return netsegd_reply_error("internal", "couldn't attach to %s: %s", name,
+					   strerror(-err));
 	if (uplink_index(d, name) < 0 && d->cfg.nuplinks < NETSEGD_MAX_UPLINKS) {
 		strcpy(d->cfg.uplinks[d->cfg.nuplinks++], name);
 		err = netsegd_state_save(d);
@@ -88,8 +91,7 @@ cJSON *cmd_attach(struct netsegd *d, const cJSON *req,
 	return o;
 }
 
-cJSON *cmd_detach(struct netsegd *d, const cJSON *req,
-		  const struct netsegd_follower_io *io)
+cJSON *cmd_detach(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const char *name = cmd_arg_str(req, "iface");
 	int ifindex = name ? if_nametoindex(name) : 0, i, err;
@@ -118,7 +120,8 @@ cJSON *cmd_detach(struct netsegd *d, const cJSON *req,
 		int err = netseg_dp_detach_xdp(d->dp, ifindex);
 
 		if (err)
-			return netsegd_reply_error("internal", "couldn't detach the XDP prefilter from %s: %s",
+			return netsegd_reply_error("internal",
+						   "couldn't detach the XDP prefilter from %s: %s",
 						   name, strerror(-err));
 		netseg_dp_detach_tc(d->dp, ifindex, true);
 		netseg_dp_detach_tc(d->dp, ifindex, false);

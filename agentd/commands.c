@@ -35,8 +35,7 @@ static const struct {
 	{ "flows", cmd_flows },
 };
 
-cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req,
-			const struct netsegd_follower_io *io)
+cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const char *cmd = cmd_arg_str(req, "cmd");
 

@@ -36,24 +36,23 @@ void netsegd_config_defaults(struct netsegd_config *c)
 		strcpy(c->node_name, "localhost");
 }
 
-static int get_str(const cJSON *o, const char *key, char *out, size_t len,
-		   const char *path)
+static int get_str(const cJSON *o, const char *key, char *out, size_t len, const char *path)
 {
 	const cJSON *v = cJSON_GetObjectItem(o, key);
 
 	if (!v)
 		return 0;
 	if (!cJSON_IsString(v) || strlen(v->valuestring) >= len || !v->valuestring[0]) {
-		pr_err("%s: \"%s\" must be a non-empty string shorter than %zu bytes",
-		       path, key, len);
+		pr_err("%s: \"%s\" must be a non-empty string shorter than %zu bytes", path, key,
+		       len);
 		return -EINVAL;
 	}
 	strcpy(out, v->valuestring);
 	return 0;
 }
 
-static int get_u32(const cJSON *o, const char *key, __u32 *out, __u32 min,
-		   __u32 max, const char *path)
+static int get_u32(const cJSON *o, const char *key, __u32 *out, __u32 min, __u32 max,
+		   const char *path)
 {
 	const cJSON *v = cJSON_GetObjectItem(o, key);
 
@@ -79,8 +78,11 @@ int netsegd_config_check_paths(const struct netsegd_config *c, const char *where
 		const char *key, *flag;
 		size_t off, size;
 	} paths[] = {
-#define P(k, f) { #k, f, offsetof(struct netsegd_config, k), sizeof(((struct netsegd_config *)0)->k) }
-		P(pin_dir, "--bpffs"), P(run_dir, "--run-dir"), P(state_dir, "--state-dir"),
+#define P(k, f) \
+	{ #k, f, offsetof(struct netsegd_config, k), sizeof(((struct netsegd_config *)0)->k) }
+		P(pin_dir, "--bpffs"),
+		P(run_dir, "--run-dir"),
+		P(state_dir, "--state-dir"),
 		P(socket, "--socket"),
 #undef P
 	};
@@ -98,9 +100,10 @@ int netsegd_config_check_paths(const struct netsegd_config *c, const char *where
 }
 
 static const char *const known_keys[] = {
-	"pin_dir", "run_dir", "state_dir", "socket", "socket_group", "node_name", "deny_events",
-	"log_allowed", "ct_max", "max_rules", "prefilter_max", "uplinks", "flow_logs", "netlink_rcvbuf",
-	"control_idle_timeout", "metrics", "flow_history", NULL,
+	"pin_dir",	 "run_dir",	 "state_dir",	"socket",	  "socket_group",
+	"node_name",	 "deny_events",	 "log_allowed", "ct_max",	  "max_rules",
+	"prefilter_max", "uplinks",	 "flow_logs",	"netlink_rcvbuf", "control_idle_timeout",
+	"metrics",	 "flow_history", NULL,
 };
 
 static int check_keys(const cJSON *root, const char *path)
@@ -126,8 +129,10 @@ static int check_keys(const cJSON *root, const char *path)
 static int verdict_bits(const cJSON *arr, unsigned int *bits, const char *sink)
 {
 	static const char *const names[] = { [NETSEG_FLOW_ALLOWED] = "allowed",
-		[NETSEG_FLOW_DENIED] = "denied", [NETSEG_FLOW_AUDIT] = "audit",
-		[NETSEG_FLOW_END] = "end", [NETSEG_FLOW_LOST] = "lost" };
+					     [NETSEG_FLOW_DENIED] = "denied",
+					     [NETSEG_FLOW_AUDIT] = "audit",
+					     [NETSEG_FLOW_END] = "end",
+					     [NETSEG_FLOW_LOST] = "lost" };
 	const cJSON *it;
 
 	*bits = 0;
@@ -138,13 +143,14 @@ static int verdict_bits(const cJSON *arr, unsigned int *bits, const char *sink)
 			if (cJSON_IsString(it) && !strcmp(it->valuestring, names[k]))
 				break;
 		if (k > NETSEG_FLOW_LOST) {
-			pr_err("flow_logs %s: verdicts are allowed, denied, audit, end, lost", sink);
+			pr_err("flow_logs %s: verdicts are allowed, denied, audit, end, lost",
+			       sink);
 			return -EINVAL;
 		}
 		*bits |= 1U << k;
 	}
 	if (*bits)
-		*bits |= 1U << NETSEG_FLOW_LOST;	/* losses always reported */
+		*bits |= 1U << NETSEG_FLOW_LOST; /* losses always reported */
 	return 0;
 }
 
@@ -172,10 +178,11 @@ static int resolve_addr(struct netsegd_sink_conf *s, const char *host, int port,
 
 static int facility_num(const char *name)
 {
-	static const char *const f[] = { "kern", "user", "mail", "daemon", "auth",
-		"syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
-		"audit", "alert", "clock", "local0", "local1", "local2", "local3",
-		"local4", "local5", "local6", "local7" };
+	static const char *const f[] = { "kern",     "user",   "mail",	 "daemon", "auth",
+					 "syslog",   "lpr",    "news",	 "uucp",   "cron",
+					 "authpriv", "ftp",    "ntp",	 "audit",  "alert",
+					 "clock",    "local0", "local1", "local2", "local3",
+					 "local4",   "local5", "local6", "local7" };
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (!strcmp(name, f[i]))
@@ -200,8 +207,7 @@ static double jnum(const cJSON *o, const char *k, double def)
 /* A number member (or @def) if it lies in [min, max], else -EINVAL: the
  * range is checked on the double, since converting one that doesn't fit
  * the integer it is stored in is undefined. */
-static int jrange(const cJSON *o, const char *k, double def, double min, double max,
-		  double *out)
+static int jrange(const cJSON *o, const char *k, double def, double min, double max, double *out)
 {
 	double v = jnum(o, k, def);
 
@@ -300,8 +306,8 @@ static int parse_flow_logs(struct netsegd_config *c, const cJSON *arr, const cha
 }
 
 /* "ADDR:PORT" or "[ADDR6]:PORT"; the port may not be 0. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
-			char *why, size_t why_len)
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *why,
+			size_t why_len)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon = strrchr(s, ':');
@@ -353,7 +359,7 @@ static int parse_metrics(struct netsegd_config *c, const cJSON *o, const char *p
 {
 	struct netsegd_listen_conf *l = &c->metrics;
 	const cJSON *it;
-	char why[320];	/* room for any text parse_listen() quotes */
+	char why[320]; /* room for any text parse_listen() quotes */
 	int err;
 
 	if (!cJSON_IsObject(o)) {
@@ -400,10 +406,12 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 	err = err ?: get_u32(root, "max_rules", &c->max_entries, 16, NETSEG_POLICY_MAX, path);
 	err = err ?: get_u32(root, "prefilter_max", &c->prefilter_max, 16, 1U << 24, path);
 	err = err ?: get_u32(root, "netlink_rcvbuf", &c->netlink_rcvbuf, 4096, 1U << 30, path);
-	err = err ?: get_u32(root, "control_idle_timeout", &c->control_idle_timeout, 1, 86400,
-			     path);
-	err = err ?: get_u32(root, "flow_history", &c->flow_history, NETSEGD_FLOW_HISTORY_MIN,
-			     NETSEGD_FLOW_HISTORY_MAX, path);
+	err = err   ?:
+		      get_u32(root, "control_idle_timeout", &c->control_idle_timeout, 1, 86400,
+			      path);
+	err = err   ?:
+		      get_u32(root, "flow_history", &c->flow_history, NETSEGD_FLOW_HISTORY_MIN,
+			      NETSEGD_FLOW_HISTORY_MAX, path);
 	if (!err && ev) {
 		err = get_u32(ev, "rate", &c->deny_rate, 0, 10000000, path);
 		err = err ?: get_u32(ev, "burst", &c->deny_burst, 1, 10000000, path);
@@ -421,10 +429,9 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 		err = parse_flow_logs(c, cJSON_GetObjectItem(root, "flow_logs"), path);
 	if (!err && cJSON_GetObjectItem(root, "uplinks") &&
 	    netseg_json_strs(cJSON_GetObjectItem(root, "uplinks"), c->uplinks[0],
-			     sizeof(c->uplinks[0]), 16, NETSEGD_MAX_UPLINKS,
-			     &c->nuplinks)) {
-		pr_err("%s: \"uplinks\" must be a list of at most %d interface names",
-		       path, NETSEGD_MAX_UPLINKS);
+			     sizeof(c->uplinks[0]), 16, NETSEGD_MAX_UPLINKS, &c->nuplinks)) {
+		pr_err("%s: \"uplinks\" must be a list of at most %d interface names", path,
+		       NETSEGD_MAX_UPLINKS);
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; !err && i < c->nuplinks; i++) {
@@ -453,7 +460,7 @@ int netsegd_config_parse(struct netsegd_config *c, const char *buf, const char *
 	err = parse(&tmp, root, path);
 	cJSON_Delete(root);
 	if (err)
-		return err;	/* nothing half-applied: the old config stays */
+		return err; /* nothing half-applied: the old config stays */
 	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
 	*c = tmp;
 	return 0;

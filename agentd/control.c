@@ -57,14 +57,13 @@ int netsegd_control_open(struct netsegd *d)
 		return err;
 	}
 	/* 0660 root:netseg — the kernel checks this before SO_PEERCRED does. */
-	if (chmod(d->cfg.socket, 0660) ||
-	    (gr && chown(d->cfg.socket, 0, gr->gr_gid)))
+	if (chmod(d->cfg.socket, 0660) || (gr && chown(d->cfg.socket, 0, gr->gr_gid)))
 		pr_warn("couldn't set owner/mode of %s: %s", d->cfg.socket, strerror(errno));
 	if (!gr)
 		pr_warn("group %s doesn't exist: only root can use %s", d->cfg.socket_group,
 			d->cfg.socket);
 	d->ctl.gid = gr ? gr->gr_gid : (gid_t)-1;
-	d->ctl.fd = fd;	/* the loop watches it, with a NULL tag */
+	d->ctl.fd = fd; /* the loop watches it, with a NULL tag */
 	return 0;
 }
 
@@ -104,7 +103,7 @@ static bool peer_in_group(int fd, gid_t primary, gid_t want)
 	if (primary == want)
 		return true;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
-		return false;	/* ERANGE: more groups than we look at */
+		return false; /* ERANGE: more groups than we look at */
 	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
 		if (groups[i] == want)
 			return true;
@@ -125,7 +124,7 @@ static void client_free(struct netsegd *d, struct netsegd_client *c)
 	for (int i = 0; i < NETSEGD_MAX_CLIENTS; i++)
 		if (d->ctl.clients[i] == c)
 			d->ctl.clients[i] = NULL;
-	close(c->fd);	/* also removes it from epoll */
+	close(c->fd); /* also removes it from epoll */
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -172,7 +171,7 @@ static bool flush_out(struct netsegd *d, struct netsegd_client *c)
 			return false;
 		}
 		c->out_off += n;
-		c->wait_since_ms = mono_ms();	/* a slow reader of a reply isn't idle */
+		c->wait_since_ms = mono_ms(); /* a slow reader of a reply isn't idle */
 	}
 	if (c->out_off) {
 		/* Sent bytes leave the buffer, so a long stream doesn't grow it. */
@@ -225,29 +224,34 @@ static cJSON *nul_refusal(struct netsegd *d, const char *line, size_t len)
 	if (at < 0)
 		return NULL;
 	d->ctl.stats.nul++;
-	return netsegd_reply_error("usage",
+	return netsegd_reply_error(
+		"usage",
 		"request refused: it contains a NUL byte (%s at byte %ld); no name or text "
-		"can hold one", line[at] ? "\\u0000" : "a raw NUL", at + 1);
+		"can hold one",
+		line[at] ? "\\u0000" : "a raw NUL", at + 1);
 }
 
 static void handle_line(struct netsegd *d, struct netsegd_client *c, char *line, size_t len)
 {
 	struct netsegd_follower_io io = {
-		.send = follower_send, .backlog = follower_backlog, .ctx = c,
+		.send = follower_send,
+		.backlog = follower_backlog,
+		.ctx = c,
 	};
 	cJSON *reply = c->denied ? NULL : nul_refusal(d, line, len);
 	cJSON *req = reply ? NULL : cJSON_Parse(line);
 
 	if (reply)
-		;	/* refused already */
+		; /* refused already */
 	else if (c->denied)
-		reply = netsegd_reply_error("rejected",
+		reply = netsegd_reply_error(
+			"rejected",
 			"permission denied: netsegd accepts root and members of group '%s'",
 			d->cfg.socket_group);
 	else if (!req || !cJSON_IsObject(req))
 		reply = netsegd_reply_error("usage", "request is not a JSON object");
 	else
-		reply = netsegd_dispatch(d, req, &io);	/* NULL: a `flows` stream took over */
+		reply = netsegd_dispatch(d, req, &io); /* NULL: a `flows` stream took over */
 	cJSON_Delete(req);
 	if (reply)
 		queue_reply(d, c, reply);
@@ -294,8 +298,9 @@ static bool read_in(struct netsegd *d, struct netsegd_client *c)
 			c->in_len -= used;
 		}
 		if (c->in_len > NETSEG_CTL_MAX_MSG) {
-			queue_reply(d, c, netsegd_reply_error("usage",
-				"request longer than %u bytes", NETSEG_CTL_MAX_MSG));
+			queue_reply(d, c,
+				    netsegd_reply_error("usage", "request longer than %u bytes",
+							NETSEG_CTL_MAX_MSG));
 			c->closing = true;
 			c->in_len = 0;
 			return true;
@@ -334,16 +339,18 @@ static bool room_for(const struct netsegd *d, uid_t uid, int *slot, char *why, s
 		root += o->uid == 0;
 	}
 	if (!uid && root >= side_max)
-		snprintf(why, len, "root holds the most control connections it may (%u of %d; "
-			 "%d are kept for other users)", side_max, NETSEGD_MAX_CLIENTS,
-			 NETSEGD_CLIENTS_KEPT);
+		snprintf(why, len,
+			 "root holds the most control connections it may (%u of %d; "
+			 "%d are kept for other users)",
+			 side_max, NETSEGD_MAX_CLIENTS, NETSEGD_CLIENTS_KEPT);
 	else if (uid && mine >= NETSEGD_MAX_CLIENTS_PER_UID)
 		snprintf(why, len, "this uid holds the most control connections one user may (%d)",
 			 NETSEGD_MAX_CLIENTS_PER_UID);
 	else if (uid && used - root >= side_max)
-		snprintf(why, len, "users other than root hold the most control connections they "
-			 "may (%u of %d; %d are kept for root)", side_max, NETSEGD_MAX_CLIENTS,
-			 NETSEGD_CLIENTS_KEPT);
+		snprintf(why, len,
+			 "users other than root hold the most control connections they "
+			 "may (%u of %d; %d are kept for root)",
+			 side_max, NETSEGD_MAX_CLIENTS, NETSEGD_CLIENTS_KEPT);
 	else if (*slot < 0)
 		snprintf(why, len, "all %d control connections are in use", NETSEGD_MAX_CLIENTS);
 	else
@@ -355,8 +362,9 @@ static bool room_for(const struct netsegd *d, uid_t uid, int *slot, char *why, s
 static void refuse(struct netsegd *d, int fd, const struct ucred *cred, const char *why)
 {
 	static __u64 logged_ms;
-	cJSON *r = netsegd_reply_error("rejected",
-		"netsegd refused the connection: %s; close idle connections and retry", why);
+	cJSON *r = netsegd_reply_error(
+		"rejected", "netsegd refused the connection: %s; close idle connections and retry",
+		why);
 	char *line = r ? cJSON_PrintUnformatted(r) : NULL;
 	__u64 now = mono_ms();
 
@@ -368,8 +376,8 @@ static void refuse(struct netsegd *d, int fd, const struct ucred *cred, const ch
 	d->ctl.stats.refused++;
 	if (!logged_ms || now - logged_ms >= REFUSE_LOG_EVERY_MS) {
 		logged_ms = now;
-		pr_warn("refused control client uid %u pid %d: %s (%llu refused so far)",
-			cred->uid, cred->pid, why, (unsigned long long)d->ctl.stats.refused);
+		pr_warn("refused control client uid %u pid %d: %s (%llu refused so far)", cred->uid,
+			cred->pid, why, (unsigned long long)d->ctl.stats.refused);
 	}
 }
 

@@ -24,8 +24,8 @@ static __u64 mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-#define CT_GC_BATCH	1024		/* entries per bpf_map_lookup_batch */
-#define CT_GC_DEAD_MAX	65536		/* expired flows removed per walk */
+#define CT_GC_BATCH 1024     /* entries per bpf_map_lookup_batch */
+#define CT_GC_DEAD_MAX 65536 /* expired flows removed per walk */
 #define CT_WARN_EVERY_MS 60000
 
 /*
@@ -101,10 +101,10 @@ void netsegd_ct_gc(struct netsegd *d)
 	while (!done) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 		__u32 count = CT_GC_BATCH;
-		__u64 next = 0;	/* the kernel's token: a bucket index */
+		__u64 next = 0; /* the kernel's token: a bucket index */
 
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &next, keys, vals,
-					   &count, &opts);
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &next, keys, vals, &count,
+					   &opts);
 		if (err && errno != ENOENT) {
 			pr_warn("conntrack GC: couldn't read the table: %s", strerror(errno));
 			goto out;
@@ -122,7 +122,7 @@ void netsegd_ct_gc(struct netsegd *d)
 				struct netseg_ct_entry *ne;
 
 				if (ncap > CT_GC_DEAD_MAX)
-					break;	/* the rest go on the next tick */
+					break; /* the rest go on the next tick */
 				nd = realloc(dead, ncap * sizeof(*dead));
 				if (nd)
 					dead = nd;

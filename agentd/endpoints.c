@@ -29,7 +29,8 @@
 int netsegd_endpoints_init(struct netsegd *d)
 {
 	/* An array of list heads (pointers): sizeof(pointer) is meant. */
-	d->eps.links = calloc(NETSEGD_LINK_BUCKETS, sizeof(*d->eps.links));	// NOLINT(bugprone-sizeof-expression)
+	d->eps.links = calloc(NETSEGD_LINK_BUCKETS,
+			      sizeof(*d->eps.links)); // NOLINT(bugprone-sizeof-expression)
 	if (!d->eps.links)
 		return -ENOMEM;
 	netseg_iptable_init(&d->eps.ips);
@@ -92,7 +93,7 @@ static void links_foreach(struct netsegd *d, void (*fn)(struct netsegd *, struct
 		struct netsegd_link *l = d->eps.links[b], *next;
 
 		for (; l; l = next) {
-			next = l->next;	/* fn may remove l */
+			next = l->next; /* fn may remove l */
 			fn(d, l);
 		}
 	}
@@ -127,8 +128,7 @@ static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
 
 	if (netseg_ipent_resolve(e, ep_id_of, d, &want)) {
 		if (!e->in_map || !val_eq(&e->val, &want)) {
-			err = netseg_dp_ipcache_set(d->dp, &e->pfx, want.id,
-						    want.ifindex);
+			err = netseg_dp_ipcache_set(d->dp, &e->pfx, want.id, want.ifindex);
 			if (!err) {
 				e->in_map = true;
 				e->val = want;
@@ -160,10 +160,14 @@ static int ip_apply(struct netsegd *d, struct netseg_ipent *e)
 static const char *ipsrc_what(__u8 kind)
 {
 	switch (kind) {
-	case NETSEG_IPSRC_NEIGH: return "a neighbour entry";
-	case NETSEG_IPSRC_PEER: return "a peer address";
-	case NETSEG_IPSRC_ROUTE: return "a host route";
-	default: return "a claim";
+	case NETSEG_IPSRC_NEIGH:
+		return "a neighbour entry";
+	case NETSEG_IPSRC_PEER:
+		return "a peer address";
+	case NETSEG_IPSRC_ROUTE:
+		return "a host route";
+	default:
+		return "a claim";
 	}
 }
 
@@ -188,9 +192,10 @@ static void ip_conflict(struct netsegd *d, const struct netseg_ipent *e,
 	d->eps.stats.ip_conflicts++;
 	netseg_ipent_format(e, text, sizeof(text));
 	pr_warn("%s: %s on %s (ifindex %u) claims it, but %s on %s (ifindex %u) does too; "
-		"%s (ifindex %u) keeps it", text, ipsrc_what(s->kind), link_name(d, s->ifindex),
-		s->ifindex, ipsrc_what(rival->kind), link_name(d, rival->ifindex),
-		rival->ifindex, owner ? link_name(d, owner) : "no endpoint", owner);
+		"%s (ifindex %u) keeps it",
+		text, ipsrc_what(s->kind), link_name(d, s->ifindex), s->ifindex,
+		ipsrc_what(rival->kind), link_name(d, rival->ifindex), rival->ifindex,
+		owner ? link_name(d, owner) : "no endpoint", owner);
 }
 
 int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
@@ -212,7 +217,7 @@ int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
 		netseg_ipent_unclaim_moved(e, s);
 	if (op == NETSEGD_IP_FORGET) {
 		any = *s;
-		any.ifindex = 0;	/* no interface's: "other" than each */
+		any.ifindex = 0; /* no interface's: "other" than each */
 		if (!netseg_ipent_unclaim_moved(e, &any))
 			return 0;
 	} else if (add) {
@@ -226,7 +231,7 @@ int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
 	} else if (!netseg_ipent_unclaim(e, s)) {
 		return 0;
 	}
-	r = ip_apply(d, e);	/* keeps e and its claims: s is one */
+	r = ip_apply(d, e); /* keeps e and its claims: s is one */
 	if (rival)
 		ip_conflict(d, e, s, rival);
 	return r;
@@ -234,9 +239,9 @@ int netsegd_ip_update(struct netsegd *d, int family, const void *addr, int plen,
 
 struct ip_filter {
 	struct netsegd *d;
-	__u32 kinds;		/* claims to drop (0 = none, only re-resolve) */
-	__u32 ifindex;		/* 0 = any */
-	int family;		/* 0 = any */
+	__u32 kinds;   /* claims to drop (0 = none, only re-resolve) */
+	__u32 ifindex; /* 0 = any */
+	int family;    /* 0 = any */
 	bool stale_only;
 };
 
@@ -449,7 +454,8 @@ static void link_eval(struct netsegd *d, struct netsegd_link *l)
 		 * queued.  Attaching would only fail. */
 		want = 0;
 		pr_warn("%s (ifindex %u) vanished before it could become an endpoint of %s; "
-			"skipped", l->name, l->ifindex, def->name);
+			"skipped",
+			l->name, l->ifindex, def->name);
 	} else if ((err = link_attach(d, l, want))) {
 		/* Gone already (its RTM_DELLINK is on the way) or refused:
 		 * leave no half-made endpoint behind. */
@@ -461,8 +467,8 @@ static void link_eval(struct netsegd *d, struct netsegd_link *l)
 				def->name, strerror(-err));
 		else
 			pr_warn("%s (ifindex %u) vanished while becoming an endpoint of %s; "
-				"its half-made attachment was removed", l->name, l->ifindex,
-				def->name);
+				"its half-made attachment was removed",
+				l->name, l->ifindex, def->name);
 	}
 	link_set_id(d, l, want);
 }
@@ -499,7 +505,7 @@ void netsegd_link_update(struct netsegd *d, const struct netsegd_link_info *li)
 	l->stale = false;
 	snprintf(l->name, sizeof(l->name), "%s", li->name);
 	if (strcmp(l->alias, li->alias))
-		l->alias_unknown = false;	/* a new alias: a new warning */
+		l->alias_unknown = false; /* a new alias: a new warning */
 	snprintf(l->alias, sizeof(l->alias), "%s", li->alias);
 	if (was_up && !(l->flags & IFF_UP))
 		link_went_down(d, l);
@@ -563,8 +569,8 @@ static void cg_attach(struct netsegd *d, struct netsegd_cgroup *c, __u64 cgid)
 	c->warned = false;
 	d->eps.gen_dirty = true;
 	d->eps.stats.cg_attaches++;
-	pr_info("cgroup %s (id %llu): endpoint of identity %u", c->path,
-		(unsigned long long)cgid, c->id);
+	pr_info("cgroup %s (id %llu): endpoint of identity %u", c->path, (unsigned long long)cgid,
+		c->id);
 }
 
 /* A cgroup that appeared, went, or was made again (a new id) since we last
@@ -739,7 +745,7 @@ static void reconcile_ipcache(struct netsegd *d)
 		struct netseg_prefix p;
 		bool valid = !netseg_prefix_from_lpm(&p, &k[i]);
 		const struct netseg_ipent *e = valid ? netseg_iptable_get(&d->eps.ips, &p, false) :
-					       NULL;
+						       NULL;
 
 		if (e && e->in_map)
 			continue;
@@ -819,10 +825,12 @@ static void add_attached(cJSON *a, bool cgroup, __u8 attached)
 {
 	if (cgroup ? attached : attached & NETSEGD_TC_INGRESS)
 		cJSON_AddItemToArray(a, cJSON_CreateString(netseg_hook_attached_name(
-			cgroup ? NETSEG_HOOK_CG_INGRESS : NETSEG_HOOK_TC_INGRESS)));
+						cgroup ? NETSEG_HOOK_CG_INGRESS :
+							 NETSEG_HOOK_TC_INGRESS)));
 	if (cgroup ? attached : attached & NETSEGD_TC_EGRESS)
 		cJSON_AddItemToArray(a, cJSON_CreateString(netseg_hook_attached_name(
-			cgroup ? NETSEG_HOOK_CG_EGRESS : NETSEG_HOOK_TC_EGRESS)));
+						cgroup ? NETSEG_HOOK_CG_EGRESS :
+							 NETSEG_HOOK_TC_EGRESS)));
 }
 
 static cJSON *cidrs_json(const struct netseg_iddef *def)
@@ -843,7 +851,8 @@ static void link_json(struct netsegd *d, struct netsegd_link *l, cJSON *arr)
 	cJSON_AddStringToObject(x, "kind", "iface");
 	cJSON_AddStringToObject(x, "name", l->name);
 	cJSON_AddNumberToObject(x, "ifindex", l->ifindex);
-	cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->pol.ids, l->id, buf, sizeof(buf)));
+	cJSON_AddStringToObject(x, "identity",
+				netseg_id_name(&d->pol.ids, l->id, buf, sizeof(buf)));
 	cJSON_AddStringToObject(x, "selected_by", l->by_alias ? "alias" : "iface");
 	cJSON_AddStringToObject(x, "alias", l->alias);
 	l->scratch = cJSON_AddArrayToObject(x, "ips");
@@ -876,7 +885,8 @@ static void cgroup_json(struct netsegd *d, const struct netsegd_cgroup *c, cJSON
 	cJSON_AddStringToObject(x, "kind", "cgroup");
 	cJSON_AddStringToObject(x, "name", c->path);
 	cJSON_AddNumberToObject(x, "cgroup_id", c->attached ? c->cgid : 0);
-	cJSON_AddStringToObject(x, "identity", netseg_id_name(&d->pol.ids, c->id, buf, sizeof(buf)));
+	cJSON_AddStringToObject(x, "identity",
+				netseg_id_name(&d->pol.ids, c->id, buf, sizeof(buf)));
 	cJSON_AddItemToObject(x, "ips", cJSON_CreateArray());
 	cJSON_AddItemToObject(x, "cidrs", cidrs_json(netseg_id_by_id(&d->pol.ids, c->id)));
 	add_attached(att, true, c->attached);

@@ -23,17 +23,17 @@
 #include "text.h"
 #include "version.h"
 
-#define FL_MAX_FOLLOW	16		/* `flows` streams, history or --follow */
-#define FL_QUEUE_MAX	(4U << 20)	/* bytes a TCP sink may hold back */
-#define FL_STREAM_CHUNK	(256U << 10)	/* bytes a `flows` stream queues at a time */
-#define FL_LOST_EVERY_MS 10000		/* in-band loss reports at most this often */
-#define FL_FILE_BUF	(256U << 10)
-#define FL_BACKOFF_MIN_MS 500		/* first reconnect of a TCP sink */
+#define FL_MAX_FOLLOW 16	     /* `flows` streams, history or --follow */
+#define FL_QUEUE_MAX (4U << 20)	     /* bytes a TCP sink may hold back */
+#define FL_STREAM_CHUNK (256U << 10) /* bytes a `flows` stream queues at a time */
+#define FL_LOST_EVERY_MS 10000	     /* in-band loss reports at most this often */
+#define FL_FILE_BUF (256U << 10)
+#define FL_BACKOFF_MIN_MS 500 /* first reconnect of a TCP sink */
 #define FL_BACKOFF_MAX_MS 30000
-#define FL_STABLE_MS	10000		/* a connection this old resets the backoff */
+#define FL_STABLE_MS 10000 /* a connection this old resets the backoff */
 
 struct fl_sink {
-	struct netsegd_sink_conf conf;	/* what the config says */
+	struct netsegd_sink_conf conf; /* what the config says */
 	/* file */
 	struct netseg_chain chain;
 	FILE *f;
@@ -50,14 +50,14 @@ struct fl_sink {
 	size_t qlen, qsent;
 	__u64 queued;
 	__u64 retry_ms;
-	__u64 up_ms;		/* when the connection came up */
+	__u64 up_ms; /* when the connection came up */
 	unsigned int backoff_ms;
 	/* counters */
 	__u64 written;
-	__u64 dropped;		/* TCP queue full, or a frame cut by a lost connection */
-	__u64 send_errors;	/* not made, sent or written: last_errno says why */
+	__u64 dropped;	   /* TCP queue full, or a frame cut by a lost connection */
+	__u64 send_errors; /* not made, sent or written: last_errno says why */
 	int last_errno;
-	__u64 truncated;	/* sent with free text shortened to fit */
+	__u64 truncated; /* sent with free text shortened to fit */
 };
 
 /*
@@ -67,30 +67,30 @@ struct fl_sink {
  * counted in skipped and said to the reader.
  */
 struct fl_follower {
-	struct netsegd_follower_io io;	/* io.ctx NULL = a free slot */
+	struct netsegd_follower_io io; /* io.ctx NULL = a free slot */
 	struct netsegd_flow_filter want;
-	__u64 unlogged_said;	/* unlogged flow starts left out, as last said */
-	__u64 next;		/* number of the next record to look at */
-	__u64 end;		/* history only: where it ended at the request */
-	__u64 skipped;		/* overwritten before we got to them, not said yet */
+	__u64 unlogged_said; /* unlogged flow starts left out, as last said */
+	__u64 next;	     /* number of the next record to look at */
+	__u64 end;	     /* history only: where it ended at the request */
+	__u64 skipped;	     /* overwritten before we got to them, not said yet */
 };
 
 struct netsegd_flowlog {
 	struct fl_sink sinks[NETSEGD_MAX_SINKS];
 	unsigned int n;
 	struct netseg_flowrec *hist;
-	size_t hist_max;	/* "flow_history" */
+	size_t hist_max; /* "flow_history" */
 	size_t head, count;
-	__u64 total;		/* records ever kept: the next one's number */
+	__u64 total; /* records ever kept: the next one's number */
 	struct fl_follower follow[FL_MAX_FOLLOW];
 	__s64 rt_off;
 	struct netseg_flowfmt_opts opts;
-	__u64 seen_ring, seen_rate, seen_queue, seen_send;	/* already reported */
-	__u64 unlogged_base;	/* unlogged flow starts left out before we started */
+	__u64 seen_ring, seen_rate, seen_queue, seen_send; /* already reported */
+	__u64 unlogged_base; /* unlogged flow starts left out before we started */
 	__u64 last_report_ms;
 	char line[NETSEG_CHAIN_LINE_MAX];
 	char chained[NETSEG_CHAIN_LINE_MAX];
-	char udp_line[NETSEG_FLOWFMT_MAX];	/* a record shortened to fit a datagram */
+	char udp_line[NETSEG_FLOWFMT_MAX]; /* a record shortened to fit a datagram */
 };
 
 static __u64 now_ms(void)
@@ -101,8 +101,8 @@ static __u64 now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
-int netsegd_flowlog_new(const struct netsegd_sink_conf *sinks, unsigned int n,
-			__u32 history, struct netsegd_flowlog **out)
+int netsegd_flowlog_new(const struct netsegd_sink_conf *sinks, unsigned int n, __u32 history,
+			struct netsegd_flowlog **out)
 {
 	struct netsegd_flowlog *fl = calloc(1, sizeof(*fl));
 
@@ -232,10 +232,10 @@ static unsigned int next_backoff(const struct fl_sink *s)
  */
 static void sock_close(struct netsegd *d, struct fl_sink *s)
 {
-	s->backoff_ms = next_backoff(s);	/* while s->connected still says */
+	s->backoff_ms = next_backoff(s); /* while s->connected still says */
 	s->retry_ms = now_ms() + s->backoff_ms;
 	if (s->fd >= 0)
-		close(s->fd);	/* also leaves epoll */
+		close(s->fd); /* also leaves epoll */
 	s->fd = -1;
 	s->connected = false;
 	q_drop_partial(s);
@@ -256,7 +256,8 @@ static int sock_open(struct netsegd *d, struct fl_sink *s)
 		sock_close(d, s);
 		return err;
 	}
-	if (connect(s->fd, (struct sockaddr *)&s->conf.addr, s->conf.alen) && errno != EINPROGRESS) {
+	if (connect(s->fd, (struct sockaddr *)&s->conf.addr, s->conf.alen) &&
+	    errno != EINPROGRESS) {
 		err = -errno;
 		pr_warn("flow log %s: connect: %s; retrying in %u ms", s->conf.name, strerror(-err),
 			next_backoff(s));
@@ -300,7 +301,7 @@ static void tcp_queue(struct netsegd *d, struct fl_sink *s, const char *msg, siz
 	int p = netseg_syslog_octet_prefix(prefix, sizeof(prefix), len);
 
 	if (p < 0 || s->qlen + p + len > FL_QUEUE_MAX) {
-		s->dropped++;	/* never block the loop: count and move on */
+		s->dropped++; /* never block the loop: count and move on */
 		return;
 	}
 	if (!s->q) {
@@ -327,12 +328,12 @@ static int severity_of(const struct netseg_flowrec *r)
 {
 	switch (r->kind) {
 	case NETSEG_FLOW_DENIED:
-		return 4;	/* warning */
+		return 4; /* warning */
 	case NETSEG_FLOW_AUDIT:
 	case NETSEG_FLOW_LOST:
-		return 5;	/* notice */
+		return 5; /* notice */
 	default:
-		return 6;	/* informational */
+		return 6; /* informational */
 	}
 }
 
@@ -340,12 +341,18 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 			 const char *line, size_t len)
 {
 	static const char *const msgid[] = { [NETSEG_FLOW_ALLOWED] = "FLOW_ALLOW",
-		[NETSEG_FLOW_DENIED] = "FLOW_DENY", [NETSEG_FLOW_AUDIT] = "FLOW_AUDIT",
-		[NETSEG_FLOW_END] = "FLOW_END", [NETSEG_FLOW_LOST] = "FLOW_LOST" };
+					     [NETSEG_FLOW_DENIED] = "FLOW_DENY",
+					     [NETSEG_FLOW_AUDIT] = "FLOW_AUDIT",
+					     [NETSEG_FLOW_END] = "FLOW_END",
+					     [NETSEG_FLOW_LOST] = "FLOW_LOST" };
 	char pid[16], buf[NETSEG_FLOWFMT_MAX + 1024];
 	struct netseg_syslog_hdr h = {
-		.facility = s->conf.facility, .severity = severity_of(r), .time_ns = r->time_ns,
-		.hostname = d->cfg.node_name, .app = "netseg", .procid = pid,
+		.facility = s->conf.facility,
+		.severity = severity_of(r),
+		.time_ns = r->time_ns,
+		.hostname = d->cfg.node_name,
+		.app = "netseg",
+		.procid = pid,
 		.msgid = msgid[r->kind],
 	};
 	bool cut = false;
@@ -359,9 +366,11 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 		n = netseg_syslog_format(buf, sizeof(buf), &h, NULL, 0, 0);
 		if (n >= 0 && (size_t)n + 4 + len > NETSEG_SYSLOG_UDP_MAX) {
 			n = NETSEG_SYSLOG_UDP_MAX > n + 4 ?
-				netseg_flowfmt_fit(s->conf.fmt, r, &d->fl->opts,
-						   NETSEG_SYSLOG_UDP_MAX - n - 4, d->fl->udp_line,
-						   sizeof(d->fl->udp_line), &cut) : -EMSGSIZE;
+				    netseg_flowfmt_fit(s->conf.fmt, r, &d->fl->opts,
+						       NETSEG_SYSLOG_UDP_MAX - n - 4,
+						       d->fl->udp_line, sizeof(d->fl->udp_line),
+						       &cut) :
+				    -EMSGSIZE;
 			line = d->fl->udp_line;
 			len = n;
 		}
@@ -370,7 +379,9 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 			return;
 		}
 	}
-	n = netseg_syslog_format(buf, s->conf.kind == NETSEGD_SINK_UDP ? NETSEG_SYSLOG_UDP_MAX + 1 : sizeof(buf),
+	n = netseg_syslog_format(buf,
+				 s->conf.kind == NETSEGD_SINK_UDP ? NETSEG_SYSLOG_UDP_MAX + 1 :
+								    sizeof(buf),
 				 &h, line, len, 0);
 	if (n < 0) {
 		send_failed(s, -n);
@@ -391,8 +402,7 @@ static void syslog_write(struct netsegd *d, struct fl_sink *s, const struct nets
 	s->truncated += cut;
 }
 
-static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char *line,
-		       size_t len)
+static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char *line, size_t len)
 {
 	int n;
 
@@ -401,8 +411,8 @@ static void file_write(struct fl_sink *s, struct netsegd_flowlog *fl, const char
 		return;
 	}
 	if (s->conf.chained) {
-		n = netseg_chain_line_in(&s->chain, netseg_flowfmt_chain_member(s->conf.fmt), line, len,
-					 fl->chained, sizeof(fl->chained));
+		n = netseg_chain_line_in(&s->chain, netseg_flowfmt_chain_member(s->conf.fmt), line,
+					 len, fl->chained, sizeof(fl->chained));
 		if (n < 0) {
 			send_failed(s, -n);
 			return;
@@ -500,8 +510,7 @@ static int fmt_line(struct netsegd_flowlog *fl, int fmt, const struct netseg_flo
 	return netseg_flowfmt(fmt, r, &fl->opts, fl->line, sizeof(fl->line));
 }
 
-static void send_follower(struct fl_follower *f, const char *key,
-			  const char *line, __u64 n)
+static void send_follower(struct fl_follower *f, const char *key, const char *line, __u64 n)
 {
 	cJSON *m = cJSON_CreateObject();
 
@@ -643,7 +652,7 @@ int netsegd_flowlog_start(struct netsegd *d)
 		} else if (s->conf.kind == NETSEGD_SINK_STDOUT) {
 			s->f = stdout;
 		} else {
-			sock_open(d, s);	/* failures retry from the tick */
+			sock_open(d, s); /* failures retry from the tick */
 		}
 	}
 	return 0;
@@ -763,7 +772,8 @@ void netsegd_flowlog_tick(struct netsegd *d)
 	for (unsigned int i = 0; i < fl->n; i++) {
 		struct fl_sink *s = &fl->sinks[i];
 
-		if ((s->conf.kind == NETSEGD_SINK_UDP || s->conf.kind == NETSEGD_SINK_TCP) && s->fd < 0 && now >= s->retry_ms)
+		if ((s->conf.kind == NETSEGD_SINK_UDP || s->conf.kind == NETSEGD_SINK_TCP) &&
+		    s->fd < 0 && now >= s->retry_ms)
 			sock_open(d, s);
 	}
 	if (now - fl->last_report_ms >= FL_LOST_EVERY_MS) {
@@ -809,9 +819,12 @@ void netsegd_flowlog_sink_event(struct netsegd *d, void *ptr, __u32 events)
 		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n >= 0 || errno != EAGAIN) {
-			pr_warn("flow log %s: connection lost (%s); reconnecting in %u ms", s->conf.name,
-				n > 0 ? "the receiver sent data" : n == 0 ? "closed by peer" :
-				strerror(errno), next_backoff(s));
+			pr_warn("flow log %s: connection lost (%s); reconnecting in %u ms",
+				s->conf.name,
+				n > 0  ? "the receiver sent data" :
+				n == 0 ? "closed by peer" :
+					 strerror(errno),
+				next_backoff(s));
 			sock_close(d, s);
 			return;
 		}
@@ -848,7 +861,8 @@ cJSON *netsegd_flowlog_request(struct netsegd *d, const struct netsegd_follower_
 			slot = i;
 	if (slot < 0)
 		return netsegd_reply_error("rejected",
-			"flows: %d streams already; try again when one ends", FL_MAX_FOLLOW);
+					   "flows: %d streams already; try again when one ends",
+					   FL_MAX_FOLLOW);
 	f.next = history_start(fl, &f);
 	f.end = fl->total;
 	fl->follow[slot] = f;

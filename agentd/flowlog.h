@@ -24,8 +24,8 @@ struct netsegd_flowlog;
 
 /* The history of @history records (0: NETSEGD_FLOW_HISTORY), and the sinks config.c
  * checked (none: n = 0).  Opens nothing. */
-int netsegd_flowlog_new(const struct netsegd_sink_conf *sinks, unsigned int n,
-			__u32 history, struct netsegd_flowlog **out);
+int netsegd_flowlog_new(const struct netsegd_sink_conf *sinks, unsigned int n, __u32 history,
+			struct netsegd_flowlog **out);
 /* Opens files, connects syslog sinks, registers their fds with epoll. */
 int netsegd_flowlog_start(struct netsegd *d);
 void netsegd_flowlog_free(struct netsegd_flowlog *fl);
@@ -59,13 +59,13 @@ struct netsegd_follower_io {
 
 /* What a `flows` reader asked for (cmd_flows.c parses the request). */
 struct netsegd_flow_filter {
-	int fmt;		/* enum netseg_flowfmt */
-	unsigned int verdicts;	/* one bit of enum netseg_flowrec_kind; 0 = all */
-	char identity[64];	/* source or destination, "" = any */
-	long rule;		/* -1 = any */
-	struct netseg_flowfilter flt;	/* observe's filters */
-	long long last;		/* start at the last N wanted records; -1 = all */
-	bool follow;		/* after the history, live records until the reader goes */
+	int fmt;		      /* enum netseg_flowfmt */
+	unsigned int verdicts;	      /* one bit of enum netseg_flowrec_kind; 0 = all */
+	char identity[64];	      /* source or destination, "" = any */
+	long rule;		      /* -1 = any */
+	struct netseg_flowfilter flt; /* observe's filters */
+	long long last;		      /* start at the last N wanted records; -1 = all */
+	bool follow;		      /* after the history, live records until the reader goes */
 };
 
 /*

@@ -14,7 +14,7 @@
 
 #include "netsegd.h"
 
-#define IFS_BATCH 256	/* rows per syscall: 256 * CPUs * 32 bytes of buffer */
+#define IFS_BATCH 256 /* rows per syscall: 256 * CPUs * 32 bytes of buffer */
 
 int netsegd_if_stats_each(struct netsegd *d,
 			  void (*fn)(void *ctx, __u32 ifindex, const struct netseg_if_stats *s),

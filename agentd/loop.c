@@ -43,7 +43,7 @@ int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr)
  * A batch is what a control request may wait for per turn of the loop: at
  * 2-7 us a record, 1,024 keep that to a few ms.
  */
-#define RING_BATCH	1024
+#define RING_BATCH 1024
 
 static int on_event(void *ctx, void *data, size_t len)
 {
@@ -70,13 +70,15 @@ static int setup_fds(struct netsegd *d)
 	signal(SIGPIPE, SIG_IGN);
 	d->loop.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->loop.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->loop.sigfd < 0 || d->loop.timerfd < 0 || timerfd_settime(d->loop.timerfd, 0, &its, NULL))
+	if (d->loop.sigfd < 0 || d->loop.timerfd < 0 ||
+	    timerfd_settime(d->loop.timerfd, 0, &its, NULL))
 		return -errno;
 	err = netsegd_epoll_add(d, d->loop.sigfd, EPOLLIN, &tag_signal);
 	err = err ?: netsegd_epoll_add(d, d->loop.timerfd, EPOLLIN, &tag_timer);
 	if (err)
 		return err;
-	d->loop.rb = ring_buffer__new(netseg_dp_map_fd(d->dp, NETSEG_DPM_EVENTS), on_event, d, NULL);
+	d->loop.rb = ring_buffer__new(netseg_dp_map_fd(d->dp, NETSEG_DPM_EVENTS), on_event, d,
+				      NULL);
 	if (!d->loop.rb)
 		return -errno;
 	err = netsegd_epoll_add(d, ring_buffer__epoll_fd(d->loop.rb), EPOLLIN, &tag_ring);
@@ -94,16 +96,25 @@ static int setup_fds(struct netsegd *d)
 }
 
 /* Settings the running daemon can't take: said, not silently dropped. */
-static void note_restart_only(const struct netsegd_config *was,
-			      const struct netsegd_config *c)
+static void note_restart_only(const struct netsegd_config *was, const struct netsegd_config *c)
 {
-	static const struct { const char *key; size_t off, len; } f[] = {
-#define F(key, field) { key, offsetof(struct netsegd_config, field), \
-			sizeof(((struct netsegd_config *)0)->field) }
-		F("pin_dir", pin_dir), F("run_dir", run_dir), F("state_dir", state_dir),
-		F("socket", socket), F("node_name", node_name), F("ct_max", ct_max),
-		F("netlink_rcvbuf", netlink_rcvbuf), F("prefilter_max", prefilter_max),
-		F("uplinks", uplinks), F("flow_logs", sinks), F("metrics", metrics.text),
+	static const struct {
+		const char *key;
+		size_t off, len;
+	} f[] = {
+#define F(key, field) \
+	{ key, offsetof(struct netsegd_config, field), sizeof(((struct netsegd_config *)0)->field) }
+		F("pin_dir", pin_dir),
+		F("run_dir", run_dir),
+		F("state_dir", state_dir),
+		F("socket", socket),
+		F("node_name", node_name),
+		F("ct_max", ct_max),
+		F("netlink_rcvbuf", netlink_rcvbuf),
+		F("prefilter_max", prefilter_max),
+		F("uplinks", uplinks),
+		F("flow_logs", sinks),
+		F("metrics", metrics.text),
 		F("flow_history", flow_history),
 #undef F
 	};
@@ -136,8 +147,8 @@ static void reload_config(struct netsegd *d)
 	}
 	/* A smaller map than the one in force would refuse every change. */
 	if (c.max_entries < d->pol.entries) {
-		pr_err("%s: \"max_rules\" %u is below the %zu policy entries in force",
-		       d->cfg.path, c.max_entries, d->pol.entries);
+		pr_err("%s: \"max_rules\" %u is below the %zu policy entries in force", d->cfg.path,
+		       c.max_entries, d->pol.entries);
 		pr_err("SIGHUP: config %s rejected; keeping the running config", d->cfg.path);
 		return;
 	}
@@ -190,9 +201,8 @@ static void say_ready(const struct netsegd *d)
 		return;
 	said = true;
 	/* stdout may be a pipe or a file a script waits on: flushed now. */
-	printf("netsegd %s ready: pins %s, socket %s, %zu rules, %zu endpoints\n",
-	       NETSEG_VERSION, d->cfg.pin_dir, d->cfg.socket, d->pol.rules.n,
-	       netsegd_endpoint_count(d));
+	printf("netsegd %s ready: pins %s, socket %s, %zu rules, %zu endpoints\n", NETSEG_VERSION,
+	       d->cfg.pin_dir, d->cfg.socket, d->pol.rules.n, netsegd_endpoint_count(d));
 	fflush(stdout);
 }
 
@@ -234,8 +244,7 @@ int netsegd_run(struct netsegd *d)
 				netsegd_rtnl_event(d);
 				if (d->eps.stats.nl_synced)
 					say_ready(d);
-			}
-			else if (p == &tag_metrics)
+			} else if (p == &tag_metrics)
 				netsegd_metrics_run(d);
 			else
 				netsegd_client_event(d, p, evs[i].events);

@@ -48,34 +48,54 @@ struct args {
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "run-dir", required_argument, NULL, 'r' },
-		{ "bpffs", required_argument, NULL, 'b' },
-		{ "socket", required_argument, NULL, 'S' },
-		{ "cleanup", no_argument, NULL, 'C' },
-		{ "purge-state", no_argument, NULL, 'P' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "state-dir", required_argument, NULL, 's' },
+					      { "run-dir", required_argument, NULL, 'r' },
+					      { "bpffs", required_argument, NULL, 'b' },
+					      { "socket", required_argument, NULL, 'S' },
+					      { "cleanup", no_argument, NULL, 'C' },
+					      { "purge-state", no_argument, NULL, 'P' },
+					      { "version", no_argument, NULL, 'V' },
+					      { "verbose", no_argument, NULL, 'v' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': a->config = optarg; break;
-		case 's': a->state_dir = optarg; break;
-		case 'r': a->run_dir = optarg; break;
-		case 'b': a->bpffs = optarg; break;
-		case 'S': a->socket = optarg; break;
-		case 'C': a->cleanup = true; break;
-		case 'P': a->purge_state = true; break;
-		case 'V': printf("netsegd %s\n", NETSEG_VERSION); exit(0);
-		case 'v': a->verbose++; break;
-		case 'h': fputs(usage, stdout); exit(0);
-		default: fputs(usage, stderr); return -EINVAL;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 's':
+			a->state_dir = optarg;
+			break;
+		case 'r':
+			a->run_dir = optarg;
+			break;
+		case 'b':
+			a->bpffs = optarg;
+			break;
+		case 'S':
+			a->socket = optarg;
+			break;
+		case 'C':
+			a->cleanup = true;
+			break;
+		case 'P':
+			a->purge_state = true;
+			break;
+		case 'V':
+			printf("netsegd %s\n", NETSEG_VERSION);
+			exit(0);
+		case 'v':
+			a->verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
@@ -89,8 +109,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-static int setup_config(struct netsegd_config *c, struct netsegd_config *file,
-			const struct args *a)
+static int setup_config(struct netsegd_config *c, struct netsegd_config *file, const struct args *a)
 {
 	int err = 0;
 
@@ -99,8 +118,10 @@ static int setup_config(struct netsegd_config *c, struct netsegd_config *file,
 		err = netsegd_config_load(c, a->config);
 	if (err)
 		return err;
-	*file = *c;	/* SIGHUP compares the file against this */
-#define SET(field, v) if (v) snprintf(c->field, sizeof(c->field), "%s", v)
+	*file = *c; /* SIGHUP compares the file against this */
+#define SET(field, v) \
+	if (v)        \
+	snprintf(c->field, sizeof(c->field), "%s", v)
 	SET(state_dir, a->state_dir);
 	SET(run_dir, a->run_dir);
 	SET(pin_dir, a->bpffs);
@@ -139,7 +160,8 @@ static pid_t lock_holder(int fd)
 	if (!f)
 		return 0;
 	while (!pid && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", type, &p, &maj, &min, &ino) == 5 &&
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", type, &p, &maj, &min, &ino) ==
+			    5 &&
 		    !strcmp(type, "FLOCK") && maj == major(st.st_dev) && min == minor(st.st_dev) &&
 		    ino == st.st_ino)
 			pid = p;
@@ -223,7 +245,7 @@ static int lock_socket(const struct netsegd_config *c)
 /* The socket first: a daemon refused for it leaves no pin dir behind. */
 static int take_locks(const struct netsegd_config *c, bool cleanup, struct locks *l)
 {
-	int err = netseg_dp_check_pin_dir(c->pin_dir);	/* before creating anything */
+	int err = netseg_dp_check_pin_dir(c->pin_dir); /* before creating anything */
 
 	if (err)
 		return err;
@@ -258,7 +280,7 @@ static int restore(struct netsegd *d)
 			return -ENOMEM;
 	if (netseg_idstore_copy(&ids, &d->pol.ids))
 		return -ENOMEM;
-	d->pol.revision--;	/* commit counts this restore as no new revision */
+	d->pol.revision--; /* commit counts this restore as no new revision */
 	r = netsegd_commit(d, &rules, &ids, &err);
 	if (r) {
 		d->pol.revision++;
@@ -297,9 +319,11 @@ static int start_flowlog(struct netsegd *d)
 static int start(struct netsegd *d)
 {
 	struct netseg_dp_opts o = {
-		.pin_dir = d->cfg.pin_dir, .ct_max = d->cfg.ct_max,
+		.pin_dir = d->cfg.pin_dir,
+		.ct_max = d->cfg.ct_max,
 		.prefilter_max = d->cfg.prefilter_max,
-		.deny_rate = d->cfg.deny_rate, .deny_burst = d->cfg.deny_burst,
+		.deny_rate = d->cfg.deny_rate,
+		.deny_burst = d->cfg.deny_burst,
 	};
 	int err;
 
@@ -313,8 +337,7 @@ static int start(struct netsegd *d)
 		return err;
 	err = netseg_dp_open(&d->dp, &o);
 	if (err) {
-		pr_err("couldn't load the datapath (bpffs %s): %s", d->cfg.pin_dir,
-		       strerror(-err));
+		pr_err("couldn't load the datapath (bpffs %s): %s", d->cfg.pin_dir, strerror(-err));
 		return err;
 	}
 	netseg_dp_config_set_events(d->dp, d->cfg.deny_rate, d->cfg.deny_burst,
@@ -345,15 +368,15 @@ static int cleanup_state(const struct netsegd *d, bool purge)
 	}
 	if (!purge) {
 		printf("netsegd: kept %s (rules and identities): the next start enforces them "
-		       "again; 'netsegd --cleanup --purge-state' forgets them too\n", path);
+		       "again; 'netsegd --cleanup --purge-state' forgets them too\n",
+		       path);
 		return 0;
 	}
 	if (unlink(path)) {
 		fprintf(stderr, "netsegd: couldn't remove %s: %s\n", path, strerror(errno));
 		return -errno;
 	}
-	printf("netsegd: removed %s: the next start begins with no rules or identities\n",
-	       path);
+	printf("netsegd: removed %s: the next start begins with no rules or identities\n", path);
 	return 0;
 }
 
@@ -397,7 +420,8 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a))
 		return 2;
 	netseg_log_set_level(a.verbose > 1 ? NETSEG_LOG_DEBUG :
-			     a.verbose ? NETSEG_LOG_INFO : NETSEG_LOG_WARN);
+			     a.verbose	   ? NETSEG_LOG_INFO :
+					     NETSEG_LOG_WARN);
 	if (setup_config(&d.cfg, &d.cfg_file, &a))
 		return 1;
 	d.ctl.fd = d.loop.epfd = d.loop.sigfd = d.loop.timerfd = -1;

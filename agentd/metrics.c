@@ -33,8 +33,8 @@
 
 struct netsegd_metrics {
 	struct MHD_Daemon *mhd;
-	int fd;				/* the listening socket */
-	int epfd;			/* MHD's own epoll fd: the loop watches it */
+	int fd;	  /* the listening socket */
+	int epfd; /* MHD's own epoll fd: the loop watches it */
 };
 
 /* Growing text buffer; on allocation failure it stays failed (oom). */
@@ -137,7 +137,8 @@ static void datapath_counters(struct netsegd *d, struct mbuf *b)
 	put(b, "netseg_pass_bytes_total{reason=\"non_ip\",direction=\"any\"} %llu\n",
 	    (unsigned long long)c[NETSEG_STAT_PASS_NON_IP].bytes);
 	head(b, "netseg_events_sent_total", "counter", "Flow events written to the ring buffer.");
-	put(b, "netseg_events_sent_total %llu\n", (unsigned long long)c[NETSEG_STAT_EV_SENT].packets);
+	put(b, "netseg_events_sent_total %llu\n",
+	    (unsigned long long)c[NETSEG_STAT_EV_SENT].packets);
 	head(b, "netseg_events_lost_total", "counter",
 	     "Flow events lost: ring buffer full (ring), deny token bucket empty (rate_limit), "
 	     "unlogged allowed flow starts past their bucket (unlogged_rate_limit).");
@@ -181,8 +182,7 @@ static void rule_counters(struct netsegd *d, struct mbuf *b)
 		}
 		put(&pk, "netseg_rule_packets_total{rule=\"%u\"} %llu\n", key,
 		    (unsigned long long)p);
-		put(&by, "netseg_rule_bytes_total{rule=\"%u\"} %llu\n", key,
-		    (unsigned long long)y);
+		put(&by, "netseg_rule_bytes_total{rule=\"%u\"} %llu\n", key, (unsigned long long)y);
 	}
 	if (pk.p)
 		put(b, "%s", pk.p);
@@ -198,7 +198,9 @@ static void rule_counters(struct netsegd *d, struct mbuf *b)
 /* From the same list `netsegctl stats` shows, so flowlog.c stays as is. */
 static void sink_counters(struct netsegd *d, struct mbuf *b)
 {
-	static const struct { const char *key, *name, *type, *help; } f[] = {
+	static const struct {
+		const char *key, *name, *type, *help;
+	} f[] = {
 		{ "written", "netseg_flowlog_written_total", "counter",
 		  "Flow records written, per sink." },
 		{ "dropped", "netseg_flowlog_dropped_total", "counter",
@@ -248,8 +250,7 @@ static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 	put(b, "netseg_policy_apply_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
 	    (unsigned long long)m->n);
 	put(b, "netseg_policy_apply_duration_seconds_sum %.9f\n", m->sum);
-	put(b, "netseg_policy_apply_duration_seconds_count %llu\n",
-	    (unsigned long long)m->n);
+	put(b, "netseg_policy_apply_duration_seconds_count %llu\n", (unsigned long long)m->n);
 	head(b, "netseg_rules", "gauge", "Rules in force.");
 	put(b, "netseg_rules %zu\n", d->pol.rules.n);
 	head(b, "netseg_identities", "gauge", "Identities defined.");
@@ -267,14 +268,13 @@ static void daemon_gauges(struct netsegd *d, struct mbuf *b)
 	put(b, "netseg_conntrack_evicted_total %llu\n", (unsigned long long)d->ct.evicted);
 	head(b, "netseg_netlink_resyncs_total", "counter",
 	     "rtnetlink full dumps after the socket lost events (ENOBUFS).");
-	put(b, "netseg_netlink_resyncs_total %llu\n",
-	    (unsigned long long)d->eps.stats.nl_overruns);
+	put(b, "netseg_netlink_resyncs_total %llu\n", (unsigned long long)d->eps.stats.nl_overruns);
 	head(b, "netseg_netlink_dumps_total", "counter", "rtnetlink full dumps completed.");
 	put(b, "netseg_netlink_dumps_total %llu\n", (unsigned long long)d->eps.stats.nl_dumps);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
-			     const char *type, char *body, size_t len)
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
+			     char *body, size_t len)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -291,8 +291,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload, size_t *upload_len, void **ctx)
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_len, void **ctx)
 {
 	struct netsegd *d = cls;
 	struct mbuf b = { .p = malloc(16384), .cap = 16384 };
@@ -305,17 +305,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	/* A body is not expected: refuse it rather than buffer it. */
 	if (*upload_len || (strcmp(method, "GET") && strcmp(method, "HEAD"))) {
 		put(&b, "only GET /metrics\n");
-		return b.oom ? MHD_NO : reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-					      "text/plain", b.p, b.len);
+		return b.oom ? MHD_NO :
+			       reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", b.p, b.len);
 	}
-	if (!*ctx) {	/* first call: headers only, answer on the next */
+	if (!*ctx) { /* first call: headers only, answer on the next */
 		*ctx = d;
 		return MHD_YES;
 	}
 	if (strcmp(url, "/metrics")) {
 		put(&b, "not found: metrics are on /metrics\n");
-		return b.oom ? MHD_NO : reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
-					      b.p, b.len);
+		return b.oom ? MHD_NO : reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", b.p, b.len);
 	}
 	datapath_counters(d, &b);
 	rule_counters(d, &b);
@@ -348,13 +347,11 @@ int netsegd_metrics_open(struct netsegd *d)
 		pr_err("metrics: couldn't listen on %s: %s", listen_on, strerror(-err));
 		goto out;
 	}
-	m->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL,
-				  on_request, d,
+	m->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, d,
 				  MHD_OPTION_LISTEN_SOCKET, m->fd,
 				  /* a scraper that stops reading is dropped, not waited on */
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-				  MHD_OPTION_END);
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16, MHD_OPTION_END);
 	if (!m->mhd) {
 		err = -EIO;
 		pr_err("metrics: couldn't start the HTTP server on %s", listen_on);
@@ -367,7 +364,7 @@ int netsegd_metrics_open(struct netsegd *d)
 		goto out;
 	}
 	m->epfd = info->epoll_fd;
-	m->fd = -1;	/* MHD_stop_daemon() closes the listening socket */
+	m->fd = -1; /* MHD_stop_daemon() closes the listening socket */
 	d->metrics = m;
 	pr_info("metrics on http://%s/metrics", listen_on);
 	return 0;

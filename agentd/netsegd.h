@@ -20,7 +20,7 @@ struct ring_buffer;
 struct netsegd_flowlog;
 struct netsegd_metrics;
 
-#define NETSEGD_MAX_CLIENTS	256
+#define NETSEGD_MAX_CLIENTS 256
 /*
  * Control connections one uid other than root may hold, and how many of
  * NETSEGD_MAX_CLIENTS root and the other users each can't take from the
@@ -29,18 +29,18 @@ struct netsegd_metrics;
  * netsegctl at once) can't shut them out either.
  */
 #define NETSEGD_MAX_CLIENTS_PER_UID 64
-#define NETSEGD_CLIENTS_KEPT	64
-#define NETSEGD_CTL_IDLE_TIMEOUT 30	/* s a client may take to send its next request */
-#define NETSEGD_MAX_UPLINKS	16
+#define NETSEGD_CLIENTS_KEPT 64
+#define NETSEGD_CTL_IDLE_TIMEOUT 30 /* s a client may take to send its next request */
+#define NETSEGD_MAX_UPLINKS 16
 /* In the state dir; written by state.c, forgotten by --cleanup --purge-state. */
-#define NETSEGD_STATE_FILE	"state.json"
-#define NETSEGD_NETLINK_RCVBUF	(16 << 20) /* default rtnetlink buffer: a burst of ~16k events */
-#define NETSEGD_LINK_BUCKETS	1024	/* link table hash (chained: no hard limit) */
-#define NETSEGD_ALIAS_MAX	256	/* IFALIASZ */
+#define NETSEGD_STATE_FILE "state.json"
+#define NETSEGD_NETLINK_RCVBUF (16 << 20) /* default rtnetlink buffer: a burst of ~16k events */
+#define NETSEGD_LINK_BUCKETS 1024	  /* link table hash (chained: no hard limit) */
+#define NETSEGD_ALIAS_MAX 256		  /* IFALIASZ */
 /* An interface whose alias is this prefix + an identity name is its endpoint. */
-#define NETSEGD_ALIAS_PREFIX	"netseg:"
+#define NETSEGD_ALIAS_PREFIX "netseg:"
 
-#define NETSEGD_MAX_SINKS	8	/* "flow_logs" entries */
+#define NETSEGD_MAX_SINKS 8 /* "flow_logs" entries */
 
 enum netsegd_sink_kind {
 	NETSEGD_SINK_FILE,
@@ -52,15 +52,15 @@ enum netsegd_sink_kind {
 /* One "flow_logs" sink as the config says it: checked by config.c, opened
  * by flowlog.c. */
 struct netsegd_sink_conf {
-	int kind;			/* enum netsegd_sink_kind */
-	int fmt;			/* enum netseg_flowfmt */
-	unsigned int verdicts;		/* bit per enum netseg_flowrec_kind; 0 = all */
-	char name[300];			/* for messages and `stats` */
+	int kind;	       /* enum netsegd_sink_kind */
+	int fmt;	       /* enum netseg_flowfmt */
+	unsigned int verdicts; /* bit per enum netseg_flowrec_kind; 0 = all */
+	char name[300];	       /* for messages and `stats` */
 	/* file */
 	char path[256];
-	__u64 max_bytes;		/* rotate past this size */
-	unsigned int keep;		/* rotated files kept */
-	bool chained;			/* hash-chained records */
+	__u64 max_bytes;   /* rotate past this size */
+	unsigned int keep; /* rotated files kept */
+	bool chained;	   /* hash-chained records */
 	/* syslog: a numeric address, resolved once */
 	struct sockaddr_storage addr;
 	socklen_t alen;
@@ -69,7 +69,7 @@ struct netsegd_sink_conf {
 
 /* "metrics": {"listen": "ADDR:PORT"}, parsed by config.c, bound by metrics.c. */
 struct netsegd_listen_conf {
-	char text[64];			/* as written, "" = off */
+	char text[64]; /* as written, "" = off */
 	struct sockaddr_storage addr;
 	socklen_t len;
 };
@@ -79,60 +79,60 @@ struct netsegd_listen_conf {
  * in the config): each takes a struct netseg_flowrec (about 2.3 KiB) once
  * written, so the default holds about 9 MiB and a flood can't make it grow.
  */
-#define NETSEGD_FLOW_HISTORY		4096
-#define NETSEGD_FLOW_HISTORY_MIN	16
-#define NETSEGD_FLOW_HISTORY_MAX	(1U << 18)
+#define NETSEGD_FLOW_HISTORY 4096
+#define NETSEGD_FLOW_HISTORY_MIN 16
+#define NETSEGD_FLOW_HISTORY_MAX (1U << 18)
 
 struct netsegd_config {
-	char path[256];		/* config file, "" = none */
+	char path[256]; /* config file, "" = none */
 	char pin_dir[200];
 	char run_dir[200];
 	char state_dir[200];
 	char socket[240];
-	char socket_group[64];	/* may use the control socket, besides root */
+	char socket_group[64]; /* may use the control socket, besides root */
 	char node_name[64];
-	__u32 deny_rate;	/* deny events/s per CPU */
+	__u32 deny_rate; /* deny events/s per CPU */
 	__u32 deny_burst;
-	bool log_allowed;	/* flow-start events for every allowed flow */
+	bool log_allowed; /* flow-start events for every allowed flow */
 	__u32 ct_max;
-	__u32 prefilter_max;	/* prefilter CIDRs; sizes the ns_prefilter map */
-	__u32 max_entries;	/* compiled policy entries ("max_rules") */
-	__u32 netlink_rcvbuf;	/* rtnetlink socket buffer, bytes: lost events past it */
-	__u32 control_idle_timeout;	/* s without a complete request: closed */
+	__u32 prefilter_max;	    /* prefilter CIDRs; sizes the ns_prefilter map */
+	__u32 max_entries;	    /* compiled policy entries ("max_rules") */
+	__u32 netlink_rcvbuf;	    /* rtnetlink socket buffer, bytes: lost events past it */
+	__u32 control_idle_timeout; /* s without a complete request: closed */
 	unsigned int nuplinks;
 	char uplinks[NETSEGD_MAX_UPLINKS][32];
 	unsigned int nsinks;
-	struct netsegd_sink_conf sinks[NETSEGD_MAX_SINKS];	/* "flow_logs" */
-	__u32 flow_history;	/* records kept for `netsegctl flows` */
-	struct netsegd_listen_conf metrics;	/* "metrics" */
+	struct netsegd_sink_conf sinks[NETSEGD_MAX_SINKS]; /* "flow_logs" */
+	__u32 flow_history;				   /* records kept for `netsegctl flows` */
+	struct netsegd_listen_conf metrics;		   /* "metrics" */
 };
 
 struct netsegd_client {
-	struct netsegd *d;	/* its daemon, for the follower callbacks */
+	struct netsegd *d; /* its daemon, for the follower callbacks */
 	int fd;
 	__u32 uid;
 	char *in;
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off;
-	bool closing;		/* close once out is flushed */
-	bool denied;		/* failed the SO_PEERCRED check */
-	__u64 wait_since_ms;	/* CLOCK_MONOTONIC: accepted, or its last request */
+	bool closing;	     /* close once out is flushed */
+	bool denied;	     /* failed the SO_PEERCRED check */
+	__u64 wait_since_ms; /* CLOCK_MONOTONIC: accepted, or its last request */
 };
 
 /* Control socket counters, for `stats`. */
 struct netsegd_ctlstats {
-	__u64 refused;		/* connections over the per-uid or total cap */
-	__u64 timed_out;	/* closed after control_idle_timeout without a request */
-	__u64 nul;		/* requests refused for a NUL byte */
+	__u64 refused;	 /* connections over the per-uid or total cap */
+	__u64 timed_out; /* closed after control_idle_timeout without a request */
+	__u64 nul;	 /* requests refused for a NUL byte */
 };
 
 /* What an RTM_NEWLINK says about an interface. */
 struct netsegd_link_info {
 	__u32 ifindex;
-	__u32 flags;		/* IFF_* */
+	__u32 flags; /* IFF_* */
 	const char *name;
-	const char *alias;	/* "" = none */
+	const char *alias; /* "" = none */
 };
 
 enum netsegd_link_attached {
@@ -142,18 +142,18 @@ enum netsegd_link_attached {
 
 /* An interface of this namespace, as rtnetlink last described it. */
 struct netsegd_link {
-	struct netsegd_link *next;	/* hash chain */
+	struct netsegd_link *next; /* hash chain */
 	__u32 ifindex;
-	__u32 flags;			/* IFF_* */
+	__u32 flags; /* IFF_* */
 	char name[16];
 	char alias[NETSEGD_ALIAS_MAX];
-	__u32 id;			/* endpoint identity in force, 0 = none */
-	__u8 attached;			/* enum netsegd_link_attached */
-	bool by_alias;			/* selected by its alias, not a glob */
-	bool alias_unknown;		/* alias netseg:NAME, no identity NAME (said once) */
-	bool retry;			/* attaching failed: the timer tries again */
-	bool stale;			/* not in the running link dump (yet) */
-	void *scratch;			/* endpoint list: its IP array */
+	__u32 id;	    /* endpoint identity in force, 0 = none */
+	__u8 attached;	    /* enum netsegd_link_attached */
+	bool by_alias;	    /* selected by its alias, not a glob */
+	bool alias_unknown; /* alias netseg:NAME, no identity NAME (said once) */
+	bool retry;	    /* attaching failed: the timer tries again */
+	bool stale;	    /* not in the running link dump (yet) */
+	void *scratch;	    /* endpoint list: its IP array */
 };
 
 /* A cgroup an identity selects; cgid 0 while it doesn't exist. */
@@ -162,20 +162,20 @@ struct netsegd_cgroup {
 	__u32 id;
 	__u64 cgid;
 	bool attached;
-	bool warned;			/* said once that it doesn't exist */
+	bool warned; /* said once that it doesn't exist */
 };
 
 struct netsegd_epstats {
-	__u64 nl_msgs;			/* rtnetlink messages handled */
-	__u64 nl_bad;			/* ... refused by validation */
-	__u64 nl_overruns;		/* ENOBUFS: the socket lost events */
-	__u64 nl_dumps;			/* full dumps completed */
-	bool nl_synced;			/* the first full dump is done */
-	__u64 attaches, detaches;	/* interface endpoints */
+	__u64 nl_msgs;		  /* rtnetlink messages handled */
+	__u64 nl_bad;		  /* ... refused by validation */
+	__u64 nl_overruns;	  /* ENOBUFS: the socket lost events */
+	__u64 nl_dumps;		  /* full dumps completed */
+	bool nl_synced;		  /* the first full dump is done */
+	__u64 attaches, detaches; /* interface endpoints */
 	__u64 cg_attaches, cg_detaches;
-	__u64 ip_writes, ip_deletes;	/* ipcache entries written, removed */
-	__u64 ip_conflicts;		/* an address claimed for two endpoints */
-	__u64 routes_untrusted;		/* routes out of endpoints ignored for their origin */
+	__u64 ip_writes, ip_deletes; /* ipcache entries written, removed */
+	__u64 ip_conflicts;	     /* an address claimed for two endpoints */
+	__u64 routes_untrusted;	     /* routes out of endpoints ignored for their origin */
 };
 
 /*
@@ -186,31 +186,31 @@ struct netsegd_epstats {
  * when the table is full and nothing expires.
  */
 struct netsegd_ctstats {
-	__u64 entries;			/* at the last walk */
-	__u64 max;			/* the map's max_entries */
-	__u64 removed;			/* expired flows the GC deleted */
-	__u64 evicted;			/* estimate, see above */
-	__s64 base;			/* entries - ct-new at the first walk */
-	bool primed;			/* base is set */
-	__u64 warned_ms;		/* last "table is full" warning */
+	__u64 entries;	 /* at the last walk */
+	__u64 max;	 /* the map's max_entries */
+	__u64 removed;	 /* expired flows the GC deleted */
+	__u64 evicted;	 /* estimate, see above */
+	__s64 base;	 /* entries - ct-new at the first walk */
+	bool primed;	 /* base is set */
+	__u64 warned_ms; /* last "table is full" warning */
 };
 
 /* What an rtnetlink message does to a claim on a prefix. */
 enum netsegd_ip_op {
 	NETSEGD_IP_UNCLAIM,
 	NETSEGD_IP_CLAIM,
-	NETSEGD_IP_MOVE,	/* claim, and drop the same claim on other interfaces */
-	NETSEGD_IP_FORGET,	/* drop the same claim on every interface */
+	NETSEGD_IP_MOVE,   /* claim, and drop the same claim on other interfaces */
+	NETSEGD_IP_FORGET, /* drop the same claim on every interface */
 };
 
 struct netsegd_rtnl;
 
 /* Latency of the policy applies that took effect: a histogram that
  * policy.c fills and metrics.c serves. */
-#define NETSEGD_APPLY_BUCKETS	12
-extern const double netsegd_apply_buckets[NETSEGD_APPLY_BUCKETS];	/* upper bounds, s */
+#define NETSEGD_APPLY_BUCKETS 12
+extern const double netsegd_apply_buckets[NETSEGD_APPLY_BUCKETS]; /* upper bounds, s */
 struct netsegd_apply_stats {
-	__u64 count[NETSEGD_APPLY_BUCKETS];	/* cumulative per bucket */
+	__u64 count[NETSEGD_APPLY_BUCKETS]; /* cumulative per bucket */
 	__u64 n;
 	double sum;
 };
@@ -228,7 +228,7 @@ struct netsegd {
 	/* config.c parses, main.c applies flags; SIGHUP (loop.c) and
 	 * attach/detach (cmd_uplink.c) change a few settings in place. */
 	struct netsegd_config cfg;
-	struct netsegd_config cfg_file;	/* as the file said at start (no flags) */
+	struct netsegd_config cfg_file; /* as the file said at start (no flags) */
 	struct netseg_dp *dp;		/* main.c opens the datapath (lib/) */
 
 	/* policy.c: what is in force, changed only through its commit path */
@@ -237,24 +237,24 @@ struct netsegd {
 		struct netseg_ruleset rules;
 		__u32 next_rule_id;
 		__u64 revision;
-		size_t entries;		/* compiled entries in force */
+		size_t entries; /* compiled entries in force */
 		struct netsegd_apply_stats apply_stats;
-		struct netsegd_prefix *prefilter;	/* cfg.prefilter_max slots */
+		struct netsegd_prefix *prefilter; /* cfg.prefilter_max slots */
 		size_t nprefilter;
 	} pol;
 
 	/* endpoints.c, fed by rtnl.c: interfaces, cgroups, learned IPs */
 	struct netsegd_endpoints {
-		struct netsegd_link **links;	/* NETSEGD_LINK_BUCKETS chains */
+		struct netsegd_link **links; /* NETSEGD_LINK_BUCKETS chains */
 		size_t nlinks;
-		struct netseg_iptable ips;	/* every ipcache claim, by prefix */
+		struct netseg_iptable ips; /* every ipcache claim, by prefix */
 		struct netsegd_cgroup *cgs;
 		size_t ncgs;
-		bool gen_dirty;			/* identity resolution changed (policy.c
+		bool gen_dirty;		      /* identity resolution changed (policy.c
 						 * sets it too, on an identity removal) */
-		struct netsegd_epstats stats;	/* rtnl.c counts its messages here too */
+		struct netsegd_epstats stats; /* rtnl.c counts its messages here too */
 	} eps;
-	struct netsegd_rtnl *rtnl;	/* rtnl.c: the rtnetlink socket */
+	struct netsegd_rtnl *rtnl; /* rtnl.c: the rtnetlink socket */
 
 	/* loop.c (epfd made by main.c; control.c and flowlog.c add their
 	 * sockets to it) */
@@ -262,22 +262,22 @@ struct netsegd {
 		int epfd, sigfd, timerfd;
 		struct ring_buffer *rb;
 		__u64 events_seen;
-		unsigned int ring_batch;	/* records read in this wakeup */
-		time_t started;			/* set by main.c */
+		unsigned int ring_batch; /* records read in this wakeup */
+		time_t started;		 /* set by main.c */
 		bool stop;
 	} loop;
 
 	/* control.c: the control socket and its clients */
 	struct netsegd_control {
 		int fd;
-		unsigned int gid;		/* socket_group's gid, -1 = none */
+		unsigned int gid; /* socket_group's gid, -1 = none */
 		struct netsegd_client *clients[NETSEGD_MAX_CLIENTS];
 		struct netsegd_ctlstats stats;
 	} ctl;
 
-	struct netsegd_flowlog *fl;	/* flowlog.c: flow logs, NULL = none */
-	struct netsegd_metrics *metrics;	/* metrics.c: Prometheus endpoint, NULL = off */
-	struct netsegd_ctstats ct;	/* ctgc.c: conntrack fill */
+	struct netsegd_flowlog *fl;	 /* flowlog.c: flow logs, NULL = none */
+	struct netsegd_metrics *metrics; /* metrics.c: Prometheus endpoint, NULL = off */
+	struct netsegd_ctstats ct;	 /* ctgc.c: conntrack fill */
 };
 
 /* config.c */
@@ -294,17 +294,15 @@ int netsegd_state_save(struct netsegd *d);
 int netsegd_state_load(struct netsegd *d);
 /* "couldn't save the state to PATH: why (ENAME); @outcome" into @e, for a
  * failed netsegd_state_save() (@r) */
-int netsegd_state_error(const struct netsegd *d, int r, const char *outcome,
-			struct netseg_err *e);
+int netsegd_state_error(const struct netsegd *d, int r, const char *outcome, struct netseg_err *e);
 
 /* policy.c: every change goes through these */
-int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
-		   struct netseg_idstore *ids, struct netseg_err *err);
+int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules, struct netseg_idstore *ids,
+		   struct netseg_err *err);
 int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old);
-int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids,
-		     struct netseg_resolver *res, const char ***names);
-int netsegd_prefilter_apply(struct netsegd *d, const char *cidr, bool add,
-			    struct netseg_err *err);
+int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids, struct netseg_resolver *res,
+		     const char ***names);
+int netsegd_prefilter_apply(struct netsegd *d, const char *cidr, bool add, struct netseg_err *err);
 
 /* endpoints.c: interfaces, cgroups and the IPs learned for them */
 int netsegd_endpoints_init(struct netsegd *d);

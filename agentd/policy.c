@@ -35,8 +35,8 @@ static int resolve_cb(const char *sel, __u32 *id, void *ctx)
  * selector adds an identity to @ids, and the realloc that takes may move
  * the store the names would otherwise point into.
  */
-int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids,
-		     struct netseg_resolver *res, const char ***names)
+int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids, struct netseg_resolver *res,
+		     const char ***names)
 {
 	size_t n = 0, bytes = 0;
 	char *p;
@@ -131,9 +131,8 @@ int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old)
 	return 0;
 }
 
-static int compile_into(struct netsegd *d, struct netseg_ruleset *rules,
-			struct netseg_idstore *ids, struct netseg_policy *out,
-			struct netseg_err *err)
+static int compile_into(struct netsegd *d, struct netseg_ruleset *rules, struct netseg_idstore *ids,
+			struct netseg_policy *out, struct netseg_err *err)
 {
 	struct netseg_resolver res;
 	const char **names;
@@ -177,8 +176,8 @@ static void apply_time(struct netsegd_apply_stats *st, double seconds)
 	st->sum += seconds;
 }
 
-int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
-		   struct netseg_idstore *ids, struct netseg_err *err)
+int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules, struct netseg_idstore *ids,
+		   struct netseg_err *err)
 {
 	struct netseg_policy pol = {};
 	struct netseg_ruleset old_rules = d->pol.rules;
@@ -214,14 +213,14 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules,
 		}
 	}
 	pr_info("commit of %zu rules (%zu entries): compiled %.1f ms, id maps %.1f ms, "
-		"swapped %.1f ms, saved %.1f ms", rules->n ? rules->n : d->pol.rules.n, pol.n,
-		t_compile, t_maps - t_compile, t_swap - t_maps, ms_since(&t0) - t_swap);
-	if (!r)	/* only applies that took effect: a refusal is no latency */
+		"swapped %.1f ms, saved %.1f ms",
+		rules->n ? rules->n : d->pol.rules.n, pol.n, t_compile, t_maps - t_compile,
+		t_swap - t_maps, ms_since(&t0) - t_swap);
+	if (!r) /* only applies that took effect: a refusal is no latency */
 		apply_time(&d->pol.apply_stats, ms_since(&t0) / 1000);
 	if (r) {
 		if (!err->msg[0])
-			netseg_err_set(err, 0, "%s: the change was not applied",
-				       strerror(-r));
+			netseg_err_set(err, 0, "%s: the change was not applied", strerror(-r));
 		d->pol.rules = old_rules;
 		d->pol.ids = old_ids;
 		netseg_policy_free(&pol);
@@ -245,8 +244,7 @@ out:
 
 /* ------------------------------------------------------------ prefilter */
 
-int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
-			    struct netseg_err *err)
+int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add, struct netseg_err *err)
 {
 	char canon[NETSEG_PREFIX_STRLEN], shown[64];
 	struct netseg_prefix p;
@@ -262,7 +260,7 @@ int netsegd_prefilter_apply(struct netsegd *d, const char *text, bool add,
 		if (!strcmp(d->pol.prefilter[i].cidr, canon))
 			break;
 	if (add && i < d->pol.nprefilter)
-		return 0;	/* idempotent */
+		return 0; /* idempotent */
 	if (!add && i == d->pol.nprefilter) {
 		netseg_err_set(err, 0, "%s is not on the prefilter list", canon);
 		return -ENOENT;

@@ -70,7 +70,7 @@ int netsegd_check_privileges(void)
 	size_t len;
 
 	if (capng_get_caps_process())
-		return 0;	/* can't tell: let the real calls say */
+		return 0; /* can't tell: let the real calls say */
 	for (size_t i = 0; i < NKEPT; i++) {
 		if (capng_have_capability(CAPNG_EFFECTIVE, kept_caps[i]))
 			continue;

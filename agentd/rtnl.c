@@ -30,12 +30,12 @@
 #include "log.h"
 #include "netsegd.h"
 
-#define RTNL_BUF	(64 << 10)	/* one recv: bigger than any dump part */
-#define RTNL_BATCH	512		/* recvs per wakeup before others get a turn */
+#define RTNL_BUF (64 << 10) /* one recv: bigger than any dump part */
+#define RTNL_BATCH 512	    /* recvs per wakeup before others get a turn */
 
 #define RTNL_GROUPS                                                                                \
-	(RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_NEIGH |                      \
-	 RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
+	(RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR | \
+	 RTMGRP_IPV6_IFADDR)
 
 /*
  * Neighbour entries we take as an endpoint's addresses: the ones the node
@@ -52,25 +52,26 @@ enum dump_step { DUMP_IDLE, DUMP_LINKS, DUMP_ADDRS, DUMP_ROUTES, DUMP_NEIGHS, DU
 
 struct netsegd_rtnl {
 	struct mnl_socket *nl;
-	__u32 seq;		/* of the dump in progress */
+	__u32 seq; /* of the dump in progress */
 	enum dump_step step;
-	bool resync;		/* events were lost: dump everything again */
-	bool intr;		/* the kernel says a dump was interrupted */
-	bool synced;		/* a full dump has completed */
+	bool resync; /* events were lost: dump everything again */
+	bool intr;   /* the kernel says a dump was interrupted */
+	bool synced; /* a full dump has completed */
 	/* Messages are read in place: aligned as their headers need. */
 	char buf[RTNL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
 };
 
 static const struct {
 	int type;
-	size_t hdrlen;		/* its family header, sent zeroed: all families */
+	size_t hdrlen; /* its family header, sent zeroed: all families */
 	const char *what;
-	__u32 kinds;		/* claims the dump restates */
+	__u32 kinds; /* claims the dump restates */
 	bool links;
 } steps[DUMP_STEPS] = {
 	[DUMP_LINKS] = { RTM_GETLINK, sizeof(struct ifinfomsg), "links", 0, true },
 	[DUMP_ADDRS] = { RTM_GETADDR, sizeof(struct ifaddrmsg), "addresses",
-			 NETSEG_IPSRC_BIT(NETSEG_IPSRC_HOST) | NETSEG_IPSRC_BIT(NETSEG_IPSRC_PEER) },
+			 NETSEG_IPSRC_BIT(NETSEG_IPSRC_HOST) |
+				 NETSEG_IPSRC_BIT(NETSEG_IPSRC_PEER) },
 	[DUMP_ROUTES] = { RTM_GETROUTE, sizeof(struct rtmsg), "routes",
 			  NETSEG_IPSRC_BIT(NETSEG_IPSRC_ROUTE) },
 	[DUMP_NEIGHS] = { RTM_GETNEIGH, sizeof(struct ndmsg), "neighbours",
@@ -84,7 +85,7 @@ static const struct {
 #define ATTR_ADDR ((enum mnl_attr_data_type)(MNL_TYPE_MAX + 1))
 
 struct attr_rules {
-	const enum mnl_attr_data_type *type;	/* by attribute type; 0 = unused */
+	const enum mnl_attr_data_type *type; /* by attribute type; 0 = unused */
 	unsigned int max;
 };
 
@@ -102,7 +103,7 @@ static int attr_cb(const struct nlattr *a, void *data)
 	int bad;
 
 	if (type > p->rules->max || !p->rules->type[type])
-		return MNL_CB_OK;	/* not one we read */
+		return MNL_CB_OK; /* not one we read */
 	want = p->rules->type[type];
 	if (want == ATTR_ADDR)
 		bad = mnl_attr_validate2(a, MNL_TYPE_BINARY, p->addrlen);
@@ -195,8 +196,8 @@ static int on_link(struct netsegd *d, const struct nlmsghdr *nlh)
 
 /* Every claim an address makes, each on its own (one failing leaves the
  * others right); returns the first error. */
-static int addr_claims(struct netsegd *d, int fam, const struct ifaddrmsg *ifa,
-		       const void *local, const void *peer, bool add)
+static int addr_claims(struct netsegd *d, int fam, const struct ifaddrmsg *ifa, const void *local,
+		       const void *peer, bool add)
 {
 	enum netsegd_ip_op op = add ? NETSEGD_IP_CLAIM : NETSEGD_IP_UNCLAIM;
 	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_HOST, .ifindex = ifa->ifa_index };
@@ -244,7 +245,8 @@ static int on_addr(struct netsegd *d, const struct nlmsghdr *nlh)
 	if (!local || ifa->ifa_prefixlen > family_max(fam))
 		return -EINVAL;
 	if (tb[IFA_LOCAL] && tb[IFA_ADDRESS] &&
-	    memcmp(mnl_attr_get_payload(tb[IFA_LOCAL]), mnl_attr_get_payload(tb[IFA_ADDRESS]), alen))
+	    memcmp(mnl_attr_get_payload(tb[IFA_LOCAL]), mnl_attr_get_payload(tb[IFA_ADDRESS]),
+		   alen))
 		peer = tb[IFA_ADDRESS];
 	flags = tb[IFA_FLAGS] ? mnl_attr_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
 	return addr_claims(d, fam, ifa, mnl_attr_get_payload(local),
@@ -278,8 +280,8 @@ static bool route_trusted(__u8 protocol)
  * Only then: the kernel appends its own routes after one with the same key
  * (fib_magic's NLM_F_APPEND), and the first one stays in force.
  */
-static int untrusted_route(struct netsegd *d, const struct nlmsghdr *nlh, int fam,
-			   const void *dst, const struct netseg_ipsrc *s, bool replaced)
+static int untrusted_route(struct netsegd *d, const struct nlmsghdr *nlh, int fam, const void *dst,
+			   const struct netseg_ipsrc *s, bool replaced)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	char text[INET6_ADDRSTRLEN] = "?";
@@ -325,7 +327,7 @@ static int on_route(struct netsegd *d, const struct nlmsghdr *nlh)
 	if (parse(nlh, sizeof(*rtm), &route_rules, family_addrlen(fam), tb) || !tb[RTA_DST])
 		return -EINVAL;
 	if (!tb[RTA_OIF])
-		return 0;	/* multipath: names no one interface */
+		return 0; /* multipath: names no one interface */
 	table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	prio = tb[RTA_PRIORITY] ? mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0;
 	s.tag = netseg_fnv1a64(netseg_fnv1a64(rtm->rtm_tos, &prio, sizeof(prio)), &table,
@@ -336,9 +338,10 @@ static int on_route(struct netsegd *d, const struct nlmsghdr *nlh)
 	else if (fam == NETSEG_AF_INET || (nlh->nlmsg_flags & NLM_F_REPLACE))
 		op = NETSEGD_IP_MOVE;
 	if (!route_trusted(rtm->rtm_protocol))
-		return op == NETSEGD_IP_UNCLAIM ? 0 :
-		       untrusted_route(d, nlh, fam, mnl_attr_get_payload(tb[RTA_DST]), &s,
-				       nlh->nlmsg_flags & NLM_F_REPLACE);
+		return op == NETSEGD_IP_UNCLAIM ?
+			       0 :
+			       untrusted_route(d, nlh, fam, mnl_attr_get_payload(tb[RTA_DST]), &s,
+					       nlh->nlmsg_flags & NLM_F_REPLACE);
 	return netsegd_ip_update(d, fam, mnl_attr_get_payload(tb[RTA_DST]), family_max(fam), &s,
 				 op);
 }
@@ -374,7 +377,7 @@ static int dump_request(struct netsegd_rtnl *r, enum dump_step step)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 
-	mnl_nlmsg_put_extra_header(nlh, steps[step].hdrlen);	/* zeroed: AF_UNSPEC */
+	mnl_nlmsg_put_extra_header(nlh, steps[step].hdrlen); /* zeroed: AF_UNSPEC */
 	nlh->nlmsg_type = steps[step].type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = ++r->seq;
@@ -413,7 +416,7 @@ static void dump_done(struct netsegd *d)
 	enum dump_step step = r->step;
 
 	netsegd_resync_sweep(d, steps[step].kinds, steps[step].links);
-	if (r->resync) {	/* lost events meanwhile: start over */
+	if (r->resync) { /* lost events meanwhile: start over */
 		dump_all(d);
 		return;
 	}
@@ -429,7 +432,7 @@ static void dump_done(struct netsegd *d)
 			d->eps.nlinks, netsegd_endpoint_count(d), d->eps.ips.n);
 	}
 	r->synced = true;
-	d->eps.stats.nl_synced = true;	/* the loop says the daemon is ready */
+	d->eps.stats.nl_synced = true; /* the loop says the daemon is ready */
 	if (r->intr) {
 		pr_info("a dump was interrupted by changes; dumping again");
 		dump_all(d);
@@ -487,7 +490,7 @@ static void handle(struct netsegd *d, const struct nlmsghdr *nlh)
 		err = on_neigh(d, nlh);
 		break;
 	default:
-		break;	/* not ours to care about */
+		break; /* not ours to care about */
 	}
 	if (err == -EINVAL) {
 		d->eps.stats.nl_bad++;
@@ -531,7 +534,7 @@ void netsegd_rtnl_event(struct netsegd *d)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n < 0 && (errno == ENOBUFS || errno == ENOSPC)) {
-			overrun(d);	/* ENOSPC: a message didn't fit, as bad */
+			overrun(d); /* ENOSPC: a message didn't fit, as bad */
 			continue;
 		}
 		if (n < 0) {

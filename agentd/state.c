@@ -23,8 +23,7 @@
 #define STATE_FILE NETSEGD_STATE_FILE
 #define STATE_VERSION 1
 
-int netsegd_state_error(const struct netsegd *d, int r, const char *outcome,
-			struct netseg_err *e)
+int netsegd_state_error(const struct netsegd *d, int r, const char *outcome, struct netseg_err *e)
 {
 	return netseg_err_set(e, 0, "couldn't save the state to %s/" STATE_FILE ": %s (%s); %s",
 			      d->cfg.state_dir, strerror(-r), strerrorname_np(-r) ?: "?", outcome);
@@ -120,7 +119,7 @@ static void sb_rule(struct sbuf *b, const struct netseg_rule *r)
 	if (r->id)
 		sb_printf(b, "\"id\":%u,", r->id);
 	sb_puts(b, r->action == NETSEG_VERDICT_DENY ? "\"action\":\"deny\",\"rule\":" :
-		   "\"action\":\"allow\",\"rule\":");
+						      "\"action\":\"allow\",\"rule\":");
 	sb_str(b, text);
 	sb_puts(b, r->flags & NETSEG_RULEF_AUDIT ? ",\"audit\":true" : ",\"audit\":false");
 	sb_puts(b, r->flags & NETSEG_RULEF_LOG ? ",\"log\":true" : ",\"log\":false");
@@ -139,9 +138,8 @@ static int state_text(struct netsegd *d, struct sbuf *b)
 	cJSON_Delete(ids);
 	if (!s)
 		return -ENOMEM;
-	sb_printf(b, "{\"version\":%d,\"revision\":%llu,\"next_rule_id\":%llu,",
-		  STATE_VERSION, (unsigned long long)d->pol.revision,
-		  (unsigned long long)d->pol.next_rule_id);
+	sb_printf(b, "{\"version\":%d,\"revision\":%llu,\"next_rule_id\":%llu,", STATE_VERSION,
+		  (unsigned long long)d->pol.revision, (unsigned long long)d->pol.next_rule_id);
 	sb_puts(b, "\"identities\":");
 	sb_puts(b, s);
 	free(s);
@@ -230,7 +228,8 @@ static int load_prefilter(struct netsegd *d, const cJSON *arr)
 	cJSON_ArrayForEach(it, arr) {
 		if (d->pol.nprefilter >= d->cfg.prefilter_max) {
 			pr_err("the saved prefilter list holds more than prefilter_max "
-			       "(%u) entries; raise prefilter_max", d->cfg.prefilter_max);
+			       "(%u) entries; raise prefilter_max",
+			       d->cfg.prefilter_max);
 			return -E2BIG;
 		}
 		if (!cJSON_IsString(it) || strlen(it->valuestring) >= 64)
@@ -291,15 +290,17 @@ int netsegd_state_load(struct netsegd *d)
 		d->pol.next_rule_id = 1;
 	err = netseg_idstore_from_json(&d->pol.ids, cJSON_GetObjectItem(o, "identities"), &e);
 	if (!err)
-		err = netseg_ruleset_from_json(cJSON_GetObjectItem(o, "rules"), path,
-					       &d->pol.rules, &errs);
+		err = netseg_ruleset_from_json(cJSON_GetObjectItem(o, "rules"), path, &d->pol.rules,
+					       &errs);
 	if (!err)
 		err = load_prefilter(d, cJSON_GetObjectItem(o, "prefilter"));
 	if (!err)
 		err = load_uplinks(d, cJSON_GetObjectItem(o, "uplinks"));
 	if (err) {
 		pr_err("state file %s is damaged: %s", path,
-		       errs.n ? errs.msgs[0] : e.msg[0] ? e.msg : strerror(-err));
+		       errs.n	? errs.msgs[0] :
+		       e.msg[0] ? e.msg :
+				  strerror(-err));
 		err = -EINVAL;
 	}
 	netseg_errlist_free(&errs);

@@ -40,10 +40,10 @@
 #include "log.h"
 #include "frame.h"
 
-#define ID_POD	256
+#define ID_POD 256
 #define SINGLES 2000
-#define TRIES	3   /* each figure is the best of this many measurements */
-#define NCIDR	256 /* source networks: 198.19.0.0/24 .. 198.19.255.0/24 */
+#define TRIES 3	  /* each figure is the best of this many measurements */
+#define NCIDR 256 /* source networks: 198.19.0.0/24 .. 198.19.255.0/24 */
 
 struct ids {
 	char cidr[NCIDR][32];
@@ -65,7 +65,7 @@ static int resolve(const char *sel, __u32 *id, void *ctx)
  * 198.19.(i % 256).0/24 -> pod on udp 1000 + i / 256. */
 static int load_policy(struct netseg_dp *dp, struct ids *ids, size_t n)
 {
-	struct netseg_resolver res = {.resolve = resolve, .ctx = ids};
+	struct netseg_resolver res = { .resolve = resolve, .ctx = ids };
 	struct netseg_rule *rules = calloc(n, sizeof(*rules));
 	struct netseg_policy pol = {};
 	struct netseg_err err = {};
@@ -128,7 +128,7 @@ struct frame {
 /* Flow f of the allowed (last rule's) or denied traffic, as gen sends it. */
 static void frame(struct frame *fr, size_t n, bool denied, __u32 f)
 {
-	struct gen_spec s = {.sport0 = 1024, .nflows = 1 << 30};
+	struct gen_spec s = { .sport0 = 1024, .nflows = 1 << 30 };
 	size_t last = n - 1;
 
 	memset(s.dmac, 0x02, 6);
@@ -145,8 +145,8 @@ static void frame(struct frame *fr, size_t n, bool denied, __u32 f)
 static int run(struct netseg_dp *dp, int hook, const struct frame *fr, __u32 repeat, __u32 *retval,
 	       __u32 *dur)
 {
-	struct __sk_buff skb = {.ifindex = 1};
-	struct xdp_md xmd = {.ingress_ifindex = 1, .data_end = fr->len};
+	struct __sk_buff skb = { .ifindex = 1 };
+	struct xdp_md xmd = { .ingress_ifindex = 1, .data_end = fr->len };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = fr->buf, .data_size_in = fr->len,
 		    .repeat = repeat);
 
@@ -220,12 +220,12 @@ static int measure(struct netseg_dp *dp, size_t n, __u32 repeat, __u32 *next_flo
 	err = path(dp, "xdp-deny", n, NETSEG_HOOK_XDP, &deny, repeat, XDP_DROP, NULL);
 	err = err ?: path(dp, "xdp-allow-new", n, NETSEG_HOOK_XDP, &new_fr, repeat, XDP_PASS, NULL);
 	/* The first run creates the entry; all the others are CT hits. */
-	err = err
-		      ?: path(dp, "tc-established", n, NETSEG_HOOK_TC_INGRESS, &est_fr, repeat,
-			      (__u32)TC_ACT_UNSPEC, &est);
-	err = err
-		      ?: path(dp, "xdp-established", n, NETSEG_HOOK_XDP, &est_fr, repeat, XDP_PASS,
-			      NULL);
+	err = err   ?:
+		      path(dp, "tc-established", n, NETSEG_HOOK_TC_INGRESS, &est_fr, repeat,
+			   (__u32)TC_ACT_UNSPEC, &est);
+	err = err   ?:
+		      path(dp, "xdp-established", n, NETSEG_HOOK_XDP, &est_fr, repeat, XDP_PASS,
+			   NULL);
 	s_new = s_est = 1e18;
 	for (int t = 0; !err && t < TRIES; t++) {
 		double a, b;
@@ -265,7 +265,7 @@ int main(int argc, char **argv)
 	netseg_log_hook_libs();
 	if (unshare(CLONE_NEWNET))
 		return fprintf(stderr, "error: needs root: unshare: %s\n", strerror(errno)), 1;
-	err = netseg_dp_open(&dp, &(struct netseg_dp_opts){.pin_dir = NULL});
+	err = netseg_dp_open(&dp, &(struct netseg_dp_opts){ .pin_dir = NULL });
 	if (err)
 		return fprintf(stderr, "error: couldn't open the datapath: %s\n", strerror(-err)),
 		       1;

@@ -32,10 +32,10 @@ static double now_s(void)
 static size_t build_frame(unsigned char *f)
 {
 	static const unsigned char eth[14] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00 };
-	unsigned char ip[20] = { 0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0,
-				 198, 18, 9, 9, 198, 18, 2, 2 };
-	unsigned char tcp[20] = { 0xc3, 0x50, 0x1f, 0x90, 0, 0, 0, 1, 0, 0, 0, 0,
-				  0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0 };
+	unsigned char ip[20] = { 0x45, 0, 0,   40, 0, 1, 0x40, 0,  64, 6,
+				 0,    0, 198, 18, 9, 9, 198,  18, 2,  2 };
+	unsigned char tcp[20] = { 0xc3, 0x50, 0x1f, 0x90, 0,	0,    0, 1, 0, 0,
+				  0,	0,    0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0 };
 	unsigned int sum = 0;
 
 	for (int i = 0; i < 20; i += 2)
@@ -82,7 +82,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (t.retval != 2) {
-			fprintf(stderr, "evflood: the frame was not denied (retval %d)\n", t.retval);
+			fprintf(stderr, "evflood: the frame was not denied (retval %d)\n",
+				t.retval);
 			break;
 		}
 		sent += 4096;

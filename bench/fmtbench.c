@@ -49,10 +49,19 @@ int main(int argc, char **argv)
 	struct netseg_flow_names nm = { .identity = ident, .iface = iface, .node = "node-7" };
 	struct netseg_flowfmt_opts o = { .version = "1.0.0" };
 	struct netseg_event ev = {
-		.ts_ns = 1, .type = NETSEG_EV_DENY, .reason = NETSEG_REASON_DEFAULT_DENY,
-		.hook = NETSEG_HOOK_TC_INGRESS, .ifindex = 7, .family = NETSEG_AF_INET,
-		.proto = IPPROTO_TCP, .tcp_flags = 0x02, .src_id = NETSEG_ID_WORLD,
-		.dst_id = 300, .pkt_len = 54, .sport = htons(50000), .dport = htons(8080),
+		.ts_ns = 1,
+		.type = NETSEG_EV_DENY,
+		.reason = NETSEG_REASON_DEFAULT_DENY,
+		.hook = NETSEG_HOOK_TC_INGRESS,
+		.ifindex = 7,
+		.family = NETSEG_AF_INET,
+		.proto = IPPROTO_TCP,
+		.tcp_flags = 0x02,
+		.src_id = NETSEG_ID_WORLD,
+		.dst_id = 300,
+		.pkt_len = 54,
+		.sport = htons(50000),
+		.dport = htons(8080),
 	};
 	double secs = argc > 1 ? atof(argv[1]) : 1, t0, t = 0;
 	struct netseg_flowrec r;

@@ -19,10 +19,10 @@
 #include <netinet/in.h>
 #include <linux/types.h>
 
-#define ETH_HDR	   14
-#define FCS	   4  /* frame sizes on the command line count it */
+#define ETH_HDR 14
+#define FCS 4	      /* frame sizes on the command line count it */
 #define IMIX_SMALL 64 /* Ethernet frame sizes of the 7:4:1 simple IMIX */
-#define IMIX_MID   594
+#define IMIX_MID 594
 #define IMIX_LARGE 1518
 
 struct gen_spec {
@@ -120,7 +120,7 @@ static inline __u16 get16(const __u8 *p)
 /* Pseudo-header sum for this source and L4 length. */
 static inline __u32 pseudo_sum(const struct gen_spec *s, const __u8 *saddr, __u16 l4len)
 {
-	__u8 w[4] = {0, 0, 0, s->tcp ? IPPROTO_TCP : IPPROTO_UDP};
+	__u8 w[4] = { 0, 0, 0, s->tcp ? IPPROTO_TCP : IPPROTO_UDP };
 	__u8 l[2];
 	__u32 sum;
 

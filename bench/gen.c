@@ -214,7 +214,7 @@ static int pin_cpu(int cpu)
 /* SIGALRM after `secs` (> 0): no SA_RESTART, so it interrupts a test run. */
 static void arm_timer(double secs)
 {
-	struct sigaction sa = {.sa_handler = on_alarm};
+	struct sigaction sa = { .sa_handler = on_alarm };
 	struct itimerval it = {};
 
 	sigaction(SIGALRM, &sa, NULL);
@@ -235,7 +235,7 @@ static void disarm_timer(void)
 
 static void sleep_until(__u64 t)
 {
-	struct timespec ts = {.tv_sec = t / 1000000000ULL, .tv_nsec = t % 1000000000ULL};
+	struct timespec ts = { .tv_sec = t / 1000000000ULL, .tv_nsec = t % 1000000000ULL };
 
 	while (!timed_out && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
@@ -608,26 +608,26 @@ enum {
 };
 
 static const struct option opts[] = {
-	{"dev", required_argument, NULL, O_DEV},
-	{"dst", required_argument, NULL, O_DST},
-	{"src", required_argument, NULL, O_SRC},
-	{"dmac", required_argument, NULL, O_DMAC},
-	{"smac", required_argument, NULL, O_SMAC},
-	{"proto", required_argument, NULL, O_PROTO},
-	{"tcp-flags", required_argument, NULL, O_FLAGS},
-	{"dport", required_argument, NULL, O_DPORT},
-	{"sport", required_argument, NULL, O_SPORT},
-	{"size", required_argument, NULL, O_SIZE},
-	{"flows", required_argument, NULL, O_FLOWS},
-	{"rate", required_argument, NULL, O_RATE},
-	{"duration", required_argument, NULL, O_DUR},
-	{"count", required_argument, NULL, O_COUNT},
-	{"cpu", required_argument, NULL, O_CPU},
-	{"batch", required_argument, NULL, O_BATCH},
-	{"repeat", required_argument, NULL, O_REPEAT},
-	{"gen", required_argument, NULL, O_GEN},
-	{"first", required_argument, NULL, O_FIRST},
-	{"help", no_argument, NULL, 'h'},
+	{ "dev", required_argument, NULL, O_DEV },
+	{ "dst", required_argument, NULL, O_DST },
+	{ "src", required_argument, NULL, O_SRC },
+	{ "dmac", required_argument, NULL, O_DMAC },
+	{ "smac", required_argument, NULL, O_SMAC },
+	{ "proto", required_argument, NULL, O_PROTO },
+	{ "tcp-flags", required_argument, NULL, O_FLAGS },
+	{ "dport", required_argument, NULL, O_DPORT },
+	{ "sport", required_argument, NULL, O_SPORT },
+	{ "size", required_argument, NULL, O_SIZE },
+	{ "flows", required_argument, NULL, O_FLOWS },
+	{ "rate", required_argument, NULL, O_RATE },
+	{ "duration", required_argument, NULL, O_DUR },
+	{ "count", required_argument, NULL, O_COUNT },
+	{ "cpu", required_argument, NULL, O_CPU },
+	{ "batch", required_argument, NULL, O_BATCH },
+	{ "repeat", required_argument, NULL, O_REPEAT },
+	{ "gen", required_argument, NULL, O_GEN },
+	{ "first", required_argument, NULL, O_FIRST },
+	{ "help", no_argument, NULL, 'h' },
 	{},
 };
 

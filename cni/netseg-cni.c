@@ -12,7 +12,7 @@
  * Everything that goes wrong fails the ADD -- a pod netseg can't enforce
  * never starts -- with the spec's error object on stdout.
  */
-#define _GNU_SOURCE	/* strchrnul */
+#define _GNU_SOURCE /* strchrnul */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -28,19 +28,19 @@
 #include "ctlproto.h"
 #include "labels.h"
 
-#define CNI_SPEC_VERSION	"1.0.0"
-#define STDIN_MAX		(1U << 20)	/* a network config, prevResult included */
-#define TIMEOUT_MS_DEFAULT	30000		/* netsegd attaching under load */
+#define CNI_SPEC_VERSION "1.0.0"
+#define STDIN_MAX (1U << 20)	 /* a network config, prevResult included */
+#define TIMEOUT_MS_DEFAULT 30000 /* netsegd attaching under load */
 
 /* Error codes of the CNI spec ("Error"), and ours from 100 on. */
 enum {
-	CNI_ERR_VERSION = 1,		/* incompatible CNI version */
-	CNI_ERR_ENV = 4,		/* invalid necessary environment variables */
+	CNI_ERR_VERSION = 1, /* incompatible CNI version */
+	CNI_ERR_ENV = 4,     /* invalid necessary environment variables */
 	CNI_ERR_IO = 5,
-	CNI_ERR_DECODE = 6,		/* failed to decode content */
-	CNI_ERR_CONFIG = 7,		/* invalid network config */
-	CNI_ERR_AGAIN = 11,		/* try again later */
-	CNI_ERR_REFUSED = 100,		/* netsegd refused the endpoint */
+	CNI_ERR_DECODE = 6,    /* failed to decode content */
+	CNI_ERR_CONFIG = 7,    /* invalid network config */
+	CNI_ERR_AGAIN = 11,    /* try again later */
+	CNI_ERR_REFUSED = 100, /* netsegd refused the endpoint */
 };
 
 /* prevResult has the same shape in all of these. */
@@ -49,14 +49,14 @@ static const char *const versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0" };
 
 struct cni {
 	const char *command, *container, *netns, *ifname;
-	const char *version;		/* the config's cniVersion */
+	const char *version; /* the config's cniVersion */
 	const char *socket;
 	int timeout_ms;
 	char ns[254], pod[254];
 	cJSON *conf;
-	cJSON *prev;			/* prevResult, NULL if none */
-	const char *iface;		/* host side, from prevResult */
-	cJSON *ips;			/* ["198.18.1.10", ...] */
+	cJSON *prev;	   /* prevResult, NULL if none */
+	const char *iface; /* host side, from prevResult */
+	cJSON *ips;	   /* ["198.18.1.10", ...] */
 	struct netseg_labels labels;
 };
 
@@ -74,8 +74,7 @@ static int fail(const struct cni *c, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cJSON_AddStringToObject(o, "cniVersion",
-				c && c->version ? c->version : CNI_SPEC_VERSION);
+	cJSON_AddStringToObject(o, "cniVersion", c && c->version ? c->version : CNI_SPEC_VERSION);
 	cJSON_AddNumberToObject(o, "code", code);
 	cJSON_AddStringToObject(o, "msg", msg);
 	s = cJSON_Print(o);
@@ -152,10 +151,11 @@ static int parse_version(struct cni *c)
 	for (size_t i = 0; i < NVERSIONS; i++)
 		if (!strcmp(c->version, versions[i]))
 			return 0;
-	c->version = NULL;	/* answer in a version the runtime can read */
-	return fail(c, CNI_ERR_VERSION,
-		    "incompatible CNI version \"%s\" (netseg-cni supports 0.3.0, 0.3.1, 0.4.0 and 1.0.0)",
-		    v->valuestring);
+	c->version = NULL; /* answer in a version the runtime can read */
+	return fail(
+		c, CNI_ERR_VERSION,
+		"incompatible CNI version \"%s\" (netseg-cni supports 0.3.0, 0.3.1, 0.4.0 and 1.0.0)",
+		v->valuestring);
 }
 
 static int parse_plugin_fields(struct cni *c)
@@ -165,7 +165,8 @@ static int parse_plugin_fields(struct cni *c)
 
 	c->socket = NETSEG_CTL_SOCK;
 	if (s && !cJSON_IsString(s))
-		return fail(c, CNI_ERR_CONFIG, "\"socket\" must be a string (the path of netsegd's control socket)");
+		return fail(c, CNI_ERR_CONFIG,
+			    "\"socket\" must be a string (the path of netsegd's control socket)");
 	if (s)
 		c->socket = s->valuestring;
 	c->timeout_ms = TIMEOUT_MS_DEFAULT;
@@ -185,14 +186,15 @@ static int add_labels(struct cni *c, const cJSON *list, const char *where)
 	if (!list)
 		return 0;
 	if (!cJSON_IsArray(list))
-		return fail(c, CNI_ERR_CONFIG, "%s must be a list of {\"key\": ..., \"value\": ...}", where);
+		return fail(c, CNI_ERR_CONFIG,
+			    "%s must be a list of {\"key\": ..., \"value\": ...}", where);
 	cJSON_ArrayForEach(l, list) {
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(l, "key");
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, "value");
 
 		if (!cJSON_IsString(k) || !cJSON_IsString(v))
-			return fail(c, CNI_ERR_CONFIG, "%s: every label needs a string \"key\" and \"value\"",
-				    where);
+			return fail(c, CNI_ERR_CONFIG,
+				    "%s: every label needs a string \"key\" and \"value\"", where);
 		if (netseg_labels_add(&c->labels, k->valuestring, v->valuestring, &err))
 			return fail(c, CNI_ERR_CONFIG, "%s: %s", where, err.msg);
 	}
@@ -205,8 +207,10 @@ static int parse_labels(struct cni *c)
 	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(c->conf, "runtimeConfig");
 	int ret;
 
-	ret = add_labels(c, cJSON_GetObjectItemCaseSensitive(
-				    cJSON_GetObjectItemCaseSensitive(args, "cni"), "labels"),
+	ret = add_labels(c,
+			 cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(args,
+											   "cni"),
+							  "labels"),
 			 "args.cni.labels");
 	if (!ret)
 		ret = add_labels(c, cJSON_GetObjectItemCaseSensitive(rc, "labels"),
@@ -231,8 +235,9 @@ static int parse_prev(struct cni *c)
 		}
 	}
 	if (!c->iface)
-		return fail(c, CNI_ERR_CONFIG,
-			    "prevResult has no host-side interface (netseg-cni chains after a plugin with one, such as ptp or bridge)");
+		return fail(
+			c, CNI_ERR_CONFIG,
+			"prevResult has no host-side interface (netseg-cni chains after a plugin with one, such as ptp or bridge)");
 	c->ips = cJSON_CreateArray();
 	ips = cJSON_GetObjectItemCaseSensitive(c->prev, "ips");
 	cJSON_ArrayForEach(i, ips) {
@@ -240,7 +245,8 @@ static int parse_prev(struct cni *c)
 		char buf[64];
 
 		if (!cJSON_IsString(a) || strlen(a->valuestring) >= sizeof(buf))
-			return fail(c, CNI_ERR_CONFIG, "prevResult.ips: an entry without a usable address");
+			return fail(c, CNI_ERR_CONFIG,
+				    "prevResult.ips: an entry without a usable address");
 		strcpy(buf, a->valuestring);
 		slash = strchr(buf, '/');
 		if (slash)
@@ -248,8 +254,9 @@ static int parse_prev(struct cni *c)
 		cJSON_AddItemToArray(c->ips, cJSON_CreateString(buf));
 	}
 	if (!cJSON_GetArraySize(c->ips))
-		return fail(c, CNI_ERR_CONFIG,
-			    "prevResult has no IP addresses (netseg needs the pod's addresses: chain after an IPAM-using plugin)");
+		return fail(
+			c, CNI_ERR_CONFIG,
+			"prevResult has no IP addresses (netseg needs the pod's addresses: chain after an IPAM-using plugin)");
 	return 0;
 }
 
@@ -280,8 +287,8 @@ static int copy_arg(struct cni *c, char *dst, size_t len, const char *v, size_t 
 static int parse_args(struct cni *c)
 {
 	static const char *const known[] = {
-		"K8S_POD_NAMESPACE", "K8S_POD_NAME", "K8S_POD_INFRA_CONTAINER_ID",
-		"K8S_POD_UID", "IgnoreUnknown",
+		"K8S_POD_NAMESPACE", "K8S_POD_NAME",  "K8S_POD_INFRA_CONTAINER_ID",
+		"K8S_POD_UID",	     "IgnoreUnknown",
 	};
 	const char *s = getenv("CNI_ARGS"), *p, *eq, *end;
 	bool ignore = false;
@@ -294,7 +301,7 @@ static int parse_args(struct cni *c)
 			  (end - p == 18 && !strncasecmp(p, "IgnoreUnknown=true", 18));
 	}
 
-	strcpy(c->ns, "default");	/* a runtime that isn't Kubernetes */
+	strcpy(c->ns, "default"); /* a runtime that isn't Kubernetes */
 	for (p = s; !ret && p && *p; p = *end ? end + 1 : end) {
 		end = strchrnul(p, ';');
 		eq = memchr(p, '=', (size_t)(end - p));
@@ -306,12 +313,15 @@ static int parse_args(struct cni *c)
 			if (strlen(known[i]) == klen && !strncmp(p, known[i], klen))
 				break;
 		if (i == sizeof(known) / sizeof(known[0]) && !ignore)
-			return fail(c, CNI_ERR_ENV, "CNI_ARGS: unknown argument \"%.*s\" (and no IgnoreUnknown=1)",
+			return fail(c, CNI_ERR_ENV,
+				    "CNI_ARGS: unknown argument \"%.*s\" (and no IgnoreUnknown=1)",
 				    (int)klen, p);
 		if (i == 0)
-			ret = copy_arg(c, c->ns, sizeof(c->ns), eq + 1, (size_t)(end - eq - 1), known[0]);
+			ret = copy_arg(c, c->ns, sizeof(c->ns), eq + 1, (size_t)(end - eq - 1),
+				       known[0]);
 		else if (i == 1)
-			ret = copy_arg(c, c->pod, sizeof(c->pod), eq + 1, (size_t)(end - eq - 1), known[1]);
+			ret = copy_arg(c, c->pod, sizeof(c->pod), eq + 1, (size_t)(end - eq - 1),
+				       known[1]);
 	}
 	return ret;
 }
@@ -347,8 +357,8 @@ static int call(struct cni *c, cJSON *req, cJSON **reply, bool may_be_down, bool
 		err = netseg_ctl_recv(&conn, reply);
 	netseg_ctl_close(&conn);
 	if (err == -EAGAIN)
-		return fail(c, CNI_ERR_AGAIN, "netsegd at %s didn't answer within %d ms",
-			    c->socket, c->timeout_ms);
+		return fail(c, CNI_ERR_AGAIN, "netsegd at %s didn't answer within %d ms", c->socket,
+			    c->timeout_ms);
 	if (err)
 		return fail(c, CNI_ERR_IO, "talking to netsegd at %s: %s", c->socket,
 			    strerror(-err));
@@ -400,8 +410,9 @@ static int cmd_add(struct cni *c)
 	int ret;
 
 	if (!c->prev)
-		return fail(c, CNI_ERR_CONFIG,
-			    "no prevResult: netseg-cni is a chained plugin and runs after the main plugin (ptp, bridge, ...)");
+		return fail(
+			c, CNI_ERR_CONFIG,
+			"no prevResult: netseg-cni is a chained plugin and runs after the main plugin (ptp, bridge, ...)");
 	ret = parse_prev(c);
 	if (ret)
 		return ret;
@@ -437,12 +448,13 @@ static int cmd_del(struct cni *c)
 	int ret;
 
 	if (c->prev && parse_prev(c))
-		c->iface = NULL;	/* DEL goes on without it: the container id is the key */
+		c->iface = NULL; /* DEL goes on without it: the container id is the key */
 	req = request(c, "endpoint.unregister");
 	ret = call(c, req, &reply, true, &unreachable);
 	cJSON_Delete(req);
 	if (ret && unreachable) {
-		fprintf(stderr, "netseg-cni: DEL of container %s: netsegd isn't running, nothing to remove\n",
+		fprintf(stderr,
+			"netseg-cni: DEL of container %s: netsegd isn't running, nothing to remove\n",
 			c->container);
 		return 0;
 	}
@@ -487,11 +499,13 @@ static int run(struct cni *c)
 	if (!strcmp(c->command, "VERSION"))
 		return cmd_version();
 	if (strcmp(c->command, "ADD") && strcmp(c->command, "DEL") && strcmp(c->command, "CHECK"))
-		return fail(c, CNI_ERR_ENV, "unknown CNI_COMMAND \"%s\" (expected ADD, DEL, CHECK or VERSION)",
+		return fail(c, CNI_ERR_ENV,
+			    "unknown CNI_COMMAND \"%s\" (expected ADD, DEL, CHECK or VERSION)",
 			    c->command);
 	in = read_stdin(&len);
 	if (!in)
-		return fail(c, CNI_ERR_IO, "can't read the network config on stdin: %s", strerror(errno));
+		return fail(c, CNI_ERR_IO, "can't read the network config on stdin: %s",
+			    strerror(errno));
 	c->conf = cJSON_ParseWithLength(in, len);
 	free(in);
 	if (!cJSON_IsObject(c->conf))

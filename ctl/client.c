@@ -20,7 +20,7 @@
 
 /* A daemon that accepted but never answers must not hang scripts; a
  * large apply compiles in well under a second, so this is generous. */
-#define CTL_REPLY_TIMEOUT_S	60
+#define CTL_REPLY_TIMEOUT_S 60
 
 cJSON *req_new(const char *name)
 {
@@ -62,8 +62,8 @@ static int unreachable(int err)
 		return CTL_EXIT_UNREACHABLE;
 	}
 	if (!stat(ctl.sock, &st) && !S_ISSOCK(st.st_mode)) {
-		p_err("can't reach netsegd at %s: %s is not a socket (%s)",
-		      ctl.sock, ctl.sock, file_kind(st.st_mode));
+		p_err("can't reach netsegd at %s: %s is not a socket (%s)", ctl.sock, ctl.sock,
+		      file_kind(st.st_mode));
 		return CTL_EXIT_UNREACHABLE;
 	}
 	p_err("can't reach netsegd at %s: %s (%s)", ctl.sock, strerror(err), hint);
@@ -80,8 +80,7 @@ static int io_failed(int err)
 		p_err("netsegd's reply is longer than the protocol's limit (%u bytes)",
 		      NETSEG_CTL_MAX_MSG);
 	else if (err == EAGAIN || err == EWOULDBLOCK)
-		p_err("netsegd at %s didn't reply within %d s", ctl.sock,
-		      CTL_REPLY_TIMEOUT_S);
+		p_err("netsegd at %s didn't reply within %d s", ctl.sock, CTL_REPLY_TIMEOUT_S);
 	else
 		p_err("talking to netsegd at %s: %s", ctl.sock, strerror(err));
 	return CTL_EXIT_INTERNAL;

@@ -90,8 +90,8 @@ static bool is_json(const char *name, const char *buf)
 	return *buf == '{' || *buf == '[';
 }
 
-static int compile_error(const char *file, const char *buf,
-			 const struct netseg_err *e, struct netseg_errlist *errs)
+static int compile_error(const char *file, const char *buf, const struct netseg_err *e,
+			 struct netseg_errlist *errs)
 {
 	if (e->rule < 0)
 		return netseg_errlist_add(errs, "%s: %s", file, e->msg);
@@ -103,9 +103,8 @@ static int compile_error(const char *file, const char *buf,
 }
 
 /* Compile with every name accepted; 0, or an error added to @errs. */
-static int compile_all(const char *file, const char *buf,
-		       struct netseg_ruleset *rs, size_t *entries,
-		       struct netseg_errlist *errs)
+static int compile_all(const char *file, const char *buf, struct netseg_ruleset *rs,
+		       size_t *entries, struct netseg_errlist *errs)
 {
 	struct netseg_policy pol = { 0 };
 	struct netseg_err e = { .rule = -1 };
@@ -136,8 +135,7 @@ struct id_check {
  * The daemon's own dry run of the file: its identities, its compiler.
  * CTL_EXIT_OK with @ic filled, or the exit code of a refusal (reported).
  */
-static int check_identities(const char *file, const char *buf, bool offline,
-			    struct id_check *ic)
+static int check_identities(const char *file, const char *buf, bool offline, struct id_check *ic)
 {
 	cJSON *req, *reply = NULL;
 	int fd, code;

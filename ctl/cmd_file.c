@@ -41,8 +41,8 @@ int read_file(const char *path, char **bufp, size_t *lenp)
 }
 
 struct file_args {
-	const char *file;	/* as messages name it */
-	const char *path;	/* as given: "-" is stdin */
+	const char *file; /* as messages name it */
+	const char *path; /* as given: "-" is stdin */
 	bool dry_run;
 	bool has_rev;
 	uint64_t rev;
@@ -65,8 +65,7 @@ static int set_rev(struct file_args *a, const char *s)
 
 /* -f FILE plus, for apply, --dry-run and --expect-revision.  0 or
  * -EINVAL (reported). */
-static int file_args_parse(int argc, char **argv, bool apply,
-			   struct file_args *a)
+static int file_args_parse(int argc, char **argv, bool apply, struct file_args *a)
 {
 	const char *val;
 	int i, ret;
@@ -102,8 +101,7 @@ static int file_args_parse(int argc, char **argv, bool apply,
 }
 
 /* Where the first NUL is, for a message that points at it. */
-static void nul_position(const char *buf, size_t off, unsigned int *line,
-			 unsigned int *col)
+static void nul_position(const char *buf, size_t off, unsigned int *line, unsigned int *col)
 {
 	size_t i;
 
@@ -134,7 +132,7 @@ static int file_req(const char *cmd, const char *path, cJSON **reqp)
 	 * the file holds. */
 	/* read_file sets buf unless it fails; the analyzer assumes a failed
 	 * open(2) may leave errno 0 and return 0. */
-	nul = memchr(buf, '\0', len);	// NOLINT(clang-analyzer-core.CallAndMessage)
+	nul = memchr(buf, '\0', len); // NOLINT(clang-analyzer-core.CallAndMessage)
 	if (nul) {
 		nul_position(buf, nul - buf, &line, &col);
 		free(buf);
@@ -161,8 +159,7 @@ static int file_req(const char *cmd, const char *path, cJSON **reqp)
 static struct file_args apply_args;
 
 /* "added"/"removed" as counts: numbers, or the rules themselves. */
-static void count_cell(const cJSON *reply, const char *key, char *buf,
-		       size_t len)
+static void count_cell(const cJSON *reply, const char *key, char *buf, size_t len)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, key);
 
@@ -178,8 +175,7 @@ static int print_applied(const cJSON *reply)
 
 	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
 	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "rules"), rules, sizeof(rules));
-	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "entries"), entries,
-		  sizeof(entries));
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "entries"), entries, sizeof(entries));
 	count_cell(reply, "added", added, sizeof(added));
 	count_cell(reply, "removed", removed, sizeof(removed));
 	count_cell(reply, "changed", changed, sizeof(changed));

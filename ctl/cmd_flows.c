@@ -18,7 +18,7 @@
 #include "netsegctl.h"
 #include "output.h"
 
-const char *flow_format;	/* -o ocsf|ecs|cef|json for flows */
+const char *flow_format; /* -o ocsf|ecs|cef|json for flows */
 bool flow_text_asked;
 bool flow_observe;
 bool flow_no_color;
@@ -48,13 +48,13 @@ static bool flow_color(void)
 	return on;
 }
 
-#define SGR_DIM		"\033[2m"
-#define SGR_BOLD	"\033[1m"
-#define SGR_RED		"\033[1;31m"
-#define SGR_GREEN	"\033[32m"
-#define SGR_YELLOW	"\033[33m"
-#define SGR_CYAN	"\033[36m"
-#define SGR_OFF		"\033[0m"
+#define SGR_DIM "\033[2m"
+#define SGR_BOLD "\033[1m"
+#define SGR_RED "\033[1;31m"
+#define SGR_GREEN "\033[32m"
+#define SGR_YELLOW "\033[33m"
+#define SGR_CYAN "\033[36m"
+#define SGR_OFF "\033[0m"
 
 static void sgr(const char *code)
 {
@@ -98,9 +98,11 @@ static int flows_request(int argc, char **argv, cJSON *req)
 		if ((r = arg_value(argc, argv, &i, "--verdict", &v))) {
 			if (r < 0)
 				return CTL_EXIT_USAGE;
-			if (strcmp(v, "allowed") && strcmp(v, "denied") &&
-			    strcmp(v, "audit") && strcmp(v, "end"))
-				return usage_err("--verdict takes allowed, denied, audit or end, not '%s'", v);
+			if (strcmp(v, "allowed") && strcmp(v, "denied") && strcmp(v, "audit") &&
+			    strcmp(v, "end"))
+				return usage_err(
+					"--verdict takes allowed, denied, audit or end, not '%s'",
+					v);
 			cJSON_AddStringToObject(req, "verdict", v);
 			continue;
 		}
@@ -179,7 +181,8 @@ static void put_outcome(const cJSON *rec, const char *verdict)
 		printf("END%s%s", fv ? " " : "", fv ? fv : "");
 		sgr(SGR_OFF);
 		printf(" %.0f/%.0f pkts %.0f/%.0f bytes (out/in)", num_at(rec, "packets_out"),
-		       num_at(rec, "packets_in"), num_at(rec, "bytes_out"), num_at(rec, "bytes_in"));
+		       num_at(rec, "packets_in"), num_at(rec, "bytes_out"),
+		       num_at(rec, "bytes_in"));
 		return;
 	}
 	for (const char *c = verdict; *c; c++)
@@ -198,7 +201,7 @@ static void put_flow_text(const char *json)
 	cJSON *rec = cJSON_Parse(json);
 	const char *time, *verdict, *proto;
 
-	if (!rec) {	/* not ours to judge: show it as it came */
+	if (!rec) { /* not ours to judge: show it as it came */
 		fput_clean(json, stdout);
 		return;
 	}
@@ -366,8 +369,7 @@ static int logs_verify(int argc, char **argv)
 			cJSON_Delete(o);
 		} else {
 			printf("OK: %llu records (seq %llu..%llu)%s, last hash %s\n",
-			       (unsigned long long)rep.records,
-			       (unsigned long long)rep.first_seq,
+			       (unsigned long long)rep.records, (unsigned long long)rep.first_seq,
 			       (unsigned long long)rep.last_seq,
 			       rep.from_genesis ? " from the start of the chain" :
 						  " (older files not given)",
@@ -394,7 +396,7 @@ static int logs_verify(int argc, char **argv)
 
 static int logs_verify_cmd(int argc, char **argv)
 {
-	return logs_verify(argc + 1, argv - 1);	/* argv[-1] is "verify" */
+	return logs_verify(argc + 1, argv - 1); /* argv[-1] is "verify" */
 }
 
 /* A table like the other commands', so `logs verify --help` is help. */

@@ -17,14 +17,17 @@
 
 struct ident_args {
 	const char *name;
-	cJSON *ifaces, *cgroups, *cidrs;	/* arrays owned by the request */
+	cJSON *ifaces, *cgroups, *cidrs; /* arrays owned by the request */
 	bool audit;
 };
 
 /* A selector flag at argv[*i]: 1 if it was one, 0 if not, -errno. */
 static int selector_flag(int argc, char **argv, int *i, struct ident_args *a)
 {
-	static const struct { const char *flag; size_t off; } sel[] = {
+	static const struct {
+		const char *flag;
+		size_t off;
+	} sel[] = {
 		{ "--iface", offsetof(struct ident_args, ifaces) },
 		{ "--cgroup", offsetof(struct ident_args, cgroups) },
 		{ "--cidr", offsetof(struct ident_args, cidrs) },
@@ -97,8 +100,8 @@ static void selectors_cell(const cJSON *row, char *buf, size_t len)
 	for (k = 0; k < 3; k++)
 		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(row, keys[k]))
 			if (cJSON_IsString(e) && n < len)
-				n += snprintf(buf + n, len - n, "%s%s:%s", n ? " " : "",
-					      tags[k], e->valuestring);
+				n += snprintf(buf + n, len - n, "%s%s:%s", n ? " " : "", tags[k],
+					      e->valuestring);
 	if (!n)
 		snprintf(buf, len, "-");
 }
@@ -164,8 +167,8 @@ static int ident_add(int argc, char **argv)
 
 static int print_identities(const cJSON *reply)
 {
-	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "identities"),
-			  "identities", ident_cols, NCOLS(ident_cols));
+	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "identities"), "identities",
+			  ident_cols, NCOLS(ident_cols));
 }
 
 static int ident_list(int argc, char **argv)
@@ -224,12 +227,12 @@ static int print_set(const cJSON *reply)
 static int ident_set(int argc, char **argv)
 {
 	static const char *const flags[] = {
-		"--add-iface", "--remove-iface", "--add-cgroup", "--remove-cgroup",
-		"--add-cidr", "--remove-cidr",
+		"--add-iface",	   "--remove-iface", "--add-cgroup",
+		"--remove-cgroup", "--add-cidr",     "--remove-cidr",
 	};
 	static const char *const keys[] = {
-		"add_ifaces", "remove_ifaces", "add_cgroups", "remove_cgroups",
-		"add_cidrs", "remove_cidrs",
+		"add_ifaces",	  "remove_ifaces", "add_cgroups",
+		"remove_cgroups", "add_cidrs",	   "remove_cidrs",
 	};
 	cJSON *req, *arr, *s;
 	const char *val;
@@ -337,8 +340,8 @@ static const struct out_col endpoint_cols[] = {
 
 static int print_endpoints(const cJSON *reply)
 {
-	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "endpoints"),
-			  "endpoints", endpoint_cols, NCOLS(endpoint_cols));
+	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "endpoints"), "endpoints",
+			  endpoint_cols, NCOLS(endpoint_cols));
 }
 
 static int endpoint_list(int argc, char **argv)

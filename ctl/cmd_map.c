@@ -20,7 +20,7 @@
 #include "output.h"
 #include "suggest.h"
 
-const char *learn_format;	/* -o dot|svg|png (map), rules|yaml (suggest) */
+const char *learn_format; /* -o dot|svg|png (map), rules|yaml (suggest) */
 
 static int obs_push(struct netseg_obs **obs, size_t *n, size_t *cap, const struct netseg_obs *o)
 {
@@ -38,8 +38,8 @@ static int obs_push(struct netseg_obs **obs, size_t *n, size_t *cap, const struc
 }
 
 /* One "flow" line of the stream: 0, or -errno after reporting it. */
-static int take_record(const cJSON *msg, __u64 since_ns, struct netseg_obs **obs,
-		       size_t *n, size_t *cap)
+static int take_record(const cJSON *msg, __u64 since_ns, struct netseg_obs **obs, size_t *n,
+		       size_t *cap)
 {
 	const cJSON *line = cJSON_GetObjectItem(msg, "flow");
 	struct netseg_obs o;
@@ -47,7 +47,7 @@ static int take_record(const cJSON *msg, __u64 since_ns, struct netseg_obs **obs
 	int r;
 
 	if (!cJSON_IsString(line))
-		return 0;	/* a "skipped" notice: nothing to count */
+		return 0; /* a "skipped" notice: nothing to count */
 	rec = cJSON_Parse(line->valuestring);
 	if (!rec)
 		return proto_err("a flow record is not JSON");
@@ -148,7 +148,8 @@ static cJSON *map_json(const struct netseg_flowagg *agg, size_t n)
 			bool seen = false;
 
 			cJSON_ArrayForEach(it, nodes)
-				seen |= !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(it, "name")),
+				seen |= !strcmp(cJSON_GetStringValue(
+							cJSON_GetObjectItem(it, "name")),
 						names[j]);
 			if (seen)
 				continue;
@@ -156,7 +157,8 @@ static cJSON *map_json(const struct netseg_flowagg *agg, size_t n)
 			if (!it || !cJSON_AddStringToObject(it, "name", names[j]) ||
 			    !cJSON_AddStringToObject(it, "kind",
 						     !strcmp(names[j], "world") ? "world" :
-						     !strcmp(names[j], "host") ? "host" : "identity")) {
+						     !strcmp(names[j], "host")	? "host" :
+										  "identity")) {
 				cJSON_Delete(it);
 				goto oom;
 			}
@@ -177,7 +179,8 @@ static cJSON *map_json(const struct netseg_flowagg *agg, size_t n)
 		}
 		/* "proto": the protocol name alone, "tcp/443" is in "port" */
 		cJSON_ReplaceItemInObject(e, "proto",
-			cJSON_CreateString(netseg_suggest_proto_name(agg[i].proto) ?: port));
+					  cJSON_CreateString(
+						  netseg_suggest_proto_name(agg[i].proto) ?: port));
 		cJSON_AddItemToArray(edges, e);
 	}
 	return o;
@@ -187,8 +190,7 @@ oom:
 }
 
 /* DOT into `dot -T@fmt -o @file`; 0 or an exit code (reported). */
-static int run_dot(const char *fmt, const char *file, const struct netseg_flowagg *agg,
-		   size_t n)
+static int run_dot(const char *fmt, const char *file, const struct netseg_flowagg *agg, size_t n)
 {
 	char tflag[8];
 	int fds[2], st, r;
@@ -212,12 +214,13 @@ static int run_dot(const char *fmt, const char *file, const struct netseg_flowag
 		close(fds[0]);
 		close(fds[1]);
 		execlp("dot", "dot", tflag, "-o", file, (char *)NULL);
-		fprintf(stderr, "error: couldn't run Graphviz 'dot': %s (install the graphviz package, or use -o dot)\n",
+		fprintf(stderr,
+			"error: couldn't run Graphviz 'dot': %s (install the graphviz package, or use -o dot)\n",
 			strerror(errno));
 		_exit(127);
 	}
 	close(fds[0]);
-	signal(SIGPIPE, SIG_IGN);	/* a dot that died is reported by its status */
+	signal(SIGPIPE, SIG_IGN); /* a dot that died is reported by its status */
 	f = fdopen(fds[1], "w");
 	r = f ? netseg_map_dot(f, agg, n) : -ENOMEM;
 	if (f)
@@ -229,7 +232,7 @@ static int run_dot(const char *fmt, const char *file, const struct netseg_flowag
 		return CTL_EXIT_INTERNAL;
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-		return CTL_EXIT_INTERNAL;	/* reported by the child */
+		return CTL_EXIT_INTERNAL; /* reported by the child */
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		p_err("Graphviz dot failed making %s (%s %d)", file,
 		      WIFEXITED(st) ? "exit status" : "signal",

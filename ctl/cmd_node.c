@@ -55,7 +55,8 @@ static void status_text(const cJSON *f, char *val, size_t len)
 		return;
 	}
 	if (cJSON_IsNumber(f) && !strcmp(f->string, "generation")) {
-		snprintf(val, len, "%.0f (policy generation: bumped by rule and identity changes; conntrack entries of older generations are re-decided)",
+		snprintf(val, len,
+			 "%.0f (policy generation: bumped by rule and identity changes; conntrack entries of older generations are re-decided)",
 			 f->valuedouble);
 		return;
 	}
@@ -66,8 +67,8 @@ static void status_text(const cJSON *f, char *val, size_t len)
 	val[0] = '\0';
 	cJSON_ArrayForEach(e, f) {
 		cell_text(e, sub, sizeof(sub));
-		n += snprintf(val + n, n < len ? len - n : 0, "%s%s %s",
-			      n ? ", " : "", e->string, sub);
+		n += snprintf(val + n, n < len ? len - n : 0, "%s%s %s", n ? ", " : "", e->string,
+			      sub);
 		if (n >= len)
 			break;
 	}
@@ -148,23 +149,16 @@ static const struct out_col stat_rule_cols[] = {
 };
 
 static const struct out_col stat_if_cols[] = {
-	OUT_COL("IFINDEX", "ifindex"),
-	OUT_COL("INTERFACE", "name"),
-	OUT_COL("PASS", "pass_packets"),
-	OUT_COL("DROP", "drop_packets"),
-	OUT_COL("DROP_BYTES", "drop_bytes"),
-	OUT_COL("XDP_DROP", "xdp_drop_packets"),
+	OUT_COL("IFINDEX", "ifindex"),	     OUT_COL("INTERFACE", "name"),
+	OUT_COL("PASS", "pass_packets"),     OUT_COL("DROP", "drop_packets"),
+	OUT_COL("DROP_BYTES", "drop_bytes"), OUT_COL("XDP_DROP", "xdp_drop_packets"),
 };
 
 static const struct out_col stat_sink_cols[] = {
-	OUT_COL("FLOW LOG", "sink"),
-	OUT_COL("FORMAT", "format"),
-	OUT_COL("WRITTEN", "written"),
-	OUT_COL("QUEUED", "queued"),
-	OUT_COL("DROPPED", "dropped"),
-	OUT_COL("SEND_ERRORS", "send_errors"),
-	OUT_COL("TRUNCATED", "truncated"),
-	OUT_COL("CONNECTED", "connected"),
+	OUT_COL("FLOW LOG", "sink"),	   OUT_COL("FORMAT", "format"),
+	OUT_COL("WRITTEN", "written"),	   OUT_COL("QUEUED", "queued"),
+	OUT_COL("DROPPED", "dropped"),	   OUT_COL("SEND_ERRORS", "send_errors"),
+	OUT_COL("TRUNCATED", "truncated"), OUT_COL("CONNECTED", "connected"),
 };
 
 /* One line: "conntrack  ENTRIES of MAX entries, N evicted, N expired". */
@@ -197,7 +191,8 @@ static void print_guard(const cJSON *g)
 	for (int k = 0; k < 5; k++)
 		cell_text(cJSON_GetObjectItemCaseSensitive(g, keys[k]), v[k], sizeof(v[k]));
 	printf("daemon     %s address conflicts, %s untrusted routes ignored; control clients: "
-	       "%s refused, %s timed out, %s NUL requests\n", v[0], v[1], v[2], v[3], v[4]);
+	       "%s refused, %s timed out, %s NUL requests\n",
+	       v[0], v[1], v[2], v[3], v[4]);
 }
 
 /* Counters, conntrack, then rules, interfaces and flow-log sinks, one
@@ -273,8 +268,9 @@ static int parse_port_arg(const char *arg, struct trace_args *t)
 		/* "any" names no one protocol a packet could have. */
 		p = netseg_proto_by_name(arg, n);
 		if (p <= 0)
-			return usage_err("unknown protocol '%.*s' (expected tcp, udp, sctp, icmp or icmpv6)",
-					 (int)n, arg);
+			return usage_err(
+				"unknown protocol '%.*s' (expected tcp, udp, sctp, icmp or icmpv6)",
+				(int)n, arg);
 		snprintf(t->proto, sizeof(t->proto), "%s", netseg_proto_name(p));
 	}
 	max = !strncmp(t->proto, "icmp", 4) ? 255 : 65535;
@@ -283,9 +279,8 @@ static int parse_port_arg(const char *arg, struct trace_args *t)
 	errno = 0;
 	v = strtoul(num, &end, 10);
 	if (errno || *end || v > max || (max == 65535 && !v))
-		return usage_err("%s '%s' out of range (%s)",
-				 max == 255 ? "ICMP type" : "port", num,
-				 max == 255 ? "0-255" : "1-65535");
+		return usage_err("%s '%s' out of range (%s)", max == 255 ? "ICMP type" : "port",
+				 num, max == 255 ? "0-255" : "1-65535");
 	t->port = (unsigned int)v;
 	return 0;
 }
@@ -439,8 +434,8 @@ static const struct out_col pf_cols[] = {
 
 static int print_pf_list(const cJSON *reply)
 {
-	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "prefilter"),
-			  "prefilter", pf_cols, NCOLS(pf_cols));
+	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "prefilter"), "prefilter",
+			  pf_cols, NCOLS(pf_cols));
 }
 
 static int pf_list(int argc, char **argv)

@@ -49,28 +49,34 @@ static int value_flag(cJSON *req, int argc, char **argv, int *i)
 	for (int k = 0; k < 2; k++) {
 		r = arg_value(argc, argv, i, peers[k], &v);
 		if (r)
-			return r < 0 ? -CTL_EXIT_USAGE : peer_arg(req, peers[k], v) ? -CTL_EXIT_USAGE : 1;
+			return r < 0			  ? -CTL_EXIT_USAGE :
+			       peer_arg(req, peers[k], v) ? -CTL_EXIT_USAGE :
+							    1;
 	}
 	if ((r = arg_value(argc, argv, i, "--port", &v))) {
 		if (r < 0 || netseg_flowport_parse(v, &lo, &hi))
 			return r < 0 ? -CTL_EXIT_USAGE :
-			       -usage_err("--port takes a port (1-65535) or a range LO-HI, not '%s'", v);
+				       -usage_err(
+					       "--port takes a port (1-65535) or a range LO-HI, not '%s'",
+					       v);
 		cJSON_AddStringToObject(req, "port", v);
 		return 1;
 	}
 	if ((r = arg_value(argc, argv, i, "--verdict", &v))) {
 		if (r < 0 || netseg_flowverdicts_parse(v, &bits))
 			return r < 0 ? -CTL_EXIT_USAGE :
-			       -usage_err("--verdict takes allowed, denied, audit or end, or a comma-separated list of them, not '%s'",
-					  v);
+				       -usage_err(
+					       "--verdict takes allowed, denied, audit or end, or a comma-separated list of them, not '%s'",
+					       v);
 		cJSON_AddStringToObject(req, "verdicts", v);
 		return 1;
 	}
 	if ((r = arg_value(argc, argv, i, "--since", &v))) {
 		if (r < 0 || netseg_duration_parse(v, &ns))
 			return r < 0 ? -CTL_EXIT_USAGE :
-			       -usage_err("--since takes a duration such as 90s, 15m, 2h or 1d, not '%s'",
-					  v);
+				       -usage_err(
+					       "--since takes a duration such as 90s, 15m, 2h or 1d, not '%s'",
+					       v);
 		cJSON_AddNumberToObject(req, "since", ns / 1e9);
 		return 1;
 	}
@@ -82,7 +88,8 @@ static int value_flag(cJSON *req, int argc, char **argv, int *i)
 		errno = 0;
 		n = strtoul(v, &end, 10);
 		if (*v < '0' || *v > '9' || *end || errno || n > 0xffffffffUL)
-			return -usage_err("--last takes a number of flows (0 or more), not '%s'", v);
+			return -usage_err("--last takes a number of flows (0 or more), not '%s'",
+					  v);
 		cJSON_AddNumberToObject(req, "last", n);
 		return 1;
 	}

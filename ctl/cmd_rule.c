@@ -20,15 +20,14 @@
 #include "output.h"
 
 struct rule_args {
-	char **words;		/* the rule's words, in argv */
+	char **words; /* the rule's words, in argv */
 	int n;
 	bool audit, log;
 	const char *comment;
 };
 
 /* One flag at argv[*i]: 1 if it was one, 0 if not, -EINVAL (reported). */
-static int rule_flag(int argc, char **argv, int *i, bool allow,
-		     struct rule_args *a)
+static int rule_flag(int argc, char **argv, int *i, bool allow, struct rule_args *a)
 {
 	const char *val;
 	int ret;
@@ -58,8 +57,7 @@ static int rule_flag(int argc, char **argv, int *i, bool allow,
 
 /* Words and flags in any order; the words are gathered at the front of
  * argv.  "--" ends the flags.  0 or -EINVAL (reported). */
-static int rule_args_parse(int argc, char **argv, bool allow,
-			   struct rule_args *a)
+static int rule_args_parse(int argc, char **argv, bool allow, struct rule_args *a)
 {
 	bool flags = true;
 	int i, ret;
@@ -89,8 +87,7 @@ static int rule_args_parse(int argc, char **argv, bool allow,
 	return 0;
 }
 
-static cJSON *rule_add_req(const char *action, const char *text,
-			   const struct rule_args *a)
+static cJSON *rule_add_req(const char *action, const char *text, const struct rule_args *a)
 {
 	cJSON *req = req_new("rule.add");
 	bool ok;
@@ -108,8 +105,7 @@ static cJSON *rule_add_req(const char *action, const char *text,
 	return NULL;
 }
 
-static int number_field(const cJSON *reply, const char *key, char *buf,
-			size_t len)
+static int number_field(const cJSON *reply, const char *key, char *buf, size_t len)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, key);
 
@@ -146,8 +142,8 @@ static int print_added(const cJSON *reply)
 
 /* Send a rule-carrying request, with the note if the rule was repaired
  * after a shell redirection. */
-static int run_rule_req(cJSON *req, const struct rule_words *rw,
-			const char *done, reply_printer print)
+static int run_rule_req(cJSON *req, const struct rule_words *rw, const char *done,
+			reply_printer print)
 {
 	cJSON *reply = NULL;
 	int code;
@@ -176,8 +172,7 @@ static int rule_add(const char *action, int argc, char **argv)
 	code = rule_words_get(action, a.words, a.n, &rw);
 	if (code)
 		return code;
-	code = run_rule_req(rule_add_req(action, rw.text, &a), &rw, "applied",
-			    print_added);
+	code = run_rule_req(rule_add_req(action, rw.text, &a), &rw, "applied", print_added);
 	rule_words_free(&rw);
 	return code;
 }
@@ -301,8 +296,7 @@ static int rule_set(int argc, char **argv)
 }
 
 static const struct cmd rule_cmds[] = {
-	{ "set", rule_set,
-	  "rule set ID [--audit on|off] [--log on|off] [--comment TEXT]" },
+	{ "set", rule_set, "rule set ID [--audit on|off] [--log on|off] [--comment TEXT]" },
 	{ 0 },
 };
 
@@ -318,18 +312,13 @@ static void flags_cell(const cJSON *row, char *buf, size_t len)
 	bool audit = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "audit"));
 	bool log = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "log"));
 
-	snprintf(buf, len, "%s", audit && log ? "audit,log" :
-				 audit	      ? "audit" :
-				 log	      ? "log" : "-");
+	snprintf(buf, len, "%s", audit && log ? "audit,log" : audit ? "audit" : log ? "log" : "-");
 }
 
 static const struct out_col rule_cols[] = {
-	OUT_COL("ID", "id"),
-	OUT_COL("ACTION", "action"),
-	OUT_COL("RULE", "rule"),
-	OUT_COL_FN("FLAGS", flags_cell),
-	OUT_COL("PACKETS", "packets"),
-	OUT_COL("BYTES", "bytes"),
+	OUT_COL("ID", "id"),	       OUT_COL("ACTION", "action"),
+	OUT_COL("RULE", "rule"),       OUT_COL_FN("FLAGS", flags_cell),
+	OUT_COL("PACKETS", "packets"), OUT_COL("BYTES", "bytes"),
 	OUT_COL("COMMENT", "comment"),
 };
 
@@ -383,8 +372,8 @@ static void add_counters(cJSON *rules, const cJSON *stats)
 
 static int print_rules(const cJSON *reply)
 {
-	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "rules"), "rules",
-			  rule_cols, sizeof(rule_cols) / sizeof(rule_cols[0]));
+	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "rules"), "rules", rule_cols,
+			  sizeof(rule_cols) / sizeof(rule_cols[0]));
 }
 
 int do_list(int argc, char **argv)

@@ -34,8 +34,8 @@ struct suggest_args {
 struct learned {
 	struct netseg_suggestion *s;
 	size_t n;
-	bool *allowed;		/* per suggestion: the rules in force allow it */
-	__u32 *by_rule;		/* and the rule that does, for --diff */
+	bool *allowed;	/* per suggestion: the rules in force allow it */
+	__u32 *by_rule; /* and the rule that does, for --diff */
 	struct netseg_suggest_skipped skipped;
 	size_t nobs;
 };
@@ -72,7 +72,8 @@ static int suggest_args(int argc, char **argv, struct suggest_args *a)
 			errno = 0;
 			a->rev = (double)strtoull(v, &end, 10);
 			if (*v < '0' || *v > '9' || *end || errno)
-				return usage_err("--expect-revision needs a revision number, not '%s'", v);
+				return usage_err(
+					"--expect-revision needs a revision number, not '%s'", v);
 			a->has_rev = true;
 			continue;
 		}
@@ -246,15 +247,15 @@ static void k8s_name(const char *s, char *buf, size_t len)
 	size_t k = 0;
 
 	for (; *s && k + 1 < len; s++)
-		buf[k++] = *s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' :
-			   (*s == '_' || *s == '.') ? '-' : *s;
+		buf[k++] = *s >= 'A' && *s <= 'Z'   ? *s - 'A' + 'a' :
+			   (*s == '_' || *s == '.') ? '-' :
+						      *s;
 	buf[k] = '\0';
 }
 
 static bool is_pod(const char *sel)
 {
-	return strcmp(sel, "world") && strcmp(sel, "host") && !strchr(sel, '/') &&
-	       strcmp(sel, "*");
+	return strcmp(sel, "world") && strcmp(sel, "host") && !strchr(sel, '/') && strcmp(sel, "*");
 }
 
 /* One ingress item: a peer and its port. */
@@ -290,7 +291,8 @@ static int print_yaml(const struct learned *l)
 		if (is_pod(s->dst) && s->has_port && (is_pod(s->src) || strchr(s->src, '/')))
 			continue;
 		if (netseg_suggestion_rule(s, rule, sizeof(rule)) >= 0)
-			printf("# not expressible as ingress from pods or ipBlocks: allow %s\n", rule);
+			printf("# not expressible as ingress from pods or ipBlocks: allow %s\n",
+			       rule);
 	}
 	for (i = 0; i < l->n; i = j) {
 		for (j = i; j < l->n && !strcmp(l->s[j].dst, l->s[i].dst); j++)

@@ -42,8 +42,7 @@ static const struct cmd cmds[] = {
 	{ "allow", do_allow, "allow RULE [--audit] [--log] [--comment TEXT]" },
 	{ "deny", do_deny, "deny RULE [--log] [--comment TEXT]" },
 	{ "remove", do_remove, "remove { ID | RULE }" },
-	{ "rule", do_rule,
-	  "rule set ID [--audit on|off] [--log on|off] [--comment TEXT]" },
+	{ "rule", do_rule, "rule set ID [--audit on|off] [--log on|off] [--comment TEXT]" },
 	{ "list", do_list, "list" },
 	{ "apply", do_apply, "apply -f FILE|- [--dry-run] [--expect-revision N]" },
 	{ "diff", do_diff, "diff -f FILE|-" },
@@ -80,7 +79,9 @@ static void print_usage_lines(FILE *f, const char *indent, const char *usage)
 }
 
 /* netsegctl(8)'s section of each command, generated at build time. */
-static const struct { const char *name, *text; } man_help[] = {
+static const struct {
+	const char *name, *text;
+} man_help[] = {
 #include "ctl_help.h"
 };
 
@@ -92,8 +93,8 @@ static void print_cmd_help(const struct cmd *parent, const struct cmd *c)
 	char full[64];
 	size_t i, n;
 
-	snprintf(full, sizeof(full), "%s%s%s", parent ? parent->name : "",
-		 parent ? " " : "", c->name);
+	snprintf(full, sizeof(full), "%s%s%s", parent ? parent->name : "", parent ? " " : "",
+		 c->name);
 	n = strlen(full);
 	fputs("usage:\n", stdout);
 	print_usage_lines(stdout, "  ", c->usage);
@@ -165,8 +166,7 @@ int usage_err(const char *fmt, ...)
 
 static bool is_help(const char *arg)
 {
-	return !strcmp(arg, "help") || !strcmp(arg, "-h") ||
-	       !strcmp(arg, "--help");
+	return !strcmp(arg, "help") || !strcmp(arg, "-h") || !strcmp(arg, "--help");
 }
 
 /* Other words people type for a command: `rm` and `delete` are what
@@ -208,8 +208,8 @@ static unsigned int edit_distance(const char *a, const char *b)
 				v = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < v)
 				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
 				v = d[i - 2][j - 2] + 1;
 			d[i][j] = v;
 		}
@@ -255,8 +255,7 @@ int cmd_select(const struct cmd *table, int argc, char **argv)
 		parent = cur_cmd;
 		cur_cmd = c;
 		if (!c->func) {
-			p_err("'%s' is not available in this version of %s",
-			      c->name, bin_name);
+			p_err("'%s' is not available in this version of %s", c->name, bin_name);
 			return CTL_EXIT_USAGE;
 		}
 		if (argc > 1 && is_help(argv[1]) && c->func != do_help) {
@@ -267,18 +266,17 @@ int cmd_select(const struct cmd *table, int argc, char **argv)
 	}
 	near = nearest(table, argv[0]);
 	/* Not the whole usage: one line naming the way out is what helps. */
-	p_err("unknown %s '%s'%s%s%s", what, argv[0],
-	      near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+	p_err("unknown %s '%s'%s%s%s", what, argv[0], near ? "; did you mean '" : "",
+	      near ? near : "", near ? "'?" : "");
 	if (!out_json())
-		fprintf(stderr, "Run '%s%s%s --help' for the list.\n", bin_name,
-			cur_cmd ? " " : "", cur_cmd ? cur_cmd->name : "");
+		fprintf(stderr, "Run '%s%s%s --help' for the list.\n", bin_name, cur_cmd ? " " : "",
+			cur_cmd ? cur_cmd->name : "");
 	return CTL_EXIT_USAGE;
 }
 
 /* --------------------------------------------------------- arguments */
 
-int arg_value(int argc, char **argv, int *i, const char *name,
-	      const char **val)
+int arg_value(int argc, char **argv, int *i, const char *name, const char **val)
 {
 	const char *a = argv[*i];
 	size_t n = strlen(name);
@@ -335,15 +333,16 @@ static int set_global(int opt, const char *val)
 			out_format = OUT_JSON_COMPACT;
 		} else if (!strcmp(val, "text")) {
 			out_format = OUT_TEXT;
-			flow_text_asked = true;	/* flows: lines even to a pipe */
+			flow_text_asked = true; /* flows: lines even to a pipe */
 		} else if (!strcmp(val, "ocsf") || !strcmp(val, "ecs") || !strcmp(val, "cef")) {
-			flow_format = val;	/* record formats: for flows */
+			flow_format = val; /* record formats: for flows */
 		} else if (!strcmp(val, "dot") || !strcmp(val, "svg") || !strcmp(val, "png") ||
 			   !strcmp(val, "rules") || !strcmp(val, "yaml")) {
-			learn_format = val;	/* map and suggest */
+			learn_format = val; /* map and suggest */
 		} else {
-			return usage_err("unknown output format '%s' (expected json, json-compact, text; for flows and observe ocsf, ecs, cef; for map dot, svg, png; for suggest rules, yaml)",
-					 val);
+			return usage_err(
+				"unknown output format '%s' (expected json, json-compact, text; for flows and observe ocsf, ecs, cef; for map dot, svg, png; for suggest rules, yaml)",
+				val);
 		}
 		return 0;
 	case 's':
@@ -360,8 +359,7 @@ static int set_global(int opt, const char *val)
 /* Subcommand flags that take a value: their value is never a global
  * option, even when it reads "-v" (a comment, say). */
 static const char *const value_flags[] = {
-	"--comment", "--iface", "--cgroup", "--cidr", "-f", "--file",
-	"--expect-revision",
+	"--comment", "--iface", "--cgroup", "--cidr", "-f", "--file", "--expect-revision",
 };
 
 static bool takes_value(const char *arg)
@@ -378,7 +376,10 @@ static bool takes_value(const char *arg)
  * one), or an exit code > 1 on error. */
 static int late_global(int argc, char **argv, int *i)
 {
-	static const struct { const char *s, *l; int opt; } g[] = {
+	static const struct {
+		const char *s, *l;
+		int opt;
+	} g[] = {
 		{ "-o", "--output", 'o' },
 		{ "-s", "--socket", 's' },
 	};

@@ -15,16 +15,16 @@ struct cJSON;
 /* Exit codes: scripts rely on them, so they never change meaning. */
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
-	CTL_EXIT_REJECTED = 1,		/* the input was refused: daemon or check */
-	CTL_EXIT_USAGE = 2,		/* bad command line */
-	CTL_EXIT_UNREACHABLE = 3,	/* no daemon at the socket */
-	CTL_EXIT_INTERNAL = 4,		/* daemon error or broken reply */
+	CTL_EXIT_REJECTED = 1,	  /* the input was refused: daemon or check */
+	CTL_EXIT_USAGE = 2,	  /* bad command line */
+	CTL_EXIT_UNREACHABLE = 3, /* no daemon at the socket */
+	CTL_EXIT_INTERNAL = 4,	  /* daemon error or broken reply */
 };
 
 /* Global options, set once by main(). */
 struct ctl_opts {
-	const char *sock;	/* -s, $NETSEG_SOCKET or NETSEG_CTL_SOCK */
-	bool verbose;		/* -v: show requests and replies */
+	const char *sock; /* -s, $NETSEG_SOCKET or NETSEG_CTL_SOCK */
+	bool verbose;	  /* -v: show requests and replies */
 };
 
 extern struct ctl_opts ctl;
@@ -55,8 +55,7 @@ int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 1 if argv[*i] is flag @name, with its value in *val (next word or after
  * '='), advancing *i; 0 if it is not; -EINVAL (usage reported) if the
  * value is missing. */
-int arg_value(int argc, char **argv, int *i, const char *name,
-	      const char **val);
+int arg_value(int argc, char **argv, int *i, const char *name, const char **val);
 /* 0 if nothing is left, else a usage error about argv[0]. */
 int no_more_args(int argc, char **argv);
 /* Words joined with single spaces; NULL on ENOMEM. */
@@ -92,14 +91,13 @@ int ctl_run(struct cJSON *req, reply_printer print);
  * redirection in an unquoted `frontend->api:443` (the RULE grammar in lib/rule.h).
  */
 struct rule_words {
-	char *text;		/* the rule to send (malloc'd) */
-	char *stray;		/* the removed file, or NULL if none */
+	char *text;  /* the rule to send (malloc'd) */
+	char *stray; /* the removed file, or NULL if none */
 };
 
 /* 0 with @rw filled, or an exit code (already reported); @cmd names the
  * subcommand for the hint.  Caller frees with rule_words_free(). */
-int rule_words_get(const char *cmd, char **words, int n,
-		   struct rule_words *rw);
+int rule_words_get(const char *cmd, char **words, int n, struct rule_words *rw);
 /* If a rule was recovered, the note that says so; @done is what the
  * command did with it ("applied"), NULL if the daemon refused it. */
 void rule_words_note(const struct rule_words *rw, const char *done);

@@ -24,7 +24,7 @@ void fput_clean(const char *s, FILE *f)
 	while (i < len) {
 		k = netseg_printable_seq(u + i, len - i);
 		if (!k) {
-			fputc('?', f);	/* one for the whole character, if it is one */
+			fputc('?', f); /* one for the whole character, if it is one */
 			k = netseg_utf8_seq(u + i, len - i);
 			i += k ? k : 1;
 			continue;
@@ -114,8 +114,7 @@ void p_note(const char *fmt, ...)
 
 int print_json(const cJSON *obj)
 {
-	char *s = out_format == OUT_JSON ? cJSON_Print(obj) :
-					   cJSON_PrintUnformatted(obj);
+	char *s = out_format == OUT_JSON ? cJSON_Print(obj) : cJSON_PrintUnformatted(obj);
 
 	if (!s)
 		return -ENOMEM;
@@ -136,7 +135,7 @@ static void number_text(double d, char *buf, size_t len)
 
 /* array_text and cell_text recurse along the reply's JSON nesting, which
  * cJSON caps (CJSON_NESTING_LIMIT, 1000 levels). */
-static void array_text(const cJSON *arr, char *buf, size_t len)	// NOLINT(misc-no-recursion)
+static void array_text(const cJSON *arr, char *buf, size_t len) // NOLINT(misc-no-recursion)
 {
 	const cJSON *e;
 	size_t n = 0;
@@ -152,7 +151,7 @@ static void array_text(const cJSON *arr, char *buf, size_t len)	// NOLINT(misc-n
 		snprintf(buf, len, "-");
 }
 
-void cell_text(const cJSON *v, char *buf, size_t len)	// NOLINT(misc-no-recursion)
+void cell_text(const cJSON *v, char *buf, size_t len) // NOLINT(misc-no-recursion)
 {
 	char *s;
 
@@ -175,7 +174,7 @@ void cell_text(const cJSON *v, char *buf, size_t len)	// NOLINT(misc-no-recursio
 
 struct table {
 	size_t ncols, nrows, cap;
-	char **cells;		/* row-major, row 0 is the header if any */
+	char **cells; /* row-major, row 0 is the header if any */
 };
 
 struct table *table_new(size_t ncols, const char *const *headers)
@@ -266,10 +265,9 @@ void table_free(struct table *t)
 	free(t);
 }
 
-static int add_obj_row(struct table *t, const cJSON *row,
-		       const struct out_col *cols, size_t ncols)
+static int add_obj_row(struct table *t, const cJSON *row, const struct out_col *cols, size_t ncols)
 {
-	char (*buf)[CELL_TEXT_MAX] = malloc(ncols * sizeof(*buf));
+	char(*buf)[CELL_TEXT_MAX] = malloc(ncols * sizeof(*buf));
 	const char **cells = malloc(ncols * sizeof(*cells));
 	size_t c;
 	int ret = -ENOMEM;
@@ -280,8 +278,8 @@ static int add_obj_row(struct table *t, const cJSON *row,
 		if (cols[c].fmt)
 			cols[c].fmt(row, buf[c], CELL_TEXT_MAX);
 		else
-			cell_text(cJSON_GetObjectItemCaseSensitive(row, cols[c].key),
-				  buf[c], CELL_TEXT_MAX);
+			cell_text(cJSON_GetObjectItemCaseSensitive(row, cols[c].key), buf[c],
+				  CELL_TEXT_MAX);
 		cells[c] = buf[c];
 	}
 	ret = table_add(t, cells);
@@ -291,8 +289,7 @@ out:
 	return ret;
 }
 
-int print_rows(const cJSON *rows, const char *what,
-	       const struct out_col *cols, size_t ncols)
+int print_rows(const cJSON *rows, const char *what, const struct out_col *cols, size_t ncols)
 {
 	const char **headers = malloc(ncols * sizeof(*headers));
 	struct table *t = NULL;

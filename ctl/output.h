@@ -16,8 +16,8 @@ struct cJSON;
 
 enum out_format {
 	OUT_TEXT,
-	OUT_JSON,		/* indented */
-	OUT_JSON_COMPACT,	/* one line */
+	OUT_JSON,	  /* indented */
+	OUT_JSON_COMPACT, /* one line */
 };
 
 extern enum out_format out_format;
@@ -30,8 +30,7 @@ static inline bool out_json(void)
 /* One error: `error: msg` on stderr, or {"error": "msg"} on stdout. */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same with @prefix before the formatted message. */
-void p_verr(const char *prefix, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+void p_verr(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* An error with its list of details ("file:line:col: ..."), each printed
  * on its own line, or as "errors": [...] in JSON. */
 void p_err_list(const char *msg, const char *const *details, size_t n);
@@ -48,7 +47,7 @@ int print_json(const struct cJSON *obj);
  * a terminal, and must not move the cursor or rewrite earlier lines. */
 void fput_clean(const char *s, FILE *f);
 
-#define CELL_TEXT_MAX 1024	/* longer cells are cut: tables are for reading */
+#define CELL_TEXT_MAX 1024 /* longer cells are cut: tables are for reading */
 
 /* Text of any JSON value for a table cell: strings as they are, integers
  * without decimals, arrays joined by ',', "-" for missing or empty. */
@@ -73,13 +72,19 @@ struct out_col {
 	void (*fmt)(const struct cJSON *row, char *buf, size_t len);
 };
 
-#define OUT_COL(h, k)	{ .header = (h), .key = (k) }
-#define OUT_COL_FN(h, f) { .header = (h), .fmt = (f) }
+#define OUT_COL(h, k)                     \
+	{                                 \
+		.header = (h), .key = (k) \
+	}
+#define OUT_COL_FN(h, f)                  \
+	{                                 \
+		.header = (h), .fmt = (f) \
+	}
 
 /* One row per object of @rows; 0, -EPROTO (reported) if @rows is not an
  * array of objects, or -ENOMEM. */
-int print_rows(const struct cJSON *rows, const char *what,
-	       const struct out_col *cols, size_t ncols);
+int print_rows(const struct cJSON *rows, const char *what, const struct out_col *cols,
+	       size_t ncols);
 
 /* "WHAT NAME: change, change (revision R)", or "nothing changed": the
  * reply of rule set and identity set. */

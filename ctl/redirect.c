@@ -32,10 +32,10 @@
 
 /* The shell creates the file just before exec: seconds is plenty, and a
  * file older than that is not one the shell made for this command. */
-#define STRAY_MAX_AGE_S		5
+#define STRAY_MAX_AGE_S 5
 
 struct stray {
-	char name[NAME_MAX + 1];	/* "" until stdout's name is known */
+	char name[NAME_MAX + 1]; /* "" until stdout's name is known */
 	struct statx stx;
 };
 
@@ -57,8 +57,8 @@ static bool just_created(const struct statx *stx)
 {
 	/* Birth time where the filesystem has it: a `>` that emptied an
 	 * older file changes its ctime, not its btime. */
-	const struct statx_timestamp *t =
-		stx->stx_mask & STATX_BTIME ? &stx->stx_btime : &stx->stx_ctime;
+	const struct statx_timestamp *t = stx->stx_mask & STATX_BTIME ? &stx->stx_btime :
+									&stx->stx_ctime;
 	struct timespec now;
 	long long age;
 
@@ -119,7 +119,8 @@ static int stray_find(struct stray *s, char *why, size_t len)
 		snprintf(why, len, "stdout is the file '%s', which is not in the current directory",
 			 s->name);
 	else if (!looks_like_rule_tail(s->name))
-		snprintf(why, len, "stdout is the file '%s', which doesn't read as the rest of a rule",
+		snprintf(why, len,
+			 "stdout is the file '%s', which doesn't read as the rest of a rule",
 			 s->name);
 	else
 		return 0;
@@ -158,8 +159,7 @@ static int stray_remove(const struct stray *s, char *why, size_t len)
 
 /* Rebuild "frontend-" + '>' + "api:443"; 0 with @rw set, or -EINVAL with
  * @why, or -ENOMEM. */
-static int recover(const char *cut, struct stray *s, struct rule_words *rw,
-		   char *why, size_t len)
+static int recover(const char *cut, struct stray *s, struct rule_words *rw, char *why, size_t len)
 {
 	char *text;
 	int ret;
@@ -186,8 +186,7 @@ static int recover(const char *cut, struct stray *s, struct rule_words *rw,
 	return 0;
 }
 
-static int refuse(const char *cmd, const char *cut, const struct stray *s,
-		  const char *why)
+static int refuse(const char *cmd, const char *cut, const struct stray *s, const char *why)
 {
 	/* The stray name completes the hint only when it is all of what
 	 * followed '>': a file in the current directory. */
@@ -196,12 +195,12 @@ static int refuse(const char *cmd, const char *cut, const struct stray *s,
 	/* Our error (JSON goes to stdout) must not land in the user's file. */
 	if (s->name[0])
 		dup2(STDERR_FILENO, STDOUT_FILENO);
-	return usage_err("the rule '%s' looks cut short by the shell, which reads the '>' of an unquoted '->' as a redirection; %s, so nothing was changed. Quote the rule: %s %s '%s>%s'",
-			 cut, why, bin_name, cmd, cut, named ? s->name : "DST");
+	return usage_err(
+		"the rule '%s' looks cut short by the shell, which reads the '>' of an unquoted '->' as a redirection; %s, so nothing was changed. Quote the rule: %s %s '%s>%s'",
+		cut, why, bin_name, cmd, cut, named ? s->name : "DST");
 }
 
-int rule_words_get(const char *cmd, char **words, int n,
-		   struct rule_words *rw)
+int rule_words_get(const char *cmd, char **words, int n, struct rule_words *rw)
 {
 	struct stray s = { .name = "" };
 	char why[512], *cut;

@@ -48,8 +48,8 @@ static const char *ifname(int ifindex, char *buf)
 	return buf;
 }
 
-static int link_path(struct netseg_dp *dp, char *buf, size_t len,
-		     const char *kind, unsigned long long id)
+static int link_path(struct netseg_dp *dp, char *buf, size_t len, const char *kind,
+		     unsigned long long id)
 {
 	if (!dp->pin_dir[0]) {
 		pr_err("attaching needs a bpffs pin directory (links must outlive us)");
@@ -105,8 +105,7 @@ static int link_replace(const char *path, int prog_fd)
 	return 0;
 }
 
-static int link_create_pinned(const char *path, int prog_fd, int target,
-			      enum bpf_attach_type type)
+static int link_create_pinned(const char *path, int prog_fd, int target, enum bpf_attach_type type)
 {
 	int fd = bpf_link_create(prog_fd, target, type, NULL), err = 0;
 
@@ -165,7 +164,8 @@ int netseg_dp_attach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
 	/* An interface gone under us is a race the caller expects and reports
 	 * by name (the index no longer has one); anything else is an error. */
 	if (err == -ENODEV || err == -ENXIO)
-		pr_debug("couldn't attach to %s %s: interface not found", ifname(ifindex, name), dir);
+		pr_debug("couldn't attach to %s %s: interface not found", ifname(ifindex, name),
+			 dir);
 	else if (err)
 		pr_err("couldn't attach to %s %s: %s", ifname(ifindex, name), dir, strerror(-err));
 	return err;
@@ -178,11 +178,12 @@ int netseg_dp_detach_tc(struct netseg_dp *dp, int ifindex, bool ingress)
 
 	err = link_path(dp, path, sizeof(path),
 			netseg_hook_pin_name(ingress ? NETSEG_HOOK_TC_INGRESS :
-						       NETSEG_HOOK_TC_EGRESS), ifindex);
+						       NETSEG_HOOK_TC_EGRESS),
+			ifindex);
 	if (err)
 		return err;
 	if (!unlink(path))
-		return 0;	/* the last reference: the kernel detaches */
+		return 0; /* the last reference: the kernel detaches */
 	err = tc_clsact_detach(ifindex, ingress);
 	return err == -ENOENT || err == -EINVAL || err == -ENODEV ? 0 : err;
 }
@@ -211,8 +212,7 @@ int netseg_dp_attach_cgroup(struct netseg_dp *dp, const char *cgpath, __u64 *cgi
 	for (i = 0; i < 2; i++) {
 		int prog_fd = netseg_dp_prog_fd(dp, sides[i].hook);
 
-		err = link_path(dp, path, sizeof(path), netseg_hook_pin_name(sides[i].hook),
-				*cgid);
+		err = link_path(dp, path, sizeof(path), netseg_hook_pin_name(sides[i].hook), *cgid);
 		if (err)
 			break;
 		err = link_replace(path, prog_fd);
@@ -239,7 +239,8 @@ int netseg_dp_detach_cgroup(struct netseg_dp *dp, __u64 cgid)
 	for (int i = 0; i < 2; i++) {
 		err = link_path(dp, path, sizeof(path),
 				netseg_hook_pin_name(i ? NETSEG_HOOK_CG_EGRESS :
-							 NETSEG_HOOK_CG_INGRESS), cgid);
+							 NETSEG_HOOK_CG_INGRESS),
+				cgid);
 		if (err)
 			return err;
 		if (unlink(path) && errno != ENOENT)
@@ -288,8 +289,7 @@ static int xdp_find_ours(int ifindex, __u32 *ids, int max, int *legacy_mode)
  * some sandboxes) libxdp falls back to a single program; replace ours
  * atomically with XDP_FLAGS_REPLACE instead of detach + attach.
  */
-static int xdp_replace_legacy(struct netseg_dp *dp, int ifindex, __u32 old_id,
-			      int mode)
+static int xdp_replace_legacy(struct netseg_dp *dp, int ifindex, __u32 old_id, int mode)
 {
 	int old_fd = bpf_prog_get_fd_by_id(old_id), err;
 	LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = old_fd);
@@ -328,8 +328,8 @@ static int xdp_slot(struct netseg_dp *dp, int ifindex)
 	return free_slot;
 }
 
-static void xdp_slot_set(struct netseg_dp *dp, int i, int ifindex, int fd,
-			 struct xdp_program *prog, struct prefilter_bpf *skel)
+static void xdp_slot_set(struct netseg_dp *dp, int i, int ifindex, int fd, struct xdp_program *prog,
+			 struct prefilter_bpf *skel)
 {
 	dp->xdp_att[i].used = true;
 	dp->xdp_att[i].ifindex = ifindex;
@@ -417,8 +417,8 @@ int netseg_dp_attach_xdp(struct netseg_dp *dp, int ifindex)
 	if (err)
 		err = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
 	if (err) {
-		pr_err("couldn't attach the XDP prefilter to %s: %s",
-		       ifname(ifindex, name), strerror(-err));
+		pr_err("couldn't attach the XDP prefilter to %s: %s", ifname(ifindex, name),
+		       strerror(-err));
 		xdp_program__close(prog);
 		prefilter_bpf__destroy(skel);
 		return err;
@@ -528,8 +528,8 @@ static int unlink_one(struct netseg_dp *dp, const char *path, int hook)
 	unsigned long ifindex = dash ? strtoul(dash + 1, &end, 10) : 0;
 
 	/* tc-ingress-IFINDEX: a name not ours is unpinned, nothing detached. */
-	if ((hook == NETSEG_HOOK_TC_INGRESS || hook == NETSEG_HOOK_TC_EGRESS) &&
-	    ifindex && ifindex <= INT_MAX && !*end)
+	if ((hook == NETSEG_HOOK_TC_INGRESS || hook == NETSEG_HOOK_TC_EGRESS) && ifindex &&
+	    ifindex <= INT_MAX && !*end)
 		netseg_dp_detach_xdp(dp, (int)ifindex);
 	return unlink(path) ? -errno : 0;
 }

@@ -22,10 +22,9 @@
 
 #include "compile.h"
 
-#define KEY_BITS	24	/* protocol byte + 16-bit port */
+#define KEY_BITS 24 /* protocol byte + 16-bit port */
 
-int netseg_selector_resolve(const struct netseg_resolver *res, const char *sel,
-			    __u32 *id)
+int netseg_selector_resolve(const struct netseg_resolver *res, const char *sel, __u32 *id)
 {
 	if (!strcmp(sel, "*")) {
 		*id = NETSEG_ID_ANY;
@@ -135,13 +134,14 @@ static int unknown_identity(const struct netseg_resolver *res, const char *sel,
 	if (!n)
 		netseg_err_set(err, 0, "unknown identity \"%s\"", sel);
 	else if (n == 1)
-		netseg_err_set(err, 0, "unknown identity \"%s\" (did you mean \"%s\"?)",
-			       sel, pick[0]);
+		netseg_err_set(err, 0, "unknown identity \"%s\" (did you mean \"%s\"?)", sel,
+			       pick[0]);
 	else if (n == 2)
 		netseg_err_set(err, 0, "unknown identity \"%s\" (did you mean \"%s\" or \"%s\"?)",
 			       sel, pick[0], pick[1]);
 	else
-		netseg_err_set(err, 0, "unknown identity \"%s\" (did you mean \"%s\", \"%s\" or \"%s\"?)",
+		netseg_err_set(err, 0,
+			       "unknown identity \"%s\" (did you mean \"%s\", \"%s\" or \"%s\"?)",
 			       sel, pick[0], pick[1], pick[2]);
 	return -ENOENT;
 }
@@ -157,8 +157,7 @@ static int cmp_u64(const void *a, const void *b)
 
 /* Rule ids end up in events and counters: 0 means "no rule" there, and
  * two rules with one id would make the reported rule ambiguous. */
-static int check_ids(const struct netseg_rule *rules, size_t n,
-		     struct netseg_err *err)
+static int check_ids(const struct netseg_rule *rules, size_t n, struct netseg_err *err)
 {
 	__u64 *v;
 	size_t i;
@@ -169,8 +168,10 @@ static int check_ids(const struct netseg_rule *rules, size_t n,
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		if (!rules[i].id) {
-			ret = netseg_err_set(err, 0, "rule %zu has no id (every rule needs a unique non-zero id)",
-					     i + 1);
+			ret = netseg_err_set(
+				err, 0,
+				"rule %zu has no id (every rule needs a unique non-zero id)",
+				i + 1);
 			blame_rule(err, i);
 			goto out;
 		}
@@ -290,7 +291,7 @@ static int rule_atoms(const struct netseg_rule *r, __u32 idx, struct atoms *a)
 struct node {
 	__u32 bits;
 	unsigned int len;
-	long deny, allow;	/* best rule index so far, -1 = none */
+	long deny, allow; /* best rule index so far, -1 = none */
 };
 
 static bool node_contains(const struct node *a, __u32 bits, unsigned int len)
@@ -383,8 +384,8 @@ static int flatten(struct emit_ctx *e, const struct atoms *a)
 }
 
 /* pairs[from, to) share one identity pair. */
-static int compile_pair(struct emit_ctx *e, const struct pair *pairs,
-			size_t from, size_t to, struct atoms *a)
+static int compile_pair(struct emit_ctx *e, const struct pair *pairs, size_t from, size_t to,
+			struct atoms *a)
 {
 	size_t i;
 	int ret;
@@ -395,22 +396,23 @@ static int compile_pair(struct emit_ctx *e, const struct pair *pairs,
 		if (ret)
 			return ret;
 	}
-	if (a->n)	/* a->v is still NULL then: qsort's pointer must not be */
+	if (a->n) /* a->v is still NULL then: qsort's pointer must not be */
 		qsort(a->v, a->n, sizeof(*a->v), cmp_u64);
 	/* pairs[] is set whenever check_ids() passed; the analyzer, not seeing
 	 * that netseg_err_set() (errors.c) never returns 0, thinks a failed
 	 * check_ids() can pass.  Same below. */
-	e->dst = pairs[from].dst;	// NOLINT(clang-analyzer-core.uninitialized.Assign)
+	e->dst = pairs[from].dst; // NOLINT(clang-analyzer-core.uninitialized.Assign)
 	e->src = pairs[from].src;
 	return flatten(e, a);
 }
 
-int netseg_compile(const struct netseg_rule *rules, size_t n,
-		   const struct netseg_resolver *res, size_t max_entries,
-		   struct netseg_policy *out, struct netseg_err *err)
+int netseg_compile(const struct netseg_rule *rules, size_t n, const struct netseg_resolver *res,
+		   size_t max_entries, struct netseg_policy *out, struct netseg_err *err)
 {
 	struct emit_ctx e = {
-		.rules = rules, .out = out, .err = err,
+		.rules = rules,
+		.out = out,
+		.err = err,
 		.max = max_entries ? max_entries : NETSEG_POLICY_MAX,
 	};
 	struct atoms a = { 0 };
@@ -429,15 +431,15 @@ int netseg_compile(const struct netseg_rule *rules, size_t n,
 		ret = resolve_pairs(rules, n, res, pairs, err);
 	for (i = 0; !ret && i < n; i = j) {
 		// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
-		for (j = i + 1; j < n && pairs[j].dst == pairs[i].dst &&
-				pairs[j].src == pairs[i].src; j++)
+		for (j = i + 1;
+		     j < n && pairs[j].dst == pairs[i].dst && pairs[j].src == pairs[i].src; j++)
 			;
 		ret = compile_pair(&e, pairs, i, j, &a);
 	}
 	if (ret == -ENOMEM)
 		netseg_err_set(err, 0, "out of memory compiling the policy");
 	if (ret)
-		netseg_policy_free(out);	/* nothing for a failing caller to free */
+		netseg_policy_free(out); /* nothing for a failing caller to free */
 	free(a.v);
 	free(pairs);
 	return ret;

@@ -35,13 +35,12 @@ typedef int (*netseg_resolve_fn)(const char *selector, __u32 *id, void *ctx);
 struct netseg_resolver {
 	netseg_resolve_fn resolve;
 	void *ctx;
-	const char *const *names;	/* known names, for "did you mean" */
+	const char *const *names; /* known names, for "did you mean" */
 	size_t nnames;
 };
 
 /* "*" -> NETSEG_ID_ANY, "world", "host", else res->resolve().  0/-ENOENT. */
-int netseg_selector_resolve(const struct netseg_resolver *res, const char *sel,
-			    __u32 *id);
+int netseg_selector_resolve(const struct netseg_resolver *res, const char *sel, __u32 *id);
 
 /* struct netseg_policy_entry (a key/value pair) lives in abi.h. */
 
@@ -64,9 +63,8 @@ void netseg_policy_free(struct netseg_policy *p);
  * On error @out holds nothing (freed), so only a success needs
  * netseg_policy_free().
  */
-int netseg_compile(const struct netseg_rule *rules, size_t n,
-		   const struct netseg_resolver *res, size_t max_entries,
-		   struct netseg_policy *out, struct netseg_err *err);
+int netseg_compile(const struct netseg_rule *rules, size_t n, const struct netseg_resolver *res,
+		   size_t max_entries, struct netseg_policy *out, struct netseg_err *err);
 
 /* One aligned prefix of the 16-bit port space: @len leading bits of @value. */
 struct netseg_port_prefix {
@@ -74,7 +72,7 @@ struct netseg_port_prefix {
 	__u8 len;
 };
 
-#define NETSEG_PORT_PREFIXES_MAX 30	/* 2 * 16 - 2, for [1, 65534] */
+#define NETSEG_PORT_PREFIXES_MAX 30 /* 2 * 16 - 2, for [1, 65534] */
 
 /* The minimal set of prefixes covering [lo, hi], ascending; returns count. */
 unsigned int netseg_port_prefixes(__u16 lo, __u16 hi,
@@ -87,7 +85,7 @@ struct netseg_tuple {
 	__u32 src_id;
 	__u32 dst_id;
 	__u8 proto;
-	__u16 port;	/* host order: dport, or ICMP (type << 8 | code) */
+	__u16 port; /* host order: dport, or ICMP (type << 8 | code) */
 };
 
 /*
@@ -98,17 +96,16 @@ struct netseg_tuple {
  * Fills @out (verdict NONE, rule 0 when nothing matches).  0 or -ENOENT
  * for a selector the resolver doesn't know.
  */
-int netseg_ref_eval(const struct netseg_rule *rules, size_t n,
-		    const struct netseg_resolver *res,
+int netseg_ref_eval(const struct netseg_rule *rules, size_t n, const struct netseg_resolver *res,
 		    const struct netseg_tuple *t, struct netseg_policy_val *out);
 
 /* The whole decision for a new flow, as the datapath takes it. */
 struct netseg_ref_decision {
-	__u8 verdict;	/* ALLOW, DENY or AUDIT */
-	__u8 reason;	/* NONE, POLICY or DEFAULT_DENY */
-	__u8 flags;	/* the deciding rule's flags */
-	bool enforced;	/* false: no rule matched and neither side is an endpoint */
-	__u32 rule_id;	/* 0 = default */
+	__u8 verdict;  /* ALLOW, DENY or AUDIT */
+	__u8 reason;   /* NONE, POLICY or DEFAULT_DENY */
+	__u8 flags;    /* the deciding rule's flags */
+	bool enforced; /* false: no rule matched and neither side is an endpoint */
+	__u32 rule_id; /* 0 = default */
 };
 
 /*
@@ -120,8 +117,8 @@ struct netseg_ref_decision {
  * per-flow decision: `netsegctl trace` answers with it and the packet tests
  * check the datapath against it.  0 or -ENOENT.
  */
-int netseg_ref_decide(const struct netseg_rule *rules, size_t n,
-		      const struct netseg_resolver *res, const struct netseg_tuple *t,
-		      __u32 src_flags, __u32 dst_flags, struct netseg_ref_decision *out);
+int netseg_ref_decide(const struct netseg_rule *rules, size_t n, const struct netseg_resolver *res,
+		      const struct netseg_tuple *t, __u32 src_flags, __u32 dst_flags,
+		      struct netseg_ref_decision *out);
 
 #endif /* NETSEG_COMPILE_H */

@@ -129,7 +129,7 @@ long netseg_ctl_nul_at(const char *line, size_t len)
 			continue;
 		if (i + 5 < len && line[i + 1] == 'u' && !memcmp(line + i + 2, "0000", 4))
 			return (long)i;
-		i++;	/* the escaped character */
+		i++; /* the escaped character */
 	}
 	return -1;
 }

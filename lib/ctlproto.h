@@ -59,8 +59,8 @@
 
 #include <stddef.h>
 
-#define NETSEG_CTL_SOCK		"/run/netseg/netsegd.sock"
-#define NETSEG_CTL_MAX_MSG	(4U << 20)	/* one request or reply line */
+#define NETSEG_CTL_SOCK "/run/netseg/netsegd.sock"
+#define NETSEG_CTL_MAX_MSG (4U << 20) /* one request or reply line */
 
 struct cJSON;
 
@@ -70,8 +70,8 @@ struct cJSON;
  * new connection on a reused fd starts empty.
  */
 struct netseg_ctl_conn {
-	int fd;		/* -1 when closed */
-	char *buf;	/* received, not yet returned as a line */
+	int fd;	   /* -1 when closed */
+	char *buf; /* received, not yet returned as a line */
 	size_t len;
 };
 

@@ -46,11 +46,18 @@ static const char *const map_names[NETSEG_DPM_MAX] = {
 
 static const char *fs_name(long type)
 {
-	static const struct { long magic; const char *name; } t[] = {
-		{ TMPFS_MAGIC, "tmpfs" }, { EXT4_SUPER_MAGIC, "ext4" },
-		{ XFS_SUPER_MAGIC, "xfs" }, { BTRFS_SUPER_MAGIC, "btrfs" },
-		{ OVERLAYFS_SUPER_MAGIC, "overlayfs" }, { SYSFS_MAGIC, "sysfs" },
-		{ PROC_SUPER_MAGIC, "proc" }, { CGROUP2_SUPER_MAGIC, "cgroup2" },
+	static const struct {
+		long magic;
+		const char *name;
+	} t[] = {
+		{ TMPFS_MAGIC, "tmpfs" },
+		{ EXT4_SUPER_MAGIC, "ext4" },
+		{ XFS_SUPER_MAGIC, "xfs" },
+		{ BTRFS_SUPER_MAGIC, "btrfs" },
+		{ OVERLAYFS_SUPER_MAGIC, "overlayfs" },
+		{ SYSFS_MAGIC, "sysfs" },
+		{ PROC_SUPER_MAGIC, "proc" },
+		{ CGROUP2_SUPER_MAGIC, "cgroup2" },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -86,7 +93,8 @@ int netseg_dp_check_pin_dir(const char *dir)
 	if (st.f_type != BPF_FS_MAGIC) {
 		pr_err("no bpf filesystem is mounted at %s (%s is on %s): mount one with "
 		       "'mount -t bpf bpf %s', or point --bpffs (\"pin_dir\") at a "
-		       "directory on one", dir, parent, fs_name(st.f_type), parent);
+		       "directory on one",
+		       dir, parent, fs_name(st.f_type), parent);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -123,7 +131,7 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
 
 	bpf_object__for_each_map(map, obj) {
 		if (strncmp(bpf_map__name(map), "ns_", 3))
-			continue;	/* .rodata and friends stay private */
+			continue; /* .rodata and friends stay private */
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		err = bpf_map__set_pin_path(map, path);
 		if (err)
@@ -148,8 +156,7 @@ static int reuse_maps(struct bpf_object *from, struct bpf_object *to)
 		}
 		err = bpf_map__reuse_fd(map, bpf_map__fd(src));
 		if (err) {
-			pr_err("couldn't share map %s: %s", bpf_map__name(map),
-			       strerror(-err));
+			pr_err("couldn't share map %s: %s", bpf_map__name(map), strerror(-err));
 			return err;
 		}
 	}
@@ -169,18 +176,18 @@ static int create_inner(__u32 max_entries)
 	if (!max_entries)
 		max_entries = 1;
 	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "ns_policy_rules",
-			    sizeof(struct netseg_policy_key),
-			    sizeof(struct netseg_policy_val), max_entries, &o);
+			    sizeof(struct netseg_policy_key), sizeof(struct netseg_policy_val),
+			    max_entries, &o);
 	if (fd < 0) {
 		fd = -errno;
-		pr_err("couldn't create a policy map of %u entries: %s",
-		       max_entries, strerror(-fd));
+		pr_err("couldn't create a policy map of %u entries: %s", max_entries,
+		       strerror(-fd));
 	}
 	return fd;
 }
 
-static int rebuild_slot(struct netseg_dp *dp, __u32 slot,
-			const struct netseg_policy_entry *e, size_t n);
+static int rebuild_slot(struct netseg_dp *dp, __u32 slot, const struct netseg_policy_entry *e,
+			size_t n);
 static void grace_wait(struct netseg_dp *dp);
 
 /* A fresh (or never-initialised pinned) datapath gets an empty policy and
@@ -240,13 +247,13 @@ static void size_from_pin(struct netseg_dp *dp, struct bpf_map *map, const char 
 	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return;	/* none yet: the configured size */
+		return; /* none yet: the configured size */
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
 	    info.max_entries != bpf_map__max_entries(map)) {
 		if (wanted)
 			pr_warn("%s %u not applied: the pinned %s %s holds %u entries and "
-				"%s; 'netsegd --cleanup' and a restart resize it", knob, wanted,
-				what, path, info.max_entries,
+				"%s; 'netsegd --cleanup' and a restart resize it",
+				knob, wanted, what, path, info.max_entries,
 				strcmp(name, NETSEG_MAP_CT) ? "is in use" : "tracks live flows");
 		bpf_map__set_max_entries(map, info.max_entries);
 	}
@@ -268,13 +275,11 @@ static void size_from_pin(struct netseg_dp *dp, struct bpf_map *map, const char 
 #define PROG_CACHE_PREFIX "progs-"
 
 static const struct {
-	int hook;		/* pinned as netseg_hook_pin_name(hook) */
-	const char *name;	/* as the kernel keeps it: 15 characters */
+	int hook;	  /* pinned as netseg_hook_pin_name(hook) */
+	const char *name; /* as the kernel keeps it: 15 characters */
 } cached_progs[] = {
-	{ NETSEG_HOOK_XDP, "netseg_xdp_pref" },
-	{ NETSEG_HOOK_TC_INGRESS, "netseg_tc_ingre" },
-	{ NETSEG_HOOK_TC_EGRESS, "netseg_tc_egres" },
-	{ NETSEG_HOOK_CG_INGRESS, "netseg_cg_ingre" },
+	{ NETSEG_HOOK_XDP, "netseg_xdp_pref" },	      { NETSEG_HOOK_TC_INGRESS, "netseg_tc_ingre" },
+	{ NETSEG_HOOK_TC_EGRESS, "netseg_tc_egres" }, { NETSEG_HOOK_CG_INGRESS, "netseg_cg_ingre" },
 	{ NETSEG_HOOK_CG_EGRESS, "netseg_cg_egres" },
 };
 #define NCACHED (sizeof(cached_progs) / sizeof(cached_progs[0]))
@@ -285,8 +290,7 @@ static void cache_dir(const struct netseg_dp *dp, char *buf, size_t len)
 	const void *pa = policy_bpf__elf_bytes(&a), *pb = prefilter_bpf__elf_bytes(&b);
 	__u64 h = netseg_fnv1a64(netseg_fnv1a64(NETSEG_FNV64_INIT, pa, a), pb, b);
 
-	snprintf(buf, len, "%s/" PROG_CACHE_PREFIX "%016llx", dp->pin_dir,
-		 (unsigned long long)h);
+	snprintf(buf, len, "%s/" PROG_CACHE_PREFIX "%016llx", dp->pin_dir, (unsigned long long)h);
 }
 
 /* The ids of the maps pinned under the pin dir, by map_names index. */
@@ -321,8 +325,7 @@ static bool prog_matches(int fd, const char *name, const __u32 pinned[NETSEG_DPM
 
 	pi.nr_map_ids = 64;
 	pi.map_ids = (__u64)(unsigned long)map_ids;
-	if (bpf_obj_get_info_by_fd(fd, &pi, &len) || strcmp(pi.name, name) ||
-	    pi.nr_map_ids > 64)
+	if (bpf_obj_get_info_by_fd(fd, &pi, &len) || strcmp(pi.name, name) || pi.nr_map_ids > 64)
 		return false;
 	for (__u32 i = 0; i < pi.nr_map_ids; i++) {
 		struct bpf_map_info mi = {};
@@ -341,7 +344,7 @@ static bool prog_matches(int fd, const char *name, const __u32 pinned[NETSEG_DPM
 			close(mfd);
 			return false;
 		}
-		close(mfd);	/* the object's own .rodata/.bss: fine */
+		close(mfd); /* the object's own .rodata/.bss: fine */
 	}
 	return true;
 }
@@ -361,16 +364,17 @@ static void cache_close(struct netseg_dp *dp)
 static int cache_open(struct netseg_dp *dp)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
-	__u32 pinned[NETSEG_DPM_MAX] = { 0 };	/* the analyzer allows errno 0 */
+	__u32 pinned[NETSEG_DPM_MAX] = { 0 }; /* the analyzer allows errno 0 */
 	int err = pinned_map_ids(dp, pinned);
 
 	if (err)
-		return err;	/* fresh pins: nothing cached can match */
+		return err; /* fresh pins: nothing cached can match */
 	cache_dir(dp, dir, sizeof(dir));
 	for (size_t i = 0; i < NCACHED; i++) {
 		int fd;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, netseg_hook_pin_name(cached_progs[i].hook));
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 netseg_hook_pin_name(cached_progs[i].hook));
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
 			err = -errno;
@@ -396,7 +400,8 @@ static void rm_cache_dir(const char *dir)
 	char path[PATH_MAX + 32];
 
 	for (size_t i = 0; i < NCACHED; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, netseg_hook_pin_name(cached_progs[i].hook));
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 netseg_hook_pin_name(cached_progs[i].hook));
 		unlink(path);
 	}
 	if (rmdir(dir) && errno != ENOENT)
@@ -438,14 +443,16 @@ static void cache_store(struct netseg_dp *dp)
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		goto fail;
 	for (size_t i = 0; i < NCACHED; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, netseg_hook_pin_name(cached_progs[i].hook));
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 netseg_hook_pin_name(cached_progs[i].hook));
 		if (bpf_obj_pin(netseg_dp_prog_fd(dp, cached_progs[i].hook), path))
 			goto fail;
 	}
 	return;
 fail:
 	pr_warn("couldn't cache the verified programs in %s: %s (the next start "
-		"verifies them again)", dir, strerror(errno));
+		"verifies them again)",
+		dir, strerror(errno));
 	rm_cache_dir(dir);
 }
 
@@ -453,8 +460,7 @@ static void skip_prog_loads(struct bpf_object *obj)
 {
 	struct bpf_program *p;
 
-	bpf_object__for_each_program(p, obj)
-		bpf_program__set_autoload(p, false);
+	bpf_object__for_each_program(p, obj) bpf_program__set_autoload(p, false);
 }
 
 static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
@@ -478,16 +484,17 @@ static int load_objects(struct netseg_dp *dp, const struct netseg_dp_opts *o)
 		err = set_pin_paths(dp->tc->obj, dp->pin_dir);
 		if (err)
 			return err;
-		size_from_pin(dp, dp->tc->maps.ns_ct, NETSEG_MAP_CT, "ct_max",
-			      "conntrack table", o->ct_max);
-		size_from_pin(dp, dp->tc->maps.ns_prefilter, NETSEG_MAP_PREFILTER,
-			      "prefilter_max", "prefilter map", o->prefilter_max);
+		size_from_pin(dp, dp->tc->maps.ns_ct, NETSEG_MAP_CT, "ct_max", "conntrack table",
+			      o->ct_max);
+		size_from_pin(dp, dp->tc->maps.ns_prefilter, NETSEG_MAP_PREFILTER, "prefilter_max",
+			      "prefilter map", o->prefilter_max);
 	}
 	err = policy_bpf__load(dp->tc);
 	if (err) {
 		pr_err("couldn't load the TC/cgroup programs: %s%s", strerror(-err),
 		       dp->pin_dir[0] ? " (pinned maps from an incompatible "
-					"version? see 'netsegd --cleanup')" : "");
+					"version? see 'netsegd --cleanup')" :
+					"");
 		return err;
 	}
 	dp->xdp = prefilter_bpf__open();
@@ -651,8 +658,8 @@ int netseg_dp_bump_generation(struct netseg_dp *dp, __u64 *generation)
 	return err;
 }
 
-int netseg_dp_config_set_events(struct netseg_dp *dp, __u32 deny_rate,
-				__u32 deny_burst, __u32 flags)
+int netseg_dp_config_set_events(struct netseg_dp *dp, __u32 deny_rate, __u32 deny_burst,
+				__u32 flags)
 {
 	struct netseg_config cfg;
 	int err = netseg_dp_config_get(dp, &cfg);
@@ -672,11 +679,10 @@ static int fill_one_by_one(int fd, const struct netseg_policy_entry *e, size_t n
 			int err = -errno;
 
 			if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)
-				pr_err("policy map is full (%zu entries): %s", n,
-				       strerror(-err));
+				pr_err("policy map is full (%zu entries): %s", n, strerror(-err));
 			else
-				pr_err("couldn't write policy entry %zu of %zu: %s", i,
-				       n, strerror(-err));
+				pr_err("couldn't write policy entry %zu of %zu: %s", i, n,
+				       strerror(-err));
 			return err;
 		}
 	}
@@ -713,8 +719,7 @@ static int fill_inner(int fd, const struct netseg_policy_entry *e, size_t n)
 	free(vals);
 	if (!err)
 		return 0;
-	pr_debug("batch update of the policy map failed (%s); one by one",
-		 strerror(errno));
+	pr_debug("batch update of the policy map failed (%s); one by one", strerror(errno));
 	return fill_one_by_one(fd, e, n);
 }
 
@@ -781,8 +786,8 @@ out:
  * waits for an RCU grace period (the kernel does so for every map-in-map
  * write), so it is the slow path: first use of a slot by this process, or
  * recovery from a failed patch. */
-static int rebuild_slot(struct netseg_dp *dp, __u32 slot,
-			const struct netseg_policy_entry *e, size_t n)
+static int rebuild_slot(struct netseg_dp *dp, __u32 slot, const struct netseg_policy_entry *e,
+			size_t n)
 {
 	int fd = create_inner(NETSEG_POLICY_MAX), err;
 
@@ -866,8 +871,7 @@ static void grace_wait(struct netseg_dp *dp)
 	}
 }
 
-int netseg_dp_policy_swap(struct netseg_dp *dp,
-			  const struct netseg_policy_entry *entries, size_t n,
+int netseg_dp_policy_swap(struct netseg_dp *dp, const struct netseg_policy_entry *entries, size_t n,
 			  __u64 *generation)
 {
 	__u32 pflags = policy_flags_of(entries, n), idle;
@@ -876,8 +880,7 @@ int netseg_dp_policy_swap(struct netseg_dp *dp,
 	int err;
 
 	if (n > NETSEG_POLICY_MAX) {
-		pr_err("policy map is full (%zu entries; at most %u)", n,
-		       NETSEG_POLICY_MAX);
+		pr_err("policy map is full (%zu entries; at most %u)", n, NETSEG_POLICY_MAX);
 		return -E2BIG;
 	}
 	err = netseg_dp_config_get(dp, &cfg);
@@ -893,8 +896,7 @@ int netseg_dp_policy_swap(struct netseg_dp *dp,
 	grace_wait(dp);
 	err = -ENOENT;
 	if (dp->pol.known[idle])
-		err = patch_inner(dp->pol.fd[idle], dp->pol.v[idle], dp->pol.n[idle],
-				  sorted, n);
+		err = patch_inner(dp->pol.fd[idle], dp->pol.v[idle], dp->pol.n[idle], sorted, n);
 	if (err && dp->pol.known[idle]) {
 		/* Half patched: what it holds is no longer known. */
 		close(dp->pol.fd[idle]);
@@ -943,8 +945,7 @@ static int lpm_key(struct netseg_lpm_key *k, const struct netseg_prefix *p)
 	return 0;
 }
 
-static int map_update(struct netseg_dp *dp, enum netseg_dp_map m, const void *k,
-		      const void *v)
+static int map_update(struct netseg_dp *dp, enum netseg_dp_map m, const void *k, const void *v)
 {
 	if (bpf_map_update_elem(dp->fds[m], k, v, BPF_ANY)) {
 		int err = -errno;
@@ -965,8 +966,7 @@ static int map_delete(struct netseg_dp *dp, enum netseg_dp_map m, const void *k)
 
 static bool lpm_key_is_host(const struct netseg_lpm_key *k)
 {
-	return k->prefixlen - NETSEG_LPM_PLEN_HDR ==
-	       (k->family == NETSEG_AF_INET ? 32u : 128u);
+	return k->prefixlen - NETSEG_LPM_PLEN_HDR == (k->family == NETSEG_AF_INET ? 32u : 128u);
 }
 
 /*
@@ -975,8 +975,8 @@ static bool lpm_key_is_host(const struct netseg_lpm_key *k)
  * can't, the hash gets its old value back (or loses the entry), so the
  * hash never answers what the trie wouldn't.
  */
-int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p,
-			  __u32 id, __u32 ifindex)
+int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p, __u32 id,
+			  __u32 ifindex)
 {
 	struct netseg_ipcache_val v = { .id = id, .ifindex = ifindex }, old;
 	int hfd = dp->fds[NETSEG_DPM_IPCACHE_HOST];
@@ -1033,8 +1033,7 @@ static int ipcache_host_sync(struct netseg_dp *dp)
 		prev = &k;
 		if (bpf_map_lookup_elem(hfd, &k, &hv))
 			continue;
-		if (bpf_map_lookup_elem(lfd, &k, &lv) || lv.id != hv.id ||
-		    lv.ifindex != hv.ifindex)
+		if (bpf_map_lookup_elem(lfd, &k, &lv) || lv.id != hv.id || lv.ifindex != hv.ifindex)
 			bpf_map_delete_elem(hfd, &k);
 	}
 	prev = NULL;
@@ -1146,8 +1145,7 @@ static int read_slots(struct netseg_dp *dp, struct netseg_counter out[NETSEG_COU
 	return 0;
 }
 
-int netseg_dp_read_counters(struct netseg_dp *dp,
-			    struct netseg_counter out[NETSEG_STAT_MAX])
+int netseg_dp_read_counters(struct netseg_dp *dp, struct netseg_counter out[NETSEG_STAT_MAX])
 {
 	struct netseg_counter all[NETSEG_COUNTER_SLOTS];
 	int err = read_slots(dp, all);

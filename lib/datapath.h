@@ -21,9 +21,9 @@ struct netseg_dp;
 struct netseg_dp_opts {
 	/* bpffs directory for maps and links; NULL = nothing pinned (tests). */
 	const char *pin_dir;
-	__u32 ct_max;		/* 0 = NETSEG_CT_MAX */
-	__u32 prefilter_max;	/* 0 = NETSEG_PREFILTER_MAX */
-	__u32 deny_rate;	/* applied only when the config map is fresh */
+	__u32 ct_max;	     /* 0 = NETSEG_CT_MAX */
+	__u32 prefilter_max; /* 0 = NETSEG_PREFILTER_MAX */
+	__u32 deny_rate;     /* applied only when the config map is fresh */
 	__u32 deny_burst;
 };
 
@@ -65,17 +65,16 @@ int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook);
  * no packet caches an old verdict under the new generation).  On any error
  * the old policy stays in force.  *generation gets the new generation.
  */
-int netseg_dp_policy_swap(struct netseg_dp *dp,
-			  const struct netseg_policy_entry *entries, size_t n,
+int netseg_dp_policy_swap(struct netseg_dp *dp, const struct netseg_policy_entry *entries, size_t n,
 			  __u64 *generation);
 int netseg_dp_bump_generation(struct netseg_dp *dp, __u64 *generation);
 int netseg_dp_config_get(struct netseg_dp *dp, struct netseg_config *cfg);
-int netseg_dp_config_set_events(struct netseg_dp *dp, __u32 deny_rate,
-				__u32 deny_burst, __u32 flags);
+int netseg_dp_config_set_events(struct netseg_dp *dp, __u32 deny_rate, __u32 deny_burst,
+				__u32 flags);
 
 /* -EINVAL for a prefix of no known family or too long. */
-int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p,
-			  __u32 id, __u32 ifindex);
+int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p, __u32 id,
+			  __u32 ifindex);
 int netseg_dp_ipcache_del(struct netseg_dp *dp, const struct netseg_prefix *p);
 int netseg_dp_endpoint_set(struct netseg_dp *dp, __u32 ifindex, __u32 id);
 int netseg_dp_endpoint_del(struct netseg_dp *dp, __u32 ifindex);
@@ -110,8 +109,7 @@ int netseg_dp_replace_links(struct netseg_dp *dp);
 int netseg_dp_cleanup(struct netseg_dp *dp);
 
 /* Sums of the per-CPU counters. */
-int netseg_dp_read_counters(struct netseg_dp *dp,
-			    struct netseg_counter out[NETSEG_STAT_MAX]);
+int netseg_dp_read_counters(struct netseg_dp *dp, struct netseg_counter out[NETSEG_STAT_MAX]);
 /* Drops by reason (index) and direction: towards the endpoint or node
  * (@in) and from it (@out); their sum is the reason's counter. */
 int netseg_dp_read_drops(struct netseg_dp *dp, struct netseg_counter in[NETSEG_REASON_MAX],

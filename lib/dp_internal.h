@@ -21,7 +21,7 @@ struct netseg_dp {
 	/* Programs re-opened from the pinned cache, by NETSEG_HOOK_*; -1 =
 	 * use the skeleton's own (loaded and verified by this process). */
 	int prog_fds[NETSEG_HOOK_CG_EGRESS + 1];
-	char pin_dir[256];	/* "" = not pinned; short enough for pin paths */
+	char pin_dir[256]; /* "" = not pinned; short enough for pin paths */
 	/*
 	 * XDP programs this process put on an interface, by ifindex: a libxdp
 	 * program of its own (prog, skel), or our main prefilter replacing a

@@ -51,8 +51,7 @@ const char *netseg_stat_name(int stat)
 
 	if (stat > NETSEG_STAT_PASS && stat < NETSEG_REASON_MAX)
 		return netseg_reason_name(stat);
-	return stat >= 0 && stat < NETSEG_STAT_MAX && names[stat] ? names[stat] :
-								     "unknown";
+	return stat >= 0 && stat < NETSEG_STAT_MAX && names[stat] ? names[stat] : "unknown";
 }
 
 int netseg_cgroup_id(const char *path, __u64 *cgid)

@@ -16,13 +16,13 @@
 #define NETSEG_ERR_MSG_MAX 256
 
 struct netseg_err {
-	int col;	/* 1-based column in the parsed text, 0 = none */
-	long rule;	/* index of the offending rule (compile), -1 = none */
+	int col;   /* 1-based column in the parsed text, 0 = none */
+	long rule; /* index of the offending rule (compile), -1 = none */
 	char msg[NETSEG_ERR_MSG_MAX];
 };
 
 struct netseg_errlist {
-	char **msgs;	/* each "name:line:col: message", NUL-terminated */
+	char **msgs; /* each "name:line:col: message", NUL-terminated */
 	size_t n;
 	size_t cap;
 };

@@ -35,15 +35,15 @@ struct buf {
 struct req {
 	struct netseg_etcd *c;
 	CURL *easy;
-	const char *type;		/* reply parser; NULL for a watch */
-	char what[160];			/* "put /netseg/x" for messages */
+	const char *type; /* reply parser; NULL for a watch */
+	char what[160];	  /* "put /netseg/x" for messages */
 	struct buf body;
 	bool overflow;
-	bool canceled;			/* removed without its callback */
+	bool canceled; /* removed without its callback */
 	netseg_etcd_cb cb;
 	void *arg;
 	struct netseg_etcd_watch *watch;
-	size_t ep;			/* endpoint it went to */
+	size_t ep; /* endpoint it went to */
 	int64_t t0_us;
 	char curlerr[CURL_ERROR_SIZE];
 	struct req *next;
@@ -53,17 +53,17 @@ struct netseg_etcd_watch {
 	struct netseg_etcd *c;
 	char *key;
 	bool prefix;
-	int64_t next_rev;		/* 0 until the first created */
+	int64_t next_rev; /* 0 until the first created */
 	netseg_etcd_watch_cb cb;
 	void *arg;
-	struct req *req;		/* the stream, or NULL */
-	int64_t retry_at_us;		/* reconnect deadline, 0 = none */
-	unsigned int attempt;		/* backoff exponent */
+	struct req *req;      /* the stream, or NULL */
+	int64_t retry_at_us;  /* reconnect deadline, 0 = none */
+	unsigned int attempt; /* backoff exponent */
 	unsigned int reconnects;
 	bool connected_once;
-	bool final;			/* stopped by etcd; idle until freed */
+	bool final; /* stopped by etcd; idle until freed */
 	bool in_cb;
-	bool stopping;			/* stop() during its own callback */
+	bool stopping; /* stop() during its own callback */
 	struct netseg_etcd_watch *next;
 };
 
@@ -75,12 +75,12 @@ struct netseg_etcd {
 	size_t n_ep, cur_ep;
 	int req_timeout_ms, conn_timeout_ms, backoff_min_ms, backoff_max_ms;
 	size_t body_max;
-	int64_t curl_at_us;		/* curl's deadline, -1 = none */
-	int64_t armed_us;		/* what the timerfd holds, -1 = off */
+	int64_t curl_at_us; /* curl's deadline, -1 = none */
+	int64_t armed_us;   /* what the timerfd holds, -1 = off */
 	struct req *reqs;
 	struct netseg_etcd_watch *watches;
 	unsigned int seed;
-	int in_curl;			/* inside curl_multi_* calls */
+	int in_curl; /* inside curl_multi_* calls */
 };
 
 static int64_t now_us(void)
@@ -316,14 +316,14 @@ static cJSON *op_json(const struct netseg_etcd_op *op)
 		goto bad;
 	switch (op->type) {
 	case NETSEG_ETCD_RANGE:
-		err = add_range(o, op->key, op->prefix) ?:
-		      (op->revision ? add_i64(o, "revision", op->revision) : 0) ?:
-		      (op->limit ? add_i64(o, "limit", op->limit) : 0);
+		err = add_range(o, op->key, op->prefix)					?:
+			      (op->revision ? add_i64(o, "revision", op->revision) : 0) ?:
+			      (op->limit ? add_i64(o, "limit", op->limit) : 0);
 		break;
 	case NETSEG_ETCD_PUT:
-		err = add_bytes(o, "key", op->key, strlen(op->key)) ?:
-		      add_bytes(o, "value", op->value ? op->value : "", op->value_len) ?:
-		      (op->lease ? add_i64(o, "lease", op->lease) : 0);
+		err = add_bytes(o, "key", op->key, strlen(op->key))			       ?:
+			      add_bytes(o, "value", op->value ? op->value : "", op->value_len) ?:
+			      (op->lease ? add_i64(o, "lease", op->lease) : 0);
 		break;
 	case NETSEG_ETCD_DELETE:
 		err = add_range(o, op->key, op->prefix);
@@ -340,11 +340,10 @@ bad:
 
 static const char *const op_paths[] = { "/v3/kv/range", "/v3/kv/put", "/v3/kv/deleterange" };
 static const char *const op_types[] = { "range", "put", "delete" };
-static const char *const op_names[] = { "request_range", "request_put",
-					"request_delete_range" };
+static const char *const op_names[] = { "request_range", "request_put", "request_delete_range" };
 
-int netseg_etcd_kv(struct netseg_etcd *c, const struct netseg_etcd_op *op,
-		   netseg_etcd_cb cb, void *arg)
+int netseg_etcd_kv(struct netseg_etcd *c, const struct netseg_etcd_op *op, netseg_etcd_cb cb,
+		   void *arg)
 {
 	static const char *const verbs[] = { "range", "put", "delete" };
 	cJSON *o;
@@ -428,7 +427,8 @@ static void list_page(struct netseg_etcd *c, struct netseg_etcd_result *r, void 
 	r->n_kvs = 0;
 	err = list_next(c, l, last->key, last->key_len + 1);
 	if (err) {
-		r->err = etcd_fail(r->msg, err, "list %s: couldn't ask for the next page", l->prefix);
+		r->err = etcd_fail(r->msg, err, "list %s: couldn't ask for the next page",
+				   l->prefix);
 		list_done(c, l, r);
 	}
 }
@@ -458,8 +458,8 @@ fail:
 	return err;
 }
 
-int netseg_etcd_list(struct netseg_etcd *c, const char *prefix, int64_t page,
-		     netseg_etcd_cb cb, void *arg)
+int netseg_etcd_list(struct netseg_etcd *c, const char *prefix, int64_t page, netseg_etcd_cb cb,
+		     void *arg)
 {
 	struct list *l;
 	int err;
@@ -494,7 +494,9 @@ static cJSON *cmp_json(const struct netseg_etcd_cmp *cmp)
 	    (unsigned int)cmp->result > NETSEG_ETCD_NOT_EQUAL)
 		goto bad;
 	err = (cJSON_AddStringToObject(o, "target", targets[cmp->target]) &&
-	       cJSON_AddStringToObject(o, "result", results[cmp->result])) ? 0 : -ENOMEM;
+	       cJSON_AddStringToObject(o, "result", results[cmp->result])) ?
+		      0 :
+		      -ENOMEM;
 	err = err ?: add_range(o, cmp->key, cmp->prefix);
 	if (!err && cmp->target == NETSEG_ETCD_CMP_VALUE)
 		err = add_bytes(o, "value", cmp->value ? cmp->value : "", cmp->value_len);
@@ -528,8 +530,8 @@ static int add_ops(cJSON *txn, const char *name, const struct netseg_etcd_op *op
 	return 0;
 }
 
-int netseg_etcd_txn(struct netseg_etcd *c, const struct netseg_etcd_txn *t,
-		    netseg_etcd_cb cb, void *arg)
+int netseg_etcd_txn(struct netseg_etcd *c, const struct netseg_etcd_txn *t, netseg_etcd_cb cb,
+		    void *arg)
 {
 	cJSON *o = cJSON_CreateObject(), *arr = o ? cJSON_AddArrayToObject(o, "compare") : NULL;
 	const char *first = t->n_cmp ? t->cmp[0].key : t->n_success ? t->success[0].key : NULL;
@@ -545,8 +547,9 @@ int netseg_etcd_txn(struct netseg_etcd *c, const struct netseg_etcd_txn *t,
 		else
 			cJSON_AddItemToArray(arr, x);
 	}
-	err = err ?: add_ops(o, "success", t->success, t->n_success) ?:
-		     add_ops(o, "failure", t->failure, t->n_failure);
+	err = err						      ?:
+		      add_ops(o, "success", t->success, t->n_success) ?:
+		      add_ops(o, "failure", t->failure, t->n_failure);
 	r = err ? NULL : req_new("txn", cb, arg);
 	if (!r) {
 		cJSON_Delete(o);
@@ -576,15 +579,12 @@ int netseg_etcd_lease_grant(struct netseg_etcd *c, int64_t ttl, netseg_etcd_cb c
 {
 	if (ttl <= 0)
 		return -EINVAL;
-	return simple(c, "/v3/lease/grant", "lease", "grant a lease, TTL", "TTL",
-		      ttl, cb, arg);
+	return simple(c, "/v3/lease/grant", "lease", "grant a lease, TTL", "TTL", ttl, cb, arg);
 }
 
-int netseg_etcd_lease_keepalive(struct netseg_etcd *c, int64_t id, netseg_etcd_cb cb,
-				void *arg)
+int netseg_etcd_lease_keepalive(struct netseg_etcd *c, int64_t id, netseg_etcd_cb cb, void *arg)
 {
-	return simple(c, "/v3/lease/keepalive", "lease", "keepalive of lease", "ID",
-		      id, cb, arg);
+	return simple(c, "/v3/lease/keepalive", "lease", "keepalive of lease", "ID", id, cb, arg);
 }
 
 int netseg_etcd_lease_revoke(struct netseg_etcd *c, int64_t id, netseg_etcd_cb cb, void *arg)
@@ -594,8 +594,8 @@ int netseg_etcd_lease_revoke(struct netseg_etcd *c, int64_t id, netseg_etcd_cb c
 
 int netseg_etcd_compact(struct netseg_etcd *c, int64_t revision, netseg_etcd_cb cb, void *arg)
 {
-	return simple(c, "/v3/kv/compaction", "compact", "compact to revision",
-		      "revision", revision, cb, arg);
+	return simple(c, "/v3/kv/compaction", "compact", "compact to revision", "revision",
+		      revision, cb, arg);
 }
 
 /* --- finishing requests --- */
@@ -614,18 +614,21 @@ static int transfer_status(struct req *r, CURLcode cc, long *http, char *msg)
 	*http = 0;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, http);
 	if (r->overflow)
-		return etcd_fail(msg, -EMSGSIZE, "%s: the reply is larger than %zu bytes",
-				 r->what, c->body_max);
+		return etcd_fail(msg, -EMSGSIZE, "%s: the reply is larger than %zu bytes", r->what,
+				 c->body_max);
 	if (cc == CURLE_OK)
 		return 0;
 	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT ||
-	    cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_RECV_ERROR ||
-	    cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING)
+	    cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR ||
+	    cc == CURLE_GOT_NOTHING)
 		next_endpoint(c, r->ep);
-	return etcd_fail(msg, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT :
-			      cc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO,
+	return etcd_fail(msg,
+			 cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT :
+			 cc == CURLE_COULDNT_CONNECT	? -ECONNREFUSED :
+							  -EIO,
 			 "%s: etcd at %s %s: %s", r->what, c->ep[r->ep],
-			 cc == CURLE_OPERATION_TIMEDOUT ? "did not answer in time" : "is unreachable",
+			 cc == CURLE_OPERATION_TIMEDOUT ? "did not answer in time" :
+							  "is unreachable",
 			 *r->curlerr ? r->curlerr : curl_easy_strerror(cc));
 }
 
@@ -640,8 +643,7 @@ static void finish_unary(struct req *r, CURLcode cc)
 		res.err = etcd_parse_error(r->body.p ? r->body.p : "", r->body.n, http, res.msg,
 					   r->what);
 	else if (!res.err)
-		etcd_parse_reply_at(r->type, r->body.p ? r->body.p : "", r->body.n, &res,
-				    r->what);
+		etcd_parse_reply_at(r->type, r->body.p ? r->body.p : "", r->body.n, &res, r->what);
 	if (res.err)
 		netseg_etcd_result_free(&res);
 	if (r->cb)
@@ -706,11 +708,14 @@ static void watch_drop(struct netseg_etcd_watch *w)
 	watch_free(w);
 }
 
-static void watch_end(struct netseg_etcd_watch *w, enum netseg_etcd_watch_kind kind,
-		      int64_t rev, int64_t compact, const char *why)
+static void watch_end(struct netseg_etcd_watch *w, enum netseg_etcd_watch_kind kind, int64_t rev,
+		      int64_t compact, const char *why)
 {
 	struct netseg_etcd_watch_msg m = {
-		.kind = kind, .revision = rev, .compact_revision = compact, .msg = why,
+		.kind = kind,
+		.revision = rev,
+		.compact_revision = compact,
+		.msg = why,
 	};
 
 	w->final = true;
@@ -726,7 +731,8 @@ static void watch_end(struct netseg_etcd_watch *w, enum netseg_etcd_watch_kind k
 
 static int watch_connect(struct netseg_etcd_watch *w)
 {
-	cJSON *o = cJSON_CreateObject(), *cr = o ? cJSON_AddObjectToObject(o, "create_request") : NULL;
+	cJSON *o = cJSON_CreateObject(),
+	      *cr = o ? cJSON_AddObjectToObject(o, "create_request") : NULL;
 	struct req *r;
 	int err;
 
@@ -1027,7 +1033,7 @@ int netseg_etcd_perform(struct netseg_etcd *c)
 		if (ev[i].data.fd == c->tfd) {
 			if (read(c->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 				break;
-			c->armed_us = -2;	/* fired: rearm() must set it again */
+			c->armed_us = -2; /* fired: rearm() must set it again */
 			continue;
 		}
 		if (ev[i].events & (EPOLLIN | EPOLLHUP))
@@ -1127,8 +1133,8 @@ static int check_endpoint(const char *ep, char *err, size_t errlen)
 	return 0;
 }
 
-int netseg_etcd_new(const struct netseg_etcd_opts *opts, struct netseg_etcd **out,
-		    char *err, size_t errlen)
+int netseg_etcd_new(const struct netseg_etcd_opts *opts, struct netseg_etcd **out, char *err,
+		    size_t errlen)
 {
 	static bool curl_ready;
 	struct epoll_event ev = { .events = EPOLLIN };

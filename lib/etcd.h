@@ -31,18 +31,18 @@ struct cJSON;
 struct netseg_etcd;
 struct netseg_etcd_watch;
 
-#define NETSEG_ETCD_MSG_MAX	256
+#define NETSEG_ETCD_MSG_MAX 256
 /* A reply body (or one watch message) larger than this is refused. */
-#define NETSEG_ETCD_BODY_MAX	(16U << 20)
+#define NETSEG_ETCD_BODY_MAX (16U << 20)
 
 struct netseg_etcd_opts {
-	const char *const *endpoints;	/* "http://127.0.0.1:2379", ... */
+	const char *const *endpoints; /* "http://127.0.0.1:2379", ... */
 	size_t n_endpoints;
-	int request_timeout_ms;		/* one unary request; 0 = 5000 */
-	int connect_timeout_ms;		/* 0 = 2000 */
-	int backoff_min_ms;		/* first watch retry; 0 = 100 */
-	int backoff_max_ms;		/* retry ceiling; 0 = 5000 */
-	size_t body_max;		/* 0 = NETSEG_ETCD_BODY_MAX */
+	int request_timeout_ms; /* one unary request; 0 = 5000 */
+	int connect_timeout_ms; /* 0 = 2000 */
+	int backoff_min_ms;	/* first watch retry; 0 = 100 */
+	int backoff_max_ms;	/* retry ceiling; 0 = 5000 */
+	size_t body_max;	/* 0 = NETSEG_ETCD_BODY_MAX */
 };
 
 /* One key-value pair; key and value are NUL-terminated copies (binary-safe
@@ -68,18 +68,18 @@ enum netseg_etcd_op_type {
 struct netseg_etcd_op {
 	enum netseg_etcd_op_type type;
 	const char *key;
-	bool prefix;			/* range/delete: every key under @key */
-	const void *value;		/* put */
+	bool prefix;	   /* range/delete: every key under @key */
+	const void *value; /* put */
 	size_t value_len;
-	int64_t lease;			/* put: attach to this lease; 0 = none */
-	int64_t revision;		/* range: read at this revision; 0 = now */
-	int64_t limit;			/* range: at most this many; 0 = all */
+	int64_t lease;	  /* put: attach to this lease; 0 = none */
+	int64_t revision; /* range: read at this revision; 0 = now */
+	int64_t limit;	  /* range: at most this many; 0 = all */
 };
 
 enum netseg_etcd_cmp_target {
 	NETSEG_ETCD_CMP_VERSION,
-	NETSEG_ETCD_CMP_CREATE,		/* create_revision; 0 = key absent */
-	NETSEG_ETCD_CMP_MOD,		/* mod_revision */
+	NETSEG_ETCD_CMP_CREATE, /* create_revision; 0 = key absent */
+	NETSEG_ETCD_CMP_MOD,	/* mod_revision */
 	NETSEG_ETCD_CMP_VALUE,
 };
 
@@ -97,8 +97,8 @@ struct netseg_etcd_cmp {
 	enum netseg_etcd_cmp_result result;
 	const char *key;
 	bool prefix;
-	int64_t number;			/* VERSION, CREATE, MOD */
-	const void *value;		/* VALUE */
+	int64_t number;	   /* VERSION, CREATE, MOD */
+	const void *value; /* VALUE */
 	size_t value_len;
 };
 
@@ -115,18 +115,18 @@ struct netseg_etcd_txn {
 struct netseg_etcd_result {
 	int err;
 	char msg[NETSEG_ETCD_MSG_MAX];
-	int64_t revision;		/* the store's revision (header) */
-	struct netseg_etcd_kv *kvs;	/* range */
+	int64_t revision;	    /* the store's revision (header) */
+	struct netseg_etcd_kv *kvs; /* range */
 	size_t n_kvs;
 	int64_t count;			/* range: keys in range, beyond limit */
 	bool more;			/* range: limit cut the answer */
 	int64_t deleted;		/* delete */
 	bool succeeded;			/* txn: the compares held */
-	struct netseg_etcd_result *ops;	/* txn: one per op of the taken branch */
+	struct netseg_etcd_result *ops; /* txn: one per op of the taken branch */
 	size_t n_ops;
-	int64_t lease_id;		/* lease grant, keepalive */
-	int64_t ttl;			/* lease: seconds left; 0 = lease gone */
-	double elapsed_ms;		/* submit to answer */
+	int64_t lease_id;  /* lease grant, keepalive */
+	int64_t ttl;	   /* lease: seconds left; 0 = lease gone */
+	double elapsed_ms; /* submit to answer */
 };
 
 void netseg_etcd_result_free(struct netseg_etcd_result *r);
@@ -136,11 +136,10 @@ void netseg_etcd_result_free(struct netseg_etcd_result *r);
  * @r is freed after the callback returns; to keep it, copy the struct and
  * zero the original.
  */
-typedef void (*netseg_etcd_cb)(struct netseg_etcd *c, struct netseg_etcd_result *r,
-			       void *arg);
+typedef void (*netseg_etcd_cb)(struct netseg_etcd *c, struct netseg_etcd_result *r, void *arg);
 
-int netseg_etcd_new(const struct netseg_etcd_opts *opts, struct netseg_etcd **out,
-		    char *err, size_t errlen);
+int netseg_etcd_new(const struct netseg_etcd_opts *opts, struct netseg_etcd **out, char *err,
+		    size_t errlen);
 /* Cancels every request (their callbacks are not called) and watch. */
 void netseg_etcd_free(struct netseg_etcd *c);
 
@@ -152,20 +151,16 @@ size_t netseg_etcd_busy(const struct netseg_etcd *c);
 const char *netseg_etcd_endpoint(const struct netseg_etcd *c);
 
 /* Submitting: 0, or -errno (bad arguments, out of memory) and no callback. */
-int netseg_etcd_kv(struct netseg_etcd *c, const struct netseg_etcd_op *op,
-		   netseg_etcd_cb cb, void *arg);
-int netseg_etcd_txn(struct netseg_etcd *c, const struct netseg_etcd_txn *t,
-		    netseg_etcd_cb cb, void *arg);
-int netseg_etcd_lease_grant(struct netseg_etcd *c, int64_t ttl, netseg_etcd_cb cb,
-			    void *arg);
+int netseg_etcd_kv(struct netseg_etcd *c, const struct netseg_etcd_op *op, netseg_etcd_cb cb,
+		   void *arg);
+int netseg_etcd_txn(struct netseg_etcd *c, const struct netseg_etcd_txn *t, netseg_etcd_cb cb,
+		    void *arg);
+int netseg_etcd_lease_grant(struct netseg_etcd *c, int64_t ttl, netseg_etcd_cb cb, void *arg);
 /* One keepalive; the answer's ttl is 0 when the lease no longer exists. */
-int netseg_etcd_lease_keepalive(struct netseg_etcd *c, int64_t id, netseg_etcd_cb cb,
-				void *arg);
-int netseg_etcd_lease_revoke(struct netseg_etcd *c, int64_t id, netseg_etcd_cb cb,
-			     void *arg);
+int netseg_etcd_lease_keepalive(struct netseg_etcd *c, int64_t id, netseg_etcd_cb cb, void *arg);
+int netseg_etcd_lease_revoke(struct netseg_etcd *c, int64_t id, netseg_etcd_cb cb, void *arg);
 /* Drops history before @revision (tests and operators). */
-int netseg_etcd_compact(struct netseg_etcd *c, int64_t revision, netseg_etcd_cb cb,
-			void *arg);
+int netseg_etcd_compact(struct netseg_etcd *c, int64_t revision, netseg_etcd_cb cb, void *arg);
 
 /*
  * Every key under @prefix at one revision, read in pages of @page keys
@@ -175,8 +170,8 @@ int netseg_etcd_compact(struct netseg_etcd *c, int64_t revision, netseg_etcd_cb 
  * with all kvs and that revision (from which to watch: revision + 1), or
  * -ERANGE if etcd compacted past that revision between pages: list again.
  */
-int netseg_etcd_list(struct netseg_etcd *c, const char *prefix, int64_t page,
-		     netseg_etcd_cb cb, void *arg);
+int netseg_etcd_list(struct netseg_etcd *c, const char *prefix, int64_t page, netseg_etcd_cb cb,
+		     void *arg);
 
 /* Blocking convenience: runs the loop until the request answers (bounded
  * by the request timeout).  Call as
@@ -202,27 +197,27 @@ enum netseg_etcd_event_type {
 
 struct netseg_etcd_event {
 	enum netseg_etcd_event_type type;
-	struct netseg_etcd_kv kv;	/* a DELETE carries key and mod_revision */
+	struct netseg_etcd_kv kv; /* a DELETE carries key and mod_revision */
 };
 
 enum netseg_etcd_watch_kind {
-	NETSEG_ETCD_W_CREATED,		/* (re)connected, watching */
-	NETSEG_ETCD_W_EVENTS,		/* changes, in revision order */
-	NETSEG_ETCD_W_PROGRESS,		/* nothing changed up to revision */
-	NETSEG_ETCD_W_DISCONNECTED,	/* lost; retrying from next_revision */
+	NETSEG_ETCD_W_CREATED,	    /* (re)connected, watching */
+	NETSEG_ETCD_W_EVENTS,	    /* changes, in revision order */
+	NETSEG_ETCD_W_PROGRESS,	    /* nothing changed up to revision */
+	NETSEG_ETCD_W_DISCONNECTED, /* lost; retrying from next_revision */
 	/* Final: the watch stopped; list again and start a new watch. */
-	NETSEG_ETCD_W_COMPACTED,	/* history before compact_revision is gone */
-	NETSEG_ETCD_W_RESET,		/* the store went back in time (data loss) */
-	NETSEG_ETCD_W_FAILED,		/* canceled by etcd or a bad message */
+	NETSEG_ETCD_W_COMPACTED, /* history before compact_revision is gone */
+	NETSEG_ETCD_W_RESET,	 /* the store went back in time (data loss) */
+	NETSEG_ETCD_W_FAILED,	 /* canceled by etcd or a bad message */
 };
 
 struct netseg_etcd_watch_msg {
 	enum netseg_etcd_watch_kind kind;
-	int64_t revision;		/* header revision */
-	int64_t compact_revision;	/* COMPACTED */
+	int64_t revision;	  /* header revision */
+	int64_t compact_revision; /* COMPACTED */
 	const struct netseg_etcd_event *events;
 	size_t n_events;
-	const char *msg;		/* DISCONNECTED, RESET, FAILED: why */
+	const char *msg; /* DISCONNECTED, RESET, FAILED: why */
 };
 
 typedef void (*netseg_etcd_watch_cb)(struct netseg_etcd_watch *w,
@@ -251,8 +246,7 @@ unsigned int netseg_etcd_watch_reconnects(const struct netseg_etcd_watch *w);
 /* --- checking what etcd handed back --- */
 
 /* @kv's value as a JSON object, or NULL with @err naming the key. */
-struct cJSON *netseg_etcd_kv_json(const struct netseg_etcd_kv *kv, char *err,
-				  size_t errlen);
+struct cJSON *netseg_etcd_kv_json(const struct netseg_etcd_kv *kv, char *err, size_t errlen);
 /* The key printable (escaped, shortened) for messages. */
 const char *netseg_etcd_key_str(const char *key, size_t len, char *buf, size_t buflen);
 

@@ -17,8 +17,7 @@
 #include "etcd.h"
 #include "etcd_int.h"
 
-static const char b64_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 char *etcd_b64_encode(const void *data, size_t len)
 {
@@ -113,8 +112,7 @@ const char *netseg_etcd_key_str(const char *key, size_t len, char *buf, size_t b
 	return buf;
 }
 
-__attribute__((format(printf, 3, 4)))
-int etcd_fail(char *msg, int err, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) int etcd_fail(char *msg, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -126,8 +124,8 @@ int etcd_fail(char *msg, int err, const char *fmt, ...)
 
 /* int64 as proto3 JSON has it: a decimal string, or (accepted by proto3
  * parsers, so by us) an integral number.  Absent = 0. */
-static int get_i64(const cJSON *o, const char *name, int64_t *v, int64_t min,
-		   const char *where, char *msg)
+static int get_i64(const cJSON *o, const char *name, int64_t *v, int64_t min, const char *where,
+		   char *msg)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
 	char *end;
@@ -161,12 +159,11 @@ static int get_i64(const cJSON *o, const char *name, int64_t *v, int64_t min,
 	*v = x;
 	return 0;
 bad:
-	return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not an integer >= %" PRId64,
-			 where, name, min);
+	return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not an integer >= %" PRId64, where,
+			 name, min);
 }
 
-static int get_bool(const cJSON *o, const char *name, bool *v, const char *where,
-		    char *msg)
+static int get_bool(const cJSON *o, const char *name, bool *v, const char *where, char *msg)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
 
@@ -174,15 +171,14 @@ static int get_bool(const cJSON *o, const char *name, bool *v, const char *where
 	if (!it)
 		return 0;
 	if (!cJSON_IsBool(it))
-		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not a boolean", where,
-				 name);
+		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not a boolean", where, name);
 	*v = cJSON_IsTrue(it);
 	return 0;
 }
 
 /* bytes: base64 in a string; absent = empty. */
-static int get_bytes(const cJSON *o, const char *name, char **p, size_t *len,
-		     const char *where, char *msg)
+static int get_bytes(const cJSON *o, const char *name, char **p, size_t *len, const char *where,
+		     char *msg)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
 	int err;
@@ -194,20 +190,18 @@ static int get_bytes(const cJSON *o, const char *name, char **p, size_t *len,
 		return *p ? 0 : -ENOMEM;
 	}
 	if (!cJSON_IsString(it))
-		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not a string", where,
-				 name);
+		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not a string", where, name);
 	err = etcd_b64_decode(it->valuestring, p, len);
 	if (err == -ENOMEM)
 		return err;
 	if (err)
-		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not base64", where,
-				 name);
+		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not base64", where, name);
 	return 0;
 }
 
 /* An object member that must be an object when present. */
-static int get_obj(const cJSON *o, const char *name, const cJSON **out,
-		   const char *where, char *msg)
+static int get_obj(const cJSON *o, const char *name, const cJSON **out, const char *where,
+		   char *msg)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
 
@@ -215,14 +209,13 @@ static int get_obj(const cJSON *o, const char *name, const cJSON **out,
 	if (!it)
 		return 0;
 	if (!cJSON_IsObject(it))
-		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not an object", where,
-				 name);
+		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not an object", where, name);
 	*out = it;
 	return 0;
 }
 
-static int get_array(const cJSON *o, const char *name, const cJSON **out,
-		     const char *where, char *msg)
+static int get_array(const cJSON *o, const char *name, const cJSON **out, const char *where,
+		     char *msg)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
 
@@ -230,8 +223,7 @@ static int get_array(const cJSON *o, const char *name, const cJSON **out,
 	if (!it)
 		return 0;
 	if (!cJSON_IsArray(it))
-		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not an array", where,
-				 name);
+		return etcd_fail(msg, -EBADMSG, "%s: field \"%s\" is not an array", where, name);
 	*out = it;
 	return 0;
 }
@@ -257,16 +249,15 @@ void etcd_kv_free(struct netseg_etcd_kv *kv)
 
 /* A mvccpb.KeyValue.  The key is decoded first so every later complaint
  * can name it. */
-static int parse_kv(const cJSON *o, struct netseg_etcd_kv *kv, bool need_key,
-		    const char *where, char *msg)
+static int parse_kv(const cJSON *o, struct netseg_etcd_kv *kv, bool need_key, const char *where,
+		    char *msg)
 {
 	char kb[96], ctx[160];
 	int err;
 
 	memset(kv, 0, sizeof(*kv));
 	if (!cJSON_IsObject(o))
-		return etcd_fail(msg, -EBADMSG, "%s: a key-value entry is not an object",
-				 where);
+		return etcd_fail(msg, -EBADMSG, "%s: a key-value entry is not an object", where);
 	err = get_bytes(o, "key", &kv->key, &kv->key_len, where, msg);
 	if (err)
 		return err;
@@ -276,11 +267,11 @@ static int parse_kv(const cJSON *o, struct netseg_etcd_kv *kv, bool need_key,
 	}
 	snprintf(ctx, sizeof(ctx), "%s: key %s", where,
 		 netseg_etcd_key_str(kv->key, kv->key_len, kb, sizeof(kb)));
-	err = get_bytes(o, "value", &kv->value, &kv->value_len, ctx, msg) ?:
-	      get_i64(o, "create_revision", &kv->create_revision, 0, ctx, msg) ?:
-	      get_i64(o, "mod_revision", &kv->mod_revision, 0, ctx, msg) ?:
-	      get_i64(o, "version", &kv->version, 0, ctx, msg) ?:
-	      get_i64(o, "lease", &kv->lease, 0, ctx, msg);
+	err = get_bytes(o, "value", &kv->value, &kv->value_len, ctx, msg)	       ?:
+		      get_i64(o, "create_revision", &kv->create_revision, 0, ctx, msg) ?:
+		      get_i64(o, "mod_revision", &kv->mod_revision, 0, ctx, msg)       ?:
+		      get_i64(o, "version", &kv->version, 0, ctx, msg)		       ?:
+		      get_i64(o, "lease", &kv->lease, 0, ctx, msg);
 out:
 	if (err)
 		etcd_kv_free(kv);
@@ -312,22 +303,22 @@ static int parse_kvs(const cJSON *o, struct netseg_etcd_result *r, const char *w
 
 static int parse_range(const cJSON *o, struct netseg_etcd_result *r, const char *where)
 {
-	return parse_header(o, &r->revision, where, r->msg) ?:
-	       parse_kvs(o, r, where) ?:
-	       get_i64(o, "count", &r->count, 0, where, r->msg) ?:
-	       get_bool(o, "more", &r->more, where, r->msg);
+	return parse_header(o, &r->revision, where, r->msg)		?:
+		       parse_kvs(o, r, where)				?:
+		       get_i64(o, "count", &r->count, 0, where, r->msg) ?:
+		       get_bool(o, "more", &r->more, where, r->msg);
 }
 
 static int parse_txn(const cJSON *o, struct netseg_etcd_result *r, const char *where)
 {
 	static const char *const names[] = { "response_range", "response_put",
-					      "response_delete_range" };
+					     "response_delete_range" };
 	const cJSON *arr, *it;
 	int n, err;
 
-	err = parse_header(o, &r->revision, where, r->msg) ?:
-	      get_bool(o, "succeeded", &r->succeeded, where, r->msg) ?:
-	      get_array(o, "responses", &arr, where, r->msg);
+	err = parse_header(o, &r->revision, where, r->msg)		     ?:
+		      get_bool(o, "succeeded", &r->succeeded, where, r->msg) ?:
+		      get_array(o, "responses", &arr, where, r->msg);
 	if (err || !arr)
 		return err;
 	n = cJSON_GetArraySize(arr);
@@ -343,7 +334,8 @@ static int parse_txn(const cJSON *o, struct netseg_etcd_result *r, const char *w
 
 		for (k = 0; k < 3; k++) {
 			const cJSON *b = cJSON_IsObject(it) ?
-				cJSON_GetObjectItemCaseSensitive(it, names[k]) : NULL;
+						 cJSON_GetObjectItemCaseSensitive(it, names[k]) :
+						 NULL;
 
 			if (b) {
 				body = b;
@@ -354,8 +346,8 @@ static int parse_txn(const cJSON *o, struct netseg_etcd_result *r, const char *w
 					err = parse_header(b, &sub->revision, where, sub->msg);
 				else
 					err = parse_header(b, &sub->revision, where, sub->msg) ?:
-					      get_i64(b, "deleted", &sub->deleted, 0, where,
-						      sub->msg);
+						      get_i64(b, "deleted", &sub->deleted, 0, where,
+							      sub->msg);
 			}
 			if (err) {
 				memcpy(r->msg, sub->msg, sizeof(r->msg));
@@ -363,9 +355,10 @@ static int parse_txn(const cJSON *o, struct netseg_etcd_result *r, const char *w
 			}
 		}
 		if (found != 1 || !cJSON_IsObject(body))
-			return etcd_fail(r->msg, -EBADMSG,
-					 "%s: transaction response %zu is not one range, put or delete answer",
-					 where, r->n_ops - 1);
+			return etcd_fail(
+				r->msg, -EBADMSG,
+				"%s: transaction response %zu is not one range, put or delete answer",
+				where, r->n_ops - 1);
 	}
 	return 0;
 }
@@ -381,15 +374,16 @@ static int parse_lease(const cJSON *o, struct netseg_etcd_result *r, const char 
 		return err;
 	if (res)
 		o = res;
-	err = parse_header(o, &r->revision, where, r->msg) ?:
-	      get_i64(o, "ID", &r->lease_id, 0, where, r->msg) ?:
-	      get_i64(o, "TTL", &r->ttl, 0, where, r->msg);
+	err = parse_header(o, &r->revision, where, r->msg)	       ?:
+		      get_i64(o, "ID", &r->lease_id, 0, where, r->msg) ?:
+		      get_i64(o, "TTL", &r->ttl, 0, where, r->msg);
 	if (err)
 		return err;
 	e = cJSON_GetObjectItemCaseSensitive(o, "error");
 	if (e && (!cJSON_IsString(e) || *e->valuestring))
 		return etcd_fail(r->msg, -EIO, "%s: etcd says: %s", where,
-				 cJSON_IsString(e) ? e->valuestring : "(an error of the wrong type)");
+				 cJSON_IsString(e) ? e->valuestring :
+						     "(an error of the wrong type)");
 	return 0;
 }
 
@@ -404,7 +398,7 @@ static int parse_typed(const char *type, const cJSON *o, struct netseg_etcd_resu
 		return parse_lease(o, r, where);
 	if (!strcmp(type, "delete"))
 		return parse_header(o, &r->revision, where, r->msg) ?:
-		       get_i64(o, "deleted", &r->deleted, 0, where, r->msg);
+			       get_i64(o, "deleted", &r->deleted, 0, where, r->msg);
 	if (!strcmp(type, "put") || !strcmp(type, "compact"))
 		return parse_header(o, &r->revision, where, r->msg);
 	return etcd_fail(r->msg, -EINVAL, "%s: unknown reply type %s", where, type);
@@ -418,8 +412,9 @@ static int parse_json_object(const char *body, size_t len, cJSON **out, const ch
 	size_t used = end ? (size_t)(end - body) : 0;
 
 	*out = NULL;
-	while (o && used < len && (body[used] == ' ' || body[used] == '\n' ||
-				   body[used] == '\r' || body[used] == '\t'))
+	while (o && used < len &&
+	       (body[used] == ' ' || body[used] == '\n' || body[used] == '\r' ||
+		body[used] == '\t'))
 		used++;
 	if (!o || !cJSON_IsObject(o) || used != len) {
 		cJSON_Delete(o);
@@ -461,17 +456,27 @@ int netseg_etcd_parse_reply(const char *type, const char *body, size_t len,
 static int grpc_errno(int64_t code)
 {
 	switch (code) {
-	case 3:		return -EINVAL;		/* InvalidArgument */
-	case 4:		return -ETIMEDOUT;	/* DeadlineExceeded */
-	case 5:		return -ENOENT;		/* NotFound */
-	case 6:		return -EEXIST;		/* AlreadyExists */
-	case 7:					/* PermissionDenied */
-	case 16:	return -EACCES;		/* Unauthenticated */
-	case 8:		return -ENOSPC;		/* ResourceExhausted */
-	case 9:		return -EPERM;		/* FailedPrecondition */
-	case 11:	return -ERANGE;		/* OutOfRange: compacted */
-	case 14:	return -EAGAIN;		/* Unavailable */
-	default:	return -EIO;
+	case 3:
+		return -EINVAL; /* InvalidArgument */
+	case 4:
+		return -ETIMEDOUT; /* DeadlineExceeded */
+	case 5:
+		return -ENOENT; /* NotFound */
+	case 6:
+		return -EEXIST; /* AlreadyExists */
+	case 7:			/* PermissionDenied */
+	case 16:
+		return -EACCES; /* Unauthenticated */
+	case 8:
+		return -ENOSPC; /* ResourceExhausted */
+	case 9:
+		return -EPERM; /* FailedPrecondition */
+	case 11:
+		return -ERANGE; /* OutOfRange: compacted */
+	case 14:
+		return -EAGAIN; /* Unavailable */
+	default:
+		return -EIO;
 	}
 }
 
@@ -497,7 +502,7 @@ int etcd_parse_error(const char *body, size_t len, long http, char *msg, const c
 		if (!cJSON_IsString(m))
 			m = e;
 	}
-	if (http == 200)	/* an error inside a stream */
+	if (http == 200) /* an error inside a stream */
 		etcd_fail(msg, 0, "%s: etcd reports an error: %.160s", where,
 			  cJSON_IsString(m) ? m->valuestring : "no message");
 	else
@@ -558,10 +563,10 @@ static int parse_events(const cJSON *res, struct netseg_etcd_watch_msg *m, char 
 		return -ENOMEM;
 	m->events = ev;
 	cJSON_ArrayForEach(it, arr) {
-		const cJSON *t = cJSON_IsObject(it) ?
-			cJSON_GetObjectItemCaseSensitive(it, "type") : NULL;
-		const cJSON *kv = cJSON_IsObject(it) ?
-			cJSON_GetObjectItemCaseSensitive(it, "kv") : NULL;
+		const cJSON *t = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "type") :
+						      NULL;
+		const cJSON *kv = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "kv") :
+						       NULL;
 		struct netseg_etcd_event *x = &ev[m->n_events];
 
 		if (!t || (cJSON_IsString(t) && !strcmp(t->valuestring, "PUT")))
@@ -616,11 +621,11 @@ int netseg_etcd_parse_watch(const char *line, size_t len, struct netseg_etcd_wat
 		e = etcd_fail(msg, -EBADMSG, "watch: a message without a result");
 	if (e)
 		goto out;
-	e = parse_header(res, &m->revision, "watch", msg) ?:
-	    get_bool(res, "created", created, "watch", msg) ?:
-	    get_bool(res, "canceled", canceled, "watch", msg) ?:
-	    get_i64(res, "compact_revision", &m->compact_revision, 0, "watch", msg) ?:
-	    parse_events(res, m, msg);
+	e = parse_header(res, &m->revision, "watch", msg)				    ?:
+		    get_bool(res, "created", created, "watch", msg)			    ?:
+		    get_bool(res, "canceled", canceled, "watch", msg)			    ?:
+		    get_i64(res, "compact_revision", &m->compact_revision, 0, "watch", msg) ?:
+		    parse_events(res, m, msg);
 	if (e)
 		goto out;
 	m->kind = m->n_events ? NETSEG_ETCD_W_EVENTS : NETSEG_ETCD_W_PROGRESS;
@@ -629,7 +634,7 @@ int netseg_etcd_parse_watch(const char *line, size_t len, struct netseg_etcd_wat
 
 		snprintf(msg, sizeof(msg), "etcd canceled the watch: %.160s",
 			 cJSON_IsString(why) && *why->valuestring ? why->valuestring :
-								      "no reason given");
+								    "no reason given");
 	}
 out:
 	cJSON_Delete(o);

@@ -25,8 +25,8 @@
 
 #include "flowrec.h"
 
-#define JSON_KEY  ",\"chain\":"
-#define CEF_KEY	  " cs6Label=chain cs6="
+#define JSON_KEY ",\"chain\":"
+#define CEF_KEY " cs6Label=chain cs6="
 
 static int digest(const unsigned char *prev, const char *rec, size_t len, const char *tail,
 		  unsigned char out[NETSEG_CHAIN_DIGEST])
@@ -65,7 +65,7 @@ static bool from_hex(const char *s, unsigned char out[NETSEG_CHAIN_DIGEST])
 	for (i = 0; i < NETSEG_CHAIN_DIGEST; i++) {
 		hi = s[2 * i] >= 'a' && s[2 * i] <= 'f' ? s[2 * i] - 'a' + 10 : s[2 * i] - '0';
 		lo = s[2 * i + 1] >= 'a' && s[2 * i + 1] <= 'f' ? s[2 * i + 1] - 'a' + 10 :
-								    s[2 * i + 1] - '0';
+								  s[2 * i + 1] - '0';
 		if (hi < 0 || hi > 15 || lo < 0 || lo > 15)
 			return false;
 		out[i] = hi << 4 | lo;
@@ -149,7 +149,7 @@ static int last_object_member(const char *rec, size_t len, size_t *key, size_t *
 			break;
 		case ':':
 			if (depth == 1)
-				v = 0;	/* a scalar unless a '{' follows */
+				v = 0; /* a scalar unless a '{' follows */
 			break;
 		}
 	}
@@ -170,14 +170,13 @@ static bool ends_in_member(const char *rec, size_t len, const char *name)
 	       !memcmp(rec + k + 1, name, n) && rec[k + n + 1] == '"';
 }
 
-int netseg_chain_line(struct netseg_chain *c, const char *rec, size_t len, char *out,
-		      size_t outlen)
+int netseg_chain_line(struct netseg_chain *c, const char *rec, size_t len, char *out, size_t outlen)
 {
 	return netseg_chain_line_in(c, NULL, rec, len, out, outlen);
 }
 
-int netseg_chain_line_in(struct netseg_chain *c, const char *within, const char *rec,
-			 size_t len, char *out, size_t outlen)
+int netseg_chain_line_in(struct netseg_chain *c, const char *within, const char *rec, size_t len,
+			 char *out, size_t outlen)
 {
 	bool json = len && rec[0] == '{';
 	unsigned char h[NETSEG_CHAIN_DIGEST];
@@ -232,8 +231,8 @@ struct chained {
 	__u64 seq;
 	unsigned char prev[NETSEG_CHAIN_DIGEST];
 	unsigned char hash[NETSEG_CHAIN_DIGEST];
-	size_t rec_len;		/* bytes of the line that are the record */
-	const char *rec_tail;	/* appended to them to rebuild it ("}" or NULL) */
+	size_t rec_len;	      /* bytes of the line that are the record */
+	const char *rec_tail; /* appended to them to rebuild it ("}" or NULL) */
 };
 
 static const char *parse_seq(const char *s, __u64 *seq)
@@ -410,10 +409,10 @@ struct verifier {
 	struct netseg_chain_report *r;
 	const char *const *paths;
 	bool started;
-	__u64 expect;			/* seq of the next record */
+	__u64 expect; /* seq of the next record */
 	unsigned char running[NETSEG_CHAIN_DIGEST];
-	unsigned char genesis[NETSEG_CHAIN_DIGEST];	/* when from_genesis */
-	size_t last_file;		/* where the last good record was */
+	unsigned char genesis[NETSEG_CHAIN_DIGEST]; /* when from_genesis */
+	size_t last_file;			    /* where the last good record was */
 	__u64 last_line;
 	/* looking ahead for seqs [miss_lo, miss_hi) after a gap */
 	bool ahead;
@@ -461,8 +460,7 @@ static void accept_line(struct verifier *v, const struct chained *c, size_t file
 }
 
 /* Reading on after a gap: does a skipped record turn up? */
-static void look_ahead(struct verifier *v, const char *line, size_t len, size_t file,
-		       __u64 lineno)
+static void look_ahead(struct verifier *v, const char *line, size_t len, size_t file, __u64 lineno)
 {
 	struct chained c;
 
@@ -478,8 +476,7 @@ static void look_ahead(struct verifier *v, const char *line, size_t len, size_t 
 	}
 }
 
-static int verify_line(struct verifier *v, const char *line, size_t len, size_t file,
-		       __u64 lineno)
+static int verify_line(struct verifier *v, const char *line, size_t len, size_t file, __u64 lineno)
 {
 	struct chained c;
 	bool ok;
@@ -513,7 +510,8 @@ static int verify_line(struct verifier *v, const char *line, size_t len, size_t 
 	if (c.seq == v->expect) {
 		/* In its place, so the one before was rewritten, hash and all. */
 		bad(v, NETSEG_CHAIN_CHANGED, v->last_file, v->last_line,
-		    "record seq %" PRIu64 " was rewritten: the next record chains from another digest",
+		    "record seq %" PRIu64
+		    " was rewritten: the next record chains from another digest",
 		    (uint64_t)(c.seq - 1));
 	} else if (c.seq == 0 && v->r->from_genesis && memcmp(c.prev, v->genesis, sizeof(c.prev))) {
 		/* Another genesis: a restarted writer, or a cover for a cut. */
@@ -524,14 +522,13 @@ static int verify_line(struct verifier *v, const char *line, size_t len, size_t 
 		bad(v, NETSEG_CHAIN_REMOVED, file, lineno,
 		    "seq %" PRIu64 " follows seq %" PRIu64 ": %" PRIu64 " record(s) missing",
 		    (uint64_t)c.seq, (uint64_t)(v->expect - 1), (uint64_t)(c.seq - v->expect));
-		v->done = false;	/* read on: they may be elsewhere */
+		v->done = false; /* read on: they may be elsewhere */
 		v->ahead = true;
 		v->miss_lo = v->expect;
 		v->miss_hi = c.seq;
 	} else {
-		bad(v, NETSEG_CHAIN_REORDERED, file, lineno,
-		    "seq %" PRIu64 " after seq %" PRIu64, (uint64_t)c.seq,
-		    (uint64_t)(v->expect - 1));
+		bad(v, NETSEG_CHAIN_REORDERED, file, lineno, "seq %" PRIu64 " after seq %" PRIu64,
+		    (uint64_t)c.seq, (uint64_t)(v->expect - 1));
 	}
 	return 0;
 }

@@ -135,14 +135,15 @@ int netseg_flowfilter_from_json(const cJSON *req, __u64 now_ns, struct netseg_fl
 	}
 	f->has_port = port != NULL;
 	if (verdicts && netseg_flowverdicts_parse(verdicts, &f->verdicts)) {
-		snprintf(why, len, "verdicts: \"%.64s\" is not a list of allowed, denied, audit, end",
+		snprintf(why, len,
+			 "verdicts: \"%.64s\" is not a list of allowed, denied, audit, end",
 			 verdicts);
 		return -EINVAL;
 	}
 	if (since) {
 		/* The range on the double: converting one that doesn't fit is UB. */
-		if (!cJSON_IsNumber(since) || !(since->valuedouble >= 0 &&
-						since->valuedouble <= 100.0 * 365 * 86400)) {
+		if (!cJSON_IsNumber(since) ||
+		    !(since->valuedouble >= 0 && since->valuedouble <= 100.0 * 365 * 86400)) {
 			snprintf(why, len, "since: seconds before now, 0 to 100 years");
 			return -EINVAL;
 		}

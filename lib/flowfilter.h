@@ -30,24 +30,24 @@ struct cJSON;
 
 enum netseg_peer_kind {
 	NETSEG_PEER_ANY = 0,
-	NETSEG_PEER_NAME,	/* an identity by name (world, host included) */
-	NETSEG_PEER_CIDR,	/* an address or prefix */
+	NETSEG_PEER_NAME, /* an identity by name (world, host included) */
+	NETSEG_PEER_CIDR, /* an address or prefix */
 };
 
 struct netseg_flowpeer {
-	int kind;		/* enum netseg_peer_kind */
+	int kind; /* enum netseg_peer_kind */
 	char name[NETSEG_FLOWREC_NAME_MAX];
-	__u8 family;		/* NETSEG_AF_* */
+	__u8 family; /* NETSEG_AF_* */
 	__u8 plen;
-	__u8 addr[16];		/* network order; v4 in the first 4 bytes */
+	__u8 addr[16]; /* network order; v4 in the first 4 bytes */
 };
 
 struct netseg_flowfilter {
 	struct netseg_flowpeer from, to;
-	unsigned int verdicts;	/* bit per enum netseg_flowrec_kind; 0 = any */
+	unsigned int verdicts; /* bit per enum netseg_flowrec_kind; 0 = any */
 	bool has_port;
 	__u16 port_lo, port_hi;
-	__u64 since_ns;		/* realtime; 0 = any */
+	__u64 since_ns; /* realtime; 0 = any */
 };
 
 /*
@@ -64,8 +64,8 @@ int netseg_flowverdicts_parse(const char *s, unsigned int *bits);
  * The filter members of a request (above) into @f; @now_ns (realtime)
  * turns "since" into a bound.  0, or -EINVAL with why naming the member.
  */
-int netseg_flowfilter_from_json(const struct cJSON *req, __u64 now_ns,
-				struct netseg_flowfilter *f, char *why, size_t len);
+int netseg_flowfilter_from_json(const struct cJSON *req, __u64 now_ns, struct netseg_flowfilter *f,
+				char *why, size_t len);
 bool netseg_flowfilter_match(const struct netseg_flowfilter *f, const struct netseg_flowrec *r);
 
 #endif /* NETSEG_FLOWFILTER_H */

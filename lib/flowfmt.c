@@ -35,31 +35,43 @@
 /* ------------------------------------------------------ the mapping table */
 
 struct kind_map {
-	int ocsf_activity;	/* 1 Open, 2 Close, 5 Refuse */
-	int ocsf_action;	/* 1 Allowed, 2 Denied, 3 Observed */
-	int ocsf_disposition;	/* 1 Allowed, 2 Blocked, 6 Dropped, 15 Detected */
-	int ocsf_severity;	/* 1 Informational, 2 Low, 3 Medium */
+	int ocsf_activity;    /* 1 Open, 2 Close, 5 Refuse */
+	int ocsf_action;      /* 1 Allowed, 2 Denied, 3 Observed */
+	int ocsf_disposition; /* 1 Allowed, 2 Blocked, 6 Dropped, 15 Detected */
+	int ocsf_severity;    /* 1 Informational, 2 Low, 3 Medium */
 	bool is_alert;
 	const char *ecs_type[3];
 	const char *ecs_action;
 	const char *cef_class;
 	const char *cef_name;
 	const char *cef_act;
-	int cef_severity;	/* 0-3 Low, 4-6 Medium, 7-8 High */
+	int cef_severity; /* 0-3 Low, 4-6 Medium, 7-8 High */
 };
 
 static const struct kind_map km_allowed = {
-	.ocsf_activity = 1, .ocsf_action = 1, .ocsf_disposition = 1, .ocsf_severity = 1,
-	.ecs_type = { "connection", "start", "allowed" }, .ecs_action = "allowed",
-	.cef_class = "flow-allow", .cef_name = "Flow allowed", .cef_act = "allow",
+	.ocsf_activity = 1,
+	.ocsf_action = 1,
+	.ocsf_disposition = 1,
+	.ocsf_severity = 1,
+	.ecs_type = { "connection", "start", "allowed" },
+	.ecs_action = "allowed",
+	.cef_class = "flow-allow",
+	.cef_name = "Flow allowed",
+	.cef_act = "allow",
 	.cef_severity = 1,
 };
 
 static const struct kind_map km_denied = {
-	.ocsf_activity = 5, .ocsf_action = 2, .ocsf_disposition = 2, .ocsf_severity = 3,
+	.ocsf_activity = 5,
+	.ocsf_action = 2,
+	.ocsf_disposition = 2,
+	.ocsf_severity = 3,
 	.is_alert = true,
-	.ecs_type = { "connection", "denied" }, .ecs_action = "blocked",
-	.cef_class = "flow-deny", .cef_name = "Flow denied", .cef_act = "blocked",
+	.ecs_type = { "connection", "denied" },
+	.ecs_action = "blocked",
+	.cef_class = "flow-deny",
+	.cef_name = "Flow denied",
+	.cef_act = "blocked",
 	.cef_severity = 7,
 };
 
@@ -68,42 +80,72 @@ static const struct kind_map km_denied = {
  * Dropped for a silent drop; the other formats keep the DENY row.
  */
 static const struct kind_map km_dropped = {
-	.ocsf_activity = 5, .ocsf_action = 2, .ocsf_disposition = 6, .ocsf_severity = 3,
+	.ocsf_activity = 5,
+	.ocsf_action = 2,
+	.ocsf_disposition = 6,
+	.ocsf_severity = 3,
 	.is_alert = true,
-	.ecs_type = { "connection", "denied" }, .ecs_action = "blocked",
-	.cef_class = "flow-deny", .cef_name = "Flow denied", .cef_act = "blocked",
+	.ecs_type = { "connection", "denied" },
+	.ecs_action = "blocked",
+	.cef_class = "flow-deny",
+	.cef_name = "Flow denied",
+	.cef_act = "blocked",
 	.cef_severity = 7,
 };
 
 /* An audit record: the flow was opened (activity), only observed (action:
  * nothing was blocked), and reported as a detection (disposition). */
 static const struct kind_map km_audit = {
-	.ocsf_activity = 1, .ocsf_action = 3, .ocsf_disposition = 15, .ocsf_severity = 2,
+	.ocsf_activity = 1,
+	.ocsf_action = 3,
+	.ocsf_disposition = 15,
+	.ocsf_severity = 2,
 	.is_alert = true,
-	.ecs_type = { "connection", "allowed" }, .ecs_action = "audit-deny",
-	.cef_class = "flow-audit", .cef_name = "Flow audit (would be denied)", .cef_act = "audit",
+	.ecs_type = { "connection", "allowed" },
+	.ecs_action = "audit-deny",
+	.cef_class = "flow-audit",
+	.cef_name = "Flow audit (would be denied)",
+	.cef_act = "audit",
 	.cef_severity = 5,
 };
 
 static const struct kind_map km_end = {
-	.ocsf_activity = 2, .ocsf_action = 1, .ocsf_disposition = 1, .ocsf_severity = 1,
-	.ecs_type = { "connection", "end" }, .ecs_action = "ended",
-	.cef_class = "flow-end", .cef_name = "Flow ended", .cef_act = "allow",
+	.ocsf_activity = 2,
+	.ocsf_action = 1,
+	.ocsf_disposition = 1,
+	.ocsf_severity = 1,
+	.ecs_type = { "connection", "end" },
+	.ecs_action = "ended",
+	.cef_class = "flow-end",
+	.cef_name = "Flow ended",
+	.cef_act = "allow",
 	.cef_severity = 1,
 };
 
 /* The end of an audit flow keeps the audit row's action, of a cut flow the deny's. */
 static const struct kind_map km_end_audit = {
-	.ocsf_activity = 2, .ocsf_action = 3, .ocsf_disposition = 15, .ocsf_severity = 1,
-	.ecs_type = { "connection", "end" }, .ecs_action = "ended",
-	.cef_class = "flow-end", .cef_name = "Flow ended", .cef_act = "audit",
+	.ocsf_activity = 2,
+	.ocsf_action = 3,
+	.ocsf_disposition = 15,
+	.ocsf_severity = 1,
+	.ecs_type = { "connection", "end" },
+	.ecs_action = "ended",
+	.cef_class = "flow-end",
+	.cef_name = "Flow ended",
+	.cef_act = "audit",
 	.cef_severity = 1,
 };
 
 static const struct kind_map km_end_cut = {
-	.ocsf_activity = 2, .ocsf_action = 2, .ocsf_disposition = 2, .ocsf_severity = 1,
-	.ecs_type = { "connection", "end", "denied" }, .ecs_action = "ended",
-	.cef_class = "flow-end", .cef_name = "Flow ended", .cef_act = "blocked",
+	.ocsf_activity = 2,
+	.ocsf_action = 2,
+	.ocsf_disposition = 2,
+	.ocsf_severity = 1,
+	.ecs_type = { "connection", "end", "denied" },
+	.ecs_action = "ended",
+	.cef_class = "flow-end",
+	.cef_name = "Flow ended",
+	.cef_act = "blocked",
 	.cef_severity = 1,
 };
 
@@ -117,10 +159,9 @@ static const char *ocsf_caption(const char *const *names, size_t n, int id)
 
 static const char *const activity_names[] = { [1] = "Open", [2] = "Close", [5] = "Refuse" };
 static const char *const action_names[] = { [1] = "Allowed", [2] = "Denied", [3] = "Observed" };
-static const char *const disposition_names[] = { [1] = "Allowed", [2] = "Blocked",
-						 [6] = "Dropped", [15] = "Detected" };
-static const char *const severity_names[] = { [1] = "Informational", [2] = "Low",
-					      [3] = "Medium" };
+static const char *const disposition_names
+	[] = { [1] = "Allowed", [2] = "Blocked", [6] = "Dropped", [15] = "Detected" };
+static const char *const severity_names[] = { [1] = "Informational", [2] = "Low", [3] = "Medium" };
 
 static bool policy_drop(const struct netseg_flowrec *r)
 {
@@ -163,8 +204,8 @@ struct sbuf {
 	char *p;
 	size_t len, cap;
 	bool full;
-	bool first;	/* JSON: nothing yet in the innermost object or array */
-	bool ext;	/* CEF: an extension pair written: the next needs a space */
+	bool first; /* JSON: nothing yet in the innermost object or array */
+	bool ext;   /* CEF: an extension pair written: the next needs a space */
 };
 
 static void sb_put(struct sbuf *b, const char *s, size_t n)
@@ -306,73 +347,103 @@ static size_t rfc3339_ns(char out[NETSEG_RFC3339_MAX], __u64 ns)
 enum fv {
 	FV_NONE,
 	FV_TRUE,
-	FV_TIME_RFC3339,	/* time, ns: "...T10:00:15.123456789Z" */
+	FV_TIME_RFC3339, /* time, ns: "...T10:00:15.123456789Z" */
 	FV_TIME_NS,
 	FV_TIME_MS,
-	FV_KIND,		/* "allowed" "denied" "audit" "end" "lost" */
-	FV_FLOW_ID,		/* 16 hex digits; absent for 0 */
+	FV_KIND,    /* "allowed" "denied" "audit" "end" "lost" */
+	FV_FLOW_ID, /* 16 hex digits; absent for 0 */
 	FV_REASON,
-	FV_RULE_ID,		/* number, 0 = default deny */
-	FV_RULE_UID,		/* string: the id, or "default-deny" */
+	FV_RULE_ID,  /* number, 0 = default deny */
+	FV_RULE_UID, /* string: the id, or "default-deny" */
 	FV_RULE_TEXT,
-	FV_RULE_NAME,		/* the rule text, or "rule N" */
+	FV_RULE_NAME, /* the rule text, or "rule N" */
 	FV_COMMENT,
-	FV_NODE_DIR_NAME,	/* enum netseg_node_dir in our words */
-	FV_NODE_DIR,		/* and its number (OCSF's direction_id) */
-	FV_HOOK,		/* absent for 0 */
+	FV_NODE_DIR_NAME, /* enum netseg_node_dir in our words */
+	FV_NODE_DIR,	  /* and its number (OCSF's direction_id) */
+	FV_HOOK,	  /* absent for 0 */
 	FV_IFNAME,
 	FV_IFINDEX,
 	FV_NODE,
-	FV_FAMILY_NAME,		/* "ipv4" "ipv6"; absent without addresses */
-	FV_IP_VERSION,		/* 4, 6; likewise */
+	FV_FAMILY_NAME, /* "ipv4" "ipv6"; absent without addresses */
+	FV_IP_VERSION,	/* 4, 6; likewise */
 	FV_PROTO,
-	FV_PROTO_NAME,		/* lowercase IANA keyword; absent if we name none */
-	FV_PROTO_TEXT,		/* the number as a string */
-	FV_PROTO_UPPER,		/* the keyword in capitals, or the number */
-	FV_SRC_NAME, FV_DST_NAME,	/* identities */
-	FV_SRC_ID, FV_DST_ID,	/* their numbers; absent for 0 */
-	FV_SADDR, FV_DADDR,
-	FV_SPORT, FV_DPORT,	/* TCP, UDP, SCTP only */
-	FV_ICMP_TYPE, FV_ICMP_CODE,	/* ICMP and ICMPv6 only */
-	FV_ICMP_TEXT,		/* "type/code" */
-	FV_TCP_FLAGS,		/* flags seen (end records: the originator's) */
-	FV_TCP_FLAGS_REPLY,	/* the responder's */
-	FV_TCP_FLAGS_BITS,	/* both as one number */
-	FV_PKT_LEN,		/* event records */
+	FV_PROTO_NAME,	/* lowercase IANA keyword; absent if we name none */
+	FV_PROTO_TEXT,	/* the number as a string */
+	FV_PROTO_UPPER, /* the keyword in capitals, or the number */
+	FV_SRC_NAME,
+	FV_DST_NAME, /* identities */
+	FV_SRC_ID,
+	FV_DST_ID, /* their numbers; absent for 0 */
+	FV_SADDR,
+	FV_DADDR,
+	FV_SPORT,
+	FV_DPORT, /* TCP, UDP, SCTP only */
+	FV_ICMP_TYPE,
+	FV_ICMP_CODE,	    /* ICMP and ICMPv6 only */
+	FV_ICMP_TEXT,	    /* "type/code" */
+	FV_TCP_FLAGS,	    /* flags seen (end records: the originator's) */
+	FV_TCP_FLAGS_REPLY, /* the responder's */
+	FV_TCP_FLAGS_BITS,  /* both as one number */
+	FV_PKT_LEN,	    /* event records */
 	FV_COMMUNITY_ID,
-	FV_MESSAGE,		/* one line for humans */
+	FV_MESSAGE, /* one line for humans */
 	/* end records */
 	FV_START_RFC3339,
 	FV_START_NS,
 	FV_START_MS,
 	FV_DURATION_NS,
-	FV_DURATION_MS,		/* end_time - start_time after both are cut to ms */
-	FV_FLOW_VERDICT,	/* "allowed" "audit" "denied" */
-	FV_PACKETS_OUT, FV_BYTES_OUT,	/* originator -> responder */
-	FV_PACKETS_IN, FV_BYTES_IN,	/* responder -> originator */
-	FV_PACKETS, FV_BYTES,	/* both ways */
+	FV_DURATION_MS,	 /* end_time - start_time after both are cut to ms */
+	FV_FLOW_VERDICT, /* "allowed" "audit" "denied" */
+	FV_PACKETS_OUT,
+	FV_BYTES_OUT, /* originator -> responder */
+	FV_PACKETS_IN,
+	FV_BYTES_IN, /* responder -> originator */
+	FV_PACKETS,
+	FV_BYTES, /* both ways */
 	/* lost records */
-	FV_LOST_RING, FV_LOST_RATE, FV_LOST_QUEUE,
-	FV_LOST_SEND,		/* absent when no send failed */
-	FV_LOST_SEND_ERROR,	/* why: "connection refused" */
+	FV_LOST_RING,
+	FV_LOST_RATE,
+	FV_LOST_QUEUE,
+	FV_LOST_SEND,	    /* absent when no send failed */
+	FV_LOST_SEND_ERROR, /* why: "connection refused" */
 	FV_LOST_TOTAL,
 	/* the product (struct netseg_flowfmt_opts) */
-	FV_VENDOR, FV_PRODUCT, FV_VERSION, FV_RULESET,
+	FV_VENDOR,
+	FV_PRODUCT,
+	FV_VERSION,
+	FV_RULESET,
 	/* per-schema words for the kind (struct kind_map) and direction */
-	FV_OCSF_ACTIVITY, FV_OCSF_ACTIVITY_NAME, FV_OCSF_TYPE_UID, FV_OCSF_TYPE_NAME,
-	FV_OCSF_SEVERITY, FV_OCSF_SEVERITY_NAME, FV_OCSF_ACTION, FV_OCSF_ACTION_NAME,
-	FV_OCSF_DISPOSITION, FV_OCSF_DISPOSITION_NAME, FV_OCSF_IS_ALERT,
-	FV_OCSF_DIRECTION, FV_OCSF_BOUNDARY, FV_OCSF_BOUNDARY_NAME,
-	FV_OCSF_SRC_IFNAME, FV_OCSF_DST_IFNAME,	/* the local endpoint's interface */
-	FV_ECS_KIND, FV_ECS_TYPE0, FV_ECS_TYPE1, FV_ECS_TYPE2, FV_ECS_ACTION,
-	FV_ECS_OUTCOME, FV_ECS_DIRECTION,
-	FV_CEF_ACT, FV_CEF_DIRECTION,
+	FV_OCSF_ACTIVITY,
+	FV_OCSF_ACTIVITY_NAME,
+	FV_OCSF_TYPE_UID,
+	FV_OCSF_TYPE_NAME,
+	FV_OCSF_SEVERITY,
+	FV_OCSF_SEVERITY_NAME,
+	FV_OCSF_ACTION,
+	FV_OCSF_ACTION_NAME,
+	FV_OCSF_DISPOSITION,
+	FV_OCSF_DISPOSITION_NAME,
+	FV_OCSF_IS_ALERT,
+	FV_OCSF_DIRECTION,
+	FV_OCSF_BOUNDARY,
+	FV_OCSF_BOUNDARY_NAME,
+	FV_OCSF_SRC_IFNAME,
+	FV_OCSF_DST_IFNAME, /* the local endpoint's interface */
+	FV_ECS_KIND,
+	FV_ECS_TYPE0,
+	FV_ECS_TYPE1,
+	FV_ECS_TYPE2,
+	FV_ECS_ACTION,
+	FV_ECS_OUTCOME,
+	FV_ECS_DIRECTION,
+	FV_CEF_ACT,
+	FV_CEF_DIRECTION,
 };
 
 enum vtype { VT_NONE, VT_STR, VT_NUM, VT_BOOL, VT_FLAGS };
 
 struct val {
-	int type;	/* enum vtype */
+	int type; /* enum vtype */
 	const char *s;
 	__u64 n;
 };
@@ -381,8 +452,8 @@ struct val {
 struct fctx {
 	const struct netseg_flowrec *r;
 	const struct netseg_flowfmt_opts *o;
-	const struct kind_map *km;	/* NULL for lost records */
-	char tmp[2048];		/* the text of the value just asked for */
+	const struct kind_map *km; /* NULL for lost records */
+	char tmp[2048];		   /* the text of the value just asked for */
 };
 
 static const char *opt(const char *v, const char *dflt)
@@ -548,13 +619,13 @@ static int ocsf_boundary(const struct netseg_flowrec *r)
 {
 	switch (r->node_dir) {
 	case NETSEG_NODE_DIR_LOCAL:
-		return 1;	/* Localhost */
+		return 1; /* Localhost */
 	case NETSEG_NODE_DIR_LATERAL:
-		return 2;	/* Internal */
+		return 2; /* Internal */
 	case NETSEG_NODE_DIR_INBOUND:
 	case NETSEG_NODE_DIR_OUTBOUND:
 	case NETSEG_NODE_DIR_TRANSIT:
-		return 3;	/* External */
+		return 3; /* External */
 	}
 	return 0;
 }
@@ -566,7 +637,7 @@ static const char *ocsf_direction(int node_dir)
 	static const char *const names[] = { "Unknown", "Inbound", "Outbound", "Lateral", "Local" };
 
 	if (node_dir == NETSEG_NODE_DIR_TRANSIT)
-		return "Transit";	/* 99 Other: the direction string says what */
+		return "Transit"; /* 99 Other: the direction string says what */
 	return names[node_dir >= 0 && node_dir <= 4 ? node_dir : 0];
 }
 
@@ -718,7 +789,8 @@ static struct val flow_value(struct fctx *c, int v)
 	case FV_TCP_FLAGS_REPLY:
 		return vflags(r->tcp_flags[1]);
 	case FV_TCP_FLAGS_BITS:
-		return vnum_if(r->tcp_flags[0] | r->tcp_flags[1], r->tcp_flags[0] | r->tcp_flags[1]);
+		return vnum_if(r->tcp_flags[0] | r->tcp_flags[1],
+			       r->tcp_flags[0] | r->tcp_flags[1]);
 	case FV_PKT_LEN:
 		return vnum_if(r->kind != NETSEG_FLOW_END && r->pkt_len, r->pkt_len);
 	case FV_COMMUNITY_ID:
@@ -748,7 +820,8 @@ static struct val end_value(struct fctx *c, int v)
 	case FV_DURATION_MS:
 		/* Each time cut to ms on its own, the difference of the
 		 * originals could be 1 off end_time - start_time. */
-		return vnum(MS(r->time_ns) > MS(r->start_ns) ? MS(r->time_ns) - MS(r->start_ns) : 0);
+		return vnum(MS(r->time_ns) > MS(r->start_ns) ? MS(r->time_ns) - MS(r->start_ns) :
+							       0);
 	case FV_FLOW_VERDICT:
 		return vstr(verdict_name(r->flow_verdict));
 	case FV_PACKETS_OUT:
@@ -824,8 +897,9 @@ static struct val schema_value(struct fctx *c, int v)
 		return vstr(r->dir != NETSEG_FLOW_DIR_EGRESS ? r->ifname : NULL);
 	/* CEF knows only 0 inbound and 1 outbound: other flows go without. */
 	case FV_CEF_DIRECTION:
-		return vstr(r->node_dir == NETSEG_NODE_DIR_INBOUND ? "0" :
-			    r->node_dir == NETSEG_NODE_DIR_OUTBOUND ? "1" : NULL);
+		return vstr(r->node_dir == NETSEG_NODE_DIR_INBOUND  ? "0" :
+			    r->node_dir == NETSEG_NODE_DIR_OUTBOUND ? "1" :
+								      NULL);
 	}
 	if (!km)
 		return end_value(c, v);
@@ -866,77 +940,132 @@ static struct val schema_value(struct fctx *c, int v)
 /* ------------------------------------------------------- field tables */
 
 enum fop {
-	F_DONE,		/* end of a table */
-	F_VAL,		/* key: the value (absent: no key) */
-	F_STR,		/* key: a constant string */
-	F_NUM,		/* key: a constant number */
-	F_OBJ,		/* key: { the rows up to its F_CLOSE } */
-	F_ARR,		/* key: [ the rows up to its F_CLOSE, without keys ] */
-	F_GROUP,	/* the rows up to its F_CLOSE, in the enclosing object */
+	F_DONE,	 /* end of a table */
+	F_VAL,	 /* key: the value (absent: no key) */
+	F_STR,	 /* key: a constant string */
+	F_NUM,	 /* key: a constant number */
+	F_OBJ,	 /* key: { the rows up to its F_CLOSE } */
+	F_ARR,	 /* key: [ the rows up to its F_CLOSE, without keys ] */
+	F_GROUP, /* the rows up to its F_CLOSE, in the enclosing object */
 	F_CLOSE,
-	F_SUB,		/* the rows of another table */
+	F_SUB, /* the rows of another table */
 };
 
 /* When a row is written; for F_OBJ, F_ARR and F_GROUP, everything in it. */
 enum fwhen {
 	W_ALWAYS,
-	W_FLOW,		/* a flow record (not a loss report) */
-	W_LOST,		/* a loss report */
-	W_END,		/* an end record */
-	W_RULE,		/* a rule (or the default deny) decided */
+	W_FLOW, /* a flow record (not a loss report) */
+	W_LOST, /* a loss report */
+	W_END,	/* an end record */
+	W_RULE, /* a rule (or the default deny) decided */
 	W_ICMP,
-	W_FAMILY,	/* the record has addresses */
-	W_V4, W_V6,
-	W_V4_V6,	/* the family is one of the two */
-	W_IFACE,	/* an interface index or name */
-	W_NODE,		/* a node name */
-	W_SADDR,	/* a source address (text) */
+	W_FAMILY, /* the record has addresses */
+	W_V4,
+	W_V6,
+	W_V4_V6, /* the family is one of the two */
+	W_IFACE, /* an interface index or name */
+	W_NODE,	 /* a node name */
+	W_SADDR, /* a source address (text) */
 	W_ADDRS_DIFFER,
-	W_SRC_IDENTITY,	/* a source identity, by name or number */
+	W_SRC_IDENTITY, /* a source identity, by name or number */
 	W_DST_IDENTITY,
-	W_SRC_ENDPOINT,	/* OCSF: something to say about the source endpoint */
+	W_SRC_ENDPOINT, /* OCSF: something to say about the source endpoint */
 	W_DST_ENDPOINT,
-	W_IF_EGRESS,	/* an interface name, seen by TC egress */
-	W_IF_INGRESS,	/* an interface name, seen by any other hook */
+	W_IF_EGRESS,  /* an interface name, seen by TC egress */
+	W_IF_INGRESS, /* an interface name, seen by any other hook */
 	W_TC_EGRESS,
 	W_NOT_TC_EGRESS,
 	W_LOST_SEND,
 };
 
 struct field {
-	unsigned char op;	/* enum fop */
-	unsigned char when;	/* enum fwhen */
-	unsigned char val;	/* enum fv */
-	unsigned char jlen;	/* of jkey */
-	const char *key;	/* CEF's key; "" inside arrays */
-	const char *jkey;	/* JSON's, quoted, with its colon: "\"time\":" */
-	const char *s;		/* F_STR: the string; CEF F_VAL: the key's label */
-	__u64 n;		/* F_NUM */
-	const struct field *sub;	/* F_SUB */
+	unsigned char op;	 /* enum fop */
+	unsigned char when;	 /* enum fwhen */
+	unsigned char val;	 /* enum fv */
+	unsigned char jlen;	 /* of jkey */
+	const char *key;	 /* CEF's key; "" inside arrays */
+	const char *jkey;	 /* JSON's, quoted, with its colon: "\"time\":" */
+	const char *s;		 /* F_STR: the string; CEF F_VAL: the key's label */
+	__u64 n;		 /* F_NUM */
+	const struct field *sub; /* F_SUB */
 };
 
 /* The key as each format writes it, made once by the compiler. */
-#define KEY(k)		.key = k, .jkey = "\"" k "\":", .jlen = sizeof("\"" k "\":") - 1
-#define V(k, v)		{ .op = F_VAL, KEY(k), .val = (v) }
-#define V_IF(k, v, w)	{ .op = F_VAL, KEY(k), .val = (v), .when = (w) }
-#define S(k, str)	{ .op = F_STR, KEY(k), .s = (str) }
-#define N(k, num)	{ .op = F_NUM, KEY(k), .n = (num) }
-#define OBJ(k)		{ .op = F_OBJ, KEY(k) }
-#define OBJ_IF(k, w)	{ .op = F_OBJ, KEY(k), .when = (w) }
-#define ARR(k)		{ .op = F_ARR, KEY(k) }
-#define ARR_IF(k, w)	{ .op = F_ARR, KEY(k), .when = (w) }
-#define IF(w)		{ .op = F_GROUP, .when = (w) }
-#define CLOSE		{ .op = F_CLOSE }
-#define SUB(t)		{ .op = F_SUB, .sub = (t) }
-#define DONE		{ .op = F_DONE }
+#define KEY(k) .key = k, .jkey = "\"" k "\":", .jlen = sizeof("\"" k "\":") - 1
+#define V(k, v)                                 \
+	{                                       \
+		.op = F_VAL, KEY(k), .val = (v) \
+	}
+#define V_IF(k, v, w)                                        \
+	{                                                    \
+		.op = F_VAL, KEY(k), .val = (v), .when = (w) \
+	}
+#define S(k, str)                               \
+	{                                       \
+		.op = F_STR, KEY(k), .s = (str) \
+	}
+#define N(k, num)                               \
+	{                                       \
+		.op = F_NUM, KEY(k), .n = (num) \
+	}
+#define OBJ(k)                      \
+	{                           \
+		.op = F_OBJ, KEY(k) \
+	}
+#define OBJ_IF(k, w)                             \
+	{                                        \
+		.op = F_OBJ, KEY(k), .when = (w) \
+	}
+#define ARR(k)                      \
+	{                           \
+		.op = F_ARR, KEY(k) \
+	}
+#define ARR_IF(k, w)                             \
+	{                                        \
+		.op = F_ARR, KEY(k), .when = (w) \
+	}
+#define IF(w)                              \
+	{                                  \
+		.op = F_GROUP, .when = (w) \
+	}
+#define CLOSE                 \
+	{                     \
+		.op = F_CLOSE \
+	}
+#define SUB(t)                          \
+	{                               \
+		.op = F_SUB, .sub = (t) \
+	}
+#define DONE                 \
+	{                    \
+		.op = F_DONE \
+	}
 /* Array elements: no key. */
-#define E_V(v)		{ .op = F_VAL, .val = (v) }
-#define E_V_IF(v, w)	{ .op = F_VAL, .val = (v), .when = (w) }
-#define E_S(str)	{ .op = F_STR, .s = (str) }
-#define E_S_IF(str, w)	{ .op = F_STR, .s = (str), .when = (w) }
-#define E_OBJ		{ .op = F_OBJ }
+#define E_V(v)                          \
+	{                               \
+		.op = F_VAL, .val = (v) \
+	}
+#define E_V_IF(v, w)                                 \
+	{                                            \
+		.op = F_VAL, .val = (v), .when = (w) \
+	}
+#define E_S(str)                        \
+	{                               \
+		.op = F_STR, .s = (str) \
+	}
+#define E_S_IF(str, w)                               \
+	{                                            \
+		.op = F_STR, .s = (str), .when = (w) \
+	}
+#define E_OBJ               \
+	{                   \
+		.op = F_OBJ \
+	}
 /* CEF: "cs1Label=ruleId cs1=VALUE", both only if the value is there. */
-#define LABELED(k, label, v, w)	{ .op = F_VAL, KEY(k), .s = (label), .val = (v), .when = (w) }
+#define LABELED(k, label, v, w)                                            \
+	{                                                                  \
+		.op = F_VAL, KEY(k), .s = (label), .val = (v), .when = (w) \
+	}
 
 static bool when(const struct fctx *c, int w)
 {
@@ -1019,64 +1148,64 @@ static const struct field json_fields[] = {
 	V("time_ns", FV_TIME_NS),
 	V("verdict", FV_KIND),
 	IF(W_LOST),
-		V("node", FV_NODE),
-		OBJ("lost"),
-			V("ring", FV_LOST_RING),
-			V("rate", FV_LOST_RATE),
-			V("queue", FV_LOST_QUEUE),
-			V("send", FV_LOST_SEND),
-			V("send_error", FV_LOST_SEND_ERROR),
-			V("total", FV_LOST_TOTAL),
-		CLOSE,
+	V("node", FV_NODE),
+	OBJ("lost"),
+	V("ring", FV_LOST_RING),
+	V("rate", FV_LOST_RATE),
+	V("queue", FV_LOST_QUEUE),
+	V("send", FV_LOST_SEND),
+	V("send_error", FV_LOST_SEND_ERROR),
+	V("total", FV_LOST_TOTAL),
+	CLOSE,
 	CLOSE,
 	IF(W_FLOW),
-		V("flow_id", FV_FLOW_ID),
-		V("reason", FV_REASON),
-		OBJ_IF("rule", W_RULE),
-			V("id", FV_RULE_ID),
-			V("text", FV_RULE_TEXT),
-			V("comment", FV_COMMENT),
-		CLOSE,
-		V("direction", FV_NODE_DIR_NAME),
-		V("hook", FV_HOOK),
-		OBJ_IF("interface", W_IFACE),
-			V("name", FV_IFNAME),
-			V("index", FV_IFINDEX),
-		CLOSE,
-		V("node", FV_NODE),
-		V("family", FV_FAMILY_NAME),
-		V("proto", FV_PROTO),
-		V("proto_name", FV_PROTO_NAME),
-		OBJ("src"),
-			V("identity", FV_SRC_NAME),
-			V("identity_id", FV_SRC_ID),
-			V("ip", FV_SADDR),
-			V("port", FV_SPORT),
-		CLOSE,
-		OBJ("dst"),
-			V("identity", FV_DST_NAME),
-			V("identity_id", FV_DST_ID),
-			V("ip", FV_DADDR),
-			V("port", FV_DPORT),
-		CLOSE,
-		OBJ_IF("icmp", W_ICMP),
-			V("type", FV_ICMP_TYPE),
-			V("code", FV_ICMP_CODE),
-		CLOSE,
-		V("tcp_flags", FV_TCP_FLAGS),
-		V("packet_len", FV_PKT_LEN),
-		V("community_id", FV_COMMUNITY_ID),
-		IF(W_END),
-			V("tcp_flags_reply", FV_TCP_FLAGS_REPLY),
-			V("start", FV_START_RFC3339),
-			V("start_ns", FV_START_NS),
-			V("duration_ns", FV_DURATION_NS),
-			V("flow_verdict", FV_FLOW_VERDICT),
-			V("packets_out", FV_PACKETS_OUT),
-			V("bytes_out", FV_BYTES_OUT),
-			V("packets_in", FV_PACKETS_IN),
-			V("bytes_in", FV_BYTES_IN),
-		CLOSE,
+	V("flow_id", FV_FLOW_ID),
+	V("reason", FV_REASON),
+	OBJ_IF("rule", W_RULE),
+	V("id", FV_RULE_ID),
+	V("text", FV_RULE_TEXT),
+	V("comment", FV_COMMENT),
+	CLOSE,
+	V("direction", FV_NODE_DIR_NAME),
+	V("hook", FV_HOOK),
+	OBJ_IF("interface", W_IFACE),
+	V("name", FV_IFNAME),
+	V("index", FV_IFINDEX),
+	CLOSE,
+	V("node", FV_NODE),
+	V("family", FV_FAMILY_NAME),
+	V("proto", FV_PROTO),
+	V("proto_name", FV_PROTO_NAME),
+	OBJ("src"),
+	V("identity", FV_SRC_NAME),
+	V("identity_id", FV_SRC_ID),
+	V("ip", FV_SADDR),
+	V("port", FV_SPORT),
+	CLOSE,
+	OBJ("dst"),
+	V("identity", FV_DST_NAME),
+	V("identity_id", FV_DST_ID),
+	V("ip", FV_DADDR),
+	V("port", FV_DPORT),
+	CLOSE,
+	OBJ_IF("icmp", W_ICMP),
+	V("type", FV_ICMP_TYPE),
+	V("code", FV_ICMP_CODE),
+	CLOSE,
+	V("tcp_flags", FV_TCP_FLAGS),
+	V("packet_len", FV_PKT_LEN),
+	V("community_id", FV_COMMUNITY_ID),
+	IF(W_END),
+	V("tcp_flags_reply", FV_TCP_FLAGS_REPLY),
+	V("start", FV_START_RFC3339),
+	V("start_ns", FV_START_NS),
+	V("duration_ns", FV_DURATION_NS),
+	V("flow_verdict", FV_FLOW_VERDICT),
+	V("packets_out", FV_PACKETS_OUT),
+	V("bytes_out", FV_BYTES_OUT),
+	V("packets_in", FV_PACKETS_IN),
+	V("bytes_in", FV_BYTES_IN),
+	CLOSE,
 	CLOSE,
 	V("message", FV_MESSAGE),
 	DONE,
@@ -1084,21 +1213,21 @@ static const struct field json_fields[] = {
 
 static const struct field ocsf_metadata[] = {
 	OBJ("metadata"),
-		S("version", NETSEG_OCSF_VERSION),
-		ARR("profiles"),
-			E_S_IF("security_control", W_FLOW),
-			E_S("host"),
-		CLOSE,
-		OBJ("product"),
-			V("name", FV_PRODUCT),
-			V("vendor_name", FV_VENDOR),
-			V("version", FV_VERSION),
-		CLOSE,
+	S("version", NETSEG_OCSF_VERSION),
+	ARR("profiles"),
+	E_S_IF("security_control", W_FLOW),
+	E_S("host"),
+	CLOSE,
+	OBJ("product"),
+	V("name", FV_PRODUCT),
+	V("vendor_name", FV_VENDOR),
+	V("version", FV_VERSION),
+	CLOSE,
 	CLOSE,
 	OBJ("device"),
-		V("hostname", FV_NODE),
-		N("type_id", 1),	/* Server */
-		S("type", "Server"),
+	V("hostname", FV_NODE),
+	N("type_id", 1), /* Server */
+	S("type", "Server"),
 	CLOSE,
 	DONE,
 };
@@ -1112,118 +1241,118 @@ static const struct field ocsf_metadata[] = {
  */
 static const struct field ocsf_fields[] = {
 	IF(W_FLOW),
-		V("activity_id", FV_OCSF_ACTIVITY),
-		V("activity_name", FV_OCSF_ACTIVITY_NAME),
-		N("category_uid", 4),
-		S("category_name", "Network Activity"),
-		N("class_uid", 4001),
-		S("class_name", "Network Activity"),
-		V("type_uid", FV_OCSF_TYPE_UID),
-		V("type_name", FV_OCSF_TYPE_NAME),
-		V("time", FV_TIME_MS),
-		N("timezone_offset", 0),
-		V("severity_id", FV_OCSF_SEVERITY),
-		V("severity", FV_OCSF_SEVERITY_NAME),
-		V("action_id", FV_OCSF_ACTION),
-		V("action", FV_OCSF_ACTION_NAME),
-		V("disposition_id", FV_OCSF_DISPOSITION),
-		V("disposition", FV_OCSF_DISPOSITION_NAME),
-		V("is_alert", FV_OCSF_IS_ALERT),
-		V("is_src_dst_assignment_known", FV_TRUE),
-		V("message", FV_MESSAGE),
-		SUB(ocsf_metadata),
-		OBJ_IF("src_endpoint", W_SRC_ENDPOINT),
-			V("ip", FV_SADDR),
-			V("port", FV_SPORT),
-			V("name", FV_SRC_NAME),
-			V("interface_name", FV_OCSF_SRC_IFNAME),
-		CLOSE,
-		OBJ_IF("dst_endpoint", W_DST_ENDPOINT),
-			V("ip", FV_DADDR),
-			V("port", FV_DPORT),
-			V("name", FV_DST_NAME),
-			V("interface_name", FV_OCSF_DST_IFNAME),
-		CLOSE,
-		OBJ("connection_info"),
-			V("uid", FV_FLOW_ID),			/* json flow_id */
-			V("protocol_num", FV_PROTO),		/* json proto */
-			V("protocol_name", FV_PROTO_NAME),	/* json proto_name */
-			V("protocol_ver_id", FV_IP_VERSION),
-			V("direction_id", FV_NODE_DIR),		/* json direction */
-			V("direction", FV_OCSF_DIRECTION),
-			V("boundary_id", FV_OCSF_BOUNDARY),
-			V("boundary", FV_OCSF_BOUNDARY_NAME),
-			V("community_uid", FV_COMMUNITY_ID),	/* json community_id */
-			V("tcp_flags", FV_TCP_FLAGS_BITS),
-		CLOSE,
-		IF(W_END),
-			OBJ("traffic"),
-				V("packets_out", FV_PACKETS_OUT),
-				V("packets_in", FV_PACKETS_IN),
-				V("packets", FV_PACKETS),
-				V("bytes_out", FV_BYTES_OUT),
-				V("bytes_in", FV_BYTES_IN),
-				V("bytes", FV_BYTES),
-			CLOSE,
-			V("start_time", FV_START_MS),
-			V("end_time", FV_TIME_MS),
-			V("duration", FV_DURATION_MS),
-		CLOSE,
-		OBJ_IF("firewall_rule", W_RULE),
-			V("uid", FV_RULE_UID),
-			V("name", FV_RULE_NAME),
-			V("desc", FV_COMMENT),			/* json rule.comment */
-		CLOSE,
-		ARR_IF("observables", W_SADDR),
-			E_OBJ,
-				S("name", "src_endpoint.ip"),
-				N("type_id", 2),
-				S("type", "IP Address"),
-				V("value", FV_SADDR),
-			CLOSE,
-			E_OBJ,
-				S("name", "dst_endpoint.ip"),
-				N("type_id", 2),
-				S("type", "IP Address"),
-				V("value", FV_DADDR),
-			CLOSE,
-		CLOSE,
-		OBJ("unmapped"),
-			V("verdict", FV_KIND),			/* json verdict */
-			V("reason", FV_REASON),			/* json reason */
-			V("hook", FV_HOOK),			/* json hook */
-			V("src_identity_id", FV_SRC_ID),	/* json src.identity_id */
-			V("dst_identity_id", FV_DST_ID),
-			V("icmp_type", FV_ICMP_TYPE),		/* json icmp.type */
-			V("icmp_code", FV_ICMP_CODE),
-			V_IF("flow_verdict", FV_FLOW_VERDICT, W_END),
-		CLOSE,
+	V("activity_id", FV_OCSF_ACTIVITY),
+	V("activity_name", FV_OCSF_ACTIVITY_NAME),
+	N("category_uid", 4),
+	S("category_name", "Network Activity"),
+	N("class_uid", 4001),
+	S("class_name", "Network Activity"),
+	V("type_uid", FV_OCSF_TYPE_UID),
+	V("type_name", FV_OCSF_TYPE_NAME),
+	V("time", FV_TIME_MS),
+	N("timezone_offset", 0),
+	V("severity_id", FV_OCSF_SEVERITY),
+	V("severity", FV_OCSF_SEVERITY_NAME),
+	V("action_id", FV_OCSF_ACTION),
+	V("action", FV_OCSF_ACTION_NAME),
+	V("disposition_id", FV_OCSF_DISPOSITION),
+	V("disposition", FV_OCSF_DISPOSITION_NAME),
+	V("is_alert", FV_OCSF_IS_ALERT),
+	V("is_src_dst_assignment_known", FV_TRUE),
+	V("message", FV_MESSAGE),
+	SUB(ocsf_metadata),
+	OBJ_IF("src_endpoint", W_SRC_ENDPOINT),
+	V("ip", FV_SADDR),
+	V("port", FV_SPORT),
+	V("name", FV_SRC_NAME),
+	V("interface_name", FV_OCSF_SRC_IFNAME),
+	CLOSE,
+	OBJ_IF("dst_endpoint", W_DST_ENDPOINT),
+	V("ip", FV_DADDR),
+	V("port", FV_DPORT),
+	V("name", FV_DST_NAME),
+	V("interface_name", FV_OCSF_DST_IFNAME),
+	CLOSE,
+	OBJ("connection_info"),
+	V("uid", FV_FLOW_ID),		   /* json flow_id */
+	V("protocol_num", FV_PROTO),	   /* json proto */
+	V("protocol_name", FV_PROTO_NAME), /* json proto_name */
+	V("protocol_ver_id", FV_IP_VERSION),
+	V("direction_id", FV_NODE_DIR), /* json direction */
+	V("direction", FV_OCSF_DIRECTION),
+	V("boundary_id", FV_OCSF_BOUNDARY),
+	V("boundary", FV_OCSF_BOUNDARY_NAME),
+	V("community_uid", FV_COMMUNITY_ID), /* json community_id */
+	V("tcp_flags", FV_TCP_FLAGS_BITS),
+	CLOSE,
+	IF(W_END),
+	OBJ("traffic"),
+	V("packets_out", FV_PACKETS_OUT),
+	V("packets_in", FV_PACKETS_IN),
+	V("packets", FV_PACKETS),
+	V("bytes_out", FV_BYTES_OUT),
+	V("bytes_in", FV_BYTES_IN),
+	V("bytes", FV_BYTES),
+	CLOSE,
+	V("start_time", FV_START_MS),
+	V("end_time", FV_TIME_MS),
+	V("duration", FV_DURATION_MS),
+	CLOSE,
+	OBJ_IF("firewall_rule", W_RULE),
+	V("uid", FV_RULE_UID),
+	V("name", FV_RULE_NAME),
+	V("desc", FV_COMMENT), /* json rule.comment */
+	CLOSE,
+	ARR_IF("observables", W_SADDR),
+	E_OBJ,
+	S("name", "src_endpoint.ip"),
+	N("type_id", 2),
+	S("type", "IP Address"),
+	V("value", FV_SADDR),
+	CLOSE,
+	E_OBJ,
+	S("name", "dst_endpoint.ip"),
+	N("type_id", 2),
+	S("type", "IP Address"),
+	V("value", FV_DADDR),
+	CLOSE,
+	CLOSE,
+	OBJ("unmapped"),
+	V("verdict", FV_KIND),		 /* json verdict */
+	V("reason", FV_REASON),		 /* json reason */
+	V("hook", FV_HOOK),		 /* json hook */
+	V("src_identity_id", FV_SRC_ID), /* json src.identity_id */
+	V("dst_identity_id", FV_DST_ID),
+	V("icmp_type", FV_ICMP_TYPE), /* json icmp.type */
+	V("icmp_code", FV_ICMP_CODE),
+	V_IF("flow_verdict", FV_FLOW_VERDICT, W_END),
+	CLOSE,
 	CLOSE,
 	IF(W_LOST),
-		N("activity_id", 99),
-		S("activity_name", "Records Lost"),
-		N("category_uid", 1),
-		S("category_name", "System Activity"),
-		N("class_uid", 1008),
-		S("class_name", "Event Log Activity"),
-		N("type_uid", 1008 * 100 + 99),
-		S("type_name", "Event Log Activity: Other"),
-		V("time", FV_TIME_MS),
-		N("timezone_offset", 0),
-		N("severity_id", 3),
-		S("severity", "Medium"),
-		V("count", FV_LOST_TOTAL),			/* json lost.total */
-		V("log_provider", FV_PRODUCT),
-		S("log_name", "flow"),
-		V("message", FV_MESSAGE),
-		SUB(ocsf_metadata),
-		OBJ("unmapped"),
-			V("lost_ring", FV_LOST_RING),		/* json lost.ring */
-			V("lost_rate", FV_LOST_RATE),
-			V("lost_queue", FV_LOST_QUEUE),
-			V("lost_send", FV_LOST_SEND),
-			V("lost_send_error", FV_LOST_SEND_ERROR),
-		CLOSE,
+	N("activity_id", 99),
+	S("activity_name", "Records Lost"),
+	N("category_uid", 1),
+	S("category_name", "System Activity"),
+	N("class_uid", 1008),
+	S("class_name", "Event Log Activity"),
+	N("type_uid", 1008 * 100 + 99),
+	S("type_name", "Event Log Activity: Other"),
+	V("time", FV_TIME_MS),
+	N("timezone_offset", 0),
+	N("severity_id", 3),
+	S("severity", "Medium"),
+	V("count", FV_LOST_TOTAL), /* json lost.total */
+	V("log_provider", FV_PRODUCT),
+	S("log_name", "flow"),
+	V("message", FV_MESSAGE),
+	SUB(ocsf_metadata),
+	OBJ("unmapped"),
+	V("lost_ring", FV_LOST_RING), /* json lost.ring */
+	V("lost_rate", FV_LOST_RATE),
+	V("lost_queue", FV_LOST_QUEUE),
+	V("lost_send", FV_LOST_SEND),
+	V("lost_send_error", FV_LOST_SEND_ERROR),
+	CLOSE,
 	CLOSE,
 	DONE,
 };
@@ -1231,120 +1360,120 @@ static const struct field ocsf_fields[] = {
 /* ECS has no place for identities, hooks, ICMP or TCP flags: they go in
  * the custom namespace "netseg", last (netseg_flowfmt_chain_member). */
 static const struct field ecs_fields[] = {
-	V("@timestamp", FV_TIME_RFC3339),			/* json time */
+	V("@timestamp", FV_TIME_RFC3339), /* json time */
 	OBJ("ecs"),
-		S("version", NETSEG_ECS_VERSION),
+	S("version", NETSEG_ECS_VERSION),
 	CLOSE,
 	OBJ("event"),
-		V("kind", FV_ECS_KIND),
-		ARR("category"),
-			E_S("network"),
-		CLOSE,
-		ARR("type"),
-			E_V(FV_ECS_TYPE0),
-			E_V(FV_ECS_TYPE1),
-			E_V(FV_ECS_TYPE2),
-		CLOSE,
-		V("action", FV_ECS_ACTION),
-		V("outcome", FV_ECS_OUTCOME),
-		S("dataset", "netseg.flow"),
-		V("reason", FV_REASON),				/* json reason */
-		IF(W_END),
-			V("start", FV_START_RFC3339),		/* json start */
-			V("end", FV_TIME_RFC3339),
-			V("duration", FV_DURATION_NS),		/* json duration_ns */
-		CLOSE,
+	V("kind", FV_ECS_KIND),
+	ARR("category"),
+	E_S("network"),
+	CLOSE,
+	ARR("type"),
+	E_V(FV_ECS_TYPE0),
+	E_V(FV_ECS_TYPE1),
+	E_V(FV_ECS_TYPE2),
+	CLOSE,
+	V("action", FV_ECS_ACTION),
+	V("outcome", FV_ECS_OUTCOME),
+	S("dataset", "netseg.flow"),
+	V("reason", FV_REASON), /* json reason */
+	IF(W_END),
+	V("start", FV_START_RFC3339), /* json start */
+	V("end", FV_TIME_RFC3339),
+	V("duration", FV_DURATION_NS), /* json duration_ns */
+	CLOSE,
 	CLOSE,
 	V("message", FV_MESSAGE),
 	OBJ("observer"),
-		S("type", "firewall"),
-		V("vendor", FV_VENDOR),
-		V("product", FV_PRODUCT),
-		V("version", FV_VERSION),
-		V("hostname", FV_NODE),
-		/* TC egress sees the packet leave by the interface. */
-		OBJ_IF("egress", W_IF_EGRESS),
-			OBJ("interface"),
-				V("name", FV_IFNAME),
-			CLOSE,
-		CLOSE,
-		OBJ_IF("ingress", W_IF_INGRESS),
-			OBJ("interface"),
-				V("name", FV_IFNAME),
-			CLOSE,
-		CLOSE,
+	S("type", "firewall"),
+	V("vendor", FV_VENDOR),
+	V("product", FV_PRODUCT),
+	V("version", FV_VERSION),
+	V("hostname", FV_NODE),
+	/* TC egress sees the packet leave by the interface. */
+	OBJ_IF("egress", W_IF_EGRESS),
+	OBJ("interface"),
+	V("name", FV_IFNAME),
+	CLOSE,
+	CLOSE,
+	OBJ_IF("ingress", W_IF_INGRESS),
+	OBJ("interface"),
+	V("name", FV_IFNAME),
+	CLOSE,
+	CLOSE,
 	CLOSE,
 	OBJ_IF("host", W_NODE),
-		V("name", FV_NODE),
+	V("name", FV_NODE),
 	CLOSE,
 	IF(W_LOST),
-		OBJ("netseg"),
-			OBJ("lost"),				/* json lost */
-				V("ring", FV_LOST_RING),
-				V("rate", FV_LOST_RATE),
-				V("queue", FV_LOST_QUEUE),
-				V("send", FV_LOST_SEND),
-				V("send_error", FV_LOST_SEND_ERROR),
-				V("total", FV_LOST_TOTAL),
-			CLOSE,
-		CLOSE,
+	OBJ("netseg"),
+	OBJ("lost"), /* json lost */
+	V("ring", FV_LOST_RING),
+	V("rate", FV_LOST_RATE),
+	V("queue", FV_LOST_QUEUE),
+	V("send", FV_LOST_SEND),
+	V("send_error", FV_LOST_SEND_ERROR),
+	V("total", FV_LOST_TOTAL),
+	CLOSE,
+	CLOSE,
 	CLOSE,
 	IF(W_FLOW),
-		OBJ_IF("source", W_FAMILY),
-			V("ip", FV_SADDR),			/* json src.ip */
-			V("port", FV_SPORT),
-			V_IF("bytes", FV_BYTES_OUT, W_END),	/* json bytes_out */
-			V_IF("packets", FV_PACKETS_OUT, W_END),
-		CLOSE,
-		OBJ_IF("destination", W_FAMILY),
-			V("ip", FV_DADDR),
-			V("port", FV_DPORT),
-			V_IF("bytes", FV_BYTES_IN, W_END),
-			V_IF("packets", FV_PACKETS_IN, W_END),
-		CLOSE,
-		OBJ("network"),
-			V("transport", FV_PROTO_NAME),		/* json proto_name */
-			V("iana_number", FV_PROTO_TEXT),	/* json proto */
-			V("type", FV_FAMILY_NAME),		/* json family */
-			V("direction", FV_ECS_DIRECTION),
-			V("community_id", FV_COMMUNITY_ID),
-			V_IF("bytes", FV_BYTES, W_END),
-			V_IF("packets", FV_PACKETS, W_END),
-		CLOSE,
-		OBJ_IF("rule", W_RULE),
-			V("id", FV_RULE_UID),
-			V("name", FV_RULE_NAME),
-			V("description", FV_COMMENT),		/* json rule.comment */
-			V("ruleset", FV_RULESET),
-		CLOSE,
-		OBJ_IF("related", W_FAMILY),
-			ARR("ip"),
-				E_V(FV_SADDR),
-				E_V_IF(FV_DADDR, W_ADDRS_DIFFER),
-			CLOSE,
-		CLOSE,
-		OBJ("netseg"),
-			V("verdict", FV_KIND),
-			V("flow_id", FV_FLOW_ID),
-			V("hook", FV_HOOK),
-			OBJ_IF("source", W_SRC_IDENTITY),
-				V("identity", FV_SRC_NAME),	/* json src.identity */
-				V("identity_id", FV_SRC_ID),
-			CLOSE,
-			OBJ_IF("destination", W_DST_IDENTITY),
-				V("identity", FV_DST_NAME),
-				V("identity_id", FV_DST_ID),
-			CLOSE,
-			OBJ_IF("icmp", W_ICMP),
-				V("type", FV_ICMP_TYPE),
-				V("code", FV_ICMP_CODE),
-			CLOSE,
-			V("tcp_flags", FV_TCP_FLAGS),
-			IF(W_END),
-				V("tcp_flags_reply", FV_TCP_FLAGS_REPLY),
-				V("flow_verdict", FV_FLOW_VERDICT),
-			CLOSE,
-		CLOSE,
+	OBJ_IF("source", W_FAMILY),
+	V("ip", FV_SADDR), /* json src.ip */
+	V("port", FV_SPORT),
+	V_IF("bytes", FV_BYTES_OUT, W_END), /* json bytes_out */
+	V_IF("packets", FV_PACKETS_OUT, W_END),
+	CLOSE,
+	OBJ_IF("destination", W_FAMILY),
+	V("ip", FV_DADDR),
+	V("port", FV_DPORT),
+	V_IF("bytes", FV_BYTES_IN, W_END),
+	V_IF("packets", FV_PACKETS_IN, W_END),
+	CLOSE,
+	OBJ("network"),
+	V("transport", FV_PROTO_NAME),	 /* json proto_name */
+	V("iana_number", FV_PROTO_TEXT), /* json proto */
+	V("type", FV_FAMILY_NAME),	 /* json family */
+	V("direction", FV_ECS_DIRECTION),
+	V("community_id", FV_COMMUNITY_ID),
+	V_IF("bytes", FV_BYTES, W_END),
+	V_IF("packets", FV_PACKETS, W_END),
+	CLOSE,
+	OBJ_IF("rule", W_RULE),
+	V("id", FV_RULE_UID),
+	V("name", FV_RULE_NAME),
+	V("description", FV_COMMENT), /* json rule.comment */
+	V("ruleset", FV_RULESET),
+	CLOSE,
+	OBJ_IF("related", W_FAMILY),
+	ARR("ip"),
+	E_V(FV_SADDR),
+	E_V_IF(FV_DADDR, W_ADDRS_DIFFER),
+	CLOSE,
+	CLOSE,
+	OBJ("netseg"),
+	V("verdict", FV_KIND),
+	V("flow_id", FV_FLOW_ID),
+	V("hook", FV_HOOK),
+	OBJ_IF("source", W_SRC_IDENTITY),
+	V("identity", FV_SRC_NAME), /* json src.identity */
+	V("identity_id", FV_SRC_ID),
+	CLOSE,
+	OBJ_IF("destination", W_DST_IDENTITY),
+	V("identity", FV_DST_NAME),
+	V("identity_id", FV_DST_ID),
+	CLOSE,
+	OBJ_IF("icmp", W_ICMP),
+	V("type", FV_ICMP_TYPE),
+	V("code", FV_ICMP_CODE),
+	CLOSE,
+	V("tcp_flags", FV_TCP_FLAGS),
+	IF(W_END),
+	V("tcp_flags_reply", FV_TCP_FLAGS_REPLY),
+	V("flow_verdict", FV_FLOW_VERDICT),
+	CLOSE,
+	CLOSE,
 	CLOSE,
 	DONE,
 };
@@ -1356,56 +1485,56 @@ static const struct field ecs_fields[] = {
  */
 static const struct field cef_fields[] = {
 	IF(W_FLOW),
-		V("rt", FV_TIME_MS),
-		V_IF("src", FV_SADDR, W_V4),
-		LABELED("c6a2", "Source IPv6 Address", FV_SADDR, W_V6),
-		V_IF("spt", FV_SPORT, W_V4_V6),
-		V_IF("dst", FV_DADDR, W_V4),
-		LABELED("c6a3", "Destination IPv6 Address", FV_DADDR, W_V6),
-		V("dpt", FV_DPORT),
-		V("proto", FV_PROTO_UPPER),
-		V("act", FV_CEF_ACT),
-		V("deviceDirection", FV_CEF_DIRECTION),
-		V("dvchost", FV_NODE),
-		LABELED("cs1", "ruleId", FV_RULE_UID, W_RULE),
-		LABELED("cs2", "ruleName", FV_RULE_NAME, W_RULE),
-		LABELED("cs3", "communityId", FV_COMMUNITY_ID, W_ALWAYS),
-		LABELED("cs4", "srcIdentity", FV_SRC_NAME, W_ALWAYS),
-		LABELED("cs5", "dstIdentity", FV_DST_NAME, W_ALWAYS),
-		V_IF("deviceOutboundInterface", FV_IFNAME, W_TC_EGRESS),
-		V_IF("deviceInboundInterface", FV_IFNAME, W_NOT_TC_EGRESS),
-		V("externalId", FV_FLOW_ID),
-		V("reason", FV_REASON),
-		LABELED("flexString1", "ruleComment", FV_COMMENT, W_ALWAYS),
-		LABELED("flexString2", "icmpTypeCode", FV_ICMP_TEXT, W_ALWAYS),
-		IF(W_END),
-			V("start", FV_START_MS),
-			V("end", FV_TIME_MS),
-			/* bytesIn is source-to-destination in CEF (Elastic:
+	V("rt", FV_TIME_MS),
+	V_IF("src", FV_SADDR, W_V4),
+	LABELED("c6a2", "Source IPv6 Address", FV_SADDR, W_V6),
+	V_IF("spt", FV_SPORT, W_V4_V6),
+	V_IF("dst", FV_DADDR, W_V4),
+	LABELED("c6a3", "Destination IPv6 Address", FV_DADDR, W_V6),
+	V("dpt", FV_DPORT),
+	V("proto", FV_PROTO_UPPER),
+	V("act", FV_CEF_ACT),
+	V("deviceDirection", FV_CEF_DIRECTION),
+	V("dvchost", FV_NODE),
+	LABELED("cs1", "ruleId", FV_RULE_UID, W_RULE),
+	LABELED("cs2", "ruleName", FV_RULE_NAME, W_RULE),
+	LABELED("cs3", "communityId", FV_COMMUNITY_ID, W_ALWAYS),
+	LABELED("cs4", "srcIdentity", FV_SRC_NAME, W_ALWAYS),
+	LABELED("cs5", "dstIdentity", FV_DST_NAME, W_ALWAYS),
+	V_IF("deviceOutboundInterface", FV_IFNAME, W_TC_EGRESS),
+	V_IF("deviceInboundInterface", FV_IFNAME, W_NOT_TC_EGRESS),
+	V("externalId", FV_FLOW_ID),
+	V("reason", FV_REASON),
+	LABELED("flexString1", "ruleComment", FV_COMMENT, W_ALWAYS),
+	LABELED("flexString2", "icmpTypeCode", FV_ICMP_TEXT, W_ALWAYS),
+	IF(W_END),
+	V("start", FV_START_MS),
+	V("end", FV_TIME_MS),
+	/* bytesIn is source-to-destination in CEF (Elastic:
 			 * source.bytes), our bytes_out. */
-			V("in", FV_BYTES_OUT),
-			V("out", FV_BYTES_IN),
-			S("cn1Label", "packetsOut"),
-			V("cn1", FV_PACKETS_OUT),
-			S("cn2Label", "packetsIn"),
-			V("cn2", FV_PACKETS_IN),
-		CLOSE,
+	V("in", FV_BYTES_OUT),
+	V("out", FV_BYTES_IN),
+	S("cn1Label", "packetsOut"),
+	V("cn1", FV_PACKETS_OUT),
+	S("cn2Label", "packetsIn"),
+	V("cn2", FV_PACKETS_IN),
+	CLOSE,
 	CLOSE,
 	IF(W_LOST),
-		V("rt", FV_TIME_MS),
-		V("dvchost", FV_NODE),
-		V("cnt", FV_LOST_TOTAL),
-		S("cn1Label", "lostRingFull"),
-		V("cn1", FV_LOST_RING),
-		S("cn2Label", "lostRateLimit"),
-		V("cn2", FV_LOST_RATE),
-		S("cn3Label", "lostSinkQueueFull"),
-		V("cn3", FV_LOST_QUEUE),
-		IF(W_LOST_SEND),
-			S("flexNumber1Label", "lostSendError"),
-			V("flexNumber1", FV_LOST_SEND),
-		CLOSE,
-		V("msg", FV_MESSAGE),
+	V("rt", FV_TIME_MS),
+	V("dvchost", FV_NODE),
+	V("cnt", FV_LOST_TOTAL),
+	S("cn1Label", "lostRingFull"),
+	V("cn1", FV_LOST_RING),
+	S("cn2Label", "lostRateLimit"),
+	V("cn2", FV_LOST_RATE),
+	S("cn3Label", "lostSinkQueueFull"),
+	V("cn3", FV_LOST_QUEUE),
+	IF(W_LOST_SEND),
+	S("flexNumber1Label", "lostSendError"),
+	V("flexNumber1", FV_LOST_SEND),
+	CLOSE,
+	V("msg", FV_MESSAGE),
 	CLOSE,
 	DONE,
 };
@@ -1420,12 +1549,12 @@ static const struct field cef_fields[] = {
  * that stands for itself.
  */
 static const char json_esc[256] = {
-	['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
-	[0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u', [0x06] = 'u',
-	[0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u', [0x11] = 'u',
-	[0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u', [0x17] = 'u',
-	[0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u', [0x1d] = 'u',
-	[0x1e] = 'u', [0x1f] = 'u', ['"'] = '"', ['\\'] = '\\',
+	['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',  ['\f'] = 'f', ['\r'] = 'r', [0x01] = 'u',
+	[0x02] = 'u', [0x03] = 'u', [0x04] = 'u',  [0x05] = 'u', [0x06] = 'u', [0x07] = 'u',
+	[0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u',  [0x10] = 'u', [0x11] = 'u', [0x12] = 'u',
+	[0x13] = 'u', [0x14] = 'u', [0x15] = 'u',  [0x16] = 'u', [0x17] = 'u', [0x18] = 'u',
+	[0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u',  [0x1c] = 'u', [0x1d] = 'u', [0x1e] = 'u',
+	[0x1f] = 'u', ['"'] = '"',  ['\\'] = '\\',
 };
 
 static void json_string(struct sbuf *b, const char *s)
@@ -1465,7 +1594,8 @@ static void json_key(struct sbuf *b, const struct field *f)
 		sb_put(b, f->jkey, f->jlen);
 }
 
-static const char *const tcp_flag_names[8] = { "fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr" };
+static const char *const tcp_flag_names[8] = { "fin", "syn", "rst", "psh",
+					       "ack", "urg", "ece", "cwr" };
 
 static void json_value(struct sbuf *b, const struct field *f, struct val v)
 {
@@ -1527,7 +1657,7 @@ static const struct field *json_rows(struct fctx *c, struct sbuf *b, const struc
 			json_key(b, f);
 			sb_putc(b, f->op == F_OBJ ? '{' : '[');
 			b->first = true;
-			f = json_rows(c, b, f + 1);	/* to its F_CLOSE */
+			f = json_rows(c, b, f + 1); /* to its F_CLOSE */
 			sb_putc(b, end);
 			b->first = false;
 			break;
@@ -1545,7 +1675,7 @@ static int json_format(const struct field *table, const struct netseg_flowrec *r
 		       const struct netseg_flowfmt_opts *o, char *buf, size_t len)
 {
 	struct sbuf b = { .p = buf, .cap = len, .first = true };
-	struct fctx c;	/* not = {}: that would clear tmp[] per record */
+	struct fctx c; /* not = {}: that would clear tmp[] per record */
 
 	c.r = r;
 	c.o = o;
@@ -1582,11 +1712,11 @@ int netseg_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_flowf
 /* ------------------------------------------------------------------ CEF */
 
 /* CEF v25 header field limits, in bytes of the unescaped value. */
-#define CEF_VENDOR_MAX	63
-#define CEF_PRODUCT_MAX	63
-#define CEF_VERSION_MAX	31
-#define CEF_CLASS_MAX	1023
-#define CEF_NAME_MAX	512
+#define CEF_VENDOR_MAX 63
+#define CEF_PRODUCT_MAX 63
+#define CEF_VERSION_MAX 31
+#define CEF_CLASS_MAX 1023
+#define CEF_NAME_MAX 512
 
 /*
  * Bytes of the control character at @s: 1 for C0 and DEL, 2 for a C1
@@ -1647,7 +1777,7 @@ static void cef_value(struct sbuf *b, const char *s)
 			continue;
 		k = c == '\r' || c == '\n' ? 0 : ctl_char(s);
 		if (!k && c == 0xc2)
-			continue;	/* the lead byte of no C1 control */
+			continue; /* the lead byte of no C1 control */
 		sb_put(b, run, s - run);
 		run = s + 1;
 		if (k) {
@@ -1698,7 +1828,7 @@ static void cef_pair(struct sbuf *b, const struct field *f, struct val v)
 	} else if (v.type != VT_STR || !s[0]) {
 		return;
 	}
-	if (f->s) {	/* "keyLabel=label": the label can't be empty */
+	if (f->s) { /* "keyLabel=label": the label can't be empty */
 		if (b->ext)
 			sb_putc(b, ' ');
 		b->ext = true;
@@ -1737,7 +1867,7 @@ int netseg_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowf
 {
 	const struct kind_map *km = kind_map(r);
 	struct sbuf b = { .p = buf, .cap = len };
-	struct fctx c;	/* not = {}: that would clear tmp[] per record */
+	struct fctx c; /* not = {}: that would clear tmp[] per record */
 
 	c.r = r;
 	c.o = o;
@@ -1767,9 +1897,9 @@ const char *netseg_flowfmt_chain_member(int fmt)
 {
 	switch (fmt) {
 	case NETSEG_FMT_OCSF:
-		return "unmapped";	/* the only place OCSF leaves to us */
+		return "unmapped"; /* the only place OCSF leaves to us */
 	case NETSEG_FMT_ECS:
-		return "netseg";	/* our custom field namespace */
+		return "netseg"; /* our custom field namespace */
 	}
 	return NULL;
 }
@@ -1825,8 +1955,8 @@ static int cut_field(int fmt, struct netseg_flowrec *t, const struct netseg_flow
 	int n = fmt_cut(fmt, t, o, field, size, orig, 0, buf, len);
 
 	if (!fits(n, max))
-		return n;	/* not even with none of it */
-	while (lo < hi) {	/* lo fits; does anything longer? */
+		return n; /* not even with none of it */
+	while (lo < hi) { /* lo fits; does anything longer? */
 		mid = lo + (hi - lo + 1) / 2;
 		if (fits(fmt_cut(fmt, t, o, field, size, orig, mid, buf, len), max))
 			lo = mid;
@@ -1926,14 +2056,14 @@ static int sha1(const unsigned char *in, size_t n, unsigned char *md, unsigned i
 		sha = EVP_MD_fetch(NULL, "SHA1", NULL);
 	if (!ctx)
 		ctx = EVP_MD_CTX_new();
-	if (!sha || !ctx || !EVP_DigestInit_ex2(ctx, sha, NULL) ||
-	    !EVP_DigestUpdate(ctx, in, n) || !EVP_DigestFinal_ex(ctx, md, mdlen))
+	if (!sha || !ctx || !EVP_DigestInit_ex2(ctx, sha, NULL) || !EVP_DigestUpdate(ctx, in, n) ||
+	    !EVP_DigestFinal_ex(ctx, md, mdlen))
 		return -EIO;
 	return 0;
 }
 
-int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 sport,
-			__u16 dport, __u8 proto, __u16 seed, char out[NETSEG_COMMUNITY_ID_LEN])
+int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 sport, __u16 dport,
+			__u8 proto, __u16 seed, char out[NETSEG_COMMUNITY_ID_LEN])
 {
 	size_t alen = family == NETSEG_AF_INET ? 4 : 16;
 	const void *a = saddr, *b = daddr;
@@ -1951,7 +2081,7 @@ int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 
 		ports = true;
 		c = icmp_counterpart(proto, sport);
 		if (c < 0)
-			one_way = true;	/* type, code; never swapped */
+			one_way = true; /* type, code; never swapped */
 		else
 			pb = c;
 	}
@@ -1980,7 +2110,8 @@ int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 
 	}
 	if (sha1(in, n, md, &mdlen) || mdlen != 20)
 		return -EIO;
-	memcpy(out, "1:", 2);	// NOLINT(bugprone-not-null-terminated-result): EVP_EncodeBlock terminates it
+	memcpy(out, "1:",
+	       2); // NOLINT(bugprone-not-null-terminated-result): EVP_EncodeBlock terminates it
 	/* 20 bytes -> 28 characters with one '=' of padding, plus NUL. */
 	if (EVP_EncodeBlock((unsigned char *)out + 2, md, mdlen) != 28)
 		return -EIO;

@@ -19,7 +19,7 @@
 
 size_t netseg_utf8_copy(char *dst, size_t size, const char *src, size_t len)
 {
-	static const char repl[] = "\xef\xbf\xbd";	/* U+FFFD */
+	static const char repl[] = "\xef\xbf\xbd"; /* U+FFFD */
 	const unsigned char *s = (const unsigned char *)src;
 	size_t i = 0, o = 0;
 
@@ -154,7 +154,7 @@ static void set_identity(char *dst, __u32 id, const struct netseg_flow_names *nm
 	char tmp[256] = "";
 
 	if (!id)
-		return;	/* untracked drops carry no identity */
+		return; /* untracked drops carry no identity */
 	if (nm && nm->identity && !nm->identity(nm->ctx, id, tmp, sizeof(tmp))) {
 		tmp[sizeof(tmp) - 1] = '\0';
 		set_text(dst, NETSEG_FLOWREC_NAME_MAX, tmp);
@@ -191,8 +191,7 @@ static void set_names(struct netseg_flowrec *r, const struct netseg_flow_names *
 	if (r->rule_id && nm && nm->rule) {
 		char text[NETSEG_FLOWREC_RULE_MAX] = "", comment[NETSEG_FLOWREC_COMMENT_MAX] = "";
 
-		if (!nm->rule(nm->ctx, r->rule_id, text, sizeof(text), comment,
-			      sizeof(comment))) {
+		if (!nm->rule(nm->ctx, r->rule_id, text, sizeof(text), comment, sizeof(comment))) {
 			text[sizeof(text) - 1] = comment[sizeof(comment) - 1] = '\0';
 			set_text(r->rule, sizeof(r->rule), text);
 			set_text(r->comment, sizeof(r->comment), comment);
@@ -209,13 +208,12 @@ static void set_reason(struct netseg_flowrec *r, int reason)
 		set_text(r->reason, sizeof(r->reason), netseg_reason_name(reason));
 }
 
-static void set_addrs(struct netseg_flowrec *r, int family, const __u8 *saddr,
-		      const __u8 *daddr)
+static void set_addrs(struct netseg_flowrec *r, int family, const __u8 *saddr, const __u8 *daddr)
 {
 	int af = family == NETSEG_AF_INET ? AF_INET : AF_INET6;
 
 	if (family != NETSEG_AF_INET && family != NETSEG_AF_INET6)
-		return;	/* malformed before the IP header was read */
+		return; /* malformed before the IP header was read */
 	r->family = family;
 	memcpy(r->saddr_raw, saddr, family == NETSEG_AF_INET ? 4 : 16);
 	memcpy(r->daddr_raw, daddr, family == NETSEG_AF_INET ? 4 : 16);
@@ -234,8 +232,7 @@ static bool proto_is_icmp(int proto)
 }
 
 int netseg_flowrec_from_event(const struct netseg_event *ev, __s64 realtime_offset_ns,
-			      const struct netseg_flow_names *names,
-			      struct netseg_flowrec *rec)
+			      const struct netseg_flow_names *names, struct netseg_flowrec *rec)
 {
 	memset(rec, 0, sizeof(*rec));
 	switch (ev->type) {
@@ -320,8 +317,9 @@ int netseg_flowrec_from_ct(const struct netseg_ct_key *key, const struct netseg_
 		 * (abi.h: the key holds its type; echo when left 0).
 		 */
 		rec->has_icmp = true;
-		rec->icmp_type = key->icmp_type ? key->icmp_type :
-				 key->proto == IPPROTO_ICMP ? 8 : 128;
+		rec->icmp_type = key->icmp_type		    ? key->icmp_type :
+				 key->proto == IPPROTO_ICMP ? 8 :
+							      128;
 		rec->icmp_code = 0;
 	}
 	set_names(rec, names);

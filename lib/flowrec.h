@@ -62,25 +62,25 @@
 
 /* ------------------------------------------------------------ the record */
 
-#define NETSEG_FLOWREC_NAME_MAX	  64	/* identity and interface names */
-#define NETSEG_FLOWREC_NODE_MAX	  256	/* node name (a hostname is <= 253) */
-#define NETSEG_FLOWREC_RULE_MAX	  1024	/* canonical rule text (64 port specs) */
-#define NETSEG_FLOWREC_COMMENT_MAX 512	/* rule comment after UTF-8 repair */
+#define NETSEG_FLOWREC_NAME_MAX 64     /* identity and interface names */
+#define NETSEG_FLOWREC_NODE_MAX 256    /* node name (a hostname is <= 253) */
+#define NETSEG_FLOWREC_RULE_MAX 1024   /* canonical rule text (64 port specs) */
+#define NETSEG_FLOWREC_COMMENT_MAX 512 /* rule comment after UTF-8 repair */
 #define NETSEG_FLOWREC_REASON_MAX 24
-#define NETSEG_FLOWREC_ADDR_MAX	  46	/* INET6_ADDRSTRLEN */
+#define NETSEG_FLOWREC_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
 
 enum netseg_flowrec_kind {
-	NETSEG_FLOW_ALLOWED = 1,	/* flow start, allowed */
-	NETSEG_FLOW_DENIED,		/* packet dropped */
-	NETSEG_FLOW_AUDIT,		/* would have been denied, passed */
-	NETSEG_FLOW_END,		/* flow gone from conntrack, counters */
-	NETSEG_FLOW_LOST,		/* in-band report of records lost */
+	NETSEG_FLOW_ALLOWED = 1, /* flow start, allowed */
+	NETSEG_FLOW_DENIED,	 /* packet dropped */
+	NETSEG_FLOW_AUDIT,	 /* would have been denied, passed */
+	NETSEG_FLOW_END,	 /* flow gone from conntrack, counters */
+	NETSEG_FLOW_LOST,	 /* in-band report of records lost */
 };
 
 enum netseg_flow_dir {
 	NETSEG_FLOW_DIR_UNKNOWN = 0,
-	NETSEG_FLOW_DIR_INGRESS,	/* towards the local endpoint */
-	NETSEG_FLOW_DIR_EGRESS,		/* from the local endpoint */
+	NETSEG_FLOW_DIR_INGRESS, /* towards the local endpoint */
+	NETSEG_FLOW_DIR_EGRESS,	 /* from the local endpoint */
 };
 
 /*
@@ -112,22 +112,22 @@ enum netseg_node_dir {
 
 /* What an interface is to the datapath; decides what a TC hook means. */
 enum netseg_ifkind {
-	NETSEG_IFK_ENDPOINT = 0,	/* host side of a pod veth */
-	NETSEG_IFK_UPLINK = 1,		/* the node's own uplink */
+	NETSEG_IFK_ENDPOINT = 0, /* host side of a pod veth */
+	NETSEG_IFK_UPLINK = 1,	 /* the node's own uplink */
 };
 
 struct netseg_flowrec {
-	__u8 kind;		/* enum netseg_flowrec_kind */
-	__u8 dir;		/* enum netseg_flow_dir: which side the interface is */
-	__u8 node_dir;		/* enum netseg_node_dir: what the flow is to the node */
-	__u8 hook;		/* enum netseg_hook, 0 = unknown */
-	__u8 family;		/* NETSEG_AF_INET, NETSEG_AF_INET6, 0 = none */
-	__u8 proto;		/* IANA protocol number */
-	__u8 flow_verdict;	/* end records: enum netseg_verdict of the flow */
-	__u8 reason_code;	/* enum netseg_reason; its name is in reason[] */
-	bool has_ports;		/* TCP, UDP, SCTP */
-	bool has_icmp;		/* ICMP or ICMPv6 with type/code */
-	bool has_rule;		/* a rule (or the default deny) decided */
+	__u8 kind;	   /* enum netseg_flowrec_kind */
+	__u8 dir;	   /* enum netseg_flow_dir: which side the interface is */
+	__u8 node_dir;	   /* enum netseg_node_dir: what the flow is to the node */
+	__u8 hook;	   /* enum netseg_hook, 0 = unknown */
+	__u8 family;	   /* NETSEG_AF_INET, NETSEG_AF_INET6, 0 = none */
+	__u8 proto;	   /* IANA protocol number */
+	__u8 flow_verdict; /* end records: enum netseg_verdict of the flow */
+	__u8 reason_code;  /* enum netseg_reason; its name is in reason[] */
+	bool has_ports;	   /* TCP, UDP, SCTP */
+	bool has_icmp;	   /* ICMP or ICMPv6 with type/code */
+	bool has_rule;	   /* a rule (or the default deny) decided */
 	/*
 	 * An allowed flow's start no rule logs (NETSEG_EV_FLOW_SEEN): the
 	 * daemon's history keeps it for `observe`, flow-log sinks don't get it.
@@ -135,27 +135,27 @@ struct netseg_flowrec {
 	bool history_only;
 	__u8 icmp_type;
 	__u8 icmp_code;
-	__u8 tcp_flags[2];	/* OR of flags: [0] originator/packet, [1] reply */
-	__u16 sport, dport;	/* host order */
-	__u32 rule_id;		/* 0 = default */
+	__u8 tcp_flags[2];  /* OR of flags: [0] originator/packet, [1] reply */
+	__u16 sport, dport; /* host order */
+	__u32 rule_id;	    /* 0 = default */
 	__u32 ifindex;
-	__u32 src_id, dst_id;	/* identities, 0 = unknown */
-	__u32 pkt_len;		/* event records */
-	__u64 time_ns;		/* realtime, ns since the epoch */
-	__u64 flow_id;		/* 0 = untracked */
-	__u8 saddr_raw[16];	/* network order; v4 in the first 4 bytes */
+	__u32 src_id, dst_id; /* identities, 0 = unknown */
+	__u32 pkt_len;	      /* event records */
+	__u64 time_ns;	      /* realtime, ns since the epoch */
+	__u64 flow_id;	      /* 0 = untracked */
+	__u8 saddr_raw[16];   /* network order; v4 in the first 4 bytes */
 	__u8 daddr_raw[16];
 	/* end records */
-	__u64 start_ns;		/* realtime */
+	__u64 start_ns; /* realtime */
 	__u64 duration_ns;
-	__u64 packets[2];	/* [0] originator -> responder, [1] back */
+	__u64 packets[2]; /* [0] originator -> responder, [1] back */
 	__u64 bytes[2];
 	/* lost records */
-	__u64 lost_ring;	/* ring buffer full */
-	__u64 lost_rate;	/* deny token bucket empty */
-	__u64 lost_queue;	/* a sink's queue full */
-	__u64 lost_send;	/* a sink's send or write failed */
-	int lost_send_errno;	/* why the last of those failed */
+	__u64 lost_ring;     /* ring buffer full */
+	__u64 lost_rate;     /* deny token bucket empty */
+	__u64 lost_queue;    /* a sink's queue full */
+	__u64 lost_send;     /* a sink's send or write failed */
+	int lost_send_errno; /* why the last of those failed */
 	/* text: valid UTF-8, NUL-terminated, possibly empty */
 	char reason[NETSEG_FLOWREC_REASON_MAX];
 	char saddr[NETSEG_FLOWREC_ADDR_MAX];
@@ -179,9 +179,8 @@ struct netseg_flow_names {
 	int (*identity)(void *ctx, __u32 id, char *buf, size_t len);
 	int (*iface)(void *ctx, __u32 ifindex, char *buf, size_t len);
 	/* Canonical rule line and its comment (either may be left empty). */
-	int (*rule)(void *ctx, __u32 rule_id, char *text, size_t tlen,
-		    char *comment, size_t clen);
-	const char *node;	/* NULL = none */
+	int (*rule)(void *ctx, __u32 rule_id, char *text, size_t tlen, char *comment, size_t clen);
+	const char *node; /* NULL = none */
 };
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC now: add it to bpf_ktime_get_ns() values. */
@@ -193,8 +192,7 @@ __s64 netseg_realtime_offset_ns(void);
  * is that pod's egress).  0, or -EINVAL for an unknown event type.
  */
 int netseg_flowrec_from_event(const struct netseg_event *ev, __s64 realtime_offset_ns,
-			      const struct netseg_flow_names *names,
-			      struct netseg_flowrec *rec);
+			      const struct netseg_flow_names *names, struct netseg_flowrec *rec);
 
 /*
  * An end record from a conntrack entry about to be removed: the
@@ -239,27 +237,27 @@ int netseg_rfc3339(char *buf, size_t len, __u64 ns, int digits);
 /* ------------------------------------------------------------ formatters */
 
 enum netseg_flowfmt {
-	NETSEG_FMT_JSON = 0,	/* native JSON lines (above) */
-	NETSEG_FMT_OCSF,	/* OCSF 1.8.0 Network Activity (4001) */
-	NETSEG_FMT_ECS,		/* ECS 9.4.0 */
-	NETSEG_FMT_CEF,		/* ArcSight CEF:0 */
+	NETSEG_FMT_JSON = 0, /* native JSON lines (above) */
+	NETSEG_FMT_OCSF,     /* OCSF 1.8.0 Network Activity (4001) */
+	NETSEG_FMT_ECS,	     /* ECS 9.4.0 */
+	NETSEG_FMT_CEF,	     /* ArcSight CEF:0 */
 };
 
 /*
  * Every record fits in this many bytes in every format (tested with every
  * text field full of control characters, which JSON writes as \u00XX).
  */
-#define NETSEG_FLOWFMT_MAX	32768
+#define NETSEG_FLOWFMT_MAX 32768
 
-#define NETSEG_OCSF_VERSION	"1.8.0"
-#define NETSEG_ECS_VERSION	"9.4.0"
+#define NETSEG_OCSF_VERSION "1.8.0"
+#define NETSEG_ECS_VERSION "9.4.0"
 
 struct netseg_flowfmt_opts {
-	const char *vendor;	/* NULL = "netseg" */
-	const char *product;	/* NULL = "netseg" */
-	const char *version;	/* product version; NULL = left out */
-	const char *ruleset;	/* ECS rule.ruleset; NULL = "netseg" */
-	__u16 cid_seed;		/* Community ID seed, normally 0 */
+	const char *vendor;  /* NULL = "netseg" */
+	const char *product; /* NULL = "netseg" */
+	const char *version; /* product version; NULL = left out */
+	const char *ruleset; /* ECS rule.ruleset; NULL = "netseg" */
+	__u16 cid_seed;	     /* Community ID seed, normally 0 */
 };
 
 /*
@@ -310,8 +308,8 @@ const char *netseg_flowfmt_name(int fmt);
  * get one id, other types are hashed one-way.  Protocols other than TCP,
  * UDP, SCTP and the ICMPs are hashed without ports.  0 or -EINVAL/-EIO.
  */
-int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 sport,
-			__u16 dport, __u8 proto, __u16 seed, char out[NETSEG_COMMUNITY_ID_LEN]);
+int netseg_community_id(int family, const void *saddr, const void *daddr, __u16 sport, __u16 dport,
+			__u8 proto, __u16 seed, char out[NETSEG_COMMUNITY_ID_LEN]);
 
 /* The record's Community ID; -ENOENT for records without addresses. */
 int netseg_flowrec_community_id(const struct netseg_flowrec *r, __u16 seed,
@@ -352,14 +350,14 @@ int netseg_flowrec_community_id(const struct netseg_flowrec *r, __u16 seed,
  * an edit can recompute the chain, so ship the head digest elsewhere too
  * (the syslog sink) to make edits of the tail evident.
  */
-#define NETSEG_CHAIN_DIGEST	32
-#define NETSEG_CHAIN_HEX	(2 * NETSEG_CHAIN_DIGEST + 1)
-#define NETSEG_CHAIN_OVERHEAD	192	/* bytes a line grows by, at most */
-#define NETSEG_CHAIN_LINE_MAX	(NETSEG_FLOWFMT_MAX + NETSEG_CHAIN_OVERHEAD)
+#define NETSEG_CHAIN_DIGEST 32
+#define NETSEG_CHAIN_HEX (2 * NETSEG_CHAIN_DIGEST + 1)
+#define NETSEG_CHAIN_OVERHEAD 192 /* bytes a line grows by, at most */
+#define NETSEG_CHAIN_LINE_MAX (NETSEG_FLOWFMT_MAX + NETSEG_CHAIN_OVERHEAD)
 
 struct netseg_chain {
-	__u64 seq;				/* seq of the next line */
-	unsigned char prev[NETSEG_CHAIN_DIGEST];	/* what it chains from */
+	__u64 seq;				 /* seq of the next line */
+	unsigned char prev[NETSEG_CHAIN_DIGEST]; /* what it chains from */
 };
 
 /* Start a chain from @genesis; NULL = 32 random bytes.  0 or -EIO. */
@@ -379,8 +377,8 @@ int netseg_chain_line(struct netseg_chain *c, const char *rec, size_t len, char 
  * member, which must be a non-empty object named @within (NULL = at the
  * top level, as netseg_chain_line); -EINVAL if it isn't.
  */
-int netseg_chain_line_in(struct netseg_chain *c, const char *within, const char *rec,
-			 size_t len, char *out, size_t outlen);
+int netseg_chain_line_in(struct netseg_chain *c, const char *within, const char *rec, size_t len,
+			 char *out, size_t outlen);
 
 /* Where a chained line of format @fmt carries its chain: "unmapped" for
  * OCSF, "netseg" for ECS, NULL (top level, or CEF's cs6) for the others. */
@@ -397,22 +395,22 @@ enum netseg_chain_status {
 	NETSEG_CHAIN_OK = 0,
 	NETSEG_CHAIN_CHANGED,	/* a record edited, or not a chained record */
 	NETSEG_CHAIN_REMOVED,	/* records missing before this one */
-	NETSEG_CHAIN_REORDERED,	/* a record out of its place */
+	NETSEG_CHAIN_REORDERED, /* a record out of its place */
 };
 
 struct netseg_chain_report {
-	int status;		/* enum netseg_chain_status */
+	int status; /* enum netseg_chain_status */
 	/* the first bad record (status != OK) */
-	size_t file;		/* index into paths[] */
+	size_t file; /* index into paths[] */
 	const char *path;
-	__u64 line;		/* 1-based */
+	__u64 line; /* 1-based */
 	char detail[256];
 	/* what was checked */
-	__u64 records;		/* good records before the first bad one */
-	__u64 first_seq;	/* seq of the first record */
-	__u64 last_seq;		/* of the last good record */
-	bool from_genesis;	/* first_seq is 0: nothing before it is missing */
-	char genesis[NETSEG_CHAIN_HEX];	/* when from_genesis */
+	__u64 records;			/* good records before the first bad one */
+	__u64 first_seq;		/* seq of the first record */
+	__u64 last_seq;			/* of the last good record */
+	bool from_genesis;		/* first_seq is 0: nothing before it is missing */
+	char genesis[NETSEG_CHAIN_HEX]; /* when from_genesis */
 	char last_hash[NETSEG_CHAIN_HEX];
 };
 
@@ -430,29 +428,29 @@ const char *netseg_chain_status_name(int status);
 /* -------------------------------------------------------------- syslog */
 
 #define NETSEG_SYSLOG_HOSTNAME_MAX 255
-#define NETSEG_SYSLOG_APPNAME_MAX  48
-#define NETSEG_SYSLOG_PROCID_MAX   128
-#define NETSEG_SYSLOG_MSGID_MAX	   32
-#define NETSEG_SYSLOG_SDNAME_MAX   32
+#define NETSEG_SYSLOG_APPNAME_MAX 48
+#define NETSEG_SYSLOG_PROCID_MAX 128
+#define NETSEG_SYSLOG_MSGID_MAX 32
+#define NETSEG_SYSLOG_SDNAME_MAX 32
 /* RFC 3164's 1024 bytes are long gone; RFC 5424 receivers SHOULD take 2048. */
-#define NETSEG_SYSLOG_UDP_MAX	   2048
+#define NETSEG_SYSLOG_UDP_MAX 2048
 
 struct netseg_sd_param {
-	const char *name;	/* sanitised to an SD-NAME */
-	const char *value;	/* UTF-8; '"' '\' ']' get escaped */
+	const char *name;  /* sanitised to an SD-NAME */
+	const char *value; /* UTF-8; '"' '\' ']' get escaped */
 };
 
 struct netseg_sd_element {
-	const char *id;		/* e.g. "flow@32473" (private: name@PEN) */
+	const char *id; /* e.g. "flow@32473" (private: name@PEN) */
 	const struct netseg_sd_param *params;
 	size_t nparams;
 };
 
 struct netseg_syslog_hdr {
-	int facility;		/* 0-23: 16 = local0 */
-	int severity;		/* 0-7: 6 = informational */
-	__u64 time_ns;		/* realtime; 0 = NILVALUE */
-	const char *hostname;	/* NULL or "" = NILVALUE; others likewise */
+	int facility;	      /* 0-23: 16 = local0 */
+	int severity;	      /* 0-7: 6 = informational */
+	__u64 time_ns;	      /* realtime; 0 = NILVALUE */
+	const char *hostname; /* NULL or "" = NILVALUE; others likewise */
 	const char *app;
 	const char *procid;
 	const char *msgid;
@@ -474,8 +472,8 @@ enum netseg_syslog_flags {
  * (doesn't fit and no NETSEG_SYSLOG_TRUNCATE, or the header alone
  * doesn't fit).
  */
-int netseg_syslog_format(char *buf, size_t len, const struct netseg_syslog_hdr *h,
-			 const char *msg, size_t msglen, int flags);
+int netseg_syslog_format(char *buf, size_t len, const struct netseg_syslog_hdr *h, const char *msg,
+			 size_t msglen, int flags);
 
 /* RFC 6587 octet counting for TCP/TLS: "MSG-LEN SP MSG".  Length or -EMSGSIZE. */
 int netseg_syslog_octet_count(char *buf, size_t len, const char *msg, size_t msglen);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#define NETSEG_FNV64_INIT	14695981039346656037ULL
+#define NETSEG_FNV64_INIT 14695981039346656037ULL
 
 static inline __u64 netseg_fnv1a64(__u64 h, const void *p, size_t n)
 {

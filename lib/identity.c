@@ -55,8 +55,7 @@ struct netseg_iddef *netseg_id_by_id(const struct netseg_idstore *s, __u32 id)
 	return NULL;
 }
 
-const char *netseg_id_name(const struct netseg_idstore *s, __u32 id, char *buf,
-			   size_t len)
+const char *netseg_id_name(const struct netseg_idstore *s, __u32 id, char *buf, size_t len)
 {
 	const struct netseg_iddef *d;
 
@@ -79,8 +78,7 @@ static bool valid_name(const char *n)
 {
 	size_t len = strlen(n);
 
-	if (!len || len >= NETSEG_NAME_MAX || !isalnum((unsigned char)n[0]) ||
-	    n[len - 1] == '-')
+	if (!len || len >= NETSEG_NAME_MAX || !isalnum((unsigned char)n[0]) || n[len - 1] == '-')
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (!isalnum((unsigned char)n[i]) && !strchr("_.-", n[i]))
@@ -93,8 +91,10 @@ static int validate(struct netseg_iddef *d, struct netseg_err *err)
 	char why[128];
 
 	if (!valid_name(d->name))
-		return netseg_err_set(err, 0, "invalid identity name \"%s\": use letters, digits, '_', '.', '-' (not world/host/any), at most %d characters",
-				      netseg_printable(d->name, why, 65), NETSEG_NAME_MAX - 1);
+		return netseg_err_set(
+			err, 0,
+			"invalid identity name \"%s\": use letters, digits, '_', '.', '-' (not world/host/any), at most %d characters",
+			netseg_printable(d->name, why, 65), NETSEG_NAME_MAX - 1);
 	/* Globs and paths are echoed in tables, logs and the state file:
 	 * text.h's rules, and the message never repeats a bad byte. */
 	for (unsigned int i = 0; i < d->nifaces; i++) {
@@ -104,8 +104,8 @@ static int validate(struct netseg_iddef *d, struct netseg_err *err)
 	}
 	for (unsigned int i = 0; i < d->ncgroups; i++) {
 		if (netseg_path_check(d->cgroups[i], NETSEG_PATH_MAX, why, sizeof(why)))
-			return netseg_err_set(err, 0, "identity %s: cgroup path #%u: %s",
-					      d->name, i + 1, why);
+			return netseg_err_set(err, 0, "identity %s: cgroup path #%u: %s", d->name,
+					      i + 1, why);
 	}
 	for (unsigned int i = 0; i < d->ncidrs; i++) {
 		struct netseg_prefix p;
@@ -113,7 +113,8 @@ static int validate(struct netseg_iddef *d, struct netseg_err *err)
 
 		if (netseg_prefix_parse(d->cidrs[i], &p, &pe))
 			return netseg_err_set(err, 0, "identity %s: CIDR \"%s\", column %d: %s",
-					      d->name, netseg_printable(d->cidrs[i], why, sizeof(why)),
+					      d->name,
+					      netseg_printable(d->cidrs[i], why, sizeof(why)),
 					      pe.col, pe.msg);
 		netseg_prefix_format(&p, d->cidrs[i], sizeof(d->cidrs[i]));
 	}
@@ -135,8 +136,7 @@ static int push(struct netseg_idstore *s, const struct netseg_iddef *d)
 	return 0;
 }
 
-int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def,
-		  struct netseg_err *err)
+int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def, struct netseg_err *err)
 {
 	int r = validate(def, err);
 
@@ -155,8 +155,7 @@ int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def,
 	return push(s, def);
 }
 
-int netseg_id_replace(struct netseg_idstore *s, struct netseg_iddef *def,
-		      struct netseg_err *err)
+int netseg_id_replace(struct netseg_idstore *s, struct netseg_iddef *def, struct netseg_err *err)
 {
 	struct netseg_iddef *cur = netseg_id_by_name(s, def->name);
 	int r;
@@ -197,7 +196,7 @@ int netseg_id_cidr(struct netseg_idstore *s, const char *cidr, __u32 *id)
 	}
 	if (!cidr || strlen(cidr) >= sizeof(d.cidrs[0]))
 		return -EINVAL;
-	memcpy(d.name, cidr, strlen(cidr) + 1);	/* fits: name is as wide as cidrs[0] */
+	memcpy(d.name, cidr, strlen(cidr) + 1); /* fits: name is as wide as cidrs[0] */
 	strcpy(d.cidrs[0], cidr);
 	d.ncidrs = 1;
 	d.cidr_only = true;
@@ -240,12 +239,11 @@ cJSON *netseg_iddef_to_json(const struct netseg_iddef *d)
 	cJSON_AddBoolToObject(o, "audit", d->audit);
 	if (d->cidr_only)
 		cJSON_AddBoolToObject(o, "cidr_identity", true);
-	cJSON_AddItemToObject(o, "ifaces", str_array(d->ifaces[0], d->nifaces,
-						     sizeof(d->ifaces[0])));
-	cJSON_AddItemToObject(o, "cgroups", str_array(d->cgroups[0], d->ncgroups,
-						      sizeof(d->cgroups[0])));
-	cJSON_AddItemToObject(o, "cidrs", str_array(d->cidrs[0], d->ncidrs,
-						    sizeof(d->cidrs[0])));
+	cJSON_AddItemToObject(o, "ifaces",
+			      str_array(d->ifaces[0], d->nifaces, sizeof(d->ifaces[0])));
+	cJSON_AddItemToObject(o, "cgroups",
+			      str_array(d->cgroups[0], d->ncgroups, sizeof(d->cgroups[0])));
+	cJSON_AddItemToObject(o, "cidrs", str_array(d->cidrs[0], d->ncidrs, sizeof(d->cidrs[0])));
 	return o;
 }
 
@@ -261,15 +259,14 @@ cJSON *netseg_idstore_to_json(const struct netseg_idstore *s)
 	return o;
 }
 
-int netseg_json_strs(const cJSON *arr, char *out, size_t stride, size_t width,
-		     unsigned int max, unsigned int *n)
+int netseg_json_strs(const cJSON *arr, char *out, size_t stride, size_t width, unsigned int max,
+		     unsigned int *n)
 {
 	const cJSON *it;
 
 	*n = 0;
 	cJSON_ArrayForEach(it, arr) {
-		if (!cJSON_IsString(it) || *n >= max ||
-		    strlen(it->valuestring) >= width)
+		if (!cJSON_IsString(it) || *n >= max || strlen(it->valuestring) >= width)
 			return -EINVAL;
 		strcpy(out + (*n)++ * stride, it->valuestring);
 	}
@@ -288,21 +285,18 @@ int netseg_iddef_from_json(const cJSON *o, struct netseg_iddef *d)
 	d->id = cJSON_IsNumber(id) ? (__u32)id->valuedouble : 0;
 	d->audit = cJSON_IsTrue(cJSON_GetObjectItem(o, "audit"));
 	d->cidr_only = cJSON_IsTrue(cJSON_GetObjectItem(o, "cidr_identity"));
-	if (netseg_json_strs(cJSON_GetObjectItem(o, "ifaces"), d->ifaces[0],
-			     sizeof(d->ifaces[0]), sizeof(d->ifaces[0]),
-			     NETSEG_SEL_MAX, &d->nifaces) ||
+	if (netseg_json_strs(cJSON_GetObjectItem(o, "ifaces"), d->ifaces[0], sizeof(d->ifaces[0]),
+			     sizeof(d->ifaces[0]), NETSEG_SEL_MAX, &d->nifaces) ||
 	    netseg_json_strs(cJSON_GetObjectItem(o, "cgroups"), d->cgroups[0],
-			     sizeof(d->cgroups[0]), sizeof(d->cgroups[0]),
-			     NETSEG_SEL_MAX, &d->ncgroups) ||
-	    netseg_json_strs(cJSON_GetObjectItem(o, "cidrs"), d->cidrs[0],
-			     sizeof(d->cidrs[0]), sizeof(d->cidrs[0]),
-			     NETSEG_SEL_MAX, &d->ncidrs))
+			     sizeof(d->cgroups[0]), sizeof(d->cgroups[0]), NETSEG_SEL_MAX,
+			     &d->ncgroups) ||
+	    netseg_json_strs(cJSON_GetObjectItem(o, "cidrs"), d->cidrs[0], sizeof(d->cidrs[0]),
+			     sizeof(d->cidrs[0]), NETSEG_SEL_MAX, &d->ncidrs))
 		return -EINVAL;
 	return 0;
 }
 
-int netseg_idstore_from_json(struct netseg_idstore *s, const cJSON *o,
-			     struct netseg_err *err)
+int netseg_idstore_from_json(struct netseg_idstore *s, const cJSON *o, struct netseg_err *err)
 {
 	const cJSON *it, *arr = cJSON_GetObjectItem(o, "identities");
 	struct netseg_iddef d;

@@ -15,11 +15,11 @@
 
 #include "errors.h"
 
-#define NETSEG_NAME_MAX		64	/* identity names incl. NUL */
-#define NETSEG_SEL_MAX		16	/* selectors of one kind per identity */
-#define NETSEG_PATH_MAX		256	/* cgroup paths incl. NUL */
+#define NETSEG_NAME_MAX 64  /* identity names incl. NUL */
+#define NETSEG_SEL_MAX 16   /* selectors of one kind per identity */
+#define NETSEG_PATH_MAX 256 /* cgroup paths incl. NUL */
 /* CIDR identities live in their own range, far above user identities. */
-#define NETSEG_ID_CIDR_MIN	(1U << 24)
+#define NETSEG_ID_CIDR_MIN (1U << 24)
 
 struct cJSON;
 
@@ -27,18 +27,18 @@ struct netseg_iddef {
 	char name[NETSEG_NAME_MAX];
 	__u32 id;
 	bool audit;
-	bool cidr_only;		/* created for a CIDR selector in a rule */
+	bool cidr_only; /* created for a CIDR selector in a rule */
 	unsigned int nifaces, ncgroups, ncidrs;
-	char ifaces[NETSEG_SEL_MAX][32];		/* fnmatch globs */
+	char ifaces[NETSEG_SEL_MAX][32]; /* fnmatch globs */
 	char cgroups[NETSEG_SEL_MAX][NETSEG_PATH_MAX];
-	char cidrs[NETSEG_SEL_MAX][64];			/* canonical CIDR text */
+	char cidrs[NETSEG_SEL_MAX][64]; /* canonical CIDR text */
 };
 
 struct netseg_idstore {
 	struct netseg_iddef *v;
 	size_t n, cap;
-	__u32 next_id;		/* next user identity id */
-	__u32 next_cidr_id;	/* next CIDR identity id */
+	__u32 next_id;	    /* next user identity id */
+	__u32 next_cidr_id; /* next CIDR identity id */
 };
 
 void netseg_idstore_init(struct netseg_idstore *s);
@@ -48,18 +48,15 @@ int netseg_idstore_copy(struct netseg_idstore *dst, const struct netseg_idstore 
 struct netseg_iddef *netseg_id_by_name(const struct netseg_idstore *s, const char *name);
 struct netseg_iddef *netseg_id_by_id(const struct netseg_idstore *s, __u32 id);
 /* Name of an id, including the reserved ones; "id:N" if unknown. */
-const char *netseg_id_name(const struct netseg_idstore *s, __u32 id, char *buf,
-			   size_t len);
+const char *netseg_id_name(const struct netseg_idstore *s, __u32 id, char *buf, size_t len);
 
 /* Validates the definition (name, globs, paths, CIDRs) and adds it with a
  * fresh id.  -EEXIST if the name is taken, -EINVAL with err filled. */
-int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def,
-		  struct netseg_err *err);
+int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def, struct netseg_err *err);
 int netseg_id_remove(struct netseg_idstore *s, const char *name);
 /* Validates @def and puts it in place of the identity of the same name,
  * keeping its id.  -ENOENT or -EINVAL with err filled. */
-int netseg_id_replace(struct netseg_idstore *s, struct netseg_iddef *def,
-		      struct netseg_err *err);
+int netseg_id_replace(struct netseg_idstore *s, struct netseg_iddef *def, struct netseg_err *err);
 /* The CIDR identity for a canonical CIDR, created if needed. */
 int netseg_id_cidr(struct netseg_idstore *s, const char *cidr, __u32 *id);
 
@@ -73,7 +70,7 @@ struct cJSON *netseg_iddef_to_json(const struct netseg_iddef *d);
 /* Validation of names/paths/CIDRs is left to netseg_id_add. */
 int netseg_iddef_from_json(const struct cJSON *o, struct netseg_iddef *d);
 /* A JSON array of strings into fixed-width slots; -EINVAL if any doesn't fit. */
-int netseg_json_strs(const struct cJSON *arr, char *out, size_t stride,
-		     size_t width, unsigned int max, unsigned int *n);
+int netseg_json_strs(const struct cJSON *arr, char *out, size_t stride, size_t width,
+		     unsigned int max, unsigned int *n);
 
 #endif

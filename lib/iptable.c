@@ -53,7 +53,7 @@ static int grow(struct netseg_iptable *t)
 {
 	size_t nb = t->nbuckets ? t->nbuckets * 2 : IPTABLE_MIN_BUCKETS;
 	/* An array of bucket heads (pointers): sizeof(pointer) is meant. */
-	struct netseg_ipent **b = calloc(nb, sizeof(*b));	// NOLINT(bugprone-sizeof-expression)
+	struct netseg_ipent **b = calloc(nb, sizeof(*b)); // NOLINT(bugprone-sizeof-expression)
 
 	if (!b)
 		return -ENOMEM;
@@ -129,14 +129,14 @@ void netseg_iptable_release(struct netseg_iptable *t, struct netseg_ipent *e)
 	}
 }
 
-void netseg_iptable_foreach(struct netseg_iptable *t,
-			    void (*fn)(struct netseg_ipent *e, void *ctx), void *ctx)
+void netseg_iptable_foreach(struct netseg_iptable *t, void (*fn)(struct netseg_ipent *e, void *ctx),
+			    void *ctx)
 {
 	for (size_t b = 0; b < t->nbuckets; b++) {
 		struct netseg_ipent *e = t->bucket[b], *next;
 
 		for (; e; e = next) {
-			next = e->next;	/* fn may free e */
+			next = e->next; /* fn may free e */
 			fn(e, ctx);
 		}
 	}
@@ -144,8 +144,7 @@ void netseg_iptable_foreach(struct netseg_iptable *t,
 
 static bool same_src(const struct netseg_ipsrc *a, const struct netseg_ipsrc *b)
 {
-	return a->kind == b->kind && a->tag == b->tag && a->id == b->id &&
-	       a->ifindex == b->ifindex;
+	return a->kind == b->kind && a->tag == b->tag && a->id == b->id && a->ifindex == b->ifindex;
 }
 
 static struct netseg_ipsrc *find_src(const struct netseg_ipent *e, const struct netseg_ipsrc *s)
@@ -207,8 +206,7 @@ unsigned int netseg_ipent_unclaim_moved(struct netseg_ipent *e, const struct net
 	return n;
 }
 
-unsigned int netseg_ipent_drop(struct netseg_ipent *e, __u32 kinds, __u32 ifindex,
-			       bool stale_only)
+unsigned int netseg_ipent_drop(struct netseg_ipent *e, __u32 kinds, __u32 ifindex, bool stale_only)
 {
 	unsigned int n = 0;
 
@@ -266,8 +264,8 @@ static bool better(const struct netseg_ipent *e, const struct netseg_ipsrc *a,
 }
 
 const struct netseg_ipsrc *netseg_ipent_rival(const struct netseg_ipent *e,
-					      const struct netseg_ipsrc *s,
-					      netseg_ep_id_fn ep_id, void *ctx)
+					      const struct netseg_ipsrc *s, netseg_ep_id_fn ep_id,
+					      void *ctx)
 {
 	if (!learned(s) || !ep_id(ctx, s->ifindex))
 		return NULL;

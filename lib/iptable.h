@@ -21,36 +21,36 @@
 
 /* In rising order of precedence within one prefix. */
 enum netseg_ipsrc_kind {
-	NETSEG_IPSRC_HOST,	/* an address of this node (RTM_NEWADDR) */
-	NETSEG_IPSRC_CIDR,	/* an identity's CIDR selector: id */
-	NETSEG_IPSRC_NEIGH,	/* neighbour entry on an interface */
-	NETSEG_IPSRC_PEER,	/* peer of a point-to-point address on an interface */
-	NETSEG_IPSRC_ROUTE,	/* host route out of an interface */
+	NETSEG_IPSRC_HOST,  /* an address of this node (RTM_NEWADDR) */
+	NETSEG_IPSRC_CIDR,  /* an identity's CIDR selector: id */
+	NETSEG_IPSRC_NEIGH, /* neighbour entry on an interface */
+	NETSEG_IPSRC_PEER,  /* peer of a point-to-point address on an interface */
+	NETSEG_IPSRC_ROUTE, /* host route out of an interface */
 	NETSEG_IPSRC_MAX,
 };
 
-#define NETSEG_IPSRC_BIT(k)	(1U << (k))
+#define NETSEG_IPSRC_BIT(k) (1U << (k))
 /* Kinds that claim a prefix for the endpoint behind their interface. */
-#define NETSEG_IPSRC_LEARNED                                                                       \
-	(NETSEG_IPSRC_BIT(NETSEG_IPSRC_NEIGH) | NETSEG_IPSRC_BIT(NETSEG_IPSRC_PEER) |              \
+#define NETSEG_IPSRC_LEARNED                                                          \
+	(NETSEG_IPSRC_BIT(NETSEG_IPSRC_NEIGH) | NETSEG_IPSRC_BIT(NETSEG_IPSRC_PEER) | \
 	 NETSEG_IPSRC_BIT(NETSEG_IPSRC_ROUTE))
 
 struct netseg_ipsrc {
-	__u8 kind;	/* enum netseg_ipsrc_kind */
-	bool stale;	/* not seen again in a resync dump (yet) */
-	__u32 ifindex;	/* the interface it was learned on (0 for CIDR) */
-	__u32 id;	/* CIDR: the identity; else 0 */
-	__u64 tag;	/* tells sources of one kind apart (route table and metric, ...) */
-	__u64 seq;	/* when it was made, within its prefix: older claims win ties */
+	__u8 kind;     /* enum netseg_ipsrc_kind */
+	bool stale;    /* not seen again in a resync dump (yet) */
+	__u32 ifindex; /* the interface it was learned on (0 for CIDR) */
+	__u32 id;      /* CIDR: the identity; else 0 */
+	__u64 tag;     /* tells sources of one kind apart (route table and metric, ...) */
+	__u64 seq;     /* when it was made, within its prefix: older claims win ties */
 };
 
 struct netseg_ipent {
-	struct netseg_ipent *next;	/* hash chain */
-	struct netseg_prefix pfx;	/* the key */
+	struct netseg_ipent *next; /* hash chain */
+	struct netseg_prefix pfx;  /* the key */
 	unsigned int nsrc, cap;
 	struct netseg_ipsrc *src;
-	__u64 next_seq;			/* seq of the next new claim */
-	bool in_map;			/* the ipcache holds val for this prefix */
+	__u64 next_seq; /* seq of the next new claim */
+	bool in_map;	/* the ipcache holds val for this prefix */
 	struct netseg_ipcache_val val;
 };
 
@@ -72,8 +72,8 @@ struct netseg_ipent *netseg_iptable_get(struct netseg_iptable *t, const struct n
 /* Frees an entry nothing claims and the map doesn't hold; else a no-op. */
 void netseg_iptable_release(struct netseg_iptable *t, struct netseg_ipent *e);
 /* Calls fn on every entry; fn may release the entry it is given. */
-void netseg_iptable_foreach(struct netseg_iptable *t,
-			    void (*fn)(struct netseg_ipent *e, void *ctx), void *ctx);
+void netseg_iptable_foreach(struct netseg_iptable *t, void (*fn)(struct netseg_ipent *e, void *ctx),
+			    void *ctx);
 
 /* Adds a claim, or refreshes the same one (same kind, tag, id, ifindex):
  * clears its stale mark.  1 when it is new, 0 when it was there, or -ENOMEM. */
@@ -85,16 +85,15 @@ bool netseg_ipent_unclaim(struct netseg_ipent *e, const struct netseg_ipsrc *s);
 unsigned int netseg_ipent_unclaim_moved(struct netseg_ipent *e, const struct netseg_ipsrc *s);
 /* Removes claims of the given kinds (bitmask) on ifindex (0 = any), only
  * the stale ones if stale_only.  Returns how many went. */
-unsigned int netseg_ipent_drop(struct netseg_ipent *e, __u32 kinds, __u32 ifindex,
-			       bool stale_only);
+unsigned int netseg_ipent_drop(struct netseg_ipent *e, __u32 kinds, __u32 ifindex, bool stale_only);
 /* Marks claims of the given kinds stale (before a resync dump). */
 void netseg_ipent_mark(struct netseg_ipent *e, __u32 kinds);
 bool netseg_ipent_has_ifindex(const struct netseg_ipent *e, __u32 ifindex);
 /* A usable learned claim on another interface than s's (s itself is one
  * of e's claims): the endpoint s competes with for the prefix, or NULL. */
 const struct netseg_ipsrc *netseg_ipent_rival(const struct netseg_ipent *e,
-					      const struct netseg_ipsrc *s,
-					      netseg_ep_id_fn ep_id, void *ctx);
+					      const struct netseg_ipsrc *s, netseg_ep_id_fn ep_id,
+					      void *ctx);
 
 /*
  * What the ipcache should hold for the prefix: the learned claim of the

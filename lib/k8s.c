@@ -31,12 +31,12 @@ struct ctx {
 	const char *file;
 	yaml_document_t *doc;
 	struct netseg_errlist *errs;
-	int ret;		/* -EINVAL or -ENOMEM once anything failed */
-	char obj[600];		/* "policy NS/NAME" */
+	int ret;       /* -EINVAL or -ENOMEM once anything failed */
+	char obj[600]; /* "policy NS/NAME" */
 };
 
-static __attribute__((format(printf, 3, 4))) int
-fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) int fail(struct ctx *c, const yaml_node_t *n,
+						      const char *fmt, ...)
 {
 	char msg[768];
 	va_list ap;
@@ -44,9 +44,8 @@ fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (netseg_errlist_add(c->errs, "%s:%zu:%zu: %s", c->file,
-			       n->start_mark.line + 1, n->start_mark.column + 1,
-			       msg))
+	if (netseg_errlist_add(c->errs, "%s:%zu:%zu: %s", c->file, n->start_mark.line + 1,
+			       n->start_mark.column + 1, msg))
 		c->ret = -ENOMEM;
 	else if (!c->ret)
 		c->ret = -EINVAL;
@@ -60,8 +59,7 @@ static yaml_node_t *node(struct ctx *c, int id)
 
 static bool plain(const yaml_node_t *n)
 {
-	return n->type == YAML_SCALAR_NODE &&
-	       n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
 static const char *sval(const yaml_node_t *n)
@@ -83,8 +81,7 @@ static bool is_null(const yaml_node_t *n)
  * such strings are printed quoted so they stay strings. */
 static bool looks_bool(const char *s)
 {
-	static const char *const b[] = { "true", "false", "yes", "no", "on",
-					 "off", "y", "n" };
+	static const char *const b[] = { "true", "false", "yes", "no", "on", "off", "y", "n" };
 	size_t i;
 
 	for (i = 0; i < sizeof(b) / sizeof(b[0]); i++)
@@ -105,8 +102,7 @@ static bool looks_number(const char *s)
 
 static bool looks_nonstring(const char *s)
 {
-	return !*s || !strcmp(s, "~") || !strcasecmp(s, "null") ||
-	       looks_bool(s) || looks_number(s);
+	return !*s || !strcmp(s, "~") || !strcasecmp(s, "null") || looks_bool(s) || looks_number(s);
 }
 
 static const char *type_name(const yaml_node_t *n)
@@ -125,28 +121,25 @@ static const char *type_name(const yaml_node_t *n)
 }
 
 /* A string field; numbers and booleans must be quoted, as for kubectl. */
-static int get_str(struct ctx *c, const yaml_node_t *n, const char *where,
-		   const char **out)
+static int get_str(struct ctx *c, const yaml_node_t *n, const char *where, const char **out)
 {
 	if (n->type != YAML_SCALAR_NODE || (plain(n) && looks_nonstring(sval(n))))
-		return fail(c, n, "expected a string for %s, found %s%s", where,
-			    type_name(n),
+		return fail(c, n, "expected a string for %s, found %s%s", where, type_name(n),
 			    n->type == YAML_SCALAR_NODE ? " (quote it)" : "");
 	*out = sval(n);
 	return 0;
 }
 
 /* A plain integer in [lo, hi]. */
-static int get_int(struct ctx *c, const yaml_node_t *n, const char *where,
-		   long lo, long hi, long *out)
+static int get_int(struct ctx *c, const yaml_node_t *n, const char *where, long lo, long hi,
+		   long *out)
 {
 	const char *s = n->type == YAML_SCALAR_NODE ? sval(n) : "";
 	char *end;
 	long v;
 
 	if (!plain(n) || !looks_number(s))
-		return fail(c, n, "expected a number for %s, found %s", where,
-			    type_name(n));
+		return fail(c, n, "expected a number for %s, found %s", where, type_name(n));
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (*end || errno || v < lo || v > hi)
@@ -157,14 +150,14 @@ static int get_int(struct ctx *c, const yaml_node_t *n, const char *where,
 
 struct field {
 	const char *name;
-	yaml_node_t *node;	/* NULL: absent or null */
+	yaml_node_t *node; /* NULL: absent or null */
 	yaml_node_t *key;
 };
 
 /* Pick the known fields of mapping @map; refuse unknown and repeated
  * ones.  Null values count as absent, as in the apiserver. */
-static int get_fields(struct ctx *c, yaml_node_t *map, const char *where,
-		      struct field *f, size_t nf)
+static int get_fields(struct ctx *c, yaml_node_t *map, const char *where, struct field *f,
+		      size_t nf)
 {
 	yaml_node_pair_t *p;
 	char names[256] = "";
@@ -172,29 +165,26 @@ static int get_fields(struct ctx *c, yaml_node_t *map, const char *where,
 	int ret = 0;
 
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(c, map, "expected a mapping for %s, found %s", where,
-			    type_name(map));
+		return fail(c, map, "expected a mapping for %s, found %s", where, type_name(map));
 	for (i = 0; i < nf; i++)
-		snprintf(names + strlen(names), sizeof(names) - strlen(names),
-			 "%s%s", i ? (i + 1 == nf ? " or " : ", ") : "", f[i].name);
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 i ? (i + 1 == nf ? " or " : ", ") : "", f[i].name);
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
 		char b[64];
 
 		if (k->type != YAML_SCALAR_NODE) {
-			ret = fail(c, k, "expected a field name in %s, found %s",
-				   where, type_name(k));
+			ret = fail(c, k, "expected a field name in %s, found %s", where,
+				   type_name(k));
 			continue;
 		}
 		for (i = 0; i < nf && strcmp(sval(k), f[i].name); i++)
 			;
 		if (i == nf) {
 			ret = fail(c, k, "unknown field \"%s\" in %s (expected %s)",
-				   netseg_printable(sval(k), b, sizeof(b)), where,
-				   names);
+				   netseg_printable(sval(k), b, sizeof(b)), where, names);
 		} else if (f[i].key) {
-			ret = fail(c, k, "field %s given twice in %s", f[i].name,
-				   where);
+			ret = fail(c, k, "field %s given twice in %s", f[i].name, where);
 		} else {
 			f[i].key = k;
 			f[i].node = is_null(v) ? NULL : v;
@@ -203,38 +193,37 @@ static int get_fields(struct ctx *c, yaml_node_t *map, const char *where,
 	return ret;
 }
 
-#define FIELDS(...) { __VA_ARGS__ }
+#define FIELDS(...)         \
+	{                   \
+		__VA_ARGS__ \
+	}
 #define NF(f) (sizeof(f) / sizeof((f)[0]))
 
 static int get_seq(struct ctx *c, yaml_node_t *n, const char *where)
 {
 	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, "expected a list for %s, found %s", where,
-			    type_name(n));
+		return fail(c, n, "expected a list for %s, found %s", where, type_name(n));
 	return 0;
 }
 
 /* @it names the loop variable, so it can't be parenthesised. */
-#define for_items(c, n, it)	/* NOLINTNEXTLINE(bugprone-macro-parentheses) */ \
-	for (yaml_node_item_t *it = (n)->data.sequence.items.start;             \
+#define for_items(c, n, it) /* NOLINTNEXTLINE(bugprone-macro-parentheses) */ \
+	for (yaml_node_item_t *it = (n)->data.sequence.items.start;          \
 	     (it) < (n)->data.sequence.items.top; (it)++)
 
-static int parse_labels(struct ctx *c, yaml_node_t *n, const char *where,
-			struct netseg_labels *l)
+static int parse_labels(struct ctx *c, yaml_node_t *n, const char *where, struct netseg_labels *l)
 {
 	struct netseg_err e;
 	yaml_node_pair_t *p;
 	int ret = 0, r;
 
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, n, "expected a mapping for %s, found %s", where,
-			    type_name(n));
+		return fail(c, n, "expected a mapping for %s, found %s", where, type_name(n));
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
 		const char *ks = "", *vs = "";
 
-		if (get_str(c, k, where, &ks) ||
-		    (!is_null(v) && get_str(c, v, where, &vs))) {
+		if (get_str(c, k, where, &ks) || (!is_null(v) && get_str(c, v, where, &vs))) {
 			ret = -EINVAL;
 			continue;
 		}
@@ -242,8 +231,8 @@ static int parse_labels(struct ctx *c, yaml_node_t *n, const char *where,
 		if (r == -ENOMEM)
 			return c->ret = -ENOMEM;
 		if (r)
-			ret = fail(c, netseg_label_key_check(ks, NULL) ? k : v,
-				   "%s: %s", where, e.msg);
+			ret = fail(c, netseg_label_key_check(ks, NULL) ? k : v, "%s: %s", where,
+				   e.msg);
 	}
 	return ret;
 }
@@ -255,8 +244,7 @@ static const char *const ops[] = {
 	[NETSEG_LABEL_DOESNOTEXIST] = "DoesNotExist",
 };
 
-static int parse_expr(struct ctx *c, yaml_node_t *n, const char *where,
-		      struct netseg_labelsel *s)
+static int parse_expr(struct ctx *c, yaml_node_t *n, const char *where, struct netseg_labelsel *s)
 {
 	struct field f[] = FIELDS({ .name = "key" }, { .name = "operator" }, { .name = "values" });
 	const char *key = "", *op = "", *vals[64];
@@ -273,13 +261,15 @@ static int parse_expr(struct ctx *c, yaml_node_t *n, const char *where,
 	for (i = 0; i < NF(ops) && strcmp(op, ops[i]); i++)
 		;
 	if (i == NF(ops))
-		return fail(c, f[1].node,
-			    "unknown operator \"%s\" in %s (expected In, NotIn, Exists or DoesNotExist)",
-			    op, where);
+		return fail(
+			c, f[1].node,
+			"unknown operator \"%s\" in %s (expected In, NotIn, Exists or DoesNotExist)",
+			op, where);
 	if (f[2].node) {
 		if (get_seq(c, f[2].node, where))
 			return -EINVAL;
-		for_items(c, f[2].node, it) {
+		for_items(c, f[2].node, it)
+		{
 			if (nv == NF(vals))
 				return fail(c, f[2].node, "%s: more than 64 values", where);
 			if (get_str(c, node(c, *it), where, &vals[nv++]))
@@ -307,7 +297,8 @@ static int parse_selector(struct ctx *c, yaml_node_t *n, const char *where,
 	if (f[1].node && !get_seq(c, f[1].node, where)) {
 		int i = 0;
 
-		for_items(c, f[1].node, it) {
+		for_items(c, f[1].node, it)
+		{
 			snprintf(w, sizeof(w), "%s.matchExpressions[%d]", where, i++);
 			ret |= parse_expr(c, node(c, *it), w, s);
 		}
@@ -316,8 +307,7 @@ static int parse_selector(struct ctx *c, yaml_node_t *n, const char *where,
 }
 
 /* Kubernetes wants the prefix length written: need_len. */
-static int parse_cidr(struct ctx *c, yaml_node_t *n, const char *where,
-		      struct netseg_k8s_cidr *out)
+static int parse_cidr(struct ctx *c, yaml_node_t *n, const char *where, struct netseg_k8s_cidr *out)
 {
 	struct netseg_prefix p;
 	struct netseg_err e = {};
@@ -339,8 +329,7 @@ static int parse_cidr(struct ctx *c, yaml_node_t *n, const char *where,
 }
 
 /* Is @in a strict subset of @out? */
-static bool cidr_inside(const struct netseg_k8s_cidr *in,
-			const struct netseg_k8s_cidr *out)
+static bool cidr_inside(const struct netseg_k8s_cidr *in, const struct netseg_k8s_cidr *out)
 {
 	int i;
 
@@ -377,10 +366,12 @@ static int parse_ipblock(struct ctx *c, yaml_node_t *n, const char *where,
 	if (get_seq(c, f[1].node, where))
 		return -EINVAL;
 	p->except = calloc(f[1].node->data.sequence.items.top -
-			   f[1].node->data.sequence.items.start + 1, sizeof(*p->except));
+				   f[1].node->data.sequence.items.start + 1,
+			   sizeof(*p->except));
 	if (!p->except)
 		return c->ret = -ENOMEM;
-	for_items(c, f[1].node, it) {
+	for_items(c, f[1].node, it)
+	{
 		struct netseg_k8s_cidr *x = &p->except[p->nexcept];
 
 		snprintf(w, sizeof(w), "%s.except[%d]", where, i++);
@@ -391,8 +382,7 @@ static int parse_ipblock(struct ctx *c, yaml_node_t *n, const char *where,
 		if (!cidr_inside(x, &p->cidr)) {
 			cidr_str(x, a, sizeof(a));
 			cidr_str(&p->cidr, b, sizeof(b));
-			ret = fail(c, node(c, *it), "%s %s is not inside cidr %s",
-				   w, a, b);
+			ret = fail(c, node(c, *it), "%s %s is not inside cidr %s", w, a, b);
 			continue;
 		}
 		p->nexcept++;
@@ -400,8 +390,7 @@ static int parse_ipblock(struct ctx *c, yaml_node_t *n, const char *where,
 	return ret;
 }
 
-static int parse_peer(struct ctx *c, yaml_node_t *n, const char *where,
-		      struct netseg_k8s_peer *p)
+static int parse_peer(struct ctx *c, yaml_node_t *n, const char *where, struct netseg_k8s_peer *p)
 {
 	struct field f[] = FIELDS({ .name = "podSelector" }, { .name = "namespaceSelector" },
 				  { .name = "ipBlock" });
@@ -412,11 +401,14 @@ static int parse_peer(struct ctx *c, yaml_node_t *n, const char *where,
 	if (ret)
 		return ret;
 	if (!f[0].node && !f[1].node && !f[2].node)
-		return fail(c, n, "%s must specify a peer: podSelector, namespaceSelector or ipBlock",
+		return fail(c, n,
+			    "%s must specify a peer: podSelector, namespaceSelector or ipBlock",
 			    where);
 	if (f[2].node && (f[0].node || f[1].node))
-		return fail(c, n, "%s: ipBlock can't be combined with podSelector or namespaceSelector in one peer",
-			    where);
+		return fail(
+			c, n,
+			"%s: ipBlock can't be combined with podSelector or namespaceSelector in one peer",
+			where);
 	p->has_pod_sel = f[0].node;
 	p->has_ns_sel = f[1].node;
 	p->has_ipblock = f[2].node;
@@ -435,10 +427,10 @@ static int parse_peer(struct ctx *c, yaml_node_t *n, const char *where,
 	return ret ? -EINVAL : 0;
 }
 
-static int parse_port(struct ctx *c, yaml_node_t *n, const char *where,
-		      struct netseg_k8s_port *p)
+static int parse_port(struct ctx *c, yaml_node_t *n, const char *where, struct netseg_k8s_port *p)
 {
-	struct field f[] = FIELDS({ .name = "protocol" }, { .name = "port" }, { .name = "endPort" });
+	struct field f[] = FIELDS({ .name = "protocol" }, { .name = "port" },
+				  { .name = "endPort" });
 	const char *proto = "TCP";
 	char w[300], b[64];
 	long v = 0;
@@ -460,9 +452,10 @@ static int parse_port(struct ctx *c, yaml_node_t *n, const char *where,
 
 		snprintf(w, sizeof(w), "%s.port", where);
 		if (pn->type == YAML_SCALAR_NODE && !(plain(pn) && looks_number(sval(pn))))
-			return fail(c, pn,
-				    "named port '%s' in %s: container port names are not known to netseg; use a number",
-				    netseg_printable(sval(pn), b, sizeof(b)), c->obj);
+			return fail(
+				c, pn,
+				"named port '%s' in %s: container port names are not known to netseg; use a number",
+				netseg_printable(sval(pn), b, sizeof(b)), c->obj);
 		if (get_int(c, pn, w, 1, 65535, &v))
 			return -EINVAL;
 		p->port = v;
@@ -474,15 +467,14 @@ static int parse_port(struct ctx *c, yaml_node_t *n, const char *where,
 		if (!p->port)
 			return fail(c, f[2].node, "%s needs port", w);
 		if (v < p->port)
-			return fail(c, f[2].node, "%s %ld is less than port %u", w,
-				    v, p->port);
+			return fail(c, f[2].node, "%s %ld is less than port %u", w, v, p->port);
 		p->end_port = v;
 	}
 	return 0;
 }
 
-static int parse_rule(struct ctx *c, yaml_node_t *n, const char *where,
-		      const char *peers, struct netseg_k8s_rule *r)
+static int parse_rule(struct ctx *c, yaml_node_t *n, const char *where, const char *peers,
+		      struct netseg_k8s_rule *r)
 {
 	struct field f[] = FIELDS({ .name = peers }, { .name = "ports" });
 	size_t cnt;
@@ -496,7 +488,8 @@ static int parse_rule(struct ctx *c, yaml_node_t *n, const char *where,
 		if (!r->peers)
 			return c->ret = -ENOMEM;
 		i = 0;
-		for_items(c, f[0].node, it) {
+		for_items(c, f[0].node, it)
+		{
 			snprintf(w, sizeof(w), "%s.%s[%d]", where, peers, i++);
 			ret |= parse_peer(c, node(c, *it), w, &r->peers[r->npeers++]);
 		}
@@ -507,7 +500,8 @@ static int parse_rule(struct ctx *c, yaml_node_t *n, const char *where,
 		if (!r->ports)
 			return c->ret = -ENOMEM;
 		i = 0;
-		for_items(c, f[1].node, it) {
+		for_items(c, f[1].node, it)
+		{
 			snprintf(w, sizeof(w), "%s.ports[%d]", where, i++);
 			ret |= parse_port(c, node(c, *it), w, &r->ports[r->nports++]);
 		}
@@ -515,9 +509,8 @@ static int parse_rule(struct ctx *c, yaml_node_t *n, const char *where,
 	return ret ? -EINVAL : 0;
 }
 
-static int parse_rules(struct ctx *c, yaml_node_t *n, const char *dir,
-		       const char *peers, struct netseg_k8s_rule **rules,
-		       size_t *nrules)
+static int parse_rules(struct ctx *c, yaml_node_t *n, const char *dir, const char *peers,
+		       struct netseg_k8s_rule **rules, size_t *nrules)
 {
 	char where[64];
 	int ret = 0, i = 0;
@@ -529,7 +522,8 @@ static int parse_rules(struct ctx *c, yaml_node_t *n, const char *dir,
 			sizeof(**rules));
 	if (!*rules)
 		return c->ret = -ENOMEM;
-	for_items(c, n, it) {
+	for_items(c, n, it)
+	{
 		snprintf(where, sizeof(where), "spec.%s[%d]", dir, i++);
 		ret |= parse_rule(c, node(c, *it), where, peers, &(*rules)[(*nrules)++]);
 	}
@@ -543,7 +537,8 @@ static int parse_types(struct ctx *c, yaml_node_t *n, unsigned int *types)
 
 	if (get_seq(c, n, "spec.policyTypes"))
 		return -EINVAL;
-	for_items(c, n, it) {
+	for_items(c, n, it)
+	{
 		yaml_node_t *v = node(c, *it);
 
 		if (get_str(c, v, "spec.policyTypes", &s))
@@ -553,8 +548,10 @@ static int parse_types(struct ctx *c, yaml_node_t *n, unsigned int *types)
 		else if (!strcmp(s, "Egress"))
 			t = NETSEG_K8S_EGRESS;
 		else
-			return fail(c, v, "unknown policy type \"%s\" in spec.policyTypes (expected Ingress or Egress)",
-				    s);
+			return fail(
+				c, v,
+				"unknown policy type \"%s\" in spec.policyTypes (expected Ingress or Egress)",
+				s);
 		if (*types & t)
 			return fail(c, v, "policy type %s given twice in spec.policyTypes", s);
 		*types |= t;
@@ -570,8 +567,10 @@ static int parse_spec(struct ctx *c, yaml_node_t *n, struct netseg_k8s_policy *p
 
 	ret = get_fields(c, n, "spec", f, NF(f));
 	if (!f[0].node)
-		ret = fail(c, n, "spec.podSelector is required in %s (use {} to select every pod of the namespace)",
-			   c->obj);
+		ret = fail(
+			c, n,
+			"spec.podSelector is required in %s (use {} to select every pod of the namespace)",
+			c->obj);
 	else
 		ret |= parse_selector(c, f[0].node, "spec.podSelector", &p->pod_sel);
 	if (f[1].node)
@@ -609,11 +608,11 @@ struct meta {
 	yaml_node_t *labels;
 };
 
-static int parse_meta(struct ctx *c, yaml_node_t *doc, yaml_node_t *n,
-		      bool namespaced, struct meta *m)
+static int parse_meta(struct ctx *c, yaml_node_t *doc, yaml_node_t *n, bool namespaced,
+		      struct meta *m)
 {
-	struct field f[] = FIELDS({ .name = "name" }, { .name = "labels" }, { .name = "annotations" },
-				  { .name = "namespace" });
+	struct field f[] = FIELDS({ .name = "name" }, { .name = "labels" },
+				  { .name = "annotations" }, { .name = "namespace" });
 	char b[64];
 	int ret;
 
@@ -625,11 +624,12 @@ static int parse_meta(struct ctx *c, yaml_node_t *doc, yaml_node_t *n,
 	if (get_str(c, f[0].node, "metadata.name", &m->name))
 		return -EINVAL;
 	if (!dns_name_ok(m->name, namespaced ? 253 : 63, namespaced))
-		ret = fail(c, f[0].node,
-			   "metadata.name \"%s\" must be %s: lower-case letters, digits and '-'%s, starting and ending with a letter or digit",
-			   netseg_printable(m->name, b, sizeof(b)),
-			   namespaced ? "a DNS subdomain" : "a DNS label (at most 63 characters)",
-			   namespaced ? " and '.' (at most 253 characters)" : "");
+		ret = fail(
+			c, f[0].node,
+			"metadata.name \"%s\" must be %s: lower-case letters, digits and '-'%s, starting and ending with a letter or digit",
+			netseg_printable(m->name, b, sizeof(b)),
+			namespaced ? "a DNS subdomain" : "a DNS label (at most 63 characters)",
+			namespaced ? " and '.' (at most 253 characters)" : "");
 	m->ns = NETSEG_K8S_DEFAULT_NS;
 	if (f[3].node && !get_str(c, f[3].node, "metadata.namespace", &m->ns) &&
 	    !dns_name_ok(m->ns, 63, false))
@@ -645,7 +645,8 @@ static int parse_meta(struct ctx *c, yaml_node_t *doc, yaml_node_t *n,
 
 		netseg_labels_init(&tmp);
 		if (f[2].node->type != YAML_MAPPING_NODE)
-			ret = fail(c, f[2].node, "expected a mapping for metadata.annotations, found %s",
+			ret = fail(c, f[2].node,
+				   "expected a mapping for metadata.annotations, found %s",
 				   type_name(f[2].node));
 		else
 			for (p = f[2].node->data.mapping.pairs.start;
@@ -696,7 +697,9 @@ static int parse_namespace(struct ctx *c, yaml_node_t *root, struct field *f,
 	int ret;
 
 	if (f[3].node)
-		return fail(c, f[3].key, "unknown field \"spec\" in Namespace (netseg keeps only metadata.name and metadata.labels)");
+		return fail(
+			c, f[3].key,
+			"unknown field \"spec\" in Namespace (netseg keeps only metadata.name and metadata.labels)");
 	v = realloc(o->namespaces, (o->nnamespaces + 1) * sizeof(*v));
 	if (!v)
 		return c->ret = -ENOMEM;
@@ -715,16 +718,15 @@ static int parse_namespace(struct ctx *c, yaml_node_t *root, struct field *f,
 	if (given && strcmp(given, m.name))
 		return fail(c, m.labels, "label %s of namespace %s must be its name, not \"%s\"",
 			    NETSEG_K8S_NS_NAME_LABEL, m.name, given);
-	if (!given && netseg_labels_add(&ns->labels, NETSEG_K8S_NS_NAME_LABEL,
-					m.name, NULL))
+	if (!given && netseg_labels_add(&ns->labels, NETSEG_K8S_NS_NAME_LABEL, m.name, NULL))
 		return c->ret = -ENOMEM;
 	return 0;
 }
 
 static int parse_doc(struct ctx *c, yaml_node_t *root, struct netseg_k8s_objects *o)
 {
-	struct field f[] = FIELDS({ .name = "apiVersion" }, { .name = "kind" }, { .name = "metadata" },
-				  { .name = "spec" });
+	struct field f[] = FIELDS({ .name = "apiVersion" }, { .name = "kind" },
+				  { .name = "metadata" }, { .name = "spec" });
 	const char *kind = "", *api = "";
 	char b[64];
 
@@ -737,9 +739,10 @@ static int parse_doc(struct ctx *c, yaml_node_t *root, struct netseg_k8s_objects
 		return -EINVAL;
 	if (!strcmp(kind, "NetworkPolicy")) {
 		if (strcmp(api, "networking.k8s.io/v1"))
-			return fail(c, f[0].node ? f[0].node : root,
-				    "apiVersion \"%s\" is not supported for NetworkPolicy (expected networking.k8s.io/v1)",
-				    netseg_printable(api, b, sizeof(b)));
+			return fail(
+				c, f[0].node ? f[0].node : root,
+				"apiVersion \"%s\" is not supported for NetworkPolicy (expected networking.k8s.io/v1)",
+				netseg_printable(api, b, sizeof(b)));
 		return parse_policy(c, root, f, o);
 	}
 	if (!strcmp(kind, "Namespace")) {
@@ -807,12 +810,15 @@ static int check_dups(struct ctx *c, const struct netseg_k8s_objects *have,
 		const struct netseg_k8s_policy *p = &add->policies[i];
 
 		for (j = 0; j < have->npolicies + i; j++) {
-			const struct netseg_k8s_policy *q = j < have->npolicies ?
-				&have->policies[j] : &add->policies[j - have->npolicies];
+			const struct netseg_k8s_policy *q =
+				j < have->npolicies ? &have->policies[j] :
+						      &add->policies[j - have->npolicies];
 
 			if (!strcmp(p->ns, q->ns) && !strcmp(p->name, q->name)) {
-				netseg_errlist_add(c->errs, "%s:%d:1: policy %s/%s defined twice (first at line %d)",
-						   c->file, p->line, p->ns, p->name, q->line);
+				netseg_errlist_add(
+					c->errs,
+					"%s:%d:1: policy %s/%s defined twice (first at line %d)",
+					c->file, p->line, p->ns, p->name, q->line);
 				c->ret = -EINVAL;
 				break;
 			}
@@ -820,12 +826,15 @@ static int check_dups(struct ctx *c, const struct netseg_k8s_objects *have,
 	}
 	for (i = 0; i < add->nnamespaces; i++)
 		for (j = 0; j < have->nnamespaces + i; j++) {
-			const struct netseg_k8s_namespace *q = j < have->nnamespaces ?
-				&have->namespaces[j] : &add->namespaces[j - have->nnamespaces];
+			const struct netseg_k8s_namespace *q =
+				j < have->nnamespaces ? &have->namespaces[j] :
+							&add->namespaces[j - have->nnamespaces];
 
 			if (!strcmp(add->namespaces[i].name, q->name)) {
-				netseg_errlist_add(c->errs, "%s:%d:1: namespace %s defined twice (first at line %d)",
-						   c->file, add->namespaces[i].line, q->name, q->line);
+				netseg_errlist_add(
+					c->errs,
+					"%s:%d:1: namespace %s defined twice (first at line %d)",
+					c->file, add->namespaces[i].line, q->name, q->line);
 				c->ret = -EINVAL;
 				break;
 			}
@@ -841,7 +850,8 @@ static int append(struct netseg_k8s_objects *o, struct netseg_k8s_objects *add)
 	if (!p)
 		return -ENOMEM;
 	o->policies = p;
-	n = realloc(o->namespaces, (o->nnamespaces + add->nnamespaces + 1) * sizeof(*o->namespaces));
+	n = realloc(o->namespaces,
+		    (o->nnamespaces + add->nnamespaces + 1) * sizeof(*o->namespaces));
 	if (!n)
 		return -ENOMEM;
 	o->namespaces = n;
@@ -859,8 +869,8 @@ static int append(struct netseg_k8s_objects *o, struct netseg_k8s_objects *add)
 	return 0;
 }
 
-int netseg_k8s_load_buf(const char *name, const char *buf, size_t len,
-			struct netseg_k8s_objects *o, struct netseg_errlist *errs)
+int netseg_k8s_load_buf(const char *name, const char *buf, size_t len, struct netseg_k8s_objects *o,
+			struct netseg_errlist *errs)
 {
 	struct netseg_k8s_objects add;
 	struct ctx c = { .file = name, .errs = errs };
@@ -884,13 +894,13 @@ int netseg_k8s_load_buf(const char *name, const char *buf, size_t len,
 			break;
 		}
 		root = yaml_document_get_root_node(&doc);
-		if (!root) {		/* the end of the stream */
+		if (!root) { /* the end of the stream */
 			yaml_document_delete(&doc);
 			break;
 		}
 		c.doc = &doc;
 		c.obj[0] = '\0';
-		if (!is_null(root))	/* an empty document, as kubectl skips */
+		if (!is_null(root)) /* an empty document, as kubectl skips */
 			parse_doc(&c, root, &add);
 		yaml_document_delete(&doc);
 		if (c.ret == -ENOMEM)

@@ -17,8 +17,8 @@
 #include "labels.h"
 
 /* The label every namespace carries, set to its own name. */
-#define NETSEG_K8S_NS_NAME_LABEL	"kubernetes.io/metadata.name"
-#define NETSEG_K8S_DEFAULT_NS		"default"
+#define NETSEG_K8S_NS_NAME_LABEL "kubernetes.io/metadata.name"
+#define NETSEG_K8S_DEFAULT_NS "default"
 
 enum {
 	NETSEG_K8S_INGRESS = 1 << 0,
@@ -26,24 +26,24 @@ enum {
 };
 
 struct netseg_k8s_cidr {
-	int family;		/* AF_INET or AF_INET6 */
-	__u8 addr[16];		/* network order, host bits zero */
+	int family;    /* AF_INET or AF_INET6 */
+	__u8 addr[16]; /* network order, host bits zero */
 	__u8 plen;
 };
 
 struct netseg_k8s_peer {
 	bool has_pod_sel, has_ns_sel, has_ipblock;
-	struct netseg_labelsel pod_sel;		/* podSelector */
-	struct netseg_labelsel ns_sel;		/* namespaceSelector */
-	struct netseg_k8s_cidr cidr;		/* ipBlock.cidr */
-	struct netseg_k8s_cidr *except;		/* ipBlock.except */
+	struct netseg_labelsel pod_sel; /* podSelector */
+	struct netseg_labelsel ns_sel;	/* namespaceSelector */
+	struct netseg_k8s_cidr cidr;	/* ipBlock.cidr */
+	struct netseg_k8s_cidr *except; /* ipBlock.except */
 	size_t nexcept;
 };
 
 struct netseg_k8s_port {
-	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
-	__u16 port;		/* 0 = every port of proto */
-	__u16 end_port;		/* 0 = just port; else port..end_port */
+	__u8 proto;	/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+	__u16 port;	/* 0 = every port of proto */
+	__u16 end_port; /* 0 = just port; else port..end_port */
 };
 
 /* One ingress (peers = from) or egress (peers = to) rule.  No peers =
@@ -57,19 +57,19 @@ struct netseg_k8s_rule {
 
 struct netseg_k8s_policy {
 	char *ns, *name;
-	struct netseg_labels labels;		/* metadata.labels */
-	struct netseg_labelsel pod_sel;		/* spec.podSelector */
-	unsigned int types;			/* NETSEG_K8S_INGRESS | _EGRESS */
+	struct netseg_labels labels;	/* metadata.labels */
+	struct netseg_labelsel pod_sel; /* spec.podSelector */
+	unsigned int types;		/* NETSEG_K8S_INGRESS | _EGRESS */
 	struct netseg_k8s_rule *ingress;
 	size_t ningress;
 	struct netseg_k8s_rule *egress;
 	size_t negress;
-	int line;				/* of its document, 1-based */
+	int line; /* of its document, 1-based */
 };
 
 struct netseg_k8s_namespace {
 	char *name;
-	struct netseg_labels labels;	/* includes the metadata.name label */
+	struct netseg_labels labels; /* includes the metadata.name label */
 	int line;
 };
 
@@ -90,8 +90,8 @@ void netseg_k8s_objects_free(struct netseg_k8s_objects *o);
  * as it was, and @errs holds every problem found as "name:line:col:
  * message".  0, -EINVAL (see @errs) or -ENOMEM.
  */
-int netseg_k8s_load_buf(const char *name, const char *buf, size_t len,
-			struct netseg_k8s_objects *o, struct netseg_errlist *errs);
+int netseg_k8s_load_buf(const char *name, const char *buf, size_t len, struct netseg_k8s_objects *o,
+			struct netseg_errlist *errs);
 
 /* The same from a file ("-" = stdin); -errno if it can't be read. */
 int netseg_k8s_load_file(const char *path, struct netseg_k8s_objects *o,
@@ -107,14 +107,13 @@ int netseg_k8s_print_yaml(FILE *f, const struct netseg_k8s_objects *o);
 int netseg_k8s_print_json(FILE *f, const struct netseg_k8s_objects *o);
 
 /* Is @a the same policy as @b, field by field (not the line)? */
-bool netseg_k8s_policy_same(const struct netseg_k8s_policy *a,
-			    const struct netseg_k8s_policy *b);
+bool netseg_k8s_policy_same(const struct netseg_k8s_policy *a, const struct netseg_k8s_policy *b);
 
 /* --- the reference model (k8s_eval.c) --- */
 
 struct netseg_k8s_addr {
-	int family;		/* AF_INET or AF_INET6 */
-	__u8 addr[16];		/* network order */
+	int family;    /* AF_INET or AF_INET6 */
+	__u8 addr[16]; /* network order */
 };
 
 struct netseg_k8s_pod {
@@ -143,14 +142,13 @@ struct netseg_k8s_end {
  * @proto (IPPROTO_*), destination port @port (0 for protocols without
  * ports)?  @why, if not NULL, gets one line saying which side decided.
  */
-bool netseg_k8s_allowed(const struct netseg_k8s_cluster *c,
-			const struct netseg_k8s_end *src,
-			const struct netseg_k8s_end *dst, __u8 proto, __u16 port,
-			char *why, size_t whylen);
+bool netseg_k8s_allowed(const struct netseg_k8s_cluster *c, const struct netseg_k8s_end *src,
+			const struct netseg_k8s_end *dst, __u8 proto, __u16 port, char *why,
+			size_t whylen);
 
 /* Is @pod isolated for @dir (NETSEG_K8S_INGRESS or _EGRESS)? */
-bool netseg_k8s_isolated(const struct netseg_k8s_cluster *c,
-			 const struct netseg_k8s_pod *pod, unsigned int dir);
+bool netseg_k8s_isolated(const struct netseg_k8s_cluster *c, const struct netseg_k8s_pod *pod,
+			 unsigned int dir);
 
 /* Parse "198.18.0.1" or "fd00::1"; 0 or -EINVAL. */
 int netseg_k8s_addr_parse(const char *s, struct netseg_k8s_addr *a);

@@ -25,13 +25,13 @@ enum party_kind { P_POD, P_HOST, P_WORLD, P_NATIVE, P_CUT };
 struct party {
 	enum party_kind kind;
 	__u32 id, flags;
-	const struct netseg_k8s_endpoint *ep;	/* P_POD: any member will do */
-	const struct netseg_k8s_addr *addrs;	/* P_POD, P_HOST */
+	const struct netseg_k8s_endpoint *ep; /* P_POD: any member will do */
+	const struct netseg_k8s_addr *addrs;  /* P_POD, P_HOST */
 	size_t naddrs;
-	const struct netseg_k8s_cidr *cidrs;	/* P_NATIVE, P_CUT */
+	const struct netseg_k8s_cidr *cidrs; /* P_NATIVE, P_CUT */
 	size_t ncidrs;
-	char *key;				/* P_POD: its identity key */
-	bool iso_in, iso_out;			/* P_POD: isolated that way */
+	char *key;	      /* P_POD: its identity key */
+	bool iso_in, iso_out; /* P_POD: isolated that way */
 };
 
 /* A namespace's labels: declared, or just its metadata.name label. */
@@ -51,7 +51,7 @@ struct ctx {
 	const struct netseg_k8s_input *in;
 	struct netseg_err *err;
 	struct netseg_k8s_compiled *out;
-	struct block *blocks;			/* sorted by text */
+	struct block *blocks; /* sorted by text */
 	size_t nblocks;
 	struct party *parties;
 	size_t nparties;
@@ -229,7 +229,7 @@ static const struct netseg_labels *ns_labels(struct ctx *c, const char *ns)
 	for (i = 0; i < c->nns; i++)
 		if (!strcmp(c->ns[i].name, ns))
 			return c->ns[i].labels;
-	return NULL;	/* not reached: every pod's namespace is listed */
+	return NULL; /* not reached: every pod's namespace is listed */
 }
 
 static int ns_add(struct ctx *c, const char *name, const struct netseg_labels *l)
@@ -300,8 +300,7 @@ static bool selects(const struct netseg_k8s_policy *p, const struct netseg_k8s_e
 	       netseg_labels_match(&p->pod_sel, ep->labels);
 }
 
-static bool isolated(const struct ctx *c, const struct netseg_k8s_endpoint *ep,
-		     unsigned int dir)
+static bool isolated(const struct ctx *c, const struct netseg_k8s_endpoint *ep, unsigned int dir)
 {
 	const struct netseg_k8s_objects *o = c->in->objs;
 	size_t i;
@@ -350,13 +349,12 @@ static int alloc_id(struct ctx *c, const char *key, __u32 *id)
 	int ret = c->in->alloc(key, id, c->in->alloc_ctx);
 
 	if (ret) {
-		netseg_err_set(c->err, 0, "couldn't allocate an identity for %s: %s",
-			       key, strerror(-ret));
+		netseg_err_set(c->err, 0, "couldn't allocate an identity for %s: %s", key,
+			       strerror(-ret));
 		return ret;
 	}
 	if (*id < NETSEG_ID_USER_MIN)
-		return netseg_err_set(c->err, 0, "identity %u for %s is a reserved id",
-				      *id, key);
+		return netseg_err_set(c->err, 0, "identity %u for %s is a reserved id", *id, key);
 	return 0;
 }
 
@@ -443,8 +441,8 @@ static bool prefix_taken(const struct ctx *c, const struct netseg_k8s_cidr *x)
 
 /* The native identity whose prefix @x is cut from: the longest strictly
  * containing one, else world. */
-static void cut_parent(const struct ctx *c, const struct netseg_k8s_cidr *x,
-		       __u32 *id, __u32 *flags)
+static void cut_parent(const struct ctx *c, const struct netseg_k8s_cidr *x, __u32 *id,
+		       __u32 *flags)
 {
 	const struct netseg_k8s_input *in = c->in;
 	int best = -1;
@@ -555,11 +553,11 @@ static const __u8 protos[NPROTO] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
 
 /* Which (protocol, port)s one side allows. */
 struct pset {
-	bool all;			/* every protocol, every port */
-	bool whole[NPROTO];		/* every port of that protocol */
+	bool all;	    /* every protocol, every port */
+	bool whole[NPROTO]; /* every port of that protocol */
 	struct netseg_port_range *r[NPROTO];
 	size_t n[NPROTO], cap[NPROTO];
-	const char *by;			/* what granted it first, for comments */
+	const char *by; /* what granted it first, for comments */
 };
 
 static void pset_reset(struct pset *s)
@@ -636,7 +634,7 @@ static int pset_add_rule(struct pset *s, const struct netseg_k8s_rule *r)
 
 		pi = proto_index(p->proto);
 		if (pi < 0)
-			return -EINVAL;	/* the importer admits only these three */
+			return -EINVAL; /* the importer admits only these three */
 		if (!p->port) {
 			s->whole[pi] = true;
 			continue;
@@ -709,8 +707,10 @@ static int pset_intersect(struct pset *d, const struct pset *a, const struct pse
 			continue;
 		}
 		for (i = 0, j = 0; !ret && i < a->n[pi] && j < b->n[pi];) {
-			__u16 lo = a->r[pi][i].lo > b->r[pi][j].lo ? a->r[pi][i].lo : b->r[pi][j].lo;
-			__u16 hi = a->r[pi][i].hi < b->r[pi][j].hi ? a->r[pi][i].hi : b->r[pi][j].hi;
+			__u16 lo = a->r[pi][i].lo > b->r[pi][j].lo ? a->r[pi][i].lo :
+								     b->r[pi][j].lo;
+			__u16 hi = a->r[pi][i].hi < b->r[pi][j].hi ? a->r[pi][i].hi :
+								     b->r[pi][j].hi;
 
 			if (lo <= hi)
 				ret = pset_push(d, pi, lo, hi);
@@ -730,7 +730,7 @@ static bool peer_matches(struct ctx *c, const struct netseg_k8s_policy *pol,
 {
 	if (peer->has_ipblock)
 		return block_matches(x, peer);
-	if (x->kind != P_POD)	/* selectors only ever match pods */
+	if (x->kind != P_POD) /* selectors only ever match pods */
 		return false;
 	if (!peer->has_ns_sel && strcmp(x->ep->ns, pol->ns))
 		return false;
@@ -783,7 +783,8 @@ static int side(struct ctx *c, const struct party *self, const struct party *oth
 	}
 	for (i = 0; i < o->npolicies; i++) {
 		const struct netseg_k8s_policy *pol = &o->policies[i];
-		const struct netseg_k8s_rule *r = dir == NETSEG_K8S_INGRESS ? pol->ingress : pol->egress;
+		const struct netseg_k8s_rule *r = dir == NETSEG_K8S_INGRESS ? pol->ingress :
+									      pol->egress;
 
 		n = dir == NETSEG_K8S_INGRESS ? pol->ningress : pol->negress;
 		if (!selects(pol, self->ep, dir))
@@ -795,7 +796,7 @@ static int side(struct ctx *c, const struct party *self, const struct party *oth
 			if (ret)
 				return ret;
 			if (!s->by)
-				s->by = pol->name;	/* the first that grants, for trace */
+				s->by = pol->name; /* the first that grants, for trace */
 		}
 	}
 	for (pi = 0; pi < NPROTO; pi++)
@@ -817,7 +818,8 @@ static int push_rule(struct ctx *c, struct netseg_rule *r)
 {
 	r->id = c->next_rule++;
 	if (!c->next_rule) {
-		netseg_err_set(c->err, 0, "rule ids ran out compiling NetworkPolicies (first id %u)",
+		netseg_err_set(c->err, 0,
+			       "rule ids ran out compiling NetworkPolicies (first id %u)",
 			       c->in->first_rule_id);
 		return -ERANGE;
 	}
@@ -891,8 +893,8 @@ static int generate(struct ctx *c)
 			ret = pset_intersect(&both, &eg, &in);
 			if (ret || pset_empty(&both))
 				continue;
-			snprintf(why, sizeof(why), "NetworkPolicy: egress %s, ingress %s",
-				 eg.by, in.by);
+			snprintf(why, sizeof(why), "NetworkPolicy: egress %s, ingress %s", eg.by,
+				 in.by);
 			ret = emit_pair(c, s, d, &both, why);
 		}
 	}
@@ -999,8 +1001,8 @@ static void ctx_free(struct ctx *c)
 	free(c->ns);
 }
 
-int netseg_k8s_compile(const struct netseg_k8s_input *in,
-		       struct netseg_k8s_compiled *out, struct netseg_err *err)
+int netseg_k8s_compile(const struct netseg_k8s_input *in, struct netseg_k8s_compiled *out,
+		       struct netseg_err *err)
 {
 	struct netseg_k8s_objects none = { 0 };
 	struct netseg_k8s_input cin = *in;
@@ -1014,7 +1016,8 @@ int netseg_k8s_compile(const struct netseg_k8s_input *in,
 		err->rule = -1;
 	c.next_rule = in->first_rule_id;
 	if (!c.next_rule || !in->alloc)
-		return netseg_err_set(err, 0, "NetworkPolicy compiler: no rule ids or identity allocator given");
+		return netseg_err_set(
+			err, 0, "NetworkPolicy compiler: no rule ids or identity allocator given");
 	out->ep_ids = calloc(in->neps ? in->neps : 1, sizeof(*out->ep_ids));
 	ret = out->ep_ids ? 0 : -ENOMEM;
 	if (!ret)
@@ -1055,8 +1058,7 @@ static int resolve_k8s(const char *sel, __u32 *id, void *ctx)
 	return netseg_selector_resolve(native, sel, id);
 }
 
-void netseg_k8s_resolver(const struct netseg_resolver *native,
-			 struct netseg_resolver *out)
+void netseg_k8s_resolver(const struct netseg_resolver *native, struct netseg_resolver *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->resolve = resolve_k8s;

@@ -40,7 +40,7 @@
 struct netseg_k8s_endpoint {
 	const char *ns;
 	const char *name;
-	const struct netseg_labels *labels;	/* never NULL: an empty set for none */
+	const struct netseg_labels *labels; /* never NULL: an empty set for none */
 	const struct netseg_k8s_addr *addrs;
 	size_t naddrs;
 };
@@ -67,33 +67,33 @@ struct netseg_k8s_native {
 typedef int (*netseg_k8s_alloc_fn)(const char *key, __u32 *id, void *ctx);
 
 struct netseg_k8s_input {
-	const struct netseg_k8s_objects *objs;	/* policies and namespaces */
+	const struct netseg_k8s_objects *objs; /* policies and namespaces */
 	const struct netseg_k8s_endpoint *eps;
 	size_t neps;
-	const struct netseg_rule *rules;	/* native rules, ids set */
+	const struct netseg_rule *rules; /* native rules, ids set */
 	size_t nrules;
-	const struct netseg_resolver *res;	/* their selectors */
+	const struct netseg_resolver *res; /* their selectors */
 	const struct netseg_k8s_native *natives;
 	size_t nnatives;
-	const struct netseg_k8s_addr *host_addrs;	/* the node's own */
+	const struct netseg_k8s_addr *host_addrs; /* the node's own */
 	size_t nhost;
-	bool host_to_pods;	/* the node may open connections to every pod */
+	bool host_to_pods; /* the node may open connections to every pod */
 	netseg_k8s_alloc_fn alloc;
 	void *alloc_ctx;
-	__u32 first_rule_id;	/* generated rules are numbered from here */
+	__u32 first_rule_id; /* generated rules are numbered from here */
 };
 
 /* An identity the compiler created, for the identity map. */
 struct netseg_k8s_id {
 	__u32 id;
-	__u32 flags;		/* enum netseg_identity_flags */
+	__u32 flags; /* enum netseg_identity_flags */
 };
 
 /* An ipBlock prefix for the ipcache, and its identity. */
 struct netseg_k8s_prefix {
 	struct netseg_k8s_cidr cidr;
 	__u32 id;
-	__u32 parent;		/* the identity it was cut from (world if none) */
+	__u32 parent; /* the identity it was cut from (world if none) */
 };
 
 struct netseg_k8s_compiled {
@@ -101,8 +101,8 @@ struct netseg_k8s_compiled {
 	 * their identities, then the generated allows; "#N" selectors name
 	 * identity N (netseg_k8s_resolver()). */
 	struct netseg_ruleset rules;
-	__u32 *ep_ids;				/* identity of each input endpoint */
-	struct netseg_k8s_id *ids;		/* pod identities and prefixes' */
+	__u32 *ep_ids;		   /* identity of each input endpoint */
+	struct netseg_k8s_id *ids; /* pod identities and prefixes' */
 	size_t nids;
 	struct netseg_k8s_prefix *prefixes;
 	size_t nprefixes;
@@ -115,14 +115,13 @@ void netseg_k8s_compiled_free(struct netseg_k8s_compiled *c);
  * 0, -ENOENT (a native rule names an unknown identity), -ERANGE (rule ids
  * run out), an allocator's -errno, or -ENOMEM; @err says what and where.
  */
-int netseg_k8s_compile(const struct netseg_k8s_input *in,
-		       struct netseg_k8s_compiled *out, struct netseg_err *err);
+int netseg_k8s_compile(const struct netseg_k8s_input *in, struct netseg_k8s_compiled *out,
+		       struct netseg_err *err);
 
 /*
  * A resolver for the compiled rules: "#N" is identity N, every other
  * selector goes to @native.  @out borrows @native.
  */
-void netseg_k8s_resolver(const struct netseg_resolver *native,
-			 struct netseg_resolver *out);
+void netseg_k8s_resolver(const struct netseg_resolver *native, struct netseg_resolver *out);
 
 #endif /* NETSEG_K8S_COMPILE_H */

@@ -52,8 +52,7 @@ static bool ns_match(const struct netseg_k8s_cluster *c, const char *ns,
 
 /* Does @peer of a policy in namespace @ns match endpoint @e? */
 static bool peer_match(const struct netseg_k8s_cluster *c, const char *ns,
-		       const struct netseg_k8s_peer *peer,
-		       const struct netseg_k8s_end *e)
+		       const struct netseg_k8s_peer *peer, const struct netseg_k8s_end *e)
 {
 	size_t i;
 
@@ -84,7 +83,7 @@ static bool port_match(const struct netseg_k8s_rule *r, __u8 proto, __u16 port)
 {
 	size_t i;
 
-	if (!r->nports)		/* no ports: every port of every protocol */
+	if (!r->nports) /* no ports: every port of every protocol */
 		return true;
 	for (i = 0; i < r->nports; i++) {
 		const struct netseg_k8s_port *p = &r->ports[i];
@@ -99,14 +98,14 @@ static bool port_match(const struct netseg_k8s_rule *r, __u8 proto, __u16 port)
 }
 
 static bool rule_allows(const struct netseg_k8s_cluster *c, const char *ns,
-			const struct netseg_k8s_rule *r,
-			const struct netseg_k8s_end *peer, __u8 proto, __u16 port)
+			const struct netseg_k8s_rule *r, const struct netseg_k8s_end *peer,
+			__u8 proto, __u16 port)
 {
 	size_t i;
 
 	if (!port_match(r, proto, port))
 		return false;
-	if (!r->npeers)		/* no peers: every source / destination */
+	if (!r->npeers) /* no peers: every source / destination */
 		return true;
 	for (i = 0; i < r->npeers; i++)
 		if (peer_match(c, ns, &r->peers[i], peer))
@@ -115,15 +114,15 @@ static bool rule_allows(const struct netseg_k8s_cluster *c, const char *ns,
 }
 
 /* Policies select pods of their own namespace only. */
-static bool selects(const struct netseg_k8s_policy *p,
-		    const struct netseg_k8s_pod *pod, unsigned int dir)
+static bool selects(const struct netseg_k8s_policy *p, const struct netseg_k8s_pod *pod,
+		    unsigned int dir)
 {
 	return (p->types & dir) && !strcmp(p->ns, pod->ns) &&
 	       netseg_labels_match(&p->pod_sel, &pod->labels);
 }
 
-bool netseg_k8s_isolated(const struct netseg_k8s_cluster *c,
-			 const struct netseg_k8s_pod *pod, unsigned int dir)
+bool netseg_k8s_isolated(const struct netseg_k8s_cluster *c, const struct netseg_k8s_pod *pod,
+			 unsigned int dir)
 {
 	size_t i;
 
@@ -136,9 +135,8 @@ bool netseg_k8s_isolated(const struct netseg_k8s_cluster *c,
 /* May @self (a pod) talk in direction @dir with @peer?  Yes if it isn't
  * isolated that way, or any rule of a policy selecting it allows it:
  * the union of all policies, never an intersection. */
-static bool side_allows(const struct netseg_k8s_cluster *c,
-			const struct netseg_k8s_pod *self, unsigned int dir,
-			const struct netseg_k8s_end *peer, __u8 proto, __u16 port,
+static bool side_allows(const struct netseg_k8s_cluster *c, const struct netseg_k8s_pod *self,
+			unsigned int dir, const struct netseg_k8s_end *peer, __u8 proto, __u16 port,
 			const char **by)
 {
 	size_t i, j;
@@ -149,7 +147,8 @@ static bool side_allows(const struct netseg_k8s_cluster *c,
 	}
 	for (i = 0; i < c->objs->npolicies; i++) {
 		const struct netseg_k8s_policy *p = &c->objs->policies[i];
-		const struct netseg_k8s_rule *r = dir == NETSEG_K8S_INGRESS ? p->ingress : p->egress;
+		const struct netseg_k8s_rule *r = dir == NETSEG_K8S_INGRESS ? p->ingress :
+									      p->egress;
 		size_t n = dir == NETSEG_K8S_INGRESS ? p->ningress : p->negress;
 
 		if (!selects(p, self, dir))
@@ -163,10 +162,9 @@ static bool side_allows(const struct netseg_k8s_cluster *c,
 	return false;
 }
 
-bool netseg_k8s_allowed(const struct netseg_k8s_cluster *c,
-			const struct netseg_k8s_end *src,
-			const struct netseg_k8s_end *dst, __u8 proto, __u16 port,
-			char *why, size_t whylen)
+bool netseg_k8s_allowed(const struct netseg_k8s_cluster *c, const struct netseg_k8s_end *src,
+			const struct netseg_k8s_end *dst, __u8 proto, __u16 port, char *why,
+			size_t whylen)
 {
 	const char *by = NULL;
 

@@ -58,10 +58,8 @@ static cJSON *sel_json(const struct netseg_labelsel *s)
 	for (i = 0; i < s->nreqs; i++) {
 		cJSON *e = cJSON_CreateObject(), *vals;
 
-		if (!add(exprs, NULL, e) ||
-		    !cJSON_AddStringToObject(e, "key", s->reqs[i].key) ||
-		    !cJSON_AddStringToObject(e, "operator",
-					     netseg_label_op_name(s->reqs[i].op)))
+		if (!add(exprs, NULL, e) || !cJSON_AddStringToObject(e, "key", s->reqs[i].key) ||
+		    !cJSON_AddStringToObject(e, "operator", netseg_label_op_name(s->reqs[i].op)))
 			goto fail;
 		if (!s->reqs[i].nvalues)
 			continue;
@@ -147,7 +145,8 @@ static cJSON *rule_json(const struct netseg_k8s_rule *r, const char *peers)
 			cJSON *p = cJSON_CreateObject();
 
 			if (!add(a, NULL, p) ||
-			    !cJSON_AddStringToObject(p, "protocol", proto_name(r->ports[i].proto)) ||
+			    !cJSON_AddStringToObject(p, "protocol",
+						     proto_name(r->ports[i].proto)) ||
 			    (r->ports[i].port &&
 			     !cJSON_AddNumberToObject(p, "port", r->ports[i].port)) ||
 			    (r->ports[i].end_port &&
@@ -209,8 +208,7 @@ static cJSON *policy_json(const struct netseg_k8s_policy *p)
 	spec = cJSON_CreateObject();
 	types = cJSON_CreateArray();
 	if (!add(o, "spec", spec) || !add(spec, "podSelector", sel_json(&p->pod_sel)) ||
-	    !add(spec, "policyTypes", types) ||
-	    !cJSON_AddStringToObject(meta, "name", p->name) ||
+	    !add(spec, "policyTypes", types) || !cJSON_AddStringToObject(meta, "name", p->name) ||
 	    !cJSON_AddStringToObject(meta, "namespace", p->ns) ||
 	    (p->labels.n && !add(meta, "labels", labels_json(&p->labels))) ||
 	    ((p->types & NETSEG_K8S_INGRESS) && !add(types, NULL, cJSON_CreateString("Ingress"))) ||
@@ -262,8 +260,8 @@ int netseg_k8s_print_json(FILE *f, const struct netseg_k8s_objects *o)
 /* Strings a YAML decoder would read as something else are quoted. */
 static bool needs_quotes(const char *s)
 {
-	static const char *const words[] = { "true", "false", "yes", "no", "on",
-					     "off", "y", "n", "null", "~" };
+	static const char *const words[] = { "true", "false", "yes", "no",   "on",
+					     "off",  "y",     "n",   "null", "~" };
 	size_t i;
 	char *end;
 
@@ -282,7 +280,7 @@ static bool needs_quotes(const char *s)
 
 /* Node id of @j added to @d, 0 on failure.  Recursion is bounded by the
  * depth of a policy object (about ten levels). */
-static int yaml_node(yaml_document_t *d, const cJSON *j)	// NOLINT(misc-no-recursion)
+static int yaml_node(yaml_document_t *d, const cJSON *j) // NOLINT(misc-no-recursion)
 {
 	const cJSON *c;
 	char num[32];
@@ -291,17 +289,17 @@ static int yaml_node(yaml_document_t *d, const cJSON *j)	// NOLINT(misc-no-recur
 	if (cJSON_IsString(j))
 		return yaml_document_add_scalar(d, NULL, (yaml_char_t *)j->valuestring, -1,
 						needs_quotes(j->valuestring) ?
-						YAML_DOUBLE_QUOTED_SCALAR_STYLE :
-						YAML_ANY_SCALAR_STYLE);
+							YAML_DOUBLE_QUOTED_SCALAR_STYLE :
+							YAML_ANY_SCALAR_STYLE);
 	if (cJSON_IsNumber(j)) {
 		snprintf(num, sizeof(num), "%d", j->valueint);
 		return yaml_document_add_scalar(d, NULL, (yaml_char_t *)num, -1,
 						YAML_PLAIN_SCALAR_STYLE);
 	}
 	if (cJSON_IsArray(j)) {
-		id = yaml_document_add_sequence(d, NULL, j->child ?
-						YAML_BLOCK_SEQUENCE_STYLE :
-						YAML_FLOW_SEQUENCE_STYLE);
+		id = yaml_document_add_sequence(d, NULL,
+						j->child ? YAML_BLOCK_SEQUENCE_STYLE :
+							   YAML_FLOW_SEQUENCE_STYLE);
 		cJSON_ArrayForEach(c, j) {
 			v = yaml_node(d, c);
 			if (!id || !v || !yaml_document_append_sequence_item(d, id, v))
@@ -309,8 +307,9 @@ static int yaml_node(yaml_document_t *d, const cJSON *j)	// NOLINT(misc-no-recur
 		}
 		return id;
 	}
-	id = yaml_document_add_mapping(d, NULL, j->child ? YAML_BLOCK_MAPPING_STYLE :
-				       YAML_FLOW_MAPPING_STYLE);
+	id = yaml_document_add_mapping(d, NULL,
+				       j->child ? YAML_BLOCK_MAPPING_STYLE :
+						  YAML_FLOW_MAPPING_STYLE);
 	cJSON_ArrayForEach(c, j) {
 		k = yaml_document_add_scalar(d, NULL, (yaml_char_t *)c->string, -1,
 					     YAML_ANY_SCALAR_STYLE);
@@ -350,7 +349,7 @@ int netseg_k8s_print_yaml(FILE *f, const struct netseg_k8s_objects *o)
 		if (!yaml_node(&d, item)) {
 			yaml_document_delete(&d);
 			ret = -ENOMEM;
-		} else if (!yaml_emitter_dump(&e, &d)) {	/* frees @d */
+		} else if (!yaml_emitter_dump(&e, &d)) { /* frees @d */
 			ret = -EIO;
 		}
 	}
@@ -363,8 +362,7 @@ int netseg_k8s_print_yaml(FILE *f, const struct netseg_k8s_objects *o)
 
 static bool cidr_same(const struct netseg_k8s_cidr *a, const struct netseg_k8s_cidr *b)
 {
-	return a->family == b->family && a->plen == b->plen &&
-	       !memcmp(a->addr, b->addr, 16);
+	return a->family == b->family && a->plen == b->plen && !memcmp(a->addr, b->addr, 16);
 }
 
 static bool peer_same(const struct netseg_k8s_peer *a, const struct netseg_k8s_peer *b)
@@ -384,15 +382,14 @@ static bool peer_same(const struct netseg_k8s_peer *a, const struct netseg_k8s_p
 	return true;
 }
 
-static bool rules_same(const struct netseg_k8s_rule *a, const struct netseg_k8s_rule *b,
-		       size_t n)
+static bool rules_same(const struct netseg_k8s_rule *a, const struct netseg_k8s_rule *b, size_t n)
 {
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
 		if (a[i].npeers != b[i].npeers || a[i].nports != b[i].nports ||
-		    (a[i].nports && memcmp(a[i].ports, b[i].ports,
-					   a[i].nports * sizeof(*a[i].ports))))
+		    (a[i].nports &&
+		     memcmp(a[i].ports, b[i].ports, a[i].nports * sizeof(*a[i].ports))))
 			return false;
 		for (j = 0; j < a[i].npeers; j++)
 			if (!peer_same(&a[i].peers[j], &b[i].peers[j]))
@@ -401,12 +398,10 @@ static bool rules_same(const struct netseg_k8s_rule *a, const struct netseg_k8s_
 	return true;
 }
 
-bool netseg_k8s_policy_same(const struct netseg_k8s_policy *a,
-			    const struct netseg_k8s_policy *b)
+bool netseg_k8s_policy_same(const struct netseg_k8s_policy *a, const struct netseg_k8s_policy *b)
 {
-	return !strcmp(a->ns, b->ns) && !strcmp(a->name, b->name) &&
-	       a->types == b->types && a->ningress == b->ningress &&
-	       a->negress == b->negress &&
+	return !strcmp(a->ns, b->ns) && !strcmp(a->name, b->name) && a->types == b->types &&
+	       a->ningress == b->ningress && a->negress == b->negress &&
 	       netseg_labels_same(&a->labels, &b->labels) &&
 	       netseg_labelsel_same(&a->pod_sel, &b->pod_sel) &&
 	       rules_same(a->ingress, b->ingress, a->ningress) &&

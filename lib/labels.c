@@ -13,7 +13,7 @@
 #include "labels.h"
 #include "text.h"
 
-#define SHOW_MAX 72	/* bytes of user text quoted in one message */
+#define SHOW_MAX 72 /* bytes of user text quoted in one message */
 
 static const char *show(const char *s, char buf[SHOW_MAX])
 {
@@ -22,8 +22,7 @@ static const char *show(const char *s, char buf[SHOW_MAX])
 
 static bool is_alnum(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9');
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 /* [A-Za-z0-9._-]{0,63}, alphanumeric at both ends when not empty. */
@@ -55,12 +54,10 @@ static bool dns_subdomain_ok(const char *s, size_t len)
 		char c = i < len ? s[i] : '.';
 
 		if (c == '.') {
-			if (i == start || s[start] == '-' || s[i - 1] == '-' ||
-			    i - start > 63)
+			if (i == start || s[start] == '-' || s[i - 1] == '-' || i - start > 63)
 				return false;
 			start = i + 1;
-		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			     c == '-')) {
+		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
 			return false;
 		}
 	}
@@ -85,13 +82,15 @@ int netseg_label_key_check(const char *key, struct netseg_err *err)
 		show(prefix, p);
 		free(prefix);
 		if (!good)
-			return netseg_err_set(err, 0,
+			return netseg_err_set(
+				err, 0,
 				"label key \"%s\": prefix \"%s\" is not a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)",
 				show(key, b), p);
 	}
 	if (!*name || strlen(name) > NETSEG_LABEL_NAME_MAX ||
 	    !qualified_part_ok(name, strlen(name)))
-		return netseg_err_set(err, 0,
+		return netseg_err_set(
+			err, 0,
 			"label key \"%s\": name must be 1-63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit",
 			show(key, b));
 	return 0;
@@ -102,7 +101,8 @@ int netseg_label_value_check(const char *value, struct netseg_err *err)
 	char b[SHOW_MAX];
 
 	if (!qualified_part_ok(value, strlen(value)))
-		return netseg_err_set(err, 0,
+		return netseg_err_set(
+			err, 0,
 			"label value \"%s\" must be at most 63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit",
 			show(value, b));
 	return 0;
@@ -126,8 +126,7 @@ void netseg_labels_free(struct netseg_labels *l)
 }
 
 /* Index of @key in @l, or of where it would go (*found = false). */
-static size_t labels_find(const struct netseg_labels *l, const char *key,
-			  bool *found)
+static size_t labels_find(const struct netseg_labels *l, const char *key, bool *found)
 {
 	size_t lo = 0, hi = l->n;
 
@@ -148,8 +147,8 @@ static size_t labels_find(const struct netseg_labels *l, const char *key,
 	return lo;
 }
 
-int netseg_labels_add(struct netseg_labels *l, const char *key,
-		      const char *value, struct netseg_err *err)
+int netseg_labels_add(struct netseg_labels *l, const char *key, const char *value,
+		      struct netseg_err *err)
 {
 	struct netseg_label lab;
 	char b[SHOW_MAX];
@@ -197,16 +196,14 @@ const char *netseg_labels_get(const struct netseg_labels *l, const char *key)
 	return found ? l->v[at].value : NULL;
 }
 
-bool netseg_labels_same(const struct netseg_labels *a,
-			const struct netseg_labels *b)
+bool netseg_labels_same(const struct netseg_labels *a, const struct netseg_labels *b)
 {
 	size_t i;
 
 	if (a->n != b->n)
 		return false;
 	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].key, b->v[i].key) ||
-		    strcmp(a->v[i].value, b->v[i].value))
+		if (strcmp(a->v[i].key, b->v[i].key) || strcmp(a->v[i].value, b->v[i].value))
 			return false;
 	return true;
 }
@@ -319,8 +316,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int req_cmp(const struct netseg_label_req *a,
-		   const struct netseg_label_req *b)
+static int req_cmp(const struct netseg_label_req *a, const struct netseg_label_req *b)
 {
 	size_t i;
 	int c = strcmp(a->key, b->key);
@@ -337,9 +333,8 @@ static int req_cmp(const struct netseg_label_req *a,
 	return (a->nvalues > b->nvalues) - (a->nvalues < b->nvalues);
 }
 
-int netseg_labelsel_add_req(struct netseg_labelsel *s, const char *key,
-			    enum netseg_label_op op, const char *const *values,
-			    size_t nvalues, struct netseg_err *err)
+int netseg_labelsel_add_req(struct netseg_labelsel *s, const char *key, enum netseg_label_op op,
+			    const char *const *values, size_t nvalues, struct netseg_err *err)
 {
 	struct netseg_label_req r = { .op = op };
 	bool has_values = op == NETSEG_LABEL_IN || op == NETSEG_LABEL_NOTIN;
@@ -351,13 +346,11 @@ int netseg_labelsel_add_req(struct netseg_labelsel *s, const char *key,
 	if (ret)
 		return ret;
 	if (has_values && !nvalues)
-		return netseg_err_set(err, 0,
-			"operator %s on key \"%s\" needs at least one value",
-			netseg_label_op_name(op), show(key, b));
+		return netseg_err_set(err, 0, "operator %s on key \"%s\" needs at least one value",
+				      netseg_label_op_name(op), show(key, b));
 	if (!has_values && nvalues)
-		return netseg_err_set(err, 0,
-			"operator %s on key \"%s\" takes no values",
-			netseg_label_op_name(op), show(key, b));
+		return netseg_err_set(err, 0, "operator %s on key \"%s\" takes no values",
+				      netseg_label_op_name(op), show(key, b));
 	for (i = 0; i < nvalues; i++) {
 		ret = netseg_label_value_check(values[i], err);
 		if (ret)
@@ -375,7 +368,7 @@ int netseg_labelsel_add_req(struct netseg_labelsel *s, const char *key,
 	}
 	if (r.nvalues > 1)
 		qsort(r.values, r.nvalues, sizeof(char *), cmp_str);
-	for (i = 1; i < r.nvalues;) {		/* drop duplicates */
+	for (i = 1; i < r.nvalues;) { /* drop duplicates */
 		if (!strcmp(r.values[i], r.values[i - 1])) {
 			free(r.values[i]);
 			memmove(&r.values[i], &r.values[i + 1],
@@ -410,8 +403,7 @@ bool netseg_labelsel_empty(const struct netseg_labelsel *s)
 	return !s->match.n && !s->nreqs;
 }
 
-bool netseg_labelsel_same(const struct netseg_labelsel *a,
-			  const struct netseg_labelsel *b)
+bool netseg_labelsel_same(const struct netseg_labelsel *a, const struct netseg_labelsel *b)
 {
 	size_t i;
 
@@ -433,8 +425,7 @@ static bool value_in(const struct netseg_label_req *r, const char *v)
 	return false;
 }
 
-static bool req_match(const struct netseg_label_req *r,
-		      const struct netseg_labels *set)
+static bool req_match(const struct netseg_label_req *r, const struct netseg_labels *set)
 {
 	const char *v = netseg_labels_get(set, r->key);
 
@@ -451,8 +442,7 @@ static bool req_match(const struct netseg_label_req *r,
 	return false;
 }
 
-bool netseg_labels_match(const struct netseg_labelsel *sel,
-			 const struct netseg_labels *set)
+bool netseg_labels_match(const struct netseg_labelsel *sel, const struct netseg_labels *set)
 {
 	size_t i;
 
@@ -504,7 +494,7 @@ int netseg_labelsel_format(const struct netseg_labelsel *s, char **out)
 
 struct lexer {
 	const char *text;
-	const char *end;	/* "the end of the selector" */
+	const char *end; /* "the end of the selector" */
 	size_t pos;
 	struct netseg_err *err;
 };
@@ -554,8 +544,7 @@ static int expected(struct lexer *lx, const char *what)
 {
 	char b[SHOW_MAX];
 
-	netseg_err_set(lx->err, lx->pos + 1, "expected %s, found %s", what,
-		       found(lx, b));
+	netseg_err_set(lx->err, lx->pos + 1, "expected %s, found %s", what, found(lx, b));
 	return -EINVAL;
 }
 
@@ -618,8 +607,8 @@ static int lex_values(struct lexer *lx, char ***vals, size_t *n)
 	}
 }
 
-static int lex_op_values(struct lexer *lx, enum netseg_label_op *op,
-			 char ***vals, size_t *n, bool *equality)
+static int lex_op_values(struct lexer *lx, enum netseg_label_op *op, char ***vals, size_t *n,
+			 bool *equality)
 {
 	const char *p = lx->text + lx->pos;
 	size_t start;
@@ -655,7 +644,9 @@ static int lex_op_values(struct lexer *lx, enum netseg_label_op *op,
 	}
 	*op = NETSEG_LABEL_EXISTS;
 	if (*p && *p != ',')
-		return expected(lx, "'=', '==', '!=', 'in', 'notin', ',' or the end of the selector after the key");
+		return expected(
+			lx,
+			"'=', '==', '!=', 'in', 'notin', ',' or the end of the selector after the key");
 	return 0;
 }
 
@@ -685,8 +676,7 @@ static int lex_req(struct lexer *lx, struct netseg_labelsel *s)
 	if (equality && !netseg_labels_get(&s->match, key))
 		ret = netseg_labels_add(&s->match, key, vals[0], lx->err);
 	else
-		ret = netseg_labelsel_add_req(s, key, op, (const char *const *)vals,
-					      n, lx->err);
+		ret = netseg_labelsel_add_req(s, key, op, (const char *const *)vals, n, lx->err);
 out:
 	for (i = 0; i < n; i++)
 		free(vals[i]);
@@ -695,11 +685,9 @@ out:
 	return ret;
 }
 
-int netseg_labelsel_parse(const char *text, struct netseg_labelsel *s,
-			  struct netseg_err *err)
+int netseg_labelsel_parse(const char *text, struct netseg_labelsel *s, struct netseg_err *err)
 {
-	struct lexer lx = { .text = text, .end = "the end of the selector",
-			    .err = err };
+	struct lexer lx = { .text = text, .end = "the end of the selector", .err = err };
 	int ret = 0;
 
 	netseg_labelsel_init(s);
@@ -724,11 +712,9 @@ int netseg_labelsel_parse(const char *text, struct netseg_labelsel *s,
 	return ret;
 }
 
-int netseg_labels_parse(const char *text, struct netseg_labels *l,
-			struct netseg_err *err)
+int netseg_labels_parse(const char *text, struct netseg_labels *l, struct netseg_err *err)
 {
-	struct lexer lx = { .text = text, .end = "the end of the labels",
-			    .err = err };
+	struct lexer lx = { .text = text, .end = "the end of the labels", .err = err };
 	char *key = NULL, *value = NULL;
 	size_t start, key_start;
 	int ret = 0;
@@ -754,7 +740,7 @@ int netseg_labels_parse(const char *text, struct netseg_labels *l,
 			break;
 		}
 		ret = netseg_labels_add(l, key, value, err);
-		if (ret == -EEXIST) {	/* bad input like any other */
+		if (ret == -EEXIST) { /* bad input like any other */
 			ret = -EINVAL;
 			start = key_start;
 		}

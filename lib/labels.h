@@ -30,16 +30,16 @@
 
 #include "errors.h"
 
-#define NETSEG_LABEL_NAME_MAX	63	/* name part of a key, and a value */
-#define NETSEG_LABEL_PREFIX_MAX	253	/* DNS subdomain prefix of a key */
+#define NETSEG_LABEL_NAME_MAX 63    /* name part of a key, and a value */
+#define NETSEG_LABEL_PREFIX_MAX 253 /* DNS subdomain prefix of a key */
 
 struct netseg_label {
 	char *key;
-	char *value;		/* "" allowed */
+	char *value; /* "" allowed */
 };
 
 struct netseg_labels {
-	struct netseg_label *v;	/* sorted by key (strcmp), keys unique */
+	struct netseg_label *v; /* sorted by key (strcmp), keys unique */
 	size_t n, cap;
 };
 
@@ -53,13 +53,13 @@ enum netseg_label_op {
 struct netseg_label_req {
 	char *key;
 	enum netseg_label_op op;
-	char **values;		/* In/NotIn: >= 1, sorted, unique; else none */
+	char **values; /* In/NotIn: >= 1, sorted, unique; else none */
 	size_t nvalues;
 };
 
 struct netseg_labelsel {
-	struct netseg_labels match;	/* matchLabels */
-	struct netseg_label_req *reqs;	/* matchExpressions, sorted by key, op */
+	struct netseg_labels match;    /* matchLabels */
+	struct netseg_label_req *reqs; /* matchExpressions, sorted by key, op */
 	size_t nreqs, cap;
 };
 
@@ -74,18 +74,16 @@ void netseg_labels_free(struct netseg_labels *l);
  * Validate and insert key=value in order.  -EEXIST if @key is already
  * there (with @err), -EINVAL for an invalid key or value, -ENOMEM.
  */
-int netseg_labels_add(struct netseg_labels *l, const char *key,
-		      const char *value, struct netseg_err *err);
+int netseg_labels_add(struct netseg_labels *l, const char *key, const char *value,
+		      struct netseg_err *err);
 
 /* The value of @key, or NULL if @l doesn't carry it. */
 const char *netseg_labels_get(const struct netseg_labels *l, const char *key);
 
-bool netseg_labels_same(const struct netseg_labels *a,
-			const struct netseg_labels *b);
+bool netseg_labels_same(const struct netseg_labels *a, const struct netseg_labels *b);
 
 /* Parse `k1=v1,k2=v2` (spaces around tokens allowed, "" = no labels). */
-int netseg_labels_parse(const char *text, struct netseg_labels *l,
-			struct netseg_err *err);
+int netseg_labels_parse(const char *text, struct netseg_labels *l, struct netseg_err *err);
 
 /*
  * Canonical text `k1=v1,k2=v2` into a new string (*out, free()); "" for
@@ -101,27 +99,23 @@ void netseg_labelsel_free(struct netseg_labelsel *s);
  * need values, Exists/DoesNotExist take none); @values are copied, sorted
  * and deduplicated.  0, -EINVAL with @err (column 0), or -ENOMEM.
  */
-int netseg_labelsel_add_req(struct netseg_labelsel *s, const char *key,
-			    enum netseg_label_op op, const char *const *values,
-			    size_t nvalues, struct netseg_err *err);
+int netseg_labelsel_add_req(struct netseg_labelsel *s, const char *key, enum netseg_label_op op,
+			    const char *const *values, size_t nvalues, struct netseg_err *err);
 
 /* Parse the textual selector above; "" is the empty selector.  On error
  * @s is left empty and @err holds the 1-based column and what was
  * expected there. */
-int netseg_labelsel_parse(const char *text, struct netseg_labelsel *s,
-			  struct netseg_err *err);
+int netseg_labelsel_parse(const char *text, struct netseg_labelsel *s, struct netseg_err *err);
 
 /* Canonical text (the grammar above) into a new string; "" = everything. */
 int netseg_labelsel_format(const struct netseg_labelsel *s, char **out);
 
 bool netseg_labelsel_empty(const struct netseg_labelsel *s);
-bool netseg_labelsel_same(const struct netseg_labelsel *a,
-			  const struct netseg_labelsel *b);
+bool netseg_labelsel_same(const struct netseg_labelsel *a, const struct netseg_labelsel *b);
 
 /* Does @set satisfy every requirement of @sel? */
-bool netseg_labels_match(const struct netseg_labelsel *sel,
-			 const struct netseg_labels *set);
+bool netseg_labels_match(const struct netseg_labelsel *sel, const struct netseg_labels *set);
 
-const char *netseg_label_op_name(enum netseg_label_op op);	/* "In", ... */
+const char *netseg_label_op_name(enum netseg_label_op op); /* "In", ... */
 
 #endif /* NETSEG_LABELS_H */

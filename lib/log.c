@@ -27,8 +27,7 @@ void netseg_log_set_ident(const char *ident)
  * so they can't forge a log line or drive the terminal reading it.
  * libbpf's and libxdp's messages are written as they come.
  */
-static void vlog_lines(enum netseg_log_level level, const char *fmt, va_list ap,
-		       bool keep_newlines)
+static void vlog_lines(enum netseg_log_level level, const char *fmt, va_list ap, bool keep_newlines)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
 	char msg[2048];
@@ -61,7 +60,7 @@ static void vlog_lines(enum netseg_log_level level, const char *fmt, va_list ap,
 		if (k)
 			fwrite(u, 1, k, stderr);
 		else
-			fprintf(stderr, "\\x%02x", u[0]);	/* a C1's two bytes: one each turn */
+			fprintf(stderr, "\\x%02x", u[0]); /* a C1's two bytes: one each turn */
 		i += k ? k : 1;
 	}
 	fputc('\n', stderr);

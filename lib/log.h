@@ -19,8 +19,8 @@ void netseg_log_hook_libs(void);
 /* Optional prefix ("netsegd") and sink (default stderr). */
 void netseg_log_set_ident(const char *ident);
 
-__attribute__((format(printf, 2, 3)))
-void netseg_log(enum netseg_log_level level, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void netseg_log(enum netseg_log_level level, const char *fmt,
+						      ...);
 
 #define pr_err(...) netseg_log(NETSEG_LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) netseg_log(NETSEG_LOG_WARN, __VA_ARGS__)

@@ -44,30 +44,27 @@ static bool mask_host_bits(__u8 addr[16], int plen)
 }
 
 /* Digits of a prefix length at s[*i], at most @max. */
-static int scan_plen(const char *s, size_t *i, int max, int *plen,
-		     struct netseg_err *err)
+static int scan_plen(const char *s, size_t *i, int max, int *plen, struct netseg_err *err)
 {
 	size_t start = *i;
 	long v = 0;
 
 	if (!isdigit((unsigned char)s[*i]))
-		return netseg_err_set(err, (int)start + 1,
-				      "expected a prefix length after \"/\"");
+		return netseg_err_set(err, (int)start + 1, "expected a prefix length after \"/\"");
 	while (isdigit((unsigned char)s[*i])) {
 		if (v <= 1000)
 			v = v * 10 + (s[*i] - '0');
 		(*i)++;
 	}
 	if (v > max)
-		return netseg_err_set(err, (int)start + 1,
-				      "prefix length %.*s out of range 0-%d",
+		return netseg_err_set(err, (int)start + 1, "prefix length %.*s out of range 0-%d",
 				      (int)(*i - start), s + start, max);
 	*plen = (int)v;
 	return 0;
 }
 
-int netseg_prefix_scan(const char *s, bool need_len, size_t *used,
-		       struct netseg_prefix *p, struct netseg_err *err)
+int netseg_prefix_scan(const char *s, bool need_len, size_t *used, struct netseg_prefix *p,
+		       struct netseg_err *err)
 {
 	char text[64], canon[INET6_ADDRSTRLEN], shown[32];
 	struct netseg_prefix x = {};
@@ -80,10 +77,11 @@ int netseg_prefix_scan(const char *s, bool need_len, size_t *used,
 	}
 	text[n] = '\0';
 	if (!n)
-		return netseg_err_set(err, 1, "expected an address or CIDR such as 198.18.0.0/15 or fd00::/8, found %s%s%s",
-				      *s ? "\"" : "",
-				      *s ? netseg_printable(s, shown, sizeof(shown)) : "the end",
-				      *s ? "\"" : "");
+		return netseg_err_set(
+			err, 1,
+			"expected an address or CIDR such as 198.18.0.0/15 or fd00::/8, found %s%s%s",
+			*s ? "\"" : "", *s ? netseg_printable(s, shown, sizeof(shown)) : "the end",
+			*s ? "\"" : "");
 	if (is_addr_char(s[n]))
 		return netseg_err_set(err, 1, "address \"%s...\" is too long", text);
 	x.family = strchr(text, ':') ? NETSEG_AF_INET6 : NETSEG_AF_INET;
@@ -96,22 +94,21 @@ int netseg_prefix_scan(const char *s, bool need_len, size_t *used,
 		if (scan_plen(s, &n, plen, &plen, err))
 			return -EINVAL;
 	} else if (need_len) {
-		return netseg_err_set(err, (int)n + 1, "expected \"/\" and a prefix length after %s",
-				      text);
+		return netseg_err_set(err, (int)n + 1,
+				      "expected \"/\" and a prefix length after %s", text);
 	}
 	x.plen = plen;
 	if (mask_host_bits(x.addr, plen)) {
 		inet_ntop(os_family(x.family), x.addr, canon, sizeof(canon));
-		return netseg_err_set(err, 1, "host bits set in %s/%d; did you mean %s/%d?",
-				      text, plen, canon, plen);
+		return netseg_err_set(err, 1, "host bits set in %s/%d; did you mean %s/%d?", text,
+				      plen, canon, plen);
 	}
 	*p = x;
 	*used = n;
 	return 0;
 }
 
-int netseg_prefix_parse(const char *text, struct netseg_prefix *p,
-			struct netseg_err *err)
+int netseg_prefix_parse(const char *text, struct netseg_prefix *p, struct netseg_err *err)
 {
 	char shown[32];
 	size_t n;
@@ -122,12 +119,12 @@ int netseg_prefix_parse(const char *text, struct netseg_prefix *p,
 		return netseg_err_set(err, (int)n + 1, "unexpected \"%s\" after the %s",
 				      netseg_printable(text + n, shown, sizeof(shown)),
 				      strchr(text, '/') && strchr(text, '/') < text + n ?
-				      "prefix length" : "address");
+					      "prefix length" :
+					      "address");
 	return 0;
 }
 
-int netseg_prefix_set(struct netseg_prefix *p, int family, const void *addr,
-		      int plen)
+int netseg_prefix_set(struct netseg_prefix *p, int family, const void *addr, int plen)
 {
 	int max = netseg_prefix_max(family);
 
@@ -164,6 +161,5 @@ void netseg_prefix_to_lpm(const struct netseg_prefix *p, struct netseg_lpm_key *
 
 int netseg_prefix_from_lpm(struct netseg_prefix *p, const struct netseg_lpm_key *k)
 {
-	return netseg_prefix_set(p, k->family, k->addr,
-				 (int)k->prefixlen - NETSEG_LPM_PLEN_HDR);
+	return netseg_prefix_set(p, k->family, k->addr, (int)k->prefixlen - NETSEG_LPM_PLEN_HDR);
 }

@@ -17,13 +17,13 @@
 #include "errors.h"
 
 struct netseg_prefix {
-	__u8 family;	/* NETSEG_AF_INET or NETSEG_AF_INET6 */
-	__u8 addr[16];	/* network order, v4 in the first 4 bytes; host bits zero */
+	__u8 family;   /* NETSEG_AF_INET or NETSEG_AF_INET6 */
+	__u8 addr[16]; /* network order, v4 in the first 4 bytes; host bits zero */
 	__u8 plen;
 };
 
 /* "ADDR/PLEN" at its longest, NUL included. */
-#define NETSEG_PREFIX_STRLEN	(46 + 4)
+#define NETSEG_PREFIX_STRLEN (46 + 4)
 
 /* 32 or 128; 0 for an unknown family. */
 int netseg_prefix_max(int family);
@@ -36,18 +36,16 @@ int netseg_prefix_max(int family);
  * 198.18.1.0/16; did you mean 198.18.0.0/16?") at a column counted from
  * @s (1 = its first byte): -EINVAL with @err filled.
  */
-int netseg_prefix_scan(const char *s, bool need_len, size_t *used,
-		       struct netseg_prefix *p, struct netseg_err *err);
+int netseg_prefix_scan(const char *s, bool need_len, size_t *used, struct netseg_prefix *p,
+		       struct netseg_err *err);
 
 /* The whole of @text as one prefix (a bare address is a host prefix);
  * anything after it is an error too. */
-int netseg_prefix_parse(const char *text, struct netseg_prefix *p,
-			struct netseg_err *err);
+int netseg_prefix_parse(const char *text, struct netseg_prefix *p, struct netseg_err *err);
 
 /* A prefix from its parts, host bits cleared; -EINVAL for an unknown
  * family or a length out of range. */
-int netseg_prefix_set(struct netseg_prefix *p, int family, const void *addr,
-		      int plen);
+int netseg_prefix_set(struct netseg_prefix *p, int family, const void *addr, int plen);
 
 /* Canonical "ADDR/PLEN" (inet_ntop's address). */
 void netseg_prefix_format(const struct netseg_prefix *p, char *buf, size_t len);

@@ -7,9 +7,9 @@
 
 static const struct {
 	__u8 num;
-	const char *name;	/* the rule grammar's word */
-	const char *iana;	/* IANA's protocol keyword */
-	const char *k8s;	/* a NetworkPolicy port's protocol */
+	const char *name; /* the rule grammar's word */
+	const char *iana; /* IANA's protocol keyword */
+	const char *k8s;  /* a NetworkPolicy port's protocol */
 } protos[] = {
 	{ 0, "any", NULL, NULL },
 	{ IPPROTO_TCP, "tcp", "tcp", "TCP" },

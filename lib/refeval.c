@@ -33,8 +33,7 @@ static bool port_matches(const struct netseg_rule *r, __u16 port)
 	return false;
 }
 
-static int rule_matches(const struct netseg_rule *r,
-			const struct netseg_resolver *res,
+static int rule_matches(const struct netseg_rule *r, const struct netseg_resolver *res,
 			const struct netseg_tuple *t, bool *match)
 {
 	__u32 src, dst;
@@ -47,8 +46,7 @@ static int rule_matches(const struct netseg_rule *r,
 	return 0;
 }
 
-int netseg_ref_eval(const struct netseg_rule *rules, size_t n,
-		    const struct netseg_resolver *res,
+int netseg_ref_eval(const struct netseg_rule *rules, size_t n, const struct netseg_resolver *res,
 		    const struct netseg_tuple *t, struct netseg_policy_val *out)
 {
 	const struct netseg_rule *deny = NULL, *allow = NULL, *r;
@@ -69,8 +67,9 @@ int netseg_ref_eval(const struct netseg_rule *rules, size_t n,
 		}
 	}
 	r = deny ? deny : allow;
-	out->verdict = deny ? NETSEG_VERDICT_DENY :
-		       allow ? NETSEG_VERDICT_ALLOW : NETSEG_VERDICT_NONE;
+	out->verdict = deny  ? NETSEG_VERDICT_DENY :
+		       allow ? NETSEG_VERDICT_ALLOW :
+			       NETSEG_VERDICT_NONE;
 	out->flags = r ? r->flags : 0;
 	out->pad = 0;
 	out->rule_id = r ? r->id : 0;
@@ -83,9 +82,9 @@ static bool default_relaxed(__u32 flags)
 	return !(flags & NETSEG_IDF_ENDPOINT) || (flags & NETSEG_IDF_AUDIT);
 }
 
-int netseg_ref_decide(const struct netseg_rule *rules, size_t n,
-		      const struct netseg_resolver *res, const struct netseg_tuple *t,
-		      __u32 src_flags, __u32 dst_flags, struct netseg_ref_decision *out)
+int netseg_ref_decide(const struct netseg_rule *rules, size_t n, const struct netseg_resolver *res,
+		      const struct netseg_tuple *t, __u32 src_flags, __u32 dst_flags,
+		      struct netseg_ref_decision *out)
 {
 	struct netseg_policy_val v;
 	int err = netseg_ref_eval(rules, n, res, t, &v);
@@ -110,7 +109,8 @@ int netseg_ref_decide(const struct netseg_rule *rules, size_t n,
 		out->enforced = false;
 	} else {
 		out->verdict = default_relaxed(src_flags) && default_relaxed(dst_flags) ?
-				       NETSEG_VERDICT_AUDIT : NETSEG_VERDICT_DENY;
+				       NETSEG_VERDICT_AUDIT :
+				       NETSEG_VERDICT_DENY;
 		out->reason = NETSEG_REASON_DEFAULT_DENY;
 	}
 	return 0;

@@ -59,8 +59,7 @@ static bool at_word(const struct cur *c, const char *word)
 {
 	size_t n = strlen(word);
 
-	return !strncmp(c->s + c->i, word, n) &&
-	       (c->s[c->i + n] == '\0' || is_ws(c->s[c->i + n]));
+	return !strncmp(c->s + c->i, word, n) && (c->s[c->i + n] == '\0' || is_ws(c->s[c->i + n]));
 }
 
 /* What the user wrote at the cursor, for "found ..." in messages. */
@@ -110,8 +109,7 @@ static bool at_cidr(const struct cur *c)
 }
 
 /* The prefix parser counts columns from the CIDR's first byte. */
-static int parse_cidr(struct cur *c, char out[NETSEG_SELECTOR_MAX],
-		      struct netseg_err *err)
+static int parse_cidr(struct cur *c, char out[NETSEG_SELECTOR_MAX], struct netseg_err *err)
 {
 	struct netseg_prefix p;
 	int start = col(c);
@@ -141,8 +139,8 @@ static bool all_digits_and_dots(const char *s, size_t n)
 	return dot;
 }
 
-static int parse_name(struct cur *c, const char *what,
-		      char out[NETSEG_SELECTOR_MAX], struct netseg_err *err)
+static int parse_name(struct cur *c, const char *what, char out[NETSEG_SELECTOR_MAX],
+		      struct netseg_err *err)
 {
 	const char *s = c->s + c->i;
 	int start = col(c);
@@ -155,21 +153,24 @@ static int parse_name(struct cur *c, const char *what,
 	if (n && s[n - 1] == '-' && s[n] == '>')
 		n--;
 	if (!n)
-		return netseg_err_set(err, start, "expected a %s (" SEL_WHAT
-				      "), found %s", what,
+		return netseg_err_set(err, start, "expected a %s (" SEL_WHAT "), found %s", what,
 				      found(c, buf, sizeof(buf)));
 	if (!isalnum((unsigned char)s[0]))
-		return netseg_err_set(err, start, "identity name \"%.*s\" must start with a letter or digit",
+		return netseg_err_set(err, start,
+				      "identity name \"%.*s\" must start with a letter or digit",
 				      (int)n, s);
 	if (s[n - 1] == '-')
 		return netseg_err_set(err, start, "identity name \"%.*s\" can't end with \"-\"",
 				      (int)n, s);
 	if (n >= NETSEG_SELECTOR_MAX)
-		return netseg_err_set(err, start, "identity name \"%.20s...\" is longer than %d characters",
-				      s, NETSEG_SELECTOR_MAX - 1);
+		return netseg_err_set(err, start,
+				      "identity name \"%.20s...\" is longer than %d characters", s,
+				      NETSEG_SELECTOR_MAX - 1);
 	if (all_digits_and_dots(s, n))
-		return netseg_err_set(err, start, "\"%.*s\" looks like an address; write it as a CIDR such as %.*s/32",
-				      (int)n, s, (int)n, s);
+		return netseg_err_set(
+			err, start,
+			"\"%.*s\" looks like an address; write it as a CIDR such as %.*s/32",
+			(int)n, s, (int)n, s);
 	memcpy(out, s, n);
 	out[n] = '\0';
 	c->i += n;
@@ -190,8 +191,8 @@ static int bare_v4(struct cur *c, char out[NETSEG_SELECTOR_MAX])
 	while (isdigit((unsigned char)c->s[j]) || c->s[j] == '.')
 		j++;
 	n = j - c->i;
-	if (!n || n >= sizeof(text) || isalnum((unsigned char)c->s[j]) ||
-	    c->s[j] == '-' || c->s[j] == '_' || c->s[j] == '/')
+	if (!n || n >= sizeof(text) || isalnum((unsigned char)c->s[j]) || c->s[j] == '-' ||
+	    c->s[j] == '_' || c->s[j] == '/')
 		return 0;
 	memcpy(text, c->s + c->i, n);
 	text[n] = '\0';
@@ -202,8 +203,8 @@ static int bare_v4(struct cur *c, char out[NETSEG_SELECTOR_MAX])
 	return 1;
 }
 
-static int parse_selector(struct cur *c, const char *what,
-			  char out[NETSEG_SELECTOR_MAX], struct netseg_err *err)
+static int parse_selector(struct cur *c, const char *what, char out[NETSEG_SELECTOR_MAX],
+			  struct netseg_err *err)
 {
 	if (peek(c) == '*') {
 		c->i++;
@@ -252,14 +253,13 @@ static int parse_port(struct cur *c, __u16 *port, struct netseg_err *err)
 		return netseg_err_set(err, start, "expected a port number, found %s",
 				      found(c, buf, sizeof(buf)));
 	if (v < 1 || v > 65535)
-		return netseg_err_set(err, start, "port %.*s out of range 1-65535",
-				      (int)n, c->s + start - 1);
+		return netseg_err_set(err, start, "port %.*s out of range 1-65535", (int)n,
+				      c->s + start - 1);
 	*port = (__u16)v;
 	return 0;
 }
 
-static int parse_spec(struct cur *c, struct netseg_port_range *pr,
-		      struct netseg_err *err)
+static int parse_spec(struct cur *c, struct netseg_port_range *pr, struct netseg_err *err)
 {
 	int start = col(c), ret;
 
@@ -284,7 +284,8 @@ static int cmp_range(const void *a, const void *b)
 	const struct netseg_port_range *x = a, *y = b;
 
 	return x->lo != y->lo ? (x->lo < y->lo ? -1 : 1) :
-	       x->hi != y->hi ? (x->hi < y->hi ? -1 : 1) : 0;
+	       x->hi != y->hi ? (x->hi < y->hi ? -1 : 1) :
+				0;
 }
 
 /* Sort and merge overlapping or touching ranges: one canonical form per
@@ -309,8 +310,7 @@ static void normalise_ports(struct netseg_rule *r)
 	r->nports = n + 1;
 }
 
-static int parse_spec_list(struct cur *c, struct netseg_rule *r,
-			   struct netseg_err *err)
+static int parse_spec_list(struct cur *c, struct netseg_rule *r, struct netseg_err *err)
 {
 	size_t save;
 	int ret;
@@ -337,8 +337,7 @@ static int parse_spec_list(struct cur *c, struct netseg_rule *r,
 	return 0;
 }
 
-static int parse_icmp_type(struct cur *c, struct netseg_rule *r,
-			   struct netseg_err *err)
+static int parse_icmp_type(struct cur *c, struct netseg_rule *r, struct netseg_err *err)
 {
 	const char *what = r->proto == IPPROTO_ICMP ? "ICMP" : "ICMPv6";
 	int start = col(c);
@@ -348,11 +347,11 @@ static int parse_icmp_type(struct cur *c, struct netseg_rule *r,
 
 	n = read_number(c, &v);
 	if (!n)
-		return netseg_err_set(err, start, "expected an %s type (0-255), found %s",
-				      what, found(c, buf, sizeof(buf)));
+		return netseg_err_set(err, start, "expected an %s type (0-255), found %s", what,
+				      found(c, buf, sizeof(buf)));
 	if (v > 255)
-		return netseg_err_set(err, start, "%s type %.*s out of range 0-255",
-				      what, (int)n, c->s + start - 1);
+		return netseg_err_set(err, start, "%s type %.*s out of range 0-255", what, (int)n,
+				      c->s + start - 1);
 	r->icmp_type = (int)v;
 	if (peek(c) == '-')
 		return netseg_err_set(err, col(c), "%s takes at most one type",
@@ -381,12 +380,13 @@ static int parse_proto(struct cur *c, __u8 *proto, struct netseg_err *err)
 		c->i += n;
 		return 0;
 	}
-	return netseg_err_set(err, col(c), "unknown protocol \"%.*s\" (expected tcp, udp, sctp, icmp, icmpv6 or any)",
-			      (int)n, s);
+	return netseg_err_set(
+		err, col(c),
+		"unknown protocol \"%.*s\" (expected tcp, udp, sctp, icmp, icmpv6 or any)", (int)n,
+		s);
 }
 
-static int parse_ports_at(struct cur *c, struct netseg_rule *r,
-			  struct netseg_err *err)
+static int parse_ports_at(struct cur *c, struct netseg_rule *r, struct netseg_err *err)
 {
 	char buf[40];
 	int ret;
@@ -415,8 +415,7 @@ static int parse_ports_at(struct cur *c, struct netseg_rule *r,
 
 /* ---------------------------------------------------------------- rule */
 
-static int parse_arrow_tail(struct cur *c, struct netseg_rule *r,
-			    struct netseg_err *err)
+static int parse_arrow_tail(struct cur *c, struct netseg_rule *r, struct netseg_err *err)
 {
 	size_t save = c->i;
 
@@ -430,8 +429,7 @@ static int parse_arrow_tail(struct cur *c, struct netseg_rule *r,
 	return parse_ports_at(c, r, err);
 }
 
-static int parse_to_tail(struct cur *c, struct netseg_rule *r,
-			 struct netseg_err *err)
+static int parse_to_tail(struct cur *c, struct netseg_rule *r, struct netseg_err *err)
 {
 	size_t save = c->i;
 
@@ -446,8 +444,7 @@ static int parse_to_tail(struct cur *c, struct netseg_rule *r,
 }
 
 /* RULE, leaving the cursor just after it (trailing blanks not eaten). */
-static int parse_rule_at(struct cur *c, struct netseg_rule *r,
-			 struct netseg_err *err)
+static int parse_rule_at(struct cur *c, struct netseg_rule *r, struct netseg_err *err)
 {
 	bool arrow;
 	char buf[40];
@@ -463,7 +460,8 @@ static int parse_rule_at(struct cur *c, struct netseg_rule *r,
 	skip_ws(c);
 	arrow = !strncmp(c->s + c->i, "->", 2);
 	if (!arrow && !at_word(c, "to"))
-		return netseg_err_set(err, col(c), "expected \"->\" or \"to\" after the source, found %s",
+		return netseg_err_set(err, col(c),
+				      "expected \"->\" or \"to\" after the source, found %s",
 				      found(c, buf, sizeof(buf)));
 	c->i += 2;
 	skip_ws(c);
@@ -480,8 +478,8 @@ static int expect_end(struct cur *c, const char *after, struct netseg_err *err)
 	skip_ws(c);
 	if (at_end(c))
 		return 0;
-	return netseg_err_set(err, col(c), "unexpected %s after the %s",
-			      found(c, buf, sizeof(buf)), after);
+	return netseg_err_set(err, col(c), "unexpected %s after the %s", found(c, buf, sizeof(buf)),
+			      after);
 }
 
 void netseg_rule_init(struct netseg_rule *r)
@@ -491,8 +489,7 @@ void netseg_rule_init(struct netseg_rule *r)
 	r->icmp_type = -1;
 }
 
-int netseg_rule_parse(const char *text, struct netseg_rule *r,
-		      struct netseg_err *err)
+int netseg_rule_parse(const char *text, struct netseg_rule *r, struct netseg_err *err)
 {
 	struct cur c = { .s = text };
 	struct netseg_rule tmp = *r;
@@ -507,8 +504,7 @@ int netseg_rule_parse(const char *text, struct netseg_rule *r,
 	return ret;
 }
 
-int netseg_selector_parse(const char *text, char out[NETSEG_SELECTOR_MAX],
-			  struct netseg_err *err)
+int netseg_selector_parse(const char *text, char out[NETSEG_SELECTOR_MAX], struct netseg_err *err)
 {
 	struct cur c = { .s = text };
 	int ret;
@@ -520,8 +516,7 @@ int netseg_selector_parse(const char *text, char out[NETSEG_SELECTOR_MAX],
 	return expect_end(&c, "selector", err);
 }
 
-int netseg_ports_parse(const char *text, struct netseg_rule *r,
-		       struct netseg_err *err)
+int netseg_ports_parse(const char *text, struct netseg_rule *r, struct netseg_err *err)
 {
 	struct cur c = { .s = text };
 	struct netseg_rule tmp = *r;
@@ -563,8 +558,7 @@ static int check_comment(const char *s, int start, struct netseg_err *err)
 	return r;
 }
 
-static int parse_quoted(struct cur *c, char *out, size_t len,
-			struct netseg_err *err)
+static int parse_quoted(struct cur *c, char *out, size_t len, struct netseg_err *err)
 {
 	int start = col(c);
 	size_t n = 0;
@@ -574,7 +568,8 @@ static int parse_quoted(struct cur *c, char *out, size_t len,
 		char ch = peek(c);
 
 		if (!ch)
-			return netseg_err_set(err, start, "unterminated quoted comment (missing closing '\"')");
+			return netseg_err_set(err, start,
+					      "unterminated quoted comment (missing closing '\"')");
 		if (ch == '\\' && (c->s[c->i + 1] == '"' || c->s[c->i + 1] == '\\'))
 			ch = c->s[++c->i];
 		if (n + 1 >= len)
@@ -588,8 +583,7 @@ static int parse_quoted(struct cur *c, char *out, size_t len,
 	return 0;
 }
 
-static int parse_comment(struct cur *c, struct netseg_rule *r,
-			 struct netseg_err *err)
+static int parse_comment(struct cur *c, struct netseg_rule *r, struct netseg_err *err)
 {
 	int start, ret;
 	size_t n = 0;
@@ -597,7 +591,8 @@ static int parse_comment(struct cur *c, struct netseg_rule *r,
 	skip_ws(c);
 	start = col(c);
 	if (at_end(c) || peek(c) == '#')
-		return netseg_err_set(err, start, "--comment needs a text (quote it if it has spaces)");
+		return netseg_err_set(err, start,
+				      "--comment needs a text (quote it if it has spaces)");
 	if (peek(c) == '"') {
 		ret = parse_quoted(c, r->comment, sizeof(r->comment), err);
 	} else {
@@ -614,8 +609,7 @@ static int parse_comment(struct cur *c, struct netseg_rule *r,
 	return ret ? ret : check_comment(r->comment, start, err);
 }
 
-static int parse_flag(struct cur *c, struct netseg_rule *r, bool *commented,
-		      struct netseg_err *err)
+static int parse_flag(struct cur *c, struct netseg_rule *r, bool *commented, struct netseg_err *err)
 {
 	int start = col(c);
 	char buf[40];
@@ -640,14 +634,14 @@ static int parse_flag(struct cur *c, struct netseg_rule *r, bool *commented,
 		return parse_comment(c, r, err);
 	}
 	if (!strncmp(c->s + c->i, "--", 2))
-		return netseg_err_set(err, start, "unknown flag %s (expected --audit, --log or --comment)",
+		return netseg_err_set(err, start,
+				      "unknown flag %s (expected --audit, --log or --comment)",
 				      found(c, buf, sizeof(buf)));
 	return netseg_err_set(err, start, "unexpected %s after the rule",
 			      found(c, buf, sizeof(buf)));
 }
 
-static int parse_action(struct cur *c, struct netseg_rule *r,
-			struct netseg_err *err)
+static int parse_action(struct cur *c, struct netseg_rule *r, struct netseg_err *err)
 {
 	char buf[40];
 
@@ -665,8 +659,7 @@ static int parse_action(struct cur *c, struct netseg_rule *r,
 			      found(c, buf, sizeof(buf)));
 }
 
-int netseg_rule_parse_line(const char *line, struct netseg_rule *r,
-			   struct netseg_err *err)
+int netseg_rule_parse_line(const char *line, struct netseg_rule *r, struct netseg_err *err)
 {
 	struct cur c = { .s = line };
 	struct netseg_rule tmp;
@@ -703,8 +696,7 @@ struct out {
 	bool full;
 };
 
-static void __attribute__((format(printf, 2, 3)))
-put(struct out *o, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
 	int w;
@@ -756,8 +748,7 @@ int netseg_rule_format(const struct netseg_rule *r, char *buf, size_t len)
 	return o.full ? -ENOSPC : 0;
 }
 
-int netseg_rule_format_line(const struct netseg_rule *r, char *buf,
-			    size_t len)
+int netseg_rule_format_line(const struct netseg_rule *r, char *buf, size_t len)
 {
 	struct out o = { .buf = buf, .len = len };
 	const char *s;
@@ -782,8 +773,8 @@ int netseg_rule_format_line(const struct netseg_rule *r, char *buf,
 
 bool netseg_rule_same(const struct netseg_rule *a, const struct netseg_rule *b)
 {
-	return a->action == b->action && a->proto == b->proto &&
-	       a->icmp_type == b->icmp_type && a->nports == b->nports &&
+	return a->action == b->action && a->proto == b->proto && a->icmp_type == b->icmp_type &&
+	       a->nports == b->nports &&
 	       !memcmp(a->ports, b->ports, a->nports * sizeof(a->ports[0])) &&
 	       !strcmp(a->src, b->src) && !strcmp(a->dst, b->dst);
 }

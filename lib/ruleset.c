@@ -60,7 +60,10 @@ static void comment_text(const char *c, char *buf, size_t len)
 unsigned int netseg_rule_changes(const struct netseg_rule *from, const struct netseg_rule *to,
 				 char out[NETSEG_RULE_CHANGES_MAX][NETSEG_RULE_CHANGE_LEN])
 {
-	static const struct { __u8 flag; const char *name; } flags[] = {
+	static const struct {
+		__u8 flag;
+		const char *name;
+	} flags[] = {
 		{ NETSEG_RULEF_AUDIT, "--audit" },
 		{ NETSEG_RULEF_LOG, "--log" },
 	};
@@ -83,8 +86,7 @@ unsigned int netseg_rule_changes(const struct netseg_rule *from, const struct ne
 /* ------------------------------------------------------------ JSON rule */
 
 static const char *const rule_fields[] = {
-	"id", "action", "rule", "src", "dst", "proto", "ports",
-	"audit", "log", "comment",
+	"id", "action", "rule", "src", "dst", "proto", "ports", "audit", "log", "comment",
 };
 
 static int check_fields(const cJSON *obj, struct netseg_err *err)
@@ -102,8 +104,7 @@ static int check_fields(const cJSON *obj, struct netseg_err *err)
 	return 0;
 }
 
-static int json_id(const cJSON *obj, struct netseg_rule *r,
-		   struct netseg_err *err)
+static int json_id(const cJSON *obj, struct netseg_rule *r, struct netseg_err *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "id");
 	double d;
@@ -117,8 +118,7 @@ static int json_id(const cJSON *obj, struct netseg_rule *r,
 	return 0;
 }
 
-static int json_action(const cJSON *obj, struct netseg_rule *r,
-		       struct netseg_err *err)
+static int json_action(const cJSON *obj, struct netseg_rule *r, struct netseg_err *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "action");
 
@@ -147,19 +147,16 @@ static int json_string(const cJSON *obj, const char *field, const char **out,
 	return 0;
 }
 
-static int json_rule_text(const char *text, struct netseg_rule *r,
-			  struct netseg_err *err)
+static int json_rule_text(const char *text, struct netseg_rule *r, struct netseg_err *err)
 {
 	struct netseg_err e;
 
 	if (netseg_rule_parse(text, r, &e))
-		return netseg_err_set(err, e.col, "\"rule\", column %d: %s",
-				      e.col, e.msg);
+		return netseg_err_set(err, e.col, "\"rule\", column %d: %s", e.col, e.msg);
 	return 0;
 }
 
-static int json_selector(const cJSON *obj, const char *field, char *out,
-			 struct netseg_err *err)
+static int json_selector(const cJSON *obj, const char *field, char *out, struct netseg_err *err)
 {
 	struct netseg_err e;
 	const char *s;
@@ -186,8 +183,8 @@ static bool is_word(const char *s)
 }
 
 /* Join "ports" into PORTS text after @proto so the grammar checks it. */
-static int json_ports_text(const cJSON *ports, const char *proto, char *buf,
-			   size_t len, struct netseg_err *err)
+static int json_ports_text(const cJSON *ports, const char *proto, char *buf, size_t len,
+			   struct netseg_err *err)
 {
 	const cJSON *p;
 	size_t n = 0;
@@ -208,7 +205,8 @@ static int json_ports_text(const cJSON *ports, const char *proto, char *buf,
 			w = snprintf(buf + n, len - n, "%s%.0f", p == ports->child ? "" : ",",
 				     p->valuedouble);
 		else
-			return netseg_err_set(err, 0, "\"ports\" must be an array of strings or numbers");
+			return netseg_err_set(err, 0,
+					      "\"ports\" must be an array of strings or numbers");
 		if (w < 0 || (size_t)w >= len - n)
 			return netseg_err_set(err, 0, "\"ports\" is too long");
 		n += w;
@@ -216,8 +214,7 @@ static int json_ports_text(const cJSON *ports, const char *proto, char *buf,
 	return 0;
 }
 
-static int json_split(const cJSON *obj, struct netseg_rule *r,
-		      struct netseg_err *err)
+static int json_split(const cJSON *obj, struct netseg_rule *r, struct netseg_err *err)
 {
 	const cJSON *ports = cJSON_GetObjectItemCaseSensitive(obj, "ports");
 	struct netseg_err e;
@@ -234,8 +231,10 @@ static int json_split(const cJSON *obj, struct netseg_rule *r,
 		return ret;
 	/* The protocol alone first, so its errors name the right field. */
 	if (proto && (!is_word(proto) || netseg_ports_parse(proto, r, &e)))
-		return netseg_err_set(err, 0, "\"proto\": unknown protocol \"%s\" (expected tcp, udp, sctp, icmp, icmpv6 or any)",
-				      proto);
+		return netseg_err_set(
+			err, 0,
+			"\"proto\": unknown protocol \"%s\" (expected tcp, udp, sctp, icmp, icmpv6 or any)",
+			proto);
 	if (!ports)
 		return 0;
 	ret = json_ports_text(ports, proto, text, sizeof(text), err);
@@ -246,8 +245,7 @@ static int json_split(const cJSON *obj, struct netseg_rule *r,
 	return 0;
 }
 
-static int json_match(const cJSON *obj, struct netseg_rule *r,
-		      struct netseg_err *err)
+static int json_match(const cJSON *obj, struct netseg_rule *r, struct netseg_err *err)
 {
 	static const char *const split[] = { "src", "dst", "proto", "ports" };
 	const char *text;
@@ -261,12 +259,13 @@ static int json_match(const cJSON *obj, struct netseg_rule *r,
 		return json_split(obj, r, err);
 	for (i = 0; i < sizeof(split) / sizeof(split[0]); i++)
 		if (cJSON_GetObjectItemCaseSensitive(obj, split[i]))
-			return netseg_err_set(err, 0, "give either \"rule\" or \"src\"/\"dst\"/\"proto\"/\"ports\", not both");
+			return netseg_err_set(
+				err, 0,
+				"give either \"rule\" or \"src\"/\"dst\"/\"proto\"/\"ports\", not both");
 	return json_rule_text(text, r, err);
 }
 
-static int json_bool(const cJSON *obj, const char *field, bool *out,
-		     struct netseg_err *err)
+static int json_bool(const cJSON *obj, const char *field, bool *out, struct netseg_err *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
 
@@ -279,8 +278,7 @@ static int json_bool(const cJSON *obj, const char *field, bool *out,
 	return 0;
 }
 
-static int json_flags(const cJSON *obj, struct netseg_rule *r,
-		      struct netseg_err *err)
+static int json_flags(const cJSON *obj, struct netseg_rule *r, struct netseg_err *err)
 {
 	const char *comment;
 	bool audit, log;
@@ -305,8 +303,7 @@ static int json_flags(const cJSON *obj, struct netseg_rule *r,
 	return 0;
 }
 
-int netseg_rule_from_json(const cJSON *obj, struct netseg_rule *r,
-			  struct netseg_err *err)
+int netseg_rule_from_json(const cJSON *obj, struct netseg_rule *r, struct netseg_err *err)
 {
 	struct netseg_rule tmp;
 	int ret;
@@ -372,8 +369,7 @@ err:
 	return NULL;
 }
 
-int netseg_ruleset_from_json(const cJSON *root, const char *name,
-			     struct netseg_ruleset *rs,
+int netseg_ruleset_from_json(const cJSON *root, const char *name, struct netseg_ruleset *rs,
 			     struct netseg_errlist *errs)
 {
 	const cJSON *arr = root, *o;
@@ -385,7 +381,8 @@ int netseg_ruleset_from_json(const cJSON *root, const char *name,
 	if (cJSON_IsObject(root))
 		arr = cJSON_GetObjectItemCaseSensitive(root, "rules");
 	if (!cJSON_IsArray(arr)) {
-		ret = netseg_errlist_add(errs, "%s: expected an object with a \"rules\" array", name);
+		ret = netseg_errlist_add(errs, "%s: expected an object with a \"rules\" array",
+					 name);
 		return ret ? ret : -EINVAL;
 	}
 	cJSON_ArrayForEach(o, arr) {
@@ -411,7 +408,7 @@ static void offset_to_line_col(const char *buf, size_t off, int *line, int *col)
 	for (i = 0; i < off; i++) {
 		/* The analyzer reaches here with buf NULL only by assuming a
 		 * failed read(2) left errno 0 (netseg_read_fd returns -errno). */
-		if (buf[i] == '\n') {	// NOLINT(clang-analyzer-core.NullDereference)
+		if (buf[i] == '\n') { // NOLINT(clang-analyzer-core.NullDereference)
 			(*line)++;
 			*col = 1;
 		} else {
@@ -420,8 +417,8 @@ static void offset_to_line_col(const char *buf, size_t off, int *line, int *col)
 	}
 }
 
-static int parse_json_buf(const char *name, const char *buf, size_t len,
-			  struct netseg_ruleset *rs, struct netseg_errlist *errs)
+static int parse_json_buf(const char *name, const char *buf, size_t len, struct netseg_ruleset *rs,
+			  struct netseg_errlist *errs)
 {
 	const char *end = NULL;
 	int line, col, ret;
@@ -430,8 +427,7 @@ static int parse_json_buf(const char *name, const char *buf, size_t len,
 	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
 	if (!root) {
 		offset_to_line_col(buf, end ? (size_t)(end - buf) : 0, &line, &col);
-		ret = netseg_errlist_add(errs, "%s:%d:%d: invalid JSON near here", name,
-					 line, col);
+		ret = netseg_errlist_add(errs, "%s:%d:%d: invalid JSON near here", name, line, col);
 		return ret ? ret : -EINVAL;
 	}
 	ret = netseg_ruleset_from_json(root, name, rs, errs);
@@ -451,9 +447,8 @@ static bool looks_like_json(const char *name, const char *buf, size_t len)
 }
 
 /* One .rules line, NUL-terminated in @line. */
-static int parse_rules_line(const char *name, unsigned int lineno,
-			    const char *line, struct netseg_ruleset *rs,
-			    struct netseg_errlist *errs)
+static int parse_rules_line(const char *name, unsigned int lineno, const char *line,
+			    struct netseg_ruleset *rs, struct netseg_errlist *errs)
 {
 	struct netseg_rule r;
 	struct netseg_err e;
@@ -461,13 +456,12 @@ static int parse_rules_line(const char *name, unsigned int lineno,
 
 	ret = netseg_rule_parse_line(line, &r, &e);
 	if (ret < 0)
-		return netseg_errlist_add(errs, "%s:%u:%d: %s", name, lineno, e.col,
-					  e.msg);
+		return netseg_errlist_add(errs, "%s:%u:%d: %s", name, lineno, e.col, e.msg);
 	return ret ? 0 : netseg_ruleset_add(rs, &r);
 }
 
-static int parse_rules_buf(const char *name, const char *buf, size_t len,
-			   struct netseg_ruleset *rs, struct netseg_errlist *errs)
+static int parse_rules_buf(const char *name, const char *buf, size_t len, struct netseg_ruleset *rs,
+			   struct netseg_errlist *errs)
 {
 	size_t before = errs->n, pos = 0, n;
 	unsigned int lineno = 0;
@@ -487,8 +481,8 @@ static int parse_rules_buf(const char *name, const char *buf, size_t len,
 		}
 		/* A NUL would end the line early and hide the rest of it. */
 		if (strlen(line) != n)
-			ret = netseg_errlist_add(errs, "%s:%u:%zu: line contains a NUL byte",
-						 name, lineno, strlen(line) + 1);
+			ret = netseg_errlist_add(errs, "%s:%u:%zu: line contains a NUL byte", name,
+						 lineno, strlen(line) + 1);
 		else
 			ret = parse_rules_line(name, lineno, line, rs, errs);
 		pos += n + 1;
@@ -501,8 +495,7 @@ out:
 }
 
 int netseg_ruleset_parse_buf(const char *name, const char *buf, size_t len,
-			     struct netseg_ruleset *rs,
-			     struct netseg_errlist *errs)
+			     struct netseg_ruleset *rs, struct netseg_errlist *errs)
 {
 	if (looks_like_json(name, buf, len))
 		return parse_json_buf(name, buf, len, rs, errs);
@@ -523,8 +516,7 @@ int netseg_ruleset_parse_file(const char *path, struct netseg_ruleset *rs,
 	free(buf);
 	return ret;
 out_err:
-	if (netseg_errlist_add(errs, "%s: couldn't read the rule file: %s", path,
-			       strerror(-ret)))
+	if (netseg_errlist_add(errs, "%s: couldn't read the rule file: %s", path, strerror(-ret)))
 		return -ENOMEM;
 	return ret;
 }

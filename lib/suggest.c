@@ -125,8 +125,8 @@ static int rank(__u8 verdict)
 	return verdict == NETSEG_FLOW_DENIED ? 2 : verdict == NETSEG_FLOW_AUDIT ? 1 : 0;
 }
 
-static int cmp_key(const char *as, const char *ad, __u8 ap, bool aicmp, __u16 aport,
-		   const char *bs, const char *bd, __u8 bp, bool bicmp, __u16 bport)
+static int cmp_key(const char *as, const char *ad, __u8 ap, bool aicmp, __u16 aport, const char *bs,
+		   const char *bd, __u8 bp, bool bicmp, __u16 bport)
 {
 	int c = strcmp(as, bs);
 
@@ -152,8 +152,8 @@ static int cmp_agg(const void *a, const void *b)
 {
 	const struct netseg_flowagg *x = a, *y = b;
 
-	return cmp_key(x->src, x->dst, x->proto, x->has_icmp, x->port,
-		       y->src, y->dst, y->proto, y->has_icmp, y->port);
+	return cmp_key(x->src, x->dst, x->proto, x->has_icmp, x->port, y->src, y->dst, y->proto,
+		       y->has_icmp, y->port);
 }
 
 /*
@@ -382,8 +382,7 @@ int netseg_dot_quote(const char *s, char *buf, size_t len)
 	return (int)k;
 }
 
-static bool named_before(const struct netseg_flowagg *agg, size_t i, const char *name,
-			 bool src)
+static bool named_before(const struct netseg_flowagg *agg, size_t i, const char *name, bool src)
 {
 	size_t j;
 
@@ -414,7 +413,8 @@ static int dot_node(FILE *f, const struct netseg_flowagg *agg, size_t i, bool sr
 static __u32 agg_count(const struct netseg_flowagg *a, int verdict)
 {
 	return verdict == NETSEG_FLOW_DENIED ? a->denied :
-	       verdict == NETSEG_FLOW_AUDIT ? a->audit : a->allowed;
+	       verdict == NETSEG_FLOW_AUDIT  ? a->audit :
+					       a->allowed;
 }
 
 /* One edge for the run of aggregates [i, j) of one pair, one verdict. */
@@ -454,13 +454,15 @@ int netseg_map_dot(FILE *f, const struct netseg_flowagg *agg, size_t n)
 	size_t i, j, v;
 	int r = 0;
 
-	fprintf(f, "digraph netseg {\n\trankdir=LR;\n"
-		   "\tnode [fontname=\"Helvetica\"];\n\tedge [fontname=\"Helvetica\", fontsize=10];\n");
+	fprintf(f,
+		"digraph netseg {\n\trankdir=LR;\n"
+		"\tnode [fontname=\"Helvetica\"];\n\tedge [fontname=\"Helvetica\", fontsize=10];\n");
 	for (i = 0; i < n && !r; i++)
 		r = dot_node(f, agg, i, true) ?: dot_node(f, agg, i, false);
 	for (i = 0; i < n && !r; i = j) {
-		for (j = i + 1; j < n && !strcmp(agg[j].src, agg[i].src) &&
-				!strcmp(agg[j].dst, agg[i].dst); j++)
+		for (j = i + 1;
+		     j < n && !strcmp(agg[j].src, agg[i].src) && !strcmp(agg[j].dst, agg[i].dst);
+		     j++)
 			;
 		for (v = 0; v < 3 && !r; v++)
 			r = dot_edge(f, agg, i, j, verdicts[v]);
@@ -495,7 +497,7 @@ int netseg_duration_parse(const char *s, __u64 *ns)
 		mul = 86400;
 	else
 		return -EINVAL;
-	if (v > 100ULL * 365 * 86400 / mul)	/* beyond any history */
+	if (v > 100ULL * 365 * 86400 / mul) /* beyond any history */
 		return -EINVAL;
 	*ns = v * mul * 1000000000ULL;
 	return 0;

@@ -31,20 +31,20 @@
 
 struct cJSON;
 
-#define NETSEG_SEL_MAX	64	/* identity name or CIDR text, with the NUL */
+#define NETSEG_SEL_MAX 64 /* identity name or CIDR text, with the NUL */
 
 /* One flow record, reduced to what learn mode needs. */
 struct netseg_obs {
-	char src[NETSEG_SEL_MAX], dst[NETSEG_SEL_MAX];	/* identity names */
-	char saddr[48], daddr[48];	/* addresses as text, "" if absent */
-	__u8 verdict;			/* NETSEG_FLOW_ALLOWED/DENIED/AUDIT */
-	__u8 proto;			/* IANA number */
-	bool has_port;			/* TCP, UDP, SCTP: port is dst port */
-	bool has_icmp;			/* ICMP(v6): port is the type */
+	char src[NETSEG_SEL_MAX], dst[NETSEG_SEL_MAX]; /* identity names */
+	char saddr[48], daddr[48];		       /* addresses as text, "" if absent */
+	__u8 verdict;				       /* NETSEG_FLOW_ALLOWED/DENIED/AUDIT */
+	__u8 proto;				       /* IANA number */
+	bool has_port;				       /* TCP, UDP, SCTP: port is dst port */
+	bool has_icmp;				       /* ICMP(v6): port is the type */
 	__u16 port;
-	__u32 rule_id;			/* the rule that decided, 0 = default */
+	__u32 rule_id; /* the rule that decided, 0 = default */
 	__u64 time_ns;
-	__u64 flow_id;			/* 0 = untracked */
+	__u64 flow_id; /* 0 = untracked */
 };
 
 /*
@@ -61,8 +61,8 @@ struct netseg_flowagg {
 	__u8 proto;
 	bool has_port, has_icmp;
 	__u16 port;
-	__u32 allowed, denied, audit;	/* distinct flows by verdict */
-	__u32 deny_ruled;		/* of denied: by a deny rule */
+	__u32 allowed, denied, audit; /* distinct flows by verdict */
+	__u32 deny_ruled;	      /* of denied: by a deny rule */
 	__u64 first_ns, last_ns;
 };
 
@@ -80,15 +80,15 @@ struct netseg_suggestion {
 	char src[NETSEG_SEL_MAX], dst[NETSEG_SEL_MAX];
 	__u8 proto;
 	bool has_port, has_icmp;
-	__u16 lo, hi;			/* port range, or lo = ICMP type */
+	__u16 lo, hi; /* port range, or lo = ICMP type */
 	__u32 flows, allowed, denied, audit;
 	__u64 first_ns, last_ns;
 };
 
 /* Totals of what netseg_suggest() left out. */
 struct netseg_suggest_skipped {
-	__u32 deny_ruled;		/* flows a deny rule dropped */
-	__u32 no_grammar;		/* flows of a protocol rules can't name */
+	__u32 deny_ruled; /* flows a deny rule dropped */
+	__u32 no_grammar; /* flows of a protocol rules can't name */
 };
 
 /*

@@ -121,7 +121,7 @@ static int message(struct out *o, const char *msg, size_t msglen, int flags)
 		ret = -EMSGSIZE;
 		goto out;
 	}
-	room = o->cap - o->len;	/* including the NUL */
+	room = o->cap - o->len; /* including the NUL */
 	if (n + 1 > room) {
 		if (!(flags & NETSEG_SYSLOG_TRUNCATE)) {
 			ret = -EMSGSIZE;
@@ -138,8 +138,8 @@ out:
 	return ret;
 }
 
-int netseg_syslog_format(char *buf, size_t len, const struct netseg_syslog_hdr *h,
-			 const char *msg, size_t msglen, int flags)
+int netseg_syslog_format(char *buf, size_t len, const struct netseg_syslog_hdr *h, const char *msg,
+			 size_t msglen, int flags)
 {
 	struct out o = { .p = buf, .cap = len };
 	char t[NETSEG_RFC3339_MAX];

@@ -22,15 +22,15 @@ size_t netseg_utf8_seq(const unsigned char *s, size_t n)
 	} else if (c >= 0xe0 && c <= 0xef) {
 		k = 3;
 		if (c == 0xe0)
-			lo = 0xa0;	/* overlong */
+			lo = 0xa0; /* overlong */
 		else if (c == 0xed)
-			hi = 0x9f;	/* UTF-16 surrogates */
+			hi = 0x9f; /* UTF-16 surrogates */
 	} else if (c >= 0xf0 && c <= 0xf4) {
 		k = 4;
 		if (c == 0xf0)
-			lo = 0x90;	/* overlong */
+			lo = 0x90; /* overlong */
 		else if (c == 0xf4)
-			hi = 0x8f;	/* beyond U+10FFFF */
+			hi = 0x8f; /* beyond U+10FFFF */
 	} else {
 		return 0;
 	}
@@ -134,8 +134,10 @@ int netseg_ifname_check(const char *s, size_t max, char *why, size_t whylen)
 		unsigned char c = s[i];
 
 		if (c <= 0x20 || c >= 0x7f || c == '/' || c == ':')
-			return why_set(why, whylen, "character 0x%02x at byte %zu is not allowed "
-				       "(printable ASCII without '/', ':' or spaces)", c, i + 1);
+			return why_set(why, whylen,
+				       "character 0x%02x at byte %zu is not allowed "
+				       "(printable ASCII without '/', ':' or spaces)",
+				       c, i + 1);
 	}
 	return 0;
 }

@@ -20,16 +20,14 @@ static __always_inline void tc_pull(struct __sk_buff *skb)
 	__u32 linear = skb->data_end - skb->data;
 
 	if (linear < NETSEG_PULL_LEN && skb->len > linear)
-		bpf_skb_pull_data(skb, skb->len < NETSEG_PULL_LEN ?
-					       skb->len : NETSEG_PULL_LEN);
+		bpf_skb_pull_data(skb, skb->len < NETSEG_PULL_LEN ? skb->len : NETSEG_PULL_LEN);
 }
 
 static __always_inline int tc_run(struct __sk_buff *skb, __u8 hook)
 {
 	tc_pull(skb);
 	/* UNSPEC, not OK: lets later TCX/clsact programs see the packet. */
-	return netseg_entry(skb, hook, skb->ifindex, skb->ifindex) ? TC_ACT_SHOT :
-								      TC_ACT_UNSPEC;
+	return netseg_entry(skb, hook, skb->ifindex, skb->ifindex) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 SEC("tc")

@@ -19,6 +19,7 @@ struct {
 SEC("xdp")
 int netseg_xdp_prefilter(struct xdp_md *ctx)
 {
-	return netseg_entry(ctx, NETSEG_HOOK_XDP, ctx->ingress_ifindex,
-			    ctx->ingress_ifindex) ? XDP_DROP : XDP_PASS;
+	return netseg_entry(ctx, NETSEG_HOOK_XDP, ctx->ingress_ifindex, ctx->ingress_ifindex) ?
+		       XDP_DROP :
+		       XDP_PASS;
 }

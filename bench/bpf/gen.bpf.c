@@ -32,7 +32,7 @@ const volatile __u32 cfg_saddr0;	/* last 32 bits of the first source, host order
 const volatile __u16 cfg_sport0 = 1024; /* first source port */
 const volatile __u16 cfg_nsports = 1;	/* source ports per source address */
 /* Frame lengths of the 7:4:1 IMIX mix; all three equal for a fixed size. */
-const volatile __u16 cfg_len[3] = {60, 60, 60};
+const volatile __u16 cfg_len[3] = { 60, 60, 60 };
 const volatile __u8 cfg_v6;
 const volatile __u8 cfg_tcp;
 const volatile __u32 cfg_l4sum; /* constant words of pseudo-header + L4 header */
@@ -42,9 +42,9 @@ const volatile __u32 cfg_ipsum; /* constant words of the IPv4 header */
  * rodata: the copy below casts the qualifier away, and clang would then
  * fold reads of a zero-initialised const array to zeros.
  */
-__u8 hdr_tmpl[HDR_MAX] = {1};
+__u8 hdr_tmpl[HDR_MAX] = { 1 };
 
-#define L3_OFF	ETH_HLEN
+#define L3_OFF ETH_HLEN
 #define V4_HLEN 20
 #define V6_HLEN 40
 

@@ -29,15 +29,15 @@
 
 #define ID_A 256
 #define ID_B 257
-#define ID_C 258	/* the cgroup endpoint */
+#define ID_C 258 /* the cgroup endpoint */
 #define IP_A "198.18.8.1"
 #define IP_B "198.18.8.2"
-#define IP_C "198.18.8.3"	/* the cgroup's socket address: not in the ipcache */
+#define IP_C "198.18.8.3" /* the cgroup's socket address: not in the ipcache */
 #define IP6_B "fd00::8:2"
 #define IP6_C "fd00::8:3"
-#define IP_NODE "198.18.8.254"	/* the node's own address: host */
+#define IP_NODE "198.18.8.254" /* the node's own address: host */
 #define IP6_NODE "fd00::8:fe"
-#define IP_W "198.19.50.1"	/* world */
+#define IP_W "198.19.50.1" /* world */
 #define IP6_W "fd00::50:1"
 
 static char cg_root[256], cg_orig[1024], cg_parent[512], cg_leaf[600];
@@ -68,7 +68,7 @@ static void cg_cleanup(void)
 
 	if (fd >= 0) {
 		if (write(fd, pid_line, pid_len) != pid_len)
-			cg_orig_procs[0] = '\0';	/* nothing more to do about it */
+			cg_orig_procs[0] = '\0'; /* nothing more to do about it */
 		close(fd);
 	}
 	if (cg_leaf[0])
@@ -140,18 +140,21 @@ static void enter_test_cgroup(__u64 *parent_id, __u64 *leaf_id)
 		bail("cgroup: couldn't move into %s: %s", cg_leaf, strerror(-err));
 	if (netseg_cgroup_id(cg_parent, parent_id) || netseg_cgroup_id(cg_leaf, leaf_id))
 		bail("cgroup: couldn't read the ids of %s", cg_leaf);
-	diag("test cgroup %s (id %llu, parent id %llu)", cg_leaf,
-	     (unsigned long long)*leaf_id, (unsigned long long)*parent_id);
+	diag("test cgroup %s (id %llu, parent id %llu)", cg_leaf, (unsigned long long)*leaf_id,
+	     (unsigned long long)*parent_id);
 }
 
 #define EG NETSEG_HOOK_CG_EGRESS
 #define IN NETSEG_HOOK_CG_INGRESS
-#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
-				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
-#define ALLOWED(r, s, d) .pass = true, .stat = NETSEG_STAT_PASS, .rule = (r), .src = (s), \
-			 .dst = (d)
-#define DENIED(s, d) .pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY, \
-		     .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0, .src = (s), .dst = (d)
+#define TCP4(s, d, sp, dp, fl)                                                        \
+	{                                                                             \
+		.af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, .sport = (sp), \
+		.dport = (dp), .tcp_flags = (fl)                                      \
+	}
+#define ALLOWED(r, s, d) .pass = true, .stat = NETSEG_STAT_PASS, .rule = (r), .src = (s), .dst = (d)
+#define DENIED(s, d)                                                             \
+	.pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY, \
+	.reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0, .src = (s), .dst = (d)
 
 /* With the leaf cgroup mapped to C. */
 static const struct bpfx_row leaf_rows[] = {
@@ -167,11 +170,19 @@ static const struct bpfx_row leaf_rows[] = {
 	{ "ingress A->C tcp/9090: default deny, event names C as destination",
 	  TCP4(IP_A, IP_C, 40003, 9090, PKT_TCP_SYN), IN, DENIED(ID_A, ID_C) },
 	{ "egress v6 C->B tcp/443 allowed",
-	  { .af = 6, .src = IP6_C, .dst = IP6_B, .proto = IPPROTO_TCP, .sport = 40004,
-	    .dport = 443, .tcp_flags = PKT_TCP_SYN }, EG, ALLOWED(1, ID_C, ID_B) },
+	  { .af = 6,
+	    .src = IP6_C,
+	    .dst = IP6_B,
+	    .proto = IPPROTO_TCP,
+	    .sport = 40004,
+	    .dport = 443,
+	    .tcp_flags = PKT_TCP_SYN },
+	  EG,
+	  ALLOWED(1, ID_C, ID_B) },
 	{ "egress udp C->B/53 allowed",
-	  { .af = 4, .src = IP_C, .dst = IP_B, .proto = IPPROTO_UDP, .sport = 40005,
-	    .dport = 53 }, EG, ALLOWED(3, ID_C, ID_B) },
+	  { .af = 4, .src = IP_C, .dst = IP_B, .proto = IPPROTO_UDP, .sport = 40005, .dport = 53 },
+	  EG,
+	  ALLOWED(3, ID_C, ID_B) },
 	{ "egress SYN+FIN: impossible, dropped at the cgroup hook",
 	  TCP4(IP_C, IP_B, 40006, 443, PKT_TCP_SYN | PKT_TCP_FIN), EG, .pass = false,
 	  .stat = NETSEG_REASON_IMPOSSIBLE, .ev = NETSEG_EV_DENY,
@@ -179,8 +190,11 @@ static const struct bpfx_row leaf_rows[] = {
 };
 
 #define TC NETSEG_HOOK_TC_INGRESS
-#define UDP(af_, s, d, sp, dp) { .af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_UDP, \
-				 .sport = (sp), .dport = (dp) }
+#define UDP(af_, s, d, sp, dp)                                                            \
+	{                                                                                 \
+		.af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_UDP, .sport = (sp), \
+		.dport = (dp)                                                             \
+	}
 #define NOEP .pass = true, .stat = NETSEG_STAT_PASS
 #define DROP_DEFAULT(s, d) DENIED(s, d), .keep_ct = true
 
@@ -193,31 +207,43 @@ static const struct bpfx_row cover_rows[] = {
 	{ "world->node tcp/5000 at the uplink: no endpoint, passes",
 	  TCP4(IP_W, IP_NODE, 41000, 5000, PKT_TCP_SYN), TC, NOEP },
 	{ "...the same SYN delivered to C's listener: C's default deny, not the uplink's entry",
-	  TCP4(IP_W, IP_NODE, 41000, 5000, PKT_TCP_SYN), IN,
-	  DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
+	  TCP4(IP_W, IP_NODE, 41000, 5000, PKT_TCP_SYN), IN, DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
 	{ "...its next packet at the uplink: the flow is denied now",
 	  TCP4(IP_W, IP_NODE, 41000, 5000, PKT_TCP_ACK), TC, .pass = false,
 	  .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY,
 	  .reason = NETSEG_REASON_DEFAULT_DENY, .src = NETSEG_ID_WORLD, .dst = ID_C,
 	  .keep_ct = true },
-	{ "world->node udp/5001 at the uplink: passes",
-	  UDP(4, IP_W, IP_NODE, 41001, 5001), TC, NOEP },
-	{ "...the datagram delivered to C: default deny",
-	  UDP(4, IP_W, IP_NODE, 41001, 5001), IN, DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
-	{ "v6 world->node tcp/5000 at the uplink: passes",
-	  { .af = 6, .src = IP6_W, .dst = IP6_NODE, .proto = IPPROTO_TCP, .sport = 41002,
-	    .dport = 5000, .tcp_flags = PKT_TCP_SYN }, TC, NOEP },
-	{ "...delivered to C: default deny (v6)",
-	  { .af = 6, .src = IP6_W, .dst = IP6_NODE, .proto = IPPROTO_TCP, .sport = 41002,
-	    .dport = 5000, .tcp_flags = PKT_TCP_SYN }, IN,
+	{ "world->node udp/5001 at the uplink: passes", UDP(4, IP_W, IP_NODE, 41001, 5001), TC,
+	  NOEP },
+	{ "...the datagram delivered to C: default deny", UDP(4, IP_W, IP_NODE, 41001, 5001), IN,
 	  DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
-	{ "v6 world->node udp/5001 at the uplink: passes",
-	  UDP(6, IP6_W, IP6_NODE, 41003, 5001), TC, NOEP },
-	{ "...delivered to C: default deny (v6 udp)",
-	  UDP(6, IP6_W, IP6_NODE, 41003, 5001), IN, DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
+	{ "v6 world->node tcp/5000 at the uplink: passes",
+	  { .af = 6,
+	    .src = IP6_W,
+	    .dst = IP6_NODE,
+	    .proto = IPPROTO_TCP,
+	    .sport = 41002,
+	    .dport = 5000,
+	    .tcp_flags = PKT_TCP_SYN },
+	  TC,
+	  NOEP },
+	{ "...delivered to C: default deny (v6)",
+	  { .af = 6,
+	    .src = IP6_W,
+	    .dst = IP6_NODE,
+	    .proto = IPPROTO_TCP,
+	    .sport = 41002,
+	    .dport = 5000,
+	    .tcp_flags = PKT_TCP_SYN },
+	  IN,
+	  DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
+	{ "v6 world->node udp/5001 at the uplink: passes", UDP(6, IP6_W, IP6_NODE, 41003, 5001), TC,
+	  NOEP },
+	{ "...delivered to C: default deny (v6 udp)", UDP(6, IP6_W, IP6_NODE, 41003, 5001), IN,
+	  DROP_DEFAULT(NETSEG_ID_WORLD, ID_C) },
 	/* One "knock" from world must not open C's way out on that tuple. */
-	{ "knock: world:53 -> node:6000 udp at the uplink passes",
-	  UDP(4, IP_W, IP_NODE, 53, 6000), TC, NOEP },
+	{ "knock: world:53 -> node:6000 udp at the uplink passes", UDP(4, IP_W, IP_NODE, 53, 6000),
+	  TC, NOEP },
 	{ "...C sends node:6000 -> world:53: judged as world -> C:6000, default deny",
 	  UDP(4, IP_NODE, IP_W, 6000, 53), EG, DROP_DEFAULT(ID_C, NETSEG_ID_WORLD) },
 	{ "knock over tcp: world:443 -> node:6001 SYN at the uplink passes",
@@ -229,8 +255,8 @@ static const struct bpfx_row cover_rows[] = {
 	{ "world->node tcp/8081 at the uplink passes",
 	  TCP4(IP_W, IP_NODE, 41004, 8081, PKT_TCP_SYN), TC, NOEP },
 	{ "...delivered to C: rule 4 (world -> C:8081) allows it, the entry now says so",
-	  TCP4(IP_W, IP_NODE, 41004, 8081, PKT_TCP_SYN), IN,
-	  ALLOWED(4, NETSEG_ID_WORLD, ID_C), .keep_ct = true },
+	  TCP4(IP_W, IP_NODE, 41004, 8081, PKT_TCP_SYN), IN, ALLOWED(4, NETSEG_ID_WORLD, ID_C),
+	  .keep_ct = true },
 	{ "...C's reply passes from conntrack",
 	  TCP4(IP_NODE, IP_W, 8081, 41004, PKT_TCP_SYN | PKT_TCP_ACK), EG, .pass = true,
 	  .stat = NETSEG_STAT_CT_HIT, .keep_ct = true },
@@ -250,7 +276,9 @@ static void check_owner(struct bpfx *x, __u64 leaf_id)
 				ALLOWED(1, ID_C, ID_B) };
 	struct bpfx_row reply = { "ingress B->C reply (owner check)",
 				  TCP4(IP_B, IP_C, 443, 40000, PKT_TCP_SYN | PKT_TCP_ACK),
-				  IN, .pass = true, .stat = NETSEG_STAT_CT_HIT,
+				  IN,
+				  .pass = true,
+				  .stat = NETSEG_STAT_CT_HIT,
 				  .keep_ct = true };
 
 	bpfx_row_run(x, &row, NULL);
@@ -259,7 +287,8 @@ static void check_owner(struct bpfx *x, __u64 leaf_id)
 		return;
 	if (!ok(e.owner == leaf_id && e.hook == NETSEG_HOOK_CG_EGRESS,
 		"CT owner is this process's cgroup id %llu: test_run's socket is in the "
-		"caller's cgroup", (unsigned long long)leaf_id))
+		"caller's cgroup",
+		(unsigned long long)leaf_id))
 		diag("  owner %llu hook %u", (unsigned long long)e.owner, e.hook);
 	ok(e.packets[0] == 1 && e.packets[1] == 1 && e.tcp_state == NETSEG_TCP_ESTABLISHED,
 	   "egress then ingress at the same cgroup: packets 1/1, established");
@@ -283,8 +312,8 @@ int main(void)
 	rules[0] = bpfx_rule(ID_C, ID_B, IPPROTO_TCP, 443, 16, NETSEG_VERDICT_ALLOW, 1, 0);
 	rules[1] = bpfx_rule(ID_A, ID_C, IPPROTO_TCP, 8080, 16, NETSEG_VERDICT_ALLOW, 2, 0);
 	rules[2] = bpfx_rule(ID_C, ID_B, IPPROTO_UDP, 53, 16, NETSEG_VERDICT_ALLOW, 3, 0);
-	rules[3] = bpfx_rule(NETSEG_ID_WORLD, ID_C, IPPROTO_TCP, 8081, 16,
-			     NETSEG_VERDICT_ALLOW, 4, 0);
+	rules[3] = bpfx_rule(NETSEG_ID_WORLD, ID_C, IPPROTO_TCP, 8081, 16, NETSEG_VERDICT_ALLOW, 4,
+			     0);
 	bpfx_policy(&x, rules, 4);
 	bpfx_host(&x, 4, IP_NODE, NETSEG_ID_HOST, 0);
 	bpfx_host(&x, 6, IP6_NODE, NETSEG_ID_HOST, 0);
@@ -292,8 +321,8 @@ int main(void)
 	/* Unmapped: the cgroup socket's address is world, B default-denies. */
 	const struct bpfx_row unmapped = {
 		"cgroup not mapped: egress C->B tcp/443 is world -> default deny",
-		TCP4(IP_C, IP_B, 40010, 443, PKT_TCP_SYN), EG,
-		DENIED(NETSEG_ID_WORLD, ID_B) };
+		TCP4(IP_C, IP_B, 40010, 443, PKT_TCP_SYN), EG, DENIED(NETSEG_ID_WORLD, ID_B)
+	};
 	bpfx_row_run(&x, &unmapped, NULL);
 
 	if (netseg_dp_cgroup_set(x.dp, leaf_id, ID_C))

@@ -12,9 +12,9 @@
 #include "bpfx.h"
 #include "tap.h"
 
-#define ID_A	256
-#define ID_B	257
-#define NFLOWS	20
+#define ID_A 256
+#define ID_B 257
+#define NFLOWS 20
 
 static __u64 coarse_ns(void)
 {
@@ -42,8 +42,12 @@ int main(void)
 	bpfx_policy(&x, &rule, 1);
 	/* Back to back: well within one tick of the coarse clock. */
 	for (int i = 0; i < NFLOWS; i++) {
-		f[i] = (struct pkt_flow){ .af = 4, .src = "198.18.23.1", .dst = "198.18.23.2",
-					  .proto = IPPROTO_TCP, .sport = 42000 + i, .dport = 443,
+		f[i] = (struct pkt_flow){ .af = 4,
+					  .src = "198.18.23.1",
+					  .dst = "198.18.23.2",
+					  .proto = IPPROTO_TCP,
+					  .sport = 42000 + i,
+					  .dport = 443,
 					  .tcp_flags = PKT_TCP_SYN };
 		pkt_flow_build(&p, &f[i]);
 		if (bpfx_run(&x, NETSEG_HOOK_TC_INGRESS, &p, 0, 1, &ret, NULL))
@@ -57,7 +61,8 @@ int main(void)
 			same |= e[i].flow_id == e[j].flow_id;
 	}
 	ok(!missing, "%d new flows, each with a conntrack entry", NFLOWS);
-	ok(!ahead, "their stamps are the coarse clock's: none ahead of CLOCK_MONOTONIC_COARSE after");
+	ok(!ahead,
+	   "their stamps are the coarse clock's: none ahead of CLOCK_MONOTONIC_COARSE after");
 	ok(!same, "their flow ids are distinct (the ns clock, not the tick)");
 	bpfx_fini(&x);
 	return tap_done();

@@ -32,12 +32,21 @@
 #define FIN PKT_TCP_FIN
 #define RST PKT_TCP_RST
 
-#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
-				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
-#define TCP6(s, d, sp, dp, fl) { .af = 6, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
-				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
-#define UDP4(s, d, sp, dp) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_UDP, \
-			     .sport = (sp), .dport = (dp) }
+#define TCP4(s, d, sp, dp, fl)                                                        \
+	{                                                                             \
+		.af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, .sport = (sp), \
+		.dport = (dp), .tcp_flags = (fl)                                      \
+	}
+#define TCP6(s, d, sp, dp, fl)                                                        \
+	{                                                                             \
+		.af = 6, .src = (s), .dst = (d), .proto = IPPROTO_TCP, .sport = (sp), \
+		.dport = (dp), .tcp_flags = (fl)                                      \
+	}
+#define UDP4(s, d, sp, dp)                                                            \
+	{                                                                             \
+		.af = 4, .src = (s), .dst = (d), .proto = IPPROTO_UDP, .sport = (sp), \
+		.dport = (dp)                                                         \
+	}
 
 #define ING NETSEG_HOOK_TC_INGRESS
 #define EGR NETSEG_HOOK_TC_EGRESS
@@ -45,10 +54,10 @@
 /* A row and the CT entry it must leave behind (ct_state < 0: no entry). */
 struct step {
 	struct bpfx_row row;
-	int ct_state;		/* enum netseg_tcp_state, or -1 = no entry */
-	__u64 pkts0, pkts1;	/* packets[ORIG], packets[REPLY] */
+	int ct_state;	    /* enum netseg_tcp_state, or -1 = no entry */
+	__u64 pkts0, pkts1; /* packets[ORIG], packets[REPLY] */
 	__u8 verdict;
-	__u32 rule;		/* CT rule_id */
+	__u32 rule; /* CT rule_id */
 	bool seen_reply;
 };
 
@@ -57,85 +66,186 @@ struct step {
 
 /* Item 1: handshake, data, close, tuple reuse; v4 and v6; UDP. */
 static const struct step handshake[] = {
-	{ { "A->B SYN: new flow allowed by rule 100", TCP4(IP_A, IP_B, 40000, 443, SYN),
-	    ING, .pass = true, .stat = NETSEG_STAT_CT_NEW },
-	  NETSEG_TCP_SYN_SENT, 1, 0, NETSEG_VERDICT_ALLOW, 100, false },
-	{ { "B->A SYN-ACK: reply passes from CT", TCP4(IP_B, IP_A, 443, 40000, SYN | ACK),
-	    EGR, PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 1, 1, NETSEG_VERDICT_ALLOW, 100, true },
+	{ { "A->B SYN: new flow allowed by rule 100", TCP4(IP_A, IP_B, 40000, 443, SYN), ING,
+	    .pass = true, .stat = NETSEG_STAT_CT_NEW },
+	  NETSEG_TCP_SYN_SENT,
+	  1,
+	  0,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  false },
+	{ { "B->A SYN-ACK: reply passes from CT", TCP4(IP_B, IP_A, 443, 40000, SYN | ACK), EGR,
+	    PASS_HIT },
+	  NETSEG_TCP_ESTABLISHED,
+	  1,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 	{ { "A->B ACK: established", TCP4(IP_A, IP_B, 40000, 443, ACK), ING, PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 2, 1, NETSEG_VERDICT_ALLOW, 100, true },
+	  NETSEG_TCP_ESTABLISHED,
+	  2,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 	{ { "B->A ACK data", TCP4(IP_B, IP_A, 443, 40000, ACK | PKT_TCP_PSH), EGR, PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 2, 2, NETSEG_VERDICT_ALLOW, 100, true },
+	  NETSEG_TCP_ESTABLISHED,
+	  2,
+	  2,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 	{ { "A->B FIN: closing", TCP4(IP_A, IP_B, 40000, 443, FIN | ACK), ING, PASS_HIT },
-	  NETSEG_TCP_CLOSING, 3, 2, NETSEG_VERDICT_ALLOW, 100, true },
-	{ { "A->B SYN reusing the closed tuple: a new flow",
-	    TCP4(IP_A, IP_B, 40000, 443, SYN), ING, .pass = true,
-	    .stat = NETSEG_STAT_CT_NEW, .keep_ct = true },
-	  NETSEG_TCP_SYN_SENT, 1, 0, NETSEG_VERDICT_ALLOW, 100, false },
+	  NETSEG_TCP_CLOSING,
+	  3,
+	  2,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
+	{ { "A->B SYN reusing the closed tuple: a new flow", TCP4(IP_A, IP_B, 40000, 443, SYN), ING,
+	    .pass = true, .stat = NETSEG_STAT_CT_NEW, .keep_ct = true },
+	  NETSEG_TCP_SYN_SENT,
+	  1,
+	  0,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  false },
 	{ { "B->A RST: closing", TCP4(IP_B, IP_A, 443, 40000, RST | ACK), EGR, PASS_HIT },
-	  NETSEG_TCP_CLOSING, 1, 1, NETSEG_VERDICT_ALLOW, 100, true },
+	  NETSEG_TCP_CLOSING,
+	  1,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 
-	{ { "v6 A->B SYN: new flow allowed by rule 100",
-	    TCP6(IP6_A, IP6_B, 40001, 443, SYN), ING, .pass = true,
-	    .stat = NETSEG_STAT_CT_NEW },
-	  NETSEG_TCP_SYN_SENT, 1, 0, NETSEG_VERDICT_ALLOW, 100, false },
-	{ { "v6 B->A SYN-ACK: reply passes from CT",
-	    TCP6(IP6_B, IP6_A, 443, 40001, SYN | ACK), EGR, PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 1, 1, NETSEG_VERDICT_ALLOW, 100, true },
+	{ { "v6 A->B SYN: new flow allowed by rule 100", TCP6(IP6_A, IP6_B, 40001, 443, SYN), ING,
+	    .pass = true, .stat = NETSEG_STAT_CT_NEW },
+	  NETSEG_TCP_SYN_SENT,
+	  1,
+	  0,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  false },
+	{ { "v6 B->A SYN-ACK: reply passes from CT", TCP6(IP6_B, IP6_A, 443, 40001, SYN | ACK), EGR,
+	    PASS_HIT },
+	  NETSEG_TCP_ESTABLISHED,
+	  1,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 	{ { "v6 A->B ACK", TCP6(IP6_A, IP6_B, 40001, 443, ACK), ING, PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 2, 1, NETSEG_VERDICT_ALLOW, 100, true },
+	  NETSEG_TCP_ESTABLISHED,
+	  2,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 
 	{ { "B->A SYN (originator is the key's b side) allowed by rule 300",
-	    TCP4(IP_B, IP_A, 40002, 22, SYN), ING, .pass = true,
-	    .stat = NETSEG_STAT_CT_NEW },
-	  NETSEG_TCP_SYN_SENT, 1, 0, NETSEG_VERDICT_ALLOW, 300, false },
-	{ { "A->B SYN-ACK: reply for a b-side originator",
-	    TCP4(IP_A, IP_B, 22, 40002, SYN | ACK), EGR, PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 1, 1, NETSEG_VERDICT_ALLOW, 300, true },
+	    TCP4(IP_B, IP_A, 40002, 22, SYN), ING, .pass = true, .stat = NETSEG_STAT_CT_NEW },
+	  NETSEG_TCP_SYN_SENT,
+	  1,
+	  0,
+	  NETSEG_VERDICT_ALLOW,
+	  300,
+	  false },
+	{ { "A->B SYN-ACK: reply for a b-side originator", TCP4(IP_A, IP_B, 22, 40002, SYN | ACK),
+	    EGR, PASS_HIT },
+	  NETSEG_TCP_ESTABLISHED,
+	  1,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  300,
+	  true },
 
 	{ { "A->B udp/53: new flow", UDP4(IP_A, IP_B, 40003, 53), ING, .pass = true,
 	    .stat = NETSEG_STAT_CT_NEW },
-	  NETSEG_TCP_NONE, 1, 0, NETSEG_VERDICT_ALLOW, 101, false },
+	  NETSEG_TCP_NONE,
+	  1,
+	  0,
+	  NETSEG_VERDICT_ALLOW,
+	  101,
+	  false },
 	{ { "B->A udp reply passes from CT", UDP4(IP_B, IP_A, 53, 40003), EGR, PASS_HIT },
-	  NETSEG_TCP_NONE, 1, 1, NETSEG_VERDICT_ALLOW, 101, true },
+	  NETSEG_TCP_NONE,
+	  1,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  101,
+	  true },
 	{ { "B->A udp from another source port: not the flow -> default deny",
-	    UDP4(IP_B, IP_A, 54, 40003), EGR, .pass = false,
-	    .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY,
-	    .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0, .src = ID_B, .dst = ID_A,
-	    .keep_ct = true },
-	  -1, 0, 0, 0, 0, false },
+	    UDP4(IP_B, IP_A, 54, 40003), EGR, .pass = false, .stat = NETSEG_REASON_DEFAULT_DENY,
+	    .ev = NETSEG_EV_DENY, .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0, .src = ID_B,
+	    .dst = ID_A, .keep_ct = true },
+	  -1,
+	  0,
+	  0,
+	  0,
+	  0,
+	  false },
 };
 
 /* Item 8: the generation revokes established flows; swap back restores. */
 static const struct step revoke[] = {
-	{ { "flow A->B:443 set up (SYN)", TCP4(IP_A, IP_B, 40010, 443, SYN), ING,
-	    .pass = true, .stat = NETSEG_STAT_CT_NEW },
-	  NETSEG_TCP_SYN_SENT, 1, 0, NETSEG_VERDICT_ALLOW, 100, false },
+	{ { "flow A->B:443 set up (SYN)", TCP4(IP_A, IP_B, 40010, 443, SYN), ING, .pass = true,
+	    .stat = NETSEG_STAT_CT_NEW },
+	  NETSEG_TCP_SYN_SENT,
+	  1,
+	  0,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  false },
 	{ { "flow A->B:443 set up (SYN-ACK)", TCP4(IP_B, IP_A, 443, 40010, SYN | ACK), EGR,
 	    PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 1, 1, NETSEG_VERDICT_ALLOW, 100, true },
+	  NETSEG_TCP_ESTABLISHED,
+	  1,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 	/* -- swap to an empty policy here (see run_revoke) -- */
 	{ { "after swap to empty policy: A->B data re-decided -> default deny",
 	    TCP4(IP_A, IP_B, 40010, 443, ACK), ING, .pass = false,
 	    .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY,
 	    .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0, .src = ID_A, .dst = ID_B,
 	    .keep_ct = true },
-	  NETSEG_TCP_ESTABLISHED, 1, 1, NETSEG_VERDICT_DENY, 0, true },
-	{ { "after swap to empty policy: B->A reply drops too",
-	    TCP4(IP_B, IP_A, 443, 40010, ACK), EGR, .pass = false,
-	    .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY,
-	    .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0, .src = ID_B, .dst = ID_A,	/* packet order */
+	  NETSEG_TCP_ESTABLISHED,
+	  1,
+	  1,
+	  NETSEG_VERDICT_DENY,
+	  0,
+	  true },
+	{ { "after swap to empty policy: B->A reply drops too", TCP4(IP_B, IP_A, 443, 40010, ACK),
+	    EGR, .pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY,
+	    .reason = NETSEG_REASON_DEFAULT_DENY, .rule = 0, .src = ID_B,
+	    .dst = ID_A, /* packet order */
 	    .keep_ct = true },
-	  NETSEG_TCP_ESTABLISHED, 1, 1, NETSEG_VERDICT_DENY, 0, true },
+	  NETSEG_TCP_ESTABLISHED,
+	  1,
+	  1,
+	  NETSEG_VERDICT_DENY,
+	  0,
+	  true },
 	/* -- swap the allow rule back in here -- */
 	{ { "after swap back: B->A reply re-decided in flow order -> passes",
-	    TCP4(IP_B, IP_A, 443, 40010, ACK), EGR, .pass = true,
-	    .stat = NETSEG_STAT_PASS, .keep_ct = true },
-	  NETSEG_TCP_ESTABLISHED, 1, 2, NETSEG_VERDICT_ALLOW, 100, true },
-	{ { "after swap back: A->B data passes from CT",
-	    TCP4(IP_A, IP_B, 40010, 443, ACK), ING, PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 2, 2, NETSEG_VERDICT_ALLOW, 100, true },
+	    TCP4(IP_B, IP_A, 443, 40010, ACK), EGR, .pass = true, .stat = NETSEG_STAT_PASS,
+	    .keep_ct = true },
+	  NETSEG_TCP_ESTABLISHED,
+	  1,
+	  2,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
+	{ { "after swap back: A->B data passes from CT", TCP4(IP_A, IP_B, 40010, 443, ACK), ING,
+	    PASS_HIT },
+	  NETSEG_TCP_ESTABLISHED,
+	  2,
+	  2,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 };
 
 static void run_steps(struct bpfx *x, const struct step *s, size_t n, __u64 gen);
@@ -149,28 +259,60 @@ static void run_steps(struct bpfx *x, const struct step *s, size_t n, __u64 gen)
 static const struct step rebump[] = {
 	{ { "flow A->B:443 (SYN)", TCP4(IP_A, IP_B, 40040, 443, SYN), ING, .pass = true,
 	    .stat = NETSEG_STAT_CT_NEW },
-	  NETSEG_TCP_SYN_SENT, 1, 0, NETSEG_VERDICT_ALLOW, 100, false },
-	{ { "flow A->B:443 (SYN-ACK)", TCP4(IP_B, IP_A, 443, 40040, SYN | ACK), EGR,
-	    PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 1, 1, NETSEG_VERDICT_ALLOW, 100, true },
+	  NETSEG_TCP_SYN_SENT,
+	  1,
+	  0,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  false },
+	{ { "flow A->B:443 (SYN-ACK)", TCP4(IP_B, IP_A, 443, 40040, SYN | ACK), EGR, PASS_HIT },
+	  NETSEG_TCP_ESTABLISHED,
+	  1,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 	/* -- generation bump, same policy -- */
 	{ { "after a bump: B->A reply first is re-decided for A->B:443 -> passes",
-	    TCP4(IP_B, IP_A, 443, 40040, ACK), EGR, .pass = true,
-	    .stat = NETSEG_STAT_PASS, .keep_ct = true },
-	  NETSEG_TCP_ESTABLISHED, 1, 2, NETSEG_VERDICT_ALLOW, 100, true },
-	{ { "after a bump: A->B continues", TCP4(IP_A, IP_B, 40040, 443, ACK), ING,
-	    PASS_HIT },
-	  NETSEG_TCP_ESTABLISHED, 2, 2, NETSEG_VERDICT_ALLOW, 100, true },
+	    TCP4(IP_B, IP_A, 443, 40040, ACK), EGR, .pass = true, .stat = NETSEG_STAT_PASS,
+	    .keep_ct = true },
+	  NETSEG_TCP_ESTABLISHED,
+	  1,
+	  2,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
+	{ { "after a bump: A->B continues", TCP4(IP_A, IP_B, 40040, 443, ACK), ING, PASS_HIT },
+	  NETSEG_TCP_ESTABLISHED,
+	  2,
+	  2,
+	  NETSEG_VERDICT_ALLOW,
+	  100,
+	  true },
 	{ { "ping A->B (icmp echo, rule 102)",
-	    { .af = 4, .src = IP_A, .dst = IP_B, .proto = IPPROTO_ICMP, .sport = 77,
-	      .icmp_type = 8 }, ING, .pass = true, .stat = NETSEG_STAT_CT_NEW },
-	  NETSEG_TCP_NONE, 1, 0, NETSEG_VERDICT_ALLOW, 102, false },
+	    { .af = 4, .src = IP_A, .dst = IP_B, .proto = IPPROTO_ICMP, .sport = 77, .icmp_type = 8 },
+	    ING,
+	    .pass = true,
+	    .stat = NETSEG_STAT_CT_NEW },
+	  NETSEG_TCP_NONE,
+	  1,
+	  0,
+	  NETSEG_VERDICT_ALLOW,
+	  102,
+	  false },
 	/* -- generation bump, same policy -- */
 	{ { "after a bump: B->A echo reply is re-decided as the echo request -> passes",
-	    { .af = 4, .src = IP_B, .dst = IP_A, .proto = IPPROTO_ICMP, .sport = 77,
-	      .icmp_type = 0 }, EGR, .pass = true, .stat = NETSEG_STAT_PASS,
+	    { .af = 4, .src = IP_B, .dst = IP_A, .proto = IPPROTO_ICMP, .sport = 77, .icmp_type = 0 },
+	    EGR,
+	    .pass = true,
+	    .stat = NETSEG_STAT_PASS,
 	    .keep_ct = true },
-	  NETSEG_TCP_NONE, 1, 1, NETSEG_VERDICT_ALLOW, 102, true },
+	  NETSEG_TCP_NONE,
+	  1,
+	  1,
+	  NETSEG_VERDICT_ALLOW,
+	  102,
+	  true },
 };
 
 static struct netseg_policy_entry policy[4];
@@ -190,7 +332,6 @@ static void run_rebump(struct bpfx *x)
 	run_steps(x, rebump + 5, 1, g);
 }
 
-
 static bool check_ct(struct bpfx *x, const struct step *s, __u64 gen)
 {
 	struct netseg_ct_entry e;
@@ -200,26 +341,24 @@ static bool check_ct(struct bpfx *x, const struct step *s, __u64 gen)
 	bool good;
 
 	if (s->ct_state < 0)
-		return ok(err == -ENOENT, "%s: no CT entry for the denied tuple",
-			  s->row.desc);
+		return ok(err == -ENOENT, "%s: no CT entry for the denied tuple", s->row.desc);
 	good = !err && e.tcp_state == s->ct_state && e.packets[0] == s->pkts0 &&
-	       e.packets[1] == s->pkts1 && e.verdict == s->verdict &&
-	       e.rule_id == s->rule && e.generation == gen &&
-	       !!(e.flags & NETSEG_CTF_SEEN_REPLY) == s->seen_reply;
+	       e.packets[1] == s->pkts1 && e.verdict == s->verdict && e.rule_id == s->rule &&
+	       e.generation == gen && !!(e.flags & NETSEG_CTF_SEEN_REPLY) == s->seen_reply;
 	if (!ok(good, "%s: CT state", s->row.desc)) {
 		if (err) {
 			diag("  no CT entry: %s", strerror(-err));
 			return false;
 		}
 		diag("  got state %u packets %llu/%llu verdict %u rule %u gen %llu "
-		     "flags %#x (swapped %d)", e.tcp_state,
-		     (unsigned long long)e.packets[0], (unsigned long long)e.packets[1],
-		     e.verdict, e.rule_id, (unsigned long long)e.generation, e.flags,
-		     swapped);
+		     "flags %#x (swapped %d)",
+		     e.tcp_state, (unsigned long long)e.packets[0],
+		     (unsigned long long)e.packets[1], e.verdict, e.rule_id,
+		     (unsigned long long)e.generation, e.flags, swapped);
 		diag("  want state %d packets %llu/%llu verdict %u rule %u gen %llu "
-		     "seen_reply %d", s->ct_state, (unsigned long long)s->pkts0,
-		     (unsigned long long)s->pkts1, s->verdict, s->rule,
-		     (unsigned long long)gen, s->seen_reply);
+		     "seen_reply %d",
+		     s->ct_state, (unsigned long long)s->pkts0, (unsigned long long)s->pkts1,
+		     s->verdict, s->rule, (unsigned long long)gen, s->seen_reply);
 	}
 	return good;
 }
@@ -248,15 +387,14 @@ static void check_new_entry(struct bpfx *x, __u64 gen)
 	ok(e.src_id == ID_A && e.dst_id == ID_B && e.rule_id == 100 &&
 		   e.verdict == NETSEG_VERDICT_ALLOW && e.reason == NETSEG_REASON_NONE,
 	   "CT entry: identities A->B, rule 100, allowed");
-	ok(e.tcp_state == NETSEG_TCP_SYN_SENT && e.tcp_flags[0] == SYN &&
-		   e.tcp_flags[1] == 0 && e.packets[0] == 1 && e.packets[1] == 0,
+	ok(e.tcp_state == NETSEG_TCP_SYN_SENT && e.tcp_flags[0] == SYN && e.tcp_flags[1] == 0 &&
+		   e.packets[0] == 1 && e.packets[1] == 0,
 	   "CT entry: SYN_SENT, flags[orig]=SYN, packets 1/0");
 	ok(e.hook == NETSEG_HOOK_TC_INGRESS && e.ifindex == 1 && e.owner == 1 &&
-		   e.generation == gen && e.flow_id != 0 &&
-		   e.created_ns && e.created_ns == e.last_seen_ns,
+		   e.generation == gen && e.flow_id != 0 && e.created_ns &&
+		   e.created_ns == e.last_seen_ns,
 	   "CT entry: hook, ifindex, owner, generation, flow id, timestamps");
-	ok(!!(e.flags & NETSEG_CTF_ORIG_IS_B) == swapped &&
-		   e.bytes[0] == 54 && e.bytes[1] == 0,
+	ok(!!(e.flags & NETSEG_CTF_ORIG_IS_B) == swapped && e.bytes[0] == 54 && e.bytes[1] == 0,
 	   "CT entry: originator side flag matches the key, bytes[orig] = frame length");
 }
 
@@ -264,13 +402,22 @@ static void check_new_entry(struct bpfx *x, __u64 gen)
 static void check_owner(struct bpfx *x, int ifx, __u64 gen)
 {
 	const struct step s[] = {
-		{ { "A->B SYN at lo (owner: ifindex 1)", TCP4(IP_A, IP_B, 40030, 443, SYN),
-		    ING, .pass = true, .stat = NETSEG_STAT_CT_NEW },
-		  NETSEG_TCP_SYN_SENT, 1, 0, NETSEG_VERDICT_ALLOW, 100, false },
+		{ { "A->B SYN at lo (owner: ifindex 1)", TCP4(IP_A, IP_B, 40030, 443, SYN), ING,
+		    .pass = true, .stat = NETSEG_STAT_CT_NEW },
+		  NETSEG_TCP_SYN_SENT,
+		  1,
+		  0,
+		  NETSEG_VERDICT_ALLOW,
+		  100,
+		  false },
 		{ { "B->A SYN-ACK at another interface: passes, not counted",
-		    TCP4(IP_B, IP_A, 443, 40030, SYN | ACK), EGR, .ifindex = ifx,
-		    PASS_HIT },
-		  NETSEG_TCP_ESTABLISHED, 1, 0, NETSEG_VERDICT_ALLOW, 100, true },
+		    TCP4(IP_B, IP_A, 443, 40030, SYN | ACK), EGR, .ifindex = ifx, PASS_HIT },
+		  NETSEG_TCP_ESTABLISHED,
+		  1,
+		  0,
+		  NETSEG_VERDICT_ALLOW,
+		  100,
+		  true },
 	};
 	run_steps(x, s, ARRAY_LEN(s), gen);
 }
@@ -305,11 +452,10 @@ static void icmp_error(struct pkt *p, int af, const char *router, const char *to
 	pkt_eth(p, af == 6 ? ETH_P_IPV6 : ETH_P_IP);
 	if (af == 6) {
 		pkt_ipv6(p, router, to, IPPROTO_ICMPV6);
-		pkt_icmp(p, 2, 0, 0, 1280);		/* packet too big, MTU 1280 */
+		pkt_icmp(p, 2, 0, 0, 1280); /* packet too big, MTU 1280 */
 	} else {
-		pkt_ipv4(p, &(struct pkt_ip4){ .src = router, .dst = to,
-					       .proto = IPPROTO_ICMP });
-		pkt_icmp(p, 3, 4, 0, 1400);		/* frag needed, MTU 1400 */
+		pkt_ipv4(p, &(struct pkt_ip4){ .src = router, .dst = to, .proto = IPPROTO_ICMP });
+		pkt_icmp(p, 3, 4, 0, 1400); /* frag needed, MTU 1400 */
 	}
 	/* The quoted IP header and the first 8 bytes of TCP. */
 	pkt_bytes(p, in.buf + in.l3_off, in.l4_off - in.l3_off + 8);
@@ -322,7 +468,7 @@ static void check_related(struct bpfx *x)
 		int af;
 		const char *router;
 		struct pkt_flow flow;	/* the established flow */
-		struct pkt_flow quoted;	/* what the error quotes */
+		struct pkt_flow quoted; /* what the error quotes */
 		bool pass;
 		const char *desc;
 	} rows[] = {
@@ -348,8 +494,8 @@ static void check_related(struct bpfx *x)
 		back.tcp_flags = SYN | ACK;
 		pkt_flow_build(&p, &back);
 		bpfx_send(x, EGR, &p, 0, &r);
-		icmp_error(&p, rows[i].af, rows[i].router,
-			   rows[i].af == 6 ? IP6_A : IP_A, &rows[i].quoted);
+		icmp_error(&p, rows[i].af, rows[i].router, rows[i].af == 6 ? IP6_A : IP_A,
+			   &rows[i].quoted);
 		bpfx_send(x, EGR, &p, 0, &r);
 		bpfx_expect(rows[i].desc, &r, rows[i].pass,
 			    rows[i].pass ? -1 : NETSEG_REASON_DEFAULT_DENY);
@@ -371,12 +517,11 @@ static void check_midstream(struct bpfx *x)
 		const char *desc;
 		struct pkt_flow f;
 		bool pass;
-		int midstream;	/* ct-midstream delta */
-		int ct_state;	/* -1 = no entry */
+		int midstream; /* ct-midstream delta */
+		int ct_state;  /* -1 = no entry */
 	} rows[] = {
 		{ "A->B:443 ACK with no entry: picked up mid-stream, allowed by rule 100",
-		  TCP4(IP_A, IP_B, 40030, 443, ACK | PKT_TCP_PSH), true, 1,
-		  NETSEG_TCP_MIDSTREAM },
+		  TCP4(IP_A, IP_B, 40030, 443, ACK | PKT_TCP_PSH), true, 1, NETSEG_TCP_MIDSTREAM },
 		{ "A->B:443 SYN with no entry: a new flow, not mid-stream",
 		  TCP4(IP_A, IP_B, 40031, 443, SYN), true, 0, NETSEG_TCP_SYN_SENT },
 		{ "v6 A->B:443 ACK with no entry: picked up mid-stream",
@@ -399,9 +544,11 @@ static void check_midstream(struct bpfx *x)
 		bpfx_send(x, ING, &p, 0, &r);
 		err = bpfx_ct_get(x, &rows[i].f, &e);
 		if (!ok(!r.err && r.pass == rows[i].pass &&
-			r.delta[NETSEG_STAT_CT_MIDSTREAM].packets == (__u64)rows[i].midstream &&
-			(rows[i].ct_state < 0 ? err == -ENOENT :
-			 !err && e.tcp_state == rows[i].ct_state && e.generation == cfg.generation),
+				r.delta[NETSEG_STAT_CT_MIDSTREAM].packets ==
+					(__u64)rows[i].midstream &&
+				(rows[i].ct_state < 0 ? err == -ENOENT :
+							!err && e.tcp_state == rows[i].ct_state &&
+								e.generation == cfg.generation),
 			"%s", rows[i].desc))
 			diag("  pass %d ct-midstream +%llu ct %s state %u", r.pass,
 			     (unsigned long long)r.delta[NETSEG_STAT_CT_MIDSTREAM].packets,
@@ -428,10 +575,10 @@ struct life {
 	const char *desc;
 	struct pkt_flow f;
 	int hook;
-	__s64 shift;		/* move the entry's last_seen_ns first (ns) */
-	int stat;		/* counter that must move by one */
-	int ct_state;		/* the entry's state afterwards */
-	int replaced;		/* ct-replaced delta */
+	__s64 shift;  /* move the entry's last_seen_ns first (ns) */
+	int stat;     /* counter that must move by one */
+	int ct_state; /* the entry's state afterwards */
+	int replaced; /* ct-replaced delta */
 };
 
 #define SEC_NS ((__s64)NETSEG_NSEC)
@@ -447,8 +594,8 @@ struct life {
 static void check_midstream_life(struct bpfx *x)
 {
 	static const struct life rows[] = {
-		{ "lone A->B:443 ACK: MIDSTREAM entry", TCP4(IP_A, IP_B, 40060, 443, ACK), ING,
-		  0, NETSEG_STAT_CT_NEW, NETSEG_TCP_MIDSTREAM, 0 },
+		{ "lone A->B:443 ACK: MIDSTREAM entry", TCP4(IP_A, IP_B, 40060, 443, ACK), ING, 0,
+		  NETSEG_STAT_CT_NEW, NETSEG_TCP_MIDSTREAM, 0 },
 		{ "A->B ACK again 30 s later: still the flow", TCP4(IP_A, IP_B, 40060, 443, ACK),
 		  ING, -30 * SEC_NS, NETSEG_STAT_CT_HIT, NETSEG_TCP_MIDSTREAM, 0 },
 		{ "A->B ACK 61 s after the last, no reply: expired, a new flow",
@@ -466,8 +613,8 @@ static void check_midstream_life(struct bpfx *x)
 		  TCP4(IP_A, IP_B, 40061, 443, ACK), ING, 0, NETSEG_STAT_CT_NEW,
 		  NETSEG_TCP_MIDSTREAM, 0 },
 		{ "B->A RST (the server knows no such connection): CLOSING",
-		  TCP4(IP_B, IP_A, 443, 40061, RST), EGR, 0, NETSEG_STAT_CT_HIT,
-		  NETSEG_TCP_CLOSING, 0 },
+		  TCP4(IP_B, IP_A, 443, 40061, RST), EGR, 0, NETSEG_STAT_CT_HIT, NETSEG_TCP_CLOSING,
+		  0 },
 		{ "A->B SYN reusing the closed tuple: a new flow replacing the entry",
 		  TCP4(IP_A, IP_B, 40061, 443, SYN), ING, 0, NETSEG_STAT_CT_NEW,
 		  NETSEG_TCP_SYN_SENT, 1 },
@@ -491,8 +638,8 @@ static void check_midstream_life(struct bpfx *x)
 				e.tcp_state == l->ct_state &&
 				r.delta[NETSEG_STAT_CT_REPLACED].packets == (__u64)l->replaced,
 			"%s", l->desc))
-			diag("  pass %d %s +%llu ct-replaced +%llu, entry %s state %u",
-			     r.pass, netseg_stat_name(l->stat),
+			diag("  pass %d %s +%llu ct-replaced +%llu, entry %s state %u", r.pass,
+			     netseg_stat_name(l->stat),
 			     (unsigned long long)r.delta[l->stat].packets,
 			     (unsigned long long)r.delta[NETSEG_STAT_CT_REPLACED].packets,
 			     err ? "none" : "present", err ? 0 : e.tcp_state);

@@ -41,13 +41,18 @@ static __u64 mono_ns(void)
 
 static struct pkt_flow tcp(__u16 sport, __u16 dport, __u8 flags)
 {
-	return (struct pkt_flow){ .af = 4, .src = IP_A, .dst = IP_B, .proto = IPPROTO_TCP,
-				  .sport = sport, .dport = dport, .tcp_flags = flags };
+	return (struct pkt_flow){ .af = 4,
+				  .src = IP_A,
+				  .dst = IP_B,
+				  .proto = IPPROTO_TCP,
+				  .sport = sport,
+				  .dport = dport,
+				  .tcp_flags = flags };
 }
 
 /* Same frame, `repeat` times: the kernel's average ns per run. */
-static void measure_repeat(struct bpfx *x, const char *what, int hook,
-			   const struct pkt_flow *f, __u32 want_ret)
+static void measure_repeat(struct bpfx *x, const char *what, int hook, const struct pkt_flow *f,
+			   __u32 want_ret)
 {
 	__u32 ret = 0, dur = 0;
 	struct pkt p;
@@ -55,8 +60,7 @@ static void measure_repeat(struct bpfx *x, const char *what, int hook,
 
 	pkt_flow_build(&p, f);
 	err = bpfx_run(x, hook, &p, 0, REPEAT, &ret, &dur);
-	if (ok(!err && ret == want_ret, "%s: %d runs [%s]", what, REPEAT,
-	       bpfx_hook_name(hook)))
+	if (ok(!err && ret == want_ret, "%s: %d runs [%s]", what, REPEAT, bpfx_hook_name(hook)))
 		diag("cost %-44s %5u ns/packet (kernel-timed, repeat %d)", what, dur, REPEAT);
 	else
 		diag("  err %d retval %d", err, (int)ret);
@@ -117,34 +121,33 @@ int main(void)
 	pkt_flow_build(&p, &f);
 	bpfx_send(&x, NETSEG_HOOK_TC_EGRESS, &p, 0, &r);
 	f = tcp(30000, 443, PKT_TCP_ACK);
-	measure_repeat(&x, "TC ingress, established flow (CT hit)", NETSEG_HOOK_TC_INGRESS,
-		       &f, (__u32)TC_ACT_UNSPEC);
+	measure_repeat(&x, "TC ingress, established flow (CT hit)", NETSEG_HOOK_TC_INGRESS, &f,
+		       (__u32)TC_ACT_UNSPEC);
 	f = tcp(30001, 22, PKT_TCP_SYN);
-	measure_repeat(&x, "TC ingress, denied new flow (no CT write)",
-		       NETSEG_HOOK_TC_INGRESS, &f, TC_ACT_SHOT);
-	measure_repeat(&x, "XDP, denied new flow (early drop)", NETSEG_HOOK_XDP, &f,
-		       XDP_DROP);
+	measure_repeat(&x, "TC ingress, denied new flow (no CT write)", NETSEG_HOOK_TC_INGRESS, &f,
+		       TC_ACT_SHOT);
+	measure_repeat(&x, "XDP, denied new flow (early drop)", NETSEG_HOOK_XDP, &f, XDP_DROP);
 	f = tcp(30000, 443, PKT_TCP_ACK);
-	measure_repeat(&x, "XDP, established flow (pass to TC)", NETSEG_HOOK_XDP, &f,
-		       XDP_PASS);
+	measure_repeat(&x, "XDP, established flow (pass to TC)", NETSEG_HOOK_XDP, &f, XDP_PASS);
 
 	/* New allowed flows: distinct tuples, one run each. */
 	n0 = bpfx_ct_count(&x);
-	good = singles(&x, NETSEG_HOOK_TC_INGRESS, 20000, true, PKT_TCP_SYN,
-		       (__u32)TC_ACT_UNSPEC, &k_new, &w_new);
+	good = singles(&x, NETSEG_HOOK_TC_INGRESS, 20000, true, PKT_TCP_SYN, (__u32)TC_ACT_UNSPEC,
+		       &k_new, &w_new);
 	ok(good && bpfx_ct_count(&x) - n0 == SINGLES,
-	   "%d new flows, one run each: all allowed, %d CT entries created", SINGLES,
-	   SINGLES);
-	good = singles(&x, NETSEG_HOOK_TC_INGRESS, 30000, false, PKT_TCP_ACK,
-		       (__u32)TC_ACT_UNSPEC, &k_est, &w_est);
+	   "%d new flows, one run each: all allowed, %d CT entries created", SINGLES, SINGLES);
+	good = singles(&x, NETSEG_HOOK_TC_INGRESS, 30000, false, PKT_TCP_ACK, (__u32)TC_ACT_UNSPEC,
+		       &k_est, &w_est);
 	ok(good, "%d single runs of the established flow", SINGLES);
 	diag("cost TC ingress, new allowed flow (CT insert)  %5.0f ns/packet "
-	     "(kernel-timed single runs, mean of %d distinct tuples)", k_new, SINGLES);
+	     "(kernel-timed single runs, mean of %d distinct tuples)",
+	     k_new, SINGLES);
 	diag("cost TC ingress, established, single runs     %5.0f ns/packet "
-	     "(same method: includes the per-run timer overhead)", k_est);
+	     "(same method: includes the per-run timer overhead)",
+	     k_est);
 	diag("cost => creating a flow costs %.0f ns more than a CT hit", k_new - k_est);
-	diag("wall clock per test-run syscall: %.0f ns (new) / %.0f ns (established)",
-	     w_new, w_est);
+	diag("wall clock per test-run syscall: %.0f ns (new) / %.0f ns (established)", w_new,
+	     w_est);
 	bpfx_fini(&x);
 	return tap_done();
 }

@@ -19,28 +19,34 @@
 #include "bpfx.h"
 #include "tap.h"
 
-#define ID_A BPFX_ID_A		/* frontend */
-#define ID_B BPFX_ID_B		/* api */
-#define ID_C BPFX_ID_C		/* db */
+#define ID_A BPFX_ID_A /* frontend */
+#define ID_B BPFX_ID_B /* api */
+#define ID_C BPFX_ID_C /* db */
 #define IP_A "198.18.4.1"
 #define IP_B "198.18.4.2"
 #define IP_C "198.18.4.3"
 #define IP6_A "fd00::4:1"
 #define IP6_B "fd00::4:2"
 #define IP6_C "fd00::4:3"
-#define IP_R "198.19.99.1"	/* a router: world */
+#define IP_R "198.19.99.1" /* a router: world */
 #define IP6_R "fd00::99:1"
-#define IP_W "198.19.7.1"	/* world hosts, no endpoint */
+#define IP_W "198.19.7.1" /* world hosts, no endpoint */
 #define IP_W2 "198.19.7.2"
 
 #define ING NETSEG_HOOK_TC_INGRESS
 #define EGR NETSEG_HOOK_TC_EGRESS
 #define XDP NETSEG_HOOK_XDP
 
-#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
-				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
-#define TCP6(s, d, sp, dp, fl) { .af = 6, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
-				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
+#define TCP4(s, d, sp, dp, fl)                                                        \
+	{                                                                             \
+		.af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, .sport = (sp), \
+		.dport = (dp), .tcp_flags = (fl)                                      \
+	}
+#define TCP6(s, d, sp, dp, fl)                                                        \
+	{                                                                             \
+		.af = 6, .src = (s), .dst = (d), .proto = IPPROTO_TCP, .sport = (sp), \
+		.dport = (dp), .tcp_flags = (fl)                                      \
+	}
 #define SYN PKT_TCP_SYN
 #define SYNACK (PKT_TCP_SYN | PKT_TCP_ACK)
 
@@ -76,8 +82,8 @@ static void send_flow_on(struct bpfx *x, int hook, const struct pkt_flow *f, __u
 	pkt_flow_build(&p, f);
 	bpfx_send(x, hook, &p, ifindex, &r);
 	if (r.err || !r.pass)
-		bail("setting up flow %s -> %s failed (err %d pass %d)", f->src, f->dst,
-		     r.err, r.pass);
+		bail("setting up flow %s -> %s failed (err %d pass %d)", f->src, f->dst, r.err,
+		     r.pass);
 }
 
 static void send_flow(struct bpfx *x, int hook, const struct pkt_flow *f)
@@ -88,67 +94,64 @@ static void send_flow(struct bpfx *x, int hook, const struct pkt_flow *f)
 struct err_row {
 	const char *desc;
 	int af;
-	struct pkt_flow flow;	/* set up first: its packet at ING ... */
-	bool replied;		/* ... and its reply at EGR */
-	const char *src, *dst;	/* the error's outer addresses */
+	struct pkt_flow flow;  /* set up first: its packet at ING ... */
+	bool replied;	       /* ... and its reply at EGR */
+	const char *src, *dst; /* the error's outer addresses */
 	__u8 type, code;
 	struct pkt_flow quoted;
 	size_t extra;
 	int hook;
-	__u32 ifindex;		/* 0: lo */
+	__u32 ifindex; /* 0: lo */
 	bool pass;
-	__u8 reason;		/* when dropped */
+	__u8 reason; /* when dropped */
 };
 
-#define DU4 3, 3		/* port unreachable */
-#define FN4 3, 4		/* fragmentation needed */
-#define PTB6 2, 0		/* packet too big */
-#define DU6 1, 4		/* port unreachable */
+#define DU4 3, 3  /* port unreachable */
+#define FN4 3, 4  /* fragmentation needed */
+#define PTB6 2, 0 /* packet too big */
+#define DU6 1, 4  /* port unreachable */
 
 static const struct err_row err_rows[] = {
 	/* The forged errors of the report: old code let every one of them through. */
-	{ "A quotes its own A->B:443 in an error to C (db): not related -> default deny",
-	  4, TCP4(IP_A, IP_B, 40100, 443, SYN), true, IP_A, IP_C, DU4,
+	{ "A quotes its own A->B:443 in an error to C (db): not related -> default deny", 4,
+	  TCP4(IP_A, IP_B, 40100, 443, SYN), true, IP_A, IP_C, DU4,
 	  TCP4(IP_A, IP_B, 40100, 443, SYN), 0, ING, 0, false, NETSEG_REASON_DEFAULT_DENY },
-	{ "v6: A quotes A->B:443 in an error to C: not related -> default deny",
-	  6, TCP6(IP6_A, IP6_B, 40101, 443, SYN), true, IP6_A, IP6_C, DU6,
+	{ "v6: A quotes A->B:443 in an error to C: not related -> default deny", 6,
+	  TCP6(IP6_A, IP6_B, 40101, 443, SYN), true, IP6_A, IP6_C, DU6,
 	  TCP6(IP6_A, IP6_B, 40101, 443, SYN), 0, ING, 0, false, NETSEG_REASON_DEFAULT_DENY },
-	{ "v6: A sends C a 1 KB packet-too-big quoting A->B:443 -> default deny",
-	  6, TCP6(IP6_A, IP6_B, 40102, 443, SYN), true, IP6_A, IP6_C, PTB6,
-	  TCP6(IP6_A, IP6_B, 40102, 443, SYN), 1024, EGR, 0, false,
-	  NETSEG_REASON_DEFAULT_DENY },
-	{ "world quotes its own world->world flow in an error to A -> default deny",
-	  4, TCP4(IP_W, IP_W2, 40103, 80, SYN), true, IP_W2, IP_A, DU4,
+	{ "v6: A sends C a 1 KB packet-too-big quoting A->B:443 -> default deny", 6,
+	  TCP6(IP6_A, IP6_B, 40102, 443, SYN), true, IP6_A, IP6_C, PTB6,
+	  TCP6(IP6_A, IP6_B, 40102, 443, SYN), 1024, EGR, 0, false, NETSEG_REASON_DEFAULT_DENY },
+	{ "world quotes its own world->world flow in an error to A -> default deny", 4,
+	  TCP4(IP_W, IP_W2, 40103, 80, SYN), true, IP_W2, IP_A, DU4,
 	  TCP4(IP_W, IP_W2, 40103, 80, SYN), 0, EGR, 0, false, NETSEG_REASON_DEFAULT_DENY },
-	{ "error to B (the responder) quoting A's A->B:443 packet: B never sent it -> deny",
-	  4, TCP4(IP_A, IP_B, 40104, 443, SYN), true, IP_R, IP_B, DU4,
+	{ "error to B (the responder) quoting A's A->B:443 packet: B never sent it -> deny", 4,
+	  TCP4(IP_A, IP_B, 40104, 443, SYN), true, IP_R, IP_B, DU4,
 	  TCP4(IP_A, IP_B, 40104, 443, SYN), 0, EGR, 0, false, NETSEG_REASON_DEFAULT_DENY },
-	{ "error to B quoting B->A (reply direction) before B replied -> default deny",
-	  4, TCP4(IP_A, IP_B, 40105, 443, SYN), false, IP_R, IP_B, FN4,
-	  TCP4(IP_B, IP_A, 443, 40105, SYNACK), 0, EGR, 0, false,
-	  NETSEG_REASON_DEFAULT_DENY },
+	{ "error to B quoting B->A (reply direction) before B replied -> default deny", 4,
+	  TCP4(IP_A, IP_B, 40105, 443, SYN), false, IP_R, IP_B, FN4,
+	  TCP4(IP_B, IP_A, 443, 40105, SYNACK), 0, EGR, 0, false, NETSEG_REASON_DEFAULT_DENY },
 	/* What stays related. */
-	{ "router -> A frag-needed quoting A->B:443 passes (related, PMTU)",
-	  4, TCP4(IP_A, IP_B, 40110, 443, SYN), true, IP_R, IP_A, FN4,
+	{ "router -> A frag-needed quoting A->B:443 passes (related, PMTU)", 4,
+	  TCP4(IP_A, IP_B, 40110, 443, SYN), true, IP_R, IP_A, FN4,
 	  TCP4(IP_A, IP_B, 40110, 443, SYN), 0, EGR, 0, true, 0 },
-	{ "v6: router -> A packet-too-big (1 KB) quoting A->B:443 passes (related)",
-	  6, TCP6(IP6_A, IP6_B, 40111, 443, SYN), true, IP6_R, IP6_A, PTB6,
+	{ "v6: router -> A packet-too-big (1 KB) quoting A->B:443 passes (related)", 6,
+	  TCP6(IP6_A, IP6_B, 40111, 443, SYN), true, IP6_R, IP6_A, PTB6,
 	  TCP6(IP6_A, IP6_B, 40111, 443, SYN), 1024, EGR, 0, true, 0 },
-	{ "B -> A port unreachable quoting A->B:443 passes (the peer itself)",
-	  4, TCP4(IP_A, IP_B, 40112, 443, SYN), false, IP_B, IP_A, DU4,
+	{ "B -> A port unreachable quoting A->B:443 passes (the peer itself)", 4,
+	  TCP4(IP_A, IP_B, 40112, 443, SYN), false, IP_B, IP_A, DU4,
 	  TCP4(IP_A, IP_B, 40112, 443, SYN), 0, ING, 0, true, 0 },
-	{ "router -> B frag-needed quoting B's SYN-ACK (reply direction) passes",
-	  4, TCP4(IP_A, IP_B, 40113, 443, SYN), true, IP_R, IP_B, FN4,
+	{ "router -> B frag-needed quoting B's SYN-ACK (reply direction) passes", 4,
+	  TCP4(IP_A, IP_B, 40113, 443, SYN), true, IP_R, IP_B, FN4,
 	  TCP4(IP_B, IP_A, 443, 40113, SYNACK), 0, EGR, 0, true, 0 },
-	{ "v6: router -> B packet-too-big quoting B->A (reply direction) passes",
-	  6, TCP6(IP6_A, IP6_B, 40114, 443, SYN), true, IP6_R, IP6_B, PTB6,
+	{ "v6: router -> B packet-too-big quoting B->A (reply direction) passes", 6,
+	  TCP6(IP6_A, IP6_B, 40114, 443, SYN), true, IP6_R, IP6_B, PTB6,
 	  TCP6(IP6_B, IP6_A, 443, 40114, SYNACK), 0, EGR, 0, true, 0 },
-	{ "XDP: router -> A frag-needed quoting A->B:443 passes",
-	  4, TCP4(IP_A, IP_B, 40115, 443, SYN), true, IP_R, IP_A, FN4,
+	{ "XDP: router -> A frag-needed quoting A->B:443 passes", 4,
+	  TCP4(IP_A, IP_B, 40115, 443, SYN), true, IP_R, IP_A, FN4,
 	  TCP4(IP_A, IP_B, 40115, 443, SYN), 0, XDP, 0, true, 0 },
-	{ "XDP: A's forged error to C is dropped early",
-	  4, TCP4(IP_A, IP_B, 40116, 443, SYN), true, IP_A, IP_C, DU4,
-	  TCP4(IP_A, IP_B, 40116, 443, SYN), 0, XDP, 0, false,
+	{ "XDP: A's forged error to C is dropped early", 4, TCP4(IP_A, IP_B, 40116, 443, SYN), true,
+	  IP_A, IP_C, DU4, TCP4(IP_A, IP_B, 40116, 443, SYN), 0, XDP, 0, false,
 	  NETSEG_REASON_DEFAULT_DENY },
 };
 
@@ -172,8 +175,7 @@ static void run_err_row(struct bpfx *x, const struct err_row *e, __u32 ifindex)
 	error_frame(&p, e->af, e->src, e->dst, e->type, e->code, &e->quoted, e->extra);
 	bpfx_send(x, e->hook, &p, ifindex, &r);
 	bpfx_expect(e->desc, &r, e->pass,
-		    e->pass ? (e->hook == XDP ? NETSEG_STAT_PASS : NETSEG_STAT_CT_HIT) :
-			      e->reason);
+		    e->pass ? (e->hook == XDP ? NETSEG_STAT_PASS : NETSEG_STAT_CT_HIT) : e->reason);
 }
 
 /*
@@ -184,18 +186,16 @@ static void check_endpoint_source(struct bpfx *x)
 {
 	int ifx = bpfx_veth("nsb-icmp-b", "nsb-icmp-bp");
 	const struct err_row rows[] = {
-		{ "B's interface: B -> A port unreachable quoting A->B:443 passes",
-		  4, TCP4(IP_A, IP_B, 40120, 443, SYN), false, IP_B, IP_A, DU4,
+		{ "B's interface: B -> A port unreachable quoting A->B:443 passes", 4,
+		  TCP4(IP_A, IP_B, 40120, 443, SYN), false, IP_B, IP_A, DU4,
 		  TCP4(IP_A, IP_B, 40120, 443, SYN), 0, ING, 0, true, 0 },
-		{ "B's interface: B -> A error quoting A->C:443 (not B's peer) -> deny",
-		  4, TCP4(IP_A, IP_C, 40121, 443, SYN), true, IP_B, IP_A, FN4,
-		  TCP4(IP_A, IP_C, 40121, 443, SYN), 0, ING, 0, false,
-		  NETSEG_REASON_DEFAULT_DENY },
+		{ "B's interface: B -> A error quoting A->C:443 (not B's peer) -> deny", 4,
+		  TCP4(IP_A, IP_C, 40121, 443, SYN), true, IP_B, IP_A, FN4,
+		  TCP4(IP_A, IP_C, 40121, 443, SYN), 0, ING, 0, false, NETSEG_REASON_DEFAULT_DENY },
 		/* The flow never met B's veth: its verdict says nothing about B. */
-		{ "B's interface: error about a flow never decided for B -> policy (deny)",
-		  4, TCP4(IP_A, IP_B, 40122, 443, SYN), false, IP_B, IP_A, DU4,
-		  TCP4(IP_A, IP_B, 40122, 443, SYN), 0, ING, 0, false,
-		  NETSEG_REASON_DEFAULT_DENY },
+		{ "B's interface: error about a flow never decided for B -> policy (deny)", 4,
+		  TCP4(IP_A, IP_B, 40122, 443, SYN), false, IP_B, IP_A, DU4,
+		  TCP4(IP_A, IP_B, 40122, 443, SYN), 0, ING, 0, false, NETSEG_REASON_DEFAULT_DENY },
 	};
 
 	if (ifx < 0)
@@ -228,10 +228,9 @@ static void check_related_event(struct bpfx *x)
 	bpfx_send(x, EGR, &p, 0, &r);
 	bpfx_expect("router -> A frag-needed about a logged flow passes", &r, true,
 		    NETSEG_STAT_CT_HIT);
-	if (bpfx_expect_event("related error of a logged flow", &r, NETSEG_EV_FLOW_START, 0,
-			      121, ID_B, ID_A))
-		ok(r.ev[0].flow_id == e.flow_id && r.ev[0].icmp_type == 3 &&
-			   r.ev[0].icmp_code == 4,
+	if (bpfx_expect_event("related error of a logged flow", &r, NETSEG_EV_FLOW_START, 0, 121,
+			      ID_B, ID_A))
+		ok(r.ev[0].flow_id == e.flow_id && r.ev[0].icmp_type == 3 && r.ev[0].icmp_code == 4,
 		   "related error's record: the flow's id, the error's type/code");
 	else
 		ok(false, "related error's record: the flow's id, the error's type/code");
@@ -245,12 +244,13 @@ static void check_related_event(struct bpfx *x)
 #define ND_EXT_HBH_DST 3
 #define ND_EXT_FRAG 4
 
-static void nd_frame(struct pkt *p, const char *src, const char *dst, __u8 type, __u8 hop,
-		     int ext, size_t payload)
+static void nd_frame(struct pkt *p, const char *src, const char *dst, __u8 type, __u8 hop, int ext,
+		     size_t payload)
 {
 	__u8 first = ext == ND_EXT_NONE ? IPPROTO_ICMPV6 :
-		     ext == ND_EXT_DST ? IPPROTO_DSTOPTS :
-		     ext == ND_EXT_FRAG ? IPPROTO_FRAGMENT : IPPROTO_HOPOPTS;
+		     ext == ND_EXT_DST	? IPPROTO_DSTOPTS :
+		     ext == ND_EXT_FRAG ? IPPROTO_FRAGMENT :
+					  IPPROTO_HOPOPTS;
 
 	pkt_init(p);
 	pkt_eth(p, ETH_P_IPV6);
@@ -285,36 +285,35 @@ static void check_nd(struct bpfx *x)
 		  255, ND_EXT_NONE, 16, true },
 		{ "NS to a link-local address, hop limit 255", "fe80::1", "fe80::2", 135, 255,
 		  ND_EXT_NONE, 16, true },
-		{ "NS to a neighbour's global address (NUD), hop limit 255", IP6_A, IP6_B, 135,
-		  255, ND_EXT_NONE, 16, true },
+		{ "NS to a neighbour's global address (NUD), hop limit 255", IP6_A, IP6_B, 135, 255,
+		  ND_EXT_NONE, 16, true },
 		{ "NA to all-nodes, hop limit 255", IP6_B, "ff02::1", 136, 255, ND_EXT_NONE, 16,
 		  true },
-		{ "RS to all-routers, hop limit 255", "fe80::1", "ff02::2", 133, 255,
-		  ND_EXT_NONE, 0, true },
-		{ "RA to all-nodes, hop limit 255", "fe80::1", "ff02::1", 134, 255,
-		  ND_EXT_NONE, 12, true },
-		{ "MLDv2 report to ff02::16, hop limit 1, hop-by-hop (router alert)",
-		  "fe80::1", "ff02::16", 143, 1, ND_EXT_HBH, 4, true },
-		{ "MLD query to all-nodes, hop limit 1, no extension header", "fe80::1",
-		  "ff02::1", 130, 1, ND_EXT_NONE, 20, true },
+		{ "RS to all-routers, hop limit 255", "fe80::1", "ff02::2", 133, 255, ND_EXT_NONE,
+		  0, true },
+		{ "RA to all-nodes, hop limit 255", "fe80::1", "ff02::1", 134, 255, ND_EXT_NONE, 12,
+		  true },
+		{ "MLDv2 report to ff02::16, hop limit 1, hop-by-hop (router alert)", "fe80::1",
+		  "ff02::16", 143, 1, ND_EXT_HBH, 4, true },
+		{ "MLD query to all-nodes, hop limit 1, no extension header", "fe80::1", "ff02::1",
+		  130, 1, ND_EXT_NONE, 20, true },
 		/* The holes: each passed any policy before. */
 		{ "NS with hop limit 64 (routed) to B's global address", IP6_A, IP6_B, 135, 64,
 		  ND_EXT_NONE, 1024, false },
-		{ "NS with hop limit 254 (forwarded once)", IP6_A, IP6_B, 135, 254, ND_EXT_NONE,
-		  16, false },
+		{ "NS with hop limit 254 (forwarded once)", IP6_A, IP6_B, 135, 254, ND_EXT_NONE, 16,
+		  false },
 		{ "NA to a site-scope group ff05::1", IP6_A, "ff05::1", 136, 255, ND_EXT_NONE, 16,
 		  false },
-		{ "NS behind a destination-options header", IP6_A, IP6_B, 135, 255, ND_EXT_DST,
-		  16, false },
-		{ "NS behind a hop-by-hop header", IP6_A, IP6_B, 135, 255, ND_EXT_HBH, 16,
+		{ "NS behind a destination-options header", IP6_A, IP6_B, 135, 255, ND_EXT_DST, 16,
 		  false },
+		{ "NS behind a hop-by-hop header", IP6_A, IP6_B, 135, 255, ND_EXT_HBH, 16, false },
 		{ "NS in a first fragment (RFC 6980)", IP6_A, IP6_B, 135, 255, ND_EXT_FRAG, 16,
 		  false },
 		{ "MLD report with hop limit 64", IP6_A, "ff02::16", 143, 64, ND_EXT_HBH, 4,
 		  false },
 		{ "MLD report to a unicast address", IP6_A, IP6_B, 143, 1, ND_EXT_HBH, 4, false },
-		{ "MLD report behind hop-by-hop and destination options", IP6_A, "ff02::16", 143,
-		  1, ND_EXT_HBH_DST, 4, false },
+		{ "MLD report behind hop-by-hop and destination options", IP6_A, "ff02::16", 143, 1,
+		  ND_EXT_HBH_DST, 4, false },
 	};
 	static const int hooks[] = { ING, EGR, XDP };
 
@@ -341,15 +340,21 @@ static void check_nd(struct bpfx *x)
 
 /* ------------------------------------------------- query/reply pairing */
 
-#define Q4(s, d, id, t) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_ICMP, \
-			  .sport = (id), .icmp_type = (t) }
-#define Q6(s, d, id, t) { .af = 6, .src = (s), .dst = (d), .proto = IPPROTO_ICMPV6, \
-			  .sport = (id), .icmp_type = (t) }
-#define NEW(r_) .pass = true, .stat = NETSEG_STAT_CT_NEW, .rule = (r_), .src = ID_A, \
-		  .dst = ID_B
+#define Q4(s, d, id, t)                                                                \
+	{                                                                              \
+		.af = 4, .src = (s), .dst = (d), .proto = IPPROTO_ICMP, .sport = (id), \
+		.icmp_type = (t)                                                       \
+	}
+#define Q6(s, d, id, t)                                                                  \
+	{                                                                                \
+		.af = 6, .src = (s), .dst = (d), .proto = IPPROTO_ICMPV6, .sport = (id), \
+		.icmp_type = (t)                                                         \
+	}
+#define NEW(r_) .pass = true, .stat = NETSEG_STAT_CT_NEW, .rule = (r_), .src = ID_A, .dst = ID_B
 #define HIT .pass = true, .stat = NETSEG_STAT_CT_HIT, .keep_ct = true
-#define DENIED(s, d) .pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY, \
-		     .reason = NETSEG_REASON_DEFAULT_DENY, .src = (s), .dst = (d), .keep_ct = true
+#define DENIED(s, d)                                                             \
+	.pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY, \
+	.reason = NETSEG_REASON_DEFAULT_DENY, .src = (s), .dst = (d), .keep_ct = true
 
 static const struct bpfx_row pairs[] = {
 	{ "A->B timestamp request (13)", Q4(IP_A, IP_B, 5, 13), ING, NEW(113) },
@@ -376,8 +381,13 @@ static void check_pairs(struct bpfx *x)
 {
 	struct pkt_flow unsolicited = Q4(IP_A, IP_B, 99, 0);
 	const struct bpfx_row echo_reply_out = {
-		"A->B echo reply allowed by rule 150 (type 0) passes ...", unsolicited, ING,
-		.pass = true, .stat = NETSEG_STAT_PASS, .keep_ct = true };
+		"A->B echo reply allowed by rule 150 (type 0) passes ...",
+		unsolicited,
+		ING,
+		.pass = true,
+		.stat = NETSEG_STAT_PASS,
+		.keep_ct = true
+	};
 	struct netseg_ct_entry e;
 
 	bpfx_ct_flush(x);
@@ -394,9 +404,14 @@ static void check_pair_redecide(struct bpfx *x)
 {
 	const struct bpfx_row req = { "A->B timestamp request (13), id 21", Q4(IP_A, IP_B, 21, 13),
 				      ING, NEW(113) };
-	const struct bpfx_row rep = { "after a bump: B->A timestamp reply re-decided as 13 -> passes",
-				      Q4(IP_B, IP_A, 21, 14), EGR, .pass = true,
-				      .stat = NETSEG_STAT_PASS, .keep_ct = true };
+	const struct bpfx_row rep = {
+		"after a bump: B->A timestamp reply re-decided as 13 -> passes",
+		Q4(IP_B, IP_A, 21, 14),
+		EGR,
+		.pass = true,
+		.stat = NETSEG_STAT_PASS,
+		.keep_ct = true
+	};
 	__u64 g;
 
 	bpfx_row_run(x, &req, NULL);
@@ -413,8 +428,10 @@ int main(void)
 	bpfx_endpoint(&x, ID_A, IP_A, IP6_A);
 	bpfx_endpoint(&x, ID_B, IP_B, IP6_B);
 	bpfx_endpoint(&x, ID_C, IP_C, IP6_C);
-	policy[npolicy++] = bpfx_rule(ID_A, ID_B, IPPROTO_TCP, 443, 16, NETSEG_VERDICT_ALLOW, 100, 0);
-	policy[npolicy++] = bpfx_rule(ID_A, ID_C, IPPROTO_TCP, 443, 16, NETSEG_VERDICT_ALLOW, 101, 0);
+	policy[npolicy++] = bpfx_rule(ID_A, ID_B, IPPROTO_TCP, 443, 16, NETSEG_VERDICT_ALLOW, 100,
+				      0);
+	policy[npolicy++] = bpfx_rule(ID_A, ID_C, IPPROTO_TCP, 443, 16, NETSEG_VERDICT_ALLOW, 101,
+				      0);
 	policy[npolicy++] = bpfx_rule(ID_A, ID_B, IPPROTO_TCP, 8443, 16, NETSEG_VERDICT_ALLOW, 121,
 				      NETSEG_RULEF_LOG);
 	policy[npolicy++] = bpfx_icmp_rule(ID_A, ID_B, IPPROTO_ICMP, 8, NETSEG_VERDICT_ALLOW, 108);

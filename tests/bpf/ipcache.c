@@ -24,23 +24,25 @@
 #include "bpfx.h"
 #include "tap.h"
 
-#define ID_A	256	/* endpoint, the sender */
-#define ID_POD	257	/* endpoint inside NET's prefix */
-#define ID_NET	258	/* CIDR identity */
-#define IP_A	"198.18.21.1"
-#define IP6_A	"fd00::21:1"
-#define IP_POD	"198.18.22.5"
-#define IP6_POD	"fd00::22:5"
-#define IP_NET	"198.18.22.6"	/* another address of NET's prefix */
-#define IP6_NET	"fd00::22:6"
+#define ID_A 256   /* endpoint, the sender */
+#define ID_POD 257 /* endpoint inside NET's prefix */
+#define ID_NET 258 /* CIDR identity */
+#define IP_A "198.18.21.1"
+#define IP6_A "fd00::21:1"
+#define IP_POD "198.18.22.5"
+#define IP6_POD "fd00::22:5"
+#define IP_NET "198.18.22.6" /* another address of NET's prefix */
+#define IP6_NET "fd00::22:6"
 
-#define T(af_, s, d, sp, dp) { .af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
-			       .sport = (sp), .dport = (dp), .tcp_flags = PKT_TCP_SYN }
-#define ALLOWED(r, s, d) .pass = true, .stat = NETSEG_STAT_PASS, .rule = (r), .src = (s), \
-			 .dst = (d)
-#define DEFAULT(s, d) .pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, \
-		      .ev = NETSEG_EV_DENY, .reason = NETSEG_REASON_DEFAULT_DENY, \
-		      .src = (s), .dst = (d)
+#define T(af_, s, d, sp, dp)                                                              \
+	{                                                                                 \
+		.af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_TCP, .sport = (sp), \
+		.dport = (dp), .tcp_flags = PKT_TCP_SYN                                   \
+	}
+#define ALLOWED(r, s, d) .pass = true, .stat = NETSEG_STAT_PASS, .rule = (r), .src = (s), .dst = (d)
+#define DEFAULT(s, d)                                                            \
+	.pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY, \
+	.reason = NETSEG_REASON_DEFAULT_DENY, .src = (s), .dst = (d)
 
 static void run(struct bpfx *x, struct bpfx_row *rows, size_t n)
 {
@@ -69,8 +71,7 @@ static __u32 hash_id(struct netseg_dp *dp, int af, const char *addr, int plen)
 	return v.id;
 }
 
-static void set(struct netseg_dp *dp, int af, const char *addr, int plen, __u32 id,
-		__u32 ifindex)
+static void set(struct netseg_dp *dp, int af, const char *addr, int plen, __u32 id, __u32 ifindex)
 {
 	struct netseg_prefix p;
 	struct netseg_lpm_key k;
@@ -88,8 +89,8 @@ static void del(struct netseg_dp *dp, int af, const char *addr, int plen)
 	struct netseg_lpm_key k;
 
 	key_of(af, addr, plen, &k);
-	ok(!netseg_dp_ipcache_del(dp, bpfx_prefix(&p, k.family, k.addr, plen)),
-	   "ipcache del %s/%d", addr, plen);
+	ok(!netseg_dp_ipcache_del(dp, bpfx_prefix(&p, k.family, k.addr, plen)), "ipcache del %s/%d",
+	   addr, plen);
 }
 
 static void check_overlap(struct bpfx *x)
@@ -103,8 +104,8 @@ static void check_overlap(struct bpfx *x)
 		  T(4, IP_A, IP_NET, 40003, 81), ALLOWED(2, ID_A, ID_NET) },
 		{ "v6: pod /128 inside a CIDR identity: A -> pod:80 allowed as the pod's",
 		  T(6, IP6_A, IP6_POD, 40004, 80), ALLOWED(1, ID_A, ID_POD) },
-		{ "v6: ... A -> pod:81: the pod's default deny",
-		  T(6, IP6_A, IP6_POD, 40005, 81), DEFAULT(ID_A, ID_POD) },
+		{ "v6: ... A -> pod:81: the pod's default deny", T(6, IP6_A, IP6_POD, 40005, 81),
+		  DEFAULT(ID_A, ID_POD) },
 		{ "v6: ... A -> another address of the CIDR:81 allowed as the CIDR's",
 		  T(6, IP6_A, IP6_NET, 40006, 81), ALLOWED(2, ID_A, ID_NET) },
 	};
@@ -119,8 +120,8 @@ static void check_overlap(struct bpfx *x)
 		  T(6, IP6_A, IP6_POD, 40014, 80), DEFAULT(ID_A, ID_NET) },
 	};
 	struct bpfx_row back[] = {
-		{ "pod's /32 back: A -> pod:80 allowed as the pod's",
-		  T(4, IP_A, IP_POD, 40021, 80), ALLOWED(1, ID_A, ID_POD) },
+		{ "pod's /32 back: A -> pod:80 allowed as the pod's", T(4, IP_A, IP_POD, 40021, 80),
+		  ALLOWED(1, ID_A, ID_POD) },
 		{ "pod's /32 now another identity's (A's): A -> it:80 default deny",
 		  T(4, IP_A, IP_POD, 40022, 80), DEFAULT(ID_A, ID_A) },
 	};
@@ -171,7 +172,8 @@ static void check_reopen(void)
 	err = netseg_dp_open(&dp, &o);
 	if (!ok(!err, "re-opened the pinned datapath"))
 		goto out;
-	ok(hash_id(dp, 4, IP_POD, 32) == ID_POD, "re-opened: the trie's host entry is back in the hash");
+	ok(hash_id(dp, 4, IP_POD, 32) == ID_POD,
+	   "re-opened: the trie's host entry is back in the hash");
 	ok(!hash_id(dp, 4, IP_NET, 32), "re-opened: a hash entry the trie doesn't hold is gone");
 	ok(!hash_id(dp, 4, "198.18.22.0", 24), "re-opened: the CIDR stays out of the hash");
 out:

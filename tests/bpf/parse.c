@@ -26,8 +26,8 @@
 #define MALFORMED NETSEG_REASON_MALFORMED
 #define IMPOSSIBLE NETSEG_REASON_IMPOSSIBLE
 
-static void tcp4(struct pkt *p, const char *src, const char *dst, __u16 dport,
-		 __u8 flags, size_t optlen)
+static void tcp4(struct pkt *p, const char *src, const char *dst, __u16 dport, __u8 flags,
+		 size_t optlen)
 {
 	pkt_init(p);
 	pkt_eth(p, ETH_P_IP);
@@ -38,7 +38,10 @@ static void tcp4(struct pkt *p, const char *src, const char *dst, __u16 dport,
 
 /* ------------------------------------------------------ frame builders */
 
-static void b_syn(struct pkt *p) { tcp4(p, IP_A, IP_B, 443, PKT_TCP_SYN, 0); }
+static void b_syn(struct pkt *p)
+{
+	tcp4(p, IP_A, IP_B, 443, PKT_TCP_SYN, 0);
+}
 static void b_ihl4(struct pkt *p)
 {
 	b_syn(p);
@@ -48,7 +51,7 @@ static void b_ihl4(struct pkt *p)
 static void b_ihl15(struct pkt *p)
 {
 	b_syn(p);
-	pkt_l3(p)[0] = 0x4f;	/* 60-byte header in a 40-byte IP packet */
+	pkt_l3(p)[0] = 0x4f; /* 60-byte header in a 40-byte IP packet */
 	pkt_refresh_ip4_csum(p);
 }
 static void b_ver6_in_v4(struct pkt *p)
@@ -81,17 +84,29 @@ static void b_doff4(struct pkt *p)
 static void b_doff6_short(struct pkt *p)
 {
 	b_syn(p);
-	pkt_l4(p)[12] = 6 << 4;	/* claims 4 option bytes the frame lacks */
+	pkt_l4(p)[12] = 6 << 4; /* claims 4 option bytes the frame lacks */
 	pkt_finish(p);
 }
-static void b_synfin(struct pkt *p) { tcp4(p, IP_A, IP_B, 443, PKT_TCP_SYN | PKT_TCP_FIN, 0); }
-static void b_synrst(struct pkt *p) { tcp4(p, IP_A, IP_B, 443, PKT_TCP_SYN | PKT_TCP_RST, 0); }
-static void b_null(struct pkt *p) { tcp4(p, IP_A, IP_B, 443, 0, 0); }
+static void b_synfin(struct pkt *p)
+{
+	tcp4(p, IP_A, IP_B, 443, PKT_TCP_SYN | PKT_TCP_FIN, 0);
+}
+static void b_synrst(struct pkt *p)
+{
+	tcp4(p, IP_A, IP_B, 443, PKT_TCP_SYN | PKT_TCP_RST, 0);
+}
+static void b_null(struct pkt *p)
+{
+	tcp4(p, IP_A, IP_B, 443, 0, 0);
+}
 static void b_xmas(struct pkt *p)
 {
 	tcp4(p, IP_A, IP_B, 443, PKT_TCP_FIN | PKT_TCP_PSH | PKT_TCP_URG, 0);
 }
-static void b_dport0(struct pkt *p) { tcp4(p, IP_A, IP_B, 0, PKT_TCP_SYN, 0); }
+static void b_dport0(struct pkt *p)
+{
+	tcp4(p, IP_A, IP_B, 0, PKT_TCP_SYN, 0);
+}
 static void b_udp_sport0(struct pkt *p)
 {
 	pkt_init(p);
@@ -100,7 +115,10 @@ static void b_udp_sport0(struct pkt *p)
 	pkt_udp(p, 0, 53);
 	pkt_finish(p);
 }
-static void b_mcast_src(struct pkt *p) { tcp4(p, "224.0.0.5", IP_B, 443, PKT_TCP_SYN, 0); }
+static void b_mcast_src(struct pkt *p)
+{
+	tcp4(p, "224.0.0.5", IP_B, 443, PKT_TCP_SYN, 0);
+}
 static void b_bcast_src(struct pkt *p)
 {
 	tcp4(p, "255.255.255.255", IP_B, 443, PKT_TCP_SYN, 0);
@@ -113,35 +131,49 @@ static void b_mcast6_src(struct pkt *p)
 	pkt_udp(p, 5353, 5353);
 	pkt_finish(p);
 }
-static void b_syn_mss(struct pkt *p) { tcp4(p, IP_A, IP_B, 443, PKT_TCP_SYN, 4); }
+static void b_syn_mss(struct pkt *p)
+{
+	tcp4(p, IP_A, IP_B, 443, PKT_TCP_SYN, 4);
+}
 static void b_ip_opts(struct pkt *p)
 {
 	pkt_init(p);
 	pkt_eth(p, ETH_P_IP);
-	pkt_ipv4(p, &(struct pkt_ip4){ .src = IP_A, .dst = IP_B, .proto = IPPROTO_TCP,
-				       .ihl = 6 });
+	pkt_ipv4(p, &(struct pkt_ip4){ .src = IP_A, .dst = IP_B, .proto = IPPROTO_TCP, .ihl = 6 });
 	pkt_tcp(p, 40000, 443, PKT_TCP_SYN, 0);
 	pkt_finish(p);
 }
 static void b_vlan1(struct pkt *p)
 {
-	pkt_flow_build(p, &(struct pkt_flow){ .af = 4, .src = IP_A, .dst = IP_B,
-					      .proto = IPPROTO_TCP, .sport = 40000,
-					      .dport = 443, .tcp_flags = PKT_TCP_SYN,
+	pkt_flow_build(p, &(struct pkt_flow){ .af = 4,
+					      .src = IP_A,
+					      .dst = IP_B,
+					      .proto = IPPROTO_TCP,
+					      .sport = 40000,
+					      .dport = 443,
+					      .tcp_flags = PKT_TCP_SYN,
 					      .nvlan = 1 });
 }
 static void b_vlan2_v6(struct pkt *p)
 {
-	pkt_flow_build(p, &(struct pkt_flow){ .af = 6, .src = IP6_A, .dst = IP6_B,
-					      .proto = IPPROTO_TCP, .sport = 40000,
-					      .dport = 443, .tcp_flags = PKT_TCP_SYN,
+	pkt_flow_build(p, &(struct pkt_flow){ .af = 6,
+					      .src = IP6_A,
+					      .dst = IP6_B,
+					      .proto = IPPROTO_TCP,
+					      .sport = 40000,
+					      .dport = 443,
+					      .tcp_flags = PKT_TCP_SYN,
 					      .nvlan = 2 });
 }
 static void b_vlan1_denied(struct pkt *p)
 {
-	pkt_flow_build(p, &(struct pkt_flow){ .af = 4, .src = IP_A, .dst = IP_B,
-					      .proto = IPPROTO_TCP, .sport = 40000,
-					      .dport = 22, .tcp_flags = PKT_TCP_SYN,
+	pkt_flow_build(p, &(struct pkt_flow){ .af = 4,
+					      .src = IP_A,
+					      .dst = IP_B,
+					      .proto = IPPROTO_TCP,
+					      .sport = 40000,
+					      .dport = 22,
+					      .tcp_flags = PKT_TCP_SYN,
 					      .nvlan = 1 });
 }
 
@@ -156,9 +188,18 @@ static void v6_ext_chain(struct pkt *p, int n)
 	pkt_tcp(p, 40000, 443, PKT_TCP_SYN, 0);
 	pkt_finish(p);
 }
-static void b_ext5(struct pkt *p) { v6_ext_chain(p, 5); }
-static void b_ext6(struct pkt *p) { v6_ext_chain(p, NETSEG_IPV6_EXT_MAX); }
-static void b_ext7(struct pkt *p) { v6_ext_chain(p, NETSEG_IPV6_EXT_MAX + 1); }
+static void b_ext5(struct pkt *p)
+{
+	v6_ext_chain(p, 5);
+}
+static void b_ext6(struct pkt *p)
+{
+	v6_ext_chain(p, NETSEG_IPV6_EXT_MAX);
+}
+static void b_ext7(struct pkt *p)
+{
+	v6_ext_chain(p, NETSEG_IPV6_EXT_MAX + 1);
+}
 static void b_hop16_tcp(struct pkt *p)
 {
 	pkt_init(p);
@@ -228,22 +269,37 @@ static void icmp6(struct pkt *p, __u8 type)
 	pkt_init(p);
 	pkt_eth(p, ETH_P_IPV6);
 	pkt_ipv6(p, IP6_A, IP6_B, IPPROTO_ICMPV6);
-	pkt_l3(p)[7] = 255;	/* ND's hop limit: sent on this link (tests/bpf/icmp.c) */
+	pkt_l3(p)[7] = 255; /* ND's hop limit: sent on this link (tests/bpf/icmp.c) */
 	pkt_icmp(p, type, 0, 0, 0);
-	pkt_payload(p, 16, 0);	/* target address */
+	pkt_payload(p, 16, 0); /* target address */
 	pkt_finish(p);
 }
-static void b_rs(struct pkt *p) { icmp6(p, 133); }
-static void b_ra(struct pkt *p) { icmp6(p, 134); }
-static void b_ns(struct pkt *p) { icmp6(p, 135); }
-static void b_na(struct pkt *p) { icmp6(p, 136); }
-static void b_echo6(struct pkt *p) { icmp6(p, 128); }
+static void b_rs(struct pkt *p)
+{
+	icmp6(p, 133);
+}
+static void b_ra(struct pkt *p)
+{
+	icmp6(p, 134);
+}
+static void b_ns(struct pkt *p)
+{
+	icmp6(p, 135);
+}
+static void b_na(struct pkt *p)
+{
+	icmp6(p, 136);
+}
+static void b_echo6(struct pkt *p)
+{
+	icmp6(p, 128);
+}
 
 struct row {
 	const char *desc;
 	void (*build)(struct pkt *p);
 	bool pass;
-	int stat;		/* counter slot that must move by one */
+	int stat; /* counter slot that must move by one */
 };
 
 #define PASS_NEW true, NETSEG_STAT_PASS
@@ -276,12 +332,10 @@ static const struct row table[] = {
 	  DROP(NETSEG_REASON_DEFAULT_DENY) },
 	{ "IPv6 hop-by-hop (16 bytes) then TCP A->B:443", b_hop16_tcp, PASS_NEW },
 	{ "IPv6 5 destination-options headers then TCP A->B:443", b_ext5, PASS_NEW },
-	{ "IPv6 NETSEG_IPV6_EXT_MAX (6) extension headers then TCP A->B:443", b_ext6,
-	  PASS_NEW },
+	{ "IPv6 NETSEG_IPV6_EXT_MAX (6) extension headers then TCP A->B:443", b_ext6, PASS_NEW },
 	{ "IPv6 7 extension headers: chain too long", b_ext7, DROP(MALFORMED) },
 	{ "IPv6 AH (24 bytes, len field 4) then TCP A->B:443", b_ah_tcp, PASS_NEW },
-	{ "IPv6 dest-options (16 bytes), AH (12 bytes), TCP A->B:443", b_dst16_ah_tcp,
-	  PASS_NEW },
+	{ "IPv6 dest-options (16 bytes), AH (12 bytes), TCP A->B:443", b_dst16_ah_tcp, PASS_NEW },
 	{ "802.1ad+802.1Q+802.1Q: 3 tags can't be inspected", b_vlan3, DROP(MALFORMED) },
 	{ "ARP request under default deny", b_arp_req, PASS_NONIP },
 	{ "ARP reply under default deny", b_arp_reply, PASS_NONIP },
@@ -291,8 +345,7 @@ static const struct row table[] = {
 	{ "ICMPv6 neighbour advertisement (136) under default deny", b_na, PASS_NONIP },
 	{ "ICMPv6 type 135 inside IPv4 is not ND: default deny", b_ns_in_v4,
 	  DROP(NETSEG_REASON_DEFAULT_DENY) },
-	{ "ICMPv6 echo (128) is not ND: default deny", b_echo6,
-	  DROP(NETSEG_REASON_DEFAULT_DENY) },
+	{ "ICMPv6 echo (128) is not ND: default deny", b_echo6, DROP(NETSEG_REASON_DEFAULT_DENY) },
 };
 
 static void run_table(struct bpfx *x)
@@ -324,7 +377,7 @@ static void run_table(struct bpfx *x)
 struct sweep {
 	const char *desc;
 	void (*build)(struct pkt *p);
-	size_t l3_end;		/* bytes up to the end of the IP header */
+	size_t l3_end; /* bytes up to the end of the IP header */
 };
 
 static void b_udp6(struct pkt *p)
@@ -337,8 +390,11 @@ static void b_udp6(struct pkt *p)
 }
 static void b_icmp4(struct pkt *p)
 {
-	pkt_flow_build(p, &(struct pkt_flow){ .af = 4, .src = IP_A, .dst = IP_B,
-					      .proto = IPPROTO_ICMP, .sport = 1,
+	pkt_flow_build(p, &(struct pkt_flow){ .af = 4,
+					      .src = IP_A,
+					      .dst = IP_B,
+					      .proto = IPPROTO_ICMP,
+					      .sport = 1,
 					      .icmp_type = 8 });
 }
 
@@ -367,25 +423,26 @@ static void run_sweeps(struct bpfx *x)
 				p = full;
 				pkt_truncate(&p, len);
 				bpfx_send(x, hooks[h], &p, 0, &r);
-				if (r.err == -EINVAL && hooks[h] != NETSEG_HOOK_XDP &&
-				    !vlan && len < sweeps[i].l3_end) {
+				if (r.err == -EINVAL && hooks[h] != NETSEG_HOOK_XDP && !vlan &&
+				    len < sweeps[i].l3_end) {
 					refused++;
 					continue;
 				}
-				if (!r.err && !r.pass &&
-				    r.delta[MALFORMED].packets == 1 && r.nev == 1 &&
-				    r.ev[0].reason == MALFORMED)
+				if (!r.err && !r.pass && r.delta[MALFORMED].packets == 1 &&
+				    r.nev == 1 && r.ev[0].reason == MALFORMED)
 					continue;
 				nbad++;
 				if (n < sizeof(bad) - 1)
 					n += snprintf(bad + n, sizeof(bad) - n, " %zu%s", len,
-						      r.err ? "(err)" : r.pass ? "(pass)" :
+						      r.err			 ? "(err)" :
+						      r.pass			 ? "(pass)" :
 						      r.delta[MALFORMED].packets ? "(no event)" :
-						      "(uncounted)");
+										   "(uncounted)");
 			}
-			if (!ok(!nbad, "%s cut at every length %d..%zu -> MALFORMED, "
-				"counted and reported [%s]", sweeps[i].desc, ETH_HLEN,
-				full.len - 1, bpfx_hook_name(hooks[h])))
+			if (!ok(!nbad,
+				"%s cut at every length %d..%zu -> MALFORMED, "
+				"counted and reported [%s]",
+				sweeps[i].desc, ETH_HLEN, full.len - 1, bpfx_hook_name(hooks[h])))
 				diag("  wrong at lengths:%s", bad);
 			if (refused)
 				diag("  %zu short lengths refused by the kernel's test run",
@@ -401,11 +458,9 @@ static void run_sweeps(struct bpfx *x)
 			p = full;
 			pkt_truncate(&p, len);
 			bad += bpfx_run(x, NETSEG_HOOK_XDP, &p, 0, 1, &ret, NULL) != -EINVAL;
-			bad += bpfx_run(x, NETSEG_HOOK_TC_INGRESS, &p, 0, 1, &ret, NULL) !=
-			       -EINVAL;
+			bad += bpfx_run(x, NETSEG_HOOK_TC_INGRESS, &p, 0, 1, &ret, NULL) != -EINVAL;
 		}
-		ok(!bad, "frames of 1..%d bytes never reach a program (EINVAL)",
-		   ETH_HLEN - 1);
+		ok(!bad, "frames of 1..%d bytes never reach a program (EINVAL)", ETH_HLEN - 1);
 	}
 }
 

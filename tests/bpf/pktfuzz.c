@@ -55,51 +55,61 @@
 #include "randpol.h"
 #include "tap.h"
 
-#define DEFAULT_FRAMES	1000000	/* XDP + TC runs in the default run */
-#define NSETS		8	/* policies swapped in over a run */
-#define MAX_RULES	40	/* rules per policy, at most */
-#define FRAG_FLUSH	1024	/* modelled fragment records before a flush */
-#define CT_CHECK_EVERY	256	/* frames between "conntrack is empty" checks */
-#define SHOW_MAX	8	/* disagreements printed in full */
-#define VLAN_MAX	2	/* tags the datapath walks (parse.h) */
-#define NHOOKS		3	/* XDP, TC ingress, TC egress */
+#define DEFAULT_FRAMES 1000000 /* XDP + TC runs in the default run */
+#define NSETS 8		       /* policies swapped in over a run */
+#define MAX_RULES 40	       /* rules per policy, at most */
+#define FRAG_FLUSH 1024	       /* modelled fragment records before a flush */
+#define CT_CHECK_EVERY 256     /* frames between "conntrack is empty" checks */
+#define SHOW_MAX 8	       /* disagreements printed in full */
+#define VLAN_MAX 2	       /* tags the datapath walks (parse.h) */
+#define NHOOKS 3	       /* XDP, TC ingress, TC egress */
 
-#define ETH_8021Q	0x8100
-#define ETH_8021AD	0x88a8
+#define ETH_8021Q 0x8100
+#define ETH_8021AD 0x88a8
 
 /* ------------------------------------------------------------- the net */
 
-#define ID_E0	256	/* endpoint, also the endpoint of the veth */
-#define ID_E1	257
-#define ID_E2	258
-#define ID_E3	259	/* endpoint in audit mode */
-#define ID_C0	300	/* CIDR identity 198.19.0.0/16, fd00:c0::/32 */
-#define ID_C1	301	/* CIDR identity 198.19.5.0/24, fd00:c0:5::/48 */
+#define ID_E0 256 /* endpoint, also the endpoint of the veth */
+#define ID_E1 257
+#define ID_E2 258
+#define ID_E3 259 /* endpoint in audit mode */
+#define ID_C0 300 /* CIDR identity 198.19.0.0/16, fd00:c0::/32 */
+#define ID_C1 301 /* CIDR identity 198.19.5.0/24, fd00:c0:5::/48 */
 
 struct cidr {
 	int af;
 	const char *addr;
 	int plen;
 	__u32 id;
-	bool on_veth;	/* ipcache entry bound to the veth's ifindex */
+	bool on_veth; /* ipcache entry bound to the veth's ifindex */
 	__u8 bytes[16];
 };
 
-#define NET(f, a, l, i, v) { .af = (f), .addr = (a), .plen = (l), .id = (i), .on_veth = (v) }
+#define NET(f, a, l, i, v)                                                     \
+	{                                                                      \
+		.af = (f), .addr = (a), .plen = (l), .id = (i), .on_veth = (v) \
+	}
 
 static struct cidr ipcache[] = {
-	NET(4, "198.18.10.1", 32, ID_E0, true), NET(6, "fd00::10:1", 128, ID_E0, true),
-	NET(4, "198.18.10.2", 32, ID_E1, false), NET(6, "fd00::10:2", 128, ID_E1, false),
-	NET(4, "198.18.10.3", 32, ID_E2, false), NET(6, "fd00::10:3", 128, ID_E2, false),
-	NET(4, "198.18.10.4", 32, ID_E3, false), NET(6, "fd00::10:4", 128, ID_E3, false),
-	NET(4, "198.19.0.0", 16, ID_C0, false), NET(6, "fd00:c0::", 32, ID_C0, false),
-	NET(4, "198.19.5.0", 24, ID_C1, false), NET(6, "fd00:c0:5::", 48, ID_C1, false),
+	NET(4, "198.18.10.1", 32, ID_E0, true),
+	NET(6, "fd00::10:1", 128, ID_E0, true),
+	NET(4, "198.18.10.2", 32, ID_E1, false),
+	NET(6, "fd00::10:2", 128, ID_E1, false),
+	NET(4, "198.18.10.3", 32, ID_E2, false),
+	NET(6, "fd00::10:3", 128, ID_E2, false),
+	NET(4, "198.18.10.4", 32, ID_E3, false),
+	NET(6, "fd00::10:4", 128, ID_E3, false),
+	NET(4, "198.19.0.0", 16, ID_C0, false),
+	NET(6, "fd00:c0::", 32, ID_C0, false),
+	NET(4, "198.19.5.0", 24, ID_C1, false),
+	NET(6, "fd00:c0:5::", 48, ID_C1, false),
 	NET(4, "198.18.0.1", 32, NETSEG_ID_HOST, false),
 	NET(6, "fd00::1", 128, NETSEG_ID_HOST, false),
 };
 
 static struct cidr prefilter[] = {
-	NET(4, "198.18.66.0", 24, 0, false), NET(6, "fd00:66::", 64, 0, false),
+	NET(4, "198.18.66.0", 24, 0, false),
+	NET(6, "fd00:66::", 64, 0, false),
 };
 
 static const char *const names[] = { "e256", "e257", "e258", "e259", "c300", "c301" };
@@ -126,7 +136,9 @@ static int resolve(const char *sel, __u32 *id, void *ctx)
 }
 
 static const struct netseg_resolver res = {
-	.resolve = resolve, .names = (const char *const *)names, .nnames = ARRAY_LEN(names),
+	.resolve = resolve,
+	.names = (const char *const *)names,
+	.nnames = ARRAY_LEN(names),
 };
 
 static bool in_cidr(const struct cidr *c, int af, const __u8 *a)
@@ -152,68 +164,77 @@ static const struct cidr *lpm(struct cidr *t, size_t n, int af, const __u8 *a)
 /* --------------------------------------------------- reference parser */
 
 enum cls {
-	C_REFUSED,	/* TC: the kernel's test run refuses the frame (EINVAL) */
+	C_REFUSED, /* TC: the kernel's test run refuses the frame (EINVAL) */
 	C_NONIP,
 	C_MALFORMED,
 	C_IMPOSSIBLE,
 	C_ND,
 	C_PREFILTER,
 	C_FRAG_UNKNOWN,
-	C_FRAG_CONFLICT,	/* a first fragment re-using a claimed id, other ports */
+	C_FRAG_CONFLICT, /* a first fragment re-using a claimed id, other ports */
 	C_SPOOFED,
-	C_POLICY,	/* a deny rule */
-	C_DEFAULT,	/* default deny */
-	C_AUDIT,	/* would be denied, passed */
-	C_ALLOW,	/* an allow rule */
-	C_NOEP,		/* no endpoint involved, no rule: passes */
-	C_CT,		/* a known flow, or an ICMP error about one: passes */
+	C_POLICY,  /* a deny rule */
+	C_DEFAULT, /* default deny */
+	C_AUDIT,   /* would be denied, passed */
+	C_ALLOW,   /* an allow rule */
+	C_NOEP,	   /* no endpoint involved, no rule: passes */
+	C_CT,	   /* a known flow, or an ICMP error about one: passes */
 	C_MAX,
-	C_IP = C_MAX,	/* ref_parse(): a packet to decide */
+	C_IP = C_MAX, /* ref_parse(): a packet to decide */
 };
 
 static const char *const cls_name[C_MAX] = {
-	"refused", "non-ip", "malformed", "impossible", "nd", "prefilter", "frag-unknown",
-	"frag-conflict", "spoofed", "policy-deny", "default-deny", "audit", "allow", "no-endpoint", "conntrack",
+	"refused",	"non-ip",	"malformed",	 "impossible",	"nd",
+	"prefilter",	"frag-unknown", "frag-conflict", "spoofed",	"policy-deny",
+	"default-deny", "audit",	"allow",	 "no-endpoint", "conntrack",
 };
 
 enum { F_NONE, F_FIRST, F_LATER };
 
 /* Documented behaviour the reference encodes (comments where each is met). */
 enum edge {
-	EDGE_TOTLEN_LONG,	/* IPv4 total length beyond the frame */
-	EDGE_L4_PAST_TOTLEN,	/* L4 header read past the IPv4 total length */
-	EDGE_EXT_PAST_END,	/* IPv6 ext header past the frame, no L4 parser */
-	EDGE_FRAG_HDRS,		/* two or more IPv6 fragment headers */
+	EDGE_TOTLEN_LONG,    /* IPv4 total length beyond the frame */
+	EDGE_L4_PAST_TOTLEN, /* L4 header read past the IPv4 total length */
+	EDGE_EXT_PAST_END,   /* IPv6 ext header past the frame, no L4 parser */
+	EDGE_FRAG_HDRS,	     /* two or more IPv6 fragment headers */
 	EDGE_MAX,
 };
 
 static const char *const edge_name[EDGE_MAX] = {
-	"ipv4 total length > frame", "l4 past ipv4 total length",
-	"ipv6 ext header past frame", "several fragment headers",
+	"ipv4 total length > frame",
+	"l4 past ipv4 total length",
+	"ipv6 ext header past frame",
+	"several fragment headers",
 };
 
 struct ref_pkt {
-	int cls;		/* C_NONIP, C_MALFORMED, C_IMPOSSIBLE, C_ND or C_IP */
-	int af;			/* 4 or 6 */
+	int cls; /* C_NONIP, C_MALFORMED, C_IMPOSSIBLE, C_ND or C_IP */
+	int af;	 /* 4 or 6 */
 	__u8 src[16], dst[16];
 	__u8 proto;
-	__u16 sport, dport;	/* host order; ICMP echo: the id, both */
-	__u16 pport;		/* dport, or ICMP type << 8 | code */
-	bool tracked;		/* has a conntrack tuple */
-	__u8 hop;		/* IPv6 hop limit */
-	__u8 next6, hbh_next;	/* IPv6: first next header; the next after a hop-by-hop */
+	__u16 sport, dport;   /* host order; ICMP echo: the id, both */
+	__u16 pport;	      /* dport, or ICMP type << 8 | code */
+	bool tracked;	      /* has a conntrack tuple */
+	__u8 hop;	      /* IPv6 hop limit */
+	__u8 next6, hbh_next; /* IPv6: first next header; the next after a hop-by-hop */
 	int frag;
 	__u32 frag_id;
 	__u8 tcp_flags;
-	unsigned int edges;	/* documented edges met (enum edge bits) */
+	unsigned int edges; /* documented edges met (enum edge bits) */
 	/* ICMP errors: the quoted packet's flow, as it was sent. */
 	bool quote;
 	__u8 q_src[16], q_dst[16], q_proto;
 	__u16 q_sport, q_dport;
 };
 
-static __u16 be16(const __u8 *b) { return (__u16)(b[0] << 8 | b[1]); }
-static __u32 be32(const __u8 *b) { return (__u32)be16(b) << 16 | be16(b + 2); }
+static __u16 be16(const __u8 *b)
+{
+	return (__u16)(b[0] << 8 | b[1]);
+}
+static __u32 be32(const __u8 *b)
+{
+	return (__u32)be16(b) << 16 | be16(b + 2);
+}
 
 /*
  * TCP flag sets no stack sends (scans, evasion): the classifier's
@@ -224,10 +245,10 @@ static bool tcp_flags_impossible(__u8 f)
 	bool syn = f & 0x02, ack = f & 0x10, rst = f & 0x04, fin = f & 0x01;
 
 	if (!syn && !ack && !rst && !fin)
-		return true;		/* NULL scan */
+		return true; /* NULL scan */
 	if (syn && (fin || rst))
 		return true;
-	return fin && (f & 0x08) && (f & 0x20) && !ack;	/* Xmas */
+	return fin && (f & 0x08) && (f & 0x20) && !ack; /* Xmas */
 }
 
 /*
@@ -312,8 +333,7 @@ static void ref_quote(const __u8 *q, long n, struct ref_pkt *r)
 	if (n < hl || (r->af == 4 && (q[0] & 15) != 5))
 		return;
 	proto = r->af == 4 ? q[9] : q[6];
-	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP) ||
-	    n < hl + 4)
+	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP) || n < hl + 4)
 		return;
 	memcpy(r->q_src, r->af == 4 ? q + 12 : q + 8, r->af == 4 ? 4 : 16);
 	memcpy(r->q_dst, r->af == 4 ? q + 16 : q + 24, r->af == 4 ? 4 : 16);
@@ -327,7 +347,7 @@ static void ref_quote(const __u8 *q, long n, struct ref_pkt *r)
 static int ref_l4(const __u8 *b, long n, struct ref_pkt *r)
 {
 	if (r->frag == F_LATER)
-		return r->cls = C_IP;	/* no L4 header: the fragment map decides */
+		return r->cls = C_IP; /* no L4 header: the fragment map decides */
 	switch (r->proto) {
 	case IPPROTO_TCP:
 		if (n < 20 || b[12] >> 4 < 5 || (b[12] >> 4) * 4 > n)
@@ -361,7 +381,7 @@ static int ref_l4(const __u8 *b, long n, struct ref_pkt *r)
 		}
 		return r->cls = C_IP;
 	default:
-		return r->cls = C_IP;	/* policy on the protocol alone */
+		return r->cls = C_IP; /* policy on the protocol alone */
 	}
 	r->sport = be16(b);
 	r->dport = be16(b + 2);
@@ -418,7 +438,7 @@ static int ref_ipv6(const __u8 *b, long n, struct ref_pkt *r)
 	if (n < 40 || b[0] >> 4 != 6)
 		return r->cls = C_MALFORMED;
 	if (b[8] == 0xff)
-		return r->cls = C_IMPOSSIBLE;	/* multicast source */
+		return r->cls = C_IMPOSSIBLE; /* multicast source */
 	r->af = 6;
 	r->hop = b[7];
 	r->next6 = b[6];
@@ -428,8 +448,8 @@ static int ref_ipv6(const __u8 *b, long n, struct ref_pkt *r)
 	memcpy(r->dst, b + 24, 16);
 	/* The payload length isn't checked: 0 is a jumbogram / BIG TCP. */
 	for (next = b[6];; skipped++) {
-		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING &&
-		    next != IPPROTO_DSTOPTS && next != IPPROTO_AH && next != IPPROTO_FRAGMENT)
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
+		    next != IPPROTO_AH && next != IPPROTO_FRAGMENT)
 			break;
 		/* NETSEG_IPV6_EXT_MAX headers are walked; longer chains refused. */
 		if (skipped == NETSEG_IPV6_EXT_MAX)
@@ -513,7 +533,7 @@ struct frag_rec {
 	bool tracked;
 };
 
-#define FRAG_SLOTS 4096	/* > FRAG_FLUSH: open addressing stays short */
+#define FRAG_SLOTS 4096 /* > FRAG_FLUSH: open addressing stays short */
 static struct frag_rec frags[FRAG_SLOTS];
 static size_t nfrags;
 
@@ -540,7 +560,7 @@ static struct frag_rec *frag_slot(const struct netseg_frag_key *k)
 			return &frags[i];
 }
 
-static double frags_t0;		/* when the map was last flushed */
+static double frags_t0; /* when the map was last flushed */
 
 static double mono_s(void)
 {
@@ -570,11 +590,11 @@ struct expect {
 	bool pass;
 	__u8 reason;
 	__u32 rule;
-	bool ct;		/* TC leaves a conntrack entry (key ck) */
+	bool ct; /* TC leaves a conntrack entry (key ck) */
 	struct netseg_ct_key ck;
-	bool ct_keep;		/* ... and it is the modelled entry: keep it */
-	bool xdp_known;		/* XDP passes a known flow on to TC */
-	bool denied;		/* the policy denies the flow (audit excluded) */
+	bool ct_keep;	/* ... and it is the modelled entry: keep it */
+	bool xdp_known; /* XDP passes a known flow on to TC */
+	bool denied;	/* the policy denies the flow (audit excluded) */
 	struct ref_pkt r;
 };
 
@@ -585,17 +605,17 @@ struct expect {
  */
 static struct {
 	bool live;
-	bool arm;		/* the next entry TC ingress creates becomes it */
+	bool arm; /* the next entry TC ingress creates becomes it */
 	struct netseg_ct_key k;
-	bool orig_is_b;		/* the originator is the key's "b" side */
+	bool orig_is_b; /* the originator is the key's "b" side */
 	bool seen_reply;
-	__u8 tcp;		/* enum netseg_tcp_state */
-	__u32 id[2];		/* the verdict's identities: originator, responder */
-	bool deny;		/* the verdict is a deny (class, reason, rule:) */
+	__u8 tcp;    /* enum netseg_tcp_state */
+	__u32 id[2]; /* the verdict's identities: originator, responder */
+	bool deny;   /* the verdict is a deny (class, reason, rule:) */
 	int cls;
 	__u8 reason;
 	__u32 rule;
-	bool cov[2];		/* E0's veth recorded as the point of that side */
+	bool cov[2]; /* E0's veth recorded as the point of that side */
 } ctm;
 
 static __u8 tcp_initial(const struct ref_pkt *r)
@@ -606,8 +626,8 @@ static __u8 tcp_initial(const struct ref_pkt *r)
 	 * A bare SYN opens; anything else is a flow picked up mid-stream,
 	 * established only once the other side answers.
 	 */
-	return (r->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN ?
-		       NETSEG_TCP_SYN_SENT : NETSEG_TCP_MIDSTREAM;
+	return (r->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN ? NETSEG_TCP_SYN_SENT :
+									     NETSEG_TCP_MIDSTREAM;
 }
 
 /* A packet of the modelled flow, seen by TC: FIN/RST close, a reply establishes. */
@@ -646,24 +666,26 @@ static void set(struct expect *e, int cls, bool pass, __u8 reason, __u32 rule)
 }
 
 /* netseg_ref_decide() (rules, defaults, audit) as classes: trace answers with the same. */
-static void ref_policy(const struct policy *pol, __u32 src, __u32 dst,
-		       const struct ref_pkt *r, struct expect *e)
+static void ref_policy(const struct policy *pol, __u32 src, __u32 dst, const struct ref_pkt *r,
+		       struct expect *e)
 {
-	struct netseg_tuple t = { .src_id = src, .dst_id = dst, .proto = r->proto,
+	struct netseg_tuple t = { .src_id = src,
+				  .dst_id = dst,
+				  .proto = r->proto,
 				  .port = r->pport };
 	struct netseg_ref_decision d;
 
 	if (netseg_ref_decide(pol->rules, pol->n, &res, &t, id_flags(src), id_flags(dst), &d))
 		bail("reference evaluator: unknown selector in the generated policy");
 	if (!d.enforced)
-		set(e, C_NOEP, true, 0, 0);	/* touches no endpoint */
+		set(e, C_NOEP, true, 0, 0); /* touches no endpoint */
 	else if (d.verdict == NETSEG_VERDICT_ALLOW)
 		set(e, C_ALLOW, true, 0, d.rule_id);
 	else if (d.verdict == NETSEG_VERDICT_AUDIT)
 		set(e, C_AUDIT, true, 0, d.rule_id);
 	else
-		set(e, d.reason == NETSEG_REASON_POLICY ? C_POLICY : C_DEFAULT, false,
-		    d.reason, d.rule_id);
+		set(e, d.reason == NETSEG_REASON_POLICY ? C_POLICY : C_DEFAULT, false, d.reason,
+		    d.rule_id);
 	e->denied = d.verdict == NETSEG_VERDICT_DENY;
 }
 
@@ -683,7 +705,9 @@ static int ref_frag(struct ref_pkt *r)
 	fr = frag_slot(&fk);
 	if (r->frag == F_FIRST && fr->used)
 		return fr->sport == r->sport && fr->dport == r->dport && fr->pport == r->pport &&
-		       fr->tracked == r->tracked ? C_IP : C_FRAG_CONFLICT;
+				       fr->tracked == r->tracked ?
+			       C_IP :
+			       C_FRAG_CONFLICT;
 	if (r->frag == F_FIRST) {
 		nfrags++;
 		fr->used = true;
@@ -722,8 +746,7 @@ static bool ref_related(int hook, __u32 veth, const struct ref_pkt *r)
 		return false;
 	if (hook == NETSEG_HOOK_TC_INGRESS && veth && memcmp(r->src, r->q_dst, 16))
 		return false;
-	swapped = bpfx_ct_key_of(r->af, r->q_src, r->q_dst, r->q_sport, r->q_dport, r->q_proto,
-				 &k);
+	swapped = bpfx_ct_key_of(r->af, r->q_src, r->q_dst, r->q_sport, r->q_dport, r->q_proto, &k);
 	if (memcmp(&k, &ctm.k, sizeof(k)) || ctm.deny)
 		return false;
 	if (swapped != ctm.orig_is_b && !ctm.seen_reply)
@@ -774,8 +797,7 @@ static __u16 flow_port(const struct ref_pkt *r, bool reply)
  * recorded there, the flow is decided again with E0 on that side and the
  * entry's identity on the other (classify.h ct_again()); a deny stays.
  */
-static void ref_ct(const struct policy *pol, int hook, __u32 veth, struct expect *e,
-		   bool swapped)
+static void ref_ct(const struct policy *pol, int hook, __u32 veth, struct expect *e, bool swapped)
 {
 	bool reply = swapped != ctm.orig_is_b;
 	int side = (hook == NETSEG_HOOK_TC_INGRESS) == !reply ? 0 : 1;
@@ -896,8 +918,8 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
  * fragment map (updated as the datapath updates its own).  veth: TC runs
  * on E0's endpoint interface (that ifindex) instead of lo.
  */
-static void ref_decide(const struct policy *pol, int hook, __u32 veth, const __u8 *f,
-		       size_t len, struct expect *e)
+static void ref_decide(const struct policy *pol, int hook, __u32 veth, const __u8 *f, size_t len,
+		       struct expect *e)
 {
 	struct ref_pkt *r = &e->r;
 	__u16 outer = be16(f + 12);
@@ -922,7 +944,7 @@ static void ref_decide(const struct policy *pol, int hook, __u32 veth, const __u
 		set(e, C_IMPOSSIBLE, false, NETSEG_REASON_IMPOSSIBLE, 0);
 	else if (hook == NETSEG_HOOK_XDP && lpm(prefilter, ARRAY_LEN(prefilter), r->af, r->src))
 		set(e, C_PREFILTER, false, NETSEG_REASON_PREFILTER, 0);
-	else if (r->cls == C_ND)	/* ND/MLD pass under any policy */
+	else if (r->cls == C_ND) /* ND/MLD pass under any policy */
 		set(e, C_ND, true, 0, 0);
 	else
 		ref_flow(pol, hook, veth, e);
@@ -934,31 +956,36 @@ struct base {
 	struct pkt p;
 	int af;
 	__u8 proto;
-	int ext_off[10];	/* IPv6 extension headers, frame offsets */
-	int next_off[10];	/* where each one's next-header byte was written */
+	int ext_off[10];  /* IPv6 extension headers, frame offsets */
+	int next_off[10]; /* where each one's next-header byte was written */
 	int next_n;
-	int frag;		/* F_* */
-	bool on_veth;		/* TC runs it on the endpoint interface */
+	int frag;     /* F_* */
+	bool on_veth; /* TC runs it on the endpoint interface */
 };
 
 static void pick_addr(int af, __u8 *a, bool allow_mcast)
 {
 	static const __u8 e4[4][4] = {
-		{ 198, 18, 10, 1 }, { 198, 18, 10, 2 }, { 198, 18, 10, 3 }, { 198, 18, 10, 4 },
+		{ 198, 18, 10, 1 },
+		{ 198, 18, 10, 2 },
+		{ 198, 18, 10, 3 },
+		{ 198, 18, 10, 4 },
 	};
 	__u32 r = rp_below(20);
 
 	memset(a, 0, 16);
 	if (r == 19 && allow_mcast && rp_below(3) == 0) {
 		if (af == 4)
-			memcpy(a, rp_below(2) ? (__u8[]){ 224, 0, 0, 5 } :
-					      (__u8[]){ 255, 255, 255, 255 }, 4);
+			memcpy(a,
+			       rp_below(2) ? (__u8[]){ 224, 0, 0, 5 } :
+					     (__u8[]){ 255, 255, 255, 255 },
+			       4);
 		else
 			a[0] = 0xff, a[1] = 0x02, a[15] = 1;
 		return;
 	}
 	if (r >= 19)
-		r = 13;	/* world */
+		r = 13; /* world */
 	if (af == 4) {
 		if (r < 8 || r == 18)
 			memcpy(a, e4[r == 18 ? 0 : r / 2], 4);
@@ -985,7 +1012,7 @@ static void pick_addr(int af, __u8 *a, bool allow_mcast)
 	} else if (r == 12) {
 		a[15] = 1;
 	} else if (r < 17) {
-		a[12] = 0x02;	/* fd00::200:x: world */
+		a[12] = 0x02; /* fd00::200:x: world */
 		a[15] = rp_below(256);
 	} else {
 		a[2] = 0, a[3] = 0x66, a[15] = rp_below(256);
@@ -1000,20 +1027,21 @@ static __u16 pick_dport(const struct policy *pol)
 	int p;
 
 	if (c < 4 && r->nports) {
-		p = rp_below(2) ? r->ports[rp_below(r->nports)].lo : r->ports[rp_below(r->nports)].hi;
+		p = rp_below(2) ? r->ports[rp_below(r->nports)].lo :
+				  r->ports[rp_below(r->nports)].hi;
 		p += (int)rp_below(3) - 1;
 		return p < 0 ? 0 : p > 65535 ? 65535 : (__u16)p;
 	}
 	if (c < 7)
 		return rp_port();
-	return (__u16)rp_below(65536);	/* 0 now and then */
+	return (__u16)rp_below(65536); /* 0 now and then */
 }
 
 static __u8 pick_icmp_type(const struct policy *pol, bool v6)
 {
 	static const __u8 t4[] = { 8, 0, 8, 0, 3, 11, 12, 5, 13, 14, 15, 17, 18, 42 };
-	static const __u8 t6[] = { 128, 129, 128, 129, 1, 2, 3, 4, 133, 134, 135, 136,
-				   135, 136, 143, 130, 143, 139, 140 };
+	static const __u8 t6[] = { 128, 129, 128, 129, 1,   2,	 3,   4,   133, 134,
+				   135, 136, 135, 136, 143, 130, 143, 139, 140 };
 	const struct netseg_rule *r = &pol->rules[rp_below((__u32)pol->n)];
 
 	if (rp_below(4) == 0 && r->icmp_type >= 0)
@@ -1026,9 +1054,16 @@ static __u8 pick_icmp_type(const struct policy *pol, bool v6)
 static __u8 pick_tcp_flags(void)
 {
 	static const __u8 f[] = {
-		PKT_TCP_SYN, PKT_TCP_SYN, PKT_TCP_SYN, PKT_TCP_SYN, PKT_TCP_ACK,
-		PKT_TCP_SYN | PKT_TCP_ACK, PKT_TCP_FIN | PKT_TCP_ACK, PKT_TCP_RST,
-		PKT_TCP_PSH | PKT_TCP_ACK, PKT_TCP_RST | PKT_TCP_ACK,
+		PKT_TCP_SYN,
+		PKT_TCP_SYN,
+		PKT_TCP_SYN,
+		PKT_TCP_SYN,
+		PKT_TCP_ACK,
+		PKT_TCP_SYN | PKT_TCP_ACK,
+		PKT_TCP_FIN | PKT_TCP_ACK,
+		PKT_TCP_RST,
+		PKT_TCP_PSH | PKT_TCP_ACK,
+		PKT_TCP_RST | PKT_TCP_ACK,
 	};
 
 	return rp_below(10) ? f[rp_below(ARRAY_LEN(f))] : (__u8)rp_rnd();
@@ -1045,7 +1080,7 @@ static void icmp_quote(struct pkt *p, int af, const __u8 *s, const __u8 *d)
 		q[3] = 48;
 		q[8] = 64;
 		q[9] = rp_below(2) ? IPPROTO_TCP : IPPROTO_UDP;
-		memcpy(q + 12, d, 4);	/* it was sent the other way */
+		memcpy(q + 12, d, 4); /* it was sent the other way */
 		memcpy(q + 16, s, 4);
 		n = 20;
 	} else {
@@ -1056,7 +1091,7 @@ static void icmp_quote(struct pkt *p, int af, const __u8 *s, const __u8 *d)
 		n = 40;
 	}
 	q[n] = 0x9c, q[n + 1] = 0x40, q[n + 2] = 0x01, q[n + 3] = 0xbb;
-	pkt_bytes(p, q, n + rp_below(9));	/* the quote may be cut short */
+	pkt_bytes(p, q, n + rp_below(9)); /* the quote may be cut short */
 }
 
 /*
@@ -1109,7 +1144,7 @@ static void base_l4(struct base *b, const struct policy *pol, const __u8 *s, con
 		    (b->proto == IPPROTO_ICMPV6 && type >= 1 && type <= 4))
 			icmp_quote(p, b->af, s, d);
 		else if (b->proto == IPPROTO_ICMPV6 && type >= 133 && type <= 137)
-			pkt_payload(p, 16, 0);	/* target address */
+			pkt_payload(p, 16, 0); /* target address */
 		if (b->af == 6 && b->proto == IPPROTO_ICMPV6)
 			nd_shape(p, type);
 		break;
@@ -1137,9 +1172,9 @@ static const __u8 ext_types[] = { IPPROTO_ROUTING, IPPROTO_DSTOPTS, IPPROTO_AH, 
 /* What a base frame (or both frames of a fragmented datagram) is made of. */
 struct shape {
 	int af, nvlan, ihl, n_ext, frag;
-	int ext[10];		/* IPv6 extension header types, in order */
+	int ext[10]; /* IPv6 extension header types, in order */
 	__u8 s[16], d[16], proto;
-	__u32 fid;		/* fragment id */
+	__u32 fid; /* fragment id */
 	bool veth;
 };
 
@@ -1156,7 +1191,7 @@ static __u8 pick_proto(int af)
 		return IPPROTO_SCTP;
 	if (r < 85)
 		return af == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
-	if (r < 90)	/* ICMPv6 in IPv4 and ICMP in IPv6: no stack sends them */
+	if (r < 90) /* ICMPv6 in IPv4 and ICMP in IPv6: no stack sends them */
 		return af == 4 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
 	/* 51 is AH: a protocol in IPv4, an extension header in IPv6. */
 	return other[rp_below(af == 4 ? ARRAY_LEN(other) : ARRAY_LEN(other) - 1)];
@@ -1174,8 +1209,11 @@ static void pick_shape(struct shape *sh)
 	pick_addr(sh->af, sh->d, false);
 	/* Half of the veth frames come from E0's own address: not spoofed. */
 	if (sh->veth && rp_below(2))
-		memcpy(sh->s, sh->af == 4 ? (__u8[16]){ 198, 18, 10, 1 } :
-		       (__u8[16]){ 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 1 }, 16);
+		memcpy(sh->s,
+		       sh->af == 4 ?
+			       (__u8[16]){ 198, 18, 10, 1 } :
+			       (__u8[16]){ 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 1 },
+		       16);
 	sh->proto = pick_proto(sh->af);
 	r = rp_below(10);
 	sh->nvlan = r < 7 ? 0 : r < 9 ? 1 : 2;
@@ -1183,16 +1221,17 @@ static void pick_shape(struct shape *sh)
 	if (sh->af == 6 && rp_below(3) == 0) {
 		sh->n_ext = 1 + rp_below(4);
 		if (rp_below(40) == 0)
-			sh->n_ext = 5 + rp_below(4);	/* past NETSEG_IPV6_EXT_MAX, at times */
+			sh->n_ext = 5 + rp_below(4); /* past NETSEG_IPV6_EXT_MAX, at times */
 		for (int i = 0; i < sh->n_ext; i++)
-			sh->ext[i] = i == 0 && rp_below(2) ? IPPROTO_HOPOPTS :
-				     ext_types[rp_below(ARRAY_LEN(ext_types))];
+			sh->ext[i] = i == 0 && rp_below(2) ?
+					     IPPROTO_HOPOPTS :
+					     ext_types[rp_below(ARRAY_LEN(ext_types))];
 	}
 	r = rp_below(12);
 	if (r == 0)
-		sh->frag = F_FIRST;	/* and a later fragment of the same datagram */
+		sh->frag = F_FIRST; /* and a later fragment of the same datagram */
 	else if (r == 1 && rp_below(3) == 0)
-		sh->frag = F_LATER;	/* of a datagram nobody saw */
+		sh->frag = F_LATER; /* of a datagram nobody saw */
 }
 
 /* IPv6 header and extension chain, recording offsets for the mutations. */
@@ -1220,8 +1259,7 @@ static void base_ipv6(struct base *x, const struct shape *sh, int kind, __u16 of
 	}
 }
 
-static void base_frame(struct base *x, const struct shape *sh, int kind,
-		       const struct policy *pol)
+static void base_frame(struct base *x, const struct shape *sh, int kind, const struct policy *pol)
 {
 	struct pkt *p = &x->p;
 	__u16 off8 = 1 + rp_below(180);
@@ -1234,12 +1272,15 @@ static void base_frame(struct base *x, const struct shape *sh, int kind,
 	x->on_veth = sh->veth;
 	base_eth(p, sh->nvlan, sh->af == 4 ? ETH_P_IP : ETH_P_IPV6);
 	if (sh->af == 4) {
-		pkt_ipv4(p, &(struct pkt_ip4){ .src = "0.0.0.0", .dst = "0.0.0.0",
-					       .proto = sh->proto, .ihl = sh->ihl,
-					       .id = (__u16)sh->fid,
-					       .frag = kind == F_NONE ? 0 :
-						       kind == F_FIRST ? 0x2000 :
-						       (more ? 0x2000 : 0) | off8 });
+		pkt_ipv4(p,
+			 &(struct pkt_ip4){ .src = "0.0.0.0",
+					    .dst = "0.0.0.0",
+					    .proto = sh->proto,
+					    .ihl = sh->ihl,
+					    .id = (__u16)sh->fid,
+					    .frag = kind == F_NONE  ? 0 :
+						    kind == F_FIRST ? 0x2000 :
+								      (more ? 0x2000 : 0) | off8 });
 		memcpy(pkt_l3(p) + 12, sh->s, 4);
 		memcpy(pkt_l3(p) + 16, sh->d, 4);
 	} else {
@@ -1276,19 +1317,57 @@ static int base_build(struct base b[2], const struct policy *pol)
 /* ------------------------------------------------------------ mutation */
 
 enum mut {
-	M_CUT, M_FLIP, M_BYTE, M_IPLEN, M_IHL, M_EXT, M_VLAN, M_TCP, M_GARBAGE,
-	M_RANDOM, M_FRAG, M_ETYPE, M_ICMP, M_MAX,
+	M_CUT,
+	M_FLIP,
+	M_BYTE,
+	M_IPLEN,
+	M_IHL,
+	M_EXT,
+	M_VLAN,
+	M_TCP,
+	M_GARBAGE,
+	M_RANDOM,
+	M_FRAG,
+	M_ETYPE,
+	M_ICMP,
+	M_MAX,
 };
 
 static const char *const mut_name[M_MAX] = {
-	"cut", "bit-flip", "byte", "ip-length", "ihl/version", "ext-header", "vlan-stack",
-	"tcp-doff/flags", "garbage-l3", "random-frame", "frag-field", "ethertype", "icmp-type",
+	"cut",	      "bit-flip",   "byte",	      "ip-length",  "ihl/version",
+	"ext-header", "vlan-stack", "tcp-doff/flags", "garbage-l3", "random-frame",
+	"frag-field", "ethertype",  "icmp-type",
 };
 
 static const __u8 special[] = {
-	0, 1, 2, 4, 5, 6, 0x0f, 0x10, 0x3f, 0x40, 0x45, 0x60, 0x7f, 0x80, 0xfe, 0xff,
-	IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_AH, IPPROTO_DSTOPTS,
-	IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMPV6, 59, 135,
+	0,
+	1,
+	2,
+	4,
+	5,
+	6,
+	0x0f,
+	0x10,
+	0x3f,
+	0x40,
+	0x45,
+	0x60,
+	0x7f,
+	0x80,
+	0xfe,
+	0xff,
+	IPPROTO_HOPOPTS,
+	IPPROTO_ROUTING,
+	IPPROTO_FRAGMENT,
+	IPPROTO_AH,
+	IPPROTO_DSTOPTS,
+	IPPROTO_TCP,
+	IPPROTO_UDP,
+	IPPROTO_SCTP,
+	IPPROTO_ICMP,
+	IPPROTO_ICMPV6,
+	59,
+	135,
 };
 
 static __u8 special_byte(void)
@@ -1299,12 +1378,18 @@ static __u8 special_byte(void)
 static __u16 special_len(size_t l3len)
 {
 	switch (rp_below(7)) {
-	case 0: return 0;
-	case 1: return (__u16)rp_below(20);
-	case 2: return (__u16)(l3len + 1 + rp_below(64));
-	case 3: return 0xffff;
-	case 4: return (__u16)(l3len > 8 ? l3len - 1 - rp_below(8) : 0);
-	default: return (__u16)rp_rnd();
+	case 0:
+		return 0;
+	case 1:
+		return (__u16)rp_below(20);
+	case 2:
+		return (__u16)(l3len + 1 + rp_below(64));
+	case 3:
+		return 0xffff;
+	case 4:
+		return (__u16)(l3len > 8 ? l3len - 1 - rp_below(8) : 0);
+	default:
+		return (__u16)rp_rnd();
 	}
 }
 
@@ -1338,8 +1423,8 @@ static void more_tags(struct pkt *m)
 	__u8 tags[12];
 
 	for (size_t i = 0; i < n; i++) {
-		put_be16(tags + 4 * i, rp_below(8) ? (rp_below(2) ? ETH_8021Q : ETH_8021AD) :
-						    0x9100);
+		put_be16(tags + 4 * i,
+			 rp_below(8) ? (rp_below(2) ? ETH_8021Q : ETH_8021AD) : 0x9100);
 		put_be16(tags + 4 * i + 2, (__u16)rp_below(4096));
 	}
 	insert(m, 12, tags, 4 * n);
@@ -1409,9 +1494,9 @@ static void mutate(const struct base *b, struct pkt *m, int k)
 			break;
 		n = rp_below((__u32)b->next_n);
 		if (rp_below(2) && b->ext_off[n])
-			m->buf[b->ext_off[n] + 1] = special_byte();	/* length */
+			m->buf[b->ext_off[n] + 1] = special_byte(); /* length */
 		else
-			m->buf[b->next_off[n]] = special_byte();	/* next header */
+			m->buf[b->next_off[n]] = special_byte(); /* next header */
 		return;
 	case M_VLAN:
 		more_tags(m);
@@ -1477,18 +1562,17 @@ struct fuzz {
 	size_t frames, frames_hook[NHOOKS], distinct;
 	size_t cls[NHOOKS][C_MAX];
 	size_t muts[M_MAX], sweeps, frag_first, frag_later;
-	size_t edges[EDGE_MAX];	/* frames decided past parsing that met one */
+	size_t edges[EDGE_MAX]; /* frames decided past parsing that met one */
 	size_t ct_phases;	/* reply phases run (controlled conntrack) */
 	size_t bad[NHOOKS], bad_set, shown;
-	size_t unsafe;		/* policy-denied frames that passed */
-	size_t cut_unsafe;	/* cuts of a denied base that passed */
-	size_t ct_bad;		/* CT entries missing or unexpected */
-	size_t reason_sum[NETSEG_STAT_MAX];	/* expected counter moves */
+	size_t unsafe;			    /* policy-denied frames that passed */
+	size_t cut_unsafe;		    /* cuts of a denied base that passed */
+	size_t ct_bad;			    /* CT entries missing or unexpected */
+	size_t reason_sum[NETSEG_STAT_MAX]; /* expected counter moves */
 };
 
 /* Every frame runs through each; TC on lo or, for a quarter of the bases, on E0's veth. */
-static const int hooks[NHOOKS] = { NETSEG_HOOK_XDP, NETSEG_HOOK_TC_INGRESS,
-				   NETSEG_HOOK_TC_EGRESS };
+static const int hooks[NHOOKS] = { NETSEG_HOOK_XDP, NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS };
 
 static void hexdump(const __u8 *b, size_t n)
 {
@@ -1504,7 +1588,8 @@ static void hexdump(const __u8 *b, size_t n)
 }
 
 static void show(struct fuzz *z, int h, const struct pkt *m, const char *what,
-		 const struct expect *e, int err, bool pass, int nden, const struct netseg_event *ev)
+		 const struct expect *e, int err, bool pass, int nden,
+		 const struct netseg_event *ev)
 {
 	char s[INET6_ADDRSTRLEN] = "-", d[INET6_ADDRSTRLEN] = "-";
 
@@ -1512,13 +1597,13 @@ static void show(struct fuzz *z, int h, const struct pkt *m, const char *what,
 		return;
 	if (e->r.af)
 		inet_ntop(e->r.af == 6 ? AF_INET6 : AF_INET, e->r.src, s, sizeof(s)),
-		inet_ntop(e->r.af == 6 ? AF_INET6 : AF_INET, e->r.dst, d, sizeof(d));
-	diag("DISAGREEMENT (%s) [%s] set %d frame %zu, seed %u:", what,
-	     bpfx_hook_name(hooks[h]), z->set, z->distinct, z->seed);
+			inet_ntop(e->r.af == 6 ? AF_INET6 : AF_INET, e->r.dst, d, sizeof(d));
+	diag("DISAGREEMENT (%s) [%s] set %d frame %zu, seed %u:", what, bpfx_hook_name(hooks[h]),
+	     z->set, z->distinct, z->seed);
 	diag("  reference: %s, %s reason %u rule %u; %s -> %s proto %u ports %u -> %u "
-	     "policy port 0x%04x frag %d", cls_name[e->cls], e->pass ? "pass" : "drop",
-	     e->reason, e->rule, s, d, e->r.proto, e->r.sport, e->r.dport, e->r.pport,
-	     e->r.frag);
+	     "policy port 0x%04x frag %d",
+	     cls_name[e->cls], e->pass ? "pass" : "drop", e->reason, e->rule, s, d, e->r.proto,
+	     e->r.sport, e->r.dport, e->r.pport, e->r.frag);
 	if (err)
 		diag("  datapath: test run failed: %s", strerror(-err));
 	else
@@ -1565,8 +1650,9 @@ static bool run_hook(struct fuzz *z, int h, const struct pkt *m, bool base_denie
 		if (good && !e.pass)
 			good = den->reason == e.reason && den->rule_id == e.rule;
 		z->reason_sum[e.cls == C_NONIP || e.cls == C_ND ? NETSEG_STAT_PASS_NON_IP :
-			      e.xdp_known ? NETSEG_STAT_XDP_PASS :
-			      e.pass ? NETSEG_STAT_PASS : e.reason]++;
+			      e.xdp_known			? NETSEG_STAT_XDP_PASS :
+			      e.pass				? NETSEG_STAT_PASS :
+								  e.reason]++;
 	}
 	if (!good)
 		show(z, h, m, "verdict", &e, err, pass, nden, den);
@@ -1578,15 +1664,16 @@ static bool run_hook(struct fuzz *z, int h, const struct pkt *m, bool base_denie
 		z->cut_unsafe++;
 		show(z, h, m, "a cut of a denied frame passed", &e, err, pass, nden, den);
 	}
-	if (good && e.ct && (e.ct_keep ? bpf_map_lookup_elem(z->ct_fd, &e.ck, &cte) :
-				 bpf_map_delete_elem(z->ct_fd, &e.ck))) {
+	if (good && e.ct &&
+	    (e.ct_keep ? bpf_map_lookup_elem(z->ct_fd, &e.ck, &cte) :
+			 bpf_map_delete_elem(z->ct_fd, &e.ck))) {
 		z->ct_bad++;
 		good = false;
 		show(z, h, m, "no conntrack entry for the passed flow", &e, err, pass, nden, den);
 	}
 	if (!good) {
 		z->bad[h]++;
-		bpfx_ct_flush(x);	/* no cascade from a stray entry */
+		bpfx_ct_flush(x); /* no cascade from a stray entry */
 		ctm.live = false;
 	}
 	return good;
@@ -1612,15 +1699,14 @@ static void ct_check_empty(struct fuzz *z)
 		inet_ntop(af, k.a_addr, s, sizeof(s));
 		inet_ntop(af, k.b_addr, d, sizeof(d));
 		diag("DISAGREEMENT: conntrack holds an entry the reference didn't expect "
-		     "(set %d, before frame %zu): %s:%u <-> %s:%u proto %u", z->set, z->distinct,
-		     s, ntohs(k.a_port), d, ntohs(k.b_port), k.proto);
+		     "(set %d, before frame %zu): %s:%u <-> %s:%u proto %u",
+		     z->set, z->distinct, s, ntohs(k.a_port), d, ntohs(k.b_port), k.proto);
 	}
 	bpfx_ct_flush(&z->x);
 	ctm.live = false;
 }
 
-static void run_frame(struct fuzz *z, const struct pkt *m, const bool denied[NHOOKS],
-		      bool is_cut)
+static void run_frame(struct fuzz *z, const struct pkt *m, const bool denied[NHOOKS], bool is_cut)
 {
 	bool good = true;
 
@@ -1643,8 +1729,8 @@ static void base_denied(struct fuzz *z, const struct base *b, bool denied[NHOOKS
 
 	memcpy(saved, frags, sizeof(frags));
 	for (int h = 0; h < NHOOKS; h++) {
-		ref_decide(&z->pol, hooks[h], h > 0 && z->veth ? z->veth : 0, b->p.buf,
-			   b->p.len, &e);
+		ref_decide(&z->pol, hooks[h], h > 0 && z->veth ? z->veth : 0, b->p.buf, b->p.len,
+			   &e);
 		denied[h] = e.denied;
 	}
 	memcpy(frags, saved, sizeof(frags));
@@ -1665,8 +1751,8 @@ static void reply_build(const struct base *b, struct base *rb)
 	memcpy(l3 + so + alen, t, alen);
 	if (b->proto == IPPROTO_ICMP || b->proto == IPPROTO_ICMPV6) {
 		/* query <-> reply (8/0, 13/14, 15/16, 17/18; 128/129, 139/140); the id stays */
-		static const __u8 pairs[][2] = { { 8, 0 }, { 13, 14 }, { 15, 16 }, { 17, 18 },
-						 { 128, 129 }, { 139, 140 } };
+		static const __u8 pairs[][2] = { { 8, 0 },   { 13, 14 },   { 15, 16 },
+						 { 17, 18 }, { 128, 129 }, { 139, 140 } };
 
 		for (size_t i = 0; i < ARRAY_LEN(pairs); i++) {
 			if (l4[0] == pairs[i][0] || l4[0] == pairs[i][1]) {
@@ -1683,7 +1769,8 @@ static void reply_build(const struct base *b, struct base *rb)
 		l4[13] = (l4[13] & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN ?
 				 PKT_TCP_SYN | PKT_TCP_ACK :
 			 rp_below(4) ? PKT_TCP_ACK :
-			 rp_below(2) ? PKT_TCP_FIN | PKT_TCP_ACK : PKT_TCP_RST;
+			 rp_below(2) ? PKT_TCP_FIN | PKT_TCP_ACK :
+				       PKT_TCP_RST;
 	pkt_finish(&rb->p);
 }
 
@@ -1701,11 +1788,12 @@ static void icmp_about(const struct base *b, struct base *eb)
 	pkt_init(p);
 	pkt_eth(p, b->af == 4 ? ETH_P_IP : ETH_P_IPV6);
 	if (b->af == 4) {
-		pkt_ipv4(p, &(struct pkt_ip4){ .src = "0.0.0.0", .dst = "0.0.0.0",
+		pkt_ipv4(p, &(struct pkt_ip4){ .src = "0.0.0.0",
+					       .dst = "0.0.0.0",
 					       .proto = IPPROTO_ICMP });
 		memcpy(pkt_l3(p) + 12, l3 + 16, 4);
 		memcpy(pkt_l3(p) + 16, l3 + 12, 4);
-		pkt_icmp(p, 3, rp_below(2) ? 3 : 4, 0, 0);	/* port unreachable, frag needed */
+		pkt_icmp(p, 3, rp_below(2) ? 3 : 4, 0, 0); /* port unreachable, frag needed */
 	} else {
 		pkt_ipv6(p, "::", "::", IPPROTO_ICMPV6);
 		memcpy(pkt_l3(p) + 8, l3 + 24, 16);
@@ -1738,8 +1826,7 @@ static void ct_state_check(struct fuzz *z)
 {
 	struct netseg_ct_entry cte;
 
-	if (!ctm.live || bpf_map_lookup_elem(z->ct_fd, &ctm.k, &cte) ||
-	    cte.tcp_state == ctm.tcp)
+	if (!ctm.live || bpf_map_lookup_elem(z->ct_fd, &ctm.k, &cte) || cte.tcp_state == ctm.tcp)
 		return;
 	z->ct_bad++;
 	if (z->shown++ < SHOW_MAX)
@@ -1763,7 +1850,7 @@ static void reply_phase(struct fuzz *z, const struct base *b, __u32 veth_ifindex
 	run_hook(z, 1, &b->p, false, false);
 	ctm.arm = false;
 	if (!ctm.live)
-		return;		/* not a flow TC ingress lets through and tracks */
+		return; /* not a flow TC ingress lets through and tracks */
 	z->ct_phases++;
 	z->veth = rp_below(2) ? veth_ifindex : 0;
 	reply_build(b, &rb);
@@ -1772,7 +1859,7 @@ static void reply_phase(struct fuzz *z, const struct base *b, __u32 veth_ifindex
 		icmp_about(b, &rb);
 		fuzz_some(z, &rb, 1 + rp_below(2));
 	}
-	reply_build(b, &rb);	/* one more: whatever the TCP state is now */
+	reply_build(b, &rb); /* one more: whatever the TCP state is now */
 	fuzz_some(z, &rb, 0);
 	ct_state_check(z);
 	if (ctm.live && bpf_map_delete_elem(z->ct_fd, &ctm.k)) {
@@ -1854,8 +1941,11 @@ static void net_setup(struct fuzz *z, __u32 *veth)
 		struct cidr *c = &ipcache[i];
 
 		pkt_addr(c->af, c->addr, c->bytes);
-		err = netseg_dp_ipcache_set(z->x.dp, bpfx_prefix(&p, c->af == 6 ? NETSEG_AF_INET6 :
-								 NETSEG_AF_INET, c->bytes, c->plen),
+		err = netseg_dp_ipcache_set(z->x.dp,
+					    bpfx_prefix(&p,
+							c->af == 6 ? NETSEG_AF_INET6 :
+								     NETSEG_AF_INET,
+							c->bytes, c->plen),
 					    c->id, c->on_veth ? ifi : 0);
 		if (err)
 			bail("couldn't add %s/%d to the ipcache: %s", c->addr, c->plen,
@@ -1865,8 +1955,10 @@ static void net_setup(struct fuzz *z, __u32 *veth)
 		struct cidr *c = &prefilter[i];
 
 		pkt_addr(c->af, c->addr, c->bytes);
-		err = netseg_dp_prefilter_set(z->x.dp, bpfx_prefix(&p, c->af == 6 ? NETSEG_AF_INET6 :
-								   NETSEG_AF_INET, c->bytes, c->plen));
+		err = netseg_dp_prefilter_set(z->x.dp, bpfx_prefix(&p,
+								   c->af == 6 ? NETSEG_AF_INET6 :
+										NETSEG_AF_INET,
+								   c->bytes, c->plen));
 		if (err)
 			bail("couldn't add %s/%d to the prefilter: %s", c->addr, c->plen,
 			     strerror(-err));
@@ -1893,9 +1985,9 @@ static void report(struct fuzz *z, size_t target, double dt,
 
 	diag("%zu frames through the programs (%zu XDP, %zu TC ingress, %zu TC egress; "
 	     "%zu more refused by the kernel's test run) from %zu distinct frames in %.1f s: "
-	     "%.0f frames/s", z->frames, z->frames_hook[0], z->frames_hook[1],
-	     z->frames_hook[2], z->cls[1][C_REFUSED] + z->cls[2][C_REFUSED], z->distinct, dt,
-	     z->frames / dt);
+	     "%.0f frames/s",
+	     z->frames, z->frames_hook[0], z->frames_hook[1], z->frames_hook[2],
+	     z->cls[1][C_REFUSED] + z->cls[2][C_REFUSED], z->distinct, dt, z->frames / dt);
 	diag("%zu truncation sweeps, %zu first and %zu later fragment bases, %zu reply phases",
 	     z->sweeps, z->frag_first, z->frag_later, z->ct_phases);
 	for (int k = 0; k < M_MAX; k++)
@@ -1929,8 +2021,9 @@ static void report(struct fuzz *z, size_t target, double dt,
 	/* A generator that never reaches a class would prove little about it. */
 	for (int c = 0; c < C_MAX; c++) {
 		size_t n = c == C_PREFILTER ? z->cls[0][c] :
-			   c == C_REFUSED || c == C_SPOOFED ? z->cls[1][c] :
-			   z->cls[0][c] + z->cls[1][c] + z->cls[2][c];
+			   c == C_REFUSED || c == C_SPOOFED ?
+					      z->cls[1][c] :
+					      z->cls[0][c] + z->cls[1][c] + z->cls[2][c];
 
 		if (n < cmin) {
 			covered = false;
@@ -1944,9 +2037,8 @@ static void report(struct fuzz *z, size_t target, double dt,
 int main(void)
 {
 	static struct fuzz z;
-	static const int progs[] = { NETSEG_HOOK_XDP, NETSEG_HOOK_TC_INGRESS,
-				     NETSEG_HOOK_TC_EGRESS, NETSEG_HOOK_CG_INGRESS,
-				     NETSEG_HOOK_CG_EGRESS };
+	static const int progs[] = { NETSEG_HOOK_XDP, NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS,
+				     NETSEG_HOOK_CG_INGRESS, NETSEG_HOOK_CG_EGRESS };
 	struct netseg_counter c0[NETSEG_STAT_MAX], c1[NETSEG_STAT_MAX];
 	const char *env = getenv("PKTFUZZ_FRAMES");
 	size_t target = env && *env ? strtoull(env, NULL, 0) : DEFAULT_FRAMES;
@@ -1962,8 +2054,8 @@ int main(void)
 		loaded &= netseg_dp_prog_fd(z.x.dp, progs[i]) >= 0;
 	if (!ok(loaded, "XDP, TC and cgroup programs loaded: the verifier accepted them"))
 		bail("a program has no fd after the skeleton load");
-	diag("seed %u (rerun with PKTFUZZ_SEED=%u), %zu frames (PKTFUZZ_FRAMES)", z.seed,
-	     z.seed, target);
+	diag("seed %u (rerun with PKTFUZZ_SEED=%u), %zu frames (PKTFUZZ_FRAMES)", z.seed, z.seed,
+	     target);
 	rp_seed(z.seed);
 	z.ct_fd = netseg_dp_map_fd(z.x.dp, NETSEG_DPM_CT);
 	net_setup(&z, &veth);
@@ -1981,8 +2073,10 @@ int main(void)
 				fuzz_base(&z, &b[i], veth);
 		}
 		ct_check_empty(&z);
-		ok(z.bad_set == bad0, "set %d (%zu rules): %zu frames through XDP and TC agree "
-		   "with the reference", z.set, z.pol.n, z.frames - f0);
+		ok(z.bad_set == bad0,
+		   "set %d (%zu rules): %zu frames through XDP and TC agree "
+		   "with the reference",
+		   z.set, z.pol.n, z.frames - f0);
 	}
 	if (bpfx_counters(&z.x, c1))
 		bail("couldn't read the counters");

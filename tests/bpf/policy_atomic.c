@@ -45,10 +45,10 @@ static struct netseg_policy_entry set_x[FILLER + 2], set_y[FILLER + 2];
 static void build_sets(void)
 {
 	for (int i = 0; i < FILLER; i++) {
-		set_x[i] = bpfx_rule(1000 + i, ID_B, IPPROTO_TCP, 2000 + i % 50000, 16,
-				     ALLOW, 10 + i, 0);
-		set_y[i] = bpfx_rule(1000 + i, ID_B, IPPROTO_UDP, 3000 + i % 50000, 16,
-				     ALLOW, 10 + i, 0);
+		set_x[i] = bpfx_rule(1000 + i, ID_B, IPPROTO_TCP, 2000 + i % 50000, 16, ALLOW,
+				     10 + i, 0);
+		set_y[i] = bpfx_rule(1000 + i, ID_B, IPPROTO_UDP, 3000 + i % 50000, 16, ALLOW,
+				     10 + i, 0);
 	}
 	set_x[FILLER] = bpfx_rule(ID_A, ID_B, IPPROTO_TCP, 443, 16, ALLOW, 1, 0);
 	set_x[FILLER + 1] = bpfx_rule(ID_A, ID_B, IPPROTO_TCP, 22, 16, DENY, 2, 0);
@@ -80,8 +80,11 @@ static void *hammer_fn(void *p)
 		for (int probe = 0; probe < 2; probe++) {
 			/* A fresh source port each time: a new flow, so a
 			 * policy lookup rather than a conntrack hit. */
-			struct pkt_flow f = { .af = 4, .src = IP_A, .dst = IP_B,
-					      .proto = IPPROTO_TCP, .sport = sport++,
+			struct pkt_flow f = { .af = 4,
+					      .src = IP_A,
+					      .dst = IP_B,
+					      .proto = IPPROTO_TCP,
+					      .sport = sport++,
 					      .dport = probe ? 22 : 443,
 					      .tcp_flags = 0x02 };
 			__u32 ret;
@@ -135,12 +138,11 @@ static void check_swaps(struct bpfx *x)
 		bpfx_policy(x, i % 2 ? set_x : set_y, FILLER + 2);
 	atomic_store(&h.stop, true);
 	pthread_join(t, NULL);
-	diag("%ld lookups during %d swaps of %d entries", h.runs - before, SWAPS,
-	     FILLER + 2);
+	diag("%ld lookups during %d swaps of %d entries", h.runs - before, SWAPS, FILLER + 2);
 	ok(h.runs - before >= SWAPS, "lookups ran while the policy changed");
 	if (!ok(h.bad == 0, "every verdict was the old or the new rule set's"))
-		diag("  %ld wrong verdicts, first: tcp/%ld retval %u", (long)h.bad,
-		     h.bad_port, h.bad_retval);
+		diag("  %ld wrong verdicts, first: tcp/%ld retval %u", (long)h.bad, h.bad_port,
+		     h.bad_retval);
 }
 
 static double median_change_ms(struct bpfx *x, int gap_us, double *max)
@@ -174,13 +176,12 @@ static void check_one_change(struct bpfx *x)
 
 	set_x[FILLER + 1] = bpfx_rule(ID_A, ID_B, IPPROTO_UDP, 53, 16, ALLOW, 5, 0);
 	med = median_change_ms(x, 0, &max);
-	diag("one-rule change with %d entries, back to back: median %.2f ms, max %.2f ms",
-	     FILLER, med, max);
+	diag("one-rule change with %d entries, back to back: median %.2f ms, max %.2f ms", FILLER,
+	     med, max);
 	med = median_change_ms(x, 50000, &max);
-	diag("one-rule change with %d entries, 50 ms apart: median %.2f ms, max %.2f ms",
-	     FILLER, med, max);
-	ok(med < 8.0, "one-rule change with %d entries: median %.2f ms < 8 ms",
-	   FILLER, med);
+	diag("one-rule change with %d entries, 50 ms apart: median %.2f ms, max %.2f ms", FILLER,
+	     med, max);
+	ok(med < 8.0, "one-rule change with %d entries: median %.2f ms < 8 ms", FILLER, med);
 }
 
 int main(void)

@@ -25,10 +25,10 @@
 #include "randpol.h"
 #include "tap.h"
 
-#define NSETS		200	/* random rule sets */
-#define NTUPLES		1000	/* random tuples per set */
-#define MAX_RULES	96	/* rules per set, at most */
-#define NIDS		8	/* identities 256..263 */
+#define NSETS 200    /* random rule sets */
+#define NTUPLES 1000 /* random tuples per set */
+#define MAX_RULES 96 /* rules per set, at most */
+#define NIDS 8	     /* identities 256..263 */
 
 /* ----------------------------------------------------------- resolver */
 
@@ -49,7 +49,9 @@ static int resolve(const char *sel, __u32 *id, void *ctx)
 }
 
 static const struct netseg_resolver res = {
-	.resolve = resolve, .names = id_name_ptrs, .nnames = NIDS,
+	.resolve = resolve,
+	.names = id_name_ptrs,
+	.nnames = NIDS,
 };
 
 /* ------------------------------------------------------------- tuples */
@@ -64,7 +66,7 @@ static __u32 pick_id(void)
 		return NETSEG_ID_HOST;
 	if (r == 9)
 		return NETSEG_ID_WORLD;
-	return NETSEG_ID_USER_MIN + 100;		/* in no rule */
+	return NETSEG_ID_USER_MIN + 100; /* in no rule */
 }
 
 /* A port near one a rule names, so tuples probe range edges. */
@@ -83,7 +85,7 @@ static __u16 rule_port(const struct netseg_rule *rules, size_t n)
 static void random_tuple(const struct netseg_rule *rules, size_t n, struct netseg_tuple *t)
 {
 	static const __u8 protos[] = {
-		IPPROTO_TCP, IPPROTO_TCP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDP,
+		IPPROTO_TCP,  IPPROTO_TCP,  IPPROTO_TCP,  IPPROTO_UDP,	  IPPROTO_UDP,
 		IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_GRE,
 	};
 
@@ -107,8 +109,8 @@ static int load_map(const struct netseg_policy *p, int *fdp)
 	int fd, ret = 0;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "ns_policy_diff",
-			    sizeof(struct netseg_policy_key),
-			    sizeof(struct netseg_policy_val), p->n ? (__u32)p->n : 1, &opts);
+			    sizeof(struct netseg_policy_key), sizeof(struct netseg_policy_val),
+			    p->n ? (__u32)p->n : 1, &opts);
 	if (fd < 0)
 		return -errno;
 	for (i = 0; i < p->n; i++) {
@@ -165,7 +167,7 @@ static int kernel_eval(int fd, const struct netseg_tuple *t, struct netseg_polic
 
 struct stats {
 	size_t tuples, entries, rules;
-	size_t verdicts[3];	/* NONE, ALLOW, DENY from the reference */
+	size_t verdicts[3]; /* NONE, ALLOW, DENY from the reference */
 	size_t mismatches;
 };
 
@@ -180,15 +182,14 @@ static void dump_set(const struct netseg_rule *rules, size_t n)
 	}
 }
 
-static void report_mismatch(const struct netseg_rule *rules, size_t n,
-			    const struct netseg_tuple *t, const struct netseg_policy_val *got,
+static void report_mismatch(const struct netseg_rule *rules, size_t n, const struct netseg_tuple *t,
+			    const struct netseg_policy_val *got,
 			    const struct netseg_policy_val *want)
 {
 	diag("tuple src %u dst %u proto %u port %u (0x%04x)", t->src_id, t->dst_id, t->proto,
 	     t->port, t->port);
 	diag("kernel: verdict %u rule %u flags %u; reference: verdict %u rule %u flags %u",
-	     got->verdict, got->rule_id, got->flags, want->verdict, want->rule_id,
-	     want->flags);
+	     got->verdict, got->rule_id, got->flags, want->verdict, want->rule_id, want->flags);
 	diag("rule set:");
 	dump_set(rules, n);
 }
@@ -283,13 +284,12 @@ int main(void)
 		else
 			ok(!ret, "set %d: kernel LPM lookups agree with the reference", set);
 	}
-	diag("%d sets, %zu rules, %zu entries, %zu tuples: %zu none, %zu allow, %zu deny",
-	     NSETS, st.rules, st.entries, st.tuples, st.verdicts[0], st.verdicts[1],
-	     st.verdicts[2]);
+	diag("%d sets, %zu rules, %zu entries, %zu tuples: %zu none, %zu allow, %zu deny", NSETS,
+	     st.rules, st.entries, st.tuples, st.verdicts[0], st.verdicts[1], st.verdicts[2]);
 	is_int(st.mismatches, 0, "no tuple disagrees across all sets");
 	/* A run that never allows or never denies would prove little. */
 	ok(st.tuples >= (size_t)NSETS * NTUPLES && st.verdicts[0] * 20 > st.tuples &&
-	   st.verdicts[1] * 20 > st.tuples && st.verdicts[2] * 20 > st.tuples,
+		   st.verdicts[1] * 20 > st.tuples && st.verdicts[2] * 20 > st.tuples,
 	   "tuples cover none, allow and deny (each over 5%%)");
 	return tap_done();
 }

@@ -19,42 +19,60 @@
 #define IP6_A "fd00::7:1"
 #define IP6_B "fd00::7:2"
 
-#define PF4 "198.19.66.0"	/* /24 on the deny list */
-#define PF6 "fd00:66::"		/* /64 on the deny list */
+#define PF4 "198.19.66.0" /* /24 on the deny list */
+#define PF6 "fd00:66::"	  /* /64 on the deny list */
 
 #define XDP NETSEG_HOOK_XDP
 #define ING NETSEG_HOOK_TC_INGRESS
 #define EGR NETSEG_HOOK_TC_EGRESS
 
-#define TCP4(s, d, sp, dp, fl) { .af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
-				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
-#define TCP6(s, d, sp, dp, fl) { .af = 6, .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
-				 .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
-#define PF_DROP .pass = false, .stat = NETSEG_REASON_PREFILTER, .ev = NETSEG_EV_DENY, \
-		.reason = NETSEG_REASON_PREFILTER
+#define TCP4(s, d, sp, dp, fl)                                                        \
+	{                                                                             \
+		.af = 4, .src = (s), .dst = (d), .proto = IPPROTO_TCP, .sport = (sp), \
+		.dport = (dp), .tcp_flags = (fl)                                      \
+	}
+#define TCP6(s, d, sp, dp, fl)                                                        \
+	{                                                                             \
+		.af = 6, .src = (s), .dst = (d), .proto = IPPROTO_TCP, .sport = (sp), \
+		.dport = (dp), .tcp_flags = (fl)                                      \
+	}
+#define PF_DROP                                                               \
+	.pass = false, .stat = NETSEG_REASON_PREFILTER, .ev = NETSEG_EV_DENY, \
+	.reason = NETSEG_REASON_PREFILTER
 
 /* Item 13: rows plus the hits of the entry they hit. */
 static const struct {
 	struct bpfx_row row;
-	const char *hit;	/* entry whose hit counter must move by 1 */
+	const char *hit; /* entry whose hit counter must move by 1 */
 } prefilter_rows[] = {
 	{ { "v4 source inside 198.19.66.0/24 -> XDP_DROP (prefilter)",
-	    TCP4("198.19.66.7", IP_B, 40000, 443, PKT_TCP_SYN), XDP, PF_DROP }, "198.19.66.7" },
+	    TCP4("198.19.66.7", IP_B, 40000, 443, PKT_TCP_SYN), XDP, PF_DROP },
+	  "198.19.66.7" },
 	{ { "v4 source inside, any protocol (udp) -> XDP_DROP",
-	    { .af = 4, .src = "198.19.66.255", .dst = IP_B, .proto = IPPROTO_UDP,
-	      .sport = 53, .dport = 53 }, XDP, PF_DROP }, "198.19.66.255" },
+	    { .af = 4,
+	      .src = "198.19.66.255",
+	      .dst = IP_B,
+	      .proto = IPPROTO_UDP,
+	      .sport = 53,
+	      .dport = 53 },
+	    XDP,
+	    PF_DROP },
+	  "198.19.66.255" },
 	{ { "v4 source just outside (198.19.67.1), no endpoint -> XDP_PASS",
-	    TCP4("198.19.67.1", "198.19.90.1", 40000, 443, PKT_TCP_SYN), XDP,
-	    .pass = true, .stat = NETSEG_STAT_PASS }, NULL },
+	    TCP4("198.19.67.1", "198.19.90.1", 40000, 443, PKT_TCP_SYN), XDP, .pass = true,
+	    .stat = NETSEG_STAT_PASS },
+	  NULL },
 	{ { "v4 destination inside the CIDR doesn't match (source list)",
-	    TCP4("198.19.90.1", "198.19.66.7", 40000, 443, PKT_TCP_SYN), XDP,
-	    .pass = true, .stat = NETSEG_STAT_PASS }, NULL },
+	    TCP4("198.19.90.1", "198.19.66.7", 40000, 443, PKT_TCP_SYN), XDP, .pass = true,
+	    .stat = NETSEG_STAT_PASS },
+	  NULL },
 	{ { "v6 source inside fd00:66::/64 -> XDP_DROP (prefilter)",
 	    TCP6("fd00:66::1234", IP6_B, 40000, 443, PKT_TCP_SYN), XDP, PF_DROP },
 	  "fd00:66::1234" },
 	{ { "v6 source just outside (fd00:66:0:1::1), no endpoint -> XDP_PASS",
-	    TCP6("fd00:66:0:1::1", "fd00:90::1", 40000, 443, PKT_TCP_SYN), XDP,
-	    .pass = true, .stat = NETSEG_STAT_PASS }, NULL },
+	    TCP6("fd00:66:0:1::1", "fd00:90::1", 40000, 443, PKT_TCP_SYN), XDP, .pass = true,
+	    .stat = NETSEG_STAT_PASS },
+	  NULL },
 	{ { "prefiltered source even for an allowed flow A->B:443 shape -> XDP_DROP",
 	    TCP4("198.19.66.8", IP_B, 40001, 443, PKT_TCP_SYN | PKT_TCP_ACK), XDP, PF_DROP },
 	  "198.19.66.8" },
@@ -87,8 +105,7 @@ static void run_prefilter(struct bpfx *x)
 		if (bpfx_prefilter_hits(x, af, hit, &after))
 			after = before;
 		is_int(after - before, 1, "  ... hits of the %s entry +1 (now %llu)",
-		       af == 6 ? "fd00:66::/64" : "198.19.66.0/24",
-		       (unsigned long long)after);
+		       af == 6 ? "fd00:66::/64" : "198.19.66.0/24", (unsigned long long)after);
 	}
 
 	/* Re-adding an entry keeps its counter (lib/datapath.c). */
@@ -121,9 +138,9 @@ static void run_prefilter_nested(struct bpfx *x)
 	pkt_flow_build(&p, &f);
 	bpfx_send(x, XDP, &p, 0, &r);
 	bpfx_expect("198.19.5.0/24 added under 198.19.0.0/16, /16 removed: "
-		    "198.19.5.9 still dropped", &r, false, NETSEG_REASON_PREFILTER);
-	ok(!netseg_dp_prefilter_del(x->dp, &pn),
-	   "  ... and the /24 entry exists to be removed");
+		    "198.19.5.9 still dropped",
+		    &r, false, NETSEG_REASON_PREFILTER);
+	ok(!netseg_dp_prefilter_del(x->dp, &pn), "  ... and the /24 entry exists to be removed");
 	bpfx_send(x, XDP, &p, 0, &r);
 	bpfx_expect("after removing it too, 198.19.5.9 passes", &r, true, NETSEG_STAT_PASS);
 }
@@ -136,15 +153,16 @@ static const struct bpfx_row early[] = {
 	  .reason = NETSEG_REASON_DEFAULT_DENY, .src = ID_A, .dst = ID_B },
 	{ "new flow A->B:23 a deny rule matches -> XDP_DROP (policy, rule 5)",
 	  TCP4(IP_A, IP_B, 41001, 23, PKT_TCP_SYN), XDP, .pass = false,
-	  .stat = NETSEG_REASON_POLICY, .ev = NETSEG_EV_DENY,
-	  .reason = NETSEG_REASON_POLICY, .rule = 5, .src = ID_A, .dst = ID_B },
+	  .stat = NETSEG_REASON_POLICY, .ev = NETSEG_EV_DENY, .reason = NETSEG_REASON_POLICY,
+	  .rule = 5, .src = ID_A, .dst = ID_B },
 	{ "new v6 flow A->B:22 -> XDP_DROP (default deny)",
 	  TCP6(IP6_A, IP6_B, 41002, 22, PKT_TCP_SYN), XDP, .pass = false,
 	  .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY,
 	  .reason = NETSEG_REASON_DEFAULT_DENY, .src = ID_A, .dst = ID_B },
-	{ "SYN+FIN -> XDP_DROP (impossible)", TCP4(IP_A, IP_B, 41003, 443,
-	  PKT_TCP_SYN | PKT_TCP_FIN), XDP, .pass = false, .stat = NETSEG_REASON_IMPOSSIBLE,
-	  .ev = NETSEG_EV_DENY, .reason = NETSEG_REASON_IMPOSSIBLE },
+	{ "SYN+FIN -> XDP_DROP (impossible)",
+	  TCP4(IP_A, IP_B, 41003, 443, PKT_TCP_SYN | PKT_TCP_FIN), XDP, .pass = false,
+	  .stat = NETSEG_REASON_IMPOSSIBLE, .ev = NETSEG_EV_DENY,
+	  .reason = NETSEG_REASON_IMPOSSIBLE },
 };
 
 static void run_early(struct bpfx *x)
@@ -178,8 +196,8 @@ static void run_early(struct bpfx *x)
 		    NETSEG_STAT_CT_NEW);
 	pkt_flow_build(&p, &synack);
 	bpfx_send(x, XDP, &p, 0, &r);
-	bpfx_expect("reply B->A SYN-ACK of the TC-allowed flow -> XDP_PASS (known flow)",
-		    &r, true, NETSEG_STAT_XDP_PASS);
+	bpfx_expect("reply B->A SYN-ACK of the TC-allowed flow -> XDP_PASS (known flow)", &r, true,
+		    NETSEG_STAT_XDP_PASS);
 	ok(!bpfx_ct_get(x, &syn, &e) && e.packets[1] == 0 && e.packets[0] == 1 &&
 		   e.tcp_state == NETSEG_TCP_SYN_SENT,
 	   "  ... XDP left the CT entry alone (TC accounts it)");

@@ -18,36 +18,42 @@
 #include "bpfx.h"
 #include "tap.h"
 
-#define ID_FE	256	/* pod behind the veth ("frontend") */
-#define ID_API	257	/* endpoint identity on another node: ipcache without ifindex */
+#define ID_FE 256  /* pod behind the veth ("frontend") */
+#define ID_API 257 /* endpoint identity on another node: ipcache without ifindex */
 #define IP_FE "198.18.9.1"
 #define IP6_FE "fd00::9:1"
 #define IP_API "198.18.9.2"
 #define IP6_API "fd00::9:2"
 #define IP_NODE "198.18.9.254"
 #define IP6_NODE "fd00::9:fe"
-#define IP_W "198.19.60.1"	/* world */
+#define IP_W "198.19.60.1" /* world */
 #define IP6_W "fd00::60:1"
 
 #define XDP NETSEG_HOOK_XDP
 #define IN NETSEG_HOOK_TC_INGRESS
 #define OUT NETSEG_HOOK_TC_EGRESS
 
-#define T(af_, s, d, sp, dp, fl) { .af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_TCP, \
-				   .sport = (sp), .dport = (dp), .tcp_flags = (fl) }
-#define U(af_, s, d, sp, dp) { .af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_UDP, \
-			       .sport = (sp), .dport = (dp) }
+#define T(af_, s, d, sp, dp, fl)                                                          \
+	{                                                                                 \
+		.af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_TCP, .sport = (sp), \
+		.dport = (dp), .tcp_flags = (fl)                                          \
+	}
+#define U(af_, s, d, sp, dp)                                                              \
+	{                                                                                 \
+		.af = (af_), .src = (s), .dst = (d), .proto = IPPROTO_UDP, .sport = (sp), \
+		.dport = (dp)                                                             \
+	}
 #define SYN PKT_TCP_SYN
-#define SPOOFED .pass = false, .stat = NETSEG_REASON_SPOOFED, .ev = NETSEG_EV_DENY, \
-		.reason = NETSEG_REASON_SPOOFED
-#define ALLOWED(r, s, d) .pass = true, .stat = NETSEG_STAT_PASS, .rule = (r), .src = (s), \
-			 .dst = (d)
+#define SPOOFED                                                             \
+	.pass = false, .stat = NETSEG_REASON_SPOOFED, .ev = NETSEG_EV_DENY, \
+	.reason = NETSEG_REASON_SPOOFED
+#define ALLOWED(r, s, d) .pass = true, .stat = NETSEG_STAT_PASS, .rule = (r), .src = (s), .dst = (d)
 #define XPASS .pass = true, .stat = NETSEG_STAT_PASS
-#define DEFAULT(s, d) .pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, \
-		      .ev = NETSEG_EV_DENY, .reason = NETSEG_REASON_DEFAULT_DENY, \
-		      .src = (s), .dst = (d)
+#define DEFAULT(s, d)                                                            \
+	.pass = false, .stat = NETSEG_REASON_DEFAULT_DENY, .ev = NETSEG_EV_DENY, \
+	.reason = NETSEG_REASON_DEFAULT_DENY, .src = (s), .dst = (d)
 
-static __u32 up, pod;	/* ifindexes: the uplink, frontend's veth */
+static __u32 up, pod; /* ifindexes: the uplink, frontend's veth */
 
 static void run(struct bpfx *x, struct bpfx_row *rows, size_t n)
 {
@@ -98,11 +104,9 @@ static void check_spoof(struct bpfx *x)
 		  T(4, IP_FE, IP_API, 40011, 443, SYN), IN, pod, ALLOWED(1, ID_FE, ID_API) },
 		/* Before conntrack: no injecting into frontend's flow from outside. */
 		{ "uplink TC: a packet of that flow 'from frontend' -> spoofed",
-		  T(4, IP_FE, IP_API, 40011, 443, PKT_TCP_ACK), IN, up, SPOOFED,
-		  .keep_ct = true },
+		  T(4, IP_FE, IP_API, 40011, 443, PKT_TCP_ACK), IN, up, SPOOFED, .keep_ct = true },
 		{ "uplink XDP: a packet of that flow 'from frontend' -> spoofed",
-		  T(4, IP_FE, IP_API, 40011, 443, PKT_TCP_ACK), XDP, up, SPOOFED,
-		  .keep_ct = true },
+		  T(4, IP_FE, IP_API, 40011, 443, PKT_TCP_ACK), XDP, up, SPOOFED, .keep_ct = true },
 		{ "uplink TC: api's reply to frontend passes from conntrack",
 		  T(4, IP_API, IP_FE, 443, 40011, SYN | PKT_TCP_ACK), IN, up, .pass = true,
 		  .stat = NETSEG_STAT_CT_HIT, .keep_ct = true },
@@ -126,18 +130,17 @@ static void check_cover(struct bpfx *x)
 		{ "uplink TC: world -> node:7000: no endpoint, passes",
 		  T(4, IP_W, IP_NODE, 41002, 7000, SYN), IN, up, XPASS },
 		{ "...the same flow at frontend's veth: frontend's default deny decides",
-		  T(4, IP_W, IP_NODE, 41002, 7000, SYN), OUT, pod,
-		  DEFAULT(NETSEG_ID_WORLD, ID_FE), .keep_ct = true },
+		  T(4, IP_W, IP_NODE, 41002, 7000, SYN), OUT, pod, DEFAULT(NETSEG_ID_WORLD, ID_FE),
+		  .keep_ct = true },
 		{ "v6 uplink TC: world -> node udp/7001: passes",
 		  U(6, IP6_W, IP6_NODE, 41003, 7001), IN, up, XPASS },
-		{ "...at frontend's veth: default deny",
-		  U(6, IP6_W, IP6_NODE, 41003, 7001), OUT, pod, DEFAULT(NETSEG_ID_WORLD, ID_FE),
-		  .keep_ct = true },
-		{ "uplink TC: world -> node:80: passes",
-		  T(4, IP_W, IP_NODE, 41004, 80, SYN), IN, up, XPASS },
+		{ "...at frontend's veth: default deny", U(6, IP6_W, IP6_NODE, 41003, 7001), OUT,
+		  pod, DEFAULT(NETSEG_ID_WORLD, ID_FE), .keep_ct = true },
+		{ "uplink TC: world -> node:80: passes", T(4, IP_W, IP_NODE, 41004, 80, SYN), IN,
+		  up, XPASS },
 		{ "...at frontend's veth: decided again, rule 4 allows world -> frontend:80",
-		  T(4, IP_W, IP_NODE, 41004, 80, SYN), OUT, pod,
-		  ALLOWED(4, NETSEG_ID_WORLD, ID_FE), .keep_ct = true },
+		  T(4, IP_W, IP_NODE, 41004, 80, SYN), OUT, pod, ALLOWED(4, NETSEG_ID_WORLD, ID_FE),
+		  .keep_ct = true },
 	};
 
 	run(x, rows, ARRAY_LEN(rows));
@@ -168,11 +171,11 @@ int main(void)
 	bpfx_host(&x, 4, IP_NODE, NETSEG_ID_HOST, 0);
 	bpfx_host(&x, 6, IP6_NODE, NETSEG_ID_HOST, 0);
 	rules[0] = bpfx_rule(ID_FE, ID_API, IPPROTO_TCP, 443, 16, NETSEG_VERDICT_ALLOW, 1, 0);
-	rules[1] = bpfx_rule(NETSEG_ID_HOST, ID_API, IPPROTO_TCP, 8443, 16,
-			     NETSEG_VERDICT_ALLOW, 2, 0);
+	rules[1] = bpfx_rule(NETSEG_ID_HOST, ID_API, IPPROTO_TCP, 8443, 16, NETSEG_VERDICT_ALLOW, 2,
+			     0);
 	rules[2] = bpfx_rule(ID_API, ID_FE, IPPROTO_TCP, 80, 16, NETSEG_VERDICT_ALLOW, 3, 0);
-	rules[3] = bpfx_rule(NETSEG_ID_WORLD, ID_FE, IPPROTO_TCP, 80, 16,
-			     NETSEG_VERDICT_ALLOW, 4, 0);
+	rules[3] = bpfx_rule(NETSEG_ID_WORLD, ID_FE, IPPROTO_TCP, 80, 16, NETSEG_VERDICT_ALLOW, 4,
+			     0);
 	rules[4] = bpfx_rule(ID_FE, ID_API, IPPROTO_UDP, 53, 16, NETSEG_VERDICT_ALLOW, 5, 0);
 	bpfx_policy(&x, rules, 5);
 

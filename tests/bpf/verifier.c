@@ -32,10 +32,8 @@ static const struct {
 	int hook;
 	unsigned long budget;
 } progs[] = {
-	{ NETSEG_HOOK_XDP, 100000 },
-	{ NETSEG_HOOK_TC_INGRESS, 140000 },
-	{ NETSEG_HOOK_TC_EGRESS, 150000 },
-	{ NETSEG_HOOK_CG_INGRESS, 80000 },
+	{ NETSEG_HOOK_XDP, 100000 },	   { NETSEG_HOOK_TC_INGRESS, 140000 },
+	{ NETSEG_HOOK_TC_EGRESS, 150000 }, { NETSEG_HOOK_CG_INGRESS, 80000 },
 	{ NETSEG_HOOK_CG_EGRESS, 80000 },
 };
 
@@ -77,15 +75,12 @@ int main(void)
 		}
 		total += info.verified_insns;
 		diag("%-12s %7u processed instructions, %5u xlated insns",
-		     bpfx_hook_name(progs[i].hook), info.verified_insns,
-		     info.xlated_prog_len / 8);
-		ok(info.verified_insns <= budget,
-		   "%s: %u processed instructions <= budget %lu",
+		     bpfx_hook_name(progs[i].hook), info.verified_insns, info.xlated_prog_len / 8);
+		ok(info.verified_insns <= budget, "%s: %u processed instructions <= budget %lu",
 		   bpfx_hook_name(progs[i].hook), info.verified_insns, budget);
 	}
 	/* Load time is reported, not asserted: this machine is shared. */
-	diag("all five programs: %lu processed instructions, loaded in %.2f s",
-	     total, load_s);
+	diag("all five programs: %lu processed instructions, loaded in %.2f s", total, load_s);
 	ok(total > 0, "total processed instructions reported (%lu)", total);
 	bpfx_fini(&x);
 	return tap_done();

@@ -34,7 +34,7 @@
 
 static int epfd = -1;
 static struct netsegd_flowlog *history;
-static bool show;	/* NETSEG_FUZZ_SHOW=1: print the replies (reproducing) */
+static bool show; /* NETSEG_FUZZ_SHOW=1: print the replies (reproducing) */
 
 /* A few records in the flow history, as the ring buffer would bring them. */
 static void fill_history(void)
@@ -45,13 +45,22 @@ static void fill_history(void)
 	FUZZ_ASSERT(!netsegd_flowlog_new(NULL, 0, 0, &d.fl), "flow log");
 	for (int i = 0; i < 6; i++) {
 		struct netseg_event ev = {
-			.ts_ns = 1000000ULL * i, .flow_id = i ? 0x1234 + i : 0,
-			.type = 1 + i % 4, .reason = i % 3, .hook = 1 + i % 5,
-			.family = i % 2 ? NETSEG_AF_INET6 : NETSEG_AF_INET, .proto = 6,
-			.ifindex = 1, .rule_id = i % 3, .src_id = d.pol.ids.v[i % d.pol.ids.n].id,
-			.dst_id = NETSEG_ID_WORLD, .pkt_len = 60,
-			.saddr = { 198, 18, 0, i }, .daddr = { 198, 19, 1, 1 },
-			.sport = htons(40000 + i), .dport = htons(443),
+			.ts_ns = 1000000ULL * i,
+			.flow_id = i ? 0x1234 + i : 0,
+			.type = 1 + i % 4,
+			.reason = i % 3,
+			.hook = 1 + i % 5,
+			.family = i % 2 ? NETSEG_AF_INET6 : NETSEG_AF_INET,
+			.proto = 6,
+			.ifindex = 1,
+			.rule_id = i % 3,
+			.src_id = d.pol.ids.v[i % d.pol.ids.n].id,
+			.dst_id = NETSEG_ID_WORLD,
+			.pkt_len = 60,
+			.saddr = { 198, 18, 0, i },
+			.daddr = { 198, 19, 1, 1 },
+			.sport = htons(40000 + i),
+			.dport = htons(443),
 		};
 
 		if (ev.family == NETSEG_AF_INET6) {
@@ -91,8 +100,8 @@ static void check_reply(const char *line)
 		const cJSON *err = cJSON_GetObjectItem(o, "error");
 		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind"));
 
-		FUZZ_ASSERT(cJSON_IsString(err) && err->valuestring[0], "refusal without an error: %s",
-			    line);
+		FUZZ_ASSERT(cJSON_IsString(err) && err->valuestring[0],
+			    "refusal without an error: %s", line);
 		FUZZ_ASSERT(kind && (!strcmp(kind, "rejected") || !strcmp(kind, "usage")),
 			    "refusal of kind %s (the datapath can't fail here): %s",
 			    kind ? kind : "(none)", line);
@@ -126,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sv[2], rounds = 0;
 
 	if (size > 65536)
-		return 0;	/* one recv buffer's worth is plenty */
+		return 0; /* one recv buffer's worth is plenty */
 	fuzzd_init(&d, fuzz_state_dir(), epfd, true);
 	d.fl = history;
 	FUZZ_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "socketpair");

@@ -30,7 +30,8 @@ static void check_kv(const struct netseg_etcd_kv *kv)
 	FUZZ_ASSERT(kv->key[kv->key_len] == '\0' && kv->value[kv->value_len] == '\0',
 		    "key or value not NUL-terminated");
 	FUZZ_ASSERT(kv->create_revision >= 0 && kv->mod_revision >= 0 && kv->version >= 0 &&
-		    kv->lease >= 0, "a negative revision, version or lease accepted");
+			    kv->lease >= 0,
+		    "a negative revision, version or lease accepted");
 }
 
 static void check_result(const struct netseg_etcd_result *r)
@@ -38,7 +39,8 @@ static void check_result(const struct netseg_etcd_result *r)
 	size_t i;
 
 	FUZZ_ASSERT(r->revision >= 0 && r->count >= 0 && r->deleted >= 0 && r->ttl >= 0 &&
-		    r->lease_id >= 0, "a negative number accepted");
+			    r->lease_id >= 0,
+		    "a negative number accepted");
 	for (i = 0; i < r->n_kvs; i++)
 		check_kv(&r->kvs[i]);
 	for (i = 0; i < r->n_ops; i++)
@@ -67,7 +69,8 @@ static void watch_line(const char *body, size_t len)
 	size_t i;
 
 	if (netseg_etcd_parse_watch(body, len, &m, &created, &canceled, err, sizeof(err))) {
-		FUZZ_ASSERT(*err && !m.events && !m.n_events, "a refused line left events or no message");
+		FUZZ_ASSERT(*err && !m.events && !m.n_events,
+			    "a refused line left events or no message");
 		return;
 	}
 	FUZZ_ASSERT(m.revision >= 0 && m.compact_revision >= 0, "negative watch revisions");
@@ -106,8 +109,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		watch_line(body, len);
 		break;
 	case 6: {
-		struct netseg_etcd_kv kv = { .key = "/netseg/k", .key_len = 9,
-					     .value = (char *)body, .value_len = len };
+		struct netseg_etcd_kv kv = { .key = "/netseg/k",
+					     .key_len = 9,
+					     .value = (char *)body,
+					     .value_len = len };
 		char err[256];
 		cJSON *o = netseg_etcd_kv_json(&kv, err, sizeof(err));
 

@@ -94,8 +94,7 @@ static int cb_iface(void *ctx, __u32 ifindex, char *buf, size_t len)
 	return n->ifkind;
 }
 
-static int cb_rule(void *ctx, __u32 rule_id, char *text, size_t tlen, char *comment,
-		   size_t clen)
+static int cb_rule(void *ctx, __u32 rule_id, char *text, size_t tlen, char *comment, size_t clen)
 {
 	struct names *n = ctx;
 
@@ -119,12 +118,13 @@ static void check_json(const char *line, int len, const char *what)
 static void check_syslog(const char *line, int len, struct input *in, char *host, char *app)
 {
 	struct netseg_sd_param params[2] = {
-		{ "rule", host }, { "id\"]=", app },	/* hostile SD values and names */
+		{ "rule", host },
+		{ "id\"]=", app }, /* hostile SD values and names */
 	};
 	struct netseg_sd_element sd = { "flow@32473", params, 2 };
 	struct netseg_syslog_hdr h = {
-		.facility = take_u8(in) % 26 - 1,	/* -1 and 24 are refused */
-		.severity = take_u8(in) % 9,		/* 8 is refused */
+		.facility = take_u8(in) % 26 - 1, /* -1 and 24 are refused */
+		.severity = take_u8(in) % 9,	  /* 8 is refused */
 		.time_ns = 1700000000000000000ULL + take_u8(in),
 		.hostname = host,
 		.app = app,
@@ -146,8 +146,7 @@ static void check_syslog(const char *line, int len, struct input *in, char *host
 		goto out;
 	}
 	FUZZ_ASSERT(n >= 0 || n == -EMSGSIZE, "syslog_format returned %d", n);
-	FUZZ_ASSERT(n >= 0 || !flags || cap < 512, "truncating syslog message didn't fit %zu",
-		    cap);
+	FUZZ_ASSERT(n >= 0 || !flags || cap < 512, "truncating syslog message didn't fit %zu", cap);
 	if (n < 0)
 		goto out;
 	FUZZ_ASSERT((size_t)n < cap && strlen(buf) == (size_t)n && buf[0] == '<',
@@ -170,7 +169,8 @@ static void check_syslog(const char *line, int len, struct input *in, char *host
 	i = netseg_syslog_octet_count(oc, n + 24, buf, n);
 	snprintf(pre, sizeof(pre), "%d ", n);
 	FUZZ_ASSERT(i == n + (int)strlen(pre) && !strncmp(oc, pre, strlen(pre)) &&
-		    !memcmp(oc + strlen(pre), buf, n), "octet counting framed it wrong");
+			    !memcmp(oc + strlen(pre), buf, n),
+		    "octet counting framed it wrong");
 	FUZZ_ASSERT(netseg_syslog_octet_count(oc, n, buf, n) == -EMSGSIZE,
 		    "octet counting into a short buffer");
 	free(oc);
@@ -190,7 +190,8 @@ static void check_chain(const char *line, int len, int fmt)
 	n = netseg_chain_line_in(&c, netseg_flowfmt_chain_member(fmt), line, len, out,
 				 NETSEG_CHAIN_LINE_MAX);
 	FUZZ_ASSERT(n > len && (size_t)n < NETSEG_CHAIN_LINE_MAX && strlen(out) == (size_t)n &&
-		    c.seq == 1, "chaining a %s line gave %d", netseg_flowfmt_name(fmt), n);
+			    c.seq == 1,
+		    "chaining a %s line gave %d", netseg_flowfmt_name(fmt), n);
 	if (fmt != NETSEG_FMT_CEF)
 		check_json(out, n, "chained line");
 	FUZZ_ASSERT(!memchr(out, '\n', n), "chained line holds a newline");
@@ -198,8 +199,8 @@ static void check_chain(const char *line, int len, int fmt)
 }
 
 /* Shortened to a random limit: within it, whole, or -EMSGSIZE. */
-static void check_fit(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
-		      int fmt, int full, struct input *in)
+static void check_fit(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o, int fmt,
+		      int full, struct input *in)
 {
 	size_t max = 200 + (take_u8(in) | take_u8(in) << 8) % (full + 1);
 	char *out = malloc(NETSEG_FLOWFMT_MAX);
@@ -216,8 +217,7 @@ static void check_fit(const struct netseg_flowrec *r, const struct netseg_flowfm
 	free(out);
 }
 
-static void format_all(const struct netseg_flowrec *r, struct input *in, char *host,
-		       char *app)
+static void format_all(const struct netseg_flowrec *r, struct input *in, char *host, char *app)
 {
 	struct netseg_flowfmt_opts o = { .version = "0.1.0", .cid_seed = take_u8(in) };
 	char *buf = malloc(NETSEG_FLOWFMT_MAX);
@@ -234,8 +234,8 @@ static void format_all(const struct netseg_flowrec *r, struct input *in, char *h
 			    netseg_flowrec_kind_name(r->kind) ?: "?");
 		FUZZ_ASSERT((size_t)n < NETSEG_FLOWFMT_MAX && strlen(buf) == (size_t)n,
 			    "%s: length %d, string %zu", name, n, strlen(buf));
-		FUZZ_ASSERT(!memchr(buf, '\n', n) && !memchr(buf, '\r', n),
-			    "%s: line break in %s", name, buf);
+		FUZZ_ASSERT(!memchr(buf, '\n', n) && !memchr(buf, '\r', n), "%s: line break in %s",
+			    name, buf);
 		if (fmt == NETSEG_FMT_CEF)
 			FUZZ_ASSERT(!strncmp(buf, "CEF:0|", 6), "cef: %s", buf);
 		else

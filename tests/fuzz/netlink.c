@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *buf;
 
 	if (size > 65536)
-		return 0;	/* one recv: RTNL_BUF */
+		return 0; /* one recv: RTNL_BUF */
 	/* Its own allocation, exactly the input's size: reads past it are caught.
 	 * malloc aligns it as the receive buffer is (NLMSG_ALIGNTO). */
 	buf = malloc(size ? size : 1);
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(!netsegd_rtnl_open(&d), "rtnetlink socket");
 	netsegd_rtnl_input(&d, buf, size);
 	fuzzd_check(&d);
-	netsegd_rtnl_event(&d);	/* the kernel's own dumps, after the input */
+	netsegd_rtnl_event(&d); /* the kernel's own dumps, after the input */
 	fuzzd_check(&d);
 	netsegd_rtnl_close(&d);
 	fuzzd_free(&d);

@@ -21,9 +21,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static bool rule_eq(const struct netseg_rule *a, const struct netseg_rule *b)
 {
-	return netseg_rule_same(a, b) && a->flags == b->flags &&
-	       !strcmp(a->comment, b->comment) && a->proto == b->proto &&
-	       a->icmp_type == b->icmp_type && a->nports == b->nports &&
+	return netseg_rule_same(a, b) && a->flags == b->flags && !strcmp(a->comment, b->comment) &&
+	       a->proto == b->proto && a->icmp_type == b->icmp_type && a->nports == b->nports &&
 	       !memcmp(a->ports, b->ports, a->nports * sizeof(a->ports[0])) &&
 	       !strcmp(a->src, b->src) && !strcmp(a->dst, b->dst);
 }
@@ -40,7 +39,8 @@ static void check_rule_sane(const struct netseg_rule *r, const char *what)
 			    r->ports[i - 1].hi, r->ports[i].lo, r->ports[i].hi);
 	}
 	FUZZ_ASSERT(memchr(r->src, 0, sizeof(r->src)) && memchr(r->dst, 0, sizeof(r->dst)) &&
-		    memchr(r->comment, 0, sizeof(r->comment)), "%s: unterminated text", what);
+			    memchr(r->comment, 0, sizeof(r->comment)),
+		    "%s: unterminated text", what);
 }
 
 static void check_rule_full(const struct netseg_rule *r, const char *what)
@@ -67,8 +67,7 @@ static void one_rule(const char *text)
 	if (netseg_rule_parse(buf, &r2, &err))
 		fuzz_fail("canonical \"%s\" (from \"%s\") doesn't parse: %d: %s", buf, text,
 			  err.col, err.msg);
-	FUZZ_ASSERT(rule_eq(&r, &r2), "\"%s\" printed as \"%s\" parses to another rule", text,
-		    buf);
+	FUZZ_ASSERT(rule_eq(&r, &r2), "\"%s\" printed as \"%s\" parses to another rule", text, buf);
 	FUZZ_ASSERT(!netseg_rule_format(&r2, buf2, sizeof(buf2)) && !strcmp(buf, buf2),
 		    "canonical text not stable: \"%s\" then \"%s\"", buf, buf2);
 }
@@ -150,7 +149,7 @@ static void whole_file(const char *buf, size_t len)
 	FUZZ_ASSERT(rs2.n == rs.n, "%zu rules printed, %zu parsed back", rs.n, rs2.n);
 	for (size_t i = 0; i < rs.n; i++)
 		FUZZ_ASSERT(rule_eq(&rs.rules[i], &rs2.rules[i]) &&
-			    rs.rules[i].action == rs2.rules[i].action,
+				    rs.rules[i].action == rs2.rules[i].action,
 			    "rule %zu differs after printing and parsing", i);
 out:
 	netseg_errlist_free(&errs);

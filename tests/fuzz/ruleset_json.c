@@ -24,9 +24,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static bool rule_eq(const struct netseg_rule *a, const struct netseg_rule *b)
 {
 	return netseg_rule_same(a, b) && a->id == b->id && a->action == b->action &&
-	       a->flags == b->flags && !strcmp(a->comment, b->comment) &&
-	       !strcmp(a->src, b->src) && !strcmp(a->dst, b->dst) && a->proto == b->proto &&
-	       a->icmp_type == b->icmp_type && a->nports == b->nports &&
+	       a->flags == b->flags && !strcmp(a->comment, b->comment) && !strcmp(a->src, b->src) &&
+	       !strcmp(a->dst, b->dst) && a->proto == b->proto && a->icmp_type == b->icmp_type &&
+	       a->nports == b->nports &&
 	       !memcmp(a->ports, b->ports, a->nports * sizeof(a->ports[0]));
 }
 

@@ -79,12 +79,10 @@ void bpfx_init(struct bpfx *x, const char *test)
 	if (geteuid() != 0)
 		bail("%s: needs root (BPF_PROG_TEST_RUN, network namespaces)", test);
 	if (unshare(CLONE_NEWNET))
-		bail("%s: couldn't create a private network namespace: %s", test,
-		     strerror(errno));
+		bail("%s: couldn't create a private network namespace: %s", test, strerror(errno));
 	err = lo_up();
 	if (err)
-		bail("%s: couldn't bring lo up in the test namespace: %s", test,
-		     strerror(-err));
+		bail("%s: couldn't bring lo up in the test namespace: %s", test, strerror(-err));
 	/* Older kernels charge BPF memory to RLIMIT_MEMLOCK. */
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 	x->cpu = sched_getcpu();
@@ -97,13 +95,10 @@ void bpfx_init(struct bpfx *x, const char *test)
 	libbpf_set_print(quiet_libbpf);
 	err = netseg_dp_open(&x->dp, &(struct netseg_dp_opts){ .pin_dir = NULL });
 	if (err)
-		bail("%s: couldn't open the datapath (BPF unavailable?): %s", test,
-		     strerror(-err));
-	x->rb = ring_buffer__new(netseg_dp_map_fd(x->dp, NETSEG_DPM_EVENTS), ev_cb,
-				 x, NULL);
+		bail("%s: couldn't open the datapath (BPF unavailable?): %s", test, strerror(-err));
+	x->rb = ring_buffer__new(netseg_dp_map_fd(x->dp, NETSEG_DPM_EVENTS), ev_cb, x, NULL);
 	if (!x->rb)
-		bail("%s: couldn't open the events ring buffer: %s", test,
-		     strerror(errno));
+		bail("%s: couldn't open the events ring buffer: %s", test, strerror(errno));
 	err = netseg_dp_config_set_events(x->dp, 1000000, 1000000, 0);
 	if (err)
 		bail("%s: couldn't set the deny event rate: %s", test, strerror(-err));
@@ -202,17 +197,16 @@ __u32 bpfx_ret(int hook, bool pass)
 
 const char *bpfx_hook_name(int hook)
 {
-	return netseg_hook_name(hook);	/* lib/flowrec.c: one name per hook */
+	return netseg_hook_name(hook); /* lib/flowrec.c: one name per hook */
 }
 
-int bpfx_run(struct bpfx *x, int hook, const struct pkt *p, __u32 ifindex,
-	     int repeat, __u32 *retval, __u32 *duration)
+int bpfx_run(struct bpfx *x, int hook, const struct pkt *p, __u32 ifindex, int repeat,
+	     __u32 *retval, __u32 *duration)
 {
 	struct __sk_buff skb = { .ifindex = ifindex ? ifindex : 1 };
-	struct xdp_md xmd = { .ingress_ifindex = ifindex ? ifindex : 1,
-			       .data_end = p->len };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf,
-		    .data_size_in = p->len, .repeat = repeat);
+	struct xdp_md xmd = { .ingress_ifindex = ifindex ? ifindex : 1, .data_end = p->len };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf, .data_size_in = p->len,
+		    .repeat = repeat);
 	int fd = netseg_dp_prog_fd(x->dp, hook), err;
 
 	if (fd < 0)
@@ -259,8 +253,7 @@ void bpfx_events_clear(struct bpfx *x)
 	x->ev_overflow = 0;
 }
 
-int bpfx_send(struct bpfx *x, int hook, const struct pkt *p, __u32 ifindex,
-	      struct bpfx_result *r)
+int bpfx_send(struct bpfx *x, int hook, const struct pkt *p, __u32 ifindex, struct bpfx_result *r)
 {
 	struct netseg_counter before[NETSEG_STAT_MAX], after[NETSEG_STAT_MAX];
 
@@ -290,16 +283,15 @@ void bpfx_diag_result(const struct bpfx_result *r, bool pass, int stat)
 	if (r->err)
 		diag("  test run failed: %s", strerror(-r->err));
 	else
-		diag("  verdict %s (retval %d), want %s", r->pass ? "pass" : "drop",
-		     (int)r->retval, pass ? "pass" : "drop");
+		diag("  verdict %s (retval %d), want %s", r->pass ? "pass" : "drop", (int)r->retval,
+		     pass ? "pass" : "drop");
 	if (stat >= 0)
 		diag("  want counter %s +1", netseg_stat_name(stat));
 	line[0] = '\0';
 	for (int i = 0; i < NETSEG_STAT_MAX && n < sizeof(line); i++) {
 		if (!r->delta[i].packets)
 			continue;
-		n += snprintf(line + n, sizeof(line) - n, " %s=%llu",
-			      netseg_stat_name(i),
+		n += snprintf(line + n, sizeof(line) - n, " %s=%llu", netseg_stat_name(i),
 			      (unsigned long long)r->delta[i].packets);
 	}
 	diag("  counters moved:%s", line[0] ? line : " none");
@@ -316,20 +308,18 @@ void bpfx_diag_event(const struct netseg_event *e)
 	inet_ntop(af, e->daddr, d, sizeof(d));
 	diag("  event type=%u reason=%u hook=%u rule=%u src_id=%u dst_id=%u "
 	     "%s:%u -> %s:%u proto=%u flow=%llx",
-	     e->type, e->reason, e->hook, e->rule_id, e->src_id, e->dst_id,
-	     s, ntohs(e->sport), d, ntohs(e->dport), e->proto,
-	     (unsigned long long)e->flow_id);
+	     e->type, e->reason, e->hook, e->rule_id, e->src_id, e->dst_id, s, ntohs(e->sport), d,
+	     ntohs(e->dport), e->proto, (unsigned long long)e->flow_id);
 }
 
-bool bpfx_event_is(const struct netseg_event *e, __u8 type, __u8 reason,
-		   __u32 rule_id, __u32 src_id, __u32 dst_id)
+bool bpfx_event_is(const struct netseg_event *e, __u8 type, __u8 reason, __u32 rule_id,
+		   __u32 src_id, __u32 dst_id)
 {
 	return e->type == type && e->reason == reason && e->rule_id == rule_id &&
 	       e->src_id == src_id && e->dst_id == dst_id;
 }
 
-bool bpfx_event_matches_flow(const struct netseg_event *e, const struct pkt_flow *f,
-			     int hook)
+bool bpfx_event_matches_flow(const struct netseg_event *e, const struct pkt_flow *f, int hook)
 {
 	bool icmp = f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6;
 	__u8 s[16], d[16];
@@ -338,8 +328,8 @@ bool bpfx_event_matches_flow(const struct netseg_event *e, const struct pkt_flow
 	pkt_addr(f->af, f->dst, d);
 	if (memcmp(e->saddr, s, 16) || memcmp(e->daddr, d, 16))
 		return false;
-	if (e->family != (f->af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET) ||
-	    e->proto != f->proto || e->hook != hook)
+	if (e->family != (f->af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET) || e->proto != f->proto ||
+	    e->hook != hook)
 		return false;
 	if (e->reason == NETSEG_REASON_MALFORMED || e->reason == NETSEG_REASON_IMPOSSIBLE)
 		return true;
@@ -368,8 +358,8 @@ static int addr_cmp(const __u8 *a, const __u8 *b)
 	return 0;
 }
 
-bool bpfx_ct_key_of(int af, const __u8 src[16], const __u8 dst[16], __u16 sport,
-		    __u16 dport, __u8 proto, struct netseg_ct_key *k)
+bool bpfx_ct_key_of(int af, const __u8 src[16], const __u8 dst[16], __u16 sport, __u16 dport,
+		    __u8 proto, struct netseg_ct_key *k)
 {
 	int c = addr_cmp(src, dst);
 	bool swap = c > 0 || (c == 0 && sport > dport);
@@ -384,8 +374,8 @@ bool bpfx_ct_key_of(int af, const __u8 src[16], const __u8 dst[16], __u16 sport,
 	return swap;
 }
 
-void bpfx_ct_key_icmp(struct netseg_ct_key *k, bool swapped, bool same_addr,
-		      __u8 type, __u8 request)
+void bpfx_ct_key_icmp(struct netseg_ct_key *k, bool swapped, bool same_addr, __u8 type,
+		      __u8 request)
 {
 	k->icmp_type = request;
 	/* The requester is "b" when a request's source or a reply's destination is. */
@@ -399,7 +389,7 @@ bool bpfx_ct_key(const struct pkt_flow *f, struct netseg_ct_key *k)
 	bool swapped;
 
 	if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6)
-		dp = f->sport;	/* the query's identifier on both sides */
+		dp = f->sport; /* the query's identifier on both sides */
 	pkt_addr(f->af, f->src, s);
 	pkt_addr(f->af, f->dst, d);
 	swapped = bpfx_ct_key_of(f->af, s, d, f->sport, dp, f->proto, k);
@@ -466,8 +456,7 @@ void bpfx_ct_flush(struct bpfx *x)
 
 void bpfx_frags_flush(struct bpfx *x)
 {
-	flush_map(netseg_dp_map_fd(x->dp, NETSEG_DPM_FRAGS),
-		  sizeof(struct netseg_frag_key));
+	flush_map(netseg_dp_map_fd(x->dp, NETSEG_DPM_FRAGS), sizeof(struct netseg_frag_key));
 }
 
 /* ----------------------------------------------------------------- maps */
@@ -483,8 +472,7 @@ __u64 bpfx_rule_packets(struct bpfx *x, __u32 rule_id)
 	v = calloc(ncpu, sizeof(*v));
 	if (!v)
 		return 0;
-	if (!bpf_map_lookup_elem(netseg_dp_map_fd(x->dp, NETSEG_DPM_RULE_STATS),
-				 &rule_id, v))
+	if (!bpf_map_lookup_elem(netseg_dp_map_fd(x->dp, NETSEG_DPM_RULE_STATS), &rule_id, v))
 		for (int i = 0; i < ncpu; i++)
 			sum += v[i].packets;
 	free(v);
@@ -505,8 +493,8 @@ int bpfx_prefilter_hits(struct bpfx *x, int af, const char *addr, __u64 *hits)
 	return 0;
 }
 
-const struct netseg_prefix *bpfx_prefix(struct netseg_prefix *p, int family,
-					const void *addr, int plen)
+const struct netseg_prefix *bpfx_prefix(struct netseg_prefix *p, int family, const void *addr,
+					int plen)
 {
 	if (netseg_prefix_set(p, family, addr, plen))
 		bail("bad test prefix: family %d, length %d", family, plen);
@@ -521,8 +509,9 @@ void bpfx_host(struct bpfx *x, int af, const char *addr, __u32 id, __u32 ifindex
 
 	if (pkt_addr(af, addr, a))
 		bail("bad test address %s", addr);
-	err = netseg_dp_ipcache_set(x->dp, bpfx_prefix(&p, af == 6 ? NETSEG_AF_INET6 :
-						       NETSEG_AF_INET, a, af == 6 ? 128 : 32),
+	err = netseg_dp_ipcache_set(x->dp,
+				    bpfx_prefix(&p, af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET, a,
+						af == 6 ? 128 : 32),
 				    id, ifindex);
 	if (err)
 		bail("couldn't add %s to the ipcache: %s", addr, strerror(-err));
@@ -544,9 +533,8 @@ void bpfx_identity(struct bpfx *x, __u32 id, __u32 flags)
 		bail("couldn't set identity %u: %s", id, strerror(-err));
 }
 
-struct netseg_policy_entry bpfx_rule(__u32 src, __u32 dst, int proto,
-				     __u16 port, int port_bits, __u8 verdict,
-				     __u32 rule_id, __u8 flags)
+struct netseg_policy_entry bpfx_rule(__u32 src, __u32 dst, int proto, __u16 port, int port_bits,
+				     __u8 verdict, __u32 rule_id, __u8 flags)
 {
 	struct netseg_policy_entry e;
 
@@ -568,8 +556,8 @@ struct netseg_policy_entry bpfx_rule(__u32 src, __u32 dst, int proto,
 	return e;
 }
 
-struct netseg_policy_entry bpfx_icmp_rule(__u32 src, __u32 dst, int proto,
-					  __u8 type, __u8 verdict, __u32 rule_id)
+struct netseg_policy_entry bpfx_icmp_rule(__u32 src, __u32 dst, int proto, __u8 type, __u8 verdict,
+					  __u32 rule_id)
 {
 	return bpfx_rule(src, dst, proto, (__u16)type << 8, 8, verdict, rule_id, 0);
 }

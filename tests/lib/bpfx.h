@@ -26,30 +26,30 @@
 
 /* Test addresses: 198.18.0.0/15 and fd00::/8 only (benchmarking and
  * unique-local space, never routed off the test's namespaces). */
-#define BPFX_ID_A 256	/* "frontend" */
-#define BPFX_ID_B 257	/* "api" */
-#define BPFX_ID_C 258	/* "db" */
-#define BPFX_ID_D 259	/* audit-mode identity */
+#define BPFX_ID_A 256 /* "frontend" */
+#define BPFX_ID_B 257 /* "api" */
+#define BPFX_ID_C 258 /* "db" */
+#define BPFX_ID_D 259 /* audit-mode identity */
 
 struct bpfx {
 	struct netseg_dp *dp;
 	struct ring_buffer *rb;
 	struct netseg_event ev[BPFX_EV_MAX];
 	size_t nev;
-	size_t ev_overflow;	/* records beyond BPFX_EV_MAX */
+	size_t ev_overflow; /* records beyond BPFX_EV_MAX */
 	/*
 	 * Keep NETSEG_EV_FLOW_SEEN records (flow starts no rule logs, for the
 	 * daemon's history) too.  Off by default: the tables are about what
 	 * is decided and logged, and say "no event" of an unlogged allow.
 	 */
 	bool keep_seen;
-	int cpu;		/* the CPU this process is pinned to */
+	int cpu; /* the CPU this process is pinned to */
 };
 
 struct bpfx_result {
-	int err;		/* bpf_prog_test_run_opts: 0 or -errno */
+	int err; /* bpf_prog_test_run_opts: 0 or -errno */
 	__u32 retval;
-	bool pass;		/* retval means "pass" for the hook */
+	bool pass; /* retval means "pass" for the hook */
 	__u32 duration;
 	struct netseg_counter delta[NETSEG_STAT_MAX];
 	size_t nev;
@@ -74,15 +74,14 @@ __u32 bpfx_ret(int hook, bool pass);
 const char *bpfx_hook_name(int hook);
 
 /* One run; ifindex 0 = lo (1). */
-int bpfx_run(struct bpfx *x, int hook, const struct pkt *p, __u32 ifindex,
-	     int repeat, __u32 *retval, __u32 *duration);
-int bpfx_send(struct bpfx *x, int hook, const struct pkt *p, __u32 ifindex,
-	      struct bpfx_result *r);
+int bpfx_run(struct bpfx *x, int hook, const struct pkt *p, __u32 ifindex, int repeat,
+	     __u32 *retval, __u32 *duration);
+int bpfx_send(struct bpfx *x, int hook, const struct pkt *p, __u32 ifindex, struct bpfx_result *r);
 /* diag lines: what a row did (verdict, counters moved, events). */
 void bpfx_diag_result(const struct bpfx_result *r, bool pass, int stat);
 void bpfx_diag_event(const struct netseg_event *e);
-bool bpfx_event_is(const struct netseg_event *e, __u8 type, __u8 reason,
-		   __u32 rule_id, __u32 src_id, __u32 dst_id);
+bool bpfx_event_is(const struct netseg_event *e, __u8 type, __u8 reason, __u32 rule_id,
+		   __u32 src_id, __u32 dst_id);
 
 /* Counters (summed over CPUs). */
 int bpfx_counters(struct bpfx *x, struct netseg_counter out[NETSEG_STAT_MAX]);
@@ -93,18 +92,17 @@ void bpfx_events_clear(struct bpfx *x);
 /* Conntrack: the key the datapath builds for a packet of flow f. */
 bool bpfx_ct_key(const struct pkt_flow *f, struct netseg_ct_key *k);
 /* The same from raw fields: addresses 16 bytes (v4 in the first 4), ports host order. */
-bool bpfx_ct_key_of(int af, const __u8 src[16], const __u8 dst[16], __u16 sport,
-		    __u16 dport, __u8 proto, struct netseg_ct_key *k);
+bool bpfx_ct_key_of(int af, const __u8 src[16], const __u8 dst[16], __u16 sport, __u16 dport,
+		    __u8 proto, struct netseg_ct_key *k);
 /*
  * ICMP queries: the key's request type and requester side (abi.h), for a
  * packet of `type` whose pair starts with `request` (bpfx_icmp_request()).
  */
-void bpfx_ct_key_icmp(struct netseg_ct_key *k, bool swapped, bool same_addr,
-		      __u8 type, __u8 request);
+void bpfx_ct_key_icmp(struct netseg_ct_key *k, bool swapped, bool same_addr, __u8 type,
+		      __u8 request);
 __u8 bpfx_icmp_request(__u8 proto, __u8 type);
 /* Entry for flow f (either direction); *swapped as in ct_make_key. */
-int bpfx_ct_get(struct bpfx *x, const struct pkt_flow *f,
-		struct netseg_ct_entry *e);
+int bpfx_ct_get(struct bpfx *x, const struct pkt_flow *f, struct netseg_ct_entry *e);
 int bpfx_ct_count(struct bpfx *x);
 void bpfx_ct_flush(struct bpfx *x);
 void bpfx_frags_flush(struct bpfx *x);
@@ -118,8 +116,8 @@ int bpfx_prefilter_hits(struct bpfx *x, int af, const char *addr, __u64 *hits);
 void bpfx_host(struct bpfx *x, int af, const char *addr, __u32 id, __u32 ifindex);
 /* @p filled from a NETSEG_AF_* family, address bytes and length; bails
  * out on a bad one.  Returns @p. */
-const struct netseg_prefix *bpfx_prefix(struct netseg_prefix *p, int family,
-					const void *addr, int plen);
+const struct netseg_prefix *bpfx_prefix(struct netseg_prefix *p, int family, const void *addr,
+					int plen);
 void bpfx_identity(struct bpfx *x, __u32 id, __u32 flags);
 /* bpfx_identity(id, ENDPOINT) plus the ipcache entries of its two addresses. */
 void bpfx_endpoint(struct bpfx *x, __u32 id, const char *ip4, const char *ip6);
@@ -129,12 +127,11 @@ void bpfx_endpoint(struct bpfx *x, __u32 id, const char *ip4, const char *ip6);
  * proto < 0: identities only (prefixlen 72); port_bits 0: + protocol (80);
  * port_bits n: + the n high bits of `port` (80 + n).
  */
-struct netseg_policy_entry bpfx_rule(__u32 src, __u32 dst, int proto,
-				     __u16 port, int port_bits, __u8 verdict,
-				     __u32 rule_id, __u8 flags);
+struct netseg_policy_entry bpfx_rule(__u32 src, __u32 dst, int proto, __u16 port, int port_bits,
+				     __u8 verdict, __u32 rule_id, __u8 flags);
 /* ICMP type rule: type in dport's high byte, 8 bits (code: 16). */
-struct netseg_policy_entry bpfx_icmp_rule(__u32 src, __u32 dst, int proto,
-					  __u8 type, __u8 verdict, __u32 rule_id);
+struct netseg_policy_entry bpfx_icmp_rule(__u32 src, __u32 dst, int proto, __u8 type, __u8 verdict,
+					  __u32 rule_id);
 /* Swaps the policy in; bails on failure (every later row would lie). */
 __u64 bpfx_policy(struct bpfx *x, const struct netseg_policy_entry *e, size_t n);
 
@@ -147,8 +144,7 @@ __u64 bpfx_policy(struct bpfx *x, const struct netseg_policy_entry *e, size_t n)
  * stat < 0: don't check counters.  Inline: tap.h's counters are per
  * translation unit, so ok() must be called from the test's own.
  */
-static inline bool bpfx_expect(const char *desc, const struct bpfx_result *r,
-			       bool pass, int stat)
+static inline bool bpfx_expect(const char *desc, const struct bpfx_result *r, bool pass, int stat)
 {
 	bool good = !r->err && r->pass == pass;
 
@@ -160,16 +156,15 @@ static inline bool bpfx_expect(const char *desc, const struct bpfx_result *r,
 }
 
 /* One TAP point for the single event a row must have emitted. */
-static inline bool bpfx_expect_event(const char *desc, const struct bpfx_result *r,
-				     __u8 type, __u8 reason, __u32 rule_id,
-				     __u32 src_id, __u32 dst_id)
+static inline bool bpfx_expect_event(const char *desc, const struct bpfx_result *r, __u8 type,
+				     __u8 reason, __u32 rule_id, __u32 src_id, __u32 dst_id)
 {
-	bool good = r->nev == 1 &&
-		    bpfx_event_is(&r->ev[0], type, reason, rule_id, src_id, dst_id);
+	bool good = r->nev == 1 && bpfx_event_is(&r->ev[0], type, reason, rule_id, src_id, dst_id);
 
 	if (!ok(good, "%s: event", desc)) {
 		diag("  want 1 event type=%u reason=%u rule=%u src_id=%u dst_id=%u, "
-		     "got %zu", type, reason, rule_id, src_id, dst_id, r->nev);
+		     "got %zu",
+		     type, reason, rule_id, src_id, dst_id, r->nev);
 		for (size_t i = 0; i < r->nev; i++)
 			bpfx_diag_event(&r->ev[i]);
 	}
@@ -184,26 +179,24 @@ static inline bool bpfx_expect_event(const char *desc, const struct bpfx_result 
 struct bpfx_row {
 	const char *desc;
 	struct pkt_flow f;
-	int hook;		/* 0 = NETSEG_HOOK_TC_INGRESS */
-	__u32 ifindex;		/* 0 = lo */
+	int hook;      /* 0 = NETSEG_HOOK_TC_INGRESS */
+	__u32 ifindex; /* 0 = lo */
 	bool pass;
-	int stat;		/* NETSEG_STAT_* / reason slot, +1 */
-	__u8 ev;		/* NETSEG_EV_*, 0 = no event */
+	int stat; /* NETSEG_STAT_* / reason slot, +1 */
+	__u8 ev;  /* NETSEG_EV_*, 0 = no event */
 	__u8 reason;
 	__u32 rule, src, dst;
-	bool keep_ct;		/* continues an earlier row's flow: no CT flush */
+	bool keep_ct; /* continues an earlier row's flow: no CT flush */
 };
 
 /*
  * Checks an event's packet fields against the flow that caused it.  Drops
  * for MALFORMED/IMPOSSIBLE headers stop parsing early: addresses only.
  */
-bool bpfx_event_matches_flow(const struct netseg_event *e, const struct pkt_flow *f,
-			     int hook);
+bool bpfx_event_matches_flow(const struct netseg_event *e, const struct pkt_flow *f, int hook);
 
 /* Runs one row: one TAP point, plus one for its event when ev != 0. */
-static inline bool bpfx_row_run(struct bpfx *x, const struct bpfx_row *row,
-				struct bpfx_result *res)
+static inline bool bpfx_row_run(struct bpfx *x, const struct bpfx_row *row, struct bpfx_result *res)
 {
 	int hook = row->hook ? row->hook : NETSEG_HOOK_TC_INGRESS;
 	struct bpfx_result local;
@@ -216,8 +209,8 @@ static inline bool bpfx_row_run(struct bpfx *x, const struct bpfx_row *row,
 		bpfx_ct_flush(x);
 	pkt_flow_build(&p, &row->f);
 	bpfx_send(x, hook, &p, row->ifindex, res);
-	good = !res->err && res->pass == row->pass &&
-	       res->delta[row->stat].packets == 1 && (row->ev || res->nev == 0);
+	good = !res->err && res->pass == row->pass && res->delta[row->stat].packets == 1 &&
+	       (row->ev || res->nev == 0);
 	/* An allowed new flow: its CT entry must name the deciding rule. */
 	if (good && row->pass && !row->ev && row->rule) {
 		struct netseg_ct_entry e;
@@ -226,8 +219,8 @@ static inline bool bpfx_row_run(struct bpfx *x, const struct bpfx_row *row,
 		       e.src_id == row->src && e.dst_id == row->dst &&
 		       e.verdict == NETSEG_VERDICT_ALLOW;
 		if (!good)
-			diag("  want a CT entry with rule %u, %u -> %u", row->rule,
-			     row->src, row->dst);
+			diag("  want a CT entry with rule %u, %u -> %u", row->rule, row->src,
+			     row->dst);
 	}
 	if (!ok(good, "%s [%s]", row->desc, bpfx_hook_name(hook))) {
 		bpfx_diag_result(res, row->pass, row->stat);
@@ -237,13 +230,13 @@ static inline bool bpfx_row_run(struct bpfx *x, const struct bpfx_row *row,
 	if (!row->ev)
 		return good;
 	if (!ok(res->nev == 1 &&
-			bpfx_event_is(&res->ev[0], row->ev, row->reason, row->rule,
-				      row->src, row->dst) &&
+			bpfx_event_is(&res->ev[0], row->ev, row->reason, row->rule, row->src,
+				      row->dst) &&
 			bpfx_event_matches_flow(&res->ev[0], &row->f, hook),
 		"%s: event", row->desc)) {
 		diag("  want 1 event type=%u reason=%u rule=%u src_id=%u dst_id=%u "
-		     "with the frame's addresses/ports, got %zu", row->ev, row->reason,
-		     row->rule, row->src, row->dst, res->nev);
+		     "with the frame's addresses/ports, got %zu",
+		     row->ev, row->reason, row->rule, row->src, row->dst, res->nev);
 		for (size_t i = 0; i < res->nev; i++)
 			bpfx_diag_event(&res->ev[i]);
 		return false;

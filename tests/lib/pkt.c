@@ -27,7 +27,7 @@ static uint8_t *room(struct pkt *p, size_t n)
 	uint8_t *b;
 
 	if (p->len + n > PKT_MAX)
-		n = 0;	/* callers build small frames; never overflow */
+		n = 0; /* callers build small frames; never overflow */
 	b = p->buf + p->len;
 	memset(b, 0, n);
 	p->len += n;
@@ -83,7 +83,7 @@ void pkt_ipv4(struct pkt *p, const struct pkt_ip4 *ip)
 	pkt_addr(4, ip->dst, a);
 	memcpy(b + 16, a, 4);
 	if (ihl > 5)
-		memset(b + 20, 1, ihl * 4 - 20);	/* NOP options */
+		memset(b + 20, 1, ihl * 4 - 20); /* NOP options */
 	if (ip->frag & 0x3fff)
 		p->fragment = true;
 }
@@ -109,8 +109,8 @@ void pkt_ip6_ext(struct pkt *p, uint8_t type, uint8_t next, size_t len)
 	b[0] = next;
 	b[1] = type == IPPROTO_AH ? len / 4 - 2 : len / 8 - 1;
 	if (type == IPPROTO_AH) {
-		put32(b + 4, 0x1000);	/* SPI */
-		put32(b + 8, 1);	/* sequence */
+		put32(b + 4, 0x1000); /* SPI */
+		put32(b + 8, 1);      /* sequence */
 	}
 }
 
@@ -125,8 +125,7 @@ void pkt_ip6_frag(struct pkt *p, uint8_t next, uint32_t id, uint16_t off8, bool 
 		p->fragment = true;
 }
 
-void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags,
-	     size_t optlen)
+void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags, size_t optlen)
 {
 	uint8_t *b;
 
@@ -141,10 +140,10 @@ void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags,
 	b[13] = flags;
 	put16(b + 14, 65535);
 	if (optlen >= 4) {
-		b[20] = 2;	/* MSS */
+		b[20] = 2; /* MSS */
 		b[21] = 4;
 		put16(b + 22, 1460);
-		memset(b + 24, 1, optlen - 4);	/* NOP */
+		memset(b + 24, 1, optlen - 4); /* NOP */
 	}
 }
 
@@ -168,13 +167,13 @@ void pkt_sctp(struct pkt *p, uint16_t sport, uint16_t dport)
 	b = room(p, 12 + 20);
 	put16(b, sport);
 	put16(b + 2, dport);
-	b[12] = 1;		/* INIT */
+	b[12] = 1; /* INIT */
 	put16(b + 14, 20);
-	put32(b + 16, 0x11223344);	/* initiate tag */
-	put32(b + 20, 65536);	/* a_rwnd */
+	put32(b + 16, 0x11223344); /* initiate tag */
+	put32(b + 20, 65536);	   /* a_rwnd */
 	put16(b + 24, 1);
 	put16(b + 26, 1);
-	put32(b + 28, 1);	/* initial TSN */
+	put32(b + 28, 1); /* initial TSN */
 }
 
 void pkt_icmp(struct pkt *p, uint8_t type, uint8_t code, uint16_t id, uint16_t seq)
@@ -194,7 +193,7 @@ void pkt_arp(struct pkt *p, uint16_t op, const char *spa, const char *tpa)
 {
 	uint8_t a[16], *b = room(p, 28);
 
-	put16(b, 1);		/* Ethernet */
+	put16(b, 1); /* Ethernet */
 	put16(b + 2, ETH_P_IP);
 	b[4] = 6;
 	b[5] = 4;
@@ -372,8 +371,7 @@ bool pkt_csum_ok(const struct pkt *p)
 	}
 	if (l4_csum_off(p->l4_proto) < 0)
 		return true;
-	return fold(sum16(l4, l4len, p->l4_proto == IPPROTO_ICMP ? 0 :
-					       pseudo_sum(p, l4len))) == 0;
+	return fold(sum16(l4, l4len, p->l4_proto == IPPROTO_ICMP ? 0 : pseudo_sum(p, l4len))) == 0;
 }
 
 /* ------------------------------------------------------------ one call */
@@ -394,8 +392,10 @@ void pkt_flow_build(struct pkt *p, const struct pkt_flow *f)
 	if (f->af == 6)
 		pkt_ipv6(p, f->src, f->dst, f->proto);
 	else
-		pkt_ipv4(p, &(struct pkt_ip4){ .src = f->src, .dst = f->dst,
-					       .proto = f->proto, .id = 1 });
+		pkt_ipv4(p, &(struct pkt_ip4){ .src = f->src,
+					       .dst = f->dst,
+					       .proto = f->proto,
+					       .id = 1 });
 	switch (f->proto) {
 	case IPPROTO_TCP:
 		pkt_tcp(p, f->sport, f->dport, f->tcp_flags, 0);

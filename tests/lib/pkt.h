@@ -32,13 +32,13 @@
 struct pkt {
 	uint8_t buf[PKT_MAX];
 	size_t len;
-	int l3_off;		/* -1 until an IP header is appended */
-	int l3_af;		/* 4, 6, or 0 */
-	int l4_off;		/* -1 until an L4 header is appended */
+	int l3_off; /* -1 until an IP header is appended */
+	int l3_af;  /* 4, 6, or 0 */
+	int l4_off; /* -1 until an L4 header is appended */
 	int l4_proto;
-	int ip4_ihl_words;	/* as appended; pkt_finish keeps it */
-	bool fragment;		/* no L4 checksum */
-	bool keep_ip_len;	/* pkt_finish leaves tot_len/payload_len */
+	int ip4_ihl_words; /* as appended; pkt_finish keeps it */
+	bool fragment;	   /* no L4 checksum */
+	bool keep_ip_len;  /* pkt_finish leaves tot_len/payload_len */
 };
 
 void pkt_init(struct pkt *p);
@@ -50,12 +50,12 @@ void pkt_eth(struct pkt *p, uint16_t ethertype);
 void pkt_vlan(struct pkt *p, uint16_t vid, uint16_t ethertype);
 
 struct pkt_ip4 {
-	const char *src, *dst;	/* dotted quads */
+	const char *src, *dst; /* dotted quads */
 	uint8_t proto;
-	uint8_t ihl;		/* 32-bit words, 0 = 5; options are NOPs */
+	uint8_t ihl; /* 32-bit words, 0 = 5; options are NOPs */
 	uint16_t id;
-	uint16_t frag;		/* host-order frag_off: 0x2000 MF | offset/8 */
-	uint8_t ttl;		/* 0 = 64 */
+	uint16_t frag; /* host-order frag_off: 0x2000 MF | offset/8 */
+	uint8_t ttl;   /* 0 = 64 */
 };
 void pkt_ipv4(struct pkt *p, const struct pkt_ip4 *ip);
 
@@ -71,8 +71,7 @@ void pkt_ip6_ext(struct pkt *p, uint8_t type, uint8_t next, size_t len);
 void pkt_ip6_frag(struct pkt *p, uint8_t next, uint32_t id, uint16_t off8, bool more);
 
 /* TCP: optlen bytes of options (multiple of 4): an MSS option, then NOPs. */
-void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags,
-	     size_t optlen);
+void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags, size_t optlen);
 void pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport);
 /* SCTP common header (12 bytes) plus a minimal INIT chunk. */
 void pkt_sctp(struct pkt *p, uint16_t sport, uint16_t dport);
@@ -90,8 +89,14 @@ void pkt_finish(struct pkt *p);
 void pkt_refresh_ip4_csum(struct pkt *p);
 void pkt_truncate(struct pkt *p, size_t len);
 
-static inline uint8_t *pkt_l3(struct pkt *p) { return p->buf + p->l3_off; }
-static inline uint8_t *pkt_l4(struct pkt *p) { return p->buf + p->l4_off; }
+static inline uint8_t *pkt_l3(struct pkt *p)
+{
+	return p->buf + p->l3_off;
+}
+static inline uint8_t *pkt_l4(struct pkt *p)
+{
+	return p->buf + p->l4_off;
+}
 
 /* Verifies the frame's IPv4 header and L4 checksums: true when valid. */
 bool pkt_csum_ok(const struct pkt *p);
@@ -99,13 +104,13 @@ bool pkt_csum_ok(const struct pkt *p);
 /* ------------------------------------------------------------ one call */
 
 struct pkt_flow {
-	int af;			/* 4 or 6 */
+	int af; /* 4 or 6 */
 	const char *src, *dst;
-	uint8_t proto;		/* IPPROTO_TCP/UDP/SCTP/ICMP/ICMPV6 or other */
-	uint16_t sport, dport;	/* ICMP echo: sport is the echo id */
+	uint8_t proto;	       /* IPPROTO_TCP/UDP/SCTP/ICMP/ICMPV6 or other */
+	uint16_t sport, dport; /* ICMP echo: sport is the echo id */
 	uint8_t tcp_flags;
 	uint8_t icmp_type, icmp_code;
-	uint8_t nvlan;		/* 0..2 VLAN tags */
+	uint8_t nvlan; /* 0..2 VLAN tags */
 };
 
 /* eth [vlan..] ip l4, finished. */

@@ -43,8 +43,8 @@ __u32 rp_seed_from_env(const char *var)
  * its halves, so that rules overlap often and tuples land on boundaries.
  */
 static const __u16 hot_ports[] = {
-	1, 2, 53, 79, 80, 81, 443, 1000, 1023, 1024, 1999, 2000, 8000, 8080,
-	32767, 32768, 32769, 65534, 65535,
+	1,    2,    53,	  79,	80,    81,    443,   1000,  1023,  1024,
+	1999, 2000, 8000, 8080, 32767, 32768, 32769, 65534, 65535,
 };
 
 __u16 rp_port(void)
@@ -89,7 +89,7 @@ static void put_ports(char *buf, size_t len)
 	__u32 r = rp_below(20);
 
 	if (r < 3) {
-		buf[0] = '\0';				/* any protocol */
+		buf[0] = '\0'; /* any protocol */
 		return;
 	}
 	if (r < 6) {
@@ -119,8 +119,7 @@ static void put_ports(char *buf, size_t len)
 	}
 }
 
-size_t rp_rules(struct netseg_rule *rules, size_t max, const char *const *names,
-		size_t nnames)
+size_t rp_rules(struct netseg_rule *rules, size_t max, const char *const *names, size_t nnames)
 {
 	char line[1024], src[NETSEG_SELECTOR_MAX], dst[NETSEG_SELECTOR_MAX], ports[900];
 	size_t small = max < 24 ? max : 24;
@@ -140,8 +139,8 @@ size_t rp_rules(struct netseg_rule *rules, size_t max, const char *const *names,
 		put_selector(src, sizeof(src), names, nnames);
 		put_selector(dst, sizeof(dst), names, nnames);
 		put_ports(ports, sizeof(ports));
-		snprintf(line, sizeof(line), "%s %s -> %s%s%s%s", deny ? "deny" : "allow", src,
-			 dst, ports, rp_below(3) ? "" : " --log",
+		snprintf(line, sizeof(line), "%s %s -> %s%s%s%s", deny ? "deny" : "allow", src, dst,
+			 ports, rp_below(3) ? "" : " --log",
 			 !deny && !rp_below(4) ? " --audit" : "");
 		if (netseg_rule_parse_line(line, &rules[i], &e))
 			bail("generated rule \"%s\" doesn't parse: %d: %s", line, e.col, e.msg);

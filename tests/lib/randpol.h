@@ -14,7 +14,7 @@
 
 void rp_seed(__u32 seed);
 __u32 rp_rnd(void);
-__u32 rp_below(__u32 n);	/* 0 .. n-1 */
+__u32 rp_below(__u32 n); /* 0 .. n-1 */
 
 /* $var if set (any base strtoul takes), else time and pid. */
 __u32 rp_seed_from_env(const char *var);
@@ -34,7 +34,6 @@ void rp_shuffle(__u32 *v, size_t n);
  * any protocol; --log and allow --audit sometimes.  Ids unique, 1..2*n,
  * unrelated to the order.  Bails if a generated line doesn't parse.
  */
-size_t rp_rules(struct netseg_rule *rules, size_t max, const char *const *names,
-		size_t nnames);
+size_t rp_rules(struct netseg_rule *rules, size_t max, const char *const *names, size_t nnames);
 
 #endif

@@ -26,8 +26,7 @@ static inline bool tap_vok(bool cond, const char *fmt, va_list ap)
 	return cond;
 }
 
-static inline __attribute__((format(printf, 2, 3))) bool
-ok(bool cond, const char *fmt, ...)
+static inline __attribute__((format(printf, 2, 3))) bool ok(bool cond, const char *fmt, ...)
 {
 	va_list ap;
 	bool r;
@@ -38,23 +37,23 @@ ok(bool cond, const char *fmt, ...)
 	return r;
 }
 
-#define is_int(got, want, ...)                                                  \
-	({                                                                      \
-		long long _g = (long long)(got), _w = (long long)(want);        \
-		bool _r = ok(_g == _w, __VA_ARGS__);                            \
-		if (!_r)                                                        \
-			printf("#   got %lld, expected %lld\n", _g, _w);         \
-		_r;                                                             \
+#define is_int(got, want, ...)                                           \
+	({                                                               \
+		long long _g = (long long)(got), _w = (long long)(want); \
+		bool _r = ok(_g == _w, __VA_ARGS__);                     \
+		if (!_r)                                                 \
+			printf("#   got %lld, expected %lld\n", _g, _w); \
+		_r;                                                      \
 	})
 
-#define is_str(got, want, ...)                                                  \
-	({                                                                      \
-		const char *_g = (got), *_w = (want);                           \
-		bool _r = ok(_g && _w && !strcmp(_g, _w), __VA_ARGS__);         \
-		if (!_r)                                                        \
-			printf("#   got \"%s\", expected \"%s\"\n",              \
-			       _g ? _g : "(null)", _w ? _w : "(null)");         \
-		_r;                                                             \
+#define is_str(got, want, ...)                                                          \
+	({                                                                              \
+		const char *_g = (got), *_w = (want);                                   \
+		bool _r = ok(_g && _w && !strcmp(_g, _w), __VA_ARGS__);                 \
+		if (!_r)                                                                \
+			printf("#   got \"%s\", expected \"%s\"\n", _g ? _g : "(null)", \
+			       _w ? _w : "(null)");                                     \
+		_r;                                                                     \
 	})
 
 static inline __attribute__((format(printf, 1, 2))) void diag(const char *fmt, ...)

@@ -25,11 +25,12 @@
 
 static char plugin[512], sock_path[128], dir[64];
 
-#define PREV "\"prevResult\": {\"cniVersion\": \"1.0.0\", \"interfaces\": [" \
-	     "{\"name\": \"veth1a2b\", \"mac\": \"aa:bb:cc:dd:ee:01\"}, " \
-	     "{\"name\": \"eth0\", \"sandbox\": \"/var/run/netns/pod1\"}], " \
-	     "\"ips\": [{\"address\": \"198.18.1.10/24\", \"gateway\": \"198.18.1.1\", \"interface\": 1}, " \
-	     "{\"address\": \"fd00::10/64\", \"interface\": 1}]}"
+#define PREV                                                                                           \
+	"\"prevResult\": {\"cniVersion\": \"1.0.0\", \"interfaces\": ["                                \
+	"{\"name\": \"veth1a2b\", \"mac\": \"aa:bb:cc:dd:ee:01\"}, "                                   \
+	"{\"name\": \"eth0\", \"sandbox\": \"/var/run/netns/pod1\"}], "                                \
+	"\"ips\": [{\"address\": \"198.18.1.10/24\", \"gateway\": \"198.18.1.1\", \"interface\": 1}, " \
+	"{\"address\": \"fd00::10/64\", \"interface\": 1}]}"
 
 static char *conf(const char *version, const char *extra, bool prev)
 {
@@ -48,10 +49,10 @@ static char *conf(const char *version, const char *extra, bool prev)
 enum daemon_mode { D_NONE, D_REPLY, D_SILENT };
 
 struct run {
-	int status;		/* exit status, -1 if it didn't exit */
-	char out[8192];		/* stdout */
-	char req[4096];		/* the request line the daemon got, "" if none */
-	cJSON *json;		/* stdout parsed */
+	int status;	/* exit status, -1 if it didn't exit */
+	char out[8192]; /* stdout */
+	char req[4096]; /* the request line the daemon got, "" if none */
+	cJSON *json;	/* stdout parsed */
 };
 
 static int listen_sock(void)
@@ -75,7 +76,7 @@ static void serve(int lfd, enum daemon_mode mode, const char *reply, struct run 
 	int fd;
 
 	if (poll(&p, 1, 5000) != 1)
-		return;		/* the plugin never connected */
+		return; /* the plugin never connected */
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		return;
@@ -92,7 +93,7 @@ static void serve(int lfd, enum daemon_mode mode, const char *reply, struct run 
 			diag("stand-in daemon: write: %s", strerror(errno));
 	}
 	if (mode == D_SILENT)
-		sleep(1);	/* longer than the config's timeout_ms */
+		sleep(1); /* longer than the config's timeout_ms */
 	close(fd);
 }
 
@@ -171,7 +172,7 @@ static const char *msg_of(const struct run *r)
 static void expect_error(const char *what, struct run *r, int code, const char *msg_part)
 {
 	if (!ok(r->status != 0 && code_of(r) == code && strstr(msg_of(r), msg_part) &&
-		cJSON_GetObjectItem(r->json, "cniVersion"),
+			cJSON_GetObjectItem(r->json, "cniVersion"),
 		"%s: exit %d, CNI error code %d: %s", what, r->status, code_of(r), msg_of(r)))
 		diag("expected code %d with \"%s\"; stdout: %s", code, msg_part, r->out);
 }
@@ -181,8 +182,9 @@ static void expect_error(const char *what, struct run *r, int code, const char *
 #define C_CHECK "CNI_COMMAND=CHECK"
 #define C_VERSION "CNI_COMMAND=VERSION"
 #define C_GC "CNI_COMMAND=GC"
-#define ENV(cmd, ...) ((const char *const[]){ cmd, "CNI_CONTAINERID=c0ffee", \
-	"CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni", ##__VA_ARGS__, NULL })
+#define ENV(cmd, ...)                                                             \
+	((const char *const[]){ cmd, "CNI_CONTAINERID=c0ffee", "CNI_IFNAME=eth0", \
+				"CNI_PATH=/usr/lib/cni", ##__VA_ARGS__, NULL })
 #define NETNS "CNI_NETNS=/var/run/netns/pod1"
 #define K8S "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=x;K8S_POD_NAME=a;K8S_POD_UID=u1"
 
@@ -229,13 +231,14 @@ static void test_add_good(void)
 	is_str(labels, "{\"app\":\"web\",\"tier\":\"front\"}", "labels from args.cni.labels");
 	ips = cJSON_GetObjectItem(req, "ips");
 	ok(cJSON_GetArraySize(ips) == 2 &&
-	   !strcmp(cJSON_GetArrayItem(ips, 0)->valuestring, "198.18.1.10") &&
-	   !strcmp(cJSON_GetArrayItem(ips, 1)->valuestring, "fd00::10"),
+		   !strcmp(cJSON_GetArrayItem(ips, 0)->valuestring, "198.18.1.10") &&
+		   !strcmp(cJSON_GetArrayItem(ips, 1)->valuestring, "fd00::10"),
 	   "the pod's addresses, v4 and v6, without their prefix length");
 	ifs = cJSON_GetObjectItem(r.json, "interfaces");
 	ok(cJSON_GetArraySize(ifs) == 2 &&
-	   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r.json, "cniVersion")), "1.0.0") &&
-	   cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "ips")) == 2,
+		   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r.json, "cniVersion")),
+			   "1.0.0") &&
+		   cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "ips")) == 2,
 	   "stdout: prevResult passed on as the result");
 	cJSON_Delete(req);
 out:
@@ -261,7 +264,8 @@ static void test_add_errors(void)
 	done(&r);
 
 	run(&r, ENV(C_ADD, NETNS, K8S), conf("1.0.0", NULL, true), D_SILENT, NULL);
-	expect_error("ADD with a netsegd that never answers", &r, 11, "didn't answer within 500 ms");
+	expect_error("ADD with a netsegd that never answers", &r, 11,
+		     "didn't answer within 500 ms");
 	done(&r);
 
 	run(&r, ENV(C_ADD, NETNS, K8S), conf("1.0.0", NULL, true), D_REPLY,
@@ -272,13 +276,16 @@ static void test_add_errors(void)
 	run(&r, ENV(C_ADD, NETNS, K8S),
 	    "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"type\": \"netseg-cni\", "
 	    "\"prevResult\": {\"interfaces\": [{\"name\": \"eth0\", \"sandbox\": \"/x\"}], "
-	    "\"ips\": [{\"address\": \"198.18.1.10/24\"}]}}", D_NONE, NULL);
-	expect_error("ADD after a plugin with no host-side interface", &r, 7, "no host-side interface");
+	    "\"ips\": [{\"address\": \"198.18.1.10/24\"}]}}",
+	    D_NONE, NULL);
+	expect_error("ADD after a plugin with no host-side interface", &r, 7,
+		     "no host-side interface");
 	done(&r);
 
 	run(&r, ENV(C_ADD, NETNS, K8S),
 	    "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"type\": \"netseg-cni\", "
-	    "\"prevResult\": {\"interfaces\": [{\"name\": \"veth0\"}], \"ips\": []}}", D_NONE, NULL);
+	    "\"prevResult\": {\"interfaces\": [{\"name\": \"veth0\"}], \"ips\": []}}",
+	    D_NONE, NULL);
 	expect_error("ADD with no pod address in prevResult", &r, 7, "no IP addresses");
 	done(&r);
 
@@ -304,8 +311,9 @@ static void test_add_errors(void)
 	done(&r);
 
 	run(&r, ENV(C_ADD, NETNS, K8S),
-	    "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"type\": \"netseg-cni\", \"socket\": 5, "
-	    PREV "}", D_NONE, NULL);
+	    "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"type\": \"netseg-cni\", \"socket\": 5, " PREV
+	    "}",
+	    D_NONE, NULL);
 	expect_error("ADD with a socket that isn't a string", &r, 7, "\"socket\"");
 	done(&r);
 
@@ -324,8 +332,10 @@ static void test_del_check(void)
 	    "{\"ok\": true, \"removed\": true}");
 	req = cJSON_Parse(r.req);
 	ok(r.status == 0 && !r.out[0] &&
-	   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(req, "cmd")) ?: "", "endpoint.unregister") &&
-	   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(req, "container_id")) ?: "", "c0ffee"),
+		   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(req, "cmd")) ?: "",
+			   "endpoint.unregister") &&
+		   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(req, "container_id")) ?: "",
+			   "c0ffee"),
 	   "DEL without netns or prevResult: endpoint.unregister by container id, exit 0, no output");
 	cJSON_Delete(req);
 	done(&r);
@@ -348,7 +358,8 @@ static void test_del_check(void)
 	    "{\"ok\": true, \"enforced\": true}");
 	req = cJSON_Parse(r.req);
 	ok(r.status == 0 && !r.out[0] &&
-	   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(req, "cmd")) ?: "", "endpoint.check"),
+		   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(req, "cmd")) ?: "",
+			   "endpoint.check"),
 	   "CHECK of an enforced endpoint: endpoint.check, exit 0");
 	cJSON_Delete(req);
 	done(&r);

@@ -17,7 +17,7 @@ struct vector {
 	const char *what;
 	int af;
 	const char *saddr, *daddr;
-	__u16 sport, dport;	/* ICMP: type, code */
+	__u16 sport, dport; /* ICMP: type, code */
 	__u8 proto;
 	const char *want;
 };
@@ -62,15 +62,14 @@ static const struct vector vectors[] = {
 	  "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=" },
 	{ "icmpv6 echo request", AF_INET6, "3ffe:507:0:1:200:86ff:fe05:80da", "3ffe:501:0:1001::2",
 	  128, 0, 58, "1:+TW+HtLHvV1xnGhV1lv7XoJrqQg=" },
-	{ "icmpv6 echo reply pairs", AF_INET6, "3ffe:501:0:1001::2", "3ffe:507:0:1:200:86ff:fe05:80da",
-	  129, 0, 58, "1:+TW+HtLHvV1xnGhV1lv7XoJrqQg=" },
+	{ "icmpv6 echo reply pairs", AF_INET6, "3ffe:501:0:1001::2",
+	  "3ffe:507:0:1:200:86ff:fe05:80da", 129, 0, 58, "1:+TW+HtLHvV1xnGhV1lv7XoJrqQg=" },
 	{ "icmpv6 neighbour solicitation", AF_INET6, "fe80::200:86ff:fe05:80da",
 	  "fe80::260:97ff:fe07:69ea", 135, 0, 58, "1:dGHyGvjMfljg6Bppwm3bg0LO8TY=" },
 	{ "icmpv6 neighbour advert pairs with it", AF_INET6, "fe80::260:97ff:fe07:69ea",
 	  "fe80::200:86ff:fe05:80da", 136, 0, 58, "1:dGHyGvjMfljg6Bppwm3bg0LO8TY=" },
-	{ "icmpv6 solicitation the other way is another flow", AF_INET6,
-	  "fe80::260:97ff:fe07:69ea", "fe80::200:86ff:fe05:80da", 135, 0, 58,
-	  "1:zavyT/cezQr1fmImYCwYnMXbgck=" },
+	{ "icmpv6 solicitation the other way is another flow", AF_INET6, "fe80::260:97ff:fe07:69ea",
+	  "fe80::200:86ff:fe05:80da", 135, 0, 58, "1:zavyT/cezQr1fmImYCwYnMXbgck=" },
 	{ "icmpv6 router solicitation", AF_INET6, "fe80::200:86ff:fe05:80da", "ff02::2", 133, 0, 58,
 	  "1:hO+sN4H+MG5MY/8hIrXPqc4ZQz0=" },
 	{ "icmpv6 time exceeded is one-way", AF_INET6, "3ffe:501:1800:2345::2",
@@ -158,12 +157,19 @@ static void test_properties(void)
 /* A flow's start event, its reply's deny and its end record share the id. */
 static void test_records(void)
 {
-	struct netseg_event ev = { .type = NETSEG_EV_FLOW_START, .family = NETSEG_AF_INET6,
-				   .proto = IPPROTO_ICMPV6, .icmp_type = 128, .hook = 2,
-				   .flow_id = 77, .src_id = 300, .dst_id = 301 };
+	struct netseg_event ev = { .type = NETSEG_EV_FLOW_START,
+				   .family = NETSEG_AF_INET6,
+				   .proto = IPPROTO_ICMPV6,
+				   .icmp_type = 128,
+				   .hook = 2,
+				   .flow_id = 77,
+				   .src_id = 300,
+				   .dst_id = 301 };
 	struct netseg_ct_key key = { .proto = IPPROTO_ICMPV6, .family = NETSEG_AF_INET6 };
-	struct netseg_ct_entry ce = { .flow_id = 77, .verdict = NETSEG_VERDICT_ALLOW,
-				      .flags = NETSEG_CTF_ORIG_IS_B, .created_ns = 1,
+	struct netseg_ct_entry ce = { .flow_id = 77,
+				      .verdict = NETSEG_VERDICT_ALLOW,
+				      .flags = NETSEG_CTF_ORIG_IS_B,
+				      .created_ns = 1,
 				      .last_seen_ns = 2 };
 	char a[NETSEG_COMMUNITY_ID_LEN], b[NETSEG_COMMUNITY_ID_LEN], c[NETSEG_COMMUNITY_ID_LEN];
 	struct netseg_flowrec r;

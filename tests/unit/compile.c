@@ -40,15 +40,15 @@ static const struct netseg_resolver res = {
 	.nnames = sizeof(names) / sizeof(names[0]),
 };
 
-#define FRONTEND	256
-#define API		257
-#define DB		258
-#define A		261
-#define B		262
+#define FRONTEND 256
+#define API 257
+#define DB 258
+#define A 261
+#define B 262
 
 /* Rules from .rules lines, numbered by the caller. */
-static size_t rules_from(struct netseg_rule *rules, const char *const *lines,
-			 const __u32 *ids, size_t n)
+static size_t rules_from(struct netseg_rule *rules, const char *const *lines, const __u32 *ids,
+			 size_t n)
 {
 	struct netseg_err e;
 	size_t i;
@@ -61,9 +61,8 @@ static size_t rules_from(struct netseg_rule *rules, const char *const *lines,
 	return n;
 }
 
-static const struct netseg_policy_entry *
-find(const struct netseg_policy *p, __u32 plen, __u32 dst, __u32 src, __u8 proto,
-     __u16 port)
+static const struct netseg_policy_entry *find(const struct netseg_policy *p, __u32 plen, __u32 dst,
+					      __u32 src, __u8 proto, __u16 port)
 {
 	size_t i;
 
@@ -77,20 +76,20 @@ find(const struct netseg_policy *p, __u32 plen, __u32 dst, __u32 src, __u8 proto
 	return NULL;
 }
 
-static bool has(const struct netseg_policy *p, __u32 plen, __u32 dst, __u32 src,
-		__u8 proto, __u16 port, __u8 verdict, __u32 rule_id, __u8 flags,
-		const char *what)
+static bool has(const struct netseg_policy *p, __u32 plen, __u32 dst, __u32 src, __u8 proto,
+		__u16 port, __u8 verdict, __u32 rule_id, __u8 flags, const char *what)
 {
 	const struct netseg_policy_entry *e = find(p, plen, dst, src, proto, port);
 
 	if (!ok(e && e->val.verdict == verdict && e->val.rule_id == rule_id &&
-		e->val.flags == flags, "%s", what)) {
+			e->val.flags == flags,
+		"%s", what)) {
 		if (e)
-			diag("entry: verdict %u rule %u flags %u", e->val.verdict,
-			     e->val.rule_id, e->val.flags);
+			diag("entry: verdict %u rule %u flags %u", e->val.verdict, e->val.rule_id,
+			     e->val.flags);
 		else
-			diag("no entry /%u dst %u src %u proto %u port %u", plen, dst, src,
-			     proto, port);
+			diag("no entry /%u dst %u src %u proto %u port %u", plen, dst, src, proto,
+			     port);
 		return false;
 	}
 	return true;
@@ -130,7 +129,7 @@ static void test_port_prefixes(void)
 	check_prefixes(1000, 1999, 7);
 	check_prefixes(1, 65535, 16);
 	check_prefixes(1, 65534, 30);
-	check_prefixes(32767, 32768, 2);	/* straddles 0x8000 */
+	check_prefixes(32767, 32768, 2); /* straddles 0x8000 */
 	check_prefixes(0x7000, 0x8fff, 2);
 	check_prefixes(32768, 65535, 1);
 	check_prefixes(1024, 65535, 6);
@@ -138,7 +137,8 @@ static void test_port_prefixes(void)
 	check_prefixes(65535, 65535, 1);
 	netseg_port_prefixes(1000, 1999, pp);
 	ok(pp[0].value == 1000 && pp[0].len == 13 && pp[2].value == 1024 && pp[2].len == 7 &&
-	   pp[6].value == 1984 && pp[6].len == 12, "1000-1999: 1000/13 ... 1024/7 ... 1984/12");
+		   pp[6].value == 1984 && pp[6].len == 12,
+	   "1000-1999: 1000/13 ... 1024/7 ... 1984/12");
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -166,20 +166,19 @@ static void test_keys(void)
 		goto out;
 	}
 	is_int(p.n, n, "one entry per rule");
-	has(&p, 96, API, FRONTEND, IPPROTO_TCP, 443, NETSEG_VERDICT_ALLOW, 1,
-	    NETSEG_RULEF_LOG, "tcp/443: /96, dport 443, flags carried");
+	has(&p, 96, API, FRONTEND, IPPROTO_TCP, 443, NETSEG_VERDICT_ALLOW, 1, NETSEG_RULEF_LOG,
+	    "tcp/443: /96, dport 443, flags carried");
 	has(&p, 88, B, A, IPPROTO_ICMP, 8 << 8, NETSEG_VERDICT_ALLOW, 2, 0,
 	    "icmp/8: /88 with the type in the high byte of dport");
 	has(&p, 80, B, A, IPPROTO_ICMP, 0, NETSEG_VERDICT_ALLOW, 3, 0, "icmp: /80");
-	has(&p, 88, B, A, IPPROTO_ICMPV6, 128 << 8, NETSEG_VERDICT_ALLOW, 4, 0,
-	    "icmpv6/128: /88");
+	has(&p, 88, B, A, IPPROTO_ICMPV6, 128 << 8, NETSEG_VERDICT_ALLOW, 4, 0, "icmpv6/128: /88");
 	has(&p, 72, B, A, 0, 0, NETSEG_VERDICT_ALLOW, 5, 0, "any protocol: /72");
 	has(&p, 96, DB, NETSEG_ID_ANY, IPPROTO_UDP, 53, NETSEG_VERDICT_ALLOW, 6, 0,
 	    "* as source: src_id ANY");
 	has(&p, 80, NETSEG_ID_ANY, FRONTEND, IPPROTO_SCTP, 0, NETSEG_VERDICT_ALLOW, 7, 0,
 	    "* as destination: dst_id ANY");
-	has(&p, 96, NETSEG_ID_HOST, NETSEG_ID_WORLD, IPPROTO_TCP, 22, NETSEG_VERDICT_ALLOW,
-	    8, 0, "world and host are the reserved ids");
+	has(&p, 96, NETSEG_ID_HOST, NETSEG_ID_WORLD, IPPROTO_TCP, 22, NETSEG_VERDICT_ALLOW, 8, 0,
+	    "world and host are the reserved ids");
 	has(&p, 96, API, 263, IPPROTO_TCP, 8080, NETSEG_VERDICT_ALLOW, 9, 0,
 	    "CIDR selector through the resolver");
 out:
@@ -209,20 +208,20 @@ out:
 static void test_flatten(void)
 {
 	static const char *const lines[] = {
-		"deny frontend -> api:tcp",		/* id 5 */
-		"allow frontend -> api:443 --log",	/* id 1 */
-		"allow frontend -> api:8000-8080",	/* id 2 */
-		"allow a -> b:tcp --log",		/* id 3 */
-		"deny a -> b:8000-8080",		/* id 9 */
-		"allow a -> b",				/* id 7 */
-		"allow a -> b:443",			/* id 4 */
-		"allow a -> b:443 --log",		/* id 8: same prefix as id 4 */
-		"deny a -> b:icmp --log",		/* id 6 */
-		"allow a -> b:icmp/8",			/* id 10 */
-		"allow frontend -> db:443",		/* id 30 */
-		"allow frontend -> db:443 --log",	/* id 20: same prefix, later */
-		"deny frontend -> db:udp/53",		/* id 32 */
-		"deny frontend -> db:udp --log",	/* id 31 */
+		"deny frontend -> api:tcp",	   /* id 5 */
+		"allow frontend -> api:443 --log", /* id 1 */
+		"allow frontend -> api:8000-8080", /* id 2 */
+		"allow a -> b:tcp --log",	   /* id 3 */
+		"deny a -> b:8000-8080",	   /* id 9 */
+		"allow a -> b",			   /* id 7 */
+		"allow a -> b:443",		   /* id 4 */
+		"allow a -> b:443 --log",	   /* id 8: same prefix as id 4 */
+		"deny a -> b:icmp --log",	   /* id 6 */
+		"allow a -> b:icmp/8",		   /* id 10 */
+		"allow frontend -> db:443",	   /* id 30 */
+		"allow frontend -> db:443 --log",  /* id 20: same prefix, later */
+		"deny frontend -> db:udp/53",	   /* id 32 */
+		"deny frontend -> db:udp --log",   /* id 31 */
 	};
 	static const __u32 ids[] = { 5, 1, 2, 3, 9, 7, 4, 8, 6, 10, 30, 20, 32, 31 };
 	struct netseg_rule rules[16];
@@ -249,8 +248,7 @@ static void test_flatten(void)
 	has(&p, 80 + 10, B, A, IPPROTO_TCP, 8000, NETSEG_VERDICT_DENY, 9, 0,
 	    "deny 8000-8080 inside allow tcp");
 	has(&p, 96, B, A, IPPROTO_TCP, 8080, NETSEG_VERDICT_DENY, 9, 0, "... up to 8080");
-	has(&p, 80, B, A, IPPROTO_ICMP, 0, NETSEG_VERDICT_DENY, 6, NETSEG_RULEF_LOG,
-	    "deny icmp");
+	has(&p, 80, B, A, IPPROTO_ICMP, 0, NETSEG_VERDICT_DENY, 6, NETSEG_RULEF_LOG, "deny icmp");
 	has(&p, 88, B, A, IPPROTO_ICMP, 8 << 8, NETSEG_VERDICT_DENY, 6, NETSEG_RULEF_LOG,
 	    "allow icmp/8 flattened to the enclosing deny");
 	has(&p, 96, DB, FRONTEND, IPPROTO_TCP, 443, NETSEG_VERDICT_ALLOW, 20, NETSEG_RULEF_LOG,
@@ -267,8 +265,8 @@ out:
 }
 
 /* A userspace stand-in for the kernel's LPM trie: longest prefix wins. */
-static const struct netseg_policy_val *lpm(const struct netseg_policy *p, __u32 dst,
-					   __u32 src, __u8 proto, __u16 port)
+static const struct netseg_policy_val *lpm(const struct netseg_policy *p, __u32 dst, __u32 src,
+					   __u8 proto, __u16 port)
 {
 	const struct netseg_policy_entry *best = NULL;
 	__u32 key = (__u32)proto << 16 | port;
@@ -294,7 +292,10 @@ static void four_lookups(const struct netseg_policy *p, const struct netseg_tupl
 			 struct netseg_policy_val *out)
 {
 	const __u32 pairs[4][2] = {
-		{ t->dst_id, t->src_id }, { t->dst_id, 0 }, { 0, t->src_id }, { 0, 0 },
+		{ t->dst_id, t->src_id },
+		{ t->dst_id, 0 },
+		{ 0, t->src_id },
+		{ 0, 0 },
 	};
 	const struct netseg_policy_val *v, *deny = NULL, *allow = NULL;
 	int i;
@@ -317,11 +318,11 @@ static void four_lookups(const struct netseg_policy *p, const struct netseg_tupl
 static void test_cross_pair(void)
 {
 	static const char *const lines[] = {
-		"allow frontend -> api:443",	/* id 1 */
-		"deny * -> api:443",		/* id 20 */
-		"allow frontend -> *",		/* id 2 */
-		"deny frontend -> api:udp",	/* id 30 */
-		"deny * -> *:icmp/5",		/* id 40 */
+		"allow frontend -> api:443", /* id 1 */
+		"deny * -> api:443",	     /* id 20 */
+		"allow frontend -> *",	     /* id 2 */
+		"deny frontend -> api:udp",  /* id 30 */
+		"deny * -> *:icmp/5",	     /* id 40 */
 	};
 	static const __u32 ids[] = { 1, 20, 2, 30, 40 };
 	static const struct {
@@ -349,7 +350,7 @@ static void test_cross_pair(void)
 		four_lookups(&p, &cases[i].t, &got);
 		netseg_ref_eval(rules, n, &res, &cases[i].t, &want);
 		ok(got.verdict == cases[i].verdict && got.rule_id == cases[i].rule &&
-		   want.verdict == got.verdict && want.rule_id == got.rule_id,
+			   want.verdict == got.verdict && want.rule_id == got.rule_id,
 		   "case %zu: verdict %u rule %u (lookups and reference agree)", i,
 		   cases[i].verdict, cases[i].rule);
 	}
@@ -384,9 +385,12 @@ static void test_errors(void)
 	struct netseg_policy p = { 0 };
 	struct netseg_err e;
 
-	expect_unknown("allow frontnd -> api", "unknown identity \"frontnd\" (did you mean \"frontend\"?)");
-	expect_unknown("allow api -> fronted:443", "unknown identity \"fronted\" (did you mean \"frontend\"?)");
-	expect_unknown("allow api12 -> db", "unknown identity \"api12\" (did you mean \"api1\" or \"api2\"?)");
+	expect_unknown("allow frontnd -> api",
+		       "unknown identity \"frontnd\" (did you mean \"frontend\"?)");
+	expect_unknown("allow api -> fronted:443",
+		       "unknown identity \"fronted\" (did you mean \"frontend\"?)");
+	expect_unknown("allow api12 -> db",
+		       "unknown identity \"api12\" (did you mean \"api1\" or \"api2\"?)");
 	expect_unknown("allow api3 -> db",
 		       "unknown identity \"api3\" (did you mean \"api\", \"api1\" or \"api2\"?)");
 	expect_unknown("allow zzzzzz -> db", "unknown identity \"zzzzzz\"");

@@ -101,14 +101,14 @@ static void test_nul(void)
 		size_t len; /* 0: strlen */
 		long want;
 	} v[] = {
-		{"{\"name\":\"x\\u0000y\"}", 0, 10},
-		{"{\"name\":\"x\\\\u0000y\"}", 0, -1},	/* an escaped backslash */
-		{"{\"name\":\"x\\\\\\u0000\"}", 0, 12}, /* one after it */
-		{"{\"name\":\"x\\u00001\"}", 0, 10},
-		{"{\"name\":\"x\\u0001\"}", 0, -1},
-		{"{\"name\":\"x\"}\0y", 14, 12}, /* a raw NUL */
-		{"\\u000", 0, -1},		 /* cut short */
-		{"", 0, -1},
+		{ "{\"name\":\"x\\u0000y\"}", 0, 10 },
+		{ "{\"name\":\"x\\\\u0000y\"}", 0, -1 },  /* an escaped backslash */
+		{ "{\"name\":\"x\\\\\\u0000\"}", 0, 12 }, /* one after it */
+		{ "{\"name\":\"x\\u00001\"}", 0, 10 },
+		{ "{\"name\":\"x\\u0001\"}", 0, -1 },
+		{ "{\"name\":\"x\"}\0y", 14, 12 }, /* a raw NUL */
+		{ "\\u000", 0, -1 },		   /* cut short */
+		{ "", 0, -1 },
 	};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {

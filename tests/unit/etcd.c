@@ -27,11 +27,11 @@
 #include "etcd.h"
 #include "tap.h"
 
-#define TEST_ALARM_S	240
+#define TEST_ALARM_S 240
 
 static char datadir[256], logpath[300], client_url[64], peer_url[64];
 static pid_t etcd_pid = -1, fake_pid = -1;
-static bool quiet;		/* probing for etcd: failures are expected */
+static bool quiet; /* probing for etcd: failures are expected */
 
 static double now_ms(void)
 {
@@ -174,8 +174,12 @@ static struct netseg_etcd *client(const char *url, int timeout_ms, size_t body_m
 {
 	const char *eps[] = { url };
 	struct netseg_etcd_opts o = {
-		.endpoints = eps, .n_endpoints = 1, .request_timeout_ms = timeout_ms,
-		.connect_timeout_ms = 1000, .backoff_min_ms = 50, .backoff_max_ms = 400,
+		.endpoints = eps,
+		.n_endpoints = 1,
+		.request_timeout_ms = timeout_ms,
+		.connect_timeout_ms = 1000,
+		.backoff_min_ms = 50,
+		.backoff_max_ms = 400,
 		.body_max = body_max,
 	};
 	struct netseg_etcd *c;
@@ -209,8 +213,11 @@ static int sync_txn(struct netseg_etcd *c, const struct netseg_etcd_txn *t,
 
 static int put(struct netseg_etcd *c, const char *key, const char *val, int64_t lease)
 {
-	struct netseg_etcd_op op = { .type = NETSEG_ETCD_PUT, .key = key, .value = val,
-				     .value_len = strlen(val), .lease = lease };
+	struct netseg_etcd_op op = { .type = NETSEG_ETCD_PUT,
+				     .key = key,
+				     .value = val,
+				     .value_len = strlen(val),
+				     .lease = lease };
 	struct netseg_etcd_result r;
 	int err = sync_kv(c, &op, &r);
 
@@ -276,10 +283,10 @@ static void etcd_start(void)
 			dup2(fd, 2);
 		}
 		snprintf(dd, sizeof(dd), "%s/data", datadir);
-		execlp("etcd", "etcd", "--name", name, "--data-dir", dd,
-		       "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
-		       "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-		       "--initial-cluster", cluster, "--log-level", "warn", "--logger", "zap",
+		execlp("etcd", "etcd", "--name", name, "--data-dir", dd, "--listen-client-urls",
+		       client_url, "--advertise-client-urls", client_url, "--listen-peer-urls",
+		       peer_url, "--initial-advertise-peer-urls", peer_url, "--initial-cluster",
+		       cluster, "--log-level", "warn", "--logger", "zap",
 		       "--experimental-watch-progress-notify-interval", "700ms", (char *)NULL);
 		_exit(127);
 	}
@@ -331,19 +338,23 @@ static void test_kv(struct netseg_etcd *c)
 	int i;
 
 	ok(!put(c, "/t/kv/a", "1", 0) && !put(c, "/t/kv/b", "2", 0) && !put(c, "/t/kv/c", "3", 0) &&
-	   !put(c, "/t/kw", "outside", 0), "put four keys");
+		   !put(c, "/t/kw", "outside", 0),
+	   "put four keys");
 	ok(!get(c, "/t/kv/b", v, sizeof(v)) && !strcmp(v, "2"), "get /t/kv/b = 2 (got \"%s\")", v);
 	ok(get(c, "/t/kv/none", v, sizeof(v)) == -ENOENT, "get of an absent key: no kvs");
 	if (is_int(sync_kv(c, &rng, &r), 0, "range over the prefix /t/kv/") &&
 	    is_int(r.n_kvs, 3, "the prefix holds 3 keys (not /t/kw)"))
 		ok(!strcmp(r.kvs[0].key, "/t/kv/a") && !strcmp(r.kvs[2].key, "/t/kv/c") &&
-		   r.kvs[0].version == 1 && r.kvs[0].create_revision > 0 &&
-		   r.kvs[0].mod_revision == r.kvs[0].create_revision && r.revision >= r.kvs[2].mod_revision,
+			   r.kvs[0].version == 1 && r.kvs[0].create_revision > 0 &&
+			   r.kvs[0].mod_revision == r.kvs[0].create_revision &&
+			   r.revision >= r.kvs[2].mod_revision,
 		   "keys in order with versions and revisions");
 	netseg_etcd_result_free(&r);
 
 	{
-		struct netseg_etcd_op p = { .type = NETSEG_ETCD_PUT, .key = "/t/kv/bin", .value = bin,
+		struct netseg_etcd_op p = { .type = NETSEG_ETCD_PUT,
+					    .key = "/t/kv/bin",
+					    .value = bin,
 					    .value_len = sizeof(bin) };
 		struct netseg_etcd_op g = { .type = NETSEG_ETCD_RANGE, .key = "/t/kv/bin" };
 
@@ -351,7 +362,8 @@ static void test_kv(struct netseg_etcd *c)
 		ok(!sync_kv(c, &p, &r), "put a binary value (NUL, 0xff, newline)");
 		netseg_etcd_result_free(&r);
 		ok(!sync_kv(c, &g, &r) && r.n_kvs == 1 && r.kvs[0].value_len == sizeof(bin) &&
-		   !memcmp(r.kvs[0].value, bin, sizeof(bin)), "the binary value comes back byte for byte");
+			   !memcmp(r.kvs[0].value, bin, sizeof(bin)),
+		   "the binary value comes back byte for byte");
 		netseg_etcd_result_free(&r);
 	}
 	if (is_int(sync_kv(c, &del, &r), 0, "delete the prefix"))
@@ -366,17 +378,18 @@ static void test_kv(struct netseg_etcd *c)
 
 	{
 		struct netseg_etcd_op empty = { .type = NETSEG_ETCD_PUT, .key = "" };
-		struct netseg_etcd_op badtype = { .type = (enum netseg_etcd_op_type)7, .key = "/k" };
+		struct netseg_etcd_op badtype = { .type = (enum netseg_etcd_op_type)7,
+						  .key = "/k" };
 		struct netseg_etcd_cmp nokey = { .target = NETSEG_ETCD_CMP_CREATE };
 		struct netseg_etcd_txn t = { &nokey, 1, NULL, 0, NULL, 0 };
 		struct netseg_etcd_watch *w;
 
 		ok(netseg_etcd_kv(c, &empty, NULL, NULL) == -EINVAL &&
-		   netseg_etcd_kv(c, &badtype, NULL, NULL) == -EINVAL &&
-		   netseg_etcd_txn(c, &t, NULL, NULL) == -EINVAL &&
-		   netseg_etcd_lease_grant(c, 0, NULL, NULL) == -EINVAL &&
-		   netseg_etcd_watch_start(c, "", true, 0, NULL, NULL, &w) == -EINVAL &&
-		   netseg_etcd_busy(c) == 0,
+			   netseg_etcd_kv(c, &badtype, NULL, NULL) == -EINVAL &&
+			   netseg_etcd_txn(c, &t, NULL, NULL) == -EINVAL &&
+			   netseg_etcd_lease_grant(c, 0, NULL, NULL) == -EINVAL &&
+			   netseg_etcd_watch_start(c, "", true, 0, NULL, NULL, &w) == -EINVAL &&
+			   netseg_etcd_busy(c) == 0,
 		   "an empty key, an unknown op, a compare without key, TTL 0: -EINVAL, nothing sent");
 	}
 	for (i = 0; i < 200; i++) {
@@ -419,7 +432,9 @@ static void test_list(struct netseg_etcd *c, struct netseg_etcd *writer)
 		bail("list submit failed");
 	/* writes racing the pages: keys sorting after the existing ones */
 	for (i = 0; i < 60; i++) {
-		struct netseg_etcd_op op = { .type = NETSEG_ETCD_PUT, .key = w[i].key, .value = "n",
+		struct netseg_etcd_op op = { .type = NETSEG_ETCD_PUT,
+					     .key = w[i].key,
+					     .value = "n",
 					     .value_len = 1 };
 
 		snprintf(w[i].key, sizeof(w[i].key), "/t/list/new-%02d", i);
@@ -437,7 +452,8 @@ static void test_list(struct netseg_etcd *c, struct netseg_etcd *writer)
 	if (!ok(s.done && !r->err, "list /t/list/ in pages of 40%s%s", *r->msg ? ": " : "", r->msg))
 		return;
 	for (i = 0; i < (int)r->n_kvs; i++) {
-		bad += r->kvs[i].mod_revision > r->revision || strncmp(r->kvs[i].key, "/t/list/", 8);
+		bad += r->kvs[i].mod_revision > r->revision ||
+		       strncmp(r->kvs[i].key, "/t/list/", 8);
 		listed_new += !strncmp(r->kvs[i].key, "/t/list/new-", 12);
 		if (i && strcmp(r->kvs[i - 1].key, r->kvs[i].key) >= 0)
 			bad++;
@@ -446,9 +462,11 @@ static void test_list(struct netseg_etcd *c, struct netseg_etcd *writer)
 		should += w[i].s.done && !w[i].s.res.err && w[i].s.res.revision <= r->revision;
 		netseg_etcd_result_free(&w[i].s.res);
 	}
-	is_int(bad, 0, "every key listed is under the prefix, in order, not newer than revision %" PRId64,
+	is_int(bad, 0,
+	       "every key listed is under the prefix, in order, not newer than revision %" PRId64,
 	       r->revision);
-	is_int(r->n_kvs, 250 + should, "the 250 keys and exactly the racing writes up to that revision");
+	is_int(r->n_kvs, 250 + should,
+	       "the 250 keys and exactly the racing writes up to that revision");
 	diag("%d of the 60 racing writes landed before the list's revision; the list took %.1f ms over %zu keys",
 	     listed_new, r->elapsed_ms, r->n_kvs);
 	netseg_etcd_result_free(r);
@@ -468,9 +486,16 @@ static void test_create_race(struct netseg_etcd *a, struct netseg_etcd *b)
 	for (round = 0; round < 40; round++) {
 		char key[64];
 		struct netseg_etcd_cmp cmp = { .target = NETSEG_ETCD_CMP_CREATE,
-					       .result = NETSEG_ETCD_EQUAL, .key = key };
-		struct netseg_etcd_op pa = { .type = NETSEG_ETCD_PUT, .key = key, .value = "A", .value_len = 1 };
-		struct netseg_etcd_op pb = { .type = NETSEG_ETCD_PUT, .key = key, .value = "B", .value_len = 1 };
+					       .result = NETSEG_ETCD_EQUAL,
+					       .key = key };
+		struct netseg_etcd_op pa = { .type = NETSEG_ETCD_PUT,
+					     .key = key,
+					     .value = "A",
+					     .value_len = 1 };
+		struct netseg_etcd_op pb = { .type = NETSEG_ETCD_PUT,
+					     .key = key,
+					     .value = "B",
+					     .value_len = 1 };
 		struct netseg_etcd_op get = { .type = NETSEG_ETCD_RANGE, .key = key };
 		struct netseg_etcd_txn ta = { &cmp, 1, &pa, 1, &get, 1 };
 		struct netseg_etcd_txn tb = { &cmp, 1, &pb, 1, &get, 1 };
@@ -481,9 +506,9 @@ static void test_create_race(struct netseg_etcd *a, struct netseg_etcd *b)
 		snprintf(key, sizeof(key), "/t/race/%d", round);
 		/* who submits first alternates, so neither is always ahead */
 		if (round % 2 ? netseg_etcd_txn(b, &tb, netseg_etcd_sync_cb, &rb.s) ||
-				netseg_etcd_txn(a, &ta, netseg_etcd_sync_cb, &ra.s) :
+					netseg_etcd_txn(a, &ta, netseg_etcd_sync_cb, &ra.s) :
 				netseg_etcd_txn(a, &ta, netseg_etcd_sync_cb, &ra.s) ||
-				netseg_etcd_txn(b, &tb, netseg_etcd_sync_cb, &rb.s))
+					netseg_etcd_txn(b, &tb, netseg_etcd_sync_cb, &rb.s))
 			bail("submitting a transaction failed");
 		/* both in flight at once: drive both loops until both answer */
 		while ((!ra.s.done || !rb.s.done) && now_ms() < end) {
@@ -511,7 +536,8 @@ static void test_create_race(struct netseg_etcd *a, struct netseg_etcd *b)
 		netseg_etcd_result_free(x);
 		netseg_etcd_result_free(y);
 	}
-	is_int(bad, 0, "40 create-if-absent races of two clients: exactly one winner each, the loser reads its value");
+	is_int(bad, 0,
+	       "40 create-if-absent races of two clients: exactly one winner each, the loser reads its value");
 	diag("wins: client A %d, client B %d", wins_a, wins_b);
 }
 
@@ -530,37 +556,51 @@ static void test_cas(struct netseg_etcd *c)
 	netseg_etcd_result_free(&r);
 	{
 		struct netseg_etcd_cmp cmp = { .target = NETSEG_ETCD_CMP_MOD,
-					       .result = NETSEG_ETCD_EQUAL, .key = "/t/cas",
+					       .result = NETSEG_ETCD_EQUAL,
+					       .key = "/t/cas",
 					       .number = rev };
-		struct netseg_etcd_op p2 = { .type = NETSEG_ETCD_PUT, .key = "/t/cas", .value = "v2",
+		struct netseg_etcd_op p2 = { .type = NETSEG_ETCD_PUT,
+					     .key = "/t/cas",
+					     .value = "v2",
 					     .value_len = 2 };
-		struct netseg_etcd_op p3 = { .type = NETSEG_ETCD_PUT, .key = "/t/cas", .value = "v3",
+		struct netseg_etcd_op p3 = { .type = NETSEG_ETCD_PUT,
+					     .key = "/t/cas",
+					     .value = "v3",
 					     .value_len = 2 };
 		struct netseg_etcd_txn t2 = { &cmp, 1, &p2, 1, NULL, 0 };
 		struct netseg_etcd_txn t3 = { &cmp, 1, &p3, 1, &g, 1 };
 		struct netseg_etcd_cmp vcmp = { .target = NETSEG_ETCD_CMP_VALUE,
-						.result = NETSEG_ETCD_EQUAL, .key = "/t/cas",
-						.value = "v2", .value_len = 2 };
+						.result = NETSEG_ETCD_EQUAL,
+						.key = "/t/cas",
+						.value = "v2",
+						.value_len = 2 };
 		struct netseg_etcd_cmp vcmp2 = { .target = NETSEG_ETCD_CMP_VERSION,
-						 .result = NETSEG_ETCD_EQUAL, .key = "/t/cas",
+						 .result = NETSEG_ETCD_EQUAL,
+						 .key = "/t/cas",
 						 .number = 2 };
 		struct netseg_etcd_cmp both[] = { vcmp, vcmp2 };
 		struct netseg_etcd_txn t4 = { both, 2, NULL, 0, NULL, 0 };
 
-		ok(!sync_txn(c, &t2, &r) && r.succeeded, "update with the current mod_revision %" PRId64 " succeeds", rev);
+		ok(!sync_txn(c, &t2, &r) && r.succeeded,
+		   "update with the current mod_revision %" PRId64 " succeeds", rev);
 		netseg_etcd_result_free(&r);
 		ok(!sync_txn(c, &t3, &r) && !r.succeeded && r.n_ops == 1 && r.ops[0].n_kvs == 1 &&
-		   !strcmp(r.ops[0].kvs[0].value, "v2") && r.ops[0].kvs[0].mod_revision > rev,
+			   !strcmp(r.ops[0].kvs[0].value, "v2") &&
+			   r.ops[0].kvs[0].mod_revision > rev,
 		   "update with the stale revision is refused; the failure branch reads the newer value");
 		netseg_etcd_result_free(&r);
-		ok(!get(c, "/t/cas", v, sizeof(v)) && !strcmp(v, "v2"), "the stale write changed nothing");
-		ok(!sync_txn(c, &t4, &r) && r.succeeded, "compares on value and version hold together");
+		ok(!get(c, "/t/cas", v, sizeof(v)) && !strcmp(v, "v2"),
+		   "the stale write changed nothing");
+		ok(!sync_txn(c, &t4, &r) && r.succeeded,
+		   "compares on value and version hold together");
 		netseg_etcd_result_free(&r);
 	}
 	{
 		/* "no key under this prefix": what garbage collection relies on */
-		struct netseg_etcd_cmp none = { .target = NETSEG_ETCD_CMP_CREATE, .result = NETSEG_ETCD_EQUAL,
-						.key = "/t/refs/7/", .prefix = true };
+		struct netseg_etcd_cmp none = { .target = NETSEG_ETCD_CMP_CREATE,
+						.result = NETSEG_ETCD_EQUAL,
+						.key = "/t/refs/7/",
+						.prefix = true };
 		struct netseg_etcd_txn t = { &none, 1, NULL, 0, NULL, 0 };
 
 		put(c, "/t/refs/70/node1", "", 0);
@@ -591,7 +631,8 @@ static int64_t keepalive(struct netseg_etcd *c, int64_t id)
 	struct netseg_etcd_sync s = { 0 };
 	int64_t ttl = -1;
 
-	if (!netseg_etcd_lease_keepalive(c, id, netseg_etcd_sync_cb, &s) && !netseg_etcd_wait(c, &s))
+	if (!netseg_etcd_lease_keepalive(c, id, netseg_etcd_sync_cb, &s) &&
+	    !netseg_etcd_wait(c, &s))
 		ttl = s.res.ttl;
 	else
 		diag("keepalive: %s", s.res.msg);
@@ -609,13 +650,15 @@ static void test_lease(struct netseg_etcd *c)
 
 	if (!ok(l1 > 0 && l2 > 0, "two leases granted (TTL 2 s and 30 s)"))
 		return;
-	ok(!put(c, "/t/lease/a", "x", l1) && !put(c, "/t/lease/b", "y", l2), "a key under each lease");
-	for (i = 0; i < 8; i++) {	/* 4 s: twice the TTL */
+	ok(!put(c, "/t/lease/a", "x", l1) && !put(c, "/t/lease/b", "y", l2),
+	   "a key under each lease");
+	for (i = 0; i < 8; i++) { /* 4 s: twice the TTL */
 		usleep(500000);
 		kept += keepalive(c, l1) == 2;
 	}
 	is_int(kept, 8, "8 keepalives over 4 s each renewed the 2 s lease");
-	ok(!get(c, "/t/lease/a", v, sizeof(v)), "the key outlived its TTL twice over while kept alive");
+	ok(!get(c, "/t/lease/a", v, sizeof(v)),
+	   "the key outlived its TTL twice over while kept alive");
 	t0 = now_ms();
 	while (now_ms() - t0 < 6000) {
 		if (get(c, "/t/lease/a", v, sizeof(v)) == -ENOENT) {
@@ -626,13 +669,14 @@ static void test_lease(struct netseg_etcd *c)
 	}
 	ok(gone >= 0, "without keepalives the key left with its lease (after %.0f ms)", gone);
 	is_int(keepalive(c, l1), 0, "a keepalive of the expired lease answers TTL 0 (absent)");
-	if (ok(!netseg_etcd_lease_revoke(c, l2, netseg_etcd_sync_cb, &s) && !netseg_etcd_wait(c, &s),
+	if (ok(!netseg_etcd_lease_revoke(c, l2, netseg_etcd_sync_cb, &s) &&
+		       !netseg_etcd_wait(c, &s),
 	       "revoke the 30 s lease"))
 		ok(get(c, "/t/lease/b", v, sizeof(v)) == -ENOENT, "its key is gone at once");
 	netseg_etcd_result_free(&s.res);
 	memset(&s, 0, sizeof(s));
 	ok(!netseg_etcd_lease_revoke(c, l2, netseg_etcd_sync_cb, &s) &&
-	   netseg_etcd_wait(c, &s) == -ENOENT && strstr(s.res.msg, "lease not found"),
+		   netseg_etcd_wait(c, &s) == -ENOENT && strstr(s.res.msg, "lease not found"),
 	   "revoking it again: -ENOENT, \"%s\"", s.res.msg);
 	netseg_etcd_result_free(&s.res);
 	ok(put(c, "/t/lease/c", "z", l2) == -ENOENT, "a put under the revoked lease is refused");
@@ -645,7 +689,7 @@ struct wlog {
 	bool final;
 	enum netseg_etcd_watch_kind last;
 	int64_t compact, last_rev;
-	double created_at, event_at;	/* now_ms() of the last of each */
+	double created_at, event_at; /* now_ms() of the last of each */
 	char msg[256];
 };
 
@@ -671,11 +715,13 @@ static void on_watch(struct netseg_etcd_watch *w, const struct netseg_etcd_watch
 		for (i = 0; i < m->n_events && n < sizeof(l->text) - 200; i++) {
 			const struct netseg_etcd_event *e = &m->events[i];
 
-			n += (size_t)snprintf(l->text + n, sizeof(l->text) - n, "%s %s %s @%" PRId64 ";",
-					      e->type == NETSEG_ETCD_EV_PUT ? "PUT" : "DEL", e->kv.key,
-					      e->kv.value, e->kv.mod_revision);
+			n += (size_t)snprintf(l->text + n, sizeof(l->text) - n,
+					      "%s %s %s @%" PRId64 ";",
+					      e->type == NETSEG_ETCD_EV_PUT ? "PUT" : "DEL",
+					      e->kv.key, e->kv.value, e->kv.mod_revision);
 			if (e->kv.mod_revision <= l->last_rev)
-				n += (size_t)snprintf(l->text + n, sizeof(l->text) - n, "OUT-OF-ORDER;");
+				n += (size_t)snprintf(l->text + n, sizeof(l->text) - n,
+						      "OUT-OF-ORDER;");
 			l->last_rev = e->kv.mod_revision;
 			l->events++;
 		}
@@ -739,7 +785,8 @@ static void test_watch(struct netseg_etcd *c, struct netseg_etcd *writer)
 	double t0, ready, lat[20];
 	int i;
 
-	if (!ok(!netseg_etcd_watch_start(c, "/t/w/", true, 0, on_watch, &l, &w), "watch /t/w/ from now"))
+	if (!ok(!netseg_etcd_watch_start(c, "/t/w/", true, 0, on_watch, &l, &w),
+		"watch /t/w/ from now"))
 		return;
 	if (!ok(wait_for(c, 3000, have_created, &l), "the watch is created"))
 		return;
@@ -750,10 +797,12 @@ static void test_watch(struct netseg_etcd *c, struct netseg_etcd *writer)
 	netseg_etcd_result_free(&r);
 	want_events = 3;
 	wait_for(c, 3000, have_events, &l);
-	snprintf(want, sizeof(want), "PUT /t/w/a 1 @%" PRId64 ";PUT /t/w/b 2 @%" PRId64
-		 ";DEL /t/w/a  @%" PRId64 ";", r0 + 1, r0 + 2, r0 + 4);
+	snprintf(want, sizeof(want),
+		 "PUT /t/w/a 1 @%" PRId64 ";PUT /t/w/b 2 @%" PRId64 ";DEL /t/w/a  @%" PRId64 ";",
+		 r0 + 1, r0 + 2, r0 + 4);
 	is_str(l.text, want, "puts and the delete arrive in order with their revisions");
-	is_int(netseg_etcd_watch_next_revision(w), r0 + 5, "the watch resumes after the last event");
+	is_int(netseg_etcd_watch_next_revision(w), r0 + 5,
+	       "the watch resumes after the last event");
 
 	/* progress notifications (etcd runs with a 700 ms interval here) */
 	ok(wait_for(c, 3000, have_progress, &l), "an idle watch gets progress notifications");
@@ -770,10 +819,12 @@ static void test_watch(struct netseg_etcd *c, struct netseg_etcd *writer)
 	put(writer, "/t/w/c", "3", 0);
 	put(writer, "/t/w/d", "4", 0);
 	want_events = 5;
-	ok(wait_for(c, 8000, have_events, &l), "after etcd restarted the watch delivers what was written meanwhile");
+	ok(wait_for(c, 8000, have_events, &l),
+	   "after etcd restarted the watch delivers what was written meanwhile");
 	rn = store_revision(c);
-	snprintf(want, sizeof(want), "PUT /t/w/a 1 @%" PRId64 ";PUT /t/w/b 2 @%" PRId64
-		 ";DEL /t/w/a  @%" PRId64 ";PUT /t/w/c 3 @%" PRId64 ";PUT /t/w/d 4 @%" PRId64 ";",
+	snprintf(want, sizeof(want),
+		 "PUT /t/w/a 1 @%" PRId64 ";PUT /t/w/b 2 @%" PRId64 ";DEL /t/w/a  @%" PRId64
+		 ";PUT /t/w/c 3 @%" PRId64 ";PUT /t/w/d 4 @%" PRId64 ";",
 		 r0 + 1, r0 + 2, r0 + 4, rn - 1, rn);
 	is_str(l.text, want, "nothing lost or repeated across the restart");
 	ok(l.created >= 2 && netseg_etcd_watch_reconnects(w) >= 1,
@@ -788,8 +839,9 @@ static void test_watch(struct netseg_etcd *c, struct netseg_etcd *writer)
 	ok(!netseg_etcd_watch_reconnect(w), "reconnect on request");
 	put(writer, "/t/w/e", "5", 0);
 	want_events = 6;
-	ok(wait_for(c, 5000, have_events, &l) && l.created == 1 && !strstr(l.text, "OUT-OF-ORDER") &&
-	   strstr(l.text, "PUT /t/w/d 4") && strstr(l.text, "PUT /t/w/e 5") && l.events == 6,
+	ok(wait_for(c, 5000, have_events, &l) && l.created == 1 &&
+		   !strstr(l.text, "OUT-OF-ORDER") && strstr(l.text, "PUT /t/w/d 4") &&
+		   strstr(l.text, "PUT /t/w/e 5") && l.events == 6,
 	   "created once more, and the next event arrives once");
 
 	for (i = 0; i < 20; i++) {
@@ -803,7 +855,8 @@ static void test_watch(struct netseg_etcd *c, struct netseg_etcd *writer)
 	}
 	if (ok(i == 20, "20 puts, each seen by the watch")) {
 		qsort(lat, 20, sizeof(lat[0]), cmp_dbl);
-		diag("put submitted -> event delivered: median %.2f ms, max %.2f ms", lat[10], lat[19]);
+		diag("put submitted -> event delivered: median %.2f ms, max %.2f ms", lat[10],
+		     lat[19]);
 	}
 	netseg_etcd_watch_stop(w);
 }
@@ -833,11 +886,12 @@ static void test_compaction(struct netseg_etcd *c)
 
 	memset(&s, 0, sizeof(s));
 	{
-		struct netseg_etcd_op op = { .type = NETSEG_ETCD_RANGE, .key = "/t/compact/k",
+		struct netseg_etcd_op op = { .type = NETSEG_ETCD_RANGE,
+					     .key = "/t/compact/k",
 					     .revision = old };
 
 		ok(!netseg_etcd_kv(c, &op, netseg_etcd_sync_cb, &s) &&
-		   netseg_etcd_wait(c, &s) == -ERANGE && strstr(s.res.msg, "compacted"),
+			   netseg_etcd_wait(c, &s) == -ERANGE && strstr(s.res.msg, "compacted"),
 		   "a read at a compacted revision: -ERANGE, \"%s\"", s.res.msg);
 		netseg_etcd_result_free(&s.res);
 	}
@@ -889,7 +943,8 @@ static void test_hung(void)
 	t0 = now_ms();
 	netseg_etcd_run(c, 100, NULL);
 	slice = now_ms() - t0;
-	ok(!s.done && slice < 400, "100 ms of the loop take %.0f ms and the request is still pending", slice);
+	ok(!s.done && slice < 400,
+	   "100 ms of the loop take %.0f ms and the request is still pending", slice);
 	t0 = now_ms();
 	e = netseg_etcd_wait(c, &s);
 	total = now_ms() - t0 + slice;
@@ -915,12 +970,14 @@ static void test_unreachable(void)
 	eps[1] = client_url;
 	if (netseg_etcd_new(&o, &c, err, sizeof(err)))
 		bail("%s", err);
-	ok(!netseg_etcd_kv(c, &op, netseg_etcd_sync_cb, &s) && netseg_etcd_wait(c, &s) == -ECONNREFUSED &&
-	   strstr(s.res.msg, url) && strstr(s.res.msg, "unreachable"),
+	ok(!netseg_etcd_kv(c, &op, netseg_etcd_sync_cb, &s) &&
+		   netseg_etcd_wait(c, &s) == -ECONNREFUSED && strstr(s.res.msg, url) &&
+		   strstr(s.res.msg, "unreachable"),
 	   "a dead endpoint: -ECONNREFUSED, %s", s.res.msg);
 	netseg_etcd_result_free(&s.res);
 	memset(&s, 0, sizeof(s));
-	ok(!strcmp(netseg_etcd_endpoint(c), client_url), "the client moved on to the next endpoint");
+	ok(!strcmp(netseg_etcd_endpoint(c), client_url),
+	   "the client moved on to the next endpoint");
 	ok(!netseg_etcd_kv(c, &op, netseg_etcd_sync_cb, &s) && !netseg_etcd_wait(c, &s),
 	   "which answers");
 	netseg_etcd_result_free(&s.res);
@@ -930,7 +987,8 @@ static void test_unreachable(void)
 		const char *bad[] = { "127.0.0.1:2379" };
 		struct netseg_etcd_opts ob = { .endpoints = bad, .n_endpoints = 1 };
 
-		ok(netseg_etcd_new(&ob, &c, err, sizeof(err)) == -EINVAL && strstr(err, "127.0.0.1:2379"),
+		ok(netseg_etcd_new(&ob, &c, err, sizeof(err)) == -EINVAL &&
+			   strstr(err, "127.0.0.1:2379"),
 		   "an endpoint without http:// is refused: %s", err);
 	}
 }
@@ -965,7 +1023,8 @@ static void test_backoff(void)
 	if (netseg_etcd_watch_start(c, "/t/b/", true, 0, on_backoff, &b, &w))
 		bail("watch start failed");
 	netseg_etcd_run(c, 3000, NULL);
-	ok(b.n >= 7 && b.n <= 17, "%d attempts in 3 s (8-17 with this backoff, fewer on a loaded machine)", b.n);
+	ok(b.n >= 7 && b.n <= 17,
+	   "%d attempts in 3 s (8-17 with this backoff, fewer on a loaded machine)", b.n);
 	for (i = 5; i < b.n; i++) {
 		double d = b.at[i] - b.at[i - 1];
 
@@ -973,7 +1032,8 @@ static void test_backoff(void)
 		hi = d > hi ? d : hi;
 	}
 	ok(b.n > 6 && lo >= 190 && hi <= 700 && hi - lo > 10,
-	   "at the ceiling the delays are 200-400 ms (+ scheduling) and differ (%.0f-%.0f ms)", lo, hi);
+	   "at the ceiling the delays are 200-400 ms (+ scheduling) and differ (%.0f-%.0f ms)", lo,
+	   hi);
 	netseg_etcd_watch_stop(w);
 	netseg_etcd_free(c);
 }
@@ -1013,7 +1073,8 @@ static void test_bad_values(struct netseg_etcd *c)
 	memset(big, 'y', 2 << 20);
 	big[(2 << 20) - 1] = '\0';
 	e = put(c, "/t/bad/huge", big, 0);
-	ok(e == -EINVAL || e == -ENOSPC, "a 2 MiB put is refused by etcd (its limit is 1.5 MiB): %d", e);
+	ok(e == -EINVAL || e == -ENOSPC,
+	   "a 2 MiB put is refused by etcd (its limit is 1.5 MiB): %d", e);
 	free(big);
 	netseg_etcd_free(small);
 }
@@ -1023,8 +1084,8 @@ static void test_bad_values(struct netseg_etcd *c)
 struct canned {
 	const char *desc;
 	int status;
-	const char *body;	/* NULL: gen_deep, or gen_big for -EMSGSIZE */
-	const char *want;	/* substring of the error; NULL = must succeed */
+	const char *body; /* NULL: gen_deep, or gen_big for -EMSGSIZE */
+	const char *want; /* substring of the error; NULL = must succeed */
 	int want_err;
 };
 
@@ -1036,13 +1097,14 @@ static const struct canned canned[] = {
 	  "\"key\" is not base64", -EBADMSG },
 	{ "a value that is not base64, named by its key", 200,
 	  "{\"kvs\":[{\"key\":\"L25ldHNlZy94\",\"value\":\"@@@@\"}]}", "key /netseg/x", -EBADMSG },
-	{ "base64 without its padding", 200, "{\"kvs\":[{\"key\":\"L25ldHNlZy9\"}]}",
-	  "not base64", -EBADMSG },
+	{ "base64 without its padding", 200, "{\"kvs\":[{\"key\":\"L25ldHNlZy9\"}]}", "not base64",
+	  -EBADMSG },
 	{ "a revision that is an object", 200, "{\"header\":{\"revision\":{}}}",
 	  "\"revision\" is not an integer", -EBADMSG },
 	{ "a count that is not a number", 200, "{\"count\":\"12abc\"}", "\"count\"", -EBADMSG },
 	{ "a negative mod_revision", 200,
-	  "{\"kvs\":[{\"key\":\"L25ldHNlZy94\",\"mod_revision\":\"-5\"}]}", "mod_revision", -EBADMSG },
+	  "{\"kvs\":[{\"key\":\"L25ldHNlZy94\",\"mod_revision\":\"-5\"}]}", "mod_revision",
+	  -EBADMSG },
 	{ "a fractional version", 200, "{\"kvs\":[{\"key\":\"L25ldHNlZy94\",\"version\":1.5}]}",
 	  "version", -EBADMSG },
 	{ "an int64 over 2^63", 200, "{\"header\":{\"revision\":\"99999999999999999999\"}}",
@@ -1055,7 +1117,8 @@ static const struct canned canned[] = {
 	{ "a kv without a key", 200, "{\"kvs\":[{\"value\":\"eA==\"}]}", "no key", -EBADMSG },
 	{ "more that is a string", 200, "{\"more\":\"yes\"}", "not a boolean", -EBADMSG },
 	{ "a body that is not JSON", 200, "<html>hello</html>", "not one JSON object", -EBADMSG },
-	{ "truncated JSON", 200, "{\"header\":{\"revision\":\"5\"", "not one JSON object", -EBADMSG },
+	{ "truncated JSON", 200, "{\"header\":{\"revision\":\"5\"", "not one JSON object",
+	  -EBADMSG },
 	{ "two JSON objects", 200, "{}{}", "not one JSON object", -EBADMSG },
 	{ "a JSON array", 200, "[]", "not one JSON object", -EBADMSG },
 	{ "nesting 100000 deep", 200, NULL, "not one JSON object", -EBADMSG },
@@ -1075,7 +1138,9 @@ static void fake_serve(int lfd)
 	for (i = 0; i < sizeof(canned) / sizeof(canned[0]) + 20; i++) {
 		int fd = accept(lfd, NULL, NULL);
 		const struct canned *cn = &canned[i < sizeof(canned) / sizeof(canned[0]) ? i : 0];
-		const char *body = cn->body ? cn->body : cn->want_err == -EMSGSIZE ? gen_big : gen_deep;
+		const char *body = cn->body		     ? cn->body :
+				   cn->want_err == -EMSGSIZE ? gen_big :
+							       gen_deep;
 		size_t got = 0, blen;
 		char *cl, head[256];
 		long clen = 0;
@@ -1162,8 +1227,8 @@ static void test_hostile(void)
 			ok(!e && r.revision == 7 && r.n_kvs == 1 && !strcmp(r.kvs[0].value, "y"),
 			   "%s: accepted", cn->desc);
 		else
-			ok(e == cn->want_err && strstr(r.msg, cn->want),
-			   "%s: %d \"%s\"", cn->desc, e, r.msg);
+			ok(e == cn->want_err && strstr(r.msg, cn->want), "%s: %d \"%s\"", cn->desc,
+			   e, r.msg);
 		netseg_etcd_result_free(&r);
 	}
 	netseg_etcd_free(c);
@@ -1189,7 +1254,8 @@ static void test_hostile_watch(void)
 		{ "{\"result\":{\"events\":{}}}", "not an array" },
 		{ "{\"result\":5}", "not an object" },
 		{ "{\"nothing\":1}", "without a result" },
-		{ "{\"error\":{\"grpc_code\":14,\"message\":\"etcdserver: no leader\"}}", "no leader" },
+		{ "{\"error\":{\"grpc_code\":14,\"message\":\"etcdserver: no leader\"}}",
+		  "no leader" },
 	};
 	static const char cancel[] =
 		"{\"result\":{\"header\":{\"revision\":\"9\"},\"canceled\":true,\"compact_revision\":\"4\"}}";
@@ -1205,8 +1271,9 @@ static void test_hostile_watch(void)
 		ok(e && strstr(err, t[i].want), "watch line %zu refused: %s", i, err);
 		netseg_etcd_watch_msg_free(&m);
 	}
-	ok(!netseg_etcd_parse_watch(cancel, strlen(cancel), &m, &cr, &ca, err, sizeof(err)) &&
-	   ca && m.compact_revision == 4 && m.revision == 9, "a cancel with compact_revision parses");
+	ok(!netseg_etcd_parse_watch(cancel, strlen(cancel), &m, &cr, &ca, err, sizeof(err)) && ca &&
+		   m.compact_revision == 4 && m.revision == 9,
+	   "a cancel with compact_revision parses");
 	netseg_etcd_watch_msg_free(&m);
 }
 

@@ -5,7 +5,7 @@
  * deleted record, swapped records, a deleted middle file and friends are
  * each reported as the first bad record, by file and line, with its kind.
  */
-#define _GNU_SOURCE	/* asprintf */
+#define _GNU_SOURCE /* asprintf */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -31,16 +31,23 @@ static const char *pathv[NFILES] = { paths[0], paths[1], paths[2] };
 static const int split[NFILES] = { 34, 33, 33 };
 
 static const unsigned char genesis[NETSEG_CHAIN_DIGEST] = "netseg flowchain test genesis!!";
-static char *recs[NREC];	/* formatted records, unchained */
-static char *lines[NREC];	/* as written */
-static struct netseg_chain head;	/* after the last line */
+static char *recs[NREC];	 /* formatted records, unchained */
+static char *lines[NREC];	 /* as written */
+static struct netseg_chain head; /* after the last line */
 
 static char *record(int i)
 {
 	struct netseg_event ev = {
-		.ts_ns = 1000 + i, .flow_id = 1000 + i, .hook = NETSEG_HOOK_TC_INGRESS,
-		.family = NETSEG_AF_INET, .proto = IPPROTO_TCP, .rule_id = i % 3,
-		.src_id = 300, .dst_id = 301, .sport = htons(40000 + i), .dport = htons(443),
+		.ts_ns = 1000 + i,
+		.flow_id = 1000 + i,
+		.hook = NETSEG_HOOK_TC_INGRESS,
+		.family = NETSEG_AF_INET,
+		.proto = IPPROTO_TCP,
+		.rule_id = i % 3,
+		.src_id = 300,
+		.dst_id = 301,
+		.sport = htons(40000 + i),
+		.dport = htons(443),
 	};
 	struct netseg_flowrec r;
 	char buf[NETSEG_FLOWFMT_MAX];
@@ -80,7 +87,7 @@ static void write_files(char *const *l, int n)
 		for (k = 0; k < split[f] && i < n; k++, i++)
 			if (l[i])
 				fprintf(fp, "%s\n", l[i]);
-		for (; f == NFILES - 1 && i < n; i++)	/* extra lines: last file */
+		for (; f == NFILES - 1 && i < n; i++) /* extra lines: last file */
 			if (l[i])
 				fprintf(fp, "%s\n", l[i]);
 		fclose(fp);
@@ -163,15 +170,17 @@ static void test_format(void)
 	ch = cJSON_GetObjectItemCaseSensitive(doc, "chain");
 	ok(cJSON_IsObject(doc) && cJSON_IsObject(ch), "a chained JSON line is still one object");
 	ok(cJSON_IsNumber(cJSON_GetObjectItem(ch, "seq")) &&
-	   cJSON_GetObjectItem(ch, "seq")->valueint == 0, "chain.seq is the number 0");
+		   cJSON_GetObjectItem(ch, "seq")->valueint == 0,
+	   "chain.seq is the number 0");
 	ok(cJSON_IsString(cJSON_GetObjectItem(ch, "hash")) &&
-	   !strcmp(cJSON_GetObjectItem(ch, "hash")->valuestring, hex),
+		   !strcmp(cJSON_GetObjectItem(ch, "hash")->valuestring, hex),
 	   "chain.hash = SHA-256(genesis || record)");
 	ok(ch && !ch->next, "chain is the last member");
-	ok(!strncmp(lines[0], recs[0], strlen(recs[0]) - 1), "the record's bytes come first, unchanged");
+	ok(!strncmp(lines[0], recs[0], strlen(recs[0]) - 1),
+	   "the record's bytes come first, unchanged");
 	cJSON_Delete(doc);
 
-	doc = cJSON_Parse(lines[1]);	/* OCSF */
+	doc = cJSON_Parse(lines[1]); /* OCSF */
 	ch = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "unmapped"), "chain");
 	ok(cJSON_IsNumber(cJSON_GetObjectItem(doc, "class_uid")) && cJSON_IsObject(ch),
 	   "an OCSF line keeps its members, the chain in unmapped.chain");
@@ -179,35 +188,38 @@ static void test_format(void)
 	ok(ch && !ch->next && cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "unmapped"), "verdict"),
 	   "OCSF: chain is unmapped's last member, after its own");
 	ok(ch && cJSON_IsNumber(cJSON_GetObjectItem(ch, "seq")) &&
-	   cJSON_GetObjectItem(ch, "seq")->valueint == 1, "OCSF: unmapped.chain.seq is 1");
+		   cJSON_GetObjectItem(ch, "seq")->valueint == 1,
+	   "OCSF: unmapped.chain.seq is 1");
 	ok(!strncmp(lines[1], recs[1], strlen(recs[1]) - 2),
 	   "OCSF: the record's bytes come first, unchanged");
 	cJSON_Delete(doc);
 
-	for (i = 1; i < NREC; i += 4) {	/* every chained OCSF line */
+	for (i = 1; i < NREC; i += 4) { /* every chained OCSF line */
 		const char *bad;
 
 		doc = cJSON_Parse(lines[i]);
 		bad = doc ? ocsf_unknown_attr(doc) : "(no JSON)";
 		cJSON_Delete(doc);
 		if (bad) {
-			ok(false, "chained OCSF line %d: top-level \"%s\" is no OCSF 1.8.0 attribute",
-			   i, bad);
+			ok(false,
+			   "chained OCSF line %d: top-level \"%s\" is no OCSF 1.8.0 attribute", i,
+			   bad);
 			break;
 		}
 	}
 	if (i >= NREC)
 		ok(true, "every chained OCSF line has only OCSF 1.8.0 top-level attributes");
 
-	doc = cJSON_Parse(lines[2]);	/* ECS */
+	doc = cJSON_Parse(lines[2]); /* ECS */
 	ch = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "netseg"), "chain");
 	ok(cJSON_IsObject(cJSON_GetObjectItem(doc, "ecs")) && cJSON_IsObject(ch) &&
-	   !cJSON_GetObjectItem(doc, "chain"), "an ECS line carries netseg.chain, no top-level chain");
+		   !cJSON_GetObjectItem(doc, "chain"),
+	   "an ECS line carries netseg.chain, no top-level chain");
 	cJSON_Delete(doc);
 
 	snprintf(want, sizeof(want), " cs6Label=chain cs6=3:");
 	ok(!strncmp(lines[3], "CEF:0|", 6) && strstr(lines[3], want) &&
-	   strlen(strstr(lines[3], want)) == strlen(want) + 64 + 1 + 64,
+		   strlen(strstr(lines[3], want)) == strlen(want) + 64 + 1 + 64,
 	   "a CEF line ends with cs6Label=chain cs6=SEQ:PREV:HASH");
 
 	/* Rotation: the first line of file 2 names file 1's last digest.
@@ -217,8 +229,8 @@ static void test_format(void)
 	ch = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "unmapped"), "chain");
 	ch2 = cJSON_GetObjectItem(cJSON_GetObjectItem(doc2, "netseg"), "chain");
 	ok(ch && cJSON_GetObjectItem(ch2, "prev") &&
-	   !strcmp(cJSON_GetObjectItem(ch, "hash")->valuestring,
-		   cJSON_GetObjectItem(ch2, "prev")->valuestring),
+		   !strcmp(cJSON_GetObjectItem(ch, "hash")->valuestring,
+			   cJSON_GetObjectItem(ch2, "prev")->valuestring),
 	   "first line of the next file: prev = the previous file's last hash");
 	cJSON_Delete(doc);
 	cJSON_Delete(doc2);
@@ -308,7 +320,7 @@ static void test_rehashed(void)
 
 	netseg_chain_init(&c, genesis);
 	for (int i = 0; i < 40; i++)
-		free(chain(&c, recs[i], i));	/* replay up to 40 */
+		free(chain(&c, recs[i], i)); /* replay up to 40 */
 	rec = strdup(recs[40]);
 	*strstr(rec, "40040") = '9';
 	lines[40] = chain(&c, rec, 40);
@@ -328,7 +340,7 @@ static void test_removed(void)
 	saved = lines[60];
 	lines[60] = NULL;
 	write_files(lines, NREC);
-	where(60, &f, &l);	/* record 61 is now where 60 was */
+	where(60, &f, &l); /* record 61 is now where 60 was */
 	expect_bad("record deleted", NETSEG_CHAIN_REMOVED, f, l);
 	lines[60] = saved;
 
@@ -405,7 +417,8 @@ static void test_files(void)
 
 	r = verify(2, two);
 	ok(r.status == NETSEG_CHAIN_REMOVED && r.file == 1 && r.line == 1 &&
-	   !strcmp(r.path, paths[2]), "whole middle file deleted: removed at the next file's line 1");
+		   !strcmp(r.path, paths[2]),
+	   "whole middle file deleted: removed at the next file's line 1");
 	ok(strstr(r.detail, "33 record(s) missing") != NULL, "and how many: %s", r.detail);
 
 	r = verify(3, wrong_order);
@@ -476,7 +489,8 @@ static void test_resume(void)
 	fp = fopen(paths[NFILES - 1], "a");
 	fprintf(fp, "%s\n", more);
 	fclose(fp);
-	is_int(verify(NFILES, pathv).records, NREC + 1, "a record appended after resuming verifies");
+	is_int(verify(NFILES, pathv).records, NREC + 1,
+	       "a record appended after resuming verifies");
 	free(more);
 
 	snprintf(empty, sizeof(empty), "%s/empty.log", dir);
@@ -501,7 +515,8 @@ static void test_line_errors(void)
 	       "a newline inside a record is refused");
 	is_int(netseg_chain_line(&c, "{\"a\":1", 6, out, sizeof(out)), -EINVAL,
 	       "a JSON record that doesn't end in } is refused");
-	is_int(netseg_chain_line(&c, "", 0, out, sizeof(out)), -EINVAL, "an empty record is refused");
+	is_int(netseg_chain_line(&c, "", 0, out, sizeof(out)), -EINVAL,
+	       "an empty record is refused");
 	is_int(netseg_chain_line(&c, "{\"a\":1}", 7, out, sizeof(out)), -ENOSPC,
 	       "too small an output buffer");
 	is_int(netseg_chain_line_in(&c, "unmapped", "{\"a\":1}", 7, out, sizeof(out)), -EINVAL,
@@ -509,9 +524,11 @@ static void test_line_errors(void)
 	is_int(netseg_chain_line_in(&c, "unmapped", "{\"unmapped\":{}}", 15, out, sizeof(out)),
 	       -EINVAL, "an empty member: refused");
 	is_int(netseg_chain_line_in(&c, "unmapped", "{\"unmapped\":{\"a\":1},\"b\":2}", 27, out,
-				    sizeof(out)), -EINVAL, "the member isn't the last one: refused");
+				    sizeof(out)),
+	       -EINVAL, "the member isn't the last one: refused");
 	is_int(netseg_chain_line_in(&c, "unmapped", "{\"x\":{\"unmapped\":{\"a\":1}}}", 29, out,
-				    sizeof(out)), -EINVAL, "only nested deeper: refused");
+				    sizeof(out)),
+	       -EINVAL, "only nested deeper: refused");
 	is_int(netseg_chain_line_in(&c, "unmapped", "{\"unmapped\":\"}\"}", 16, out, sizeof(out)),
 	       -EINVAL, "a string, not an object: refused");
 	ok(c.seq == 0 && !memcmp(c.prev, genesis, 32), "failures don't advance the chain");
@@ -522,7 +539,7 @@ static void test_line_errors(void)
 		char big[512];
 
 		ok(netseg_chain_line_in(&c, "unmapped", rec, strlen(rec), big, sizeof(big)) > 0 &&
-		   !strncmp(big, want, strlen(want)),
+			   !strncmp(big, want, strlen(want)),
 		   "braces and quotes inside strings don't confuse it");
 	}
 }
@@ -562,7 +579,7 @@ static void test_old_format(void)
 	fclose(out);
 	if (!is_int(netseg_chain_resume(&c, copy), 0, "resume from an old-format file"))
 		return;
-	more = chain(&c, recs[1], 1);	/* OCSF, new placement */
+	more = chain(&c, recs[1], 1); /* OCSF, new placement */
 	out = fopen(copy, "a");
 	fprintf(out, "%s\n", more);
 	fclose(out);
@@ -576,7 +593,7 @@ static void test_old_format(void)
 	out = fopen(copy, "w");
 	in = fopen(fixture, "r");
 	while ((ch = fgetc(in)) != EOF)
-		fputc(ch == 'O' ? 'o' : ch, out);	/* "Open" -> "open" */
+		fputc(ch == 'O' ? 'o' : ch, out); /* "Open" -> "open" */
 	fclose(in);
 	fclose(out);
 	r = verify(1, pv);

@@ -21,8 +21,12 @@
 static struct netseg_flowrec rec(int kind, const char *src, const char *sip, __u16 sport,
 				 const char *dst, const char *dip, __u16 dport)
 {
-	struct netseg_flowrec r = { .kind = kind, .proto = IPPROTO_TCP, .has_ports = true,
-				    .sport = sport, .dport = dport, .time_ns = NOW - 1000000000ULL };
+	struct netseg_flowrec r = { .kind = kind,
+				    .proto = IPPROTO_TCP,
+				    .has_ports = true,
+				    .sport = sport,
+				    .dport = dport,
+				    .time_ns = NOW - 1000000000ULL };
 	int af = strchr(sip, ':') ? AF_INET6 : AF_INET;
 
 	r.family = af == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;
@@ -43,7 +47,7 @@ static int match(const char *json, const struct netseg_flowrec *r, char *why, si
 	if (!req)
 		return -2;
 	ret = netseg_flowfilter_from_json(req, NOW, &f, why, len) ? -1 :
-	      netseg_flowfilter_match(&f, r);
+								    netseg_flowfilter_match(&f, r);
 	cJSON_Delete(req);
 	return ret;
 }
@@ -98,8 +102,10 @@ static void check_match(void)
 		int got = match(t[i].req, t[i].r, why, sizeof(why));
 
 		if (!ok(got == t[i].want, "%s %s %s:%u -> %s:%u", t[i].req,
-			t[i].want ? "keeps" : "drops", t[i].r->saddr[0] ? t[i].r->saddr :
-			t[i].r->kind == NETSEG_FLOW_LOST ? "(loss report)" : t[i].r->src_name,
+			t[i].want ? "keeps" : "drops",
+			t[i].r->saddr[0]		 ? t[i].r->saddr :
+			t[i].r->kind == NETSEG_FLOW_LOST ? "(loss report)" :
+							   t[i].r->src_name,
 			t[i].r->sport, t[i].r->dst_name, t[i].r->dport))
 			diag("got %d%s%s", got, got < 0 ? ": " : "", got < 0 ? why : "");
 	}
@@ -113,7 +119,8 @@ static void check_refused(void)
 	static const struct {
 		const char *req, *why;
 	} t[] = {
-		{ "{\"from\":\"198.18.1.2/24\"}", "host bits set in 198.18.1.2/24; did you mean 198.18.1.0/24?" },
+		{ "{\"from\":\"198.18.1.2/24\"}",
+		  "host bits set in 198.18.1.2/24; did you mean 198.18.1.0/24?" },
 		{ "{\"to\":\"fd00::1/8\"}", "did you mean fd00::/8?" },
 		{ "{\"to\":\"198.18.1.0/33\"}", "is not an IP address or CIDR" },
 		{ "{\"to\":\"fd00:::1\"}", "is not an IP address or CIDR" },
@@ -156,8 +163,8 @@ static void check_names(void)
 	   "a bare address is a /32");
 	memset(name, 'a', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
-	ok(netseg_flowpeer_parse(name, &p, why, sizeof(why)) == -EINVAL &&
-		   strstr(why, "at most"), "a 79-character name refused: %s", why);
+	ok(netseg_flowpeer_parse(name, &p, why, sizeof(why)) == -EINVAL && strstr(why, "at most"),
+	   "a 79-character name refused: %s", why);
 }
 
 int main(void)

@@ -20,7 +20,7 @@
 #include "ocsf.h"
 #include "tap.h"
 
-#define T0 1784800815123000000ULL	/* 2026-07-23T10:00:15.123Z */
+#define T0 1784800815123000000ULL /* 2026-07-23T10:00:15.123Z */
 
 /* Hostile text: every character some format must escape, plus UTF-8. */
 #define EVIL_NAME "fr|on=t\\e\nd\"x]\r\xc3\xa9"
@@ -29,7 +29,10 @@
 #define EVIL_COMMENT_UTF8 "a|b=c\\d\r\ne \"q\" ]] caf\xc3\xa9 \xef\xbf\xbd!"
 
 static const struct netseg_flowfmt_opts opts = {
-	.vendor = "netseg", .product = "netseg", .version = "1.0.0", .ruleset = "microseg",
+	.vendor = "netseg",
+	.product = "netseg",
+	.version = "1.0.0",
+	.ruleset = "microseg",
 };
 
 static int ident(void *ctx, __u32 id, char *buf, size_t len)
@@ -72,7 +75,10 @@ static int rule(void *ctx, __u32 id, char *text, size_t tlen, char *comment, siz
 }
 
 static const struct netseg_flow_names names = {
-	.identity = ident, .iface = iface, .rule = rule, .node = "node-7",
+	.identity = ident,
+	.iface = iface,
+	.rule = rule,
+	.node = "node-7",
 };
 
 /* ------------------------------------------------------------- records */
@@ -98,9 +104,16 @@ static struct netseg_flowrec from_event(const struct netseg_event *ev,
 static struct netseg_flowrec rec_denied(void)
 {
 	struct netseg_event ev = {
-		.ts_ns = 5, .type = NETSEG_EV_DENY, .reason = NETSEG_REASON_POLICY,
-		.hook = NETSEG_HOOK_XDP, .proto = IPPROTO_TCP, .tcp_flags = 0x02,
-		.rule_id = 42, .pkt_len = 60, .sport = htons(51514), .dport = htons(5432),
+		.ts_ns = 5,
+		.type = NETSEG_EV_DENY,
+		.reason = NETSEG_REASON_POLICY,
+		.hook = NETSEG_HOOK_XDP,
+		.proto = IPPROTO_TCP,
+		.tcp_flags = 0x02,
+		.rule_id = 42,
+		.pkt_len = 60,
+		.sport = htons(51514),
+		.dport = htons(5432),
 	};
 
 	ev_addrs(&ev, AF_INET, "198.18.1.2", "198.18.3.2");
@@ -111,10 +124,19 @@ static struct netseg_flowrec rec_denied(void)
 static struct netseg_flowrec rec_allowed(void)
 {
 	struct netseg_event ev = {
-		.ts_ns = 5, .flow_id = 0xabcdef0123456789ULL, .type = NETSEG_EV_FLOW_START,
-		.hook = NETSEG_HOOK_TC_INGRESS, .ifindex = 5, .proto = IPPROTO_TCP,
-		.tcp_flags = 0x02, .rule_id = 7, .src_id = 300, .dst_id = 301, .pkt_len = 74,
-		.sport = htons(51600), .dport = htons(443),
+		.ts_ns = 5,
+		.flow_id = 0xabcdef0123456789ULL,
+		.type = NETSEG_EV_FLOW_START,
+		.hook = NETSEG_HOOK_TC_INGRESS,
+		.ifindex = 5,
+		.proto = IPPROTO_TCP,
+		.tcp_flags = 0x02,
+		.rule_id = 7,
+		.src_id = 300,
+		.dst_id = 301,
+		.pkt_len = 74,
+		.sport = htons(51600),
+		.dport = htons(443),
 	};
 
 	ev_addrs(&ev, AF_INET, "198.18.1.2", "198.18.2.2");
@@ -125,10 +147,18 @@ static struct netseg_flowrec rec_allowed(void)
 static struct netseg_flowrec rec_audit(void)
 {
 	struct netseg_event ev = {
-		.ts_ns = 5, .flow_id = 99, .type = NETSEG_EV_AUDIT,
-		.reason = NETSEG_REASON_DEFAULT_DENY, .hook = NETSEG_HOOK_TC_EGRESS, .ifindex = 5,
-		.proto = IPPROTO_UDP, .src_id = NETSEG_ID_WORLD, .dst_id = 666, .pkt_len = 90,
-		.sport = htons(5353), .dport = htons(53),
+		.ts_ns = 5,
+		.flow_id = 99,
+		.type = NETSEG_EV_AUDIT,
+		.reason = NETSEG_REASON_DEFAULT_DENY,
+		.hook = NETSEG_HOOK_TC_EGRESS,
+		.ifindex = 5,
+		.proto = IPPROTO_UDP,
+		.src_id = NETSEG_ID_WORLD,
+		.dst_id = 666,
+		.pkt_len = 90,
+		.sport = htons(5353),
+		.dport = htons(53),
 	};
 
 	ev_addrs(&ev, AF_INET6, "fd00::9", "fd00::1:2");
@@ -139,10 +169,18 @@ static struct netseg_flowrec rec_audit(void)
 static struct netseg_flowrec rec_icmp(void)
 {
 	struct netseg_event ev = {
-		.ts_ns = 5, .flow_id = 1, .type = NETSEG_EV_FLOW_START,
-		.hook = NETSEG_HOOK_CG_EGRESS, .proto = IPPROTO_ICMP, .icmp_type = 8,
-		.rule_id = 13, .src_id = 666, .dst_id = 301, .pkt_len = 84,
-		.sport = htons(77), .dport = htons(77),
+		.ts_ns = 5,
+		.flow_id = 1,
+		.type = NETSEG_EV_FLOW_START,
+		.hook = NETSEG_HOOK_CG_EGRESS,
+		.proto = IPPROTO_ICMP,
+		.icmp_type = 8,
+		.rule_id = 13,
+		.src_id = 666,
+		.dst_id = 301,
+		.pkt_len = 84,
+		.sport = htons(77),
+		.dport = htons(77),
 	};
 
 	ev_addrs(&ev, AF_INET, "198.18.1.2", "198.18.2.2");
@@ -154,10 +192,19 @@ static struct netseg_flowrec rec_end(__u8 verdict)
 {
 	struct netseg_ct_key k = { .proto = IPPROTO_TCP, .family = NETSEG_AF_INET6 };
 	struct netseg_ct_entry e = {
-		.created_ns = 1000, .last_seen_ns = 1000 + 184750000000ULL, .flow_id = 123,
-		.packets = { 12, 10 }, .bytes = { 1840, 9120 }, .src_id = 300, .dst_id = 301,
-		.rule_id = 7, .ifindex = 5, .verdict = verdict, .tcp_flags = { 0x1b, 0x12 },
-		.hook = NETSEG_HOOK_TC_INGRESS, .flags = NETSEG_CTF_ORIG_IS_B,
+		.created_ns = 1000,
+		.last_seen_ns = 1000 + 184750000000ULL,
+		.flow_id = 123,
+		.packets = { 12, 10 },
+		.bytes = { 1840, 9120 },
+		.src_id = 300,
+		.dst_id = 301,
+		.rule_id = 7,
+		.ifindex = 5,
+		.verdict = verdict,
+		.tcp_flags = { 0x1b, 0x12 },
+		.hook = NETSEG_HOOK_TC_INGRESS,
+		.flags = NETSEG_CTF_ORIG_IS_B,
 		.reason = verdict == NETSEG_VERDICT_DENY ? NETSEG_REASON_POLICY : 0,
 	};
 	struct netseg_flowrec r;
@@ -331,7 +378,7 @@ static void test_json(void)
 		jstr(d, "rule.text", "allow frontend -> api:tcp/443");
 		jabsent(d, "rule.comment");
 		jabsent(d, "reason");
-		jstr(d, "direction", "lateral");	/* pod to pod */
+		jstr(d, "direction", "lateral"); /* pod to pod */
 		jstr(d, "hook", "tc-ingress");
 		jstr(d, "interface.name", "veth-fe");
 		jnum(d, "interface.index", 5);
@@ -424,10 +471,10 @@ static void ocsf_common(cJSON *d, const struct ocsf_row *row)
 	jnum(d, "class_uid", 4001);
 	jnum(d, "category_uid", 4);
 	ok(cJSON_IsNumber(cu) && cJSON_IsNumber(at(d, "category_uid")) &&
-	   cu->valueint == at(d, "category_uid")->valueint * 1000 + 1,
+		   cu->valueint == at(d, "category_uid")->valueint * 1000 + 1,
 	   "class_uid = category_uid * 1000 + 1");
 	ok(cJSON_IsNumber(tu) && cJSON_IsNumber(ac) && cJSON_IsNumber(cu) &&
-	   tu->valueint == cu->valueint * 100 + ac->valueint,
+		   tu->valueint == cu->valueint * 100 + ac->valueint,
 	   "type_uid = class_uid * 100 + activity_id");
 	jnum(d, "activity_id", row->activity);
 	jnum(d, "type_uid", 400100 + row->activity);
@@ -435,7 +482,7 @@ static void ocsf_common(cJSON *d, const struct ocsf_row *row)
 	jnum(d, "disposition_id", row->disposition);
 	jnum(d, "severity_id", row->severity);
 	jbool(d, "is_alert", row->alert);
-	jnum(d, "time", (double)(__u64)(row->r.time_ns / 1000000));	/* whole ms */
+	jnum(d, "time", (double)(__u64)(row->r.time_ns / 1000000)); /* whole ms */
 	jstr(d, "metadata.version", "1.8.0");
 	jarr(d, "metadata.profiles", 2, profiles);
 	jstr(d, "metadata.product.name", "netseg");
@@ -490,7 +537,7 @@ static void test_ocsf(void)
 		jnum(d, "connection_info.protocol_ver_id", 4);
 		jnum(d, "connection_info.direction_id", 1);
 		jstr(d, "connection_info.community_uid", "1:Nu21VklU4Azyn4xXTsx9E6Xlkbc=");
-		jabsent(d, "connection_info.uid");	/* untracked drop */
+		jabsent(d, "connection_info.uid"); /* untracked drop */
 		jstr(d, "firewall_rule.uid", "42");
 		jstr(d, "firewall_rule.name", "deny-db");
 		jnum(d, "observables.0.type_id", 2);
@@ -499,7 +546,8 @@ static void test_ocsf(void)
 		jstr(d, "observables.1.value", "198.18.3.2");
 		jabsent(d, "traffic");
 		jstr(d, "unmapped.reason", "policy");
-		jstr(d, "message", "tcp 198.18.1.2:51514 -> 198.18.3.2:5432 denied (policy) by deny-db");
+		jstr(d, "message",
+		     "tcp 198.18.1.2:51514 -> 198.18.3.2:5432 denied (policy) by deny-db");
 	}
 	cJSON_Delete(d);
 
@@ -507,7 +555,7 @@ static void test_ocsf(void)
 	d = format_json(NETSEG_FMT_OCSF, &r, "allowed detail");
 	if (d) {
 		jstr(d, "connection_info.uid", "abcdef0123456789");
-		jnum(d, "connection_info.direction_id", 3);	/* pod to pod: Lateral */
+		jnum(d, "connection_info.direction_id", 3); /* pod to pod: Lateral */
 		jnum(d, "connection_info.boundary_id", 2);
 		jstr(d, "src_endpoint.interface_name", "veth-fe");
 		jstr(d, "src_endpoint.name", "frontend");
@@ -523,7 +571,7 @@ static void test_ocsf(void)
 		jstr(d, "disposition", "Detected");
 		jnum(d, "connection_info.protocol_ver_id", 6);
 		jstr(d, "connection_info.protocol_name", "udp");
-		jnum(d, "connection_info.boundary_id", 3);	/* world */
+		jnum(d, "connection_info.boundary_id", 3); /* world */
 		jnum(d, "connection_info.direction_id", 1);
 		jstr(d, "dst_endpoint.interface_name", "veth-fe");
 		jstr(d, "dst_endpoint.name", EVIL_NAME);
@@ -555,8 +603,11 @@ static void test_ocsf(void)
 	 * 0.8 ms long, but end_time - start_time is 1 ms; duration must say 1. */
 	{
 		struct netseg_ct_key k = { .proto = IPPROTO_UDP, .family = NETSEG_AF_INET };
-		struct netseg_ct_entry e = { .created_ns = 600000, .last_seen_ns = 1400000,
-					     .flow_id = 5, .src_id = 300, .dst_id = 301 };
+		struct netseg_ct_entry e = { .created_ns = 600000,
+					     .last_seen_ns = 1400000,
+					     .flow_id = 5,
+					     .src_id = 300,
+					     .dst_id = 301 };
 		cJSON *s, *t, *du;
 
 		inet_pton(AF_INET, "198.18.1.2", k.a_addr);
@@ -593,9 +644,14 @@ static void test_ocsf(void)
 	/* A sanity drop (no policy involved) is Dropped, not Blocked. */
 	{
 		struct netseg_event ev = {
-			.ts_ns = 5, .type = NETSEG_EV_DENY, .reason = NETSEG_REASON_SPOOFED,
-			.hook = NETSEG_HOOK_TC_INGRESS, .ifindex = 5, .proto = IPPROTO_UDP,
-			.sport = htons(53), .dport = htons(53),
+			.ts_ns = 5,
+			.type = NETSEG_EV_DENY,
+			.reason = NETSEG_REASON_SPOOFED,
+			.hook = NETSEG_HOOK_TC_INGRESS,
+			.ifindex = 5,
+			.proto = IPPROTO_UDP,
+			.sport = htons(53),
+			.dport = htons(53),
 		};
 
 		ev_addrs(&ev, AF_INET, "198.18.9.9", "198.18.2.2");
@@ -679,7 +735,7 @@ static void test_ecs(void)
 		jstr(d, "network.transport", "tcp");
 		jstr(d, "network.iana_number", "6");
 		jstr(d, "network.type", "ipv4");
-		jstr(d, "network.direction", "inbound");	/* XDP: from outside */
+		jstr(d, "network.direction", "inbound"); /* XDP: from outside */
 		jstr(d, "network.community_id", "1:Nu21VklU4Azyn4xXTsx9E6Xlkbc=");
 		jstr(d, "rule.id", "42");
 		jstr(d, "rule.name", "deny-db");
@@ -696,7 +752,7 @@ static void test_ecs(void)
 		ecs_common(d);
 		jarr(d, "event.type", 3, t_allowed);
 		jstr(d, "event.action", "allowed");
-		jstr(d, "network.direction", "internal");	/* pod to pod */
+		jstr(d, "network.direction", "internal"); /* pod to pod */
 		jstr(d, "observer.ingress.interface.name", "veth-fe");
 		jstr(d, "netseg.flow_id", "abcdef0123456789");
 		jstr(d, "netseg.source.identity", "frontend");
@@ -817,8 +873,9 @@ static void test_cef(void)
 	cef(&r, &opts);
 	has(buf, "|flow-audit|Flow audit (would be denied)|5|", "audit: class, name, severity 5");
 	has(buf, " act=audit ", "audit: act=audit");
-	has(buf, "c6a2Label=Source IPv6 Address c6a2=fd00::9 spt=5353 "
-		 "c6a3Label=Destination IPv6 Address c6a3=fd00::1:2 dpt=53 proto=UDP",
+	has(buf,
+	    "c6a2Label=Source IPv6 Address c6a2=fd00::9 spt=5353 "
+	    "c6a3Label=Destination IPv6 Address c6a3=fd00::1:2 dpt=53 proto=UDP",
 	    "IPv6 addresses in c6a2/c6a3 with labels");
 	ok(!strstr(buf, " src=") && !strstr(buf, " dst="), "no src=/dst= for IPv6");
 	has(buf, " deviceOutboundInterface=veth-fe", "tc egress: outbound interface");
@@ -828,8 +885,9 @@ static void test_cef(void)
 	cef(&r, &opts);
 	has(buf, "|flow-end|Flow ended|1|rt=1784800867250 ", "end: header and rt = end time");
 	has(buf, " act=allow ", "end: act=allow");
-	has(buf, " start=1784800682500 end=1784800867250 in=1840 out=9120 cn1Label=packetsOut "
-		 "cn1=12 cn2Label=packetsIn cn2=10",
+	has(buf,
+	    " start=1784800682500 end=1784800867250 in=1840 out=9120 cn1Label=packetsOut "
+	    "cn1=12 cn2Label=packetsIn cn2=10",
 	    "end: start/end, in = src->dst bytes, packet counts");
 	ok(!strstr(buf, "cs6"), "cs6 is left for the hash chain");
 
@@ -847,7 +905,7 @@ static void test_cef(void)
 
 	/* Header: | and \ escaped, line breaks blanked, limits in bytes. */
 	memset(vendor, 'v', 62);
-	memcpy(vendor + 62, "\xc3\xa9", 3);	/* 64 bytes: é doesn't fit in 63 */
+	memcpy(vendor + 62, "\xc3\xa9", 3); /* 64 bytes: é doesn't fit in 63 */
 	hostile.vendor = vendor;
 	hostile.product = "pro|duct\\x\ny";
 	hostile.version = "1234567890123456789012345678901234567890";
@@ -862,13 +920,17 @@ static void test_cef(void)
 	/* An interface name the kernel allows: ESC, BEL, a C1 CSI.  CEF has
 	 * no escape for them: spaces, in the header and in extension values. */
 	r = rec_denied();
-	snprintf(r.ifname, sizeof(r.ifname), "e\x1b[2J\a\xc2\x9b" "0m");
+	snprintf(r.ifname, sizeof(r.ifname),
+		 "e\x1b[2J\a\xc2\x9b"
+		 "0m");
 	cef(&r, &opts);
 	ok(!strchr(buf, 0x1b) && !strchr(buf, '\a') && !strstr(buf, "\xc2\x9b"),
 	   "no ESC, BEL or C1 in a CEF line");
 	has(buf, "e [2J  0m", "control characters in an extension value became spaces");
 	r = rec_denied();
-	snprintf(r.ifname, sizeof(r.ifname), "e\x1b[2J\a\xc2\x9b" "0m");
+	snprintf(r.ifname, sizeof(r.ifname),
+		 "e\x1b[2J\a\xc2\x9b"
+		 "0m");
 	for (int f = NETSEG_FMT_JSON; f <= NETSEG_FMT_ECS; f++) {
 		int n = netseg_flowfmt(f, &r, &opts, buf, sizeof(buf));
 
@@ -890,35 +952,142 @@ static void test_direction(void)
 	static const struct {
 		const char *what;
 		__u32 src, dst;
-		int hook[2], ifindex[2];	/* where it was logged: 5 a pod veth, 9 an uplink */
+		int hook[2], ifindex[2]; /* where it was logged: 5 a pod veth, 9 an uplink */
 		int ocsf, boundary;
 		const char *native, *ocsf_name, *ecs, *cef;
 	} t[] = {
-		{ "pod -> pod", 300, 301, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 5, 5 },
-		  3, 2, "lateral", "Lateral", "internal", NULL },
-		{ "cgroup -> cgroup", 300, 301, { NETSEG_HOOK_CG_EGRESS, NETSEG_HOOK_CG_INGRESS },
-		  { 0, 0 }, 3, 2, "lateral", "Lateral", "internal", NULL },
-		{ "world -> pod", W, 301, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 9, 5 },
-		  1, 3, "inbound", "Inbound", "inbound", "deviceDirection=0" },
-		{ "pod -> world", 300, W, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 5, 9 },
-		  2, 3, "outbound", "Outbound", "outbound", "deviceDirection=1" },
-		{ "CIDR identity -> pod", cidr, 301, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
-		  { 9, 5 }, 1, 3, "inbound", "Inbound", "inbound", "deviceDirection=0" },
-		{ "pod -> CIDR identity", 300, cidr, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
-		  { 5, 9 }, 2, 3, "outbound", "Outbound", "outbound", "deviceDirection=1" },
-		{ "host -> pod", H, 301, { NETSEG_HOOK_TC_EGRESS, NETSEG_HOOK_CG_INGRESS }, { 5, 0 },
-		  3, 2, "lateral", "Lateral", "internal", NULL },
-		{ "pod -> host", 300, H, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_CG_EGRESS }, { 5, 0 },
-		  3, 2, "lateral", "Lateral", "internal", NULL },
-		{ "host -> host", H, H, { NETSEG_HOOK_CG_EGRESS, NETSEG_HOOK_CG_INGRESS }, { 0, 0 },
-		  4, 1, "local", "Local", "internal", NULL },
-		{ "world -> CIDR (forwarded)", W, cidr,
-		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS }, { 9, 9 },
-		  99, 3, "transit", "Transit", "external", NULL },
-		{ "no identities, at XDP", 0, 0, { NETSEG_HOOK_XDP, NETSEG_HOOK_XDP }, { 9, 9 },
-		  1, 3, "inbound", "Inbound", "inbound", "deviceDirection=0" },
-		{ "no identities, at TC", 0, 0, { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
-		  { 5, 5 }, 0, 0, NULL, "Unknown", "unknown", NULL },
+		{ "pod -> pod",
+		  300,
+		  301,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 5, 5 },
+		  3,
+		  2,
+		  "lateral",
+		  "Lateral",
+		  "internal",
+		  NULL },
+		{ "cgroup -> cgroup",
+		  300,
+		  301,
+		  { NETSEG_HOOK_CG_EGRESS, NETSEG_HOOK_CG_INGRESS },
+		  { 0, 0 },
+		  3,
+		  2,
+		  "lateral",
+		  "Lateral",
+		  "internal",
+		  NULL },
+		{ "world -> pod",
+		  W,
+		  301,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 9, 5 },
+		  1,
+		  3,
+		  "inbound",
+		  "Inbound",
+		  "inbound",
+		  "deviceDirection=0" },
+		{ "pod -> world",
+		  300,
+		  W,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 5, 9 },
+		  2,
+		  3,
+		  "outbound",
+		  "Outbound",
+		  "outbound",
+		  "deviceDirection=1" },
+		{ "CIDR identity -> pod",
+		  cidr,
+		  301,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 9, 5 },
+		  1,
+		  3,
+		  "inbound",
+		  "Inbound",
+		  "inbound",
+		  "deviceDirection=0" },
+		{ "pod -> CIDR identity",
+		  300,
+		  cidr,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 5, 9 },
+		  2,
+		  3,
+		  "outbound",
+		  "Outbound",
+		  "outbound",
+		  "deviceDirection=1" },
+		{ "host -> pod",
+		  H,
+		  301,
+		  { NETSEG_HOOK_TC_EGRESS, NETSEG_HOOK_CG_INGRESS },
+		  { 5, 0 },
+		  3,
+		  2,
+		  "lateral",
+		  "Lateral",
+		  "internal",
+		  NULL },
+		{ "pod -> host",
+		  300,
+		  H,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_CG_EGRESS },
+		  { 5, 0 },
+		  3,
+		  2,
+		  "lateral",
+		  "Lateral",
+		  "internal",
+		  NULL },
+		{ "host -> host",
+		  H,
+		  H,
+		  { NETSEG_HOOK_CG_EGRESS, NETSEG_HOOK_CG_INGRESS },
+		  { 0, 0 },
+		  4,
+		  1,
+		  "local",
+		  "Local",
+		  "internal",
+		  NULL },
+		{ "world -> CIDR (forwarded)",
+		  W,
+		  cidr,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 9, 9 },
+		  99,
+		  3,
+		  "transit",
+		  "Transit",
+		  "external",
+		  NULL },
+		{ "no identities, at XDP",
+		  0,
+		  0,
+		  { NETSEG_HOOK_XDP, NETSEG_HOOK_XDP },
+		  { 9, 9 },
+		  1,
+		  3,
+		  "inbound",
+		  "Inbound",
+		  "inbound",
+		  "deviceDirection=0" },
+		{ "no identities, at TC",
+		  0,
+		  0,
+		  { NETSEG_HOOK_TC_INGRESS, NETSEG_HOOK_TC_EGRESS },
+		  { 5, 5 },
+		  0,
+		  0,
+		  NULL,
+		  "Unknown",
+		  "unknown",
+		  NULL },
 	};
 	size_t i;
 	int h;
@@ -926,10 +1095,16 @@ static void test_direction(void)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		for (h = 0; h < 2; h++) {
 			struct netseg_event ev = {
-				.ts_ns = 5, .flow_id = 7, .type = NETSEG_EV_FLOW_START,
-				.hook = t[i].hook[h], .ifindex = t[i].ifindex[h],
-				.proto = IPPROTO_UDP, .src_id = t[i].src, .dst_id = t[i].dst,
-				.sport = htons(5000), .dport = htons(53),
+				.ts_ns = 5,
+				.flow_id = 7,
+				.type = NETSEG_EV_FLOW_START,
+				.hook = t[i].hook[h],
+				.ifindex = t[i].ifindex[h],
+				.proto = IPPROTO_UDP,
+				.src_id = t[i].src,
+				.dst_id = t[i].dst,
+				.sport = htons(5000),
+				.dport = htons(53),
 			};
 			struct netseg_flowrec r;
 			const char *c;
@@ -937,7 +1112,8 @@ static void test_direction(void)
 
 			ev_addrs(&ev, AF_INET, "198.18.1.2", "198.18.2.2");
 			r = from_event(&ev, &names);
-			diag("direction: %s, logged at %s", t[i].what, netseg_hook_name(t[i].hook[h]));
+			diag("direction: %s, logged at %s", t[i].what,
+			     netseg_hook_name(t[i].hook[h]));
 			d = format_json(NETSEG_FMT_JSON, &r, t[i].what);
 			if (d && t[i].native)
 				jstr(d, "direction", t[i].native);
@@ -1045,9 +1221,10 @@ static void test_fit(void)
 
 		m = netseg_flowfmt(f, &r, &opts, plain, sizeof(plain));
 		n = netseg_flowfmt_fit(f, &r, &opts, m, buf, sizeof(buf), &cut);
-		ok(n == m && !cut && !strcmp(buf, plain), "%s: a record that fits is left alone", fn);
+		ok(n == m && !cut && !strcmp(buf, plain), "%s: a record that fits is left alone",
+		   fn);
 
-		max = m - 700;	/* all of the comment and some of the rule must go */
+		max = m - 700; /* all of the comment and some of the rule must go */
 		n = netseg_flowfmt_fit(f, &r, &opts, max, buf, sizeof(buf), &cut);
 		ok(n > 0 && (size_t)n <= max && n == (int)strlen(buf) && cut,
 		   "%s: %d bytes shortened to %d (<= %zu)", fn, m, n, max);
@@ -1055,7 +1232,7 @@ static void test_fit(void)
 		ok((size_t)n + 8 > max, "%s: shortened by what was too much, no more (%d)", fn, n);
 		if (f == NETSEG_FMT_CEF) {
 			ok(strstr(buf, "flexString1=" NETSEG_FLOWFMT_TRUNCATED " ") ||
-			   strstr(buf, NETSEG_FLOWFMT_TRUNCATED " flexString1Label"),
+				   strstr(buf, NETSEG_FLOWFMT_TRUNCATED " flexString1Label"),
 			   "CEF: the comment is the first to go");
 			continue;
 		}
@@ -1066,8 +1243,8 @@ static void test_fit(void)
 		ok(cJSON_IsString(c) && !strcmp(c->valuestring, NETSEG_FLOWFMT_TRUNCATED),
 		   "%s: %s is shortened to the marker first", fn, keys[f][0]);
 		ok(cJSON_IsString(t) && strlen(t->valuestring) > 100 &&
-		   !strncmp(t->valuestring, "ppp", 3) &&
-		   strstr(t->valuestring, NETSEG_FLOWFMT_TRUNCATED),
+			   !strncmp(t->valuestring, "ppp", 3) &&
+			   strstr(t->valuestring, NETSEG_FLOWFMT_TRUNCATED),
 		   "%s: then %s, keeping its start", fn, keys[f][1]);
 		if (f == NETSEG_FMT_OCSF)
 			ok(!ocsf_unknown_attr(d), "OCSF: shortened, still only 4001 attributes");
@@ -1079,9 +1256,9 @@ static void test_fit(void)
 		t = at(d, keys[f][1]);
 		c = at(d, keys[f][0]);
 		ok(n > 0 && n <= m - 100 && cut && cJSON_IsString(t) &&
-		   strlen(t->valuestring) == 1000 && cJSON_IsString(c) &&
-		   strlen(c->valuestring) > 100, "%s: 100 bytes too many: only the comment is cut",
-		   fn);
+			   strlen(t->valuestring) == 1000 && cJSON_IsString(c) &&
+			   strlen(c->valuestring) > 100,
+		   "%s: 100 bytes too many: only the comment is cut", fn);
 		cJSON_Delete(d);
 	}
 	is_int(netseg_flowfmt_fit(NETSEG_FMT_OCSF, &r, &opts, 300, buf, sizeof(buf), &cut),

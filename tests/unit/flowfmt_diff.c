@@ -31,31 +31,43 @@
 /* ------------------------------------------------------ the mapping table */
 
 struct kind_map {
-	int ocsf_activity;	/* 1 Open, 2 Close, 5 Refuse */
-	int ocsf_action;	/* 1 Allowed, 2 Denied, 3 Observed */
-	int ocsf_disposition;	/* 1 Allowed, 2 Blocked, 6 Dropped, 15 Detected */
-	int ocsf_severity;	/* 1 Informational, 2 Low, 3 Medium */
+	int ocsf_activity;    /* 1 Open, 2 Close, 5 Refuse */
+	int ocsf_action;      /* 1 Allowed, 2 Denied, 3 Observed */
+	int ocsf_disposition; /* 1 Allowed, 2 Blocked, 6 Dropped, 15 Detected */
+	int ocsf_severity;    /* 1 Informational, 2 Low, 3 Medium */
 	bool is_alert;
 	const char *ecs_type[3];
 	const char *ecs_action;
 	const char *cef_class;
 	const char *cef_name;
 	const char *cef_act;
-	int cef_severity;	/* 0-3 Low, 4-6 Medium, 7-8 High */
+	int cef_severity; /* 0-3 Low, 4-6 Medium, 7-8 High */
 };
 
 static const struct kind_map km_allowed = {
-	.ocsf_activity = 1, .ocsf_action = 1, .ocsf_disposition = 1, .ocsf_severity = 1,
-	.ecs_type = { "connection", "start", "allowed" }, .ecs_action = "allowed",
-	.cef_class = "flow-allow", .cef_name = "Flow allowed", .cef_act = "allow",
+	.ocsf_activity = 1,
+	.ocsf_action = 1,
+	.ocsf_disposition = 1,
+	.ocsf_severity = 1,
+	.ecs_type = { "connection", "start", "allowed" },
+	.ecs_action = "allowed",
+	.cef_class = "flow-allow",
+	.cef_name = "Flow allowed",
+	.cef_act = "allow",
 	.cef_severity = 1,
 };
 
 static const struct kind_map km_denied = {
-	.ocsf_activity = 5, .ocsf_action = 2, .ocsf_disposition = 2, .ocsf_severity = 3,
+	.ocsf_activity = 5,
+	.ocsf_action = 2,
+	.ocsf_disposition = 2,
+	.ocsf_severity = 3,
 	.is_alert = true,
-	.ecs_type = { "connection", "denied" }, .ecs_action = "blocked",
-	.cef_class = "flow-deny", .cef_name = "Flow denied", .cef_act = "blocked",
+	.ecs_type = { "connection", "denied" },
+	.ecs_action = "blocked",
+	.cef_class = "flow-deny",
+	.cef_name = "Flow denied",
+	.cef_act = "blocked",
 	.cef_severity = 7,
 };
 
@@ -64,42 +76,72 @@ static const struct kind_map km_denied = {
  * Dropped for a silent drop; the other formats keep the DENY row.
  */
 static const struct kind_map km_dropped = {
-	.ocsf_activity = 5, .ocsf_action = 2, .ocsf_disposition = 6, .ocsf_severity = 3,
+	.ocsf_activity = 5,
+	.ocsf_action = 2,
+	.ocsf_disposition = 6,
+	.ocsf_severity = 3,
 	.is_alert = true,
-	.ecs_type = { "connection", "denied" }, .ecs_action = "blocked",
-	.cef_class = "flow-deny", .cef_name = "Flow denied", .cef_act = "blocked",
+	.ecs_type = { "connection", "denied" },
+	.ecs_action = "blocked",
+	.cef_class = "flow-deny",
+	.cef_name = "Flow denied",
+	.cef_act = "blocked",
 	.cef_severity = 7,
 };
 
 /* An audit record: the flow was opened (activity), only observed (action:
  * nothing was blocked), and reported as a detection (disposition). */
 static const struct kind_map km_audit = {
-	.ocsf_activity = 1, .ocsf_action = 3, .ocsf_disposition = 15, .ocsf_severity = 2,
+	.ocsf_activity = 1,
+	.ocsf_action = 3,
+	.ocsf_disposition = 15,
+	.ocsf_severity = 2,
 	.is_alert = true,
-	.ecs_type = { "connection", "allowed" }, .ecs_action = "audit-deny",
-	.cef_class = "flow-audit", .cef_name = "Flow audit (would be denied)", .cef_act = "audit",
+	.ecs_type = { "connection", "allowed" },
+	.ecs_action = "audit-deny",
+	.cef_class = "flow-audit",
+	.cef_name = "Flow audit (would be denied)",
+	.cef_act = "audit",
 	.cef_severity = 5,
 };
 
 static const struct kind_map km_end = {
-	.ocsf_activity = 2, .ocsf_action = 1, .ocsf_disposition = 1, .ocsf_severity = 1,
-	.ecs_type = { "connection", "end" }, .ecs_action = "ended",
-	.cef_class = "flow-end", .cef_name = "Flow ended", .cef_act = "allow",
+	.ocsf_activity = 2,
+	.ocsf_action = 1,
+	.ocsf_disposition = 1,
+	.ocsf_severity = 1,
+	.ecs_type = { "connection", "end" },
+	.ecs_action = "ended",
+	.cef_class = "flow-end",
+	.cef_name = "Flow ended",
+	.cef_act = "allow",
 	.cef_severity = 1,
 };
 
 /* The end of an audit flow keeps the audit row's action, of a cut flow the deny's. */
 static const struct kind_map km_end_audit = {
-	.ocsf_activity = 2, .ocsf_action = 3, .ocsf_disposition = 15, .ocsf_severity = 1,
-	.ecs_type = { "connection", "end" }, .ecs_action = "ended",
-	.cef_class = "flow-end", .cef_name = "Flow ended", .cef_act = "audit",
+	.ocsf_activity = 2,
+	.ocsf_action = 3,
+	.ocsf_disposition = 15,
+	.ocsf_severity = 1,
+	.ecs_type = { "connection", "end" },
+	.ecs_action = "ended",
+	.cef_class = "flow-end",
+	.cef_name = "Flow ended",
+	.cef_act = "audit",
 	.cef_severity = 1,
 };
 
 static const struct kind_map km_end_cut = {
-	.ocsf_activity = 2, .ocsf_action = 2, .ocsf_disposition = 2, .ocsf_severity = 1,
-	.ecs_type = { "connection", "end", "denied" }, .ecs_action = "ended",
-	.cef_class = "flow-end", .cef_name = "Flow ended", .cef_act = "blocked",
+	.ocsf_activity = 2,
+	.ocsf_action = 2,
+	.ocsf_disposition = 2,
+	.ocsf_severity = 1,
+	.ecs_type = { "connection", "end", "denied" },
+	.ecs_action = "ended",
+	.cef_class = "flow-end",
+	.cef_name = "Flow ended",
+	.cef_act = "blocked",
 	.cef_severity = 1,
 };
 
@@ -113,10 +155,9 @@ static const char *ocsf_caption(const char *const *names, size_t n, int id)
 
 static const char *const activity_names[] = { [1] = "Open", [2] = "Close", [5] = "Refuse" };
 static const char *const action_names[] = { [1] = "Allowed", [2] = "Denied", [3] = "Observed" };
-static const char *const disposition_names[] = { [1] = "Allowed", [2] = "Blocked",
-						 [6] = "Dropped", [15] = "Detected" };
-static const char *const severity_names[] = { [1] = "Informational", [2] = "Low",
-					      [3] = "Medium" };
+static const char *const disposition_names
+	[] = { [1] = "Allowed", [2] = "Blocked", [6] = "Dropped", [15] = "Detected" };
+static const char *const severity_names[] = { [1] = "Informational", [2] = "Low", [3] = "Medium" };
 
 static bool policy_drop(const struct netseg_flowrec *r)
 {
@@ -254,8 +295,8 @@ static void message(const struct netseg_flowrec *r, char *buf, size_t len)
 			 " bytes out, %" PRIu64 " packets %" PRIu64 " bytes in",
 			 (uint64_t)(r->duration_ns / NETSEG_NSEC),
 			 (uint64_t)(r->duration_ns % NETSEG_NSEC / 1000000),
-			 (uint64_t)r->packets[0], (uint64_t)r->bytes[0],
-			 (uint64_t)r->packets[1], (uint64_t)r->bytes[1]);
+			 (uint64_t)r->packets[0], (uint64_t)r->bytes[0], (uint64_t)r->packets[1],
+			 (uint64_t)r->bytes[1]);
 		what = NULL;
 	}
 	snprintf(buf, len, "%s %s -> %s%s%s%s%s%s%s%s", proto, src, dst, tail, what ? " " : "",
@@ -476,7 +517,7 @@ static void json_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 }
 
 static int old_flowfmt_json(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
-			char *buf, size_t len)
+			    char *buf, size_t len)
 {
 	const char *kind = netseg_flowrec_kind_name(r->kind);
 	char msg[2048];
@@ -556,13 +597,13 @@ static int ocsf_boundary(const struct netseg_flowrec *r)
 {
 	switch (r->node_dir) {
 	case NETSEG_NODE_DIR_LOCAL:
-		return 1;	/* Localhost */
+		return 1; /* Localhost */
 	case NETSEG_NODE_DIR_LATERAL:
-		return 2;	/* Internal */
+		return 2; /* Internal */
 	case NETSEG_NODE_DIR_INBOUND:
 	case NETSEG_NODE_DIR_OUTBOUND:
 	case NETSEG_NODE_DIR_TRANSIT:
-		return 3;	/* External */
+		return 3; /* External */
 	}
 	return 0;
 }
@@ -572,14 +613,13 @@ static const char *ocsf_direction(int node_dir)
 	static const char *const names[] = { "Unknown", "Inbound", "Outbound", "Lateral", "Local" };
 
 	if (node_dir == NETSEG_NODE_DIR_TRANSIT)
-		return "Transit";	/* 99 Other: the direction string says what */
+		return "Transit"; /* 99 Other: the direction string says what */
 	return names[node_dir >= 0 && node_dir <= 4 ? node_dir : 0];
 }
 
 static const char *const boundary_names[] = { "Unknown", "Localhost", "Internal", "External" };
 
-static void ocsf_connection(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
-			    __u16 seed)
+static void ocsf_connection(struct jb *j, cJSON *root, const struct netseg_flowrec *r, __u16 seed)
 {
 	char fid[24], cid[NETSEG_COMMUNITY_ID_LEN];
 	cJSON *c = jobj(j, root, "connection_info");
@@ -641,8 +681,8 @@ static void ocsf_end(struct jb *j, cJSON *root, const struct netseg_flowrec *r)
 	 * exactly: each cut to ms on its own, they could differ by 1. */
 	ju64(j, root, "start_time", MS(r->start_ns));
 	ju64(j, root, "end_time", MS(r->time_ns));
-	ju64(j, root, "duration", MS(r->time_ns) > MS(r->start_ns) ?
-				  MS(r->time_ns) - MS(r->start_ns) : 0);
+	ju64(j, root, "duration",
+	     MS(r->time_ns) > MS(r->start_ns) ? MS(r->time_ns) - MS(r->start_ns) : 0);
 }
 
 /* What no OCSF attribute holds: the drop reason, hook, identities' ids, ICMP. */
@@ -709,7 +749,7 @@ static void ocsf_flow(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 		jstr(j, fr, "desc", r->comment);
 	}
 	ocsf_observables(j, root, r);
-	ocsf_unmapped(j, root, r);	/* last: netseg_flowfmt_chain_member() */
+	ocsf_unmapped(j, root, r); /* last: netseg_flowfmt_chain_member() */
 }
 
 /*
@@ -749,7 +789,7 @@ static void ocsf_lost(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 }
 
 static int old_flowfmt_ocsf(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
-			char *buf, size_t len)
+			    char *buf, size_t len)
 {
 	const struct kind_map *km = kind_map(r);
 	struct jb j = { 0 };
@@ -904,7 +944,7 @@ static void ecs_event(struct jb *j, cJSON *root, const struct netseg_flowrec *r,
 }
 
 static int old_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
-		       char *buf, size_t len)
+			   char *buf, size_t len)
 {
 	const struct kind_map *km = kind_map(r);
 	char msg[2048], uid[24], rn[32];
@@ -947,24 +987,24 @@ static int old_flowfmt_ecs(const struct netseg_flowrec *r, const struct netseg_f
 		if (strcmp(r->saddr, r->daddr))
 			jpush_str(&j, rel, r->daddr);
 	}
-	ecs_custom(&j, root, r);	/* last: netseg_flowfmt_chain_member() */
+	ecs_custom(&j, root, r); /* last: netseg_flowfmt_chain_member() */
 	return jfinish(&j, root, buf, len);
 }
 
 /* ------------------------------------------------------------------ CEF */
 
 /* CEF v25 header field limits, in bytes of the unescaped value. */
-#define CEF_VENDOR_MAX	63
-#define CEF_PRODUCT_MAX	63
-#define CEF_VERSION_MAX	31
-#define CEF_CLASS_MAX	1023
-#define CEF_NAME_MAX	512
+#define CEF_VENDOR_MAX 63
+#define CEF_PRODUCT_MAX 63
+#define CEF_VERSION_MAX 31
+#define CEF_CLASS_MAX 1023
+#define CEF_NAME_MAX 512
 
 struct sbuf {
 	char *p;
 	size_t len, cap;
 	bool full;
-	bool ext;	/* an extension pair written: the next needs a space */
+	bool ext; /* an extension pair written: the next needs a space */
 };
 
 static void sb_putc(struct sbuf *b, char c)
@@ -1157,8 +1197,10 @@ static void cef_flow(struct sbuf *b, const struct netseg_flowrec *r,
 	cef_label(b, "cs4", "srcIdentity", r->src_name);
 	cef_label(b, "cs5", "dstIdentity", r->dst_name);
 	/* cs6 is the hash chain's (flowchain.c). */
-	cef_kv(b, r->hook == NETSEG_HOOK_TC_EGRESS ? "deviceOutboundInterface" :
-						     "deviceInboundInterface", r->ifname);
+	cef_kv(b,
+	       r->hook == NETSEG_HOOK_TC_EGRESS ? "deviceOutboundInterface" :
+						  "deviceInboundInterface",
+	       r->ifname);
 	if (r->flow_id) {
 		snprintf(fid, sizeof(fid), "%016" PRIx64, (uint64_t)r->flow_id);
 		cef_kv(b, "externalId", fid);
@@ -1204,7 +1246,7 @@ static void cef_lost(struct sbuf *b, const struct netseg_flowrec *r)
 }
 
 static int old_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
-		       char *buf, size_t len)
+			   char *buf, size_t len)
 {
 	const struct kind_map *km = kind_map(r);
 	struct sbuf b = { .p = buf, .cap = len };
@@ -1233,7 +1275,7 @@ static int old_flowfmt_cef(const struct netseg_flowrec *r, const struct netseg_f
 }
 
 static int old_flowfmt(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
-		   char *buf, size_t len)
+		       char *buf, size_t len)
 {
 	switch (fmt) {
 	case NETSEG_FMT_JSON:
@@ -1258,7 +1300,8 @@ static void old_shorten(char *dst, size_t size, const char *src, size_t keep)
 
 /* Formats @t with @field (its original @orig) cut to @keep bytes and marked. */
 static int old_fmt_cut(int fmt, struct netseg_flowrec *t, const struct netseg_flowfmt_opts *o,
-		   char *field, size_t size, const char *orig, size_t keep, char *buf, size_t len)
+		       char *field, size_t size, const char *orig, size_t keep, char *buf,
+		       size_t len)
 {
 	old_shorten(field, size, orig, keep);
 	return old_flowfmt(fmt, t, o, buf, len);
@@ -1277,14 +1320,15 @@ static bool old_fits(int n, size_t max)
  * the last format's result (buf holds the line when it fits).
  */
 static int old_cut_field(int fmt, struct netseg_flowrec *t, const struct netseg_flowfmt_opts *o,
-		     char *field, size_t size, const char *orig, size_t max, char *buf, size_t len)
+			 char *field, size_t size, const char *orig, size_t max, char *buf,
+			 size_t len)
 {
 	size_t lo = 0, hi = strlen(orig), mid;
 	int n = old_fmt_cut(fmt, t, o, field, size, orig, 0, buf, len);
 
 	if (!old_fits(n, max))
-		return n;	/* not even with none of it */
-	while (lo < hi) {	/* lo fits; does anything longer? */
+		return n; /* not even with none of it */
+	while (lo < hi) { /* lo fits; does anything longer? */
 		mid = lo + (hi - lo + 1) / 2;
 		if (old_fits(old_fmt_cut(fmt, t, o, field, size, orig, mid, buf, len), max))
 			lo = mid;
@@ -1294,8 +1338,9 @@ static int old_cut_field(int fmt, struct netseg_flowrec *t, const struct netseg_
 	return old_fmt_cut(fmt, t, o, field, size, orig, lo, buf, len);
 }
 
-static int old_flowfmt_fit(int fmt, const struct netseg_flowrec *r, const struct netseg_flowfmt_opts *o,
-		       size_t max, char *buf, size_t len, bool *truncated)
+static int old_flowfmt_fit(int fmt, const struct netseg_flowrec *r,
+			   const struct netseg_flowfmt_opts *o, size_t max, char *buf, size_t len,
+			   bool *truncated)
 {
 	struct netseg_flowrec *t;
 	int n;
@@ -1311,7 +1356,8 @@ static int old_flowfmt_fit(int fmt, const struct netseg_flowrec *r, const struct
 	*truncated = true;
 	/* The comment goes first: the rule text says what decided the flow. */
 	if (r->comment[0])
-		n = old_cut_field(fmt, t, o, t->comment, sizeof(t->comment), r->comment, max, buf, len);
+		n = old_cut_field(fmt, t, o, t->comment, sizeof(t->comment), r->comment, max, buf,
+				  len);
 	if (!old_fits(n, max) && r->rule[0])
 		n = old_cut_field(fmt, t, o, t->rule, sizeof(t->rule), r->rule, max, buf, len);
 	free(t);
@@ -1319,8 +1365,6 @@ static int old_flowfmt_fit(int fmt, const struct netseg_flowrec *r, const struct
 		return -EMSGSIZE;
 	return n;
 }
-
-
 
 /* ====================================================== the generator */
 
@@ -1353,15 +1397,71 @@ static bool chance(unsigned int percent)
 
 /* Pieces of hostile text: what some format escapes, UTF-8 of every length, and broken UTF-8. */
 static const char *const pieces[] = {
-	"a", "Z", "9", " ", "-", "_", ".", ":", "/", "deny", "frontend -> api:tcp/443",
-	"\"", "\\", "|", "=", "]", "[", "{", "}", ",", "'", "<", ">", "&", "%s", "%n",
-	"\n", "\r", "\t", "\b", "\f", "\x01", "\x1b", "\x1f", "\x7f", "\r\n",
-	"\\n", "\\u0000", "\\=", "\\|", "cs6=1:ab:cd", " cs6Label=chain",
-	"\xc3\xa9", "\xc2\xa0", "\xc2\x80", "\xc2\x85", "\xc2\x9f", "\xc2\xbf",	/* 2 bytes, C1 */
-	"\xe2\x82\xac", "\xef\xbf\xbd", "\xe2\x80\xa8", "\xe2\x80\xa6", "\xef\xbb\xbf", /* 3 bytes */
-	"\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf",	/* 4 bytes */
-	"\xff", "\xfe", "\x80", "\xbf", "\xc0\x80", "\xc3", "\xe2\x82", "\xed\xa0\x80",
-	"\xf8\x88\x80\x80\x80", "\xf0\x9f\x98",	/* invalid or cut */
+	"a",
+	"Z",
+	"9",
+	" ",
+	"-",
+	"_",
+	".",
+	":",
+	"/",
+	"deny",
+	"frontend -> api:tcp/443",
+	"\"",
+	"\\",
+	"|",
+	"=",
+	"]",
+	"[",
+	"{",
+	"}",
+	",",
+	"'",
+	"<",
+	">",
+	"&",
+	"%s",
+	"%n",
+	"\n",
+	"\r",
+	"\t",
+	"\b",
+	"\f",
+	"\x01",
+	"\x1b",
+	"\x1f",
+	"\x7f",
+	"\r\n",
+	"\\n",
+	"\\u0000",
+	"\\=",
+	"\\|",
+	"cs6=1:ab:cd",
+	" cs6Label=chain",
+	"\xc3\xa9",
+	"\xc2\xa0",
+	"\xc2\x80",
+	"\xc2\x85",
+	"\xc2\x9f",
+	"\xc2\xbf", /* 2 bytes, C1 */
+	"\xe2\x82\xac",
+	"\xef\xbf\xbd",
+	"\xe2\x80\xa8",
+	"\xe2\x80\xa6",
+	"\xef\xbb\xbf", /* 3 bytes */
+	"\xf0\x9f\x98\x80",
+	"\xf4\x8f\xbf\xbf", /* 4 bytes */
+	"\xff",
+	"\xfe",
+	"\x80",
+	"\xbf",
+	"\xc0\x80",
+	"\xc3",
+	"\xe2\x82",
+	"\xed\xa0\x80",
+	"\xf8\x88\x80\x80\x80",
+	"\xf0\x9f\x98", /* invalid or cut */
 };
 
 static bool valid_utf8(const char *p, size_t k)
@@ -1386,7 +1486,7 @@ static void text(char *dst, size_t size, bool valid_only)
 		want = 0;
 		break;
 	case 1:
-		want = cap;	/* full */
+		want = cap; /* full */
 		break;
 	default:
 		want = below((unsigned int)cap + 1);
@@ -1414,9 +1514,12 @@ static void addrs(struct netseg_flowrec *r)
 		r->family = 0;
 		return;
 	case 1:
-		r->family = (__u8)below(256);	/* none we know */
+		r->family = (__u8)below(256); /* none we know */
 		break;
-	case 2: case 3: case 4: case 5:
+	case 2:
+	case 3:
+	case 4:
+	case 5:
 		r->family = NETSEG_AF_INET;
 		break;
 	default:
@@ -1429,7 +1532,7 @@ static void addrs(struct netseg_flowrec *r)
 	if (chance(5))
 		memcpy(r->daddr_raw, r->saddr_raw, 16);
 	af = r->family == NETSEG_AF_INET ? AF_INET : AF_INET6;
-	if (chance(3)) {	/* text that is no address */
+	if (chance(3)) { /* text that is no address */
 		text(r->saddr, sizeof(r->saddr), false);
 		text(r->daddr, sizeof(r->daddr), false);
 	} else if (r->family == NETSEG_AF_INET || r->family == NETSEG_AF_INET6) {
@@ -1554,7 +1657,9 @@ static int h_rule(void *ctx, __u32 id, char *t, size_t tlen, char *c, size_t cle
 /* A record as the daemon makes them: from an event or a conntrack entry. */
 static void built_record(struct netseg_flowrec *r)
 {
-	struct netseg_flow_names nm = { .identity = h_ident, .iface = h_iface, .rule = h_rule,
+	struct netseg_flow_names nm = { .identity = h_ident,
+					.iface = h_iface,
+					.rule = h_rule,
 					.node = hostile[0] };
 	struct netseg_event ev;
 	struct netseg_ct_key k;
@@ -1687,13 +1792,15 @@ int main(void)
 	for (int fmt = NETSEG_FMT_JSON; fmt <= NETSEG_FMT_CEF; fmt++)
 		ok(!bad[fmt], "%s: %d records, the same bytes as the cJSON formatter (%u differ)",
 		   netseg_flowfmt_name(fmt), NREC, bad[fmt]);
-	ok(!bad_small, "every format: the same result in a buffer about the line's size (%u differ)",
+	ok(!bad_small,
+	   "every format: the same result in a buffer about the line's size (%u differ)",
 	   bad_small);
 	ok(!bad_fit, "every format: shortened to fit, the same text cut the same way (%u differ)",
 	   bad_fit);
 	ok(!bad_other, "unknown formats: the same error (%u differ)", bad_other);
 	/* The generator reached what it is meant to: else the above proves little. */
-	ok(kinds[1] && kinds[2] && kinds[3] && kinds[4] && kinds[5] && kinds[0] + kinds[6] + kinds[7],
+	ok(kinds[1] && kinds[2] && kinds[3] && kinds[4] && kinds[5] &&
+		   kinds[0] + kinds[6] + kinds[7],
 	   "records of every kind and of none (%u %u %u %u %u, %u invalid)", kinds[1], kinds[2],
 	   kinds[3], kinds[4], kinds[5], kinds[0] + kinds[6] + kinds[7]);
 	ok(hooks[0] && hooks[1] && hooks[2] && hooks[3] && hooks[4] && hooks[5],

@@ -13,7 +13,7 @@
 #include "flowrec.h"
 #include "tap.h"
 
-#define T0 1784800815123456789ULL	/* 2026-07-23T10:00:15.123456789Z */
+#define T0 1784800815123456789ULL /* 2026-07-23T10:00:15.123456789Z */
 
 static const char *long_name;
 
@@ -49,16 +49,29 @@ static int rule(void *ctx, __u32 id, char *text, size_t tlen, char *comment, siz
 }
 
 static const struct netseg_flow_names names = {
-	.identity = ident, .iface = iface, .rule = rule, .node = "node-7",
+	.identity = ident,
+	.iface = iface,
+	.rule = rule,
+	.node = "node-7",
 };
 
 static struct netseg_event tcp_event(__u8 type, __u8 hook, __u32 ifindex)
 {
 	struct netseg_event ev = {
-		.ts_ns = 1000, .flow_id = 0xabcdef0123456789ULL, .type = type, .hook = hook,
-		.family = NETSEG_AF_INET, .proto = IPPROTO_TCP, .tcp_flags = 0x02,
-		.ifindex = ifindex, .rule_id = 42, .src_id = 300, .dst_id = NETSEG_ID_WORLD,
-		.pkt_len = 60, .sport = htons(51514), .dport = htons(5432),
+		.ts_ns = 1000,
+		.flow_id = 0xabcdef0123456789ULL,
+		.type = type,
+		.hook = hook,
+		.family = NETSEG_AF_INET,
+		.proto = IPPROTO_TCP,
+		.tcp_flags = 0x02,
+		.ifindex = ifindex,
+		.rule_id = 42,
+		.src_id = 300,
+		.dst_id = NETSEG_ID_WORLD,
+		.pkt_len = 60,
+		.sport = htons(51514),
+		.dport = htons(5432),
 	};
 
 	inet_pton(AF_INET, "198.18.1.2", ev.saddr);
@@ -101,21 +114,26 @@ static void test_event(void)
 		   r.history_only && r.rule_id == 42 && r.sport == 51514,
 	   "an unlogged flow start: an allowed record, for the history only");
 	ev.type = 9;
-	is_int(netseg_flowrec_from_event(&ev, 0, &names, &r), -EINVAL, "unknown event type refused");
+	is_int(netseg_flowrec_from_event(&ev, 0, &names, &r), -EINVAL,
+	       "unknown event type refused");
 }
 
 static void test_directions(void)
 {
 	static const struct {
 		__u8 hook;
-		__u32 ifindex;	/* 9 = uplink, 5 = endpoint, 0 = none */
+		__u32 ifindex; /* 9 = uplink, 5 = endpoint, 0 = none */
 		__u8 dir;
 		const char *what;
 	} t[] = {
-		{ NETSEG_HOOK_TC_INGRESS, 5, NETSEG_FLOW_DIR_EGRESS, "tc ingress on a pod veth: egress" },
-		{ NETSEG_HOOK_TC_EGRESS, 5, NETSEG_FLOW_DIR_INGRESS, "tc egress on a pod veth: ingress" },
-		{ NETSEG_HOOK_TC_INGRESS, 9, NETSEG_FLOW_DIR_INGRESS, "tc ingress on an uplink: ingress" },
-		{ NETSEG_HOOK_TC_EGRESS, 9, NETSEG_FLOW_DIR_EGRESS, "tc egress on an uplink: egress" },
+		{ NETSEG_HOOK_TC_INGRESS, 5, NETSEG_FLOW_DIR_EGRESS,
+		  "tc ingress on a pod veth: egress" },
+		{ NETSEG_HOOK_TC_EGRESS, 5, NETSEG_FLOW_DIR_INGRESS,
+		  "tc egress on a pod veth: ingress" },
+		{ NETSEG_HOOK_TC_INGRESS, 9, NETSEG_FLOW_DIR_INGRESS,
+		  "tc ingress on an uplink: ingress" },
+		{ NETSEG_HOOK_TC_EGRESS, 9, NETSEG_FLOW_DIR_EGRESS,
+		  "tc egress on an uplink: egress" },
 		{ NETSEG_HOOK_XDP, 9, NETSEG_FLOW_DIR_INGRESS, "xdp: ingress" },
 		{ NETSEG_HOOK_CG_INGRESS, 0, NETSEG_FLOW_DIR_INGRESS, "cgroup ingress: ingress" },
 		{ NETSEG_HOOK_CG_EGRESS, 0, NETSEG_FLOW_DIR_EGRESS, "cgroup egress: egress" },
@@ -192,13 +210,14 @@ static void test_utf8(void)
 	       "bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdutf8\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!",
 	       "invalid byte, overlong and surrogate each byte -> U+FFFD");
 
-	is_int(netseg_utf8_copy(out, sizeof(out), "caf\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80", 13), 13,
-	       "valid 2-, 3- and 4-byte sequences kept");
+	is_int(netseg_utf8_copy(out, sizeof(out), "caf\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80", 13),
+	       13, "valid 2-, 3- and 4-byte sequences kept");
 	is_str(out, "caf\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80", "byte for byte");
 	is_int(netseg_utf8_copy(out, sizeof(out), "a\0b", 3), 5, "NUL inside the length -> U+FFFD");
 	is_int(netseg_utf8_copy(out, sizeof(out), "\xf4\x90\x80\x80", 4), 12,
 	       "beyond U+10FFFF: four replacements");
-	is_int(netseg_utf8_copy(out, 4, "ab\xe2\x82\xac", 5), 2, "a character that doesn't fit is dropped");
+	is_int(netseg_utf8_copy(out, 4, "ab\xe2\x82\xac", 5), 2,
+	       "a character that doesn't fit is dropped");
 	is_int(netseg_utf8_copy(out, sizeof(out), "a\xc3", 2), 4, "truncated sequence replaced");
 }
 
@@ -210,7 +229,7 @@ static void test_icmp(void)
 	ev.proto = IPPROTO_ICMP;
 	ev.icmp_type = 8;
 	ev.icmp_code = 0;
-	ev.sport = ev.dport = htons(1234);	/* echo id */
+	ev.sport = ev.dport = htons(1234); /* echo id */
 	netseg_flowrec_from_event(&ev, 0, &names, &r);
 	ok(r.has_icmp && !r.has_ports, "icmp: type/code, no ports");
 	is_int(r.icmp_type, 8, "icmp type");
@@ -221,10 +240,18 @@ static void test_ct(void)
 {
 	struct netseg_ct_key k = { .proto = IPPROTO_TCP, .family = NETSEG_AF_INET6 };
 	struct netseg_ct_entry e = {
-		.created_ns = 1000, .last_seen_ns = 1000 + 184750000000ULL, .flow_id = 123,
-		.packets = { 12, 10 }, .bytes = { 1840, 9120 }, .src_id = 300, .dst_id = 2,
-		.rule_id = 42, .ifindex = 5, .verdict = NETSEG_VERDICT_ALLOW,
-		.tcp_flags = { 0x1b, 0x12 }, .hook = NETSEG_HOOK_TC_INGRESS,
+		.created_ns = 1000,
+		.last_seen_ns = 1000 + 184750000000ULL,
+		.flow_id = 123,
+		.packets = { 12, 10 },
+		.bytes = { 1840, 9120 },
+		.src_id = 300,
+		.dst_id = 2,
+		.rule_id = 42,
+		.ifindex = 5,
+		.verdict = NETSEG_VERDICT_ALLOW,
+		.tcp_flags = { 0x1b, 0x12 },
+		.hook = NETSEG_HOOK_TC_INGRESS,
 		.flags = NETSEG_CTF_ORIG_IS_B,
 	};
 	struct netseg_flowrec r;
@@ -255,7 +282,7 @@ static void test_ct(void)
 
 		w.src_id = NETSEG_ID_WORLD;
 		w.dst_id = 301;
-		w.hook = NETSEG_HOOK_TC_EGRESS;	/* logged at the destination's hook */
+		w.hook = NETSEG_HOOK_TC_EGRESS; /* logged at the destination's hook */
 		netseg_flowrec_from_ct(&k, &w, 0, &names, &r);
 		is_int(r.node_dir, NETSEG_NODE_DIR_INBOUND, "world -> pod end record: inbound");
 		w.hook = NETSEG_HOOK_TC_INGRESS;
@@ -279,13 +306,15 @@ static void test_ct(void)
 	k.proto = IPPROTO_ICMP;
 	k.icmp_type = 13;
 	netseg_flowrec_from_ct(&k, &e, 0, &names, &r);
-	ok(r.has_icmp && r.icmp_type == 13, "a timestamp flow ends as a timestamp request (key's type)");
+	ok(r.has_icmp && r.icmp_type == 13,
+	   "a timestamp flow ends as a timestamp request (key's type)");
 	k.proto = IPPROTO_ICMPV6;
 	k.icmp_type = 0;
 	ok(!r.tcp_flags[0] && !r.tcp_flags[1], "no TCP flags outside TCP");
 
 	k.family = 0;
-	is_int(netseg_flowrec_from_ct(&k, &e, 0, &names, &r), -EINVAL, "key without family refused");
+	is_int(netseg_flowrec_from_ct(&k, &e, 0, &names, &r), -EINVAL,
+	       "key without family refused");
 }
 
 static void test_lost(void)

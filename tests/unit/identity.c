@@ -25,34 +25,35 @@ struct cidr_case {
 };
 
 static const struct cidr_case cidr_cases[] = {
-	{"198.18.0.0/15", 0, NETSEG_AF_INET, 15, "198.18.0.0/15"},
-	{"198.18.3.2", 0, NETSEG_AF_INET, 32, "198.18.3.2/32"},
-	{"198.18.3.2/32", 0, NETSEG_AF_INET, 32, "198.18.3.2/32"},
-	{"0.0.0.0/0", 0, NETSEG_AF_INET, 0, "0.0.0.0/0"},
-	{"fd00::/8", 0, NETSEG_AF_INET6, 8, "fd00::/8"},
-	{"fd00:0:0::0/8", 0, NETSEG_AF_INET6, 8, "fd00::/8"},
-	{"FD00::1", 0, NETSEG_AF_INET6, 128, "fd00::1/128"},
-	{"::/0", 0, NETSEG_AF_INET6, 0, "::/0"},
-	{"198.0.0.0/007", 0, NETSEG_AF_INET, 7, "198.0.0.0/7"},
+	{ "198.18.0.0/15", 0, NETSEG_AF_INET, 15, "198.18.0.0/15" },
+	{ "198.18.3.2", 0, NETSEG_AF_INET, 32, "198.18.3.2/32" },
+	{ "198.18.3.2/32", 0, NETSEG_AF_INET, 32, "198.18.3.2/32" },
+	{ "0.0.0.0/0", 0, NETSEG_AF_INET, 0, "0.0.0.0/0" },
+	{ "fd00::/8", 0, NETSEG_AF_INET6, 8, "fd00::/8" },
+	{ "fd00:0:0::0/8", 0, NETSEG_AF_INET6, 8, "fd00::/8" },
+	{ "FD00::1", 0, NETSEG_AF_INET6, 128, "fd00::1/128" },
+	{ "::/0", 0, NETSEG_AF_INET6, 0, "::/0" },
+	{ "198.0.0.0/007", 0, NETSEG_AF_INET, 7, "198.0.0.0/7" },
 	/* host bits set: its own error, the text is otherwise fine */
-	{.in = "198.18.0.1/15", .ret = -EDOM},
-	{.in = "198.19.0.0/15x", .ret = -EINVAL},
-	{.in = "198.18.0.0/16 ", .ret = -EINVAL},
-	{.in = "10.0.0.0/0", .ret = -EDOM},
-	{.in = "fd00::1/8", .ret = -EDOM},
-	{.in = "198.18.0.0/33", .ret = -EINVAL},
-	{.in = "fd00::/129", .ret = -EINVAL},
-	{.in = "198.18.0.0/-1", .ret = -EINVAL},
-	{.in = "198.18.0.0/", .ret = -EINVAL},
-	{.in = "198.18.0.0/8/8", .ret = -EINVAL},
-	{.in = "198.18.0/24", .ret = -EINVAL},
-	{.in = "198.18.0.256", .ret = -EINVAL},
-	{.in = "fd00:::1", .ret = -EINVAL},
-	{.in = "/8", .ret = -EINVAL},
-	{.in = "", .ret = -EINVAL},
-	{.in = "web", .ret = -EINVAL},
+	{ .in = "198.18.0.1/15", .ret = -EDOM },
+	{ .in = "198.19.0.0/15x", .ret = -EINVAL },
+	{ .in = "198.18.0.0/16 ", .ret = -EINVAL },
+	{ .in = "10.0.0.0/0", .ret = -EDOM },
+	{ .in = "fd00::1/8", .ret = -EDOM },
+	{ .in = "198.18.0.0/33", .ret = -EINVAL },
+	{ .in = "fd00::/129", .ret = -EINVAL },
+	{ .in = "198.18.0.0/-1", .ret = -EINVAL },
+	{ .in = "198.18.0.0/", .ret = -EINVAL },
+	{ .in = "198.18.0.0/8/8", .ret = -EINVAL },
+	{ .in = "198.18.0/24", .ret = -EINVAL },
+	{ .in = "198.18.0.256", .ret = -EINVAL },
+	{ .in = "fd00:::1", .ret = -EINVAL },
+	{ .in = "/8", .ret = -EINVAL },
+	{ .in = "", .ret = -EINVAL },
+	{ .in = "web", .ret = -EINVAL },
 	/* 64 characters: longer than any CIDR can be */
-	{.in = "0000000000000000000000000000000000000000000000000000000000000000", .ret = -EINVAL},
+	{ .in = "0000000000000000000000000000000000000000000000000000000000000000",
+	  .ret = -EINVAL },
 };
 
 /* Identities parse their CIDRs with lib/prefix.c, the rule grammar's
@@ -63,7 +64,7 @@ static void test_cidr_parse(void)
 	for (size_t i = 0; i < sizeof(cidr_cases) / sizeof(cidr_cases[0]); i++) {
 		const struct cidr_case *c = &cidr_cases[i];
 		char canon[NETSEG_PREFIX_STRLEN] = "untouched";
-		struct netseg_prefix p = {.family = -1, .plen = -1};
+		struct netseg_prefix p = { .family = -1, .plen = -1 };
 		struct netseg_err err = {};
 		int want = c->ret ? -EINVAL : 0, r;
 
@@ -75,14 +76,15 @@ static void test_cidr_parse(void)
 			continue;
 		}
 		netseg_prefix_format(&p, canon, sizeof(canon));
-		ok(p.family == c->family && p.plen == c->plen, "... family %d /%d", p.family, p.plen);
+		ok(p.family == c->family && p.plen == c->plen, "... family %d /%d", p.family,
+		   p.plen);
 		is_str(canon, c->canon, "... canonical form");
 	}
 }
 
 static void test_cidr_addr(void)
 {
-	__u8 want6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34};
+	__u8 want6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34 };
 	struct netseg_prefix p;
 
 	memset(&p, 0xaa, sizeof(p));
@@ -156,11 +158,13 @@ static void test_add(void)
 	d.ncidrs = 1;
 	strcpy(d.cidrs[0], "198.18.0.0/33");
 	is_int(netseg_id_add(&s, &d, &err), -EINVAL, "a bad CIDR refuses the identity");
-	is_str(err.msg, "identity bad-cidr: CIDR \"198.18.0.0/33\", column 12: prefix length 33 out of range 0-32",
+	is_str(err.msg,
+	       "identity bad-cidr: CIDR \"198.18.0.0/33\", column 12: prefix length 33 out of range 0-32",
 	       "... naming the CIDR, the column and what is wrong");
 	strcpy(d.cidrs[0], "198.18.0.1/24");
 	is_int(netseg_id_add(&s, &d, &err), -EINVAL, "host bits set refuse it");
-	is_str(err.msg, "identity bad-cidr: CIDR \"198.18.0.1/24\", column 1: host bits set in 198.18.0.1/24; did you mean 198.18.0.0/24?",
+	is_str(err.msg,
+	       "identity bad-cidr: CIDR \"198.18.0.1/24\", column 1: host bits set in 198.18.0.1/24; did you mean 198.18.0.0/24?",
 	       "... saying so");
 	d = def("bad-glob");
 	d.nifaces = 1;
@@ -231,7 +235,8 @@ static void test_replace(void)
 	is_int(id, cid, "... is the same identity");
 	is_int(netseg_id_cidr(&s, "fd00::/8", &id), 0, "another CIDR");
 	is_int(id, NETSEG_ID_CIDR_MIN + 1, "... gets the next CIDR id");
-	is_int(netseg_id_cidr(&s, "0000000000000000000000000000000000000000000000000000000000000000",
+	is_int(netseg_id_cidr(&s,
+			      "0000000000000000000000000000000000000000000000000000000000000000",
 			      &id),
 	       -EINVAL, "a CIDR text too long for an identity: EINVAL");
 	is_int(s.n, 3, "three identities");
@@ -347,8 +352,11 @@ static void test_json(void)
 	       "%d interface globs (one too many): EINVAL", NETSEG_SEL_MAX + 1);
 	cJSON_Delete(o);
 	o = netseg_iddef_to_json(netseg_id_by_name(&s, "api"));
-	cJSON_ReplaceItemInObject(o, "ifaces", cJSON_CreateStringArray((const char *[]){
-		"0123456789012345678901234567890123456789"}, 1));
+	cJSON_ReplaceItemInObject(o, "ifaces",
+				  cJSON_CreateStringArray(
+					  (const char *[]){
+						  "0123456789012345678901234567890123456789" },
+					  1));
 	is_int(netseg_iddef_from_json(o, &one), -EINVAL, "a glob wider than its slot: EINVAL");
 	cJSON_Delete(o);
 	o = netseg_iddef_to_json(netseg_id_by_name(&s, "api"));

@@ -26,7 +26,7 @@ static __u32 ep_id(void *ctx, __u32 ifindex)
 
 static struct netseg_ipsrc src(__u8 kind, __u32 ifindex)
 {
-	return (struct netseg_ipsrc){.kind = kind, .ifindex = ifindex, .tag = 7};
+	return (struct netseg_ipsrc){ .kind = kind, .ifindex = ifindex, .tag = 7 };
 }
 
 /* Resolves e and records it as the daemon does after writing the map. */
@@ -112,8 +112,7 @@ static int pton(const char *text, __u8 addr[16])
 	return inet_pton(AF_INET, text, addr) == 1 ? NETSEG_AF_INET : -1;
 }
 
-static struct netseg_ipent *get(struct netseg_iptable *t, const char *text, int plen,
-				bool create)
+static struct netseg_ipent *get(struct netseg_iptable *t, const char *text, int plen, bool create)
 {
 	__u8 a[16];
 	int af = pton(text, a);
@@ -125,7 +124,7 @@ static void test_get(void)
 {
 	struct netseg_iptable t;
 	struct netseg_ipent *e, *e2;
-	__u8 a[16] = {198, 18, 1, 7};
+	__u8 a[16] = { 198, 18, 1, 7 };
 	char buf[64];
 
 	netseg_iptable_init(&t);
@@ -195,10 +194,10 @@ static void test_grow_release(void)
 {
 	struct netseg_iptable t;
 	struct netseg_ipsrc cidr = src(NETSEG_IPSRC_CIDR, 0);
-	struct release_ctx rc = {&t, 0};
+	struct release_ctx rc = { &t, 0 };
 	struct netseg_ipent *e;
 	unsigned int n, found = 0, seen = 0;
-	__u8 a[16] = {198, 18};
+	__u8 a[16] = { 198, 18 };
 
 	netseg_iptable_init(&t);
 	for (n = 0; n < 2000; n++) {

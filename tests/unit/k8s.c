@@ -24,8 +24,7 @@ static char *fixture(const char *name)
 	return path;
 }
 
-static int load(const char *text, struct netseg_k8s_objects *o,
-		struct netseg_errlist *errs)
+static int load(const char *text, struct netseg_k8s_objects *o, struct netseg_errlist *errs)
 {
 	netseg_k8s_objects_init(o);
 	memset(errs, 0, sizeof(*errs));
@@ -78,14 +77,17 @@ static void test_full(void)
 	ok(r->peers[1].has_pod_sel && r->peers[1].has_ns_sel, "both selectors");
 	is_str(sel_text(&r->peers[1].pod_sel), "role", "Exists expression");
 	ok(!r->peers[2].has_pod_sel && r->peers[2].has_ns_sel &&
-	   netseg_labelsel_empty(&r->peers[2].ns_sel), "empty namespaceSelector kept as set");
-	ok(r->peers[3].has_ipblock && r->peers[3].cidr.plen == 16 &&
-	   r->peers[3].nexcept == 2 && r->peers[3].except[1].addr[2] == 2, "ipBlock with except");
+		   netseg_labelsel_empty(&r->peers[2].ns_sel),
+	   "empty namespaceSelector kept as set");
+	ok(r->peers[3].has_ipblock && r->peers[3].cidr.plen == 16 && r->peers[3].nexcept == 2 &&
+		   r->peers[3].except[1].addr[2] == 2,
+	   "ipBlock with except");
 	is_int(r->nports, 4, "four ports");
 	ok(r->ports[0].proto == IPPROTO_TCP && r->ports[0].port == 80 && !r->ports[0].end_port,
 	   "TCP 80");
 	ok(r->ports[1].proto == IPPROTO_TCP && r->ports[1].port == 8000 &&
-	   r->ports[1].end_port == 8080, "protocol defaults to TCP; endPort");
+		   r->ports[1].end_port == 8080,
+	   "protocol defaults to TCP; endPort");
 	ok(r->ports[2].proto == IPPROTO_SCTP && !r->ports[2].port, "SCTP, every port");
 	ok(r->ports[3].proto == IPPROTO_UDP && r->ports[3].port == 53, "UDP 53");
 	ok(!p->ingress[1].npeers && !p->ingress[1].nports, "empty rule: every peer, every port");
@@ -104,9 +106,10 @@ static void test_defaults(void)
 	struct netseg_errlist errs;
 
 	load("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-	     "metadata: {name: a}\nspec:\n  podSelector: {}\n  egress: [{}]\n", &o, &errs);
-	is_int(o.npolicies ? (int)o.policies[0].types : -1,
-	       NETSEG_K8S_INGRESS | NETSEG_K8S_EGRESS, "egress rules add Egress to the default");
+	     "metadata: {name: a}\nspec:\n  podSelector: {}\n  egress: [{}]\n",
+	     &o, &errs);
+	is_int(o.npolicies ? (int)o.policies[0].types : -1, NETSEG_K8S_INGRESS | NETSEG_K8S_EGRESS,
+	       "egress rules add Egress to the default");
 	netseg_k8s_objects_free(&o);
 	load("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
 	     "metadata: {name: a}\nspec:\n  podSelector: {}\n  egress: []\n  policyTypes: []\n",
@@ -122,7 +125,8 @@ static void test_defaults(void)
 	netseg_k8s_objects_free(&o);
 }
 
-#define NP "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  podSelector: {}\n"
+#define NP \
+	"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  podSelector: {}\n"
 #define ING NP "  ingress:\n  - ports:\n    - "
 
 struct bad {
@@ -130,8 +134,10 @@ struct bad {
 };
 
 static const struct bad bad[] = {
-	{ "a: [1, 2\n", "t.yaml:2:1: bad YAML: did not find expected ',' or ']' while parsing a flow sequence" },
-	{ "kind: Pod\napiVersion: v1\n", "t.yaml:1:7: unknown kind \"Pod\" (expected NetworkPolicy or Namespace)" },
+	{ "a: [1, 2\n",
+	  "t.yaml:2:1: bad YAML: did not find expected ',' or ']' while parsing a flow sequence" },
+	{ "kind: Pod\napiVersion: v1\n",
+	  "t.yaml:1:7: unknown kind \"Pod\" (expected NetworkPolicy or Namespace)" },
 	{ "apiVersion: v1\n", "t.yaml:1:1: missing kind (expected NetworkPolicy or Namespace)" },
 	{ "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1beta1\n",
 	  "t.yaml:2:13: apiVersion \"networking.k8s.io/v1beta1\" is not supported for NetworkPolicy (expected networking.k8s.io/v1)" },
@@ -153,26 +159,37 @@ static const struct bad bad[] = {
 	  "t.yaml:5:12: metadata.labels: label key \"-x\": name must be 1-63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit" },
 	{ "kind: Namespace\napiVersion: v1\nmetadata: {name: a}\nspec: {finalizers: [kubernetes]}\n",
 	  "t.yaml:4:1: unknown field \"spec\" in Namespace (netseg keeps only metadata.name and metadata.labels)" },
-	{ NP "status: {}\n", "t.yaml:8:1: unknown field \"status\" in the document (expected apiVersion, kind, metadata or spec)" },
-	{ NP "  podSelectr: {}\n", "t.yaml:8:3: unknown field \"podSelectr\" in spec (expected podSelector, policyTypes, ingress or egress)" },
+	{ NP "status: {}\n",
+	  "t.yaml:8:1: unknown field \"status\" in the document (expected apiVersion, kind, metadata or spec)" },
+	{ NP "  podSelectr: {}\n",
+	  "t.yaml:8:3: unknown field \"podSelectr\" in spec (expected podSelector, policyTypes, ingress or egress)" },
 	{ "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a}\nspec: {}\n",
 	  "t.yaml:4:7: spec.podSelector is required in policy default/a (use {} to select every pod of the namespace)" },
 	{ "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a}\n",
 	  "t.yaml:1:1: missing spec in policy default/a" },
-	{ NP "  policyTypes: [Ingres]\n", "t.yaml:8:17: unknown policy type \"Ingres\" in spec.policyTypes (expected Ingress or Egress)" },
-	{ NP "  policyTypes: [Egress, Egress]\n", "t.yaml:8:25: policy type Egress given twice in spec.policyTypes" },
+	{ NP "  policyTypes: [Ingres]\n",
+	  "t.yaml:8:17: unknown policy type \"Ingres\" in spec.policyTypes (expected Ingress or Egress)" },
+	{ NP "  policyTypes: [Egress, Egress]\n",
+	  "t.yaml:8:25: policy type Egress given twice in spec.policyTypes" },
 	{ NP "  podSelector: {}\n", "t.yaml:8:3: field podSelector given twice in spec" },
 	{ NP "  podSelector: {matchExpressions: [{key: a, operator: In}]}\n",
 	  "t.yaml:8:3: field podSelector given twice in spec" },
-	{ NP "  ingress: {from: []}\n", "t.yaml:8:12: expected a list for spec.ingress, found a mapping" },
-	{ ING "port: http\n", "t.yaml:10:13: named port 'http' in policy prod/web: container port names are not known to netseg; use a number" },
-	{ ING "port: \"80\"\n", "t.yaml:10:13: named port '80' in policy prod/web: container port names are not known to netseg; use a number" },
-	{ ING "port: 70000\n", "t.yaml:10:13: spec.ingress[0].ports[0].port 70000 out of range 1-65535" },
+	{ NP "  ingress: {from: []}\n",
+	  "t.yaml:8:12: expected a list for spec.ingress, found a mapping" },
+	{ ING "port: http\n",
+	  "t.yaml:10:13: named port 'http' in policy prod/web: container port names are not known to netseg; use a number" },
+	{ ING "port: \"80\"\n",
+	  "t.yaml:10:13: named port '80' in policy prod/web: container port names are not known to netseg; use a number" },
+	{ ING "port: 70000\n",
+	  "t.yaml:10:13: spec.ingress[0].ports[0].port 70000 out of range 1-65535" },
 	{ ING "port: 0\n", "t.yaml:10:13: spec.ingress[0].ports[0].port 0 out of range 1-65535" },
-	{ ING "{port: 90, endPort: 80}\n", "t.yaml:10:27: spec.ingress[0].ports[0].endPort 80 is less than port 90" },
+	{ ING "{port: 90, endPort: 80}\n",
+	  "t.yaml:10:27: spec.ingress[0].ports[0].endPort 80 is less than port 90" },
 	{ ING "{endPort: 80}\n", "t.yaml:10:17: spec.ingress[0].ports[0].endPort needs port" },
-	{ ING "{protocol: tcp}\n", "t.yaml:10:18: unknown protocol \"tcp\" in spec.ingress[0].ports[0] (expected TCP, UDP or SCTP)" },
-	{ ING "{protocol: ICMP}\n", "t.yaml:10:18: unknown protocol \"ICMP\" in spec.ingress[0].ports[0] (expected TCP, UDP or SCTP)" },
+	{ ING "{protocol: tcp}\n",
+	  "t.yaml:10:18: unknown protocol \"tcp\" in spec.ingress[0].ports[0] (expected TCP, UDP or SCTP)" },
+	{ ING "{protocol: ICMP}\n",
+	  "t.yaml:10:18: unknown protocol \"ICMP\" in spec.ingress[0].ports[0] (expected TCP, UDP or SCTP)" },
 	{ NP "  ingress:\n  - from:\n    - {}\n",
 	  "t.yaml:10:7: spec.ingress[0].from[0] must specify a peer: podSelector, namespaceSelector or ipBlock" },
 	{ NP "  ingress:\n  - from:\n    - {podSelector: {}, ipBlock: {cidr: 198.18.0.0/16}}\n",
@@ -189,11 +206,14 @@ static const struct bad bad[] = {
 	  "t.yaml:10:23: spec.egress[0].to[0].ipBlock.cidr \"198.18.1.0/16\": host bits set in 198.18.1.0/16; did you mean 198.18.0.0/16?" },
 	{ NP "  egress:\n  - to:\n    - ipBlock: {except: [198.18.0.0/24]}\n",
 	  "t.yaml:10:16: spec.egress[0].to[0].ipBlock needs a cidr" },
-	{ NP "  egress:\n  - to:\n    - podSelector: {matchExpressions: [{key: a, operator: In}]}\n",
+	{ NP
+	  "  egress:\n  - to:\n    - podSelector: {matchExpressions: [{key: a, operator: In}]}\n",
 	  "t.yaml:10:40: spec.egress[0].to[0].podSelector.matchExpressions[0]: operator In on key \"a\" needs at least one value" },
-	{ NP "  egress:\n  - to:\n    - podSelector: {matchExpressions: [{key: a, operator: Gt, values: [\"1\"]}]}\n",
+	{ NP
+	  "  egress:\n  - to:\n    - podSelector: {matchExpressions: [{key: a, operator: Gt, values: [\"1\"]}]}\n",
 	  "t.yaml:10:59: unknown operator \"Gt\" in spec.egress[0].to[0].podSelector.matchExpressions[0] (expected In, NotIn, Exists or DoesNotExist)" },
-	{ NP "  egress:\n  - too: []\n", "t.yaml:9:5: unknown field \"too\" in spec.egress[0] (expected to or ports)" },
+	{ NP "  egress:\n  - too: []\n",
+	  "t.yaml:9:5: unknown field \"too\" in spec.egress[0] (expected to or ports)" },
 	{ NP "---\n" NP, "t.yaml:9:1: policy prod/web defined twice (first at line 1)" },
 	{ "kind: Namespace\napiVersion: v1\nmetadata: {name: a}\n---\nkind: Namespace\napiVersion: v1\nmetadata: {name: a}\n",
 	  "t.yaml:5:1: namespace a defined twice (first at line 1)" },
@@ -275,7 +295,8 @@ static void test_round_trip(void)
 	ok(strstr(y1, "policyTypes:\n  - Ingress\n") != NULL, "defaults written out");
 	j = print(&a, true);
 	ok(strstr(j, "\"kind\":\t\"List\"") && strstr(j, "\"endPort\":\t8080") &&
-	   strstr(j, "\"cidr\":\t\"fd00:1::/64\""), "JSON holds the objects");
+		   strstr(j, "\"cidr\":\t\"fd00:1::/64\""),
+	   "JSON holds the objects");
 	free(y1);
 	free(y2);
 	free(j);
@@ -299,9 +320,12 @@ int main(void)
 
 /* --- the reference model --- */
 
-#define NSES "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {team: payments}}\n---\n" \
-	     "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev, labels: {team: dev}}\n---\n"
-#define POL(ns, name) "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: " name ", namespace: " ns "}\nspec:\n"
+#define NSES                                                                                       \
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {team: payments}}\n---\n" \
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: dev, labels: {team: dev}}\n---\n"
+#define POL(ns, name)                                                                   \
+	"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: " name \
+	", namespace: " ns "}\nspec:\n"
 
 struct pod_def {
 	const char *ns, *name, *labels, *ip;
@@ -328,59 +352,94 @@ struct eval_row {
 #define UDP IPPROTO_UDP
 #define SCTP IPPROTO_SCTP
 
-static const char deny_ingress[] = POL("prod", "deny") "  podSelector: {}\n  policyTypes: [Ingress]\n";
-static const char same_ns[] = POL("prod", "same-ns") "  podSelector: {}\n  ingress:\n  - from:\n    - podSelector: {}\n";
-static const char and_sel[] = POL("prod", "and") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from:\n"
-	"    - namespaceSelector: {matchLabels: {team: dev}}\n      podSelector: {matchLabels: {app: client}}\n";
-static const char or_sel[] = POL("prod", "or") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from:\n"
-	"    - namespaceSelector: {matchLabels: {team: dev}}\n    - podSelector: {matchLabels: {app: client}}\n";
-static const char ipblock[] = POL("prod", "ipb") "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from:\n"
-	"    - ipBlock: {cidr: 198.18.0.0/15, except: [198.18.1.0/24]}\n";
-static const char egress_only[] = POL("prod", "egress") "  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Egress]\n"
-	"  egress:\n  - to:\n    - podSelector: {matchLabels: {app: web}}\n    ports: [{port: 443}]\n";
-static const char ports[] = POL("prod", "ports") "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - ports:\n"
-	"    - {port: 8000, endPort: 8080}\n    - {protocol: UDP, port: 53}\n    - {protocol: SCTP, port: 9}\n";
-static const char union2[] = POL("prod", "a") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [podSelector: {matchLabels: {app: web}}]\n"
-	"---\n" POL("prod", "b") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [podSelector: {matchLabels: {app: client}}]\n    ports: [{port: 5432}]\n";
-static const char types_default[] = POL("prod", "eg") "  podSelector: {matchLabels: {app: web}}\n  egress:\n  - to: [ipBlock: {cidr: 198.19.0.0/24}]\n";
-static const char ingress_type_only[] = POL("prod", "ing") "  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress]\n"
-	"  egress:\n  - to: [ipBlock: {cidr: 198.19.0.0/24}]\n";
-static const char allow_all[] = POL("prod", "deny") "  podSelector: {}\n  policyTypes: [Ingress]\n---\n"
-	POL("prod", "all") "  podSelector: {}\n  ingress: [{}]\n";
-static const char ns_all[] = POL("prod", "nsall") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [namespaceSelector: {}]\n";
-static const char ns_name[] = POL("prod", "nsname") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n"
-	"  - from: [namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: other}}]\n";
-static const char deny_egress[] = POL("prod", "deny-eg") "  podSelector: {}\n  policyTypes: [Egress]\n";
+static const char deny_ingress[] = POL("prod",
+				       "deny") "  podSelector: {}\n  policyTypes: [Ingress]\n";
+static const char same_ns[] =
+	POL("prod", "same-ns") "  podSelector: {}\n  ingress:\n  - from:\n    - podSelector: {}\n";
+static const char and_sel[] = POL(
+	"prod",
+	"and") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from:\n"
+	       "    - namespaceSelector: {matchLabels: {team: dev}}\n      podSelector: {matchLabels: {app: client}}\n";
+static const char or_sel[] = POL(
+	"prod",
+	"or") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from:\n"
+	      "    - namespaceSelector: {matchLabels: {team: dev}}\n    - podSelector: {matchLabels: {app: client}}\n";
+static const char ipblock[] =
+	POL("prod", "ipb") "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from:\n"
+			   "    - ipBlock: {cidr: 198.18.0.0/15, except: [198.18.1.0/24]}\n";
+static const char egress_only[] = POL(
+	"prod",
+	"egress") "  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Egress]\n"
+		  "  egress:\n  - to:\n    - podSelector: {matchLabels: {app: web}}\n    ports: [{port: 443}]\n";
+static const char ports[] = POL(
+	"prod",
+	"ports") "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - ports:\n"
+		 "    - {port: 8000, endPort: 8080}\n    - {protocol: UDP, port: 53}\n    - {protocol: SCTP, port: 9}\n";
+static const char union2[] = POL(
+	"prod",
+	"a") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [podSelector: {matchLabels: {app: web}}]\n"
+	     "---\n" POL(
+		     "prod",
+		     "b") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [podSelector: {matchLabels: {app: client}}]\n    ports: [{port: 5432}]\n";
+static const char types_default[] = POL(
+	"prod",
+	"eg") "  podSelector: {matchLabels: {app: web}}\n  egress:\n  - to: [ipBlock: {cidr: 198.19.0.0/24}]\n";
+static const char ingress_type_only[] =
+	POL("prod", "ing") "  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress]\n"
+			   "  egress:\n  - to: [ipBlock: {cidr: 198.19.0.0/24}]\n";
+static const char allow_all[] =
+	POL("prod", "deny") "  podSelector: {}\n  policyTypes: [Ingress]\n---\n" POL(
+		"prod", "all") "  podSelector: {}\n  ingress: [{}]\n";
+static const char ns_all[] = POL(
+	"prod",
+	"nsall") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [namespaceSelector: {}]\n";
+static const char ns_name[] = POL(
+	"prod",
+	"nsname") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n"
+		  "  - from: [namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: other}}]\n";
+static const char deny_egress[] = POL("prod",
+				      "deny-eg") "  podSelector: {}\n  policyTypes: [Egress]\n";
 static const char dev_policy[] = POL("dev", "dev-deny") "  podSelector: {}\n";
 
 static const struct eval_row eval_rows[] = {
 	{ "no policy: everything allowed", "", "dev/tool", "prod/db", TCP, 5432, true },
 	{ "no policy: from outside too", "", "198.19.0.5", "prod/db", UDP, 53, true },
 	{ "deny-all ingress blocks pods", deny_ingress, "prod/client", "prod/web", TCP, 80, false },
-	{ "deny-all ingress blocks the outside", deny_ingress, "198.19.0.5", "prod/web", TCP, 80, false },
-	{ "deny-all ingress leaves egress open", deny_ingress, "prod/web", "dev/tool", TCP, 80, true },
-	{ "deny-all ingress doesn't reach another namespace", deny_ingress, "prod/web", "dev/tool", TCP, 80, true },
+	{ "deny-all ingress blocks the outside", deny_ingress, "198.19.0.5", "prod/web", TCP, 80,
+	  false },
+	{ "deny-all ingress leaves egress open", deny_ingress, "prod/web", "dev/tool", TCP, 80,
+	  true },
+	{ "deny-all ingress doesn't reach another namespace", deny_ingress, "prod/web", "dev/tool",
+	  TCP, 80, true },
 	{ "same namespace allowed", same_ns, "prod/client", "prod/web", TCP, 80, true },
 	{ "other namespace refused", same_ns, "dev/client", "prod/web", TCP, 80, false },
-	{ "outside refused (podSelector never matches an address)", same_ns, "198.19.0.5", "prod/web", TCP, 80, false },
+	{ "outside refused (podSelector never matches an address)", same_ns, "198.19.0.5",
+	  "prod/web", TCP, 80, false },
 	{ "AND: client in dev allowed", and_sel, "dev/client", "prod/db", TCP, 5432, true },
 	{ "AND: other pod in dev refused", and_sel, "dev/tool", "prod/db", TCP, 5432, false },
 	{ "AND: client in prod refused", and_sel, "prod/client", "prod/db", TCP, 5432, false },
 	{ "OR: any pod in dev allowed", or_sel, "dev/tool", "prod/db", TCP, 5432, true },
 	{ "OR: client in prod allowed", or_sel, "prod/client", "prod/db", TCP, 5432, true },
-	{ "OR: podSelector alone is the policy's namespace only", or_sel, "dev/client", "prod/db", TCP, 5432, true },
+	{ "OR: podSelector alone is the policy's namespace only", or_sel, "dev/client", "prod/db",
+	  TCP, 5432, true },
 	{ "OR: web in prod refused", or_sel, "prod/web", "prod/db", TCP, 5432, false },
-	{ "ipBlock: outside address inside cidr", ipblock, "198.19.0.5", "prod/web", TCP, 80, true },
+	{ "ipBlock: outside address inside cidr", ipblock, "198.19.0.5", "prod/web", TCP, 80,
+	  true },
 	{ "ipBlock: matches pod IPs too", ipblock, "prod/client", "prod/web", TCP, 80, true },
 	{ "ipBlock: except subtracts", ipblock, "dev/client", "prod/web", TCP, 80, false },
 	{ "ipBlock: outside the cidr", ipblock, "198.20.0.1", "prod/web", TCP, 80, false },
 	{ "ipBlock: other family", ipblock, "fd00::1", "prod/web", TCP, 80, false },
-	{ "egress only: allowed destination and port", egress_only, "prod/client", "prod/web", TCP, 443, true },
+	{ "egress only: allowed destination and port", egress_only, "prod/client", "prod/web", TCP,
+	  443, true },
 	{ "egress only: wrong port", egress_only, "prod/client", "prod/web", TCP, 80, false },
-	{ "egress only: wrong destination", egress_only, "prod/client", "prod/db", TCP, 443, false },
-	{ "egress only: outside refused", egress_only, "prod/client", "198.19.0.5", TCP, 443, false },
-	{ "egress only: ingress to the client stays open", egress_only, "dev/tool", "prod/client", TCP, 80, true },
-	{ "egress only: unselected pods unaffected", egress_only, "prod/db", "198.19.0.5", TCP, 443, true },
+	{ "egress only: wrong destination", egress_only, "prod/client", "prod/db", TCP, 443,
+	  false },
+	{ "egress only: outside refused", egress_only, "prod/client", "198.19.0.5", TCP, 443,
+	  false },
+	{ "egress only: ingress to the client stays open", egress_only, "dev/tool", "prod/client",
+	  TCP, 80, true },
+	{ "egress only: unselected pods unaffected", egress_only, "prod/db", "198.19.0.5", TCP, 443,
+	  true },
 	{ "ports: endPort low end", ports, "prod/client", "prod/web", TCP, 8000, true },
 	{ "ports: endPort high end", ports, "prod/client", "prod/web", TCP, 8080, true },
 	{ "ports: past endPort", ports, "prod/client", "prod/web", TCP, 8081, false },
@@ -390,27 +449,34 @@ static const struct eval_row eval_rows[] = {
 	{ "ports: SCTP 9", ports, "prod/client", "prod/web", SCTP, 9, true },
 	{ "ports: TCP 9 is not SCTP 9", ports, "prod/client", "prod/web", TCP, 9, false },
 	{ "ports: SCTP 8000 is not TCP 8000", ports, "prod/client", "prod/web", SCTP, 8000, false },
-	{ "ports: ICMP needs a rule without ports", ports, "prod/client", "prod/web", IPPROTO_ICMP, 0, false },
+	{ "ports: ICMP needs a rule without ports", ports, "prod/client", "prod/web", IPPROTO_ICMP,
+	  0, false },
 	{ "union: first policy", union2, "prod/web", "prod/db", TCP, 1, true },
 	{ "union: second policy on its port", union2, "prod/client", "prod/db", TCP, 5432, true },
 	{ "union: second policy off its port", union2, "prod/client", "prod/db", TCP, 1, false },
 	{ "union: neither", union2, "dev/tool", "prod/db", TCP, 5432, false },
-	{ "policyTypes default: egress rules isolate egress", types_default, "prod/web", "prod/db", TCP, 80, false },
-	{ "policyTypes default: egress rule allows", types_default, "prod/web", "198.19.0.5", TCP, 80, true },
-	{ "policyTypes default: ingress isolated too, nothing allowed", types_default, "prod/client", "prod/web", TCP, 80, false },
-	{ "policyTypes [Ingress]: egress rules ignored", ingress_type_only, "prod/web", "prod/db", TCP, 80, true },
+	{ "policyTypes default: egress rules isolate egress", types_default, "prod/web", "prod/db",
+	  TCP, 80, false },
+	{ "policyTypes default: egress rule allows", types_default, "prod/web", "198.19.0.5", TCP,
+	  80, true },
+	{ "policyTypes default: ingress isolated too, nothing allowed", types_default,
+	  "prod/client", "prod/web", TCP, 80, false },
+	{ "policyTypes [Ingress]: egress rules ignored", ingress_type_only, "prod/web", "prod/db",
+	  TCP, 80, true },
 	{ "deny plus allow-all: union allows", allow_all, "dev/tool", "prod/web", UDP, 1, true },
 	{ "namespaceSelector {}: every namespace", ns_all, "dev/tool", "prod/db", TCP, 1, true },
 	{ "namespaceSelector {}: not the outside", ns_all, "198.19.0.5", "prod/db", TCP, 1, false },
 	{ "undeclared namespace has its name label", ns_name, "other/x", "prod/db", TCP, 1, true },
 	{ "name label selects only that namespace", ns_name, "dev/tool", "prod/db", TCP, 1, false },
-	{ "deny egress blocks, even to a pod open for ingress", deny_egress, "prod/web", "dev/tool", TCP, 80, false },
-	{ "both sides needed: dev denies its ingress", dev_policy, "prod/web", "dev/tool", TCP, 80, false },
-	{ "policies select their own namespace only", dev_policy, "dev/tool", "prod/web", TCP, 80, true },
+	{ "deny egress blocks, even to a pod open for ingress", deny_egress, "prod/web", "dev/tool",
+	  TCP, 80, false },
+	{ "both sides needed: dev denies its ingress", dev_policy, "prod/web", "dev/tool", TCP, 80,
+	  false },
+	{ "policies select their own namespace only", dev_policy, "dev/tool", "prod/web", TCP, 80,
+	  true },
 };
 
-static void end_of(const char *s, const struct netseg_k8s_pod *pods,
-		   struct netseg_k8s_end *e)
+static void end_of(const char *s, const struct netseg_k8s_pod *pods, struct netseg_k8s_end *e)
 {
 	size_t i;
 
@@ -447,7 +513,8 @@ static int test_eval(void)
 	}
 	for (i = 0; i < sizeof(eval_rows) / sizeof(eval_rows[0]); i++) {
 		const struct eval_row *r = &eval_rows[i];
-		struct netseg_k8s_cluster c = { .objs = &o, .pods = pods,
+		struct netseg_k8s_cluster c = { .objs = &o,
+						.pods = pods,
 						.npods = sizeof(pods) / sizeof(pods[0]) };
 		bool got;
 
@@ -457,8 +524,8 @@ static int test_eval(void)
 		end_of(r->src, pods, &src);
 		end_of(r->dst, pods, &dst);
 		got = netseg_k8s_allowed(&c, &src, &dst, r->proto, r->port, why, sizeof(why));
-		if (!ok(got == r->want, "%s: %s -> %s %u/%u %s", r->what, r->src, r->dst,
-			r->proto, r->port, r->want ? "allowed" : "refused"))
+		if (!ok(got == r->want, "%s: %s -> %s %u/%u %s", r->what, r->src, r->dst, r->proto,
+			r->port, r->want ? "allowed" : "refused"))
 			diag("model said: %s", why);
 		netseg_k8s_objects_free(&o);
 		netseg_errlist_free(&errs);

@@ -19,7 +19,7 @@
 struct alloc {
 	char *keys[4096];
 	int n;
-	int fail_at;		/* key number that fails with -ENOSPC, -1 none */
+	int fail_at; /* key number that fails with -ENOSPC, -1 none */
 };
 
 static int alloc_cb(const char *key, __u32 *id, void *ctx)
@@ -94,8 +94,11 @@ static void pod(struct cluster *c, const char *labels, const char *a4, const cha
 		c->addrs[i][n++] = addr(a4);
 	if (a6)
 		c->addrs[i][n++] = addr(a6);
-	c->eps[i] = (struct netseg_k8s_endpoint){ .ns = "x", .name = "p", .labels = &c->labels[i],
-						  .addrs = c->addrs[i], .naddrs = n };
+	c->eps[i] = (struct netseg_k8s_endpoint){ .ns = "x",
+						  .name = "p",
+						  .labels = &c->labels[i],
+						  .addrs = c->addrs[i],
+						  .naddrs = n };
 }
 
 static void cluster_free(struct cluster *c)
@@ -119,7 +122,8 @@ static bool allows(const struct netseg_k8s_compiled *out, __u32 src, __u32 dst, 
 	return v.verdict == NETSEG_VERDICT_ALLOW;
 }
 
-#define NP(ns, name) "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n" \
+#define NP(ns, name)                                                         \
+	"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n" \
 	"  name: " name "\n  namespace: '" ns "'\nspec:\n"
 
 static void test_errors(void)
@@ -130,8 +134,11 @@ static void test_errors(void)
 	struct netseg_err err;
 	struct netseg_rule r;
 	struct cluster c = { 0 };
-	struct netseg_k8s_input in = { .objs = &o, .alloc = alloc_cb, .alloc_ctx = &al,
-				       .first_rule_id = 100, .res = &no_names };
+	struct netseg_k8s_input in = { .objs = &o,
+				       .alloc = alloc_cb,
+				       .alloc_ctx = &al,
+				       .first_rule_id = 100,
+				       .res = &no_names };
 	int ret;
 
 	load(NP("x", "a") "  podSelector: {}\n  ingress: [{}]\n", &o);
@@ -146,7 +153,7 @@ static void test_errors(void)
 	in.nrules = 1;
 	ret = netseg_k8s_compile(&in, &out, &err);
 	ok(ret == -ENOENT && strstr(err.msg, "native rule 1 names an unknown identity") &&
-	   err.rule == 0 && !out.rules.n && !out.ep_ids,
+		   err.rule == 0 && !out.rules.n && !out.ep_ids,
 	   "a native rule naming an unknown identity: -ENOENT, nothing returned (%s)", err.msg);
 	in.nrules = 0;
 
@@ -187,27 +194,30 @@ static void test_v6_and_dual_stack(void)
 	struct netseg_k8s_compiled out;
 	struct netseg_err err;
 	struct cluster c = { 0 };
-	struct netseg_k8s_input in = { .objs = &o, .alloc = alloc_cb, .alloc_ctx = &al,
+	struct netseg_k8s_input in = { .objs = &o,
+				       .alloc = alloc_cb,
+				       .alloc_ctx = &al,
 				       .first_rule_id = 100 };
 	char cidr[64];
 	size_t i;
 
-	load(NP("x", "db") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n"
-	     "  - from:\n    - ipBlock: {cidr: 'fd00::/64', except: ['fd00::10/128']}\n", &o);
+	load(NP("x",
+		"db") "  podSelector: {matchLabels: {app: db}}\n  ingress:\n"
+		      "  - from:\n    - ipBlock: {cidr: 'fd00::/64', except: ['fd00::10/128']}\n",
+	     &o);
 	pod(&c, "app=db", NULL, "fd00::1:1");
-	pod(&c, "app=web", NULL, "fd00::10");		/* in the except */
-	pod(&c, "app=web", NULL, "fd00::11");		/* inside the block */
-	pod(&c, "app=api", "198.18.1.12", "fd00::12");	/* dual-stack, v6 inside */
+	pod(&c, "app=web", NULL, "fd00::10");	       /* in the except */
+	pod(&c, "app=web", NULL, "fd00::11");	       /* inside the block */
+	pod(&c, "app=api", "198.18.1.12", "fd00::12"); /* dual-stack, v6 inside */
 	in.eps = c.eps;
 	in.neps = c.n;
 	if (!is_int(netseg_k8s_compile(&in, &out, &err), 0, "IPv6 ipBlock compiles"))
 		goto out;
-	ok(out.ep_ids[1] != out.ep_ids[2], "web pods split by the except: %u and %u",
-	   out.ep_ids[1], out.ep_ids[2]);
+	ok(out.ep_ids[1] != out.ep_ids[2], "web pods split by the except: %u and %u", out.ep_ids[1],
+	   out.ep_ids[2]);
 	ok(!allows(&out, out.ep_ids[1], out.ep_ids[0], IPPROTO_TCP, 5432),
 	   "the excepted address can't reach db");
-	ok(allows(&out, out.ep_ids[2], out.ep_ids[0], IPPROTO_TCP, 5432),
-	   "the other web pod can");
+	ok(allows(&out, out.ep_ids[2], out.ep_ids[0], IPPROTO_TCP, 5432), "the other web pod can");
 	ok(allows(&out, out.ep_ids[3], out.ep_ids[0], IPPROTO_UDP, 53),
 	   "the dual-stack pod can (matched as a whole, the documented departure)");
 	ok(allows(&out, out.ep_ids[0], out.ep_ids[1], IPPROTO_TCP, 80),
@@ -221,7 +231,7 @@ static void test_v6_and_dual_stack(void)
 		   out.prefixes[i].id);
 	}
 	ok(!allows(&out, NETSEG_ID_WORLD, out.ep_ids[0], IPPROTO_TCP, 5432) &&
-	   allows(&out, out.prefixes[0].id, out.ep_ids[0], IPPROTO_TCP, 5432),
+		   allows(&out, out.prefixes[0].id, out.ep_ids[0], IPPROTO_TCP, 5432),
 	   "outside addresses in the block reach db, the rest of the world doesn't");
 	netseg_k8s_compiled_free(&out);
 out:
@@ -241,9 +251,10 @@ static void test_stable(void)
 	struct cluster c = { 0 };
 	struct netseg_k8s_input in = { .alloc = alloc_cb, .alloc_ctx = &al, .first_rule_id = 100 };
 	const char *p1 = NP("x", "p1") "  podSelector: {}\n  ingress:\n  - from:\n"
-			 "    - ipBlock: {cidr: 198.18.0.0/16}\n";
-	const char *p2 = NP("x", "p2") "  podSelector: {}\n  egress:\n  - to:\n"
-			 "    - ipBlock: {cidr: 198.18.1.0/24, except: [198.18.1.128/25]}\n";
+				       "    - ipBlock: {cidr: 198.18.0.0/16}\n";
+	const char *p2 =
+		NP("x", "p2") "  podSelector: {}\n  egress:\n  - to:\n"
+			      "    - ipBlock: {cidr: 198.18.1.0/24, except: [198.18.1.128/25]}\n";
 	char y1[1024], y2[1024];
 	bool same;
 
@@ -290,7 +301,9 @@ static void test_size(void)
 	struct netseg_policy pol = { 0 };
 	struct netseg_resolver res;
 	struct netseg_err err;
-	struct netseg_k8s_input in = { .objs = &o, .alloc = alloc_cb, .alloc_ctx = &al,
+	struct netseg_k8s_input in = { .objs = &o,
+				       .alloc = alloc_cb,
+				       .alloc_ctx = &al,
 				       .first_rule_id = 100 };
 	struct timespec t0, t1;
 	char buf[65536], l[64];
@@ -308,21 +321,27 @@ static void test_size(void)
 		addrs[i].addr[1] = 18;
 		addrs[i].addr[2] = (__u8)(10 + i / 250);
 		addrs[i].addr[3] = (__u8)(1 + i % 250);
-		eps[i] = (struct netseg_k8s_endpoint){ .ns = nss[(i % NSETS) % 3], .name = "p",
-			.labels = &labels[i % NSETS], .addrs = &addrs[i], .naddrs = 1 };
+		eps[i] = (struct netseg_k8s_endpoint){ .ns = nss[(i % NSETS) % 3],
+						       .name = "p",
+						       .labels = &labels[i % NSETS],
+						       .addrs = &addrs[i],
+						       .naddrs = 1 };
 	}
 	for (i = 0; i < 30; i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
-			NP("%s", "p%zu") "  podSelector: {matchLabels: {app: app%zu}}\n"
-			"  ingress:\n  - from:\n    - podSelector: {matchLabels: {tier: t%zu}}\n"
-			"      namespaceSelector: {}\n    ports: [{port: 8080}, {protocol: UDP, port: 53}]\n"
-			"  egress:\n  - to:\n    - ipBlock: {cidr: 198.18.0.0/16}\n---\n",
+		n += (size_t)snprintf(
+			buf + n, sizeof(buf) - n,
+			NP("%s",
+			   "p%zu") "  podSelector: {matchLabels: {app: app%zu}}\n"
+				   "  ingress:\n  - from:\n    - podSelector: {matchLabels: {tier: t%zu}}\n"
+				   "      namespaceSelector: {}\n    ports: [{port: 8080}, {protocol: UDP, port: 53}]\n"
+				   "  egress:\n  - to:\n    - ipBlock: {cidr: 198.18.0.0/16}\n---\n",
 			i, nss[(i * 2) % 3], i * 2, i % 4);
 	load(buf, &o);
 	in.eps = eps;
 	in.neps = NPOD;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!is_int(netseg_k8s_compile(&in, &out, &err), 0, "1000 pods, 60 label sets, 30 policies compile"))
+	if (!is_int(netseg_k8s_compile(&in, &out, &err), 0,
+		    "1000 pods, 60 label sets, 30 policies compile"))
 		goto out;
 	netseg_k8s_resolver(&no_names, &res);
 	is_int(netseg_compile(out.rules.rules, out.rules.n, &res, 0, &pol, &err), 0,

@@ -37,11 +37,11 @@ enum { K_POD, K_HOST, K_EXT, K_PARTNER, K_LEGACY };
 struct mparty {
 	const char *name;
 	int kind;
-	int ns;			/* K_POD */
-	char pod;		/* 'a', 'b', 'c'; a2 carries pod=a */
-	const char *tier;	/* label tier, or NULL */
+	int ns;		  /* K_POD */
+	char pod;	  /* 'a', 'b', 'c'; a2 carries pod=a */
+	const char *tier; /* label tier, or NULL */
 	const char *ip;
-	__u32 addr;		/* host order */
+	__u32 addr; /* host order */
 };
 
 #define NPODS 12
@@ -65,8 +65,8 @@ static struct mparty parties[] = {
 };
 #define NPARTIES (sizeof(parties) / sizeof(parties[0]))
 
-#define ID_LEGACY	300
-#define ID_PARTNER	301
+#define ID_LEGACY 300
+#define ID_PARTNER 301
 static const char *const partner_cidr = "198.19.100.0/24";
 
 struct cell {
@@ -76,8 +76,8 @@ struct cell {
 };
 
 static const struct cell cells[] = {
-	{ IPPROTO_TCP, 80, "tcp/80" }, { IPPROTO_TCP, 81, "tcp/81" },
-	{ IPPROTO_UDP, 80, "udp/80" }, { IPPROTO_UDP, 81, "udp/81" },
+	{ IPPROTO_TCP, 80, "tcp/80" },	 { IPPROTO_TCP, 81, "tcp/81" },
+	{ IPPROTO_UDP, 80, "udp/80" },	 { IPPROTO_UDP, 81, "udp/81" },
 	{ IPPROTO_SCTP, 80, "sctp/80" }, { IPPROTO_ICMP, 8 << 8, "icmp/echo" },
 };
 #define NCELLS (sizeof(cells) / sizeof(cells[0]))
@@ -139,16 +139,26 @@ static const char *const podsel_yaml[] = {
 static bool podsel_match(int s, const struct mparty *p)
 {
 	switch (s) {
-	case 0: return true;
-	case 1: return p->pod == 'a';
-	case 2: return p->pod == 'b';
-	case 3: return p->pod == 'a' || p->pod == 'c';
-	case 4: return p->pod != 'a';
-	case 5: return p->tier;
-	case 6: return !p->tier;
-	case 7: return p->tier && !strcmp(p->tier, "front") && (p->pod == 'a' || p->pod == 'b');
-	case 8: return false;
-	case 9: return !p->tier || strcmp(p->tier, "back");	/* NotIn: absent matches */
+	case 0:
+		return true;
+	case 1:
+		return p->pod == 'a';
+	case 2:
+		return p->pod == 'b';
+	case 3:
+		return p->pod == 'a' || p->pod == 'c';
+	case 4:
+		return p->pod != 'a';
+	case 5:
+		return p->tier;
+	case 6:
+		return !p->tier;
+	case 7:
+		return p->tier && !strcmp(p->tier, "front") && (p->pod == 'a' || p->pod == 'b');
+	case 8:
+		return false;
+	case 9:
+		return !p->tier || strcmp(p->tier, "back"); /* NotIn: absent matches */
 	}
 	bail("pod selector %d", s);
 }
@@ -163,19 +173,25 @@ static const char *const nssel_yaml[] = {
 };
 #define NNSSEL (sizeof(nssel_yaml) / sizeof(nssel_yaml[0]))
 
-static bool z_declared;	/* else z carries only its metadata.name label */
+static bool z_declared; /* else z carries only its metadata.name label */
 
 static bool nssel_match(int s, int ns)
 {
 	bool declared = ns != NS_Z || z_declared;
 
 	switch (s) {
-	case 0: return true;
-	case 1: return declared && ns == NS_Y;	/* label ns=<name> if declared */
-	case 2: return ns == NS_Z;
-	case 3: return declared && ns_env[ns];
-	case 4: return !declared || !ns_env[ns];
-	case 5: return !declared || ns != NS_X;
+	case 0:
+		return true;
+	case 1:
+		return declared && ns == NS_Y; /* label ns=<name> if declared */
+	case 2:
+		return ns == NS_Z;
+	case 3:
+		return declared && ns_env[ns];
+	case 4:
+		return !declared || !ns_env[ns];
+	case 5:
+		return !declared || ns != NS_X;
 	}
 	bail("namespace selector %d", s);
 }
@@ -186,13 +202,13 @@ struct mblock {
 };
 
 static const struct mblock blocks[] = {
-	{ "198.18.0.0/16", { "198.18.1.10/32" } },	/* every pod but x/a: splits x/a from x/a2 */
-	{ "198.18.2.0/24", { NULL } },				/* namespace y's pods */
-	{ "198.19.0.0/16", { "198.19.100.0/24" } },	/* ext, not partner */
-	{ "198.19.0.0/16", { "198.19.5.0/24", "198.19.100.1/32" } },	/* cut from partner */
-	{ "198.18.1.13/32", { NULL } },				/* x/a2 alone */
-	{ "198.18.0.1/32", { NULL } },				/* the node */
-	{ "198.18.9.1/32", { NULL } },				/* the native endpoint */
+	{ "198.18.0.0/16", { "198.18.1.10/32" } },  /* every pod but x/a: splits x/a from x/a2 */
+	{ "198.18.2.0/24", { NULL } },		    /* namespace y's pods */
+	{ "198.19.0.0/16", { "198.19.100.0/24" } }, /* ext, not partner */
+	{ "198.19.0.0/16", { "198.19.5.0/24", "198.19.100.1/32" } }, /* cut from partner */
+	{ "198.18.1.13/32", { NULL } },				     /* x/a2 alone */
+	{ "198.18.0.1/32", { NULL } },				     /* the node */
+	{ "198.18.9.1/32", { NULL } },				     /* the native endpoint */
 	{ "198.16.0.0/12", { "198.18.3.0/24", "198.18.1.0/25" } },
 };
 #define NBLOCKS (sizeof(blocks) / sizeof(blocks[0]))
@@ -213,7 +229,7 @@ static bool block_match(int b, const struct mparty *p)
 struct mport {
 	const char *yaml;
 	__u8 proto;
-	__u16 lo, hi;		/* lo 0: every port of proto */
+	__u16 lo, hi; /* lo 0: every port of proto */
 };
 
 static const struct mport ports[] = {
@@ -222,7 +238,7 @@ static const struct mport ports[] = {
 	{ "{protocol: TCP, port: 80, endPort: 81}", IPPROTO_TCP, 80, 81 },
 	{ "{protocol: UDP}", IPPROTO_UDP, 0, 0 },
 	{ "{protocol: SCTP, port: 80}", IPPROTO_SCTP, 80, 80 },
-	{ "{port: 81}", IPPROTO_TCP, 81, 81 },		/* protocol defaults to TCP */
+	{ "{port: 81}", IPPROTO_TCP, 81, 81 }, /* protocol defaults to TCP */
 	{ "{protocol: TCP, port: 79, endPort: 80}", IPPROTO_TCP, 79, 80 },
 	{ "{protocol: SCTP}", IPPROTO_SCTP, 0, 0 },
 };
@@ -252,7 +268,7 @@ struct gpol {
 struct round {
 	int npol;
 	struct gpol pol[4];
-	unsigned int natives;	/* mask of native_rules[] */
+	unsigned int natives; /* mask of native_rules[] */
 	bool host_to_pods;
 	bool z_declared;
 };
@@ -264,7 +280,7 @@ static const char *const native_rules[] = {
 	"deny * -> *:sctp",
 	"allow world -> *:udp/80",
 	"deny host -> *:tcp/81",
-	"allow legacy -> 198.18.2.0/24:udp",	/* a native CIDR rule toward pods */
+	"allow legacy -> 198.18.2.0/24:udp", /* a native CIDR rule toward pods */
 };
 #define NNATIVE (sizeof(native_rules) / sizeof(native_rules[0]))
 
@@ -272,12 +288,18 @@ static bool native_match(int r, const struct mparty *s, const struct mparty *d,
 			 const struct cell *c)
 {
 	switch (r) {
-	case 0: return s->kind == K_LEGACY && c->proto == IPPROTO_TCP && c->port == 80;
-	case 1: return s->kind == K_PARTNER && c->proto == IPPROTO_TCP && c->port == 81;
-	case 2: return c->proto == IPPROTO_SCTP;
-	case 3: return s->kind == K_EXT && c->proto == IPPROTO_UDP && c->port == 80;
-	case 4: return s->kind == K_HOST && c->proto == IPPROTO_TCP && c->port == 81;
-	case 5: return false;	/* pods' /32s beat the CIDR: it names no pod */
+	case 0:
+		return s->kind == K_LEGACY && c->proto == IPPROTO_TCP && c->port == 80;
+	case 1:
+		return s->kind == K_PARTNER && c->proto == IPPROTO_TCP && c->port == 81;
+	case 2:
+		return c->proto == IPPROTO_SCTP;
+	case 3:
+		return s->kind == K_EXT && c->proto == IPPROTO_UDP && c->port == 80;
+	case 4:
+		return s->kind == K_HOST && c->proto == IPPROTO_TCP && c->port == 81;
+	case 5:
+		return false; /* pods' /32s beat the CIDR: it names no pod */
 	}
 	bail("native rule %d", r);
 }
@@ -291,7 +313,7 @@ static bool native_deny(int r)
 
 static unsigned int types_of(const struct gpol *p)
 {
-	if (p->types == 0 || p->types == 4)	/* the apiserver's default */
+	if (p->types == 0 || p->types == 4) /* the apiserver's default */
 		return 1 | (p->neg ? 2 : 0);
 	return (unsigned int)p->types;
 }
@@ -346,8 +368,8 @@ static bool m_rule(const struct gpol *p, const struct grule *r, const struct mpa
 }
 
 /* dir 1 = ingress of @self from @other, 2 = egress of @self to @other. */
-static bool m_side(const struct round *rd, const struct mparty *self,
-		   const struct mparty *other, unsigned int dir, const struct cell *c)
+static bool m_side(const struct round *rd, const struct mparty *self, const struct mparty *other,
+		   unsigned int dir, const struct cell *c)
 {
 	bool isolated = false;
 	int i, j;
@@ -377,12 +399,14 @@ static bool model(const struct round *rd, const struct mparty *s, const struct m
 	size_t r;
 
 	for (r = 0; r < NNATIVE; r++)
-		if ((rd->natives & 1U << r) && native_deny((int)r) && native_match((int)r, s, d, c)) {
+		if ((rd->natives & 1U << r) && native_deny((int)r) &&
+		    native_match((int)r, s, d, c)) {
 			*why = native_rules[r];
 			return false;
 		}
 	for (r = 0; r < NNATIVE; r++)
-		if ((rd->natives & 1U << r) && !native_deny((int)r) && native_match((int)r, s, d, c)) {
+		if ((rd->natives & 1U << r) && !native_deny((int)r) &&
+		    native_match((int)r, s, d, c)) {
 			*why = native_rules[r];
 			return true;
 		}
@@ -433,8 +457,8 @@ static __attribute__((format(printf, 2, 3))) void put(struct sbuf *b, const char
 	b->n += n;
 }
 
-static void yaml_rules(struct sbuf *b, const char *key, const char *peerkey,
-		       const struct grule *r, int n)
+static void yaml_rules(struct sbuf *b, const char *key, const char *peerkey, const struct grule *r,
+		       int n)
 {
 	int i, j;
 
@@ -462,7 +486,8 @@ static void yaml_rules(struct sbuf *b, const char *key, const char *peerkey,
 				put(b, "    - ipBlock: {cidr: %s", m->cidr);
 				if (m->except[0])
 					put(b, ", except: [%s%s%s]", m->except[0],
-					    m->except[1] ? ", " : "", m->except[1] ? m->except[1] : "");
+					    m->except[1] ? ", " : "",
+					    m->except[1] ? m->except[1] : "");
 				put(b, "}\n");
 			}
 		}
@@ -476,23 +501,26 @@ static void yaml_rules(struct sbuf *b, const char *key, const char *peerkey,
 
 static char *round_yaml(const struct round *rd)
 {
-	static const char *const tnames[] = { NULL, "[Ingress]", "[Egress]", "[Ingress, Egress]", "[]" };
+	static const char *const tnames[] = { NULL, "[Ingress]", "[Egress]", "[Ingress, Egress]",
+					      "[]" };
 	struct sbuf b = { 0 };
 	int i;
 
 	for (i = 0; i < NNS; i++) {
 		if (i == NS_Z && !rd->z_declared)
 			continue;
-		put(&b, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \"%s\"\n"
-			"  labels: {ns: \"%s\"%s%s}\n---\n", ns_name[i], ns_name[i],
-		    ns_env[i] ? ", env: " : "", ns_env[i] ? ns_env[i] : "");
+		put(&b,
+		    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \"%s\"\n"
+		    "  labels: {ns: \"%s\"%s%s}\n---\n",
+		    ns_name[i], ns_name[i], ns_env[i] ? ", env: " : "", ns_env[i] ? ns_env[i] : "");
 	}
 	for (i = 0; i < rd->npol; i++) {
 		const struct gpol *p = &rd->pol[i];
 
-		put(&b, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
-			"  name: p%d\n  namespace: \"%s\"\nspec:\n  podSelector: %s\n", i,
-		    ns_name[p->ns], podsel_yaml[p->podsel]);
+		put(&b,
+		    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+		    "  name: p%d\n  namespace: \"%s\"\nspec:\n  podSelector: %s\n",
+		    i, ns_name[p->ns], podsel_yaml[p->podsel]);
 		if (p->types)
 			put(&b, "  policyTypes: %s\n", tnames[p->types]);
 		if (p->ning)
@@ -548,7 +576,7 @@ static const struct netseg_resolver native_res = { .resolve = native_resolve };
 struct compiled {
 	struct netseg_k8s_compiled out;
 	struct netseg_policy pol;
-	struct netseg_policy_entry *sorted;	/* by (dst, src) for the lookups */
+	struct netseg_policy_entry *sorted; /* by (dst, src) for the lookups */
 	struct netseg_resolver res;
 	__u32 ids[NPARTIES];
 	__u32 flags[NPARTIES];
@@ -581,9 +609,14 @@ static __u32 id_flags(const struct compiled *cp, __u32 id)
  * longest prefix among the node, the natives and the ipBlock prefixes. */
 static __u32 ipcache(const struct compiled *cp, __u32 addr)
 {
-	struct { const char *cidr; __u32 id; } fixed[] = {
-		{ "198.18.0.1/32", NETSEG_ID_HOST }, { "198.18.9.1/32", ID_LEGACY },
-		{ "198.19.100.0/24", ID_PARTNER }, { "198.18.2.0/24", 302 },
+	struct {
+		const char *cidr;
+		__u32 id;
+	} fixed[] = {
+		{ "198.18.0.1/32", NETSEG_ID_HOST },
+		{ "198.18.9.1/32", ID_LEGACY },
+		{ "198.19.100.0/24", ID_PARTNER },
+		{ "198.18.2.0/24", 302 },
 	};
 	int best = -1;
 	__u32 id = NETSEG_ID_WORLD;
@@ -631,7 +664,7 @@ static const struct netseg_policy_val *lpm(const struct compiled *cp, __u32 dst,
 	__u32 key = (__u32)proto << 16 | port;
 	size_t lo = 0, hi = cp->pol.n, mid;
 
-	while (lo < hi) {	/* first entry of the pair */
+	while (lo < hi) { /* first entry of the pair */
 		mid = (lo + hi) / 2;
 		if (cp->sorted[mid].key.dst_id < dst ||
 		    (cp->sorted[mid].key.dst_id == dst && cp->sorted[mid].key.src_id < src))
@@ -639,8 +672,9 @@ static const struct netseg_policy_val *lpm(const struct compiled *cp, __u32 dst,
 		else
 			hi = mid;
 	}
-	for (; lo < cp->pol.n && cp->sorted[lo].key.dst_id == dst &&
-	       cp->sorted[lo].key.src_id == src; lo++) {
+	for (;
+	     lo < cp->pol.n && cp->sorted[lo].key.dst_id == dst && cp->sorted[lo].key.src_id == src;
+	     lo++) {
 		const struct netseg_policy_key *k = &cp->sorted[lo].key;
 		__u32 len = k->prefixlen - NETSEG_POLICY_PLEN_IDS;
 		__u32 pk = (__u32)k->proto << 16 | ntohs(k->dport);
@@ -661,8 +695,8 @@ static bool map_allows(const struct compiled *cp, __u32 src, __u32 dst, const st
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		const struct netseg_policy_val *v = lpm(cp, pairs[i][0], pairs[i][1],
-							c->proto, c->port);
+		const struct netseg_policy_val *v = lpm(cp, pairs[i][0], pairs[i][1], c->proto,
+							c->port);
 
 		deny |= v && v->verdict == NETSEG_VERDICT_DENY;
 		allow |= v && v->verdict == NETSEG_VERDICT_ALLOW;
@@ -715,8 +749,11 @@ static int compile_round(const struct round *rd, const char *yaml, struct alloc 
 		if (parties[i].tier)
 			netseg_labels_add(&labels[i], "tier", parties[i].tier, NULL);
 		eps[i] = (struct netseg_k8s_endpoint){
-			.ns = ns_name[parties[i].ns], .name = parties[i].name,
-			.labels = &labels[i], .addrs = &addrs[i], .naddrs = 1,
+			.ns = ns_name[parties[i].ns],
+			.name = parties[i].name,
+			.labels = &labels[i],
+			.addrs = &addrs[i],
+			.naddrs = 1,
 		};
 	}
 	for (i = 0; i < NNATIVE; i++) {
@@ -735,7 +772,7 @@ static int compile_round(const struct round *rd, const char *yaml, struct alloc 
 	in.res = &native_res;
 	in.natives = natives;
 	in.nnatives = sizeof(natives) / sizeof(natives[0]);
-	in.host_addrs = &addrs[NPODS];	/* "host" follows the pods */
+	in.host_addrs = &addrs[NPODS]; /* "host" follows the pods */
 	in.nhost = 1;
 	in.host_to_pods = rd->host_to_pods;
 	in.alloc = alloc_cb;
@@ -744,7 +781,8 @@ static int compile_round(const struct round *rd, const char *yaml, struct alloc 
 	ret = netseg_k8s_compile(&in, &cp->out, err);
 	netseg_k8s_resolver(&native_res, &cp->res);
 	if (!ret)
-		ret = netseg_compile(cp->out.rules.rules, cp->out.rules.n, &cp->res, 0, &cp->pol, err);
+		ret = netseg_compile(cp->out.rules.rules, cp->out.rules.n, &cp->res, 0, &cp->pol,
+				     err);
 	if (!ret) {
 		cp->sorted = malloc((cp->pol.n ? cp->pol.n : 1) * sizeof(*cp->sorted));
 		if (!cp->sorted)
@@ -793,16 +831,19 @@ static int check_round(const struct round *rd, const struct compiled *cp, bool q
 			for (k = 0; k < NCELLS; k++) {
 				const struct mparty *s = &parties[i], *d = &parties[j];
 				struct netseg_tuple t = {
-					.src_id = cp->ids[i], .dst_id = cp->ids[j],
-					.proto = cells[k].proto, .port = cells[k].port,
+					.src_id = cp->ids[i],
+					.dst_id = cp->ids[j],
+					.proto = cells[k].proto,
+					.port = cells[k].port,
 				};
 				struct netseg_ref_decision rdx;
 				const char *why = "";
 				bool want, ref, map;
 
 				want = model(rd, s, d, &cells[k], &why);
-				if (netseg_ref_decide(cp->out.rules.rules, cp->out.rules.n, &cp->res, &t,
-						      cp->flags[i], cp->flags[j], &rdx))
+				if (netseg_ref_decide(cp->out.rules.rules, cp->out.rules.n,
+						      &cp->res, &t, cp->flags[i], cp->flags[j],
+						      &rdx))
 					bail("refeval can't resolve the compiled rules");
 				ref = rdx.verdict != NETSEG_VERDICT_DENY;
 				map = map_allows(cp, t.src_id, t.dst_id, &cells[k]);
@@ -812,9 +853,9 @@ static int check_round(const struct round *rd, const struct compiled *cp, bool q
 					continue;
 				if (!quiet && bad < 5)
 					diag("%s -> %s %s: model %s (%s), refeval %s (rule %u), map %s",
-					     s->name, d->name, cells[k].name, want ? "allow" : "deny",
-					     why, ref ? "allow" : "deny", rdx.rule_id,
-					     map ? "allow" : "deny");
+					     s->name, d->name, cells[k].name,
+					     want ? "allow" : "deny", why, ref ? "allow" : "deny",
+					     rdx.rule_id, map ? "allow" : "deny");
 				bad++;
 			}
 	return bad;
@@ -901,14 +942,23 @@ static void gen_round(struct round *rd)
 
 /* -------------------------------------------- hand-written (upstream e2e) */
 
-#define R(...) { __VA_ARGS__ }
-#define PEER(k, p, n, b) { .kind = (k), .pod = (p), .ns = (n), .blk = (b) }
+#define R(...)              \
+	{                   \
+		__VA_ARGS__ \
+	}
+#define PEER(k, p, n, b)                                       \
+	{                                                      \
+		.kind = (k), .pod = (p), .ns = (n), .blk = (b) \
+	}
 
 struct hand {
 	const char *title;
 	struct round rd;
 	/* cells whose answer is spelled out, independent of the model */
-	struct { int s, d, cell; bool allow; } expect[4];
+	struct {
+		int s, d, cell;
+		bool allow;
+	} expect[4];
 	int nexpect;
 };
 
@@ -918,71 +968,154 @@ enum { TCP80, TCP81, UDP80, UDP81, SCTP80, ICMP };
 static const struct hand hands[] = {
 	{ "default-deny-ingress in x",
 	  { .npol = 1, .z_declared = true, .pol = { { .ns = NS_X, .podsel = 0, .types = 1 } } },
-	  { { YA, XA, TCP80, false }, { XA, YA, TCP80, true }, { XA, XB, UDP81, false },
-	    { EXT, XC, ICMP, false } }, 4 },
+	  { { YA, XA, TCP80, false },
+	    { XA, YA, TCP80, true },
+	    { XA, XB, UDP81, false },
+	    { EXT, XC, ICMP, false } },
+	  4 },
 	{ "default-deny-all in x (Ingress and Egress, no rules)",
 	  { .npol = 1, .z_declared = true, .pol = { { .ns = NS_X, .podsel = 0, .types = 3 } } },
-	  { { XA, YA, TCP80, false }, { YA, XA, TCP80, false }, { YA, ZA, TCP80, true } }, 3 },
+	  { { XA, YA, TCP80, false }, { YA, XA, TCP80, false }, { YA, ZA, TCP80, true } },
+	  3 },
 	{ "allow-all ingress: empty rule",
-	  { .npol = 2, .z_declared = true, .pol = {
-		{ .ns = NS_X, .podsel = 0, .types = 1 },
-		{ .ns = NS_X, .podsel = 0, .ning = 1, .ing = { R(.npeers = 0) } } } },
-	  { { ZB, XA, UDP81, true }, { EXT, XA, SCTP80, true } }, 2 },
+	  { .npol = 2,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_X, .podsel = 0, .types = 1 },
+		     { .ns = NS_X, .podsel = 0, .ning = 1, .ing = { R(.npeers = 0) } } } },
+	  { { ZB, XA, UDP81, true }, { EXT, XA, SCTP80, true } },
+	  2 },
 	{ "podSelector AND namespaceSelector in one peer",
-	  { .npol = 1, .z_declared = true, .pol = { { .ns = NS_X, .podsel = 1, .ning = 1,
-		.ing = { R(.npeers = 1, .peers = { PEER(PEER_BOTH, 2, 1, 0) }) } } } },
-	  { { YB, XA, TCP80, true }, { YA, XA, TCP80, false }, { ZB, XA, TCP80, false },
-	    { XB, XA, TCP80, false } }, 4 },
+	  { .npol = 1,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_X,
+		       .podsel = 1,
+		       .ning = 1,
+		       .ing = { R(.npeers = 1, .peers = { PEER(PEER_BOTH, 2, 1, 0) }) } } } },
+	  { { YB, XA, TCP80, true },
+	    { YA, XA, TCP80, false },
+	    { ZB, XA, TCP80, false },
+	    { XB, XA, TCP80, false } },
+	  4 },
 	{ "podSelector OR namespaceSelector as two peers",
-	  { .npol = 1, .z_declared = true, .pol = { { .ns = NS_X, .podsel = 1, .ning = 1,
-		.ing = { R(.npeers = 2, .peers = { PEER(PEER_POD, 2, 0, 0), PEER(PEER_NS, 0, 1, 0) }) } } } },
-	  { { YA, XA, TCP80, true }, { XB, XA, TCP80, true }, { ZB, XA, TCP80, false },
-	    { XC, XA, TCP80, false } }, 4 },
+	  { .npol = 1,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_X,
+		       .podsel = 1,
+		       .ning = 1,
+		       .ing = { R(.npeers = 2, .peers = { PEER(PEER_POD, 2, 0, 0),
+							  PEER(PEER_NS, 0, 1, 0) }) } } } },
+	  { { YA, XA, TCP80, true },
+	    { XB, XA, TCP80, true },
+	    { ZB, XA, TCP80, false },
+	    { XC, XA, TCP80, false } },
+	  4 },
 	{ "egress to an ipBlock with except (the e2e except clause)",
-	  { .npol = 1, .z_declared = true, .pol = { { .ns = NS_Y, .podsel = 2, .types = 2, .neg = 1,
-		.eg = { R(.npeers = 1, .peers = { PEER(PEER_BLOCK, 0, 0, 0) }) } } } },
-	  { { YB, XA, TCP80, false }, { YB, XA2, TCP80, true }, { YB, EXT, TCP80, false },
-	    { YB, ZC, UDP81, true } }, 4 },
+	  { .npol = 1,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_Y,
+		       .podsel = 2,
+		       .types = 2,
+		       .neg = 1,
+		       .eg = { R(.npeers = 1, .peers = { PEER(PEER_BLOCK, 0, 0, 0) }) } } } },
+	  { { YB, XA, TCP80, false },
+	    { YB, XA2, TCP80, true },
+	    { YB, EXT, TCP80, false },
+	    { YB, ZC, UDP81, true } },
+	  4 },
 	{ "ingress on port 81 only",
-	  { .npol = 1, .z_declared = true, .pol = { { .ns = NS_X, .podsel = 1, .ning = 1,
-		.ing = { R(.npeers = 1, .peers = { PEER(PEER_NS, 0, 0, 0) }, .nports = 1, .ports = { 5 }) } } } },
-	  { { YB, XA, TCP81, true }, { YB, XA, TCP80, false }, { YB, XA, UDP81, false } }, 3 },
+	  { .npol = 1,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_X,
+		       .podsel = 1,
+		       .ning = 1,
+		       .ing = { R(.npeers = 1, .peers = { PEER(PEER_NS, 0, 0, 0) }, .nports = 1,
+				  .ports = { 5 }) } } } },
+	  { { YB, XA, TCP81, true }, { YB, XA, TCP80, false }, { YB, XA, UDP81, false } },
+	  3 },
 	{ "endPort range 80-81, and SCTP only",
-	  { .npol = 1, .z_declared = true, .pol = { { .ns = NS_Z, .podsel = 0, .ning = 1,
-		.ing = { R(.nports = 2, .ports = { 2, 7 }) } } } },
-	  { { XA, ZA, TCP80, true }, { XA, ZA, TCP81, true }, { XA, ZA, SCTP80, true },
-	    { XA, ZA, UDP80, false } }, 4 },
+	  { .npol = 1,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_Z,
+		       .podsel = 0,
+		       .ning = 1,
+		       .ing = { R(.nports = 2, .ports = { 2, 7 }) } } } },
+	  { { XA, ZA, TCP80, true },
+	    { XA, ZA, TCP81, true },
+	    { XA, ZA, SCTP80, true },
+	    { XA, ZA, UDP80, false } },
+	  4 },
 	{ "multiple policies add up",
-	  { .npol = 2, .z_declared = true, .pol = {
-		{ .ns = NS_X, .podsel = 1, .ning = 1, .ing = { R(.npeers = 1, .peers = { PEER(PEER_NS, 0, 1, 0) }) } },
-		{ .ns = NS_X, .podsel = 1, .ning = 1, .ing = { R(.npeers = 1, .peers = { PEER(PEER_NS, 0, 2, 0) }) } } } },
-	  { { YC, XA, TCP80, true }, { ZC, XA, TCP80, true }, { XC, XA, TCP80, false } }, 3 },
+	  { .npol = 2,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_X,
+		       .podsel = 1,
+		       .ning = 1,
+		       .ing = { R(.npeers = 1, .peers = { PEER(PEER_NS, 0, 1, 0) }) } },
+		     { .ns = NS_X,
+		       .podsel = 1,
+		       .ning = 1,
+		       .ing = { R(.npeers = 1, .peers = { PEER(PEER_NS, 0, 2, 0) }) } } } },
+	  { { YC, XA, TCP80, true }, { ZC, XA, TCP80, true }, { XC, XA, TCP80, false } },
+	  3 },
 	{ "policyTypes Egress ignores the ingress rules",
-	  { .npol = 1, .z_declared = true, .pol = { { .ns = NS_X, .podsel = 0, .types = 2, .ning = 1,
-		.ing = { R(.npeers = 1, .peers = { PEER(PEER_POD, 8, 0, 0) }) } } } },
-	  { { YA, XA, TCP80, true }, { XA, YA, TCP80, false } }, 2 },
+	  { .npol = 1,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_X,
+		       .podsel = 0,
+		       .types = 2,
+		       .ning = 1,
+		       .ing = { R(.npeers = 1, .peers = { PEER(PEER_POD, 8, 0, 0) }) } } } },
+	  { { YA, XA, TCP80, true }, { XA, YA, TCP80, false } },
+	  2 },
 	{ "egress to a namespace's pods by label in another namespace, UDP only",
-	  { .npol = 1, .z_declared = true, .pol = { { .ns = NS_X, .podsel = 1, .types = 2, .neg = 1,
-		.eg = { R(.npeers = 1, .peers = { PEER(PEER_BOTH, 2, 2, 0) }, .nports = 1, .ports = { 3 }) } } } },
-	  { { XA, ZB, UDP81, true }, { XA, ZB, TCP80, false }, { XA, YB, UDP81, false },
-	    { XA2, ZB, UDP80, true } }, 4 },
+	  { .npol = 1,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_X,
+		       .podsel = 1,
+		       .types = 2,
+		       .neg = 1,
+		       .eg = { R(.npeers = 1, .peers = { PEER(PEER_BOTH, 2, 2, 0) }, .nports = 1,
+				 .ports = { 3 }) } } } },
+	  { { XA, ZB, UDP81, true },
+	    { XA, ZB, TCP80, false },
+	    { XA, YB, UDP81, false },
+	    { XA2, ZB, UDP80, true } },
+	  4 },
 	{ "native deny beats a NetworkPolicy allow; the node probes pods",
-	  { .npol = 1, .natives = 1U << 2 | 1U << 4, .host_to_pods = true, .z_declared = true,
+	  { .npol = 1,
+	    .natives = 1U << 2 | 1U << 4,
+	    .host_to_pods = true,
+	    .z_declared = true,
 	    .pol = { { .ns = NS_X, .podsel = 0, .ning = 1, .ing = { R(.npeers = 0) } } } },
-	  { { YA, XA, SCTP80, false }, { YA, XA, TCP80, true }, { HOST, XB, TCP80, true },
-	    { HOST, XB, TCP81, false } }, 4 },
+	  { { YA, XA, SCTP80, false },
+	    { YA, XA, TCP80, true },
+	    { HOST, XB, TCP80, true },
+	    { HOST, XB, TCP81, false } },
+	  4 },
 	{ "a native allow grants both sides; a native endpoint stays default-deny",
-	  { .npol = 1, .natives = 1U << 0, .z_declared = true,
+	  { .npol = 1,
+	    .natives = 1U << 0,
+	    .z_declared = true,
 	    .pol = { { .ns = NS_X, .podsel = 0, .types = 3 } } },
-	  { { LEGACY, XA, TCP80, true }, { LEGACY, XA, TCP81, false }, { XA, LEGACY, TCP80, false },
-	    { YA, LEGACY, TCP80, false } }, 4 },
+	  { { LEGACY, XA, TCP80, true },
+	    { LEGACY, XA, TCP81, false },
+	    { XA, LEGACY, TCP80, false },
+	    { YA, LEGACY, TCP80, false } },
+	  4 },
 	{ "an ipBlock prefix cut from a native CIDR identity keeps its native deny",
-	  { .npol = 2, .natives = 1U << 1, .z_declared = true,
-	    .pol = { { .ns = NS_Y, .podsel = 1, .ning = 1,
-		.ing = { R(.npeers = 1, .peers = { PEER(PEER_BLOCK, 0, 0, 3) }) } },
+	  { .npol = 2,
+	    .natives = 1U << 1,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_Y,
+		       .podsel = 1,
+		       .ning = 1,
+		       .ing = { R(.npeers = 1, .peers = { PEER(PEER_BLOCK, 0, 0, 3) }) } },
 		     { .ns = NS_Y, .podsel = 2, .ning = 1, .ing = { R(.npeers = 0) } } } },
-	  { { PARTNER, YB, TCP81, false }, { PARTNER, YB, TCP80, true }, { PARTNER, YA, TCP80, false },
-	    { ZA, YB, UDP80, true } }, 4 },
+	  { { PARTNER, YB, TCP81, false },
+	    { PARTNER, YB, TCP80, true },
+	    { PARTNER, YA, TCP80, false },
+	    { ZA, YB, UDP80, true } },
+	  4 },
 };
 #define NHANDS (sizeof(hands) / sizeof(hands[0]))
 
@@ -1000,12 +1133,13 @@ static void test_hand(struct alloc *al)
 		z_declared = hd->rd.z_declared;
 		for (i = 0; i < hd->nexpect; i++) {
 			const char *why;
-			bool m = model(&hd->rd, &parties[hd->expect[i].s], &parties[hd->expect[i].d],
-				       &cells[hd->expect[i].cell], &why);
+			bool m = model(&hd->rd, &parties[hd->expect[i].s],
+				       &parties[hd->expect[i].d], &cells[hd->expect[i].cell], &why);
 
-			if (!ok(m == hd->expect[i].allow, "%s: model says %s -> %s %s %s", hd->title,
-				parties[hd->expect[i].s].name, parties[hd->expect[i].d].name,
-				cells[hd->expect[i].cell].name, hd->expect[i].allow ? "allow" : "deny"))
+			if (!ok(m == hd->expect[i].allow, "%s: model says %s -> %s %s %s",
+				hd->title, parties[hd->expect[i].s].name,
+				parties[hd->expect[i].d].name, cells[hd->expect[i].cell].name,
+				hd->expect[i].allow ? "allow" : "deny"))
 				diag("model: %s", why);
 		}
 		if (compile_round(&hd->rd, yaml, al, &cp, &err))
@@ -1031,9 +1165,14 @@ static void test_hand(struct alloc *al)
  * addresses apart: x/a and x/a2 carry the same labels. */
 static void test_sharing(struct alloc *al)
 {
-	struct round rd = { .npol = 1, .z_declared = true,
-		.pol = { { .ns = NS_Y, .podsel = 0, .ning = 1,
-			   .ing = { R(.npeers = 1, .peers = { PEER(PEER_POD, 0, 0, 0) }) } } } };
+	struct round rd = {
+		.npol = 1,
+		.z_declared = true,
+		.pol = { { .ns = NS_Y,
+			   .podsel = 0,
+			   .ning = 1,
+			   .ing = { R(.npeers = 1, .peers = { PEER(PEER_POD, 0, 0, 0) }) } } }
+	};
 	struct compiled cp = { 0 };
 	struct netseg_err err = { 0 };
 	char *yaml = round_yaml(&rd);
@@ -1057,9 +1196,14 @@ static void test_sharing(struct alloc *al)
 /* The comparison can fail: drop one generated allow and it must notice. */
 static void test_can_fail(struct alloc *al)
 {
-	struct round rd = { .npol = 1, .z_declared = true,
-		.pol = { { .ns = NS_X, .podsel = 1, .ning = 1,
-			   .ing = { R(.npeers = 1, .peers = { PEER(PEER_NS, 0, 1, 0) }) } } } };
+	struct round rd = {
+		.npol = 1,
+		.z_declared = true,
+		.pol = { { .ns = NS_X,
+			   .podsel = 1,
+			   .ning = 1,
+			   .ing = { R(.npeers = 1, .peers = { PEER(PEER_NS, 0, 1, 0) }) } } }
+	};
 	struct compiled cp = { 0 };
 	struct netseg_err err = { 0 };
 	char *yaml = round_yaml(&rd);
@@ -1136,7 +1280,8 @@ int main(int argc, char **argv)
 		good += run_round(title, &rd, &al);
 	}
 	diag("%d of %d generated rounds agree; %ld cells checked in all (%zu parties, %zu cells a pair), %ld allowed, %ld denied",
-	     good, rounds, total_cells, NPARTIES, NCELLS, total_allowed, total_cells - total_allowed);
+	     good, rounds, total_cells, NPARTIES, NCELLS, total_allowed,
+	     total_cells - total_allowed);
 	for (i = 0; i < (size_t)al.n; i++)
 		free(al.keys[i]);
 	return tap_done();

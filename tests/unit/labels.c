@@ -48,19 +48,27 @@ struct sel_bad {
 static const struct sel_bad sel_bad[] = {
 	{ "app=web,", 9, "expected a label key, found the end of the selector" },
 	{ ",a", 1, "expected a label key, found \",\"" },
-	{ "a b", 3, "expected '=', '==', '!=', 'in', 'notin', ',' or the end of the selector after the key, found \"b\"" },
-	{ "a > 5", 3, "expected '=', '==', '!=', 'in', 'notin', ',' or the end of the selector after the key, found \">\"" },
+	{ "a b", 3,
+	  "expected '=', '==', '!=', 'in', 'notin', ',' or the end of the selector after the key, found \"b\"" },
+	{ "a > 5", 3,
+	  "expected '=', '==', '!=', 'in', 'notin', ',' or the end of the selector after the key, found \">\"" },
 	{ "a in front", 6, "expected '(' after in/notin, found \"front\"" },
 	{ "a in (x y)", 9, "expected ',' or ')' in the value list, found \"y\"" },
 	{ "a in (x", 8, "expected ',' or ')' in the value list, found the end of the selector" },
 	{ "a=b c", 5, "expected ',' or the end of the selector, found \"c\"" },
 	{ "!", 2, "expected a label key, found the end of the selector" },
-	{ "-a=b", 1, "label key \"-a\": name must be 1-63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit" },
-	{ "a=-b", 3, "label value \"-b\" must be at most 63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit" },
-	{ "a in (ok,-b)", 10, "label value \"-b\" must be at most 63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit" },
-	{ "Ex.com/a=b", 1, "label key \"Ex.com/a\": prefix \"Ex.com\" is not a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)" },
-	{ "/a", 1, "label key \"/a\": prefix \"\" is not a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)" },
-	{ "a/", 1, "label key \"a/\": name must be 1-63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit" },
+	{ "-a=b", 1,
+	  "label key \"-a\": name must be 1-63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit" },
+	{ "a=-b", 3,
+	  "label value \"-b\" must be at most 63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit" },
+	{ "a in (ok,-b)", 10,
+	  "label value \"-b\" must be at most 63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit" },
+	{ "Ex.com/a=b", 1,
+	  "label key \"Ex.com/a\": prefix \"Ex.com\" is not a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)" },
+	{ "/a", 1,
+	  "label key \"/a\": prefix \"\" is not a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)" },
+	{ "a/", 1,
+	  "label key \"a/\": name must be 1-63 characters of [A-Za-z0-9._-] starting and ending with a letter or digit" },
 };
 
 static void test_sel_good(void)
@@ -80,8 +88,8 @@ static void test_sel_good(void)
 		is_str(out, sel_good[i].canon, "canonical form of \"%s\"", sel_good[i].in);
 		netseg_labelsel_parse(out, &s2, &e);
 		netseg_labelsel_format(&s2, &again);
-		ok(netseg_labelsel_same(&s, &s2) && !strcmp(out, again),
-		   "round trip of \"%s\"", out);
+		ok(netseg_labelsel_same(&s, &s2) && !strcmp(out, again), "round trip of \"%s\"",
+		   out);
 		free(out);
 		free(again);
 		netseg_labelsel_free(&s);
@@ -193,8 +201,7 @@ static void test_match(void)
 	for (i = 0; i < sizeof(match_rows) / sizeof(match_rows[0]); i++) {
 		const struct match_row *r = &match_rows[i];
 
-		if (netseg_labelsel_parse(r->sel, &s, &e) ||
-		    netseg_labels_parse(r->labels, &l, &e))
+		if (netseg_labelsel_parse(r->sel, &s, &e) || netseg_labels_parse(r->labels, &l, &e))
 			bail("table row %zu doesn't parse: %s", i, e.msg);
 		is_int(netseg_labels_match(&s, &l), r->want, "\"%s\" %s {%s}", r->sel,
 		       r->want ? "matches" : "doesn't match", r->labels);

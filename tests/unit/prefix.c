@@ -49,7 +49,8 @@ static const struct {
 	{ "198.18.3.2/", 12, "expected a prefix length after \"/\"" },
 	{ "198.18.3", 1, "\"198.18.3\" is not a valid IPv4 address" },
 	{ "198.18.3.0/24x", 14, "unexpected \"x\" after the prefix length" },
-	{ "web", 1, "expected an address or CIDR such as 198.18.0.0/15 or fd00::/8, found \"web\"" },
+	{ "web", 1,
+	  "expected an address or CIDR such as 198.18.0.0/15 or fd00::/8, found \"web\"" },
 	{ "", 1, "expected an address or CIDR such as 198.18.0.0/15 or fd00::/8, found the end" },
 };
 
@@ -60,7 +61,8 @@ static void test_bad(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct netseg_err e = {};
 
-		is_int(netseg_prefix_parse(bad[i].in, &p, &e), -EINVAL, "\"%s\" refused", bad[i].in);
+		is_int(netseg_prefix_parse(bad[i].in, &p, &e), -EINVAL, "\"%s\" refused",
+		       bad[i].in);
 		is_str(e.msg, bad[i].msg, "\"%s\": message", bad[i].in);
 		is_int(e.col, bad[i].col, "\"%s\": column", bad[i].in);
 	}
@@ -74,8 +76,8 @@ static void test_bad(void)
 static void test_same_errors(void)
 {
 	static const char *const cidrs[] = {
-		"198.18.0.0/33", "fd00::/129", "198.18.1.0/16", "fd00:1::1/64",
-		"198.18.0.300/16", "fd00:::1/64",
+		"198.18.0.0/33", "fd00::/129",	    "198.18.1.0/16",
+		"fd00:1::1/64",	 "198.18.0.300/16", "fd00:::1/64",
 	};
 	char want[NETSEG_ERR_MSG_MAX + 64], rule_text[64];
 	struct netseg_err re = {}, ie = {};
@@ -85,10 +87,10 @@ static void test_same_errors(void)
 
 	netseg_idstore_init(&s);
 	for (size_t i = 0; i < sizeof(cidrs) / sizeof(cidrs[0]); i++) {
-
 		snprintf(rule_text, sizeof(rule_text), "%s->b", cidrs[i]);
 		netseg_rule_init(&r);
-		is_int(netseg_rule_parse(rule_text, &r, &re), -EINVAL, "rule %s refused", rule_text);
+		is_int(netseg_rule_parse(rule_text, &r, &re), -EINVAL, "rule %s refused",
+		       rule_text);
 		memset(&d, 0, sizeof(d));
 		strcpy(d.name, "office");
 		d.ncidrs = 1;
@@ -104,7 +106,8 @@ static void test_same_errors(void)
 	d.ncidrs = 1;
 	strcpy(d.cidrs[0], "198.18.0.0/33");
 	is_int(netseg_id_add(&s, &d, &ie), -EINVAL, "identity --cidr 198.18.0.0/33 refused");
-	is_str(ie.msg, "identity office: CIDR \"198.18.0.0/33\", column 12: prefix length 33 out of range 0-32",
+	is_str(ie.msg,
+	       "identity office: CIDR \"198.18.0.0/33\", column 12: prefix length 33 out of range 0-32",
 	       "identity --cidr: says what and where");
 	strcpy(d.cidrs[0], "198.18.9.9");
 	is_int(netseg_id_add(&s, &d, &(struct netseg_err){}), 0, "a bare address is accepted");

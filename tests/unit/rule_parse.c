@@ -80,8 +80,10 @@ static const struct bad bad[] = {
 	{ "fd00:::1/64->b", 1, "\"fd00:::1\" is not a valid IPv6 address" },
 	{ "198.18.0.0/->b", 12, "expected a prefix length after \"/\"" },
 	{ "1.2.3 -> b", 1, "\"1.2.3\" looks like an address; write it as a CIDR such as 1.2.3/32" },
-	{ "a->b:foo/80", 6, "unknown protocol \"foo\" (expected tcp, udp, sctp, icmp, icmpv6 or any)" },
-	{ "a->b:http", 6, "unknown protocol \"http\" (expected tcp, udp, sctp, icmp, icmpv6 or any)" },
+	{ "a->b:foo/80", 6,
+	  "unknown protocol \"foo\" (expected tcp, udp, sctp, icmp, icmpv6 or any)" },
+	{ "a->b:http", 6,
+	  "unknown protocol \"http\" (expected tcp, udp, sctp, icmp, icmpv6 or any)" },
 	{ "a->b:icmp/256", 11, "ICMP type 256 out of range 0-255" },
 	{ "a->b:icmpv6/300", 13, "ICMPv6 type 300 out of range 0-255" },
 	{ "a->b:icmp/8,9", 12, "icmp takes at most one type" },
@@ -92,9 +94,12 @@ static const struct bad bad[] = {
 	{ "a->b:443x", 9, "unexpected \"x\" after the rule" },
 	{ "a->b --log", 6, "unexpected \"--log\" after the rule" },
 	{ "-> b", 1, "expected a source (identity name, '*', world, host or CIDR), found \"->\"" },
-	{ "", 1, "expected a source (identity name, '*', world, host or CIDR), found the end of the rule" },
-	{ "a ->", 5, "expected a destination (identity name, '*', world, host or CIDR), found the end of the rule" },
-	{ "a -> :80", 6, "expected a destination (identity name, '*', world, host or CIDR), found \":80\"" },
+	{ "", 1,
+	  "expected a source (identity name, '*', world, host or CIDR), found the end of the rule" },
+	{ "a ->", 5,
+	  "expected a destination (identity name, '*', world, host or CIDR), found the end of the rule" },
+	{ "a -> :80", 6,
+	  "expected a destination (identity name, '*', world, host or CIDR), found \":80\"" },
 	{ "a b", 3, "expected \"->\" or \"to\" after the source, found \"b\"" },
 	{ "a => b", 3, "expected \"->\" or \"to\" after the source, found \"=>\"" },
 	{ "a->b:", 6, "expected a port or a protocol, found the end of the rule" },
@@ -119,8 +124,8 @@ static void test_port_limit(void)
 	int i, col65 = 0;
 
 	for (i = 1; i <= 64; i++)
-		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%d",
-			 i > 1 ? "," : "", i * 2);
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%d", i > 1 ? "," : "",
+			 i * 2);
 	netseg_rule_init(&r);
 	if (!is_int(netseg_rule_parse(text, &r, &e), 0, "64 port specs accepted"))
 		diag("error: %d: %s", e.col, e.msg);
@@ -168,8 +173,7 @@ static void test_good(void)
 		netseg_rule_init(&r2);
 		netseg_rule_parse(buf, &r2, &e);
 		netseg_rule_format(&r2, again, sizeof(again));
-		ok(netseg_rule_same(&r, &r2) && !strcmp(buf, again),
-		   "round trip of \"%s\"", buf);
+		ok(netseg_rule_same(&r, &r2) && !strcmp(buf, again), "round trip of \"%s\"", buf);
 	}
 }
 
@@ -183,8 +187,8 @@ static void test_bad(void)
 		netseg_rule_init(&r);
 		strcpy(r.src, "untouched");
 		memset(&e, 0, sizeof(e));
-		if (!is_int(netseg_rule_parse(bad[i].in, &r, &e), -EINVAL,
-			    "\"%s\" is refused", bad[i].in))
+		if (!is_int(netseg_rule_parse(bad[i].in, &r, &e), -EINVAL, "\"%s\" is refused",
+			    bad[i].in))
 			continue;
 		is_str(e.msg, bad[i].msg, "message for \"%s\"", bad[i].in);
 		is_int(e.col, bad[i].col, "column for \"%s\"", bad[i].in);
@@ -246,20 +250,24 @@ static void test_lines(void)
 
 	is_int(netseg_rule_parse_line("   ", &r, &e), 1, "blank line");
 	is_int(netseg_rule_parse_line("  # allow a->b", &r, &e), 1, "comment line");
-	is_int(netseg_rule_parse_line("allow frontend -> api:443 --audit --log --comment \"say \\\"hi\\\" \\\\o/\" # why",
-				      &r, &e), 0, "allow line with every flag");
-	ok(r.action == NETSEG_VERDICT_ALLOW &&
-	   r.flags == (NETSEG_RULEF_AUDIT | NETSEG_RULEF_LOG), "action and flags");
+	is_int(netseg_rule_parse_line(
+		       "allow frontend -> api:443 --audit --log --comment \"say \\\"hi\\\" \\\\o/\" # why",
+		       &r, &e),
+	       0, "allow line with every flag");
+	ok(r.action == NETSEG_VERDICT_ALLOW && r.flags == (NETSEG_RULEF_AUDIT | NETSEG_RULEF_LOG),
+	   "action and flags");
 	is_str(r.comment, "say \"hi\" \\o/", "quoted comment unescaped");
 	netseg_rule_format_line(&r, buf, sizeof(buf));
-	is_str(buf, "allow frontend -> api:tcp/443 --audit --log --comment \"say \\\"hi\\\" \\\\o/\"",
+	is_str(buf,
+	       "allow frontend -> api:tcp/443 --audit --log --comment \"say \\\"hi\\\" \\\\o/\"",
 	       "format_line");
 	is_int(netseg_rule_parse_line(buf, &r, &e), 0, "format_line output parses");
 	is_str(r.comment, "say \"hi\" \\o/", "comment survives the round trip");
 	is_int(netseg_rule_parse_line("deny * -> db --log --comment legacy", &r, &e), 0,
 	       "deny line, bare comment word");
 	ok(r.action == NETSEG_VERDICT_DENY && r.flags == NETSEG_RULEF_LOG &&
-	   !strcmp(r.comment, "legacy"), "deny fields");
+		   !strcmp(r.comment, "legacy"),
+	   "deny fields");
 	is_int(netseg_rule_parse_line("deny a->b --audit", &r, &e), -EINVAL, "--audit on deny");
 	is_str(e.msg, "--audit applies only to allow rules", "--audit on deny message");
 	is_int(e.col, 11, "--audit on deny column");
@@ -273,8 +281,10 @@ static void test_lines(void)
 	       "unterminated comment");
 	is_str(e.msg, "unterminated quoted comment (missing closing '\"')", "unterminated message");
 	is_int(e.col, 22, "unterminated comment column");
-	is_int(netseg_rule_parse_line("allow a->b --comment", &r, &e), -EINVAL, "comment without text");
-	is_str(e.msg, "--comment needs a text (quote it if it has spaces)", "missing comment message");
+	is_int(netseg_rule_parse_line("allow a->b --comment", &r, &e), -EINVAL,
+	       "comment without text");
+	is_str(e.msg, "--comment needs a text (quote it if it has spaces)",
+	       "missing comment message");
 	is_int(netseg_rule_parse_line("allow a->b --comment x --comment y", &r, &e), -EINVAL,
 	       "two comments");
 	is_str(e.msg, "--comment given twice", "two comments message");

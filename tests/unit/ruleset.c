@@ -15,16 +15,15 @@
 #include "rule.h"
 #include "tap.h"
 
-static const char rules_text[] =
-	"# netseg policy\n"
-	"\n"
-	"allow frontend -> api:443 --log\n"
-	"allow frontend->api:tcp/80,70000\n"		/* line 4: bad port */
-	"deny * -> db   # nobody talks to db\n"
-	"deny api -> db:5432 --audit\n"			/* line 6: audit on deny */
-	"allow api to db port 5432 --comment \"reads only\"\n"
-	"allow 198.18.1.0/16 -> api\n"			/* line 8: host bits */
-	"allow world -> frontend:tcp/443 --audit";	/* no final newline */
+static const char rules_text[] = "# netseg policy\n"
+				 "\n"
+				 "allow frontend -> api:443 --log\n"
+				 "allow frontend->api:tcp/80,70000\n" /* line 4: bad port */
+				 "deny * -> db   # nobody talks to db\n"
+				 "deny api -> db:5432 --audit\n" /* line 6: audit on deny */
+				 "allow api to db port 5432 --comment \"reads only\"\n"
+				 "allow 198.18.1.0/16 -> api\n"		    /* line 8: host bits */
+				 "allow world -> frontend:tcp/443 --audit"; /* no final newline */
 
 static void test_rules_errors(void)
 {
@@ -32,8 +31,7 @@ static void test_rules_errors(void)
 	struct netseg_ruleset rs = { 0 };
 	int ret;
 
-	ret = netseg_ruleset_parse_buf("policy.rules", rules_text, strlen(rules_text),
-				       &rs, &errs);
+	ret = netseg_ruleset_parse_buf("policy.rules", rules_text, strlen(rules_text), &rs, &errs);
 	is_int(ret, -EINVAL, "a file with errors fails");
 	if (!is_int(errs.n, 3, "all three errors reported"))
 		goto out;
@@ -46,7 +44,8 @@ static void test_rules_errors(void)
 	       "third error");
 	is_int(rs.n, 4, "the four good lines were still parsed");
 	ok(rs.n == 4 && rs.rules[3].flags == NETSEG_RULEF_AUDIT &&
-	   !strcmp(rs.rules[3].src, "world"), "the line after the last error parsed");
+		   !strcmp(rs.rules[3].src, "world"),
+	   "the line after the last error parsed");
 out:
 	netseg_errlist_free(&errs);
 	netseg_ruleset_free(&rs);
@@ -54,11 +53,10 @@ out:
 
 static void test_rules_good(void)
 {
-	static const char text[] =
-		"allow frontend -> api:443 --log\r\n"
-		"deny * -> db # legacy\n"
-		"   \n"
-		"allow api to db port 5432 --comment \"reads only\"\n";
+	static const char text[] = "allow frontend -> api:443 --log\r\n"
+				   "deny * -> db # legacy\n"
+				   "   \n"
+				   "allow api to db port 5432 --comment \"reads only\"\n";
 	struct netseg_errlist errs = { 0 };
 	struct netseg_ruleset rs = { 0 };
 	char buf[256];
@@ -81,7 +79,8 @@ static void test_rules_good(void)
 		rs.rules[1].id = 7;
 		netseg_ruleset_assign_ids(&rs, &next);
 		ok(rs.rules[0].id == 40 && rs.rules[1].id == 7 && rs.rules[2].id == 41 &&
-		   next == 42, "assign_ids numbers only the rules without an id");
+			   next == 42,
+		   "assign_ids numbers only the rules without an id");
 	}
 out:
 	netseg_errlist_free(&errs);
@@ -94,8 +93,8 @@ static void test_nul_byte(void)
 	struct netseg_errlist errs = { 0 };
 	struct netseg_ruleset rs = { 0 };
 
-	is_int(netseg_ruleset_parse_buf("nul.rules", text, sizeof(text) - 1, &rs, &errs),
-	       -EINVAL, "NUL byte in a line is an error");
+	is_int(netseg_ruleset_parse_buf("nul.rules", text, sizeof(text) - 1, &rs, &errs), -EINVAL,
+	       "NUL byte in a line is an error");
 	if (is_int(errs.n, 1, "one error"))
 		is_str(errs.msgs[0], "nul.rules:1:11: line contains a NUL byte", "NUL message");
 	is_int(rs.n, 1, "the next line still parsed");
@@ -129,8 +128,9 @@ static void test_json_good(void)
 	char buf[256];
 	size_t i;
 
-	if (!is_int(netseg_ruleset_parse_buf("policy.json", json_text, strlen(json_text),
-					     &rs, &errs), 0, "JSON rule set parses"))
+	if (!is_int(netseg_ruleset_parse_buf("policy.json", json_text, strlen(json_text), &rs,
+					     &errs),
+		    0, "JSON rule set parses"))
 		diag("%s", errs.n ? errs.msgs[0] : "(no message)");
 	if (!is_int(rs.n, 5, "five rules"))
 		goto out;
@@ -148,16 +148,17 @@ static void test_json_good(void)
 		goto out;
 	for (i = 0; i < rs.n; i++)
 		ok(netseg_rule_same(&rs.rules[i], &back.rules[i]) &&
-		   rs.rules[i].id == back.rules[i].id &&
-		   rs.rules[i].flags == back.rules[i].flags &&
-		   !strcmp(rs.rules[i].comment, back.rules[i].comment),
+			   rs.rules[i].id == back.rules[i].id &&
+			   rs.rules[i].flags == back.rules[i].flags &&
+			   !strcmp(rs.rules[i].comment, back.rules[i].comment),
 		   "rule %zu survives the JSON round trip", i);
 	{
 		cJSON *o = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "rules"), 0);
 		char *s = cJSON_PrintUnformatted(o);
 
-		is_str(s, "{\"action\":\"allow\",\"rule\":\"frontend -> api:tcp/443\","
-			  "\"audit\":false,\"log\":true,\"comment\":\"web\"}",
+		is_str(s,
+		       "{\"action\":\"allow\",\"rule\":\"frontend -> api:tcp/443\","
+		       "\"audit\":false,\"log\":true,\"comment\":\"web\"}",
 		       "to_json shape");
 		free(s);
 	}
@@ -226,7 +227,8 @@ static void test_json_syntax(void)
 	is_int(netseg_ruleset_parse_buf("x", norules, strlen(norules), &rs, &errs), -EINVAL,
 	       "JSON without rules fails (detected by content)");
 	if (is_int(errs.n, 1, "one error"))
-		is_str(errs.msgs[0], "x: expected an object with a \"rules\" array", "missing rules");
+		is_str(errs.msgs[0], "x: expected an object with a \"rules\" array",
+		       "missing rules");
 	netseg_errlist_free(&errs);
 	is_int(netseg_ruleset_parse_buf("x", "[]", 2, &rs, &errs), 0, "a bare empty array is fine");
 	netseg_errlist_free(&errs);

@@ -31,9 +31,9 @@ static void rec(const char *json)
 	cJSON_Delete(j);
 }
 
-#define R(verdict, fid, src, dst, proto, port, extra)                                  \
+#define R(verdict, fid, src, dst, proto, port, extra)                                           \
 	"{\"verdict\":\"" verdict "\",\"flow_id\":\"" fid "\",\"time_ns\":1784800815000000000," \
-	"\"proto\":" #proto ",\"src\":{\"identity\":\"" src "\",\"ip\":\"198.18.1.2\"},"       \
+	"\"proto\":" #proto ",\"src\":{\"identity\":\"" src "\",\"ip\":\"198.18.1.2\"},"        \
 	"\"dst\":{\"identity\":\"" dst "\",\"ip\":\"198.18.9.9\",\"port\":" #port "}" extra "}"
 
 static void rules_are(const char *identity, const char *const *want, size_t nwant)
@@ -59,7 +59,8 @@ static void rules_are(const char *identity, const char *const *want, size_t nwan
 		is_int(sk.deny_ruled, 1, "one flow a deny rule dropped left out");
 		is_int(sk.no_grammar, 1, "one GRE flow left out");
 		is_int(s[2].flows, 2, "tcp/443: two flows (three records, one flow id twice)");
-		is_int(s[2].denied, 1, "the flow audited at one hook, denied at the other, is denied");
+		is_int(s[2].denied, 1,
+		       "the flow audited at one hook, denied at the other, is denied");
 	}
 	free(s);
 out:
@@ -69,11 +70,10 @@ out:
 int main(void)
 {
 	static const char *const all[] = {
-		"198.18.1.2/32 -> api:udp/53",	/* world by its address */
-		"frontend -> api:icmp/8",	/* sorted by protocol number */
-		"frontend -> api:tcp/443",
-		"frontend -> api:tcp/8080-8082",	/* each seen */
-		"frontend -> api:tcp/8084",	/* 8083 wasn't */
+		"198.18.1.2/32 -> api:udp/53", /* world by its address */
+		"frontend -> api:icmp/8",      /* sorted by protocol number */
+		"frontend -> api:tcp/443",     "frontend -> api:tcp/8080-8082", /* each seen */
+		"frontend -> api:tcp/8084",					/* 8083 wasn't */
 	};
 	struct netseg_obs o;
 	char q[64];
@@ -82,7 +82,8 @@ int main(void)
 
 	rec(R("audit", "00000000000000a1", "frontend", "api", 6, 443, ""));
 	rec(R("denied", "00000000000000a1", "frontend", "api", 6, 443, ",\"rule\":{\"id\":0}"));
-	rec(R("end", "00000000000000a2", "frontend", "api", 6, 443, ",\"flow_verdict\":\"allowed\""));
+	rec(R("end", "00000000000000a2", "frontend", "api", 6, 443,
+	      ",\"flow_verdict\":\"allowed\""));
 	rec(R("audit", "00000000000000b1", "frontend", "api", 6, 8080, ""));
 	rec(R("audit", "00000000000000b2", "frontend", "api", 6, 8082, ""));
 	rec(R("audit", "00000000000000b3", "frontend", "api", 6, 8081, ""));
@@ -110,7 +111,8 @@ int main(void)
 	is_int(netseg_dot_quote("abcdef", q, 6), -ENOSPC, "DOT quoting knows its room");
 	ok(!netseg_duration_parse("15m", &ns) && ns == 900000000000ULL, "15m");
 	ok(!netseg_duration_parse("2h", &ns) && ns == 7200000000000ULL, "2h");
-	ok(netseg_duration_parse("5x", &ns) == -EINVAL && netseg_duration_parse("-1s", &ns) == -EINVAL,
+	ok(netseg_duration_parse("5x", &ns) == -EINVAL &&
+		   netseg_duration_parse("-1s", &ns) == -EINVAL,
 	   "bad durations refused");
 
 	{
@@ -124,9 +126,14 @@ int main(void)
 		fclose(f);
 		ok(strstr(buf, "\"world\" [shape=doubleoctagon") != NULL, "world styled apart");
 		ok(strstr(buf, "\"frontend\" -> \"api\" [color=red") != NULL, "denied edge red");
-		ok(strstr(buf, "\"frontend\" -> \"api\" [color=darkorange, style=dashed, label=\"icmp/8 \xc3\x97" "1\\ltcp/8080 \xc3\x97" "1\\l") != NULL,
+		ok(strstr(buf,
+			  "\"frontend\" -> \"api\" [color=darkorange, style=dashed, label=\"icmp/8 \xc3\x97"
+			  "1\\ltcp/8080 \xc3\x97"
+			  "1\\l") != NULL,
 		   "audit edge dashed with per-port counts");
-		ok(strstr(buf, "\"frontend\" -> \"api\" [color=black, style=solid, label=\"tcp/443 \xc3\x97" "1") != NULL,
+		ok(strstr(buf,
+			  "\"frontend\" -> \"api\" [color=black, style=solid, label=\"tcp/443 \xc3\x97"
+			  "1") != NULL,
 		   "allowed edge solid");
 		free(buf);
 		free(agg);

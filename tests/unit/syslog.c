@@ -13,17 +13,17 @@
 #include "flowrec.h"
 #include "tap.h"
 
-#define T0 1784800815123456789ULL	/* 2026-07-23T10:00:15.123456789Z */
+#define T0 1784800815123456789ULL /* 2026-07-23T10:00:15.123456789Z */
 #define BOM "\xef\xbb\xbf"
 
 /* RFC 5424 §6 as an ERE (PRINTUSASCII = !-~; SD-NAME also without = ] "). */
 #define SDNAME "[!#-<>-\\\\^-~]{1,32}"
 #define PVALUE "([^]\"\\\\]|\\\\[]\"\\\\])*"
 #define SDELEM "\\[" SDNAME "( " SDNAME "=\"" PVALUE "\")*\\]"
-#define RFC5424                                                                     \
-	"^<([0-9]|[1-9][0-9]|1[0-8][0-9]|19[01])>1 "                                \
+#define RFC5424                                                                       \
+	"^<([0-9]|[1-9][0-9]|1[0-8][0-9]|19[01])>1 "                                  \
 	"(-|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?Z) " \
-	"[!-~]{1,255} [!-~]{1,48} [!-~]{1,128} [!-~]{1,32} "                       \
+	"[!-~]{1,255} [!-~]{1,48} [!-~]{1,128} [!-~]{1,32} "                          \
 	"(-|(" SDELEM ")+)( " BOM ".*)?$"
 
 static char buf[4096];
@@ -59,8 +59,15 @@ static void test_layout(void)
 	static const struct netseg_sd_param p[] = { { "rule", "deny-db" } };
 	static const struct netseg_sd_element sd[] = { { "flow@32473", p, 1 } };
 	struct netseg_syslog_hdr h = {
-		.facility = 16, .severity = 6, .time_ns = T0, .hostname = "node-7",
-		.app = "netseg", .procid = "4242", .msgid = "FLOW_DENY", .sd = sd, .nsd = 1,
+		.facility = 16,
+		.severity = 6,
+		.time_ns = T0,
+		.hostname = "node-7",
+		.app = "netseg",
+		.procid = "4242",
+		.msgid = "FLOW_DENY",
+		.sd = sd,
+		.nsd = 1,
 	};
 	int n;
 
@@ -113,7 +120,7 @@ static void test_timestamp(void)
 	struct netseg_syslog_hdr h = { .facility = 16, .severity = 6 };
 	regex_t rx;
 
-	h.time_ns = 1000000000ULL * 86400 * 365;	/* 1971-01-01, zero fraction */
+	h.time_ns = 1000000000ULL * 86400 * 365; /* 1971-01-01, zero fraction */
 	fmt(&h, NULL, 0, sizeof(buf));
 	is_str(buf, "<134>1 1971-01-01T00:00:00.000000Z - - - - -", "whole second: .000000Z");
 	h.time_ns = T0;
@@ -130,7 +137,11 @@ static void test_fields(void)
 {
 	char host[300], app[60], procid[200], msgid[40], want[300];
 	struct netseg_syslog_hdr h = {
-		.facility = 16, .severity = 6, .hostname = host, .app = app, .procid = procid,
+		.facility = 16,
+		.severity = 6,
+		.hostname = host,
+		.app = app,
+		.procid = procid,
 		.msgid = msgid,
 	};
 	const char *p;
@@ -186,7 +197,8 @@ static void test_sd(void)
 	is_str(buf,
 	       "<134>1 - - - - - [flow@32473 rule=\"a\\\"b\\\\c\\]d\" "
 	       "comment=\"caf\xc3\xa9 \xef\xbf\xbd line1\nline2 [x\\]\" na_me___=\"v\" "
-	       "abcdefghijklmnopqrstuvwxyz012345=\"long name\"][fl_ow_@1 verdict=\"denied\"] " BOM "m",
+	       "abcdefghijklmnopqrstuvwxyz012345=\"long name\"][fl_ow_@1 verdict=\"denied\"] " BOM
+	       "m",
 	       "SD: \" \\ ] escaped, [ and newline literal, invalid UTF-8 repaired, names sanitised "
 	       "and cut to 32");
 	rfc5424(buf, "hostile structured data");
@@ -217,7 +229,8 @@ static void test_msg(void)
 	is_int(fmt(&h, msg, 0, hl + 20), -EMSGSIZE, "one byte short: -EMSGSIZE");
 	n = fmt(&h, msg, NETSEG_SYSLOG_TRUNCATE, hl + 20);
 	is_int(n, (int)hl + 18, "truncated to 18 bytes: the 10th character doesn't fit whole");
-	ok(!strcmp(buf + hl, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"),
+	ok(!strcmp(buf + hl,
+		   "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"),
 	   "nine whole characters kept");
 	is_int(fmt(&h, msg, NETSEG_SYSLOG_TRUNCATE, 10), -EMSGSIZE,
 	       "the header alone doesn't fit: -EMSGSIZE even when truncating");
@@ -235,7 +248,8 @@ static void test_octet_count(void)
 
 	n = netseg_syslog_octet_count(stream, sizeof(stream), m1, strlen(m1));
 	ok(n > 0 && (size_t)n == strlen(stream), "frame one");
-	is_int(strtol(stream, NULL, 10), strlen(m1), "MSG-LEN is the octet count, BOM and LF included");
+	is_int(strtol(stream, NULL, 10), strlen(m1),
+	       "MSG-LEN is the octet count, BOM and LF included");
 	ok(strchr(stream, ' ') == stream + strspn(stream, "0123456789"), "digits then one SP");
 	off = n;
 	n = netseg_syslog_octet_count(stream + off, sizeof(stream) - off, m2, strlen(m2));
@@ -277,15 +291,15 @@ static void test_octet_count(void)
 static void test_grammar(void)
 {
 	static const char *const bad[] = {
-		"<134>1 2026-07-23t10:00:15.123Z h a p m -",		/* lowercase t */
-		"<134>1 2026-07-23T10:00:15.1234567Z h a p m -",	/* 7 digits */
-		"<192>1 - h a p m -",					/* PRI > 191 */
-		"<134>2 - h a p m -",					/* VERSION 2 */
-		"<134>1 - h a p m [x@1 k=\"a]b\"]",			/* ] unescaped */
-		"<134>1 - h a p m [x@1 k=\"a\"b\"]",			/* " unescaped */
-		"<134>1 - h a p m [x=1@1 k=\"v\"]",			/* = in SD-ID */
+		"<134>1 2026-07-23t10:00:15.123Z h a p m -",	 /* lowercase t */
+		"<134>1 2026-07-23T10:00:15.1234567Z h a p m -", /* 7 digits */
+		"<192>1 - h a p m -",				 /* PRI > 191 */
+		"<134>2 - h a p m -",				 /* VERSION 2 */
+		"<134>1 - h a p m [x@1 k=\"a]b\"]",		 /* ] unescaped */
+		"<134>1 - h a p m [x@1 k=\"a\"b\"]",		 /* " unescaped */
+		"<134>1 - h a p m [x=1@1 k=\"v\"]",		 /* = in SD-ID */
 		"<134>1 - h a p m - msg without BOM",
-		"<134>1 - h a p mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm -",	/* MSGID 33 */
+		"<134>1 - h a p mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm -", /* MSGID 33 */
 	};
 	size_t i;
 

@@ -36,7 +36,9 @@ static void test_text(void)
 	text("\x1b[31mred", -EINVAL, "control character 0x1b at byte 1", "ESC");
 	text("tab\there", -EINVAL, "control character 0x09 at byte 4", "tab");
 	text("del\x7f", -EINVAL, "control character 0x7f at byte 4", "DEL");
-	text("csi\xc2\x9b" "2J", -EINVAL, "control character U+009B at byte 4", "C1 CSI");
+	text("csi\xc2\x9b"
+	     "2J",
+	     -EINVAL, "control character U+009B at byte 4", "C1 CSI");
 	text("nbsp\xc2\xa0ok", 0, NULL, "U+00A0 is not a control character");
 	text("bad\xff", -EINVAL, "not valid UTF-8 (byte 0xff at byte 4)", "0xff");
 	text("\xc0\xaf", -EINVAL, "not valid UTF-8 (byte 0xc0 at byte 1)", "overlong '/'");
@@ -84,12 +86,16 @@ static void test_ifname(void)
 	ifname("veth-fe*", 0, NULL, "glob");
 	ifname("eth[0-3]?", 0, NULL, "glob with a class");
 	ifname("", -EINVAL, "empty", "empty");
-	ifname("a/b", -EINVAL, "character 0x2f at byte 2 is not allowed "
-	       "(printable ASCII without '/', ':' or spaces)", "slash");
+	ifname("a/b", -EINVAL,
+	       "character 0x2f at byte 2 is not allowed "
+	       "(printable ASCII without '/', ':' or spaces)",
+	       "slash");
 	ifname("a:b", -EINVAL, NULL, "colon");
 	ifname("a b", -EINVAL, NULL, "space");
-	ifname("e\x1b[1m", -EINVAL, "character 0x1b at byte 2 is not allowed "
-	       "(printable ASCII without '/', ':' or spaces)", "ESC");
+	ifname("e\x1b[1m", -EINVAL,
+	       "character 0x1b at byte 2 is not allowed "
+	       "(printable ASCII without '/', ':' or spaces)",
+	       "ESC");
 	ifname("caf\xc3\xa9", -EINVAL, NULL, "non-ASCII");
 	ifname("abcdefghijklmnopqrstuvwxyz", -EINVAL, "longer than 23 bytes (26)", "too long");
 }
@@ -98,7 +104,8 @@ static void test_printable(void)
 {
 	char buf[8];
 
-	is_str(netseg_printable("a\x1b\n\xffz", buf, sizeof(buf)), "a???z", "printable: bad bytes as ?");
+	is_str(netseg_printable("a\x1b\n\xffz", buf, sizeof(buf)), "a???z",
+	       "printable: bad bytes as ?");
 	is_str(netseg_printable("0123456789", buf, sizeof(buf)), "0123456", "printable: cut");
 }
 
@@ -112,10 +119,13 @@ static void test_users(void)
 	cJSON *o;
 
 	netseg_rule_init(&r);
-	is_int(netseg_rule_parse_line("allow a->b --comment \"caf\xc3\xa9 | = \\\\ \\\" ]\"",
-				      &r, &e), 0, ".rules: hostile but printable comment accepted");
+	is_int(netseg_rule_parse_line("allow a->b --comment \"caf\xc3\xa9 | = \\\\ \\\" ]\"", &r,
+				      &e),
+	       0, ".rules: hostile but printable comment accepted");
 	is_str(r.comment, "caf\xc3\xa9 | = \\ \" ]", ".rules: comment unescaped exactly");
-	is_int(netseg_rule_parse_line("allow a->b --comment \"x\xc2\x9b" "2J\"", &r, &e),
+	is_int(netseg_rule_parse_line("allow a->b --comment \"x\xc2\x9b"
+				      "2J\"",
+				      &r, &e),
 	       -EINVAL, ".rules: C1 control in a comment refused");
 	is_str(e.msg, "comment: control character U+009B at byte 2", ".rules: C1 message");
 	is_int(e.col, 22, ".rules: column of the comment");
@@ -137,8 +147,10 @@ static void test_users(void)
 	d.nifaces = 1;
 	strcpy(d.ifaces[0], "veth\x1b*");
 	is_int(netseg_id_add(&s, &d, &e), -EINVAL, "identity: ESC in a glob refused");
-	is_str(e.msg, "identity web: interface glob #1: character 0x1b at byte 5 is not allowed "
-	       "(printable ASCII without '/', ':' or spaces)", "identity: glob message");
+	is_str(e.msg,
+	       "identity web: interface glob #1: character 0x1b at byte 5 is not allowed "
+	       "(printable ASCII without '/', ':' or spaces)",
+	       "identity: glob message");
 	d.nifaces = 0;
 	d.ncgroups = 1;
 	strcpy(d.cgroups[0], "/sys/fs/cgroup/../../etc");

@@ -16,8 +16,7 @@ enum netseg_action {
 	NETSEG_ACT_DROP = 1,
 };
 
-static __always_inline int act_drop(struct netseg_hook_ctx *h,
-				    const struct netseg_pkt *p,
+static __always_inline int act_drop(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
 				    const struct netseg_flow_info *fi)
 {
 	netseg_count_drop(h->hook, h->ifindex, h->ep_id, fi->reason, p->len);
@@ -26,16 +25,15 @@ static __always_inline int act_drop(struct netseg_hook_ctx *h,
 	return NETSEG_ACT_DROP;
 }
 
-static __always_inline int drop_reason(struct netseg_hook_ctx *h,
-				       const struct netseg_pkt *p, __u8 reason)
+static __always_inline int drop_reason(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
+				       __u8 reason)
 {
 	struct netseg_flow_info fi = { .reason = reason };
 
 	return act_drop(h, p, &fi);
 }
 
-static __always_inline int act_pass(struct netseg_hook_ctx *h,
-				    const struct netseg_pkt *p)
+static __always_inline int act_pass(struct netseg_hook_ctx *h, const struct netseg_pkt *p)
 {
 	count_stat(NETSEG_STAT_PASS, p->len);
 	count_if(h->ifindex, false, false, p->len);
@@ -45,8 +43,8 @@ static __always_inline int act_pass(struct netseg_hook_ctx *h,
 static __always_inline bool frag_same(const struct netseg_frag_val *a,
 				      const struct netseg_frag_val *b)
 {
-	return a->sport == b->sport && a->dport == b->dport &&
-	       a->policy_port == b->policy_port && a->tracked == b->tracked;
+	return a->sport == b->sport && a->dport == b->dport && a->policy_port == b->policy_port &&
+	       a->tracked == b->tracked;
 }
 
 /*
@@ -56,8 +54,7 @@ static __always_inline bool frag_same(const struct netseg_frag_val *a,
  * one again (a retransmission, or the next hook) passes.  A claim older
  * than NETSEG_FRAG_TIMEOUT yields: the id wrapped, a new datagram.
  */
-static __always_inline __u8 frag_first(const struct netseg_frag_key *k,
-				       struct netseg_frag_val *v)
+static __always_inline __u8 frag_first(const struct netseg_frag_key *k, struct netseg_frag_val *v)
 {
 	struct netseg_frag_val *old;
 
@@ -79,8 +76,8 @@ static __always_inline __u8 frag_first(const struct netseg_frag_key *k,
  * which must have been seen (and recorded) before.  Returns the drop
  * reason, or NETSEG_REASON_NONE to go on.
  */
-static __always_inline __u8 frag_track(const struct netseg_pkt *p,
-				       struct netseg_pkt *out, __u64 now)
+static __always_inline __u8 frag_track(const struct netseg_pkt *p, struct netseg_pkt *out,
+				       __u64 now)
 {
 	struct netseg_frag_key k = {};
 	struct netseg_frag_val v = {}, *f;
@@ -110,9 +107,8 @@ static __always_inline __u8 frag_track(const struct netseg_pkt *p,
 	return NETSEG_REASON_NONE;
 }
 
-static __always_inline void flow_info(struct netseg_flow_info *fi, __u64 flow_id,
-				      __u32 src, __u32 dst,
-				      const struct netseg_decision *d)
+static __always_inline void flow_info(struct netseg_flow_info *fi, __u64 flow_id, __u32 src,
+				      __u32 dst, const struct netseg_decision *d)
 {
 	fi->flow_id = flow_id;
 	fi->src_id = src;
@@ -133,8 +129,8 @@ static __always_inline bool log_allowed(struct netseg_hook_ctx *h, __u8 flags)
  * kept, -EEXIST, so the flow is counted once.  0: a new entry.
  */
 static __always_inline long ct_insert(const struct netseg_ct_key *k,
-				      const struct netseg_ct_entry *e,
-				      const struct netseg_pkt *p, __u64 now)
+				      const struct netseg_ct_entry *e, const struct netseg_pkt *p,
+				      __u64 now)
 {
 	struct netseg_ct_entry *old;
 	long err;
@@ -214,9 +210,8 @@ static __always_inline bool ct_covered(struct netseg_hook_ctx *h, __u8 hook,
 }
 
 static __always_inline int ct_create(struct netseg_hook_ctx *h, __u8 hook,
-				     const struct netseg_pkt *p,
-				     const struct netseg_ct_key *k, bool swapped,
-				     struct netseg_flow_info *fi,
+				     const struct netseg_pkt *p, const struct netseg_ct_key *k,
+				     bool swapped, struct netseg_flow_info *fi,
 				     const struct netseg_decision *d)
 {
 	struct netseg_ct_entry e = {};
@@ -260,8 +255,8 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h, __u8 hook,
 
 /* A flow with no (usable) conntrack entry: resolve, look up, record. */
 static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
-				    const struct netseg_pkt *p,
-				    const struct netseg_ct_key *k, bool swapped)
+				    const struct netseg_pkt *p, const struct netseg_ct_key *k,
+				    bool swapped)
 {
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = {};
@@ -271,8 +266,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 
 	src = resolve_src(h, hook, p);
 	dst = resolve_dst(h, hook, p);
-	policy_decide(src, dst, p->proto, p->policy_port, h->cfg->policy_flags,
-		      &d);
+	policy_decide(src, dst, p->proto, p->policy_port, h->cfg->policy_flags, &d);
 	count_rule(d.rule_id, p->len);
 	flow_info(&fi, NETSEG_FLOW_ID_NEW, src, dst, &d);
 	if (d.verdict == NETSEG_VERDICT_DENY)
@@ -291,7 +285,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 		ev = NETSEG_EV_AUDIT;
 	else if (log_allowed(h, d.flags))
 		ev = NETSEG_EV_FLOW_START;
-	else if (tracked)	/* for the daemon's history: `observe` shows it */
+	else if (tracked) /* for the daemon's history: `observe` shows it */
 		ev = NETSEG_EV_FLOW_SEEN;
 	if (ev)
 		emit_event(h, p, ev, &fi);
@@ -318,9 +312,8 @@ static __always_inline __be16 flow_policy_port(const struct netseg_pkt *p, __u8 
  * needed (the entry already covers the point, or it is a deny).
  */
 static __always_inline bool again_pair(struct netseg_hook_ctx *h, __u8 hook,
-				       const struct netseg_pkt *p,
-				       const struct netseg_ct_entry *e, __u8 dir,
-				       bool stale, __u32 *src, __u32 *dst)
+				       const struct netseg_pkt *p, const struct netseg_ct_entry *e,
+				       __u8 dir, bool stale, __u32 *src, __u32 *dst)
 {
 	__u8 side = point_side(hook, dir);
 	__u32 id, t;
@@ -349,8 +342,7 @@ static __always_inline bool again_pair(struct netseg_hook_ctx *h, __u8 hook,
  * -1: nothing to decide, the entry stands (ct_established()).
  */
 static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
-				    const struct netseg_pkt *p,
-				    struct netseg_ct_entry *e, __u8 dir)
+				    const struct netseg_pkt *p, struct netseg_ct_entry *e, __u8 dir)
 {
 	bool stale = e->generation != h->cfg->generation;
 	__u8 side = point_side(hook, dir) & 1, ev = 0;
@@ -363,8 +355,7 @@ static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
 		return -1;
 	}
 	/* Look the flow up as its originator opened it. */
-	policy_decide(src, dst, p->proto, flow_policy_port(p, dir),
-		      h->cfg->policy_flags, &d);
+	policy_decide(src, dst, p->proto, flow_policy_port(p, dir), h->cfg->policy_flags, &d);
 	count_stat(NETSEG_STAT_CT_REDECIDE, 0);
 	e->generation = h->cfg->generation;
 	e->verdict = d.verdict;
@@ -397,8 +388,7 @@ static __always_inline int ct_again(struct netseg_hook_ctx *h, __u8 hook,
 	return act_pass(h, p);
 }
 
-static __always_inline int ct_established(struct netseg_hook_ctx *h,
-					  const struct netseg_pkt *p,
+static __always_inline int ct_established(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
 					  struct netseg_ct_entry *e, __u8 dir)
 {
 	struct netseg_flow_info fi = {};
@@ -440,8 +430,8 @@ static __always_inline bool addr_eq(const __u8 *a, const __u8 *b)
  * Anything else is an ICMP packet of its own for the policy.  *dir is the
  * quoted packet's direction in the flow.
  */
-static __always_inline struct netseg_ct_entry *
-icmp_related(struct netseg_hook_ctx *h, const struct netseg_pkt *p, __u8 *dir)
+static __always_inline struct netseg_ct_entry *icmp_related(struct netseg_hook_ctx *h,
+							    const struct netseg_pkt *p, __u8 *dir)
 {
 	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
@@ -468,8 +458,8 @@ icmp_related(struct netseg_hook_ctx *h, const struct netseg_pkt *p, __u8 *dir)
  * identities in the error's direction (against the quoted packet's).
  */
 static __always_inline int ct_related(struct netseg_hook_ctx *h, __u8 hook,
-				      const struct netseg_pkt *p,
-				      const struct netseg_ct_entry *e, __u8 dir)
+				      const struct netseg_pkt *p, const struct netseg_ct_entry *e,
+				      __u8 dir)
 {
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = { .rule_id = e->rule_id };
@@ -481,8 +471,9 @@ static __always_inline int ct_related(struct netseg_hook_ctx *h, __u8 hook,
 		flow_info(&fi, e->flow_id, e->dst_id, e->src_id, &d);
 	else
 		flow_info(&fi, e->flow_id, e->src_id, e->dst_id, &d);
-	emit_event(h, p, e->verdict == NETSEG_VERDICT_AUDIT ? NETSEG_EV_AUDIT :
-							       NETSEG_EV_FLOW_START, &fi);
+	emit_event(h, p,
+		   e->verdict == NETSEG_VERDICT_AUDIT ? NETSEG_EV_AUDIT : NETSEG_EV_FLOW_START,
+		   &fi);
 	return act_pass(h, p);
 }
 
@@ -508,8 +499,7 @@ static __always_inline bool spoofed(struct netseg_hook_ctx *h, __u8 hook,
 	       !endpoint_owns_src(h->ep_id, h->ifindex, p);
 }
 
-static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
-				    struct netseg_pkt *p)
+static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook, struct netseg_pkt *p)
 {
 	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
@@ -538,8 +528,7 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 		return new_flow(h, hook, p, &k, swapped);
 	if (hook == NETSEG_HOOK_XDP) {
 		/* Replies and known flows go on to TC, revoked ones stop here. */
-		if (e->verdict == NETSEG_VERDICT_DENY &&
-		    e->generation == h->cfg->generation)
+		if (e->verdict == NETSEG_VERDICT_DENY && e->generation == h->cfg->generation)
 			return ct_established(h, p, e, ct_dir(e, swapped));
 		count_stat(NETSEG_STAT_XDP_PASS, p->len);
 		return NETSEG_ACT_PASS;
@@ -555,8 +544,8 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook,
 }
 
 /* `parsed` is what parse_l3() returned for the packet. */
-static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook,
-				      struct netseg_pkt *p, int parsed)
+static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook, struct netseg_pkt *p,
+				      int parsed)
 {
 	if (parsed == NETSEG_PARSE_IMPOSSIBLE)
 		return drop_reason(h, p, NETSEG_REASON_IMPOSSIBLE);
@@ -597,8 +586,7 @@ static __always_inline bool hook_is_cgroup(__u8 hook)
  * see struct netseg_hook_ctx.  Returns NETSEG_ACT_*; with no configuration
  * yet, everything passes.
  */
-static __always_inline int netseg_entry(void *ctx, __u8 hook, __u32 ifindex,
-					__u64 owner)
+static __always_inline int netseg_entry(void *ctx, __u8 hook, __u32 ifindex, __u64 owner)
 {
 	struct xdp_md *xdp = ctx;
 	struct __sk_buff *skb = ctx;

@@ -27,8 +27,8 @@ static __always_inline void count_stat(__u32 slot, __u32 len)
  * instructions each) but the call split the cgroup programs' states (57k
  * -> 96k each); inlined, the five programs verify in 420k instead of 481k.
  */
-static __always_inline int netseg_count_drop(__u32 hook, __u32 ifindex, __u32 ep_id,
-					 __u32 reason, __u32 len)
+static __always_inline int netseg_count_drop(__u32 hook, __u32 ifindex, __u32 ep_id, __u32 reason,
+					     __u32 len)
 {
 	struct netseg_endpoint *ep;
 	bool out = hook == NETSEG_HOOK_CG_EGRESS;
@@ -59,13 +59,12 @@ static __always_inline void count_rule(__u32 rule_id, __u32 len)
 	}
 }
 
-static __always_inline void count_if(__u32 ifindex, bool drop, bool xdp,
-				     __u32 len)
+static __always_inline void count_if(__u32 ifindex, bool drop, bool xdp, __u32 len)
 {
 	struct netseg_if_stats *s = bpf_map_lookup_elem(&ns_if_stats, &ifindex);
 
 	if (!s)
-		return;	/* ifindex beyond the array: only the breakdown is lost */
+		return; /* ifindex beyond the array: only the breakdown is lost */
 	if (!drop) {
 		s->pass_packets++;
 		return;

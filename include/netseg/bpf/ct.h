@@ -27,9 +27,8 @@ static __always_inline int addr_cmp(const __u8 *a, const __u8 *b)
  * when a request's source or a reply's destination is.  With one address
  * on both sides (loopback) there are no sides to tell.
  */
-static __always_inline void ct_icmp_key(const struct netseg_pkt *p,
-					struct netseg_ct_key *k, bool swap,
-					bool same_addr)
+static __always_inline void ct_icmp_key(const struct netseg_pkt *p, struct netseg_ct_key *k,
+					bool swap, bool same_addr)
 {
 	__u8 t = icmp_pkt_type(p);
 
@@ -39,9 +38,9 @@ static __always_inline void ct_icmp_key(const struct netseg_pkt *p,
 }
 
 /* The normalised 5-tuple; true when the source became the key's "b" side. */
-static __always_inline bool ct_key_fill(const __u8 *saddr, const __u8 *daddr,
-					__be16 sport, __be16 dport, __u8 proto,
-					__u8 family, struct netseg_ct_key *k)
+static __always_inline bool ct_key_fill(const __u8 *saddr, const __u8 *daddr, __be16 sport,
+					__be16 dport, __u8 proto, __u8 family,
+					struct netseg_ct_key *k)
 {
 	int c = addr_cmp(saddr, daddr);
 	bool swap = c > 0 || (c == 0 && bpf_ntohs(sport) > bpf_ntohs(dport));
@@ -65,11 +64,9 @@ static __always_inline bool ct_key_fill(const __u8 *saddr, const __u8 *daddr,
 }
 
 /* Returns true when the packet's source became the key's "b" side. */
-static __always_inline bool ct_make_key(const struct netseg_pkt *p,
-					struct netseg_ct_key *k)
+static __always_inline bool ct_make_key(const struct netseg_pkt *p, struct netseg_ct_key *k)
 {
-	bool swap = ct_key_fill(p->saddr, p->daddr, p->sport, p->dport, p->proto,
-				p->family, k);
+	bool swap = ct_key_fill(p->saddr, p->daddr, p->sport, p->dport, p->proto, p->family, k);
 
 	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
 		ct_icmp_key(p, k, swap, addr_cmp(p->saddr, p->daddr) == 0);
@@ -82,17 +79,15 @@ static __always_inline bool ct_make_key(const struct netseg_pkt *p,
  * 512-byte BPF stack.  The quote carries no ICMP type (type 0 is assumed,
  * as a zeroed packet would have).
  */
-static __always_inline bool ct_quote_key(const struct netseg_pkt *p,
-					 struct netseg_ct_key *k)
+static __always_inline bool ct_quote_key(const struct netseg_pkt *p, struct netseg_ct_key *k)
 {
 	__u8 proto = p->inner.proto;
-	bool swap = ct_key_fill(p->inner.saddr, p->inner.daddr, p->inner.sport,
-				p->inner.dport, proto, p->family, k);
+	bool swap = ct_key_fill(p->inner.saddr, p->inner.daddr, p->inner.sport, p->inner.dport,
+				proto, p->family, k);
 
 	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
 		k->icmp_type = icmp_query_of(proto, 0);
-		if (addr_cmp(p->inner.saddr, p->inner.daddr) != 0 &&
-		    swap == (k->icmp_type == 0))
+		if (addr_cmp(p->inner.saddr, p->inner.daddr) != 0 && swap == (k->icmp_type == 0))
 			k->icmp_flags = NETSEG_CTK_REQ_IS_B;
 	}
 	return swap;
@@ -109,8 +104,8 @@ static __always_inline __u8 ct_dir(const struct netseg_ct_entry *e, bool swapped
  * An entry is unusable when it timed out, or when a closed TCP flow's
  * 5-tuple is reused by a fresh SYN: both start a new flow.
  */
-static __always_inline bool ct_stale(const struct netseg_ct_entry *e,
-				     const struct netseg_pkt *p, __u64 now)
+static __always_inline bool ct_stale(const struct netseg_ct_entry *e, const struct netseg_pkt *p,
+				     __u64 now)
 {
 	if (netseg_ct_expired(e, now))
 		return true;
@@ -118,23 +113,22 @@ static __always_inline bool ct_stale(const struct netseg_ct_entry *e,
 	       (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
 }
 
-static __always_inline void ct_tcp_update(struct netseg_ct_entry *e,
-					  const struct netseg_pkt *p, __u8 dir)
+static __always_inline void ct_tcp_update(struct netseg_ct_entry *e, const struct netseg_pkt *p,
+					  __u8 dir)
 {
 	if (p->proto != IPPROTO_TCP)
 		return;
 	e->tcp_flags[dir & 1] |= p->tcp_flags;
 	if (p->tcp_flags & (TCPF_FIN | TCPF_RST))
 		e->tcp_state = NETSEG_TCP_CLOSING;
-	else if ((e->tcp_state == NETSEG_TCP_SYN_SENT ||
-		  e->tcp_state == NETSEG_TCP_MIDSTREAM) && dir == NETSEG_DIR_REPLY)
+	else if ((e->tcp_state == NETSEG_TCP_SYN_SENT || e->tcp_state == NETSEG_TCP_MIDSTREAM) &&
+		 dir == NETSEG_DIR_REPLY)
 		e->tcp_state = NETSEG_TCP_ESTABLISHED;
 }
 
 /* Counters move only at the hook that owns the flow (see abi.h). */
-static __always_inline void ct_account(struct netseg_ct_entry *e,
-				       const struct netseg_pkt *p, __u8 dir,
-				       __u64 owner, __u64 now)
+static __always_inline void ct_account(struct netseg_ct_entry *e, const struct netseg_pkt *p,
+				       __u8 dir, __u64 owner, __u64 now)
 {
 	dir &= 1;
 	e->last_seen_ns = now;

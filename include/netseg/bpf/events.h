@@ -36,8 +36,8 @@ struct netseg_flow_info {
 	__u8 reason;
 };
 
-static __always_inline bool bucket_take(struct netseg_hook_ctx *h, __u32 slot,
-					__u32 rate, __u32 burst)
+static __always_inline bool bucket_take(struct netseg_hook_ctx *h, __u32 slot, __u32 rate,
+					__u32 burst)
 {
 	struct netseg_bucket *b = bpf_map_lookup_elem(&ns_buckets, &slot);
 	__u64 cap, elapsed;
@@ -59,9 +59,8 @@ static __always_inline bool bucket_take(struct netseg_hook_ctx *h, __u32 slot,
 	return true;
 }
 
-static __always_inline void emit_event(struct netseg_hook_ctx *h,
-				       const struct netseg_pkt *p, __u8 type,
-				       const struct netseg_flow_info *fi)
+static __always_inline void emit_event(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
+				       __u8 type, const struct netseg_flow_info *fi)
 {
 	struct netseg_event *e;
 	__u64 ns;
@@ -81,7 +80,7 @@ static __always_inline void emit_event(struct netseg_hook_ctx *h,
 		count_stat(NETSEG_STAT_EV_LOST_RING, 0);
 		return;
 	}
-	ns = bpf_ktime_get_ns();	/* flow records order by it: not a tick */
+	ns = bpf_ktime_get_ns(); /* flow records order by it: not a tick */
 	e->ts_ns = ns;
 	e->flow_id = fi->flow_id == NETSEG_FLOW_ID_NEW ? flow_id_at(ns) : fi->flow_id;
 	e->type = type;

@@ -10,20 +10,20 @@
 #include <netseg/bpf/maps.h>
 
 struct netseg_hook_ctx {
-	void *ctx;		/* struct __sk_buff * or struct xdp_md * */
-	__u64 now;		/* CLOCK_MONOTONIC_COARSE: see hook_init() */
-	__u64 owner;		/* ifindex, or cgroup id for cgroup hooks */
+	void *ctx;   /* struct __sk_buff * or struct xdp_md * */
+	__u64 now;   /* CLOCK_MONOTONIC_COARSE: see hook_init() */
+	__u64 owner; /* ifindex, or cgroup id for cgroup hooks */
 	__u32 ifindex;
-	__u8 hook;		/* enum netseg_hook: a compile-time constant */
+	__u8 hook; /* enum netseg_hook: a compile-time constant */
 	__u8 pad[3];
-	__u32 ep_id;		/* XDP, TC: the endpoint behind ifindex, else NETSEG_ID_ANY */
-	__u32 src_id;		/* the source's ipcache identity once looked up, else NETSEG_ID_ANY */
+	__u32 ep_id;  /* XDP, TC: the endpoint behind ifindex, else NETSEG_ID_ANY */
+	__u32 src_id; /* the source's ipcache identity once looked up, else NETSEG_ID_ANY */
 	struct netseg_config *cfg;
 };
 
 /* -1: no configuration (the daemon hasn't written it yet). */
-static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx,
-				     __u8 hook, __u32 ifindex, __u64 owner)
+static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx, __u8 hook, __u32 ifindex,
+				     __u64 owner)
 {
 	__u32 zero = 0;
 

@@ -19,8 +19,8 @@
  * walk), false where it is most likely a remote one (world, a CIDR
  * identity: the trie alone, no hash miss first).
  */
-static __always_inline const struct netseg_ipcache_val *
-ipcache_lookup(__u8 family, const __u8 *addr, bool host)
+static __always_inline const struct netseg_ipcache_val *ipcache_lookup(__u8 family,
+								       const __u8 *addr, bool host)
 {
 	const struct netseg_ipcache_val *v;
 	struct netseg_lpm_key k = {};
@@ -54,7 +54,7 @@ static __always_inline __u32 cgroup_id_of_skb(struct __sk_buff *skb)
 	ep = bpf_map_lookup_elem(&ns_cgroups, &cg);
 	if (ep)
 		return ep->id;
-	/* Deepest ancestor first; levels past the socket's depth return 0. */
+		/* Deepest ancestor first; levels past the socket's depth return 0. */
 #pragma unroll
 	for (int lvl = NETSEG_CGROUP_DEPTH - 1; lvl >= 0; lvl--) {
 		cg = bpf_skb_ancestor_cgroup_id(skb, lvl);
@@ -94,8 +94,7 @@ static __always_inline bool endpoint_owns_src(__u32 ep_id, __u32 ifindex,
  * node itself (host identity).  Without this a world host could send as a
  * pod or as the node and be judged (and logged) as it.
  */
-static __always_inline bool src_is_local(struct netseg_hook_ctx *h,
-					 const struct netseg_pkt *p)
+static __always_inline bool src_is_local(struct netseg_hook_ctx *h, const struct netseg_pkt *p)
 {
 	/* Arriving on an uplink: most sources are remote (see ipcache_lookup()). */
 	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr, false);
@@ -117,9 +116,9 @@ static __always_inline __u32 resolve_src(struct netseg_hook_ctx *h, __u8 hook,
 	if (hook == NETSEG_HOOK_CG_EGRESS || hook == NETSEG_HOOK_TC_EGRESS)
 		id = cgroup_id_of_skb(h->ctx);
 	if (id == NETSEG_ID_ANY && hook == NETSEG_HOOK_TC_INGRESS)
-		id = h->ep_id;	/* looked up and its source checked by classify() */
+		id = h->ep_id; /* looked up and its source checked by classify() */
 	if (id == NETSEG_ID_ANY && (hook == NETSEG_HOOK_XDP || hook == NETSEG_HOOK_TC_INGRESS))
-		id = h->src_id;	/* src_is_local() on an uplink */
+		id = h->src_id; /* src_is_local() on an uplink */
 	if (id == NETSEG_ID_ANY)
 		id = ipcache_id(p->family, p->saddr, true);
 	return id;
@@ -133,7 +132,7 @@ static __always_inline __u32 resolve_dst(struct netseg_hook_ctx *h, __u8 hook,
 	if (hook == NETSEG_HOOK_CG_INGRESS)
 		id = cgroup_id_of_skb(h->ctx);
 	if (hook == NETSEG_HOOK_TC_EGRESS)
-		id = h->ep_id;	/* looked up by classify() */
+		id = h->ep_id; /* looked up by classify() */
 	if (id == NETSEG_ID_ANY)
 		id = ipcache_id(p->family, p->daddr, true);
 	return id;

@@ -71,14 +71,14 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NETSEG_ENDPOINT_MAX);
-	__type(key, __u32);	/* ifindex */
+	__type(key, __u32); /* ifindex */
 	__type(value, struct netseg_endpoint);
 } ns_endpoints SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NETSEG_CGROUP_MAX);
-	__type(key, __u64);	/* cgroup v2 id */
+	__type(key, __u64); /* cgroup v2 id */
 	__type(value, struct netseg_endpoint);
 } ns_cgroups SEC(".maps");
 
@@ -114,7 +114,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, NETSEG_RULE_STATS_MAX);
-	__type(key, __u32);	/* rule id, 0 = default deny */
+	__type(key, __u32); /* rule id, 0 = default deny */
 	__type(value, struct netseg_counter);
 } ns_rule_stats SEC(".maps");
 
@@ -123,14 +123,14 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NETSEG_IF_STATS_MAX);
-	__type(key, __u32);	/* ifindex */
+	__type(key, __u32); /* ifindex */
 	__type(value, struct netseg_if_stats);
 } ns_if_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NETSEG_BUCKET_MAX);
-	__type(key, __u32);	/* enum netseg_bucket_slot */
+	__type(key, __u32); /* enum netseg_bucket_slot */
 	__type(value, struct netseg_bucket);
 } ns_buckets SEC(".maps");
 

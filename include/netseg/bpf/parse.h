@@ -19,51 +19,51 @@
 #include <bpf/bpf_endian.h>
 #include <netseg/abi.h>
 
-#define NETSEG_PARSE_MALFORMED	(-1)
-#define NETSEG_PARSE_IMPOSSIBLE	(-2)
+#define NETSEG_PARSE_MALFORMED (-1)
+#define NETSEG_PARSE_IMPOSSIBLE (-2)
 
 /* linux/icmp.h drags in libc socket headers, which -target bpf lacks. */
-#define NETSEG_ICMP_ECHOREPLY	0
-#define NETSEG_ICMP_ECHO	8
-#define NETSEG_ICMP6_ECHO	128
-#define NETSEG_ICMP6_ECHOREPLY	129
-#define NETSEG_ND_HOP_LIMIT	255	/* RFC 4861: proves the packet wasn't routed */
+#define NETSEG_ICMP_ECHOREPLY 0
+#define NETSEG_ICMP_ECHO 8
+#define NETSEG_ICMP6_ECHO 128
+#define NETSEG_ICMP6_ECHOREPLY 129
+#define NETSEG_ND_HOP_LIMIT 255 /* RFC 4861: proves the packet wasn't routed */
 
 struct netseg_icmp_hdr {
 	__u8 type;
 	__u8 code;
 	__sum16 csum;
-	__be16 id;	/* echo request/reply only */
+	__be16 id; /* echo request/reply only */
 	__be16 seq;
 };
-#define NETSEG_VLAN_MAX		2	/* 802.1Q/802.1ad tags skipped */
+#define NETSEG_VLAN_MAX 2 /* 802.1Q/802.1ad tags skipped */
 
 enum netseg_frag {
 	NETSEG_FRAG_NONE = 0,
-	NETSEG_FRAG_FIRST,	/* offset 0, more fragments follow */
-	NETSEG_FRAG_LATER,	/* offset > 0: no L4 header here */
+	NETSEG_FRAG_FIRST, /* offset 0, more fragments follow */
+	NETSEG_FRAG_LATER, /* offset > 0: no L4 header here */
 };
 
 /* What the classifier needs of a packet, filled by the parsers. */
 struct netseg_pkt {
 	__u8 saddr[16];
 	__u8 daddr[16];
-	__be16 sport;		/* ICMP echo: the echo id */
-	__be16 dport;		/* ICMP echo: the echo id */
-	__be16 policy_port;	/* dport, or htons(type << 8 | code) for ICMP */
-	__u8 family;		/* NETSEG_AF_INET or NETSEG_AF_INET6 */
+	__be16 sport;	    /* ICMP echo: the echo id */
+	__be16 dport;	    /* ICMP echo: the echo id */
+	__be16 policy_port; /* dport, or htons(type << 8 | code) for ICMP */
+	__u8 family;	    /* NETSEG_AF_INET or NETSEG_AF_INET6 */
 	__u8 proto;
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 icmp_code;
-	__u8 frag;		/* enum netseg_frag */
-	__u8 tracked;		/* has a conntrack tuple (not ICMP errors etc.) */
+	__u8 frag;    /* enum netseg_frag */
+	__u8 tracked; /* has a conntrack tuple (not ICMP errors etc.) */
 	/* IPv6, for icmpv6_is_nd(): hop limit, first next header, and the next after a hop-by-hop */
 	__u8 hop_limit;
 	__u8 ip6_next;
 	__u8 ip6_hbh_next;
 	__u32 frag_id;
-	__u32 len;		/* bytes, for counters and events */
+	__u32 len; /* bytes, for counters and events */
 	/* ICMP errors: the flow of the quoted packet (as it was sent). */
 	struct {
 		__u8 saddr[16];
@@ -131,8 +131,7 @@ static __always_inline void copy_v4(__u8 *dst, __be32 a)
 }
 
 /* Returns the L4 protocol, or a negative NETSEG_PARSE_* value. */
-static __always_inline int parse_ipv4(struct netseg_cursor *c,
-				      struct netseg_pkt *p)
+static __always_inline int parse_ipv4(struct netseg_cursor *c, struct netseg_pkt *p)
 {
 	struct iphdr *ip = c->pos;
 	__u32 hlen;
@@ -146,8 +145,7 @@ static __always_inline int parse_ipv4(struct netseg_cursor *c,
 	if (c->pos + hlen > c->end || bpf_ntohs(ip->tot_len) < hlen)
 		return NETSEG_PARSE_MALFORMED;
 	/* A multicast or limited-broadcast source can't start a flow. */
-	if ((ip->saddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000) ||
-	    ip->saddr == 0xffffffff)
+	if ((ip->saddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000) || ip->saddr == 0xffffffff)
 		return NETSEG_PARSE_IMPOSSIBLE;
 	p->family = NETSEG_AF_INET;
 	p->proto = ip->protocol;
@@ -176,8 +174,7 @@ struct netseg_ipv6_frag {
 };
 
 /* Skips extension headers; records the fragment header if there is one. */
-static __always_inline int parse_ipv6_ext(struct netseg_cursor *c,
-					  struct netseg_pkt *p, __u8 next)
+static __always_inline int parse_ipv6_ext(struct netseg_cursor *c, struct netseg_pkt *p, __u8 next)
 {
 	struct netseg_ipv6_opt *o;
 	struct netseg_ipv6_frag *f;
@@ -195,8 +192,7 @@ static __always_inline int parse_ipv6_ext(struct netseg_cursor *c,
 			if ((void *)(o + 1) > c->end)
 				return NETSEG_PARSE_MALFORMED;
 			/* AH counts 4-byte units minus 2, the others 8-byte. */
-			c->pos += next == IPPROTO_AH ? (o->hdrlen + 2) * 4 :
-						       (o->hdrlen + 1) * 8;
+			c->pos += next == IPPROTO_AH ? (o->hdrlen + 2) * 4 : (o->hdrlen + 1) * 8;
 			next = o->nexthdr;
 			break;
 		case IPPROTO_FRAGMENT:
@@ -220,8 +216,7 @@ static __always_inline int parse_ipv6_ext(struct netseg_cursor *c,
 	return NETSEG_PARSE_MALFORMED;
 }
 
-static __always_inline int parse_ipv6(struct netseg_cursor *c,
-				      struct netseg_pkt *p)
+static __always_inline int parse_ipv6(struct netseg_cursor *c, struct netseg_pkt *p)
 {
 	struct ipv6hdr *ip6 = c->pos;
 	struct netseg_ipv6_opt *o;
@@ -265,8 +260,7 @@ static __always_inline bool tcp_flags_impossible(__u8 f)
 	return false;
 }
 
-static __always_inline int parse_ports(struct netseg_cursor *c,
-				       struct netseg_pkt *p, __u32 hdr_min)
+static __always_inline int parse_ports(struct netseg_cursor *c, struct netseg_pkt *p, __u32 hdr_min)
 {
 	__be16 *ports = c->pos;
 
@@ -330,8 +324,7 @@ static __always_inline bool icmp_is_error(__u8 proto, __u8 type)
  * in conntrack (nftables' "related").  A quote we can't read is simply not
  * related; the error is then judged as a packet of its own.
  */
-static __always_inline void parse_icmp_quote(struct netseg_cursor *c,
-					     struct netseg_pkt *p)
+static __always_inline void parse_icmp_quote(struct netseg_cursor *c, struct netseg_pkt *p)
 {
 	void *q = c->pos + sizeof(struct netseg_icmp_hdr);
 	struct iphdr *ip = q;
@@ -363,10 +356,9 @@ static __always_inline void parse_icmp_quote(struct netseg_cursor *c,
 	p->inner.valid = 1;
 }
 
-static __always_inline int parse_icmp(struct netseg_cursor *c,
-				      struct netseg_pkt *p)
+static __always_inline int parse_icmp(struct netseg_cursor *c, struct netseg_pkt *p)
 {
-	struct netseg_icmp_hdr *ic = c->pos;	/* ICMPv4 and v6 alike */
+	struct netseg_icmp_hdr *ic = c->pos; /* ICMPv4 and v6 alike */
 
 	if ((void *)(ic + 1) > c->end)
 		return NETSEG_PARSE_MALFORMED;
@@ -384,8 +376,7 @@ static __always_inline int parse_icmp(struct netseg_cursor *c,
 }
 
 /* Fills ports/ICMP fields; non-first fragments have no L4 header. */
-static __always_inline int parse_l4(struct netseg_cursor *c,
-				    struct netseg_pkt *p)
+static __always_inline int parse_l4(struct netseg_cursor *c, struct netseg_pkt *p)
 {
 	struct tcphdr *th;
 	__u8 flags;
@@ -395,8 +386,7 @@ static __always_inline int parse_l4(struct netseg_cursor *c,
 	switch (p->proto) {
 	case IPPROTO_TCP:
 		th = c->pos;
-		if ((void *)(th + 1) > c->end || th->doff < 5 ||
-		    c->pos + th->doff * 4 > c->end)
+		if ((void *)(th + 1) > c->end || th->doff < 5 || c->pos + th->doff * 4 > c->end)
 			return NETSEG_PARSE_MALFORMED;
 		flags = ((__u8 *)th)[13];
 		p->tcp_flags = flags;
@@ -411,7 +401,7 @@ static __always_inline int parse_l4(struct netseg_cursor *c,
 	case IPPROTO_ICMPV6:
 		return parse_icmp(c, p);
 	default:
-		return 0;	/* other protocols: policy on proto alone */
+		return 0; /* other protocols: policy on proto alone */
 	}
 }
 
@@ -439,20 +429,17 @@ static __always_inline bool icmpv6_is_nd(const struct netseg_pkt *p)
 	    p->frag != NETSEG_FRAG_NONE)
 		return false;
 	if (t >= 133 && t <= 137)
-		return p->hop_limit == NETSEG_ND_HOP_LIMIT &&
-		       p->ip6_next == IPPROTO_ICMPV6 &&
+		return p->hop_limit == NETSEG_ND_HOP_LIMIT && p->ip6_next == IPPROTO_ICMPV6 &&
 		       (p->daddr[0] != 0xff || p->daddr[1] == 0x02);
 	if ((t >= 130 && t <= 132) || t == 143)
 		return p->hop_limit == 1 && p->daddr[0] == 0xff &&
 		       (p->ip6_next == IPPROTO_ICMPV6 ||
-			(p->ip6_next == IPPROTO_HOPOPTS &&
-			 p->ip6_hbh_next == IPPROTO_ICMPV6));
+			(p->ip6_next == IPPROTO_HOPOPTS && p->ip6_hbh_next == IPPROTO_ICMPV6));
 	return false;
 }
 
 /* From the IP header on: used by cgroup_skb programs and after parse_eth. */
-static __always_inline int parse_l3(struct netseg_cursor *c, __be16 proto,
-				    struct netseg_pkt *p)
+static __always_inline int parse_l3(struct netseg_cursor *c, __be16 proto, struct netseg_pkt *p)
 {
 	int r;
 

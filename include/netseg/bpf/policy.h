@@ -17,9 +17,9 @@
 
 struct netseg_decision {
 	__u32 rule_id;
-	__u8 verdict;	/* ALLOW, DENY or AUDIT */
-	__u8 reason;	/* for DENY and AUDIT: POLICY or DEFAULT_DENY */
-	__u8 flags;	/* rule flags */
+	__u8 verdict; /* ALLOW, DENY or AUDIT */
+	__u8 reason;  /* for DENY and AUDIT: POLICY or DEFAULT_DENY */
+	__u8 flags;   /* rule flags */
 };
 
 struct netseg_policy_acc {
@@ -31,9 +31,8 @@ struct netseg_policy_acc {
 	bool allow;
 };
 
-static __always_inline void policy_one(void *inner, struct netseg_policy_key *k,
-				       __u32 dst, __u32 src,
-				       struct netseg_policy_acc *a)
+static __always_inline void policy_one(void *inner, struct netseg_policy_key *k, __u32 dst,
+				       __u32 src, struct netseg_policy_acc *a)
 {
 	struct netseg_policy_val *v;
 
@@ -57,9 +56,8 @@ static __always_inline void policy_one(void *inner, struct netseg_policy_key *k,
 	}
 }
 
-static __always_inline void policy_rules(__u32 src, __u32 dst, __u8 proto,
-					 __be16 port, __u32 pflags,
-					 struct netseg_policy_acc *a)
+static __always_inline void policy_rules(__u32 src, __u32 dst, __u8 proto, __be16 port,
+					 __u32 pflags, struct netseg_policy_acc *a)
 {
 	struct netseg_policy_key k = {};
 	__u32 slot = pflags & NETSEG_POL_SLOT1 ? 1 : 0;
@@ -69,7 +67,7 @@ static __always_inline void policy_rules(__u32 src, __u32 dst, __u8 proto,
 	 * all four lookups, the old rule set or the new, never a mix. */
 	inner = bpf_map_lookup_elem(&ns_policy, &slot);
 	if (!inner)
-		return;	/* no rule set loaded yet: defaults only */
+		return; /* no rule set loaded yet: defaults only */
 	k.prefixlen = NETSEG_POLICY_PLEN_FULL;
 	k.proto = proto;
 	k.dport = port;
@@ -97,17 +95,16 @@ static __always_inline bool audit_relaxes(__u32 flags)
  * src/dst are the flow originator's identities, port the one it asked for
  * (the policy port: a destination port, or an ICMP type and code).
  */
-static __always_inline void policy_decide(__u32 src, __u32 dst, __u8 proto,
-					  __be16 port, __u32 pflags,
-					  struct netseg_decision *d)
+static __always_inline void policy_decide(__u32 src, __u32 dst, __u8 proto, __be16 port,
+					  __u32 pflags, struct netseg_decision *d)
 {
 	struct netseg_policy_acc a = {};
 	__u32 sf, df;
 
 	policy_rules(src, dst, proto, port, pflags, &a);
 	if (a.allow && !a.deny) {
-		d->verdict = a.allow_flags & NETSEG_RULEF_AUDIT ?
-				     NETSEG_VERDICT_AUDIT : NETSEG_VERDICT_ALLOW;
+		d->verdict = a.allow_flags & NETSEG_RULEF_AUDIT ? NETSEG_VERDICT_AUDIT :
+								  NETSEG_VERDICT_ALLOW;
 		d->rule_id = a.allow_id;
 		d->flags = a.allow_flags;
 		d->reason = NETSEG_REASON_NONE;
@@ -139,7 +136,7 @@ static __always_inline void policy_decide(__u32 src, __u32 dst, __u8 proto,
 	}
 	d->reason = NETSEG_REASON_DEFAULT_DENY;
 	d->verdict = audit_relaxes(sf) && audit_relaxes(df) ? NETSEG_VERDICT_AUDIT :
-							       NETSEG_VERDICT_DENY;
+							      NETSEG_VERDICT_DENY;
 }
 
 #endif

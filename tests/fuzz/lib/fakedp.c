@@ -28,15 +28,15 @@ struct tab {
 };
 
 struct netseg_dp {
-	struct tab ipcache;	/* struct lpm */
-	struct tab prefilter;	/* struct lpm */
-	struct tab endpoints;	/* struct kv: ifindex -> id */
-	struct tab cgroups;	/* struct kv: cgid -> id */
-	struct tab ids;		/* struct kv: id -> flags */
-	struct tab tc;		/* struct kv: ifindex -> attached bits */
-	struct tab xdp;		/* struct kv: ifindex -> 1 */
-	struct tab cgatt;	/* struct kv: cgid -> 1 */
-	struct tab uplinks;	/* struct kv: ifindex -> 1 (the endpoint map's uplink mark) */
+	struct tab ipcache;   /* struct lpm */
+	struct tab prefilter; /* struct lpm */
+	struct tab endpoints; /* struct kv: ifindex -> id */
+	struct tab cgroups;   /* struct kv: cgid -> id */
+	struct tab ids;	      /* struct kv: id -> flags */
+	struct tab tc;	      /* struct kv: ifindex -> attached bits */
+	struct tab xdp;	      /* struct kv: ifindex -> 1 */
+	struct tab cgatt;     /* struct kv: cgid -> 1 */
+	struct tab uplinks;   /* struct kv: ifindex -> 1 (the endpoint map's uplink mark) */
 	struct netseg_config cfg;
 	size_t policy_n;
 };
@@ -239,8 +239,8 @@ int netseg_dp_prog_fd(const struct netseg_dp *dp, int hook)
 	return -EBADF;
 }
 
-int netseg_dp_policy_swap(struct netseg_dp *dp, const struct netseg_policy_entry *entries,
-			  size_t n, __u64 *generation)
+int netseg_dp_policy_swap(struct netseg_dp *dp, const struct netseg_policy_entry *entries, size_t n,
+			  __u64 *generation)
 {
 	FUZZ_ASSERT(n == 0 || entries, "policy swap of %zu entries from NULL", n);
 	dp->policy_n = n;

@@ -18,7 +18,7 @@ static const struct {
 	bool audit;
 } base_ids[] = {
 	{ "fe", { "fz0", "veth-fe*" }, NULL, false },
-	{ "api", { NULL }, NULL, false },	/* alias "netseg:api" only */
+	{ "api", { NULL }, NULL, false }, /* alias "netseg:api" only */
 	{ "db", { "fz2*" }, "198.19.0.0/16", true },
 	{ "ext", { NULL }, "fd00:5::/64", false },
 };
@@ -45,7 +45,7 @@ void fuzzd_init(struct netsegd *d, const char *state_dir, int epfd, bool rules)
 	d->ctl.fd = d->loop.sigfd = d->loop.timerfd = -1;
 	d->pol.next_rule_id = 1;
 	d->dp = fuzzdp_new();
-	d->pol.prefilter = calloc(d->cfg.prefilter_max, sizeof(*d->pol.prefilter));	/* as main() */
+	d->pol.prefilter = calloc(d->cfg.prefilter_max, sizeof(*d->pol.prefilter)); /* as main() */
 	netseg_idstore_init(&d->pol.ids);
 	FUZZ_ASSERT(d->dp && d->pol.prefilter && !netsegd_endpoints_init(d), "out of memory");
 
@@ -60,14 +60,14 @@ void fuzzd_init(struct netsegd *d, const char *state_dir, int epfd, bool rules)
 		if (base_ids[i].cidr)
 			snprintf(def.cidrs[def.ncidrs++], sizeof(def.cidrs[0]), "%s",
 				 base_ids[i].cidr);
-		FUZZ_ASSERT(!netseg_id_add(&ids, &def, &err), "identity %s: %s", def.name,
-			    err.msg);
+		FUZZ_ASSERT(!netseg_id_add(&ids, &def, &err), "identity %s: %s", def.name, err.msg);
 	}
 	for (size_t i = 0; rules && i < sizeof(base_rules) / sizeof(base_rules[0]); i++) {
 		struct netseg_rule r;
 
 		FUZZ_ASSERT(netseg_rule_parse_line(base_rules[i], &r, &err) == 0 &&
-			    !netseg_ruleset_add(&rs, &r), "rule %s: %s", base_rules[i], err.msg);
+				    !netseg_ruleset_add(&rs, &r),
+			    "rule %s: %s", base_rules[i], err.msg);
 	}
 	netseg_ruleset_assign_ids(&rs, &d->pol.next_rule_id);
 	/* The daemon's start: everything through the one commit path. */
@@ -123,7 +123,7 @@ static void check_prefix(struct netseg_ipent *e, void *ctx)
 	if (!claimed)
 		return;
 	FUZZ_ASSERT(!memcmp(&want, &e->val, sizeof(want)) && got.id == want.id &&
-		    got.ifindex == want.ifindex,
+			    got.ifindex == want.ifindex,
 		    "ipcache %s: should be id %u ifindex %u, bookkeeping %u/%u, map %u/%u", text,
 		    want.id, want.ifindex, e->val.id, e->val.ifindex, got.id, got.ifindex);
 	c->in_map++;
@@ -136,8 +136,8 @@ void fuzzd_check(struct netsegd *d)
 
 	netseg_iptable_foreach(&d->eps.ips, check_prefix, &ic);
 	FUZZ_ASSERT(ic.in_map == fuzzdp_ipcache_count(d->dp),
-		    "ipcache holds %zu prefixes, the claims only %zu",
-		    fuzzdp_ipcache_count(d->dp), ic.in_map);
+		    "ipcache holds %zu prefixes, the claims only %zu", fuzzdp_ipcache_count(d->dp),
+		    ic.in_map);
 
 	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
 		for (const struct netsegd_link *l = d->eps.links[b]; l; l = l->next) {
@@ -145,11 +145,12 @@ void fuzzd_check(struct netsegd *d)
 			bool ep = fuzzdp_endpoint_get(d->dp, l->ifindex, &id);
 			unsigned int tc = fuzzdp_tc_attached(d->dp, l->ifindex);
 
-			FUZZ_ASSERT(l->id ? ep && id == l->id && tc == 3 && l->attached == 3 :
-					    !ep && !tc && !l->attached,
-				    "link %u (%s): identity %u, endpoint map %s %u, tc %u, attached %u",
-				    l->ifindex, l->name, l->id, ep ? "has" : "lacks", id, tc,
-				    l->attached);
+			FUZZ_ASSERT(
+				l->id ? ep && id == l->id && tc == 3 && l->attached == 3 :
+					!ep && !tc && !l->attached,
+				"link %u (%s): identity %u, endpoint map %s %u, tc %u, attached %u",
+				l->ifindex, l->name, l->id, ep ? "has" : "lacks", id, tc,
+				l->attached);
 			eps += !!l->id;
 		}
 	/* Uplinks (`attach`) have TC too, and XDP, but no endpoint entry. */
@@ -158,11 +159,10 @@ void fuzzd_check(struct netsegd *d)
 
 		uplinks += ifindex && fuzzdp_tc_attached(d->dp, ifindex) == 3;
 	}
-	FUZZ_ASSERT(eps == fuzzdp_endpoint_count(d->dp) &&
-		    eps + uplinks == fuzzdp_tc_count(d->dp),
+	FUZZ_ASSERT(eps == fuzzdp_endpoint_count(d->dp) && eps + uplinks == fuzzdp_tc_count(d->dp),
 		    "%zu endpoint links and %zu uplinks, but %zu endpoint map entries and %zu "
-		    "interfaces with TC", eps, uplinks, fuzzdp_endpoint_count(d->dp),
-		    fuzzdp_tc_count(d->dp));
+		    "interfaces with TC",
+		    eps, uplinks, fuzzdp_endpoint_count(d->dp), fuzzdp_tc_count(d->dp));
 
 	for (size_t i = 0; i < d->pol.ids.n; i++) {
 		__u32 flags = 0, want = netsegd_identity_flags(d, &d->pol.ids.v[i]);

@@ -37,9 +37,12 @@ size_t fuzzdp_policy_entries(const struct netseg_dp *dp);
 size_t fuzzdp_prefilter_count(const struct netseg_dp *dp);
 
 /* A message and abort(): the harness found a broken invariant. */
-__attribute__((noreturn, format(printf, 1, 2)))
-void fuzz_fail(const char *fmt, ...);
-#define FUZZ_ASSERT(cond, ...) do { if (!(cond)) fuzz_fail(__VA_ARGS__); } while (0)
+__attribute__((noreturn, format(printf, 1, 2))) void fuzz_fail(const char *fmt, ...);
+#define FUZZ_ASSERT(cond, ...)                  \
+	do {                                    \
+		if (!(cond))                    \
+			fuzz_fail(__VA_ARGS__); \
+	} while (0)
 
 /* Log at debug level: messages about bad input are formatted, so their
  * arguments are checked too; -close_fd_mask=2 sends them nowhere. */

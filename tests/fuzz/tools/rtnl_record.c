@@ -37,7 +37,11 @@ static int save(const char *dir, const char *what, int n, const void *buf, size_
 
 static int dump(struct mnl_socket *nl, const char *dir)
 {
-	static const struct { int type; size_t hdr; const char *what; } steps[] = {
+	static const struct {
+		int type;
+		size_t hdr;
+		const char *what;
+	} steps[] = {
 		{ RTM_GETLINK, sizeof(struct ifinfomsg), "links" },
 		{ RTM_GETADDR, sizeof(struct ifaddrmsg), "addrs" },
 		{ RTM_GETROUTE, sizeof(struct rtmsg), "routes" },
