@@ -21,6 +21,7 @@
 #include "netsegctl.h"
 #include "output.h"
 #include "rule.h"
+#include "text.h"
 
 /* Every selector of the rule set, sorted and unique: the resolver gives
  * each its own id, so the compiled size is the one the daemon will see. */
@@ -28,11 +29,6 @@ struct names {
 	const char **v;
 	size_t n;
 };
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 static int names_collect(const struct netseg_ruleset *rs, struct names *nm)
 {
@@ -45,7 +41,7 @@ static int names_collect(const struct netseg_ruleset *rs, struct names *nm)
 		nm->v[n++] = rs->rules[i].src;
 		nm->v[n++] = rs->rules[i].dst;
 	}
-	qsort(nm->v, n, sizeof(*nm->v), cmp_str);
+	qsort(nm->v, n, sizeof(*nm->v), netseg_strp_cmp);
 	nm->n = 0;
 	for (i = 0; i < n; i++)
 		if (!nm->n || strcmp(nm->v[nm->n - 1], nm->v[i]))
@@ -56,7 +52,7 @@ static int names_collect(const struct netseg_ruleset *rs, struct names *nm)
 static int resolve_any(const char *sel, __u32 *id, void *ctx)
 {
 	const struct names *nm = ctx;
-	const char **hit = bsearch(&sel, nm->v, nm->n, sizeof(*nm->v), cmp_str);
+	const char **hit = bsearch(&sel, nm->v, nm->n, sizeof(*nm->v), netseg_strp_cmp);
 
 	if (!hit)
 		return -ENOENT;

@@ -235,7 +235,7 @@ static int req_start(struct netseg_etcd *c, const char *path, cJSON *json, struc
 	return 0;
 }
 
-static struct req *req_new(const char *type, netseg_etcd_cb cb, void *arg)
+static struct req *etcd_req_new(const char *type, netseg_etcd_cb cb, void *arg)
 {
 	struct req *r = calloc(1, sizeof(*r));
 
@@ -354,7 +354,7 @@ int netseg_etcd_kv(struct netseg_etcd *c, const struct netseg_etcd_op *op, netse
 	o = op_json(op);
 	if (!o)
 		return check_key(op->key) ?: -ENOMEM;
-	r = req_new(op_types[op->type], cb, arg);
+	r = etcd_req_new(op_types[op->type], cb, arg);
 	if (!r) {
 		cJSON_Delete(o);
 		return -ENOMEM;
@@ -436,7 +436,7 @@ static void list_page(struct netseg_etcd *c, struct netseg_etcd_result *r, void 
 static int list_next(struct netseg_etcd *c, struct list *l, const char *from, size_t from_len)
 {
 	cJSON *o = cJSON_CreateObject(), *tmp = cJSON_CreateObject();
-	struct req *r = req_new("range", list_page, l);
+	struct req *r = etcd_req_new("range", list_page, l);
 	const cJSON *end;
 	int err = -ENOMEM;
 
@@ -550,7 +550,7 @@ int netseg_etcd_txn(struct netseg_etcd *c, const struct netseg_etcd_txn *t, nets
 	err = err						      ?:
 		      add_ops(o, "success", t->success, t->n_success) ?:
 		      add_ops(o, "failure", t->failure, t->n_failure);
-	r = err ? NULL : req_new("txn", cb, arg);
+	r = err ? NULL : etcd_req_new("txn", cb, arg);
 	if (!r) {
 		cJSON_Delete(o);
 		return err ?: -ENOMEM;
@@ -564,7 +564,7 @@ static int simple(struct netseg_etcd *c, const char *path, const char *type, con
 		  const char *field, int64_t v, netseg_etcd_cb cb, void *arg)
 {
 	cJSON *o = cJSON_CreateObject();
-	struct req *r = req_new(type, cb, arg);
+	struct req *r = etcd_req_new(type, cb, arg);
 
 	if (!o || !r || add_i64(o, field, v)) {
 		cJSON_Delete(o);
@@ -743,7 +743,7 @@ static int watch_connect(struct netseg_etcd_watch *w)
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
-	r = req_new(NULL, NULL, NULL);
+	r = etcd_req_new(NULL, NULL, NULL);
 	if (!r) {
 		cJSON_Delete(o);
 		return -ENOMEM;

@@ -311,11 +311,6 @@ const char *netseg_label_op_name(enum netseg_label_op op)
 	return "?";
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int req_cmp(const struct netseg_label_req *a, const struct netseg_label_req *b)
 {
 	size_t i;
@@ -367,7 +362,7 @@ int netseg_labelsel_add_req(struct netseg_labelsel *s, const char *key, enum net
 		r.nvalues++;
 	}
 	if (r.nvalues > 1)
-		qsort(r.values, r.nvalues, sizeof(char *), cmp_str);
+		qsort(r.values, r.nvalues, sizeof(char *), netseg_strp_cmp);
 	for (i = 1; i < r.nvalues;) { /* drop duplicates */
 		if (!strcmp(r.values[i], r.values[i - 1])) {
 			free(r.values[i]);

@@ -141,3 +141,8 @@ int netseg_ifname_check(const char *s, size_t max, char *why, size_t whylen)
 	}
 	return 0;
 }
+
+int netseg_strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}

@@ -40,4 +40,7 @@ int netseg_ifname_check(const char *s, size_t max, char *why, size_t whylen);
  * to @len - 1 bytes.  Returns @buf. */
 const char *netseg_printable(const char *s, char *buf, size_t len);
 
+/* qsort()/bsearch() comparator for an array of C string pointers. */
+int netseg_strp_cmp(const void *a, const void *b);
+
 #endif
