@@ -991,81 +991,30 @@ struct field {
 };
 
 /* The key as each format writes it, made once by the compiler. */
-#define KEY(k) .key = k, .jkey = "\"" k "\":", .jlen = sizeof("\"" k "\":") - 1
-#define V(k, v)                                 \
-	{                                       \
-		.op = F_VAL, KEY(k), .val = (v) \
-	}
-#define V_IF(k, v, w)                                        \
-	{                                                    \
-		.op = F_VAL, KEY(k), .val = (v), .when = (w) \
-	}
-#define S(k, str)                               \
-	{                                       \
-		.op = F_STR, KEY(k), .s = (str) \
-	}
-#define N(k, num)                               \
-	{                                       \
-		.op = F_NUM, KEY(k), .n = (num) \
-	}
-#define OBJ(k)                      \
-	{                           \
-		.op = F_OBJ, KEY(k) \
-	}
-#define OBJ_IF(k, w)                             \
-	{                                        \
-		.op = F_OBJ, KEY(k), .when = (w) \
-	}
-#define ARR(k)                      \
-	{                           \
-		.op = F_ARR, KEY(k) \
-	}
-#define ARR_IF(k, w)                             \
-	{                                        \
-		.op = F_ARR, KEY(k), .when = (w) \
-	}
-#define IF(w)                              \
-	{                                  \
-		.op = F_GROUP, .when = (w) \
-	}
-#define CLOSE                 \
-	{                     \
-		.op = F_CLOSE \
-	}
-#define SUB(t)                          \
-	{                               \
-		.op = F_SUB, .sub = (t) \
-	}
-#define DONE                 \
-	{                    \
-		.op = F_DONE \
-	}
+/* One table row per line: clang-format would spread each over four. */
+// clang-format off
+#define KEY(k)		.key = k, .jkey = "\"" k "\":", .jlen = sizeof("\"" k "\":") - 1
+#define V(k, v)		{ .op = F_VAL, KEY(k), .val = (v) }
+#define V_IF(k, v, w)	{ .op = F_VAL, KEY(k), .val = (v), .when = (w) }
+#define S(k, str)	{ .op = F_STR, KEY(k), .s = (str) }
+#define N(k, num)	{ .op = F_NUM, KEY(k), .n = (num) }
+#define OBJ(k)		{ .op = F_OBJ, KEY(k) }
+#define OBJ_IF(k, w)	{ .op = F_OBJ, KEY(k), .when = (w) }
+#define ARR(k)		{ .op = F_ARR, KEY(k) }
+#define ARR_IF(k, w)	{ .op = F_ARR, KEY(k), .when = (w) }
+#define IF(w)		{ .op = F_GROUP, .when = (w) }
+#define CLOSE		{ .op = F_CLOSE }
+#define SUB(t)		{ .op = F_SUB, .sub = (t) }
+#define DONE		{ .op = F_DONE }
 /* Array elements: no key. */
-#define E_V(v)                          \
-	{                               \
-		.op = F_VAL, .val = (v) \
-	}
-#define E_V_IF(v, w)                                 \
-	{                                            \
-		.op = F_VAL, .val = (v), .when = (w) \
-	}
-#define E_S(str)                        \
-	{                               \
-		.op = F_STR, .s = (str) \
-	}
-#define E_S_IF(str, w)                               \
-	{                                            \
-		.op = F_STR, .s = (str), .when = (w) \
-	}
-#define E_OBJ               \
-	{                   \
-		.op = F_OBJ \
-	}
+#define E_V(v)		{ .op = F_VAL, .val = (v) }
+#define E_V_IF(v, w)	{ .op = F_VAL, .val = (v), .when = (w) }
+#define E_S(str)	{ .op = F_STR, .s = (str) }
+#define E_S_IF(str, w)	{ .op = F_STR, .s = (str), .when = (w) }
+#define E_OBJ		{ .op = F_OBJ }
 /* CEF: "cs1Label=ruleId cs1=VALUE", both only if the value is there. */
-#define LABELED(k, label, v, w)                                            \
-	{                                                                  \
-		.op = F_VAL, KEY(k), .s = (label), .val = (v), .when = (w) \
-	}
+#define LABELED(k, label, v, w)	{ .op = F_VAL, KEY(k), .s = (label), .val = (v), .when = (w) }
+// clang-format on
 
 static bool when(const struct fctx *c, int w)
 {

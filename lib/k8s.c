@@ -193,10 +193,9 @@ static int get_fields(struct ctx *c, yaml_node_t *map, const char *where, struct
 	return ret;
 }
 
-#define FIELDS(...)         \
-	{                   \
-		__VA_ARGS__ \
-	}
+// clang-format off
+#define FIELDS(...) { __VA_ARGS__ }
+// clang-format on
 #define NF(f) (sizeof(f) / sizeof((f)[0]))
 
 static int get_seq(struct ctx *c, yaml_node_t *n, const char *where)
