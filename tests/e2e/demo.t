@@ -8,7 +8,7 @@ need_root
 
 out="$T/demo.out"
 t0=$(date +%s%N)
-"$NS_TOP/tests/lib/demo.sh" >"$out" 2>&1
+DEMO_MAP="$T/map.png" "$NS_TOP/tests/lib/demo.sh" >"$out" 2>&1
 st=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 diag "demo wall time: $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s"
@@ -46,6 +46,13 @@ grep -Eq "$flow_re DENIED default-deny\$" "$out"
 ok $? "a readable flow line: DENIED default-deny"
 ! grep -q '^{"time"' "$out"
 ok $? "no raw JSON flow records in the output"
+
+# The map: its edges as text, and the picture as a PNG.
+grep -Eq '^  frontend +-> api +tcp/443 +[0-9]+ allowed$' "$out" &&
+	grep -Eq '^  world +-> db +tcp/5432 +[0-9]+ denied$' "$out"
+ok $? "map edges: frontend -> api tcp/443 allowed, world -> db tcp/5432 denied"
+[ "$(head -c 8 "$T/map.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+ok $? "map -o png wrote a PNG"
 
 # Counters: only the ones that moved.
 awk '/^COUNTER/ { on = 1; next } on && NF == 0 { exit }

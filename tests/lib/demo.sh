@@ -99,9 +99,19 @@ echo
 say "counters that moved (netsegctl stats)"
 ctl stats | awk 'NF == 0 { exit } NR == 1 || $2 != 0 || $3 != 0'
 echo
-say "flows, one line each (netsegctl -o text flows --verdict allowed, then denied)"
-ctl -o text flows --verdict allowed | tail -2
-ctl -o text flows --verdict denied | tail -5
+say "flows, one line each (netsegctl observe --verdict allowed, then denied)"
+ctl observe --verdict allowed --last 2
+ctl observe --verdict denied --last 5
+echo
+MAP=${DEMO_MAP:-/tmp/netseg-demo-map.png}
+say "who talks to whom: netsegctl map -o png --output-file $MAP (Graphviz)"
+ctl map -o json | perl -MJSON::PP -e '
+	for my $e (@{decode_json(join "", <STDIN>)->{edges}}) {
+		my $v = $e->{allowed} ? "allowed" : $e->{audit} ? "audit" : "denied";
+		printf "  %-9s -> %-5s %s/%s  %d %s\n", $e->{src}, $e->{dst}, $e->{proto},
+			$e->{port} // $e->{icmp_type}, $e->{allowed} + $e->{denied} + $e->{audit}, $v;
+	}'
+ctl map -o png --output-file "$MAP" && echo "  the picture: $MAP"
 echo
 say "one denial as a SIEM sees it (netsegctl -o ocsf flows --verdict denied)"
 ctl -o ocsf flows --verdict denied | tail -1 |
