@@ -22,7 +22,9 @@ ctl allow 'api -> frontend:tcp/22' --comment 'kept' >/dev/null; ok $? "an unrela
 n443=0; n8080=0; n53=0
 for i in 1 2 3; do reach frontend 198.18.2.2 443 && n443=$((n443 + 1)); done
 for i in 1 2; do reach frontend 198.18.2.2 8080 && n8080=$((n8080 + 1)); done
-reach frontend 198.18.2.2 53 udp && n53=1
+# UDP: the server forks a shell per datagram, which a loaded machine can make
+# slower than the probe's 2 s; a late answer is retried (each try a new flow).
+for i in 1 2 3; do reach frontend 198.18.2.2 53 udp && n53=1 && break; done
 [ "$n443$n8080$n53" = 321 ]; ok $? "audit mode passes tcp/443 x3, tcp/8080 x2, udp/53 ($n443$n8080$n53)"
 sleep 1
 
@@ -75,7 +77,7 @@ assert {"frontend", "api"} <= names, names
 e = {(x["src"], x["dst"], x["proto"], x.get("port")): x for x in m["edges"]}
 assert e[("frontend", "api", "tcp", 443)]["audit"] == 3, e
 assert e[("frontend", "api", "tcp", 8080)]["audit"] == 2, e
-assert e[("frontend", "api", "udp", 53)]["audit"] == 1, e
+assert e[("frontend", "api", "udp", 53)]["audit"] >= 1, e  # one per try
 PY
 ok $? "json: nodes and audit edges with counts"
 
