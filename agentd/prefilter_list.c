@@ -99,11 +99,11 @@ static int map_apply(struct netsegd *d, const struct netsegd_pf_diff *df, struct
 	if (r) {
 		netseg_prefix_format(&df->add[--na], shown, sizeof(shown));
 		map_undo(d, df, nd, na);
-		netseg_err_set(err, 0,
-			       "couldn't add %s to the prefilter map: %s%s; the old list is back in place",
-			       shown, strerror(-r),
-			       r == -ENOSPC || r == -E2BIG ? " (map is full; raise prefilter_max)" :
-							     "");
+		netseg_err_set(
+			err, 0,
+			"couldn't add %s to the prefilter map: %s%s; the old list is back in place",
+			shown, strerror(-r),
+			r == -ENOSPC || r == -E2BIG ? " (map is full; raise prefilter_max)" : "");
 	}
 	return r;
 }
