@@ -48,6 +48,9 @@
  *                                   rule_id, rule, reason, explanation
  *   prefilter.add / prefilter.remove  cidr   -> revision
  *   prefilter.list               -> prefilter [{cidr, hits}]
+ *   prefilter.replace  name, text (one CIDR a line), dry_run (bool)
+ *                                -> added [cidr], removed [cidr], prefixes
+ *                                   (number), revision, unchanged (bool)
  *   attach / detach  iface       -> iface, ifindex, attached [hooks]
  *   flows  follow (bool), verdict, identity, rule (number), format
  *                                -> one {"ok":true,"flow":{...}} line per
