@@ -83,8 +83,11 @@ static int map_apply(struct netsegd *d, const struct netsegd_pf_diff *df, struct
 	size_t nd, na;
 	int r = 0;
 
-	for (nd = 0; nd < df->ndel && !r; nd++)
+	for (nd = 0; nd < df->ndel && !r; nd++) {
 		r = netseg_dp_prefilter_del(d->dp, &df->del[nd]);
+		if (r == -ENOENT)
+			r = 0; /* already out of the map: what we want */
+	}
 	if (r) {
 		netseg_prefix_format(&df->del[--nd], shown, sizeof(shown));
 		map_undo(d, df, nd, 0);
