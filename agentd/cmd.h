@@ -39,6 +39,7 @@ CMD_HANDLER(cmd_trace);
 CMD_HANDLER(cmd_prefilter_add);
 CMD_HANDLER(cmd_prefilter_remove);
 CMD_HANDLER(cmd_prefilter_list);
+CMD_HANDLER(cmd_prefilter_replace);
 CMD_HANDLER(cmd_attach);
 CMD_HANDLER(cmd_detach);
 CMD_HANDLER(cmd_flows);

@@ -30,6 +30,7 @@ static const struct {
 	{ "prefilter.add", cmd_prefilter_add },
 	{ "prefilter.remove", cmd_prefilter_remove },
 	{ "prefilter.list", cmd_prefilter_list },
+	{ "prefilter.replace", cmd_prefilter_replace },
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
 	{ "flows", cmd_flows },

@@ -304,6 +304,19 @@ int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids, struct netse
 		     const char ***names);
 int netsegd_prefilter_apply(struct netsegd *d, const char *cidr, bool add, struct netseg_err *err);
 
+/* prefilter_list.c: the prefilter list replaced whole */
+struct netsegd_pf_diff {
+	struct netseg_prefix *add, *del; /* sorted */
+	size_t nadd, ndel;
+};
+/* Makes @want (sorted, unique: netseg_prefix_sort_unique) the list:
+ * the map's differences, one state write, one revision; nothing changed
+ * on error, and nothing but @df filled for @dry_run or no difference.
+ * -ENOSPC past prefilter_max. */
+int netsegd_prefilter_replace(struct netsegd *d, const struct netseg_prefix *want, size_t n,
+			      bool dry_run, struct netsegd_pf_diff *df, struct netseg_err *err);
+void netsegd_pf_diff_free(struct netsegd_pf_diff *df);
+
 /* endpoints.c: interfaces, cgroups and the IPs learned for them */
 int netsegd_endpoints_init(struct netsegd *d);
 void netsegd_endpoints_free(struct netsegd *d);

@@ -152,6 +152,7 @@ _netsegctl()
 		deny) _netsegctl_add --log --comment ;;
 		apply) _netsegctl_add -f --file --dry-run --expect-revision ;;
 		diff) _netsegctl_add -f --file ;;
+		prefilter) [[ $sub == apply ]] && _netsegctl_add -f --file --dry-run ;;
 		check) _netsegctl_add -f --file --offline ;;
 		trace) _netsegctl_add --exit-code ;;
 		flows) _netsegctl_add --follow --verdict --identity --rule --no-color ;;
@@ -180,9 +181,11 @@ _netsegctl()
 		fi ;;
 	prefilter)
 		if [[ -z $sub ]]; then
-			_netsegctl_add add remove list
+			_netsegctl_add add remove list apply
 		elif [[ $sub == remove && $nargs -eq 0 ]]; then
 			_netsegctl_add $(_netsegctl_query cidr prefilter list)
+		elif [[ $sub == apply && $nargs -eq 0 ]]; then
+			_netsegctl_add -f
 		fi ;;
 	logs)
 		if [[ -z $sub ]]; then

@@ -113,7 +113,7 @@ static void nul_position(const char *buf, size_t off, unsigned int *line, unsign
 }
 
 /* {"cmd": @cmd, "name": FILE, "text": content}; exit code on failure. */
-static int file_req(const char *cmd, const char *path, cJSON **reqp)
+int file_req(const char *cmd, const char *path, cJSON **reqp)
 {
 	const char *file = file_label(path);
 	unsigned int line, col;

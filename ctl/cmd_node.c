@@ -2,7 +2,7 @@
 /*
  * status | stats
  * trace SRC DST [PROTO/]PORT
- * prefilter add|remove CIDR | prefilter list
+ * prefilter add|remove CIDR | prefilter list | prefilter apply -f FILE [--dry-run]
  * attach|detach IFACE
  */
 #include <errno.h>
@@ -445,10 +445,85 @@ static int pf_list(int argc, char **argv)
 	return ctl_run(req_new("prefilter.list"), print_pf_list);
 }
 
+static const char *pf_file;
+static bool pf_dry;
+
+static void print_pf_lines(const cJSON *reply, const char *key, char sign)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(reply, key)) {
+		printf("%c ", sign);
+		fput_clean(cJSON_IsString(c) ? c->valuestring : "?", stdout);
+		putchar('\n');
+	}
+}
+
+/* diff(1)'s signs, then one summary line. */
+static int print_pf_applied(const cJSON *reply)
+{
+	const cJSON *added = cJSON_GetObjectItemCaseSensitive(reply, "added");
+	const cJSON *removed = cJSON_GetObjectItemCaseSensitive(reply, "removed");
+	char rev[32], n[32];
+
+	if (!cJSON_IsArray(added))
+		return proto_err("\"added\" is not an array");
+	if (!cJSON_IsArray(removed))
+		return proto_err("\"removed\" is not an array");
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "prefixes"), n, sizeof(n));
+	print_pf_lines(reply, "removed", '-');
+	print_pf_lines(reply, "added", '+');
+	if (pf_dry)
+		printf("dry run: %s would give %s prefilter prefixes (%d added, %d removed); nothing applied\n",
+		       pf_file, n, cJSON_GetArraySize(added), cJSON_GetArraySize(removed));
+	else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "unchanged")))
+		printf("%s: no changes; nothing applied (revision %s)\n", pf_file, rev);
+	else
+		printf("applied %s: revision %s, %s prefilter prefixes (%d added, %d removed)\n",
+		       pf_file, rev, n, cJSON_GetArraySize(added), cJSON_GetArraySize(removed));
+	return 0;
+}
+
+static int pf_apply(int argc, char **argv)
+{
+	const char *file = NULL;
+	cJSON *req;
+	int i, ret;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--dry-run")) {
+			pf_dry = true;
+			continue;
+		}
+		ret = arg_value(argc, argv, &i, "-f", &file);
+		if (!ret)
+			ret = arg_value(argc, argv, &i, "--file", &file);
+		if (ret < 0)
+			return CTL_EXIT_USAGE;
+		if (!ret)
+			return usage_err("unexpected argument '%s'", argv[i]);
+	}
+	if (!file)
+		return usage_err("missing -f FILE");
+	/* The whole file travels: the daemon parses it, so that its errors
+	 * (FILE:line:col) and the list it applies come from one parser. */
+	ret = file_req("prefilter.replace", file, &req);
+	if (ret)
+		return ret;
+	pf_file = file_label(file);
+	if (!cJSON_AddBoolToObject(req, "dry_run", pf_dry)) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	return ctl_run(req, print_pf_applied);
+}
+
 static const struct cmd pf_cmds[] = {
 	{ "add", pf_add, "prefilter add CIDR" },
 	{ "remove", pf_remove, "prefilter remove CIDR" },
 	{ "list", pf_list, "prefilter list" },
+	{ "apply", pf_apply, "prefilter apply -f FILE [--dry-run]" },
 	{ 0 },
 };
 

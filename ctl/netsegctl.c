@@ -55,7 +55,8 @@ static const struct cmd cmds[] = {
 	{ "prefilter", do_prefilter,
 	  "prefilter add CIDR\n"
 	  "prefilter remove CIDR\n"
-	  "prefilter list" },
+	  "prefilter list\n"
+	  "prefilter apply -f FILE [--dry-run]" },
 	{ "attach", do_attach, "attach IFACE" },
 	{ "detach", do_detach, "detach IFACE" },
 	{ "logs", do_logs, "logs verify FILE...   (oldest first)" },

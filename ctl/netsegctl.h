@@ -153,5 +153,8 @@ int learn_since(const char *val, unsigned long long *since_ns);
 const char *file_label(const char *path);
 /* Read a whole rule file ("-": stdin): 0, or -errno (not reported). */
 int read_file(const char *path, char **buf, size_t *len);
+/* {"cmd": @cmd, "name": FILE, "text": the file} into *req, errors
+ * reported (cmd_file.c): 0 or an exit code. */
+int file_req(const char *cmd, const char *path, struct cJSON **req);
 
 #endif /* NETSEGCTL_H */

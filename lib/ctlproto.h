@@ -48,6 +48,9 @@
  *                                   rule_id, rule, reason, explanation
  *   prefilter.add / prefilter.remove  cidr   -> revision
  *   prefilter.list               -> prefilter [{cidr, hits}]
+ *   prefilter.replace  name, text (one CIDR a line), dry_run (bool)
+ *                                -> added [cidr], removed [cidr], prefixes
+ *                                   (number), revision, unchanged (bool)
  *   attach / detach  iface       -> iface, ifindex, attached [hooks]
  *   flows  follow (bool), verdict, identity, rule (number), format
  *                                -> one {"ok":true,"flow":{...}} line per
@@ -60,7 +63,11 @@
 #include <stddef.h>
 
 #define NETSEG_CTL_SOCK "/run/netseg/netsegd.sock"
-#define NETSEG_CTL_MAX_MSG (4U << 20) /* one request or reply line */
+/* One request or reply line.  Sized for whole lists in one message: a
+ * prefilter list of 100k CIDRs is 1.7 MB as /32s, but ~4.6 MB as
+ * long-form IPv6 or with a comment per line, sent once as the file's
+ * text and once back as the reply's diff. */
+#define NETSEG_CTL_MAX_MSG (16U << 20)
 
 struct cJSON;
 

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "prefix.h"
@@ -162,4 +163,99 @@ void netseg_prefix_to_lpm(const struct netseg_prefix *p, struct netseg_lpm_key *
 int netseg_prefix_from_lpm(struct netseg_prefix *p, const struct netseg_lpm_key *k)
 {
 	return netseg_prefix_set(p, k->family, k->addr, (int)k->prefixlen - NETSEG_LPM_PLEN_HDR);
+}
+
+int netseg_prefix_cmp(const struct netseg_prefix *a, const struct netseg_prefix *b)
+{
+	int c = (int)a->family - (int)b->family;
+
+	if (!c)
+		c = memcmp(a->addr, b->addr, sizeof(a->addr));
+	return c ? c : (int)a->plen - (int)b->plen;
+}
+
+static int cmp_qsort(const void *a, const void *b)
+{
+	return netseg_prefix_cmp(a, b);
+}
+
+size_t netseg_prefix_sort_unique(struct netseg_prefix *v, size_t n)
+{
+	size_t i, out = 0;
+
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_qsort);
+	for (i = 0; i < n; i++)
+		if (!out || netseg_prefix_cmp(&v[out - 1], &v[i]))
+			v[out++] = v[i];
+	return out;
+}
+
+/* One line of a list (@len bytes, no newline): blanks, an optional
+ * prefix, an optional comment.  1 with *p set, 0 for a line without a
+ * prefix, -EINVAL with @err's column counted from the line's start. */
+static int scan_list_line(const char *s, size_t len, struct netseg_prefix *p,
+			  struct netseg_err *err)
+{
+	const char *hash = memchr(s, '#', len);
+	char text[NETSEG_PREFIX_STRLEN + 16];
+	size_t i = 0;
+
+	if (hash)
+		len = hash - s;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+		len--;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i == len)
+		return 0;
+	if (len - i >= sizeof(text))
+		return netseg_err_set(err, (int)i + 1,
+				      "%zu characters is too long for an address or CIDR; "
+				      "one per line",
+				      len - i);
+	memcpy(text, s + i, len - i);
+	text[len - i] = '\0';
+	if (netseg_prefix_parse(text, p, err)) {
+		err->col += (int)i;
+		return -EINVAL;
+	}
+	return 1;
+}
+
+int netseg_prefix_list_parse(const char *name, const char *text, struct netseg_prefix **out,
+			     size_t *nout, struct netseg_err *err)
+{
+	struct netseg_prefix *v = NULL, *nv, p;
+	size_t n = 0, cap = 0, line = 1;
+	struct netseg_err pe = {};
+	const char *s = text, *nl;
+	int r;
+
+	for (; *s; s = nl ? nl + 1 : s + strlen(s), line++) {
+		nl = strchr(s, '\n');
+		r = scan_list_line(s, nl ? (size_t)(nl - s) : strlen(s), &p, &pe);
+		if (r < 0) {
+			netseg_err_set(err, pe.col, "%s:%zu:%d: %s", name, line, pe.col, pe.msg);
+			free(v);
+			return -EINVAL;
+		}
+		if (!r)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				netseg_err_set(err, 0, "out of memory");
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = p;
+	}
+	*nout = netseg_prefix_sort_unique(v, n);
+	*out = v;
+	return 0;
 }

@@ -58,4 +58,21 @@ int netseg_prefix_from_lpm(struct netseg_prefix *p, const struct netseg_lpm_key 
 /* A single address (/32 or /128)? */
 bool netseg_prefix_is_host(const struct netseg_prefix *p);
 
+/* Orders by family, address, then length (an order for sorting and
+ * merging lists, not containment); <0, 0 or >0. */
+int netseg_prefix_cmp(const struct netseg_prefix *a, const struct netseg_prefix *b);
+
+/* Sorts @v and folds duplicates; returns how many remain. */
+size_t netseg_prefix_sort_unique(struct netseg_prefix *v, size_t n);
+
+/*
+ * A list file's @text: one address or CIDR per line, '#' comments and
+ * blank lines allowed.  On success *out (malloc'd, NULL when empty) holds
+ * the prefixes sorted, duplicates folded, *n of them.  -EINVAL at the
+ * first bad line with @err's message "NAME:LINE:COL: what is wrong"
+ * (nothing returned), or -ENOMEM.
+ */
+int netseg_prefix_list_parse(const char *name, const char *text, struct netseg_prefix **out,
+			     size_t *n, struct netseg_err *err);
+
 #endif /* NETSEG_PREFIX_H */

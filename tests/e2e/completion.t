@@ -55,10 +55,12 @@ is "$(comp netsegctl observe --verdict '')" "allowed audit denied end" "observe 
 is "$(comp netsegctl observe --port '')" "" "observe --port: a number, nothing offered"
 is "$(comp netsegctl trace a b 443 --)" "--exit-code --help --output --socket --verbose" "flags of trace"
 is "$(comp netsegctl check --)" "--file --help --offline --output --socket --verbose" "flags of check"
-is "$(comp netsegctl prefilter '')" "add list remove" "prefilter subcommands"
+: >"$T/site.rules"
+is "$(comp netsegctl prefilter '')" "add apply list remove" "prefilter subcommands"
+is "$(comp netsegctl prefilter apply --)" "--dry-run --file --help --output --socket --verbose" "flags of prefilter apply"
+is "$(cd "$T" && comp netsegctl prefilter apply -f si)" "site.rules" "prefilter apply -f completes file names"
 is "$(comp netsegctl logs '')" "verify" "logs verify"
 is "$(comp netsegctl trace frontend api '')" "icmp/ icmpv6/ sctp/ tcp/ udp/" "trace's third word: a protocol"
-: >"$T/site.rules"
 is "$(cd "$T" && comp netsegctl apply -f si)" "site.rules" "apply -f completes file names"
 
 # A fake daemon client on PATH: logs its arguments, prints what the real

@@ -180,7 +180,9 @@ enospc "identity remove" -- identity remove db
 enospc "remove rule" -- remove 'fe->api:443'
 enospc "prefilter add" -- prefilter add 198.19.201.0/24
 enospc "prefilter remove" -- prefilter remove 198.19.200.0/24
-unchanged f2 "$P1" "after 7 refused changes"
+printf '198.19.202.0/24\n198.19.203.0/24\n' >"$T/pf.txt"
+enospc "prefilter apply -f" -- prefilter apply -f "$T/pf.txt"
+unchanged f2 "$P1" "after 8 refused changes"
 [ "$(md5sum <"$S1/state.json")" = "$sum_before" ] && [ ! -e "$S1/.state.json.tmp" ]
 ok $? "state file intact, no temporary file left"
 grep -q "couldn't write state $S1/state.json: No space left on device" "$LOG"

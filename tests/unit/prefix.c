@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "identity.h"
@@ -133,11 +134,61 @@ static void test_lpm(void)
 	ok(!netseg_prefix_is_host(&p), "a /24 is no host prefix");
 }
 
+/* List files (netsegctl prefilter apply -f): comments, blanks, CRLF,
+ * duplicates folded, sorted; the first bad line named with its column. */
+static void test_list(void)
+{
+	static const struct {
+		const char *in, *err;
+	} bad[] = {
+		{ "198.18.0.0/16\n  198.18.300.1\n",
+		  "f:2:3: \"198.18.300.1\" is not a valid IPv4 address" },
+		{ "198.18.0.0/16 198.18.1.0/24\n",
+		  "f:1:14: unexpected \" 198.18.1.0/24\" after the prefix length" },
+		{ "# ok\n\n\t198.18.1.1/16 # host bits\n",
+		  "f:3:2: host bits set in 198.18.1.1/16; did you mean 198.18.0.0/16?" },
+		{ "fd00::/129", "f:1:8: prefix length 129 out of range 0-128" },
+		{ "198.18.0.0/16\n198.18.0.0/1600000000000000000000000000000000000000000000000000000000000000000000\n",
+		  "f:2:1: 81 characters is too long for an address or CIDR; one per line" },
+	};
+	const char *text = "# feed\r\n198.18.0.1\r\n\n  fd00::/8\t# comment\n198.18.0.1/32\n"
+			   "198.18.0.0/15\n198.18.0.1";
+	struct netseg_prefix *v = NULL;
+	char buf[NETSEG_PREFIX_STRLEN] = "";
+	struct netseg_err e = {};
+	size_t n = 0;
+
+	if (is_int(netseg_prefix_list_parse("f", text, &v, &n, &e), 0, "a list parses (%s)",
+		   e.msg) &&
+	    is_int(n, 3, "... 3 prefixes, duplicates folded")) {
+		netseg_prefix_format(&v[0], buf, sizeof(buf));
+		is_str(buf, "198.18.0.0/15", "... sorted: v4 first, by address then length");
+		netseg_prefix_format(&v[1], buf, sizeof(buf));
+		is_str(buf, "198.18.0.1/32", "... a bare address is its host prefix");
+		netseg_prefix_format(&v[2], buf, sizeof(buf));
+		is_str(buf, "fd00::/8", "... then v6");
+	}
+	free(v);
+	v = NULL;
+	is_int(netseg_prefix_list_parse("f", "# nothing\n\n", &v, &n, &e), 0,
+	       "only comments: parses");
+	ok(!v && !n, "... to an empty list");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = NULL;
+		memset(&e, 0, sizeof(e));
+		is_int(netseg_prefix_list_parse("f", bad[i].in, &v, &n, &e), -EINVAL,
+		       "bad list %zu refused", i);
+		is_str(e.msg, bad[i].err, "... with its line and column");
+		ok(!v, "... nothing returned");
+	}
+}
+
 int main(void)
 {
 	test_good();
 	test_bad();
 	test_same_errors();
 	test_lpm();
+	test_list();
 	return tap_done();
 }
