@@ -152,5 +152,7 @@ bool netseg_k8s_isolated(const struct netseg_k8s_cluster *c, const struct netseg
 
 /* Parse "198.18.0.1" or "fd00::1"; 0 or -EINVAL. */
 int netseg_k8s_addr_parse(const char *s, struct netseg_k8s_addr *a);
+/* Is @a inside @c (same family, the first plen bits equal)? */
+bool netseg_k8s_addr_in(const struct netseg_k8s_addr *a, const struct netseg_k8s_cidr *c);
 
 #endif /* NETSEG_K8S_H */

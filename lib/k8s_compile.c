@@ -62,25 +62,13 @@ struct ctx {
 
 /* -------------------------------------------------------------- prefixes */
 
-static bool addr_in(const struct netseg_k8s_addr *a, const struct netseg_k8s_cidr *c)
-{
-	int i;
-
-	if (a->family != c->family)
-		return false;
-	for (i = 0; i < c->plen; i++)
-		if ((a->addr[i / 8] ^ c->addr[i / 8]) & (0x80 >> (i % 8)))
-			return false;
-	return true;
-}
-
 /* Is every address of @a inside @b? */
 static bool cidr_in(const struct netseg_k8s_cidr *a, const struct netseg_k8s_cidr *b)
 {
 	struct netseg_k8s_addr x = { .family = a->family };
 
 	memcpy(x.addr, a->addr, sizeof(x.addr));
-	return a->plen >= b->plen && addr_in(&x, b);
+	return a->plen >= b->plen && netseg_k8s_addr_in(&x, b);
 }
 
 static bool cidr_same(const struct netseg_k8s_cidr *a, const struct netseg_k8s_cidr *b)
@@ -115,10 +103,10 @@ static bool addr_in_block(const struct netseg_k8s_addr *a, const struct netseg_k
 {
 	size_t i;
 
-	if (!addr_in(a, &b->cidr))
+	if (!netseg_k8s_addr_in(a, &b->cidr))
 		return false;
 	for (i = 0; i < b->nexcept; i++)
-		if (addr_in(a, &b->except[i]))
+		if (netseg_k8s_addr_in(a, &b->except[i]))
 			return false;
 	return true;
 }
@@ -430,11 +418,11 @@ static bool prefix_taken(const struct ctx *c, const struct netseg_k8s_cidr *x)
 	if (x->plen != full)
 		return false;
 	for (i = 0; i < in->nhost; i++)
-		if (addr_in(&in->host_addrs[i], x))
+		if (netseg_k8s_addr_in(&in->host_addrs[i], x))
 			return true;
 	for (i = 0; i < in->neps; i++)
 		for (j = 0; j < in->eps[i].naddrs; j++)
-			if (addr_in(&in->eps[i].addrs[j], x))
+			if (netseg_k8s_addr_in(&in->eps[i].addrs[j], x))
 				return true;
 	return false;
 }

@@ -19,7 +19,7 @@ int netseg_k8s_addr_parse(const char *s, struct netseg_k8s_addr *a)
 	return inet_pton(a->family, s, a->addr) == 1 ? 0 : -EINVAL;
 }
 
-static bool in_cidr(const struct netseg_k8s_addr *a, const struct netseg_k8s_cidr *c)
+bool netseg_k8s_addr_in(const struct netseg_k8s_addr *a, const struct netseg_k8s_cidr *c)
 {
 	int i;
 
@@ -58,10 +58,10 @@ static bool peer_match(const struct netseg_k8s_cluster *c, const char *ns,
 
 	/* ipBlock: the packet's address, pod or not, minus the excepts. */
 	if (peer->has_ipblock) {
-		if (!in_cidr(&e->ip, &peer->cidr))
+		if (!netseg_k8s_addr_in(&e->ip, &peer->cidr))
 			return false;
 		for (i = 0; i < peer->nexcept; i++)
-			if (in_cidr(&e->ip, &peer->except[i]))
+			if (netseg_k8s_addr_in(&e->ip, &peer->except[i]))
 				return false;
 		return true;
 	}
