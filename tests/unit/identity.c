@@ -38,7 +38,7 @@ static const struct cidr_case cidr_cases[] = {
 	{ .in = "198.18.0.1/15", .ret = -EDOM },
 	{ .in = "198.19.0.0/15x", .ret = -EINVAL },
 	{ .in = "198.18.0.0/16 ", .ret = -EINVAL },
-	{ .in = "10.0.0.0/0", .ret = -EDOM },
+	{ .in = "198.18.0.0/0", .ret = -EDOM },
 	{ .in = "fd00::1/8", .ret = -EDOM },
 	{ .in = "198.18.0.0/33", .ret = -EINVAL },
 	{ .in = "fd00::/129", .ret = -EINVAL },
