@@ -232,23 +232,11 @@ int do_check(int argc, char **argv)
 	bool offline = false;
 	char *buf;
 	size_t len;
-	int i, ret;
+	int ret;
 
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--offline")) {
-			offline = true;
-			continue;
-		}
-		ret = arg_value(argc, argv, &i, "-f", &file);
-		if (!ret)
-			ret = arg_value(argc, argv, &i, "--file", &file);
-		if (ret < 0)
-			return CTL_EXIT_USAGE;
-		if (!ret)
-			return usage_err("unexpected argument '%s'", argv[i]);
-	}
-	if (!file)
-		return usage_err("missing -f FILE");
+	ret = file_flag_args(argc, argv, "--offline", &offline, &file);
+	if (ret)
+		return ret;
 	ret = read_file(file, &buf, &len);
 	file = file_label(file);
 	if (ret) {

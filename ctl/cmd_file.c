@@ -63,6 +63,28 @@ static int set_rev(struct file_args *a, const char *s)
 	return 1;
 }
 
+int file_flag_args(int argc, char **argv, const char *flag, bool *set, const char **file)
+{
+	int i, ret;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], flag)) {
+			*set = true;
+			continue;
+		}
+		ret = arg_value(argc, argv, &i, "-f", file);
+		if (!ret)
+			ret = arg_value(argc, argv, &i, "--file", file);
+		if (ret < 0)
+			return CTL_EXIT_USAGE;
+		if (!ret)
+			return usage_err("unexpected argument '%s'", argv[i]);
+	}
+	if (!*file)
+		return usage_err("missing -f FILE");
+	return 0;
+}
+
 /* -f FILE plus, for apply, --dry-run and --expect-revision.  0 or
  * -EINVAL (reported). */
 static int file_args_parse(int argc, char **argv, bool apply, struct file_args *a)

@@ -489,23 +489,11 @@ static int pf_apply(int argc, char **argv)
 {
 	const char *file = NULL;
 	cJSON *req;
-	int i, ret;
+	int ret;
 
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run")) {
-			pf_dry = true;
-			continue;
-		}
-		ret = arg_value(argc, argv, &i, "-f", &file);
-		if (!ret)
-			ret = arg_value(argc, argv, &i, "--file", &file);
-		if (ret < 0)
-			return CTL_EXIT_USAGE;
-		if (!ret)
-			return usage_err("unexpected argument '%s'", argv[i]);
-	}
-	if (!file)
-		return usage_err("missing -f FILE");
+	ret = file_flag_args(argc, argv, "--dry-run", &pf_dry, &file);
+	if (ret)
+		return ret;
 	/* The whole file travels: the daemon parses it, so that its errors
 	 * (FILE:line:col) and the list it applies come from one parser. */
 	ret = file_req("prefilter.replace", file, &req);

@@ -155,6 +155,9 @@ const char *file_label(const char *path);
 int read_file(const char *path, char **buf, size_t *len);
 /* {"cmd": @cmd, "name": FILE, "text": the file} into *req, errors
  * reported (cmd_file.c): 0 or an exit code. */
+/* -f FILE (or --file) and the one switch @flag, which sets *set: 0, or
+ * the exit code after a usage message (an unknown argument, no file). */
+int file_flag_args(int argc, char **argv, const char *flag, bool *set, const char **file);
 int file_req(const char *cmd, const char *path, struct cJSON **req);
 
 #endif /* NETSEGCTL_H */
