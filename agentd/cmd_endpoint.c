@@ -179,8 +179,7 @@ cJSON *cmd_endpoint_register(struct netsegd *d, const cJSON *req,
 	if (why) {
 		pods = pods_but(d, drop_one, p, NULL, &n);
 		if (!pods || netsegd_k8s_commit_pods(d, pods, n, &err))
-			pr_err("couldn't remove %s after a failed registration: %s", what,
-			       err.msg);
+			pr_err("couldn't remove %s after a failed registration: %s", what, err.msg);
 		return netsegd_reply_error("internal",
 					   "endpoint.register: %s is not enforced: %s; nothing kept",
 					   what, why);
@@ -248,7 +247,7 @@ cJSON *cmd_endpoint_check(struct netsegd *d, const cJSON *req, const struct nets
 	if (!cid || !cid[0])
 		return netsegd_reply_error("usage", "endpoint.check needs \"container_id\"");
 	p = find_reg(d, cid, ifname);
-	why = !p			      ? "netsegd has no registration for it" :
+	why = !p			       ? "netsegd has no registration for it" :
 	      iface && strcmp(iface, p->iface) ? "it is registered on another interface" :
 						 not_enforced(d, p);
 	o = cmd_reply_ok();
@@ -285,9 +284,9 @@ cJSON *cmd_endpoint_label(struct netsegd *d, const cJSON *req, const struct nets
 	other = l ? netsegd_pod_by_ifindex(d, l->ifindex) : NULL;
 	if (!l || netsegd_link_is_uplink(d, l) || (other && other->cid[0])) {
 		o = netsegd_reply_error("rejected", "endpoint label: interface %s %s", p->iface,
-					!l	       ? "does not exist" :
-					other	       ? "is a CNI pod's: its labels come from the runtime" :
-							 "is loopback or an uplink, never an endpoint");
+					!l    ? "does not exist" :
+					other ? "is a CNI pod's: its labels come from the runtime" :
+						"is loopback or an uplink, never an endpoint");
 		netsegd_pod_free(p);
 		return o;
 	}
@@ -322,14 +321,15 @@ cJSON *cmd_endpoint_unlabel(struct netsegd *d, const cJSON *req,
 	if (!iface)
 		return netsegd_reply_error("usage", "endpoint unlabel needs an interface");
 	if (!p || p->cid[0])
-		return netsegd_reply_error("rejected", "endpoint unlabel: %s has no labels set by hand",
-					   iface);
+		return netsegd_reply_error("rejected",
+					   "endpoint unlabel: %s has no labels set by hand", iface);
 	pods = pods_but(d, drop_hand, &p->ifindex, NULL, &n);
 	if (!pods)
 		return netsegd_reply_error("internal", "out of memory");
 	r = netsegd_k8s_commit_pods(d, pods, n, &err);
 	if (r)
-		return netsegd_reply_error(reply_kind(r), "endpoint unlabel %s: %s", iface, err.msg);
+		return netsegd_reply_error(reply_kind(r), "endpoint unlabel %s: %s", iface,
+					   err.msg);
 	o = cmd_reply_ok();
 	cJSON_AddNumberToObject(o, "revision", d->pol.revision);
 	return o;

@@ -61,8 +61,7 @@ void netsegd_k8s_free(struct netsegd *d)
 /* The set a compile works on: a pending candidate, else the one in force. */
 static const struct netsegd_k8s_set *compiling(const struct netsegd *d)
 {
-	return d->k8s.cand && d->k8s.cand_state == NETSEGD_CAND_PENDING ? d->k8s.cand :
-									   &d->k8s.set;
+	return d->k8s.cand && d->k8s.cand_state == NETSEGD_CAND_PENDING ? d->k8s.cand : &d->k8s.set;
 }
 
 bool netsegd_k8s_active(const struct netsegd *d)
@@ -100,8 +99,7 @@ static int alloc_cb(const char *key, __u32 *id, void *ctx)
 	if (k->next_id < NETSEGD_K8S_ID_MIN || k->next_id > NETSEGD_K8S_ID_MAX)
 		k->next_id = NETSEGD_K8S_ID_MIN;
 	while (id_taken(k, k->next_id))
-		k->next_id = k->next_id == NETSEGD_K8S_ID_MAX ? NETSEGD_K8S_ID_MIN :
-								k->next_id + 1;
+		k->next_id = k->next_id == NETSEGD_K8S_ID_MAX ? NETSEGD_K8S_ID_MIN : k->next_id + 1;
 	v = realloc(k->keys, (k->nkeys + 1) * sizeof(*k->keys));
 	if (!v)
 		return -ENOMEM;
@@ -407,8 +405,8 @@ int netsegd_k8s_sync_maps(struct netsegd *d)
 	struct netsegd_k8s *k = &d->k8s;
 	const struct netseg_k8s_compiled *now = &k->compiled, *old = &k->next;
 	/* The candidate holds the other set once entered or undone. */
-	const struct netsegd_k8s_set *was =
-		k->cand && k->cand_state >= NETSEGD_CAND_IN ? k->cand : NULL;
+	const struct netsegd_k8s_set *was = k->cand && k->cand_state >= NETSEGD_CAND_IN ? k->cand :
+											  NULL;
 	int r = 0;
 
 	for (size_t i = 0; i < now->nids && !r; i++)
@@ -456,8 +454,8 @@ const char *netsegd_id_name(const struct netsegd *d, __u32 id, char *buf, size_t
 
 const struct netseg_rule *netsegd_rule_by_id(const struct netsegd *d, __u32 id)
 {
-	const struct netseg_ruleset *rs =
-		d->k8s.compiled.rules.n ? &d->k8s.compiled.rules : &d->pol.rules;
+	const struct netseg_ruleset *rs = d->k8s.compiled.rules.n ? &d->k8s.compiled.rules :
+								    &d->pol.rules;
 
 	for (size_t i = 0; i < rs->n; i++)
 		if (rs->rules[i].id == id)
@@ -496,6 +494,11 @@ static int commit_set(struct netsegd *d, struct netsegd_k8s_set *cand, struct ne
 	netseg_ruleset_free(&rules);
 	netseg_idstore_free(&ids);
 	return r;
+}
+
+int netsegd_recommit(struct netsegd *d, struct netseg_err *err)
+{
+	return commit_set(d, NULL, err);
 }
 
 int netsegd_k8s_commit_objs(struct netsegd *d, struct netseg_k8s_objects *objs,

@@ -158,6 +158,15 @@ static void reload_config(struct netsegd *d)
 	d->cfg.deny_burst = c.deny_burst;
 	d->cfg.log_allowed = c.log_allowed;
 	d->cfg.control_idle_timeout = c.control_idle_timeout;
+	if (d->cfg.host_to_pods != c.host_to_pods) {
+		struct netseg_err err = { 0 };
+
+		d->cfg.host_to_pods = c.host_to_pods;
+		if (netsegd_recommit(d, &err)) {
+			d->cfg.host_to_pods = !c.host_to_pods;
+			pr_err("SIGHUP: \"host_to_pods\" not changed: %s", err.msg);
+		}
+	}
 	netseg_dp_config_set_events(d->dp, c.deny_rate, c.deny_burst,
 				    c.log_allowed ? NETSEG_CFG_LOG_ALLOWED : 0);
 	pr_info("SIGHUP: reloaded %s", d->cfg.path);

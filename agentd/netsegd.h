@@ -382,6 +382,9 @@ const struct netseg_rule *netsegd_rule_by_id(const struct netsegd *d, __u32 id);
  */
 int netsegd_k8s_commit_objs(struct netsegd *d, struct netseg_k8s_objects *objs,
 			    struct netseg_err *err);
+/* Everything in force compiled and committed again (a setting the
+ * compiler reads changed, e.g. host_to_pods on SIGHUP). */
+int netsegd_recommit(struct netsegd *d, struct netseg_err *err);
 /* The same for the pods: @pods replaces the set in force (pointers to the
  * unchanged pods shared with it); the array is taken either way. */
 int netsegd_k8s_commit_pods(struct netsegd *d, struct netsegd_pod **pods, size_t n,

@@ -68,8 +68,7 @@ static int get_labels(const cJSON *o, struct netseg_labels *l, struct netseg_err
 		if (r == -ENOMEM)
 			return netsegd_oom(err);
 		if (r)
-			return netseg_err_set(err, 0, "label \"%.64s\": %s", it->string,
-					      le.msg);
+			return netseg_err_set(err, 0, "label \"%.64s\": %s", it->string, le.msg);
 	}
 	return 0;
 }
@@ -90,10 +89,10 @@ static int get_ips(const cJSON *o, struct netsegd_pod *p, struct netseg_err *err
 		if (!cJSON_IsString(it) || netseg_k8s_addr_parse(it->valuestring, &p->ips[p->nips]))
 			return netseg_err_set(err, -EINVAL,
 					      "\"ips\": \"%s\" is not an IPv4 or IPv6 address",
-					      cJSON_IsString(it) ? netseg_printable(it->valuestring,
-										    shown,
-										    sizeof(shown)) :
-								   "(not a string)");
+					      cJSON_IsString(it) ?
+						      netseg_printable(it->valuestring, shown,
+								       sizeof(shown)) :
+						      "(not a string)");
 		for (unsigned int i = 0; i < p->nips; i++)
 			if (p->ips[i].family == p->ips[p->nips].family &&
 			    !memcmp(p->ips[i].addr, p->ips[p->nips].addr, 16))
