@@ -105,6 +105,30 @@ cat "$T"/flows.log* 2>/dev/null | grep -q '"verdict":"allowed"'; ok $? "allowed 
 cat "$T"/flows.log* 2>/dev/null | grep -q '"verdict":"denied"'; ok $? "denied flows logged"
 ctl flows --verdict denied | grep -q '"verdict":"denied"'; ok $? "netsegctl flows shows history"
 
+# Pods: registered as netseg-cni does (one JSON line), a refusal, hand
+# labels; one pod is still registered at exit (its memory is freed then).
+req() { jq -c . <<<"$1" | nsx "$NODE" socat -t 30 - "UNIX-CONNECT:$T/run/netsegd.sock"; }
+for i in 1 2; do
+	nsx "$NODE" ip link add "vk$i${RUN:0:5}" type veth peer name "wk$i${RUN:0:5}"
+	nsx "$NODE" ip link set "vk$i${RUN:0:5}" up
+done
+reg() {	# reg I IP: endpoint.register of container c-I on vkI
+	req '{"cmd": "endpoint.register", "container_id": "c-'"$1"'", "ifname": "eth0",
+	      "iface": "vk'"$1${RUN:0:5}"'", "namespace": "shop", "pod": "p'"$1"'",
+	      "labels": {"app": "web"}, "ips": ["'"$2"'"]}'
+}
+out=$(reg 1 198.18.60.1); grep -q "\"ok\":true" <<<"$out"; ok $? "endpoint.register of a pod" || diag "$out"
+reg 2 198.18.60.2 | grep -q '"ok":true'; ok $? "endpoint.register of a second pod with the same labels"
+req '{"cmd": "endpoint.register", "container_id": "c-3", "iface": "nosuch", "ips": ["x"]}' |
+	grep -q '"ok":false'; ok $? "a bad registration is refused"
+req '{"cmd": "endpoint.unregister", "container_id": "c-1", "ifname": "eth0"}' |
+	grep -q '"removed":true'; ok $? "endpoint.unregister"
+req '{"cmd": "endpoint.label", "iface": "vk1'"${RUN:0:5}"'", "namespace": "ops", "labels": {"role": "x"}}' |
+	grep -q '"ok":true'; ok $? "endpoint.label by hand"
+req '{"cmd": "endpoint.unlabel", "iface": "vk1'"${RUN:0:5}"'"}' | grep -q '"ok":true'
+ok $? "endpoint.unlabel"
+ctl trace 198.18.60.2 host tcp/22 >/dev/null; ok $? "trace from a pod's address"
+
 # SIGTERM: the daemon exits; valgrind's leak check runs and writes the log.
 pid=$DAEMON_PID
 stop_daemon TERM
