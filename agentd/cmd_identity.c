@@ -148,6 +148,7 @@ static int selector_edit(struct netseg_iddef *def, const cJSON *req, cJSON *ch,
 	char old_sel[NETSEG_IDSEL_MAX], old_ns[NETSEG_IDNS_MAX];
 	char line[2 * NETSEG_IDSEL_MAX + 64];
 	bool had = def->has_selector;
+	const char *text;
 
 	if (!sel && !ns && !cJSON_IsTrue(rm))
 		return 0;
@@ -166,11 +167,9 @@ static int selector_edit(struct netseg_iddef *def, const cJSON *req, cJSON *ch,
 	}
 	strcpy(old_sel, def->selector);
 	strcpy(old_ns, def->ns);
-	if (netseg_iddef_set_selector(def,
-				      sel ? sel->valuestring :
-				      had ? def->selector :
-					    NULL,
-				      ns ? ns->valuestring : def->ns, err))
+	/* What isn't given stays; a namespace without a selector is refused. */
+	text = sel ? sel->valuestring : had ? old_sel : NULL;
+	if (netseg_iddef_set_selector(def, text, ns ? ns->valuestring : old_ns, err))
 		return -EINVAL;
 	if (!had || strcmp(old_sel, def->selector)) {
 		if (had)

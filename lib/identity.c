@@ -114,16 +114,18 @@ static int validate_selector(struct netseg_iddef *d, struct netseg_err *err)
 				      "identity %s: namespace \"%s\" must be a DNS label: " NS_RULE,
 				      d->name, netseg_printable(d->ns, why, sizeof(why)));
 	r = netseg_labelsel_parse(d->selector, &sel, &pe);
-	if (r == -ENOMEM)
-		return netseg_err_set(err, 0, "identity %s: out of memory", d->name), -ENOMEM;
-	if (r)
+	if (r == -EINVAL)
 		return netseg_err_set(err, 0, "identity %s: selector \"%s\", column %d: %s",
 				      d->name, netseg_printable(d->selector, why, sizeof(why)),
 				      pe.col, pe.msg);
-	r = netseg_labelsel_format(&sel, &canon);
-	netseg_labelsel_free(&sel);
-	if (r)
-		return netseg_err_set(err, 0, "identity %s: out of memory", d->name), -ENOMEM;
+	if (!r) {
+		r = netseg_labelsel_format(&sel, &canon);
+		netseg_labelsel_free(&sel);
+	}
+	if (r) {
+		netseg_err_set(err, 0, "identity %s: selector: %s", d->name, strerror(-r));
+		return r;
+	}
 	if (strlen(canon) >= sizeof(d->selector))
 		r = netseg_err_set(
 			err, 0,
