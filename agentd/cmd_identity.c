@@ -23,6 +23,20 @@ static int sel_array(const cJSON *req, const char *key, char *out, size_t stride
 	return netseg_json_strs(a, out, stride, stride, NETSEG_SEL_MAX, n);
 }
 
+/* "selector" and "namespace" of a request: pods that are members too. */
+static int pod_selector_arg(const cJSON *req, struct netseg_iddef *def, struct netseg_err *err)
+{
+	const cJSON *sel = cJSON_GetObjectItem(req, "selector");
+	const cJSON *ns = cJSON_GetObjectItem(req, "namespace");
+
+	if ((sel && !cJSON_IsString(sel)) || (ns && !cJSON_IsString(ns)))
+		return netseg_err_set(err, 0, "selector and namespace must be strings");
+	if (!sel && !ns)
+		return 0;
+	return netseg_iddef_set_selector(def, sel ? sel->valuestring : NULL,
+					 ns ? ns->valuestring : NULL, err);
+}
+
 cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const char *name = cmd_arg_str(req, "name");
@@ -48,6 +62,8 @@ cJSON *cmd_identity_add(struct netsegd *d, const cJSON *req, const struct netseg
 			"rejected",
 			"selectors must be lists of at most %d strings, each short enough",
 			NETSEG_SEL_MAX);
+	if (pod_selector_arg(req, &def, &err))
+		return netsegd_reply_error("rejected", "%s", err.msg);
 	if (netseg_idstore_copy(&ids, &d->pol.ids) || cmd_ruleset_copy(&rules, &d->pol.rules))
 		return netsegd_reply_error("internal", "out of memory");
 	r = netseg_id_add(&ids, &def, &err);
@@ -114,6 +130,63 @@ static int sel_edit(char *list, size_t stride, unsigned int *n, const cJSON *add
 	return 0;
 }
 
+static const char *ns_text(const char *ns)
+{
+	return ns[0] ? ns : "(every namespace)";
+}
+
+/*
+ * `identity set`'s "selector", "namespace" and "remove_selector": the
+ * pods that are members, edited in @def; each change is appended to @ch.
+ */
+static int selector_edit(struct netseg_iddef *def, const cJSON *req, cJSON *ch,
+			 struct netseg_err *err)
+{
+	const cJSON *sel = cJSON_GetObjectItem(req, "selector");
+	const cJSON *ns = cJSON_GetObjectItem(req, "namespace");
+	const cJSON *rm = cJSON_GetObjectItem(req, "remove_selector");
+	char old_sel[NETSEG_IDSEL_MAX], old_ns[NETSEG_IDNS_MAX];
+	char line[2 * NETSEG_IDSEL_MAX + 64];
+	bool had = def->has_selector;
+	const char *text;
+
+	if (!sel && !ns && !cJSON_IsTrue(rm))
+		return 0;
+	if (cJSON_IsTrue(rm)) {
+		if (sel || ns)
+			return netseg_err_set(
+				err, 0,
+				"identity %s: removing the selector and setting one at once",
+				def->name);
+		if (!had)
+			return netseg_err_set(err, 0, "identity %s has no selector", def->name);
+		snprintf(line, sizeof(line), "-selector \"%s\"%s%s", def->selector,
+			 def->ns[0] ? " in namespace " : "", def->ns);
+		cJSON_AddItemToArray(ch, cJSON_CreateString(line));
+		return netseg_iddef_set_selector(def, NULL, NULL, err);
+	}
+	strcpy(old_sel, def->selector);
+	strcpy(old_ns, def->ns);
+	/* What isn't given stays; a namespace without a selector is refused. */
+	text = sel ? sel->valuestring : had ? old_sel : NULL;
+	if (netseg_iddef_set_selector(def, text, ns ? ns->valuestring : old_ns, err))
+		return -EINVAL;
+	if (!had || strcmp(old_sel, def->selector)) {
+		if (had)
+			snprintf(line, sizeof(line), "selector: \"%s\" → \"%s\"", old_sel,
+				 def->selector);
+		else
+			snprintf(line, sizeof(line), "+selector \"%s\"", def->selector);
+		cJSON_AddItemToArray(ch, cJSON_CreateString(line));
+	}
+	if (strcmp(old_ns, def->ns)) {
+		snprintf(line, sizeof(line), "namespace: %s → %s", ns_text(old_ns),
+			 ns_text(def->ns));
+		cJSON_AddItemToArray(ch, cJSON_CreateString(line));
+	}
+	return 0;
+}
+
 /* Another identity holding one of @def's CIDRs: the ipcache can map an
  * address to one identity only. */
 static const char *cidr_owner(const struct netseg_idstore *ids, const struct netseg_iddef *def,
@@ -147,17 +220,22 @@ cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req, const struct netseg
 	};
 	const char *name = cmd_arg_str(req, "name"), *owner, *cidr = NULL;
 	const cJSON *audit = cJSON_GetObjectItem(req, "audit"), *k[6];
+	const cJSON *sel = cJSON_GetObjectItem(req, "selector");
+	const cJSON *ns = cJSON_GetObjectItem(req, "namespace");
+	const cJSON *rm_sel = cJSON_GetObjectItem(req, "remove_selector");
 	const struct netseg_iddef *cur;
 	struct netseg_ruleset rules;
 	struct netseg_idstore ids;
 	struct netseg_err err = {};
 	struct netseg_iddef def;
 	cJSON *ch, *o;
-	bool any = audit != NULL;
+	bool any = audit || sel || ns || rm_sel;
 
-	if (!name || (audit && !cJSON_IsBool(audit)))
+	if (!name || (audit && !cJSON_IsBool(audit)) || (rm_sel && !cJSON_IsBool(rm_sel)) ||
+	    (sel && !cJSON_IsString(sel)) || (ns && !cJSON_IsString(ns)))
 		return netsegd_reply_error(
-			"usage", "identity.set needs a name and boolean audit or selector lists");
+			"usage",
+			"identity.set needs a name and boolean audit or selector lists, a string selector or namespace, or boolean remove_selector");
 	for (int i = 0; i < 6; i++) {
 		k[i] = cJSON_GetObjectItem(req, keys[i]);
 		if (k[i] && !cJSON_IsArray(k[i]))
@@ -186,6 +264,10 @@ cJSON *cmd_identity_set(struct netsegd *d, const cJSON *req, const struct netseg
 		     &err)) {
 		cJSON_Delete(ch);
 		return netsegd_reply_error("rejected", "identity %s: %s", name, err.msg);
+	}
+	if (selector_edit(&def, req, ch, &err)) { /* its messages name the identity */
+		cJSON_Delete(ch);
+		return netsegd_reply_error("rejected", "%s", err.msg);
 	}
 	owner = cidr_owner(&d->pol.ids, &def, &cidr);
 	if (owner) {

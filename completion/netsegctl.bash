@@ -79,7 +79,7 @@ _netsegctl()
 			continue ;;
 		-o | --output | --comment | --iface | --cgroup | --cidr | -f | --file | \
 		--add-iface | --remove-iface | --add-cgroup | --remove-cgroup | \
-		--add-cidr | --remove-cidr | \
+		--add-cidr | --remove-cidr | --selector | --namespace | \
 		--expect-revision | --verdict | --identity | --rule | --since | --output-file | \
 		--from | --to | --port | --last)
 			((i++))
@@ -129,7 +129,8 @@ _netsegctl()
 		_netsegctl_files -d
 		return 0 ;;
 	--comment | --cidr | --add-cidr | --remove-cidr | --expect-revision | --since | \
-	--port | --last)
+	--port | --last | --selector | --namespace)
+		# typed: a label selector, a namespace
 		return 0 ;;
 	esac
 
@@ -144,9 +145,11 @@ _netsegctl()
 	if [[ $cur == -* ]]; then
 		case $cmd in
 		identity)
-			[[ $sub == add ]] && _netsegctl_add --iface --cgroup --cidr --audit
+			[[ $sub == add ]] && _netsegctl_add --iface --cgroup --cidr --selector \
+				--namespace --audit
 			[[ $sub == set ]] && _netsegctl_add --audit --add-cidr --remove-cidr \
-				--add-iface --remove-iface --add-cgroup --remove-cgroup ;;
+				--add-iface --remove-iface --add-cgroup --remove-cgroup --selector \
+				--namespace --remove-selector ;;
 		allow) _netsegctl_add --audit --log --comment ;;
 		rule) [[ $sub == set ]] && _netsegctl_add --audit --log --comment ;;
 		deny) _netsegctl_add --log --comment ;;

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--audit]
+ * identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]...
+ *                   [--selector EXPR [--namespace NS]] [--audit]
  * identity list
  * identity remove NAME
  * identity set NAME [--audit on|off] [--add-|--remove-{cidr,iface,cgroup} X]...
+ *                   [--selector EXPR] [--namespace NS] [--remove-selector]
  * endpoint list
  */
 #include <errno.h>
@@ -18,8 +20,29 @@
 struct ident_args {
 	const char *name;
 	cJSON *ifaces, *cgroups, *cidrs; /* arrays owned by the request */
+	const char *selector, *ns;	 /* pods that are members; NULL = none */
 	bool audit;
 };
+
+/*
+ * A flag given at most once (--selector, --namespace) at argv[*i]: 1 if it
+ * was @flag, 0 if not, -errno.  "" is a value: the selector that matches
+ * every pod, the namespace "every namespace".
+ */
+static int once_flag(int argc, char **argv, int *i, const char *flag, const char **slot)
+{
+	const char *val;
+	int ret = arg_value(argc, argv, i, flag, &val);
+
+	if (ret <= 0)
+		return ret;
+	if (*slot) {
+		usage_err("%s given twice", flag);
+		return -EINVAL;
+	}
+	*slot = val;
+	return 1;
+}
 
 /* A selector flag at argv[*i]: 1 if it was one, 0 if not, -errno. */
 static int selector_flag(int argc, char **argv, int *i, struct ident_args *a)
@@ -68,6 +91,10 @@ static int ident_args_parse(int argc, char **argv, struct ident_args *a)
 			continue;
 		}
 		ret = selector_flag(argc, argv, &i, a);
+		if (!ret)
+			ret = once_flag(argc, argv, &i, "--selector", &a->selector);
+		if (!ret)
+			ret = once_flag(argc, argv, &i, "--namespace", &a->ns);
 		if (ret < 0)
 			return ret;
 		if (ret)
@@ -86,6 +113,10 @@ static int ident_args_parse(int argc, char **argv, struct ident_args *a)
 		usage_err("missing NAME");
 		return -EINVAL;
 	}
+	if (a->ns && !a->selector) {
+		usage_err("--namespace limits --selector: give --selector too");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -93,7 +124,7 @@ static void selectors_cell(const cJSON *row, char *buf, size_t len)
 {
 	static const char *const keys[] = { "ifaces", "cgroups", "cidrs" };
 	static const char *const tags[] = { "iface", "cgroup", "cidr" };
-	const cJSON *e;
+	const cJSON *e, *sel, *ns;
 	size_t k, n = 0;
 
 	buf[0] = '\0';
@@ -102,6 +133,14 @@ static void selectors_cell(const cJSON *row, char *buf, size_t len)
 			if (cJSON_IsString(e) && n < len)
 				n += snprintf(buf + n, len - n, "%s%s:%s", n ? " " : "", tags[k],
 					      e->valuestring);
+	sel = cJSON_GetObjectItemCaseSensitive(row, "selector");
+	ns = cJSON_GetObjectItemCaseSensitive(row, "namespace");
+	if (cJSON_IsString(sel) && n < len)
+		n += snprintf(buf + n, len - n, "%spods%s%s%s:%s", n ? " " : "",
+			      cJSON_IsString(ns) && *ns->valuestring ? "[" : "",
+			      cJSON_IsString(ns) ? ns->valuestring : "",
+			      cJSON_IsString(ns) && *ns->valuestring ? "]" : "",
+			      *sel->valuestring ? sel->valuestring : "(all)");
 	if (!n)
 		snprintf(buf, len, "-");
 }
@@ -154,7 +193,9 @@ static int ident_add(int argc, char **argv)
 	}
 	ret = ident_args_parse(argc, argv, &a);
 	if (!ret && (!cJSON_AddStringToObject(req, "name", a.name) ||
-		     !cJSON_AddBoolToObject(req, "audit", a.audit)))
+		     !cJSON_AddBoolToObject(req, "audit", a.audit) ||
+		     (a.selector && !cJSON_AddStringToObject(req, "selector", a.selector)) ||
+		     (a.ns && !cJSON_AddStringToObject(req, "namespace", a.ns))))
 		ret = -ENOMEM;
 	if (ret) {
 		cJSON_Delete(req);
@@ -223,7 +264,8 @@ static int print_set(const cJSON *reply)
 }
 
 /* identity set NAME [--audit on|off] [--add-cidr C]... [--remove-cidr C]...
- * [--add-iface G]... [--remove-iface G]... [--add-cgroup P]... [--remove-cgroup P]... */
+ * [--add-iface G]... [--remove-iface G]... [--add-cgroup P]... [--remove-cgroup P]...
+ * [--selector EXPR] [--namespace NS] [--remove-selector] */
 static int ident_set(int argc, char **argv)
 {
 	static const char *const flags[] = {
@@ -234,9 +276,9 @@ static int ident_set(int argc, char **argv)
 		"add_ifaces",	  "remove_ifaces", "add_cgroups",
 		"remove_cgroups", "add_cidrs",	   "remove_cidrs",
 	};
+	const char *val, *sel = NULL, *ns = NULL;
 	cJSON *req, *arr, *s;
-	const char *val;
-	bool any = false;
+	bool any = false, rm_sel = false;
 	int i, ret = 0;
 	size_t k;
 
@@ -257,6 +299,19 @@ static int ident_set(int argc, char **argv)
 			if (!cJSON_AddBoolToObject(req, "audit", !strcmp(val, "on")))
 				goto nomem;
 			any = true;
+			continue;
+		}
+		if (!ret && !strcmp(argv[i], "--remove-selector")) {
+			rm_sel = any = true;
+			continue;
+		}
+		if (!ret)
+			ret = once_flag(argc, argv, &i, "--selector", &sel);
+		if (!ret)
+			ret = once_flag(argc, argv, &i, "--namespace", &ns);
+		if (ret > 0) {
+			any = true;
+			ret = 0;
 			continue;
 		}
 		for (k = 0; !ret && k < sizeof(flags) / sizeof(flags[0]); k++)
@@ -290,6 +345,14 @@ static int ident_set(int argc, char **argv)
 		usage_err("nothing to set: give --audit or a selector to add or remove");
 		goto usage;
 	}
+	if (rm_sel && (sel || ns)) {
+		usage_err("--remove-selector can't be combined with --selector or --namespace");
+		goto usage;
+	}
+	if ((sel && !cJSON_AddStringToObject(req, "selector", sel)) ||
+	    (ns && !cJSON_AddStringToObject(req, "namespace", ns)) ||
+	    (rm_sel && !cJSON_AddBoolToObject(req, "remove_selector", true)))
+		goto nomem;
 	set_name = argv[0];
 	return ctl_run(req, print_set);
 usage:
@@ -303,11 +366,11 @@ nomem:
 
 static const struct cmd ident_cmds[] = {
 	{ "add", ident_add,
-	  "identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--audit]" },
+	  "identity add NAME [--iface GLOB]... [--cgroup PATH]... [--cidr CIDR]... [--selector EXPR [--namespace NS]] [--audit]" },
 	{ "list", ident_list, "identity list" },
 	{ "remove", ident_remove, "identity remove NAME" },
 	{ "set", ident_set,
-	  "identity set NAME [--audit on|off] [--add-cidr CIDR]... [--remove-cidr CIDR]... [--add-iface GLOB]... [--remove-iface GLOB]... [--add-cgroup PATH]... [--remove-cgroup PATH]..." },
+	  "identity set NAME [--audit on|off] [--add-cidr CIDR]... [--remove-cidr CIDR]... [--add-iface GLOB]... [--remove-iface GLOB]... [--add-cgroup PATH]... [--remove-cgroup PATH]... [--selector EXPR] [--namespace NS] [--remove-selector]" },
 	{ 0 },
 };
 

@@ -86,6 +86,57 @@ static bool valid_name(const char *n)
 	return strcmp(n, "world") && strcmp(n, "host") && strcmp(n, "any");
 }
 
+#define NS_RULE \
+	"1-63 lower-case letters, digits and '-', starting and ending with a letter or digit"
+
+/*
+ * The selector parsed and put back in canonical form, so that the state
+ * file, `identity list` and the compiler all see one spelling of it.
+ */
+static int validate_selector(struct netseg_iddef *d, struct netseg_err *err)
+{
+	struct netseg_labelsel sel;
+	struct netseg_err pe = {};
+	char why[72], *canon;
+	int r;
+
+	if (!d->has_selector) {
+		if (d->ns[0])
+			return netseg_err_set(
+				err, 0,
+				"identity %s: a namespace only limits a label selector; give a selector too",
+				d->name);
+		d->selector[0] = '\0';
+		return 0;
+	}
+	if (d->ns[0] && !netseg_dns_label_ok(d->ns))
+		return netseg_err_set(err, 0,
+				      "identity %s: namespace \"%s\" must be a DNS label: " NS_RULE,
+				      d->name, netseg_printable(d->ns, why, sizeof(why)));
+	r = netseg_labelsel_parse(d->selector, &sel, &pe);
+	if (r == -EINVAL)
+		return netseg_err_set(err, 0, "identity %s: selector \"%s\", column %d: %s",
+				      d->name, netseg_printable(d->selector, why, sizeof(why)),
+				      pe.col, pe.msg);
+	if (!r) {
+		r = netseg_labelsel_format(&sel, &canon);
+		netseg_labelsel_free(&sel);
+	}
+	if (r) {
+		netseg_err_set(err, 0, "identity %s: selector: %s", d->name, strerror(-r));
+		return r;
+	}
+	if (strlen(canon) >= sizeof(d->selector))
+		r = netseg_err_set(
+			err, 0,
+			"identity %s: selector too long: %zu bytes in canonical form, at most %zu",
+			d->name, strlen(canon), sizeof(d->selector) - 1);
+	else
+		strcpy(d->selector, canon);
+	free(canon);
+	return r;
+}
+
 static int validate(struct netseg_iddef *d, struct netseg_err *err)
 {
 	char why[128];
@@ -118,7 +169,7 @@ static int validate(struct netseg_iddef *d, struct netseg_err *err)
 					      pe.col, pe.msg);
 		netseg_prefix_format(&p, d->cidrs[i], sizeof(d->cidrs[i]));
 	}
-	return 0;
+	return validate_selector(d, err);
 }
 
 static int push(struct netseg_idstore *s, const struct netseg_iddef *d)
@@ -207,6 +258,41 @@ int netseg_id_cidr(struct netseg_idstore *s, const char *cidr, __u32 *id)
 	return r;
 }
 
+int netseg_iddef_set_selector(struct netseg_iddef *d, const char *text, const char *ns,
+			      struct netseg_err *err)
+{
+	struct netseg_iddef t = *d;
+	char why[72];
+	int r;
+
+	ns = ns ? ns : "";
+	t.has_selector = text != NULL;
+	t.selector[0] = '\0';
+	if (text && strlen(text) >= sizeof(t.selector))
+		return netseg_err_set(err, 0,
+				      "identity %s: selector too long: %zu bytes, at most %zu",
+				      d->name, strlen(text), sizeof(t.selector) - 1);
+	if (strlen(ns) >= sizeof(t.ns))
+		return netseg_err_set(err, 0,
+				      "identity %s: namespace \"%s\" must be a DNS label: " NS_RULE,
+				      d->name, netseg_printable(ns, why, sizeof(why)));
+	if (text)
+		strcpy(t.selector, text);
+	strcpy(t.ns, ns);
+	r = validate_selector(&t, err);
+	if (!r)
+		*d = t;
+	return r;
+}
+
+int netseg_iddef_selector(const struct netseg_iddef *d, struct netseg_labelsel *out)
+{
+	netseg_labelsel_init(out);
+	if (!d->has_selector)
+		return -ENOENT;
+	return netseg_labelsel_parse(d->selector, out, NULL);
+}
+
 __u32 netseg_id_flags(const struct netseg_iddef *d)
 {
 	__u32 f = 0;
@@ -244,6 +330,10 @@ cJSON *netseg_iddef_to_json(const struct netseg_iddef *d)
 	cJSON_AddItemToObject(o, "cgroups",
 			      str_array(d->cgroups[0], d->ncgroups, sizeof(d->cgroups[0])));
 	cJSON_AddItemToObject(o, "cidrs", str_array(d->cidrs[0], d->ncidrs, sizeof(d->cidrs[0])));
+	if (d->has_selector) {
+		cJSON_AddStringToObject(o, "selector", d->selector);
+		cJSON_AddStringToObject(o, "namespace", d->ns);
+	}
 	return o;
 }
 
@@ -273,6 +363,20 @@ int netseg_json_strs(const cJSON *arr, char *out, size_t stride, size_t width, u
 	return 0;
 }
 
+/* An optional string member into @out: absent (or null) leaves it "",
+ * anything but a string that fits is -EINVAL. */
+static int json_str(const cJSON *v, char *out, size_t width, bool *present)
+{
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= width)
+		return -EINVAL;
+	strcpy(out, v->valuestring);
+	if (present)
+		*present = true;
+	return 0;
+}
+
 int netseg_iddef_from_json(const cJSON *o, struct netseg_iddef *d)
 {
 	const cJSON *name = cJSON_GetObjectItem(o, "name");
@@ -293,12 +397,18 @@ int netseg_iddef_from_json(const cJSON *o, struct netseg_iddef *d)
 	    netseg_json_strs(cJSON_GetObjectItem(o, "cidrs"), d->cidrs[0], sizeof(d->cidrs[0]),
 			     sizeof(d->cidrs[0]), NETSEG_SEL_MAX, &d->ncidrs))
 		return -EINVAL;
+	/* Both optional: state written before selectors existed has neither. */
+	if (json_str(cJSON_GetObjectItem(o, "selector"), d->selector, sizeof(d->selector),
+		     &d->has_selector) ||
+	    json_str(cJSON_GetObjectItem(o, "namespace"), d->ns, sizeof(d->ns), NULL))
+		return -EINVAL;
 	return 0;
 }
 
 int netseg_idstore_from_json(struct netseg_idstore *s, const cJSON *o, struct netseg_err *err)
 {
 	const cJSON *it, *arr = cJSON_GetObjectItem(o, "identities");
+	struct netseg_err e = {};
 	struct netseg_iddef d;
 	int r;
 
@@ -310,6 +420,10 @@ int netseg_idstore_from_json(struct netseg_idstore *s, const cJSON *o, struct ne
 	cJSON_ArrayForEach(it, arr) {
 		if (netseg_iddef_from_json(it, &d) || !d.id)
 			return netseg_err_set(err, 0, "bad identity entry in state");
+		/* The compiler parses the selector again: refuse it here, with
+		 * the column, rather than lose the identity's pods later. */
+		if (validate_selector(&d, &e))
+			return netseg_err_set(err, 0, "bad identity entry in state: %s", e.msg);
 		r = push(s, &d);
 		if (r)
 			return r;

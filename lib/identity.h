@@ -14,10 +14,13 @@
 #include <netseg/abi.h>
 
 #include "errors.h"
+#include "labels.h"
 
-#define NETSEG_NAME_MAX 64  /* identity names incl. NUL */
-#define NETSEG_SEL_MAX 16   /* selectors of one kind per identity */
-#define NETSEG_PATH_MAX 256 /* cgroup paths incl. NUL */
+#define NETSEG_NAME_MAX 64   /* identity names incl. NUL */
+#define NETSEG_SEL_MAX 16    /* selectors of one kind per identity */
+#define NETSEG_PATH_MAX 256  /* cgroup paths incl. NUL */
+#define NETSEG_IDSEL_MAX 512 /* a label selector's canonical text incl. NUL */
+#define NETSEG_IDNS_MAX 64   /* a namespace (a DNS label) incl. NUL */
 /* CIDR identities live in their own range, far above user identities. */
 #define NETSEG_ID_CIDR_MIN (1U << 24)
 
@@ -32,6 +35,14 @@ struct netseg_iddef {
 	char ifaces[NETSEG_SEL_MAX][32]; /* fnmatch globs */
 	char cgroups[NETSEG_SEL_MAX][NETSEG_PATH_MAX];
 	char cidrs[NETSEG_SEL_MAX][64]; /* canonical CIDR text */
+	/*
+	 * Pods whose labels match the selector (lib/labels.h, canonical
+	 * text; "" with has_selector is every pod) are members too, in
+	 * namespace ns only, or in every namespace when ns is "".
+	 */
+	bool has_selector;
+	char selector[NETSEG_IDSEL_MAX];
+	char ns[NETSEG_IDNS_MAX];
 };
 
 struct netseg_idstore {
@@ -50,7 +61,8 @@ struct netseg_iddef *netseg_id_by_id(const struct netseg_idstore *s, __u32 id);
 /* Name of an id, including the reserved ones; "id:N" if unknown. */
 const char *netseg_id_name(const struct netseg_idstore *s, __u32 id, char *buf, size_t len);
 
-/* Validates the definition (name, globs, paths, CIDRs) and adds it with a
+/* Validates the definition (name, globs, paths, CIDRs, selector and its
+ * namespace; the selector is rewritten in canonical form) and adds it with a
  * fresh id.  -EEXIST if the name is taken, -EINVAL with err filled. */
 int netseg_id_add(struct netseg_idstore *s, struct netseg_iddef *def, struct netseg_err *err);
 int netseg_id_remove(struct netseg_idstore *s, const char *name);
@@ -59,6 +71,22 @@ int netseg_id_remove(struct netseg_idstore *s, const char *name);
 int netseg_id_replace(struct netseg_idstore *s, struct netseg_iddef *def, struct netseg_err *err);
 /* The CIDR identity for a canonical CIDR, created if needed. */
 int netseg_id_cidr(struct netseg_idstore *s, const char *cidr, __u32 *id);
+
+/*
+ * Give @d the label selector @text (kubectl's syntax, lib/labels.h; NULL =
+ * none) limited to namespace @ns (NULL or "" = every namespace), stored in
+ * canonical form.  0, or -EINVAL with @err saying what is wrong and, for
+ * the selector, at which column; @d is unchanged on error.
+ */
+int netseg_iddef_set_selector(struct netseg_iddef *d, const char *text, const char *ns,
+			      struct netseg_err *err);
+
+/*
+ * The label selector of @d parsed into @out (netseg_labelsel_free() it):
+ * 0, -ENOENT when @d has none (@out left empty), -EINVAL when its text
+ * doesn't parse (a hand-edited state file), -ENOMEM.
+ */
+int netseg_iddef_selector(const struct netseg_iddef *d, struct netseg_labelsel *out);
 
 /* Flags for the identity map: endpoints are default-deny. */
 __u32 netseg_id_flags(const struct netseg_iddef *d);

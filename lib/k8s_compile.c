@@ -894,25 +894,49 @@ static int generate(struct ctx *c)
 
 /* ---------------------------------------------------------- native rules */
 
-static size_t children(const struct ctx *c, __u32 id, __u32 *out, size_t max)
+/* Is pod party @p a member of native identity @n by its selector? */
+static bool sel_member(const struct netseg_k8s_native *n, const struct party *p)
 {
+	if (!n->sel || p->kind != P_POD)
+		return false;
+	if (n->sel_ns && n->sel_ns[0] && strcmp(n->sel_ns, p->ep->ns))
+		return false;
+	return netseg_labels_match(n->sel, p->ep->labels);
+}
+
+/*
+ * Everything identity @id stands for in the compiled rules: itself, the
+ * prefixes cut from it, then (from index *@first_pod on) the pod identities its
+ * selector matches.  @out has room for every prefix and party.
+ */
+static size_t children(const struct ctx *c, __u32 id, __u32 *out, size_t *first_pod)
+{
+	const struct netseg_k8s_native *nat = NULL;
 	size_t i, n = 0;
 
 	out[n++] = id;
-	for (i = 0; id != NETSEG_ID_ANY && i < c->out->nprefixes && n < max; i++)
+	for (i = 0; id != NETSEG_ID_ANY && i < c->out->nprefixes; i++)
 		if (c->out->prefixes[i].parent == id)
 			out[n++] = c->out->prefixes[i].id;
+	*first_pod = n;
+	for (i = 0; id != NETSEG_ID_ANY && i < c->in->nnatives; i++)
+		if (c->in->natives[i].id == id)
+			nat = &c->in->natives[i];
+	for (i = 0; nat && i < c->nparties; i++)
+		if (sel_member(nat, &c->parties[i]))
+			out[n++] = c->parties[i].id;
 	return n;
 }
 
 /*
  * A native rule naming an identity some ipBlock prefix was cut from
- * (world, a CIDR identity) must still cover the addresses of the cut:
- * one copy per combination, numbered like generated rules.
+ * (world, a CIDR identity) must still cover the addresses of the cut, and
+ * one naming an identity with a label selector must cover the pods it
+ * matches: one copy per combination, numbered like generated rules.
  */
 static int native_copies(struct ctx *c, const struct netseg_rule *r, size_t idx)
 {
-	size_t ns, nd, i, j, max = c->out->nprefixes + 1;
+	size_t ns, nd, sp, dp, i, j, max = c->out->nprefixes + c->nparties + 1;
 	__u32 src, dst, *sv, *dv;
 	struct netseg_rule copy;
 	int ret = 0;
@@ -928,8 +952,8 @@ static int native_copies(struct ctx *c, const struct netseg_rule *r, size_t idx)
 	if (!sv)
 		return -ENOMEM;
 	dv = sv + max;
-	ns = children(c, src, sv, max);
-	nd = children(c, dst, dv, max);
+	ns = children(c, src, sv, &sp);
+	nd = children(c, dst, dv, &dp);
 	for (i = 0; !ret && i < ns; i++)
 		for (j = 0; !ret && j < nd; j++) {
 			if (!i && !j)
@@ -937,8 +961,10 @@ static int native_copies(struct ctx *c, const struct netseg_rule *r, size_t idx)
 			copy = *r;
 			sel_text(sv[i], copy.src);
 			sel_text(dv[j], copy.dst);
-			snprintf(copy.comment, sizeof(copy.comment),
-				 "native rule %u, for an ipBlock prefix", r->id);
+			snprintf(copy.comment, sizeof(copy.comment), "native rule %u, for %s",
+				 r->id,
+				 i >= sp || j >= dp ? "pods its identity's selector matches" :
+						      "an ipBlock prefix");
 			ret = push_rule(c, &copy);
 		}
 	free(sv);

@@ -49,13 +49,18 @@ struct netseg_k8s_endpoint {
  * A native identity other than host and world: its id, its flags (enum
  * netseg_identity_flags) and the address prefixes it owns in the ipcache
  * (CIDR selectors; an endpoint's learned /32s and /128s may be given too),
- * so that ipBlocks can be judged against it.
+ * so that ipBlocks can be judged against it.  With a label selector
+ * (`identity add NAME --selector EXPR [--namespace NS]`) the pods it
+ * matches are members too: a native rule naming it is copied for each
+ * of their pod identities, a deny as well as an allow.
  */
 struct netseg_k8s_native {
 	__u32 id;
 	__u32 flags;
 	const struct netseg_k8s_cidr *cidrs;
 	size_t ncidrs;
+	const struct netseg_labelsel *sel; /* NULL = no pods are members */
+	const char *sel_ns;		   /* pods of this namespace only; NULL or "" = all */
 };
 
 /*
@@ -98,8 +103,9 @@ struct netseg_k8s_prefix {
 
 struct netseg_k8s_compiled {
 	/* The native rules, then their copies for the prefixes cut from
-	 * their identities, then the generated allows; "#N" selectors name
-	 * identity N (netseg_k8s_resolver()). */
+	 * their identities and for the pods their selectors match, then the
+	 * generated allows; "#N" selectors name identity N
+	 * (netseg_k8s_resolver()). */
 	struct netseg_ruleset rules;
 	__u32 *ep_ids;		   /* identity of each input endpoint */
 	struct netseg_k8s_id *ids; /* pod identities and prefixes' */

@@ -64,6 +64,13 @@ static bool dns_subdomain_ok(const char *s, size_t len)
 	return true;
 }
 
+bool netseg_dns_label_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len <= 63 && !memchr(s, '.', len) && dns_subdomain_ok(s, len);
+}
+
 int netseg_label_key_check(const char *key, struct netseg_err *err)
 {
 	const char *slash = strchr(key, '/');

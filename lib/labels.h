@@ -63,6 +63,10 @@ struct netseg_labelsel {
 	size_t nreqs, cap;
 };
 
+/* An RFC 1123 label, as namespace names are: 1-63 of [a-z0-9-],
+ * alphanumeric at both ends. */
+bool netseg_dns_label_ok(const char *s);
+
 /* 0 or -EINVAL with @err saying what is wrong with @key / @value. */
 int netseg_label_key_check(const char *key, struct netseg_err *err);
 int netseg_label_value_check(const char *value, struct netseg_err *err);

@@ -109,7 +109,7 @@ case "$line" in
 *'"cmd":"trace"'*'"dst":"db"'*) echo '{"ok":true,"verdict":"deny","rule_id":0,"reason":"default-deny","explanation":"no rule allows frontend -> db tcp/5432; db is an endpoint identity"}' ;;
 *'"cmd":"trace"'*) echo '{"ok":true,"verdict":"allow","rule_id":3,"rule":"allow frontend -> api:tcp/443","reason":"rule"}' ;;
 *'"cmd":"identity.add"'*) echo '{"ok":true,"identity":{"name":"frontend","id":256,"ifaces":["veth-fe*"],"cgroups":[],"cidrs":[],"audit":false},"revision":11}' ;;
-*'"cmd":"identity.list"'*) echo '{"ok":true,"identities":[{"name":"frontend","id":256,"ifaces":["veth-fe*"],"cgroups":[],"cidrs":["198.19.0.0/16"],"audit":true}]}' ;;
+*'"cmd":"identity.list"'*) echo '{"ok":true,"identities":[{"name":"frontend","id":256,"ifaces":["veth-fe*"],"cgroups":[],"cidrs":["198.19.0.0/16"],"audit":true},{"name":"web","id":257,"ifaces":[],"cgroups":[],"cidrs":["198.19.5.0/24"],"audit":false,"selector":"app=web,tier in (front)","namespace":"shop"},{"name":"pods","id":258,"ifaces":[],"cgroups":[],"cidrs":[],"audit":false,"selector":"","namespace":""}]}' ;;
 *'"cmd":"prefilter.list"'*) echo '{"ok":true,"prefilter":[{"cidr":"203.0.113.0/24","hits":12345}]}' ;;
 *) echo '{"ok":false,"kind":"usage","error":"fake: unknown request"}' ;;
 esac
@@ -255,7 +255,39 @@ is "$(jget "$(lastreq)" 'join "|", $j->{name}, @{$j->{ifaces}}, scalar @{$j->{cg
 
 run "${C[@]}" identity list
 is "$out" "ID   NAME      AUDIT  SELECTORS
-256  frontend  yes    iface:veth-fe* cidr:198.19.0.0/16" "identity list: table"
+256  frontend  yes    iface:veth-fe* cidr:198.19.0.0/16
+257  web       no     cidr:198.19.5.0/24 pods[shop]:app=web,tier in (front)
+258  pods      no     pods:(all)" "identity list: table, label selectors with their namespace"
+
+# --selector and --namespace: sent as given (netsegd checks and
+# canonicalises them), each at most once, --namespace only with --selector.
+run "${C[@]}" identity add web --selector 'app=web,tier in (front)' --namespace=shop --cidr 198.19.5.0/24
+is "$(jget "$(lastreq)" 'join "|", $j->{name}, $j->{selector}, $j->{namespace}, @{$j->{cidrs}}')" \
+	"web|app=web,tier in (front)|shop|198.19.5.0/24" "identity add --selector --namespace: sent with the other selectors"
+run "${C[@]}" identity add pods --selector ''
+is "$(jget "$(lastreq)" 'join "|", $j->{name}, defined $j->{selector} ? "[$j->{selector}]" : "none", exists $j->{namespace} ? "ns" : "no-ns"')" \
+	"pods|[]|no-ns" "identity add --selector '': the selector of every pod, no namespace sent"
+run "${C[@]}" identity add frontend --iface x
+is "$(jget "$(lastreq)" 'exists $j->{selector} || exists $j->{namespace} ? "sent" : "none"')" "none" \
+	"identity add without --selector: no selector sent"
+run "${C[@]}" identity set web --selector app=api --namespace ''
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{selector}, "[$j->{namespace}]", exists $j->{remove_selector} ? "rm" : "-"')" \
+	"identity.set|app=api|[]|-" "identity set --selector --namespace '': both sent"
+run "${C[@]}" identity set web --remove-selector
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{remove_selector} ? "rm" : "-", exists $j->{selector} ? "sel" : "-"')" \
+	"identity.set|rm|-" "identity set --remove-selector"
+before=$(nreq)
+run "${C[@]}" identity add web --namespace shop
+is "$rc:$(head -1 <<<"$err")" "2:error: --namespace limits --selector: give --selector too" "identity add --namespace alone: usage error"
+run "${C[@]}" identity add web --selector a=b --selector c=d
+like "$err" "--selector given twice" "identity add --selector twice: usage error"
+run "${C[@]}" identity set web --selector a=b --remove-selector
+like "$err" "--remove-selector can't be combined with --selector or --namespace" "identity set --selector with --remove-selector"
+run "${C[@]}" identity set web --namespace x --namespace y
+like "$err" "--namespace given twice" "identity set --namespace twice"
+run "${C[@]}" identity set web --selector
+like "$err" "--selector needs a value" "identity set --selector without its value"
+is "$(nreq)" "$before" "selector usage errors send nothing"
 
 run "${C[@]}" prefilter list
 is "$out" "CIDR            HITS

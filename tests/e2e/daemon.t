@@ -44,6 +44,12 @@ check_refused 1 'identity office: CIDR "198.18.0.0/33", column 12: prefix length
 	"identity add --cidr /33: says the prefix length and its column" -- identity add office --cidr 198.18.0.0/33
 check_refused 1 'host bits set in 198.18.1.0/16; did you mean 198.18.0.0/16?' \
 	"identity add --cidr with host bits: suggests the network" -- identity add office --cidr 198.18.1.0/16
+check_refused 1 'identity web: selector "app=web,tier in (front", column 23: expected' \
+	"identity add --selector: says the column and what was expected" -- identity add web --selector 'app=web,tier in (front'
+check_refused 1 'identity web: namespace "Shop" must be a DNS label' \
+	"identity add --namespace: a DNS label" -- identity add web --selector app=web --namespace Shop
+check_refused 2 '--namespace limits --selector' \
+	"identity add --namespace without --selector: a usage error" -- identity add web --namespace shop
 check_refused 1 'prefilter CIDR "fd00:::1/64", column 1: "fd00:::1" is not a valid IPv6 address' \
 	"prefilter add: says which address is bad" -- prefilter add fd00:::1/64
 check_refused 1 'protocol' "unknown protocol refused" -- allow 'frontend->api:gre/1'
@@ -101,12 +107,35 @@ out=$(nsx "$NODE" setpriv --reuid=nobody --regid=nogroup --clear-groups \
 ok $? "a non-root, non-netseg user is refused by SO_PEERCRED ($out)"
 chmod 0660 "$sock"; chmod 0700 "$T"
 
+# ---- an identity of pods by label selector: canonical, kept across a restart
+sel_of() {	# sel_of NAME: "selector|namespace" of an identity, from -o json
+	ctl -o json identity list | perl -MJSON::PP -e '
+	for (@{decode_json(join "", <STDIN>)->{identities}}) {
+		print "$_->{selector}|$_->{namespace}" if $_->{name} eq $ARGV[0] }' "$1"
+}
+out=$(ctl identity add web --selector 'tier in (front, back),app=web' --namespace shop --cidr 198.18.5.0/24)
+ok $? "identity add web --selector ... --namespace shop --cidr ... ($out)"
+is "$(sel_of web)" "app=web,tier in (back,front)|shop" "... its selector in canonical form, its namespace"
+ctl identity list | grep -q 'cidr:198.18.5.0/24 pods\[shop\]:app=web,tier in (back,front)'
+ok $? "identity list: both kinds of members ($(ctl identity list | grep web))"
+out=$(ctl identity set web --namespace '' --selector 'app=web'); ok $? "identity set web --selector --namespace ''"
+is "$out" 'identity web: selector: "app=web,tier in (back,front)" → "app=web", namespace: shop → (every namespace) (revision '"$(revision)"')' \
+	"... prints both changes"
+check_refused 1 'identity web: selector "app in", column 7' \
+	"identity set --selector: a bad one refused with the column" -- identity set web --selector 'app in'
+is "$(sel_of web)" "app=web|" "... and nothing changed"
+
 # ---- restart: rules listed and enforced, no gap
 stop_daemon TERM
 reach frontend $API 443; ok $? "no daemon (SIGTERM): allowed flow still passes"
 ! reach frontend $API 8080; ok $? "no daemon (SIGTERM): denied flow still blocked"
 start_daemon; ok $? "netsegd restarts"
 grep -q 'frontend -> api:tcp/443' <<<"$(ctl list)"; ok $? "rule still listed after restart"
+is "$(sel_of web)" "app=web|" "identity web's selector kept in the state file"
+grep -q '"selector": *"app=web"' "$T/state/"*.json; ok $? "... as \"selector\" in it"
+out=$(ctl identity set web --remove-selector); ok $? "identity set web --remove-selector ($out)"
+is "$(sel_of web)" "|" "... no selector, no namespace"
+ctl identity remove web >/dev/null; ok $? "identity remove web"
 reach frontend $API 443; ok $? "still allowed after restart"
 ! reach frontend $API 8080; ok $? "still denied after restart"
 

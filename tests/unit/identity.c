@@ -6,7 +6,8 @@
  * again, names and selectors validated with a message naming what is
  * wrong, replace keeping the id, CIDR identities in their own id range,
  * reserved names, copies that don't share storage, and the JSON form the
- * state file uses, both ways.
+ * state file uses, both ways; label selectors (members that are pods)
+ * in canonical form, refused with the column of what is wrong.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -291,10 +292,164 @@ out:
 	netseg_idstore_free(&s);
 }
 
+struct sel_case {
+	const char *sel, *ns;
+	const char *want; /* canonical form, or the error message */
+};
+
+static const struct sel_case good_sels[] = {
+	{ "app=web, tier in (front,back)", NULL, "app=web,tier in (back,front)" },
+	{ " tier notin (b,a), app==web,!legacy,env!=prod,role", "shop",
+	  "app=web,env notin (prod),!legacy,role,tier notin (a,b)" },
+	{ "", "x", "" },	      /* every pod of namespace x */
+	{ "app=web", "", "app=web" }, /* "" = every namespace */
+	{ "app=web", "a-1", "app=web" },
+};
+
+static const struct sel_case bad_sels[] = {
+	{ "app in (a", NULL,
+	  "identity w: selector \"app in (a\", column 10: expected ',' or ')' in the value list, found the end of the selector" },
+	{ "=web", NULL,
+	  "identity w: selector \"=web\", column 1: expected a label key, found \"=\"" },
+	{ "app=we b", NULL,
+	  "identity w: selector \"app=we b\", column 8: expected ',' or the end of the selector, found \"b\"" },
+	{ "tier in front", NULL,
+	  "identity w: selector \"tier in front\", column 9: expected '(' after in/notin, found \"front\"" },
+	{ "app=web", "Shop",
+	  "identity w: namespace \"Shop\" must be a DNS label: 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit" },
+	{ "app=web", "a.b", "identity w: namespace \"a.b\" must be a DNS label: " },
+	{ "app=web", "-x", "identity w: namespace \"-x\" must be a DNS label: " },
+	{ "app=web", "x-", "identity w: namespace \"x-\" must be a DNS label: " },
+	{ "app=web", "x_y", "identity w: namespace \"x_y\" must be a DNS label: " },
+	{ NULL, "shop",
+	  "identity w: a namespace only limits a label selector; give a selector too" },
+};
+
+/* Selectors and namespaces: canonical form, the column of an error,
+ * nothing half-applied, and the parsed selector for the compiler. */
+static void test_selector(void)
+{
+	struct netseg_labelsel sel;
+	struct netseg_labels web, api;
+	struct netseg_idstore s;
+	struct netseg_iddef d, keep;
+	struct netseg_err err = {};
+	char big[NETSEG_IDSEL_MAX + 8], ns64[NETSEG_IDNS_MAX + 1];
+	__u32 id;
+	size_t i;
+
+	netseg_idstore_init(&s);
+	for (i = 0; i < sizeof(good_sels) / sizeof(good_sels[0]); i++) {
+		const struct sel_case *c = &good_sels[i];
+
+		d = def("w");
+		if (!is_int(netseg_iddef_set_selector(&d, c->sel, c->ns, &err), 0,
+			    "selector \"%s\" in namespace \"%s\" taken", c->sel,
+			    c->ns ? c->ns : "(none)"))
+			continue;
+		ok(d.has_selector, "... the identity has a selector");
+		is_str(d.selector, c->want, "... in canonical form");
+		is_str(d.ns, c->ns ? c->ns : "", "... limited to its namespace");
+		is_int(netseg_id_add(&s, &d, &err), 0, "... and the identity is added");
+		is_str(netseg_id_by_name(&s, "w")->selector, c->want, "... as it was");
+		netseg_id_remove(&s, "w");
+	}
+	for (i = 0; i < sizeof(bad_sels) / sizeof(bad_sels[0]); i++) {
+		const struct sel_case *c = &bad_sels[i];
+
+		d = def("w");
+		strcpy(d.selector, "app=old");
+		d.has_selector = true;
+		keep = d;
+		err.msg[0] = '\0';
+		is_int(netseg_iddef_set_selector(&d, c->sel, c->ns, &err), -EINVAL,
+		       "selector %s%s%s in namespace \"%s\": refused", c->sel ? "\"" : "",
+		       c->sel ? c->sel : "(none)", c->sel ? "\"" : "", c->ns ? c->ns : "(none)");
+		ok(!strncmp(err.msg, c->want, strlen(c->want)), "... %s", err.msg);
+		ok(!memcmp(&d, &keep, sizeof(d)), "... the definition unchanged");
+		/* The same, set directly: netseg_id_add validates as well. */
+		d = def("w");
+		d.has_selector = c->sel != NULL;
+		strcpy(d.selector, c->sel ? c->sel : "");
+		strcpy(d.ns, c->ns ? c->ns : "");
+		err.msg[0] = '\0';
+		is_int(netseg_id_add(&s, &d, &err), -EINVAL, "... and by netseg_id_add");
+		ok(!strncmp(err.msg, c->want, strlen(c->want)), "... %s", err.msg);
+	}
+	is_int(s.n, 0, "none of them was added");
+
+	d = def("w");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	is_int(netseg_iddef_set_selector(&d, big, NULL, &err), -EINVAL,
+	       "a selector longer than the field: refused");
+	is_str(err.msg, "identity w: selector too long: 519 bytes, at most 511", "... %s", err.msg);
+	memset(ns64, 'n', sizeof(ns64) - 1);
+	ns64[sizeof(ns64) - 1] = '\0';
+	is_int(netseg_iddef_set_selector(&d, "app=web", ns64, &err), -EINVAL,
+	       "a namespace of 64 characters: refused");
+	ok(strstr(err.msg, "must be a DNS label"), "... %s", err.msg);
+	is_int(netseg_iddef_set_selector(&d, "app=web", ns64 + 1, &err), 0,
+	       "one of 63 characters is a DNS label");
+	/* k!=v is longer in canonical form (k notin (v)): it must fit too. */
+	d = def("w");
+	big[0] = '\0';
+	for (i = 0; strlen(big) + 10 < NETSEG_IDSEL_MAX; i++)
+		snprintf(big + strlen(big), sizeof(big) - strlen(big), "%sk%zu!=v", i ? "," : "",
+			 i);
+	is_int(netseg_iddef_set_selector(&d, big, NULL, &err), -EINVAL,
+	       "a selector that fits but not in canonical form: refused");
+	ok(strstr(err.msg, "selector too long") && strstr(err.msg, "in canonical form"), "... %s",
+	   err.msg);
+
+	d = def("web");
+	d.nifaces = 1;
+	strcpy(d.ifaces[0], "veth-web*");
+	netseg_iddef_set_selector(&d, "app in (web, www)", "shop", &err);
+	is_int(netseg_id_add(&s, &d, &err), 0, "an identity with an interface and a selector");
+	id = d.id;
+	is_int(netseg_id_flags(&d), NETSEG_IDF_ENDPOINT,
+	       "... an endpoint for its interface, as without the selector");
+	if (is_int(netseg_iddef_selector(&d, &sel), 0, "its selector parsed for the compiler")) {
+		netseg_labels_init(&web);
+		netseg_labels_init(&api);
+		netseg_labels_parse("app=www,tier=front", &web, &err);
+		netseg_labels_parse("app=api", &api, &err);
+		ok(netseg_labels_match(&sel, &web) && !netseg_labels_match(&sel, &api),
+		   "... matching app=www, not app=api");
+		netseg_labels_free(&web);
+		netseg_labels_free(&api);
+	}
+	netseg_labelsel_free(&sel);
+	d = def("db");
+	is_int(netseg_iddef_selector(&d, &sel), -ENOENT, "an identity without one: -ENOENT");
+	ok(netseg_labelsel_empty(&sel), "... and an empty selector to free");
+	d.has_selector = true;
+	strcpy(d.selector, "app in (");
+	is_int(netseg_iddef_selector(&d, &sel), -EINVAL,
+	       "a selector text that doesn't parse: -EINVAL");
+
+	d = def("web");
+	netseg_iddef_set_selector(&d, "app=web", NULL, &err);
+	is_int(netseg_id_replace(&s, &d, &err), 0, "replace web: a selector of every namespace");
+	is_int(netseg_id_by_name(&s, "web")->id, id, "... same id");
+	ok(!strcmp(netseg_id_by_name(&s, "web")->selector, "app=web") &&
+		   !netseg_id_by_name(&s, "web")->ns[0] && !netseg_id_by_name(&s, "web")->nifaces,
+	   "... the new definition");
+	d = def("web");
+	d.has_selector = true;
+	strcpy(d.selector, "app=");
+	strcpy(d.ns, "Bad");
+	is_int(netseg_id_replace(&s, &d, &err), -EINVAL, "replace with a bad namespace: refused");
+	is_str(netseg_id_by_name(&s, "web")->selector, "app=web", "... the old one stays");
+	netseg_idstore_free(&s);
+}
+
 static bool same_def(const struct netseg_iddef *a, const struct netseg_iddef *b)
 {
 	return !strcmp(a->name, b->name) && a->id == b->id && a->audit == b->audit &&
-	       a->cidr_only == b->cidr_only && a->nifaces == b->nifaces &&
+	       a->has_selector == b->has_selector && !strcmp(a->selector, b->selector) &&
+	       !strcmp(a->ns, b->ns) && a->cidr_only == b->cidr_only && a->nifaces == b->nifaces &&
 	       a->ncgroups == b->ncgroups && a->ncidrs == b->ncidrs &&
 	       !memcmp(a->ifaces, b->ifaces, sizeof(a->ifaces)) &&
 	       !memcmp(a->cgroups, b->cgroups, sizeof(a->cgroups)) &&
@@ -328,6 +483,14 @@ static void test_json(void)
 	d.nifaces = 1;
 	strcpy(d.ifaces[0], "veth-api");
 	netseg_id_add(&s, &d, &err);
+	d = def("shop-web");
+	d.ncidrs = 1;
+	strcpy(d.cidrs[0], "198.18.7.0/24");
+	netseg_iddef_set_selector(&d, "tier in (front), app=web", "shop", &err);
+	netseg_id_add(&s, &d, &err);
+	d = def("all-pods");
+	netseg_iddef_set_selector(&d, "", NULL, &err);
+	netseg_id_add(&s, &d, &err);
 
 	j = netseg_idstore_to_json(&s);
 	if (!ok(j != NULL, "the store as JSON"))
@@ -339,6 +502,32 @@ static void test_json(void)
 	   "... the id counters, so removed ids stay unused");
 	for (size_t i = 0; i < s.n; i++)
 		ok(same_def(&s.v[i], &back.v[i]), "... identity %s the same", s.v[i].name);
+
+	o = netseg_iddef_to_json(netseg_id_by_name(&s, "shop-web"));
+	ok(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "selector")),
+		   "app=web,tier in (front)") &&
+		   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "namespace")), "shop"),
+	   "a selector identity's JSON: \"selector\" in canonical form, \"namespace\"");
+	cJSON_Delete(o);
+	o = netseg_iddef_to_json(netseg_id_by_name(&s, "all-pods"));
+	ok(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "selector")), "") &&
+		   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "namespace")), ""),
+	   "the every-pod selector: \"selector\": \"\", every namespace: \"namespace\": \"\"");
+	is_int(netseg_iddef_from_json(o, &one), 0, "... read back");
+	ok(one.has_selector && !one.selector[0], "... still a selector, the empty one");
+	cJSON_Delete(o);
+	o = netseg_iddef_to_json(netseg_id_by_name(&s, "api"));
+	ok(!cJSON_GetObjectItem(o, "selector") && !cJSON_GetObjectItem(o, "namespace"),
+	   "no selector: neither field (the state file as before)");
+	cJSON_AddItemToObject(o, "selector", cJSON_CreateNumber(7));
+	is_int(netseg_iddef_from_json(o, &one), -EINVAL, "a selector that isn't a string: EINVAL");
+	cJSON_DeleteItemFromObject(o, "selector");
+	cJSON_AddItemToObject(o, "namespace",
+			      cJSON_CreateString("0123456789012345678901234567890123456789"
+						 "0123456789012345678901234567890123456789"));
+	is_int(netseg_iddef_from_json(o, &one), -EINVAL,
+	       "a namespace wider than its field: EINVAL");
+	cJSON_Delete(o);
 
 	/* One definition's fields, and what from_json refuses. */
 	o = netseg_iddef_to_json(netseg_id_by_name(&s, "api"));
@@ -365,7 +554,27 @@ static void test_json(void)
 	cJSON_Delete(o);
 	o = NULL;
 
+	/* State written before selectors existed: no such fields, loads. */
 	netseg_idstore_free(&back);
+	o = cJSON_Parse(
+		"{\"next_id\": 300, \"identities\": [{\"name\": \"old\", \"id\": 257, "
+		"\"audit\": false, \"ifaces\": [\"veth-old\"], \"cgroups\": [], \"cidrs\": []}]}");
+	if (is_int(netseg_idstore_from_json(&back, o, &err), 0, "an old state file loads"))
+		ok(back.n == 1 && !back.v[0].has_selector && !back.v[0].selector[0] &&
+			   !back.v[0].ns[0],
+		   "... its identity without a selector");
+	netseg_idstore_free(&back);
+	/* A hand-edited selector: refused on load, with the column. */
+	cJSON_AddItemToObject(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "identities"), 0),
+			      "selector", cJSON_CreateString("app in (web"));
+	is_int(netseg_idstore_from_json(&back, o, &err), -EINVAL, "state with a broken selector");
+	is_str(err.msg,
+	       "bad identity entry in state: identity old: selector \"app in (web\", column 12: expected ',' or ')' in the value list, found the end of the selector",
+	       "... refused, saying where");
+	netseg_idstore_free(&back);
+	cJSON_Delete(o);
+	o = NULL;
+
 	cJSON_DeleteItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "identities"), 1),
 				   "id");
 	is_int(netseg_idstore_from_json(&back, j, &err), -EINVAL, "state with an id-less entry");
@@ -384,6 +593,7 @@ int main(void)
 	test_add();
 	test_replace();
 	test_names_flags_copy();
+	test_selector();
 	test_json();
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;

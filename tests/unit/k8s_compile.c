@@ -3,7 +3,8 @@
  * NetworkPolicy compiler, the parts the truth tables (k8s_conform.c) don't
  * reach: its errors (all or nothing, saying what), IPv6 and dual-stack
  * ipBlocks, the prefixes it hands the ipcache, stable identity keys, and
- * a cluster of a realistic size compiled in bounded time.
+ * a cluster of a realistic size compiled in bounded time, and native
+ * identities defined by a label selector.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -286,6 +287,192 @@ static void test_stable(void)
 	alloc_free(&al);
 }
 
+/* Native identities web (id 300), db (301), ops (302) by name. */
+static int resolve_natives(const char *sel, __u32 *id, void *ctx)
+{
+	static const char *const names[] = { "web", "db", "ops" };
+
+	for (__u32 i = 0; i < 3; i++)
+		if (!strcmp(sel, names[i])) {
+			*id = 300 + i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static const struct netseg_resolver natives_res = { .resolve = resolve_natives };
+
+static int verdict(const struct netseg_k8s_compiled *out, __u32 src, __u32 dst, __u16 port)
+{
+	struct netseg_resolver res;
+	struct netseg_tuple t = { .src_id = src, .dst_id = dst, .proto = IPPROTO_TCP, .port = port };
+	struct netseg_policy_val v;
+
+	netseg_k8s_resolver(&natives_res, &res);
+	if (netseg_ref_eval(out->rules.rules, out->rules.n, &res, &t, &v))
+		bail("compiled rules don't resolve");
+	return v.verdict;
+}
+
+/* Copies of native rule @id made for pods (their comment says so). */
+static size_t pod_copies(const struct netseg_k8s_compiled *out, __u32 id)
+{
+	char want[64];
+	size_t i, n = 0;
+
+	snprintf(want, sizeof(want), "native rule %u, for pods", id);
+	for (i = 0; i < out->rules.n; i++)
+		n += !strncmp(out->rules.rules[i].comment, want, strlen(want));
+	return n;
+}
+
+/* Does some copy of native rule @id name pod identity @pod? */
+static bool names_pod(const struct netseg_k8s_compiled *out, __u32 id, __u32 pod)
+{
+	char want[64], sel[32];
+	size_t i;
+
+	snprintf(want, sizeof(want), "native rule %u, for pods", id);
+	snprintf(sel, sizeof(sel), "#%u", pod);
+	for (i = 0; i < out->rules.n; i++)
+		if (!strncmp(out->rules.rules[i].comment, want, strlen(want)) &&
+		    (!strcmp(out->rules.rules[i].src, sel) ||
+		     !strcmp(out->rules.rules[i].dst, sel)))
+			return true;
+	return false;
+}
+
+static void parse_sel(const char *text, struct netseg_labelsel *s)
+{
+	struct netseg_err e;
+
+	if (netseg_labelsel_parse(text, s, &e))
+		bail("selector %s: %s", text, e.msg);
+}
+
+/*
+ * Named identities defined by a label selector: a native rule naming one
+ * covers every pod identity it matches (in its namespace, or in all),
+ * allow and deny alike; pods sharing labels share the copies, and a pod
+ * whose labels change no longer gets them.
+ */
+static void test_selector_natives(void)
+{
+	struct alloc al = { .fail_at = -1 };
+	struct netseg_k8s_objects o;
+	struct netseg_k8s_compiled out;
+	struct netseg_labelsel web_sel, db_sel;
+	struct netseg_err err;
+	struct netseg_rule r[2];
+	struct cluster c = { 0 };
+	struct netseg_k8s_native nat[3] = {
+		{ .id = 300, .sel = &web_sel },		      /* pods of every namespace */
+		{ .id = 301, .sel = &db_sel, .sel_ns = "x" }, /* of namespace x only */
+		{ .id = 302, .flags = NETSEG_IDF_ENDPOINT },  /* no selector */
+	};
+	struct netseg_k8s_input in = { .objs = &o,
+				       .alloc = alloc_cb,
+				       .alloc_ctx = &al,
+				       .first_rule_id = 100,
+				       .res = &natives_res,
+				       .natives = nat,
+				       .nnatives = 3 };
+	__u32 web_x, web_x2, web_y, db_x, db_y, front_api;
+
+	/* Every pod isolated for ingress, nothing allowed by policy. */
+	load(NP("x", "deny-in") "  podSelector: {}\n  policyTypes: [Ingress]\n---\n" NP(
+		     "y", "deny-in") "  podSelector: {}\n  policyTypes: [Ingress]\n",
+	     &o);
+	parse_sel("app=web,tier in (front)", &web_sel);
+	parse_sel("app=db", &db_sel);
+	pod(&c, "app=web,tier=front", "198.18.1.10", NULL);
+	pod(&c, "tier=front,app=web", "198.18.1.11", NULL); /* same labels */
+	pod(&c, "app=web,tier=front", "198.18.2.10", NULL);
+	c.eps[2].ns = "y";
+	pod(&c, "app=db", "198.18.1.20", NULL);
+	pod(&c, "app=db", "198.18.2.20", NULL);
+	c.eps[4].ns = "y";
+	pod(&c, "app=api,tier=front", "198.18.1.30", NULL); /* tier, not app */
+	in.eps = c.eps;
+	in.neps = c.n;
+	if (netseg_rule_parse_line("allow web -> db:tcp/5432", &r[0], &err) ||
+	    netseg_rule_parse_line("deny web -> *:tcp/22", &r[1], &err))
+		bail("rule: %s", err.msg);
+	r[0].id = 1;
+	r[1].id = 2;
+	in.rules = r;
+	in.nrules = 1;
+	if (!is_int(netseg_k8s_compile(&in, &out, &err), 0,
+		    "native rules over selector identities compile"))
+		goto out;
+	web_x = out.ep_ids[0];
+	web_x2 = out.ep_ids[1];
+	web_y = out.ep_ids[2];
+	db_x = out.ep_ids[3];
+	db_y = out.ep_ids[4];
+	front_api = out.ep_ids[5];
+	ok(web_x == web_x2, "two web pods with the same labels: one identity (%u)", web_x);
+	is_int(verdict(&out, web_x, db_x, 5432), NETSEG_VERDICT_ALLOW,
+	       "allow web->db: a web pod reaches a db pod of namespace x");
+	is_int(verdict(&out, web_y, db_x, 5432), NETSEG_VERDICT_ALLOW,
+	       "... so does the web pod of namespace y (web's selector: every namespace)");
+	ok(verdict(&out, web_x, db_y, 5432) != NETSEG_VERDICT_ALLOW,
+	   "... but not the db pod of namespace y (db's: namespace x only)");
+	ok(verdict(&out, web_x, db_x, 5433) != NETSEG_VERDICT_ALLOW, "... on 5432 only");
+	ok(verdict(&out, front_api, db_x, 5432) != NETSEG_VERDICT_ALLOW,
+	   "... and not from a pod that matches only part of web's selector");
+	ok(verdict(&out, db_x, web_x, 5432) != NETSEG_VERDICT_ALLOW, "... one way");
+	is_int(verdict(&out, 300, db_x, 5432), NETSEG_VERDICT_ALLOW,
+	       "the identity's own members (interfaces, CIDRs) reach db's pods too");
+	is_int(verdict(&out, web_x, 301, 5432), NETSEG_VERDICT_ALLOW,
+	       "... and web's pods db's own members");
+	/* (web, web x, web y) x (db, db x) less the rule itself. */
+	is_int(pod_copies(&out, 1), 5,
+	       "5 copies of the rule: pods sharing labels share them, namespace y's db has none");
+	netseg_k8s_compiled_free(&out);
+
+	/* A deny naming a selector identity beats NetworkPolicy's allows. */
+	netseg_k8s_objects_free(&o);
+	load(NP("x", "all-in") "  podSelector: {}\n  ingress: [{}]\n", &o);
+	in.nrules = 2;
+	if (!is_int(netseg_k8s_compile(&in, &out, &err), 0, "a native deny naming web compiles"))
+		goto out;
+	is_int(verdict(&out, out.ep_ids[0], out.ep_ids[3], 22), NETSEG_VERDICT_DENY,
+	       "deny web->*:tcp/22: a web pod is denied what NetworkPolicy allows");
+	is_int(verdict(&out, out.ep_ids[2], out.ep_ids[3], 22), NETSEG_VERDICT_DENY,
+	       "... in every namespace");
+	is_int(verdict(&out, out.ep_ids[0], out.ep_ids[3], 80), NETSEG_VERDICT_ALLOW,
+	       "... other ports still allowed by the policy");
+	is_int(verdict(&out, out.ep_ids[5], out.ep_ids[3], 22), NETSEG_VERDICT_ALLOW,
+	       "... and other pods still allowed on 22");
+	is_int(pod_copies(&out, 2), 2, "2 copies of the deny: web x, web y");
+	netseg_k8s_compiled_free(&out);
+
+	/* The first web pod's labels change: it no longer matches. */
+	netseg_labels_free(&c.labels[0]);
+	netseg_labels_init(&c.labels[0]);
+	netseg_labels_parse("app=web,tier=back", &c.labels[0], &err);
+	if (!is_int(netseg_k8s_compile(&in, &out, &err), 0, "recompiled after a relabel"))
+		goto out;
+	ok(out.ep_ids[0] != out.ep_ids[1], "the relabelled pod has an identity of its own");
+	is_int(verdict(&out, out.ep_ids[0], out.ep_ids[3], 22), NETSEG_VERDICT_ALLOW,
+	       "... which the deny no longer covers (the policy allows it)");
+	is_int(verdict(&out, out.ep_ids[1], out.ep_ids[3], 22), NETSEG_VERDICT_DENY,
+	       "... while the other web pod of namespace x is still denied");
+	ok(!names_pod(&out, 1, out.ep_ids[0]) && !names_pod(&out, 2, out.ep_ids[0]) &&
+		   names_pod(&out, 1, out.ep_ids[1]) && names_pod(&out, 2, out.ep_ids[1]),
+	   "... no copy of the allow or the deny names the relabelled pod, both the other");
+	is_int(pod_copies(&out, 1), 5, "... still 5 copies of the allow");
+	is_int(pod_copies(&out, 2), 2, "... and 2 of the deny");
+	netseg_k8s_compiled_free(&out);
+out:
+	netseg_labelsel_free(&web_sel);
+	netseg_labelsel_free(&db_sel);
+	netseg_k8s_objects_free(&o);
+	cluster_free(&c);
+	alloc_free(&al);
+}
+
 /* 60 label sets in 3 namespaces, 1000 pods, 30 policies: the sizes a node
  * sees; compiled (rules and map entries) within a few seconds. */
 static void test_size(void)
@@ -364,6 +551,7 @@ int main(void)
 	test_errors();
 	test_v6_and_dual_stack();
 	test_stable();
+	test_selector_natives();
 	test_size();
 	return tap_done();
 }

@@ -3,7 +3,8 @@
  * NetworkPolicy conformance of the compiler, in the style of the upstream
  * netpol e2e suite and cyclonus: namespaces x, y, z with pods a, b, c
  * (and a2, labelled like a), the node, a native endpoint, a native CIDR
- * identity and an outside address; policies written as YAML, imported,
+ * identity, native identities defined by label selectors and an outside
+ * address; policies written as YAML, imported,
  * compiled with the native rules; then every ordered pair on TCP and UDP
  * 80 and 81, SCTP 80 and ICMP echo is decided twice -- by lib/refeval.c's
  * reference decision over the compiled rules and by the datapath's four
@@ -67,6 +68,7 @@ static struct mparty parties[] = {
 
 #define ID_LEGACY 300
 #define ID_PARTNER 301
+#define ID_FRONTS 303 /* then ybacks, zbare: selector identities */
 static const char *const partner_cidr = "198.19.100.0/24";
 
 struct cell {
@@ -281,6 +283,12 @@ static const char *const native_rules[] = {
 	"allow world -> *:udp/80",
 	"deny host -> *:tcp/81",
 	"allow legacy -> 198.18.2.0/24:udp", /* a native CIDR rule toward pods */
+	/* Named identities by label selector (compile_round() defines them):
+	 * fronts: tier=front, every namespace; ybacks: pod=b in y only;
+	 * zbare: no tier label, in z only. */
+	"allow fronts -> ybacks:tcp/81",
+	"deny fronts -> *:udp/81",
+	"deny world -> zbare:tcp/80",
 };
 #define NNATIVE (sizeof(native_rules) / sizeof(native_rules[0]))
 
@@ -300,6 +308,16 @@ static bool native_match(int r, const struct mparty *s, const struct mparty *d,
 		return s->kind == K_HOST && c->proto == IPPROTO_TCP && c->port == 81;
 	case 5:
 		return false; /* pods' /32s beat the CIDR: it names no pod */
+	case 6:
+		return s->kind == K_POD && s->tier && !strcmp(s->tier, "front") &&
+		       d->kind == K_POD && d->ns == NS_Y && d->pod == 'b' &&
+		       c->proto == IPPROTO_TCP && c->port == 81;
+	case 7:
+		return s->kind == K_POD && s->tier && !strcmp(s->tier, "front") &&
+		       c->proto == IPPROTO_UDP && c->port == 81;
+	case 8: /* world: every outside address no native identity owns */
+		return s->kind == K_EXT && d->kind == K_POD && d->ns == NS_Z && !d->tier &&
+		       c->proto == IPPROTO_TCP && c->port == 80;
 	}
 	bail("native rule %d", r);
 }
@@ -566,6 +584,12 @@ static int native_resolve(const char *sel, __u32 *id, void *ctx)
 		*id = ID_PARTNER;
 	else if (!strcmp(sel, "198.18.2.0/24"))
 		*id = 302;
+	else if (!strcmp(sel, "fronts"))
+		*id = ID_FRONTS;
+	else if (!strcmp(sel, "ybacks"))
+		*id = ID_FRONTS + 1;
+	else if (!strcmp(sel, "zbare"))
+		*id = ID_FRONTS + 2;
 	else
 		return -ENOENT;
 	return 0;
@@ -717,11 +741,16 @@ static int compile_round(const struct round *rd, const char *yaml, struct alloc 
 	struct netseg_k8s_cidr legacy_c = kcidr("198.18.9.1/32");
 	struct netseg_k8s_cidr partner_c = kcidr(partner_cidr);
 	struct netseg_k8s_cidr y_c = kcidr("198.18.2.0/24");
+	static struct netseg_labelsel sels[3];
 	struct netseg_k8s_native natives[] = {
 		{ .id = ID_LEGACY, .flags = NETSEG_IDF_ENDPOINT, .cidrs = &legacy_c, .ncidrs = 1 },
 		{ .id = ID_PARTNER, .cidrs = &partner_c, .ncidrs = 1 },
 		{ .id = 302, .cidrs = &y_c, .ncidrs = 1 },
+		{ .id = ID_FRONTS, .sel = &sels[0] },
+		{ .id = ID_FRONTS + 1, .sel = &sels[1], .sel_ns = "y" },
+		{ .id = ID_FRONTS + 2, .sel = &sels[2], .sel_ns = "z" },
 	};
+	static const char *const sel_text[3] = { "tier in (front)", "pod=b", "!tier" };
 	struct netseg_rule rules[NNATIVE];
 	struct netseg_k8s_objects objs;
 	struct netseg_errlist errs = { 0 };
@@ -756,6 +785,9 @@ static int compile_round(const struct round *rd, const char *yaml, struct alloc 
 			.naddrs = 1,
 		};
 	}
+	for (i = 0; i < 3; i++)
+		if (netseg_labelsel_parse(sel_text[i], &sels[i], err))
+			bail("selector %s: %s", sel_text[i], err->msg);
 	for (i = 0; i < NNATIVE; i++) {
 		if (!(rd->natives & 1U << i))
 			continue;
@@ -803,6 +835,8 @@ static int compile_round(const struct round *rd, const char *yaml, struct alloc 
 	}
 	for (i = 0; i < NPODS; i++)
 		netseg_labels_free(&labels[i]);
+	for (i = 0; i < 3; i++)
+		netseg_labelsel_free(&sels[i]);
 	netseg_k8s_objects_free(&objs);
 	return ret;
 }
@@ -1101,6 +1135,26 @@ static const struct hand hands[] = {
 	    { LEGACY, XA, TCP81, false },
 	    { XA, LEGACY, TCP80, false },
 	    { YA, LEGACY, TCP80, false } },
+	  4 },
+	{ "native rules naming identities by label selector cover their pods",
+	  { .npol = 1,
+	    .natives = 1U << 6 | 1U << 7,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_Y, .podsel = 0, .types = 1 } } },
+	  { { ZA, YB, TCP81, true },	 /* fronts (any namespace) -> ybacks */
+	    { XA, YB, TCP80, false },	 /* the rule's port only; y is isolated */
+	    { XC, YB, TCP81, false },	 /* x/c has no tier: not in fronts */
+	    { XA2, ZB, UDP81, false } }, /* deny fronts: beats z's open sides */
+	  4 },
+	{ "a native deny from world to a namespace-limited selector identity",
+	  { .npol = 1,
+	    .natives = 1U << 8,
+	    .z_declared = true,
+	    .pol = { { .ns = NS_Z, .podsel = 0, .ning = 1, .ing = { R(.npeers = 0) } } } },
+	  { { EXT, ZC, TCP80, false }, /* z/c: no tier, in z */
+	    { EXT, ZA, TCP80, true },
+	    { EXT, YC, TCP80, true }, /* y/c: no tier but not in z */
+	    { EXT, ZC, TCP81, true } },
 	  4 },
 	{ "an ipBlock prefix cut from a native CIDR identity keeps its native deny",
 	  { .npol = 2,
