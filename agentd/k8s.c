@@ -145,6 +145,8 @@ static void to_kcidr(const struct netseg_prefix *p, struct netseg_k8s_cidr *c)
 
 struct natives {
 	struct netseg_k8s_native *v;
+	struct netseg_labelsel *sels; /* of identities defined by a selector */
+	size_t nsels;
 	struct netseg_k8s_cidr *cidrs;
 	struct netseg_k8s_addr *host;
 	size_t nhost, caphost;
@@ -152,6 +154,9 @@ struct natives {
 
 static void natives_free(struct natives *n)
 {
+	for (size_t i = 0; i < n->nsels; i++)
+		netseg_labelsel_free(&n->sels[i]);
+	free(n->sels);
 	free(n->v);
 	free(n->cidrs);
 	free(n->host);
@@ -165,8 +170,9 @@ static int natives_build(const struct netsegd *d, const struct netseg_idstore *i
 	struct netseg_prefix p;
 
 	n->v = calloc(ids->n + 1, sizeof(*n->v));
+	n->sels = calloc(ids->n + 1, sizeof(*n->sels));
 	n->cidrs = calloc(ids->n * NETSEG_SEL_MAX + 1, sizeof(*n->cidrs));
-	if (!n->v || !n->cidrs)
+	if (!n->v || !n->sels || !n->cidrs)
 		return -ENOMEM;
 	for (size_t i = 0; i < ids->n; i++) {
 		const struct netseg_iddef *def = &ids->v[i];
@@ -174,6 +180,11 @@ static int natives_build(const struct netsegd *d, const struct netseg_idstore *i
 
 		nv->id = def->id;
 		nv->flags = netsegd_identity_flags(d, def);
+		/* Its pods: native rules naming it are copied for each. */
+		if (!netseg_iddef_selector(def, &n->sels[n->nsels])) {
+			nv->sel = &n->sels[n->nsels++];
+			nv->sel_ns = def->ns;
+		}
 		nv->cidrs = &n->cidrs[nc];
 		for (unsigned int c = 0; c < def->ncidrs; c++) {
 			if (netseg_prefix_parse(def->cidrs[c], &p, NULL))

@@ -15,19 +15,6 @@
 #include "netsegd.h"
 #include "text.h"
 
-/* A Kubernetes namespace name: a DNS label (RFC 1123). */
-static bool ns_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* An optional string member into @out (@len bytes): printable, fits. */
 static int get_text(const cJSON *o, const char *key, char *out, size_t len, bool required,
 		    struct netseg_err *err)
@@ -119,7 +106,7 @@ int netsegd_pod_from_json(const cJSON *o, bool need_cid, struct netsegd_pod **ou
 	r = r ?: get_text(o, "netns", p->netns, sizeof(p->netns), false, err);
 	r = r ?: get_text(o, "namespace", p->ns, sizeof(p->ns), false, err);
 	r = r ?: get_text(o, "pod", p->name, sizeof(p->name), false, err);
-	if (!r && !ns_ok(p->ns))
+	if (!r && !netseg_dns_label_ok(p->ns))
 		r = netseg_err_set(err, -EINVAL,
 				   "namespace \"%s\" is not a DNS label (lower-case letters, digits "
 				   "and '-', at most 63, alphanumeric at both ends)",

@@ -88,6 +88,19 @@ ok $? "ADD of pod other/webx (same labels, another namespace)"
 ids=$(ep_json | jq -r '[.endpoints[] | select(.selected_by == "cni") | .identity] | unique | length')
 is "$ids" 3 "4 pods, 3 identities: (shop, web labels) shared, db, other namespace"
 
+# --- a named identity by label selector: native rules name pods ---
+ctl identity add webs --selector 'app=web,tier in (front)' --namespace shop >/dev/null
+ok $? "identity webs --selector 'app=web,tier in (front)' --namespace shop"
+ctl deny 'webs->host:tcp/8081' >/dev/null
+ok $? "deny webs->host:tcp/8081"
+[ "$(tcp_to web 8081)" != pong ]
+ok $? "shop/web (selected) is denied host:8081 now"
+is "$(tcp_to db 8081)" pong "shop/db (not selected) still reaches it"
+is "$(tcp_to webx 8081)" pong "other/webx (same labels, other namespace) still reaches it"
+ctl remove 'webs->host:tcp/8081' >/dev/null && ctl identity remove webs >/dev/null
+ok $? "rule and identity removed"
+is "$(tcp_to web 8081)" pong "shop/web reaches host:8081 again"
+
 # --- CHECK ---
 CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web" \
 	chain CHECK "$CONF" c-web "/var/run/netns/pweb-$RUN" >/dev/null
