@@ -21,12 +21,17 @@
 # of its own, so no connection of an earlier round shares its 5-tuple.
 #
 # Environment: NETPOL_SEED, NETPOL_GENERATED (how many generated rounds),
-# NETPOL_TIMEOUT_MS (a probe's timeout).  NETPOL_HARNESS_ONLY=1 is a
-# developer aid, not what `make test` runs: the chain without netseg-cni,
-# no netsegd, no policy applied, every cell expected allowed -- it shows
-# the pods, servers, probes and timing work without the daemon.  With
-# NETPOL_EXPECT=model as well it compares the unenforced traffic with the
-# model's tables, to show what a mismatch report looks like.
+# NETPOL_TIMEOUT_MS (a probe's timeout).
+#
+# Developer aids, not what `make test` runs (they check the harness, not
+# netseg): NETPOL_HARNESS_ONLY=1 runs the chain without netseg-cni, no
+# netsegd and no policy, every cell expected allowed (pods, servers,
+# probes, timing); with NETPOL_EXPECT=model as well, the model's tables
+# are expected of that unenforced traffic (what a mismatch report looks
+# like).  NETPOL_HARNESS_ONLY=nft expects the model's tables and has a
+# stand-in enforcer drop each cell the model denies (an nftables set in the
+# node namespace's forward hook): blocked probes must be seen as blocked,
+# and rounds take the time they will with netsegd.
 . "$(dirname "$0")/../lib/netns.sh"
 
 HARNESS_ONLY=${NETPOL_HARNESS_ONLY:-0}
@@ -48,7 +53,13 @@ NHAND=$("$PLAN" rounds) || bail "netpol-plan doesn't run"
 NROUNDS=$((NHAND + GENERATED))
 # Source ports 20000 + 80 a round (36 probes, 36 retries): below 65536.
 [ "$NROUNDS" -le 500 ] || bail "NETPOL_GENERATED=$GENERATED: at most $((500 - NHAND)) generated rounds"
-[ "$HARNESS_ONLY" = 1 ] && diag "HARNESS-ONLY MODE: no netsegd, no netseg-cni, no policy (a developer aid)"
+case $HARNESS_ONLY in
+0) ;;
+1 | nft) diag "HARNESS-ONLY MODE ($HARNESS_ONLY): no netsegd, no netseg-cni, no policy (a developer aid)"
+	[ "$HARNESS_ONLY" = nft ] && ! command -v nft >/dev/null && bail "missing nft: run 'make deps'"
+	;;
+*) bail "NETPOL_HARNESS_ONLY=$HARNESS_ONLY: 1 or nft (or unset)" ;;
+esac
 T0=$SECONDS
 
 make_node
@@ -57,7 +68,7 @@ netns_path() { if [ "$1" = node ]; then echo "/run/netns/$NODE"; else echo "/run
 PODS=(x/a x/b x/c y/a y/b y/c z/a z/b z/c)
 
 # --- netsegd and the namespaces ---
-if [ "$HARNESS_ONLY" != 1 ]; then
+if [ "$HARNESS_ONLY" = 0 ]; then
 	echo '{ "host_to_pods": true }' >"$T/netsegd.json"
 	start_daemon -c "$T/netsegd.json" || bail "netsegd didn't start in the node namespace (log above)"
 	"$PLAN" namespaces >"$T/namespaces.yaml" || bail "netpol-plan namespaces"
@@ -71,7 +82,7 @@ export CNI_CACHE_DIR="$T/cache" CNI_PATH="$NS_TOP/cni:/usr/lib/cni"
 for ns in x y z; do
 	i=$(($(printf '%d' "'$ns") - $(printf '%d' "'x") + 1))
 	cni=", { \"type\": \"netseg-cni\", \"socket\": \"$T/run/netsegd.sock\", \"timeout_ms\": 30000 }"
-	[ "$HARNESS_ONLY" = 1 ] && cni=
+	[ "$HARNESS_ONLY" = 0 ] || cni=
 	cat >"$T/chain-$ns.conflist" <<-EOF
 	{
 	  "cniVersion": "1.0.0",
@@ -98,9 +109,9 @@ for pod in "${PODS[@]}"; do
 	st=$?
 	addr=$(jq -r '.ips[0].address // empty' <<<"$out" 2>/dev/null)
 	if [ $st -ne 0 ] || [ -z "$addr" ]; then
-		diag "CNI ADD of pod $pod (namespace $ns, labels pod=$name) failed with exit $st: $out"
+		diag "CNI ADD of pod $pod (namespace $ns, labels pod=$name) failed with exit $st: $(jq -c . <<<"$out" 2>/dev/null || echo "$out")"
 		[ -s "$T/chain.err" ] && sed 's/^/#   /' "$T/chain.err"
-		bail "the chain (ptp + host-local + netseg-cni) couldn't make pod $pod: does netsegd answer endpoint.register (docs/kubernetes.md)?"
+		bail "the chain (ptp + host-local + netseg-cni) couldn't make pod $pod; netsegd must answer endpoint.register (docs/kubernetes.md)"
 	fi
 	echo "$pod ${addr%/*}" >>"$T/pods"
 	ASAN_OPTIONS=$(san_opts netpol-probe) UBSAN_OPTIONS=$(san_opts netpol-probe) \
@@ -124,6 +135,27 @@ is "$(ls "$T/ready" | wc -l)" ${#PODS[@]} "every pod serves TCP and UDP 80 and 8
 TOTAL_CELLS=0 TOTAL_ALLOWED=0 TOTAL_BAD=0 PROBE_TIME=0
 plan_none=
 [ "$HARNESS_ONLY" = 1 ] && [ "${NETPOL_EXPECT:-}" != model ] && plan_none=none
+if [ "$HARNESS_ONLY" = nft ]; then
+	nsx "$NODE" nft -f - <<-EOF || bail "the stand-in enforcer's nftables table"
+	table inet netpol {
+		set deny { type ipv4_addr . ipv4_addr . inet_proto . inet_service; }
+		chain forward {
+			type filter hook forward priority 0;
+			ip saddr . ip daddr . meta l4proto . th dport @deny drop
+		}
+	}
+	EOF
+fi
+# fake_enforce DIR: the stand-in enforcer drops what the model denies.
+fake_enforce() {
+	{
+		echo "flush set inet netpol deny"
+		awk 'FNR == NR { addr[$1] = $2; next }
+			$6 == 0 && $1 != "node" && $1 != $2 {
+				printf "add element inet netpol deny { %s . %s . %s . %s }\n",
+					addr[$1], $3, $4, $5 }' "$T/pods" "$1/expect"
+	} | nsx "$NODE" nft -f -
+}
 diag "rounds: $NHAND written by hand, then $GENERATED generated from seed $SEED (repeat with NETPOL_SEED=$SEED NETPOL_GENERATED=$GENERATED)"
 
 # policy_names FILE: the NetworkPolicy names in a YAML listing, sorted.
@@ -207,10 +239,11 @@ for ((r = 1; r <= NROUNDS; r++)); do
 	"$PLAN" round "$T/pods" "$SEED" "$r" "$d" $plan_none || bail "netpol-plan round $r failed"
 	title=$(cat "$d/title")
 	[ "$r" -le "$NHAND" ] || title="generated round $((r - NHAND)) of seed $SEED"
-	if [ "$HARNESS_ONLY" != 1 ]; then
+	if [ "$HARNESS_ONLY" = 0 ]; then
 		apply_round "$r" "$d" "$prev" || { prev="$d/policy.yaml"; continue; }
 		prev="$d/policy.yaml"
 	fi
+	[ "$HARNESS_ONLY" = nft ] && { fake_enforce "$d" || bail "the stand-in enforcer failed"; }
 	t=$(date +%s%N)
 	probe_round "$r" "$d"
 	t=$((($(date +%s%N) - t) / 1000000))
@@ -232,7 +265,7 @@ done
 ok $? "total: $NROUNDS rounds, $TOTAL_CELLS cells, $TOTAL_ALLOWED allowed, $TOTAL_BAD mismatches"
 
 # --- the end: the policies deleted, the pods removed through the chain ---
-if [ "$HARNESS_ONLY" != 1 ] && [ -n "$prev" ]; then
+if [ "$HARNESS_ONLY" = 0 ] && [ -n "$prev" ]; then
 	ctl delete -f "$prev" >"$T/delete.out" 2>&1; st=$?
 	got=$(ctl get networkpolicies -o yaml 2>&1 | grep -c '^kind: NetworkPolicy')
 	[ $st -eq 0 ] && [ "$got" -eq 0 ]

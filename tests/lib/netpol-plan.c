@@ -186,13 +186,14 @@ static bool podsel_match(int s, int p)
 	die("pod selector %d", s);
 }
 
-/* Namespaces carry ns=<name> and kubernetes.io/metadata.name=<name>. */
+/* Namespaces carry ns=<name> and kubernetes.io/metadata.name=<name>.  The
+ * names are quoted: a plain y is a YAML boolean. */
 static const char *const nssel_yaml[] = {
 	"{}",
-	"{matchLabels: {ns: y}}",
-	"{matchLabels: {kubernetes.io/metadata.name: z}}",
-	"{matchExpressions: [{key: ns, operator: In, values: [x, y]}]}",
-	"{matchExpressions: [{key: ns, operator: NotIn, values: [x]}]}",
+	"{matchLabels: {ns: \"y\"}}",
+	"{matchLabels: {kubernetes.io/metadata.name: \"z\"}}",
+	"{matchExpressions: [{key: ns, operator: In, values: [\"x\", \"y\"]}]}",
+	"{matchExpressions: [{key: ns, operator: NotIn, values: [\"x\"]}]}",
 	"{matchExpressions: [{key: ns, operator: DoesNotExist}]}",
 	"{matchExpressions: [{key: env, operator: DoesNotExist}]}",
 };
@@ -485,7 +486,7 @@ static void round_yaml(FILE *f, int rn, const struct round *rd)
 
 		fprintf(f,
 			"%sapiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
-			"  name: r%d-p%d\n  namespace: %s\nspec:\n  podSelector: %s\n",
+			"  name: r%d-p%d\n  namespace: \"%s\"\nspec:\n  podSelector: %s\n",
 			i ? "---\n" : "", rn, i, ns_name[p->ns], podsel_yaml[p->podsel]);
 		if (p->types)
 			fprintf(f, "  policyTypes: %s\n", tnames[p->types]);
@@ -720,8 +721,8 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "namespaces")) {
 		for (i = 0; i < NNS; i++)
-			printf("%sapiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n"
-			       "  labels: {ns: %s}\n",
+			printf("%sapiVersion: v1\nkind: Namespace\nmetadata:\n  name: \"%s\"\n"
+			       "  labels: {ns: \"%s\"}\n",
 			       i ? "---\n" : "", ns_name[i], ns_name[i]);
 		return fflush(stdout) ? 2 : 0;
 	}
