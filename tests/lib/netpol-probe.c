@@ -45,6 +45,19 @@ static void die(const char *what)
 	exit(2);
 }
 
+/* A decimal number in [lo, hi], or -1. */
+static int number(const char *s, int lo, int hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	return (int)v;
+}
+
 /* ------------------------------------------------------------- the server */
 
 static int listen_on(int type, int port)
@@ -269,9 +282,12 @@ static int probe(const char *from, int base, int timeout)
 			fprintf(stderr, "netpol-probe: more than %d probes\n", MAXPROBES);
 			return 2;
 		}
-		if (sscanf(line, "%31s %63s %3s %d %d", p->dst, p->addr, p->proto, &p->port,
-			   &p->want) != 5 ||
-		    (strcmp(p->proto, "tcp") && strcmp(p->proto, "udp"))) {
+		char port[8], want[8];
+
+		if (sscanf(line, "%31s %63s %3s %7s %7s", p->dst, p->addr, p->proto, port, want) !=
+			    5 ||
+		    (strcmp(p->proto, "tcp") && strcmp(p->proto, "udp")) ||
+		    (p->port = number(port, 1, 65535)) < 0 || (p->want = number(want, 0, 1)) < 0) {
 			fprintf(stderr, "netpol-probe: bad target line: %s", line);
 			return 2;
 		}
@@ -303,8 +319,9 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "serve"))
 		serve(argv[2], argv[3]);
-	if (argc == 5 && !strcmp(argv[1], "probe"))
-		return probe(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "probe") &&
+	    number(argv[3], 1, 65535 - 2 * MAXPROBES) > 0 && number(argv[4], 1, 60000) > 0)
+		return probe(argv[2], number(argv[3], 1, 65535), number(argv[4], 1, 60000));
 	fprintf(stderr, "usage: netpol-probe serve NAME READYFILE\n"
 			"       netpol-probe probe FROM PORTBASE TIMEOUT_MS < TARGETS\n");
 	return 2;
