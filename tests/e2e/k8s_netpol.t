@@ -63,7 +63,7 @@ esac
 T0=$SECONDS
 
 make_node
-netns_of() { echo "np-${1/\//-}-$RUN"; }	# x/a -> np-x-a-RUN; node -> the node
+netns_of() { echo "np-${1/\//-}-$RUN"; }	# pod x/a's netns: np-x-a-RUN
 netns_path() { if [ "$1" = node ]; then echo "/run/netns/$NODE"; else echo "/run/netns/$(netns_of "$1")"; fi; }
 PODS=(x/a x/b x/c y/a y/b y/c z/a z/b z/c)
 
@@ -79,8 +79,9 @@ fi
 
 # --- the pods, through the CNI chain ---
 export CNI_CACHE_DIR="$T/cache" CNI_PATH="$NS_TOP/cni:/usr/lib/cni"
+i=0
 for ns in x y z; do
-	i=$(($(printf '%d' "'$ns") - $(printf '%d' "'x") + 1))
+	i=$((i + 1))	# x: 198.18.1.0/24, y: .2, z: .3
 	cni=", { \"type\": \"netseg-cni\", \"socket\": \"$T/run/netsegd.sock\", \"timeout_ms\": 30000 }"
 	[ "$HARNESS_ONLY" = 0 ] || cni=
 	cat >"$T/chain-$ns.conflist" <<-EOF
