@@ -266,11 +266,17 @@ done
 ok $? "total: $NROUNDS rounds, $TOTAL_CELLS cells, $TOTAL_ALLOWED allowed, $TOTAL_BAD mismatches"
 
 # --- the end: the policies deleted, the pods removed through the chain ---
+# The last round's policies go one by one, by NS/NAME (the other form of
+# delete), and nothing is left listed.
 if [ "$HARNESS_ONLY" = 0 ] && [ -n "$prev" ]; then
-	ctl delete -f "$prev" >"$T/delete.out" 2>&1; st=$?
+	st=0 names=
+	for p in $(awk '/^  name: / { n = $2 } /^  namespace: / { gsub(/"/, "", $2); print $2 "/" n }' "$prev"); do
+		ctl delete networkpolicy "$p" >>"$T/delete.out" 2>&1 || st=$?
+		names="$names $p"
+	done
 	got=$(ctl get networkpolicies -o yaml 2>&1 | grep -c '^kind: NetworkPolicy')
 	[ $st -eq 0 ] && [ "$got" -eq 0 ]
-	ok $? "after deleting the last round's policies none is listed (exit $st, $got listed)" ||
+	ok $? "netsegctl delete networkpolicy$names: none is listed after (exit $st, $got listed)" ||
 		sed 's/^/#   /' "$T/delete.out"
 fi
 fails=
