@@ -169,12 +169,12 @@ fake_enforce() {
 diag "rounds: $NHAND written by hand, then $GENERATED generated from seed $SEED (repeat with NETPOL_SEED=$SEED NETPOL_GENERATED=$GENERATED)"
 
 # policy_names FILE: the NetworkPolicy names in a YAML listing, sorted.
-policy_names() { grep -oE '^  name: r[0-9]+-p[0-9]+$' "$1" | sed 's/^  name: //' | sort | tr '\n' ' '; }
+policy_names() { grep -oE '^  name: r[0-9]+-p[0-9]+$' "$1" | sed 's/^  name: //' | sort | paste -sd ' '; }
 
 # apply_round N DIR PREV-YAML: delete PREV-YAML's policies, apply the round's,
 # and check that exactly the round's are listed.
 apply_round() {
-	local r=$1 d=$2 prev=$3 st=0 want got
+	local r=$1 d=$2 prev=$3 st=0 want got was=
 	if [ -n "$prev" ]; then
 		ctl delete -f "$prev" >"$d/delete.out" 2>&1 || st=$?
 		[ $st -ne 0 ] && { diag "netsegctl delete -f (round $((r - 1))'s policies) failed, exit $st:"; sed 's/^/#   /' "$d/delete.out"; }
@@ -187,8 +187,9 @@ apply_round() {
 	fi
 	ctl get networkpolicies -o yaml >"$d/listed.yaml" 2>&1
 	want=$(policy_names "$d/policy.yaml") got=$(policy_names "$d/listed.yaml")
+	[ -n "$prev" ] && was=", round $((r - 1))'s deleted"
 	[ $st -eq 0 ] && [ "$want" = "$got" ]
-	ok $? "round $r: the previous round's policies deleted, its own applied and listed ($want)" && return 0
+	ok $? "round $r: its policies applied and listed ($want)$was" && return 0
 	diag "netsegctl get networkpolicies lists: ${got:-nothing}"
 	return 1
 }
