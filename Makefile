@@ -66,13 +66,17 @@ CNI_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(wildcard cni/*.c))
 TEST_SRCS := $(wildcard tests/unit/*.c tests/bpf/*.c)
 TEST_BINS := $(TEST_SRCS:.c=.t)
 # tests/lib/*.c: helpers shared by the C tests, compiled once into an
-# archive; each test links the members it uses.
-TEST_LIB  := $(wildcard tests/lib/*.c)
+# archive; each test links the members it uses.  The programs the shell
+# tests run (tests/lib/netpol-*.c: servers, prober, truth-table model)
+# are built next to their source instead, and link nothing from lib/.
+TEST_TOOLS := tests/lib/netpol-probe tests/lib/netpol-plan
+TEST_LIB  := $(filter-out $(TEST_TOOLS:=.c),$(wildcard tests/lib/*.c))
 TESTHELP  := $(OUTPUT)/libtesthelp.a
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:.c=)
 USER_OBJS := $(LIB_OBJS) $(AGENTD_OBJS) $(CTL_OBJS) $(CNI_OBJS) \
-	     $(patsubst %.c,$(OUTPUT)/%.o,$(TEST_SRCS) $(TEST_LIB) $(BENCH_SRCS))
+	     $(patsubst %.c,$(OUTPUT)/%.o,$(TEST_SRCS) $(TEST_LIB) $(BENCH_SRCS)) \
+	     $(patsubst %,$(OUTPUT)/%.o,$(TEST_TOOLS))
 # docs/man/NAME.SECTION.scd -> .output/man/NAME.SECTION (scdoc)
 MAN_SRCS  := $(wildcard docs/man/*.scd)
 MANS      := $(patsubst docs/man/%.scd,$(OUTPUT)/man/%,$(MAN_SRCS))
@@ -81,7 +85,7 @@ MANS      := $(patsubst docs/man/%.scd,$(OUTPUT)/man/%,$(MAN_SRCS))
 .PHONY: all deps test test-unit test-bpf test-e2e clean install uninstall man \
 	demo bench bench-quick format format-check fuzz fuzz-smoke sanitize analyze FORCE
 
-all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(BENCH_BINS) $(MANS)
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BINS) $(TEST_TOOLS) $(BENCH_BINS) $(MANS)
 
 # Debian 12 packages for build, tests, demo and benchmarks.  Idempotent and
 # quick when everything is present (dpkg check before apt-get).
@@ -167,6 +171,10 @@ cni/netseg-cni: $(CNI_OBJS) $(LIB)
 $(TEST_BINS): %.t: $(OUTPUT)/%.o $(TESTHELP) $(LIB)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $< $(TESTHELP) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+$(TEST_TOOLS): %: $(OUTPUT)/%.o
+	$(call msg,TOOL,$@)
+	$(Q)$(CC) $< $(LDFLAGS) -o $@
 
 $(BENCH_BINS): %: $(OUTPUT)/%.o $(LIB)
 	$(call msg,BENCH,$@)
@@ -317,7 +325,7 @@ format-check:
 	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS)
 
 clean:
-	rm -rf $(OUTPUT) $(BINS) $(TEST_BINS) $(BENCH_BINS)
+	rm -rf $(OUTPUT) $(BINS) $(TEST_BINS) $(TEST_TOOLS) $(BENCH_BINS)
 
 # --- sanitizers and static analysis ---
 # `make sanitize test` (or SANITIZE=1): userspace with ASan+UBSan; every
@@ -347,14 +355,15 @@ sanitize: all
 # Rewritten only when the flags differ, so its mtime moves only then.
 $(FLAGS_STAMP): FORCE | $(OUTPUT)
 	$(Q)echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
-$(USER_OBJS) $(BINS) $(TEST_BINS) $(BENCH_BINS): $(FLAGS_STAMP)
+$(USER_OBJS) $(BINS) $(TEST_BINS) $(TEST_TOOLS) $(BENCH_BINS): $(FLAGS_STAMP)
 FORCE:
 
 # `make analyze`: clang-tidy with the checks in .clang-tidy on every
 # userspace C file; any finding is an error.  One target per file, so
 # `make -j2 analyze` runs two at a time.
 CLANG_TIDY  ?= clang-tidy
-TIDY_SRCS   := $(LIB_SRCS) $(wildcard agentd/*.c ctl/*.c) $(TEST_SRCS) $(TEST_LIB)
+TIDY_SRCS   := $(LIB_SRCS) $(wildcard agentd/*.c ctl/*.c) $(TEST_SRCS) $(TEST_LIB) \
+	       $(TEST_TOOLS:=.c)
 # libbpf's headers count as system headers, and the analyzer assumes a
 # system function frees nothing it is given: bpftool's skeletons would
 # "leak" on the error path that hands them to bpf_object__destroy_skeleton
