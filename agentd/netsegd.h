@@ -13,6 +13,7 @@
 #include "datapath.h"
 #include "identity.h"
 #include "iptable.h"
+#include "k8s.h"
 #include "rule.h"
 
 struct cJSON;
@@ -278,6 +279,11 @@ struct netsegd {
 	struct netsegd_flowlog *fl;	 /* flowlog.c: flow logs, NULL = none */
 	struct netsegd_metrics *metrics; /* metrics.c: Prometheus endpoint, NULL = off */
 	struct netsegd_ctstats ct;	 /* ctgc.c: conntrack fill */
+
+	/* k8s.c: the Kubernetes objects in force */
+	struct netsegd_k8s {
+		struct netseg_k8s_objects objs;
+	} k8s;
 };
 
 /* config.c */
@@ -303,6 +309,13 @@ int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old)
 int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids, struct netseg_resolver *res,
 		     const char ***names);
 int netsegd_prefilter_apply(struct netsegd *d, const char *cidr, bool add, struct netseg_err *err);
+
+/* k8s.c: Makes @objs (candidate policies and namespaces) the ones in force
+ * with everything else unchanged: compiled, swapped in, saved.  Takes @objs
+ * on success (it is then emptied); on failure the caller still owns it.  0
+ * or -errno, @err says why. */
+int netsegd_k8s_commit_objs(struct netsegd *d, struct netseg_k8s_objects *objs,
+			    struct netseg_err *err);
 
 /* prefilter_list.c: the prefilter list replaced whole */
 struct netsegd_pf_diff {
