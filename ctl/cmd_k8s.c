@@ -305,6 +305,14 @@ static int print_get(const cJSON *reply)
 	cJSON *ns, *pol;
 	int ret = -ENOMEM;
 
+	if (text && out_json()) {
+		/* Through print_json: -o json-compact is one line here too. */
+		cJSON *list = cJSON_Parse(text);
+		int ret = list ? print_json(list) : proto_err("\"text\" is not JSON");
+
+		cJSON_Delete(list);
+		return ret;
+	}
 	if (text) {
 		fputs(text, stdout);
 		return 0;
