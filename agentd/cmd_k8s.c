@@ -106,33 +106,47 @@ static int parse_file(const cJSON *req, const char *cmd, struct netseg_k8s_objec
 	return 0;
 }
 
-/* @cand in force; then the objects a reply names as changed get the new
- * revision (`get` shows when each was last changed). */
-static int commit(struct netsegd *d, struct netseg_k8s_objects *cand, const cJSON *objs,
-		  cJSON **reply)
+/* The objects @refs names as created or configured get @rev in @o: `get`
+ * shows when each was last changed. */
+static void stamp(struct netseg_k8s_objects *o, const cJSON *refs, __u64 rev)
 {
-	struct netseg_err err = {};
 	const cJSON *x;
 	const char *res;
 	long at;
+	int k;
+
+	cJSON_ArrayForEach(x, refs) {
+		res = cmd_arg_str(x, "result");
+		if (!res || (strcmp(res, "created") && strcmp(res, "configured")))
+			continue;
+		k = kind_parse(cmd_arg_str(x, "kind"));
+		at = netseg_k8s_objects_find(o, k, cmd_arg_str(x, "namespace"),
+					     cmd_arg_str(x, "name"));
+		if (at >= 0 && k == NETSEG_K8S_NAMESPACE)
+			o->namespaces[at].revision = rev;
+		else if (at >= 0)
+			o->policies[at].revision = rev;
+	}
+}
+
+/* @cand in force, or *reply says why not. */
+static int commit(struct netsegd *d, struct netseg_k8s_objects *cand, const cJSON *refs,
+		  cJSON **reply)
+{
+	struct netseg_err err = {};
+	__u64 next = d->pol.revision + 1;
 	int r;
 
+	/* Stamped before, so what is saved with them has it: a change is
+	 * one revision. */
+	stamp(cand, refs, next);
 	r = netsegd_k8s_commit_objs(d, cand, &err);
 	if (r) {
 		*reply = cmd_commit_error(r, &err);
 		return r;
 	}
-	cJSON_ArrayForEach(x, objs) {
-		res = cmd_arg_str(x, "result");
-		if (!res || (strcmp(res, "created") && strcmp(res, "configured")))
-			continue;
-		at = netseg_k8s_objects_find(&d->k8s.objs, kind_parse(cmd_arg_str(x, "kind")),
-					     cmd_arg_str(x, "namespace"), cmd_arg_str(x, "name"));
-		if (at >= 0 && kind_parse(cmd_arg_str(x, "kind")) == NETSEG_K8S_NAMESPACE)
-			d->k8s.objs.namespaces[at].revision = d->pol.revision;
-		else if (at >= 0)
-			d->k8s.objs.policies[at].revision = d->pol.revision;
-	}
+	if (d->pol.revision != next)
+		stamp(&d->k8s.objs, refs, d->pol.revision);
 	*reply = NULL;
 	return 0;
 }
