@@ -55,10 +55,10 @@ static cJSON *obj_ref(enum netseg_k8s_kind kind, const char *ns, const char *nam
 }
 
 /* Every object of @o as obj_ref()s, in file order (a file's namespaces
- * and policies are kept apart; their lines say how they were mixed);
- * @pol[i] and @ns[i] get the element of o->policies[i] and
- * o->namespaces[i].  NULL on ENOMEM. */
-static cJSON *file_refs(const struct netseg_k8s_objects *o, cJSON **pol, cJSON **ns)
+ * and policies are kept apart; their lines say how they were mixed):
+ * o->policies[] and o->namespaces[] each keep their order in it.  NULL on
+ * ENOMEM. */
+static cJSON *file_refs(const struct netseg_k8s_objects *o)
 {
 	cJSON *a = cJSON_CreateArray(), *x;
 	size_t p = 0, n = 0;
@@ -66,12 +66,12 @@ static cJSON *file_refs(const struct netseg_k8s_objects *o, cJSON **pol, cJSON *
 	while (a && (p < o->npolicies || n < o->nnamespaces)) {
 		if (n < o->nnamespaces &&
 		    (p == o->npolicies || o->namespaces[n].line < o->policies[p].line)) {
-			x = ns[n] = obj_ref(NETSEG_K8S_NAMESPACE, NULL, o->namespaces[n].name,
-					    o->namespaces[n].line);
+			x = obj_ref(NETSEG_K8S_NAMESPACE, NULL, o->namespaces[n].name,
+				    o->namespaces[n].line);
 			n++;
 		} else {
-			x = pol[p] = obj_ref(NETSEG_K8S_POLICY, o->policies[p].ns,
-					     o->policies[p].name, o->policies[p].line);
+			x = obj_ref(NETSEG_K8S_POLICY, o->policies[p].ns, o->policies[p].name,
+				    o->policies[p].line);
 			p++;
 		}
 		if (!x || !cJSON_AddItemToArray(a, x)) {
@@ -167,34 +167,28 @@ static cJSON *reply_objects(struct netsegd *d, cJSON *objs, bool dry_run)
 cJSON *cmd_k8s_apply(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	struct netseg_k8s_objects add, cand;
-	enum netseg_k8s_change *pc = NULL, *nc = NULL;
-	cJSON **pol = NULL, **ns = NULL, *objs = NULL, *reply = NULL;
-	size_t np, nn, changed = 0;
+	enum netseg_k8s_change *pc = NULL, *nc = NULL, c;
+	cJSON *objs = NULL, *reply = NULL, *x;
+	size_t p = 0, n = 0, changed = 0;
 	const char *name;
 
 	if (parse_file(req, "k8s.apply", &add, &name, &reply))
 		return reply;
 	netseg_k8s_objects_init(&cand);
-	np = add.npolicies;
-	nn = add.nnamespaces;
-	pc = calloc(np + 1, sizeof(*pc));
-	nc = calloc(nn + 1, sizeof(*nc));
-	pol = calloc(np + 1, sizeof(*pol));
-	ns = calloc(nn + 1, sizeof(*ns));
-	if (pc && nc && pol && ns)
-		objs = file_refs(&add, pol, ns);
+	pc = calloc(add.npolicies + 1, sizeof(*pc));
+	nc = calloc(add.nnamespaces + 1, sizeof(*nc));
+	if (pc && nc)
+		objs = file_refs(&add);
 	if (!objs || netseg_k8s_objects_copy(&cand, &d->k8s.objs) ||
 	    netseg_k8s_objects_merge(&cand, &add, pc, nc)) {
 		reply = netsegd_reply_error("internal", "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < np; i++) {
-		cJSON_AddStringToObject(pol[i], "result", netseg_k8s_change_name(pc[i]));
-		changed += pc[i] != NETSEG_K8S_UNCHANGED;
-	}
-	for (size_t i = 0; i < nn; i++) {
-		cJSON_AddStringToObject(ns[i], "result", netseg_k8s_change_name(nc[i]));
-		changed += nc[i] != NETSEG_K8S_UNCHANGED;
+	/* objs lists each kind in the order of its array: two cursors. */
+	cJSON_ArrayForEach(x, objs) {
+		c = kind_parse(cmd_arg_str(x, "kind")) == NETSEG_K8S_NAMESPACE ? nc[n++] : pc[p++];
+		cJSON_AddStringToObject(x, "result", netseg_k8s_change_name(c));
+		changed += c != NETSEG_K8S_UNCHANGED;
 	}
 	/* Nothing changed: nothing to swap in, the revision stays. */
 	if (changed && !cmd_arg_bool(req, "dry_run") && commit(d, &cand, objs, &reply))
@@ -204,8 +198,6 @@ cJSON *cmd_k8s_apply(struct netsegd *d, const cJSON *req, const struct netsegd_f
 out:
 	free(pc);
 	free(nc);
-	free(pol);
-	free(ns);
 	cJSON_Delete(objs);
 	netseg_k8s_objects_free(&cand);
 	netseg_k8s_objects_free(&add);
@@ -265,7 +257,7 @@ cJSON *cmd_k8s_delete(struct netsegd *d, const cJSON *req, const struct netsegd_
 	struct netseg_k8s_objects del, cand;
 	struct netseg_errlist errs = {};
 	bool ignore = cmd_arg_bool(req, "ignore_not_found");
-	cJSON **pol = NULL, **ns = NULL, *objs = NULL, *reply = NULL, *x, *one;
+	cJSON *objs = NULL, *reply = NULL, *x, *one;
 	const char *file = NULL;
 	size_t removed = 0;
 	int r = 0;
@@ -275,10 +267,7 @@ cJSON *cmd_k8s_delete(struct netsegd *d, const cJSON *req, const struct netsegd_
 	if (cmd_arg_str(req, "text")) {
 		if (parse_file(req, "k8s.delete", &del, &file, &reply))
 			return reply;
-		pol = calloc(del.npolicies + 1, sizeof(*pol));
-		ns = calloc(del.nnamespaces + 1, sizeof(*ns));
-		if (pol && ns)
-			objs = file_refs(&del, pol, ns);
+		objs = file_refs(&del);
 	} else {
 		one = named_ref(req, &reply);
 		if (!one)
@@ -311,8 +300,6 @@ cJSON *cmd_k8s_delete(struct netsegd *d, const cJSON *req, const struct netsegd_
 	reply = reply_objects(d, objs, false);
 	objs = NULL;
 out:
-	free(pol);
-	free(ns);
 	cJSON_Delete(objs);
 	netseg_errlist_free(&errs);
 	netseg_k8s_objects_free(&cand);
