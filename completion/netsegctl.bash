@@ -177,7 +177,7 @@ _netsegctl()
 		deny) _netsegctl_add --log --comment ;;
 		apply) _netsegctl_add -f --file --dry-run --expect-revision ;;
 		diff) _netsegctl_add -f --file ;;
-		delete) _netsegctl_add -f --file --ignore-not-found ;;
+		delete) _netsegctl_add -f --file --ignore-not-found -n --namespace ;;
 		get) _netsegctl_add -n --namespace -A --all-namespaces ;;
 		prefilter) [[ $sub == apply ]] && _netsegctl_add -f --file --dry-run ;;
 		check) _netsegctl_add -f --file --offline ;;

@@ -3,7 +3,7 @@
  * Kubernetes objects with kubectl's verbs (docs/kubernetes.md):
  *   apply -f FILE|- [--dry-run]             (a manifest; cmd_file.c decides)
  *   delete -f FILE|- [--ignore-not-found]
- *   delete networkpolicy|netpol NS/NAME [--ignore-not-found]
+ *   delete networkpolicy|netpol NS/NAME | -n NS NAME [--ignore-not-found]
  *   delete namespace|ns NAME [--ignore-not-found]
  *   delete ID|RULE                          (a rule: the same as remove)
  *   get KIND[,KIND] [-n NS | -A] [-o yaml|json]
@@ -180,15 +180,23 @@ static int delete_file(int argc, char **argv)
 	return ctl_run(req, print_objects);
 }
 
-/* delete networkpolicy NS/NAME, delete namespace NAME */
+/* delete networkpolicy NS/NAME (or -n NS NAME), delete namespace NAME */
 static int delete_named(int kind, int argc, char **argv)
 {
-	const char *what = NULL, *slash;
+	const char *what = NULL, *slash, *nsflag = NULL, *name;
 	bool ignore = false;
 	char ns[256];
 	cJSON *req;
+	int ret;
 
 	for (int i = 0; i < argc; i++) {
+		ret = arg_value(argc, argv, &i, "-n", &nsflag);
+		if (!ret)
+			ret = arg_value(argc, argv, &i, "--namespace", &nsflag);
+		if (ret < 0)
+			return CTL_EXIT_USAGE;
+		if (ret)
+			continue;
 		if (!strcmp(argv[i], "--ignore-not-found"))
 			ignore = true;
 		else if (!what)
@@ -199,18 +207,31 @@ static int delete_named(int kind, int argc, char **argv)
 	if (!what)
 		return usage_err("missing the %s", kind == KIND_POLICY ? "NAMESPACE/NAME" : "NAME");
 	slash = strchr(what, '/');
-	if (kind == KIND_POLICY && (!slash || slash == what || !slash[1] || strchr(slash + 1, '/')))
-		return usage_err("a network policy is named NAMESPACE/NAME, not '%s'", what);
-	if (kind == KIND_NAMESPACE && slash)
-		return usage_err("a namespace is named NAME, not '%s'", what);
-	if (kind == KIND_POLICY && (size_t)(slash - what) >= sizeof(ns))
-		return usage_err("namespace too long in '%s'", what);
+	if (kind == KIND_NAMESPACE && (slash || nsflag))
+		return usage_err("a namespace is named NAME, in no namespace: '%s'%s", what,
+				 nsflag ? " with -n" : "");
+	if (kind == KIND_POLICY && nsflag && slash)
+		return usage_err("the namespace twice: -n %s and '%s'", nsflag, what);
+	name = what;
+	if (kind == KIND_POLICY && nsflag) {
+		snprintf(ns, sizeof(ns), "%s", nsflag);
+	} else if (kind == KIND_POLICY) {
+		if (!slash || slash == what || !slash[1])
+			return usage_err(
+				"a network policy is NAMESPACE/NAME or -n NAMESPACE NAME, not '%s'",
+				what);
+		if ((size_t)(slash - what) >= sizeof(ns))
+			return usage_err("namespace too long in '%s'", what);
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - what), what);
+		name = slash + 1;
+	}
+	if (kind == KIND_POLICY && strchr(name, '/'))
+		return usage_err("a network policy's name has no '/': '%s'", what);
 	req = req_new("k8s.delete");
 	if (req && kind == KIND_POLICY) {
-		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - what), what);
 		if (!cJSON_AddStringToObject(req, "kind", "NetworkPolicy") ||
 		    !cJSON_AddStringToObject(req, "namespace", ns) ||
-		    !cJSON_AddStringToObject(req, "name", slash + 1)) {
+		    !cJSON_AddStringToObject(req, "name", name)) {
 			cJSON_Delete(req);
 			req = NULL;
 		}
@@ -232,8 +253,10 @@ int do_delete(int argc, char **argv)
 
 	if (argc < 1)
 		return usage_err("missing what to delete");
-	if (!strncmp(argv[0], "-f", 2) || !strncmp(argv[0], "--file", 6))
-		return delete_file(argc, argv);
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "-f") || !strncmp(argv[i], "-f=", 3) ||
+		    !strcmp(argv[i], "--file") || !strncmp(argv[i], "--file=", 7))
+			return delete_file(argc, argv);
 	kind = kind_word(argv[0]);
 	if (kind)
 		return delete_named(kind, argc - 1, argv + 1);

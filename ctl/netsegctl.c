@@ -50,7 +50,7 @@ static const struct cmd cmds[] = {
 	{ "apply", do_apply, "apply -f FILE|- [--dry-run] [--expect-revision N]" },
 	{ "delete", do_delete,
 	  "delete -f FILE|- [--ignore-not-found]\n"
-	  "delete networkpolicy|netpol NAMESPACE/NAME [--ignore-not-found]\n"
+	  "delete networkpolicy|netpol NAMESPACE/NAME | -n NAMESPACE NAME [--ignore-not-found]\n"
 	  "delete namespace|ns NAME [--ignore-not-found]\n"
 	  "delete ID|RULE" },
 	{ "get", do_get,

@@ -67,7 +67,7 @@ is "$(comp netsegctl endpoint label lo --)" "--help --namespace --output --socke
 is "$(comp netsegctl get '')" "namespaces netpol networkpolicies ns" "get: the kinds"
 is "$(comp netsegctl get netpol --)" "--all-namespaces --help --namespace --output --socket --verbose" "flags of get"
 is "$(comp netsegctl get netpol -o '')" "json yaml" "get -o: yaml or json"
-is "$(comp netsegctl delete --)" "--file --help --ignore-not-found --output --socket --verbose" "flags of delete"
+is "$(comp netsegctl delete --)" "--file --help --ignore-not-found --namespace --output --socket --verbose" "flags of delete"
 is "$(cd "$T" && comp netsegctl delete -f si)" "site.rules" "delete -f completes file names"
 is "$(comp netsegctl delete -f x.yaml '')" "" "delete -f FILE: no kind offered after it"
 

@@ -239,6 +239,17 @@ is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{target}')" "rule.remove|frontend
 run "${C[@]}" delete netpol prod/web
 is "$(jget "$(lastreq)" 'join "|", @$j{qw(cmd kind namespace name)}')" "k8s.delete|NetworkPolicy|prod|web" \
 	"delete netpol NS/NAME: a Kubernetes delete"
+run "${C[@]}" delete netpol -n prod web
+is "$(jget "$(lastreq)" 'join "|", @$j{qw(cmd kind namespace name)}')" "k8s.delete|NetworkPolicy|prod|web" \
+	"delete netpol -n NS NAME: the same"
+before=$(nreq)
+run "${C[@]}" delete netpol web
+like "$rc:$err" "2:error: a network policy is NAMESPACE/NAME or -n NAMESPACE NAME, not 'web'" "delete netpol NAME: needs its namespace"
+run "${C[@]}" delete netpol -n prod prod/web
+is "$rc" 2 "delete netpol: the namespace twice refused"
+run "${C[@]}" delete ns a/b
+is "$rc" 2 "delete ns NS/NAME refused"
+is "$(nreq)" "$before" "delete usage errors send nothing"
 run "${C[@]}" delete ns prod --ignore-not-found
 is "$(jget "$(lastreq)" 'join "|", @$j{qw(cmd kind name)}, $j->{ignore_not_found} ? "ignore" : "-"')" \
 	"k8s.delete|Namespace|prod|ignore" "delete ns NAME --ignore-not-found"

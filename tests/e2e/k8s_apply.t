@@ -191,7 +191,7 @@ is "$st:$out" "0:namespace/jd deleted" "delete namespace NAME"
 out=$(ctl delete ns jd 2>&1); st=$?
 [ $st -eq 1 ] && grep -q "namespace/jd not found" <<<"$out"; ok $? "ns is namespace's alias"
 out=$(ctl delete netpol allow-a 2>&1); st=$?
-[ $st -eq 2 ] && grep -q "NAMESPACE/NAME" <<<"$out"; ok $? "a policy without its namespace: usage error"
+[ $st -eq 2 ] && grep -q "NAMESPACE/NAME or -n NAMESPACE NAME" <<<"$out"; ok $? "a policy without its namespace: usage error"
 printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: gone, namespace: xa}\nspec: {podSelector: {}}\n' >"$T/gone.yaml"
 { cat "$T/a.yaml"; echo ---; cat "$T/gone.yaml"; } >"$T/d.yaml"
 before=$(ctl get ns,netpol -o yaml)
