@@ -146,7 +146,7 @@ static int commit(struct netsegd *d, struct netseg_k8s_objects *cand, const cJSO
 		return r;
 	}
 	if (d->pol.revision != next)
-		stamp(&d->k8s.objs, refs, d->pol.revision);
+		stamp(&d->k8s.set.objs, refs, d->pol.revision);
 	*reply = NULL;
 	return 0;
 }
@@ -179,7 +179,7 @@ cJSON *cmd_k8s_apply(struct netsegd *d, const cJSON *req, const struct netsegd_f
 	nc = calloc(add.nnamespaces + 1, sizeof(*nc));
 	if (pc && nc)
 		objs = file_refs(&add);
-	if (!objs || netseg_k8s_objects_copy(&cand, &d->k8s.objs) ||
+	if (!objs || netseg_k8s_objects_copy(&cand, &d->k8s.set.objs) ||
 	    netseg_k8s_objects_merge(&cand, &add, pc, nc)) {
 		reply = netsegd_reply_error("internal", "out of memory");
 		goto out;
@@ -276,7 +276,7 @@ cJSON *cmd_k8s_delete(struct netsegd *d, const cJSON *req, const struct netsegd_
 		if (!objs || !cJSON_AddItemToArray(objs, one))
 			cJSON_Delete(one);
 	}
-	if (!objs || netseg_k8s_objects_copy(&cand, &d->k8s.objs)) {
+	if (!objs || netseg_k8s_objects_copy(&cand, &d->k8s.set.objs)) {
 		reply = netsegd_reply_error("internal", "out of memory");
 		goto out;
 	}
@@ -331,7 +331,7 @@ static int ns_cmp(const void *a, const void *b)
 static int view(const struct netsegd *d, int kind, const char *only_ns,
 		struct netseg_k8s_objects *v)
 {
-	const struct netseg_k8s_objects *o = &d->k8s.objs;
+	const struct netseg_k8s_objects *o = &d->k8s.set.objs;
 
 	netseg_k8s_objects_init(v);
 	v->policies = calloc(o->npolicies + 1, sizeof(*v->policies));

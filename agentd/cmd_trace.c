@@ -20,7 +20,7 @@
 struct trace_side {
 	const char *input;
 	__u32 id;
-	char name[NETSEG_NAME_MAX];
+	char name[160];
 	char how[192];
 };
 
@@ -61,7 +61,7 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 	const struct netseg_iddef *def = netseg_id_by_name(&d->pol.ids, sel);
 	struct netseg_resolver res;
 	const char **names;
-	char canon[NETSEG_PREFIX_STRLEN], buf[32];
+	char canon[NETSEG_PREFIX_STRLEN], buf[160];
 	struct netseg_prefix p;
 	struct netseg_err pe;
 	__u8 addr[16] = {};
@@ -106,10 +106,9 @@ static int trace_resolve(struct netsegd *d, const char *sel, struct trace_side *
 			return netseg_err_set(err, 0,
 					      "unknown identity \"%s\" (and not an address)", sel);
 	}
-	/* netseg_id_name() returns the stored name, filling buf only for
+	/* netsegd_id_name() returns the stored name, filling buf only for
 	 * ids without one. */
-	snprintf(s->name, sizeof(s->name), "%s",
-		 netseg_id_name(&d->pol.ids, s->id, buf, sizeof(buf)));
+	snprintf(s->name, sizeof(s->name), "%s", netsegd_id_name(d, s->id, buf, sizeof(buf)));
 	return 0;
 }
 
@@ -127,7 +126,11 @@ static cJSON *trace_side_json(const struct trace_side *s)
 static __u32 trace_flags(struct netsegd *d, __u32 id)
 {
 	const struct netseg_iddef *def = netseg_id_by_id(&d->pol.ids, id);
+	const struct netseg_k8s_compiled *c = &d->k8s.compiled;
 
+	for (size_t i = 0; !def && i < c->nids; i++)
+		if (c->ids[i].id == id)
+			return c->ids[i].flags;
 	return def ? netsegd_identity_flags(d, def) : 0;
 }
 
@@ -166,14 +169,16 @@ cJSON *cmd_trace(struct netsegd *d, const cJSON *req, const struct netsegd_follo
 	const char *src = cmd_arg_str(req, "src"), *dst = cmd_arg_str(req, "dst");
 	const char *proto = cmd_arg_str(req, "proto") ?: "tcp";
 	const cJSON *port = cJSON_GetObjectItem(req, "port");
+	const struct netseg_ruleset *rs;
+	const struct netseg_rule *x;
 	struct netseg_ref_decision v;
-	struct netseg_resolver res;
+	struct netseg_resolver native, res;
 	struct netseg_tuple t = {};
 	struct netseg_err err = {};
 	struct trace_side ss, ds;
 	__u32 sf, df;
 	const char **names;
-	char why[512], rule[1024] = "", flow[32];
+	char why[768], rule[1024] = "", flow[32];
 	const char *reason;
 	cJSON *o;
 	int p = netseg_proto_by_name(proto, strlen(proto)), r, n;
@@ -185,6 +190,7 @@ cJSON *cmd_trace(struct netsegd *d, const cJSON *req, const struct netsegd_follo
 			"trace needs src, dst, a protocol (tcp, udp, sctp, icmp, icmpv6) and a port 0-65535");
 	if (trace_resolve(d, src, &ss, &err) || trace_resolve(d, dst, &ds, &err))
 		return netsegd_reply_error("rejected", "%s", err.msg);
+	o = cmd_reply_ok();
 	t.src_id = ss.id;
 	t.dst_id = ds.id;
 	t.proto = p;
@@ -194,22 +200,26 @@ cJSON *cmd_trace(struct netsegd *d, const cJSON *req, const struct netsegd_follo
 		t.port = (__u16)(t.port << 8); /* the type, any code */
 	sf = trace_flags(d, ss.id);
 	df = trace_flags(d, ds.id);
-	r = netsegd_resolver(d, &d->pol.ids, &res, &names);
-	r = r ?: netseg_ref_decide(d->pol.rules.rules, d->pol.rules.n, &res, &t, sf, df, &v);
+	/* With NetworkPolicies or pods, the compiler's rules are the ones in
+	 * force: the native ones, their copies and the generated allows. */
+	rs = d->k8s.compiled.rules.n ? &d->k8s.compiled.rules : &d->pol.rules;
+	r = netsegd_resolver(d, &d->pol.ids, &native, &names);
+	netseg_k8s_resolver(&native, &res);
+	r = r ?: netseg_ref_decide(rs->rules, rs->n, &res, &t, sf, df, &v);
 	free(names);
-	if (r)
+	if (r) {
+		cJSON_Delete(o);
 		return netsegd_reply_error("internal", "couldn't evaluate the rules: %s",
 					   strerror(-r));
+	}
 	trace_explain(&v, &ss, &ds, sf, df, flow, &reason, why, sizeof(why));
-	for (size_t i = 0; v.rule_id && i < d->pol.rules.n; i++) {
-		const struct netseg_rule *x = &d->pol.rules.rules[i];
-
-		if (x->id != v.rule_id)
-			continue;
+	x = v.rule_id ? netsegd_rule_by_id(d, v.rule_id) : NULL;
+	if (x) {
 		n = snprintf(rule, sizeof(rule), "%s ", cmd_verdict_name(x->action));
 		netseg_rule_format(x, rule + n, sizeof(rule) - n);
+		if (x->id >= NETSEGD_K8S_RULE_MIN && x->comment[0])
+			cJSON_AddStringToObject(o, "rule_comment", x->comment);
 	}
-	o = cmd_reply_ok();
 	cJSON_AddStringToObject(o, "verdict", cmd_verdict_name(v.verdict));
 	cJSON_AddBoolToObject(o, "enforced", v.enforced);
 	cJSON_AddNumberToObject(o, "rule_id", v.rule_id);

@@ -32,8 +32,23 @@ void netsegd_config_defaults(struct netsegd_config *c)
 	c->netlink_rcvbuf = NETSEGD_NETLINK_RCVBUF;
 	c->control_idle_timeout = NETSEGD_CTL_IDLE_TIMEOUT;
 	c->flow_history = NETSEGD_FLOW_HISTORY;
+	c->host_to_pods = true; /* kubelet probes must reach their pods */
 	if (gethostname(c->node_name, sizeof(c->node_name) - 1))
 		strcpy(c->node_name, "localhost");
+}
+
+static int get_bool(const cJSON *o, const char *key, bool *out, const char *path)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v)) {
+		pr_err("%s: \"%s\" must be true or false", path, key);
+		return -EINVAL;
+	}
+	*out = cJSON_IsTrue(v);
+	return 0;
 }
 
 static int get_str(const cJSON *o, const char *key, char *out, size_t len, const char *path)
@@ -100,10 +115,13 @@ int netsegd_config_check_paths(const struct netsegd_config *c, const char *where
 }
 
 static const char *const known_keys[] = {
-	"pin_dir",	 "run_dir",	 "state_dir",	"socket",	  "socket_group",
-	"node_name",	 "deny_events",	 "log_allowed", "ct_max",	  "max_rules",
-	"prefilter_max", "uplinks",	 "flow_logs",	"netlink_rcvbuf", "control_idle_timeout",
-	"metrics",	 "flow_history", NULL,
+	"pin_dir",     "run_dir",	 "state_dir",
+	"socket",      "socket_group",	 "node_name",
+	"deny_events", "log_allowed",	 "ct_max",
+	"max_rules",   "prefilter_max",	 "uplinks",
+	"flow_logs",   "netlink_rcvbuf", "control_idle_timeout",
+	"metrics",     "flow_history",	 "host_to_pods",
+	NULL,
 };
 
 static int check_keys(const cJSON *root, const char *path)
@@ -388,7 +406,6 @@ static int parse_metrics(struct netsegd_config *c, const cJSON *o, const char *p
 static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 {
 	const cJSON *ev = cJSON_GetObjectItem(root, "deny_events");
-	const cJSON *la = cJSON_GetObjectItem(root, "log_allowed");
 	int err = check_keys(root, path);
 	char why[128];
 
@@ -416,13 +433,8 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 		err = get_u32(ev, "rate", &c->deny_rate, 0, 10000000, path);
 		err = err ?: get_u32(ev, "burst", &c->deny_burst, 1, 10000000, path);
 	}
-	if (!err && la) {
-		if (!cJSON_IsBool(la)) {
-			pr_err("%s: \"log_allowed\" must be true or false", path);
-			return -EINVAL;
-		}
-		c->log_allowed = cJSON_IsTrue(la);
-	}
+	err = err ?: get_bool(root, "log_allowed", &c->log_allowed, path);
+	err = err ?: get_bool(root, "host_to_pods", &c->host_to_pods, path);
 	if (!err && cJSON_GetObjectItem(root, "metrics"))
 		err = parse_metrics(c, cJSON_GetObjectItem(root, "metrics"), path);
 	if (!err && cJSON_GetObjectItem(root, "flow_logs"))

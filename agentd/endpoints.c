@@ -99,6 +99,22 @@ static void links_foreach(struct netsegd *d, void (*fn)(struct netsegd *, struct
 	}
 }
 
+static bool is_uplink(const struct netsegd *d, const char *name);
+
+const struct netsegd_link *netsegd_link_by_name(const struct netsegd *d, const char *name)
+{
+	for (size_t b = 0; b < NETSEGD_LINK_BUCKETS; b++)
+		for (const struct netsegd_link *l = d->eps.links[b]; l; l = l->next)
+			if (!strcmp(l->name, name))
+				return l;
+	return NULL;
+}
+
+bool netsegd_link_is_uplink(const struct netsegd *d, const struct netsegd_link *l)
+{
+	return (l->flags & IFF_LOOPBACK) || is_uplink(d, l->name);
+}
+
 __u32 netsegd_endpoint_id(const struct netsegd *d, __u32 ifindex)
 {
 	const struct netsegd_link *l = link_find(d, ifindex);
@@ -166,6 +182,8 @@ static const char *ipsrc_what(__u8 kind)
 		return "a peer address";
 	case NETSEG_IPSRC_ROUTE:
 		return "a host route";
+	case NETSEG_IPSRC_POD:
+		return "a pod registration";
 	default:
 		return "a claim";
 	}
@@ -380,7 +398,7 @@ static int link_attach(struct netsegd *d, struct netsegd_link *l, __u32 id)
 
 static void link_set_id(struct netsegd *d, struct netsegd_link *l, __u32 id)
 {
-	char buf[32];
+	char buf[160];
 	__u32 old = l->id;
 
 	if (old == id)
@@ -392,8 +410,10 @@ static void link_set_id(struct netsegd *d, struct netsegd_link *l, __u32 id)
 	identity_flags_refresh(d, id);
 	if (id)
 		pr_info("%s (ifindex %u): endpoint of identity %s (by %s)", l->name, l->ifindex,
-			netseg_id_name(&d->pol.ids, id, buf, sizeof(buf)),
-			l->by_alias ? "alias" : "interface glob");
+			netsegd_id_name(d, id, buf, sizeof(buf)),
+			netsegd_pod_by_ifindex(d, l->ifindex) ? "pod registration" :
+			l->by_alias			      ? "alias" :
+								"interface glob");
 	else
 		pr_info("%s (ifindex %u): no longer an endpoint", l->name, l->ifindex);
 }
@@ -438,15 +458,17 @@ size_t netsegd_alias_unknown_count(const struct netsegd *d)
 
 static void link_eval(struct netsegd *d, struct netsegd_link *l)
 {
-	const struct netseg_iddef *def = link_identity(d, l, &l->by_alias);
-	__u32 want = def ? def->id : 0;
-	char now[IF_NAMESIZE];
+	const struct netsegd_pod *pod = netsegd_pod_by_ifindex(d, l->ifindex);
+	const struct netseg_iddef *def = pod ? NULL : link_identity(d, l, &l->by_alias);
+	__u32 want = pod ? pod->id : def ? def->id : 0;
+	char now[IF_NAMESIZE], idname[80];
 	int err;
 
 	link_alias_check(d, l);
 	if (want == l->id && !l->retry)
 		return;
 	l->retry = false;
+	netsegd_id_name(d, want, idname, sizeof(idname));
 	if (!want) {
 		link_detach(d, l);
 	} else if (!l->id && !if_indextoname(l->ifindex, now)) {
@@ -455,7 +477,7 @@ static void link_eval(struct netsegd *d, struct netsegd_link *l)
 		want = 0;
 		pr_warn("%s (ifindex %u) vanished before it could become an endpoint of %s; "
 			"skipped",
-			l->name, l->ifindex, def->name);
+			l->name, l->ifindex, idname);
 	} else if ((err = link_attach(d, l, want))) {
 		/* Gone already (its RTM_DELLINK is on the way) or refused:
 		 * leave no half-made endpoint behind. */
@@ -463,12 +485,12 @@ static void link_eval(struct netsegd *d, struct netsegd_link *l)
 		want = 0;
 		l->retry = err != -ENODEV && err != -ENXIO;
 		if (l->retry)
-			pr_warn("couldn't make %s an endpoint of %s: %s; retrying", l->name,
-				def->name, strerror(-err));
+			pr_warn("couldn't make %s an endpoint of %s: %s; retrying", l->name, idname,
+				strerror(-err));
 		else
 			pr_warn("%s (ifindex %u) vanished while becoming an endpoint of %s; "
 				"its half-made attachment was removed",
-				l->name, l->ifindex, def->name);
+				l->name, l->ifindex, idname);
 	}
 	link_set_id(d, l, want);
 }
@@ -519,6 +541,7 @@ void netsegd_link_gone(struct netsegd *d, __u32 ifindex)
 	/* The kernel drops its routes, neighbours and addresses with it, not
 	 * all with a notification: forget every claim made through it. */
 	ip_drop(d, ~NETSEG_IPSRC_BIT(NETSEG_IPSRC_CIDR), ifindex, 0);
+	netsegd_k8s_link_gone(d, ifindex);
 	if (!l)
 		return;
 	link_detach(d, l);
@@ -845,15 +868,27 @@ static cJSON *cidrs_json(const struct netseg_iddef *def)
 static void link_json(struct netsegd *d, struct netsegd_link *l, cJSON *arr)
 {
 	const struct netseg_iddef *def = netseg_id_by_id(&d->pol.ids, l->id);
-	cJSON *x = cJSON_CreateObject(), *att = cJSON_CreateArray();
-	char buf[32];
+	const struct netsegd_pod *pod = netsegd_pod_by_ifindex(d, l->ifindex);
+	cJSON *x = cJSON_CreateObject(), *att = cJSON_CreateArray(), *lab;
+	char buf[160];
 
 	cJSON_AddStringToObject(x, "kind", "iface");
 	cJSON_AddStringToObject(x, "name", l->name);
 	cJSON_AddNumberToObject(x, "ifindex", l->ifindex);
-	cJSON_AddStringToObject(x, "identity",
-				netseg_id_name(&d->pol.ids, l->id, buf, sizeof(buf)));
-	cJSON_AddStringToObject(x, "selected_by", l->by_alias ? "alias" : "iface");
+	cJSON_AddStringToObject(x, "identity", netsegd_id_name(d, l->id, buf, sizeof(buf)));
+	cJSON_AddStringToObject(x, "selected_by",
+				pod && pod->cid[0] ? "cni" :
+				pod		   ? "labels" :
+				l->by_alias	   ? "alias" :
+						     "iface");
+	if (pod) {
+		cJSON_AddStringToObject(x, "namespace", pod->ns);
+		if (pod->name[0])
+			cJSON_AddStringToObject(x, "pod", pod->name);
+		lab = cJSON_AddObjectToObject(x, "labels");
+		for (size_t i = 0; lab && i < pod->labels.n; i++)
+			cJSON_AddStringToObject(lab, pod->labels.v[i].key, pod->labels.v[i].value);
+	}
 	cJSON_AddStringToObject(x, "alias", l->alias);
 	l->scratch = cJSON_AddArrayToObject(x, "ips");
 	cJSON_AddItemToObject(x, "cidrs", cidrs_json(def));

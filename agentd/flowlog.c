@@ -448,10 +448,10 @@ static void copy_name(char *buf, size_t len, const char *s)
 
 static int name_identity(void *ctx, __u32 id, char *buf, size_t len)
 {
-	struct netsegd *d = ctx;
-	char tmp[32];
+	const char *s = netsegd_id_name(ctx, id, buf, len);
 
-	copy_name(buf, len, netseg_id_name(&d->pol.ids, id, tmp, sizeof(tmp)));
+	if (s != buf)
+		copy_name(buf, len, s);
 	return 0;
 }
 
@@ -472,16 +472,13 @@ static int name_iface(void *ctx, __u32 ifindex, char *buf, size_t len)
 
 static int name_rule(void *ctx, __u32 id, char *text, size_t tlen, char *comment, size_t clen)
 {
-	struct netsegd *d = ctx;
+	const struct netseg_rule *r = netsegd_rule_by_id(ctx, id);
 
-	for (size_t i = 0; i < d->pol.rules.n; i++) {
-		if (d->pol.rules.rules[i].id != id)
-			continue;
-		netseg_rule_format_line(&d->pol.rules.rules[i], text, tlen);
-		snprintf(comment, clen, "%s", d->pol.rules.rules[i].comment);
-		return 0;
-	}
-	return -ENOENT;
+	if (!r)
+		return -ENOENT;
+	netseg_rule_format_line(r, text, tlen);
+	snprintf(comment, clen, "%s", r->comment);
+	return 0;
 }
 
 static void names_of(struct netsegd *d, struct netseg_flow_names *n)

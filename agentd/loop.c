@@ -184,6 +184,7 @@ static void on_timer(struct netsegd *d)
 	netsegd_ct_gc(d);
 	netsegd_flowlog_tick(d);
 	netsegd_endpoints_tick(d);
+	netsegd_k8s_flush(d);
 	netsegd_rtnl_tick(d);
 	netsegd_control_tick(d);
 	netsegd_metrics_run(d);
@@ -249,7 +250,9 @@ int netsegd_run(struct netsegd *d)
 			else
 				netsegd_client_event(d, p, evs[i].events);
 		}
-		/* Once per batch: a pod's link, route and neighbour cost one bump. */
+		/* Once per batch: pods whose interface went away leave in one
+		 * commit; a pod's link, route and neighbour cost one bump. */
+		netsegd_k8s_flush(d);
 		netsegd_flush_generation(d);
 	}
 	return 0;

@@ -428,6 +428,7 @@ int main(int argc, char **argv)
 	d.pol.next_rule_id = 1;
 	d.loop.started = time(NULL);
 	netseg_idstore_init(&d.pol.ids);
+	netsegd_k8s_init(&d);
 	d.pol.prefilter = calloc(d.cfg.prefilter_max, sizeof(*d.pol.prefilter));
 	if (!d.pol.prefilter || netsegd_endpoints_init(&d))
 		return 1;
@@ -449,6 +450,7 @@ int main(int argc, char **argv)
 	netsegd_metrics_close(&d);
 	netsegd_rtnl_close(&d);
 	netsegd_endpoints_free(&d);
+	netsegd_k8s_free(&d);
 	ring_buffer__free(d.loop.rb);
 	netsegd_flowlog_free(d.fl);
 	netseg_dp_close(d.dp);

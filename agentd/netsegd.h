@@ -14,6 +14,7 @@
 #include "identity.h"
 #include "iptable.h"
 #include "k8s.h"
+#include "k8s_compile.h"
 #include "rule.h"
 
 struct cJSON;
@@ -94,7 +95,8 @@ struct netsegd_config {
 	char node_name[64];
 	__u32 deny_rate; /* deny events/s per CPU */
 	__u32 deny_burst;
-	bool log_allowed; /* flow-start events for every allowed flow */
+	bool log_allowed;  /* flow-start events for every allowed flow */
+	bool host_to_pods; /* the node may open connections to every pod (probes) */
 	__u32 ct_max;
 	__u32 prefilter_max;	    /* prefilter CIDRs; sizes the ns_prefilter map */
 	__u32 max_entries;	    /* compiled policy entries ("max_rules") */
@@ -221,6 +223,55 @@ struct netsegd_prefix {
 };
 
 /*
+ * A labelled workload: a pod the CNI plugin registered (cid set), or an
+ * interface labelled by hand with `netsegctl endpoint label` (cid "").
+ * Its identity is the one of its (namespace, labels), from the compiler.
+ */
+#define NETSEGD_CID_MAX 128
+#define NETSEGD_POD_IPS 8
+struct netsegd_pod {
+	char cid[NETSEGD_CID_MAX]; /* container id; "" = labelled by hand */
+	char ifname[16];	   /* inside the pod (CNI_IFNAME) */
+	char iface[16];		   /* the host side, where TC runs */
+	char netns[256];
+	char ns[64];	/* Kubernetes namespace */
+	char name[254]; /* pod name */
+	struct netseg_labels labels;
+	struct netseg_k8s_addr ips[NETSEGD_POD_IPS];
+	unsigned int nips;
+	__u32 ifindex; /* of iface when registered */
+	__u32 id;      /* identity, set by each commit */
+};
+
+/* What a Kubernetes change replaces: the objects and the pods in force. */
+struct netsegd_k8s_set {
+	struct netseg_k8s_objects objs;
+	struct netsegd_pod **pods; /* pointers: a candidate shares the unchanged ones */
+	size_t npods;
+};
+
+/* An identity the compiler asked for, by key ("pod:NS:LABELS", "cidr:P"). */
+struct netsegd_k8s_idkey {
+	char *key;
+	__u32 id;
+	bool in_force; /* the compile in force uses it */
+	bool in_next;  /* the compile being committed uses it */
+};
+
+enum netsegd_cand_state {
+	NETSEGD_CAND_NONE,
+	NETSEGD_CAND_PENDING, /* compiled from, not in force */
+	NETSEGD_CAND_IN,      /* swapped in: the candidate holds the old set */
+	NETSEGD_CAND_UNDONE,  /* swapped back: the old set is in force again */
+};
+
+/* Pod and ipBlock identities: their own range, below CIDR identities. */
+#define NETSEGD_K8S_ID_MIN (1U << 23)
+#define NETSEGD_K8S_ID_MAX (NETSEG_ID_CIDR_MIN - 1)
+/* Rules the compiler generates are numbered from here (native ids below). */
+#define NETSEGD_K8S_RULE_MIN 0x80000000U
+
+/*
  * The daemon: one of these, owned by main.c.  Fields are grouped by the
  * file that writes them; other files only read a group, or change it
  * through its owner's functions.
@@ -276,15 +327,77 @@ struct netsegd {
 		struct netsegd_ctlstats stats;
 	} ctl;
 
+	/* k8s.c: NetworkPolicies, Namespaces, labelled pods and what the
+	 * compiler made of them; changed only through netsegd_commit() */
+	struct netsegd_k8s {
+		struct netsegd_k8s_set set;   /* in force */
+		struct netsegd_k8s_set *cand; /* during a commit: replaces set */
+		enum netsegd_cand_state cand_state;
+		struct netseg_k8s_compiled compiled; /* of the policy in force */
+		struct netseg_k8s_compiled next;     /* a commit's, until it is in force */
+		struct netsegd_k8s_idkey *keys;	     /* the allocator */
+		size_t nkeys;
+		__u32 next_id;
+		bool pods_dirty; /* a pod's interface went away: recompile */
+	} k8s;
+
 	struct netsegd_flowlog *fl;	 /* flowlog.c: flow logs, NULL = none */
 	struct netsegd_metrics *metrics; /* metrics.c: Prometheus endpoint, NULL = off */
 	struct netsegd_ctstats ct;	 /* ctgc.c: conntrack fill */
-
-	/* k8s.c: the Kubernetes objects in force */
-	struct netsegd_k8s {
-		struct netseg_k8s_objects objs;
-	} k8s;
 };
+
+/* k8s.c: the Kubernetes side of the commit path */
+void netsegd_k8s_init(struct netsegd *d);
+void netsegd_k8s_free(struct netsegd *d);
+/* Is there anything for the NetworkPolicy compiler (objects or pods)? */
+bool netsegd_k8s_active(const struct netsegd *d);
+/* policy.c's compile step when netsegd_k8s_active(): native rules, ids,
+ * objects and pods into @out; keeps the compiler's output in k8s.next.
+ * netsegd_k8s_compile_none() is the step when it isn't. */
+int netsegd_k8s_compile(struct netsegd *d, const struct netseg_ruleset *rules,
+			struct netseg_idstore *ids, const struct netseg_resolver *native,
+			struct netseg_policy *out, struct netseg_err *err);
+void netsegd_k8s_compile_none(struct netsegd *d);
+/* The compile becomes the state (k8s.next keeps the previous one), and a
+ * pending candidate set the set in force; netsegd_k8s_undo() puts the old
+ * set back (recompile, enter and sync again to restore the maps). */
+void netsegd_k8s_enter(struct netsegd *d);
+void netsegd_k8s_undo(struct netsegd *d);
+/* Identity flags, ipBlock prefixes and pod addresses of the compile in
+ * force into the maps; what only the previous one had goes. */
+int netsegd_k8s_sync_maps(struct netsegd *d);
+/* End of a commit: the previous compile is dropped, and the allocator
+ * forgets keys the compile in force doesn't use. */
+void netsegd_k8s_settle(struct netsegd *d);
+/* The pod (or labelled interface) on @ifindex, NULL if none. */
+const struct netsegd_pod *netsegd_pod_by_ifindex(const struct netsegd *d, __u32 ifindex);
+/* A name for any identity: pods' "NS/LABELS", else the store's. */
+const char *netsegd_id_name(const struct netsegd *d, __u32 id, char *buf, size_t len);
+/* A rule in force by id, the generated ones included; NULL if none. */
+const struct netseg_rule *netsegd_rule_by_id(const struct netsegd *d, __u32 id);
+/*
+ * Makes @objs the NetworkPolicies and Namespaces in force, everything else
+ * unchanged: compiled, swapped in, saved.  Takes @objs on success (it is
+ * then emptied); on failure the caller still owns it.  0 or -errno.
+ */
+int netsegd_k8s_commit_objs(struct netsegd *d, struct netseg_k8s_objects *objs,
+			    struct netseg_err *err);
+/* The same for the pods: @pods replaces the set in force (pointers to the
+ * unchanged pods shared with it); the array is taken either way. */
+int netsegd_k8s_commit_pods(struct netsegd *d, struct netsegd_pod **pods, size_t n,
+			    struct netseg_err *err);
+void netsegd_pod_free(struct netsegd_pod *p);
+/* pods.c: a pod as JSON (endpoint.register's fields, the state file's).
+ * -EINVAL (@err says which field and why) or -ENOMEM. */
+int netsegd_pod_from_json(const struct cJSON *o, bool need_cid, struct netsegd_pod **out,
+			  struct netseg_err *err);
+struct cJSON *netsegd_pod_to_json(const struct netsegd *d, const struct netsegd_pod *p);
+/* An interface went away: the pods on it are dropped at the next flush. */
+void netsegd_k8s_link_gone(struct netsegd *d, __u32 ifindex);
+/* From the loop: recompiles when pods went away. */
+void netsegd_k8s_flush(struct netsegd *d);
+struct cJSON *netsegd_k8s_state_json(const struct netsegd *d);
+int netsegd_k8s_state_load(struct netsegd *d, const struct cJSON *o, const char *path);
 
 /* config.c */
 void netsegd_config_defaults(struct netsegd_config *c);
@@ -309,13 +422,6 @@ int netsegd_sync_identities(struct netsegd *d, const struct netseg_idstore *old)
 int netsegd_resolver(struct netsegd *d, struct netseg_idstore *ids, struct netseg_resolver *res,
 		     const char ***names);
 int netsegd_prefilter_apply(struct netsegd *d, const char *cidr, bool add, struct netseg_err *err);
-
-/* k8s.c: Makes @objs (candidate policies and namespaces) the ones in force
- * with everything else unchanged: compiled, swapped in, saved.  Takes @objs
- * on success (it is then emptied); on failure the caller still owns it.  0
- * or -errno, @err says why. */
-int netsegd_k8s_commit_objs(struct netsegd *d, struct netseg_k8s_objects *objs,
-			    struct netseg_err *err);
 
 /* prefilter_list.c: the prefilter list replaced whole */
 struct netsegd_pf_diff {
@@ -351,6 +457,10 @@ __u32 netsegd_identity_flags(const struct netsegd *d, const struct netseg_iddef 
 size_t netsegd_endpoint_count(const struct netsegd *d);
 /* An interface as rtnetlink last described it, NULL if none is known. */
 const struct netsegd_link *netsegd_link_get(const struct netsegd *d, __u32 ifindex);
+/* An interface by name, as rtnetlink last described it; NULL if none. */
+const struct netsegd_link *netsegd_link_by_name(const struct netsegd *d, const char *name);
+/* Loopback or an uplink: never an endpoint. */
+bool netsegd_link_is_uplink(const struct netsegd *d, const struct netsegd_link *l);
 /* The endpoint identity of an interface, 0 when it isn't one. */
 __u32 netsegd_endpoint_id(const struct netsegd *d, __u32 ifindex);
 /* Interfaces whose alias names an identity that doesn't exist. */
@@ -389,6 +499,8 @@ struct netsegd_follower_io;
 struct cJSON *netsegd_dispatch(struct netsegd *d, const struct cJSON *req,
 			       const struct netsegd_follower_io *io);
 
+/* reply.c: "out of memory" into @e; -ENOMEM */
+int netsegd_oom(struct netseg_err *e);
 /* reply.c: {"ok": false, "error": ..., "kind": ...} */
 struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -140,7 +140,12 @@ static int compile_into(struct netsegd *d, struct netseg_ruleset *rules, struct 
 
 	if (r)
 		return r;
-	r = netseg_compile(rules->rules, rules->n, &res, d->cfg.max_entries, out, err);
+	if (netsegd_k8s_active(d)) {
+		r = netsegd_k8s_compile(d, rules, ids, &res, out, err);
+	} else {
+		netsegd_k8s_compile_none(d);
+		r = netseg_compile(rules->rules, rules->n, &res, d->cfg.max_entries, out, err);
+	}
 	free(names);
 	return r;
 }
@@ -188,14 +193,19 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules, struct netse
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = compile_into(d, rules, ids, &pol, err);
-	if (r)
+	if (r) {
+		netsegd_k8s_settle(d);
 		goto out;
+	}
 	t_compile = ms_since(&t0);
 	gc_cidr_ids(ids, rules);
 	/* From here on the candidate is the state; undo on failure. */
 	d->pol.rules = *rules;
 	d->pol.ids = *ids;
+	netsegd_k8s_enter(d);
 	r = netsegd_sync_identities(d, &old_ids);
+	if (!r)
+		r = netsegd_k8s_sync_maps(d);
 	if (!r)
 		r = netsegd_sync_endpoints(d);
 	t_maps = ms_since(&t0);
@@ -223,13 +233,18 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules, struct netse
 			netseg_err_set(err, 0, "%s: the change was not applied", strerror(-r));
 		d->pol.rules = old_rules;
 		d->pol.ids = old_ids;
+		netsegd_k8s_undo(d);
 		netseg_policy_free(&pol);
 		compile_into(d, &d->pol.rules, &d->pol.ids, &pol, NULL);
+		netsegd_k8s_enter(d);
 		netsegd_sync_identities(d, ids);
+		netsegd_k8s_sync_maps(d);
 		netsegd_sync_endpoints(d);
 		swap_in(d, &pol);
+		netsegd_k8s_settle(d);
 		goto out;
 	}
+	netsegd_k8s_settle(d);
 	/* The candidates now own their memory; release the old state's. */
 	netseg_ruleset_free(&old_rules);
 	netseg_idstore_free(&old_ids);

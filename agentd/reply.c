@@ -4,6 +4,7 @@
  * the command handlers, the control socket's own refusals and the `flows`
  * stream.  Kept below all of them so none has to call another for it.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <cjson/cJSON.h>
@@ -23,4 +24,10 @@ struct cJSON *netsegd_reply_error(const char *kind, const char *fmt, ...)
 	cJSON_AddStringToObject(o, "error", msg);
 	cJSON_AddStringToObject(o, "kind", kind);
 	return o;
+}
+
+int netsegd_oom(struct netseg_err *e)
+{
+	netseg_err_set(e, 0, "out of memory");
+	return -ENOMEM;
 }

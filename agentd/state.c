@@ -161,7 +161,19 @@ static int state_text(struct netsegd *d, struct sbuf *b)
 			sb_puts(b, ",");
 		sb_str(b, d->cfg.uplinks[i]);
 	}
-	sb_puts(b, "]}");
+	sb_puts(b, "]");
+	if (d->k8s.set.npods || d->k8s.set.objs.npolicies || d->k8s.set.objs.nnamespaces) {
+		cJSON *k = netsegd_k8s_state_json(d);
+		char *t = k ? cJSON_PrintUnformatted(k) : NULL;
+
+		cJSON_Delete(k);
+		if (!t)
+			return -ENOMEM;
+		sb_puts(b, ",\"k8s\":");
+		sb_puts(b, t);
+		free(t);
+	}
+	sb_puts(b, "}");
 	return b->err;
 }
 
@@ -296,6 +308,8 @@ int netsegd_state_load(struct netsegd *d)
 		err = load_prefilter(d, cJSON_GetObjectItem(o, "prefilter"));
 	if (!err)
 		err = load_uplinks(d, cJSON_GetObjectItem(o, "uplinks"));
+	if (!err && cJSON_GetObjectItem(o, "k8s"))
+		err = netsegd_k8s_state_load(d, cJSON_GetObjectItem(o, "k8s"), path);
 	if (err) {
 		pr_err("state file %s is damaged: %s", path,
 		       errs.n	? errs.msgs[0] :

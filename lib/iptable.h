@@ -26,6 +26,7 @@ enum netseg_ipsrc_kind {
 	NETSEG_IPSRC_NEIGH, /* neighbour entry on an interface */
 	NETSEG_IPSRC_PEER,  /* peer of a point-to-point address on an interface */
 	NETSEG_IPSRC_ROUTE, /* host route out of an interface */
+	NETSEG_IPSRC_POD,   /* a pod's address, as the CNI plugin registered it */
 	NETSEG_IPSRC_MAX,
 };
 
@@ -33,7 +34,7 @@ enum netseg_ipsrc_kind {
 /* Kinds that claim a prefix for the endpoint behind their interface. */
 #define NETSEG_IPSRC_LEARNED                                                          \
 	(NETSEG_IPSRC_BIT(NETSEG_IPSRC_NEIGH) | NETSEG_IPSRC_BIT(NETSEG_IPSRC_PEER) | \
-	 NETSEG_IPSRC_BIT(NETSEG_IPSRC_ROUTE))
+	 NETSEG_IPSRC_BIT(NETSEG_IPSRC_ROUTE) | NETSEG_IPSRC_BIT(NETSEG_IPSRC_POD))
 
 struct netseg_ipsrc {
 	__u8 kind;     /* enum netseg_ipsrc_kind */

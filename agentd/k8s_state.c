@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The Kubernetes part of the state file: the objects as the canonical
+ * YAML `netsegctl get -o yaml` prints (it imports back to the same
+ * objects), the pods as endpoint.register sent them, and the allocator's
+ * keys, so a restart gives every pod the identity it had.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "log.h"
+#include "netsegd.h"
+
+static char *objects_yaml(const struct netseg_k8s_objects *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int r;
+
+	if (!f)
+		return NULL;
+	r = netseg_k8s_print_yaml(f, o);
+	if (fclose(f) || r) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+cJSON *netsegd_k8s_state_json(const struct netsegd *d)
+{
+	const struct netsegd_k8s *k = &d->k8s;
+	cJSON *o = cJSON_CreateObject(), *pods, *keys;
+	char *yaml = objects_yaml(&k->set.objs);
+
+	if (!o || !yaml)
+		goto fail;
+	cJSON_AddStringToObject(o, "objects", yaml);
+	free(yaml);
+	yaml = NULL;
+	pods = cJSON_AddArrayToObject(o, "pods");
+	for (size_t i = 0; pods && i < k->set.npods; i++)
+		cJSON_AddItemToArray(pods, netsegd_pod_to_json(NULL, k->set.pods[i]));
+	keys = cJSON_AddObjectToObject(o, "identities");
+	for (size_t i = 0; keys && i < k->nkeys; i++)
+		if (k->keys[i].in_force)
+			cJSON_AddNumberToObject(keys, k->keys[i].key, k->keys[i].id);
+	cJSON_AddNumberToObject(o, "next_id", k->next_id);
+	if (!pods || !keys)
+		goto fail;
+	return o;
+fail:
+	free(yaml);
+	cJSON_Delete(o);
+	return NULL;
+}
+
+static int load_keys(struct netsegd_k8s *k, const cJSON *keys, const char *path)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, keys) {
+		double v = cJSON_GetNumberValue(it);
+		struct netsegd_k8s_idkey *n;
+
+		if (!cJSON_IsNumber(it) || v < NETSEGD_K8S_ID_MIN || v > NETSEGD_K8S_ID_MAX) {
+			pr_err("%s: k8s identity \"%.80s\": id out of range", path, it->string);
+			return -EINVAL;
+		}
+		n = realloc(k->keys, (k->nkeys + 1) * sizeof(*k->keys));
+		if (!n)
+			return -ENOMEM;
+		k->keys = n;
+		n = &k->keys[k->nkeys];
+		n->key = strdup(it->string);
+		if (!n->key)
+			return -ENOMEM;
+		n->id = (__u32)v;
+		/* Kept until the first commit, which keeps what it uses. */
+		n->in_force = true;
+		n->in_next = false;
+		k->nkeys++;
+	}
+	return 0;
+}
+
+static int load_pods(struct netsegd *d, const cJSON *arr, const char *path)
+{
+	struct netsegd_k8s_set *s = &d->k8s.set;
+	struct netseg_err e = { 0 };
+	struct netsegd_pod *p;
+	const cJSON *it;
+	unsigned int ifindex;
+	int r;
+
+	cJSON_ArrayForEach(it, arr) {
+		r = netsegd_pod_from_json(it, false, &p, &e);
+		if (r) {
+			pr_err("%s: a saved pod: %s", path, e.msg);
+			return r;
+		}
+		/* Its interface went away while netsegd was down (or came back
+		 * as another one): the pod is gone. */
+		ifindex = if_nametoindex(p->iface);
+		if (!ifindex || ifindex != p->ifindex) {
+			pr_info("pod %s/%s (%s): interface gone while netsegd was stopped; removed",
+				p->ns, p->name[0] ? p->name : "-", p->iface);
+			netsegd_pod_free(p);
+			continue;
+		}
+		if (!(s->npods & (s->npods + 1)) || !s->pods) {
+			void *v = realloc(s->pods, (2 * s->npods + 2) * sizeof(*s->pods));
+
+			if (!v) {
+				netsegd_pod_free(p);
+				return -ENOMEM;
+			}
+			s->pods = v;
+		}
+		s->pods[s->npods++] = p;
+	}
+	return 0;
+}
+
+int netsegd_k8s_state_load(struct netsegd *d, const cJSON *o, const char *path)
+{
+	const cJSON *yaml = cJSON_GetObjectItem(o, "objects");
+	struct netseg_errlist errs = { 0 };
+	int r = 0;
+
+	if (yaml && !cJSON_IsString(yaml)) {
+		pr_err("%s: \"k8s\".\"objects\" must be a string", path);
+		return -EINVAL;
+	}
+	if (yaml)
+		r = netseg_k8s_load_buf(path, yaml->valuestring, strlen(yaml->valuestring),
+					&d->k8s.set.objs, &errs);
+	if (r)
+		pr_err("%s: the saved NetworkPolicies don't load: %s", path,
+		       errs.n ? errs.msgs[0] : strerror(-r));
+	netseg_errlist_free(&errs);
+	r = r ?: load_pods(d, cJSON_GetObjectItem(o, "pods"), path);
+	r = r ?: load_keys(&d->k8s, cJSON_GetObjectItem(o, "identities"), path);
+	if (!r && cJSON_IsNumber(cJSON_GetObjectItem(o, "next_id")))
+		d->k8s.next_id = (__u32)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "next_id"));
+	return r;
+}
