@@ -4,10 +4,12 @@
 # --dry-run), every error of a bad file with file:line:col and nothing
 # applied, delete -f and delete by name, get as a table, YAML (which
 # applies back unchanged) and JSON, a native .rules file through the same
-# apply -f (the content decides), and the objects kept across a restart.
+# apply -f (the content decides), endpoint label/unlabel and the LABELS
+# column of endpoint list, and the objects kept across a restart.
 . "$(dirname "$0")/../lib/netns.sh"
 need_root
 make_node
+make_pod lab 1
 start_daemon; ok $? "netsegd starts in the node namespace"
 
 cat >"$T/a.yaml" <<'EOF'
@@ -212,6 +214,19 @@ ok $? "delete -f of a rule file: refused, pointing at remove (exit $st)"
 id=$(ctl -o json list | grep -o '"id":[[:space:]]*[0-9]*' | head -1 | grep -o '[0-9]*$')
 out=$(ctl delete "$id"); st=$?
 [ $st -eq 0 ] && grep -q "removed rule $id" <<<"$out"; ok $? "delete RULE-ID still removes a rule ($out)"
+# ---- endpoint labels: the requests netsegctl sends, the LABELS column
+IF=$(pod_if lab)
+out=$(ctl endpoint label "$IF" --namespace xa app=a tier=1); st=$?
+[ $st -eq 0 ] && grep -q "^endpoint $IF labelled (revision [0-9]*)$" <<<"$out"
+ok $? "endpoint label IFACE --namespace xa app=a tier=1 ($out)"
+out=$(ctl endpoint list)
+grep -q "^iface  *$IF .*  xa/app=a,tier=1$" <<<"$out"
+ok $? "endpoint list: the LABELS column ($(grep "$IF" <<<"$out"))"
+out=$(ctl endpoint label "$IF" 'app=-a' 2>&1); st=$?
+[ $st -eq 2 ] && grep -q "label 'app=-a'" <<<"$out"; ok $? "a bad label value: a usage error naming it"
+out=$(ctl endpoint unlabel "$IF"); st=$?
+[ $st -eq 0 ] && grep -q "^endpoint $IF unlabelled" <<<"$out"; ok $? "endpoint unlabel ($out)"
+! ctl endpoint list | grep -q "xa/app=a"; ok $? "endpoint list: the labels are gone"
 ctl apply -f "$T/c.yaml" >/dev/null; ok $? "a policy applied before the restart"
 
 # ---- restart: the objects stay (the state file)
