@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The control commands, one file per object (cmd_status.c, cmd_identity.c,
- * cmd_rule.c, cmd_trace.c, cmd_prefilter.c, cmd_uplink.c, cmd_flows.c),
+ * cmd_rule.c, cmd_trace.c, cmd_prefilter.c, cmd_uplink.c, cmd_flows.c,
+ * cmd_k8s.c),
  * dispatched by commands.c's table; what they share is in cmd_common.c.
  * Private to agentd/: the rest of the daemon sees netsegd_dispatch().
  */
@@ -16,6 +17,8 @@ struct netsegd;
 struct netsegd_follower_io;
 struct netseg_ruleset;
 struct netseg_idstore;
+struct netseg_err;
+struct netseg_errlist;
 
 /* A handler: one request in, its reply out (NULL: a stream took over). */
 #define CMD_HANDLER(name)                                              \
@@ -48,6 +51,9 @@ CMD_HANDLER(cmd_prefilter_replace);
 CMD_HANDLER(cmd_attach);
 CMD_HANDLER(cmd_detach);
 CMD_HANDLER(cmd_flows);
+CMD_HANDLER(cmd_k8s_apply);
+CMD_HANDLER(cmd_k8s_delete);
+CMD_HANDLER(cmd_k8s_get);
 
 /* cmd_common.c */
 struct cJSON *cmd_reply_ok(void);
@@ -62,5 +68,10 @@ const char *cmd_verdict_name(__u8 v);
  */
 int cmd_commit(struct netsegd *d, struct netseg_ruleset *rules, struct netseg_idstore *ids,
 	       struct cJSON **reply);
+/* A failed commit's reply: "rejected" for what the input asked
+ * (-EINVAL, -ENOENT, -E2BIG), else "internal"; @err's message. */
+struct cJSON *cmd_commit_error(int r, const struct netseg_err *err);
+/* "NAME: N errors; nothing applied" with every message as "errors". */
+struct cJSON *cmd_errors_reply(const struct netseg_errlist *errs, const char *name);
 
 #endif

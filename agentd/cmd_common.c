@@ -61,13 +61,31 @@ int cmd_commit(struct netsegd *d, struct netseg_ruleset *rules, struct netseg_id
 	netseg_ruleset_free(rules);
 	netseg_idstore_free(ids);
 	if (r) {
-		*reply = netsegd_reply_error(r == -EINVAL || r == -ENOENT || r == -E2BIG ?
-						     "rejected" :
-						     "internal",
-					     "%s", err.msg[0] ? err.msg : strerror(-r));
+		*reply = cmd_commit_error(r, &err);
 		return r;
 	}
 	*reply = cmd_reply_ok();
 	cJSON_AddNumberToObject(*reply, "revision", d->pol.revision);
 	return 0;
+}
+
+/* The input's fault (it names what doesn't exist or doesn't fit), or
+ * the daemon's. */
+cJSON *cmd_commit_error(int r, const struct netseg_err *err)
+{
+	return netsegd_reply_error(r == -EINVAL || r == -ENOENT || r == -E2BIG ? "rejected" :
+										 "internal",
+				   "%s", err->msg[0] ? err->msg : strerror(-r));
+}
+
+cJSON *cmd_errors_reply(const struct netseg_errlist *errs, const char *name)
+{
+	cJSON *o = netsegd_reply_error("rejected", "%s: %zu error%s; nothing applied", name,
+				       errs->n, errs->n == 1 ? "" : "s");
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < errs->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(errs->msgs[i]));
+	cJSON_AddItemToObject(o, "errors", a);
+	return o;
 }

@@ -240,18 +240,6 @@ cJSON *cmd_rule_list(struct netsegd *d, const cJSON *req, const struct netsegd_f
 	return o;
 }
 
-static cJSON *parse_error_reply(struct netseg_errlist *errs, const char *name)
-{
-	cJSON *o = netsegd_reply_error("rejected", "%s: %zu error%s; nothing applied", name,
-				       errs->n, errs->n == 1 ? "" : "s");
-	cJSON *a = cJSON_CreateArray();
-
-	for (size_t i = 0; i < errs->n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(errs->msgs[i]));
-	cJSON_AddItemToObject(o, "errors", a);
-	return o;
-}
-
 /* Parse a request's rule file; rules equal to current ones keep their id. */
 /* 0 and the parsed rules in *rs, or -1 and the error reply in *err (NULL
  * when even that couldn't be allocated: a NULL reply must not read as
@@ -269,7 +257,7 @@ static int parse_request_rules(struct netsegd *d, const cJSON *req, struct netse
 		return -1;
 	}
 	if (netseg_ruleset_parse_buf(*name, text, strlen(text), rs, &errs)) {
-		*err = errs.n ? parse_error_reply(&errs, *name) :
+		*err = errs.n ? cmd_errors_reply(&errs, *name) :
 				netsegd_reply_error("internal", "out of memory");
 		netseg_errlist_free(&errs);
 		netseg_ruleset_free(rs);

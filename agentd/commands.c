@@ -39,6 +39,9 @@ static const struct {
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
 	{ "flows", cmd_flows },
+	{ "k8s.apply", cmd_k8s_apply },
+	{ "k8s.delete", cmd_k8s_delete },
+	{ "k8s.get", cmd_k8s_get },
 };
 
 cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)

@@ -521,7 +521,8 @@ int netsegd_k8s_commit_objs(struct netsegd *d, struct netseg_k8s_objects *objs,
 	cand.pods = malloc((d->k8s.set.npods + 1) * sizeof(*cand.pods));
 	if (!cand.pods)
 		return netsegd_oom(err);
-	memcpy(cand.pods, d->k8s.set.pods, d->k8s.set.npods * sizeof(*cand.pods));
+	if (d->k8s.set.npods) /* no pods: set.pods may be NULL, memcpy's UB */
+		memcpy(cand.pods, d->k8s.set.pods, d->k8s.set.npods * sizeof(*cand.pods));
 	cand.npods = d->k8s.set.npods;
 	r = commit_set(d, &cand, err);
 	if (!r) {

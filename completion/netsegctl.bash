@@ -29,6 +29,23 @@ _netsegctl_ids()
 	_netsegctl_query id list
 }
 
+# Kubernetes objects in force: namespaces by name, policies as NS/NAME
+# (a policy's metadata is printed name first, then namespace).
+_netsegctl_k8s_namespaces()
+{
+	_netsegctl_query name get ns
+}
+
+_netsegctl_k8s_policies()
+{
+	local bin=${COMP_WORDS[0]}
+	[[ $bin == */* && -x $bin ]] || bin=netsegctl
+	command -v "$bin" >/dev/null 2>&1 || return 0
+	timeout 1 "$bin" "${_netsegctl_sock[@]}" -o json-compact get netpol 2>/dev/null </dev/null |
+		grep -o '"metadata":{"name":"[^"]*","namespace":"[^"]*"' |
+		sed 's/^"metadata":{"name":"\([^"]*\)","namespace":"\([^"]*\)"$/\2\/\1/'
+}
+
 # Read line by line: an unquoted $(compgen) would glob what it returns.
 _netsegctl_add()	# _netsegctl_add WORD...: the words that start with $cur
 {
@@ -59,9 +76,10 @@ _netsegctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local commands="status stats identity endpoint allow deny remove rule list
-		apply diff check trace flows observe prefilter attach detach logs map suggest help"
+		apply delete get diff check trace flows observe prefilter attach detach logs map
+		suggest help"
 	local globals="-o --output -s --socket -v --verbose -h --help --version"
-	local i cmd= sub= nargs=0 w
+	local i cmd= sub= nargs=0 w has_file=
 	_netsegctl_sock=()
 	COMPREPLY=()
 
@@ -69,6 +87,7 @@ _netsegctl()
 	# command's positional words before the cursor.
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
+		[[ $w == @(-f|--file|--file=*) ]] && has_file=1
 		case $w in
 		-s | --socket)
 			_netsegctl_sock=(-s "${COMP_WORDS[i + 1]}")
@@ -81,14 +100,14 @@ _netsegctl()
 		--add-iface | --remove-iface | --add-cgroup | --remove-cgroup | \
 		--add-cidr | --remove-cidr | --selector | --namespace | \
 		--expect-revision | --verdict | --identity | --rule | --since | --output-file | \
-		--from | --to | --port | --last)
+		--from | --to | --port | --last | -n | --namespace)
 			((i++))
 			continue ;;
 		-*) continue ;;
 		esac
 		if [[ -z $cmd ]]; then
 			cmd=$w
-		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs|rule)$ ]]; then
+		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs|rule|delete|get)$ ]]; then
 			sub=$w
 		else
 			((nargs++))
@@ -103,6 +122,7 @@ _netsegctl()
 		case $cmd in
 		map) _netsegctl_add dot svg png json ;;
 		suggest) _netsegctl_add rules yaml json ;;
+		get) _netsegctl_add yaml json ;;
 		*) _netsegctl_add json json-compact text ocsf ecs cef ;;
 		esac
 		return 0 ;;
@@ -128,6 +148,10 @@ _netsegctl()
 	--cgroup | --add-cgroup | --remove-cgroup)
 		_netsegctl_files -d
 		return 0 ;;
+	-n | --namespace)
+		# get's policy namespace or endpoint label's: those known
+		_netsegctl_add $(_netsegctl_k8s_namespaces)
+		return 0 ;;
 	--comment | --cidr | --add-cidr | --remove-cidr | --expect-revision | --since | \
 	--port | --last | --selector | --namespace)
 		# typed: a label selector, a namespace
@@ -150,11 +174,14 @@ _netsegctl()
 			[[ $sub == set ]] && _netsegctl_add --audit --add-cidr --remove-cidr \
 				--add-iface --remove-iface --add-cgroup --remove-cgroup --selector \
 				--namespace --remove-selector ;;
+		endpoint) [[ $sub == label ]] && _netsegctl_add --namespace ;;
 		allow) _netsegctl_add --audit --log --comment ;;
 		rule) [[ $sub == set ]] && _netsegctl_add --audit --log --comment ;;
 		deny) _netsegctl_add --log --comment ;;
 		apply) _netsegctl_add -f --file --dry-run --expect-revision ;;
 		diff) _netsegctl_add -f --file ;;
+		delete) _netsegctl_add -f --file --ignore-not-found -n --namespace ;;
+		get) _netsegctl_add -n --namespace -A --all-namespaces ;;
 		prefilter) [[ $sub == apply ]] && _netsegctl_add -f --file --dry-run ;;
 		check) _netsegctl_add -f --file --offline ;;
 		trace) _netsegctl_add --exit-code ;;
@@ -175,7 +202,24 @@ _netsegctl()
 			_netsegctl_add $(_netsegctl_names)
 		fi ;;
 	endpoint)
-		[[ -z $sub ]] && _netsegctl_add list ;;
+		if [[ -z $sub ]]; then
+			_netsegctl_add label list unlabel
+		elif [[ $sub == @(label|unlabel) && $nargs -eq 0 ]]; then
+			_netsegctl_add $(ls /sys/class/net 2>/dev/null)
+		fi ;;
+	delete)
+		# kubectl's forms; a rule id, as remove
+		if [[ -n $has_file ]]; then
+			:
+		elif [[ -z $sub ]]; then
+			_netsegctl_add -f networkpolicy netpol namespace ns $(_netsegctl_ids)
+		elif [[ $nargs -eq 0 && $sub == @(networkpolicy|networkpolicies|netpol) ]]; then
+			_netsegctl_add $(_netsegctl_k8s_policies)
+		elif [[ $nargs -eq 0 && $sub == @(namespace|namespaces|ns) ]]; then
+			_netsegctl_add $(_netsegctl_k8s_namespaces)
+		fi ;;
+	get)
+		[[ -z $sub ]] && _netsegctl_add networkpolicies netpol namespaces ns ;;
 	rule)
 		if [[ -z $sub ]]; then
 			_netsegctl_add set
@@ -201,7 +245,7 @@ _netsegctl()
 		if [[ $prev == '>' || $prev == to || $nargs -eq 0 ]]; then
 			_netsegctl_selectors
 		fi ;;
-	remove | rm | del | delete)
+	remove | rm | del)
 		[[ $nargs -eq 0 ]] && _netsegctl_add $(_netsegctl_ids) ;;
 	trace)
 		if ((nargs < 2)); then

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * apply -f FILE [--dry-run] [--expect-revision N]
+ *   (a Kubernetes manifest goes to cmd_k8s.c: the content decides)
  * diff -f FILE
  * (FILE "-" is stdin.)
  *
@@ -134,15 +135,13 @@ static void nul_position(const char *buf, size_t off, unsigned int *line, unsign
 	}
 }
 
-/* {"cmd": @cmd, "name": FILE, "text": content}; exit code on failure. */
-int file_req(const char *cmd, const char *path, cJSON **reqp)
+int file_text(const char *path, char **bufp)
 {
 	const char *file = file_label(path);
 	unsigned int line, col;
 	const char *nul;
 	char *buf;
 	size_t len;
-	cJSON *req;
 	int err;
 
 	err = read_file(path, &buf, &len);
@@ -161,19 +160,38 @@ int file_req(const char *cmd, const char *path, cJSON **reqp)
 		p_err("%s:%u:%u: the file contains a NUL byte", file, line, col);
 		return CTL_EXIT_REJECTED;
 	}
-	req = req_new(cmd);
-	if (req && (!cJSON_AddStringToObject(req, "name", file) ||
-		    !cJSON_AddStringToObject(req, "text", buf))) {
+	*bufp = buf;
+	return 0;
+}
+
+int text_req(const char *cmd, const char *path, const char *text, cJSON **reqp)
+{
+	cJSON *req = req_new(cmd);
+
+	if (req && (!cJSON_AddStringToObject(req, "name", file_label(path)) ||
+		    !cJSON_AddStringToObject(req, "text", text))) {
 		cJSON_Delete(req);
 		req = NULL;
 	}
-	free(buf);
 	if (!req) {
 		p_err("out of memory");
 		return CTL_EXIT_INTERNAL;
 	}
 	*reqp = req;
 	return 0;
+}
+
+/* {"cmd": @cmd, "name": FILE, "text": content}; exit code on failure. */
+int file_req(const char *cmd, const char *path, cJSON **reqp)
+{
+	char *buf;
+	int code = file_text(path, &buf);
+
+	if (code)
+		return code;
+	code = text_req(cmd, path, buf, reqp);
+	free(buf);
+	return code;
 }
 
 /* ------------------------------------------------------------- apply */
@@ -216,11 +234,26 @@ int do_apply(int argc, char **argv)
 {
 	struct file_args *a = &apply_args;
 	cJSON *req;
+	char *text;
 	int code;
 
 	if (file_args_parse(argc, argv, true, a))
 		return CTL_EXIT_USAGE;
-	code = file_req("apply", a->path, &req);
+	code = file_text(a->path, &text);
+	if (code)
+		return code;
+	/* The content says what the file is, whatever its name. */
+	if (k8s_manifest(text)) {
+		code = a->has_rev ?
+			       usage_err(
+				       "--expect-revision is for rule files; %s holds Kubernetes objects",
+				       a->file) :
+			       k8s_apply(a->path, text, a->dry_run);
+		free(text);
+		return code;
+	}
+	code = text_req("apply", a->path, text, &req);
+	free(text);
 	if (code)
 		return code;
 	if (!cJSON_AddBoolToObject(req, "dry_run", a->dry_run) ||

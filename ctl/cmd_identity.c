@@ -7,6 +7,8 @@
  * identity set NAME [--audit on|off] [--add-|--remove-{cidr,iface,cgroup} X]...
  *                   [--selector EXPR] [--namespace NS] [--remove-selector]
  * endpoint list
+ * endpoint label IFACE [--namespace NS] KEY=VALUE...
+ * endpoint unlabel IFACE
  */
 #include <errno.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "labels.h"
 #include "netsegctl.h"
 #include "output.h"
 
@@ -391,6 +394,32 @@ static void endpoint_id_cell(const cJSON *row, char *buf, size_t len)
 	cell_text(v, buf, len);
 }
 
+/* "NS/k=v,k2=v2": a pod's namespace and labels (endpoint.register or
+ * endpoint label); "-" for an endpoint that has neither. */
+static void endpoint_labels_cell(const cJSON *row, char *buf, size_t len)
+{
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(row, "namespace");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(row, "labels"), *x;
+	size_t n;
+
+	if (!cJSON_IsString(ns) && !cJSON_IsObject(l) && !cJSON_IsString(l)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	n = snprintf(buf, len, "%s/", cJSON_IsString(ns) ? ns->valuestring : "");
+	if (cJSON_IsString(l))
+		snprintf(buf + (n < len ? n : len - 1), len - (n < len ? n : len - 1), "%s",
+			 l->valuestring);
+	if (!cJSON_IsObject(l))
+		return;
+	cJSON_ArrayForEach(x, l) {
+		if (n >= len)
+			break;
+		n += snprintf(buf + n, len - n, "%s%s=%s", x == l->child ? "" : ",", x->string,
+			      cJSON_IsString(x) ? x->valuestring : "?");
+	}
+}
+
 static const struct out_col endpoint_cols[] = {
 	OUT_COL("KIND", "kind"),
 	OUT_COL("NAME", "name"),
@@ -399,12 +428,22 @@ static const struct out_col endpoint_cols[] = {
 	OUT_COL("IPS", "ips"),
 	OUT_COL("ATTACHED", "attached"),
 	OUT_COL("STATE", "state"),
+	OUT_COL_FN("LABELS", endpoint_labels_cell), /* last: only when a row has them */
 };
 
 static int print_endpoints(const cJSON *reply)
 {
-	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "endpoints"), "endpoints",
-			  endpoint_cols, NCOLS(endpoint_cols));
+	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(reply, "endpoints"), *r;
+	size_t ncols = NCOLS(endpoint_cols) - 1;
+
+	/* A daemon without Kubernetes endpoints (or an older one) has no
+	 * namespace or labels: no empty column then. */
+	if (cJSON_IsArray(rows))
+		cJSON_ArrayForEach(r, rows)
+			if (cJSON_GetObjectItemCaseSensitive(r, "namespace") ||
+			    cJSON_GetObjectItemCaseSensitive(r, "labels"))
+				ncols = NCOLS(endpoint_cols);
+	return print_rows(rows, "endpoints", endpoint_cols, ncols);
 }
 
 static int endpoint_list(int argc, char **argv)
@@ -414,8 +453,120 @@ static int endpoint_list(int argc, char **argv)
 	return ctl_run(req_new("endpoint.list"), print_endpoints);
 }
 
+static const char *label_iface;
+
+static int print_labelled(const cJSON *reply)
+{
+	char rev[32];
+
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
+	printf("endpoint ");
+	fput_clean(label_iface, stdout);
+	printf(" labelled (revision %s)\n", rev);
+	return 0;
+}
+
+static int print_unlabelled(const cJSON *reply)
+{
+	char rev[32];
+
+	cell_text(cJSON_GetObjectItemCaseSensitive(reply, "revision"), rev, sizeof(rev));
+	printf("endpoint ");
+	fput_clean(label_iface, stdout);
+	printf(" unlabelled (revision %s)\n", rev);
+	return 0;
+}
+
+/* KEY=VALUE words into @labels (checked as Kubernetes checks them, so a
+ * typo is caught here with the word that has it); 0 or an exit code. */
+static int label_words(int argc, char **argv, const char **ns, cJSON *labels)
+{
+	struct netseg_labels seen;
+	struct netseg_err e = {};
+	int code = 0, ret;
+	char *eq;
+
+	netseg_labels_init(&seen);
+	for (int i = 0; i < argc && !code; i++) {
+		ret = arg_value(argc, argv, &i, "--namespace", ns);
+		if (!ret)
+			ret = arg_value(argc, argv, &i, "-n", ns);
+		if (ret < 0)
+			code = CTL_EXIT_USAGE;
+		if (ret)
+			continue;
+		eq = strchr(argv[i], '=');
+		if (!eq) {
+			code = usage_err("expected KEY=VALUE, not '%s'", argv[i]);
+			break;
+		}
+		*eq = '\0';
+		ret = netseg_labels_add(&seen, argv[i], eq + 1, &e);
+		if (ret)
+			code = ret == -ENOMEM ?
+				       CTL_EXIT_INTERNAL :
+				       usage_err("label '%s=%s': %s", argv[i], eq + 1, e.msg);
+		else if (!cJSON_AddStringToObject(labels, argv[i], eq + 1))
+			code = CTL_EXIT_INTERNAL;
+		*eq = '=';
+	}
+	if (!code && !seen.n)
+		code = usage_err("missing the labels: KEY=VALUE...");
+	netseg_labels_free(&seen);
+	return code;
+}
+
+static int endpoint_label(int argc, char **argv)
+{
+	const char *ns = NULL;
+	cJSON *req, *labels;
+	int code;
+
+	if (argc < 1 || argv[0][0] == '-')
+		return usage_err("missing the interface");
+	label_iface = argv[0];
+	req = req_new("endpoint.label");
+	labels = cJSON_CreateObject();
+	if (!req || !labels || !cJSON_AddStringToObject(req, "iface", argv[0])) {
+		cJSON_Delete(req);
+		cJSON_Delete(labels);
+		p_err("out of memory");
+		return CTL_EXIT_INTERNAL;
+	}
+	cJSON_AddItemToObject(req, "labels", labels);
+	code = label_words(argc - 1, argv + 1, &ns, labels);
+	if (!code && ns && !cJSON_AddStringToObject(req, "namespace", ns))
+		code = CTL_EXIT_INTERNAL;
+	if (code) {
+		if (code == CTL_EXIT_INTERNAL)
+			p_err("out of memory");
+		cJSON_Delete(req);
+		return code;
+	}
+	return ctl_run(req, print_labelled);
+}
+
+static int endpoint_unlabel(int argc, char **argv)
+{
+	cJSON *req;
+
+	if (argc < 1)
+		return usage_err("missing the interface");
+	if (no_more_args(argc - 1, argv + 1))
+		return CTL_EXIT_USAGE;
+	label_iface = argv[0];
+	req = req_new("endpoint.unlabel");
+	if (req && !cJSON_AddStringToObject(req, "iface", argv[0])) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	return ctl_run(req, print_unlabelled);
+}
+
 static const struct cmd endpoint_cmds[] = {
 	{ "list", endpoint_list, "endpoint list" },
+	{ "label", endpoint_label, "endpoint label IFACE [--namespace NS] KEY=VALUE..." },
+	{ "unlabel", endpoint_unlabel, "endpoint unlabel IFACE" },
 	{ 0 },
 };
 

@@ -38,13 +38,23 @@ static const struct cmd cmds[] = {
 	  "identity list\n"
 	  "identity remove NAME\n"
 	  "identity set NAME [--audit on|off] [--add-cidr CIDR]... [--remove-cidr CIDR]... [--add-iface GLOB]... [--remove-iface GLOB]... [--add-cgroup PATH]... [--remove-cgroup PATH]..." },
-	{ "endpoint", do_endpoint, "endpoint list" },
+	{ "endpoint", do_endpoint,
+	  "endpoint list\n"
+	  "endpoint label IFACE [--namespace NS] KEY=VALUE...\n"
+	  "endpoint unlabel IFACE" },
 	{ "allow", do_allow, "allow RULE [--audit] [--log] [--comment TEXT]" },
 	{ "deny", do_deny, "deny RULE [--log] [--comment TEXT]" },
 	{ "remove", do_remove, "remove { ID | RULE }" },
 	{ "rule", do_rule, "rule set ID [--audit on|off] [--log on|off] [--comment TEXT]" },
 	{ "list", do_list, "list" },
 	{ "apply", do_apply, "apply -f FILE|- [--dry-run] [--expect-revision N]" },
+	{ "delete", do_delete,
+	  "delete -f FILE|- [--ignore-not-found]\n"
+	  "delete networkpolicy|netpol NAMESPACE/NAME | -n NAMESPACE NAME [--ignore-not-found]\n"
+	  "delete namespace|ns NAME [--ignore-not-found]\n"
+	  "delete ID|RULE" },
+	{ "get", do_get,
+	  "get networkpolicies|netpol|namespaces|ns[,...] [-n NAMESPACE|-A] [-o yaml|json]" },
 	{ "diff", do_diff, "diff -f FILE|-" },
 	{ "check", do_check, "check -f FILE|- [--offline]" },
 	{ "trace", do_trace, "trace SRC DST [PROTO/]PORT [--exit-code]" },
@@ -171,7 +181,8 @@ static bool is_help(const char *arg)
 }
 
 /* Other words people type for a command: `rm` and `delete` are what
- * they reach for after git, kubectl and ip.  Not in --help (one name
+ * they reach for after git, kubectl and ip (the top level's `delete` is a
+ * command of its own, which removes rules too).  Not in --help (one name
  * per command there); netsegctl(8) lists them. */
 static const char *const aliases[][2] = {
 	{ "rm", "remove" },
@@ -249,7 +260,13 @@ int cmd_select(const struct cmd *table, int argc, char **argv)
 
 	if (argc < 1)
 		return usage_err("missing %s", what);
-	word = unalias(argv[0]);
+	/* An alias only where the table has no command of that name: the
+	 * top level's delete is kubectl's, identity delete is remove. */
+	word = argv[0];
+	for (c = table; c->name && strcmp(word, c->name); c++)
+		;
+	if (!c->name)
+		word = unalias(argv[0]);
 	for (c = table; c->name; c++) {
 		if (strcmp(word, c->name))
 			continue;
@@ -339,10 +356,10 @@ static int set_global(int opt, const char *val)
 			flow_format = val; /* record formats: for flows */
 		} else if (!strcmp(val, "dot") || !strcmp(val, "svg") || !strcmp(val, "png") ||
 			   !strcmp(val, "rules") || !strcmp(val, "yaml")) {
-			learn_format = val; /* map and suggest */
+			learn_format = val; /* map, suggest; get's yaml */
 		} else {
 			return usage_err(
-				"unknown output format '%s' (expected json, json-compact, text; for flows and observe ocsf, ecs, cef; for map dot, svg, png; for suggest rules, yaml)",
+				"unknown output format '%s' (expected json, json-compact, text; for flows and observe ocsf, ecs, cef; for map dot, svg, png; for suggest rules, yaml; for get yaml)",
 				val);
 		}
 		return 0;
@@ -360,7 +377,8 @@ static int set_global(int opt, const char *val)
 /* Subcommand flags that take a value: their value is never a global
  * option, even when it reads "-v" (a comment, say). */
 static const char *const value_flags[] = {
-	"--comment", "--iface", "--cgroup", "--cidr", "-f", "--file", "--expect-revision",
+	"--comment", "--iface",		  "--cgroup", "--cidr",	     "-f",
+	"--file",    "--expect-revision", "-n",	      "--namespace",
 };
 
 static bool takes_value(const char *arg)
@@ -484,7 +502,8 @@ int main(int argc, char **argv)
 		p_err("%s has no %s output; use -o json", argv[0], flow_format);
 		return CTL_EXIT_USAGE;
 	}
-	if (learn_format && strcmp(argv[0], "map") && strcmp(argv[0], "suggest")) {
+	if (learn_format && strcmp(argv[0], "map") && strcmp(argv[0], "suggest") &&
+	    strcmp(argv[0], "get")) {
 		p_err("%s has no %s output; use -o json", argv[0], learn_format);
 		return CTL_EXIT_USAGE;
 	}

@@ -159,5 +159,21 @@ int read_file(const char *path, char **buf, size_t *len);
  * the exit code after a usage message (an unknown argument, no file). */
 int file_flag_args(int argc, char **argv, const char *flag, bool *set, const char **file);
 int file_req(const char *cmd, const char *path, struct cJSON **req);
+/* The file ("-": stdin) read whole into *text, refused (reported) if it
+ * holds a NUL byte: 0 or an exit code. */
+int file_text(const char *path, char **text);
+/* {"cmd": @cmd, "name": how messages name @path, "text": @text}: 0 or an
+ * exit code. */
+int text_req(const char *cmd, const char *path, const char *text, struct cJSON **req);
+
+/* ---------------------------------------------------------- cmd_k8s.c */
+
+/* Is @text Kubernetes objects rather than native rules?  docs/kubernetes.md
+ * ("Applying and deleting") says how it decides. */
+bool k8s_manifest(const char *text);
+/* apply -f of a manifest, already read: the exit code. */
+int k8s_apply(const char *path, const char *text, bool dry_run);
+int do_delete(int argc, char **argv);
+int do_get(int argc, char **argv);
 
 #endif /* NETSEGCTL_H */

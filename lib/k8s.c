@@ -776,24 +776,32 @@ static void rules_free(struct netseg_k8s_rule *r, size_t n)
 	free(r);
 }
 
+void netseg_k8s_policy_free(struct netseg_k8s_policy *p)
+{
+	free(p->ns);
+	free(p->name);
+	netseg_labels_free(&p->labels);
+	netseg_labelsel_free(&p->pod_sel);
+	rules_free(p->ingress, p->ningress);
+	rules_free(p->egress, p->negress);
+	memset(p, 0, sizeof(*p));
+}
+
+void netseg_k8s_namespace_free(struct netseg_k8s_namespace *ns)
+{
+	free(ns->name);
+	netseg_labels_free(&ns->labels);
+	memset(ns, 0, sizeof(*ns));
+}
+
 void netseg_k8s_objects_free(struct netseg_k8s_objects *o)
 {
 	size_t i;
 
-	for (i = 0; i < o->npolicies; i++) {
-		struct netseg_k8s_policy *p = &o->policies[i];
-
-		free(p->ns);
-		free(p->name);
-		netseg_labels_free(&p->labels);
-		netseg_labelsel_free(&p->pod_sel);
-		rules_free(p->ingress, p->ningress);
-		rules_free(p->egress, p->negress);
-	}
-	for (i = 0; i < o->nnamespaces; i++) {
-		free(o->namespaces[i].name);
-		netseg_labels_free(&o->namespaces[i].labels);
-	}
+	for (i = 0; i < o->npolicies; i++)
+		netseg_k8s_policy_free(&o->policies[i]);
+	for (i = 0; i < o->nnamespaces; i++)
+		netseg_k8s_namespace_free(&o->namespaces[i]);
 	free(o->policies);
 	free(o->namespaces);
 	netseg_k8s_objects_init(o);

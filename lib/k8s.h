@@ -65,12 +65,16 @@ struct netseg_k8s_policy {
 	struct netseg_k8s_rule *egress;
 	size_t negress;
 	int line; /* of its document, 1-based */
+	/* The daemon's revision when it was last created or configured;
+	 * 0 = not known (never set by import). */
+	__u64 revision;
 };
 
 struct netseg_k8s_namespace {
 	char *name;
 	struct netseg_labels labels; /* includes the metadata.name label */
 	int line;
+	__u64 revision; /* as for a policy */
 };
 
 /* What one file (or several, appended) holds, in file order. */
@@ -108,6 +112,53 @@ int netseg_k8s_print_json(FILE *f, const struct netseg_k8s_objects *o);
 
 /* Is @a the same policy as @b, field by field (not the line)? */
 bool netseg_k8s_policy_same(const struct netseg_k8s_policy *a, const struct netseg_k8s_policy *b);
+/* The same for namespaces: name and labels (not the line). */
+bool netseg_k8s_namespace_same(const struct netseg_k8s_namespace *a,
+			       const struct netseg_k8s_namespace *b);
+
+/* One object's memory (objects_free() frees every one of a set). */
+void netseg_k8s_policy_free(struct netseg_k8s_policy *p);
+void netseg_k8s_namespace_free(struct netseg_k8s_namespace *ns);
+
+/* --- the set in force, changed as kubectl apply/delete do (k8s_objs.c) --- */
+
+enum netseg_k8s_kind {
+	NETSEG_K8S_POLICY,
+	NETSEG_K8S_NAMESPACE,
+};
+
+/* What an apply did to one object, as kubectl says it. */
+enum netseg_k8s_change {
+	NETSEG_K8S_CREATED,
+	NETSEG_K8S_CONFIGURED,
+	NETSEG_K8S_UNCHANGED,
+};
+
+const char *netseg_k8s_change_name(enum netseg_k8s_change c); /* "created", ... */
+
+/* @dst (need not be initialised) becomes a deep copy of @src, lines and
+ * revisions included.  0, or -ENOMEM with @dst empty. */
+int netseg_k8s_objects_copy(struct netseg_k8s_objects *dst, const struct netseg_k8s_objects *src);
+
+/*
+ * kubectl apply of @add onto @o: each object of @add replaces the object
+ * of @o with its kind, namespace and name, in its place, or is appended.
+ * An unchanged object stays @o's (its revision kept).  @add's objects are
+ * moved: it is empty afterwards.  @pol_chg[i] and @ns_chg[i] (each array
+ * may be NULL) say what happened to add->policies[i] and
+ * add->namespaces[i].  0, or -ENOMEM with @o and @add untouched.
+ */
+int netseg_k8s_objects_merge(struct netseg_k8s_objects *o, struct netseg_k8s_objects *add,
+			     enum netseg_k8s_change *pol_chg, enum netseg_k8s_change *ns_chg);
+
+/* Index in @o's policies (or namespaces) of the object of @kind named
+ * @ns/@name (@ns unused for a namespace); -1 if there is none. */
+long netseg_k8s_objects_find(const struct netseg_k8s_objects *o, enum netseg_k8s_kind kind,
+			     const char *ns, const char *name);
+
+/* Remove that object, the others keeping their order: 0 or -ENOENT. */
+int netseg_k8s_objects_remove(struct netseg_k8s_objects *o, enum netseg_k8s_kind kind,
+			      const char *ns, const char *name);
 
 /* --- the reference model (k8s_eval.c) --- */
 

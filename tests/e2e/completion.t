@@ -63,6 +63,14 @@ is "$(cd "$T" && comp netsegctl prefilter apply -f si)" "site.rules" "prefilter 
 is "$(comp netsegctl logs '')" "verify" "logs verify"
 is "$(comp netsegctl trace frontend api '')" "icmp/ icmpv6/ sctp/ tcp/ udp/" "trace's third word: a protocol"
 is "$(cd "$T" && comp netsegctl apply -f si)" "site.rules" "apply -f completes file names"
+is "$(comp netsegctl endpoint '')" "label list unlabel" "endpoint subcommands"
+is "$(comp netsegctl endpoint label lo --)" "--help --namespace --output --socket --verbose" "flags of endpoint label"
+is "$(comp netsegctl get '')" "namespaces netpol networkpolicies ns" "get: the kinds"
+is "$(comp netsegctl get netpol --)" "--all-namespaces --help --namespace --output --socket --verbose" "flags of get"
+is "$(comp netsegctl get netpol -o '')" "json yaml" "get -o: yaml or json"
+is "$(comp netsegctl delete --)" "--file --help --ignore-not-found --namespace --output --socket --verbose" "flags of delete"
+is "$(cd "$T" && comp netsegctl delete -f si)" "site.rules" "delete -f completes file names"
+is "$(comp netsegctl delete -f x.yaml '')" "" "delete -f FILE: no kind offered after it"
 
 # A fake daemon client on PATH: logs its arguments, prints what the real
 # one prints with -o json-compact.
@@ -71,6 +79,8 @@ cat >"$T/bin/netsegctl" <<FAKE
 #!/bin/bash
 echo "\$*" >>"$T/calls"
 case "\$*" in
+*"get ns") echo '{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"prod","labels":{"kubernetes.io/metadata.name":"prod"}}}]}' ;;
+*"get netpol") echo '{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"allow-web","namespace":"prod"},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}]}' ;;
 *"prefilter list") echo '{"prefilter":[{"cidr":"198.19.0.0/16","hits":4}]}' ;;
 *"identity list") echo '{"identities":[{"name":"frontend","id":256,"ifaces":["vfe*"],"cgroups":[],"cidrs":[],"audit":false},{"name":"api","id":257,"ifaces":[],"cgroups":[],"cidrs":[],"audit":true}]}' ;;
 *" list") echo '{"rules":[{"id":3,"action":"allow","rule":"frontend -> api:tcp/443","audit":false,"log":false,"comment":""},{"id":17,"action":"deny","rule":"* -> api:tcp/22","audit":false,"log":false,"comment":"no ssh"}],"revision":9}' ;;
@@ -91,6 +101,10 @@ is "$(comp netsegctl flows --identity '')" "api frontend" "flows --identity: nam
 is "$(comp netsegctl observe --to '')" "api frontend host world" "observe --to: names, world, host"
 is "$(comp netsegctl observe --last 5 --from f)" "frontend" "observe --last 5 --from 'f': frontend"
 is "$(comp netsegctl prefilter remove '')" "198.19.0.0/16" "prefilter remove: the CIDRs in force"
+is "$(comp netsegctl delete '')" "-f 17 3 namespace netpol networkpolicy ns" "delete: -f, the kinds, rule ids"
+is "$(comp netsegctl delete netpol '')" "prod/allow-web" "delete netpol: NS/NAME of the policies in force"
+is "$(comp netsegctl delete ns '')" "prod" "delete ns: the namespaces in force"
+is "$(comp netsegctl get netpol -n '')" "prod" "get -n: the namespaces in force"
 : >"$T/calls"
 comp netsegctl -s /tmp/other.sock identity remove '' >/dev/null
 grep -q -- "^-s /tmp/other.sock -o json-compact identity list$" "$T/calls"

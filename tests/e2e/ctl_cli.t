@@ -110,6 +110,14 @@ case "$line" in
 *'"cmd":"trace"'*) echo '{"ok":true,"verdict":"allow","rule_id":3,"rule":"allow frontend -> api:tcp/443","reason":"rule"}' ;;
 *'"cmd":"identity.add"'*) echo '{"ok":true,"identity":{"name":"frontend","id":256,"ifaces":["veth-fe*"],"cgroups":[],"cidrs":[],"audit":false},"revision":11}' ;;
 *'"cmd":"identity.list"'*) echo '{"ok":true,"identities":[{"name":"frontend","id":256,"ifaces":["veth-fe*"],"cgroups":[],"cidrs":["198.19.0.0/16"],"audit":true},{"name":"web","id":257,"ifaces":[],"cgroups":[],"cidrs":["198.19.5.0/24"],"audit":false,"selector":"app=web,tier in (front)","namespace":"shop"},{"name":"pods","id":258,"ifaces":[],"cgroups":[],"cidrs":[],"audit":false,"selector":"","namespace":""}]}' ;;
+*'"cmd":"endpoint.list"'*)
+	if [ "$(cat "$FAKE_DIR/mode")" = labels ]; then
+		echo '{"ok":true,"endpoints":[{"kind":"interface","name":"veth-web","ifindex":7,"identity":"pod:prod:app=web","ips":["198.18.1.2"],"attached":["tc/ingress"],"state":"enforced","namespace":"prod","labels":{"app":"web","tier":"1"}},{"kind":"interface","name":"veth-db","ifindex":8,"identity":"db","ips":[],"attached":[],"state":"enforced"}]}'
+	else
+		echo '{"ok":true,"endpoints":[{"kind":"interface","name":"veth-db","ifindex":8,"identity":"db","ips":[],"attached":[],"state":"enforced"}]}'
+	fi ;;
+*'"cmd":"endpoint.label"'*) echo '{"ok":true,"identity":300,"revision":15}' ;;
+*'"cmd":"endpoint.unlabel"'*) echo '{"ok":true,"revision":16}' ;;
 *'"cmd":"prefilter.list"'*) echo '{"ok":true,"prefilter":[{"cidr":"203.0.113.0/24","hits":12345}]}' ;;
 *) echo '{"ok":false,"kind":"usage","error":"fake: unknown request"}' ;;
 esac
@@ -226,10 +234,61 @@ is "$out" "removed rule 3 (revision 9)" "rm ID: an alias of remove"
 is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{target}')" "rule.remove|3" "rm ID: sends rule.remove"
 run "${C[@]}" delete 3
 is "$(jget "$(lastreq)" '$j->{cmd}')" "rule.remove" "delete ID: an alias of remove"
+run "${C[@]}" delete 'frontend->api:443'
+is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{target}')" "rule.remove|frontend->api:443" "delete RULE: removes the rule"
+run "${C[@]}" delete netpol prod/web
+is "$(jget "$(lastreq)" 'join "|", @$j{qw(cmd kind namespace name)}')" "k8s.delete|NetworkPolicy|prod|web" \
+	"delete netpol NS/NAME: a Kubernetes delete"
+run "${C[@]}" delete netpol -n prod web
+is "$(jget "$(lastreq)" 'join "|", @$j{qw(cmd kind namespace name)}')" "k8s.delete|NetworkPolicy|prod|web" \
+	"delete netpol -n NS NAME: the same"
+before=$(nreq)
+run "${C[@]}" delete netpol web
+like "$rc:$err" "2:error: a network policy is NAMESPACE/NAME or -n NAMESPACE NAME, not 'web'" "delete netpol NAME: needs its namespace"
+run "${C[@]}" delete netpol -n prod prod/web
+is "$rc" 2 "delete netpol: the namespace twice refused"
+run "${C[@]}" delete ns a/b
+is "$rc" 2 "delete ns NS/NAME refused"
+is "$(nreq)" "$before" "delete usage errors send nothing"
+run "${C[@]}" delete ns prod --ignore-not-found
+is "$(jget "$(lastreq)" 'join "|", @$j{qw(cmd kind name)}, $j->{ignore_not_found} ? "ignore" : "-"')" \
+	"k8s.delete|Namespace|prod|ignore" "delete ns NAME --ignore-not-found"
 run "${C[@]}" identity rm web
 is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{name}')" "identity.remove|web" "identity rm: an alias of identity remove"
 run "${C[@]}" identity delete web
 is "$(jget "$(lastreq)" '$j->{cmd}')" "identity.remove" "identity delete: an alias of identity remove"
+
+# endpoint labels: the requests the daemon's endpoint.label/unlabel take,
+# and the LABELS column only when the daemon's rows carry labels.
+run "${C[@]}" endpoint label veth-web --namespace prod app=web tier=1
+is "$rc:$out" "0:endpoint veth-web labelled (revision 15)" "endpoint label: output"
+is "$(jget "$(lastreq)" 'join "|", $j->{cmd}, $j->{iface}, $j->{namespace}, map { "$_=$j->{labels}{$_}" } sort keys %{$j->{labels}}')" \
+	"endpoint.label|veth-web|prod|app=web|tier=1" "endpoint label: iface, namespace, labels as an object"
+run "${C[@]}" endpoint label veth-web app=web
+is "$(jget "$(lastreq)" 'exists $j->{namespace} ? "has" : "none"')" "none" "endpoint label without --namespace sends none"
+before=$(nreq)
+run "${C[@]}" endpoint label veth-web 'app=-web'
+is "$rc" 2 "endpoint label: a bad value is a usage error"
+like "$err" "label 'app=-web':" "... naming the label"
+run "${C[@]}" endpoint label veth-web app
+like "$rc:$err" "2:error: expected KEY=VALUE, not 'app'" "endpoint label: KEY without =VALUE refused"
+run "${C[@]}" endpoint label veth-web app=a app=b
+is "$rc" 2 "endpoint label: a key twice refused"
+run "${C[@]}" endpoint label veth-web
+like "$rc:$err" "2:error: missing the labels" "endpoint label: no labels refused"
+is "$(nreq)" "$before" "endpoint label usage errors send nothing"
+run "${C[@]}" endpoint unlabel veth-web
+is "$rc:$out" "0:endpoint veth-web unlabelled (revision 16)" "endpoint unlabel: output"
+is "$(jget "$(lastreq)" '$j->{cmd} . "|" . $j->{iface}')" "endpoint.unlabel|veth-web" "endpoint unlabel: the request"
+run "${C[@]}" endpoint list
+is "$out" "KIND       NAME     ID  IDENTITY  IPS  ATTACHED  STATE
+interface  veth-db  8   db        -    -         enforced" "endpoint list: no LABELS column when no row has labels"
+mode labels
+run "${C[@]}" endpoint list
+is "$out" "KIND       NAME      ID  IDENTITY          IPS         ATTACHED    STATE     LABELS
+interface  veth-web  7   pod:prod:app=web  198.18.1.2  tc/ingress  enforced  prod/app=web,tier=1
+interface  veth-db   8   db                -           -           enforced  -" "endpoint list: LABELS (namespace/labels) when rows carry them"
+mode ok
 
 run "${C[@]}" trace frontend api 443
 is "$out" "frontend -> api tcp/443: allow by rule 3 (allow frontend -> api:tcp/443)" "trace: allowed by a rule"

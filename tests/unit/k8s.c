@@ -305,6 +305,128 @@ static void test_round_trip(void)
 	netseg_errlist_free(&errs);
 }
 
+/* --- the set in force: copy, merge, remove (k8s_objs.c) --- */
+
+static void load_ok(const char *text, struct netseg_k8s_objects *o)
+{
+	struct netseg_errlist errs;
+
+	if (load(text, o, &errs)) {
+		for (size_t i = 0; i < errs.n; i++)
+			diag("%s", errs.msgs[i]);
+		bail("a fixture of the merge tests doesn't import");
+	}
+	netseg_errlist_free(&errs);
+}
+
+/* The copy holds the same objects and shares no memory with the
+ * original: freed first, the original must leave the copy intact (ASan
+ * and valgrind see a use after free if anything was shared). */
+static void test_copy(void)
+{
+	struct netseg_k8s_objects a, b, e;
+	struct netseg_errlist errs = { 0 };
+	char *ya, *yb;
+	size_t i;
+
+	netseg_k8s_objects_init(&a);
+	if (netseg_k8s_load_file(fixture("full.yaml"), &a, &errs))
+		bail("full.yaml doesn't import");
+	a.policies[1].revision = 7;
+	a.namespaces[0].revision = 9;
+	if (!is_int(netseg_k8s_objects_copy(&b, &a), 0, "copy"))
+		bail("can't go on without the copy");
+	ok(a.npolicies == b.npolicies && a.nnamespaces == b.nnamespaces, "copy: same counts");
+	for (i = 0; i < a.npolicies; i++)
+		ok(netseg_k8s_policy_same(&a.policies[i], &b.policies[i]) &&
+			   a.policies[i].line == b.policies[i].line &&
+			   a.policies[i].revision == b.policies[i].revision,
+		   "copy: policy %s the same, line and revision too", a.policies[i].name);
+	ok(netseg_k8s_namespace_same(&a.namespaces[0], &b.namespaces[0]) &&
+		   b.namespaces[0].revision == 9,
+	   "copy: namespace the same, revision too");
+	ok(b.policies[0].ingress[0].peers[3].except != a.policies[0].ingress[0].peers[3].except &&
+		   b.policies[0].ingress[0].ports != a.policies[0].ingress[0].ports &&
+		   b.policies[0].name != a.policies[0].name,
+	   "copy: its own memory");
+	ya = print(&a, false);
+	netseg_k8s_objects_free(&a);
+	yb = print(&b, false);
+	is_str(yb, ya, "copy: prints as the original did, after the original is freed");
+	netseg_k8s_objects_init(&e);
+	netseg_k8s_objects_free(&b);
+	is_int(netseg_k8s_objects_copy(&b, &e), 0, "copy of an empty set");
+	ok(!b.npolicies && !b.nnamespaces, "is empty");
+	netseg_k8s_objects_free(&b);
+	free(ya);
+	free(yb);
+	netseg_errlist_free(&errs);
+}
+
+#define MNS(name, labels) \
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: " name ", labels: {" labels "}}\n---\n"
+#define MPOL(ns, name, port)                                                                \
+	"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: " name     \
+	", namespace: " ns "}\nspec:\n  podSelector: {}\n  ingress: [{ports: [{port: " port \
+	"}]}]\n---\n"
+
+static void test_merge(void)
+{
+	struct netseg_k8s_objects o, add;
+	enum netseg_k8s_change pc[4], nc[3];
+
+	load_ok(MNS("nx", "a: \"1\"") MNS("ny", "") MPOL("nx", "p1", "80") MPOL("nx", "p2", "81")
+			MPOL("ny", "p1", "82"),
+		&o);
+	o.policies[1].revision = 5;
+	o.namespaces[1].revision = 6;
+	load_ok(MPOL("nx", "p2", "81") MPOL("nx", "p1", "8080") MPOL("nz", "p1", "83")
+			MPOL("nx", "p3", "84") MNS("ny", "") MNS("nx", "a: \"2\"") MNS("nz", ""),
+		&add);
+	if (!is_int(netseg_k8s_objects_merge(&o, &add, pc, nc), 0, "merge"))
+		bail("can't go on without the merge");
+	ok(!add.npolicies && !add.nnamespaces && !add.policies, "merge: the added set is emptied");
+	is_str(netseg_k8s_change_name(pc[0]), "unchanged", "nx/p2 as it was: unchanged");
+	is_str(netseg_k8s_change_name(pc[1]), "configured", "nx/p1 with another port: configured");
+	is_str(netseg_k8s_change_name(pc[2]), "created", "nz/p1 (ny/p1 exists): created");
+	is_str(netseg_k8s_change_name(pc[3]), "created", "nx/p3: created");
+	is_str(netseg_k8s_change_name(nc[0]), "unchanged", "namespace ny: unchanged");
+	is_str(netseg_k8s_change_name(nc[1]), "configured",
+	       "namespace nx, other labels: configured");
+	is_str(netseg_k8s_change_name(nc[2]), "created", "namespace nz: created");
+	is_int(o.npolicies, 5, "five policies");
+	ok(!strcmp(o.policies[0].name, "p1") && !strcmp(o.policies[0].ns, "nx") &&
+		   o.policies[0].ingress[0].ports[0].port == 8080,
+	   "a configured policy replaces the old one in its place");
+	is_int(o.policies[1].revision, 5, "an unchanged policy keeps its revision");
+	ok(!strcmp(o.policies[3].ns, "nz") && !strcmp(o.policies[4].name, "p3"),
+	   "created policies are appended in file order");
+	is_int(o.nnamespaces, 3, "three namespaces");
+	is_str(netseg_labels_get(&o.namespaces[0].labels, "a"), "2", "namespace nx configured");
+	is_int(o.namespaces[1].revision, 6, "an unchanged namespace keeps its revision");
+
+	/* remove */
+	is_int(netseg_k8s_objects_find(&o, NETSEG_K8S_POLICY, "ny", "p1"), 2, "find ny/p1");
+	is_int(netseg_k8s_objects_find(&o, NETSEG_K8S_POLICY, "nw", "p1"), -1, "find nw/p1: none");
+	is_int(netseg_k8s_objects_remove(&o, NETSEG_K8S_POLICY, "nx", "p2"), 0, "remove nx/p2");
+	ok(o.npolicies == 4 && !strcmp(o.policies[1].ns, "ny") && !strcmp(o.policies[3].name, "p3"),
+	   "the others keep their order");
+	is_int(netseg_k8s_objects_remove(&o, NETSEG_K8S_POLICY, "nx", "p2"), -ENOENT,
+	       "remove nx/p2 again: -ENOENT");
+	is_int(netseg_k8s_objects_remove(&o, NETSEG_K8S_NAMESPACE, NULL, "nx"), 0,
+	       "remove namespace nx");
+	ok(o.nnamespaces == 2 && !strcmp(o.namespaces[0].name, "ny") && o.npolicies == 4,
+	   "namespace nx gone; its policies stay (they are objects of their own)");
+	is_int(netseg_k8s_objects_remove(&o, NETSEG_K8S_NAMESPACE, NULL, "p1"), -ENOENT,
+	       "a namespace is not found by a policy's name");
+	while (o.npolicies)
+		netseg_k8s_objects_remove(&o, NETSEG_K8S_POLICY, o.policies[0].ns,
+					  o.policies[0].name);
+	is_int(o.npolicies, 0, "every policy removed");
+	netseg_k8s_objects_free(&o);
+	netseg_k8s_objects_free(&add);
+}
+
 static int test_eval(void);
 
 int main(void)
@@ -314,6 +436,8 @@ int main(void)
 	test_bad();
 	test_all_errors();
 	test_round_trip();
+	test_copy();
+	test_merge();
 	test_eval();
 	return tap_done();
 }

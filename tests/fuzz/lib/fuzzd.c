@@ -44,6 +44,7 @@ void fuzzd_init(struct netsegd *d, const char *state_dir, int epfd, bool rules)
 	d->loop.epfd = epfd;
 	d->ctl.fd = d->loop.sigfd = d->loop.timerfd = -1;
 	d->pol.next_rule_id = 1;
+	netsegd_k8s_init(d); /* as main(): the pod identity range starts above 0 */
 	d->dp = fuzzdp_new();
 	d->pol.prefilter = calloc(d->cfg.prefilter_max, sizeof(*d->pol.prefilter)); /* as main() */
 	netseg_idstore_init(&d->pol.ids);
@@ -79,6 +80,7 @@ void fuzzd_init(struct netsegd *d, const char *state_dir, int epfd, bool rules)
 void fuzzd_free(struct netsegd *d)
 {
 	netsegd_endpoints_free(d);
+	netsegd_k8s_free(d);
 	netseg_ruleset_free(&d->pol.rules);
 	netseg_idstore_free(&d->pol.ids);
 	free(d->pol.prefilter);
