@@ -36,7 +36,8 @@ static char *objects_yaml(const struct netseg_k8s_objects *o)
 cJSON *netsegd_k8s_state_json(const struct netsegd *d)
 {
 	const struct netsegd_k8s *k = &d->k8s;
-	cJSON *o = cJSON_CreateObject(), *pods, *keys;
+	cJSON *o = cJSON_CreateObject(), *pods, *keys, *revs;
+	char name[600];
 	char *yaml = objects_yaml(&k->set.objs);
 
 	if (!o || !yaml)
@@ -47,6 +48,17 @@ cJSON *netsegd_k8s_state_json(const struct netsegd *d)
 	pods = cJSON_AddArrayToObject(o, "pods");
 	for (size_t i = 0; pods && i < k->set.npods; i++)
 		cJSON_AddItemToArray(pods, netsegd_pod_to_json(NULL, k->set.pods[i]));
+	revs = cJSON_AddObjectToObject(o, "revisions");
+	for (size_t i = 0; revs && i < k->set.objs.npolicies; i++) {
+		const struct netseg_k8s_policy *p = &k->set.objs.policies[i];
+
+		snprintf(name, sizeof(name), "NetworkPolicy/%s/%s", p->ns, p->name);
+		cJSON_AddNumberToObject(revs, name, (double)p->revision);
+	}
+	for (size_t i = 0; revs && i < k->set.objs.nnamespaces; i++) {
+		snprintf(name, sizeof(name), "Namespace/%s", k->set.objs.namespaces[i].name);
+		cJSON_AddNumberToObject(revs, name, (double)k->set.objs.namespaces[i].revision);
+	}
 	keys = cJSON_AddObjectToObject(o, "identities");
 	for (size_t i = 0; keys && i < k->nkeys; i++)
 		if (k->keys[i].in_force)
@@ -128,6 +140,28 @@ static int load_pods(struct netsegd *d, const cJSON *arr, const char *path)
 	return 0;
 }
 
+/* The revision each object was last created or configured at (`get`);
+ * an object without one shows none. */
+static void load_revisions(struct netseg_k8s_objects *o, const cJSON *revs)
+{
+	char name[600];
+	const cJSON *v;
+
+	for (size_t i = 0; revs && i < o->npolicies; i++) {
+		snprintf(name, sizeof(name), "NetworkPolicy/%s/%s", o->policies[i].ns,
+			 o->policies[i].name);
+		v = cJSON_GetObjectItemCaseSensitive(revs, name);
+		if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+			o->policies[i].revision = (__u64)v->valuedouble;
+	}
+	for (size_t i = 0; revs && i < o->nnamespaces; i++) {
+		snprintf(name, sizeof(name), "Namespace/%s", o->namespaces[i].name);
+		v = cJSON_GetObjectItemCaseSensitive(revs, name);
+		if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+			o->namespaces[i].revision = (__u64)v->valuedouble;
+	}
+}
+
 int netsegd_k8s_state_load(struct netsegd *d, const cJSON *o, const char *path)
 {
 	const cJSON *yaml = cJSON_GetObjectItem(o, "objects");
@@ -145,6 +179,8 @@ int netsegd_k8s_state_load(struct netsegd *d, const cJSON *o, const char *path)
 		pr_err("%s: the saved NetworkPolicies don't load: %s", path,
 		       errs.n ? errs.msgs[0] : strerror(-r));
 	netseg_errlist_free(&errs);
+	if (!r)
+		load_revisions(&d->k8s.set.objs, cJSON_GetObjectItem(o, "revisions"));
 	r = r ?: load_pods(d, cJSON_GetObjectItem(o, "pods"), path);
 	r = r ?: load_keys(&d->k8s, cJSON_GetObjectItem(o, "identities"), path);
 	if (!r && cJSON_IsNumber(cJSON_GetObjectItem(o, "next_id")))

@@ -228,11 +228,13 @@ out=$(ctl endpoint unlabel "$IF"); st=$?
 [ $st -eq 0 ] && grep -q "^endpoint $IF unlabelled" <<<"$out"; ok $? "endpoint unlabel ($out)"
 ! ctl endpoint list | grep -q "xa/app=a"; ok $? "endpoint list: the labels are gone"
 ctl apply -f "$T/c.yaml" >/dev/null; ok $? "a policy applied before the restart"
+row_before=$(ctl get netpol 2>&1 | grep "^xa  *allow-c ")
 
 # ---- restart: the objects stay (the state file)
 stop_daemon TERM
 start_daemon; ok $? "netsegd restarts"
 out=$(ctl get netpol 2>&1)
 grep -q "^xa  *allow-c " <<<"$out"; ok $? "the policy is still there after a restart ($(tail -n +2 <<<"$out"))"
+is "$(grep "^xa  *allow-c " <<<"$out")" "$row_before" "with the revision it was applied at"
 
 done_testing
