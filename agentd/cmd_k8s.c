@@ -392,24 +392,6 @@ fail:
 	return NULL;
 }
 
-/* The canonical YAML or the JSON List of @v as one string. */
-static char *print_text(const struct netseg_k8s_objects *v, bool json)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int r;
-
-	if (!f)
-		return NULL;
-	r = json ? netseg_k8s_print_json(f, v) : netseg_k8s_print_yaml(f, v);
-	if (fclose(f) || r) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
 cJSON *cmd_k8s_get(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)
 {
 	const char *kind = cmd_arg_str(req, "kind"), *fmt = cmd_arg_str(req, "format") ?: "table";
@@ -434,7 +416,7 @@ cJSON *cmd_k8s_get(struct netsegd *d, const cJSON *req, const struct netsegd_fol
 		if (!items)
 			goto out;
 	} else {
-		text = print_text(&v, !strcmp(fmt, "json"));
+		text = netseg_k8s_print_str(&v, !strcmp(fmt, "json"));
 		if (!text)
 			goto out;
 	}

@@ -16,29 +16,12 @@
 #include "log.h"
 #include "netsegd.h"
 
-static char *objects_yaml(const struct netseg_k8s_objects *o)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int r;
-
-	if (!f)
-		return NULL;
-	r = netseg_k8s_print_yaml(f, o);
-	if (fclose(f) || r) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
 cJSON *netsegd_k8s_state_json(const struct netsegd *d)
 {
 	const struct netsegd_k8s *k = &d->k8s;
 	cJSON *o = cJSON_CreateObject(), *pods, *keys, *revs;
 	char name[600];
-	char *yaml = objects_yaml(&k->set.objs);
+	char *yaml = netseg_k8s_print_str(&k->set.objs, false);
 
 	if (!o || !yaml)
 		goto fail;

@@ -110,6 +110,9 @@ int netseg_k8s_load_file(const char *path, struct netseg_k8s_objects *o,
 int netseg_k8s_print_yaml(FILE *f, const struct netseg_k8s_objects *o);
 int netseg_k8s_print_json(FILE *f, const struct netseg_k8s_objects *o);
 
+/* The same as one string (free()), NULL on error: @json picks the List. */
+char *netseg_k8s_print_str(const struct netseg_k8s_objects *o, bool json);
+
 /* Is @a the same policy as @b, field by field (not the line)? */
 bool netseg_k8s_policy_same(const struct netseg_k8s_policy *a, const struct netseg_k8s_policy *b);
 /* The same for namespaces: name and labels (not the line). */

@@ -5,9 +5,12 @@
  * is written out (policyTypes, protocol), selectors are sorted, so the
  * output imports back to the same objects.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
@@ -406,4 +409,21 @@ bool netseg_k8s_policy_same(const struct netseg_k8s_policy *a, const struct nets
 	       netseg_labelsel_same(&a->pod_sel, &b->pod_sel) &&
 	       rules_same(a->ingress, b->ingress, a->ningress) &&
 	       rules_same(a->egress, b->egress, a->negress);
+}
+
+char *netseg_k8s_print_str(const struct netseg_k8s_objects *o, bool json)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int r;
+
+	if (!f)
+		return NULL;
+	r = json ? netseg_k8s_print_json(f, o) : netseg_k8s_print_yaml(f, o);
+	if (fclose(f) || r) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }

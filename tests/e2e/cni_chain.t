@@ -10,34 +10,18 @@
 # refusal fails ADD; CHECK; DEL twice and DEL after the netns is gone.
 . "$(dirname "$0")/../lib/netns.sh"
 
+. "$NS_TOP/tests/lib/cni.sh"
 need_root
-[ -x "$NS_TOP/cni/netseg-cni" ] || bail "build first: make"
-for p in ptp host-local; do
-	[ -x "/usr/lib/cni/$p" ] || bail "missing /usr/lib/cni/$p: run 'make deps' (containernetworking-plugins)"
-done
-command -v jq >/dev/null || bail "missing jq: run 'make deps'"
+need_cni
 
 make_node
 POD="cnipod-$RUN"
 ip netns add "$POD" && NETNSES+=("$POD")
 SOCK="$T/run/netsegd.sock"
-RUNNER="$NS_TOP/tests/lib/cni-run.sh"
-export CNI_CACHE_DIR="$T/cache" CNI_PATH="$NS_TOP/cni:/usr/lib/cni"
 export CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0"
 export CNI_LABELS="app=web,tier=front"
 CONF="$T/chain.conflist"
-cat >"$CONF" <<EOF
-{
-  "cniVersion": "1.0.0",
-  "name": "nstest-$RUN",
-  "plugins": [
-    { "type": "ptp", "ipMasq": false,
-      "ipam": { "type": "host-local", "dataDir": "$T/ipam",
-                "ranges": [[{ "subnet": "198.18.50.0/24" }]] } },
-    { "type": "netseg-cni", "socket": "$SOCK", "timeout_ms": 3000 }
-  ]
-}
-EOF
+cni_conflist "$CONF" 198.18.50.0/24 3000
 
 # The stand-in netsegd: one request line per connection into req.log, the
 # contents of $T/reply back.
@@ -52,7 +36,6 @@ standin() {	# standin REPLY-JSON
 	for _ in $(seq 50); do [ -S "$SOCK" ] && return 0; sleep 0.1; done
 	bail "the stand-in daemon didn't come up on $SOCK"
 }
-chain() { nsx "$NODE" "$RUNNER" "$@" 2>>"$T/chain.err"; }	# plugin messages: not TAP
 veths() { nsx "$NODE" ip -o link show type veth | wc -l; }
 leases() { find "$T/ipam" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null | wc -l; }
 last_req() { tail -n1 "$T/req.log" 2>/dev/null; }

@@ -8,35 +8,18 @@
 # they were.
 . "$(dirname "$0")/../lib/netns.sh"
 
+. "$NS_TOP/tests/lib/cni.sh"
 need_root
-[ -x "$NS_TOP/cni/netseg-cni" ] || bail "build first: make"
-for p in ptp host-local; do
-	[ -x "/usr/lib/cni/$p" ] || bail "missing /usr/lib/cni/$p: run 'make deps' (containernetworking-plugins)"
-done
-command -v jq >/dev/null || bail "missing jq: run 'make deps'"
+need_cni
 command -v bpftool >/dev/null || bail "missing bpftool: run 'make deps'"
 
 make_node
 [ -n "$KEEP_LOG" ] && AT_CLEANUP+=("cp $T/netsegd.log $KEEP_LOG")
 start_daemon || bail "netsegd didn't start"
 SOCK="$T/run/netsegd.sock"
-RUNNER="$NS_TOP/tests/lib/cni-run.sh"
-export CNI_CACHE_DIR="$T/cache" CNI_PATH="$NS_TOP/cni:/usr/lib/cni"
 CONF="$T/chain.conflist"
-cat >"$CONF" <<EOF
-{
-  "cniVersion": "1.0.0",
-  "name": "nspods-$RUN",
-  "plugins": [
-    { "type": "ptp", "ipMasq": false,
-      "ipam": { "type": "host-local", "dataDir": "$T/ipam",
-                "ranges": [[{ "subnet": "198.18.50.0/24", "gateway": "198.18.50.1" }]] } },
-    { "type": "netseg-cni", "socket": "$SOCK", "timeout_ms": 20000 }
-  ]
-}
-EOF
+cni_conflist "$CONF" 198.18.50.0/24
 GW=198.18.50.1
-chain() { nsx "$NODE" "$RUNNER" "$@" 2>>"$T/chain.err"; }
 # add_pod NAME NAMESPACE LABELS: ADD for container c-NAME in netns p-NAME-$RUN
 add_pod() {
 	local ns="p$1-$RUN"

@@ -9,32 +9,15 @@
 #   neighbour entries are not trusted; the registration wins).
 . "$(dirname "$0")/../lib/netns.sh"
 
+. "$NS_TOP/tests/lib/cni.sh"
 need_root
-[ -x "$NS_TOP/cni/netseg-cni" ] || bail "build first: make"
-for p in ptp host-local; do
-	[ -x "/usr/lib/cni/$p" ] || bail "missing /usr/lib/cni/$p: run 'make deps' (containernetworking-plugins)"
-done
-command -v jq >/dev/null || bail "missing jq: run 'make deps'"
+need_cni
 
 make_node
 start_daemon || bail "netsegd didn't start"
 SOCK="$T/run/netsegd.sock"
-RUNNER="$NS_TOP/tests/lib/cni-run.sh"
-export CNI_CACHE_DIR="$T/cache" CNI_PATH="$NS_TOP/cni:/usr/lib/cni"
 CONF="$T/chain.conflist"
-cat >"$CONF" <<EOF
-{
-  "cniVersion": "1.0.0",
-  "name": "nsatk-$RUN",
-  "plugins": [
-    { "type": "ptp", "ipMasq": false,
-      "ipam": { "type": "host-local", "dataDir": "$T/ipam",
-                "ranges": [[{ "subnet": "198.18.70.0/24" }]] } },
-    { "type": "netseg-cni", "socket": "$SOCK", "timeout_ms": 20000 }
-  ]
-}
-EOF
-chain() { nsx "$NODE" "$RUNNER" "$@" 2>>"$T/chain.err"; }
+cni_conflist "$CONF" 198.18.70.0/24
 add_pod() {	# add_pod NAME LABELS [CONTAINER]
 	local ns="a$1-$RUN"
 	ip netns list | grep -qw "$ns" || { ip netns add "$ns" && NETNSES+=("$ns"); }

@@ -40,14 +40,11 @@ GENERATED=${NETPOL_GENERATED:-30}
 TIMEOUT_MS=${NETPOL_TIMEOUT_MS:-1000}
 PROBE="$NS_TOP/tests/lib/netpol-probe"
 PLAN="$NS_TOP/tests/lib/netpol-plan"
-RUNNER="$NS_TOP/tests/lib/cni-run.sh"
 
+. "$NS_TOP/tests/lib/cni.sh"
 need_root
-[ -x "$NS_TOP/cni/netseg-cni" ] && [ -x "$PROBE" ] && [ -x "$PLAN" ] || bail "build first: make"
-for p in ptp host-local; do
-	[ -x "/usr/lib/cni/$p" ] || bail "missing /usr/lib/cni/$p: run 'make deps' (containernetworking-plugins)"
-done
-command -v jq >/dev/null || bail "missing jq: run 'make deps'"
+need_cni
+[ -x "$PROBE" ] && [ -x "$PLAN" ] || bail "build first: make"
 command -v nsenter >/dev/null || bail "missing nsenter: run 'make deps' (util-linux)"
 NHAND=$("$PLAN" rounds) || bail "netpol-plan doesn't run"
 NROUNDS=$((NHAND + GENERATED))
@@ -87,26 +84,13 @@ if [ "$HARNESS_ONLY" = 0 ]; then
 fi
 
 # --- the pods, through the CNI chain ---
-export CNI_CACHE_DIR="$T/cache" CNI_PATH="$NS_TOP/cni:/usr/lib/cni"
 i=0
 for ns in x y z; do
 	i=$((i + 1))	# x: 198.18.1.0/24, y: .2, z: .3
-	cni=", { \"type\": \"netseg-cni\", \"socket\": \"$T/run/netsegd.sock\", \"timeout_ms\": 30000 }"
-	[ "$HARNESS_ONLY" = 0 ] || cni=
-	cat >"$T/chain-$ns.conflist" <<-EOF
-	{
-	  "cniVersion": "1.0.0",
-	  "name": "netpol-$ns-$RUN",
-	  "plugins": [
-	    { "type": "ptp", "ipMasq": false,
-	      "ipam": { "type": "host-local", "dataDir": "$T/ipam",
-	                "ranges": [[{ "subnet": "198.18.$i.0/24" }]],
-	                "routes": [{ "dst": "198.18.0.0/16" }] } }$cni
-	  ]
-	}
-	EOF
+	timeout=30000
+	[ "$HARNESS_ONLY" = 0 ] || timeout=none
+	cni_conflist "$T/chain-$ns.conflist" "198.18.$i.0/24" "$timeout" '[{ "dst": "198.18.0.0/16" }]'
 done
-chain() { nsx "$NODE" "$RUNNER" "$@" 2>>"$T/chain.err"; }	# plugin messages: not TAP
 mkdir -p "$T/ready"
 : >"$T/pods"
 t=$SECONDS
