@@ -377,6 +377,9 @@ static int cleanup_state(const struct netsegd *d, bool purge)
 		return -errno;
 	}
 	printf("netsegd: removed %s: the next start begins with no rules or identities\n", path);
+	/* Its records only apply to the state file just removed. */
+	snprintf(path, sizeof(path), "%s/" NETSEGD_JOURNAL_FILE, d->cfg.state_dir);
+	unlink(path);
 	return 0;
 }
 
@@ -445,6 +448,7 @@ int main(int argc, char **argv)
 	err = start(&d);
 	if (!err)
 		err = netsegd_run(&d);
+	netsegd_state_close(&d);
 	netsegd_control_close(&d);
 	netsegd_metrics_close(&d);
 	netsegd_rtnl_close(&d);
