@@ -47,6 +47,14 @@ phases() {
 	done | paste -sd' '
 }
 
+# The floor: a netsegctl process and one round trip that changes nothing.
+: >"$T/times"
+for _ in $(seq 20); do
+	t0=$(now_ns); ctl status >/dev/null; t1=$(now_ns)
+	echo $(((t1 - t0) / 1000)) >>"$T/times"
+done
+read -r med max < <(stats <"$T/times")
+echo "netsegctl status (no change): median $med ms, max $max ms"
 echo "rules,changes,median_ms,max_ms,compile_ms,idmaps_ms,swap_ms,save_ms" >"$RES/change_latency.csv"
 printf '%8s %8s %10s %10s   %s\n' rules changes median_ms max_ms "daemon medians: compile / id maps / swap / save (ms)"
 for n in $SIZES; do
