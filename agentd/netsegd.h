@@ -34,8 +34,10 @@ struct netsegd_metrics;
 #define NETSEGD_CLIENTS_KEPT 64
 #define NETSEGD_CTL_IDLE_TIMEOUT 30 /* s a client may take to send its next request */
 #define NETSEGD_MAX_UPLINKS 16
-/* In the state dir; written by state.c, forgotten by --cleanup --purge-state. */
+/* In the state dir (state.json and the journal of rule changes since it);
+ * written by state.c, forgotten by --cleanup --purge-state. */
 #define NETSEGD_STATE_FILE "state.json"
+#define NETSEGD_JOURNAL_FILE "state.journal"
 #define NETSEGD_NETLINK_RCVBUF (16 << 20) /* default rtnetlink buffer: a burst of ~16k events */
 #define NETSEGD_LINK_BUCKETS 1024	  /* link table hash (chained: no hard limit) */
 #define NETSEGD_ALIAS_MAX 256		  /* IFALIASZ */
@@ -344,6 +346,18 @@ struct netsegd {
 	struct netsegd_flowlog *fl;	 /* flowlog.c: flow logs, NULL = none */
 	struct netsegd_metrics *metrics; /* metrics.c: Prometheus endpoint, NULL = off */
 	struct netsegd_ctstats ct;	 /* ctgc.c: conntrack fill */
+
+	/* state.c: the journal of rule changes since the last full save */
+	struct netsegd_journal {
+		bool open; /* fd appends to the epoch's journal */
+		int fd;
+		__u64 epoch;	/* the snapshot's "journal" field */
+		size_t records; /* since the snapshot */
+		size_t bytes;	/* the file's length */
+		__u64 revision; /* as last saved (snapshot or record) */
+		__u32 next_rule_id;
+		char *rest; /* the snapshot minus rules, revision, epoch */
+	} journal;
 };
 
 /* k8s.c: the Kubernetes side of the commit path */
@@ -414,6 +428,12 @@ int netsegd_config_parse(struct netsegd_config *c, const char *buf, const char *
 /* state.c: the state file, written atomically after the datapath took it */
 int netsegd_state_save(struct netsegd *d);
 int netsegd_state_load(struct netsegd *d);
+/* After a commit that only changed rules (from @old): one journal record,
+ * else a full save.  0 or -errno like netsegd_state_save(). */
+int netsegd_state_save_change(struct netsegd *d, const struct netseg_ruleset *old);
+/* At exit: folds the journal into the state file (which older versions
+ * read alone), closes it. */
+void netsegd_state_close(struct netsegd *d);
 /* "couldn't save the state to PATH: why (ENAME); @outcome" into @e, for a
  * failed netsegd_state_save() (@r) */
 int netsegd_state_error(const struct netsegd *d, int r, const char *outcome, struct netseg_err *e);

@@ -214,7 +214,7 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules, struct netse
 	t_swap = ms_since(&t0);
 	if (!r) {
 		d->pol.revision++;
-		r = netsegd_state_save(d);
+		r = netsegd_state_save_change(d, &old_rules);
 		if (r) {
 			d->pol.revision--;
 			/* The datapath took it but the state file didn't: say

@@ -3,6 +3,7 @@
  * Datapath handle: skeleton loading, map sharing and pinning, policy swap,
  * identity map edits.  Attachments live in attach.c.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -738,11 +739,45 @@ static __u32 policy_flags_of(const struct netseg_policy_entry *e, size_t n)
 	return f;
 }
 
+/*
+ * The order netseg_compile() emits: identity pair (dst, src), then
+ * protocol, port and prefix length (a pair's trie in pre-order).  Any
+ * total order would do for the diff in patch_inner(); this one means the
+ * compiler's output needs no sort, only a check (sorted_copy()).
+ */
 static int key_cmp(const void *a, const void *b)
 {
-	return memcmp(&((const struct netseg_policy_entry *)a)->key,
-		      &((const struct netseg_policy_entry *)b)->key,
-		      sizeof(struct netseg_policy_key));
+	const struct netseg_policy_key *x = &((const struct netseg_policy_entry *)a)->key;
+	const struct netseg_policy_key *y = &((const struct netseg_policy_entry *)b)->key;
+	__u32 px = (__u32)x->proto << 16 | ntohs(x->dport),
+	      py = (__u32)y->proto << 16 | ntohs(y->dport);
+
+	if (x->dst_id != y->dst_id)
+		return x->dst_id < y->dst_id ? -1 : 1;
+	if (x->src_id != y->src_id)
+		return x->src_id < y->src_id ? -1 : 1;
+	if (px != py)
+		return px < py ? -1 : 1;
+	return x->prefixlen < y->prefixlen ? -1 : x->prefixlen > y->prefixlen;
+}
+
+/* @e as a new array sorted by key_cmp(); a copy of the compiler's output
+ * is already in order, anything else gets sorted.  NULL when out of
+ * memory. */
+static struct netseg_policy_entry *sorted_copy(const struct netseg_policy_entry *e, size_t n)
+{
+	struct netseg_policy_entry *v = malloc((n + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	memcpy(v, e, n * sizeof(*v));
+	for (size_t i = 1; i < n; i++) {
+		if (key_cmp(&v[i - 1], &v[i]) >= 0) {
+			qsort(v, n, sizeof(*v), key_cmp);
+			break;
+		}
+	}
+	return v;
 }
 
 /*
@@ -888,11 +923,9 @@ int netseg_dp_policy_swap(struct netseg_dp *dp, const struct netseg_policy_entry
 		return err;
 	idle = !(cfg.policy_flags & NETSEG_POL_SLOT1);
 	dp->pol.active = !idle;
-	sorted = malloc((n + 1) * sizeof(*sorted));
+	sorted = sorted_copy(entries, n);
 	if (!sorted)
 		return -ENOMEM;
-	memcpy(sorted, entries, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), key_cmp);
 	grace_wait(dp);
 	err = -ENOENT;
 	if (dp->pol.known[idle])

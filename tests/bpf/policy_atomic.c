@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "bpfx.h"
 #include "tap.h"
@@ -35,6 +36,7 @@
 #define ANY NETSEG_ID_ANY
 
 static struct netseg_policy_entry set_x[FILLER + 2], set_y[FILLER + 2];
+static struct netseg_policy_entry sorted_x[FILLER + 2], sorted_y[FILLER + 2];
 
 /*
  * X: A->B tcp/443 allowed by the exact pair, tcp/22 denied by the exact
@@ -122,27 +124,114 @@ static int dbl_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void check_swaps(struct bpfx *x)
+/*
+ * The order netseg_compile() emits entries in: identity pair (dst, src),
+ * then protocol, port, prefix length.  The swap diffs a slot's old and new
+ * entries in that order and sorts only input that isn't in it, so the
+ * swaps run twice: entries shuffled (each set its own way: sorted by the
+ * swap) and in this order (taken as they come, as a compile's output is).
+ */
+static int compiler_order(const void *a, const void *b)
+{
+	const struct netseg_policy_key *x = &((const struct netseg_policy_entry *)a)->key;
+	const struct netseg_policy_key *y = &((const struct netseg_policy_entry *)b)->key;
+
+	if (x->dst_id != y->dst_id)
+		return x->dst_id < y->dst_id ? -1 : 1;
+	if (x->src_id != y->src_id)
+		return x->src_id < y->src_id ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->dport != y->dport)
+		return ntohs(x->dport) < ntohs(y->dport) ? -1 : 1;
+	return x->prefixlen < y->prefixlen ? -1 : x->prefixlen > y->prefixlen;
+}
+
+/*
+ * Entries of the map in force that aren't @want's (or hold another value),
+ * plus @want's entries it lacks.  The probes can't see a stale entry that
+ * agrees with them (X's exact pair left in a patched Y, say): this can.
+ */
+static long slot_diff(struct bpfx *x, const struct netseg_policy_entry *want, size_t n)
+{
+	struct netseg_policy_entry *w = malloc(n * sizeof(*w));
+	struct netseg_policy_key k, next, *prev = NULL;
+	struct netseg_policy_val v;
+	struct netseg_config cfg;
+	__u32 slot, id;
+	long bad = 0, seen = 0;
+	int fd;
+
+	if (!w || netseg_dp_config_get(x->dp, &cfg))
+		bail("couldn't read the config");
+	slot = cfg.policy_flags & NETSEG_POL_SLOT1 ? 1 : 0;
+	if (bpf_map_lookup_elem(netseg_dp_map_fd(x->dp, NETSEG_DPM_POLICY), &slot, &id))
+		bail("no map in policy slot %u", slot);
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		bail("couldn't open policy map id %u", id);
+	memcpy(w, want, n * sizeof(*w));
+	qsort(w, n, sizeof(*w), compiler_order);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct netseg_policy_entry e = { .key = next };
+		const struct netseg_policy_entry *m;
+
+		k = next;
+		prev = &k;
+		seen++;
+		m = bsearch(&e, w, n, sizeof(*w), compiler_order);
+		if (!m || bpf_map_lookup_elem(fd, &k, &v) || memcmp(&v, &m->val, sizeof(v)))
+			bad++;
+	}
+	close(fd);
+	free(w);
+	return bad + labs((long)n - seen);
+}
+
+/* Fisher-Yates with a fixed seed: each set in an order of its own. */
+static void shuffle(struct netseg_policy_entry *e, size_t n, unsigned int seed)
+{
+	struct netseg_policy_entry t;
+
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = rand_r(&seed) % (i + 1);
+
+		t = e[i];
+		e[i] = e[j];
+		e[j] = t;
+	}
+}
+
+static void check_swaps(struct bpfx *x, const struct netseg_policy_entry *sx,
+			const struct netseg_policy_entry *sy, const char *how)
 {
 	struct hammer h = { .x = x };
+	int wrong_maps = 0;
 	pthread_t t;
 	long before;
 
-	bpfx_policy(x, set_x, FILLER + 2);
+	bpfx_policy(x, sx, FILLER + 2);
 	if (pthread_create(&t, NULL, hammer_fn, &h))
 		bail("couldn't start the lookup thread");
 	while (atomic_load(&h.runs) < 100)
 		sched_yield();
 	before = atomic_load(&h.runs);
-	for (int i = 0; i < SWAPS; i++)
-		bpfx_policy(x, i % 2 ? set_x : set_y, FILLER + 2);
+	for (int i = 0; i < SWAPS; i++) {
+		bpfx_policy(x, i % 2 ? sx : sy, FILLER + 2);
+		if (slot_diff(x, i % 2 ? sx : sy, FILLER + 2))
+			wrong_maps++;
+	}
 	atomic_store(&h.stop, true);
 	pthread_join(t, NULL);
-	diag("%ld lookups during %d swaps of %d entries", h.runs - before, SWAPS, FILLER + 2);
-	ok(h.runs - before >= SWAPS, "lookups ran while the policy changed");
-	if (!ok(h.bad == 0, "every verdict was the old or the new rule set's"))
+	diag("%ld lookups during %d swaps of %d entries (%s)", h.runs - before, SWAPS, FILLER + 2,
+	     how);
+	ok(h.runs - before >= SWAPS, "lookups ran while the policy changed (%s)", how);
+	if (!ok(h.bad == 0, "every verdict was the old or the new rule set's (%s)", how))
 		diag("  %ld wrong verdicts, first: tcp/%ld retval %u", (long)h.bad, h.bad_port,
 		     h.bad_retval);
+	ok(wrong_maps == 0,
+	   "after each swap the map in force holds exactly the new set (%s): %d of %d not", how,
+	   wrong_maps, SWAPS);
 }
 
 static double median_change_ms(struct bpfx *x, int gap_us, double *max)
@@ -194,7 +283,14 @@ int main(void)
 	bpfx_host(&x, 4, IP_A, ID_A, 0);
 	bpfx_host(&x, 4, IP_B, ID_B, 0);
 	build_sets();
-	check_swaps(&x);
+	memcpy(sorted_x, set_x, sizeof(set_x));
+	memcpy(sorted_y, set_y, sizeof(set_y));
+	shuffle(sorted_x, FILLER + 2, 1);
+	shuffle(sorted_y, FILLER + 2, 2);
+	check_swaps(&x, sorted_x, sorted_y, "entries shuffled");
+	qsort(sorted_x, FILLER + 2, sizeof(sorted_x[0]), compiler_order);
+	qsort(sorted_y, FILLER + 2, sizeof(sorted_y[0]), compiler_order);
+	check_swaps(&x, sorted_x, sorted_y, "entries in the compiler's order");
 	check_one_change(&x);
 	bpfx_fini(&x);
 	return tap_done();

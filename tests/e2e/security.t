@@ -190,7 +190,20 @@ json_comment() {	# JSON on stdin: the comment of the rule frontend -> api:tcp/44
 }
 [ "$(sctl -o json list | json_comment)" = "$HC" ]; ok $? "-o json list: the comment, byte for byte"
 sctl list | grep -qF "$HC"; ok $? "list (table): the comment as typed"
-[ "$(json_comment <"$S/state/state.json")" = "$HC" ]; ok $? "state file: the comment, byte for byte"
+# The state as saved: state.json with the records of state.journal (rule
+# changes since it: one JSON object after a checksum per line) applied.
+saved_state() {
+	perl -MJSON::PP -e 'local $/; open my $f, "<", "$ARGV[0]/state.json" or die;
+		my $js = JSON::PP->new; my $s = $js->decode(<$f>); my $r = $s->{rules}{rules};
+		if (open my $j, "<", "$ARGV[0]/state.journal") {
+			$/ = "\n"; <$j>;
+			while (<$j>) { my $rec = $js->decode(substr $_, 17);
+				$#$r = $rec->{n} - 1; $r->[$_->{i}] = $_->{rule} for @{$rec->{set}};
+				$s->{revision} = $rec->{revision}; }
+		}
+		print $js->encode($s)' "$S/state"
+}
+[ "$(saved_state | json_comment)" = "$HC" ]; ok $? "state file: the comment, byte for byte"
 reach frontend $API 443
 sleep 1.2	# the file sinks flush on the 1 s timer
 all_flows() { sctl flows -o "$1" 2>/dev/null; }
@@ -333,7 +346,7 @@ cat "$S/log"/flows.log* | HC="$HC" perl -MJSON::PP -e '
 ok $? "hash-chained file: every line JSON, the comment exact in a chained record"
 
 rev=$(sctl -o json status | perl -MJSON::PP -e 'print decode_json(join "", <STDIN>)->{revision}')
-srev=$(perl -MJSON::PP -e 'local $/; open my $f, "<", $ARGV[0]; print decode_json(<$f>)->{revision}' "$S/state/state.json")
+srev=$(saved_state | perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{revision}')
 [ -n "$rev" ] && [ "$rev" = "$srev" ]; ok $? "state file saved with reduced capabilities (revision $rev = $srev)"
 
 stop_daemon TERM
