@@ -48,6 +48,7 @@ CMD_HANDLER(cmd_prefilter_replace);
 CMD_HANDLER(cmd_attach);
 CMD_HANDLER(cmd_detach);
 CMD_HANDLER(cmd_flows);
+CMD_HANDLER(cmd_node_list);
 
 /* cmd_common.c */
 struct cJSON *cmd_reply_ok(void);

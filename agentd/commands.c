@@ -39,6 +39,7 @@ static const struct {
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
 	{ "flows", cmd_flows },
+	{ "node.list", cmd_node_list },
 };
 
 cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)

@@ -447,6 +447,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = netsegd_run(&d);
 	netsegd_control_close(&d);
+	netsegd_cluster_close(&d);
 	netsegd_metrics_close(&d);
 	netsegd_rtnl_close(&d);
 	netsegd_endpoints_free(&d);
