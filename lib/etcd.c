@@ -812,6 +812,7 @@ static bool watch_line(struct netseg_etcd_watch *w, const char *line, size_t len
 	struct netseg_etcd_watch_msg m;
 	char err[NETSEG_ETCD_MSG_MAX];
 	bool created, canceled, stop = false;
+	int64_t from;
 	size_t i;
 
 	if (netseg_etcd_parse_watch(line, len, &m, &created, &canceled, err, sizeof(err))) {
@@ -847,8 +848,13 @@ static bool watch_line(struct netseg_etcd_watch *w, const char *line, size_t len
 		w->attempt = 0;
 		m.kind = NETSEG_ETCD_W_CREATED;
 	}
+	/* The events of one transaction share its revision and come in one
+	 * message: only an event older than the message's first is out of
+	 * order. */
+	from = w->next_rev;
 	for (i = 0; i < m.n_events; i++) {
-		if (m.events[i].kv.mod_revision < w->next_rev) {
+		if (m.events[i].kv.mod_revision < from ||
+		    (i && m.events[i].kv.mod_revision < m.events[i - 1].kv.mod_revision)) {
 			snprintf(err, sizeof(err),
 				 "watch: an event at revision %" PRId64 " after %" PRId64,
 				 m.events[i].kv.mod_revision, w->next_rev - 1);
