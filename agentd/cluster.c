@@ -270,8 +270,9 @@ static void host_addr_one(struct netseg_ipent *e, void *ctx)
 	for (unsigned int i = 0; i < e->nsrc; i++) {
 		if (e->src[i].kind != NETSEG_IPSRC_HOST)
 			continue;
-		if (e->pfx.family == NETSEG_AF_INET ? e->pfx.addr[0] == 127 :
-						      IN6_IS_ADDR_LOOPBACK((const void *)e->pfx.addr))
+		if (e->pfx.family == NETSEG_AF_INET ?
+			    e->pfx.addr[0] == 127 :
+			    IN6_IS_ADDR_LOOPBACK((const void *)e->pfx.addr))
 			return;
 		if (inet_ntop(e->pfx.family == NETSEG_AF_INET ? AF_INET : AF_INET6, e->pfx.addr,
 			      buf, sizeof(buf)))
@@ -578,9 +579,9 @@ static int rep_parse(const struct netseg_etcd_kv *kv, struct rep *e, char *why, 
 		snprintf(why, len, "\"namespace\" is missing or not a DNS label");
 		goto out;
 	}
-	if (pod && (!cJSON_IsString(pod) || (pod->valuestring[0] &&
-					     netseg_text_check(pod->valuestring, sizeof(e->name),
-							       why, len)))) {
+	if (pod && (!cJSON_IsString(pod) ||
+		    (pod->valuestring[0] &&
+		     netseg_text_check(pod->valuestring, sizeof(e->name), why, len)))) {
 		snprintf(why, len, "\"pod\" is not a printable name");
 		goto out;
 	}

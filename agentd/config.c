@@ -117,14 +117,10 @@ int netsegd_config_check_paths(const struct netsegd_config *c, const char *where
 }
 
 static const char *const known_keys[] = {
-	"pin_dir",     "run_dir",	 "state_dir",
-	"socket",      "socket_group",	 "node_name",
-	"deny_events", "log_allowed",	 "ct_max",
-	"max_rules",   "prefilter_max",	 "uplinks",
-	"flow_logs",   "netlink_rcvbuf", "control_idle_timeout",
-	"metrics",     "flow_history",	 "host_to_pods",
-	"cluster",
-	NULL,
+	"pin_dir",	 "run_dir",	 "state_dir",	 "socket",	   "socket_group",
+	"node_name",	 "deny_events",	 "log_allowed",	 "ct_max",	   "max_rules",
+	"prefilter_max", "uplinks",	 "flow_logs",	 "netlink_rcvbuf", "control_idle_timeout",
+	"metrics",	 "flow_history", "host_to_pods", "cluster",	   NULL,
 };
 
 static int check_keys(const cJSON *root, const char *path)
@@ -426,8 +422,9 @@ static int parse_cluster(struct netsegd_config *c, const cJSON *o, const char *p
 			return -EINVAL;
 		}
 	}
-	if (!cJSON_IsArray(urls) || netseg_json_strs(urls, k->etcd[0], sizeof(k->etcd[0]), sizeof(k->etcd[0]),
-				      NETSEGD_MAX_ETCD, &k->n_etcd) ||
+	if (!cJSON_IsArray(urls) ||
+	    netseg_json_strs(urls, k->etcd[0], sizeof(k->etcd[0]), sizeof(k->etcd[0]),
+			     NETSEGD_MAX_ETCD, &k->n_etcd) ||
 	    !k->n_etcd) {
 		pr_err("%s: \"cluster\": \"etcd\" must be a list of 1 to %d URLs like "
 		       "\"http://198.18.0.1:2379\"",

@@ -383,7 +383,7 @@ static bool has_pod(const struct netsegd_k8s_set *s, const struct netsegd_pod *p
  * interface; the claim follows the identity if a commit changed it. */
 static int remote_claims(struct netsegd *d, struct netsegd_pod *p, bool add)
 {
-	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_REMOTE };
+	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_RPOD };
 	int r = 0;
 
 	for (int pass = 0; pass < 2; pass++) {

@@ -114,7 +114,7 @@ struct netsegd_config {
 		char prefix[128];
 		__u32 lease_ttl; /* s */
 	} cluster;
-	struct netsegd_listen_conf metrics;		   /* "metrics" */
+	struct netsegd_listen_conf metrics; /* "metrics" */
 };
 
 struct netsegd_client {

@@ -573,14 +573,13 @@ static void node_seen(const cJSON *row, char *buf, size_t len)
 	if (!cJSON_IsNumber(s) || s->valuedouble < 0)
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "%.0fs ago%s", s->valuedouble, cJSON_IsTrue(self) ? " (self)" : "");
+		snprintf(buf, len, "%.0fs ago%s", s->valuedouble,
+			 cJSON_IsTrue(self) ? " (self)" : "");
 }
 
 static const struct out_col node_cols[] = {
-	OUT_COL("NODE", "name"),
-	OUT_COL("ADDRESSES", "addresses"),
-	OUT_COL("ENDPOINTS", "endpoints"),
-	OUT_COL_FN("LAST SEEN", node_seen),
+	OUT_COL("NODE", "name"),	   OUT_COL("ADDRESSES", "addresses"),
+	OUT_COL("ENDPOINTS", "endpoints"), OUT_COL_FN("LAST SEEN", node_seen),
 	OUT_COL("APPLIED", "applied"),
 };
 

@@ -23,7 +23,7 @@
 enum netseg_ipsrc_kind {
 	NETSEG_IPSRC_HOST,  /* an address of this node (RTM_NEWADDR) */
 	NETSEG_IPSRC_CIDR,  /* an identity's CIDR selector: id */
-	NETSEG_IPSRC_REMOTE, /* another node's pod (cluster store): id, no interface */
+	NETSEG_IPSRC_RPOD,  /* another node's pod (cluster.c): id */
 	NETSEG_IPSRC_NEIGH, /* neighbour entry on an interface */
 	NETSEG_IPSRC_PEER,  /* peer of a point-to-point address on an interface */
 	NETSEG_IPSRC_ROUTE, /* host route out of an interface */
@@ -41,7 +41,7 @@ struct netseg_ipsrc {
 	__u8 kind;     /* enum netseg_ipsrc_kind */
 	bool stale;    /* not seen again in a resync dump (yet) */
 	__u32 ifindex; /* the interface it was learned on (0 for CIDR) */
-	__u32 id;      /* CIDR, REMOTE: the identity; else 0 */
+	__u32 id;      /* CIDR, RPOD: the identity; else 0 */
 	__u64 tag;     /* tells sources of one kind apart (route table and metric, ...) */
 	__u64 seq;     /* when it was made, within its prefix: older claims win ties */
 };
