@@ -59,7 +59,7 @@ _netsegctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local commands="status stats identity endpoint allow deny remove rule list
-		apply diff check trace flows observe prefilter attach detach logs map suggest help"
+		apply diff check trace flows observe prefilter attach detach node logs map suggest help"
 	local globals="-o --output -s --socket -v --verbose -h --help --version"
 	local i cmd= sub= nargs=0 w
 	_netsegctl_sock=()
@@ -88,7 +88,7 @@ _netsegctl()
 		esac
 		if [[ -z $cmd ]]; then
 			cmd=$w
-		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs|rule)$ ]]; then
+		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs|rule|node)$ ]]; then
 			sub=$w
 		else
 			((nargs++))
@@ -187,6 +187,8 @@ _netsegctl()
 		elif [[ $sub == apply && $nargs -eq 0 ]]; then
 			_netsegctl_add -f
 		fi ;;
+	node)
+		[[ -z $sub ]] && _netsegctl_add list ;;
 	logs)
 		if [[ -z $sub ]]; then
 			_netsegctl_add verify
