@@ -57,6 +57,7 @@ struct rep {
 	struct netseg_k8s_addr ip;
 	struct netsegd_pod *pod; /* in the pod set while the commit holds it */
 	bool changed;		 /* not yet committed as it is now */
+	bool refused;		 /* said why it is left out */
 	bool seen;		 /* in the list being applied */
 };
 
@@ -773,6 +774,18 @@ static void on_kv(struct netsegd_cluster *k, const struct netseg_etcd_kv *kv, bo
 	}
 }
 
+/* An address of this node: never taken for another node's pod. */
+static bool own_address(struct netsegd *d, const struct netseg_k8s_addr *a)
+{
+	int fam = a->family == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;
+	const struct netseg_ipent *e = netseg_iptable_lookup(&d->eps.ips, fam, a->addr);
+
+	for (unsigned int i = 0; e && netseg_prefix_is_host(&e->pfx) && i < e->nsrc; i++)
+		if (e->src[i].kind == NETSEG_IPSRC_HOST)
+			return true;
+	return false;
+}
+
 /*
  * The remote endpoints in force as pods: the local pods unchanged, an
  * unchanged remote one by the same pointer (so its claim stays), a new
@@ -805,6 +818,14 @@ static void apply_remote(struct netsegd_cluster *k)
 			in = s->pods[j] == e->pod;
 		if (in) {
 			used[i] = pods[n++] = e->pod;
+			continue;
+		}
+		if (own_address(d, &e->ip)) {
+			if (!e->refused)
+				pr_warn("cluster: ignoring %s: another node claims this node's own "
+					"address",
+					e->key);
+			e->refused = true;
 			continue;
 		}
 		p = calloc(1, sizeof(*p));
