@@ -267,6 +267,8 @@ is "$(jq -c '[.nodes[] | [.name, .endpoints]] | sort' "$T/nodes.json")" \
 like "$(nodectl 1 node list | grep '^n2 ')" "198.18.100.12" "node list shows node 2's fabric address"
 
 # --- a pod added on node 2 is known on nodes 1 and 3 ---
+txns() { nodectl "$1" -o json node list | jq -r .txns; }
+tx0=$(txns 2)
 add_pod 2 db2 db 3 || bail "couldn't register db2"
 t0=$(now_ms)
 wait_until 5000 src_is_pod 1 "$(pod_ip4 2 3)"
@@ -274,6 +276,7 @@ ok $? "db2 added on node 2 known by identity on node 1 $(($(now_ms) - t0)) ms af
 wait_until 5000 src_is_pod 3 "$(pod_ip4 2 3)"
 ok $? "and on node 3 ($(($(now_ms) - t0)) ms)"
 T_ADD=$(($(now_ms) - t0))
+is "$(($(txns 2) - tx0))" 1 "node 2 published db2 (two addresses) in one etcd transaction"
 
 # --- a pod deleted on node 2 leaves nodes 1 and 3 ---
 nsx "$(node_ns 2)" env CNI_COMMAND=DEL CNI_CONTAINERID="cdb2-$RUN" CNI_NETNS="/var/run/netns/$(pod_ns db2)" \
