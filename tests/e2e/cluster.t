@@ -30,6 +30,23 @@ ETCD_PID=
 # ms since the epoch, for the propagation times
 now_ms() { date +%s%3N; }
 
+# --- "cluster" config errors: said with what is wrong, nothing started ---
+bad_config() {	# bad_config JSON-OF-CLUSTER EXPECTED-TEXT
+	local out
+	echo "{\"cluster\": $1}" >"$T/bad.json"
+	out=$("$NETSEGD" -c "$T/bad.json" --state-dir "$T/bad-state" --run-dir "$T/bad-run" \
+		--bpffs "$T/bad-bpf" 2>&1); st=$?
+	[ $st -ne 0 ] && [[ "$out" == *"$2"* ]]
+	ok $? "config \"cluster\": $1 refused: $(head -1 <<<"$out")"
+}
+bad_config '{"etcd": "http://198.18.100.1:2379"}' '"etcd" must be a list'
+bad_config '{"etcd": []}' '"etcd" must be a list'
+bad_config '{"etcd": ["ftp://198.18.100.1"]}' 'is not an http:// or https:// URL'
+bad_config '{"etcd": ["http://198.18.100.1:2379"], "prefix": "netseg"}' '"prefix" must look like /netseg'
+bad_config '{"etcd": ["http://198.18.100.1:2379"], "prefix": "/netseg/"}' '"prefix" must look like /netseg'
+bad_config '{"etcd": ["http://198.18.100.1:2379"], "lease_ttl": 1}' '"lease_ttl" must be an integer from 2 to 3600'
+bad_config '{"etcd": ["http://198.18.100.1:2379"], "ttl": 5}' 'unknown setting "ttl"'
+
 # Daemons and etcd go before their bpffs mounts do.
 AT_CLEANUP+=('for p in "${PIDS[@]}" $ETCD_PID; do kill -9 $p 2>/dev/null; done; sleep 0.2')
 ip netns add "$FAB" && NETNSES+=("$FAB")
