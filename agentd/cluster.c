@@ -325,15 +325,27 @@ static int want_build(struct netsegd_cluster *k, struct want *w)
 }
 
 static void publish(struct netsegd_cluster *k);
+static void grant(struct netsegd_cluster *k);
 
 static void publish_done(struct netseg_etcd *c, struct netseg_etcd_result *r, void *arg)
 {
 	struct netsegd_cluster *k = arg;
 
 	if (r->err) {
-		set_unreachable(k, "publishing this node's endpoints", r->msg);
+		k->node_cmp[0] = 0;	 /* the node key may be stale too */
 		k->publish_dirty = true; /* the tick tries again */
 		flight_clear(k);
+		if (strstr(r->msg, "requested lease not found")) {
+			/* etcd lost it (restarted empty, or the TTL ran out)
+			 * before a keepalive said so: a new one, then all again. */
+			pr_warn("cluster: lease %lld of node %s is gone; publishing again under a "
+				"new one",
+				(long long)k->lease, k->d->cfg.node_name);
+			k->lease = 0;
+			grant(k);
+			return;
+		}
+		set_unreachable(k, "publishing this node's endpoints", r->msg);
 		return;
 	}
 	set_reachable(k);
@@ -620,6 +632,19 @@ static void bad_value(struct netsegd_cluster *k, const struct netseg_etcd_kv *kv
 		netseg_etcd_key_str(kv->key, kv->key_len, kb, sizeof(kb)), why);
 }
 
+/* Is @kv's value what we published, or are publishing, for its key? */
+static bool own_value(const struct netsegd_cluster *k, const struct netseg_etcd_kv *kv)
+{
+	for (size_t i = 0; i < k->npubs; i++)
+		if (!strcmp(k->pubs[i].key, kv->key) && !strcmp(k->pubs[i].value, kv->value))
+			return true;
+	for (size_t i = 0; i < k->nflight; i++)
+		if (k->flight[i].value && !strcmp(k->flight[i].key, kv->key) &&
+		    !strcmp(k->flight[i].value, kv->value))
+			return true;
+	return false;
+}
+
 /* P/endpoints/NODE/IP put or deleted. */
 static void on_endpoint(struct netsegd_cluster *k, const struct netseg_etcd_kv *kv, bool put)
 {
@@ -633,12 +658,13 @@ static void on_endpoint(struct netsegd_cluster *k, const struct netseg_etcd_kv *
 	}
 	snprintf(node, sizeof(node), "%.*s", (int)(slash - rest), rest);
 	if (!strcmp(node, k->d->cfg.node_name)) {
-		/* Our own key gone behind our back (an operator, data loss):
-		 * forget it was there, so the next publish puts it back. */
-		if (!put && pub_find(k, kv->key)) {
+		/* Our own key deleted or overwritten behind our back (an
+		 * operator, data loss): forget it was there, so the next
+		 * publish puts it back. */
+		if (pub_find(k, kv->key) && (!put || !own_value(k, kv)))
 			pub_set(k, kv->key, NULL);
+		if (!pub_find(k, kv->key))
 			k->publish_dirty = true;
-		}
 		return;
 	}
 	have = rep_find(k, kv->key);
@@ -648,6 +674,8 @@ static void on_endpoint(struct netsegd_cluster *k, const struct netseg_etcd_kv *
 		return;
 	}
 	netseg_labels_init(&e.labels);
+	if (have)
+		have->seen = true; /* a bad new value keeps the last good one */
 	if (!name_ok(node, sizeof(node)) || netseg_k8s_addr_parse(slash + 1, &e.ip)) {
 		bad_value(k, kv, "the key is not P/endpoints/NODE/IP");
 		goto fail;

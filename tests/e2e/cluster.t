@@ -298,7 +298,7 @@ is "$(($(txns 2) - tx0))" 1 "node 2 published db2 (two addresses) in one etcd tr
 # --- a pod deleted on node 2 leaves nodes 1 and 3 ---
 nsx "$(node_ns 2)" env CNI_COMMAND=DEL CNI_CONTAINERID="cdb2-$RUN" CNI_NETNS="/var/run/netns/$(pod_ns db2)" \
 	CNI_IFNAME=eth0 CNI_PATH="$NS_TOP/cni" CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=db2" \
-	"$NS_TOP/cni/netseg-cni" </dev/null >/dev/null 2>>"$T/cni.err" <<<"{\"cniVersion\": \"1.0.0\", \"name\": \"cluster\", \"type\": \"netseg-cni\", \"socket\": \"$T/n2/run/netsegd.sock\"}"
+	"$NS_TOP/cni/netseg-cni" >/dev/null 2>>"$T/cni.err" <<<"{\"cniVersion\": \"1.0.0\", \"name\": \"cluster\", \"type\": \"netseg-cni\", \"socket\": \"$T/n2/run/netsegd.sock\"}"
 ok $? "DEL of db2 on node 2"
 t0=$(now_ms)
 wait_until 5000 src_is_world 1 "$(pod_ip4 2 3)"
@@ -363,6 +363,20 @@ ok $? "node 1 logs it by key and ignores it: $(grep -m1 -o 'ignoring .*' "$T/n1/
 reach web1 "$DB4"
 ok $? "web1 -> db still passes"
 
+web1_key=$(printf '%s/endpoints/n1/198.18.111.2' "$PREFIX" | base64 -w0)
+etcd_value() {	# etcd_value BASE64-KEY: the value, decoded
+	nsx "$FAB" curl -sf -m 2 -X POST "$ETCD_URL/v3/kv/range" -d "{\"key\": \"$1\"}" |
+		jq -r '.kvs[0].value // "" | @base64d'
+}
+nsx "$FAB" curl -sf -m 2 -X POST "$ETCD_URL/v3/kv/put" \
+	-d "{\"key\": \"$web1_key\", \"value\": \"$(printf '{"namespace": "Not A Label"}' | base64 -w0)\"}" >/dev/null
+wait_until 5000 grep -q "ignoring $PREFIX/endpoints/n1/198.18.111.2: \"namespace\" is missing or not a DNS label" "$T/n2/netsegd.log"
+ok $? "web1's key overwritten with a bad value: node 2 refuses it by key"
+reach web1 "$DB4"
+ok $? "and keeps the last good one: web1 -> db still passes"
+web1_ok() { etcd_value "$web1_key" | jq -e '.labels.app == "web"' >/dev/null 2>&1; }
+wait_until 5000 web1_ok
+ok $? "node 1 puts its own key back ($ELAPSED ms)"
 own_key=$(printf '%s/endpoints/n9/198.18.100.11' "$PREFIX" | base64 -w0)
 nsx "$FAB" curl -sf -m 2 -X POST "$ETCD_URL/v3/kv/put" -d "{\"key\": \"$own_key\", \"value\": \"$(printf '{"namespace": "shop", "labels": {"app": "web"}}' | base64 -w0)\"}" >/dev/null
 wait_until 5000 grep -q "ignoring $PREFIX/endpoints/n9/198.18.100.11: another node claims this node's own address" "$T/n1/netsegd.log"
