@@ -271,9 +271,13 @@ static void host_addr_one(struct netseg_ipent *e, void *ctx)
 	for (unsigned int i = 0; i < e->nsrc; i++) {
 		if (e->src[i].kind != NETSEG_IPSRC_HOST)
 			continue;
+		/* Loopback and link-local (one per interface, every veth
+		 * has one) say nothing to another node. */
 		if (e->pfx.family == NETSEG_AF_INET ?
-			    e->pfx.addr[0] == 127 :
-			    IN6_IS_ADDR_LOOPBACK((const void *)e->pfx.addr))
+			    e->pfx.addr[0] == 127 ||
+				    (e->pfx.addr[0] == 169 && e->pfx.addr[1] == 254) :
+			    IN6_IS_ADDR_LOOPBACK((const void *)e->pfx.addr) ||
+				    IN6_IS_ADDR_LINKLOCAL((const void *)e->pfx.addr))
 			return;
 		if (inet_ntop(e->pfx.family == NETSEG_AF_INET ? AF_INET : AF_INET6, e->pfx.addr,
 			      buf, sizeof(buf)))

@@ -14,7 +14,7 @@
 
 need_root
 [ -x "$NS_TOP/cni/netseg-cni" ] || bail "build first: make"
-for t in jq curl etcd; do
+for t in jq curl etcd bpftool; do
 	command -v $t >/dev/null || bail "missing $t: run 'make deps'"
 done
 
@@ -305,6 +305,52 @@ wait_until 5000 src_is_world 1 "$(pod_ip4 2 3)"
 ok $? "db2 gone from node 1 $(($(now_ms) - t0)) ms after its DEL returned"
 wait_until 5000 src_is_world 3 "$(pod_ip4 2 3)"
 ok $? "and from node 3 ($(($(now_ms) - t0)) ms)"
+
+# --- 100 pods added and deleted on node 2: node 1 follows, nothing stale ---
+# The main plugin's part in bulk (veths made with one ip -batch), then
+# netseg-cni as the runtime calls it, as tests/e2e/cni_pods.t does.
+BULK=${BULK:-100}
+bulk_cni() {	# bulk_cni ADD|DEL I
+	local i=$2
+	jq -n --arg sock "$T/n2/run/netsegd.sock" --arg h "hm$i-${RUN:0:5}" \
+		--arg ip "198.18.112.$((10 + i))/32" \
+		--argjson labels "[{\"key\": \"app\", \"value\": \"m$((i % 5))\"}]" '{
+		cniVersion: "1.0.0", name: "bulk", type: "netseg-cni", socket: $sock,
+		args: {cni: {labels: $labels}},
+		prevResult: {cniVersion: "1.0.0",
+			interfaces: [{name: $h}, {name: "eth0", sandbox: "/var/run/netns/gone"}],
+			ips: [{address: $ip, interface: 1}]}}' |
+	nsx "$(node_ns 2)" env CNI_COMMAND="$1" CNI_CONTAINERID="m$i-$RUN" CNI_NETNS=/var/run/netns/gone \
+		CNI_IFNAME=eth0 CNI_PATH="$NS_TOP/cni" \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=bulk;K8S_POD_NAME=m$i" \
+		"$NS_TOP/cni/netseg-cni" >/dev/null 2>>"$T/cni.err"
+}
+ipcache_n1() { bpftool -j map dump pinned "$T/n1/bpf/netseg/ns_ipcache" 2>/dev/null | jq length; }
+ipc0=$(ipcache_n1)
+tx0=$(txns 2)
+for i in $(seq $BULK); do
+	echo "link add hm$i-${RUN:0:5} type veth peer name qm$i-${RUN:0:5}"
+	echo "link set hm$i-${RUN:0:5} up"
+	echo "link set qm$i-${RUN:0:5} up"
+done | nsx "$(node_ns 2)" ip -batch - || bail "couldn't make $BULK veth pairs"
+fails=0
+for i in $(seq $BULK); do bulk_cni ADD "$i" || fails=$((fails + 1)); done
+t0=$(now_ms)
+is "$fails" 0 "$BULK pods registered on node 2"
+bulk_known() { [ "$(node_eps 1 2)" = $((BULK + 2)) ]; }
+wait_until 10000 bulk_known
+ok $? "node 1 knows all $((BULK + 2)) endpoint keys of node 2, $ELAPSED ms after the last ADD"
+is "$(src_of 1 198.18.112.$((10 + BULK)))" "pod:bulk:app=m$((BULK % 5))" "the last one by its identity"
+is "$(($(txns 2) - tx0))" $BULK "$BULK etcd transactions for $BULK pods (one each)"
+for i in $(seq $BULK); do bulk_cni DEL "$i" || fails=$((fails + 1)); done
+for i in $(seq $BULK); do echo "link del hm$i-${RUN:0:5}"; done | nsx "$(node_ns 2)" ip -batch -
+t0=$(now_ms)
+is "$fails" 0 "and deleted"
+bulk_gone() { [ "$(node_eps 1 2)" = 2 ]; }
+wait_until 10000 bulk_gone
+ok $? "node 1 is back to node 2's 2 endpoint keys $ELAPSED ms after the last DEL"
+is "$(ipcache_n1)" "$ipc0" "node 1's ipcache holds as many entries as before ($ipc0)"
+is "$(etcd_keys | grep -c "^$PREFIX/endpoints/n2/")" 2 "etcd holds node 2's 2 keys, nothing stale"
 
 # --- etcd stopped: verdicts unchanged, a new pod enforced locally ---
 stop_etcd
