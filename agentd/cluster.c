@@ -261,6 +261,17 @@ struct host_addrs {
 	cJSON *arr;
 };
 
+/* Not loopback, not link-local (the prefix's bytes: no alignment). */
+static bool routable(const struct netseg_prefix *p)
+{
+	static const __u8 lo6[16] = { [15] = 1 };
+	const __u8 *a = p->addr;
+
+	if (p->family == NETSEG_AF_INET)
+		return a[0] != 127 && !(a[0] == 169 && a[1] == 254);
+	return memcmp(a, lo6, 16) && !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
 static void host_addr_one(struct netseg_ipent *e, void *ctx)
 {
 	struct host_addrs *h = ctx;
@@ -273,11 +284,7 @@ static void host_addr_one(struct netseg_ipent *e, void *ctx)
 			continue;
 		/* Loopback and link-local (one per interface, every veth
 		 * has one) say nothing to another node. */
-		if (e->pfx.family == NETSEG_AF_INET ?
-			    e->pfx.addr[0] == 127 ||
-				    (e->pfx.addr[0] == 169 && e->pfx.addr[1] == 254) :
-			    IN6_IS_ADDR_LOOPBACK((const void *)e->pfx.addr) ||
-				    IN6_IS_ADDR_LINKLOCAL((const void *)e->pfx.addr))
+		if (!routable(&e->pfx))
 			return;
 		if (inet_ntop(e->pfx.family == NETSEG_AF_INET ? AF_INET : AF_INET6, e->pfx.addr,
 			      buf, sizeof(buf)))

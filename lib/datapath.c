@@ -891,7 +891,8 @@ int netseg_dp_policy_swap(struct netseg_dp *dp, const struct netseg_policy_entry
 	sorted = malloc((n + 1) * sizeof(*sorted));
 	if (!sorted)
 		return -ENOMEM;
-	memcpy(sorted, entries, n * sizeof(*sorted));
+	if (n) /* an empty policy may come as NULL */
+		memcpy(sorted, entries, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), key_cmp);
 	grace_wait(dp);
 	err = -ENOENT;

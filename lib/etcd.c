@@ -413,7 +413,8 @@ static void list_page(struct netseg_etcd *c, struct netseg_etcd_result *r, void 
 		l->acc.kvs = kvs;
 		l->cap = cap;
 	}
-	memcpy(l->acc.kvs + l->acc.n_kvs, r->kvs, r->n_kvs * sizeof(*r->kvs));
+	if (r->n_kvs) /* an empty prefix: nothing to copy, and kvs may be NULL */
+		memcpy(l->acc.kvs + l->acc.n_kvs, r->kvs, r->n_kvs * sizeof(*r->kvs));
 	l->acc.n_kvs += r->n_kvs;
 	free(r->kvs);
 	r->kvs = NULL;
