@@ -54,6 +54,7 @@ CMD_HANDLER(cmd_flows);
 CMD_HANDLER(cmd_k8s_apply);
 CMD_HANDLER(cmd_k8s_delete);
 CMD_HANDLER(cmd_k8s_get);
+CMD_HANDLER(cmd_node_list);
 
 /* cmd_common.c */
 struct cJSON *cmd_reply_ok(void);

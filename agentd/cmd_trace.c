@@ -31,7 +31,7 @@ static void trace_addr(struct netsegd *d, int family, const __u8 *addr, struct t
 {
 	const struct netseg_ipent *e = netseg_iptable_lookup(&d->eps.ips, family, addr);
 	const struct netseg_iddef *def;
-	char ifname[IF_NAMESIZE], prefix[64];
+	char ifname[IF_NAMESIZE], prefix[64], key[128];
 
 	if (!e) {
 		s->id = NETSEG_ID_WORLD;
@@ -48,6 +48,10 @@ static void trace_addr(struct netsegd *d, int family, const __u8 *addr, struct t
 		snprintf(s->how, sizeof(s->how), "the node's own address, ipcache %s", prefix);
 	else if (def && def->cidr_only)
 		snprintf(s->how, sizeof(s->how), "CIDR identity, ipcache %s", prefix);
+	else if (!def && netseg_prefix_is_host(&e->pfx) &&
+		 !strncmp(netsegd_id_name(d, s->id, key, sizeof(key)), "pod:", 4))
+		snprintf(s->how, sizeof(s->how), "another node's pod (cluster), ipcache %s",
+			 prefix);
 	else
 		snprintf(s->how, sizeof(s->how), "CIDR of identity %s, ipcache %s",
 			 def ? def->name : "?", prefix);

@@ -42,6 +42,7 @@ static const struct {
 	{ "k8s.apply", cmd_k8s_apply },
 	{ "k8s.delete", cmd_k8s_delete },
 	{ "k8s.get", cmd_k8s_get },
+	{ "node.list", cmd_node_list },
 };
 
 cJSON *netsegd_dispatch(struct netsegd *d, const cJSON *req, const struct netsegd_follower_io *io)

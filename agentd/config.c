@@ -33,6 +33,8 @@ void netsegd_config_defaults(struct netsegd_config *c)
 	c->control_idle_timeout = NETSEGD_CTL_IDLE_TIMEOUT;
 	c->flow_history = NETSEGD_FLOW_HISTORY;
 	c->host_to_pods = true; /* kubelet probes must reach their pods */
+	strcpy(c->cluster.prefix, "/netseg");
+	c->cluster.lease_ttl = 30;
 	if (gethostname(c->node_name, sizeof(c->node_name) - 1))
 		strcpy(c->node_name, "localhost");
 }
@@ -115,13 +117,10 @@ int netsegd_config_check_paths(const struct netsegd_config *c, const char *where
 }
 
 static const char *const known_keys[] = {
-	"pin_dir",     "run_dir",	 "state_dir",
-	"socket",      "socket_group",	 "node_name",
-	"deny_events", "log_allowed",	 "ct_max",
-	"max_rules",   "prefilter_max",	 "uplinks",
-	"flow_logs",   "netlink_rcvbuf", "control_idle_timeout",
-	"metrics",     "flow_history",	 "host_to_pods",
-	NULL,
+	"pin_dir",	 "run_dir",	 "state_dir",	 "socket",	   "socket_group",
+	"node_name",	 "deny_events",	 "log_allowed",	 "ct_max",	   "max_rules",
+	"prefilter_max", "uplinks",	 "flow_logs",	 "netlink_rcvbuf", "control_idle_timeout",
+	"metrics",	 "flow_history", "host_to_pods", "cluster",	   NULL,
 };
 
 static int check_keys(const cJSON *root, const char *path)
@@ -403,6 +402,57 @@ static int parse_metrics(struct netsegd_config *c, const cJSON *o, const char *p
 	return err;
 }
 
+/* "cluster": {"etcd": ["http://ADDR:2379", ...], "prefix": "/netseg", "lease_ttl": 30} */
+static int parse_cluster(struct netsegd_config *c, const cJSON *o, const char *path)
+{
+	struct netsegd_cluster_conf *k = &c->cluster;
+	const cJSON *it, *urls = cJSON_GetObjectItem(o, "etcd");
+	char why[128];
+	int err;
+
+	if (!cJSON_IsObject(o)) {
+		pr_err("%s: \"cluster\" must be an object like {\"etcd\": [\"http://ADDR:2379\"]}",
+		       path);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, o) {
+		if (strcmp(it->string, "etcd") && strcmp(it->string, "prefix") &&
+		    strcmp(it->string, "lease_ttl")) {
+			pr_err("%s: \"cluster\": unknown setting \"%s\"", path, it->string);
+			return -EINVAL;
+		}
+	}
+	if (!cJSON_IsArray(urls) ||
+	    netseg_json_strs(urls, k->etcd[0], sizeof(k->etcd[0]), sizeof(k->etcd[0]),
+			     NETSEGD_MAX_ETCD, &k->n_etcd) ||
+	    !k->n_etcd) {
+		pr_err("%s: \"cluster\": \"etcd\" must be a list of 1 to %d URLs like "
+		       "\"http://198.18.0.1:2379\"",
+		       path, NETSEGD_MAX_ETCD);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < k->n_etcd; i++) {
+		const char *u = k->etcd[i];
+
+		if ((strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) ||
+		    netseg_text_check(u, sizeof(k->etcd[i]), why, sizeof(why)) || strchr(u, ' ')) {
+			pr_err("%s: \"cluster\": \"etcd\" #%u is not an http:// or https:// URL",
+			       path, i + 1);
+			return -EINVAL;
+		}
+	}
+	err = get_str(o, "prefix", k->prefix, sizeof(k->prefix), path);
+	if (!err && (k->prefix[0] != '/' || strstr(k->prefix, "//") ||
+		     (k->prefix[1] && k->prefix[strlen(k->prefix) - 1] == '/') ||
+		     netseg_text_check(k->prefix, sizeof(k->prefix), why, sizeof(why)))) {
+		pr_err("%s: \"cluster\": \"prefix\" must look like /netseg (a leading '/', no "
+		       "trailing '/', no empty component)",
+		       path);
+		return -EINVAL;
+	}
+	return err ?: get_u32(o, "lease_ttl", &k->lease_ttl, 2, 3600, path);
+}
+
 static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 {
 	const cJSON *ev = cJSON_GetObjectItem(root, "deny_events");
@@ -439,6 +489,8 @@ static int parse(struct netsegd_config *c, const cJSON *root, const char *path)
 		err = parse_metrics(c, cJSON_GetObjectItem(root, "metrics"), path);
 	if (!err && cJSON_GetObjectItem(root, "flow_logs"))
 		err = parse_flow_logs(c, cJSON_GetObjectItem(root, "flow_logs"), path);
+	if (!err && cJSON_GetObjectItem(root, "cluster"))
+		err = parse_cluster(c, cJSON_GetObjectItem(root, "cluster"), path);
 	if (!err && cJSON_GetObjectItem(root, "uplinks") &&
 	    netseg_json_strs(cJSON_GetObjectItem(root, "uplinks"), c->uplinks[0],
 			     sizeof(c->uplinks[0]), 16, NETSEGD_MAX_UPLINKS, &c->nuplinks)) {

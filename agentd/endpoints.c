@@ -540,7 +540,8 @@ void netsegd_link_gone(struct netsegd *d, __u32 ifindex)
 
 	/* The kernel drops its routes, neighbours and addresses with it, not
 	 * all with a notification: forget every claim made through it. */
-	ip_drop(d, ~NETSEG_IPSRC_BIT(NETSEG_IPSRC_CIDR), ifindex, 0);
+	ip_drop(d, ~(NETSEG_IPSRC_BIT(NETSEG_IPSRC_CIDR) | NETSEG_IPSRC_BIT(NETSEG_IPSRC_RPOD)),
+		ifindex, 0);
 	netsegd_k8s_link_gone(d, ifindex);
 	if (!l)
 		return;

@@ -390,12 +390,40 @@ static bool has_pod(const struct netsegd_k8s_set *s, const struct netsegd_pod *p
 	return false;
 }
 
+/* Another node's pod: its addresses claimed with its identity, no
+ * interface; the claim follows the identity if a commit changed it. */
+static int remote_claims(struct netsegd *d, struct netsegd_pod *p, bool add)
+{
+	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_RPOD };
+	int r = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		bool claim = pass == 1;
+
+		s.id = claim ? p->id : p->claimed;
+		if (!s.id || (claim && !add) || (!claim && add && p->claimed == p->id))
+			continue;
+		for (unsigned int i = 0; i < p->nips && !r; i++) {
+			int fam = p->ips[i].family == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;
+
+			r = netsegd_ip_update(d, fam, p->ips[i].addr,
+					      fam == NETSEG_AF_INET ? 32 : 128, &s,
+					      claim ? NETSEGD_IP_CLAIM : NETSEGD_IP_UNCLAIM);
+		}
+		p->claimed = claim && !r ? p->id : 0;
+	}
+	return add ? r : 0;
+}
+
 /* A pod's registered addresses claim their /32 and /128 for its interface,
  * so the source-address check knows them before any route is learned. */
-static int pod_claims(struct netsegd *d, const struct netsegd_pod *p, bool add)
+static int pod_claims(struct netsegd *d, struct netsegd_pod *p, bool add)
 {
 	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_POD, .ifindex = p->ifindex };
 	int r = 0;
+
+	if (p->node[0])
+		return remote_claims(d, p, add);
 
 	for (unsigned int i = 0; i < p->nips && !r; i++) {
 		int fam = p->ips[i].family == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;
@@ -443,7 +471,7 @@ int netsegd_k8s_sync_maps(struct netsegd *d)
 const struct netsegd_pod *netsegd_pod_by_ifindex(const struct netsegd *d, __u32 ifindex)
 {
 	for (size_t i = 0; i < d->k8s.set.npods; i++)
-		if (d->k8s.set.pods[i]->ifindex == ifindex)
+		if (d->k8s.set.pods[i]->ifindex == ifindex && !d->k8s.set.pods[i]->node[0])
 			return d->k8s.set.pods[i];
 	return NULL;
 }
@@ -547,6 +575,8 @@ int netsegd_k8s_commit_pods(struct netsegd *d, struct netsegd_pod **pods, size_t
 		if (!has_pod(&d->k8s.set, cand.pods[i]))
 			netsegd_pod_free(cand.pods[i]);
 	free(cand.pods);
+	if (!r)
+		netsegd_cluster_pods_changed(d);
 	return r;
 }
 
@@ -573,7 +603,7 @@ void netsegd_k8s_flush(struct netsegd *d)
 	for (size_t i = 0; i < k->set.npods; i++) {
 		const struct netsegd_pod *p = k->set.pods[i];
 
-		if (netsegd_link_get(d, p->ifindex))
+		if (p->node[0] || netsegd_link_get(d, p->ifindex))
 			keep[n++] = k->set.pods[i];
 		else
 			pr_info("pod %s/%s (%s, ifindex %u): interface gone, endpoint removed",

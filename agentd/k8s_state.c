@@ -29,8 +29,10 @@ cJSON *netsegd_k8s_state_json(const struct netsegd *d)
 	free(yaml);
 	yaml = NULL;
 	pods = cJSON_AddArrayToObject(o, "pods");
+	/* Another node's pods come back from the cluster store, not from here. */
 	for (size_t i = 0; pods && i < k->set.npods; i++)
-		cJSON_AddItemToArray(pods, netsegd_pod_to_json(NULL, k->set.pods[i]));
+		if (!k->set.pods[i]->node[0])
+			cJSON_AddItemToArray(pods, netsegd_pod_to_json(NULL, k->set.pods[i]));
 	revs = cJSON_AddObjectToObject(o, "revisions");
 	for (size_t i = 0; revs && i < k->set.objs.npolicies; i++) {
 		const struct netseg_k8s_policy *p = &k->set.objs.policies[i];

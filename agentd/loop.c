@@ -23,7 +23,7 @@
 #include "version.h"
 
 /* epoll data tags for the fixed fds; clients carry their struct pointer. */
-static char tag_signal, tag_timer, tag_ring, tag_rtnl, tag_metrics;
+static char tag_signal, tag_timer, tag_ring, tag_rtnl, tag_metrics, tag_cluster;
 
 int netsegd_epoll_add(struct netsegd *d, int fd, __u32 events, void *ptr)
 {
@@ -92,6 +92,9 @@ static int setup_fds(struct netsegd *d)
 		if (err)
 			pr_err("metrics: couldn't watch the HTTP server: %s", strerror(-err));
 	}
+	err = err ?: netsegd_cluster_open(d);
+	if (!err && netsegd_cluster_fd(d) >= 0)
+		err = netsegd_epoll_add(d, netsegd_cluster_fd(d), EPOLLIN, &tag_cluster);
 	return err;
 }
 
@@ -116,6 +119,7 @@ static void note_restart_only(const struct netsegd_config *was, const struct net
 		F("flow_logs", sinks),
 		F("metrics", metrics.text),
 		F("flow_history", flow_history),
+		F("cluster", cluster),
 #undef F
 	};
 
@@ -197,6 +201,7 @@ static void on_timer(struct netsegd *d)
 	netsegd_rtnl_tick(d);
 	netsegd_control_tick(d);
 	netsegd_metrics_run(d);
+	netsegd_cluster_tick(d);
 }
 
 /*
@@ -256,6 +261,8 @@ int netsegd_run(struct netsegd *d)
 					say_ready(d);
 			} else if (p == &tag_metrics)
 				netsegd_metrics_run(d);
+			else if (p == &tag_cluster)
+				netsegd_cluster_run(d);
 			else
 				netsegd_client_event(d, p, evs[i].events);
 		}

@@ -461,6 +461,7 @@ int main(int argc, char **argv)
 		err = netsegd_run(&d);
 	netsegd_state_close(&d);
 	netsegd_control_close(&d);
+	netsegd_cluster_close(&d);
 	netsegd_metrics_close(&d);
 	netsegd_rtnl_close(&d);
 	netsegd_endpoints_free(&d);

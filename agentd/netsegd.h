@@ -45,6 +45,7 @@ struct netsegd_metrics;
 #define NETSEGD_ALIAS_PREFIX "netseg:"
 
 #define NETSEGD_MAX_SINKS 8 /* "flow_logs" entries */
+#define NETSEGD_MAX_ETCD 8  /* "cluster": "etcd" endpoints */
 
 enum netsegd_sink_kind {
 	NETSEGD_SINK_FILE,
@@ -109,7 +110,13 @@ struct netsegd_config {
 	unsigned int nsinks;
 	struct netsegd_sink_conf sinks[NETSEGD_MAX_SINKS]; /* "flow_logs" */
 	__u32 flow_history;				   /* records kept for `netsegctl flows` */
-	struct netsegd_listen_conf metrics;		   /* "metrics" */
+	struct netsegd_cluster_conf {			   /* "cluster": off when n_etcd == 0 */
+		char etcd[NETSEGD_MAX_ETCD][128];
+		unsigned int n_etcd;
+		char prefix[128];
+		__u32 lease_ttl; /* s */
+	} cluster;
+	struct netsegd_listen_conf metrics; /* "metrics" */
 };
 
 struct netsegd_client {
@@ -243,6 +250,10 @@ struct netsegd_pod {
 	unsigned int nips;
 	__u32 ifindex; /* of iface when registered */
 	__u32 id;      /* identity, set by each commit */
+	/* Another node's pod, known from the cluster store (cluster.c): no
+	 * interface here, its one address claimed with its identity. */
+	char node[64];
+	__u32 claimed; /* remote: the identity its address is claimed with */
 };
 
 /* What a Kubernetes change replaces: the objects and the pods in force. */
@@ -358,6 +369,8 @@ struct netsegd {
 		__u32 next_rule_id;
 		char *rest; /* the snapshot minus rules, revision, epoch */
 	} journal;
+
+	struct netsegd_cluster *cluster; /* cluster.c: the etcd side, NULL = alone */
 };
 
 /* k8s.c: the Kubernetes side of the commit path */
@@ -566,6 +579,20 @@ int netsegd_metrics_open(struct netsegd *d);
 int netsegd_metrics_fd(const struct netsegd *d);
 void netsegd_metrics_run(struct netsegd *d);
 void netsegd_metrics_close(struct netsegd *d);
+
+/* cluster.c: endpoints shared with the other nodes through etcd
+ * (docs/cluster.md); every function is a no-op without "cluster". */
+int netsegd_cluster_open(struct netsegd *d);
+/* The fd for the loop to watch, -1 when alone. */
+int netsegd_cluster_fd(const struct netsegd *d);
+void netsegd_cluster_run(struct netsegd *d);
+/* Once a second: lease keepalive, retries, a pending republish. */
+void netsegd_cluster_tick(struct netsegd *d);
+/* After a pod change is in force: publish the local pods' difference. */
+void netsegd_cluster_pods_changed(struct netsegd *d);
+/* A clean shutdown revokes the lease: the node leaves the others at once. */
+void netsegd_cluster_close(struct netsegd *d);
+struct cJSON *netsegd_cluster_nodes_json(const struct netsegd *d);
 
 /* loop.c */
 int netsegd_run(struct netsegd *d);

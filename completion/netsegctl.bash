@@ -76,7 +76,7 @@ _netsegctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local commands="status stats identity endpoint allow deny remove rule list
-		apply delete get diff check trace flows observe prefilter attach detach logs map
+		apply delete get diff check trace flows observe prefilter attach detach node logs map
 		suggest help"
 	local globals="-o --output -s --socket -v --verbose -h --help --version"
 	local i cmd= sub= nargs=0 w has_file=
@@ -107,7 +107,7 @@ _netsegctl()
 		esac
 		if [[ -z $cmd ]]; then
 			cmd=$w
-		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs|rule|delete|get)$ ]]; then
+		elif [[ -z $sub && $cmd =~ ^(identity|endpoint|prefilter|logs|rule|delete|get|node)$ ]]; then
 			sub=$w
 		else
 			((nargs++))
@@ -234,6 +234,8 @@ _netsegctl()
 		elif [[ $sub == apply && $nargs -eq 0 ]]; then
 			_netsegctl_add -f
 		fi ;;
+	node)
+		[[ -z $sub ]] && _netsegctl_add list ;;
 	logs)
 		if [[ -z $sub ]]; then
 			_netsegctl_add verify

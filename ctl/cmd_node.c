@@ -4,6 +4,7 @@
  * trace SRC DST [PROTO/]PORT
  * prefilter add|remove CIDR | prefilter list | prefilter apply -f FILE [--dry-run]
  * attach|detach IFACE
+ * node list
  */
 #include <errno.h>
 #include <stdio.h>
@@ -560,4 +561,58 @@ int do_attach(int argc, char **argv)
 int do_detach(int argc, char **argv)
 {
 	return link_cmd("detach", "detached", argc, argv);
+}
+
+/* -------------------------------------------------------------- nodes */
+
+static void node_seen(const cJSON *row, char *buf, size_t len)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(row, "last_seen_s");
+	const cJSON *self = cJSON_GetObjectItemCaseSensitive(row, "self");
+
+	if (!cJSON_IsNumber(s) || s->valuedouble < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.0fs ago%s", s->valuedouble,
+			 cJSON_IsTrue(self) ? " (self)" : "");
+}
+
+static const struct out_col node_cols[] = {
+	OUT_COL("NODE", "name"),	   OUT_COL("ADDRESSES", "addresses"),
+	OUT_COL("ENDPOINTS", "endpoints"), OUT_COL_FN("LAST SEEN", node_seen),
+	OUT_COL("APPLIED", "applied"),
+};
+
+static int print_nodes(const cJSON *reply)
+{
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "error");
+
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "cluster"))) {
+		printf("this node runs alone (no \"cluster\" in its config)\n");
+		return 0;
+	}
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(reply, "reachable"))) {
+		printf("the cluster store is unreachable: ");
+		fput_clean(cJSON_IsString(err) ? err->valuestring : "?", stdout);
+		printf("; showing the nodes as last known\n");
+	}
+	return print_rows(cJSON_GetObjectItemCaseSensitive(reply, "nodes"), "nodes", node_cols,
+			  NCOLS(node_cols));
+}
+
+static int node_list(int argc, char **argv)
+{
+	if (no_more_args(argc, argv))
+		return CTL_EXIT_USAGE;
+	return ctl_run(req_new("node.list"), print_nodes);
+}
+
+static const struct cmd node_cmds[] = {
+	{ "list", node_list, "node list" },
+	{ 0 },
+};
+
+int do_node(int argc, char **argv)
+{
+	return cmd_select(node_cmds, argc, argv);
 }

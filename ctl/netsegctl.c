@@ -69,6 +69,7 @@ static const struct cmd cmds[] = {
 	  "prefilter apply -f FILE [--dry-run]" },
 	{ "attach", do_attach, "attach IFACE" },
 	{ "detach", do_detach, "detach IFACE" },
+	{ "node", do_node, "node list" },
 	{ "logs", do_logs, "logs verify FILE...   (oldest first)" },
 	{ "map", do_map, "map [--since DURATION] [-o dot|svg|png|json] [--output-file FILE]" },
 	{ "suggest", do_suggest,

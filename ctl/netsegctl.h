@@ -125,6 +125,7 @@ int do_flows(int argc, char **argv);
 int do_observe(int argc, char **argv);
 int do_logs(int argc, char **argv);
 int do_map(int argc, char **argv);
+int do_node(int argc, char **argv);
 int do_suggest(int argc, char **argv);
 
 /* -o ocsf|ecs|cef: the record format of `flows` (NULL = native JSON). */

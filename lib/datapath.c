@@ -770,7 +770,8 @@ static struct netseg_policy_entry *sorted_copy(const struct netseg_policy_entry 
 
 	if (!v)
 		return NULL;
-	memcpy(v, e, n * sizeof(*v));
+	if (n) /* an empty policy may come as NULL */
+		memcpy(v, e, n * sizeof(*v));
 	for (size_t i = 1; i < n; i++) {
 		if (key_cmp(&v[i - 1], &v[i]) >= 0) {
 			qsort(v, n, sizeof(*v), key_cmp);

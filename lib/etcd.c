@@ -413,7 +413,8 @@ static void list_page(struct netseg_etcd *c, struct netseg_etcd_result *r, void 
 		l->acc.kvs = kvs;
 		l->cap = cap;
 	}
-	memcpy(l->acc.kvs + l->acc.n_kvs, r->kvs, r->n_kvs * sizeof(*r->kvs));
+	if (r->n_kvs) /* an empty prefix: nothing to copy, and kvs may be NULL */
+		memcpy(l->acc.kvs + l->acc.n_kvs, r->kvs, r->n_kvs * sizeof(*r->kvs));
 	l->acc.n_kvs += r->n_kvs;
 	free(r->kvs);
 	r->kvs = NULL;
@@ -812,6 +813,7 @@ static bool watch_line(struct netseg_etcd_watch *w, const char *line, size_t len
 	struct netseg_etcd_watch_msg m;
 	char err[NETSEG_ETCD_MSG_MAX];
 	bool created, canceled, stop = false;
+	int64_t from;
 	size_t i;
 
 	if (netseg_etcd_parse_watch(line, len, &m, &created, &canceled, err, sizeof(err))) {
@@ -847,8 +849,13 @@ static bool watch_line(struct netseg_etcd_watch *w, const char *line, size_t len
 		w->attempt = 0;
 		m.kind = NETSEG_ETCD_W_CREATED;
 	}
+	/* The events of one transaction share its revision and come in one
+	 * message: only an event older than the message's first is out of
+	 * order. */
+	from = w->next_rev;
 	for (i = 0; i < m.n_events; i++) {
-		if (m.events[i].kv.mod_revision < w->next_rev) {
+		if (m.events[i].kv.mod_revision < from ||
+		    (i && m.events[i].kv.mod_revision < m.events[i - 1].kv.mod_revision)) {
 			snprintf(err, sizeof(err),
 				 "watch: an event at revision %" PRId64 " after %" PRId64,
 				 m.events[i].kv.mod_revision, w->next_rev - 1);

@@ -234,7 +234,8 @@ void netseg_ipent_mark(struct netseg_ipent *e, __u32 kinds)
 bool netseg_ipent_has_ifindex(const struct netseg_ipent *e, __u32 ifindex)
 {
 	for (unsigned int i = 0; i < e->nsrc; i++)
-		if (e->src[i].ifindex == ifindex && e->src[i].kind != NETSEG_IPSRC_CIDR)
+		if (e->src[i].ifindex == ifindex && e->src[i].kind != NETSEG_IPSRC_CIDR &&
+		    e->src[i].kind != NETSEG_IPSRC_RPOD)
 			return true;
 	return false;
 }
@@ -290,7 +291,7 @@ bool netseg_ipent_resolve(const struct netseg_ipent *e, netseg_ep_id_fn ep_id, v
 
 		if (s->kind == NETSEG_IPSRC_HOST)
 			id = NETSEG_ID_HOST;
-		else if (s->kind == NETSEG_IPSRC_CIDR)
+		else if (s->kind == NETSEG_IPSRC_CIDR || s->kind == NETSEG_IPSRC_RPOD)
 			id = s->id;
 		else
 			id = ep_id(ctx, s->ifindex);

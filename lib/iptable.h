@@ -23,6 +23,7 @@
 enum netseg_ipsrc_kind {
 	NETSEG_IPSRC_HOST,  /* an address of this node (RTM_NEWADDR) */
 	NETSEG_IPSRC_CIDR,  /* an identity's CIDR selector: id */
+	NETSEG_IPSRC_RPOD,  /* another node's pod (cluster.c): id */
 	NETSEG_IPSRC_NEIGH, /* neighbour entry on an interface */
 	NETSEG_IPSRC_PEER,  /* peer of a point-to-point address on an interface */
 	NETSEG_IPSRC_ROUTE, /* host route out of an interface */
@@ -40,7 +41,7 @@ struct netseg_ipsrc {
 	__u8 kind;     /* enum netseg_ipsrc_kind */
 	bool stale;    /* not seen again in a resync dump (yet) */
 	__u32 ifindex; /* the interface it was learned on (0 for CIDR) */
-	__u32 id;      /* CIDR: the identity; else 0 */
+	__u32 id;      /* CIDR, RPOD: the identity; else 0 */
 	__u64 tag;     /* tells sources of one kind apart (route table and metric, ...) */
 	__u64 seq;     /* when it was made, within its prefix: older claims win ties */
 };
@@ -98,8 +99,8 @@ const struct netseg_ipsrc *netseg_ipent_rival(const struct netseg_ipent *e,
 
 /*
  * What the ipcache should hold for the prefix: the learned claim of the
- * highest kind whose interface is an endpoint, else the identity CIDR with
- * the lowest id, else the host.  False when nothing claims it (the entry
+ * highest kind whose interface is an endpoint, else the oldest remote
+ * pod's, else the identity CIDR with the lowest id, else the host.  False when nothing claims it (the entry
  * must leave the map).
  *
  * Two learned claims of one kind on different interfaces (two endpoints

@@ -719,7 +719,9 @@ static void on_watch(struct netseg_etcd_watch *w, const struct netseg_etcd_watch
 					      "%s %s %s @%" PRId64 ";",
 					      e->type == NETSEG_ETCD_EV_PUT ? "PUT" : "DEL",
 					      e->kv.key, e->kv.value, e->kv.mod_revision);
-			if (e->kv.mod_revision <= l->last_rev)
+			/* a transaction's events share one revision, in one message */
+			if (e->kv.mod_revision < l->last_rev ||
+			    (!i && e->kv.mod_revision == l->last_rev))
 				n += (size_t)snprintf(l->text + n, sizeof(l->text) - n,
 						      "OUT-OF-ORDER;");
 			l->last_rev = e->kv.mod_revision;
@@ -858,6 +860,40 @@ static void test_watch(struct netseg_etcd *c, struct netseg_etcd *writer)
 		diag("put submitted -> event delivered: median %.2f ms, max %.2f ms", lat[10],
 		     lat[19]);
 	}
+	netseg_etcd_watch_stop(w);
+}
+
+/* One transaction writing two watched keys: two events of one revision in
+ * one watch message, both delivered, and the watch goes on. */
+static void test_watch_txn(struct netseg_etcd *c, struct netseg_etcd *writer)
+{
+	struct netseg_etcd_op ops[2] = {
+		{ .type = NETSEG_ETCD_PUT, .key = "/t/wt/a", .value = "1", .value_len = 1 },
+		{ .type = NETSEG_ETCD_PUT, .key = "/t/wt/b", .value = "2", .value_len = 1 },
+	};
+	struct netseg_etcd_txn t = { .success = ops, .n_success = 2 };
+	struct netseg_etcd_watch *w;
+	struct netseg_etcd_result r;
+	struct wlog l = { 0 };
+	char want[256];
+	int64_t rev;
+
+	if (!ok(!netseg_etcd_watch_start(c, "/t/wt/", true, 0, on_watch, &l, &w),
+		"watch /t/wt/ from now"))
+		return;
+	wait_for(c, 3000, have_created, &l);
+	ok(!sync_txn(writer, &t, &r) && r.succeeded, "a transaction puts /t/wt/a and /t/wt/b");
+	rev = r.revision;
+	netseg_etcd_result_free(&r);
+	want_events = 2;
+	wait_for(c, 3000, have_events, &l);
+	snprintf(want, sizeof(want), "PUT /t/wt/a 1 @%" PRId64 ";PUT /t/wt/b 2 @%" PRId64 ";", rev,
+		 rev);
+	is_str(l.text, want, "both events of its one revision are delivered");
+	put(writer, "/t/wt/c", "3", 0);
+	want_events = 3;
+	ok(wait_for(c, 3000, have_events, &l) && !l.final,
+	   "and the watch goes on (the next put arrives, no final message: %s)", l.msg);
 	netseg_etcd_watch_stop(w);
 }
 
@@ -1291,6 +1327,7 @@ int main(void)
 	test_cas(a);
 	test_lease(a);
 	test_watch(a, b);
+	test_watch_txn(a, b);
 	test_compaction(a);
 	test_bad_values(a);
 	test_unreachable();
