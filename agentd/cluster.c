@@ -1132,10 +1132,14 @@ void netsegd_cluster_close(struct netsegd *d)
 		return;
 	if (k->w)
 		netseg_etcd_watch_stop(k->w);
-	/* Revoked, the node's keys go at once instead of after the TTL. */
-	if (k->lease && !netseg_etcd_lease_revoke(k->c, k->lease, netseg_etcd_sync_cb, &s) &&
-	    !netseg_etcd_wait(k->c, &s))
-		netseg_etcd_result_free(&s.res);
+	/*
+	 * The lease is not revoked: a stop is most often a restart (an
+	 * upgrade), and the other nodes keep enforcing this node's pods by
+	 * identity until the lease runs out, by when the restarted daemon has
+	 * published them again under a new one.  A node taken away for good
+	 * leaves the others after lease_ttl.
+	 */
+	(void)s;
 	netseg_etcd_free(k->c);
 	flight_clear(k);
 	pubs_clear(k);

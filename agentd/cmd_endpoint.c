@@ -144,6 +144,11 @@ cJSON *cmd_endpoint_register(struct netsegd *d, const cJSON *req,
 	r = netsegd_pod_from_json(req, true, &p, &err);
 	if (r)
 		return netsegd_reply_error(reply_kind(r), "endpoint.register: %s", err.msg);
+	if (p->node[0]) { /* only the cluster store says a pod is another node's */
+		netsegd_pod_free(p);
+		return netsegd_reply_error("rejected", "endpoint.register: \"node\" is not a "
+						       "registration field (pods are this node's)");
+	}
 	l = link_wait(d, p->iface);
 	if (!l || netsegd_link_is_uplink(d, l)) {
 		o = netsegd_reply_error("rejected", "endpoint.register: interface %s %s", p->iface,
@@ -277,7 +282,8 @@ cJSON *cmd_endpoint_label(struct netsegd *d, const cJSON *req, const struct nets
 	r = netsegd_pod_from_json(req, false, &p, &err);
 	if (r)
 		return netsegd_reply_error(reply_kind(r), "endpoint label: %s", err.msg);
-	p->cid[0] = '\0'; /* hand labels: no container, no addresses */
+	p->cid[0] = '\0'; /* hand labels: no container, no addresses, this node's */
+	p->node[0] = '\0';
 	p->nips = 0;
 	p->name[0] = '\0';
 	l = netsegd_link_by_name(d, p->iface);

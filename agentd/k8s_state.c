@@ -29,10 +29,10 @@ cJSON *netsegd_k8s_state_json(const struct netsegd *d)
 	free(yaml);
 	yaml = NULL;
 	pods = cJSON_AddArrayToObject(o, "pods");
-	/* Another node's pods come back from the cluster store, not from here. */
+	/* Another node's pods too: a restarted node enforces them until the
+	 * cluster store's first list replaces them (fail-static). */
 	for (size_t i = 0; pods && i < k->set.npods; i++)
-		if (!k->set.pods[i]->node[0])
-			cJSON_AddItemToArray(pods, netsegd_pod_to_json(NULL, k->set.pods[i]));
+		cJSON_AddItemToArray(pods, netsegd_pod_to_json(NULL, k->set.pods[i]));
 	revs = cJSON_AddObjectToObject(o, "revisions");
 	for (size_t i = 0; revs && i < k->set.objs.npolicies; i++) {
 		const struct netseg_k8s_policy *p = &k->set.objs.policies[i];
@@ -104,8 +104,8 @@ static int load_pods(struct netsegd *d, const cJSON *arr, const char *path)
 		}
 		/* Its interface went away while netsegd was down (or came back
 		 * as another one): the pod is gone. */
-		ifindex = if_nametoindex(p->iface);
-		if (!ifindex || ifindex != p->ifindex) {
+		ifindex = p->node[0] ? 0 : if_nametoindex(p->iface);
+		if (!p->node[0] && (!ifindex || ifindex != p->ifindex)) {
 			pr_info("pod %s/%s (%s): interface gone while netsegd was stopped; removed",
 				p->ns, p->name[0] ? p->name : "-", p->iface);
 			netsegd_pod_free(p);

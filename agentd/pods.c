@@ -102,7 +102,9 @@ int netsegd_pod_from_json(const cJSON *o, bool need_cid, struct netsegd_pod **ou
 	strcpy(p->ns, NETSEG_K8S_DEFAULT_NS);
 	r = get_text(o, "container_id", p->cid, sizeof(p->cid), need_cid, err);
 	r = r ?: get_text(o, "ifname", p->ifname, sizeof(p->ifname), false, err);
-	r = r ?: get_text(o, "iface", p->iface, sizeof(p->iface), true, err);
+	/* Another node's pod (from the state file) has no interface here. */
+	r = r ?: get_text(o, "node", p->node, sizeof(p->node), false, err);
+	r = r ?: get_text(o, "iface", p->iface, sizeof(p->iface), !p->node[0], err);
 	r = r ?: get_text(o, "netns", p->netns, sizeof(p->netns), false, err);
 	r = r ?: get_text(o, "namespace", p->ns, sizeof(p->ns), false, err);
 	r = r ?: get_text(o, "pod", p->name, sizeof(p->name), false, err);
@@ -139,6 +141,7 @@ cJSON *netsegd_pod_to_json(const struct netsegd *d, const struct netsegd_pod *p)
 	add_str(o, "container_id", p->cid);
 	add_str(o, "ifname", p->ifname);
 	add_str(o, "iface", p->iface);
+	add_str(o, "node", p->node);
 	add_str(o, "netns", p->netns);
 	cJSON_AddStringToObject(o, "namespace", p->ns);
 	add_str(o, "pod", p->name);

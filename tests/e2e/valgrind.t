@@ -121,6 +121,8 @@ out=$(reg 1 198.18.60.1); grep -q "\"ok\":true" <<<"$out"; ok $? "endpoint.regis
 reg 2 198.18.60.2 | grep -q '"ok":true'; ok $? "endpoint.register of a second pod with the same labels"
 req '{"cmd": "endpoint.register", "container_id": "c-3", "iface": "nosuch", "ips": ["x"]}' |
 	grep -q '"ok":false'; ok $? "a bad registration is refused"
+req '{"cmd": "endpoint.register", "container_id": "c-4", "iface": "vk1'"${RUN:0:5}"'", "node": "n2"}' |
+	grep -q '"node\\" is not a registration field'; ok $? "a registration claiming another node is refused"
 req '{"cmd": "endpoint.unregister", "container_id": "c-1", "ifname": "eth0"}' |
 	grep -q '"removed":true'; ok $? "endpoint.unregister"
 req '{"cmd": "endpoint.label", "iface": "vk1'"${RUN:0:5}"'", "namespace": "ops", "labels": {"role": "x"}}' |
