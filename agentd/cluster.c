@@ -1078,6 +1078,7 @@ int netsegd_cluster_open(struct netsegd *d)
 	snprintf(k->own_eps, sizeof(k->own_eps), "%s%s/", k->ep_prefix, d->cfg.node_name);
 	snprintf(k->node_key, sizeof(k->node_key), "%s%s", k->node_prefix, d->cfg.node_name);
 	d->cluster = k;
+	d->k8s.pods_committed = netsegd_cluster_pods_changed;
 	grant(k);
 	start_list(k);
 	pr_info("cluster: node %s, store %s, prefix %s, lease TTL %u s", d->cfg.node_name,
@@ -1150,6 +1151,7 @@ void netsegd_cluster_close(struct netsegd *d)
 	free(k->nodes);
 	free(k);
 	d->cluster = NULL;
+	d->k8s.pods_committed = NULL;
 }
 
 /* ------------------------------------------------------------ node.list */

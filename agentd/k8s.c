@@ -34,14 +34,6 @@ void netsegd_k8s_init(struct netsegd *d)
 	d->k8s.next_id = NETSEGD_K8S_ID_MIN;
 }
 
-void netsegd_pod_free(struct netsegd_pod *p)
-{
-	if (!p)
-		return;
-	netseg_labels_free(&p->labels);
-	free(p);
-}
-
 void netsegd_k8s_free(struct netsegd *d)
 {
 	struct netsegd_k8s *k = &d->k8s;
@@ -382,14 +374,6 @@ static int prefix_claim(struct netsegd *d, const struct netseg_k8s_prefix *p, bo
 				 add ? NETSEGD_IP_CLAIM : NETSEGD_IP_UNCLAIM);
 }
 
-static bool has_pod(const struct netsegd_k8s_set *s, const struct netsegd_pod *p)
-{
-	for (size_t i = 0; s && i < s->npods; i++)
-		if (s->pods[i] == p)
-			return true;
-	return false;
-}
-
 /* Another node's pod: its addresses claimed with its identity, no
  * interface; the claim follows the identity if a commit changed it. */
 static int remote_claims(struct netsegd *d, struct netsegd_pod *p, bool add)
@@ -461,35 +445,12 @@ int netsegd_k8s_sync_maps(struct netsegd *d)
 		if (!has_id(now, old->ids[i].id) && !netseg_dp_identity_del(d->dp, old->ids[i].id))
 			d->eps.gen_dirty = true;
 	for (size_t i = 0; was && i < was->npods; i++)
-		if (!has_pod(&k->set, was->pods[i]))
+		if (!netsegd_set_has(&k->set, was->pods[i]))
 			pod_claims(d, was->pods[i], false);
 	return r;
 }
 
 /* --------------------------------------------------------------- lookups */
-
-const struct netsegd_pod *netsegd_pod_by_ifindex(const struct netsegd *d, __u32 ifindex)
-{
-	for (size_t i = 0; i < d->k8s.set.npods; i++)
-		if (d->k8s.set.pods[i]->ifindex == ifindex && !d->k8s.set.pods[i]->node[0])
-			return d->k8s.set.pods[i];
-	return NULL;
-}
-
-const char *netsegd_id_name(const struct netsegd *d, __u32 id, char *buf, size_t len)
-{
-	const struct netsegd_k8s *k = &d->k8s;
-
-	if (id >= NETSEGD_K8S_ID_MIN && id <= NETSEGD_K8S_ID_MAX) {
-		for (size_t i = 0; i < k->nkeys; i++) {
-			if (k->keys[i].id == id) {
-				snprintf(buf, len, "%s", k->keys[i].key);
-				return buf;
-			}
-		}
-	}
-	return netseg_id_name(&d->pol.ids, id, buf, len);
-}
 
 const struct netseg_rule *netsegd_rule_by_id(const struct netsegd *d, __u32 id)
 {
@@ -500,121 +461,4 @@ const struct netseg_rule *netsegd_rule_by_id(const struct netsegd *d, __u32 id)
 		if (rs->rules[i].id == id)
 			return &rs->rules[i];
 	return NULL;
-}
-
-/* ------------------------------------------------------------- changes */
-
-static int copy_rules(struct netseg_ruleset *dst, const struct netseg_ruleset *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	for (size_t i = 0; i < src->n; i++)
-		if (netseg_ruleset_add(dst, &src->rules[i]))
-			return -ENOMEM;
-	return 0;
-}
-
-/* The candidate through the one commit path, with the rules and
- * identities in force; afterwards *cand holds the set that isn't. */
-static int commit_set(struct netsegd *d, struct netsegd_k8s_set *cand, struct netseg_err *err)
-{
-	struct netseg_ruleset rules;
-	struct netseg_idstore ids;
-	int r;
-
-	if (copy_rules(&rules, &d->pol.rules) || netseg_idstore_copy(&ids, &d->pol.ids)) {
-		netseg_ruleset_free(&rules);
-		return netsegd_oom(err);
-	}
-	d->k8s.cand = cand;
-	d->k8s.cand_state = NETSEGD_CAND_PENDING;
-	r = netsegd_commit(d, &rules, &ids, err);
-	d->k8s.cand = NULL;
-	d->k8s.cand_state = NETSEGD_CAND_NONE;
-	netseg_ruleset_free(&rules);
-	netseg_idstore_free(&ids);
-	return r;
-}
-
-int netsegd_recommit(struct netsegd *d, struct netseg_err *err)
-{
-	return commit_set(d, NULL, err);
-}
-
-int netsegd_k8s_commit_objs(struct netsegd *d, struct netseg_k8s_objects *objs,
-			    struct netseg_err *err)
-{
-	struct netsegd_k8s_set cand = { .objs = *objs };
-	int r;
-
-	cand.pods = malloc((d->k8s.set.npods + 1) * sizeof(*cand.pods));
-	if (!cand.pods)
-		return netsegd_oom(err);
-	if (d->k8s.set.npods) /* no pods: set.pods may be NULL, memcpy's UB */
-		memcpy(cand.pods, d->k8s.set.pods, d->k8s.set.npods * sizeof(*cand.pods));
-	cand.npods = d->k8s.set.npods;
-	r = commit_set(d, &cand, err);
-	if (!r) {
-		/* cand is the old set now: its objects go, its pods are the
-		 * ones in force. */
-		netseg_k8s_objects_free(&cand.objs);
-		netseg_k8s_objects_init(objs);
-	}
-	free(cand.pods);
-	return r;
-}
-
-int netsegd_k8s_commit_pods(struct netsegd *d, struct netsegd_pod **pods, size_t n,
-			    struct netseg_err *err)
-{
-	struct netsegd_k8s_set cand = { .objs = d->k8s.set.objs, .pods = pods, .npods = n };
-	int r = commit_set(d, &cand, err);
-
-	/* Either way cand now holds the set not in force: free the pods only
-	 * it has.  The objects are shared with the set in force. */
-	for (size_t i = 0; i < cand.npods; i++)
-		if (!has_pod(&d->k8s.set, cand.pods[i]))
-			netsegd_pod_free(cand.pods[i]);
-	free(cand.pods);
-	if (!r)
-		netsegd_cluster_pods_changed(d);
-	return r;
-}
-
-void netsegd_k8s_link_gone(struct netsegd *d, __u32 ifindex)
-{
-	if (netsegd_pod_by_ifindex(d, ifindex))
-		d->k8s.pods_dirty = true;
-}
-
-/* Pods whose interface is gone leave (a deleted pod whose DEL never came). */
-void netsegd_k8s_flush(struct netsegd *d)
-{
-	struct netsegd_k8s *k = &d->k8s;
-	struct netseg_err err = { 0 };
-	struct netsegd_pod **keep;
-	size_t n = 0;
-
-	if (!k->pods_dirty)
-		return;
-	keep = malloc((k->set.npods + 1) * sizeof(*keep));
-	if (!keep)
-		return; /* the next flush tries again */
-	k->pods_dirty = false;
-	for (size_t i = 0; i < k->set.npods; i++) {
-		const struct netsegd_pod *p = k->set.pods[i];
-
-		if (p->node[0] || netsegd_link_get(d, p->ifindex))
-			keep[n++] = k->set.pods[i];
-		else
-			pr_info("pod %s/%s (%s, ifindex %u): interface gone, endpoint removed",
-				p->ns, p->name[0] ? p->name : "-", p->iface, p->ifindex);
-	}
-	if (n == k->set.npods) {
-		free(keep);
-		return;
-	}
-	if (netsegd_k8s_commit_pods(d, keep, n, &err)) {
-		pr_warn("couldn't remove pods whose interface is gone: %s; retrying", err.msg);
-		k->pods_dirty = true;
-	}
 }

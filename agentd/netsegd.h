@@ -352,6 +352,8 @@ struct netsegd {
 		size_t nkeys;
 		__u32 next_id;
 		bool pods_dirty; /* a pod's interface went away: recompile */
+		/* After a pod change took effect (cluster.c publishes it). */
+		void (*pods_committed)(struct netsegd *d);
 	} k8s;
 
 	struct netsegd_flowlog *fl;	 /* flowlog.c: flow logs, NULL = none */
@@ -396,12 +398,26 @@ int netsegd_k8s_sync_maps(struct netsegd *d);
 /* End of a commit: the previous compile is dropped, and the allocator
  * forgets keys the compile in force doesn't use. */
 void netsegd_k8s_settle(struct netsegd *d);
-/* The pod (or labelled interface) on @ifindex, NULL if none. */
-const struct netsegd_pod *netsegd_pod_by_ifindex(const struct netsegd *d, __u32 ifindex);
-/* A name for any identity: pods' "NS/LABELS", else the store's. */
-const char *netsegd_id_name(const struct netsegd *d, __u32 id, char *buf, size_t len);
 /* A rule in force by id, the generated ones included; NULL if none. */
 const struct netseg_rule *netsegd_rule_by_id(const struct netsegd *d, __u32 id);
+
+/* pods.c: pods as data, below everything that uses them */
+void netsegd_pod_free(struct netsegd_pod *p);
+/* A pod as JSON (endpoint.register's fields, the state file's).
+ * -EINVAL (@err says which field and why) or -ENOMEM. */
+int netsegd_pod_from_json(const struct cJSON *o, bool need_cid, struct netsegd_pod **out,
+			  struct netseg_err *err);
+struct cJSON *netsegd_pod_to_json(const struct netsegd *d, const struct netsegd_pod *p);
+/* Is @p one of @s's pods (by pointer)? */
+bool netsegd_set_has(const struct netsegd_k8s_set *s, const struct netsegd_pod *p);
+/* The pod (or labelled interface) on @ifindex, NULL if none. */
+const struct netsegd_pod *netsegd_pod_by_ifindex(const struct netsegd *d, __u32 ifindex);
+/* A name for any identity: pods' "pod:NS:LABELS", else the store's. */
+const char *netsegd_id_name(const struct netsegd *d, __u32 id, char *buf, size_t len);
+/* An interface went away: the pods on it are dropped at the next flush. */
+void netsegd_k8s_link_gone(struct netsegd *d, __u32 ifindex);
+
+/* k8s_change.c: Kubernetes changes through netsegd_commit() */
 /*
  * Makes @objs the NetworkPolicies and Namespaces in force, everything else
  * unchanged: compiled, swapped in, saved.  Takes @objs on success (it is
@@ -409,23 +425,17 @@ const struct netseg_rule *netsegd_rule_by_id(const struct netsegd *d, __u32 id);
  */
 int netsegd_k8s_commit_objs(struct netsegd *d, struct netseg_k8s_objects *objs,
 			    struct netseg_err *err);
-/* Everything in force compiled and committed again (a setting the
- * compiler reads changed, e.g. host_to_pods on SIGHUP). */
-int netsegd_recommit(struct netsegd *d, struct netseg_err *err);
 /* The same for the pods: @pods replaces the set in force (pointers to the
  * unchanged pods shared with it); the array is taken either way. */
 int netsegd_k8s_commit_pods(struct netsegd *d, struct netsegd_pod **pods, size_t n,
 			    struct netseg_err *err);
-void netsegd_pod_free(struct netsegd_pod *p);
-/* pods.c: a pod as JSON (endpoint.register's fields, the state file's).
- * -EINVAL (@err says which field and why) or -ENOMEM. */
-int netsegd_pod_from_json(const struct cJSON *o, bool need_cid, struct netsegd_pod **out,
-			  struct netseg_err *err);
-struct cJSON *netsegd_pod_to_json(const struct netsegd *d, const struct netsegd_pod *p);
-/* An interface went away: the pods on it are dropped at the next flush. */
-void netsegd_k8s_link_gone(struct netsegd *d, __u32 ifindex);
+/* Everything in force compiled and committed again (a setting the
+ * compiler reads changed, e.g. host_to_pods on SIGHUP). */
+int netsegd_recommit(struct netsegd *d, struct netseg_err *err);
 /* From the loop: recompiles when pods went away. */
 void netsegd_k8s_flush(struct netsegd *d);
+
+/* k8s_state.c: the Kubernetes part of the state file */
 struct cJSON *netsegd_k8s_state_json(const struct netsegd *d);
 int netsegd_k8s_state_load(struct netsegd *d, const struct cJSON *o, const char *path);
 

@@ -157,3 +157,50 @@ cJSON *netsegd_pod_to_json(const struct netsegd *d, const struct netsegd_pod *p)
 		cJSON_AddNumberToObject(o, "identity", p->id);
 	return o;
 }
+
+void netsegd_pod_free(struct netsegd_pod *p)
+{
+	if (!p)
+		return;
+	netseg_labels_free(&p->labels);
+	free(p);
+}
+
+/* ----------------------------------------------- lookups by the lower files */
+
+bool netsegd_set_has(const struct netsegd_k8s_set *s, const struct netsegd_pod *p)
+{
+	for (size_t i = 0; s && i < s->npods; i++)
+		if (s->pods[i] == p)
+			return true;
+	return false;
+}
+
+const struct netsegd_pod *netsegd_pod_by_ifindex(const struct netsegd *d, __u32 ifindex)
+{
+	for (size_t i = 0; i < d->k8s.set.npods; i++)
+		if (d->k8s.set.pods[i]->ifindex == ifindex && !d->k8s.set.pods[i]->node[0])
+			return d->k8s.set.pods[i];
+	return NULL;
+}
+
+const char *netsegd_id_name(const struct netsegd *d, __u32 id, char *buf, size_t len)
+{
+	const struct netsegd_k8s *k = &d->k8s;
+
+	if (id >= NETSEGD_K8S_ID_MIN && id <= NETSEGD_K8S_ID_MAX) {
+		for (size_t i = 0; i < k->nkeys; i++) {
+			if (k->keys[i].id == id) {
+				snprintf(buf, len, "%s", k->keys[i].key);
+				return buf;
+			}
+		}
+	}
+	return netseg_id_name(&d->pol.ids, id, buf, len);
+}
+
+void netsegd_k8s_link_gone(struct netsegd *d, __u32 ifindex)
+{
+	if (netsegd_pod_by_ifindex(d, ifindex))
+		d->k8s.pods_dirty = true;
+}
