@@ -42,6 +42,7 @@ static const char *const map_names[NETSEG_DPM_MAX] = {
 	[NETSEG_DPM_BUCKETS] = NETSEG_MAP_BUCKETS,
 	[NETSEG_DPM_EVENTS] = NETSEG_MAP_EVENTS,
 	[NETSEG_DPM_IPCACHE_HOST] = NETSEG_MAP_IPCACHE_HOST,
+	[NETSEG_DPM_DENY_CACHE] = NETSEG_MAP_DENY_CACHE,
 };
 
 static const char *fs_name(long type)

@@ -21,6 +21,7 @@
 #define NETSEG_CGROUP_MAX 4096	      /* cgroups enforced as endpoints */
 #define NETSEG_IDENTITY_MAX 65536     /* identities with flags */
 #define NETSEG_FRAG_MAX 8192	      /* fragmented datagrams in flight */
+#define NETSEG_DENY_CACHE_MAX 65536   /* XDP's cached denies (LRU: oldest evicted) */
 #define NETSEG_PREFILTER_MAX 65536    /* prefilter deny CIDRs (v4 + v6), default */
 #define NETSEG_RULE_STATS_MAX 65536   /* per-rule hit counters */
 #define NETSEG_IF_STATS_MAX 4096      /* per-interface counters: ifindex bound */
@@ -258,6 +259,25 @@ struct netseg_ct_entry {
 };
 
 /*
+ * XDP's cache of denied new flows, keyed by the flow's conntrack key
+ * (struct netseg_ct_key): a denied flow's next packets skip the identity
+ * and policy lookups.  An entry is used only at the generation, on the
+ * interface and in the direction it was decided for, and it goes when
+ * conntrack creates an entry under the same key (bpf/classify.h:
+ * deny_cache_put(), ct_create()).
+ */
+struct netseg_deny_val {
+	__u64 generation;
+	__u32 ifindex;
+	__u32 src_id; /* in packet order */
+	__u32 dst_id;
+	__u32 rule_id;
+	__u8 reason;
+	__u8 swapped; /* ct_make_key()'s answer for the denied direction */
+	__u8 pad[6];
+};
+
+/*
  * How long an idle entry lives, by TCP state: the datapath treats an
  * expired entry as a new flow and the daemon's GC removes it, both by this.
  */
@@ -350,6 +370,7 @@ enum netseg_stat {
 	 */
 	NETSEG_STAT_CT_REPLACED,
 	NETSEG_STAT_EV_LOST_SEEN, /* unlogged flow start: its bucket empty */
+	NETSEG_STAT_DENY_CACHED,  /* XDP drops decided from its deny cache */
 	NETSEG_STAT_MAX,
 };
 
@@ -482,5 +503,6 @@ struct netseg_event {
 #define NETSEG_MAP_IF_STATS "ns_if_stats"
 #define NETSEG_MAP_BUCKETS "ns_buckets"
 #define NETSEG_MAP_EVENTS "ns_events"
+#define NETSEG_MAP_DENY_CACHE "ns_deny_cache"
 
 #endif /* NETSEG_ABI_H */

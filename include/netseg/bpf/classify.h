@@ -246,11 +246,86 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h, __u8 hook,
 		return -1;
 	}
 	count_stat(NETSEG_STAT_CT_NEW, 0);
+	/* Its flow is known now: XDP's deny must not stand in its way. */
+	if (bpf_map_lookup_elem(&ns_deny_cache, k))
+		bpf_map_delete_elem(&ns_deny_cache, k);
 	if (ret)
 		count_stat(NETSEG_STAT_CT_REPLACED, 0);
 	if (e.tcp_state == NETSEG_TCP_MIDSTREAM)
 		count_stat(NETSEG_STAT_CT_MIDSTREAM, 0);
 	return 0;
+}
+
+/*
+ * XDP's deny cache (struct netseg_deny_val).  An entry must never drop a
+ * packet of a flow conntrack knows, such as the reply of a flow a pod
+ * started after the same tuple was once denied: ct_create() deletes the
+ * entry under its key once its own entry is in, and the insert here looks
+ * conntrack up again once its entry is in.  Whichever of the two comes
+ * second sees the other, so no entry outlives a conntrack entry made
+ * while it was being decided.  The generation is read before the policy
+ * (deny_cache_gen()): a verdict from the old rule set is never cached
+ * under the new generation.
+ */
+static __always_inline __u64 deny_cache_gen(struct netseg_hook_ctx *h)
+{
+	__u64 gen = *(volatile __u64 *)&h->cfg->generation;
+
+	asm volatile("" ::: "memory");
+	return gen;
+}
+
+static __always_inline bool deny_cacheable(const struct netseg_pkt *p)
+{
+	return p->tracked && p->frag == NETSEG_FRAG_NONE;
+}
+
+static __always_inline void deny_cache_put(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
+					   const struct netseg_ct_key *k, bool swapped,
+					   const struct netseg_flow_info *fi, __u64 gen)
+{
+	struct netseg_deny_val v = {};
+	struct netseg_ct_entry *e;
+
+	if (!deny_cacheable(p))
+		return;
+	v.generation = gen;
+	v.ifindex = h->ifindex;
+	v.src_id = fi->src_id;
+	v.dst_id = fi->dst_id;
+	v.rule_id = fi->rule_id;
+	v.reason = fi->reason;
+	v.swapped = swapped;
+	if (bpf_map_update_elem(&ns_deny_cache, k, &v, BPF_ANY))
+		return;
+	e = bpf_map_lookup_elem(&ns_ct, k);
+	if (e && !ct_stale(e, p, h->now))
+		bpf_map_delete_elem(&ns_deny_cache, k);
+}
+
+/* A cached deny for this packet: dropped as its flow's first packet was. */
+static __always_inline bool deny_cache_hit(struct netseg_hook_ctx *h, const struct netseg_pkt *p)
+{
+	struct netseg_flow_info fi = { .flow_id = NETSEG_FLOW_ID_NEW };
+	struct netseg_ct_key k = {};
+	struct netseg_deny_val *v;
+	bool swapped;
+
+	if (!deny_cacheable(p))
+		return false;
+	swapped = ct_make_key(p, &k);
+	v = bpf_map_lookup_elem(&ns_deny_cache, &k);
+	if (!v || v->generation != h->cfg->generation || v->ifindex != h->ifindex ||
+	    v->swapped != swapped)
+		return false;
+	fi.src_id = v->src_id;
+	fi.dst_id = v->dst_id;
+	fi.rule_id = v->rule_id;
+	fi.reason = v->reason;
+	count_stat(NETSEG_STAT_DENY_CACHED, 0);
+	count_rule(fi.rule_id, p->len);
+	act_drop(h, p, &fi);
+	return true;
 }
 
 /* A flow with no (usable) conntrack entry: resolve, look up, record. */
@@ -261,16 +336,22 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = {};
 	bool tracked = false;
+	__u64 gen = 0;
 	__u8 ev = 0;
 	__u32 src, dst;
 
+	if (hook == NETSEG_HOOK_XDP)
+		gen = deny_cache_gen(h);
 	src = resolve_src(h, hook, p);
 	dst = resolve_dst(h, hook, p);
 	policy_decide(src, dst, p->proto, p->policy_port, h->cfg->policy_flags, &d);
 	count_rule(d.rule_id, p->len);
 	flow_info(&fi, NETSEG_FLOW_ID_NEW, src, dst, &d);
-	if (d.verdict == NETSEG_VERDICT_DENY)
+	if (d.verdict == NETSEG_VERDICT_DENY) {
+		if (hook == NETSEG_HOOK_XDP)
+			deny_cache_put(h, p, k, swapped, &fi, gen);
 		return act_drop(h, p, &fi);
+	}
 	/* XDP only drops early; TC and cgroup hooks own the flow table. */
 	if (hook == NETSEG_HOOK_XDP)
 		return act_pass(h, p);
@@ -555,6 +636,13 @@ static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook, stru
 		count_stat(NETSEG_STAT_PASS_NON_IP, p->len);
 		return NETSEG_ACT_PASS;
 	}
+	/*
+	 * Before anti-spoofing: a cached deny was decided past it at the same
+	 * generation, which any ipcache or interface change moves, and it
+	 * drops; it changes no state.
+	 */
+	if (hook == NETSEG_HOOK_XDP && deny_cache_hit(h, p))
+		return NETSEG_ACT_DROP;
 	return classify(h, hook, p);
 }
 

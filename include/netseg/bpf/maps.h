@@ -104,6 +104,18 @@ struct {
 	__type(value, struct netseg_prefilter_val);
 } ns_prefilter SEC(".maps");
 
+/*
+ * Shared values (a hit on any CPU is as good), per-CPU LRU lists: an
+ * insert takes no lock another CPU's insert waits on.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NETSEG_DENY_CACHE_MAX);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct netseg_ct_key);
+	__type(value, struct netseg_deny_val);
+} ns_deny_cache SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NETSEG_COUNTER_SLOTS);
