@@ -426,6 +426,14 @@ enum netseg_policy_flags {
 enum netseg_config_flags {
 	/* Flow-start events for every allowed flow, not only --log rules. */
 	NETSEG_CFG_LOG_ALLOWED = 1 << 0,
+	/*
+	 * The ipcache holds a local entry (an endpoint interface's, or with
+	 * the host identity) wider than one address: anti-spoofing on an
+	 * uplink must ask the trie, not only the host hash.  lib/datapath.c
+	 * keeps it (set before such an entry is written, recounted at open);
+	 * netseg_dp_config_set_events() leaves it alone.
+	 */
+	NETSEG_CFG_LOCAL_CIDR = 1 << 1,
 };
 
 /* Token buckets (ns_buckets slots), per CPU. */

@@ -34,24 +34,38 @@ static __u32 up, pod; /* ifindexes: the uplink, frontend's veth */
 
 static struct pkt_flow tcp(int af, const char *s, const char *d, __u16 sp, __u16 dp, __u8 fl)
 {
-	return (struct pkt_flow){ .af = af, .src = s, .dst = d, .proto = IPPROTO_TCP,
-				  .sport = sp, .dport = dp, .tcp_flags = fl };
+	return (struct pkt_flow){ .af = af,
+				  .src = s,
+				  .dst = d,
+				  .proto = IPPROTO_TCP,
+				  .sport = sp,
+				  .dport = dp,
+				  .tcp_flags = fl };
 }
 
 static struct pkt_flow udp(int af, const char *s, const char *d, __u16 sp, __u16 dp)
 {
-	return (struct pkt_flow){ .af = af, .src = s, .dst = d, .proto = IPPROTO_UDP,
-				  .sport = sp, .dport = dp };
+	return (struct pkt_flow){ .af = af,
+				  .src = s,
+				  .dst = d,
+				  .proto = IPPROTO_UDP,
+				  .sport = sp,
+				  .dport = dp };
 }
 
 static struct pkt_flow echo(const char *s, const char *d, __u16 id, __u8 type)
 {
-	return (struct pkt_flow){ .af = 4, .src = s, .dst = d, .proto = IPPROTO_ICMP,
-				  .sport = id, .dport = id, .icmp_type = type };
+	return (struct pkt_flow){ .af = 4,
+				  .src = s,
+				  .dst = d,
+				  .proto = IPPROTO_ICMP,
+				  .sport = id,
+				  .dport = id,
+				  .icmp_type = type };
 }
 
 static void send_flow(struct bpfx *x, int hook, __u32 ifindex, const struct pkt_flow *f,
-		 struct bpfx_result *r)
+		      struct bpfx_result *r)
 {
 	struct pkt p;
 
@@ -178,8 +192,8 @@ static void check_direction(struct bpfx *x)
 	send_flow(x, XDP, up, &a, &r);
 	want_drop(x, "world:5353 -> api:5000 again: from the cache", &a, true,
 		  NETSEG_REASON_DEFAULT_DENY, 0, NETSEG_ID_WORLD, ID_API);
-	want_drop(x, "api:5000 -> world:5353 (same tuple, other way): decided as itself", &b,
-		  false, NETSEG_REASON_DEFAULT_DENY, 0, ID_API, NETSEG_ID_WORLD);
+	want_drop(x, "api:5000 -> world:5353 (same tuple, other way): decided as itself", &b, false,
+		  NETSEG_REASON_DEFAULT_DENY, 0, ID_API, NETSEG_ID_WORLD);
 	want_drop(x, "... and then cached as itself", &b, true, NETSEG_REASON_DEFAULT_DENY, 0,
 		  ID_API, NETSEG_ID_WORLD);
 }

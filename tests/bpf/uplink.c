@@ -9,6 +9,10 @@
  *    would match a conntrack entry; a remote address of an endpoint
  *    identity (no interface here) and world addresses are not; the node's
  *    and the pods' packets leaving through the uplink (TC egress) are not;
+ *  - a local entry wider than one address (a CIDR learned on an endpoint
+ *    interface, or with the host identity) is as local as a host entry,
+ *    also after the event settings are written again (the datapath asks
+ *    the trie only when lib/datapath.c flags such an entry);
  *  - conntrack entries and endpoints: an entry made where the destination
  *    resolved to the node (no endpoint) doesn't pass at a pod veth that
  *    enforces an endpoint; one that was decided for that pod does.
@@ -146,6 +150,46 @@ static void check_cover(struct bpfx *x)
 	run(x, rows, ARRAY_LEN(rows));
 }
 
+static void add_cidr(struct bpfx *x, int af, const char *addr, int plen, __u32 id, __u32 ifindex)
+{
+	struct netseg_prefix p;
+	__u8 a[16];
+
+	if (pkt_addr(af, addr, a) ||
+	    netseg_dp_ipcache_set(x->dp,
+				  bpfx_prefix(&p, af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET, a,
+					      plen),
+				  id, ifindex))
+		bail("couldn't add %s/%d to the ipcache", addr, plen);
+}
+
+/* Local CIDRs: the host hash doesn't hold them, the spoof check must. */
+static void check_local_cidr(struct bpfx *x)
+{
+	struct bpfx_row rows[] = {
+		{ "uplink XDP: 'from' inside frontend's 198.18.12.0/24 -> spoofed",
+		  T(4, "198.18.12.5", IP_API, 43001, 443, SYN), XDP, up, SPOOFED },
+		{ "uplink TC: 'from' inside frontend's 198.18.12.0/24 -> spoofed",
+		  T(4, "198.18.12.5", IP_API, 43001, 443, SYN), IN, up, SPOOFED },
+		{ "uplink XDP: v6 'from' inside frontend's fd00:12::/64 -> spoofed",
+		  T(6, "fd00:12::5", IP6_API, 43002, 443, SYN), XDP, up, SPOOFED },
+		{ "uplink TC: 'from' inside the node's 198.18.13.0/24 -> spoofed",
+		  T(4, "198.18.13.9", IP_API, 43003, 8443, SYN), IN, up, SPOOFED },
+		{ "uplink XDP: a world host next to it (198.18.14.1) -> api:443: default deny",
+		  T(4, "198.18.14.1", IP_API, 43004, 443, SYN), XDP, up,
+		  DEFAULT(NETSEG_ID_WORLD, ID_API) },
+	};
+
+	add_cidr(x, 4, "198.18.12.0", 24, ID_FE, pod);
+	add_cidr(x, 6, "fd00:12::", 64, ID_FE, pod);
+	add_cidr(x, 4, "198.18.13.0", 24, NETSEG_ID_HOST, 0);
+	/* The daemon writes the event settings whenever its config is
+	 * reloaded: the flag the ipcache writes set must stay. */
+	if (netseg_dp_config_set_events(x->dp, 1000000, 1000000, 0))
+		bail("couldn't write the event settings");
+	run(x, rows, ARRAY_LEN(rows));
+}
+
 int main(void)
 {
 	struct netseg_policy_entry rules[5];
@@ -181,6 +225,7 @@ int main(void)
 
 	check_spoof(&x);
 	check_cover(&x);
+	check_local_cidr(&x);
 
 	/* Unmarked, the uplink is any interface: the forged source is believed. */
 	netseg_dp_endpoint_del(x.dp, up);
