@@ -278,6 +278,21 @@ struct netseg_deny_val {
 };
 
 /*
+ * XDP on an uplink that finds a packet's flow current in conntrack takes
+ * the uplink's TC ingress decision itself (counts, accounting) and says
+ * so in the packet's metadata, so TC ingress on the same interface skips
+ * its second lookup (bpf/classify.h: xdp_decided()).  Only XDP writes skb
+ * metadata; the generation binds it to the policy it was taken under.
+ */
+#define NETSEG_XDP_META_MAGIC 0x6e734d31 /* "nsM1" */
+
+struct netseg_xdp_meta {
+	__u32 magic;
+	__u32 ifindex;
+	__u64 generation;
+};
+
+/*
  * How long an idle entry lives, by TCP state: the datapath treats an
  * expired entry as a new flow and the daemon's GC removes it, both by this.
  */

@@ -303,10 +303,11 @@ static __always_inline void deny_cache_put(struct netseg_hook_ctx *h, const stru
 		bpf_map_delete_elem(&ns_deny_cache, k);
 }
 
-/* A cached deny for this packet: dropped as its flow's first packet was. */
-static __always_inline bool deny_cache_hit(struct netseg_hook_ctx *h, const struct netseg_pkt *p)
+/* A cached deny for this packet: *fi says how its flow's first packet was
+ * dropped, for act_drop(). */
+static __always_inline bool deny_cache_hit(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
+					   struct netseg_flow_info *fi)
 {
-	struct netseg_flow_info fi = { .flow_id = NETSEG_FLOW_ID_NEW };
 	struct netseg_ct_key k = {};
 	struct netseg_deny_val *v;
 	bool swapped;
@@ -318,13 +319,13 @@ static __always_inline bool deny_cache_hit(struct netseg_hook_ctx *h, const stru
 	if (!v || v->generation != h->cfg->generation || v->ifindex != h->ifindex ||
 	    v->swapped != swapped)
 		return false;
-	fi.src_id = v->src_id;
-	fi.dst_id = v->dst_id;
-	fi.rule_id = v->rule_id;
-	fi.reason = v->reason;
+	fi->flow_id = NETSEG_FLOW_ID_NEW;
+	fi->src_id = v->src_id;
+	fi->dst_id = v->dst_id;
+	fi->rule_id = v->rule_id;
+	fi->reason = v->reason;
 	count_stat(NETSEG_STAT_DENY_CACHED, 0);
-	count_rule(fi.rule_id, p->len);
-	act_drop(h, p, &fi);
+	count_rule(v->rule_id, p->len);
 	return true;
 }
 
@@ -580,6 +581,43 @@ static __always_inline bool spoofed(struct netseg_hook_ctx *h, __u8 hook,
 	       !endpoint_owns_src(h->ep_id, h->ifindex, p);
 }
 
+/*
+ * A known flow's packet on an uplink, its entry current: XDP's hit is the
+ * one TC ingress would make there (an uplink enforces no endpoint, so any
+ * current entry covers it).  true when the packet carries the mark
+ * (struct netseg_xdp_meta): XDP then decides as TC would, and TC doesn't
+ * again.  A driver without metadata leaves it all to TC.
+ */
+static __always_inline bool xdp_meta_put(struct netseg_hook_ctx *h)
+{
+	struct xdp_md *ctx = h->ctx;
+	struct netseg_xdp_meta *m;
+	void *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return false;
+	m = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if ((void *)(m + 1) > data) /* can't be: the verifier wants it */
+		return false;
+	m->magic = NETSEG_XDP_META_MAGIC;
+	m->ifindex = h->ifindex;
+	m->generation = h->cfg->generation;
+	return true;
+}
+
+/* TC ingress: XDP on this interface decided the packet at this generation. */
+static __always_inline bool xdp_decided(struct netseg_hook_ctx *h)
+{
+	struct __sk_buff *skb = h->ctx;
+	struct netseg_xdp_meta *m = (void *)(long)skb->data_meta;
+
+	if ((void *)(m + 1) > (void *)(long)skb->data)
+		return false;
+	return m->magic == NETSEG_XDP_META_MAGIC && m->ifindex == h->ifindex &&
+	       m->generation == h->cfg->generation;
+}
+
 static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook, struct netseg_pkt *p)
 {
 	struct netseg_ct_key k = {};
@@ -608,8 +646,10 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook, struct
 	if (!e || ct_stale(e, p, h->now))
 		return new_flow(h, hook, p, &k, swapped);
 	if (hook == NETSEG_HOOK_XDP) {
-		/* Replies and known flows go on to TC, revoked ones stop here. */
-		if (e->verdict == NETSEG_VERDICT_DENY && e->generation == h->cfg->generation)
+		/* Revoked flows stop here; known ones on an uplink are decided
+		 * here for TC ingress (xdp_meta_put()), others go on to TC. */
+		if (e->generation == h->cfg->generation &&
+		    (e->verdict == NETSEG_VERDICT_DENY || (uplink && xdp_meta_put(h))))
 			return ct_established(h, p, e, ct_dir(e, swapped));
 		count_stat(NETSEG_STAT_XDP_PASS, p->len);
 		return NETSEG_ACT_PASS;
@@ -628,6 +668,8 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook, struct
 static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook, struct netseg_pkt *p,
 				      int parsed)
 {
+	struct netseg_flow_info fi = {};
+
 	if (parsed == NETSEG_PARSE_IMPOSSIBLE)
 		return drop_reason(h, p, NETSEG_REASON_IMPOSSIBLE);
 	if (parsed < 0)
@@ -641,8 +683,8 @@ static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook, stru
 	 * generation, which any ipcache or interface change moves, and it
 	 * drops; it changes no state.
 	 */
-	if (hook == NETSEG_HOOK_XDP && deny_cache_hit(h, p))
-		return NETSEG_ACT_DROP;
+	if (hook == NETSEG_HOOK_XDP && deny_cache_hit(h, p, &fi))
+		return act_drop(h, p, &fi);
 	return classify(h, hook, p);
 }
 
@@ -685,6 +727,8 @@ static __always_inline int netseg_entry(void *ctx, __u8 hook, __u32 ifindex, __u
 	int r;
 
 	if (hook_init(&h, ctx, hook, ifindex, owner) < 0)
+		return NETSEG_ACT_PASS;
+	if (hook == NETSEG_HOOK_TC_INGRESS && xdp_decided(&h))
 		return NETSEG_ACT_PASS;
 	if (hook == NETSEG_HOOK_XDP) {
 		c.pos = (void *)(long)xdp->data;
