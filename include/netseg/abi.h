@@ -21,7 +21,6 @@
 #define NETSEG_CGROUP_MAX 4096	      /* cgroups enforced as endpoints */
 #define NETSEG_IDENTITY_MAX 65536     /* identities with flags */
 #define NETSEG_FRAG_MAX 8192	      /* fragmented datagrams in flight */
-#define NETSEG_DENY_CACHE_MAX 65536   /* XDP's cached denies (LRU: oldest evicted) */
 #define NETSEG_PREFILTER_MAX 65536    /* prefilter deny CIDRs (v4 + v6), default */
 #define NETSEG_RULE_STATS_MAX 65536   /* per-rule hit counters */
 #define NETSEG_IF_STATS_MAX 4096      /* per-interface counters: ifindex bound */
@@ -259,22 +258,30 @@ struct netseg_ct_entry {
 };
 
 /*
- * XDP's cache of denied new flows, keyed by the flow's conntrack key
- * (struct netseg_ct_key): a denied flow's next packets skip the identity
- * and policy lookups.  An entry is used only at the generation, on the
- * interface and in the direction it was decided for, and it goes when
- * conntrack creates an entry under the same key (bpf/classify.h:
- * deny_cache_put(), ct_create()).
+ * XDP's cache of policy denies, per CPU and direct-mapped (a slot per
+ * hash of the key; a new deny overwrites what was there): what XDP
+ * decided for a packet with no conntrack entry, from this source to this
+ * destination, protocol and policy port (any source port: the decision
+ * doesn't depend on it, so a flood of new 5-tuples hits).  Consulted only
+ * after conntrack missed, so no packet of a known flow (a reply of a flow
+ * a pod started) ever meets it; used only at the generation it was
+ * decided at (bpf/classify.h: deny_cache_hit()).
  */
+#define NETSEG_DENY_CACHE_BITS 11 /* 2048 slots per CPU */
+
 struct netseg_deny_val {
-	__u64 generation;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u64 generation; /* 0: empty */
 	__u32 ifindex;
-	__u32 src_id; /* in packet order */
+	__u32 src_id;
 	__u32 dst_id;
 	__u32 rule_id;
+	__be16 policy_port;
+	__u8 proto;
+	__u8 family;
 	__u8 reason;
-	__u8 swapped; /* ct_make_key()'s answer for the denied direction */
-	__u8 pad[6];
+	__u8 pad[3];
 };
 
 /*

@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * XDP's deny cache (bpf/classify.h: deny_cache_hit()): a denied new flow's
- * next packets are dropped from the cache, skipping identity and policy
- * lookups.  Its attack cases, through the real XDP and TC programs:
+ * XDP's deny cache (bpf/classify.h: deny_cache_hit()): a packet with no
+ * conntrack entry whose source, destination, protocol and policy port XDP
+ * denied before is dropped from the cache, skipping identity and policy
+ * lookups; a new source port hits too.  Its attack cases, through the
+ * real XDP and TC programs:
  *
  *  - the reply of a flow a pod starts after the same tuple was denied
- *    (and cached) at XDP passes: conntrack creation takes the entry away,
- *    v4, v6, UDP and ICMP echo;
+ *    (and cached) at XDP passes: conntrack comes first, v4, v6, UDP and
+ *    ICMP echo;
  *  - a policy change allowing the flow lets its next packet through, and a
  *    deny rule added after a cached default deny is the one reported;
  *  - an identity change (ipcache + generation) decides the flow again;
  *  - an entry answers only the direction it was decided for: the other
  *    direction's packet is decided (and reported) as itself.
  */
+#include <string.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "bpfx.h"
@@ -144,6 +148,9 @@ static void check_policy_change(struct bpfx *x)
 	struct bpfx_result r;
 
 	deny_twice(x, "world -> frontend:8080", &f, NETSEG_ID_WORLD);
+	f.sport++;
+	want_drop(x, "... from another source port: from the cache", &f, true,
+		  NETSEG_REASON_DEFAULT_DENY, 0, NETSEG_ID_WORLD, ID_FE);
 	deny_twice(x, "world -> frontend:9090", &g, NETSEG_ID_WORLD);
 	rules[1] = bpfx_rule(NETSEG_ID_WORLD, ID_FE, IPPROTO_TCP, 8080, 16, NETSEG_VERDICT_ALLOW, 3,
 			     0);
@@ -180,6 +187,53 @@ static void check_identity_change(struct bpfx *x)
 	send_flow(x, XDP, up, &f, &r);
 	bpfx_expect("198.19.61.2 is api's now: its next packet passes XDP", &r, true,
 		    NETSEG_STAT_PASS);
+}
+
+/* bpf/classify.h: deny_cache_slot(), to aim at a taken slot. */
+static __u32 slot_of(const __u8 s[16], const __u8 d[16], __u16 port, __u8 proto, __u8 family)
+{
+	__u64 s0, s1, d0, d1, x;
+
+	memcpy(&s0, s, 8);
+	memcpy(&s1, s + 8, 8);
+	memcpy(&d0, d, 8);
+	memcpy(&d1, d + 8, 8);
+	x = s0 ^ s1 * 0xff51afd7ed558ccdULL;
+	x ^= (d0 ^ d1 * 0xc4ceb9fe1a85ec53ULL) >> 1;
+	x ^= (__u64)htons(port) << 16 | (__u64)proto << 8 | family;
+	return (x * 0x9e3779b97f4a7c15ULL) >> (64 - NETSEG_DENY_CACHE_BITS);
+}
+
+/*
+ * Another destination in the slot of a cached deny is no hit: world ->
+ * frontend:6060 is denied and cached, world -> a world address in the same
+ * slot (no endpoint involved: allowed) passes.
+ */
+static void check_collision(struct bpfx *x)
+{
+	struct pkt_flow f = tcp(4, IP_W, IP_FE, 45001, 6060, PKT_TCP_SYN);
+	__u8 s[16] = {}, d[16] = {}, o[16] = {};
+	static char other[32];
+	struct bpfx_result r;
+	__u32 want;
+
+	pkt_addr(4, IP_W, s);
+	pkt_addr(4, IP_FE, d);
+	want = slot_of(s, d, 6060, IPPROTO_TCP, NETSEG_AF_INET);
+	pkt_addr(4, "198.19.0.0", o);
+	for (__u32 i = 1; i < 65536 * 4; i++) {
+		o[2] = i >> 8;
+		o[3] = i;
+		if (o[2] != 61 && slot_of(s, o, 6060, IPPROTO_TCP, NETSEG_AF_INET) == want)
+			break;
+	}
+	snprintf(other, sizeof(other), "198.19.%u.%u", o[2], o[3]);
+	deny_twice(x, "world -> frontend:6060", &f, NETSEG_ID_WORLD);
+	f.dst = other;
+	send_flow(x, XDP, up, &f, &r);
+	if (!bpfx_expect("world -> another world host in the same slot passes XDP", &r, true,
+			 NETSEG_STAT_PASS))
+		diag("  (%s, slot %u)", other, want);
 }
 
 /* api (remote endpoint) <-> world: each direction denied as itself. */
@@ -225,6 +279,7 @@ int main(void)
 	check_policy_change(&x);
 	check_identity_change(&x);
 	check_direction(&x);
+	check_collision(&x);
 	bpfx_fini(&x);
 	return tap_done();
 }

@@ -246,9 +246,6 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h, __u8 hook,
 		return -1;
 	}
 	count_stat(NETSEG_STAT_CT_NEW, 0);
-	/* Its flow is known now: XDP's deny must not stand in its way. */
-	if (bpf_map_lookup_elem(&ns_deny_cache, k))
-		bpf_map_delete_elem(&ns_deny_cache, k);
 	if (ret)
 		count_stat(NETSEG_STAT_CT_REPLACED, 0);
 	if (e.tcp_state == NETSEG_TCP_MIDSTREAM)
@@ -256,16 +253,17 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h, __u8 hook,
 	return 0;
 }
 
+/* One branch for the verifier, not one per word. */
+static __always_inline bool addr_eq(const __u8 *a, const __u8 *b)
+{
+	return !((*(__u64 *)a ^ *(__u64 *)b) | (*(__u64 *)(a + 8) ^ *(__u64 *)(b + 8)));
+}
+
 /*
- * XDP's deny cache (struct netseg_deny_val).  An entry must never drop a
- * packet of a flow conntrack knows, such as the reply of a flow a pod
- * started after the same tuple was once denied: ct_create() deletes the
- * entry under its key once its own entry is in, and the insert here looks
- * conntrack up again once its entry is in.  Whichever of the two comes
- * second sees the other, so no entry outlives a conntrack entry made
- * while it was being decided.  The generation is read before the policy
- * (deny_cache_gen()): a verdict from the old rule set is never cached
- * under the new generation.
+ * XDP's deny cache (struct netseg_deny_val): a memo of new_flow()'s deny
+ * for (source, destination, protocol, policy port) at one generation.
+ * The generation is read before the policy (deny_cache_gen()): a verdict
+ * from the old rule set is never cached under the new generation.
  */
 static __always_inline __u64 deny_cache_gen(struct netseg_hook_ctx *h)
 {
@@ -275,49 +273,46 @@ static __always_inline __u64 deny_cache_gen(struct netseg_hook_ctx *h)
 	return gen;
 }
 
-static __always_inline bool deny_cacheable(const struct netseg_pkt *p)
+static __always_inline struct netseg_deny_val *deny_cache_slot(const struct netseg_pkt *p)
 {
-	return p->tracked && p->frag == NETSEG_FRAG_NONE;
+	__u64 x = *(__u64 *)p->saddr ^ *(__u64 *)(p->saddr + 8) * 0xff51afd7ed558ccdULL;
+	__u32 idx;
+
+	x ^= (*(__u64 *)p->daddr ^ *(__u64 *)(p->daddr + 8) * 0xc4ceb9fe1a85ec53ULL) >> 1;
+	x ^= (__u64)p->policy_port << 16 | (__u64)p->proto << 8 | p->family;
+	idx = (x * 0x9e3779b97f4a7c15ULL) >> (64 - NETSEG_DENY_CACHE_BITS);
+	return bpf_map_lookup_elem(&ns_deny_cache, &idx);
 }
 
 static __always_inline void deny_cache_put(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
-					   const struct netseg_ct_key *k, bool swapped,
 					   const struct netseg_flow_info *fi, __u64 gen)
 {
-	struct netseg_deny_val v = {};
-	struct netseg_ct_entry *e;
+	struct netseg_deny_val *v = deny_cache_slot(p);
 
-	if (!deny_cacheable(p))
+	if (!v)
 		return;
-	v.generation = gen;
-	v.ifindex = h->ifindex;
-	v.src_id = fi->src_id;
-	v.dst_id = fi->dst_id;
-	v.rule_id = fi->rule_id;
-	v.reason = fi->reason;
-	v.swapped = swapped;
-	if (bpf_map_update_elem(&ns_deny_cache, k, &v, BPF_ANY))
-		return;
-	e = bpf_map_lookup_elem(&ns_ct, k);
-	if (e && !ct_stale(e, p, h->now))
-		bpf_map_delete_elem(&ns_deny_cache, k);
+	__builtin_memcpy(v->saddr, p->saddr, 16);
+	__builtin_memcpy(v->daddr, p->daddr, 16);
+	v->policy_port = p->policy_port;
+	v->proto = p->proto;
+	v->family = p->family;
+	v->ifindex = h->ifindex;
+	v->src_id = fi->src_id;
+	v->dst_id = fi->dst_id;
+	v->rule_id = fi->rule_id;
+	v->reason = fi->reason;
+	v->generation = gen;
 }
 
-/* A cached deny for this packet: *fi says how its flow's first packet was
- * dropped, for act_drop(). */
+/* A cached deny for this packet: *fi says how it was decided, for act_drop(). */
 static __always_inline bool deny_cache_hit(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
 					   struct netseg_flow_info *fi)
 {
-	struct netseg_ct_key k = {};
-	struct netseg_deny_val *v;
-	bool swapped;
+	struct netseg_deny_val *v = deny_cache_slot(p);
 
-	if (!deny_cacheable(p))
-		return false;
-	swapped = ct_make_key(p, &k);
-	v = bpf_map_lookup_elem(&ns_deny_cache, &k);
 	if (!v || v->generation != h->cfg->generation || v->ifindex != h->ifindex ||
-	    v->swapped != swapped)
+	    !addr_eq(v->saddr, p->saddr) || !addr_eq(v->daddr, p->daddr) ||
+	    v->policy_port != p->policy_port || v->proto != p->proto || v->family != p->family)
 		return false;
 	fi->flow_id = NETSEG_FLOW_ID_NEW;
 	fi->src_id = v->src_id;
@@ -350,7 +345,7 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	flow_info(&fi, NETSEG_FLOW_ID_NEW, src, dst, &d);
 	if (d.verdict == NETSEG_VERDICT_DENY) {
 		if (hook == NETSEG_HOOK_XDP)
-			deny_cache_put(h, p, k, swapped, &fi, gen);
+			deny_cache_put(h, p, &fi, gen);
 		return act_drop(h, p, &fi);
 	}
 	/* XDP only drops early; TC and cgroup hooks own the flow table. */
@@ -490,12 +485,6 @@ static __always_inline int ct_established(struct netseg_hook_ctx *h, const struc
 	return act_pass(h, p);
 }
 
-/* One branch for the verifier, not one per word. */
-static __always_inline bool addr_eq(const __u8 *a, const __u8 *b)
-{
-	return !((*(__u64 *)a ^ *(__u64 *)b) | (*(__u64 *)(a + 8) ^ *(__u64 *)(b + 8)));
-}
-
 /*
  * An ICMP error about a flow we let through passes with it (PMTU!), as
  * Linux conntrack's RELATED -- if it is about a packet its receiver sent.
@@ -620,6 +609,7 @@ static __always_inline bool xdp_decided(struct netseg_hook_ctx *h)
 
 static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook, struct netseg_pkt *p)
 {
+	struct netseg_flow_info fi = {};
 	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
 	bool swapped = false, uplink = false;
@@ -643,8 +633,12 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook, struct
 	}
 	swapped = ct_make_key(p, &k);
 	e = bpf_map_lookup_elem(&ns_ct, &k);
-	if (!e || ct_stale(e, p, h->now))
+	if (!e || ct_stale(e, p, h->now)) {
+		/* After conntrack: a known flow's packet never meets the cache. */
+		if (hook == NETSEG_HOOK_XDP && deny_cache_hit(h, p, &fi))
+			return act_drop(h, p, &fi);
 		return new_flow(h, hook, p, &k, swapped);
+	}
 	if (hook == NETSEG_HOOK_XDP) {
 		/* Revoked flows stop here; known ones on an uplink are decided
 		 * here for TC ingress (xdp_meta_put()), others go on to TC. */
@@ -668,8 +662,6 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook, struct
 static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook, struct netseg_pkt *p,
 				      int parsed)
 {
-	struct netseg_flow_info fi = {};
-
 	if (parsed == NETSEG_PARSE_IMPOSSIBLE)
 		return drop_reason(h, p, NETSEG_REASON_IMPOSSIBLE);
 	if (parsed < 0)
@@ -678,13 +670,6 @@ static __always_inline int netseg_run(struct netseg_hook_ctx *h, __u8 hook, stru
 		count_stat(NETSEG_STAT_PASS_NON_IP, p->len);
 		return NETSEG_ACT_PASS;
 	}
-	/*
-	 * Before anti-spoofing: a cached deny was decided past it at the same
-	 * generation, which any ipcache or interface change moves, and it
-	 * drops; it changes no state.
-	 */
-	if (hook == NETSEG_HOOK_XDP && deny_cache_hit(h, p, &fi))
-		return act_drop(h, p, &fi);
 	return classify(h, hook, p);
 }
 

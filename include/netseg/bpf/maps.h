@@ -104,15 +104,12 @@ struct {
 	__type(value, struct netseg_prefilter_val);
 } ns_prefilter SEC(".maps");
 
-/*
- * Shared values (a hit on any CPU is as good), per-CPU LRU lists: an
- * insert takes no lock another CPU's insert waits on.
- */
+/* An array, not a hash: a lookup is an index, an insert a store, and no
+ * eviction to pay for under a flood of new sources. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, NETSEG_DENY_CACHE_MAX);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct netseg_ct_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1 << NETSEG_DENY_CACHE_BITS);
+	__type(key, __u32);
 	__type(value, struct netseg_deny_val);
 } ns_deny_cache SEC(".maps");
 
