@@ -48,13 +48,15 @@ static void link_up(const char *name)
 /* One frame out of the peer: it arrives on the uplink as received. */
 static void send_frame(int ifindex, const struct pkt_flow *f)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = ifindex,
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_ifindex = ifindex,
 				   .sll_halen = ETH_ALEN };
 	int fd = socket(AF_PACKET, SOCK_RAW, 0);
 	struct pkt p;
 
 	pkt_flow_build(&p, f);
-	if (fd < 0 || sendto(fd, p.buf, p.len, 0, (struct sockaddr *)&sll, sizeof(sll)) != (ssize_t)p.len)
+	if (fd < 0 ||
+	    sendto(fd, p.buf, p.len, 0, (struct sockaddr *)&sll, sizeof(sll)) != (ssize_t)p.len)
 		bail("couldn't send a frame out of ifindex %d: %s", ifindex, strerror(errno));
 	close(fd);
 }
@@ -68,8 +70,12 @@ static void nap_ms(long ms)
 
 int main(void)
 {
-	struct pkt_flow req = { .af = 4, .src = IP_A, .dst = IP_B, .proto = IPPROTO_UDP,
-				.sport = 5000, .dport = 6000 };
+	struct pkt_flow req = { .af = 4,
+				.src = IP_A,
+				.dst = IP_B,
+				.proto = IPPROTO_UDP,
+				.sport = 5000,
+				.dport = 6000 };
 	struct pkt_flow rep = pkt_flow_reverse(&req);
 	struct netseg_counter c0[NETSEG_STAT_MAX], c1[NETSEG_STAT_MAX];
 	struct netseg_ct_entry e = {};
@@ -105,8 +111,7 @@ int main(void)
 	bpfx_counters(&x, c0);
 	send_frame(peer, &rep);
 	/* The veth hands the frame to its NAPI poll: wait for it, bounded. */
-	for (int i = 0; i < 100 && (bpfx_ct_get(&x, &req, &e) || !e.packets[NETSEG_DIR_REPLY]);
-	     i++)
+	for (int i = 0; i < 100 && (bpfx_ct_get(&x, &req, &e) || !e.packets[NETSEG_DIR_REPLY]); i++)
 		nap_ms(10);
 	nap_ms(50);
 	bpfx_counters(&x, c1);
