@@ -43,6 +43,7 @@ static const char *const map_names[NETSEG_DPM_MAX] = {
 	[NETSEG_DPM_BUCKETS] = NETSEG_MAP_BUCKETS,
 	[NETSEG_DPM_EVENTS] = NETSEG_MAP_EVENTS,
 	[NETSEG_DPM_IPCACHE_HOST] = NETSEG_MAP_IPCACHE_HOST,
+	[NETSEG_DPM_DENY_CACHE] = NETSEG_MAP_DENY_CACHE,
 };
 
 static const char *fs_name(long type)
@@ -669,7 +670,7 @@ int netseg_dp_config_set_events(struct netseg_dp *dp, __u32 deny_rate, __u32 den
 		return err;
 	cfg.deny_rate = deny_rate;
 	cfg.deny_burst = deny_burst;
-	cfg.flags = flags;
+	cfg.flags = (cfg.flags & NETSEG_CFG_LOCAL_CIDR) | (flags & ~NETSEG_CFG_LOCAL_CIDR);
 	return config_put(dp, &cfg);
 }
 
@@ -1003,6 +1004,23 @@ static bool lpm_key_is_host(const struct netseg_lpm_key *k)
 	return k->prefixlen - NETSEG_LPM_PLEN_HDR == (k->family == NETSEG_AF_INET ? 32u : 128u);
 }
 
+/* Sets or clears NETSEG_CFG_LOCAL_CIDR (abi.h); a no-op when it is so already. */
+static int local_cidr_flag(struct netseg_dp *dp, bool on)
+{
+	struct netseg_config cfg;
+	int err = netseg_dp_config_get(dp, &cfg);
+
+	if (err || !!(cfg.flags & NETSEG_CFG_LOCAL_CIDR) == on)
+		return err;
+	cfg.flags ^= NETSEG_CFG_LOCAL_CIDR;
+	return config_put(dp, &cfg);
+}
+
+static bool ipcache_val_local(const struct netseg_ipcache_val *v)
+{
+	return v->ifindex || v->id == NETSEG_ID_HOST;
+}
+
 /*
  * A host entry (/32, /128) goes to the exact-match hash and the trie.  The
  * hash first: if it can't take the entry nothing changed; if the trie
@@ -1020,8 +1038,12 @@ int netseg_dp_ipcache_set(struct netseg_dp *dp, const struct netseg_prefix *p, _
 
 	if (err)
 		return err;
-	if (!lpm_key_is_host(&k))
-		return map_update(dp, NETSEG_DPM_IPCACHE, &k, &v);
+	if (!lpm_key_is_host(&k)) {
+		/* The flag first: the datapath must never skip the trie for it. */
+		if (ipcache_val_local(&v))
+			err = local_cidr_flag(dp, true);
+		return err ? err : map_update(dp, NETSEG_DPM_IPCACHE, &k, &v);
+	}
 	had = !bpf_map_lookup_elem(hfd, &k, &old);
 	err = map_update(dp, NETSEG_DPM_IPCACHE_HOST, &k, &v);
 	if (err)
@@ -1060,6 +1082,7 @@ static int ipcache_host_sync(struct netseg_dp *dp)
 	int hfd = dp->fds[NETSEG_DPM_IPCACHE_HOST], lfd = dp->fds[NETSEG_DPM_IPCACHE];
 	struct netseg_lpm_key k, next, *prev = NULL;
 	struct netseg_ipcache_val hv, lv;
+	bool local_cidr = false;
 	int err = 0;
 
 	while (!bpf_map_get_next_key(hfd, prev, &next)) {
@@ -1074,11 +1097,15 @@ static int ipcache_host_sync(struct netseg_dp *dp)
 	while (!err && !bpf_map_get_next_key(lfd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (!lpm_key_is_host(&k) || bpf_map_lookup_elem(lfd, &k, &lv))
+		if (bpf_map_lookup_elem(lfd, &k, &lv))
 			continue;
-		err = map_update(dp, NETSEG_DPM_IPCACHE_HOST, &k, &lv);
+		if (!lpm_key_is_host(&k))
+			local_cidr |= ipcache_val_local(&lv);
+		else
+			err = map_update(dp, NETSEG_DPM_IPCACHE_HOST, &k, &lv);
 	}
-	return err;
+	/* Only here is it cleared: netseg_dp_ipcache_del() doesn't recount. */
+	return err ?: local_cidr_flag(dp, local_cidr);
 }
 
 int netseg_dp_prefilter_set(struct netseg_dp *dp, const struct netseg_prefix *p)

@@ -47,6 +47,7 @@ const char *netseg_stat_name(int stat)
 		[NETSEG_STAT_CT_MIDSTREAM] = "ct-midstream",
 		[NETSEG_STAT_CT_REPLACED] = "ct-replaced",
 		[NETSEG_STAT_EV_LOST_SEEN] = "events-lost-unlogged-allowed",
+		[NETSEG_STAT_DENY_CACHED] = "xdp-deny-cached",
 	};
 
 	if (stat > NETSEG_STAT_PASS && stat < NETSEG_REASON_MAX)

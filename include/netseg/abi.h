@@ -258,6 +258,48 @@ struct netseg_ct_entry {
 };
 
 /*
+ * XDP's cache of policy denies, per CPU and direct-mapped (a slot per
+ * hash of the key; a new deny overwrites what was there): what XDP
+ * decided for a packet with no conntrack entry, from this source to this
+ * destination, protocol and policy port (any source port: the decision
+ * doesn't depend on it, so a flood of new 5-tuples hits).  Consulted only
+ * after conntrack missed, so no packet of a known flow (a reply of a flow
+ * a pod started) ever meets it; used only at the generation it was
+ * decided at (bpf/classify.h: deny_cache_hit()).
+ */
+#define NETSEG_DENY_CACHE_BITS 11 /* 2048 slots per CPU */
+
+struct netseg_deny_val {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u64 generation; /* 0: empty */
+	__u32 ifindex;
+	__u32 src_id;
+	__u32 dst_id;
+	__u32 rule_id;
+	__be16 policy_port;
+	__u8 proto;
+	__u8 family;
+	__u8 reason;
+	__u8 pad[3];
+};
+
+/*
+ * XDP on an uplink that finds a packet's flow current in conntrack takes
+ * the uplink's TC ingress decision itself (counts, accounting) and says
+ * so in the packet's metadata, so TC ingress on the same interface skips
+ * its second lookup (bpf/classify.h: xdp_decided()).  Only XDP writes skb
+ * metadata; the generation binds it to the policy it was taken under.
+ */
+#define NETSEG_XDP_META_MAGIC 0x6e734d31 /* "nsM1" */
+
+struct netseg_xdp_meta {
+	__u32 magic;
+	__u32 ifindex;
+	__u64 generation;
+};
+
+/*
  * How long an idle entry lives, by TCP state: the datapath treats an
  * expired entry as a new flow and the daemon's GC removes it, both by this.
  */
@@ -350,6 +392,7 @@ enum netseg_stat {
 	 */
 	NETSEG_STAT_CT_REPLACED,
 	NETSEG_STAT_EV_LOST_SEEN, /* unlogged flow start: its bucket empty */
+	NETSEG_STAT_DENY_CACHED,  /* XDP drops decided from its deny cache */
 	NETSEG_STAT_MAX,
 };
 
@@ -405,6 +448,14 @@ enum netseg_policy_flags {
 enum netseg_config_flags {
 	/* Flow-start events for every allowed flow, not only --log rules. */
 	NETSEG_CFG_LOG_ALLOWED = 1 << 0,
+	/*
+	 * The ipcache holds a local entry (an endpoint interface's, or with
+	 * the host identity) wider than one address: anti-spoofing on an
+	 * uplink must ask the trie, not only the host hash.  lib/datapath.c
+	 * keeps it (set before such an entry is written, recounted at open);
+	 * netseg_dp_config_set_events() leaves it alone.
+	 */
+	NETSEG_CFG_LOCAL_CIDR = 1 << 1,
 };
 
 /* Token buckets (ns_buckets slots), per CPU. */
@@ -482,5 +533,6 @@ struct netseg_event {
 #define NETSEG_MAP_IF_STATS "ns_if_stats"
 #define NETSEG_MAP_BUCKETS "ns_buckets"
 #define NETSEG_MAP_EVENTS "ns_events"
+#define NETSEG_MAP_DENY_CACHE "ns_deny_cache"
 
 #endif /* NETSEG_ABI_H */

@@ -790,6 +790,9 @@ static __u16 flow_port(const struct ref_pkt *r, bool reply)
 	return r->sport;
 }
 
+/* Odd policy sets run with lo marked as an uplink (XDP always runs on lo). */
+static bool lo_uplink;
+
 /*
  * A packet of the modelled flow: the entry decides.  On E0's veth, TC
  * trusts the verdict only for E0's side of the flow (the packet's source
@@ -829,15 +832,15 @@ static void ref_ct(const struct policy *pol, int hook, __u32 veth, struct expect
 		e->denied = true;
 		return;
 	}
-	if (hook == NETSEG_HOOK_XDP)
+	/* XDP on an uplink decides a known flow for TC ingress (the mark in
+	 * the packet's metadata) and moves its entry as TC would; elsewhere
+	 * it passes it on. */
+	if (hook == NETSEG_HOOK_XDP && !lo_uplink)
 		e->xdp_known = true;
 	else
 		ctm_update(&e->r, swapped);
 	set(e, C_CT, true, 0, 0);
 }
-
-/* Odd policy sets run with lo marked as an uplink (XDP always runs on lo). */
-static bool lo_uplink;
 
 /* An IP packet past parsing, prefilter and ND: fragments, identities, rules. */
 static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expect *e)
@@ -889,7 +892,7 @@ static void ref_flow(const struct policy *pol, int hook, __u32 veth, struct expe
 	ref_policy(pol, src, dst, r, e);
 	/*
 	 * TC remembers passed flows that have a tuple, except an ICMP reply
-	 * with no request on record (Linux: INVALID); XDP never writes CT.
+	 * with no request on record (Linux: INVALID); XDP never creates entries.
 	 */
 	if (!e->pass || !r->tracked || ref_icmp_reply(r) || hook == NETSEG_HOOK_XDP)
 		return;

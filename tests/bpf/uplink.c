@@ -9,11 +9,23 @@
  *    would match a conntrack entry; a remote address of an endpoint
  *    identity (no interface here) and world addresses are not; the node's
  *    and the pods' packets leaving through the uplink (TC egress) are not;
+ *  - a local entry wider than one address (a CIDR learned on an endpoint
+ *    interface, or with the host identity) is as local as a host entry,
+ *    also after the event settings are written again (the datapath asks
+ *    the trie only when lib/datapath.c flags such an entry);
+ *  - XDP on the uplink decides a known flow's packet for TC ingress and
+ *    marks it (struct netseg_xdp_meta): counted and accounted once, at
+ *    the current generation only; a new flow, a flow decided at an older
+ *    generation and an interface that is no uplink get no mark;
  *  - conntrack entries and endpoints: an entry made where the destination
  *    resolved to the node (no endpoint) doesn't pass at a pod veth that
  *    enforces an endpoint; one that was decided for that pod does.
  */
+#include <errno.h>
+#include <string.h>
 #include <netinet/in.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
 
 #include "bpfx.h"
 #include "tap.h"
@@ -146,6 +158,117 @@ static void check_cover(struct bpfx *x)
 	run(x, rows, ARRAY_LEN(rows));
 }
 
+static void add_cidr(struct bpfx *x, int af, const char *addr, int plen, __u32 id, __u32 ifindex)
+{
+	struct netseg_prefix p;
+	__u8 a[16];
+
+	if (pkt_addr(af, addr, a) ||
+	    netseg_dp_ipcache_set(x->dp,
+				  bpfx_prefix(&p, af == 6 ? NETSEG_AF_INET6 : NETSEG_AF_INET, a,
+					      plen),
+				  id, ifindex))
+		bail("couldn't add %s/%d to the ipcache", addr, plen);
+}
+
+/* Local CIDRs: the host hash doesn't hold them, the spoof check must. */
+static void check_local_cidr(struct bpfx *x)
+{
+	struct bpfx_row rows[] = {
+		{ "uplink XDP: 'from' inside frontend's 198.18.12.0/24 -> spoofed",
+		  T(4, "198.18.12.5", IP_API, 43001, 443, SYN), XDP, up, SPOOFED },
+		{ "uplink TC: 'from' inside frontend's 198.18.12.0/24 -> spoofed",
+		  T(4, "198.18.12.5", IP_API, 43001, 443, SYN), IN, up, SPOOFED },
+		{ "uplink XDP: v6 'from' inside frontend's fd00:12::/64 -> spoofed",
+		  T(6, "fd00:12::5", IP6_API, 43002, 443, SYN), XDP, up, SPOOFED },
+		{ "uplink TC: 'from' inside the node's 198.18.13.0/24 -> spoofed",
+		  T(4, "198.18.13.9", IP_API, 43003, 8443, SYN), IN, up, SPOOFED },
+		{ "uplink XDP: a world host next to it (198.18.14.1) -> api:443: default deny",
+		  T(4, "198.18.14.1", IP_API, 43004, 443, SYN), XDP, up,
+		  DEFAULT(NETSEG_ID_WORLD, ID_API) },
+	};
+
+	add_cidr(x, 4, "198.18.12.0", 24, ID_FE, pod);
+	add_cidr(x, 6, "fd00:12::", 64, ID_FE, pod);
+	add_cidr(x, 4, "198.18.13.0", 24, NETSEG_ID_HOST, 0);
+	/* The daemon writes the event settings whenever its config is
+	 * reloaded: the flag the ipcache writes set must stay. */
+	if (netseg_dp_config_set_events(x->dp, 1000000, 1000000, 0))
+		bail("couldn't write the event settings");
+	run(x, rows, ARRAY_LEN(rows));
+}
+
+/* An XDP run keeping what the program left before the frame. */
+static int xdp_meta_run(struct bpfx *x, const struct pkt_flow *f, __u32 ifindex,
+			struct netseg_xdp_meta *m, __u32 *metalen, __u32 *retval)
+{
+	struct xdp_md in = { .ingress_ifindex = ifindex }, out = {};
+	__u8 buf[512];
+	struct pkt p;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &in, .ctx_size_in = sizeof(in), .ctx_out = &out,
+		    .ctx_size_out = sizeof(out), .data_out = buf, .data_size_out = sizeof(buf));
+
+	pkt_flow_build(&p, f);
+	in.data_end = p.len;
+	o.data_in = p.buf;
+	o.data_size_in = p.len;
+	if (bpf_prog_test_run_opts(netseg_dp_prog_fd(x->dp, XDP), &o))
+		return -errno;
+	*retval = o.retval;
+	*metalen = out.data - out.data_meta;
+	if (*metalen >= sizeof(*m))
+		memcpy(m, buf, sizeof(*m));
+	return 0;
+}
+
+static void check_xdp_meta(struct bpfx *x)
+{
+	struct pkt_flow req = T(4, IP_FE, IP_API, 44001, 443, SYN);
+	struct pkt_flow rep = T(4, IP_API, IP_FE, 443, 44001, SYN | PKT_TCP_ACK);
+	struct netseg_counter c0[NETSEG_STAT_MAX], c1[NETSEG_STAT_MAX];
+	struct netseg_ct_entry e0, e1;
+	struct netseg_xdp_meta m = {};
+	struct netseg_config cfg;
+	__u32 len = 0, ret = 0;
+	struct bpfx_result r;
+	struct pkt p;
+
+	bpfx_ct_flush(x);
+	pkt_flow_build(&p, &rep);
+	if (!xdp_meta_run(x, &rep, up, &m, &len, &ret))
+		ok(ret == XDP_DROP && len == 0,
+		   "XDP: the reply before its request: dropped, no mark");
+	pkt_flow_build(&p, &req);
+	bpfx_send(x, IN, &p, pod, &r);
+	bpfx_expect("frontend's SYN to api:443 at its veth: allowed", &r, true, NETSEG_STAT_PASS);
+	bpfx_ct_get(x, &req, &e0);
+	bpfx_counters(x, c0);
+	netseg_dp_config_get(x->dp, &cfg);
+	if (xdp_meta_run(x, &rep, up, &m, &len, &ret))
+		bail("couldn't run XDP");
+	bpfx_counters(x, c1);
+	bpfx_ct_get(x, &req, &e1);
+	ok(ret == XDP_PASS && len == sizeof(m) && m.magic == NETSEG_XDP_META_MAGIC &&
+		   m.ifindex == up && m.generation == cfg.generation,
+	   "XDP: the reply on the uplink passes with TC ingress's mark (ifindex, generation)");
+	ok(c1[NETSEG_STAT_CT_HIT].packets - c0[NETSEG_STAT_CT_HIT].packets == 1 &&
+		   c1[NETSEG_STAT_PASS].packets - c0[NETSEG_STAT_PASS].packets == 1 &&
+		   c1[NETSEG_STAT_XDP_PASS].packets == c0[NETSEG_STAT_XDP_PASS].packets,
+	   "  ... counted as TC ingress counts a conntrack hit");
+	/* Its packet counters belong to the veth that made it (the owner). */
+	ok(!(e0.flags & NETSEG_CTF_SEEN_REPLY) && (e1.flags & NETSEG_CTF_SEEN_REPLY) &&
+		   e1.tcp_state == NETSEG_TCP_ESTABLISHED &&
+		   e1.packets[NETSEG_DIR_REPLY] == e0.packets[NETSEG_DIR_REPLY],
+	   "  ... and the entry saw the reply (established), as at TC ingress");
+	if (!xdp_meta_run(x, &rep, pod, &m, &len, &ret))
+		ok(len == 0, "XDP on frontend's veth (no uplink): no mark");
+	if (netseg_dp_bump_generation(x->dp, NULL))
+		bail("couldn't bump the generation");
+	if (!xdp_meta_run(x, &rep, up, &m, &len, &ret))
+		ok(ret == XDP_PASS && len == 0,
+		   "XDP: after a generation change, no mark: TC ingress decides again");
+}
+
 int main(void)
 {
 	struct netseg_policy_entry rules[5];
@@ -181,6 +304,8 @@ int main(void)
 
 	check_spoof(&x);
 	check_cover(&x);
+	check_local_cidr(&x);
+	check_xdp_meta(&x);
 
 	/* Unmarked, the uplink is any interface: the forged source is believed. */
 	netseg_dp_endpoint_del(x.dp, up);

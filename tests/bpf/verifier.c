@@ -27,6 +27,8 @@
  * second struct netseg_pkt on the stack (ct_quote_key() builds its key in
  * place); with that copy the ICMP-error and ND checks took XDP to 609k and
  * the merged classifier past the 512-byte stack.  The kernel's limit is 1M.
+ * XDP 85k -> 93k when it took the deny cache's drops and the uplink's
+ * known flows (TC ingress's decision, handed on in metadata).
  */
 static const struct {
 	int hook;

@@ -253,6 +253,77 @@ static __always_inline int ct_create(struct netseg_hook_ctx *h, __u8 hook,
 	return 0;
 }
 
+/* One branch for the verifier, not one per word. */
+static __always_inline bool addr_eq(const __u8 *a, const __u8 *b)
+{
+	return !((*(__u64 *)a ^ *(__u64 *)b) | (*(__u64 *)(a + 8) ^ *(__u64 *)(b + 8)));
+}
+
+/*
+ * XDP's deny cache (struct netseg_deny_val): a memo of new_flow()'s deny
+ * for (source, destination, protocol, policy port) at one generation.
+ * The generation is read before the policy (deny_cache_gen()): a verdict
+ * from the old rule set is never cached under the new generation.
+ */
+static __always_inline __u64 deny_cache_gen(struct netseg_hook_ctx *h)
+{
+	__u64 gen = *(volatile __u64 *)&h->cfg->generation;
+
+	asm volatile("" ::: "memory");
+	return gen;
+}
+
+static __always_inline struct netseg_deny_val *deny_cache_slot(const struct netseg_pkt *p)
+{
+	__u64 x = *(__u64 *)p->saddr ^ *(__u64 *)(p->saddr + 8) * 0xff51afd7ed558ccdULL;
+	__u32 idx;
+
+	x ^= (*(__u64 *)p->daddr ^ *(__u64 *)(p->daddr + 8) * 0xc4ceb9fe1a85ec53ULL) >> 1;
+	x ^= (__u64)p->policy_port << 16 | (__u64)p->proto << 8 | p->family;
+	idx = (x * 0x9e3779b97f4a7c15ULL) >> (64 - NETSEG_DENY_CACHE_BITS);
+	return bpf_map_lookup_elem(&ns_deny_cache, &idx);
+}
+
+static __always_inline void deny_cache_put(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
+					   const struct netseg_flow_info *fi, __u64 gen)
+{
+	struct netseg_deny_val *v = deny_cache_slot(p);
+
+	if (!v)
+		return;
+	__builtin_memcpy(v->saddr, p->saddr, 16);
+	__builtin_memcpy(v->daddr, p->daddr, 16);
+	v->policy_port = p->policy_port;
+	v->proto = p->proto;
+	v->family = p->family;
+	v->ifindex = h->ifindex;
+	v->src_id = fi->src_id;
+	v->dst_id = fi->dst_id;
+	v->rule_id = fi->rule_id;
+	v->reason = fi->reason;
+	v->generation = gen;
+}
+
+/* A cached deny for this packet: *fi says how it was decided, for act_drop(). */
+static __always_inline bool deny_cache_hit(struct netseg_hook_ctx *h, const struct netseg_pkt *p,
+					   struct netseg_flow_info *fi)
+{
+	struct netseg_deny_val *v = deny_cache_slot(p);
+
+	if (!v || v->generation != h->cfg->generation || v->ifindex != h->ifindex ||
+	    !addr_eq(v->saddr, p->saddr) || !addr_eq(v->daddr, p->daddr) ||
+	    v->policy_port != p->policy_port || v->proto != p->proto || v->family != p->family)
+		return false;
+	fi->flow_id = NETSEG_FLOW_ID_NEW;
+	fi->src_id = v->src_id;
+	fi->dst_id = v->dst_id;
+	fi->rule_id = v->rule_id;
+	fi->reason = v->reason;
+	count_stat(NETSEG_STAT_DENY_CACHED, 0);
+	count_rule(v->rule_id, p->len);
+	return true;
+}
+
 /* A flow with no (usable) conntrack entry: resolve, look up, record. */
 static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 				    const struct netseg_pkt *p, const struct netseg_ct_key *k,
@@ -261,16 +332,22 @@ static __always_inline int new_flow(struct netseg_hook_ctx *h, __u8 hook,
 	struct netseg_flow_info fi = {};
 	struct netseg_decision d = {};
 	bool tracked = false;
+	__u64 gen = 0;
 	__u8 ev = 0;
 	__u32 src, dst;
 
+	if (hook == NETSEG_HOOK_XDP)
+		gen = deny_cache_gen(h);
 	src = resolve_src(h, hook, p);
 	dst = resolve_dst(h, hook, p);
 	policy_decide(src, dst, p->proto, p->policy_port, h->cfg->policy_flags, &d);
 	count_rule(d.rule_id, p->len);
 	flow_info(&fi, NETSEG_FLOW_ID_NEW, src, dst, &d);
-	if (d.verdict == NETSEG_VERDICT_DENY)
+	if (d.verdict == NETSEG_VERDICT_DENY) {
+		if (hook == NETSEG_HOOK_XDP)
+			deny_cache_put(h, p, &fi, gen);
 		return act_drop(h, p, &fi);
+	}
 	/* XDP only drops early; TC and cgroup hooks own the flow table. */
 	if (hook == NETSEG_HOOK_XDP)
 		return act_pass(h, p);
@@ -408,12 +485,6 @@ static __always_inline int ct_established(struct netseg_hook_ctx *h, const struc
 	return act_pass(h, p);
 }
 
-/* One branch for the verifier, not one per word. */
-static __always_inline bool addr_eq(const __u8 *a, const __u8 *b)
-{
-	return !((*(__u64 *)a ^ *(__u64 *)b) | (*(__u64 *)(a + 8) ^ *(__u64 *)(b + 8)));
-}
-
 /*
  * An ICMP error about a flow we let through passes with it (PMTU!), as
  * Linux conntrack's RELATED -- if it is about a packet its receiver sent.
@@ -499,8 +570,46 @@ static __always_inline bool spoofed(struct netseg_hook_ctx *h, __u8 hook,
 	       !endpoint_owns_src(h->ep_id, h->ifindex, p);
 }
 
+/*
+ * A known flow's packet on an uplink, its entry current: XDP's hit is the
+ * one TC ingress would make there (an uplink enforces no endpoint, so any
+ * current entry covers it).  true when the packet carries the mark
+ * (struct netseg_xdp_meta): XDP then decides as TC would, and TC doesn't
+ * again.  A driver without metadata leaves it all to TC.
+ */
+static __always_inline bool xdp_meta_put(struct netseg_hook_ctx *h)
+{
+	struct xdp_md *ctx = h->ctx;
+	struct netseg_xdp_meta *m;
+	void *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return false;
+	m = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if ((void *)(m + 1) > data) /* can't be: the verifier wants it */
+		return false;
+	m->magic = NETSEG_XDP_META_MAGIC;
+	m->ifindex = h->ifindex;
+	m->generation = h->cfg->generation;
+	return true;
+}
+
+/* TC ingress: XDP on this interface decided the packet at this generation. */
+static __always_inline bool xdp_decided(struct netseg_hook_ctx *h)
+{
+	struct __sk_buff *skb = h->ctx;
+	struct netseg_xdp_meta *m = (void *)(long)skb->data_meta;
+
+	if ((void *)(m + 1) > (void *)(long)skb->data)
+		return false;
+	return m->magic == NETSEG_XDP_META_MAGIC && m->ifindex == h->ifindex &&
+	       m->generation == h->cfg->generation;
+}
+
 static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook, struct netseg_pkt *p)
 {
+	struct netseg_flow_info fi = {};
 	struct netseg_ct_key k = {};
 	struct netseg_ct_entry *e;
 	bool swapped = false, uplink = false;
@@ -524,11 +633,17 @@ static __always_inline int classify(struct netseg_hook_ctx *h, __u8 hook, struct
 	}
 	swapped = ct_make_key(p, &k);
 	e = bpf_map_lookup_elem(&ns_ct, &k);
-	if (!e || ct_stale(e, p, h->now))
+	if (!e || ct_stale(e, p, h->now)) {
+		/* After conntrack: a known flow's packet never meets the cache. */
+		if (hook == NETSEG_HOOK_XDP && deny_cache_hit(h, p, &fi))
+			return act_drop(h, p, &fi);
 		return new_flow(h, hook, p, &k, swapped);
+	}
 	if (hook == NETSEG_HOOK_XDP) {
-		/* Replies and known flows go on to TC, revoked ones stop here. */
-		if (e->verdict == NETSEG_VERDICT_DENY && e->generation == h->cfg->generation)
+		/* Revoked flows stop here; known ones on an uplink are decided
+		 * here for TC ingress (xdp_meta_put()), others go on to TC. */
+		if (e->generation == h->cfg->generation &&
+		    (e->verdict == NETSEG_VERDICT_DENY || (uplink && xdp_meta_put(h))))
 			return ct_established(h, p, e, ct_dir(e, swapped));
 		count_stat(NETSEG_STAT_XDP_PASS, p->len);
 		return NETSEG_ACT_PASS;
@@ -597,6 +712,8 @@ static __always_inline int netseg_entry(void *ctx, __u8 hook, __u32 ifindex, __u
 	int r;
 
 	if (hook_init(&h, ctx, hook, ifindex, owner) < 0)
+		return NETSEG_ACT_PASS;
+	if (hook == NETSEG_HOOK_TC_INGRESS && xdp_decided(&h))
 		return NETSEG_ACT_PASS;
 	if (hook == NETSEG_HOOK_XDP) {
 		c.pos = (void *)(long)xdp->data;

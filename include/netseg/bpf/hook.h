@@ -14,8 +14,9 @@ struct netseg_hook_ctx {
 	__u64 now;   /* CLOCK_MONOTONIC_COARSE: see hook_init() */
 	__u64 owner; /* ifindex, or cgroup id for cgroup hooks */
 	__u32 ifindex;
-	__u8 hook; /* enum netseg_hook: a compile-time constant */
-	__u8 pad[3];
+	__u8 hook;	 /* enum netseg_hook: a compile-time constant */
+	__u8 src_nohost; /* the source is not in the host hash: src_is_local() */
+	__u8 pad[2];
 	__u32 ep_id;  /* XDP, TC: the endpoint behind ifindex, else NETSEG_ID_ANY */
 	__u32 src_id; /* the source's ipcache identity once looked up, else NETSEG_ID_ANY */
 	struct netseg_config *cfg;
@@ -45,6 +46,7 @@ static __always_inline int hook_init(struct netseg_hook_ctx *h, void *ctx, __u8 
 	h->hook = hook;
 	h->ep_id = NETSEG_ID_ANY;
 	h->src_id = NETSEG_ID_ANY;
+	h->src_nohost = 0;
 	return 0;
 }
 

@@ -96,12 +96,33 @@ static __always_inline bool endpoint_owns_src(__u32 ep_id, __u32 ifindex,
  */
 static __always_inline bool src_is_local(struct netseg_hook_ctx *h, const struct netseg_pkt *p)
 {
-	/* Arriving on an uplink: most sources are remote (see ipcache_lookup()). */
-	const struct netseg_ipcache_val *v = ipcache_lookup(p->family, p->saddr, false);
+	const struct netseg_ipcache_val *v;
+	struct netseg_lpm_key k = {};
 
-	/* resolve_src() needs the same entry: one LPM lookup, not two. */
-	h->src_id = v ? v->id : NETSEG_ID_WORLD;
-	return v && (v->ifindex || v->id == NETSEG_ID_HOST);
+	/*
+	 * Local entries are host addresses (NETSEG_CFG_LOCAL_CIDR says when
+	 * not): the exact hash answers, and a known flow's packet from a
+	 * remote source pays no trie walk.  A new flow's resolve_src() walks
+	 * the trie for the identity of a source the hash doesn't hold.
+	 */
+	k.family = p->family;
+	k.prefixlen = NETSEG_LPM_PLEN_HDR + (p->family == NETSEG_AF_INET ? 32 : 128);
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	v = bpf_map_lookup_elem(&ns_ipcache_host, &k);
+	if (!v && (h->cfg->flags & NETSEG_CFG_LOCAL_CIDR)) {
+		v = bpf_map_lookup_elem(&ns_ipcache, &k);
+		if (!v) {
+			h->src_id = NETSEG_ID_WORLD;
+			return false;
+		}
+	}
+	if (!v) {
+		h->src_nohost = 1;
+		return false;
+	}
+	/* resolve_src() needs the same entry: one lookup, not two. */
+	h->src_id = v->id;
+	return v->ifindex || v->id == NETSEG_ID_HOST;
 }
 
 /*
@@ -120,7 +141,7 @@ static __always_inline __u32 resolve_src(struct netseg_hook_ctx *h, __u8 hook,
 	if (id == NETSEG_ID_ANY && (hook == NETSEG_HOOK_XDP || hook == NETSEG_HOOK_TC_INGRESS))
 		id = h->src_id; /* src_is_local() on an uplink */
 	if (id == NETSEG_ID_ANY)
-		id = ipcache_id(p->family, p->saddr, true);
+		id = ipcache_id(p->family, p->saddr, !h->src_nohost);
 	return id;
 }
 

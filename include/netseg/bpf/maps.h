@@ -104,6 +104,15 @@ struct {
 	__type(value, struct netseg_prefilter_val);
 } ns_prefilter SEC(".maps");
 
+/* An array, not a hash: a lookup is an index, an insert a store, and no
+ * eviction to pay for under a flood of new sources. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1 << NETSEG_DENY_CACHE_BITS);
+	__type(key, __u32);
+	__type(value, struct netseg_deny_val);
+} ns_deny_cache SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NETSEG_COUNTER_SLOTS);
