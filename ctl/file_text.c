@@ -130,4 +130,3 @@ int file_req(const char *cmd, const char *path, cJSON **reqp)
 	free(buf);
 	return code;
 }
-
