@@ -108,6 +108,34 @@ static const char *reply_kind(int r)
 									     "internal";
 }
 
+/* Why @a can't be a pod's address, NULL if it can: not a unicast
+ * address, or one of this node's own (a registration outranks every other
+ * claim, so it would turn the node's address into the pod's). */
+static const char *bad_pod_addr(struct netsegd *d, const struct netseg_k8s_addr *a)
+{
+	const __u8 *b = a->addr;
+	struct netseg_ipent *e;
+	struct netseg_prefix p;
+	static const __u8 zero[16];
+
+	if (a->family == AF_INET) {
+		if (!memcmp(b, zero, 4) || b[0] == 127 || b[0] >= 224)
+			return "is not a unicast address";
+	} else if (!memcmp(b, zero, 16) || b[0] == 0xff ||
+		   (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
+		   (!memcmp(b, zero, 15) && b[15] == 1)) {
+		return "is not a global unicast address";
+	}
+	if (netseg_prefix_set(&p, a->family == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6, b,
+			      a->family == AF_INET ? 32 : 128))
+		return "is not an address";
+	e = netseg_iptable_get(&d->eps.ips, &p, false);
+	for (unsigned int i = 0; e && i < e->nsrc; i++)
+		if (e->src[i].kind == NETSEG_IPSRC_HOST)
+			return "is this node's own address";
+	return NULL;
+}
+
 struct reg_key {
 	const char *cid, *ifname;
 	__u32 ifindex;
@@ -148,6 +176,16 @@ cJSON *cmd_endpoint_register(struct netsegd *d, const cJSON *req,
 		netsegd_pod_free(p);
 		return netsegd_reply_error("rejected", "endpoint.register: \"node\" is not a "
 						       "registration field (pods are this node's)");
+	}
+	for (unsigned int i = 0; i < p->nips; i++) {
+		const char *why = bad_pod_addr(d, &p->ips[i]);
+		char text[INET6_ADDRSTRLEN] = "?";
+
+		if (!why)
+			continue;
+		inet_ntop(p->ips[i].family, p->ips[i].addr, text, sizeof(text));
+		netsegd_pod_free(p);
+		return netsegd_reply_error("rejected", "endpoint.register: %s %s", text, why);
 	}
 	l = link_wait(d, p->iface);
 	if (!l || netsegd_link_is_uplink(d, l)) {

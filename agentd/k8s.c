@@ -139,6 +139,9 @@ struct natives {
 	struct netseg_k8s_native *v;
 	struct netseg_labelsel *sels; /* of identities defined by a selector */
 	size_t nsels;
+	/* Their namespaces, copied: the store may move while the compiler
+	 * resolves a new CIDR selector into it. */
+	char (*sel_ns)[NETSEG_IDNS_MAX];
 	struct netseg_k8s_cidr *cidrs;
 	struct netseg_k8s_addr *host;
 	size_t nhost, caphost;
@@ -149,6 +152,7 @@ static void natives_free(struct natives *n)
 	for (size_t i = 0; i < n->nsels; i++)
 		netseg_labelsel_free(&n->sels[i]);
 	free(n->sels);
+	free(n->sel_ns);
 	free(n->v);
 	free(n->cidrs);
 	free(n->host);
@@ -160,11 +164,13 @@ static int natives_build(const struct netsegd *d, const struct netseg_idstore *i
 {
 	size_t nc = 0, k = 0;
 	struct netseg_prefix p;
+	int r;
 
 	n->v = calloc(ids->n + 1, sizeof(*n->v));
 	n->sels = calloc(ids->n + 1, sizeof(*n->sels));
+	n->sel_ns = calloc(ids->n + 1, sizeof(*n->sel_ns));
 	n->cidrs = calloc(ids->n * NETSEG_SEL_MAX + 1, sizeof(*n->cidrs));
-	if (!n->v || !n->sels || !n->cidrs)
+	if (!n->v || !n->sels || !n->sel_ns || !n->cidrs)
 		return -ENOMEM;
 	for (size_t i = 0; i < ids->n; i++) {
 		const struct netseg_iddef *def = &ids->v[i];
@@ -173,9 +179,15 @@ static int natives_build(const struct netsegd *d, const struct netseg_idstore *i
 		nv->id = def->id;
 		nv->flags = netsegd_identity_flags(d, def);
 		/* Its pods: native rules naming it are copied for each. */
-		if (!netseg_iddef_selector(def, &n->sels[n->nsels])) {
+		r = netseg_iddef_selector(def, &n->sels[n->nsels]);
+		if (r == -ENOENT)
+			r = 0;
+		else if (r)
+			return r;
+		else {
+			snprintf(n->sel_ns[n->nsels], sizeof(n->sel_ns[0]), "%s", def->ns);
+			nv->sel_ns = n->sel_ns[n->nsels];
 			nv->sel = &n->sels[n->nsels++];
-			nv->sel_ns = def->ns;
 		}
 		nv->cidrs = &n->cidrs[nc];
 		for (unsigned int c = 0; c < def->ncidrs; c++) {
@@ -223,12 +235,12 @@ static void host_addr_one(struct netseg_ipent *e, void *ctx)
 /* The first rule id above every native one, and at least the generated range. */
 static __u32 first_rule_id(const struct netseg_ruleset *rules)
 {
-	__u32 first = NETSEGD_K8S_RULE_MIN;
+	__u32 max = NETSEGD_K8S_RULE_MIN - 1;
 
 	for (size_t i = 0; i < rules->n; i++)
-		if (rules->rules[i].id >= first)
-			first = rules->rules[i].id == 0xffffffffU ? 0 : rules->rules[i].id + 1;
-	return first;
+		if (rules->rules[i].id > max)
+			max = rules->rules[i].id;
+	return max == 0xffffffffU ? 0 : max + 1; /* 0: the compiler says no ids are left */
 }
 
 int netsegd_k8s_compile(struct netsegd *d, const struct netseg_ruleset *rules,
@@ -245,6 +257,14 @@ int netsegd_k8s_compile(struct netsegd *d, const struct netseg_ruleset *rules,
 	netseg_k8s_compiled_free(&d->k8s.next);
 	for (size_t i = 0; i < d->k8s.nkeys; i++)
 		d->k8s.keys[i].in_next = false;
+	/* Every CIDR identity the rules name exists before the natives are
+	 * taken from the store (resolving one adds it), so ipBlocks see it. */
+	for (size_t i = 0; i < rules->n; i++) {
+		__u32 id;
+
+		netseg_selector_resolve(native, rules->rules[i].src, &id);
+		netseg_selector_resolve(native, rules->rules[i].dst, &id);
+	}
 	eps = calloc(set->npods + 1, sizeof(*eps));
 	r = eps ? natives_build(d, ids, &nat) : -ENOMEM;
 	if (r)
@@ -374,9 +394,43 @@ static int prefix_claim(struct netsegd *d, const struct netseg_k8s_prefix *p, bo
 				 add ? NETSEGD_IP_CLAIM : NETSEGD_IP_UNCLAIM);
 }
 
-/* Another node's pod: its addresses claimed with its identity, no
- * interface; the claim follows the identity if a commit changed it. */
-static int remote_claims(struct netsegd *d, struct netsegd_pod *p, bool add)
+/*
+ * Claims are a set, not counted: the same claim made by a pod leaving and
+ * by its replacement (a relisted remote pod, a CNI ADD retried) is one,
+ * and must not go with the one leaving.  Does a pod of @keep other than
+ * @p hold @a with the claim @p made?
+ */
+static bool held(const struct netsegd_k8s_set *keep, const struct netsegd_pod *p,
+		 const struct netseg_k8s_addr *a)
+{
+	for (size_t i = 0; keep && i < keep->npods; i++) {
+		const struct netsegd_pod *q = keep->pods[i];
+
+		if (q == p || !!q->node[0] != !!p->node[0])
+			continue;
+		if (p->node[0] ? q->claimed != p->claimed : q->ifindex != p->ifindex)
+			continue;
+		for (unsigned int j = 0; j < q->nips; j++)
+			if (q->ips[j].family == a->family && !memcmp(q->ips[j].addr, a->addr, 16))
+				return true;
+	}
+	return false;
+}
+
+static int addr_claim(struct netsegd *d, const struct netseg_k8s_addr *a,
+		      const struct netseg_ipsrc *s, bool claim)
+{
+	int fam = a->family == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;
+
+	return netsegd_ip_update(d, fam, a->addr, fam == NETSEG_AF_INET ? 32 : 128, s,
+				 claim ? NETSEGD_IP_CLAIM : NETSEGD_IP_UNCLAIM);
+}
+
+/* Another node's pod: its addresses claimed with its identity (no
+ * interface here); a new identity replaces the old claim.  Going (!add),
+ * what @keep's pods hold stays. */
+static int remote_claims(struct netsegd *d, struct netsegd_pod *p, bool add,
+			 const struct netsegd_k8s_set *keep)
 {
 	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_RPOD };
 	int r = 0;
@@ -387,34 +441,28 @@ static int remote_claims(struct netsegd *d, struct netsegd_pod *p, bool add)
 		s.id = claim ? p->id : p->claimed;
 		if (!s.id || (claim && !add) || (!claim && add && p->claimed == p->id))
 			continue;
-		for (unsigned int i = 0; i < p->nips && !r; i++) {
-			int fam = p->ips[i].family == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;
-
-			r = netsegd_ip_update(d, fam, p->ips[i].addr,
-					      fam == NETSEG_AF_INET ? 32 : 128, &s,
-					      claim ? NETSEGD_IP_CLAIM : NETSEGD_IP_UNCLAIM);
-		}
+		for (unsigned int i = 0; i < p->nips && !r; i++)
+			if (claim || !held(keep, p, &p->ips[i]))
+				r = addr_claim(d, &p->ips[i], &s, claim);
 		p->claimed = claim && !r ? p->id : 0;
 	}
 	return add ? r : 0;
 }
 
 /* A pod's registered addresses claim their /32 and /128 for its interface,
- * so the source-address check knows them before any route is learned. */
-static int pod_claims(struct netsegd *d, struct netsegd_pod *p, bool add)
+ * so the source-address check knows them before any route is learned.
+ * Going (!add), what @keep's pods hold stays. */
+static int pod_claims(struct netsegd *d, struct netsegd_pod *p, bool add,
+		      const struct netsegd_k8s_set *keep)
 {
 	struct netseg_ipsrc s = { .kind = NETSEG_IPSRC_POD, .ifindex = p->ifindex };
 	int r = 0;
 
 	if (p->node[0])
-		return remote_claims(d, p, add);
-
-	for (unsigned int i = 0; i < p->nips && !r; i++) {
-		int fam = p->ips[i].family == AF_INET ? NETSEG_AF_INET : NETSEG_AF_INET6;
-
-		r = netsegd_ip_update(d, fam, p->ips[i].addr, fam == NETSEG_AF_INET ? 32 : 128, &s,
-				      add ? NETSEGD_IP_CLAIM : NETSEGD_IP_UNCLAIM);
-	}
+		return remote_claims(d, p, add, keep);
+	for (unsigned int i = 0; i < p->nips && !r; i++)
+		if (add || !held(keep, p, &p->ips[i]))
+			r = addr_claim(d, &p->ips[i], &s, add);
 	return add ? r : 0;
 }
 
@@ -437,7 +485,9 @@ int netsegd_k8s_sync_maps(struct netsegd *d)
 	for (size_t i = 0; i < now->nprefixes && !r; i++)
 		r = prefix_claim(d, &now->prefixes[i], true);
 	for (size_t i = 0; i < k->set.npods && !r; i++)
-		r = pod_claims(d, k->set.pods[i], true);
+		r = pod_claims(d, k->set.pods[i], true, NULL);
+	if (r) /* undone next: what is in force must not lose anything */
+		return r;
 	for (size_t i = 0; i < old->nprefixes; i++)
 		if (!has_prefix(now, &old->prefixes[i]))
 			prefix_claim(d, &old->prefixes[i], false);
@@ -446,7 +496,7 @@ int netsegd_k8s_sync_maps(struct netsegd *d)
 			d->eps.gen_dirty = true;
 	for (size_t i = 0; was && i < was->npods; i++)
 		if (!netsegd_set_has(&k->set, was->pods[i]))
-			pod_claims(d, was->pods[i], false);
+			pod_claims(d, was->pods[i], false, &k->set);
 	return r;
 }
 

@@ -106,7 +106,10 @@ void netsegd_k8s_flush(struct netsegd *d)
 	for (size_t i = 0; i < k->set.npods; i++) {
 		const struct netsegd_pod *p = k->set.pods[i];
 
-		if (p->node[0] || netsegd_link_get(d, p->ifindex))
+		const struct netsegd_link *l = netsegd_link_get(d, p->ifindex);
+
+		/* By name too: a new interface may have taken the ifindex. */
+		if (p->node[0] || (l && !strcmp(l->name, p->iface)))
 			keep[n++] = k->set.pods[i];
 		else
 			pr_info("pod %s/%s (%s, ifindex %u): interface gone, endpoint removed",

@@ -70,6 +70,13 @@ static int load_keys(struct netsegd_k8s *k, const cJSON *keys, const char *path)
 			pr_err("%s: k8s identity \"%.80s\": id out of range", path, it->string);
 			return -EINVAL;
 		}
+		for (size_t i = 0; i < k->nkeys; i++) {
+			if (k->keys[i].id == (__u32)v) {
+				pr_err("%s: k8s identity \"%.80s\": id %u given twice", path,
+				       it->string, (__u32)v);
+				return -EINVAL;
+			}
+		}
 		n = realloc(k->keys, (k->nkeys + 1) * sizeof(*k->keys));
 		if (!n)
 			return -ENOMEM;
@@ -168,7 +175,12 @@ int netsegd_k8s_state_load(struct netsegd *d, const cJSON *o, const char *path)
 		load_revisions(&d->k8s.set.objs, cJSON_GetObjectItem(o, "revisions"));
 	r = r ?: load_pods(d, cJSON_GetObjectItem(o, "pods"), path);
 	r = r ?: load_keys(&d->k8s, cJSON_GetObjectItem(o, "identities"), path);
-	if (!r && cJSON_IsNumber(cJSON_GetObjectItem(o, "next_id")))
-		d->k8s.next_id = (__u32)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "next_id"));
+	if (!r && cJSON_IsNumber(cJSON_GetObjectItem(o, "next_id"))) {
+		double v = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "next_id"));
+
+		/* Out of range: the allocator starts its range again. */
+		if (v >= NETSEGD_K8S_ID_MIN && v <= NETSEGD_K8S_ID_MAX)
+			d->k8s.next_id = (__u32)v;
+	}
 	return r;
 }

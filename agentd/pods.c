@@ -115,8 +115,14 @@ int netsegd_pod_from_json(const cJSON *o, bool need_cid, struct netsegd_pod **ou
 				   p->ns);
 	r = r ?: get_labels(o, &p->labels, err);
 	r = r ?: get_ips(o, p, err);
-	if (!r && cJSON_IsNumber(cJSON_GetObjectItem(o, "ifindex")))
-		p->ifindex = (__u32)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "ifindex"));
+	if (!r && cJSON_IsNumber(cJSON_GetObjectItem(o, "ifindex"))) {
+		double v = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "ifindex"));
+
+		if (v < 0 || v > 0x7fffffff || v != (double)(__u32)v)
+			r = netseg_err_set(err, 0, "\"ifindex\" must be an interface index");
+		else
+			p->ifindex = (__u32)v;
+	}
 	if (r) {
 		netsegd_pod_free(p);
 		return r;

@@ -235,7 +235,15 @@ int netsegd_commit(struct netsegd *d, struct netseg_ruleset *rules, struct netse
 		d->pol.ids = old_ids;
 		netsegd_k8s_undo(d);
 		netseg_policy_free(&pol);
-		compile_into(d, &d->pol.rules, &d->pol.ids, &pol, NULL);
+		if (compile_into(d, &d->pol.rules, &d->pol.ids, &pol, NULL)) {
+			/* Out of memory: entering a half-made compile would take
+			 * pods' programs away.  The maps keep the refused
+			 * change's entries until the next commit rewrites them. */
+			pr_err("couldn't compile the policy in force again after a refused "
+			       "change; the maps keep the refused one until the next change");
+			netsegd_k8s_settle(d);
+			goto out;
+		}
 		netsegd_k8s_enter(d);
 		netsegd_sync_identities(d, ids);
 		netsegd_k8s_sync_maps(d);

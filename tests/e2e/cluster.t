@@ -378,6 +378,11 @@ ok $? "node 1 says the store is unreachable"
 start_etcd || bail "etcd didn't restart"
 wait_until 10000 src_is_pod 2 "$(pod_ip4 1 4)"
 ok $? "etcd back: web1b published and known on node 2 after $ELAPSED ms"
+# Node 2's first list replaced the pods it had restored from its state file
+# with new ones of the same addresses and identities: the claims stay.
+is "$(src_of 2 "$(pod_ip4 1 2)")" "pod:shop:app=web" "web1's address still web's identity on node 2 after its first list"
+reach web1 "$DB4"
+ok $? "and web1 -> db passes"
 reach web1b "$DB4"
 ok $? "web1b -> db passes"
 

@@ -123,6 +123,10 @@ req '{"cmd": "endpoint.register", "container_id": "c-3", "iface": "nosuch", "ips
 	grep -q '"ok":false'; ok $? "a bad registration is refused"
 req '{"cmd": "endpoint.register", "container_id": "c-4", "iface": "vk1'"${RUN:0:5}"'", "node": "n2"}' |
 	grep -q '"node\\" is not a registration field'; ok $? "a registration claiming another node is refused"
+req '{"cmd": "endpoint.register", "container_id": "c-5", "iface": "vk1'"${RUN:0:5}"'", "ips": ["198.18.0.1"]}' |
+	grep -q "this node's own address"; ok $? "a registration of the node's own address is refused"
+req '{"cmd": "endpoint.register", "container_id": "c-6", "iface": "vk1'"${RUN:0:5}"'", "ips": ["127.0.0.1"]}' |
+	grep -q "not a unicast address"; ok $? "a registration of a loopback address is refused"
 req '{"cmd": "endpoint.unregister", "container_id": "c-1", "ifname": "eth0"}' |
 	grep -q '"removed":true'; ok $? "endpoint.unregister"
 req '{"cmd": "endpoint.label", "iface": "vk1'"${RUN:0:5}"'", "namespace": "ops", "labels": {"role": "x"}}' |
