@@ -42,7 +42,8 @@ done
 ctl deny '*->host:tcp/8080' >/dev/null || bail "couldn't add the deny rule"
 
 # --- ADD: enforced on return, its first packet meets the policy ---
-out=$(add_pod web shop "app=web,tier=front"); st=$?
+# Not in $(...): the netns it makes must be in this shell's NETNSES (cleanup).
+add_pod web shop "app=web,tier=front" >"$T/out"; st=$?; out=$(cat "$T/out")
 ok $st "ADD of pod shop/web through ptp + host-local + netseg-cni (exit $st)" ||
 	{ echo "$out" | sed 's/^/#   /'; cat "$T/chain.err" | sed 's/^/#   /'; }
 # No wait: a window between ADD and enforcement would let this through.
@@ -91,7 +92,7 @@ ok $? "CHECK of an enforced pod succeeds"
 
 # --- a restart keeps the pods and their identities ---
 stop_daemon
-out=$(add_pod late shop "app=late"); st=$?
+add_pod late shop "app=late" >"$T/out"; st=$?; out=$(cat "$T/out")
 [ $st -ne 0 ] && [ "$(jq -r .code <<<"$out" 2>/dev/null)" = 11 ]
 ok $? "ADD with netsegd down fails closed with CNI code 11 (exit $st)"
 del_pod late >/dev/null
