@@ -79,6 +79,7 @@ void fuzzd_init(struct netsegd *d, const char *state_dir, int epfd, bool rules)
 
 void fuzzd_free(struct netsegd *d)
 {
+	netsegd_state_close(d); /* as main() does: the journal and its text */
 	netsegd_endpoints_free(d);
 	netsegd_k8s_free(d);
 	netseg_ruleset_free(&d->pol.rules);
