@@ -566,19 +566,6 @@ static struct rnode *node_find(struct netsegd_cluster *k, const char *name, bool
 	return &k->nodes[k->nnodes++];
 }
 
-/* A Kubernetes namespace name: a DNS label (RFC 1123). */
-static bool ns_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 static bool name_ok(const char *s, size_t max)
 {
 	char why[96];
@@ -599,7 +586,7 @@ static int rep_parse(const struct netseg_etcd_kv *kv, struct rep *e, char *why, 
 	ns = cJSON_GetObjectItem(o, "namespace");
 	pod = cJSON_GetObjectItem(o, "pod");
 	labels = cJSON_GetObjectItem(o, "labels");
-	if (!cJSON_IsString(ns) || !ns_ok(ns->valuestring)) {
+	if (!cJSON_IsString(ns) || !netseg_dns_label_ok(ns->valuestring)) {
 		snprintf(why, len, "\"namespace\" is missing or not a DNS label");
 		goto out;
 	}

@@ -14,6 +14,7 @@
 # averaged per hundred pods.  One CSV line in bench/results/pods.csv.
 set -u
 . "$(dirname "$0")/../tests/lib/netns.sh"
+. "$NS_TOP/tests/lib/cni.sh"
 need_root
 N=${1:-1000}
 SETS=${2:-20}
@@ -24,20 +25,9 @@ start_daemon -v || bail "netsegd didn't start"
 SOCK="$T/run/netsegd.sock"
 H=${RUN:0:5}
 
-cni() {	# cni ADD|DEL I
-	local i=$2
-	jq -n --arg sock "$SOCK" --arg h "b$i-$H" \
-		--arg ip "198.18.$((100 + i / 250)).$((i % 250 + 1))/32" \
-		--argjson labels "[{\"key\": \"app\", \"value\": \"a$((i % SETS))\"}]" '{
-		cniVersion: "1.0.0", name: "bench", type: "netseg-cni", socket: $sock,
-		args: {cni: {labels: $labels}},
-		prevResult: {cniVersion: "1.0.0",
-			interfaces: [{name: $h}, {name: "eth0", sandbox: "/var/run/netns/bench"}],
-			ips: [{address: $ip, interface: 1}]}}' |
-	nsx "$NODE" env CNI_COMMAND="$1" CNI_CONTAINERID="c$i-$RUN" CNI_NETNS=/var/run/netns/bench \
-		CNI_IFNAME=eth0 CNI_PATH="$NS_TOP/cni" \
-		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=p$i" \
-		"$NS_TOP/cni/netseg-cni" >/dev/null
+cni() {	# cni ADD|DEL|VERSION I
+	cni_plugin "$NODE" "$SOCK" "$1" "c$2-$RUN" /var/run/netns/bench bench "p$2" \
+		"app=a$(($2 % SETS))" "b$2-$H" "198.18.$((100 + $2 / 250)).$(($2 % 250 + 1))/32"
 }
 for i in $(seq "$N"); do
 	echo "link add b$i-$H type veth peer name q$i-$H"

@@ -11,6 +11,7 @@
 # it returns; etcd restarted empty gets everything published again; a
 # daemon killed with -9 leaves the others after its lease (TTL 3 s).
 . "$(dirname "$0")/../lib/netns.sh"
+. "$NS_TOP/tests/lib/cni.sh"
 
 need_root
 [ -x "$NS_TOP/cni/netseg-cni" ] || bail "build first: make"
@@ -184,18 +185,9 @@ add_pod() {
 	nsx "$ns" ip route add default via 198.18.0.1 dev eth0
 	nsx "$ns" ip -6 route add fd00::1/128 dev eth0
 	nsx "$ns" ip -6 route add default via fd00::1 dev eth0
-	jq -n --arg sock "$T/n$n/run/netsegd.sock" --arg h "$host" --arg ns "/var/run/netns/$ns" \
-		--arg ip4 "$(pod_ip4 "$n" "$j")/32" --arg ip6 "$(pod_ip6 "$n" "$j")/128" \
-		--argjson labels "[{\"key\": \"app\", \"value\": \"$app\"}]" '{
-		cniVersion: "1.0.0", name: "cluster", type: "netseg-cni", socket: $sock,
-		args: {cni: {labels: $labels}},
-		prevResult: {cniVersion: "1.0.0",
-			interfaces: [{name: $h}, {name: "eth0", sandbox: $ns}],
-			ips: [{address: $ip4, interface: 1}, {address: $ip6, interface: 1}]}}' |
-	nsx "$(node_ns "$n")" env CNI_COMMAND=ADD CNI_CONTAINERID="c$name-$RUN" CNI_NETNS="/var/run/netns/$ns" \
-		CNI_IFNAME=eth0 CNI_PATH="$NS_TOP/cni" \
-		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=$name" \
-		"$NS_TOP/cni/netseg-cni" >/dev/null 2>>"$T/cni.err"
+	cni_plugin "$(node_ns "$n")" "$T/n$n/run/netsegd.sock" ADD "c$name-$RUN" "/var/run/netns/$ns" \
+		shop "$name" "app=$app" "$host" "$(pod_ip4 "$n" "$j")/32" "$(pod_ip6 "$n" "$j")/128" \
+		2>>"$T/cni.err"
 }
 serve() {	# serve POD: "pong" on tcp/8080, v4 and v6
 	local ns; ns=$(pod_ns "$1")
@@ -296,9 +288,8 @@ T_ADD=$(($(now_ms) - t0))
 is "$(($(txns 2) - tx0))" 1 "node 2 published db2 (two addresses) in one etcd transaction"
 
 # --- a pod deleted on node 2 leaves nodes 1 and 3 ---
-nsx "$(node_ns 2)" env CNI_COMMAND=DEL CNI_CONTAINERID="cdb2-$RUN" CNI_NETNS="/var/run/netns/$(pod_ns db2)" \
-	CNI_IFNAME=eth0 CNI_PATH="$NS_TOP/cni" CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=db2" \
-	"$NS_TOP/cni/netseg-cni" >/dev/null 2>>"$T/cni.err" <<<"{\"cniVersion\": \"1.0.0\", \"name\": \"cluster\", \"type\": \"netseg-cni\", \"socket\": \"$T/n2/run/netsegd.sock\"}"
+cni_plugin "$(node_ns 2)" "$T/n2/run/netsegd.sock" DEL "cdb2-$RUN" "/var/run/netns/$(pod_ns db2)" \
+	shop db2 "" "" 2>>"$T/cni.err"
 ok $? "DEL of db2 on node 2"
 t0=$(now_ms)
 wait_until 5000 src_is_world 1 "$(pod_ip4 2 3)"
@@ -311,19 +302,8 @@ ok $? "and from node 3 ($(($(now_ms) - t0)) ms)"
 # netseg-cni as the runtime calls it, as tests/e2e/cni_pods.t does.
 BULK=${BULK:-100}
 bulk_cni() {	# bulk_cni ADD|DEL I
-	local i=$2
-	jq -n --arg sock "$T/n2/run/netsegd.sock" --arg h "hm$i-${RUN:0:5}" \
-		--arg ip "198.18.112.$((10 + i))/32" \
-		--argjson labels "[{\"key\": \"app\", \"value\": \"m$((i % 5))\"}]" '{
-		cniVersion: "1.0.0", name: "bulk", type: "netseg-cni", socket: $sock,
-		args: {cni: {labels: $labels}},
-		prevResult: {cniVersion: "1.0.0",
-			interfaces: [{name: $h}, {name: "eth0", sandbox: "/var/run/netns/gone"}],
-			ips: [{address: $ip, interface: 1}]}}' |
-	nsx "$(node_ns 2)" env CNI_COMMAND="$1" CNI_CONTAINERID="m$i-$RUN" CNI_NETNS=/var/run/netns/gone \
-		CNI_IFNAME=eth0 CNI_PATH="$NS_TOP/cni" \
-		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=bulk;K8S_POD_NAME=m$i" \
-		"$NS_TOP/cni/netseg-cni" >/dev/null 2>>"$T/cni.err"
+	cni_plugin "$(node_ns 2)" "$T/n2/run/netsegd.sock" "$1" "m$2-$RUN" /var/run/netns/gone bulk \
+		"m$2" "app=m$(($2 % 5))" "hm$2-${RUN:0:5}" "198.18.112.$((10 + $2))/32" 2>>"$T/cni.err"
 }
 ipcache_n1() { bpftool -j map dump pinned "$T/n1/bpf/netseg/ns_ipcache" 2>/dev/null | jq length; }
 ipc0=$(ipcache_n1)

@@ -125,19 +125,9 @@ maps_state() {
 		echo "$m $(bpftool -j map dump pinned "$m" | jq length)"
 	done
 }
-cni() {	# cni ADD|DEL I: netseg-cni for container m-I on veth hm-I
-	local i=$1 cmd=$2
-	jq -n --arg sock "$SOCK" --arg h "hm$i-${RUN:0:5}" --arg ip "198.18.60.$i/32" \
-		--argjson labels "[{\"key\": \"app\", \"value\": \"m$((i % 5))\"}]" '{
-		cniVersion: "1.0.0", name: "bulk", type: "netseg-cni", socket: $sock,
-		args: {cni: {labels: $labels}},
-		prevResult: {cniVersion: "1.0.0",
-			interfaces: [{name: $h}, {name: "eth0", sandbox: "/var/run/netns/gone"}],
-			ips: [{address: $ip, interface: 1}]}}' |
-	nsx "$NODE" env CNI_COMMAND="$cmd" CNI_CONTAINERID="m$i-$RUN" CNI_NETNS=/var/run/netns/gone \
-		CNI_IFNAME=eth0 CNI_PATH="$NS_TOP/cni" \
-		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=ns$((i % 4));K8S_POD_NAME=m$i" \
-		"$NS_TOP/cni/netseg-cni" >/dev/null 2>>"$T/chain.err"
+cni() {	# cni I ADD|DEL: netseg-cni for container mI on veth hmI
+	cni_plugin "$NODE" "$SOCK" "$2" "m$1-$RUN" /var/run/netns/gone "ns$(($1 % 4))" "m$1" \
+		"app=m$(($1 % 5))" "hm$1-${RUN:0:5}" "198.18.60.$1/32" 2>>"$T/chain.err"
 }
 before=$(maps_state)
 for i in $(seq 200); do

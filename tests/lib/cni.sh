@@ -39,3 +39,25 @@ cni_conflist() {
 # chain ADD|CHECK|DEL CONFLIST CONTAINER NETNS_PATH: the plugins' messages
 # go to $T/chain.err, not into TAP.
 chain() { nsx "$NODE" "$CNI_RUNNER" "$@" 2>>"$T/chain.err"; }
+
+# cni_plugin NODE_NS SOCKET CMD CONTAINER NETNS K8S_NAMESPACE POD LABELS HOST ADDR...:
+# netseg-cni alone, as a runtime calls it after the main plugin made the
+# pod's veth HOST (in NODE_NS) and gave the pod ADDR... (CIDR form): the
+# prevResult ptp would hand on.  For pods whose veths the caller made in
+# bulk (ptp takes ~0.5 s a pod here).  LABELS: "k=v,k2=v2".  The plugin's
+# result is dropped; its error object and exit status are the caller's.
+cni_plugin() {
+	local node=$1 sock=$2 cmd=$3 cid=$4 netns=$5 kns=$6 pod=$7 labels=$8 host=$9
+	shift 9
+	jq -n --arg sock "$sock" --arg h "$host" --arg ns "$netns" --arg labels "$labels" '{
+		cniVersion: "1.0.0", name: "bulk", type: "netseg-cni", socket: $sock,
+		args: {cni: {labels: ($labels | split(",") | map(split("=") |
+			{key: .[0], value: (.[1:] | join("="))}))}},
+		prevResult: {cniVersion: "1.0.0",
+			interfaces: [{name: $h}, {name: "eth0", sandbox: $ns}],
+			ips: ($ARGS.positional | map({address: ., interface: 1}))}}' --args "$@" |
+	nsx "$node" env CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_NETNS="$netns" \
+		CNI_IFNAME=eth0 CNI_PATH="$NS_TOP/cni" \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=$kns;K8S_POD_NAME=$pod" \
+		"$NS_TOP/cni/netseg-cni" >/dev/null
+}
